@@ -1,0 +1,65 @@
+import type { RunEventInput } from './events.ts'
+import type { Graph, GraphNode } from './graph/types.ts'
+import type { Recipe } from './define.ts'
+
+/** What a node executor gets: where to read its inputs, where to write, how to report. */
+export interface NodeContext {
+  node: GraphNode
+  graph: Graph
+  recipe: Recipe
+  /** Temporary folder the executor writes its artifact into; the runner renames it to the cache key. */
+  outDir: string
+  /** Persistent scratch folder of this node's key (checkpoints live here, so a rerun resumes). */
+  workDir: string
+  /** The artifact folder of an input node, by node id. */
+  input: (id: string) => string
+  /** The run folder (`recipe.output.dir`). */
+  runDir: string
+  /** Folder of the recipe file; relative paths in the recipe resolve from here. */
+  baseDir: string
+  emit: (event: RunEventInput) => void
+  /** Aborted on Ctrl-C: a training node checkpoints and returns. */
+  signal: AbortSignal
+}
+
+/** Runs one kind of node. */
+export type NodeExecutor = (ctx: NodeContext) => Promise<void>
+
+/** What a backend can do here, for `plan` and for `backend: 'auto'`. */
+export interface BackendCapabilities {
+  /** Engine actually in use, e.g. `tfjs-wasm`, `torch-cuda`. */
+  engine: string
+  device: 'cpu' | 'cuda' | 'wasm' | 'gpu'
+  /** Why this engine was picked. */
+  reason: string
+  dtypes: ReadonlyArray<'float32' | 'float16' | 'bfloat16'>
+  quantize: ReadonlyArray<'nf4' | 'fp4' | 'int8'>
+  /** Bytes the device can hold, when known. */
+  memoryBytes?: number
+  /** Measured training throughput (tokens/s) per model size class, from the benchmarks. */
+  throughput?: { tokensPerSecondPerBillionParams: number }
+}
+
+/** Text generation request, used by `tunekit chat` and sample generations. */
+export interface GenerateRequest {
+  /** Folder of a merged model, or of the base model when `adapter` is given. */
+  model: string
+  adapter?: string
+  prompt: string
+  maxNewTokens?: number
+  temperature?: number
+  topK?: number
+  topP?: number
+  seed?: number
+}
+
+/** A compute backend: runs the train, merge, generate and eval nodes. */
+export interface Backend {
+  name: 'tfjs' | 'torch'
+  capabilities: () => Promise<BackendCapabilities>
+  executors: Partial<Record<'model' | 'train' | 'merge' | 'generate' | 'eval', NodeExecutor>>
+  /** Generates a completion of already-rendered prompt text (the chat template is the caller's). */
+  generate: (request: GenerateRequest, onToken?: (text: string) => void) => Promise<string>
+  /** Releases memory, worker processes and the like. */
+  dispose?: () => Promise<void>
+}

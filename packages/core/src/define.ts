@@ -1,0 +1,147 @@
+import type { z } from 'zod'
+import { issue, RecipeError, type Issue } from './errors/tunekit-error.ts'
+import { familyInfo, familyNames, type Family, type ModuleName, type SaveableModule } from './families/index.ts'
+import { knownCheckpoints } from './families/checkpoints.ts'
+import type { loraSchema } from './schema/lora.ts'
+import type { modelSchema } from './schema/model.ts'
+import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
+import { fromZodIssues, objectKeysAt } from './schema/validate.ts'
+
+/** LoRA options whose module names are those of family `F`. */
+export type LoraInputFor<F extends Family> = Omit<z.input<typeof loraSchema>, 'targetModules' | 'modulesToSave'> & {
+  /** {@inheritDoc loraSchema.targetModules} */
+  targetModules?: 'all-linear' | readonly ModuleName<F>[]
+  /** {@inheritDoc loraSchema.modulesToSave} */
+  modulesToSave?: readonly SaveableModule<F>[]
+}
+
+/** Model options of family `F`. */
+export type ModelInputFor<F extends Family> = Omit<z.input<typeof modelSchema>, 'family'> & { family: F }
+
+/**
+ * What a user writes: the recipe schema's input type, with module names typed by `model.family`.
+ * Derived from the zod schema, never written by hand.
+ */
+export type RecipeInput<F extends Family = Family> = Omit<RecipeSchemaInput, 'model' | 'lora'> & {
+  model: ModelInputFor<F>
+  lora?: LoraInputFor<F>
+}
+
+type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T
+
+/** A validated, frozen recipe with every default filled in. */
+export type Recipe<F extends Family = Family> = DeepReadonly<
+  Omit<ResolvedRecipe, 'model' | 'lora'> & {
+    model: Omit<ResolvedRecipe['model'], 'family'> & { family: F }
+    lora: Omit<ResolvedRecipe['lora'], 'targetModules' | 'modulesToSave'> & {
+      targetModules: ModuleName<F>[]
+      modulesToSave: SaveableModule<F>[]
+    }
+  }
+>
+
+/** Changes to a recipe: every key optional, objects merged, arrays replaced. */
+export type RecipeOverrides<F extends Family> = DeepPartialInput<RecipeInput<F>>
+type DeepPartialInput<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartialInput<T[K]> }
+    : T
+
+const deepFreeze = <T>(value: T): T => {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+/** Model-aware checks that zod cannot express. Returns every issue found. */
+export function checkRecipe(recipe: ResolvedRecipe): Issue[] {
+  const issues: Issue[] = []
+  const family = familyInfo(recipe.model.family)
+  if (!family) {
+    issues.push(issue('UnknownFamily', { path: 'model.family', value: recipe.model.family }, recipe.model.family, familyNames))
+    return issues
+  }
+  const { targetModules, modulesToSave } = recipe.lora
+  if (Array.isArray(targetModules)) {
+    targetModules.forEach((m, i) => {
+      if (!family.linearModules.includes(m)) {
+        issues.push(issue('UnknownModule', { path: `lora.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
+      }
+    })
+  }
+  modulesToSave.forEach((m, i) => {
+    if (!family.saveableModules.includes(m)) {
+      issues.push(issue('UnknownModule', { path: `lora.modulesToSave[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.saveableModules))
+    }
+  })
+  const added = [...(recipe.tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...recipe.tokens.add]
+  const trainsEmbeddings = modulesToSave.includes('embed_tokens') || recipe.lora.trainableTokens !== false
+  if (added.length > 0 && !trainsEmbeddings) {
+    issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
+  }
+  const q = recipe.model.quantize
+  if (q && ((q.bits === 4) !== (q.type === 'nf4' || q.type === 'fp4'))) {
+    issues.push(issue('QuantizeMismatch', { path: 'model.quantize.type', value: q.type }, q.bits, q.type))
+  }
+  const known = knownCheckpoints[recipe.model.id]
+  const context = (recipe.model.random?.config.max_position_embeddings as number | undefined) ?? known?.config.maxPositionEmbeddings
+  if (context !== undefined && recipe.data.maxLength > context) {
+    issues.push(issue('MaxLengthExceedsContext', { path: 'data.maxLength', value: recipe.data.maxLength, hintArgs: [context] }, recipe.data.maxLength, context, recipe.model.id))
+  }
+  return issues
+}
+
+/** Validates a recipe given as data (from TypeScript, JSON or YAML). Throws a {@link RecipeError} listing every problem. */
+export function parseRecipe(input: unknown): Recipe {
+  const parsed = recipeSchema.safeParse(input)
+  if (!parsed.success) {
+    throw new RecipeError(fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path)))
+  }
+  const recipe = parsed.data
+  const errors = checkRecipe(recipe).filter((i) => i.severity === 'error')
+  if (errors.length > 0) throw new RecipeError(errors)
+  const family = familyInfo(recipe.model.family)!
+  const targetModules =
+    recipe.lora.targetModules === undefined
+      ? [...family.defaultTargetModules]
+      : recipe.lora.targetModules === 'all-linear'
+        ? [...family.linearModules]
+        : recipe.lora.targetModules
+  return deepFreeze({ ...recipe, lora: { ...recipe.lora, targetModules } }) as unknown as Recipe
+}
+
+/**
+ * Defines a recipe. Returns it validated, with defaults filled in and frozen; throws a
+ * {@link RecipeError} that lists every problem at once.
+ *
+ * @example
+ * export const recipe = defineRecipe({
+ *   model: { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' },
+ *   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
+ * })
+ */
+export function defineRecipe<const F extends Family>(recipe: RecipeInput<F>): Recipe<F> {
+  return parseRecipe(recipe) as unknown as Recipe<F>
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** Deep-merges plain objects; arrays and other values in `over` replace those in `base`. */
+export function mergeDeep(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
+  const out: Record<string, unknown> = { ...base }
+  for (const [k, v] of Object.entries(over)) out[k] = mergeDeep(base[k], v)
+  return out
+}
+
+/** A new recipe from `base` with `overrides` applied (objects merged, arrays replaced), validated again. */
+export function extendRecipe<F extends Family>(base: Recipe<F>, overrides: RecipeOverrides<F>): Recipe<F> {
+  return parseRecipe(mergeDeep(base, overrides)) as unknown as Recipe<F>
+}

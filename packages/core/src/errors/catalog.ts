@@ -1,0 +1,247 @@
+/**
+ * The one error catalog of tunekit. Each entry has a stable `code` and `name` (never renamed), a
+ * `title`, a `message` that says what happened and why, and a `hint` that says what to do.
+ *
+ * @see https://docs.astro.build/en/reference/error-reference/ — the pattern this follows.
+ */
+export interface ErrorData {
+  /** Stable code printed with every occurrence, e.g. `TK101`. */
+  code: string
+  /** Stable name for programs. */
+  name: string
+  /** One line that names the problem. */
+  title: string
+  /** What happened and why; receives the details of the occurrence. */
+  message: (...args: never[]) => string
+  /** What to do about it. */
+  hint: string | ((...args: never[]) => string)
+}
+
+const show = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === undefined) return 'undefined'
+  try {
+    const text = JSON.stringify(value)
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text
+  } catch {
+    return String(value)
+  }
+}
+const list = (values: readonly unknown[]): string => values.map(show).join(', ')
+
+export const errors = {
+  // ── recipe shape (zod) ───────────────────────────────────────────────────────────────────
+  InvalidType: {
+    code: 'TK101',
+    name: 'InvalidType',
+    title: 'Wrong type',
+    message: (expected: string, received: string) => `expected ${expected}, received ${received}`,
+    hint: 'Give a value of the expected type; hover the key in your editor to see its documentation.',
+  },
+  UnknownKey: {
+    code: 'TK102',
+    name: 'UnknownKey',
+    title: 'Unknown key',
+    message: (key: string, allowed: readonly string[]) =>
+      `unknown key ${show(key)}; allowed keys here: ${allowed.join(', ')}`,
+    hint: 'Check the spelling; keys are camelCase (rank, learningRate, targetModules).',
+  },
+  OutOfRange: {
+    code: 'TK103',
+    name: 'OutOfRange',
+    title: 'Value out of range',
+    message: (detail: string) => detail,
+    hint: 'Pick a value inside the range; the key documentation gives typical values.',
+  },
+  InvalidValue: {
+    code: 'TK104',
+    name: 'InvalidValue',
+    title: 'Value not allowed',
+    message: (allowed: readonly unknown[]) => `expected one of ${list(allowed)}`,
+    hint: 'Use one of the allowed values.',
+  },
+  MissingKey: {
+    code: 'TK105',
+    name: 'MissingKey',
+    title: 'Required key missing',
+    message: (expected: string) => `required ${expected} is missing`,
+    hint: 'Add the key; `tunekit schema` prints the full recipe schema.',
+  },
+  InvalidRecipe: {
+    code: 'TK106',
+    name: 'InvalidRecipe',
+    title: 'Invalid recipe value',
+    message: (detail: string) => detail,
+    hint: 'Fix the value at the path shown.',
+  },
+  // ── model-aware checks ───────────────────────────────────────────────────────────────────
+  UnknownModule: {
+    code: 'TK201',
+    name: 'UnknownModule',
+    title: 'Module not in this model family',
+    message: (module: string, family: string, allowed: readonly string[]) =>
+      `${show(module)} is not a module of the ${family} family; its modules are ${allowed.join(', ')}`,
+    hint: (family: string) =>
+      `Use module names from the ${family} family (the editor offers them after \`family: '${family}'\`), or 'all-linear'.`,
+  },
+  UnknownFamily: {
+    code: 'TK202',
+    name: 'UnknownFamily',
+    title: 'Unknown model family',
+    message: (family: string, allowed: readonly string[]) =>
+      `${show(family)} is not a known model family; known families: ${allowed.join(', ')}`,
+    hint: 'Set model.family to the architecture of the checkpoint (config.json "model_type").',
+  },
+  AddedTokensNeedEmbeddings: {
+    code: 'TK203',
+    name: 'AddedTokensNeedEmbeddings',
+    title: 'Added tokens would never be trained',
+    message: (tokens: readonly string[]) =>
+      `the recipe adds ${list(tokens)} but neither embeds nor trains their embedding rows, so the new tokens keep random vectors`,
+    hint: "Add 'embed_tokens' and 'lm_head' to lora.modulesToSave, or set lora.trainableTokens: true to train only the new rows.",
+  },
+  MaxLengthExceedsContext: {
+    code: 'TK204',
+    name: 'MaxLengthExceedsContext',
+    title: 'maxLength is longer than the model context',
+    message: (maxLength: number, context: number, model: string) =>
+      `data.maxLength is ${maxLength} but ${model} was trained with a context of ${context} tokens`,
+    hint: (context: number) => `Set data.maxLength to at most ${context}.`,
+  },
+  NoTrainingSteps: {
+    code: 'TK205',
+    name: 'NoTrainingSteps',
+    title: 'The batch plan has no step',
+    message: (samples: number, batch: number) =>
+      `${samples} training samples with an effective batch of ${batch} give no optimiser step`,
+    hint: 'Lower args.batchSize or args.gradientAccumulationSteps, or provide more data.',
+  },
+  QuantizeMismatch: {
+    code: 'TK206',
+    name: 'QuantizeMismatch',
+    title: 'Quantisation bits and type disagree',
+    message: (bits: number, type: string) => `model.quantize has bits ${bits} with type ${show(type)}`,
+    hint: "Use bits 4 with type 'nf4' or 'fp4', or bits 8 with type 'int8'.",
+  },
+  StepsUnset: {
+    code: 'TK207',
+    name: 'StepsUnset',
+    title: 'Training length is unset',
+    message: () => 'neither args.epochs nor args.maxSteps is a positive number',
+    hint: 'Set args.epochs (e.g. 3) or args.maxSteps.',
+  },
+  // ── files, data and resources ────────────────────────────────────────────────────────────
+  ModelNotFound: {
+    code: 'TK301',
+    name: 'ModelNotFound',
+    title: 'Model weights not found',
+    message: (id: string, looked: readonly string[]) =>
+      `the weights of ${show(id)} are not on this machine (looked in ${looked.join(', ')})`,
+    hint: (id: string) =>
+      `Download them once (huggingface-cli download ${id}) into the Hub cache (HF_HOME), pass a local folder with --model-path or TUNEKIT_MODEL_PATH, or allow downloads by unsetting HF_HUB_OFFLINE.`,
+  },
+  DatasetNotFound: {
+    code: 'TK302',
+    name: 'DatasetNotFound',
+    title: 'Dataset not found',
+    message: (id: string, looked: readonly string[]) =>
+      `the dataset ${show(id)} is not on this machine (looked in ${looked.join(', ')})`,
+    hint: (id: string) =>
+      `Download it once (huggingface-cli download --repo-type dataset ${id}) into the Hub cache (HF_HOME), or point data.source at local files with file('…') or --data-path.`,
+  },
+  BadRecord: {
+    code: 'TK303',
+    name: 'BadRecord',
+    title: 'A data record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Fix the record, or set data.onError: 'skip' to skip bad records (each one is reported).",
+  },
+  EmptyDataset: {
+    code: 'TK304',
+    name: 'EmptyDataset',
+    title: 'No usable sample',
+    message: (stage: string) => `the ${stage} step produced no sample`,
+    hint: 'Check data.source and data.format; `tunekit plan` shows the counts at every step.',
+  },
+  TemplateRender: {
+    code: 'TK305',
+    name: 'TemplateRender',
+    title: 'The chat template cannot render a conversation',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: 'Pick a template that supports these roles (data.template), or fix the conversation.',
+  },
+  FullyMasked: {
+    code: 'TK306',
+    name: 'FullyMasked',
+    title: 'A sample has no trained token',
+    message: (count: number, example: string) =>
+      `${count} sample(s) have every label masked (first: ${example}), so they teach nothing`,
+    hint: "Raise data.maxLength, use data.truncation: 'drop', or change data.mask.",
+  },
+  EosNotSupervised: {
+    code: 'TK307',
+    name: 'EosNotSupervised',
+    title: 'The model would never learn to stop',
+    message: (eos: string, where: string) => `${where}: the end-of-turn token ${show(eos)} is not a supervised label`,
+    hint: 'Make sure the template ends assistant turns with the eos token (tokens.eos) and that it is not the pad token.',
+  },
+  TokenizerRoundTrip: {
+    code: 'TK308',
+    name: 'TokenizerRoundTrip',
+    title: 'Rendered text does not survive tokenisation',
+    message: (where: string, detail: string) => `${where}: ${detail}`,
+    hint: 'Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).',
+  },
+  MalformedSafetensors: {
+    code: 'TK309',
+    name: 'MalformedSafetensors',
+    title: 'Malformed safetensors file',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: 'The file is truncated or not a safetensors file; download or write it again.',
+  },
+  // ── runtime ──────────────────────────────────────────────────────────────────────────────
+  NonFiniteLoss: {
+    code: 'TK401',
+    name: 'NonFiniteLoss',
+    title: 'Loss became non-finite',
+    message: (step: number, loss: number) => `the loss at step ${step} is ${loss}; a checkpoint was written before stopping`,
+    hint: 'Lower args.learningRate, keep args.maxGradNorm set, or check the data for empty samples.',
+  },
+  BackendUnavailable: {
+    code: 'TK402',
+    name: 'BackendUnavailable',
+    title: 'Backend not available',
+    message: (backend: string, reason: string) => `the ${backend} backend cannot run here: ${reason}`,
+    hint: (fix: string) => fix,
+  },
+  WorkerFailed: {
+    code: 'TK403',
+    name: 'WorkerFailed',
+    title: 'The backend worker failed',
+    message: (reason: string, tail: string) => `${reason}${tail ? `\n--- last lines of the worker log ---\n${tail}` : ''}`,
+    hint: 'This is likely a bug in tunekit or an environment mismatch; the log above names the cause.',
+  },
+  Interrupted: {
+    code: 'TK404',
+    name: 'Interrupted',
+    title: 'Interrupted',
+    message: (node: string) => `the run was interrupted during ${node}; progress was checkpointed`,
+    hint: 'Run the same command again to resume where it stopped.',
+  },
+  NodeFailed: {
+    code: 'TK405',
+    name: 'NodeFailed',
+    title: 'A graph node failed',
+    message: (node: string, reason: string) => `${node}: ${reason}`,
+    hint: 'Fix the cause above and run again; finished nodes are cached and will not re-run.',
+  },
+  RecipeLoad: {
+    code: 'TK406',
+    name: 'RecipeLoad',
+    title: 'The recipe file cannot be loaded',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: 'A recipe file exports `recipe` (or a default export) made with defineRecipe; JSON and YAML recipes hold the same object.',
+  },
+} as const satisfies Record<string, ErrorData>
+
+export type ErrorName = keyof typeof errors

@@ -1,0 +1,31 @@
+/** Events of a run, written as JSON lines to `events.jsonl` and shown on the terminal. */
+export type RunEvent =
+  | { type: 'run-start'; time: number; recipe: string; nodes: string[] }
+  | { type: 'run-end'; time: number; ok: boolean; code?: string }
+  | { type: 'node-start'; time: number; node: string; key: string }
+  | { type: 'node-cached'; time: number; node: string; key: string }
+  | { type: 'node-end'; time: number; node: string; key: string; seconds: number }
+  | { type: 'node-progress'; time: number; node: string; done: number; total?: number; unit: string }
+  | {
+      type: 'step'
+      time: number
+      node: string
+      step: number
+      totalSteps: number
+      epoch: number
+      loss: number
+      learningRate: number
+      gradNorm: number
+      tokensPerSecond: number
+      /** Bytes in use by the backend (tensors), when known. */
+      memoryBytes?: number
+      /** Seconds left, from the average step time so far. */
+      etaSeconds?: number
+    }
+  | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number }
+  | { type: 'checkpoint'; time: number; node: string; step: number; path: string }
+  | { type: 'sample'; time: number; node: string; prompt: string; completion: string }
+  | { type: 'log'; time: number; node?: string; level: 'info' | 'warn'; message: string }
+
+/** Any event without its time; the runner stamps it. */
+export type RunEventInput = RunEvent extends infer E ? (E extends { time: number } ? Omit<E, 'time'> : never) : never

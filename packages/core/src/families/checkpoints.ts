@@ -1,0 +1,66 @@
+import type { ModelConfig } from './types.ts'
+
+/** A checkpoint whose config numbers tunekit knows, so it can plan without downloading anything. */
+export interface KnownCheckpoint {
+  id: string
+  family: 'llama' | 'mistral' | 'qwen2'
+  config: ModelConfig
+  /** Parameters as published, for checking the registry's counting. */
+  publishedParams: number
+}
+
+const decoder = (c: Partial<ModelConfig> & Pick<ModelConfig, 'modelType' | 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads'>): ModelConfig => ({
+  numKeyValueHeads: c.numAttentionHeads,
+  headDim: c.hiddenSize / c.numAttentionHeads,
+  maxPositionEmbeddings: 4096,
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  tieWordEmbeddings: false,
+  slidingWindow: null,
+  attentionBias: false,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  ...c,
+})
+
+/** Config numbers copied from each checkpoint's config.json. */
+export const knownCheckpoints: Record<string, KnownCheckpoint> = {
+  'mistralai/Mistral-7B-v0.1': {
+    id: 'mistralai/Mistral-7B-v0.1',
+    family: 'mistral',
+    publishedParams: 7_241_732_096,
+    config: decoder({
+      modelType: 'mistral', vocabSize: 32000, hiddenSize: 4096, intermediateSize: 14336, numHiddenLayers: 32,
+      numAttentionHeads: 32, numKeyValueHeads: 8, maxPositionEmbeddings: 32768, slidingWindow: 4096,
+    }),
+  },
+  'meta-llama/Llama-2-7b-hf': {
+    id: 'meta-llama/Llama-2-7b-hf',
+    family: 'llama',
+    publishedParams: 6_738_415_616,
+    config: decoder({
+      modelType: 'llama', vocabSize: 32000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32,
+      numAttentionHeads: 32, maxPositionEmbeddings: 4096,
+    }),
+  },
+  'Qwen/Qwen2-0.5B': {
+    id: 'Qwen/Qwen2-0.5B',
+    family: 'qwen2',
+    publishedParams: 494_032_768,
+    config: decoder({
+      modelType: 'qwen2', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864, numHiddenLayers: 24,
+      numAttentionHeads: 14, numKeyValueHeads: 2, maxPositionEmbeddings: 131072, rmsNormEps: 1e-6,
+      ropeTheta: 1_000_000, tieWordEmbeddings: true, attentionBias: true, bosTokenId: null, eosTokenId: 151643,
+    }),
+  },
+  /** A tiny Mistral-shaped test model on the real 32k Mistral vocabulary. */
+  'tunekit/tiny-mistral': {
+    id: 'tunekit/tiny-mistral',
+    family: 'mistral',
+    publishedParams: 0,
+    config: decoder({
+      modelType: 'mistral', vocabSize: 32000, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
+      numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 2048, slidingWindow: 1024,
+    }),
+  },
+}

@@ -1,0 +1,111 @@
+import type { FamilyInfo, ModelConfig } from './types.ts'
+
+// The llama-style decoder shared by llama, mistral and qwen2 (transformers' LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM): pre-norm RMSNorm, GQA attention with rotary embeddings,
+// SwiGLU MLP. Each family file states only what differs.
+
+export const decoderLinear = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
+export const decoderSaveable = ['embed_tokens', 'lm_head'] as const
+export type DecoderLinear = (typeof decoderLinear)[number]
+export type DecoderSaveable = (typeof decoderSaveable)[number]
+
+const num = (json: Record<string, unknown>, key: string, fallback?: number): number => {
+  const v = json[key]
+  if (typeof v === 'number') return v
+  if (fallback !== undefined) return fallback
+  throw new Error(`config.json has no numeric "${key}"`)
+}
+
+export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: { ropeTheta: number; attentionBias: boolean }): ModelConfig {
+  const heads = num(json, 'num_attention_heads')
+  const hidden = num(json, 'hidden_size')
+  const eos = json.eos_token_id
+  return {
+    modelType,
+    vocabSize: num(json, 'vocab_size'),
+    hiddenSize: hidden,
+    intermediateSize: num(json, 'intermediate_size'),
+    numHiddenLayers: num(json, 'num_hidden_layers'),
+    numAttentionHeads: heads,
+    numKeyValueHeads: num(json, 'num_key_value_heads', heads),
+    headDim: num(json, 'head_dim', hidden / heads),
+    maxPositionEmbeddings: num(json, 'max_position_embeddings', 2048),
+    rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
+    ropeTheta: num(json, 'rope_theta', defaults.ropeTheta),
+    tieWordEmbeddings: json.tie_word_embeddings === true,
+    slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
+    attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
+    bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : null,
+    eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : null,
+  }
+}
+
+export function writeDecoderConfig(c: ModelConfig, architecture: string): Record<string, unknown> {
+  return {
+    architectures: [architecture],
+    model_type: c.modelType,
+    vocab_size: c.vocabSize,
+    hidden_size: c.hiddenSize,
+    intermediate_size: c.intermediateSize,
+    num_hidden_layers: c.numHiddenLayers,
+    num_attention_heads: c.numAttentionHeads,
+    num_key_value_heads: c.numKeyValueHeads,
+    head_dim: c.headDim,
+    max_position_embeddings: c.maxPositionEmbeddings,
+    rms_norm_eps: c.rmsNormEps,
+    rope_theta: c.ropeTheta,
+    tie_word_embeddings: c.tieWordEmbeddings,
+    hidden_act: 'silu',
+    attention_bias: c.attentionBias,
+    ...(c.slidingWindow !== null ? { sliding_window: c.slidingWindow } : {}),
+    ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
+    ...(c.eosTokenId !== null ? { eos_token_id: c.eosTokenId } : {}),
+    torch_dtype: 'float32',
+  }
+}
+
+export function decoderLinearShape(c: ModelConfig, module: DecoderLinear): readonly [number, number] {
+  const h = c.hiddenSize
+  const q = c.numAttentionHeads * c.headDim // query width
+  const kv = c.numKeyValueHeads * c.headDim // key/value width (GQA)
+  switch (module) {
+    case 'q_proj': return [h, q]
+    case 'k_proj': return [h, kv]
+    case 'v_proj': return [h, kv]
+    case 'o_proj': return [q, h]
+    case 'gate_proj': return [h, c.intermediateSize]
+    case 'up_proj': return [h, c.intermediateSize]
+    case 'down_proj': return [c.intermediateSize, h]
+  }
+}
+
+export function makeDecoderFamily(opts: {
+  name: string
+  architecture: string
+  defaults: { ropeTheta: number; attentionBias: boolean }
+  defaultTargetModules: readonly DecoderLinear[]
+}): FamilyInfo<DecoderLinear, DecoderSaveable> {
+  const moduleParams = (c: ModelConfig, m: DecoderLinear | DecoderSaveable): number => {
+    if (m === 'embed_tokens' || m === 'lm_head') return c.vocabSize * c.hiddenSize
+    const [i, o] = decoderLinearShape(c, m)
+    const bias = c.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj') ? o : 0
+    return i * o + bias
+  }
+  return {
+    name: opts.name,
+    architecture: opts.architecture,
+    linearModules: decoderLinear,
+    saveableModules: decoderSaveable,
+    defaultTargetModules: opts.defaultTargetModules,
+    readConfig: (json) => readDecoderConfig(json, opts.name, opts.defaults),
+    writeConfig: (c) => writeDecoderConfig(c, opts.architecture),
+    linearShape: decoderLinearShape,
+    moduleParams,
+    totalParams: (c) => {
+      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize // + 2 RMSNorm
+      const embed = c.vocabSize * c.hiddenSize
+      const head = c.tieWordEmbeddings ? 0 : embed
+      return c.numHiddenLayers * perLayer + embed + head + c.hiddenSize // + final norm
+    },
+  }
+}

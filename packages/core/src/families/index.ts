@@ -1,0 +1,40 @@
+import { makeDecoderFamily } from './decoder.ts'
+import type { FamilyInfo } from './types.ts'
+
+/**
+ * The model family registry: one entry per architecture, keyed by config.json `model_type`.
+ * Default target modules follow PEFT's table (`TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING`).
+ */
+export const families = {
+  llama: makeDecoderFamily({
+    name: 'llama',
+    architecture: 'LlamaForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  mistral: makeDecoderFamily({
+    name: 'mistral',
+    architecture: 'MistralForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  qwen2: makeDecoderFamily({
+    name: 'qwen2',
+    architecture: 'Qwen2ForCausalLM',
+    defaults: { ropeTheta: 1_000_000, attentionBias: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+} as const satisfies Record<string, FamilyInfo>
+
+export type Family = keyof typeof families
+export const familyNames = Object.keys(families) as Family[]
+/** Linear module names of a family, for `lora.targetModules`. */
+export type ModuleName<F extends Family> = (typeof families)[F]['linearModules'][number]
+/** Module names of a family that `lora.modulesToSave` accepts. */
+export type SaveableModule<F extends Family> = (typeof families)[F]['saveableModules'][number]
+
+export function familyInfo(family: string): FamilyInfo | undefined {
+  return (families as Record<string, FamilyInfo>)[family]
+}
+
+export type { FamilyInfo, ModelConfig } from './types.ts'

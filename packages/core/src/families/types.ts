@@ -1,0 +1,46 @@
+/** The config.json numbers a planner needs, read from a Hugging Face config. */
+export interface ModelConfig {
+  /** config.json `model_type`. */
+  modelType: string
+  vocabSize: number
+  hiddenSize: number
+  intermediateSize: number
+  numHiddenLayers: number
+  numAttentionHeads: number
+  numKeyValueHeads: number
+  /** Per-head width; `hidden_size / num_attention_heads` unless config.json says otherwise. */
+  headDim: number
+  maxPositionEmbeddings: number
+  rmsNormEps: number
+  ropeTheta: number
+  tieWordEmbeddings: boolean
+  /** Mistral's sliding-window attention width, when set. */
+  slidingWindow: number | null
+  /** Whether q/k/v projections carry a bias (qwen2). */
+  attentionBias: boolean
+  bosTokenId: number | null
+  eosTokenId: number | null
+}
+
+/** One model family (architecture): module names, config fields, parameter counts. */
+export interface FamilyInfo<M extends string = string, S extends string = string> {
+  name: string
+  /** config.json `architectures[0]` written for this family. */
+  architecture: string
+  /** Linear modules LoRA can target, in PEFT / transformers naming. */
+  linearModules: readonly M[]
+  /** Modules that `modulesToSave` can hold (full trainable copies). */
+  saveableModules: readonly S[]
+  /** PEFT's default target modules for this architecture. */
+  defaultTargetModules: readonly M[]
+  /** Reads the family's fields from a parsed config.json. */
+  readConfig(json: Record<string, unknown>): ModelConfig
+  /** Writes a config.json object for this family. */
+  writeConfig(config: ModelConfig): Record<string, unknown>
+  /** `[in, out]` features of each linear module. */
+  linearShape(config: ModelConfig, module: M): readonly [number, number]
+  /** Parameter count of one module (including bias), as a function of the config. */
+  moduleParams(config: ModelConfig, module: M | S): number
+  /** Total parameters of the base model. */
+  totalParams(config: ModelConfig): number
+}

@@ -1,0 +1,38 @@
+/** JSON-serialisable values: graph nodes, params and artifacts' index files hold only these. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+/** The kinds of node a recipe compiles to (see DESIGN.md, "The graph"). */
+export type NodeKind = 'model' | 'source' | 'format' | 'tokenize' | 'split' | 'collate' | 'train' | 'merge' | 'generate' | 'eval' | 'export'
+
+/** A file a node reads, hashed into its key so that new bytes give a new key. */
+export interface NodeRead {
+  /** Absolute path. */
+  path: string
+  /** sha256 of the bytes, or `'missing'` when the file is not there (plan still works). */
+  hash: string
+}
+
+/** One node of the execution graph: data only, no methods. */
+export interface GraphNode {
+  /** Unique id within the graph, e.g. `tokenize`. */
+  id: string
+  kind: NodeKind
+  /** What the node does, JSON-serialisable (the recipe groups it depends on). */
+  params: { [key: string]: Json }
+  /** Ids of the nodes whose artifacts it reads. */
+  inputs: string[]
+  /** Files it reads from outside the cache. */
+  reads: NodeRead[]
+  /** Content key: hash of kind, params, inputs' keys and reads. The artifact lives in `<cacheDir>/<key>/`. */
+  key: string
+  /** Where the node runs: `data` nodes in TypeScript, the rest on the selected backend. */
+  runsOn: 'data' | 'backend'
+}
+
+/** The compiled graph: nodes in topological order. */
+export interface Graph {
+  /** Format version of this structure. */
+  version: 1
+  recipeName: string
+  nodes: GraphNode[]
+}

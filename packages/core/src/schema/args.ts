@@ -1,0 +1,131 @@
+import { z } from 'zod'
+
+const cadence = z.union([z.number().int().positive(), z.enum(['epoch', 'never'])])
+
+export const argsSchema = z.strictObject({
+  /**
+   * Samples per micro-batch on one device. Activation memory grows linearly with it.
+   * @defaultValue 8
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.per_device_train_batch_size
+   */
+  batchSize: z.number().int().positive().default(8),
+  /**
+   * Micro-batches accumulated per optimiser step: the effective batch is batchSize × this, at the
+   * activation memory of one micro-batch.
+   * @defaultValue 1
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.gradient_accumulation_steps
+   */
+  gradientAccumulationSteps: z.number().int().positive().default(1),
+  /**
+   * Passes over the training set. Ignored when maxSteps is set.
+   * @defaultValue 3
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.num_train_epochs
+   */
+  epochs: z.number().positive().default(3),
+  /**
+   * Total optimiser steps; overrides epochs when set.
+   * @defaultValue undefined (from epochs)
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.max_steps
+   */
+  maxSteps: z.number().int().positive().optional(),
+  /**
+   * Peak learning rate of the adapter (and saved modules). QLoRA uses 2e-4 for 7B–13B models.
+   * @defaultValue 5e-5
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.learning_rate
+   */
+  learningRate: z.number().positive().max(1).default(5e-5),
+  /**
+   * Learning-rate schedule after warmup.
+   * @defaultValue 'linear'
+   * @see https://huggingface.co/docs/transformers/main_classes/optimizer_schedules#transformers.SchedulerType
+   */
+  lrScheduler: z.enum(['constant', 'constant_with_warmup', 'linear', 'cosine']).default('linear'),
+  /**
+   * Steps of linear warmup from 0 to learningRate; overrides warmupRatio when set.
+   * @defaultValue 0
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.warmup_steps
+   */
+  warmupSteps: z.number().int().nonnegative().default(0),
+  /**
+   * Share of all steps spent in warmup.
+   * @defaultValue 0
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.warmup_ratio
+   */
+  warmupRatio: z.number().min(0).max(1).default(0),
+  /**
+   * Optimiser. AdamW keeps two float32 states per trainable parameter (8 bytes); paged variants
+   * page those states to CPU memory under pressure (torch + bitsandbytes); SGD keeps none.
+   * @defaultValue 'adamw_torch'
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.optim
+   */
+  optimizer: z.enum(['adamw_torch', 'adamw', 'paged_adamw_32bit', 'paged_adamw_8bit', 'adamw_8bit', 'sgd']).default('adamw_torch'),
+  /**
+   * Decoupled weight decay of AdamW (Loshchilov & Hutter).
+   * @defaultValue 0
+   * @see https://arxiv.org/abs/1711.05101
+   */
+  weightDecay: z.number().min(0).default(0),
+  /**
+   * AdamW β1.
+   * @defaultValue 0.9
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.adam_beta1
+   */
+  adamBeta1: z.number().min(0).lt(1).default(0.9),
+  /**
+   * AdamW β2.
+   * @defaultValue 0.999
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.adam_beta2
+   */
+  adamBeta2: z.number().min(0).lt(1).default(0.999),
+  /**
+   * AdamW ε.
+   * @defaultValue 1e-8
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.adam_epsilon
+   */
+  adamEpsilon: z.number().positive().default(1e-8),
+  /**
+   * Clip the global gradient norm to this value; `0` disables clipping.
+   * @defaultValue 1
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.max_grad_norm
+   */
+  maxGradNorm: z.number().min(0).default(1),
+  /**
+   * Batch samples of similar length together: less padding, faster epochs; order stays seeded.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.group_by_length
+   */
+  groupByLength: z.boolean().default(false),
+  /**
+   * Evaluate every N steps, once per `'epoch'`, or `'never'`.
+   * @defaultValue 'epoch'
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.eval_strategy
+   */
+  evalEvery: cadence.default('epoch'),
+  /**
+   * Checkpoint every N steps, once per `'epoch'`, or `'never'` (the final adapter is always saved).
+   * @defaultValue 'epoch'
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.save_strategy
+   */
+  saveEvery: cadence.default('epoch'),
+  /**
+   * Checkpoints kept on disk; older ones are deleted.
+   * @defaultValue 2
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.save_total_limit
+   */
+  keepCheckpoints: z.number().int().positive().default(2),
+  /**
+   * Seed of adapter initialisation, dropout and data order.
+   * @defaultValue 42
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.seed
+   */
+  seed: z.number().int().nonnegative().default(42),
+  /**
+   * Report loss, learning rate and throughput every N steps.
+   * @defaultValue 10
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.logging_steps
+   */
+  logEvery: z.number().int().positive().default(10),
+})
+
+export type ArgsInput = z.input<typeof argsSchema>
+export type ArgsOptions = z.output<typeof argsSchema>

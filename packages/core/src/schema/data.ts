@@ -1,0 +1,158 @@
+import { z } from 'zod'
+
+const record = z.record(z.string(), z.unknown())
+
+export const hubSourceSchema = z.strictObject({
+  kind: z.literal('hub'),
+  /** Dataset repository on the Hugging Face Hub, e.g. `'OpenAssistant/oasst_top1_2023-08-25'`. */
+  repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/name"'),
+  /** Split to read (`'train'`, `'test'`); `'all'` reads every split. */
+  split: z.string().default('train'),
+  /** Branch, tag or commit. */
+  revision: z.string().default('main'),
+})
+
+export const fileSourceSchema = z.strictObject({
+  kind: z.literal('file'),
+  /** A file or folder (json, jsonl, csv, parquet), or several. Relative paths resolve from the recipe's folder. */
+  path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** File type when the extension does not tell. */
+  type: z.enum(['json', 'jsonl', 'csv', 'parquet']).optional(),
+})
+
+export const inlineSourceSchema = z.strictObject({
+  kind: z.literal('inline'),
+  /** The records themselves. */
+  records: z.array(record).min(1),
+})
+
+export const sourceSchema = z.discriminatedUnion('kind', [hubSourceSchema, fileSourceSchema, inlineSourceSchema])
+
+export const columnMapSchema = z.strictObject({
+  kind: z.literal('columns'),
+  /** Column with the system prompt. */
+  system: z.string().optional(),
+  /** Column with the user's message. */
+  prompt: z.string(),
+  /** Column appended to the prompt (alpaca's `input`). */
+  query: z.string().optional(),
+  /** Column with the assistant's answer. */
+  response: z.string(),
+})
+
+export const datasetInfoFormatSchema = z.strictObject({
+  kind: z.literal('dataset-info'),
+  /** Path of a LLaMA-Factory `dataset_info.json`. */
+  file: z.string(),
+  /** Entry name inside it. */
+  name: z.string(),
+})
+
+export const formatSchema = z.union([
+  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai']),
+  z.strictObject({ kind: z.literal('chatml-text'), column: z.string().default('text') }),
+  columnMapSchema,
+  datasetInfoFormatSchema,
+])
+
+export const splitSchema = z.strictObject({
+  /**
+   * Held-out evaluation share: a ratio in (0, 1) or a sample count ≥ 1. `0` trains on everything.
+   * @defaultValue 0.05
+   * @see https://huggingface.co/docs/datasets/process#split (train_test_split test_size)
+   */
+  eval: z.number().nonnegative().default(0.05),
+  /**
+   * Seed of the shuffle that picks evaluation samples; the split is identical for the same seed.
+   * @defaultValue 42
+   * @see https://huggingface.co/docs/datasets/process#split
+   */
+  seed: z.number().int().nonnegative().default(42),
+  /**
+   * Use the source's own test split (hub sources) instead of carving one out of train.
+   * @defaultValue undefined (carve from train)
+   * @see https://huggingface.co/docs/datasets/loading#slice-splits
+   */
+  evalSplit: z.string().optional(),
+})
+
+export const dataSchema = z.strictObject({
+  /**
+   * Where records come from: `hub('owner/name')`, `file('data.jsonl')` or `inline([...])`.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/datasets/loading
+   */
+  source: sourceSchema,
+  /**
+   * How records map to conversations: `'chatml-text'` (one ChatML `text` column, as oasst_top1),
+   * `'alpaca'`, `'sharegpt'`, `'openai'`, a column map or a LLaMA-Factory dataset_info entry.
+   * @defaultValue (required)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
+   */
+  format: formatSchema,
+  /**
+   * Chat template that renders conversations to text: a built-in name, `'model'` (the tokenizer's
+   * own chat_template) or `{ jinja }`. `'chatml-text'` data is already rendered and uses `'chatml'`.
+   * @defaultValue 'chatml'
+   * @see https://huggingface.co/docs/transformers/chat_templating
+   */
+  template: z
+    .union([
+      z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'alpaca', 'model']),
+      z.strictObject({ jinja: z.string().min(1) }),
+    ])
+    .default('chatml'),
+  /**
+   * Longest sample in tokens. Activation memory grows linearly with it (quadratically for
+   * attention scores without flash attention).
+   * @defaultValue 1024
+   * @see https://huggingface.co/docs/trl/sft_trainer (max_seq_length)
+   */
+  maxLength: z.number().int().min(8).default(1024),
+  /**
+   * What to do with a sample longer than maxLength: cut it (`'truncate'`), leave it out
+   * (`'drop'`), or cut it into several samples (`'split'`). Every affected sample is counted.
+   * @defaultValue 'truncate'
+   * @see https://huggingface.co/docs/transformers/pad_truncation
+   */
+  truncation: z.enum(['truncate', 'drop', 'split']).default('truncate'),
+  /**
+   * Which tokens carry loss: `'all'` (every token, as the qlora-minimal ChatML tutorial),
+   * `'assistant'` (every assistant turn) or `'last-assistant'` (only the final answer).
+   * @defaultValue 'assistant'
+   * @see https://huggingface.co/docs/trl/sft_trainer#train-on-completions-only
+   */
+  mask: z.enum(['all', 'assistant', 'last-assistant']).default('assistant'),
+  /**
+   * Train/eval split.
+   * @defaultValue { eval: 0.05, seed: 42 }
+   * @see https://huggingface.co/docs/datasets/process#split
+   */
+  split: splitSchema.default({ eval: 0.05, seed: 42 }),
+  /**
+   * Pack several short samples into one sequence of maxLength (attention never crosses samples).
+   * Less padding, so more tokens per second; memory per step is unchanged.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/trl/sft_trainer#packing-dataset
+   */
+  packing: z.boolean().default(false),
+  /**
+   * What to do with a record that cannot be used: stop with an error (`'fail'`) or skip it and
+   * report it (`'skip'`).
+   * @defaultValue 'fail'
+   * @see https://huggingface.co/docs/datasets/process
+   */
+  onError: z.enum(['fail', 'skip']).default('fail'),
+  /**
+   * Use at most this many records (after the source, before formatting): a quick trial run.
+   * @defaultValue undefined (all records)
+   * @see https://huggingface.co/docs/datasets/process#select-and-filter
+   */
+  limit: z.number().int().positive().optional(),
+})
+
+export type Source = z.output<typeof sourceSchema>
+export type SourceInput = z.input<typeof sourceSchema>
+export type DataInput = z.input<typeof dataSchema>
+export type DataOptions = z.output<typeof dataSchema>
+export type Format = z.output<typeof formatSchema>

@@ -1,0 +1,123 @@
+import { z } from 'zod'
+import { familyNames } from '../families/index.ts'
+
+/** Weight quantisation of the frozen base model (QLoRA). */
+export const quantizeSchema = z.strictObject({
+  /**
+   * Bits per frozen weight. 4-bit cuts weight memory about 4x against fp16 (≈ 3.9 GB for a 7B model).
+   * @defaultValue 4
+   * @see https://arxiv.org/abs/2305.14314 (QLoRA)
+   */
+  bits: z.union([z.literal(4), z.literal(8)]).default(4),
+  /**
+   * Data type of the quantised weights: NF4 is information-theoretically optimal for normally
+   * distributed weights and gives better quality than FP4 at the same memory.
+   * @defaultValue 'nf4'
+   * @see https://huggingface.co/docs/transformers/main_classes/quantization#transformers.BitsAndBytesConfig (bnb_4bit_quant_type)
+   */
+  type: z.enum(['nf4', 'fp4', 'int8']).default('nf4'),
+  /**
+   * Quantise the per-block scales too (double quantisation): saves ≈ 0.37 bits per parameter
+   * (≈ 3 GB on a 65B model) at no measurable quality cost.
+   * @defaultValue false
+   * @see https://arxiv.org/abs/2305.14314 (QLoRA §3, bnb_4bit_use_double_quant)
+   */
+  doubleQuant: z.boolean().default(false),
+  /**
+   * Data type the dequantised weights are computed in. bf16 halves activation memory against
+   * float32 and is what the QLoRA paper trains with; tfjs computes in float32 whatever this says.
+   * @defaultValue 'float32'
+   * @see https://huggingface.co/docs/transformers/main_classes/quantization (bnb_4bit_compute_dtype)
+   */
+  computeDtype: z.enum(['float32', 'float16', 'bfloat16']).default('float32'),
+  /**
+   * Weights per quantisation block (one absmax scale each). Smaller blocks: better precision, more
+   * memory for scales (32 bits per block, or 8 with doubleQuant).
+   * @defaultValue 64
+   * @see https://arxiv.org/abs/2305.14314 (QLoRA uses 64)
+   */
+  blockSize: z.number().int().positive().default(64),
+})
+
+/** Random initialisation of a model that does not exist yet, for tests, demos and benchmarks. */
+export const randomInitSchema = z.strictObject({
+  /**
+   * Seed of the random weights; the same seed and config give byte-identical weights.
+   * @defaultValue 0
+   * @see https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.from_config
+   */
+  seed: z.number().int().nonnegative().default(0),
+  /**
+   * config.json fields (Hugging Face names) to override on the known checkpoint's config; the
+   * model's size and so its memory follow from them.
+   * @defaultValue {}
+   * @see https://huggingface.co/docs/transformers/model_doc/mistral#transformers.MistralConfig
+   */
+  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null()])).default({}),
+  /**
+   * Where the tokenizer comes from: a folder with tokenizer.json, or the name of a tokenizer that
+   * ships with tunekit's dependencies (`'mistral'` for the real Mistral-7B v0.1 tokenizer).
+   * @defaultValue 'mistral'
+   * @see https://huggingface.co/docs/tokenizers/index
+   */
+  tokenizer: z.string().default('mistral'),
+})
+
+export const modelSchema = z.strictObject({
+  /**
+   * Hugging Face Hub id (`'mistralai/Mistral-7B-v0.1'`) or a local folder in Hugging Face layout.
+   * It names the weights; it does not change memory.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.from_pretrained
+   */
+  id: z.string().min(1),
+  /**
+   * Architecture of the checkpoint (config.json `model_type`). It decides the module names that
+   * `lora.targetModules` and `lora.modulesToSave` accept.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/transformers/model_doc/auto
+   */
+  family: z.enum(familyNames as [string, ...string[]]),
+  /**
+   * A local folder that holds the weights, overriding the Hub cache lookup for `id`.
+   * @defaultValue undefined (look in the Hub cache under HF_HOME)
+   * @see https://huggingface.co/docs/huggingface_hub/guides/manage-cache
+   */
+  path: z.string().optional(),
+  /**
+   * Hub revision (branch, tag or commit) of the weights.
+   * @defaultValue 'main'
+   * @see https://huggingface.co/docs/huggingface_hub/guides/download
+   */
+  revision: z.string().default('main'),
+  /**
+   * Data type of the unquantised weights and of training. bf16 halves weight and activation
+   * memory against float32; the tfjs backend always computes in float32.
+   * @defaultValue 'auto' (bf16 on a GPU that supports it, float32 otherwise)
+   * @see https://huggingface.co/docs/transformers/main_classes/model#model-instantiation-dtype (torch_dtype)
+   */
+  dtype: z.enum(['auto', 'float32', 'float16', 'bfloat16']).default('auto'),
+  /**
+   * Quantise the frozen base weights (QLoRA). Omit to keep them in `dtype`.
+   * @defaultValue undefined (no quantisation)
+   * @see https://arxiv.org/abs/2305.14314
+   */
+  quantize: quantizeSchema.optional(),
+  /**
+   * Create the model with random weights when it does not exist (tests, demos, benchmarks).
+   * Cached by content, so it is created once.
+   * @defaultValue undefined (load pretrained weights)
+   * @see https://huggingface.co/docs/transformers/main_classes/model
+   */
+  random: randomInitSchema.optional(),
+  /**
+   * Recompute each decoder layer's activations in the backward pass instead of keeping them:
+   * activation memory drops to about one layer's worth, for ≈ 30% more compute.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.gradient_checkpointing
+   */
+  gradientCheckpointing: z.boolean().default(false),
+})
+
+export type ModelInput = z.input<typeof modelSchema>
+export type ModelOptions = z.output<typeof modelSchema>

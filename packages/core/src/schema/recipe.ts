@@ -1,0 +1,102 @@
+import { z } from 'zod'
+import { argsSchema } from './args.ts'
+import { dataSchema } from './data.ts'
+import { loraSchema } from './lora.ts'
+import { modelSchema } from './model.ts'
+import { tokensSchema } from './tokens.ts'
+
+export const outputSchema = z.strictObject({
+  /**
+   * Run folder: the resolved recipe, graph, events.jsonl, adapter, checkpoints and merged model.
+   * Relative paths resolve from the current directory.
+   * @defaultValue `runs/<recipe name>`
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
+   */
+  dir: z.string().optional(),
+  /**
+   * Fold the adapter into the base weights after training and write a full model.
+   * Needs disk for a full copy of the model in float32 (tfjs) or `model.dtype` (torch).
+   * @defaultValue true
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraModel.merge_and_unload
+   */
+  merge: z.boolean().default(true),
+  /**
+   * Largest safetensors shard of the merged model, e.g. `'5GB'` or a byte count.
+   * @defaultValue '5GB'
+   * @see https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.save_pretrained (max_shard_size)
+   */
+  maxShardSize: z.union([z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB)$/i, 'expected e.g. "5GB"'), z.number().int().positive()]).default('5GB'),
+  /**
+   * Prompts answered by the merged model at the end of the run (sample generations).
+   * @defaultValue []
+   * @see https://huggingface.co/docs/transformers/main_classes/text_generation
+   */
+  samples: z.array(z.string()).default([]),
+  /**
+   * Artifact cache shared by runs; every node's output is stored under its content key.
+   * @defaultValue '.tunekit/cache'
+   * @see https://docs.astro.build/en/reference/configuration-reference/#cachedir (the same idea)
+   */
+  cacheDir: z.string().default('.tunekit/cache'),
+})
+
+export const recipeSchema = z.strictObject({
+  /**
+   * Name of the recipe, used for the run folder and in reports.
+   * @defaultValue 'recipe'
+   * @see https://docs.axolotl.ai/docs/config-reference.html
+   */
+  name: z.string().regex(/^[\w.-]+$/, 'expected letters, digits, ".", "_" or "-"').default('recipe'),
+  /**
+   * The base model: id or path, family, dtype and quantisation.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/transformers/main_classes/model
+   */
+  model: modelSchema,
+  /**
+   * Tokens added to the tokenizer, and the eos and pad tokens.
+   * @defaultValue {}
+   * @see https://huggingface.co/docs/transformers/main_classes/tokenizer
+   */
+  tokens: tokensSchema.default({ chatml: false, add: [], addBos: true }),
+  /**
+   * The LoRA adapter.
+   * @defaultValue PEFT's LoraConfig defaults
+   * @see https://arxiv.org/abs/2106.09685 (LoRA)
+   */
+  lora: loraSchema.default({ rank: 8, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' }),
+  /**
+   * Training data: source, format, template, length and masking.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/trl/sft_trainer
+   */
+  data: dataSchema,
+  /**
+   * Training hyperparameters, named after transformers' TrainingArguments.
+   * @defaultValue TrainingArguments' defaults
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments
+   */
+  args: argsSchema.default(argsSchema.parse({})),
+  /**
+   * Compute backend: `'tfjs'` (in-process TensorFlow.js), `'torch'` (Python worker on PyTorch) or
+   * `'auto'` (torch when a CUDA-capable torch is present, tfjs otherwise; the run says why).
+   * @defaultValue 'auto'
+   * @see https://github.com/tensorflow/tfjs and https://pytorch.org
+   */
+  backend: z.enum(['auto', 'tfjs', 'torch']).default('auto'),
+  /**
+   * Device for the backend: `'auto'`, `'cpu'`, `'cuda'` (torch), or `'wasm'` (tfjs).
+   * @defaultValue 'auto'
+   * @see https://www.tensorflow.org/js/guide/platform_environment
+   */
+  device: z.enum(['auto', 'cpu', 'cuda', 'wasm']).default('auto'),
+  /**
+   * Where results go, and whether to merge.
+   * @defaultValue { merge: true, maxShardSize: '5GB' }
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
+   */
+  output: outputSchema.default({ merge: true, maxShardSize: '5GB', samples: [], cacheDir: '.tunekit/cache' }),
+})
+
+export type RecipeSchemaInput = z.input<typeof recipeSchema>
+export type ResolvedRecipe = z.output<typeof recipeSchema>
