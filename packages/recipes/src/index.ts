@@ -1,1 +1,15 @@
-export {}
+/**
+ * Reusable tunekit recipes: factories that return validated recipes, and generated data sets.
+ * @packageDocumentation
+ */
+export { qloraChatml, loraChatml, chatmlLoraDefaults, qloraModelDefaults, allProjections } from './chatml.ts'
+export type { ChatmlRecipeOptions } from './chatml.ts'
+export {
+  oppositesDataset,
+  allOppositeQuestions,
+  oppositePairs,
+  oppositePhrasings,
+  chatmlText,
+  seededRandom,
+} from './datasets/opposites.ts'
+export type { OppositesDataset, OppositesOptions, ChatmlTextRecord, QuestionAnswer } from './datasets/opposites.ts'
