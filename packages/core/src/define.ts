@@ -5,7 +5,7 @@ import { knownCheckpoints } from './families/checkpoints.ts'
 import type { loraSchema } from './schema/lora.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
-import { fromZodIssues, objectKeysAt } from './schema/validate.ts'
+import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 /** LoRA options whose module names are those of family `F`. */
 export type LoraInputFor<F extends Family> = Omit<z.input<typeof loraSchema>, 'targetModules' | 'modulesToSave'> & {
@@ -60,15 +60,25 @@ const deepFreeze = <T>(value: T): T => {
   return value
 }
 
-/** Model-aware checks that zod cannot express. Returns every issue found. */
-export function checkRecipe(recipe: ResolvedRecipe): Issue[] {
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T
+
+/** A recipe of which only some values are known to be valid: what model-aware checks need to run early. */
+export type RecipeParts = DeepPartial<ResolvedRecipe>
+
+/**
+ * Model-aware checks that zod cannot express. Returns every issue found. Takes a whole recipe or
+ * only its valid parts (a check whose values are missing is skipped: zod reports those).
+ */
+export function checkRecipe(recipe: RecipeParts): Issue[] {
   const issues: Issue[] = []
-  const family = familyInfo(recipe.model.family)
+  const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
+  if (model.family === undefined) return issues
+  const family = familyInfo(model.family)
   if (!family) {
-    issues.push(issue('UnknownFamily', { path: 'model.family', value: recipe.model.family }, recipe.model.family, familyNames))
+    issues.push(issue('UnknownFamily', { path: 'model.family', value: model.family }, model.family, familyNames))
     return issues
   }
-  const { targetModules, modulesToSave } = recipe.lora
+  const { targetModules, modulesToSave } = lora
   if (Array.isArray(targetModules)) {
     targetModules.forEach((m, i) => {
       if (!family.linearModules.includes(m)) {
@@ -76,37 +86,45 @@ export function checkRecipe(recipe: ResolvedRecipe): Issue[] {
       }
     })
   }
-  modulesToSave.forEach((m, i) => {
+  modulesToSave?.forEach((m, i) => {
     if (!family.saveableModules.includes(m)) {
       issues.push(issue('UnknownModule', { path: `lora.modulesToSave[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.saveableModules))
     }
   })
-  const added = [...(recipe.tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...recipe.tokens.add]
-  const trainsEmbeddings = modulesToSave.includes('embed_tokens') || recipe.lora.trainableTokens !== false
-  if (added.length > 0 && !trainsEmbeddings) {
-    issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
+  if (tokens.add && tokens.chatml !== undefined && modulesToSave && lora.trainableTokens !== undefined) {
+    const added = [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add]
+    const trainsEmbeddings = modulesToSave.includes('embed_tokens') || lora.trainableTokens !== false
+    if (added.length > 0 && !trainsEmbeddings) {
+      issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
+    }
   }
-  const q = recipe.model.quantize
-  if (q && ((q.bits === 4) !== (q.type === 'nf4' || q.type === 'fp4'))) {
+  const q = model.quantize
+  if (q?.bits !== undefined && q.type !== undefined && (q.bits === 4) !== (q.type === 'nf4' || q.type === 'fp4')) {
     issues.push(issue('QuantizeMismatch', { path: 'model.quantize.type', value: q.type }, q.bits, q.type))
   }
-  const known = knownCheckpoints[recipe.model.id]
-  const context = (recipe.model.random?.config.max_position_embeddings as number | undefined) ?? known?.config.maxPositionEmbeddings
-  if (context !== undefined && recipe.data.maxLength > context) {
-    issues.push(issue('MaxLengthExceedsContext', { path: 'data.maxLength', value: recipe.data.maxLength, hintArgs: [context] }, recipe.data.maxLength, context, recipe.model.id))
+  const known = model.id === undefined ? undefined : knownCheckpoints[model.id]
+  const randomContext = model.random?.config?.max_position_embeddings
+  const context = typeof randomContext === 'number' ? randomContext : known?.config.maxPositionEmbeddings
+  if (context !== undefined && data.maxLength !== undefined && data.maxLength > context) {
+    issues.push(issue('MaxLengthExceedsContext', { path: 'data.maxLength', value: data.maxLength, hintArgs: [context] }, data.maxLength, context, model.id ?? 'the model'))
   }
   return issues
 }
 
-/** Validates a recipe given as data (from TypeScript, JSON or YAML). Throws a {@link RecipeError} listing every problem. */
+/**
+ * Validates a recipe given as data (from TypeScript, JSON or YAML). Throws a {@link RecipeError}
+ * listing every problem: zod's (keys, types, ranges) and the model-aware ones together, since the
+ * model-aware checks also run on the valid parts of a recipe that zod rejects.
+ */
 export function parseRecipe(input: unknown): Recipe {
   const parsed = recipeSchema.safeParse(input)
-  if (!parsed.success) {
-    throw new RecipeError(fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path)))
-  }
+  const shapeIssues = parsed.success
+    ? []
+    : fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path))
+  const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
+  const errors = [...shapeIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
+  if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
   const recipe = parsed.data
-  const errors = checkRecipe(recipe).filter((i) => i.severity === 'error')
-  if (errors.length > 0) throw new RecipeError(errors)
   const family = familyInfo(recipe.model.family)!
   const targetModules =
     recipe.lora.targetModules === undefined

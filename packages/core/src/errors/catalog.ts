@@ -29,6 +29,32 @@ const show = (value: unknown): string => {
 }
 const list = (values: readonly unknown[]): string => values.map(show).join(', ')
 
+// Levenshtein distance, ignoring case (`learningrate` is zero edits from `learningRate`).
+const distance = (a: string, b: string): number => {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= x.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= y.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[y.length]!
+}
+
+/** The allowed key closest to a misspelt one, if it is close enough to be the likely intent. */
+const closest = (key: string, allowed: readonly string[]): string | undefined => {
+  let best: string | undefined
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1
+  for (const candidate of allowed) {
+    const d = distance(key, candidate)
+    if (d < bestDistance) [best, bestDistance] = [candidate, d]
+  }
+  return best
+}
+
 export const errors = {
   // ── recipe shape (zod) ───────────────────────────────────────────────────────────────────
   InvalidType: {
@@ -42,8 +68,10 @@ export const errors = {
     code: 'TK102',
     name: 'UnknownKey',
     title: 'Unknown key',
-    message: (key: string, allowed: readonly string[]) =>
-      `unknown key ${show(key)}; allowed keys here: ${allowed.join(', ')}`,
+    message: (key: string, allowed: readonly string[]) => {
+      const guess = closest(key, allowed)
+      return `unknown key ${show(key)}${guess ? ` (did you mean ${show(guess)}?)` : ''}; allowed keys here: ${allowed.join(', ')}`
+    },
     hint: 'Check the spelling; keys are camelCase (rank, learningRate, targetModules).',
   },
   OutOfRange: {

@@ -57,14 +57,28 @@ export function formatIssue(i: Issue): string {
   return lines.join('\n')
 }
 
+// A brand shared by every copy of this module: a recipe imported through tsx's namespaced loader,
+// or a second install of @tunekit/core, has its own TunekitError class, so `instanceof` alone
+// would take a user's mistake for a crash.
+const brand = Symbol.for('tunekit.error')
+// Set TUNEKIT_DEBUG=1 to keep stack traces on user errors (for debugging tunekit itself).
+const debug = (): boolean => Boolean((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.TUNEKIT_DEBUG)
+
 /** Base error of tunekit: carries every issue found, never just the first. */
 export class TunekitError extends Error {
-  readonly issues: readonly Issue[]
+  /** Every problem found, in order. */
+  declare readonly issues: readonly Issue[]
   constructor(issues: readonly Issue[], title?: string) {
     const head = title ?? (issues.length === 1 ? errors[issues[0]!.name].title : `${issues.length} problems`)
     super(`${head}\n${issues.map(formatIssue).join('\n')}`)
     this.name = 'TunekitError'
-    this.issues = issues
+    // Not enumerable, so that Node printing an uncaught error shows the formatted text once
+    // rather than the message followed by a dump of the issue objects.
+    Object.defineProperty(this, 'issues', { value: issues, enumerable: false })
+    Object.defineProperty(this, brand, { value: true })
+    // A user's mistake is reported by its text alone: Node prints `stack` for an uncaught error,
+    // and frames inside tunekit say nothing about the recipe.
+    if (!debug()) this.stack = `${this.name}: ${this.message}`
   }
   /** The stable code of the first issue. */
   get code(): string {
@@ -77,6 +91,7 @@ export class RecipeError extends TunekitError {
   constructor(issues: readonly Issue[]) {
     super(issues, `Recipe has ${issues.length} problem${issues.length === 1 ? '' : 's'}`)
     this.name = 'RecipeError'
+    if (!debug()) this.stack = `${this.name}: ${this.message}`
   }
 }
 
@@ -91,5 +106,5 @@ export function fail<N extends ErrorName>(
 
 /** True for errors a user caused (recipe, data, files): printed without a stack trace. */
 export function isTunekitError(e: unknown): e is TunekitError {
-  return e instanceof TunekitError
+  return e instanceof TunekitError || (e instanceof Error && (e as unknown as Record<symbol, unknown>)[brand] === true)
 }

@@ -103,3 +103,34 @@ export function objectKeysAt(schema: AnySchema, path: readonly PropertyKey[]): s
   cur = unwrap(cur)
   return cur?.shape ? Object.keys(cur.shape) : []
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+const unwrapObject = (s: AnySchema): AnySchema | undefined => {
+  let cur: AnySchema | undefined = s
+  while (cur && ['default', 'optional', 'nullable', 'prefault', 'readonly'].includes(cur._zod.def.type as string)) {
+    cur = cur._zod.def.innerType as AnySchema
+  }
+  return cur?.shape ? cur : undefined
+}
+
+/**
+ * The parts of `input` that are valid on their own: every key of every (nested) object is parsed
+ * alone, with its default, and kept only when it passes. Model-aware checks run on these parts, so
+ * a recipe with a misspelt key still learns that its module names are wrong, in the same report.
+ */
+export function validParts(schema: AnySchema, input: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const raw = isPlainObject(input) ? input : {}
+  for (const [key, child] of Object.entries(schema.shape ?? {})) {
+    const value = raw[key]
+    const object = unwrapObject(child)
+    if (object && isPlainObject(value)) {
+      out[key] = validParts(object, value)
+      continue
+    }
+    const parsed = (child as unknown as z.ZodType).safeParse(value)
+    if (parsed.success && parsed.data !== undefined) out[key] = parsed.data
+  }
+  return out
+}
