@@ -270,6 +270,27 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: 'A recipe file exports `recipe` (or a default export) made with defineRecipe; JSON and YAML recipes hold the same object.',
   },
+  UnknownNode: {
+    code: 'TK407',
+    name: 'UnknownNode',
+    title: 'No such graph node',
+    message: (node: string, nodes: readonly string[]) => `${show(node)} is not a node of this graph; its nodes are ${nodes.join(', ')}`,
+    hint: 'Use a node id that `tunekit graph` shows (--until, --only and --from take node ids).',
+  },
+  InputsNotCached: {
+    code: 'TK408',
+    name: 'InputsNotCached',
+    title: 'The inputs of the node are not cached',
+    message: (node: string, missing: readonly string[]) => `--only ${node} needs the artifacts of ${missing.join(', ')}, which are not in the cache`,
+    hint: (node: string) => `Run them first (tunekit run --until ${node}), or drop --only.`,
+  },
+  NoExecutor: {
+    code: 'TK409',
+    name: 'NoExecutor',
+    title: 'Nothing can run this node',
+    message: (node: string, kind: string) => `no executor was given for ${show(node)} (kind ${show(kind)})`,
+    hint: 'Pass the data executors of @tunekit/data and the executors of a backend to the runner.',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors
