@@ -3,57 +3,158 @@ import { z } from 'zod'
 const record = z.record(z.string(), z.unknown())
 
 export const hubSourceSchema = z.strictObject({
+  /**
+   * Marks a Hugging Face Hub dataset; `hub('owner/name')` sets it for you. No memory or quality effect.
+   * @defaultValue (required) `'hub'`
+   * @see https://huggingface.co/docs/datasets/loading#hugging-face-hub
+   */
   kind: z.literal('hub'),
-  /** Dataset repository on the Hugging Face Hub, e.g. `'OpenAssistant/oasst_top1_2023-08-25'`. */
+  /**
+   * Dataset repository on the Hugging Face Hub, e.g. `'OpenAssistant/oasst_top1_2023-08-25'`.
+   * It decides what the model learns; read from the Hub cache, so no download at run time.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/datasets/loading#hugging-face-hub (path)
+   */
   repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected "owner/name"'),
-  /** Split to read (`'train'`, `'test'`); `'all'` reads every split. */
+  /**
+   * Split to read (`'train'`, `'test'`); `'all'` reads every split. More records: more steps per
+   * epoch, no change to memory per step.
+   * @defaultValue 'train'
+   * @see https://huggingface.co/docs/datasets/loading#slice-splits (split)
+   */
   split: z.string().default('train'),
-  /** Branch, tag or commit. */
+  /**
+   * Branch, tag or commit of the dataset; pin a commit to make runs reproducible.
+   * @defaultValue 'main'
+   * @see https://huggingface.co/docs/datasets/loading#hugging-face-hub (revision)
+   */
   revision: z.string().default('main'),
 })
 
 export const fileSourceSchema = z.strictObject({
+  /**
+   * Marks local files; `file('data.jsonl')` sets it for you. No memory or quality effect.
+   * @defaultValue (required) `'file'`
+   * @see https://huggingface.co/docs/datasets/loading#local-and-remote-files
+   */
   kind: z.literal('file'),
-  /** A file or folder (json, jsonl, csv, parquet), or several. Relative paths resolve from the recipe's folder. */
+  /**
+   * A file or folder (json, jsonl, csv, parquet), or several. Relative paths resolve from the
+   * recipe's folder; records are streamed, so file size does not change training memory.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/datasets/loading#local-and-remote-files (data_files)
+   */
   path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-  /** File type when the extension does not tell. */
+  /**
+   * File type when the extension does not tell. No memory or quality effect.
+   * @defaultValue undefined (from the extension)
+   * @see https://huggingface.co/docs/datasets/loading#local-and-remote-files
+   */
   type: z.enum(['json', 'jsonl', 'csv', 'parquet']).optional(),
 })
 
 export const inlineSourceSchema = z.strictObject({
+  /**
+   * Marks records written in the recipe; `inline([...])` sets it for you. No memory or quality effect.
+   * @defaultValue (required) `'inline'`
+   * @see https://huggingface.co/docs/datasets/create_dataset#from-python-dictionaries
+   */
   kind: z.literal('inline'),
-  /** The records themselves. */
+  /**
+   * The records themselves, kept in memory with the recipe: meant for tests and tiny demos.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/datasets/create_dataset#from-python-dictionaries (Dataset.from_list)
+   */
   records: z.array(record).min(1),
 })
 
 export const sourceSchema = z.discriminatedUnion('kind', [hubSourceSchema, fileSourceSchema, inlineSourceSchema])
 
+export const chatmlTextFormatSchema = z.strictObject({
+  /**
+   * Marks records that hold whole ChatML conversations as text. No memory or quality effect.
+   * @defaultValue (required) `'chatml-text'`
+   * @see https://github.com/openai/openai-python/blob/release-v0.28.0/chatml.md
+   */
+  kind: z.literal('chatml-text'),
+  /**
+   * Column holding the ChatML text; each record is split back into turns, so masking works per turn.
+   * @defaultValue 'text'
+   * @see https://huggingface.co/datasets/OpenAssistant/oasst_top1_2023-08-25
+   */
+  column: z.string().default('text'),
+})
+
 export const columnMapSchema = z.strictObject({
+  /**
+   * Marks a map from record columns to turns. No memory or quality effect.
+   * @defaultValue (required) `'columns'`
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md (columns)
+   */
   kind: z.literal('columns'),
-  /** Column with the system prompt. */
+  /**
+   * Column with the system prompt; a system prompt adds tokens to every sample (masked by default).
+   * @defaultValue undefined (no system turn)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md (system)
+   */
   system: z.string().optional(),
-  /** Column with the user's message. */
+  /**
+   * Column with the user's message, the prompt the model learns to answer.
+   * @defaultValue (required)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md (prompt)
+   */
   prompt: z.string(),
-  /** Column appended to the prompt (alpaca's `input`). */
+  /**
+   * Column appended to the prompt (alpaca's `input`); longer prompts cost activation memory.
+   * @defaultValue undefined (none)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md (query)
+   */
   query: z.string().optional(),
-  /** Column with the assistant's answer. */
+  /**
+   * Column with the assistant's answer: the tokens that carry the loss with `mask: 'assistant'`.
+   * @defaultValue (required)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md (response)
+   */
   response: z.string(),
 })
 
 export const datasetInfoFormatSchema = z.strictObject({
+  /**
+   * Marks a LLaMA-Factory `dataset_info.json` entry. No memory or quality effect.
+   * @defaultValue (required) `'dataset-info'`
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
+   */
   kind: z.literal('dataset-info'),
-  /** Path of a LLaMA-Factory `dataset_info.json`. */
+  /**
+   * Path of a LLaMA-Factory `dataset_info.json`, relative to the recipe's folder. No memory effect.
+   * @defaultValue (required)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/dataset_info.json
+   */
   file: z.string(),
-  /** Entry name inside it. */
+  /**
+   * Entry name inside it; the entry gives the source and the column map. No memory effect.
+   * @defaultValue (required)
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
+   */
   name: z.string(),
 })
 
 export const formatSchema = z.union([
   z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai']),
-  z.strictObject({ kind: z.literal('chatml-text'), column: z.string().default('text') }),
+  chatmlTextFormatSchema,
   columnMapSchema,
   datasetInfoFormatSchema,
 ])
+
+export const jinjaTemplateSchema = z.strictObject({
+  /**
+   * A Jinja chat template, as in tokenizer_config.json `chat_template`; it is saved with the
+   * outputs so inference renders prompts exactly as training did.
+   * @defaultValue (required)
+   * @see https://huggingface.co/docs/transformers/chat_templating
+   */
+  jinja: z.string().min(1),
+})
 
 export const splitSchema = z.strictObject({
   /**
@@ -99,7 +200,7 @@ export const dataSchema = z.strictObject({
   template: z
     .union([
       z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'alpaca', 'model']),
-      z.strictObject({ jinja: z.string().min(1) }),
+      jinjaTemplateSchema,
     ])
     .default('chatml'),
   /**
