@@ -43,9 +43,7 @@ export const oppositePhrasings: readonly string[] = [
 ]
 
 /** One row in oasst_top1's format: a single `text` column holding a ChatML conversation. */
-export interface ChatmlTextRecord {
-  text: string
-}
+export type ChatmlTextRecord = { text: string }
 
 /** A question with its one correct answer. */
 export interface QuestionAnswer {
