@@ -1,0 +1,132 @@
+// Hugging Face model folders (what `save_pretrained` writes and `from_pretrained` reads):
+// config.json, weights (see sharded.ts), tokenizer files, generation_config.json.
+import { fail, familyInfo, familyNames, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileAtomic, writeJsonAtomic } from './atomic.ts'
+import type { Dtype } from './dtypes.ts'
+import type { TensorSource } from './safetensors.ts'
+import { writeModelWeights } from './sharded.ts'
+
+/** What `readModelConfig` returns: the family, its planning numbers and the raw config.json. */
+export interface ModelFolderConfig {
+  family: Family
+  config: ModelConfig
+  /** config.json as parsed, for fields tunekit does not model. */
+  json: Record<string, unknown>
+}
+
+/** The family registry entry of a family name, or an UnknownFamily error. */
+export function familyOf(family: string, path = 'model.family'): FamilyInfo {
+  return familyInfo(family) ?? fail('UnknownFamily', { path, value: family }, family, familyNames)
+}
+
+/** Parses a config.json object with its family's reader; missing fields are a clear error. */
+export function configFromJson(json: Record<string, unknown>, family: string, where: string): ModelConfig {
+  const info = familyOf(family, where)
+  try {
+    return info.readConfig(json)
+  } catch (e) {
+    return fail('InvalidRecipe', { path: where }, `${(e as Error).message}`)
+  }
+}
+
+/** Reads `dir/config.json` into the family registry's ModelConfig (family from `model_type`). */
+export async function readModelConfig(dir: string): Promise<ModelFolderConfig> {
+  const file = join(dir, 'config.json')
+  const text = await readFile(file, 'utf8').catch(() => fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [file]))
+  let json: Record<string, unknown>
+  try {
+    json = JSON.parse(text) as Record<string, unknown>
+  } catch (e) {
+    return fail('InvalidRecipe', { path: file }, `config.json is not valid JSON (${(e as Error).message})`)
+  }
+  const family = String(json.model_type)
+  familyOf(family, `${file}: model_type`)
+  return { family: family as Family, config: configFromJson(json, family, file), json }
+}
+
+/** One weight of a model: its transformers name and shape (`[out, in]` for linear layers). */
+export interface WeightSpec {
+  name: string
+  shape: number[]
+  /** How transformers initialises it: normal(0, initializer_range), ones (norms) or zeros (biases). */
+  init: 'normal' | 'ones' | 'zeros'
+}
+
+/**
+ * The weights of a llama / mistral / qwen2 decoder in transformers' names and state-dict order:
+ * embeddings, then per layer attention (+ q/k/v biases when `attentionBias`), MLP and the two
+ * norms, then the final norm and `lm_head` unless the embeddings are tied.
+ */
+export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
+  const info = familyOf(family)
+  const c = config
+  const linear = (name: string, module: string): WeightSpec => {
+    const [inF, outF] = info.linearShape(c, module)
+    return { name, shape: [outF, inF], init: 'normal' } // torch Linear stores [out, in]
+  }
+  const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' }]
+  for (let i = 0; i < c.numHiddenLayers; i++) {
+    const p = `model.layers.${i}`
+    for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) {
+      specs.push(linear(`${p}.self_attn.${m}.weight`, m))
+      if (c.attentionBias && m !== 'o_proj') specs.push({ name: `${p}.self_attn.${m}.bias`, shape: [info.linearShape(c, m)[1]], init: 'zeros' })
+    }
+    for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
+    specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
+    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
+  }
+  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: 'ones' })
+  if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' })
+  return specs
+}
+
+/** Transformers' name of the weight of module `module` in layer `layer` (`embed_tokens` / `lm_head`: no layer). */
+export function moduleWeightName(module: string, layer?: number): string {
+  if (module === 'embed_tokens') return 'model.embed_tokens.weight'
+  if (module === 'lm_head') return 'lm_head.weight'
+  const group = ['gate_proj', 'up_proj', 'down_proj'].includes(module) ? 'mlp' : 'self_attn'
+  return `model.layers.${layer ?? 0}.${group}.${module}.weight`
+}
+
+export interface ModelFolderContents {
+  family: string
+  config: ModelConfig
+  /** Weights in the order to write them (transformers' names). */
+  tensors: Iterable<readonly [string, TensorSource]>
+  /** Tokenizer files by name (tokenizer.json, tokenizer_config.json, special_tokens_map.json, …). */
+  tokenizerFiles?: Record<string, string | Uint8Array>
+  /** Chat template: set as tokenizer_config.json `chat_template` and written as chat_template.jinja. */
+  chatTemplate?: string
+  /** generation_config.json fields; bos/eos ids from the config by default. */
+  generationConfig?: Record<string, unknown>
+  /** Shard limit, e.g. `'5GB'` or bytes. @defaultValue '5GB' */
+  maxShardSize?: string | number
+  /** Storage type of float weights. @defaultValue 'F32' */
+  floatDtype?: Extract<Dtype, 'F32' | 'F16' | 'BF16'>
+}
+
+const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const
+
+/** Writes a complete Hugging Face model folder; every file is written atomically. */
+export async function writeModelFolder(dir: string, contents: ModelFolderContents): Promise<void> {
+  const info = familyOf(contents.family)
+  const floatDtype = contents.floatDtype ?? 'F32'
+  await writeModelWeights(dir, contents.tensors, { maxShardSize: contents.maxShardSize, floatDtype })
+  await writeJsonAtomic(join(dir, 'config.json'), { ...info.writeConfig(contents.config), torch_dtype: torchDtype[floatDtype] })
+  const c = contents.config
+  await writeJsonAtomic(join(dir, 'generation_config.json'), {
+    ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
+    ...(c.eosTokenId !== null ? { eos_token_id: c.eosTokenId } : {}),
+    ...contents.generationConfig,
+  })
+  const files = { ...contents.tokenizerFiles }
+  if (contents.chatTemplate !== undefined) {
+    const raw = files['tokenizer_config.json']
+    const tokConfig = raw === undefined ? {} : (JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')) as Record<string, unknown>)
+    files['tokenizer_config.json'] = `${JSON.stringify({ ...tokConfig, chat_template: contents.chatTemplate }, null, 2)}\n`
+    files['chat_template.jinja'] = contents.chatTemplate
+  }
+  for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)
+}

@@ -1,0 +1,131 @@
+// Weights of a Hugging Face model folder: one `model.safetensors`, or shards
+// `model-00001-of-00003.safetensors` with `model.safetensors.index.json`
+// (`{ metadata: { total_size }, weight_map: { tensor: shard file } }`), as transformers'
+// `save_pretrained(max_shard_size=…)` writes them.
+import { fail } from '@tunekit/core'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { writeJsonAtomic } from './atomic.ts'
+import { openSafetensors, storedBytes, writeSafetensors, type FloatTensor, type SafetensorsFile, type Tensor, type TensorInfo, type TensorSource } from './safetensors.ts'
+
+export const SINGLE_FILE = 'model.safetensors'
+export const INDEX_FILE = 'model.safetensors.index.json'
+
+/** Parses `'5GB'`, `'200MB'`, `'10KB'`, `'512B'` (decimal units, as transformers) or a byte count. */
+export function parseSize(size: string | number): number {
+  if (typeof size === 'number') return size
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)$/i.exec(size.trim())
+  if (!m) throw new Error(`cannot read the size ${JSON.stringify(size)}; expected e.g. "5GB"`)
+  const unit = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9 }[m[2]!.toUpperCase() as 'B' | 'KB' | 'MB' | 'GB']
+  return Math.floor(Number(m[1]) * unit)
+}
+
+/** All weights of a model folder, opened lazily: headers are read, tensors on demand. */
+export interface ModelWeights {
+  dir: string
+  /** Tensor names, shard by shard in file order. */
+  names: string[]
+  /** dtype, shape and location of a tensor, without reading it. */
+  info(name: string): TensorInfo
+  read(name: string): Promise<Tensor>
+  readFloat(name: string): Promise<FloatTensor>
+  close(): Promise<void>
+}
+
+/** Opens the weights of a folder (single file or sharded with an index). */
+export async function openModelWeights(dir: string): Promise<ModelWeights> {
+  const indexText = await readFile(join(dir, INDEX_FILE), 'utf8').catch(() => undefined)
+  let shardOf: Map<string, string>
+  if (indexText === undefined) {
+    shardOf = new Map()
+  } else {
+    const index = (() => {
+      try {
+        return JSON.parse(indexText) as unknown
+      } catch {
+        return undefined
+      }
+    })()
+    const map = (index as { weight_map?: unknown } | undefined)?.weight_map
+    if (typeof map !== 'object' || map === null) fail('MalformedSafetensors', { path: join(dir, INDEX_FILE) }, INDEX_FILE, 'no "weight_map" object')
+    shardOf = new Map()
+    for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+      // Shard names are plain file names in the same folder; anything else is refused.
+      if (typeof file !== 'string' || file !== basename(file) || file.startsWith('.')) {
+        fail('MalformedSafetensors', { path: join(dir, INDEX_FILE), value: file }, INDEX_FILE, `weight_map entry ${JSON.stringify(name)} names ${JSON.stringify(file)}, not a file in the folder`)
+      }
+      shardOf.set(name, file as string)
+    }
+  }
+  const files = indexText === undefined ? [SINGLE_FILE] : [...new Set(shardOf.values())]
+  const opened: SafetensorsFile[] = []
+  try {
+    for (const f of files) opened.push(await openSafetensors(join(dir, f)))
+  } catch (e) {
+    await Promise.all(opened.map((o) => o.close()))
+    throw e
+  }
+  const byFile = new Map(opened.map((o) => [basename(o.path), o]))
+  if (indexText === undefined) for (const n of opened[0]!.names) shardOf.set(n, SINGLE_FILE)
+  for (const [name, f] of shardOf) {
+    if (!byFile.get(f)!.header.tensors.has(name)) {
+      await Promise.all(opened.map((o) => o.close()))
+      fail('MalformedSafetensors', { path: join(dir, f) }, f, `the index maps ${JSON.stringify(name)} to this shard but it does not hold it`)
+    }
+  }
+  const fileOf = (name: string): SafetensorsFile => {
+    const f = shardOf.get(name)
+    if (f === undefined) throw new Error(`the model in ${dir} has no tensor ${JSON.stringify(name)}`)
+    return byFile.get(f)!
+  }
+  return {
+    dir,
+    names: opened.flatMap((o) => o.names.filter((n) => shardOf.get(n) === basename(o.path))),
+    info: (name) => fileOf(name).header.tensors.get(name)!,
+    read: (name) => fileOf(name).read(name),
+    readFloat: (name) => fileOf(name).readFloat(name),
+    close: async () => {
+      await Promise.all(opened.map((o) => o.close()))
+    },
+  }
+}
+
+/**
+ * Writes weights into `dir`: one `model.safetensors` when they fit in `maxShardSize` bytes,
+ * otherwise shards of at most that size (a tensor larger than the limit gets a shard of its own)
+ * plus the index. Tensors keep the order given. Stale weight files of an earlier write are removed.
+ * Returns the file names written.
+ */
+export async function writeModelWeights(
+  dir: string,
+  tensors: Iterable<readonly [string, TensorSource]>,
+  options: { maxShardSize?: string | number; floatDtype?: 'F32' | 'F16' | 'BF16' } = {},
+): Promise<string[]> {
+  const limit = parseSize(options.maxShardSize ?? '5GB')
+  const shards: Array<Array<readonly [string, TensorSource]>> = [[]]
+  let current = 0
+  let total = 0
+  for (const entry of tensors) {
+    const bytes = storedBytes(entry[1], options.floatDtype)
+    if (current + bytes > limit && shards.at(-1)!.length > 0) {
+      shards.push([])
+      current = 0
+    }
+    shards.at(-1)!.push(entry)
+    current += bytes
+    total += bytes
+  }
+  const names = shards.length === 1 ? [SINGLE_FILE] : shards.map((_, i) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`)
+  for (let i = 0; i < shards.length; i++) await writeSafetensors(join(dir, names[i]!), shards[i]!, { floatDtype: options.floatDtype })
+  if (shards.length > 1) {
+    const weightMap: Record<string, string> = {}
+    shards.forEach((s, i) => s.forEach(([name]) => (weightMap[name] = names[i]!)))
+    await writeJsonAtomic(join(dir, INDEX_FILE), { metadata: { total_size: total }, weight_map: weightMap })
+  }
+  // Remove weight files this write did not produce (a re-write with another shard count).
+  const keep = new Set([...names, ...(shards.length > 1 ? [INDEX_FILE] : [])])
+  for (const f of await readdir(dir)) {
+    if (/^model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?$/.test(f) && !keep.has(f)) await rm(join(dir, f), { force: true })
+  }
+  return [...keep]
+}
