@@ -1,0 +1,37 @@
+import { tf, type Var2D } from '../engine.ts'
+import type { Linear } from '../model/types.ts'
+import { quantizedMatmul } from '../quant/linear.ts'
+
+/** The trainable pair of one adapted linear module. */
+export interface LoraPair {
+  a: Var2D // [rank, in]
+  b: Var2D // [out, rank]
+  /** Stable index of the module, to derive its dropout seed. */
+  index: number
+}
+
+/** Per-call switches: dropout is active only when training, seeded so a resumed run draws the same masks. */
+export interface ForwardOptions {
+  training?: boolean
+  /** Dropout seed of this micro-batch. */
+  seed?: number
+}
+
+/** Frozen part: `x Wᵀ (+ b)`. x: [n, in] → [n, out]. */
+export function baseLinear(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
+  const w = lin.weight
+  const y: tf.Tensor2D = w.kind === 'dense' ? tf.matMul(x, w.weight, false, true) : quantizedMatmul(x, w.weight)
+  return lin.bias ? (tf.add(y, lin.bias) as tf.Tensor2D) : y
+}
+
+/** `y = x Wᵀ + b + scale · dropout(x) Aᵀ Bᵀ` (PEFT's lora.Linear forward). */
+export function loraLinear(x: tf.Tensor2D, lin: Linear, pair: LoraPair | undefined, scale: number, dropout: number, opts: ForwardOptions): tf.Tensor2D {
+  return tf.tidy(() => {
+    const base = baseLinear(x, lin)
+    if (!pair) return base
+    const input = opts.training && dropout > 0 ? tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) : x
+    const low = tf.matMul(input, pair.a, false, true) // [n, rank]
+    const update = tf.matMul(low, pair.b, false, true) // [n, out]
+    return tf.add(base, tf.mul(update, scale))
+  })
+}

@@ -1,0 +1,95 @@
+import type { ModelConfig } from '@tunekit/core'
+import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/data/model'
+import { tf } from '../engine.ts'
+import { quantize } from '../quant/linear.ts'
+import { quantizedBytes } from '../quant/types.ts'
+import type { DecoderLayer, DecoderModel, FrozenWeight, Linear } from './types.ts'
+
+/** Storage of the frozen linear weights (QLoRA); embeddings, norms and lm_head stay float32. */
+export interface QuantizeOptions {
+  type: 'nf4' | 'int8'
+  blockSize?: number
+  doubleQuant?: boolean
+}
+
+/** Reads one float tensor by transformers name. */
+export type WeightReader = (name: string) => Promise<FloatTensor | undefined>
+
+/** Builds a model from weights by transformers name; each linear weight is quantised as it is read. */
+export async function buildModel(family: string, config: ModelConfig, read: WeightReader, opts: { quantize?: QuantizeOptions } = {}): Promise<DecoderModel> {
+  const need = async (name: string): Promise<FloatTensor> => {
+    const t = await read(name)
+    if (!t) throw new Error(`the model has no weight ${JSON.stringify(name)}`)
+    return t
+  }
+  const vector = async (name: string): Promise<tf.Tensor1D> => tf.tensor1d((await need(name)).data)
+  const linear = async (path: string, bias: boolean): Promise<Linear> => {
+    const w = await need(`${path}.weight`)
+    const shape: [number, number] = [w.shape[0]!, w.shape[1]!]
+    const weight: FrozenWeight = opts.quantize
+      ? { kind: 'quantized', weight: quantize(w.data, shape, opts.quantize) }
+      : { kind: 'dense', weight: tf.tensor2d(w.data, shape) }
+    return bias ? { path, weight, bias: await vector(`${path}.bias`) } : { path, weight }
+  }
+  const embedW = await need('model.embed_tokens.weight')
+  const embed = tf.tensor2d(embedW.data, [config.vocabSize, config.hiddenSize])
+  const layers: DecoderLayer[] = []
+  for (let i = 0; i < config.numHiddenLayers; i++) {
+    const p = `model.layers.${i}`
+    const b = config.attentionBias
+    layers.push({
+      inputNorm: await vector(`${p}.input_layernorm.weight`),
+      postNorm: await vector(`${p}.post_attention_layernorm.weight`),
+      q: await linear(`${p}.self_attn.q_proj`, b),
+      k: await linear(`${p}.self_attn.k_proj`, b),
+      v: await linear(`${p}.self_attn.v_proj`, b),
+      o: await linear(`${p}.self_attn.o_proj`, false),
+      gate: await linear(`${p}.mlp.gate_proj`, false),
+      up: await linear(`${p}.mlp.up_proj`, false),
+      down: await linear(`${p}.mlp.down_proj`, false),
+    })
+  }
+  const norm = await vector('model.norm.weight')
+  const head = config.tieWordEmbeddings ? undefined : await read('lm_head.weight')
+  const lmHead = head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed
+  return { family, config, embed, layers, norm, lmHead }
+}
+
+/** Loads a Hugging Face model folder (config.json + safetensors, single or sharded; F32/F16/BF16 read as float32). */
+export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions } = {}): Promise<DecoderModel> {
+  const { family, config } = await readModelConfig(dir)
+  const weights = await openModelWeights(dir)
+  try {
+    return await buildModel(family, config, (name) => (weights.names.includes(name) ? weights.readFloat(name) : Promise.resolve(undefined)), opts)
+  } finally {
+    await weights.close()
+  }
+}
+
+/** Bytes the model holds: engine tensors (float32) plus packed quantised weights on the host. */
+export function modelBytes(model: DecoderModel): { tensorBytes: number; quantizedBytes: number } {
+  let tensorBytes = model.embed.size * 4 + model.norm.size * 4 + (model.lmHead === model.embed ? 0 : model.lmHead.size * 4)
+  let packed = 0
+  for (const l of model.layers) {
+    tensorBytes += (l.inputNorm.size + l.postNorm.size) * 4
+    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+      if (lin.bias) tensorBytes += lin.bias.size * 4
+      if (lin.weight.kind === 'dense') tensorBytes += lin.weight.weight.size * 4
+      else packed += quantizedBytes(lin.weight.weight)
+    }
+  }
+  return { tensorBytes, quantizedBytes: packed }
+}
+
+export function disposeModel(model: DecoderModel): void {
+  const ts: tf.Tensor[] = [model.embed, model.norm]
+  if (model.lmHead !== model.embed) ts.push(model.lmHead)
+  for (const l of model.layers) {
+    ts.push(l.inputNorm, l.postNorm)
+    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+      if (lin.bias) ts.push(lin.bias)
+      if (lin.weight.kind === 'dense') ts.push(lin.weight.weight)
+    }
+  }
+  tf.dispose(ts)
+}

@@ -1,0 +1,49 @@
+import type { ModelConfig } from '@tunekit/core'
+import type { tf } from '../engine.ts'
+import type { QuantizedWeight } from '../quant/types.ts'
+
+/** A frozen weight `[out, in]` (Hugging Face layout): float32 on the engine, or packed and quantised. */
+export type FrozenWeight = { kind: 'dense'; weight: tf.Tensor2D } | { kind: 'quantized'; weight: QuantizedWeight }
+
+/** One linear module `y = x Wᵀ + b`. */
+export interface Linear {
+  /** Module path in transformers naming, e.g. `model.layers.0.self_attn.q_proj`. */
+  path: string
+  weight: FrozenWeight
+  /** [out], only for qwen2's q/k/v. */
+  bias?: tf.Tensor1D
+}
+
+export interface DecoderLayer {
+  inputNorm: tf.Tensor1D // [hidden]
+  postNorm: tf.Tensor1D // [hidden]
+  q: Linear
+  k: Linear
+  v: Linear
+  o: Linear
+  gate: Linear
+  up: Linear
+  down: Linear
+}
+
+/** A llama / mistral / qwen2 decoder held on the engine. Frozen: nothing here is trained. */
+export interface DecoderModel {
+  family: string
+  config: ModelConfig
+  embed: tf.Tensor2D // [vocab, hidden]
+  layers: DecoderLayer[]
+  norm: tf.Tensor1D // [hidden]
+  /** [vocab, hidden]; the embedding itself when `tieWordEmbeddings`. */
+  lmHead: tf.Tensor2D
+}
+
+/** A batch of rows as the model reads them; every array is `[batch * seq]`, row-major. */
+export interface TokenBatch {
+  batch: number
+  seq: number
+  ids: Int32Array
+  /** Position ids; restart at 0 in each packed segment. */
+  positions: Int32Array
+  /** Segment of each token: attention never crosses segments. Padding gets a segment of its own. */
+  segments: Int32Array
+}
