@@ -1,0 +1,83 @@
+// The initial LoRA adapter, drawn here in TypeScript from the run's seed, so the tfjs and torch
+// backends start from identical weights (and can be compared step by step).
+//
+// PEFT's `LoraLayer.reset_lora_parameters` (peft/tuners/lora/layer.py):
+//   init_lora_weights=True:       nn.init.kaiming_uniform_(lora_A.weight, a=math.sqrt(5))
+//   init_lora_weights="gaussian": nn.init.normal_(lora_A.weight, std=1 / r)
+//   lora_B.weight = 0
+// kaiming_uniform_ with a = √5: gain = √(2 / (1 + a²)) = √(1/3), std = gain / √fan_in, and
+// bound = √3 · std = 1 / √fan_in, where fan_in = in_features (lora_A.weight is [r, in]).
+// modules_to_save start as copies of the base weights; trainable-token rows start as the base
+// rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`).
+import type { ModelConfig } from '@tunekit/core'
+import { familyOf, moduleWeightName } from './hf-folder.ts'
+import { loraKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft-keys.ts'
+import { createRng, fillNormal, fillUniform } from './prng.ts'
+import type { FloatTensor } from './safetensors.ts'
+
+/** Base weights by transformers name: a map, or an opened model folder (`openModelWeights`). */
+export type BaseTensors = ReadonlyMap<string, FloatTensor> | { readFloat(name: string): Promise<FloatTensor> }
+
+export interface InitialAdapterOptions {
+  family: string
+  config: ModelConfig
+  lora: LoraSpec
+  /** `args.seed`: the same seed gives the same bytes on every machine. */
+  seed: number
+  /** Needed when `lora.modulesToSave` or `lora.trainableTokens` is set (their start values are base weights). */
+  baseTensors?: BaseTensors
+}
+
+async function baseWeight(base: BaseTensors | undefined, module: string, config: ModelConfig): Promise<FloatTensor> {
+  if (base === undefined) throw new Error(`initialAdapter needs baseTensors to initialise ${module} (modulesToSave / trainableTokens start from the base weights)`)
+  // With tied embeddings lm_head.weight is model.embed_tokens.weight (transformers stores it once).
+  const names = [moduleWeightName(module), ...(module === 'lm_head' && config.tieWordEmbeddings ? ['model.embed_tokens.weight'] : [])]
+  for (const name of names) {
+    if ('get' in base) {
+      const t = base.get(name)
+      if (t) return t
+    } else {
+      const t = await base.readFloat(name).catch(() => undefined)
+      if (t) return t
+    }
+  }
+  throw new Error(`baseTensors has no ${names.join(' or ')}`)
+}
+
+/**
+ * Draws the initial adapter in PEFT key names (see peft-keys.ts). Every tensor has its own
+ * random stream (seed, key), so adding a module does not change the others.
+ */
+export async function initialAdapter(options: InitialAdapterOptions): Promise<Map<string, FloatTensor>> {
+  const { family, config, lora, seed } = options
+  const info = familyOf(family)
+  const modules = targetModuleList(lora, family)
+  const out = new Map<string, FloatTensor>()
+  for (let layer = 0; layer < config.numHiddenLayers; layer++) {
+    for (const module of modules) {
+      const [inF, outF] = info.linearShape(config, module)
+      const keyA = loraKey(module, layer, 'lora_A')
+      const a = new Float32Array(lora.rank * inF) // [r, in]
+      const rng = createRng(seed, keyA)
+      if ((lora.init ?? 'default') === 'gaussian') fillNormal(rng, a, 0, 1 / lora.rank)
+      else fillUniform(rng, a, 1 / Math.sqrt(inF))
+      out.set(keyA, { shape: [lora.rank, inF], data: a })
+      out.set(loraKey(module, layer, 'lora_B'), { shape: [outF, lora.rank], data: new Float32Array(outF * lora.rank) }) // [out, r] = 0
+    }
+  }
+  for (const module of lora.modulesToSave ?? []) {
+    const w = await baseWeight(options.baseTensors, module, config)
+    out.set(savedModuleKey(module), { shape: [...w.shape], data: Float32Array.from(w.data) })
+  }
+  for (const [module, ids] of Object.entries(lora.trainableTokens ?? {})) {
+    const w = await baseWeight(options.baseTensors, module, config)
+    const [rows, hidden] = w.shape as [number, number]
+    const delta = new Float32Array(ids.length * hidden) // [tokens, hidden]
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= rows) throw new Error(`trainable token id ${id} is outside ${module} (${rows} rows)`)
+      delta.set(w.data.subarray(id * hidden, (id + 1) * hidden), i * hidden)
+    })
+    out.set(trainableTokensKey(module), { shape: [ids.length, hidden], data: delta })
+  }
+  return out
+}

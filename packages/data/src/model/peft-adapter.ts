@@ -1,0 +1,105 @@
+// The adapter in PEFT's layout: adapter_config.json (LoraConfig fields) +
+// adapter_model.safetensors (PEFT key names, see peft-keys.ts), so `PeftModel.from_pretrained`
+// loads what either backend wrote.
+import { fail } from '@tunekit/core'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeJsonAtomic } from './atomic.ts'
+import { targetModuleList, type LoraSpec } from './peft-keys.ts'
+import { readSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
+
+export const ADAPTER_CONFIG = 'adapter_config.json'
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
+
+/** adapter_config.json as PEFT's LoraConfig writes it (fields understood by PEFT ≥ 0.10). */
+export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
+  const tokens = spec.trainableTokens && Object.keys(spec.trainableTokens).length > 0 ? spec.trainableTokens : undefined
+  return {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: baseModel,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: (spec.init ?? 'default') === 'gaussian' ? 'gaussian' : true,
+    layers_pattern: null,
+    layers_to_transform: null,
+    loftq_config: {},
+    lora_alpha: spec.alpha,
+    lora_dropout: spec.dropout ?? 0,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    modules_to_save: spec.modulesToSave && spec.modulesToSave.length > 0 ? [...spec.modulesToSave] : null,
+    peft_type: 'LORA',
+    r: spec.rank,
+    rank_pattern: {},
+    revision,
+    target_modules: targetModuleList(spec, family),
+    task_type: 'CAUSAL_LM',
+    // Only written when used: older PEFT versions do not know the field.
+    ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
+    use_dora: false,
+    use_rslora: spec.rsLora ?? false,
+  }
+}
+
+/** Reads the LoraSpec back from an adapter_config.json object (PEFT's or tunekit's). */
+export function specFromAdapterConfig(json: Record<string, unknown>, file = ADAPTER_CONFIG): LoraSpec {
+  const bad = (reason: string): never => fail('InvalidRecipe', { path: file }, `${file}: ${reason}`)
+  if (json.peft_type !== 'LORA') bad(`peft_type is ${JSON.stringify(json.peft_type)}; tunekit reads LORA adapters`)
+  if (typeof json.r !== 'number' || typeof json.lora_alpha !== 'number') bad('r and lora_alpha must be numbers')
+  const targets = json.target_modules
+  const tokens = json.trainable_token_indices
+  return {
+    rank: json.r as number,
+    alpha: json.lora_alpha as number,
+    dropout: typeof json.lora_dropout === 'number' ? json.lora_dropout : 0,
+    init: json.init_lora_weights === 'gaussian' ? 'gaussian' : 'default',
+    rsLora: json.use_rslora === true,
+    targetModules: targets === 'all-linear' ? 'all-linear' : Array.isArray(targets) ? targets.map(String) : typeof targets === 'string' ? [targets] : bad('target_modules is missing'),
+    modulesToSave: Array.isArray(json.modules_to_save) ? json.modules_to_save.map(String) : [],
+    ...(Array.isArray(tokens) ? { trainableTokens: { embed_tokens: tokens.map(Number) } } : {}),
+    ...(tokens && typeof tokens === 'object' && !Array.isArray(tokens)
+      ? { trainableTokens: Object.fromEntries(Object.entries(tokens as Record<string, unknown[]>).map(([m, ids]) => [m, ids.map(Number)])) }
+      : {}),
+  }
+}
+
+export interface AdapterContents {
+  /** Tensors by PEFT key (see peft-keys.ts). */
+  tensors: ReadonlyMap<string, FloatTensor>
+  loraConfig: LoraSpec
+  family: string
+  /** `base_model_name_or_path`: the hub id or folder of the base model. */
+  baseModel: string | null
+  revision?: string | null
+}
+
+/** Writes adapter_config.json and adapter_model.safetensors (float32) into `dir`, each atomically. */
+export async function writeAdapter(dir: string, contents: AdapterContents): Promise<void> {
+  const sorted = [...contents.tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // PEFT's files list keys sorted too
+  await writeSafetensors(join(dir, ADAPTER_WEIGHTS), sorted, { metadata: { format: 'pt' } })
+  await writeJsonAtomic(join(dir, ADAPTER_CONFIG), adapterConfigJson(contents.loraConfig, contents.family, contents.baseModel, contents.revision ?? null))
+}
+
+/** An adapter read back: tensors as float32 by PEFT key, the spec and the raw config. */
+export interface Adapter {
+  tensors: Map<string, FloatTensor>
+  loraConfig: LoraSpec
+  /** adapter_config.json as written. */
+  json: Record<string, unknown>
+}
+
+/** Reads an adapter in PEFT layout (written by tunekit or by PEFT). */
+export async function readAdapter(dir: string): Promise<Adapter> {
+  const file = join(dir, ADAPTER_CONFIG)
+  const text = await readFile(file, 'utf8').catch(() => fail('InvalidRecipe', { path: dir }, `${dir} has no ${ADAPTER_CONFIG}; it is not a PEFT adapter folder`))
+  const json = JSON.parse(text) as Record<string, unknown>
+  const { tensors } = await readSafetensors(join(dir, ADAPTER_WEIGHTS))
+  const floats = new Map<string, FloatTensor>()
+  for (const [key, t] of tensors) {
+    if (!(t.data instanceof Float32Array)) fail('MalformedSafetensors', { path: join(dir, ADAPTER_WEIGHTS) }, ADAPTER_WEIGHTS, `${key} is not a float tensor`)
+    floats.set(key, t as FloatTensor)
+  }
+  return { tensors: floats, loraConfig: specFromAdapterConfig(json, file), json }
+}

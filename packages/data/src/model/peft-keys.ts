@@ -1,0 +1,85 @@
+// PEFT's names for LoRA adapters of transformers decoders, as `save_pretrained` writes them
+// (checked against PEFT 0.21 in test/model/python-interop.test.ts):
+//   base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight          [r, in]
+//   base_model.model.model.layers.{i}.self_attn.q_proj.lora_B.weight          [out, r]
+//   base_model.model.lm_head.weight, base_model.model.model.embed_tokens.weight  (modules_to_save:
+//     the full trained copy, under the base weight's own name — PEFT drops `modules_to_save.default`)
+//   base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta  [tokens, hidden]
+//     (trainable tokens: the new values of those rows, not a difference)
+import type { LoraOptions } from '@tunekit/core'
+import { familyOf, moduleWeightName } from './hf-folder.ts'
+
+const PREFIX = 'base_model.model.'
+
+/** What an adapter holds, in tunekit's words; `adapter_config.json` is derived from it. */
+export interface LoraSpec {
+  rank: number
+  alpha: number
+  /** @defaultValue 0 */
+  dropout?: number
+  /** A's initialisation. @defaultValue 'default' */
+  init?: 'default' | 'gaussian'
+  /** @defaultValue false */
+  rsLora?: boolean
+  /** Linear module names (`'all-linear'` = every linear module of the family but lm_head). */
+  targetModules: readonly string[] | 'all-linear'
+  /** Modules trained in full and saved with the adapter (`embed_tokens`, `lm_head`). */
+  modulesToSave?: readonly string[]
+  /** Token ids whose rows are trained, per module (PEFT `trainable_token_indices`). */
+  trainableTokens?: Readonly<Record<string, readonly number[]>>
+}
+
+/** Resolves a recipe's `lora` group into a {@link LoraSpec}; `trainableTokenIds` are the ids of `lora.trainableTokens`. */
+export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableTokenIds: readonly number[] = []): LoraSpec {
+  const info = familyOf(family)
+  return {
+    rank: lora.rank,
+    alpha: lora.alpha,
+    dropout: lora.dropout,
+    init: lora.init,
+    rsLora: lora.rsLora,
+    targetModules: lora.targetModules ?? info.defaultTargetModules,
+    modulesToSave: lora.modulesToSave,
+    // PEFT applies a plain list of indices to the input embedding (and to lm_head when tied).
+    ...(lora.trainableTokens !== false && trainableTokenIds.length > 0 ? { trainableTokens: { embed_tokens: trainableTokenIds } } : {}),
+  }
+}
+
+/** The concrete linear module names of a spec's targets, in the family's order. */
+export function targetModuleList(spec: LoraSpec, family: string): string[] {
+  const linear = familyOf(family).linearModules
+  if (spec.targetModules === 'all-linear') return [...linear]
+  return linear.filter((m) => spec.targetModules.includes(m))
+}
+
+/** PEFT key of a LoRA matrix: `base_model.model.model.layers.{layer}.self_attn.q_proj.lora_A.weight`. */
+export function loraKey(module: string, layer: number, matrix: 'lora_A' | 'lora_B'): string {
+  return `${PREFIX}${moduleWeightName(module, layer).replace(/\.weight$/, '')}.${matrix}.weight`
+}
+
+/** PEFT key of a saved module's full copy: `base_model.model.lm_head.weight`. */
+export function savedModuleKey(module: string): string {
+  return `${PREFIX}${moduleWeightName(module)}`
+}
+
+/** PEFT key of trainable-token rows: `base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta`. */
+export function trainableTokensKey(module: string): string {
+  return `${PREFIX}${moduleWeightName(module).replace(/\.weight$/, '')}.token_adapter.trainable_tokens_delta`
+}
+
+/** What a PEFT key holds, parsed back. */
+export type AdapterKey =
+  | { kind: 'lora'; module: string; layer: number; matrix: 'lora_A' | 'lora_B' }
+  | { kind: 'saved'; module: string }
+  | { kind: 'tokens'; module: string }
+
+/** Parses a PEFT key of a decoder adapter, or undefined when it is not one tunekit writes. */
+export function parseAdapterKey(key: string): AdapterKey | undefined {
+  const lora = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.(lora_A|lora_B)\.weight$/.exec(key)
+  if (lora) return { kind: 'lora', module: lora[2]!, layer: Number(lora[1]), matrix: lora[3] as 'lora_A' | 'lora_B' }
+  if (key === `${PREFIX}lm_head.weight`) return { kind: 'saved', module: 'lm_head' }
+  if (key === `${PREFIX}model.embed_tokens.weight`) return { kind: 'saved', module: 'embed_tokens' }
+  const tokens = /^base_model\.model\.(?:model\.)?(embed_tokens|lm_head)\.token_adapter\.trainable_tokens_delta$/.exec(key)
+  if (tokens) return { kind: 'tokens', module: tokens[1]! }
+  return undefined
+}
