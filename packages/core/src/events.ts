@@ -26,6 +26,10 @@ export type RunEvent =
   | { type: 'checkpoint'; time: number; node: string; step: number; path: string }
   | { type: 'sample'; time: number; node: string; prompt: string; completion: string }
   | { type: 'log'; time: number; node?: string; level: 'info' | 'warn'; message: string }
+  /** The backend the run resolved to, and why (see `resolveBackend`). */
+  | { type: 'backend'; time: number; name: string; engine: string; device: string; reason: string }
+  /** A finished artifact linked or copied into the run folder. */
+  | { type: 'artifact'; time: number; node: string; name: string; path: string }
 
 /** Any event without its time; the runner stamps it. */
 export type RunEventInput = RunEvent extends infer E ? (E extends { time: number } ? Omit<E, 'time'> : never) : never

@@ -1,0 +1,156 @@
+import type { BackendCapabilities } from '../backend.ts'
+import { artifactDir, isCached } from '../cache/store.ts'
+import { familyInfo } from '../families/index.ts'
+import type { Graph } from '../graph/types.ts'
+import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
+import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
+import { addedTokenCount, countParams, resolveModelSize, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
+import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
+
+/** Options of {@link plan}. */
+export interface PlanOptions {
+  cacheDir: string
+  /** The backend that would run, as resolved (`resolveBackend`); without it the plan assumes one and says so. */
+  backend?: { name: 'tfjs' | 'torch'; capabilities: BackendCapabilities }
+  /** Throughput figures for the ETA; default `bench/throughput.json` (or `TUNEKIT_THROUGHPUT`). */
+  throughputFile?: string
+}
+
+export interface PlanNode {
+  id: string
+  kind: string
+  key: string
+  runsOn: 'data' | 'backend'
+  status: 'cached' | 'to run'
+  /** Numbers the cached data node reported (samples, tokens, truncated, steps per epoch, …). */
+  figures: Figures
+}
+
+export interface PlanData {
+  /** `cache`: read from the batch plan; `estimate`: from sample counts; `unknown`: data nodes have not run. */
+  from: 'cache' | 'estimate' | 'unknown'
+  trainSamples?: number
+  stepsPerEpoch?: number
+  totalSteps?: number
+  /** Padded tokens the whole run pushes through the model. */
+  tokens?: number
+  seqLen: number
+}
+
+export type PlanEta =
+  | { seconds: number; tokensPerSecond: number; tokens: number; how: string; figure: ThroughputFigure }
+  | { seconds: null; reason: string }
+
+/** Everything `tunekit plan` shows; also its `--json` output. */
+export interface Plan {
+  version: 1
+  recipeName: string
+  backend: { name: 'tfjs' | 'torch'; engine: string; device: string; reason: string; assumed: boolean; memoryBytes?: number }
+  nodes: PlanNode[]
+  data: PlanData
+  model: (ModelSize & { params: ParamCounts }) | { id: string; reason: string }
+  memory: MemoryEstimate | null
+  eta: PlanEta
+  notes: string[]
+}
+
+interface TrainParams {
+  model: ModelParams
+  tokens: { chatml: boolean; add: string[] }
+  lora: { rank: number; dropout: number; targetModules: string[]; modulesToSave: string[]; trainableTokens: boolean | string[] }
+  args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string }
+  backend: 'auto' | 'tfjs' | 'torch'
+  device: 'auto' | 'cpu' | 'cuda' | 'wasm'
+}
+
+function assumeBackend(train: TrainParams): Plan['backend'] {
+  const cuda = train.device === 'cuda' || (train.device === 'auto' && (train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)))
+  if (train.backend !== 'tfjs' && train.device !== 'wasm' && cuda) {
+    return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
+  }
+  if (train.backend === 'torch') return { name: 'torch', engine: 'torch-cpu', device: 'cpu', reason: 'not probed: assumed torch on the CPU', assumed: true }
+  const device = train.device === 'wasm' ? 'wasm' : 'cpu'
+  return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: 'not probed: assumed tfjs (what backend \'auto\' picks without CUDA)', assumed: true }
+}
+
+const ceil = Math.ceil
+
+function planData(graph: Graph, figures: Record<string, Figures>, train: TrainParams, cacheDir: string, maxLength: number): PlanData {
+  const collate = graph.nodes.find((n) => n.id === 'collate')
+  const batch = collate && isCached(cacheDir, collate.key) ? readBatchPlan(artifactDir(cacheDir, collate.key)) : null
+  const { batchSize, gradientAccumulationSteps: accum, epochs, maxSteps } = train.args
+  if (batch) {
+    const perMicro = batch.meanMicroBatchTokens ?? batchSize * batch.seqLen
+    return {
+      from: 'cache', stepsPerEpoch: batch.stepsPerEpoch, totalSteps: batch.totalSteps, tokens: Math.round(batch.totalSteps * accum * perMicro),
+      seqLen: batch.maxMicroBatchLength ?? batch.seqLen, ...(figures.split?.trainSamples !== undefined ? { trainSamples: figures.split.trainSamples } : {}),
+    }
+  }
+  const trainSamples = figures.split?.trainSamples
+  if (trainSamples !== undefined) {
+    const stepsPerEpoch = ceil(ceil(trainSamples / batchSize) / accum)
+    const totalSteps = maxSteps ?? ceil(stepsPerEpoch * epochs)
+    // Without a batch plan, every micro-batch is assumed padded to maxLength: an upper bound.
+    return { from: 'estimate', trainSamples, stepsPerEpoch, totalSteps, tokens: totalSteps * accum * batchSize * maxLength, seqLen: maxLength }
+  }
+  if (maxSteps !== undefined) return { from: 'estimate', totalSteps: maxSteps, tokens: maxSteps * accum * batchSize * maxLength, seqLen: maxLength }
+  return { from: 'unknown', seqLen: maxLength }
+}
+
+/**
+ * Plans a run without loading weights: each node's cache status, what the cached data nodes
+ * know, parameter counts, a memory estimate (weights, adapters, gradients, optimizer states,
+ * activations) for the backend and device, and an ETA from the benchmarks' throughput figures.
+ */
+export function plan(graph: Graph, opts: PlanOptions): Plan {
+  const notes: string[] = []
+  const figures = graphFigures(graph, opts.cacheDir)
+  const nodes: PlanNode[] = graph.nodes.map((n) => ({
+    id: n.id, kind: n.kind, key: n.key, runsOn: n.runsOn, status: isCached(opts.cacheDir, n.key) ? 'cached' : 'to run', figures: figures[n.id] ?? {},
+  }))
+  const trainNode = graph.nodes.find((n) => n.kind === 'train')
+  const modelNode = graph.nodes.find((n) => n.kind === 'model')
+  const collateNode = graph.nodes.find((n) => n.kind === 'collate')
+  if (!trainNode || !modelNode || !collateNode) throw new Error('plan needs a graph with model, collate and train nodes (made by compile)')
+  const train = trainNode.params as unknown as TrainParams
+  const maxLength = collateNode.params.maxLength as number
+
+  const caps = opts.backend?.capabilities
+  const backend: Plan['backend'] = opts.backend && caps
+    ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
+    : assumeBackend(train)
+  const data = planData(graph, figures, train, opts.cacheDir, maxLength)
+  if (data.from === 'unknown') notes.push('steps and tokens are unknown until the data nodes run (tunekit run --until collate)')
+  if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
+
+  const size = resolveModelSize(modelNode, train.model)
+  let model: Plan['model']
+  let memory: MemoryEstimate | null = null
+  if ('reason' in size) {
+    model = { id: train.model.id, reason: size.reason }
+    notes.push(`no parameter counts or memory estimate: ${size.reason}`)
+  } else {
+    const family = familyInfo(size.family)!
+    const params = countParams(family, size.config, train.lora, addedTokenCount(train.tokens))
+    model = { ...size, params }
+    const target: MemoryTarget = {
+      backend: backend.name, device: backend.device,
+      dtypes: (caps?.dtypes ?? (backend.device === 'cuda' ? ['float32', 'float16', 'bfloat16'] : ['float32'])) as readonly Dtype[],
+      memoryBytes: backend.memoryBytes,
+    }
+    memory = estimateMemory({
+      family, config: size.config, params, model: train.model, lora: train.lora, optimizer: train.args.optimizer,
+      batchSize: train.args.batchSize, seqLen: data.seqLen, target,
+    })
+  }
+  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, eta: planEta(opts, backend, model, data, train), notes }
+}
+
+function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {
+  const file = opts.throughputFile ?? defaultThroughputFile()
+  if (!('params' in model)) return { seconds: null, reason: 'model size unknown' }
+  if (data.tokens === undefined) return { seconds: null, reason: 'token count unknown until the data nodes run' }
+  const pick = pickThroughput(readThroughput(file), backend.name, backend.device, model.id, model.params.base, train.model.quantize?.type ?? null)
+  if (!pick) return { seconds: null, reason: `no throughput figure for ${backend.name} on ${backend.device} in ${file}; run the benchmarks (bench/README.md)` }
+  return { seconds: data.tokens / pick.tokensPerSecond, tokensPerSecond: pick.tokensPerSecond, tokens: data.tokens, how: pick.how, figure: pick.figure }
+}

@@ -1,0 +1,82 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// Throughput figures measured by the benchmarks (bench/README.md) and read by `plan` for its ETA.
+
+/** One measured training throughput: padded tokens (rows × length) through forward + backward per second. */
+export interface ThroughputFigure {
+  backend: 'tfjs' | 'torch'
+  /** Engine actually used, e.g. `tfjs-wasm`, `torch-cuda`. */
+  engine: string
+  device: string
+  /** Model id benchmarked. */
+  model: string
+  /** Its base parameter count; figures for other sizes scale by params (compute ∝ 6 · params per token). */
+  params: number
+  quantize?: string | null
+  batchSize: number
+  seqLen: number
+  tokensPerSecond: number
+  /** ISO date of the measurement. */
+  measuredAt: string
+  /** The command that measured it. */
+  bench: string
+}
+
+export interface ThroughputFile {
+  version: 1
+  figures: ThroughputFigure[]
+}
+
+/** `bench/throughput.json` of the tunekit repository (next to this package's sources), or `TUNEKIT_THROUGHPUT`. */
+export function defaultThroughputFile(env: Record<string, string | undefined> = process.env): string {
+  if (env.TUNEKIT_THROUGHPUT) return resolve(env.TUNEKIT_THROUGHPUT)
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bench/throughput.json')
+}
+
+export function readThroughput(file: string): ThroughputFile {
+  if (!existsSync(file)) return { version: 1, figures: [] }
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Partial<ThroughputFile>
+  return { version: 1, figures: Array.isArray(json.figures) ? json.figures : [] }
+}
+
+/**
+ * Adds or replaces a figure (same backend, engine, device, model, quantize, batch and length) and
+ * writes the file through a temp file and a rename. Benchmarks call this.
+ */
+export function recordThroughput(file: string, figure: ThroughputFigure): void {
+  const data = readThroughput(file)
+  const same = (f: ThroughputFigure): boolean =>
+    f.backend === figure.backend && f.engine === figure.engine && f.device === figure.device && f.model === figure.model &&
+    (f.quantize ?? null) === (figure.quantize ?? null) && f.batchSize === figure.batchSize && f.seqLen === figure.seqLen
+  data.figures = [...data.figures.filter((f) => !same(f)), figure]
+  mkdirSync(dirname(file), { recursive: true })
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`)
+  renameSync(tmp, file)
+}
+
+/** The figure an ETA uses, scaled to the model planned. */
+export interface ThroughputPick {
+  figure: ThroughputFigure
+  /** tokens/s expected for the planned model. */
+  tokensPerSecond: number
+  /** How the figure was adapted, for the plan's notes. */
+  how: string
+}
+
+/**
+ * Picks the figure for a backend and device: the same model if measured, else the nearest size,
+ * scaled by `figure.params / params` (per-token compute grows linearly with parameters).
+ */
+export function pickThroughput(file: ThroughputFile, backend: string, device: string, model: string, params: number, quantize: string | null): ThroughputPick | null {
+  const candidates = file.figures.filter((f) => f.backend === backend && f.device === device && f.tokensPerSecond > 0)
+  if (candidates.length === 0) return null
+  const score = (f: ThroughputFigure): number =>
+    (f.model === model ? 0 : 10) + ((f.quantize ?? null) === quantize ? 0 : 5) + Math.abs(Math.log(f.params / params))
+  const figure = [...candidates].sort((a, b) => score(a) - score(b))[0]!
+  if (figure.model === model) return { figure, tokensPerSecond: figure.tokensPerSecond, how: `measured on ${figure.model}` }
+  const tokensPerSecond = (figure.tokensPerSecond * figure.params) / params
+  return { figure, tokensPerSecond, how: `scaled from ${figure.model} (${(figure.params / 1e6).toFixed(1)}M params) by parameter count` }
+}

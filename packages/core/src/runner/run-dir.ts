@@ -1,0 +1,63 @@
+import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { RunEvent } from '../events.ts'
+import type { Graph, NodeKind } from '../graph/types.ts'
+
+// A run folder (recipe.output.dir) holds what a user looks at after a run:
+//   recipe.json    the resolved recipe (every default filled in)
+//   graph.json     the compiled graph (keys tell which cache entries were used)
+//   events.jsonl   every event of every run into this folder, appended (a resume adds to it)
+//   adapter/ checkpoints/ merged/ samples/   links to the cache entries (copies where links fail)
+
+/** Names in the run folder of the artifacts a user wants, by node kind. */
+export const RUN_LINKS: Partial<Record<NodeKind, string>> = { train: 'adapter', merge: 'merged', generate: 'samples' }
+
+/** Writes `file` through a temp file and a rename, so a reader never sees half of it. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, text)
+  renameSync(tmp, file)
+}
+
+/** Creates the run folder and writes the resolved recipe and the graph. */
+export function prepareRunDir(runDir: string, recipe: unknown, graph: Graph): void {
+  mkdirSync(runDir, { recursive: true })
+  writeFileAtomic(join(runDir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`)
+  writeFileAtomic(join(runDir, 'graph.json'), `${JSON.stringify(graph, null, 2)}\n`)
+}
+
+/** Appends one event as a JSON line (synchronously, so the file keeps the order events happened in). */
+export function appendEvent(runDir: string, event: RunEvent): void {
+  appendFileSync(join(runDir, 'events.jsonl'), `${JSON.stringify(event)}\n`)
+}
+
+const exists = (p: string): boolean => {
+  try {
+    lstatSync(p)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Points `<runDir>/<name>` at `target`: a symbolic link (a junction on Windows), or a copy when
+ * links are not allowed. Replaces what was there.
+ */
+export function linkIntoRun(runDir: string, name: string, target: string): string {
+  const dest = join(runDir, name)
+  const tmp = `${dest}.${process.pid}.link`
+  rmSync(tmp, { recursive: true, force: true })
+  try {
+    symlinkSync(target, tmp, process.platform === 'win32' ? 'junction' : 'dir')
+  } catch {
+    cpSync(target, tmp, { recursive: true })
+  }
+  // rename() replaces a link or file in one step; a real folder from an older copy must go first.
+  if (exists(dest) && !lstatSync(dest).isSymbolicLink()) rmSync(dest, { recursive: true, force: true })
+  renameSync(tmp, dest)
+  return dest
+}
+
+/** Whether a folder exists and is non-empty enough to link (checkpoints appear only once saved). */
+export const hasFolder = (p: string): boolean => existsSync(p) && lstatSync(p).isDirectory()
