@@ -7,24 +7,33 @@ import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
+// The family-typed input types are homomorphic mapped types over the schema's own types, never
+// `Omit<…> & { key: … }`: mapping keeps each key's declaration, so an editor's hover on
+// `targetModules` or `family` still shows the TSDoc written once in schema/*.ts.
+
+type LoraSchemaInput = z.input<typeof loraSchema>
+type ModelSchemaInput = z.input<typeof modelSchema>
+
 /** LoRA options whose module names are those of family `F`. */
-export type LoraInputFor<F extends Family> = Omit<z.input<typeof loraSchema>, 'targetModules' | 'modulesToSave'> & {
-  /** {@inheritDoc loraSchema.targetModules} */
-  targetModules?: 'all-linear' | readonly ModuleName<F>[]
-  /** {@inheritDoc loraSchema.modulesToSave} */
-  modulesToSave?: readonly SaveableModule<F>[]
+export type LoraInputFor<F extends Family> = {
+  [K in keyof LoraSchemaInput]: K extends 'targetModules'
+    ? 'all-linear' | readonly ModuleName<F>[]
+    : K extends 'modulesToSave'
+      ? readonly SaveableModule<F>[]
+      : LoraSchemaInput[K]
 }
 
 /** Model options of family `F`. */
-export type ModelInputFor<F extends Family> = Omit<z.input<typeof modelSchema>, 'family'> & { family: F }
+export type ModelInputFor<F extends Family> = {
+  [K in keyof ModelSchemaInput]: K extends 'family' ? F : ModelSchemaInput[K]
+}
 
 /**
  * What a user writes: the recipe schema's input type, with module names typed by `model.family`.
  * Derived from the zod schema, never written by hand.
  */
-export type RecipeInput<F extends Family = Family> = Omit<RecipeSchemaInput, 'model' | 'lora'> & {
-  model: ModelInputFor<F>
-  lora?: LoraInputFor<F>
+export type RecipeInput<F extends Family = Family> = {
+  [K in keyof RecipeSchemaInput]: K extends 'model' ? ModelInputFor<F> : K extends 'lora' ? LoraInputFor<F> : RecipeSchemaInput[K]
 }
 
 type DeepReadonly<T> = T extends (infer U)[]
@@ -33,16 +42,23 @@ type DeepReadonly<T> = T extends (infer U)[]
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T
 
+type ResolvedModel = ResolvedRecipe['model']
+type ResolvedLora = ResolvedRecipe['lora']
+
 /** A validated, frozen recipe with every default filled in. */
-export type Recipe<F extends Family = Family> = DeepReadonly<
-  Omit<ResolvedRecipe, 'model' | 'lora'> & {
-    model: Omit<ResolvedRecipe['model'], 'family'> & { family: F }
-    lora: Omit<ResolvedRecipe['lora'], 'targetModules' | 'modulesToSave'> & {
-      targetModules: ModuleName<F>[]
-      modulesToSave: SaveableModule<F>[]
-    }
-  }
->
+export type Recipe<F extends Family = Family> = DeepReadonly<{
+  [K in keyof ResolvedRecipe]: K extends 'model'
+    ? { [M in keyof ResolvedModel]: M extends 'family' ? F : ResolvedModel[M] }
+    : K extends 'lora'
+      ? {
+          [L in keyof ResolvedLora]-?: L extends 'targetModules'
+            ? ModuleName<F>[]
+            : L extends 'modulesToSave'
+              ? SaveableModule<F>[]
+              : ResolvedLora[L]
+        }
+      : ResolvedRecipe[K]
+}>
 
 /** Changes to a recipe: every key optional, objects merged, arrays replaced. */
 export type RecipeOverrides<F extends Family> = DeepPartialInput<RecipeInput<F>>
