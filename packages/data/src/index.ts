@@ -1,1 +1,44 @@
-export {}
+// @tunekit/data: records → conversations → token shards → batch plans. No tensor library.
+export { runSource, readSource, sourceFiles } from './sources/run-source.ts'
+export type { RecordLine, SourceOrigin, SourceSummary } from './sources/run-source.ts'
+export { readRecords, expandPaths, fileTypeOf } from './sources/read-files.ts'
+export type { FileType, SourceItem } from './sources/read-files.ts'
+export { hubDatasetFiles, hubCacheDir, hubOffline, cachedSnapshot, splitFiles } from './sources/hub.ts'
+export { readCsvRows } from './sources/csv.ts'
+
+export type { Conversation, Message, Preference, Role } from './formats/conversation.ts'
+export { normaliseRole, checkTurns } from './formats/conversation.ts'
+export { parseChatmlText, parseAlpaca, parseSharegpt, parseOpenai } from './formats/parsers.ts'
+export type { Parsed, AlpacaColumns, SharegptTags } from './formats/parsers.ts'
+export { loadDatasetInfo, datasetInfoFormat } from './formats/dataset-info.ts'
+export type { DatasetInfoEntry, DatasetInfoFormat } from './formats/dataset-info.ts'
+export { formatRecords, recordParser, runFormat } from './formats/run-format.ts'
+export type { FormatSummary, Skipped } from './formats/run-format.ts'
+
+export { builtinTemplates, turnEnd, templateMarkers } from './templates/builtins.ts'
+export type { BuiltinTemplate } from './templates/builtins.ts'
+export { chatTemplate, renderChat, renderSpans } from './templates/render.ts'
+export type { ChatTemplate, RenderedChat, Span } from './templates/render.ts'
+
+export { loadTokenizer, tokenizerFromFiles, chatmlTokens } from './tokenizer/load.ts'
+export type { LoadedTokenizer, TokenChoices, TokenizerJson, TokenizerConfig, TokenId } from './tokenizer/load.ts'
+export { saveTokenizer } from './tokenizer/save.ts'
+
+export { spanEncoder } from './tokenize/encode-spans.ts'
+export { tokenizeConversations } from './tokenize/tokenize.ts'
+export type { TokenizeOptions, TokenizeReport, TokenizedSample, MaskMode, Truncation } from './tokenize/tokenize.ts'
+export { runTokenize } from './tokenize/run-tokenize.ts'
+export type { RunTokenizeOptions, TemplateChoice } from './tokenize/run-tokenize.ts'
+export { checkRows, formatChecks } from './tokenize/checks.ts'
+export type { CheckRow } from './tokenize/checks.ts'
+
+export { shardWriter, writeShards, readShards, sampleOf } from './shards/shards.ts'
+export type { ShardIndex, Shards, ShardWriter } from './shards/shards.ts'
+export { splitIndices, splitShards } from './plan/split.ts'
+export type { SplitOptions } from './plan/split.ts'
+export { makeBatchPlan } from './plan/batch-plan.ts'
+export type { BatchPlan, MicroBatch, Segment, PlanOptions } from './plan/batch-plan.ts'
+export { materializeBatch } from './plan/materialize.ts'
+export type { BatchArrays } from './plan/materialize.ts'
+
+export { dataExecutors, modelFolder } from './executors.ts'

@@ -1,0 +1,176 @@
+import { checkTurns, normaliseRole, problem, type Message, type Role } from './conversation.ts'
+
+/** What one record turns into: the messages (checked) or a preference pair, plus tools if any. */
+export type Parsed =
+  | { kind: 'conversation'; messages: Message[]; tools?: string }
+  | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
+
+type Rec = Record<string, unknown>
+
+const text = (record: Rec, column: string, required: boolean): string | undefined => {
+  const v = record[column]
+  if (v === undefined || v === null || v === '') {
+    if (required) problem(`missing field ${JSON.stringify(column)}`)
+    return undefined
+  }
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  return problem(`field ${JSON.stringify(column)} is not text`)
+}
+
+const msg = (role: Role, content: string): Message => ({ role, content })
+
+// ── chatml-text ─────────────────────────────────────────────────────────────────────────────
+const chatmlTurn = /<\|im_start\|>([^\n]*)\n([\s\S]*?)<\|im_end\|>\n?/g
+
+/** A `text` column already in ChatML (`<|im_start|>role\n…<|im_end|>\n`), as oasst_top1. */
+export function parseChatmlText(record: Rec, column = 'text'): Parsed {
+  const source = text(record, column, true)!
+  const messages: Message[] = []
+  let end = 0
+  for (const m of source.matchAll(chatmlTurn)) {
+    if (source.slice(end, m.index).trim() !== '') problem(`text outside <|im_start|>…<|im_end|> at character ${end}`)
+    const role = normaliseRole(m[1]!)
+    if (!role) problem(`unknown role ${JSON.stringify(m[1])}`)
+    messages.push(msg(role!, m[2]!))
+    end = m.index + m[0].length
+  }
+  if (source.slice(end).trim() !== '')
+    problem(source.indexOf('<|im_start|>', end) >= 0 ? 'a turn is not closed by <|im_end|>' : `text outside <|im_start|>…<|im_end|> at character ${end}`)
+  checkTurns(messages)
+  return { kind: 'conversation', messages }
+}
+
+// ── alpaca ──────────────────────────────────────────────────────────────────────────────────
+export interface AlpacaColumns {
+  prompt: string
+  query?: string | undefined
+  response: string
+  system?: string | undefined
+  history?: string | undefined
+  chosen?: string | undefined
+  rejected?: string | undefined
+}
+export const alpacaDefaults: AlpacaColumns = { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' }
+
+/** instruction / input / output / system / history (`[[question, answer], …]`); chosen / rejected make a preference. */
+export function parseAlpaca(record: Rec, c: AlpacaColumns = alpacaDefaults): Parsed {
+  const messages: Message[] = []
+  const system = c.system ? text(record, c.system, false) : undefined
+  if (system) messages.push(msg('system', system))
+  const history = c.history ? record[c.history] : undefined
+  if (history !== undefined && history !== null) {
+    if (!Array.isArray(history)) problem(`field ${JSON.stringify(c.history)} is not a list of [question, answer] pairs`)
+    for (const [i, pair] of (history as unknown[]).entries()) {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string')
+        problem(`history entry ${i + 1} is not a [question, answer] pair`)
+      const [q, a] = pair as [string, string]
+      messages.push(msg('user', q), msg('assistant', a))
+    }
+  }
+  const instruction = text(record, c.prompt, true)!
+  const input = c.query ? text(record, c.query, false) : undefined
+  // LLaMA-Factory joins instruction and input with a newline
+  messages.push(msg('user', input ? `${instruction}\n${input}` : instruction))
+  if (c.chosen && c.rejected && record[c.chosen] !== undefined) {
+    return { kind: 'preference', prompt: messages, chosen: msg('assistant', text(record, c.chosen, true)!), rejected: msg('assistant', text(record, c.rejected, true)!) }
+  }
+  messages.push(msg('assistant', text(record, c.response, true)!))
+  checkTurns(messages)
+  return { kind: 'conversation', messages }
+}
+
+// ── sharegpt ────────────────────────────────────────────────────────────────────────────────
+export interface SharegptTags {
+  messages: string
+  system?: string | undefined
+  tools?: string | undefined
+  roleTag: string
+  contentTag: string
+  /** Role names as they appear in the data, mapped to normalised roles. */
+  roles: Record<string, Role>
+  chosen?: string | undefined
+  rejected?: string | undefined
+}
+export const sharegptDefaults: SharegptTags = {
+  messages: 'conversations',
+  system: 'system',
+  tools: 'tools',
+  roleTag: 'from',
+  contentTag: 'value',
+  roles: { human: 'user', gpt: 'assistant', system: 'system', function_call: 'assistant', observation: 'tool' },
+  chosen: 'chosen',
+  rejected: 'rejected',
+}
+
+const turn = (value: unknown, t: SharegptTags, where: string): Message => {
+  if (typeof value !== 'object' || value === null) return problem(`${where} is not an object`)
+  const v = value as Rec
+  const name = v[t.roleTag]
+  if (typeof name !== 'string') problem(`${where} has no ${JSON.stringify(t.roleTag)}`)
+  const role = t.roles[name as string] ?? normaliseRole(name as string)
+  if (!role) problem(`${where} has unknown role ${JSON.stringify(name)}`)
+  const content = v[t.contentTag]
+  if (typeof content !== 'string') problem(`${where} has no text ${JSON.stringify(t.contentTag)}`)
+  return msg(role!, content as string)
+}
+
+/** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system. */
+export function parseSharegpt(record: Rec, t: SharegptTags = sharegptDefaults): Parsed {
+  const list = record[t.messages] ?? (t.messages === 'conversations' ? record.messages : undefined)
+  if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(t.messages)} (a list of turns)`)
+  const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
+  const system = t.system ? text(record, t.system, false) : undefined
+  if (system && messages[0]?.role !== 'system') messages.unshift(msg('system', system))
+  const tools = t.tools ? record[t.tools] : undefined
+  const toolsText = tools === undefined || tools === null || tools === '' ? undefined : typeof tools === 'string' ? tools : JSON.stringify(tools)
+  if (t.chosen && t.rejected && record[t.chosen] !== undefined) {
+    return { kind: 'preference', prompt: messages, chosen: turn(record[t.chosen], t, 'chosen'), rejected: turn(record[t.rejected], t, 'rejected') }
+  }
+  checkTurns(messages)
+  return toolsText ? { kind: 'conversation', messages, tools: toolsText } : { kind: 'conversation', messages }
+}
+
+// ── openai ──────────────────────────────────────────────────────────────────────────────────
+const openaiContent = (content: unknown, where: string): string => {
+  if (typeof content === 'string') return content
+  if (content === null) return ''
+  // content parts: [{ type: 'text', text }]
+  if (Array.isArray(content)) {
+    return content
+      .map((p, j) => {
+        const part = p as Rec
+        if (part?.type !== 'text' || typeof part.text !== 'string') problem(`${where} part ${j + 1} is not a text part`)
+        return part.text as string
+      })
+      .join('')
+  }
+  return problem(`${where} has no text content`)
+}
+
+const openaiMessages = (list: unknown, field: string): Message[] => {
+  if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(field)} (a list of { role, content })`)
+  return list.map((m, i) => {
+    const r = m as Rec
+    const role = typeof r?.role === 'string' ? normaliseRole(r.role) : undefined
+    if (!role) problem(`message ${i + 1} has unknown role ${JSON.stringify(r?.role)}`)
+    const content = r.tool_calls && (r.content === null || r.content === undefined) ? JSON.stringify(r.tool_calls) : openaiContent(r.content, `message ${i + 1}`)
+    return msg(role!, content)
+  })
+}
+
+/** `messages: [{ role, content }]`; `chosen` / `rejected` message lists make a preference. */
+export function parseOpenai(record: Rec): Parsed {
+  if (Array.isArray(record.chosen) && Array.isArray(record.rejected)) {
+    const chosen = openaiMessages(record.chosen, 'chosen')
+    const rejected = openaiMessages(record.rejected, 'rejected')
+    const prompt = Array.isArray(record.prompt) ? openaiMessages(record.prompt, 'prompt') : chosen.slice(0, -1)
+    const c = chosen.at(-1)
+    const r = rejected.at(-1)
+    if (c?.role !== 'assistant' || r?.role !== 'assistant') problem('chosen and rejected must end with an assistant message')
+    return { kind: 'preference', prompt, chosen: c!, rejected: r! }
+  }
+  const messages = openaiMessages(record.messages, 'messages')
+  checkTurns(messages)
+  return { kind: 'conversation', messages }
+}

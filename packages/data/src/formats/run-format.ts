@@ -1,0 +1,131 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fail, type Format } from '@tunekit/core'
+import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
+import { readFile } from 'node:fs/promises'
+import { writeJsonAtomic } from '../util/atomic.ts'
+import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
+import { RecordProblem, type Conversation, type Preference } from './conversation.ts'
+import { loadDatasetInfo } from './dataset-info.ts'
+import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, type Parsed } from './parsers.ts'
+
+type Rec = Record<string, unknown>
+
+/** Builds the record parser for a recipe's `data.format`. */
+export async function recordParser(format: Format, baseDir: string): Promise<(record: Rec) => Parsed> {
+  if (typeof format === 'string') {
+    switch (format) {
+      case 'chatml-text':
+        return (r) => parseChatmlText(r)
+      case 'alpaca':
+        return (r) => parseAlpaca(r)
+      case 'sharegpt':
+        return (r) => parseSharegpt(r)
+      case 'openai':
+        return (r) => parseOpenai(r)
+    }
+  }
+  switch (format.kind) {
+    case 'chatml-text':
+      return (r) => parseChatmlText(r, format.column)
+    case 'columns':
+      return (r) => parseAlpaca(r, { prompt: format.prompt, query: format.query, response: format.response, system: format.system })
+    case 'dataset-info': {
+      const info = await loadDatasetInfo(format.file, format.name, baseDir)
+      return info.formatting === 'alpaca' ? (r) => parseAlpaca(r, info.columns) : (r) => parseSharegpt(r, info.tags)
+    }
+  }
+}
+
+/** A record the format step skipped (`onError: 'skip'`), with where it was and why. */
+export interface Skipped {
+  where: string
+  reason: string
+}
+
+/** `format.json`: counts of what the format step produced and every record it skipped. */
+export interface FormatSummary {
+  records: number
+  conversations: number
+  preferences: number
+  skipped: Skipped[]
+}
+
+export const describeOrigin = (origins: readonly SourceOrigin[], origin: number, line: number): string => {
+  const o = origins[origin]
+  return o ? `${o.file} ${o.unit} ${line}` : `record ${line}`
+}
+
+/**
+ * Maps records to conversations (and preference pairs). A record that cannot be used is a
+ * BadRecord error naming the file, the line or record, and the reason; with `onError: 'skip'` it is
+ * skipped and listed in the summary. Streams: one record in memory at a time.
+ */
+export async function formatRecords(
+  records: AsyncIterable<RecordLine> | Iterable<RecordLine>,
+  parse: (record: Rec) => Parsed,
+  opts: {
+    origins: readonly SourceOrigin[]
+    onError: 'fail' | 'skip'
+    onConversation: (c: Conversation) => Promise<void> | void
+    onPreference?: (p: Preference) => Promise<void> | void
+  },
+): Promise<FormatSummary> {
+  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, skipped: [] }
+  for await (const item of records) {
+    const id = String(summary.records++)
+    const where = describeOrigin(opts.origins, item.origin, item.line)
+    let parsed: Parsed
+    try {
+      if ('error' in item) throw new RecordProblem(item.error)
+      parsed = parse(item.record)
+    } catch (e) {
+      if (!(e instanceof RecordProblem)) throw e
+      if (opts.onError === 'skip') {
+        summary.skipped.push({ where, reason: e.message })
+        continue
+      }
+      return fail('BadRecord', { path: 'data.format', value: where }, where, e.message)
+    }
+    if (parsed.kind === 'conversation') {
+      summary.conversations++
+      const c: Conversation = { id, messages: parsed.messages }
+      if (parsed.tools) c.tools = parsed.tools
+      await opts.onConversation(c)
+    } else {
+      summary.preferences++
+      await opts.onPreference?.({ id, prompt: parsed.prompt, chosen: parsed.chosen, rejected: parsed.rejected })
+    }
+  }
+  if (summary.conversations + summary.preferences === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
+  return summary
+}
+
+/** The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`) and `format.json`. */
+export async function runFormat(
+  format: Format,
+  sourceDir: string,
+  outDir: string,
+  opts: { onError: 'fail' | 'skip'; baseDir: string },
+): Promise<FormatSummary> {
+  await mkdir(outDir, { recursive: true })
+  const source = JSON.parse(await readFile(join(sourceDir, 'source.json'), 'utf8')) as SourceSummary
+  const parse = await recordParser(format, opts.baseDir)
+  const conversations = jsonLinesWriter(join(outDir, 'conversations.jsonl'))
+  const preferences = jsonLinesWriter(join(outDir, 'preferences.jsonl'))
+  let summary: FormatSummary
+  try {
+    summary = await formatRecords(readJsonLines<RecordLine>(join(sourceDir, 'records.jsonl')), parse, {
+      origins: source.origins,
+      onError: opts.onError,
+      onConversation: (c) => conversations.write(c),
+      onPreference: (p) => preferences.write(p),
+    })
+  } finally {
+    await conversations.close()
+    await preferences.close()
+  }
+  if (summary.preferences === 0) await rm(join(outDir, 'preferences.jsonl'), { force: true })
+  await writeJsonAtomic(join(outDir, 'format.json'), summary)
+  return summary
+}

@@ -1,0 +1,85 @@
+/**
+ * Built-in chat templates, written as Jinja so the same text goes into tokenizer_config.json and
+ * transformers' `apply_chat_template` renders exactly what tunekit trained on. Each receives
+ * `messages`, `add_generation_prompt`, `bos_token` and `eos_token`.
+ */
+export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'alpaca'
+
+export const builtinTemplates: Record<BuiltinTemplate, string> = {
+  // <|im_start|>role\ncontent<|im_end|>\n — the assistant turn ends with <|im_end|>
+  chatml:
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+
+  // <s>[INST] <<SYS>>\nsystem\n<</SYS>>\n\nuser [/INST] answer </s>
+  'llama-2':
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}" +
+    '{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}' +
+    '{% for message in loop_messages %}' +
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('llama-2 needs user and assistant turns that alternate, starting with user') }}{% endif %}" +
+    "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}" +
+    "{% else %}{% set content = message['content'] %}{% endif %}" +
+    "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content | trim + ' [/INST]' }}" +
+    "{% elif message['role'] == 'assistant' %}{{ ' ' + content | trim + ' ' + eos_token }}{% endif %}" +
+    '{% endfor %}',
+
+  // <s>[INST] user [/INST]answer</s>[INST] … ; a system message is put before the first user text
+  'mistral-instruct':
+    '{{ bos_token }}' +
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] + '\\n\\n' %}" +
+    "{% else %}{% set loop_messages = messages %}{% set system_message = '' %}{% endif %}" +
+    '{% for message in loop_messages %}' +
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('mistral-instruct needs user and assistant turns that alternate, starting with user') }}{% endif %}" +
+    "{% if message['role'] == 'user' %}{% if loop.index0 == 0 %}{{ '[INST] ' + system_message + message['content'] + ' [/INST]' }}{% else %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}" +
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}{% endif %}" +
+    '{% endfor %}',
+
+  // <|begin_of_text|><|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>; tool results use the ipython role
+  'llama-3':
+    '{{ bos_token }}{% for message in messages %}' +
+    "{% if message['role'] == 'tool' %}{% set role = 'ipython' %}{% else %}{% set role = message['role'] %}{% endif %}" +
+    "{{ '<|start_header_id|>' + role + '<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}",
+
+  // <bos><start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n…<end_of_turn>\n; system goes before the first user text
+  gemma:
+    '{{ bos_token }}' +
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] + '\\n\\n' %}" +
+    "{% else %}{% set loop_messages = messages %}{% set system_message = '' %}{% endif %}" +
+    '{% for message in loop_messages %}' +
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}" +
+    "{% if loop.index0 == 0 %}{% set content = system_message + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}" +
+    "{{ '<start_of_turn>' + role + '\\n' + content | trim + '<end_of_turn>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}",
+
+  // system\n\n### Instruction:\n…\n\n### Response:\n…</s>\n\n
+  alpaca:
+    '{% for message in messages %}' +
+    "{% if message['role'] == 'system' %}{{ message['content'] + '\\n\\n' }}" +
+    "{% elif message['role'] == 'user' %}{{ '### Instruction:\\n' + message['content'] + '\\n\\n### Response:\\n' }}" +
+    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token + '\\n\\n' }}" +
+    "{% else %}{{ raise_exception('alpaca has no ' + message['role'] + ' role') }}{% endif %}{% endfor %}",
+}
+
+/**
+ * The string that ends an assistant turn in each built-in; `undefined` means the tokenizer's eos.
+ * With `tokens.eos` unset, tunekit uses this as eos when the tokenizer knows it.
+ */
+export const turnEnd: Record<BuiltinTemplate, string | undefined> = {
+  chatml: '<|im_end|>',
+  'llama-2': undefined,
+  'mistral-instruct': undefined,
+  'llama-3': '<|eot_id|>',
+  gemma: '<end_of_turn>',
+  alpaca: undefined,
+}
+
+/** Strings each built-in writes that must be single (added) tokens, or the text round-trip check fails. */
+export const templateMarkers: Record<BuiltinTemplate, readonly string[]> = {
+  chatml: ['<|im_start|>', '<|im_end|>'],
+  'llama-2': [],
+  'mistral-instruct': [],
+  'llama-3': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],
+  gemma: ['<start_of_turn>', '<end_of_turn>'],
+  alpaca: [],
+}

@@ -1,0 +1,190 @@
+import { issue, TunekitError, type Issue } from '@tunekit/core'
+import type { Conversation } from '../formats/conversation.ts'
+import { renderSpans, type ChatTemplate } from '../templates/render.ts'
+import type { LoadedTokenizer } from '../tokenizer/load.ts'
+import { spanEncoder } from './encode-spans.ts'
+
+export type MaskMode = 'all' | 'assistant' | 'last-assistant'
+export type Truncation = 'truncate' | 'drop' | 'split'
+
+export interface TokenizeOptions {
+  template: ChatTemplate
+  maxLength: number
+  truncation: Truncation
+  mask: MaskMode
+  onError: 'fail' | 'skip'
+  /** Strings the template writes that must be single tokens (e.g. `<|im_start|>`). */
+  markers?: readonly string[]
+  /** Decode every piece and compare with the rendered text. @defaultValue true */
+  checkRoundTrip?: boolean
+}
+
+/** A sample ready for the shards. */
+export interface TokenizedSample {
+  ids: number[]
+  mask: Uint8Array
+}
+
+/** What the tokenize step did and found: the numbers behind the checks table. */
+export interface TokenizeReport {
+  template: string
+  maskMode: MaskMode
+  maxLength: number
+  truncation: Truncation
+  conversations: number
+  /** Conversations the template rendered. */
+  rendered: number
+  samples: number
+  tokens: number
+  /** Labels: tokens with mask 1 after position 0 (position 0 predicts nothing). */
+  trainedTokens: number
+  longest: number
+  truncated: number
+  dropped: number
+  /** Conversations cut into several samples, and the samples that came out of them. */
+  split: number
+  splitPieces: number
+  /** Pieces of split conversations with no label, left out. */
+  unlabelledPieces: number
+  /** Assistant turns whose end was checked for a supervised eos, and how many lacked it. */
+  eosChecked: number
+  eosMissing: number
+  fullyMasked: number
+  roundTripFailures: number
+  skipped: { where: string; reason: string }[]
+  eos: { token: string; id: number }
+  pad: { token: string; id: number }
+  issues: Issue[]
+}
+
+const hasLabel = (mask: Uint8Array, from: number, to: number): boolean => {
+  for (let i = Math.max(from, 1); i < to; i++) if (mask[i] === 1) return true
+  return false
+}
+
+/**
+ * Renders each conversation with the chat template, tokenises it, builds the loss mask from the
+ * rendered turn boundaries, applies maxLength and checks the result: the template renders, the
+ * text round-trips, eos is a supervised label at the end of every trained assistant turn, and no
+ * sample is entirely masked. Fatal findings are thrown together as one TunekitError at the end;
+ * with `onError: 'skip'`, conversations that do not render and samples with no label are skipped
+ * and listed instead.
+ */
+export async function tokenizeConversations(
+  conversations: AsyncIterable<Conversation> | Iterable<Conversation>,
+  tok: LoadedTokenizer,
+  opts: TokenizeOptions,
+  onSample: (sample: TokenizedSample) => Promise<void> | void,
+): Promise<TokenizeReport> {
+  const encoder = spanEncoder(tok)
+  const checkRoundTrip = opts.checkRoundTrip ?? true
+  const r: TokenizeReport = {
+    template: opts.template.name, maskMode: opts.mask, maxLength: opts.maxLength, truncation: opts.truncation,
+    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, split: 0,
+    splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
+    eos: tok.eos, pad: tok.pad, issues: [],
+  }
+  for (const marker of opts.markers ?? []) {
+    if (!tok.atomic.includes(marker))
+      r.issues.push(issue('TokenizerRoundTrip', { path: 'tokens', value: marker }, `template ${opts.template.name}`, `${JSON.stringify(marker)} is not one token of this tokenizer (it encodes to ${tok.encode(marker).length} ids)`))
+  }
+  let firstEosMissing = ''
+  let firstFullyMasked = ''
+  let firstRoundTrip = ''
+  const emit = async (ids: number[], mask: Uint8Array): Promise<void> => {
+    r.samples++
+    r.tokens += ids.length
+    r.longest = Math.max(r.longest, ids.length)
+    for (let i = 1; i < mask.length; i++) r.trainedTokens += mask[i]!
+    await onSample({ ids, mask })
+  }
+
+  for await (const conv of conversations) {
+    r.conversations++
+    const where = `conversation ${conv.id}`
+    let rendered
+    try {
+      rendered = renderSpans(opts.template, conv.messages, tok.eos.token)
+    } catch (e) {
+      const reason = (e as Error).message
+      if (opts.onError === 'skip') {
+        r.skipped.push({ where, reason: `template ${opts.template.name}: ${reason}` })
+        continue
+      }
+      throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+    }
+    r.rendered++
+    const trained = opts.mask === 'last-assistant' ? rendered.assistant.slice(-1) : rendered.assistant
+    const spans = opts.mask === 'all' ? [{ start: 0, end: rendered.text.length }, ...trained] : trained
+    const enc = encoder.encode(rendered.text, spans, checkRoundTrip)
+    if (enc.roundTripFailures.length > 0) {
+      r.roundTripFailures++
+      firstRoundTrip ||= `${where}: ${JSON.stringify(enc.roundTripFailures[0]!.slice(0, 60))} decodes differently`
+    }
+    let ids = enc.ids
+    let mask = enc.mask
+    const turnSpans = opts.mask === 'all' ? enc.spans.slice(1) : enc.spans
+    if (tok.addBos && tok.bos && !rendered.text.startsWith(tok.bos.token)) {
+      ids = [tok.bos.id, ...ids]
+      const shifted = new Uint8Array(mask.length + 1)
+      shifted.set(mask, 1)
+      mask = shifted
+      for (const s of turnSpans) {
+        s.start++
+        s.end++
+      }
+    }
+    // the last label of every trained assistant turn must be eos (within what is kept)
+    const kept = opts.truncation === 'truncate' ? Math.min(ids.length, opts.maxLength) : ids.length
+    for (const s of turnSpans) {
+      if (s.end > kept || s.end <= s.start) continue
+      r.eosChecked++
+      if (ids[s.end - 1] !== tok.eos.id || mask[s.end - 1] !== 1) {
+        r.eosMissing++
+        firstEosMissing ||= `${where} (turn ending at token ${s.end - 1})`
+      }
+    }
+    if (ids.length <= opts.maxLength) {
+      if (!hasLabel(mask, 0, ids.length)) {
+        r.fullyMasked++
+        firstFullyMasked ||= where
+        if (opts.onError === 'skip') r.skipped.push({ where, reason: 'no supervised token' })
+        continue
+      }
+      await emit(ids, mask)
+    } else if (opts.truncation === 'drop') {
+      r.dropped++
+    } else if (opts.truncation === 'truncate') {
+      r.truncated++
+      if (!hasLabel(mask, 0, opts.maxLength)) {
+        r.fullyMasked++
+        firstFullyMasked ||= `${where} (after truncation to ${opts.maxLength})`
+        if (opts.onError === 'skip') r.skipped.push({ where, reason: `no supervised token in the first ${opts.maxLength} tokens` })
+        continue
+      }
+      await emit(ids.slice(0, opts.maxLength), mask.slice(0, opts.maxLength))
+    } else {
+      r.split++
+      for (let start = 0; start < ids.length; start += opts.maxLength) {
+        const end = Math.min(ids.length, start + opts.maxLength)
+        if (mask.subarray(start + 1, end).indexOf(1) < 0) {
+          r.unlabelledPieces++
+          continue
+        }
+        r.splitPieces++
+        await emit(ids.slice(start, end), mask.slice(start, end))
+      }
+    }
+  }
+
+  if (r.roundTripFailures > 0)
+    r.issues.push(issue('TokenizerRoundTrip', { path: 'data.template', value: opts.template.name }, firstRoundTrip, `${r.roundTripFailures} conversation(s) do not survive encode → decode`))
+  if (r.eosMissing > 0)
+    r.issues.push(issue('EosNotSupervised', { path: 'tokens.eos', value: tok.eos.token }, tok.eos.token, `${r.eosMissing} of ${r.eosChecked} assistant turns, first ${firstEosMissing}`))
+  if (r.fullyMasked > 0)
+    r.issues.push(issue('FullyMasked', { path: 'data.mask', value: opts.mask, severity: opts.onError === 'skip' ? 'warning' : 'error' }, r.fullyMasked, firstFullyMasked))
+  if (r.samples === 0) r.issues.push(issue('EmptyDataset', { path: 'data' }, 'tokenize'))
+  const fatal = r.issues.filter((i) => i.severity === 'error')
+  if (fatal.length > 0) throw Object.assign(new TunekitError(fatal), { report: r })
+  return r
+}
