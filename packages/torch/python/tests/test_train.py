@@ -1,0 +1,106 @@
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import Fixture, train_params
+from worker import run_worker
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One uninterrupted run: 2 epochs of 4 micro-batches, checkpoints every 3 steps."""
+    fx = Fixture(tmp_path_factory.mktemp("trained"))
+    _, events, _ = run_worker("run", str(fx.spec("full", params=train_params(saveEvery=3))))
+    return fx, events
+
+
+def test_train_writes_peft_adapter_and_events(trained):
+    fx, events = trained
+    steps = [e for e in events if e["type"] == "step"]
+    assert [e["step"] for e in steps] == list(range(1, 9))
+    assert all(e["node"] == "train" and e["totalSteps"] == 8 and e["tokensPerSecond"] > 0 for e in steps)
+    assert [e["type"] for e in events].count("eval") == 2  # evalEvery 'epoch', 2 epochs
+    out = fx.root / "full" / "out"
+    config = json.loads((out / "adapter_config.json").read_text())
+    assert config["peft_type"] == "LORA" and config["r"] == 4 and config["lora_alpha"] == 8
+    weights = load_file(str(out / "adapter_model.safetensors"))
+    assert "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight" in weights
+    assert weights["base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"].abs().sum() > 0
+    state = json.loads((out / "trainer_state.json").read_text())
+    assert state["step"] == 8 and state["backend"] == "torch" and len(state["lossHistory"]) == 8
+    assert [e["loss"] for e in steps] == state["lossHistory"]
+    assert (out / "tokenizer" / "tokenizer.json").exists() and (out / "chat_template.jinja").exists()
+    assert state["lossHistory"][-1] < state["lossHistory"][0]  # a tiny memorisation task
+
+
+def test_peft_loads_the_adapter(trained):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    fx, _ = trained
+    base = AutoModelForCausalLM.from_pretrained(str(fx.model), dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(fx.root / "full" / "out"))
+    weights = load_file(str(fx.root / "full" / "out" / "adapter_model.safetensors"))
+    loaded = model.base_model.model.model.layers[0].self_attn.q_proj.lora_B["default"].weight
+    assert torch.equal(loaded, weights["base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"])
+
+
+def test_checkpoint_layout(trained):
+    fx, _ = trained
+    work = fx.root / "full" / "work"
+    assert sorted(p.name for p in work.iterdir()) == ["checkpoint-3", "checkpoint-6"]
+    ck = work / "checkpoint-6"
+    state = json.loads((ck / "trainer_state.json").read_text())
+    assert {"step", "epoch", "microBatch", "rng", "recipeKey", "lossHistory", "backend"} <= state.keys()
+    assert state["step"] == 6 and state["microBatch"] == 6 and state["epoch"] == 1.5 and state["recipeKey"] == "k-full"
+    moments = load_file(str(ck / "optimizer.safetensors"))
+    adapter = load_file(str(ck / "adapter_model.safetensors"))
+    assert set(moments) == {f"{k}.{m}" for k in adapter for m in ("exp_avg", "exp_avg_sq")}
+
+
+def test_resume_from_checkpoint_equals_uninterrupted(trained):
+    fx, _ = trained
+    resumed_work = fx.root / "resumed" / "work"
+    resumed_work.mkdir(parents=True)
+    shutil.copytree(fx.root / "full" / "work" / "checkpoint-3", resumed_work / "checkpoint-3")
+    _, events, _ = run_worker("run", str(fx.spec("resumed", params=train_params(saveEvery=3))))
+    assert [e["step"] for e in events if e["type"] == "step"] == [4, 5, 6, 7, 8]
+    a = load_file(str(fx.root / "full" / "out" / "adapter_model.safetensors"))
+    b = load_file(str(fx.root / "resumed" / "out" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    sa = json.loads((fx.root / "full" / "out" / "trainer_state.json").read_text())
+    sb = json.loads((fx.root / "resumed" / "out" / "trainer_state.json").read_text())
+    assert sa["lossHistory"] == sb["lossHistory"]
+
+
+def test_merge_gives_the_adapted_logits(trained):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    fx, _ = trained
+    spec = fx.spec("merge", kind="merge", params={"model": {"dtype": "float32"}, "maxShardSize": "5GB"},
+                   extra_inputs={"train": str(fx.root / "full" / "out")})
+    run_worker("run", str(spec))
+    merged_dir = fx.root / "merge" / "out"
+    assert (merged_dir / "tokenizer.json").exists() and (merged_dir / "chat_template.jinja").exists()
+    ids = torch.tensor([[1, 5, 9, 33, 12, 2]])
+    merged = AutoModelForCausalLM.from_pretrained(str(merged_dir), dtype=torch.float32)
+    peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(fx.model), dtype=torch.float32), str(fx.root / "full" / "out"))
+    with torch.no_grad():
+        a, b = merged(ids).logits, peft(ids).logits
+    torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_cuda_requested_but_absent_is_a_named_error(trained):
+    if torch.cuda.is_available():
+        return
+    fx, _ = trained
+    code, events, _ = run_worker("run", str(fx.spec("g", device="cuda")), check=False)
+    assert code == 69
+    assert events[-1] == {"type": "error", "name": "CudaUnavailable", "message": events[-1]["message"], "fix": events[-1]["fix"]}
+    assert "no CUDA device" in events[-1]["message"]

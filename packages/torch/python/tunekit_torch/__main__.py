@@ -1,0 +1,73 @@
+"""`python -m tunekit_torch run node.json | probe | complete request.json`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .events import WorkerError, emit, log
+
+USAGE = "usage: python -m tunekit_torch run NODE.json | probe | complete REQUEST.json"
+
+
+def run_node(path: str) -> None:
+    from .spec import read_spec
+
+    spec = read_spec(path)
+    if spec.kind == "train":
+        from .train import run_train as runner
+    elif spec.kind == "merge":
+        from .merge import run_merge as runner
+    elif spec.kind == "generate":
+        from .generate import run_generate as runner
+    elif spec.kind == "eval":
+        from .evaluate import run_eval as runner
+    else:
+        raise WorkerError("WorkerFailed", f"the torch worker does not run {spec.kind!r} nodes (it runs train, merge, generate, eval)")
+    runner(spec)
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        log(USAGE)
+        return EXIT_USAGE
+    command = argv[0]
+    try:
+        if command == "run" and len(argv) == 2:
+            run_node(argv[1])
+        elif command == "probe":
+            from .probe import probe
+
+            print(json.dumps(probe()), flush=True)
+        elif command == "complete" and len(argv) == 2:
+            from .generate import run_complete
+
+            with open(argv[1]) as f:
+                run_complete(json.load(f))
+        else:
+            log(USAGE)
+            return EXIT_USAGE
+    except WorkerError as e:
+        log(f"{e.name}: {e.detail}")
+        emit(e.to_json())
+        return e.exit_code
+    except KeyboardInterrupt:
+        from . import EXIT_INTERRUPTED
+
+        return EXIT_INTERRUPTED
+    except Exception as e:  # a bug or an environment problem: full trace in the log for the driver
+        log(traceback.format_exc())
+        emit({"type": "error", "name": "WorkerFailed", "message": f"{type(e).__name__}: {e}", "fix": None})
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
+
+
+def cli() -> None:
+    """Console script entry point (`tunekit-torch run node.json`)."""
+    sys.exit(main(sys.argv[1:]))

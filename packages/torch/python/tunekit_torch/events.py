@@ -1,0 +1,63 @@
+"""RunEvent JSON lines on stdout (the driver stamps the time), logs on stderr."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import threading
+
+_lock = threading.Lock()
+
+
+def emit(event: dict) -> None:
+    """Prints one RunEvent (without `time`) as a JSON line; non-finite numbers become null."""
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    line = json.dumps({k: clean(v) for k, v in event.items()}, separators=(",", ":"))
+    with _lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def log(message: str) -> None:
+    """A line for the worker log (stderr); the driver keeps the last lines for error reports."""
+    with _lock:
+        sys.stderr.write(message.rstrip("\n") + "\n")
+        sys.stderr.flush()
+
+
+def info(node: str | None, message: str) -> None:
+    """An `info` log event the user sees (and the log line)."""
+    log(message)
+    event = {"type": "log", "level": "info", "message": message}
+    if node:
+        event["node"] = node
+    emit(event)
+
+
+def warn(node: str | None, message: str) -> None:
+    """A `warn` log event: something was mapped to a weaker equivalent, never silently."""
+    log("warning: " + message)
+    event = {"type": "log", "level": "warn", "message": message}
+    if node:
+        event["node"] = node
+    emit(event)
+
+
+class WorkerError(Exception):
+    """A failure the driver maps to a catalog entry: `name` is the catalog name, `detail` the reason."""
+
+    def __init__(self, name: str, detail: str, fix: str | None = None, exit_code: int = 1):
+        super().__init__(detail)
+        self.name = name
+        self.detail = detail
+        self.fix = fix
+        self.exit_code = exit_code
+
+    def to_json(self) -> dict:
+        return {"type": "error", "name": self.name, "message": self.detail, "fix": self.fix}

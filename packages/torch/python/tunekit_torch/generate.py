@@ -1,0 +1,83 @@
+"""The generate node (sample generations) and one-off completions for `tunekit chat`."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from .events import emit
+from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device
+from .spec import NodeSpec, model_folder
+
+
+def load_for_generation(folder, adapter, device):
+    from peft import PeftModel
+
+    tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    model = load_base(folder, dtype, device)
+    if adapter:
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
+            resize_embeddings(model, len(tokenizer), None)
+        model = PeftModel.from_pretrained(model, str(adapter))
+    model.eval()
+    return model, tokenizer
+
+
+def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None) -> str:
+    """Completes already-rendered prompt text; greedy when temperature is 0."""
+    from transformers import TextStreamer
+
+    class Stream(TextStreamer):
+        def on_finalized_text(self, piece: str, stream_end: bool = False):
+            if piece and on_text:
+                on_text(piece)
+
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False).to(model.device)
+    torch.manual_seed(seed)
+    sampling = temperature is not None and temperature > 0
+    kwargs = {"max_new_tokens": max_new_tokens, "do_sample": sampling, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id}
+    if sampling:
+        kwargs.update(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0)
+    streamer = Stream(tokenizer, skip_prompt=True, skip_special_tokens=True) if on_text else None
+    with torch.no_grad():
+        out = model.generate(**ids, streamer=streamer, **kwargs)
+    return tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def render(tokenizer, prompt: str) -> str:
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+    return prompt
+
+
+def run_generate(spec: NodeSpec) -> None:
+    device = resolve_device(spec.device if spec.device != "auto" else spec.params.get("device", "auto"))
+    folder = spec.input_dir("merge") or model_folder(spec.require_input("model"))
+    adapter = None if spec.input_dir("merge") else spec.input_dir("train")
+    model, tokenizer = load_for_generation(folder, adapter, device)
+    prompts = spec.params.get("samples") or (spec.params.get("output") or {}).get("samples") or []
+    max_new = int(spec.params.get("maxNewTokens", 128))
+    spec.out_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i, prompt in enumerate(prompts):
+        completion = complete(model, tokenizer, render(tokenizer, prompt), max_new_tokens=max_new)
+        emit({"type": "sample", "node": spec.node, "prompt": prompt, "completion": completion})
+        emit({"type": "node-progress", "node": spec.node, "done": i + 1, "total": len(prompts), "unit": "samples"})
+        lines.append(json.dumps({"prompt": prompt, "completion": completion}))
+    (spec.out_dir / "samples.jsonl").write_text("".join(l + "\n" for l in lines))
+
+
+def run_complete(request: dict) -> None:
+    """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
+    from pathlib import Path
+
+    device = resolve_device(request.get("device", "auto"))
+    model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
+    text = complete(
+        model, tokenizer, request["prompt"], max_new_tokens=int(request.get("maxNewTokens", 128)),
+        temperature=float(request.get("temperature", 0.0)), top_k=request.get("topK"), top_p=request.get("topP"),
+        seed=int(request.get("seed", 0)), on_text=lambda piece: emit({"type": "token", "text": piece}),
+    )
+    emit({"type": "completion", "text": text})

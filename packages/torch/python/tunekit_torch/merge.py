@@ -1,0 +1,53 @@
+"""The merge node: fold the adapter into the base weights and write a Hugging Face folder.
+
+A 4-bit base is never merged in 4-bit: the base is loaded unquantised (dequantised) in the
+recipe's dtype, the adapter is applied and `merge_and_unload` folds it in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import torch
+
+from .events import emit, info
+from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device, resolve_dtype
+from .spec import NodeSpec, model_folder
+
+
+def merged_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
+    from peft import PeftModel
+
+    train_dir = spec.require_input("train")
+    tok_dir = train_dir / "tokenizer" if (train_dir / "tokenizer").exists() else spec.require_input("tokenize") / "tokenizer"
+    tokenizer = load_tokenizer(tok_dir)
+    base = load_base(model_folder(spec.require_input("model")), dtype, device)
+    resize_embeddings(base, len(tokenizer), spec.node)
+    model = PeftModel.from_pretrained(base, str(train_dir), is_trainable=False)
+    return model.merge_and_unload(), tokenizer, train_dir
+
+
+def run_merge(spec: NodeSpec) -> None:
+    params = spec.params
+    device = resolve_device(spec.device if spec.device != "auto" else params.get("device", "auto"))
+    model_p = params.get("model", {})
+    dtype = resolve_dtype(model_p.get("dtype") if isinstance(model_p, dict) else None, device, spec.node)
+    if device.type == "cpu":
+        dtype = torch.float32
+    quantize = model_p.get("quantize") if isinstance(model_p, dict) else None
+    if quantize:
+        info(spec.node, "merging into a dequantised base (weights loaded unquantised, not from 4-bit)")
+    merged, tokenizer, train_dir = merged_model(spec, device, dtype)
+    out = spec.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    shard = (params.get("output") or {}).get("maxShardSize", params.get("maxShardSize", "5GB"))
+    merged.config.use_cache = True
+    merged.save_pretrained(str(out), max_shard_size=shard, safe_serialization=True)
+    template = train_dir / "chat_template.jinja"
+    if template.exists():
+        tokenizer.chat_template = template.read_text()
+        shutil.copy(template, out / "chat_template.jinja")
+    tokenizer.save_pretrained(str(out))
+    emit({"type": "node-progress", "node": spec.node, "done": 1, "total": 1, "unit": "model"})
+    info(spec.node, f"merged model written to {os.fspath(out)}")

@@ -1,0 +1,210 @@
+"""Loading the base model, the tokenizer and the LoRA adapter the way the recipe says.
+
+Anything this machine cannot do (4-bit without bitsandbytes+CUDA, bf16 on a CPU that lacks it)
+is mapped to an explicit equivalent and reported as a `warn` event, never silently.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from .events import WorkerError, info, warn
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def has_bitsandbytes() -> bool:
+    return importlib.util.find_spec("bitsandbytes") is not None
+
+
+def resolve_device(requested: str | None) -> torch.device:
+    """`cuda` must exist when asked for; `auto` takes CUDA when present."""
+    requested = requested or "auto"
+    if requested == "cuda":
+        if not torch.cuda.is_available():
+            raise WorkerError(
+                "CudaUnavailable",
+                f"device 'cuda' was requested but torch {torch.__version__} sees no CUDA device",
+                "Run on a machine with an NVIDIA GPU and a CUDA build of torch, or set device: 'cpu'.",
+                exit_code=69,
+            )
+        return torch.device("cuda")
+    if requested == "auto" and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def resolve_dtype(name: str | None, device: torch.device, node: str) -> torch.dtype:
+    """`auto`: bf16 on a CUDA device that supports it, else float32 (fp16 training needs loss scaling)."""
+    name = name or "auto"
+    if name == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
+    if name == "float16" and device.type == "cpu":
+        warn(node, "model.dtype 'float16' is slow and unstable on CPU; using float32 weights instead")
+        return torch.float32
+    return DTYPES[name]
+
+
+def load_tokenizer(folder: Path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    template = folder.parent / "chat_template.jinja"
+    if getattr(tok, "chat_template", None) is None and template.exists():
+        tok.chat_template = template.read_text()
+    return tok
+
+
+def quantization_config(quantize: dict | None, device: torch.device, dtype: torch.dtype, node: str):
+    """BitsAndBytesConfig when bitsandbytes and CUDA are present; otherwise None and a warning."""
+    if not quantize:
+        return None
+    bits, qtype = int(quantize.get("bits", 4)), quantize.get("type", "nf4")
+    if device.type != "cuda" or not has_bitsandbytes():
+        why = "no CUDA device" if device.type != "cuda" else "bitsandbytes is not installed"
+        warn(
+            node,
+            f"model.quantize {{ bits: {bits}, type: '{qtype}' }} needs bitsandbytes on CUDA ({why}); "
+            f"loading unquantised {str(dtype).replace('torch.', '')} weights instead "
+            f"({32 // bits if dtype == torch.float32 else 16 // bits}x the weight memory)",
+        )
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if bits == 8:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    if int(quantize.get("blockSize", 64)) != 64:
+        warn(node, f"model.quantize.blockSize {quantize['blockSize']} is fixed at 64 by bitsandbytes; using 64")
+    compute = DTYPES.get(quantize.get("computeDtype", "float32"), torch.float32)
+    if device.type == "cuda" and dtype == torch.bfloat16 and compute == torch.float32:
+        compute = torch.bfloat16  # the QLoRA setting: matmuls in bf16 on bf16 hardware
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=qtype,
+        bnb_4bit_use_double_quant=bool(quantize.get("doubleQuant", False)),
+        bnb_4bit_compute_dtype=compute,
+    )
+
+
+def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None):
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {"dtype": dtype, "attn_implementation": "sdpa"}
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+        kwargs["device_map"] = {"": device.index or 0}
+    model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    if quant is None:
+        model.to(device)
+    return model
+
+
+def resize_embeddings(model, vocab: int, node: str) -> int:
+    """Grows the embeddings to the tokenizer (added tokens). New rows are the mean of the old rows,
+    deterministically, so both backends (and merge) start from the same weights. Returns the count."""
+    old = model.get_input_embeddings().weight.shape[0]
+    if vocab <= old:
+        return 0
+    model.resize_token_embeddings(vocab, mean_resizing=False)
+    with torch.no_grad():
+        for emb in {id(m): m for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None}.values():
+            w = emb.weight
+            w[old:] = w[:old].float().mean(0, keepdim=True).to(w.dtype)
+    info(node, f"added {vocab - old} token(s): embeddings resized {old} -> {vocab} (new rows = mean of the old rows)")
+    return vocab - old
+
+
+def trainable_token_ids(lora: dict, tokenizer, base_vocab: int) -> list[int] | None:
+    spec = lora.get("trainableTokens", False)
+    if spec is False or spec is None:
+        return None
+    if spec is True:
+        return list(range(base_vocab, len(tokenizer)))
+    ids = tokenizer.convert_tokens_to_ids(list(spec))
+    return [int(i) for i in ids]
+
+
+def lora_config(lora: dict, model_id: str, token_ids: list[int] | None):
+    from peft import LoraConfig
+
+    targets = lora.get("targetModules")
+    saved = list(lora.get("modulesToSave") or [])
+    cfg = LoraConfig(
+        r=int(lora.get("rank", 8)),
+        lora_alpha=float(lora.get("alpha", 8)),
+        lora_dropout=float(lora.get("dropout", 0.0)),
+        target_modules=targets if targets else None,
+        modules_to_save=saved or None,
+        trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
+        use_rslora=bool(lora.get("rsLora", False)),
+        init_lora_weights="gaussian" if lora.get("init") == "gaussian" else True,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    cfg.base_model_name_or_path = model_id
+    return cfg
+
+
+def load_adapter_weights(peft_model, folder: Path, node: str) -> None:
+    """Loads an adapter in PEFT layout (e.g. the seeded initial adapter from the TS side)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = load_file(str(folder / "adapter_model.safetensors"))
+    result = set_peft_model_state_dict(peft_model, weights)
+    unexpected = [k for k in getattr(result, "unexpected_keys", []) or []]
+    if unexpected:
+        raise WorkerError("WorkerFailed", f"{folder}: adapter keys not in the model: {unexpected[:5]}")
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if "lora_" in k or "modules_to_save" in k or "token_adapter" in k]
+    if missing:
+        raise WorkerError("WorkerFailed", f"{folder}: adapter lacks {len(missing)} trained tensor(s), e.g. {missing[:3]}")
+
+
+def adapter_state(peft_model) -> dict[str, torch.Tensor]:
+    from peft import get_peft_model_state_dict
+
+    return get_peft_model_state_dict(peft_model, save_embedding_layers=False)
+
+
+def adapter_key_of_params(peft_model) -> dict[str, torch.nn.Parameter]:
+    """Adapter key (PEFT's saved name) -> trainable parameter, for optimizer state in checkpoints."""
+    from peft import get_peft_model_state_dict
+
+    trainable = {n: p for n, p in peft_model.named_parameters() if p.requires_grad}
+    mapped = get_peft_model_state_dict(peft_model, state_dict=dict(trainable), save_embedding_layers=False)
+    by_id = {id(p): p for p in trainable.values()}
+    out = {k: by_id[id(v)] for k, v in mapped.items() if id(v) in by_id}
+    if len(out) != len(trainable):
+        raise WorkerError("WorkerFailed", f"cannot name {len(trainable) - len(out)} trainable tensor(s) in PEFT's layout")
+    return out
+
+
+def save_adapter(peft_model, folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in adapter_state(peft_model).items()}
+    save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+    peft_model.peft_config["default"].save_pretrained(str(folder))
+
+
+def read_adapter_config(folder: Path) -> dict:
+    return json.loads((folder / "adapter_config.json").read_text())
+
+
+def count_params(model) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
+
+
+def lora_scale(lora: dict) -> float:
+    r, alpha = int(lora.get("rank", 8)), float(lora.get("alpha", 8))
+    return alpha / math.sqrt(r) if lora.get("rsLora") else alpha / r

@@ -1,0 +1,134 @@
+"""Token shards (numpy memmap) and micro-batches built exactly as the batch plan says.
+
+Shard layout (docs/architecture.md): `ids.bin` little-endian int32, `mask.bin` uint8 (1 = the
+token is a supervised label), `index.json` with offsets and lengths. The loss at position t
+predicts ids[t+1] when mask[t+1] == 1, inside the same segment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+IGNORE = -100  # label value PyTorch's cross-entropy skips
+
+
+@dataclass
+class ShardSet:
+    ids: np.ndarray  # [total tokens] int32
+    mask: np.ndarray  # [total tokens] uint8
+    offsets: list[int]
+    lengths: list[int]
+    pad_id: int
+    eos_id: int | None
+    bos_id: int | None
+
+
+def open_shards(folder: Path) -> ShardSet:
+    index = json.loads((folder / "index.json").read_text())
+    if index.get("format") not in (None, "tunekit-shards"):
+        raise ValueError(f"{folder}/index.json: format {index.get('format')!r} is not 'tunekit-shards'")
+    total = sum(index["lengths"])
+    ids = np.memmap(folder / "ids.bin", dtype="<i4", mode="r") if total else np.zeros(0, "<i4")
+    mask = np.memmap(folder / "mask.bin", dtype="u1", mode="r") if total else np.zeros(0, "u1")
+    eos = index.get("eosId")
+    pad = index.get("padId")
+    return ShardSet(
+        ids=ids,
+        mask=mask,
+        offsets=list(index["offsets"]),
+        lengths=list(index["lengths"]),
+        pad_id=int(pad if pad is not None else (eos if eos is not None else 0)),
+        eos_id=eos,
+        bos_id=index.get("bosId"),
+    )
+
+
+def trained_tokens(shards: ShardSet, micro_batch: dict) -> int:
+    """Labels in a micro-batch: supervised targets at positions 1.. of every segment."""
+    n = 0
+    for row in micro_batch["rows"]:
+        for seg in row:
+            start = shards.offsets[seg["sample"]] + seg["start"]
+            n += int(shards.mask[start + 1 : start + seg["length"]].sum())
+    return n
+
+
+def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> dict:
+    """Tensors of one micro-batch, right-padded to `micro_batch.length`.
+
+    Returns input_ids, labels, position_ids [rows, length] and attention_mask: 2D [rows, length]
+    when every row holds one segment, else 4D [rows, 1, length, length] boolean (True = attend;
+    the models run with SDPA, which takes it as is), block-diagonal causal so attention never
+    crosses packed segments.
+    """
+    rows = micro_batch["rows"]
+    length = int(micro_batch["length"])
+    b = len(rows)
+    input_ids = np.full((b, length), shards.pad_id, dtype=np.int64)
+    labels = np.full((b, length), IGNORE, dtype=np.int64)
+    positions = np.zeros((b, length), dtype=np.int64)
+    segment = np.zeros((b, length), dtype=np.int64)  # 0 = padding, 1.. = segment number
+    packed = False
+    for r, row in enumerate(rows):
+        packed = packed or len(row) > 1
+        col = 0
+        for s, seg in enumerate(row):
+            n = int(seg["length"])
+            start = shards.offsets[seg["sample"]] + int(seg["start"])
+            if col + n > length:
+                raise ValueError(f"batch plan row {r} is longer than its micro-batch length {length}")
+            ids = np.asarray(shards.ids[start : start + n], dtype=np.int64)
+            mask = np.asarray(shards.mask[start : start + n])
+            input_ids[r, col : col + n] = ids
+            # label at t is ids[t+1] when mask[t+1] == 1; the last token of a segment has none
+            lab = np.where(mask[1:] == 1, ids[1:], IGNORE)
+            labels[r, col : col + n - 1] = lab
+            positions[r, col : col + n] = np.arange(n)
+            segment[r, col : col + n] = s + 1
+            col += n
+        # padding continues positions so rotary tables stay in range; it is never a label
+        if col < length:
+            positions[r, col:] = np.arange(length - col)
+    out = {
+        "input_ids": torch.from_numpy(input_ids).to(device),
+        "labels": torch.from_numpy(labels).to(device),
+        "position_ids": torch.from_numpy(positions).to(device),
+    }
+    seg = torch.from_numpy(segment).to(device)
+    if not packed:
+        out["attention_mask"] = (seg > 0).long()
+    else:
+        # [rows, 1, q, k]: attend when same segment and k <= q; a padding query sees only itself
+        same = seg[:, :, None] == seg[:, None, :]
+        causal = torch.ones(length, length, dtype=torch.bool, device=device).tril()
+        allowed = same & causal & (seg[:, None, :] > 0)
+        allowed |= torch.eye(length, dtype=torch.bool, device=device)[None]
+        out["attention_mask"] = allowed[:, None]
+    return out
+
+
+def read_plan(collate_dir: Path) -> dict:
+    return json.loads((collate_dir / "plan.json").read_text())
+
+
+def schedule_steps(plan: dict) -> list[tuple[int, int, list[dict]]]:
+    """The optimiser steps of the plan: (epoch, first micro-batch index in that epoch, micro-batches).
+
+    An epoch's micro-batches are taken `gradientAccumulationSteps` at a time (the last step of an
+    epoch may take fewer); steps stop at `totalSteps`.
+    """
+    accum = int(plan.get("gradientAccumulationSteps", 1))
+    total = int(plan["totalSteps"])
+    steps: list[tuple[int, int, list[dict]]] = []
+    for epoch, ep in enumerate(plan["epochsPlan"]):
+        mbs = ep["microBatches"]
+        for i in range(0, len(mbs), accum):
+            if len(steps) >= total:
+                return steps
+            steps.append((epoch, i, mbs[i : i + accum]))
+    return steps

@@ -1,0 +1,250 @@
+"""The train node: LoRA on transformers + PEFT over the token shards, following the batch plan.
+
+Loss of an optimiser step = sum of token cross-entropies over all its micro-batches / trained
+tokens of all its micro-batches (docs/architecture.md), so accumulation equals one big batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from . import EXIT_INTERRUPTED
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .events import WorkerError, emit, info, log, warn
+from .modeling import (
+    count_params,
+    load_adapter_weights,
+    load_base,
+    load_tokenizer,
+    lora_config,
+    quantization_config,
+    resize_embeddings,
+    resolve_device,
+    resolve_dtype,
+    save_adapter,
+    trainable_token_ids,
+)
+from .optim import lr_factor, make_optimizer
+from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
+from .spec import NodeSpec, model_folder, write_json_atomic
+
+
+class Interrupt:
+    """SIGINT/SIGTERM from the driver: finish the current step, checkpoint, exit 75."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        log(f"signal {signum}: checkpointing after the current step")
+        self.requested = True
+
+
+def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
+    """Sum of next-token cross-entropy over the labelled positions (float32), and their count."""
+    with autocast():
+        out = model(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            position_ids=batch["position_ids"],
+            use_cache=False,
+        )
+    logits = out.logits.float()  # [rows, length, vocab]
+    labels = batch["labels"]
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
+    return loss, int((labels != -100).sum())
+
+
+def cadence_hit(every, step: int, epoch_end: bool) -> bool:
+    if every == "never" or every is None:
+        return False
+    if every == "epoch":
+        return epoch_end
+    return step % int(every) == 0
+
+
+def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
+    if shards is None or not micro_batches:
+        return None
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for mb in micro_batches:
+            loss, n = token_loss_sum(model, build_batch(shards, mb, device), autocast)
+            total += float(loss)
+            count += n
+    model.train(was_training)
+    return total / count if count else None
+
+
+def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
+    """Base model (quantised when possible), resized embeddings, LoRA, the initial adapter."""
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    params = spec.params
+    model_p, lora_p, args = params["model"], params.get("lora", {}), params.get("args", {})
+    tokenizer = load_tokenizer(spec.require_input("tokenize") / "tokenizer")
+    quant = quantization_config(model_p.get("quantize"), device, dtype, spec.node)
+    base = load_base(model_folder(spec.require_input("model")), dtype, device, quant)
+    base_vocab = base.get_input_embeddings().weight.shape[0]
+    resize_embeddings(base, len(tokenizer), spec.node)
+    checkpointing = bool(model_p.get("gradientCheckpointing", False))
+    if quant is not None:
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=checkpointing)
+    elif checkpointing:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base.enable_input_require_grads()
+    torch.manual_seed(int(args.get("seed", 42)))
+    cfg = lora_config(lora_p, model_p.get("id", ""), trainable_token_ids(lora_p, tokenizer, base_vocab))
+    model = get_peft_model(base, cfg)
+    model.peft_config["default"].base_model_name_or_path = model_p.get("id", "")  # not the local folder
+    if spec.initial_adapter is not None:
+        load_adapter_weights(model, spec.initial_adapter, spec.node)
+    else:
+        warn(spec.node, "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
+    # Trainable tensors in float32 even over a bf16 base (PEFT's autocast_adapter_dtype does LoRA;
+    # saved modules need it too), so the optimizer updates are not lost to rounding.
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+    return model, tokenizer, quant
+
+
+def run_train(spec: NodeSpec) -> None:
+    params = spec.params
+    args = params.get("args", {})
+    device = resolve_device(spec.device if spec.device != "auto" else params.get("device", "auto"))
+    dtype = resolve_dtype(params["model"].get("dtype"), device, spec.node)
+    interrupt = Interrupt()
+    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+
+    plan = read_plan(spec.require_input("collate"))
+    split = spec.require_input("split")
+    train_shards = open_shards(split / "train")
+    eval_shards = open_shards(split / "eval") if (split / "eval" / "index.json").exists() else None
+    steps = schedule_steps(plan)
+    total = len(steps)
+
+    model, tokenizer, quant = build_peft_model(spec, device, dtype)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    factor = lr_factor(args, total)
+    base_lr = float(args.get("learningRate", 5e-5))
+    trainable, all_params = count_params(model)
+    info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights"
+         f"{', 4-bit' if quant is not None and getattr(quant, 'load_in_4bit', False) else ''}; {opt_name}; "
+         f"{trainable:,} trainable of {all_params:,} parameters; {total} steps")
+
+    # bf16/fp16 autocast on CUDA; float32 (no autocast) on CPU so the two backends agree.
+    amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
+    autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
+
+    seed = int(args.get("seed", 42))
+    keep = int(args.get("keepCheckpoints", 2))
+    max_norm = float(args.get("maxGradNorm", 1.0))
+    log_every = int(args.get("logEvery", 10))
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    spec.work_dir.mkdir(parents=True, exist_ok=True)
+    found = list_checkpoints(spec.work_dir)
+    if found:
+        step_found, folder = found[-1]
+        loaded = load_checkpoint(folder, model, optimizer, spec.node)
+        if loaded.get("recipeKey") not in (None, spec.key):
+            warn(spec.node, f"{folder.name} belongs to another recipe key; resuming its weights anyway")
+        state.update(loaded)
+        info(spec.node, f"resuming from {folder} at step {state['step']} (written by {loaded.get('backend', '?')})")
+
+    def snapshot() -> dict:
+        return {**state, "rng": {"seed": seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch",
+                "totalSteps": total}
+
+    def checkpoint() -> None:
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), keep)
+        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+
+    model.train()
+    window_tokens, window_start, run_start = 0, time.perf_counter(), time.perf_counter()
+    done_at_start = int(state["step"])
+    for index in range(done_at_start, total):
+        if interrupt.requested:
+            break
+        epoch, first, micro_batches = steps[index]
+        # Dropout and any other randomness of step s are drawn from seed + s, so a resumed run
+        # repeats exactly what an uninterrupted one does.
+        torch.manual_seed(seed + index)
+        lr = base_lr * factor(index)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_tokens = sum(trained_tokens(train_shards, mb) for mb in micro_batches)
+        loss_sum = 0.0
+        for mb in micro_batches:
+            batch = build_batch(train_shards, mb, device)
+            loss, _ = token_loss_sum(model, batch, autocast)
+            (loss / max(step_tokens, 1)).backward()
+            loss_sum += float(loss.detach())
+            window_tokens += sum(int(seg["length"]) for row in mb["rows"] for seg in row)  # real tokens
+        step_loss = loss_sum / max(step_tokens, 1)
+        if not math.isfinite(step_loss):
+            optimizer.zero_grad(set_to_none=True)
+            checkpoint()
+            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", exit_code=1)
+        trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
+        if max_norm > 0:
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable_params, max_norm))
+        else:
+            grad_norm = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None])))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        step = index + 1
+        epoch_len = len(plan["epochsPlan"][epoch]["microBatches"])
+        epoch_end = first + len(micro_batches) >= epoch_len or step == total
+        state["step"] = step
+        state["epoch"] = epoch + (first + len(micro_batches)) / epoch_len
+        state["microBatch"] = sum(len(s[2]) for s in steps[:step])
+        state["lossHistory"].append(step_loss)
+        if step % log_every == 0 or step == total or step == done_at_start + 1:
+            now = time.perf_counter()
+            event = {"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"],
+                     "loss": step_loss, "learningRate": lr, "gradNorm": grad_norm,
+                     "tokensPerSecond": window_tokens / max(now - window_start, 1e-9),
+                     "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step)}
+            if device.type == "cuda":
+                event["memoryBytes"] = int(torch.cuda.max_memory_allocated())
+            emit(event)
+            window_tokens, window_start = 0, now
+        if cadence_hit(args.get("evalEvery", "epoch"), step, epoch_end):
+            eval_loss = evaluate(model, eval_shards, plan.get("eval", {}).get("microBatches", []), device, autocast)
+            if eval_loss is not None:
+                state["evalHistory"].append({"step": step, "loss": eval_loss})
+                emit({"type": "eval", "node": spec.node, "step": step, "epoch": state["epoch"], "loss": eval_loss})
+        if cadence_hit(args.get("saveEvery", "epoch"), step, epoch_end) and step < total:
+            checkpoint()
+
+    if interrupt.requested and state["step"] < total:
+        if state["step"] > 0:
+            checkpoint()
+        raise SystemExit(EXIT_INTERRUPTED)
+    write_outputs(spec, model, tokenizer, snapshot())
+
+
+def write_outputs(spec: NodeSpec, model, tokenizer, state: dict) -> None:
+    """Adapter (PEFT layout), trainer_state.json, tokenizer/ and chat_template.jinja into outDir."""
+    out = spec.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    save_adapter(model, out)
+    write_json_atomic(out / "trainer_state.json", state)
+    tok_src = spec.require_input("tokenize")
+    shutil.copytree(tok_src / "tokenizer", out / "tokenizer", dirs_exist_ok=True)
+    if (tok_src / "chat_template.jinja").exists():
+        shutil.copy(tok_src / "chat_template.jinja", out / "chat_template.jinja")
