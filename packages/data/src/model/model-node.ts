@@ -1,0 +1,86 @@
+// The `model` node (docs/architecture.md, node table): params = the recipe's `model` group minus
+// quantize / gradientCheckpointing. With `random`, it writes a random-initialised Hugging Face
+// folder into its artifact; otherwise it finds the existing folder (model.path,
+// TUNEKIT_MODEL_PATH, or the Hub cache) and writes `model-ref.json` `{ "path": abs folder }`.
+import { fail, knownCheckpoints, requireModelDir, type ModelConfig, type ModelOptions, type NodeExecutor } from '@tunekit/core'
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { isAbsolute, join, resolve } from 'node:path'
+import { writeJsonAtomic } from './atomic.ts'
+import { configFromJson, familyOf } from './hf-folder.ts'
+import { createRandomModel, mistralTokenizerPath } from './random-model.ts'
+
+export const MODEL_REF = 'model-ref.json'
+
+/** What the `model` node receives. */
+export type ModelNodeParams = Omit<ModelOptions, 'quantize' | 'gradientCheckpointing'>
+
+/** Tokenizers that ship with tunekit's dependencies, by name. */
+const namedTokenizers = ['mistral'] as const
+
+/** A local tokenizer is a path (absolute or starting with '.'), resolved from the recipe folder, as `compile` does. */
+function tokenizerSource(name: string, baseDir: string): 'mistral' | string {
+  if (isAbsolute(name) || name.startsWith('.')) return resolve(baseDir, name)
+  if (name === 'mistral') return name
+  return fail('InvalidValue', { path: 'model.random.tokenizer', value: name }, [...namedTokenizers, './path/to/tokenizer-folder'])
+}
+
+/** Number of token ids a tokenizer.json can produce (vocabulary plus added tokens). */
+async function tokenizerSize(tokenizerJson: string): Promise<number> {
+  const json = JSON.parse(await readFile(tokenizerJson, 'utf8')) as { model?: { vocab?: unknown }; added_tokens?: Array<{ id: number }> }
+  const vocab = json.model?.vocab
+  let size = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Math.max(-1, ...Object.values(vocab as Record<string, number>)) + 1 : 0
+  for (const t of json.added_tokens ?? []) size = Math.max(size, t.id + 1)
+  return size
+}
+
+/**
+ * The config of a random model: the known checkpoint's config (when `id` is one) with
+ * `random.config` (config.json field names) on top. `head_dim` follows a changed width or head
+ * count unless it is given too.
+ */
+export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' | 'random'>): ModelConfig {
+  const info = familyOf(params.family)
+  const overrides = params.random?.config ?? {}
+  const known = knownCheckpoints[params.id]
+  const base: Record<string, unknown> = known ? info.writeConfig(known.config) : { model_type: params.family }
+  if (('hidden_size' in overrides || 'num_attention_heads' in overrides) && !('head_dim' in overrides)) delete base.head_dim
+  const config = configFromJson({ ...base, ...overrides }, params.family, 'model.random.config')
+  const problem =
+    !Number.isInteger(config.headDim) ? `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numAttentionHeads}`
+    : config.numAttentionHeads % config.numKeyValueHeads !== 0 ? `num_attention_heads ${config.numAttentionHeads} is not a multiple of num_key_value_heads ${config.numKeyValueHeads}`
+    : config.headDim % 2 !== 0 ? `head_dim ${config.headDim} is odd; rotary embeddings need an even width`
+    : undefined
+  if (problem) fail('InvalidRecipe', { path: 'model.random.config', value: overrides }, problem)
+  return config
+}
+
+/** Writes the model artifact: a random folder, or `model-ref.json` pointing at the local weights. */
+export const modelExecutor: NodeExecutor = async (ctx) => {
+  const params = ctx.node.params as unknown as ModelNodeParams
+  if (params.random) {
+    const config = randomModelConfig(params)
+    const tokenizer = tokenizerSource(params.random.tokenizer, ctx.baseDir)
+    const tokJson = tokenizer === 'mistral' ? mistralTokenizerPath() : existsSync(join(tokenizer, 'tokenizer.json')) ? join(tokenizer, 'tokenizer.json') : tokenizer
+    const size = await tokenizerSize(tokJson)
+    if (config.vocabSize < size) {
+      fail('InvalidRecipe', { path: 'model.random.config.vocab_size', value: config.vocabSize }, `vocab_size ${config.vocabSize} is smaller than the tokenizer's ${size} token ids`)
+    }
+    ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `creating a random ${params.family} model (seed ${params.random.seed}, ${familyOf(params.family).totalParams(config).toLocaleString('en-US')} parameters)` })
+    await createRandomModel(ctx.outDir, { family: params.family, config, seed: params.random.seed, tokenizer })
+    return
+  }
+  const dir = requireModelDir(params, ctx.baseDir)
+  if (!existsSync(join(dir, 'config.json'))) {
+    fail('ModelNotFound', { path: 'model.id', value: params.id, hintArgs: [params.id] }, params.id, [`${join(dir, 'config.json')} (the folder exists but holds no config.json)`])
+  }
+  await writeJsonAtomic(join(ctx.outDir, MODEL_REF), { path: dir })
+}
+
+/** The Hugging Face folder of a `model` artifact: the folder model-ref.json names, or the artifact itself. */
+export async function resolveModelDir(artifactDir: string): Promise<string> {
+  const ref = await readFile(join(artifactDir, MODEL_REF), 'utf8').catch(() => undefined)
+  if (ref === undefined) return artifactDir
+  const { path } = JSON.parse(ref) as { path: string }
+  return path
+}

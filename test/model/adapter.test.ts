@@ -1,0 +1,108 @@
+import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
+import { adapterConfigJson, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, readLatestCheckpoint, writeAdapter, writeCheckpoint, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/data/model'
+import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const config: ModelConfig = { ...knownCheckpoints['tunekit/tiny-mistral']!.config, vocabSize: 50, hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 2, headDim: 16 }
+const tmp = () => mkdtemp(join(tmpdir(), 'tk-ad-'))
+const embed: FloatTensor = { shape: [50, 64], data: Float32Array.from({ length: 50 * 64 }, (_, i) => i / 1000) }
+const base = new Map([['model.embed_tokens.weight', embed], ['lm_head.weight', { shape: [50, 64], data: new Float32Array(50 * 64).fill(0.5) }]])
+const spec: LoraSpec = { rank: 8, alpha: 16, targetModules: ['q_proj', 'down_proj'], modulesToSave: ['lm_head'], trainableTokens: { embed_tokens: [3, 49] } }
+
+describe('initialAdapter', () => {
+  it('draws A like PEFT (Kaiming-uniform, bound 1/√in), B = 0, deterministically', async () => {
+    const a = await initialAdapter({ family: 'mistral', config, lora: spec, seed: 42, baseTensors: base })
+    const b = await initialAdapter({ family: 'mistral', config, lora: spec, seed: 42, baseTensors: base })
+    const c = await initialAdapter({ family: 'mistral', config, lora: spec, seed: 43, baseTensors: base })
+    expect([...a].map(([k, t]) => `${k} ${JSON.stringify(t.shape)}`)).toMatchInlineSnapshot(`
+      [
+        "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight [8,64]",
+        "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight [64,8]",
+        "base_model.model.model.layers.0.mlp.down_proj.lora_A.weight [8,96]",
+        "base_model.model.model.layers.0.mlp.down_proj.lora_B.weight [64,8]",
+        "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight [8,64]",
+        "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight [64,8]",
+        "base_model.model.model.layers.1.mlp.down_proj.lora_A.weight [8,96]",
+        "base_model.model.model.layers.1.mlp.down_proj.lora_B.weight [64,8]",
+        "base_model.model.lm_head.weight [50,64]",
+        "base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta [2,64]",
+      ]
+    `)
+    for (const [k, t] of a) expect(b.get(k)!.data).toEqual(t.data)
+    const qA = a.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')!.data
+    expect(c.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')!.data).not.toEqual(qA)
+    const bound = 1 / Math.sqrt(64)
+    expect(Math.max(...qA.map(Math.abs))).toBeLessThanOrEqual(bound)
+    expect(Math.max(...qA.map(Math.abs))).toBeGreaterThan(0.95 * bound)
+    // Uniform on [-b, b]: variance b²/3.
+    const variance = qA.reduce((s, v) => s + v * v, 0) / qA.length
+    expect(variance).toBeCloseTo(bound ** 2 / 3, 3)
+    const downA = a.get('base_model.model.model.layers.1.mlp.down_proj.lora_A.weight')!.data
+    expect(Math.max(...downA.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(96)) // fan_in = intermediate
+    expect(a.get('base_model.model.model.layers.1.mlp.down_proj.lora_B.weight')!.data.every((v) => v === 0)).toBe(true)
+    // Saved modules start as copies of the base; trainable tokens as the base rows.
+    expect(a.get('base_model.model.lm_head.weight')!.data).toEqual(base.get('lm_head.weight')!.data)
+    expect(Array.from(a.get('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')!.data.subarray(64, 66))).toEqual([embed.data[49 * 64], embed.data[49 * 64 + 1]])
+  })
+
+  it("draws A from N(0, std 1/r) for init 'gaussian' (PEFT's normal_(std=1/r))", async () => {
+    const a = await initialAdapter({ family: 'mistral', config: { ...config, hiddenSize: 256, headDim: 64 }, lora: { rank: 4, alpha: 8, init: 'gaussian', targetModules: ['q_proj'] }, seed: 1 })
+    const qA = a.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')!.data // 1024 draws
+    const std = Math.sqrt(qA.reduce((s, v) => s + v * v, 0) / qA.length)
+    expect(std).toBeGreaterThan(0.23)
+    expect(std).toBeLessThan(0.27)
+  })
+
+  it('needs base tensors for saved modules', async () => {
+    await expect(initialAdapter({ family: 'mistral', config, lora: spec, seed: 1 })).rejects.toThrow('needs baseTensors')
+  })
+})
+
+describe('PEFT adapter layout', () => {
+  it('writes PEFT LoraConfig fields and reads the adapter back', async () => {
+    const dir = await tmp()
+    const tensors = await initialAdapter({ family: 'mistral', config, lora: spec, seed: 5, baseTensors: base })
+    await writeAdapter(dir, { tensors, loraConfig: spec, family: 'mistral', baseModel: 'tunekit/tiny-mistral' })
+    expect((await readdir(dir)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors'])
+    const json = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'))
+    expect(json).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, lora_dropout: 0, bias: 'none', fan_in_fan_out: false, init_lora_weights: true, inference_mode: true, use_rslora: false, target_modules: ['q_proj', 'down_proj'], modules_to_save: ['lm_head'], trainable_token_indices: { embed_tokens: [3, 49] }, base_model_name_or_path: 'tunekit/tiny-mistral', revision: null, layers_to_transform: null })
+    const back = await readAdapter(dir)
+    expect(back.loraConfig).toEqual({ ...spec, dropout: 0, init: 'default', rsLora: false })
+    for (const [k, t] of tensors) expect(back.tensors.get(k)).toEqual(t)
+  })
+
+  it('maps a recipe lora group to PEFT names, all-linear expanded', () => {
+    const s = loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0.1, targetModules: 'all-linear', modulesToSave: [], trainableTokens: true, rsLora: true, init: 'default' }, 'llama', [32000, 32001])
+    expect(adapterConfigJson(s, 'llama', null)).toMatchObject({ target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], use_rslora: true, lora_dropout: 0.1, modules_to_save: null, trainable_token_indices: { embed_tokens: [32000, 32001] } })
+    expect(loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' }, 'mistral').targetModules).toEqual(['q_proj', 'v_proj'])
+    expect(parseAdapterKey('base_model.model.model.layers.12.mlp.up_proj.lora_B.weight')).toEqual({ kind: 'lora', module: 'up_proj', layer: 12, matrix: 'lora_B' })
+    expect(parseAdapterKey('base_model.model.model.embed_tokens.weight')).toEqual({ kind: 'saved', module: 'embed_tokens' })
+    expect(parseAdapterKey('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })
+    expect(parseAdapterKey('something.else')).toBeUndefined()
+  })
+})
+
+describe('checkpoints', () => {
+  it('writes atomically, keeps the last K and reads the latest back', async () => {
+    const work = await tmp()
+    const lora: LoraSpec = { rank: 2, alpha: 4, targetModules: ['q_proj'] }
+    const tensors = await initialAdapter({ family: 'mistral', config, lora, seed: 1 })
+    const key = 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'
+    const state = (step: number): TrainerState => ({ step, epoch: step / 4, microBatch: step * 2, rng: { seed: 1, scheme: 'seed+step' }, recipeKey: 'abc', lossHistory: Array.from({ length: step }, (_, i) => 2 - i / 10), backend: 'tfjs' })
+    await mkdir(join(work, '.checkpoint-9.tmp-1-dead')) // leftover of a crashed write
+    for (const step of [1, 2, 3]) {
+      const moments = new Map([[`${key}.exp_avg`, { shape: [2, 64], data: new Float32Array(128).fill(step) }], [`${key}.exp_avg_sq`, { shape: [2, 64], data: new Float32Array(128).fill(step * step) }]])
+      await writeCheckpoint(work, step, { adapter: { tensors, loraConfig: lora, family: 'mistral', baseModel: null }, optimizer: moments, trainerState: state(step) }, { keep: 2 })
+    }
+    expect((await readdir(work)).sort()).toEqual(['checkpoint-2', 'checkpoint-3'])
+    expect((await listCheckpoints(work)).map((c) => c.step)).toEqual([2, 3])
+    const latest = (await readLatestCheckpoint(work))!
+    expect(latest.trainerState).toEqual(state(3))
+    expect(latest.optimizer.get(`${key}.exp_avg_sq`)!.data[0]).toBe(9)
+    expect(latest.adapter.tensors.get(key)).toEqual(tensors.get(key))
+    expect((await readdir(latest.path)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.safetensors', 'trainer_state.json'])
+    expect(await readLatestCheckpoint(await tmp())).toBeUndefined()
+  })
+})
