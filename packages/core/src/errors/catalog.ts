@@ -291,6 +291,28 @@ export const errors = {
     message: (node: string, kind: string) => `no executor was given for ${show(node)} (kind ${show(kind)})`,
     hint: 'Pass the data executors of @tunekit/data and the executors of a backend to the runner.',
   },
+  // ── torch backend environment (TK42x) ───────────────────────────────────────────────────
+  PythonMissing: {
+    code: 'TK420',
+    name: 'PythonMissing',
+    title: 'No Python for the torch backend',
+    message: (looked: readonly string[]) => `the torch backend needs Python 3.10+ with PyTorch; none was found (looked at ${looked.join(', ')})`,
+    hint: 'Run `tunekit setup torch` to create a managed environment from the pinned lock, or set TUNEKIT_PYTHON to a Python that has the packages.',
+  },
+  PackageMismatch: {
+    code: 'TK421',
+    name: 'PackageMismatch',
+    title: 'Python packages differ from the tested versions',
+    message: (python: string, problems: readonly string[]) => `${python}: ${problems.join('; ')}`,
+    hint: (fix: string) => `Run: ${fix}`,
+  },
+  CudaUnavailable: {
+    code: 'TK422',
+    name: 'CudaUnavailable',
+    title: 'CUDA requested but absent',
+    message: (detail: string) => detail,
+    hint: "Run on a machine with an NVIDIA GPU and a CUDA build of torch, or set device: 'cpu' (or 'auto').",
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors
