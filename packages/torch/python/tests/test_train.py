@@ -102,5 +102,5 @@ def test_cuda_requested_but_absent_is_a_named_error(trained):
     fx, _ = trained
     code, events, _ = run_worker("run", str(fx.spec("g", device="cuda")), check=False)
     assert code == 69
-    assert events[-1] == {"type": "error", "name": "CudaUnavailable", "message": events[-1]["message"], "fix": events[-1]["fix"]}
+    assert events[-1]["type"] == "error" and events[-1]["name"] == "CudaUnavailable"
     assert "no CUDA device" in events[-1]["message"]

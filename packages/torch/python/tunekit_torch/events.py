@@ -16,6 +16,8 @@ def emit(event: dict) -> None:
     def clean(v):
         if isinstance(v, float) and not math.isfinite(v):
             return None
+        if isinstance(v, list):
+            return [clean(x) for x in v]
         return v
 
     line = json.dumps({k: clean(v) for k, v in event.items()}, separators=(",", ":"))
@@ -52,12 +54,13 @@ def warn(node: str | None, message: str) -> None:
 class WorkerError(Exception):
     """A failure the driver maps to a catalog entry: `name` is the catalog name, `detail` the reason."""
 
-    def __init__(self, name: str, detail: str, fix: str | None = None, exit_code: int = 1):
+    def __init__(self, name: str, detail: str, fix: str | None = None, exit_code: int = 1, args: list | None = None):
         super().__init__(detail)
+        self.args_ = args or []
         self.name = name
         self.detail = detail
         self.fix = fix
         self.exit_code = exit_code
 
     def to_json(self) -> dict:
-        return {"type": "error", "name": self.name, "message": self.detail, "fix": self.fix}
+        return {"type": "error", "name": self.name, "message": self.detail, "fix": self.fix, "args": self.args_}

@@ -197,7 +197,7 @@ def run_train(spec: NodeSpec) -> None:
         if not math.isfinite(step_loss):
             optimizer.zero_grad(set_to_none=True)
             checkpoint()
-            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", exit_code=1)
+            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", args=[index + 1, step_loss])
         trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
         if max_norm > 0:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable_params, max_norm))

@@ -1,0 +1,118 @@
+// createTorchBackend: the train, merge, generate and eval nodes on PyTorch + transformers + PEFT,
+// each in a worker process started per node.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fail, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
+import { workerEnv } from './python.ts'
+import { nodeSpec, runWorkerNode } from './worker.ts'
+
+export interface TorchBackendOptions {
+  /** Python with the worker's packages. @defaultValue TUNEKIT_PYTHON, then the managed venv */
+  python?: string
+  /** Fail (instead of warning) when installed versions differ from the lock. @defaultValue false */
+  strictVersions?: boolean
+  /**
+   * Writes the seeded initial adapter for a train node and returns its folder, so both backends
+   * start from the same weights. Without it the worker uses PEFT's own seeded init and says so.
+   */
+  initialAdapter?: (ctx: NodeContext) => Promise<string | undefined>
+  /** Lines of the worker's log (stderr), e.g. for `--verbose`. */
+  onLog?: (line: string) => void
+}
+
+function describe(p: TorchProbe): BackendCapabilities {
+  const gpu = p.devices[0]
+  const quantize: BackendCapabilities['quantize'] = p.bitsandbytes ? ['nf4', 'fp4', 'int8'] : []
+  if (p.cuda) {
+    return {
+      engine: 'torch-cuda',
+      device: 'cuda',
+      reason: `torch ${p.versions.torch} with CUDA ${p.cudaVersion} on ${gpu?.name ?? 'a GPU'}${p.bitsandbytes ? `, bitsandbytes ${p.versions.bitsandbytes}` : ', no bitsandbytes (4-bit maps to unquantised weights)'}`,
+      dtypes: p.bf16 ? ['float32', 'float16', 'bfloat16'] : ['float32', 'float16'],
+      quantize,
+      ...(gpu ? { memoryBytes: gpu.memoryBytes } : {}),
+    }
+  }
+  return {
+    engine: 'torch-cpu',
+    device: 'cpu',
+    reason: `torch ${p.versions.torch} without CUDA at ${p.python}: CPU, float32, no 4-bit`,
+    dtypes: ['float32'],
+    quantize,
+  }
+}
+
+/** The torch backend. Probes the environment lazily (first node or capabilities()), once. */
+export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
+  let checked: Promise<TorchProbe> | undefined
+  const ready = (ctx?: NodeContext): Promise<TorchProbe> => {
+    checked ??= probeTorch(options.python === undefined ? {} : { python: options.python }).then((probe) => {
+      const mismatches = versionMismatches(probe.versions)
+      if (mismatches.length > 0) {
+        if (options.strictVersions) fail('PackageMismatch', { path: 'backend', value: probe.python, hintArgs: [installCommand(probe.python)] }, probe.python, mismatches)
+        ctx?.emit({ type: 'log', level: 'warn', message: `torch backend: ${mismatches.join('; ')}; to install the tested versions run ${installCommand(probe.python)}` })
+      }
+      return probe
+    })
+    checked.catch(() => (checked = undefined))
+    return checked
+  }
+
+  const executor = (kind: 'train' | 'merge' | 'generate' | 'eval'): NodeExecutor => async (ctx) => {
+    const probe = await ready(ctx)
+    if (ctx.recipe.device === 'cuda' && !probe.cuda) {
+      fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
+    }
+    const initial = kind === 'train' && options.initialAdapter ? await options.initialAdapter(ctx) : undefined
+    ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
+    await runWorkerNode(probe.python, ctx, nodeSpec(ctx, initial), options.onLog ? { onLog: options.onLog } : {})
+  }
+
+  return {
+    name: 'torch',
+    capabilities: async () => describe(await ready()),
+    executors: { train: executor('train'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval') },
+    generate: async (request, onToken) => {
+      const probe = await ready()
+      const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))
+      try {
+        const file = join(dir, 'request.json')
+        await writeFile(file, JSON.stringify(request))
+        return await complete(probe.python, file, onToken)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
+function complete(python: string, requestFile: string, onToken?: (text: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['-m', 'tunekit_torch', 'complete', requestFile], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    let text: string | undefined
+    let error: string | undefined
+    const log: string[] = []
+    createInterface({ input: child.stderr }).on('line', (l) => void log.push(l))
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return
+      const event = JSON.parse(line) as { type: string; text?: string; message?: string }
+      if (event.type === 'token' && event.text) onToken?.(event.text)
+      else if (event.type === 'completion') text = event.text ?? ''
+      else if (event.type === 'error') error = event.message
+    })
+    child.on('error', (e) => reject(e))
+    child.on('close', (code) => {
+      if (code === 0 && text !== undefined) return resolve(text)
+      try {
+        fail('WorkerFailed', { path: 'generate' }, error ?? `the worker exited with code ${code}`, log.slice(-20).join('\n'))
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+

@@ -1,0 +1,104 @@
+// Runs one graph node in a worker process: writes the node spec, streams the worker's JSON-line
+// events to ctx.emit, turns Ctrl-C (ctx.signal) into SIGINT = "checkpoint and stop", and maps
+// failures to catalog errors with the last lines of the worker's log.
+import { spawn } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fail, type NodeContext, type RunEventInput } from '@tunekit/core'
+import { workerEnv } from './python.ts'
+
+/** Exit codes of `python -m tunekit_torch` (see tunekit_torch/__init__.py). */
+export const EXIT_INTERRUPTED = 75
+export const EXIT_UNAVAILABLE = 69
+
+const EVENT_TYPES = new Set(['node-progress', 'step', 'eval', 'checkpoint', 'sample', 'log'])
+
+/** The node spec the worker reads (`python -m tunekit_torch run node.json`). */
+export interface NodeSpec {
+  version: 1
+  node: { id: string; kind: string; key: string; params: unknown }
+  /** Input node id → its kind and artifact folder. */
+  inputs: Record<string, { kind: string; dir: string }>
+  outDir: string
+  workDir: string
+  device: 'auto' | 'cpu' | 'cuda'
+  /** Adapter folder written by the TS side from the seed (both backends start from it). */
+  initialAdapter?: string
+}
+
+export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {
+  const inputs: NodeSpec['inputs'] = {}
+  for (const id of ctx.node.inputs) {
+    const kind = ctx.graph.nodes.find((n) => n.id === id)?.kind ?? id
+    inputs[id] = { kind, dir: ctx.input(id) }
+  }
+  const wanted = ctx.recipe.device
+  const spec: NodeSpec = {
+    version: 1,
+    node: { id: ctx.node.id, kind: ctx.node.kind, key: ctx.node.key, params: ctx.node.params },
+    inputs,
+    outDir: ctx.outDir,
+    workDir: ctx.workDir,
+    device: wanted === 'cuda' || wanted === 'cpu' ? wanted : 'auto',
+  }
+  if (initialAdapter) spec.initialAdapter = initialAdapter
+  return spec
+}
+
+interface WorkerError {
+  type: 'error'
+  name: string
+  message: string
+  fix: string | null
+  args?: unknown[]
+}
+
+/** Spawns the worker on a spec and resolves when it finishes; rejects with a catalog error. */
+export async function runWorkerNode(python: string, ctx: NodeContext, spec: NodeSpec, options: { onLog?: (line: string) => void } = {}): Promise<void> {
+  await mkdir(ctx.workDir, { recursive: true })
+  const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
+  await writeFile(specPath, JSON.stringify(spec, null, 2))
+  const child = spawn(python, ['-m', 'tunekit_torch', 'run', specPath], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const logLines: string[] = []
+  let workerError: WorkerError | undefined
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    logLines.push(line)
+    if (logLines.length > 200) logLines.shift()
+    options.onLog?.(line)
+  })
+  const lines = createInterface({ input: child.stdout })
+  lines.on('line', (line) => {
+    if (!line.startsWith('{')) return void logLines.push(line)
+    let event: { type?: string }
+    try {
+      event = JSON.parse(line) as { type?: string }
+    } catch {
+      return void logLines.push(line)
+    }
+    if (event.type === 'error') workerError = event as WorkerError
+    else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
+  })
+  const interrupt = (): void => void child.kill('SIGINT')
+  if (ctx.signal.aborted) interrupt()
+  else ctx.signal.addEventListener('abort', interrupt, { once: true })
+  const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, NodeJS.ErrnoException | undefined]>((resolve) => {
+    child.on('error', (e: NodeJS.ErrnoException) => resolve([null, null, e]))
+    child.on('close', (c, s) => resolve([c, s, undefined]))
+  })
+  ctx.signal.removeEventListener('abort', interrupt)
+  const node = ctx.node.id
+  const logTail = logLines.slice(-20).join('\n')
+  if (spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${spawnError.code ?? spawnError.message})`])
+  if (code === 0) return
+  if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130))) fail('Interrupted', { path: node }, node)
+  if (workerError?.name === 'CudaUnavailable') fail('CudaUnavailable', { path: 'device', value: ctx.recipe.device }, workerError.message)
+  if (workerError?.name === 'NonFiniteLoss') {
+    const [step, loss] = workerError.args ?? []
+    fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))
+  }
+  const reason = workerError
+    ? `${node}: ${workerError.message}`
+    : `${node}: the worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`
+  fail('WorkerFailed', { path: node }, reason, logTail)
+}
