@@ -55,7 +55,8 @@ export async function splitFiles(snapshot: string, split: string): Promise<strin
 
 /**
  * Finds a Hub dataset's files for one split: from the cache when it is there (no network), else by
- * downloading the snapshot into the cache with `@huggingface/hub` (unless `HF_HUB_OFFLINE` is set).
+ * downloading the snapshot into the cache with `@huggingface/hub` (unless `HF_HUB_OFFLINE` is set;
+ * `HF_ENDPOINT` and `HF_TOKEN` are honoured as huggingface_hub does).
  * Fails with DatasetNotFound naming where it looked.
  */
 export async function hubDatasetFiles(repo: string, opts: { revision?: string; split?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
@@ -72,6 +73,7 @@ export async function hubDatasetFiles(repo: string, opts: { revision?: string; s
     try {
       const params: Parameters<typeof snapshotDownload>[0] = { repo: { type: 'dataset', name: repo }, revision, cacheDir }
       if (env.HF_TOKEN) params.accessToken = env.HF_TOKEN
+      if (env.HF_ENDPOINT) params.hubUrl = env.HF_ENDPOINT
       snapshot = await snapshotDownload(params)
     } catch (e) {
       notFound(`not cached; download failed: ${(e as Error).message}`)
