@@ -1,0 +1,117 @@
+import { mkdir, writeFile, copyFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { builtinTemplates, chatTemplate, loadTokenizer, renderChat, runTokenize, tokenizeConversations, turnEnd, type BuiltinTemplate, type Conversation, type LoadedTokenizer, type Message } from '@tunekit/data'
+import { tempDir, tinyTokenizer } from './helpers.ts'
+
+let tmp: Awaited<ReturnType<typeof tempDir>>
+beforeAll(async () => (tmp = await tempDir()))
+afterAll(() => tmp.done())
+
+const chat: Message[] = [
+  { role: 'system', content: 'be kind' },
+  { role: 'user', content: 'hello' },
+  { role: 'assistant', content: 'hello world' },
+  { role: 'user', content: 'two plus two?' },
+  { role: 'assistant', content: 'four' },
+]
+
+const tokens = ['<|im_start|>', '<|im_end|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>', '<start_of_turn>', '<end_of_turn>']
+
+/** The labelled text of each sample: decoded runs of supervised tokens. */
+async function trainedText(tok: LoadedTokenizer, name: BuiltinTemplate, messages: Message[], mask: 'assistant' | 'last-assistant' = 'assistant'): Promise<string[]> {
+  const template = chatTemplate(name, { bosToken: tok.bos!.token, eosToken: tok.eos.token })
+  const runs: string[] = []
+  await tokenizeConversations([{ id: '0', messages }], tok, { template, maxLength: 256, truncation: 'truncate', mask, onError: 'fail' }, ({ ids, mask: m }) => {
+    let run: number[] = []
+    ids.forEach((id, t) => {
+      if (m[t]) run.push(id)
+      else if (run.length) {
+        runs.push(tok.decode(run))
+        run = []
+      }
+    })
+    if (run.length) runs.push(tok.decode(run))
+  })
+  return runs
+}
+
+describe('built-in chat templates', () => {
+  test.each(Object.keys(builtinTemplates) as BuiltinTemplate[])('%s renders a conversation', (name) => {
+    const template = chatTemplate(name, { bosToken: '<s>', eosToken: turnEnd[name] ?? '</s>' })
+    expect(renderChat(template, chat) + '⟂' + renderChat(template, chat.slice(0, 4), true)).toMatchSnapshot()
+  })
+
+  test.each(Object.keys(builtinTemplates) as BuiltinTemplate[])('%s: labels are exactly the assistant turns and their end token', async (name) => {
+    const tok = await loadTokenizer(tinyTokenizer, { add: tokens }, { eos: turnEnd[name] })
+    const eos = tok.eos.token
+    const runs = await trainedText(tok, name, chat)
+    // llama-2 puts a space before the answer and before eos
+    const expected = name === 'llama-2' ? [` hello world ${eos}`, ` four ${eos}`] : [`hello world${eos}`, `four${eos}`]
+    expect(runs).toEqual(expected)
+    expect(await trainedText(tok, name, chat, 'last-assistant')).toEqual(expected.slice(1))
+  })
+
+  test("the model's own chat_template ('model') is used and written with the artifact", async () => {
+    const dir = join(tmp.dir, 'own-template')
+    await mkdir(dir, { recursive: true })
+    await copyFile(join(tinyTokenizer, 'tokenizer.json'), join(dir, 'tokenizer.json'))
+    const own = "{% for m in messages %}{{ m['role'] | upper + ': ' + m['content'] + (eos_token if m['role'] == 'assistant' else '\\n') }}{% endfor %}"
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', chat_template: own }))
+    const conversations: Conversation[] = [{ id: '0', messages: chat.slice(1, 3) }]
+    const out = join(tmp.dir, 'own-out')
+    const { report } = await runTokenize(conversations, dir, out, { template: 'model', maxLength: 64, truncation: 'truncate', mask: 'assistant', onError: 'fail', tokens: {} })
+    expect(report.template).toBe('model')
+    expect(report.eosChecked).toBe(1)
+    const { readFile } = await import('node:fs/promises')
+    expect(await readFile(join(out, 'chat_template.jinja'), 'utf8')).toBe(own)
+    expect(JSON.parse(await readFile(join(out, 'tokenizer', 'tokenizer_config.json'), 'utf8')).chat_template).toBe(own)
+  })
+})
+
+describe('template failures are errors with codes', () => {
+  test('a template whose prefixes are not prefixes of the whole conversation', async () => {
+    const tok = await loadTokenizer(tinyTokenizer, { chatml: true })
+    const reversed = chatTemplate({ jinja: "{% for m in messages | reverse %}{{ m['content'] + eos_token }}{% endfor %}" }, { bosToken: '<s>', eosToken: tok.eos.token })
+    const err = await tokenizeConversations([{ id: '7', messages: chat.slice(1, 3) }], tok, { template: reversed, maxLength: 64, truncation: 'truncate', mask: 'assistant', onError: 'fail' }, () => {}).catch((e: Error) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "The chat template cannot render a conversation
+      ✖ TK305 conversation 7: rendering messages 1..2 does not give a prefix of the whole conversation, so turn boundaries are unknown → at data.template
+        value: "custom"
+        fix: Pick a template that supports these roles (data.template), or fix the conversation."
+    `)
+  })
+
+  test("llama-2 cannot render a tool turn: with onError 'skip' the conversation is skipped and reported", async () => {
+    const tok = await loadTokenizer(tinyTokenizer)
+    const template = chatTemplate('llama-2', { bosToken: '<s>', eosToken: '</s>' })
+    const withTool: Message[] = [{ role: 'user', content: 'add' }, { role: 'assistant', content: 'call' }, { role: 'tool', content: '6' }, { role: 'assistant', content: 'six' }]
+    const report = await tokenizeConversations([{ id: '1', messages: withTool }, { id: '2', messages: chat }], tok, { template, maxLength: 128, truncation: 'truncate', mask: 'assistant', onError: 'skip' }, () => {})
+    expect(report.samples).toBe(1)
+    expect(report.skipped).toMatchInlineSnapshot(`
+      [
+        {
+          "reason": "template llama-2: llama-2 needs user and assistant turns that alternate, starting with user",
+          "where": "conversation 1",
+        },
+      ]
+    `)
+  })
+
+  test('ChatML without the ChatML tokens: markers are not single tokens and eos is never supervised', async () => {
+    const dir = join(tmp.dir, 'no-chatml')
+    const err = await runTokenize([{ id: '0', messages: chat }], tinyTokenizer, dir, { template: 'chatml', maxLength: 128, truncation: 'truncate', mask: 'assistant', onError: 'fail', tokens: {} }).catch((e: Error) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "3 problems
+      ✖ TK308 template chatml: "<|im_start|>" is not one token of this tokenizer (it encodes to 11 ids) → at tokens
+        value: "<|im_start|>"
+        fix: Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).
+      ✖ TK308 template chatml: "<|im_end|>" is not one token of this tokenizer (it encodes to 9 ids) → at tokens
+        value: "<|im_end|>"
+        fix: Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).
+      ✖ TK307 1 of 1 assistant turns, first conversation 0 (turn ending at token 77): the end-of-turn token "</s>" is not a supervised label → at tokens.eos
+        value: "</s>"
+        fix: Make sure the template ends assistant turns with the eos token (tokens.eos) and that it is not the pad token."
+    `)
+  })
+})
