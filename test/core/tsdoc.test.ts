@@ -26,7 +26,8 @@ function keyDocs(file: SourceFile): KeyDoc[] {
       if (!Node.isPropertyAssignment(prop) && !Node.isShorthandPropertyAssignment(prop)) continue
       const docs = ts.getJSDocCommentsAndTags(prop.compilerNode).filter(ts.isJSDoc)
       const summary = docs.map((d) => ts.getTextOfJSDocComment(d.comment) ?? '').join(' ').trim()
-      const tags = new Set(docs.flatMap((d) => (d.tags ?? []).filter((t) => (ts.getTextOfJSDocComment(t.comment) ?? '').trim() !== '').map((t) => t.tagName.text)))
+      // A tag counts when it has text after its name (read raw: `@see https://…` parses oddly).
+      const tags = new Set(docs.flatMap((d) => (d.tags ?? []).filter((t) => file.getFullText().slice(t.tagName.end, t.end).replace(/[\s*/]/g, '') !== '').map((t) => t.tagName.text)))
       out.push({ where: `${file.getBaseName()}: ${owner}.${prop.getName()} (line ${prop.getStartLineNumber()})`, summary, tags })
     }
   }

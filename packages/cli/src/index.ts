@@ -1,1 +1,7 @@
-export {}
+export { main } from './main.ts'
+export { runCli, createProgram, commands, withDefaultVerb, exitCodes } from './program.ts'
+export type { CliCommand, CliContext, RunCliOptions } from './program.ts'
+export { loadRecipe, readRecipeFile, recipeFor, findTsconfig } from './load-recipe.ts'
+export { check, typeCheckRecipe } from './commands/check.ts'
+export type { RecipeDiagnostic } from './commands/check.ts'
+export { recipeJsonSchema } from './commands/schema.ts'

@@ -76,7 +76,7 @@ const deepFreeze = <T>(value: T): T => {
   return value
 }
 
-type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T
+type DeepPartial<T> = T extends readonly (infer U)[] ? readonly U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T
 
 /** A recipe of which only some values are known to be valid: what model-aware checks need to run early. */
 export type RecipeParts = DeepPartial<ResolvedRecipe>

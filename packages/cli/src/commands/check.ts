@@ -1,0 +1,86 @@
+import { dirname, extname, relative, resolve } from 'node:path'
+import { Command } from 'commander'
+import { checkRecipe, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
+import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
+import type { CliCommand, CliContext } from '../program.ts'
+
+/** A TypeScript diagnostic of a recipe file, located for printing as `file:line:col`. */
+export interface RecipeDiagnostic {
+  file: string
+  line: number
+  column: number
+  code: number
+  message: string
+}
+
+/**
+ * Type-checks one recipe file with the compiler options of its nearest tsconfig.json (the
+ * repository's, for recipes in this repository) and returns the diagnostics located in that file.
+ *
+ * It uses the compiler API that ts-morph ships rather than a ts-morph `Project`: a `Project`
+ * never sets a file's module format, so under `module: NodeNext` every `.ts` file counts as
+ * CommonJS and `import.meta` (which every recipe uses) is reported as TS1470
+ * (https://github.com/dsherret/ts-morph/issues/1446). `ts.createProgram` reads package.json
+ * `"type"` as `tsc` does.
+ */
+export async function typeCheckRecipe(file: string): Promise<RecipeDiagnostic[]> {
+  // The TypeScript compiler is large: imported here so other commands never pay for it.
+  const { ts } = await import('ts-morph')
+  const tsconfig = findTsconfig(dirname(file))
+  const parsed = tsconfig ? ts.getParsedCommandLineOfConfigFile(tsconfig, { noEmit: true }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} }) : undefined
+  const options: import('ts-morph').ts.CompilerOptions = parsed?.options ?? {
+    strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  }
+  const program = ts.createProgram({ rootNames: [file], options })
+  const source = program.getSourceFile(file)
+  if (!source) return []
+  const diagnostics = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]
+  return diagnostics.map((d) => {
+    const { line, character } = ts.getLineAndCharacterOfPosition(source, d.start ?? 0)
+    return { file, line: line + 1, column: character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, '\n  ') }
+  })
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** `tunekit check [recipe]`: TypeScript diagnostics, then schema and model-aware checks. */
+export async function check(ctx: CliContext, fileArg: string | undefined): Promise<void> {
+  const file = fileArg !== undefined ? resolve(ctx.cwd, fileArg) : ctx.preset?.file
+  if (file === undefined) {
+    ctx.err('No recipe given: tunekit check <recipe.ts | recipe.json | recipe.yaml>\n')
+    ctx.exitCode = 1
+    return
+  }
+  const shown = relative(ctx.cwd, file) || file
+  let typeErrors = 0
+  if (['.ts', '.mts'].includes(extname(file))) {
+    for (const d of await typeCheckRecipe(file)) {
+      ctx.err(`${relative(ctx.cwd, d.file) || d.file}:${d.line}:${d.column} - error TS${d.code}: ${d.message}\n`)
+      typeErrors++
+    }
+  }
+  let problems = 0
+  try {
+    const input = fileArg === undefined && ctx.preset ? ctx.preset.recipe : await readRecipeFile(file)
+    const recipe = parseRecipe(input)
+    for (const warning of checkRecipe(recipe).filter((i) => i.severity === 'warning')) ctx.err(`${formatIssue(warning)}\n`)
+  } catch (e) {
+    if (!isTunekitError(e)) throw e
+    ctx.err(`${e.message}\n`)
+    problems = e.issues.length
+  }
+  if (typeErrors + problems === 0) {
+    ctx.out(`✔ ${shown}: no problems\n`)
+    return
+  }
+  const parts = [...(typeErrors ? [plural(typeErrors, 'TypeScript error')] : []), ...(problems ? [plural(problems, 'recipe problem')] : [])]
+  ctx.err(`✖ ${shown}: ${parts.join(', ')}\n`)
+  ctx.exitCode = 1
+}
+
+export const checkCommand: CliCommand = (ctx) =>
+  new Command('check')
+    .description('Type-check a recipe, then run the schema and model-aware checks; exit 0 when clean, 1 otherwise.')
+    .argument('[recipe]', 'recipe file: .ts, .json or .yaml (default: the recipe that called main())')
+    .action((file: string | undefined) => check(ctx, file))

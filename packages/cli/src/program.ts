@@ -1,0 +1,114 @@
+import { Command, CommanderError } from 'commander'
+import { isTunekitError, type Recipe } from '@tunekit/core'
+import { checkCommand } from './commands/check.ts'
+import { schemaCommand } from './commands/schema.ts'
+
+/** What every command gets: where to write, the recipe preset by `main()`, and Ctrl-C. */
+export interface CliContext {
+  /** Normal output (stdout). */
+  out: (text: string) => void
+  /** Problems and progress (stderr). */
+  err: (text: string) => void
+  /** Directory that relative paths on the command line resolve from. */
+  cwd: string
+  /** The recipe of the file that called `main(import.meta, recipe)`; commands use it when no file is given. */
+  preset?: { recipe: Recipe; file: string }
+  /** Aborted on the first Ctrl-C: a long command stops at its next safe point (after a checkpoint). */
+  signal: AbortSignal
+  /**
+   * Exit code a command sets when it finished but found problems (`check` sets 1). To fail with
+   * the formatted issues instead, throw a `TunekitError` (exit 1, no stack trace).
+   */
+  exitCode: number
+}
+
+/** A command: builds its commander `Command` for a context. */
+export type CliCommand = (ctx: CliContext) => Command
+
+/** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
+export const commands: readonly CliCommand[] = [checkCommand, schemaCommand]
+
+/**
+ * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that
+ * command exists, `check` until then.
+ */
+export const defaultVerbs = ['run', 'check'] as const
+
+/** Exit codes: 0 ok, 1 a problem the user can fix (printed as issues), 2 a bug, 130 interrupted. */
+export const exitCodes = { ok: 0, problem: 1, crash: 2, interrupted: 130 } as const
+
+/** The commander program with every command registered, writing through `ctx`. */
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command('tunekit')
+    .description('Fine-tune large language models from recipes written as TypeScript.')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err })
+  for (const make of commands) {
+    program.addCommand(make(ctx).exitOverride().configureOutput({ writeOut: ctx.out, writeErr: ctx.err }))
+  }
+  return program
+}
+
+export interface RunCliOptions {
+  preset?: CliContext['preset']
+  out?: (text: string) => void
+  err?: (text: string) => void
+  cwd?: string
+}
+
+const isAbort = (e: unknown): boolean => e instanceof Error && e.name === 'AbortError'
+
+/**
+ * Runs `tunekit` with `args` (without `node` and the script) and returns the exit code: 0 clean,
+ * 1 for problems the user can fix (a `TunekitError`: its issues are printed, never a stack
+ * trace), 2 for anything else (a bug: the stack is printed), 130 when interrupted with Ctrl-C.
+ */
+export async function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<number> {
+  const controller = new AbortController()
+  const ctx: CliContext = {
+    out: options.out ?? ((t) => void process.stdout.write(t)),
+    err: options.err ?? ((t) => void process.stderr.write(t)),
+    cwd: options.cwd ?? process.cwd(),
+    signal: controller.signal,
+    exitCode: exitCodes.ok,
+    ...(options.preset ? { preset: options.preset } : {}),
+  }
+  // First Ctrl-C: ask the command to stop cleanly; second: leave at once.
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(exitCodes.interrupted)
+    ctx.err('\nInterrupted: stopping at the next safe point (Ctrl-C again to quit now).\n')
+    controller.abort()
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    await createProgram(ctx).parseAsync([...args], { from: 'user' })
+    return controller.signal.aborted ? exitCodes.interrupted : ctx.exitCode
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? exitCodes.ok : exitCodes.problem
+    if (isTunekitError(e)) {
+      ctx.err(`${e.message}\n`)
+      const interrupted = controller.signal.aborted || e.issues.some((i) => i.name === 'Interrupted')
+      return interrupted ? exitCodes.interrupted : exitCodes.problem
+    }
+    if (controller.signal.aborted || isAbort(e)) {
+      ctx.err('Interrupted.\n')
+      return exitCodes.interrupted
+    }
+    ctx.err(`tunekit crashed; this is a bug in tunekit, please report it with the trace below.\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    return exitCodes.crash
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}
+
+/**
+ * Puts the default verb in front of `args` when they start with none (a recipe file run as
+ * `npx tsx recipe.ts --flag`), so that `main()` runs the recipe's usual command.
+ */
+export function withDefaultVerb(args: readonly string[], names: readonly string[]): string[] {
+  const first = args[0]
+  if (first !== undefined && (names.includes(first) || first === 'help' || first === '--help' || first === '-h')) return [...args]
+  const verb = defaultVerbs.find((v) => names.includes(v)) ?? 'check'
+  return [verb, ...args]
+}
