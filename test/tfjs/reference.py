@@ -1,6 +1,7 @@
-"""Reference logits from transformers for the tfjs parity test.
+"""Reference logits from transformers for the tfjs parity tests.
 
-Usage: reference.py MODEL_DIR  (reads {"ids": [[...]], "positions": [[...]] | null} on stdin, prints {"logits": [...]})
+Reads a JSON list of {"dir", "ids": [[...]], "positions": [[...]] | null} on stdin and prints a
+JSON list of flattened float32 logits, one per request (eager attention, float32).
 """
 import json
 import sys
@@ -8,13 +9,14 @@ import sys
 import torch
 from transformers import AutoModelForCausalLM
 
-request = json.load(sys.stdin)
-model = AutoModelForCausalLM.from_pretrained(sys.argv[1], dtype=torch.float32, attn_implementation="eager")
-model.eval()
-ids = torch.tensor(request["ids"], dtype=torch.long)
-kwargs = {}
-if request.get("positions") is not None:
-    kwargs["position_ids"] = torch.tensor(request["positions"], dtype=torch.long)
-with torch.no_grad():
-    logits = model(input_ids=ids, **kwargs).logits
-json.dump({"logits": logits.flatten().tolist()}, sys.stdout)
+out = []
+for request in json.load(sys.stdin):
+    model = AutoModelForCausalLM.from_pretrained(request["dir"], dtype=torch.float32, attn_implementation="eager")
+    model.eval()
+    kwargs = {}
+    if request.get("positions") is not None:
+        kwargs["position_ids"] = torch.tensor(request["positions"], dtype=torch.long)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(request["ids"], dtype=torch.long), **kwargs).logits
+    out.append(logits.flatten().tolist())
+json.dump(out, sys.stdout)

@@ -1,6 +1,6 @@
-import type { LoraOptions } from '@tunekit/core'
+import { targetModuleList, type LoraSpec } from '@tunekit/data/model'
 
-/** The LoRA settings the tfjs backend trains with, resolved from the recipe. */
+/** The LoRA settings the tfjs backend trains with (a LoraSpec with its lists resolved). */
 export interface LoraSettings {
   rank: number
   alpha: number
@@ -10,7 +10,6 @@ export interface LoraSettings {
   /** `embed_tokens` and/or `lm_head`: trained as full copies. */
   modulesToSave: string[]
   rsLora: boolean
-  init: 'default' | 'gaussian'
   /** Token ids whose embedding rows are trained (`trainableTokens`); empty when off. */
   trainableTokenIds: number[]
 }
@@ -20,16 +19,15 @@ export function loraScale(s: Pick<LoraSettings, 'alpha' | 'rank' | 'rsLora'>): n
   return s.rsLora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank
 }
 
-export function resolveLoraSettings(lora: LoraOptions, linearModules: readonly string[], defaults: readonly string[], trainableTokenIds: number[] = []): LoraSettings {
-  const target = lora.targetModules === 'all-linear' ? [...linearModules] : [...(lora.targetModules ?? defaults)]
+/** Resolves a LoraSpec (what adapter_config.json says) for a family. */
+export function settingsFromSpec(spec: LoraSpec, family: string): LoraSettings {
   return {
-    rank: lora.rank,
-    alpha: lora.alpha,
-    dropout: lora.dropout,
-    targetModules: target,
-    modulesToSave: [...lora.modulesToSave],
-    rsLora: lora.rsLora,
-    init: lora.init,
-    trainableTokenIds,
+    rank: spec.rank,
+    alpha: spec.alpha,
+    dropout: spec.dropout ?? 0,
+    targetModules: targetModuleList(spec, family),
+    modulesToSave: [...(spec.modulesToSave ?? [])],
+    rsLora: spec.rsLora ?? false,
+    trainableTokenIds: [...(spec.trainableTokens?.embed_tokens ?? [])],
   }
 }

@@ -47,15 +47,15 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
     const [out, inF] = lin.weight.kind === 'dense' ? lin.weight.weight.shape : lin.weight.weight.shape
     const aInit = initial.get(loraKey(lin.path, 'A'))
     if (!aInit) throw new Error(`the initial adapter has no ${loraKey(lin.path, 'A')}`)
-    const a = tf.variable(tf.tensor2d(aInit.data, [settings.rank, inF]), true, `${lin.path}.lora_A`)
+    const a = tf.variable(tf.tensor2d(aInit.data, [settings.rank, inF]))
     const bInit = initial.get(loraKey(lin.path, 'B'))
-    const b = tf.variable(bInit ? tf.tensor2d(bInit.data, [out, settings.rank]) : tf.zeros<tf.Rank.R2>([out, settings.rank]), true, `${lin.path}.lora_B`)
+    const b = tf.variable(bInit ? tf.tensor2d(bInit.data, [out, settings.rank]) : tf.zeros<tf.Rank.R2>([out, settings.rank]))
     lora.set(lin.path, { a, b, index })
   })
   const state: AdapterState = { settings, scale: loraScale(settings), lora }
   const copy = (key: string, base: tf.Tensor2D, name: string): Var2D => {
     const init = initial.get(key)
-    return tf.variable(init ? tf.tensor2d(init.data, base.shape) : base.clone(), true, name)
+    return tf.variable(init ? tf.tensor2d(init.data, base.shape) : base.clone())
   }
   if (settings.modulesToSave.includes('embed_tokens')) state.embed = copy(EMBED_KEY, model.embed, 'embed_tokens')
   if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, model.lmHead, 'lm_head')
@@ -64,7 +64,7 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
     const init = initial.get(TOKENS_KEY)
     // PEFT's trainable_tokens_delta holds the rows themselves, starting as copies of the base rows.
     const rows = init ? tf.tensor2d(init.data, [ids.length, model.config.hiddenSize]) : tf.tidy(() => tf.gather(state.embed ?? model.embed, tf.tensor1d(ids, 'int32')))
-    state.tokens = { ids, rows: tf.variable(rows, true, 'trainable_tokens'), index: new Map([...ids].map((id, i) => [id, i])) }
+    state.tokens = { ids, rows: tf.variable(rows), index: new Map([...ids].map((id, i) => [id, i])) }
   }
   return state
 }

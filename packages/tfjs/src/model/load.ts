@@ -3,6 +3,7 @@ import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/da
 import { tf } from '../engine.ts'
 import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'
+import { growRows, resizedConfig, VOCAB_WEIGHTS } from './resize.ts'
 import type { DecoderLayer, DecoderModel, FrozenWeight, Linear } from './types.ts'
 
 /** Storage of the frozen linear weights (QLoRA); embeddings, norms and lm_head stay float32. */
@@ -55,12 +56,21 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   return { family, config, embed, layers, norm, lmHead }
 }
 
-/** Loads a Hugging Face model folder (config.json + safetensors, single or sharded; F32/F16/BF16 read as float32). */
-export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions } = {}): Promise<DecoderModel> {
-  const { family, config } = await readModelConfig(dir)
+/**
+ * Loads a Hugging Face model folder (config.json + safetensors, single or sharded; F32/F16/BF16
+ * read as float32). `vocabSize` grows the embedding for added tokens (new rows: the mean row).
+ */
+export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions; vocabSize?: number } = {}): Promise<DecoderModel> {
+  const folder = await readModelConfig(dir)
+  const config = resizedConfig(folder.config, opts.vocabSize)
   const weights = await openModelWeights(dir)
+  const read: WeightReader = async (name) => {
+    if (!weights.names.includes(name)) return undefined
+    const t = await weights.readFloat(name)
+    return VOCAB_WEIGHTS.has(name) ? growRows(t, config.vocabSize) : t
+  }
   try {
-    return await buildModel(family, config, (name) => (weights.names.includes(name) ? weights.readFloat(name) : Promise.resolve(undefined)), opts)
+    return await buildModel(folder.family, config, read, opts)
   } finally {
     await weights.close()
   }

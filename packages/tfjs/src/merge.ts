@@ -1,0 +1,89 @@
+import { openModelWeights, parseAdapterKey, readModelConfig, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/data/model'
+import { tf } from './engine.ts'
+import { loraScale, settingsFromSpec } from './lora/config.ts'
+import { growRows, resizedConfig, VOCAB_WEIGHTS } from './model/resize.ts'
+
+export interface MergeOptions {
+  /** The base model folder. */
+  baseDir: string
+  adapter: { tensors: ReadonlyMap<string, FloatTensor>; loraConfig: LoraSpec }
+  outDir: string
+  /** @defaultValue '5GB' */
+  maxShardSize?: string | number
+  /** Folder with the training tokenizer (tokenizer.json with added tokens, tokenizer_config.json). */
+  tokenizerDir?: string
+  chatTemplate?: string
+  /** Vocabulary rows after adding tokens (the tokenizer's size); the embedding grows to it. */
+  vocabSize?: number
+}
+
+/** `W + scale · B A`: B [out, r], A [r, in], W [out, in]. */
+function foldLora(w: FloatTensor, a: FloatTensor, b: FloatTensor, scale: number): FloatTensor {
+  const merged = tf.tidy(() => {
+    const delta = tf.matMul(tf.tensor2d(b.data, b.shape as [number, number]), tf.tensor2d(a.data, a.shape as [number, number]))
+    return tf.add(tf.tensor2d(w.data, w.shape as [number, number]), tf.mul(delta, scale)).dataSync() as Float32Array
+  })
+  return { shape: w.shape, data: merged }
+}
+
+/**
+ * Folds an adapter into its base model and writes a Hugging Face folder: `W' = W + (alpha/r)·B·A`
+ * for every LoRA pair, saved modules replace the base ones, trainable-token rows are written into
+ * the embedding (and lm_head when tied). Sharded by `maxShardSize`, with tokenizer and chat template.
+ */
+export async function mergeAdapter(o: MergeOptions): Promise<void> {
+  const { family, config: baseConfig } = await readModelConfig(o.baseDir)
+  const settings = settingsFromSpec(o.adapter.loraConfig, family)
+  const scale = loraScale(settings)
+  const config = resizedConfig(baseConfig, o.vocabSize)
+  const weights = await openModelWeights(o.baseDir)
+  const tensors = new Map<string, FloatTensor>()
+  try {
+    for (const name of weights.names) {
+      const t = await weights.readFloat(name)
+      tensors.set(name, VOCAB_WEIGHTS.has(name) ? growRows(t, config.vocabSize) : t)
+    }
+  } finally {
+    await weights.close()
+  }
+  const savedModules = [...o.adapter.tensors.keys()].map(parseAdapterKey).filter((k) => k?.kind === 'saved').map((k) => k!.module)
+  const embedSaved = savedModules.includes('embed_tokens')
+  const headSaved = savedModules.includes('lm_head')
+  // Tied embeddings stay tied unless one side was trained as a separate copy; then lm_head starts as the base embedding.
+  const tied = config.tieWordEmbeddings && !embedSaved && !headSaved
+  if (config.tieWordEmbeddings && !tied && !tensors.has('lm_head.weight')) tensors.set('lm_head.weight', { ...tensors.get('model.embed_tokens.weight')! })
+  for (const [key, t] of o.adapter.tensors) {
+    const parsed = parseAdapterKey(key)
+    if (!parsed) continue
+    if (parsed.kind === 'lora' && parsed.matrix === 'lora_A') {
+      const name = moduleWeightName(parsed.module, parsed.layer)
+      const b = o.adapter.tensors.get(key.replace('.lora_A.', '.lora_B.'))
+      const w = tensors.get(name)
+      if (!b || !w) throw new Error(`cannot merge ${key}: ${!b ? 'lora_B is missing' : `the base has no ${name}`}`)
+      tensors.set(name, foldLora(w, t, b, scale))
+    } else if (parsed.kind === 'saved') {
+      tensors.set(moduleWeightName(parsed.module), { shape: [...t.shape], data: Float32Array.from(t.data) })
+    }
+  }
+  for (const [key, rows] of o.adapter.tensors) {
+    const parsed = parseAdapterKey(key)
+    if (parsed?.kind !== 'tokens') continue
+    const ids = settings.trainableTokenIds
+    const hidden = config.hiddenSize
+    const targets = ['model.embed_tokens.weight', ...(tied ? [] : config.tieWordEmbeddings && !headSaved ? ['lm_head.weight'] : [])]
+    for (const name of targets) {
+      const w = tensors.get(name)!
+      const data = Float32Array.from(w.data)
+      ids.forEach((id, i) => data.set(rows.data.subarray(i * hidden, (i + 1) * hidden), id * hidden))
+      tensors.set(name, { shape: w.shape, data })
+    }
+  }
+  await writeModelFolder(o.outDir, {
+    family,
+    config: { ...config, tieWordEmbeddings: tied },
+    tensors: [...tensors],
+    tokenizerFiles: o.tokenizerDir ? await tokenizerFilesFrom(o.tokenizerDir, config.maxPositionEmbeddings) : undefined,
+    chatTemplate: o.chatTemplate,
+    maxShardSize: o.maxShardSize,
+  })
+}

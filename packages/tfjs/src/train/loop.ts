@@ -1,0 +1,187 @@
+import { fail, type RunEventInput } from '@tunekit/core'
+import type { FloatTensor, TrainerState } from '@tunekit/data/model'
+import { tf } from '../engine.ts'
+import { trainableEntries, type AdapterState } from '../lora/model.ts'
+import type { DecoderModel } from '../model/types.ts'
+import type { TrainBatch } from './batch.ts'
+import { lossSum } from './loss.ts'
+import { clipGlobalNorm, createOptimizer, disposeOptimizer, optimizerStep, optimizerTensors, restoreOptimizer, type OptimizerSettings } from './optimizer.ts'
+import { lrMultiplier, type SchedulerKind } from './schedule.ts'
+
+export interface TrainSettings {
+  learningRate: number
+  lrScheduler: SchedulerKind
+  warmupSteps: number
+  maxGradNorm: number
+  optimizer: OptimizerSettings
+  /** Seed of the dropout masks: micro-batch g of the run uses seed·100003 + g, so a resumed run draws the same. */
+  seed: number
+  gradientCheckpointing: boolean
+  /** Emit a step event every this many steps (and on the first and last). */
+  logEvery: number
+  /** Eval every N steps, at each epoch end, or never. */
+  evalEvery: number | 'epoch' | 'never'
+  /** Checkpoint every N steps, at each epoch end, or only at the end. */
+  saveEvery: number | 'epoch' | 'never'
+}
+
+/** Where the micro-batches of each optimizer step come from (the batch plan). */
+export interface StepSource {
+  totalSteps: number
+  stepsPerEpoch: number
+  /** Micro-batches of optimizer step `step` (0-based), `gradientAccumulationSteps` of them or fewer at an epoch end. */
+  microBatches: (step: number) => TrainBatch[]
+  /** Micro-batches consumed before step `step` (the plan position stored in checkpoints). */
+  microBatchIndex: (step: number) => number
+  eval?: () => TrainBatch[]
+}
+
+/** What a checkpoint writer receives; it returns the checkpoint's path. */
+export interface CheckpointRequest {
+  step: number
+  adapter: Map<string, FloatTensor>
+  optimizer: Map<string, FloatTensor>
+  trainerState: TrainerState
+}
+
+export interface TrainLoopOptions {
+  model: DecoderModel
+  adapter: AdapterState
+  source: StepSource
+  settings: TrainSettings
+  /** Resume point: a checkpoint's trainer state and optimizer moments. */
+  resume?: { trainerState: TrainerState; optimizer: ReadonlyMap<string, FloatTensor> }
+  checkpoint?: (request: CheckpointRequest) => Promise<string>
+  emit?: (event: RunEventInput) => void
+  signal?: AbortSignal
+  node?: string
+  recipeKey?: string
+  /** Extra bytes held outside the engine (packed quantised weights), for memory events. */
+  hostBytes?: number
+}
+
+export interface TrainResult {
+  /** Loss of every optimizer step of the run, including those before a resume. */
+  losses: number[]
+  evals: Array<{ step: number; loss: number }>
+  step: number
+  interrupted: boolean
+  lastCheckpoint?: string
+  /** Peak engine bytes seen at the end of a step. */
+  peakBytes: number
+}
+
+/** Mean loss over eval batches (no dropout, no gradient). */
+export function evalLoss(model: DecoderModel, adapter: AdapterState | undefined, batches: readonly TrainBatch[]): number {
+  let sum = 0
+  let count = 0
+  for (const b of batches) {
+    const l = lossSum(model, adapter, b)
+    sum += l.dataSync()[0]!
+    l.dispose()
+    count += b.trained
+  }
+  return count === 0 ? NaN : sum / count
+}
+
+const due = (cadence: number | 'epoch' | 'never', step: number, stepsPerEpoch: number): boolean =>
+  cadence === 'never' ? false : cadence === 'epoch' ? step % stepsPerEpoch === 0 : step % cadence === 0
+
+/**
+ * The training loop: per optimizer step, accumulate gradients over its micro-batches with the loss
+ * normalised by all their trained tokens, clip by global norm, apply the scheduled learning rate.
+ */
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
+  const { model, adapter, source, settings: s } = o
+  const entries = trainableEntries(adapter)
+  const keys = entries.map(([k]) => k)
+  const vars = entries.map(([, v]) => v)
+  const optimizer = createOptimizer(s.optimizer, vars)
+  const losses = [...(o.resume?.trainerState.lossHistory ?? [])]
+  const evals = [...(o.resume?.trainerState.evalHistory ?? [])]
+  let step = o.resume?.trainerState.step ?? 0
+  if (o.resume) restoreOptimizer(optimizer, keys, o.resume.optimizer, step)
+  const node = o.node ?? 'train'
+  let lastCheckpoint: string | undefined
+  let peakBytes = 0
+  const started = performance.now()
+  const firstStep = step
+
+  const save = async (): Promise<void> => {
+    if (!o.checkpoint) return
+    const trainerState: TrainerState = {
+      step,
+      epoch: step / source.stepsPerEpoch,
+      microBatch: source.microBatchIndex(step),
+      rng: { seed: s.seed, scheme: 'tfjs-dropout-v1: seed * 100003 + micro-batch index' },
+      recipeKey: o.recipeKey ?? '',
+      lossHistory: [...losses],
+      evalHistory: [...evals],
+      backend: 'tfjs',
+    }
+    const adapterTensors = new Map(entries.map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]))
+    lastCheckpoint = await o.checkpoint({ step, adapter: adapterTensors, optimizer: optimizerTensors(optimizer, keys), trainerState })
+    o.emit?.({ type: 'checkpoint', node, step, path: lastCheckpoint })
+  }
+
+  try {
+    while (step < source.totalSteps) {
+      if (o.signal?.aborted) {
+        await save()
+        return { losses, evals, step, interrupted: true, lastCheckpoint, peakBytes }
+      }
+      const stepStart = performance.now()
+      const micro = source.microBatches(step)
+      const trained = micro.reduce((n, b) => n + b.trained, 0)
+      const firstMicro = source.microBatchIndex(step)
+      let grads: tf.Tensor[] = vars.map((v) => tf.zerosLike(v))
+      let loss = 0
+      let tokens = 0
+      micro.forEach((batch, j) => {
+        tokens += batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0)
+        const f = (): tf.Scalar => tf.div(lossSum(model, adapter, batch, { training: true, seed: s.seed * 100003 + firstMicro + j, gradientCheckpointing: s.gradientCheckpointing }), Math.max(1, trained))
+        const { value, grads: named } = tf.variableGrads(f, vars)
+        loss += value.dataSync()[0]!
+        value.dispose()
+        grads = grads.map((g, i) => {
+          const d = named[vars[i]!.name]
+          if (!d) return g
+          const sum = tf.add(g, d)
+          tf.dispose([g, d])
+          return sum
+        })
+      })
+      if (!Number.isFinite(loss)) {
+        tf.dispose(grads)
+        await save()
+        fail('NonFiniteLoss', { path: 'args.learningRate', value: s.learningRate }, step + 1, loss)
+      }
+      const gradNorm = clipGlobalNorm(grads, s.maxGradNorm)
+      const lr = s.learningRate * lrMultiplier(s.lrScheduler, step, s.warmupSteps, source.totalSteps)
+      optimizerStep(optimizer, vars, grads, lr)
+      tf.dispose(grads)
+      step++
+      losses.push(loss)
+      const bytes = tf.memory().numBytes + (o.hostBytes ?? 0)
+      peakBytes = Math.max(peakBytes, bytes)
+      if (step === firstStep + 1 || step % s.logEvery === 0 || step === source.totalSteps) {
+        const elapsed = (performance.now() - started) / 1000
+        o.emit?.({
+          type: 'step', node, step, totalSteps: source.totalSteps, epoch: step / source.stepsPerEpoch, loss, learningRate: lr, gradNorm,
+          tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes,
+          etaSeconds: (elapsed / (step - firstStep)) * (source.totalSteps - step),
+        })
+      }
+      if (source.eval && due(s.evalEvery, step, source.stepsPerEpoch)) {
+        const l = evalLoss(model, adapter, source.eval())
+        evals.push({ step, loss: l })
+        o.emit?.({ type: 'eval', node, step, epoch: step / source.stepsPerEpoch, loss: l })
+      }
+      if (due(s.saveEvery, step, source.stepsPerEpoch) && step < source.totalSteps) await save()
+    }
+    await save()
+    return { losses, evals, step, interrupted: false, lastCheckpoint, peakBytes }
+  } finally {
+    disposeOptimizer(optimizer)
+  }
+}

@@ -1,0 +1,106 @@
+import type { FloatTensor } from '@tunekit/data/model'
+import { tf, type Var2D } from '../engine.ts'
+
+export interface OptimizerSettings {
+  kind: 'adamw' | 'sgd'
+  beta1: number
+  beta2: number
+  epsilon: number
+  weightDecay: number
+}
+
+/** Moments per trainable tensor, in the order of the trainable list; `step` counts updates done. */
+export interface OptimizerState {
+  settings: OptimizerSettings
+  step: number
+  expAvg: tf.Tensor[]
+  expAvgSq: tf.Tensor[]
+}
+
+export function createOptimizer(settings: OptimizerSettings, params: readonly Var2D[]): OptimizerState {
+  const adam = settings.kind === 'adamw'
+  return {
+    settings,
+    step: 0,
+    expAvg: adam ? params.map((p) => tf.zerosLike(p)) : [],
+    expAvgSq: adam ? params.map((p) => tf.zerosLike(p)) : [],
+  }
+}
+
+/**
+ * One update, as torch.optim.AdamW (decoupled weight decay, bias-corrected):
+ * `p ← p(1 − lr·wd)`, `m ← β1 m + (1−β1) g`, `v ← β2 v + (1−β2) g²`,
+ * `p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)`. SGD as torch.optim.SGD: `p ← p − lr (g + wd p)`.
+ */
+export function optimizerStep(state: OptimizerState, params: readonly Var2D[], grads: readonly tf.Tensor[], lr: number): void {
+  const s = state.settings
+  state.step++
+  const t = state.step
+  params.forEach((p, i) => {
+    const g = grads[i]!
+    if (s.kind === 'sgd') {
+      p.assign(tf.tidy(() => tf.sub(p, tf.mul(s.weightDecay > 0 ? tf.add(g, tf.mul(p, s.weightDecay)) : g, lr)) as tf.Tensor2D))
+      return
+    }
+    const [m, v, next] = tf.tidy(() => {
+      const decayed = s.weightDecay > 0 ? tf.mul(p, 1 - lr * s.weightDecay) : p
+      const m = tf.add(tf.mul(state.expAvg[i]!, s.beta1), tf.mul(g, 1 - s.beta1))
+      const v = tf.add(tf.mul(state.expAvgSq[i]!, s.beta2), tf.mul(tf.square(g), 1 - s.beta2))
+      const stepSize = lr / (1 - Math.pow(s.beta1, t))
+      const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - Math.pow(s.beta2, t))), s.epsilon)
+      return [m, v, tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize))]
+    })
+    tf.dispose([state.expAvg[i]!, state.expAvgSq[i]!])
+    state.expAvg[i] = m!
+    state.expAvgSq[i] = v!
+    p.assign(next as tf.Tensor2D)
+    next!.dispose()
+  })
+}
+
+/** Global L2 norm of all gradients; scales them in place to `maxNorm` when above it (torch's clip_grad_norm_). */
+export function clipGlobalNorm(grads: tf.Tensor[], maxNorm: number): number {
+  const norm = Math.sqrt(grads.reduce((sum, g) => sum + tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]!), 0))
+  if (maxNorm > 0 && Number.isFinite(norm)) {
+    const coef = maxNorm / (norm + 1e-6)
+    if (coef < 1) {
+      for (let i = 0; i < grads.length; i++) {
+        const scaled = tf.mul(grads[i]!, coef)
+        grads[i]!.dispose()
+        grads[i] = scaled
+      }
+    }
+  }
+  return norm
+}
+
+/** The moments as host tensors keyed `<adapter key>.exp_avg` / `.exp_avg_sq` (docs/architecture.md). */
+export function optimizerTensors(state: OptimizerState, keys: readonly string[]): Map<string, FloatTensor> {
+  const out = new Map<string, FloatTensor>()
+  keys.forEach((key, i) => {
+    if (state.expAvg[i]) out.set(`${key}.exp_avg`, { shape: [...state.expAvg[i]!.shape], data: state.expAvg[i]!.dataSync() as Float32Array })
+    if (state.expAvgSq[i]) out.set(`${key}.exp_avg_sq`, { shape: [...state.expAvgSq[i]!.shape], data: state.expAvgSq[i]!.dataSync() as Float32Array })
+  })
+  return out
+}
+
+/** Restores moments written by {@link optimizerTensors}. */
+export function restoreOptimizer(state: OptimizerState, keys: readonly string[], tensors: ReadonlyMap<string, FloatTensor>, step: number): void {
+  state.step = step
+  keys.forEach((key, i) => {
+    const m = tensors.get(`${key}.exp_avg`)
+    const v = tensors.get(`${key}.exp_avg_sq`)
+    if (m && state.expAvg[i]) {
+      state.expAvg[i]!.dispose()
+      state.expAvg[i] = tf.tensor(m.data, m.shape)
+    }
+    if (v && state.expAvgSq[i]) {
+      state.expAvgSq[i]!.dispose()
+      state.expAvgSq[i] = tf.tensor(v.data, v.shape)
+    }
+  })
+}
+
+export function disposeOptimizer(state: OptimizerState): void {
+  tf.dispose([...state.expAvg, ...state.expAvgSq])
+}
