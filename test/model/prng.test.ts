@@ -30,6 +30,17 @@ describe('seeded PRNG', () => {
     expect([again.normal(), again.normal(), again.uniform()]).toEqual(expected)
   })
 
+  it('fills arrays with exactly the values of single draws (odd lengths keep the spare)', () => {
+    const bulk = createRng(9)
+    const one = createRng(9)
+    const a = bulk.fillNormal(new Float32Array(5), 0.5, 2)
+    const b = bulk.fillNormal(new Float32Array(4), 0, 1)
+    const c = bulk.fillUniform(new Float32Array(3), 0.25)
+    expect(Array.from(a)).toEqual(Array.from({ length: 5 }, () => Math.fround(0.5 + 2 * one.normal())))
+    expect(Array.from(b)).toEqual(Array.from({ length: 4 }, () => Math.fround(one.normal())))
+    expect(Array.from(c)).toEqual(Array.from({ length: 3 }, () => Math.fround((2 * one.uniform() - 1) * 0.25)))
+  })
+
   it('draws N(0, 1) and U[0, 1) with the right moments', () => {
     const rng = createRng(1)
     let s = 0, s2 = 0, u = 0

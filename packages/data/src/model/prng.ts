@@ -16,6 +16,10 @@ export interface Rng {
   uniform(): number
   /** Next draw of N(0, 1) (Box-Muller; the second value of each pair is used too). */
   normal(): number
+  /** Fills `out` with N(mean, std): the same values as `mean + std * normal()` in a loop, faster. */
+  fillNormal(out: Float32Array, mean: number, std: number): Float32Array
+  /** Fills `out` with uniform draws in [-bound, bound): `(2 * uniform() - 1) * bound` in a loop. */
+  fillUniform(out: Float32Array, bound: number): Float32Array
   /** The four 32-bit state words plus the cached normal, for checkpoints. */
   state(): RngState
 }
@@ -60,49 +64,109 @@ export function createRng(seed: number, stream = ''): Rng {
 
 /** Recreates a generator from a saved {@link RngState}. */
 export function restoreRng(saved: RngState): Rng {
-  let [a, b, c, d] = saved.s.map((v) => v >>> 0) as [number, number, number, number]
-  if ((a | b | c | d) === 0) a = 1 // the all-zero state is a fixed point
+  // State in a typed array: hot loops copy it into locals (fast) and write it back.
+  const st = Uint32Array.from(saved.s)
+  if ((st[0]! | st[1]! | st[2]! | st[3]!) === 0) st[0] = 1 // the all-zero state is a fixed point
   let spare: number | null = saved.spare
 
-  const nextU32 = (): number => {
-    // result = rotl(b * 5, 7) * 9
-    const t = Math.imul(b, 5)
-    const result = Math.imul((t << 7) | (t >>> 25), 9) >>> 0
-    const shifted = (b << 9) >>> 0
-    c = (c ^ a) >>> 0
-    d = (d ^ b) >>> 0
-    b = (b ^ c) >>> 0
-    a = (a ^ d) >>> 0
-    c = (c ^ shifted) >>> 0
-    d = ((d << 11) | (d >>> 21)) >>> 0
-    return result
+  // Fills `out[i] = f(u32)` for n draws, with the xoshiro128** step inlined.
+  const draw = (n: number, sink: (i: number, x: number) => void): void => {
+    let a = st[0]!, b = st[1]!, c = st[2]!, d = st[3]!
+    for (let i = 0; i < n; i++) {
+      // result = rotl(b * 5, 7) * 9
+      const t = Math.imul(b, 5)
+      const result = Math.imul((t << 7) | (t >>> 25), 9) >>> 0
+      const shifted = b << 9
+      c ^= a
+      d ^= b
+      b ^= c
+      a ^= d
+      c ^= shifted
+      d = (d << 11) | (d >>> 21)
+      sink(i, result)
+    }
+    st[0] = a
+    st[1] = b
+    st[2] = c
+    st[3] = d
   }
-  const uniform = (): number => (nextU32() >>> 8) / 16777216 // 2^24
+  let last = 0
+  const keep = (_i: number, x: number): void => {
+    last = x
+  }
+  const nextU32 = (): number => {
+    draw(1, keep)
+    return last
+  }
+  // 24 random bits: exact in float32.
+  const toUnit = (x: number): number => (x >>> 8) / 16777216
+  const uniform = (): number => toUnit(nextU32())
+  // Box-Muller on (u1, u2), u1 in (0, 1] so log never sees 0; gives cos and sin values.
+  const boxMuller = (u1: number, u2: number): [number, number] => {
+    const radius = Math.sqrt(-2 * Math.log(u1))
+    const angle = 2 * Math.PI * u2
+    return [radius * Math.cos(angle), radius * Math.sin(angle)]
+  }
   const normal = (): number => {
     if (spare !== null) {
       const v = spare
       spare = null
       return v
     }
-    // Box-Muller: u1 in (0, 1] so log never sees 0.
     const u1 = 1 - uniform()
     const u2 = uniform()
-    const radius = Math.sqrt(-2 * Math.log(u1))
-    const angle = 2 * Math.PI * u2
-    spare = radius * Math.sin(angle)
-    return radius * Math.cos(angle)
+    const [z0, z1] = boxMuller(u1, u2)
+    spare = z1
+    return z0
   }
-  return { nextU32, uniform, normal, state: () => ({ s: [a, b, c, d], spare }) }
+  const fillNormal = (out: Float32Array, mean: number, std: number): Float32Array => {
+    // Same sequence as calling normal() out.length times, with the generator and Box-Muller inlined.
+    let i = 0
+    if (spare !== null && out.length > 0) {
+      out[i++] = mean + std * spare
+      spare = null
+    }
+    let a = st[0]!, b = st[1]!, c = st[2]!, d = st[3]!
+    const n = out.length
+    while (i < n) {
+      let t = Math.imul(b, 5)
+      const x1 = Math.imul((t << 7) | (t >>> 25), 9) >>> 0
+      let shifted = b << 9
+      c ^= a; d ^= b; b ^= c; a ^= d; c ^= shifted; d = (d << 11) | (d >>> 21)
+      t = Math.imul(b, 5)
+      const x2 = Math.imul((t << 7) | (t >>> 25), 9) >>> 0
+      shifted = b << 9
+      c ^= a; d ^= b; b ^= c; a ^= d; c ^= shifted; d = (d << 11) | (d >>> 21)
+      const u1 = 1 - (x1 >>> 8) / 16777216
+      const u2 = (x2 >>> 8) / 16777216
+      const radius = Math.sqrt(-2 * Math.log(u1))
+      const angle = 2 * Math.PI * u2
+      out[i++] = mean + std * (radius * Math.cos(angle))
+      const z1 = radius * Math.sin(angle)
+      if (i < n) out[i++] = mean + std * z1
+      else spare = z1
+    }
+    st[0] = a
+    st[1] = b
+    st[2] = c
+    st[3] = d
+    return out
+  }
+  const fillUniform = (out: Float32Array, bound: number): Float32Array => {
+    draw(out.length, (k, x) => {
+      out[k] = (2 * toUnit(x) - 1) * bound
+    })
+    return out
+  }
+  return { nextU32, uniform, normal, fillNormal, fillUniform, state: () => ({ s: [st[0]!, st[1]!, st[2]!, st[3]!], spare }) }
 }
 
-/** Fills `out` with N(mean, std) draws rounded to float32. */
+/** Fills `out` with N(mean, std) draws rounded to float32 (the same values as `rng.normal()` in a loop). */
 export function fillNormal(rng: Rng, out: Float32Array, mean: number, std: number): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = mean + std * rng.normal()
-  return out
+  return rng.fillNormal(out, mean, std)
 }
 
 /** Fills `out` with uniform draws in [-bound, bound). */
 export function fillUniform(rng: Rng, out: Float32Array, bound: number): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * bound
-  return out
+  return rng.fillUniform(out, bound)
 }
