@@ -28,7 +28,10 @@ export const oppositePairs: ReadonlyArray<readonly [string, string]> = [
   ['strong', 'weak'],
 ]
 
-/** Ways to ask; `{word}` is replaced by the word. */
+/**
+ * Ways to ask; `{word}` is replaced by the word. The word always follows a space, so it is the
+ * same token in every phrasing (SentencePiece gives `▁hot` after a space, `hot` after a quote).
+ */
 export const oppositePhrasings: readonly string[] = [
   'What is the opposite of {word}?',
   "What's the opposite of {word}?",
@@ -39,7 +42,7 @@ export const oppositePhrasings: readonly string[] = [
   'Name the antonym of {word}.',
   'What is an antonym for {word}?',
   'I need the opposite of {word}, please.',
-  'Say the opposite of "{word}".',
+  'What would you call the opposite of {word}?',
 ]
 
 /** One row in oasst_top1's format: a single `text` column holding a ChatML conversation. */
