@@ -58,4 +58,10 @@ for case in spec["cases"]:
         fresh.save_pretrained(case["save_to"])
     out[case["name"]] = res
 
+# Half-precision folders: the dtype transformers reads and the values it holds.
+for name, folder in spec.get("plain_models", {}).items():
+    m = AutoModelForCausalLM.from_pretrained(folder, dtype="auto")
+    w = m.model.embed_tokens.weight
+    out[name] = {"dtype": str(w.dtype), "first": w.detach().float().flatten()[:4].tolist()}
+
 print(json.dumps(out))

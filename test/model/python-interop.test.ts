@@ -32,6 +32,7 @@ interface CaseResult {
 
 let root: string
 let results: Record<string, CaseResult>
+let plain: Record<string, { dtype: string; first: number[] }>
 
 async function adapterFor(modelDir: string, family: string, config: ModelConfig, lora: LoraSpec, seed: number): Promise<string> {
   const weights = await openModelWeights(modelDir)
@@ -63,10 +64,14 @@ beforeAll(async () => {
       save_to: join(root, 'peft-written'),
     },
   ]
+  const bf16Dir = join(root, 'bf16')
+  await createRandomModel(bf16Dir, { family: 'mistral', config: { ...mistral, numHiddenLayers: 1 }, seed: 5, tokenizer: 'mistral', floatDtype: 'BF16' })
   const spec = join(root, 'spec.json')
-  await writeFile(spec, JSON.stringify({ cases }))
+  await writeFile(spec, JSON.stringify({ cases, plain_models: { bf16: bf16Dir } }))
   const stdout = execFileSync(python, [script, spec], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 })
-  results = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, CaseResult>
+  const all = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+  results = { mistral: all.mistral as CaseResult, qwen2: all.qwen2 as CaseResult }
+  plain = { bf16: all.bf16 as { dtype: string; first: number[] } }
 })
 
 describe('transformers and PEFT load what tunekit writes', () => {
@@ -75,6 +80,14 @@ describe('transformers and PEFT load what tunekit writes', () => {
     expect(results.qwen2!.architecture).toBe('Qwen2ForCausalLM')
     expect(results.mistral!.ids).toEqual([1, 22557, 1526]) // <s> Hello world
     expect(results.mistral!.base_finite && results.qwen2!.base_finite).toBe(true)
+  })
+
+  it('loads a bfloat16 folder as bfloat16 with the values tunekit reads', async () => {
+    expect(plain.bf16!.dtype).toBe('torch.bfloat16')
+    const w = await openModelWeights(join(root, 'bf16'))
+    expect(w.info('model.embed_tokens.weight').dtype).toBe('BF16')
+    expect(Array.from((await w.readFloat('model.embed_tokens.weight')).data.subarray(0, 4))).toEqual(plain.bf16!.first)
+    await w.close()
   })
 
   it('loads adapters without missing or unexpected keys, with the values written', () => {
