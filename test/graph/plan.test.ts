@@ -55,7 +55,7 @@ describe('plan for the Mistral QLoRA recipe, without weights', () => {
     expect(m.optimizer).toBe(params.trainable * 8) // AdamW: two fp32 moments
     expect(m.optimizerDetail.paged).toBe(true)
     expect(m.activationsDetail.used).toBe('with')
-    expect(m.activationsDetail.attention).toBe('flash')
+    expect(m.activationsDetail.attention).toBe('sdpa')
     expect(m.activationsDetail.withoutCheckpointing).toBeGreaterThan(8 * m.activationsDetail.withCheckpointing)
     expect(m.total).toBe(m.weights + m.adapters + m.gradients + m.optimizer + m.activations)
     expect(m.fits).toBe(true) // ≈ 19 GB on a 40 GB A100

@@ -29,11 +29,13 @@ export interface MemoryInput {
   /** Padded length of a micro-batch (maxLength is the worst case). */
   seqLen: number
   target: MemoryTarget
+  /** Attention kernel; default sdpa on torch, eager on tfjs. */
+  attention?: 'sdpa' | 'eager'
 }
 
 export interface ActivationEstimate {
-  /** `flash`: fused attention keeps no score matrix (torch SDPA on CUDA); `eager`: keeps `[b, heads, s, s]`. */
-  attention: 'flash' | 'eager'
+  /** `sdpa`: fused attention keeps no score matrix (torch); `eager`: keeps `[b, heads, s, s]` (tfjs). */
+  attention: 'sdpa' | 'eager'
   /** Bytes kept by one decoder layer for the backward pass, LoRA inputs included. */
   perLayer: number
   /** Logits and log-probabilities of the loss: `[b, s, vocab]`. */
@@ -85,28 +87,37 @@ const OPTIMIZER_BYTES: Record<string, number> = {
   sgd: 0, // no momentum in tunekit's SGD
 }
 
+/** Decoder projections grouped by the tensor they read (q/k/v read the first norm's output, gate/up the second's). */
+const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', down_proj: 'mlp' }
+
 export function estimateActivations(input: MemoryInput, dtype: Dtype): ActivationEstimate {
   const { config: c, family, batchSize: b, seqLen: s, lora, target } = input
   const p = dtypeBytes(dtype)
   const h = c.hiddenSize
   const q = c.numAttentionHeads * c.headDim
   const kv = c.numKeyValueHeads * c.headDim
+  const a = c.numAttentionHeads
   const I = c.intermediateSize
-  const attention = target.backend === 'torch' && target.device === 'cuda' ? 'flash' : 'eager'
-  // Per token: norm inputs and outputs (4h), q (q), o_proj input (q), SwiGLU gate/up/silu/product (4I),
-  // plus keys and values: grouped (2kv) for fused attention, repeated to every head (2q) for eager.
-  const perToken = p * (4 * h + 2 * q + 4 * I + (attention === 'flash' ? 2 * kv : 2 * q))
-  // Eager attention keeps the softmax output in fp32 and its cast to the compute dtype: [b, heads, s, s].
-  const scores = attention === 'eager' ? b * c.numAttentionHeads * s * s * (4 + p) : b * c.numAttentionHeads * s * 4 // logsumexp
-  // LoRA: A's input is a float32 copy of x when x is not float32 or dropout is on (PEFT casts x to the
-  // adapter's dtype, dropout makes a new tensor plus a 1-byte mask); B's input is A's output [b, s, r] in fp32.
+  // torch uses fused scaled-dot-product attention (transformers' default); tfjs keeps the score matrix.
+  const attention = input.attention ?? (target.backend === 'torch' ? 'sdpa' : 'eager')
+  // Bytes autograd keeps per token of one decoder layer with frozen base weights (docs/memory-planning.md):
+  // each RMSNorm keeps its input upcast to fp32 and 1/rms; frozen projections keep nothing.
+  const norms = 2 * (4 * h + 4)
+  const attn = attention === 'sdpa'
+    ? p * (2 * q + 2 * kv) + 4 * a // rotated q, k, v, the output, logsumexp per head
+    : p * 3 * q + 4 * a * s + (p === 4 ? 0 : p * a * s) // q, k and v repeated to every head, softmax [heads, s] in fp32 (+ its cast)
+  const mlp = 3 * I * p // gate, up and silu(gate)
+  // LoRA: A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
+  // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
+  // module keeps its own fp32 copy (the dropout output) plus the dropout mask (bool on CUDA, fp32 on CPU).
+  const maskBytes = target.device === 'cuda' ? 1 : 4
+  const shared = p === 4 && lora.dropout === 0
+  const inputs = new Set(lora.targetModules.map((m) => INPUT_OF[m] ?? m))
   const loraPerToken = lora.targetModules.reduce((sum, m) => {
     const [inF] = family.linearShape(c, m)
-    const copy = p !== 4 || lora.dropout > 0 ? inF * 4 : 0
-    const mask = lora.dropout > 0 ? inF : 0
-    return sum + copy + mask + lora.rank * 4
-  }, 0)
-  const perLayer = b * s * (perToken + loraPerToken) + scores
+    return sum + 4 * lora.rank + (shared ? 0 : 4 * inF + (lora.dropout > 0 ? maskBytes * inF : 0))
+  }, 0) + (shared ? 4 * ((inputs.has('norm1') ? h : 0) + (inputs.has('norm2') ? h : 0) + (inputs.has('mlp') ? I : 0) + (inputs.has('attn') && attention === 'eager' ? q : 0)) : 0)
+  const perLayer = b * s * (norms + attn + mlp + loraPerToken)
   const vocab = c.vocabSize + input.params.addedTokens
   // lm_head output in the compute dtype, its float32 upcast and the saved log-softmax: [b, s, vocab].
   const logits = b * s * vocab * (p + 8)

@@ -1,0 +1,29 @@
+import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { countParams, estimateActivations, families, type Dtype, type MemoryInput } from '@tunekit/core'
+
+const repo = resolve(import.meta.dirname, '../..')
+const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
+
+interface Measured { attention: 'sdpa' | 'eager'; dropout: number; dtype: Dtype; perLayer: number }
+
+describe('activation formula against PyTorch', () => {
+  it('matches the bytes autograd keeps per decoder layer of a Llama with PEFT LoRA', () => {
+    // Real transformers + PEFT on the CPU (the repo's .venv); the script counts saved tensors.
+    const text = execFileSync(resolve(repo, '.venv/bin/python'), [resolve(repo, 'test/graph/measure_activations.py'), 'sdpa:0.0:float32', 'sdpa:0.1:bfloat16', 'eager:0.1:bfloat16'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+    const measured = JSON.parse(text) as { shape: Record<string, number>; batch: number; seq: number; rank: number; results: Measured[] }
+    const family = families.llama
+    const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })
+    const lora = { rank: measured.rank, targetModules: targets, modulesToSave: [], trainableTokens: false as const }
+    for (const m of measured.results) {
+      const input: MemoryInput = {
+        family, config, params: countParams(family, config, lora, 0),
+        model: { id: 'tiny', family: 'llama', dtype: m.dtype, gradientCheckpointing: false },
+        lora: { ...lora, dropout: m.dropout }, optimizer: 'adamw_torch', batchSize: measured.batch, seqLen: measured.seq,
+        target: { backend: 'torch', device: 'cpu', dtypes: ['float32', 'bfloat16'] }, attention: m.attention,
+      }
+      expect([m.attention, m.dtype, m.dropout, estimateActivations(input, m.dtype).perLayer]).toEqual([m.attention, m.dtype, m.dropout, m.perLayer])
+    }
+  })
+})
