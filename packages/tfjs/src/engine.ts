@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-backend-cpu'
 import '@tensorflow/tfjs-backend-wasm'
+// Gradients of the core ops: tfjs-core's Node build registers none (its register_all_gradients is
+// ESM with extensionless imports that Node cannot load); the union package's Node build registers
+// them in the global gradient registry that tfjs-core reads.
+import '@tensorflow/tfjs'
 
 /** Which TensorFlow.js engine runs the math, and why it was picked. */
 export interface EngineInfo {
