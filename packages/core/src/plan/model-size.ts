@@ -33,7 +33,10 @@ export function resolveModelSize(modelNode: GraphNode, model: ModelParams): Mode
   if (!family) return { reason: `unknown family ${model.family}` }
   const known = knownCheckpoints[model.id]
   if (model.random) {
-    const base = known ? family.writeConfig(known.config) : {}
+    const base: Record<string, unknown> = known ? family.writeConfig(known.config) : {}
+    // A new width or head count gives a new head_dim unless one is given (as the model node does).
+    const o = model.random.config
+    if (('hidden_size' in o || 'num_attention_heads' in o) && !('head_dim' in o)) delete base.head_dim
     try {
       return { id: model.id, family: family.name, source: 'random', config: family.readConfig({ ...base, ...model.random.config }) }
     } catch (e) {
