@@ -133,6 +133,14 @@ describe('sharded weights', () => {
     expect((await readdir(dir)).sort()).toEqual(['model.safetensors'])
   })
 
+  it('says where it looked when a folder has no safetensors weights', async () => {
+    const dir = await tmp()
+    await writeFile(join(dir, 'pytorch_model.bin'), 'x')
+    const e = await openModelWeights(dir).then(() => undefined, (err: unknown) => err as TunekitError)
+    expect(e?.code).toBe('TK301')
+    expect(e!.issues[0]!.message.replaceAll(dir, '<dir>')).toMatchInlineSnapshot(`"the weights of "<dir>" are not on this machine (looked in <dir>/model.safetensors, <dir>/model.safetensors.index.json (the folder has only pytorch_model.bin weights; tunekit reads safetensors: convert them with transformers save_pretrained(safe_serialization=True)))"`)
+  })
+
   it('refuses an index that points outside the folder', async () => {
     const dir = await tmp()
     await writeFile(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { a: '../x.safetensors' } }))

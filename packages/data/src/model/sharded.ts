@@ -3,6 +3,7 @@
 // (`{ metadata: { total_size }, weight_map: { tensor: shard file } }`), as transformers'
 // `save_pretrained(max_shard_size=…)` writes them.
 import { fail } from '@tunekit/core'
+import { existsSync } from 'node:fs'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { writeJsonAtomic } from './atomic.ts'
@@ -56,6 +57,12 @@ export async function openModelWeights(dir: string): Promise<ModelWeights> {
       }
       shardOf.set(name, file as string)
     }
+  }
+  if (indexText === undefined && !existsSync(join(dir, SINGLE_FILE))) {
+    // No safetensors weights: say where we looked, and why a PyTorch-only folder is not read.
+    const bin = existsSync(join(dir, 'pytorch_model.bin')) || existsSync(join(dir, 'pytorch_model.bin.index.json'))
+    const looked = [join(dir, SINGLE_FILE), `${join(dir, INDEX_FILE)}${bin ? ' (the folder has only pytorch_model.bin weights; tunekit reads safetensors: convert them with transformers save_pretrained(safe_serialization=True))' : ''}`]
+    fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, looked)
   }
   const files = indexText === undefined ? [SINGLE_FILE] : [...new Set(shardOf.values())]
   const opened: SafetensorsFile[] = []
