@@ -103,12 +103,15 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
 }
 
 /**
- * Puts the default verb in front of `args` when they start with none (a recipe file run as
- * `npx tsx recipe.ts --flag`), so that `main()` runs the recipe's usual command.
+ * Puts the default verb in front of `args` when they start with no verb (a recipe file run as
+ * `npx tsx recipe.ts` or `npx tsx recipe.ts --flag`), so that `main()` runs the recipe's usual
+ * command. `names` are the registered commands.
  */
 export function withDefaultVerb(args: readonly string[], names: readonly string[]): string[] {
   const first = args[0]
-  if (first !== undefined && (names.includes(first) || first === 'help' || first === '--help' || first === '-h')) return [...args]
+  // A word is a verb (commander reports an unknown one); only flags or nothing get the default.
+  if (first !== undefined && !first.startsWith('-')) return [...args]
+  if (first === '--help' || first === '-h') return [...args]
   const verb = defaultVerbs.find((v) => names.includes(v)) ?? 'check'
   return [verb, ...args]
 }

@@ -42,6 +42,12 @@ export async function typeCheckRecipe(file: string): Promise<RecipeDiagnostic[]>
   })
 }
 
+/** A path as the user would type it: relative to the working directory when inside it. */
+const display = (ctx: CliContext, file: string): string => {
+  const rel = relative(ctx.cwd, file)
+  return rel && !rel.startsWith('..') ? rel : file
+}
+
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
 /** `tunekit check [recipe]`: TypeScript diagnostics, then schema and model-aware checks. */
@@ -52,11 +58,11 @@ export async function check(ctx: CliContext, fileArg: string | undefined): Promi
     ctx.exitCode = 1
     return
   }
-  const shown = relative(ctx.cwd, file) || file
+  const shown = display(ctx, file)
   let typeErrors = 0
   if (['.ts', '.mts'].includes(extname(file))) {
     for (const d of await typeCheckRecipe(file)) {
-      ctx.err(`${relative(ctx.cwd, d.file) || d.file}:${d.line}:${d.column} - error TS${d.code}: ${d.message}\n`)
+      ctx.err(`${display(ctx, d.file)}:${d.line}:${d.column} - error TS${d.code}: ${d.message}\n`)
       typeErrors++
     }
   }

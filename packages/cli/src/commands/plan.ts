@@ -1,0 +1,45 @@
+import { Command } from 'commander'
+import { formatPlan, plan, type Plan } from '@tunekit/core'
+import type { CliCommand, CliContext } from '../program.ts'
+import { wire } from '../wire.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+
+export interface PlanCommandOptions extends RecipeFlags {
+  json?: boolean
+  /** Ask the backends what they can do here (loads TensorFlow.js, starts Python) instead of assuming. */
+  probe?: boolean
+}
+
+/**
+ * `tunekit plan`: the graph with each node's status, data figures, steps, parameters, a memory
+ * estimate and an ETA, without loading weights. Missing weights or data are listed as notes, not
+ * errors: planning a 7B run on a laptop is the point.
+ */
+export async function planRecipe(ctx: CliContext, fileArg: string | undefined, opts: PlanCommandOptions): Promise<Plan> {
+  const prepared = await prepareRecipe(ctx, fileArg, opts)
+  const graph = await compilePrepared(prepared)
+  let backend: { name: 'tfjs' | 'torch'; capabilities: Awaited<ReturnType<typeof wire>>['resolved']['capabilities'] } | undefined
+  if (opts.probe) {
+    const wiring = await wire(prepared.recipe)
+    backend = { name: wiring.resolved.backend.name, capabilities: wiring.resolved.capabilities }
+    await wiring.dispose()
+  }
+  const result = plan(graph, { cacheDir: prepared.cacheDir, ...(backend ? { backend } : {}) })
+  const missing = missingInputs(prepared.recipe, prepared.baseDir)
+  const notes = missing.map((i) => `${i.message}. ${i.hint}`)
+  const full: Plan = { ...result, notes: [...result.notes, ...notes] }
+  ctx.out(opts.json ? `${JSON.stringify(full, null, 2)}\n` : `${formatPlan(full)}\n`)
+  return full
+}
+
+export const planCommand: CliCommand = (ctx) =>
+  addRecipeFlags(
+    new Command('plan')
+      .description('show the graph, cached steps, data figures, parameters, memory and ETA without loading weights')
+      .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
+  )
+    .option('--json', 'print the plan as JSON')
+    .option('--probe', 'ask the backends what this machine has (loads TensorFlow.js, starts Python) instead of assuming')
+    .action(async (file: string | undefined, opts: PlanCommandOptions) => {
+      await planRecipe(ctx, file, opts)
+    })

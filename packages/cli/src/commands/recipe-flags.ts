@@ -1,0 +1,97 @@
+import { dirname, resolve } from 'node:path'
+import { Option, type Command } from 'commander'
+import {
+  compile,
+  file as fileSource,
+  findDatasetDir,
+  findModelDir,
+  issue,
+  parseRecipe,
+  type Graph,
+  type Issue,
+  type Recipe,
+} from '@tunekit/core'
+import { recipeFor } from '../load-recipe.ts'
+import type { CliContext } from '../program.ts'
+
+/** Flags shared by every command that works on a recipe (run, plan, graph, merge). */
+export interface RecipeFlags {
+  modelPath?: string
+  dataPath?: string
+  backend?: 'auto' | 'tfjs' | 'torch'
+}
+
+/** Adds `--model-path`, `--data-path` and `--backend` to a command. */
+export function addRecipeFlags(cmd: Command): Command {
+  return cmd
+    .option('--model-path <folder>', 'local folder with the model weights (Hugging Face layout); overrides model.path and TUNEKIT_MODEL_PATH')
+    .option('--data-path <path>', 'local data file or folder (json, jsonl, csv, parquet) instead of data.source')
+    .addOption(new Option('--backend <name>', 'compute backend, overriding the recipe').choices(['auto', 'tfjs', 'torch']))
+}
+
+/** A recipe ready to compile: the command-line flags applied, paths resolved. */
+export interface PreparedRecipe {
+  recipe: Recipe
+  /** The recipe file (absolute). */
+  file: string
+  /** Folder of the recipe file: relative paths in the recipe resolve from it. */
+  baseDir: string
+  /** `output.cacheDir`, absolute (relative to the working directory). */
+  cacheDir: string
+  /** `output.dir` or `runs/<name>`, absolute (relative to the working directory). */
+  runDir: string
+}
+
+/**
+ * Loads the recipe (a file argument, or the one `main()` preset) and applies the flags: a model
+ * path, a data path (a local `file()` source; the Hub's own test split no longer applies), a backend.
+ */
+export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined, flags: RecipeFlags): Promise<PreparedRecipe> {
+  const { recipe: loaded, file } = await recipeFor(ctx, fileArg)
+  let input: Record<string, unknown> = { ...loaded }
+  if (flags.modelPath !== undefined) input = { ...input, model: { ...loaded.model, path: resolve(ctx.cwd, flags.modelPath) } }
+  if (flags.dataPath !== undefined) {
+    const { evalSplit: _hubOnly, ...split } = loaded.data.split
+    input = { ...input, data: { ...loaded.data, source: fileSource(resolve(ctx.cwd, flags.dataPath)), split } }
+  }
+  if (flags.backend !== undefined) input = { ...input, backend: flags.backend }
+  const recipe = flags.modelPath ?? flags.dataPath ?? flags.backend ? parseRecipe(input) : loaded
+  return {
+    recipe,
+    file,
+    baseDir: dirname(file),
+    cacheDir: resolve(ctx.cwd, recipe.output.cacheDir),
+    runDir: resolve(ctx.cwd, recipe.output.dir ?? `runs/${recipe.name}`),
+  }
+}
+
+/** Compiles a prepared recipe (reads no weights; hashes data and tokenizer files). */
+export function compilePrepared(p: PreparedRecipe): Promise<Graph> {
+  return compile(p.recipe, { baseDir: p.baseDir, cacheDir: p.cacheDir })
+}
+
+/**
+ * What a run needs and this machine lacks: pretrained weights that are in no local folder or Hub
+ * cache, and a Hub dataset that is not cached while downloads are off (or while the weights are
+ * missing anyway, so the user learns everything at once). A random model needs nothing.
+ */
+export function missingInputs(recipe: Recipe, baseDir: string, env: Record<string, string | undefined> = process.env): Issue[] {
+  const issues: Issue[] = []
+  let modelMissing = false
+  if (!recipe.model.random) {
+    const found = findModelDir(recipe.model, baseDir, env)
+    if (!found.dir) {
+      modelMissing = true
+      issues.push(issue('ModelNotFound', { path: 'model.id', value: recipe.model.id, hintArgs: [recipe.model.id] }, recipe.model.id, found.looked))
+    }
+  }
+  const source = recipe.data.source
+  if (source.kind === 'hub') {
+    const found = findDatasetDir(source.repo, source.revision, env)
+    const offline = ['1', 'true', 'yes'].includes((env.HF_HUB_OFFLINE ?? '').toLowerCase())
+    if (!found.dir && (offline || modelMissing)) {
+      issues.push(issue('DatasetNotFound', { path: 'data.source', value: source.repo, hintArgs: [source.repo] }, source.repo, found.looked))
+    }
+  }
+  return issues
+}

@@ -1,0 +1,95 @@
+import { join, relative } from 'node:path'
+import { Command } from 'commander'
+import {
+  createProgressRenderer,
+  formatPlan,
+  plan,
+  runGraph,
+  TunekitError,
+  type RunEvent,
+  type RunResult,
+  type Selection,
+} from '@tunekit/core'
+import type { CliCommand, CliContext } from '../program.ts'
+import { wire } from '../wire.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+
+/** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
+export interface RunOptions extends RecipeFlags, Selection {
+  /** Events as JSON lines on stdout (for programs) instead of progress and the plan. */
+  json?: boolean
+}
+
+/** A path as the user would type it, relative to the working directory when inside it. */
+export const shown = (ctx: CliContext, path: string): string => {
+  const rel = relative(ctx.cwd, path)
+  return rel && !rel.startsWith('..') ? rel : path
+}
+
+/**
+ * `tunekit run`: validates the recipe, compiles it, stops at once (exit 1, every missing input
+ * named with the ways to provide it) when weights or data are absent, prints the plan, then runs
+ * the graph with progress, skipping cached nodes. Returns the runner's result.
+ */
+export async function runRecipe(ctx: CliContext, fileArg: string | undefined, opts: RunOptions): Promise<RunResult> {
+  const prepared = await prepareRecipe(ctx, fileArg, opts)
+  const { recipe } = prepared
+  const graph = await compilePrepared(prepared)
+  const missing = missingInputs(recipe, prepared.baseDir)
+  if (missing.length > 0) {
+    throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
+  }
+
+  const wiring = await wire(recipe)
+  try {
+    const { backend, capabilities, reason } = wiring.resolved
+    const onEvent = opts.json
+      ? (e: RunEvent) => ctx.out(`${JSON.stringify(e)}\n`)
+      : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
+    if (!opts.json) {
+      ctx.out(`${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, backend: { name: backend.name, capabilities } }))}\n\n`)
+    }
+    onEvent({ type: 'backend', time: Date.now(), name: backend.name, engine: capabilities.engine, device: capabilities.device, reason })
+    const result = await runGraph(graph, {
+      recipe,
+      executors: wiring.executors,
+      cacheDir: prepared.cacheDir,
+      runDir: prepared.runDir,
+      baseDir: prepared.baseDir,
+      signal: ctx.signal,
+      onEvent,
+      ...(opts.until !== undefined ? { until: opts.until } : {}),
+      ...(opts.only !== undefined ? { only: opts.only } : {}),
+      ...(opts.from !== undefined ? { from: opts.from } : {}),
+    })
+    if (!opts.json) {
+      const run = shown(ctx, result.runDir)
+      ctx.out(`\nresults in ${run}/ (recipe.json, graph.json, events.jsonl${result.nodes.some((n) => n.id === 'merge') ? ', merged/' : ''})\n`)
+      if (result.nodes.some((n) => n.id === 'merge')) ctx.out(`chat with it: npx tunekit chat ${join(run, 'merged')}\n`)
+    }
+    return result
+  } finally {
+    await wiring.dispose()
+  }
+}
+
+/** Adds `--until`, `--only` and `--from`. */
+export function addSelectionFlags(cmd: Command): Command {
+  return cmd
+    .option('--until <node>', 'run up to and including this node (and what it needs)')
+    .option('--only <node>', 'run only this node; its inputs must be cached')
+    .option('--from <node>', 're-run this node and everything after it, even when cached')
+}
+
+export const runCommand: CliCommand = (ctx) =>
+  addSelectionFlags(
+    addRecipeFlags(
+      new Command('run')
+        .description('check, plan, then run a recipe: train, merge and sample; cached steps are skipped')
+        .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
+    ),
+  )
+    .option('--json', 'print run events as JSON lines instead of progress')
+    .action(async (file: string | undefined, opts: RunOptions) => {
+      await runRecipe(ctx, file, opts)
+    })

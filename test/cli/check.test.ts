@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { runCli } from '@tunekit/cli'
+import { beforeAll, describe, expect, it } from 'vitest'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const bin = join(root, 'packages/cli/bin/tunekit.js')
+const run = promisify(execFile)
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs a command from the repository root and returns its exit code and output. */
+async function spawn(command: string, args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(command, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' } })
+    return { code: 0, stdout, stderr }
+  } catch (e) {
+    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string }
+    return { code, stdout, stderr }
+  }
+}
+
+/** `tunekit …` in-process: exit code and what it printed. */
+async function cli(...args: string[]): Promise<Result> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCli(args, { cwd: root, out: (t) => void (stdout += t), err: (t) => void (stderr += t) })
+  return { code, stdout, stderr }
+}
+
+describe('bin/tunekit.js check (spawned, as `npx tunekit check`)', () => {
+  // The spawns run side by side: each one starts tsx and the TypeScript compiler.
+  const results: Record<string, Result> = {}
+  beforeAll(async () => {
+    const runs = {
+      goodTs: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/good.ts']),
+      badTs: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/bad.ts']),
+      json: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/good.json']),
+      yaml: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/good.yaml']),
+      entry: spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/recipes/good.ts', 'check']),
+    }
+    for (const [name, p] of Object.entries(runs)) results[name] = await p
+  })
+
+  it('exits 0 on a good .ts recipe, which importing did not run', () => {
+    expect(results.goodTs).toEqual({ code: 0, stdout: '✔ test/fixtures/recipes/good.ts: no problems\n', stderr: '' })
+  })
+
+  it('prints the three mistakes of a bad .ts recipe with codes and paths, and exits 1', () => {
+    const { code, stdout, stderr } = results.badTs!
+    expect(code).toBe(1)
+    expect(stdout).toBe('')
+    expect(stderr).toMatchInlineSnapshot(`
+      "test/fixtures/recipes/bad.ts:7:11 - error TS2353: Object literal may only specify known properties, and 'rnak' does not exist in type 'LoraInputFor<"mistral">'.
+      Recipe has 3 problems
+      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, init → at lora.rnak
+        value: 16
+        fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
+      ✖ TK103 expected a number > 0 → at args.learningRate
+        value: -0.0002
+        fix: Pick a value inside the range; the key documentation gives typical values.
+      ✖ TK201 "c_attn" is not a module of the mistral family; its modules are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj → at lora.targetModules[1]
+        value: "c_attn"
+        fix: Use module names from the mistral family (the editor offers them after \`family: 'mistral'\`), or 'all-linear'.
+      ✖ test/fixtures/recipes/bad.ts: 1 TypeScript error, 3 recipe problems
+      "
+    `)
+  })
+
+  it('checks .json and .yaml recipes', () => {
+    expect(results.json).toEqual({ code: 0, stdout: '✔ test/fixtures/recipes/good.json: no problems\n', stderr: '' })
+    expect(results.yaml).toEqual({ code: 0, stdout: '✔ test/fixtures/recipes/good.yaml: no problems\n', stderr: '' })
+  })
+
+  it('runs the CLI on the preset recipe when the recipe file is the entry point', () => {
+    expect(results.entry).toEqual({ code: 0, stdout: '✔ test/fixtures/recipes/good.ts: no problems\n', stderr: '' })
+  })
+})
+
+describe('tunekit check and schema (in-process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunekit-check-'))
+
+  it('reports every problem of a YAML recipe and exits 1', async () => {
+    const file = join(dir, 'bad.yaml')
+    writeFileSync(file, 'model: { id: x/y, family: llama }\nlora: { targetModules: [c_attn] }\ndata: { source: { kind: hub, repo: a/b }, format: alpaca, maxLenght: 512 }\n')
+    const { code, stderr } = await cli('check', file)
+    expect(code).toBe(1)
+    expect(stderr.replaceAll(dir, '<tmp>')).toMatchInlineSnapshot(`
+      "Recipe has 2 problems
+      ✖ TK102 unknown key "maxLenght" (did you mean "maxLength"?); allowed keys here: source, format, template, maxLength, truncation, mask, split, packing, onError, limit → at data.maxLenght
+        value: 512
+        fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
+      ✖ TK201 "c_attn" is not a module of the llama family; its modules are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj → at lora.targetModules[0]
+        value: "c_attn"
+        fix: Use module names from the llama family (the editor offers them after \`family: 'llama'\`), or 'all-linear'.
+      ✖ <tmp>/bad.yaml: 2 recipe problems
+      "
+    `)
+  })
+
+  it('reports a file that cannot be parsed or loaded as TK406', async () => {
+    const file = join(dir, 'broken.json')
+    writeFileSync(file, '{ "model": ')
+    const broken = await cli('check', file)
+    expect(broken.code).toBe(1)
+    expect(broken.stderr.replaceAll(dir, '<tmp>')).toMatch(/^The recipe file cannot be loaded\n✖ TK406 <tmp>\/broken.json: /)
+    const missing = await cli('check', join(dir, 'missing.ts'))
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('no such file')
+  })
+
+  it('answers an unknown command with exit 1 and help', async () => {
+    const { code, stderr } = await cli('frob')
+    expect(code).toBe(1)
+    expect(stderr).toContain("unknown command 'frob'")
+  })
+
+  it('writes the JSON Schema of a recipe, every key described by its TSDoc', async () => {
+    const out = join(dir, 'recipe.schema.json')
+    const { code } = await cli('schema', '--out', out)
+    expect(code).toBe(0)
+    const schema = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
+    const undescribed: string[] = []
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`))
+      if (node === null || typeof node !== 'object') return
+      const properties = (node as { properties?: Record<string, { description?: string }> }).properties
+      for (const [key, child] of Object.entries(properties ?? {})) {
+        if (!child.description) undescribed.push(`${path}.${key}`)
+      }
+      for (const [key, child] of Object.entries(node)) walk(child, `${path}.${key}`)
+    }
+    walk(schema, '')
+    expect(undescribed).toEqual([])
+    const lora = (schema.properties as Record<string, { properties: Record<string, { description: string; default: unknown }> }>).lora!
+    expect(lora.properties.rank).toMatchObject({ type: 'integer', default: 8 })
+    expect(lora.properties.rank!.description).toMatchInlineSnapshot(`"Rank r of the low-rank update B·A. Adapter memory and trainable parameters grow linearly with it; the QLoRA paper finds quality insensitive to r once all linear layers are adapted. Default: 8. See https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (r)"`)
+  })
+})
