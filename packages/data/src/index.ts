@@ -1,5 +1,5 @@
 // @tunekit/data: records → conversations → token shards → batch plans. No tensor library.
-export { runSource, readSource, sourceFiles } from './sources/run-source.ts'
+export { runSource, readSource, sourceFiles, sourceOrigins } from './sources/run-source.ts'
 export type { RecordLine, SourceOrigin, SourceSummary } from './sources/run-source.ts'
 export { readRecords, expandPaths, fileTypeOf } from './sources/read-files.ts'
 export type { FileType, SourceItem } from './sources/read-files.ts'

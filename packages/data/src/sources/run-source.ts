@@ -37,27 +37,32 @@ export async function sourceFiles(source: Source, baseDir: string): Promise<{ pa
   return files.map((path) => ({ path, type: source.type ?? fileTypeOf(path)! }))
 }
 
+/** The origins a source's records come from: its files, or the recipe for inline records. */
+export async function sourceOrigins(source: Source, baseDir: string): Promise<{ origins: SourceOrigin[]; files: { path: string; type: FileType }[] }> {
+  if (source.kind === 'inline') return { origins: [{ file: 'inline records', unit: 'record' }], files: [] }
+  const files = await sourceFiles(source, baseDir)
+  return { origins: files.map((f) => ({ file: f.path, unit: f.type === 'jsonl' || f.type === 'csv' ? 'line' : 'record' })), files }
+}
+
 /** Streams every record of a source, in file order, with its origin; stops after `limit` records. */
 export async function* readSource(
   source: Source,
-  opts: { baseDir: string; limit?: number | undefined },
-): AsyncGenerator<RecordLine & { origins: SourceOrigin[] }> {
+  opts: { baseDir: string; limit?: number | undefined; files?: { path: string; type: FileType }[] },
+): AsyncGenerator<RecordLine> {
   const limit = opts.limit ?? Infinity
   let count = 0
   if (source.kind === 'inline') {
-    const origins: SourceOrigin[] = [{ file: 'inline records', unit: 'record' }]
     for (const [i, record] of source.records.entries()) {
       if (count++ >= limit) return
-      yield { origin: 0, line: i + 1, record, origins }
+      yield { origin: 0, line: i + 1, record }
     }
     return
   }
-  const files = await sourceFiles(source, opts.baseDir)
-  const origins: SourceOrigin[] = files.map((f) => ({ file: f.path, unit: f.type === 'jsonl' || f.type === 'csv' ? 'line' : 'record' }))
+  const files = opts.files ?? (await sourceFiles(source, opts.baseDir))
   for (const [origin, f] of files.entries()) {
     for await (const item of readRecords(f.path, f.type) as AsyncGenerator<SourceItem>) {
       if (count++ >= limit) return
-      yield { origin, ...item, origins }
+      yield { origin, ...item }
     }
   }
 }
@@ -65,13 +70,12 @@ export async function* readSource(
 /** The source node's work: writes `records.jsonl` and `source.json` into `outDir`. */
 export async function runSource(source: Source, outDir: string, opts: { baseDir: string; limit?: number | undefined }): Promise<SourceSummary> {
   await mkdir(outDir, { recursive: true })
+  const { origins, files } = await sourceOrigins(source, opts.baseDir)
   const out = jsonLinesWriter(join(outDir, 'records.jsonl'))
-  let origins: SourceOrigin[] = source.kind === 'inline' ? [{ file: 'inline records', unit: 'record' }] : []
   let records = 0
   let malformed = 0
   try {
-    for await (const { origins: o, ...item } of readSource(source, opts)) {
-      origins = o
+    for await (const item of readSource(source, { ...opts, files })) {
       records++
       if ('error' in item) malformed++
       await out.write(item)
