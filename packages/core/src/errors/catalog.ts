@@ -227,6 +227,13 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: 'The file is truncated or not a safetensors file; download or write it again.',
   },
+  BadModelConfig: {
+    code: 'TK310',
+    name: 'BadModelConfig',
+    title: 'config.json lacks a field the family needs',
+    message: (field: string, family: string) => `config.json has no numeric ${show(field)}, which a ${family} model needs`,
+    hint: 'Point the model at a Hugging Face model folder whose config.json matches model.family (model_type, hidden_size, …).',
+  },
   // ── runtime ──────────────────────────────────────────────────────────────────────────────
   NonFiniteLoss: {
     code: 'TK401',

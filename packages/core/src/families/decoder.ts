@@ -1,3 +1,4 @@
+import { fail } from '../errors/tunekit-error.ts'
 import type { FamilyInfo, ModelConfig } from './types.ts'
 
 // The llama-style decoder shared by llama, mistral and qwen2 (transformers' LlamaForCausalLM,
@@ -9,29 +10,28 @@ export const decoderSaveable = ['embed_tokens', 'lm_head'] as const
 export type DecoderLinear = (typeof decoderLinear)[number]
 export type DecoderSaveable = (typeof decoderSaveable)[number]
 
-const num = (json: Record<string, unknown>, key: string, fallback?: number): number => {
-  const v = json[key]
-  if (typeof v === 'number') return v
-  if (fallback !== undefined) return fallback
-  throw new Error(`config.json has no numeric "${key}"`)
-}
-
 export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: { ropeTheta: number; attentionBias: boolean }): ModelConfig {
-  const heads = num(json, 'num_attention_heads')
-  const hidden = num(json, 'hidden_size')
+  const num = (key: string, fallback?: number): number => {
+    const v = json[key]
+    if (typeof v === 'number') return v
+    if (fallback !== undefined) return fallback
+    return fail('BadModelConfig', v === undefined ? { path: key } : { path: key, value: v }, key, modelType)
+  }
+  const heads = num('num_attention_heads')
+  const hidden = num('hidden_size')
   const eos = json.eos_token_id
   return {
     modelType,
-    vocabSize: num(json, 'vocab_size'),
+    vocabSize: num('vocab_size'),
     hiddenSize: hidden,
-    intermediateSize: num(json, 'intermediate_size'),
-    numHiddenLayers: num(json, 'num_hidden_layers'),
+    intermediateSize: num('intermediate_size'),
+    numHiddenLayers: num('num_hidden_layers'),
     numAttentionHeads: heads,
-    numKeyValueHeads: num(json, 'num_key_value_heads', heads),
-    headDim: num(json, 'head_dim', hidden / heads),
-    maxPositionEmbeddings: num(json, 'max_position_embeddings', 2048),
-    rmsNormEps: num(json, 'rms_norm_eps', 1e-6),
-    ropeTheta: num(json, 'rope_theta', defaults.ropeTheta),
+    numKeyValueHeads: num('num_key_value_heads', heads),
+    headDim: num('head_dim', hidden / heads),
+    maxPositionEmbeddings: num('max_position_embeddings', 2048),
+    rmsNormEps: num('rms_norm_eps', 1e-6),
+    ropeTheta: num('rope_theta', defaults.ropeTheta),
     tieWordEmbeddings: json.tie_word_embeddings === true,
     slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,

@@ -1,0 +1,65 @@
+import { families, familyInfo, familyNames, knownCheckpoints, type Family } from '@tunekit/core'
+import { describe, expect, it } from 'vitest'
+
+describe('the model family registry', () => {
+  it('counts the published parameter totals of the known checkpoints', () => {
+    const totals = Object.fromEntries(
+      Object.values(knownCheckpoints)
+        .filter((c) => c.publishedParams > 0)
+        .map((c) => [c.id, families[c.family].totalParams(c.config)]),
+    )
+    expect(totals).toEqual({
+      'mistralai/Mistral-7B-v0.1': 7_241_732_096,
+      'meta-llama/Llama-2-7b-hf': 6_738_415_616,
+      'Qwen/Qwen2-0.5B': 494_032_768,
+    })
+    for (const c of Object.values(knownCheckpoints)) {
+      if (c.publishedParams > 0) expect(families[c.family].totalParams(c.config)).toBe(c.publishedParams)
+    }
+  })
+
+  it('counts modules from the config: GQA widths and qwen2 biases', () => {
+    const mistral = knownCheckpoints['mistralai/Mistral-7B-v0.1']!.config
+    // k_proj: hidden 4096 → 8 kv heads × 128 = 1024
+    expect(families.mistral.linearShape(mistral, 'k_proj')).toEqual([4096, 1024])
+    expect(families.mistral.moduleParams(mistral, 'k_proj')).toBe(4096 * 1024)
+    expect(families.mistral.moduleParams(mistral, 'embed_tokens')).toBe(32000 * 4096)
+    const qwen = knownCheckpoints['Qwen/Qwen2-0.5B']!.config
+    // q_proj carries a bias of its output width (896) in qwen2
+    expect(families.qwen2.moduleParams(qwen, 'q_proj')).toBe(896 * 896 + 896)
+    expect(families.qwen2.moduleParams(qwen, 'o_proj')).toBe(896 * 896)
+  })
+
+  it('round-trips every known config through writeConfig and readConfig', () => {
+    for (const c of Object.values(knownCheckpoints)) {
+      const family = families[c.family]
+      const json = JSON.parse(JSON.stringify(family.writeConfig(c.config))) as Record<string, unknown>
+      expect(json.model_type).toBe(c.family)
+      expect(json.architectures).toEqual([family.architecture])
+      expect(family.readConfig(json)).toEqual(c.config)
+    }
+  })
+
+  it('reads config.json defaults the way transformers does', () => {
+    const config = families.llama.readConfig({
+      vocab_size: 100, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
+      eos_token_id: [2, 7],
+    })
+    expect(config).toMatchObject({ numKeyValueHeads: 4, headDim: 16, eosTokenId: 2, bosTokenId: null, tieWordEmbeddings: false, slidingWindow: null })
+    expect(() => families.llama.readConfig({ vocab_size: 100 })).toThrowErrorMatchingInlineSnapshot(`
+      [TunekitError: config.json lacks a field the family needs
+      ✖ TK310 config.json has no numeric "num_attention_heads", which a llama model needs → at num_attention_heads
+        fix: Point the model at a Hugging Face model folder whose config.json matches model.family (model_type, hidden_size, …).]
+    `)
+  })
+
+  it('lists module names and defaults per family', () => {
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2'])
+    for (const name of familyNames) {
+      const f = familyInfo(name)!
+      expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)
+      expect(f.saveableModules).toEqual(['embed_tokens', 'lm_head'])
+    }
+    expect(familyInfo('gpt2' as Family)).toBeUndefined()
+  })
+})
