@@ -2,6 +2,11 @@ import { Command, CommanderError } from 'commander'
 import { isTunekitError, type Recipe } from '@tunekit/core'
 import { checkCommand } from './commands/check.ts'
 import { schemaCommand } from './commands/schema.ts'
+import { runCommand } from './commands/run.ts'
+import { planCommand } from './commands/plan.ts'
+import { graphCommand } from './commands/graph.ts'
+import { mergeCommand } from './commands/merge.ts'
+import { setupCommand } from './commands/setup.ts'
 
 /** What every command gets: where to write, the recipe preset by `main()`, and Ctrl-C. */
 export interface CliContext {
@@ -26,7 +31,7 @@ export interface CliContext {
 export type CliCommand = (ctx: CliContext) => Command
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [checkCommand, schemaCommand]
+export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, mergeCommand, schemaCommand, setupCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that

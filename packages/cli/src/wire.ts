@@ -2,9 +2,7 @@
 // TypeScript (@tunekit/data); train, merge, generate and eval run on the backend the recipe
 // resolves to. Backends are imported only when a command needs one: loading TensorFlow.js or
 // probing Python costs seconds that `plan`, `graph` and `check` should not pay.
-import { resolveBackend, type Backend, type NodeExecutor, type NodeKind, type Recipe, type ResolvedBackend } from '@tunekit/core'
-import { dataExecutors } from '@tunekit/data'
-import { modelExecutor } from '@tunekit/data/model'
+import { fail, resolveBackend, type Backend, type NodeExecutor, type NodeKind, type Recipe, type ResolvedBackend } from '@tunekit/core'
 
 type BackendName = Backend['name']
 
@@ -14,8 +12,11 @@ export async function loadBackend(name: BackendName): Promise<Backend> {
     const { createTorchBackend } = await import('@tunekit/torch')
     return createTorchBackend()
   }
-  const { createTfjsBackend } = await import('@tunekit/tfjs')
-  return createTfjsBackend()
+  const tfjs = (await import('@tunekit/tfjs')) as unknown as { createTfjsBackend?: () => Backend }
+  if (!tfjs.createTfjsBackend) {
+    return fail('BackendUnavailable', { path: 'backend', value: 'tfjs', hintArgs: ["Use backend: 'torch' (tunekit setup torch)."] }, 'tfjs', '@tunekit/tfjs exports no backend yet')
+  }
+  return tfjs.createTfjsBackend()
 }
 
 /** The backends `backend: 'auto'` chooses among, or just the one a recipe names. */
@@ -37,6 +38,7 @@ export interface Wiring {
  * tfjs) and returns the executors a run needs: data's, the model node's, then the backend's.
  */
 export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>): Promise<Wiring> {
+  const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/data/model')])
   const loaded = await candidates(recipe.backend)
   const resolved = await resolveBackend(recipe, loaded)
   const executors: Partial<Record<NodeKind, NodeExecutor>> = {

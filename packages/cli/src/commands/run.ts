@@ -37,6 +37,8 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
   const graph = await compilePrepared(prepared)
   const missing = missingInputs(recipe, prepared.baseDir)
   if (missing.length > 0) {
+    // Show what the run would be (the backend assumed, not probed), then what is missing.
+    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir }))}\n\n`)
     throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
   }
 
@@ -47,7 +49,8 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       ? (e: RunEvent) => ctx.out(`${JSON.stringify(e)}\n`)
       : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
     if (!opts.json) {
-      ctx.out(`${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, backend: { name: backend.name, capabilities } }))}\n\n`)
+      const planned = plan(graph, { cacheDir: prepared.cacheDir, backend: { name: backend.name, capabilities } })
+      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
     }
     onEvent({ type: 'backend', time: Date.now(), name: backend.name, engine: capabilities.engine, device: capabilities.device, reason })
     const result = await runGraph(graph, {

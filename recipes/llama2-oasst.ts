@@ -1,0 +1,33 @@
+/**
+ * Llama 2 7B taught to chat in ChatML on OpenAssistant's top-ranked conversations
+ * (OpenAssistant/oasst_top1_2023-08-25: 12,947 train / 690 test), with QLoRA as in the
+ * qlora-minimal tutorial (https://github.com/geronimi73/qlora-minimal).
+ *
+ * Memory: one CUDA GPU with 24 GB: ≈ 3.7 GB of NF4 weights, ≈ 0.42 B trainable parameters (LoRA
+ *         r 64 on every projection + embed_tokens and lm_head) with their AdamW states, and
+ *         activations of 16 × 512 tokens under gradient checkpointing. `plan` prints the estimate.
+ * Time:   3 epochs = 3 × 810 steps of 16 conversations; a few hours on one modern GPU (`plan`
+ *         prints an ETA for the backend it finds).
+ * Run:    npx tsx recipes/llama2-oasst.ts          check, plan, then train, merge and sample
+ *         npx tsx recipes/llama2-oasst.ts plan     the plan only; needs no weights
+ * Inputs: the weights and the dataset are read from the Hugging Face cache (HF_HOME); or pass
+ *         --model-path <folder> (or TUNEKIT_MODEL_PATH) and --data-path <file or folder>.
+ *         Llama 2 is gated: accept Meta's license on its Hub page and log in before downloading.
+ */
+import { hub, main } from '@tunekit/core'
+import { qloraChatml } from '@tunekit/recipes'
+
+export const recipe = qloraChatml({
+  name: 'llama2-oasst',
+  model: { id: 'meta-llama/Llama-2-7b-hf', family: 'llama' },
+  // The tutorial pads with </s>; padding is masked by position, so <|im_end|> stays a label.
+  tokens: { pad: '</s>' },
+  data: {
+    source: hub('OpenAssistant/oasst_top1_2023-08-25'),
+    // Evaluate on the dataset's own 690-conversation test split, as the tutorial does.
+    split: { evalSplit: 'test' },
+  },
+  output: { samples: ['What is the capital of France?', 'Write a haiku about the sea.'] },
+})
+
+await main(import.meta, recipe)
