@@ -99,7 +99,7 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
     counted('collate', async (ctx) => {
       const p = ctx.node.params as { batchSize: number; epochs: number; maxLength: number; gradientAccumulationSteps: number }
       const index = readJson<{ count: number; lengths: number[] }>(join(ctx.input('split'), 'train', 'index.json'))
-      const microBatches = []
+      const microBatches: { length: number; rows: { sample: number; start: number; length: number }[][] }[] = []
       for (let i = 0; i < index.count; i += p.batchSize) {
         const rows = range(i, Math.min(index.count, i + p.batchSize)).map((s) => [{ sample: s, start: 0, length: index.lengths[s]! }])
         microBatches.push({ length: Math.max(...rows.map((r) => r[0]!.length)), rows })

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, isCached, runGraph } from '@tunekit/core'
+import { compile, isCached, runGraph, type RunEvent } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
 
 const repo = resolve(import.meta.dirname, '../..')
@@ -49,5 +49,37 @@ describe('a run killed with SIGKILL mid-write', () => {
     expect(isCached(cacheDir, tokenize.key)).toBe(true)
     expect(existsSync(partial)).toBe(false) // the dead writer's temp folder was cleaned
     expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([])
+  })
+})
+
+describe('Ctrl-C during training', () => {
+  it('checkpoints, exits 130, and the next run resumes to the uninterrupted result', async () => {
+    const root = tempDir('sigint')
+    const cacheDir = join(root, 'cache')
+    const runDir = join(root, 'run')
+    const { code, steps } = await new Promise<{ code: number | null; steps: number }>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'test/graph/fixtures/interrupted-run.ts'), cacheDir, runDir], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] })
+      let steps = 0
+      child.stdout.on('data', (d: Buffer) => {
+        for (const m of d.toString().matchAll(/STEP (\d+)/g)) steps = Number(m[1])
+        if (steps >= 3 && !child.killed) child.kill('SIGINT')
+      })
+      child.on('exit', (c) => done({ code: c, steps }))
+    })
+    expect(code).toBe(130)
+    expect(steps).toBeLessThan(15)
+    const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent)
+    expect(events.at(-1)).toMatchObject({ type: 'run-end', ok: false, code: 'TK404' })
+
+    const recipe = tinyRecipe({ args: { batchSize: 2, epochs: 3, learningRate: 0.2 } })
+    const resumedSteps: number[] = []
+    await runGraph(await compile(recipe, { baseDir: root, cacheDir }), {
+      recipe, executors: testExecutors().executors, cacheDir, runDir, baseDir: root,
+      onEvent: (e) => { if (e.type === 'step') resumedSteps.push(e.step) },
+    })
+    expect(resumedSteps[0]).toBe(steps + 1)
+    const straight = { cacheDir: join(root, 'c2'), runDir: join(root, 'r2'), baseDir: root }
+    await runGraph(await compile(recipe, straight), { recipe, executors: testExecutors().executors, ...straight })
+    expect(readFileSync(join(runDir, 'adapter', 'adapter.json'), 'utf8')).toBe(readFileSync(join(straight.runDir, 'adapter', 'adapter.json'), 'utf8'))
   })
 })

@@ -24,6 +24,8 @@ export interface RunGraphOptions extends Selection {
   signal?: AbortSignal
   /** Every event of the run, as written to events.jsonl. */
   onEvent?: (event: RunEvent) => void
+  /** The backend the run resolved to (`resolveBackend`); announced as a `backend` event. */
+  backend?: { name: string; capabilities: { engine: string; device: string }; reason: string }
 }
 
 /** What happened to one node. */
@@ -66,6 +68,8 @@ export async function runGraph(graph: Graph, opts: RunGraphOptions): Promise<Run
   }
 
   emit({ type: 'run-start', recipe: graph.recipeName, nodes: visit })
+  const b = opts.backend
+  if (b) emit({ type: 'backend', name: b.name, engine: b.capabilities.engine, device: b.capabilities.device, reason: b.reason })
   const outcomes: NodeOutcome[] = []
   for (const id of visit) {
     const node = getNode(graph, id)

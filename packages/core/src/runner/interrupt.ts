@@ -1,0 +1,22 @@
+/** An abort signal wired to Ctrl-C, for `runGraph`'s `signal`. */
+export interface InterruptHandle {
+  signal: AbortSignal
+  /** Removes the signal handlers (call when the run ends). */
+  dispose: () => void
+}
+
+/**
+ * The first SIGINT (or SIGTERM) aborts the signal, so the running node checkpoints and returns and
+ * `runGraph` throws `Interrupted`; the caller then exits with 130. A second one exits at once
+ * (130): finished artifacts are safe, the node in progress is redone or resumed on the next run.
+ */
+export function interruptOnSignals(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], onFirst?: (signal: NodeJS.Signals) => void): InterruptHandle {
+  const controller = new AbortController()
+  const handler = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130)
+    onFirst?.(signal)
+    controller.abort()
+  }
+  for (const s of signals) process.on(s, handler)
+  return { signal: controller.signal, dispose: () => signals.forEach((s) => process.off(s, handler)) }
+}
