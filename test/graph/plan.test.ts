@@ -93,6 +93,12 @@ describe('plan after the data nodes ran', () => {
     const graph = await compile(recipe, dirs)
     await runGraph(graph, { recipe, ...dirs, executors: testExecutors().executors, until: 'collate' })
     const throughputFile = join(root, 'throughput.json')
+    const reported = plan(graph, {
+      cacheDir: dirs.cacheDir, throughputFile,
+      backend: { name: 'tfjs', capabilities: { engine: 'tfjs-cpu', device: 'cpu', reason: 'pure JS', dtypes: ['float32'], quantize: [], throughput: { tokensPerSecondPerBillionParams: 20 } } },
+    })
+    if (reported.eta.seconds === null || !('params' in reported.model)) throw new Error('expected an ETA from the backend figure')
+    expect(reported.eta.tokensPerSecond).toBeCloseTo(20 / (reported.model.params.base / 1e9), 9)
     const before = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
     expect(before.backend).toMatchObject({ name: 'tfjs', device: 'cpu', assumed: true })
     expect(before.nodes.map((n) => n.status)).toEqual(['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'to run', 'to run'])

@@ -151,6 +151,16 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   if (!('params' in model)) return { seconds: null, reason: 'model size unknown' }
   if (data.tokens === undefined) return { seconds: null, reason: 'token count unknown until the data nodes run' }
   const pick = pickThroughput(readThroughput(file), backend.name, backend.device, model.id, model.params.base, train.model.quantize?.type ?? null)
+  const reported = opts.backend?.capabilities.throughput?.tokensPerSecondPerBillionParams
+  if (!pick && reported) {
+    // The backend's own figure, per billion parameters: tokens/s falls in proportion to size.
+    const tokensPerSecond = reported / (model.params.base / 1e9)
+    const figure: ThroughputFigure = {
+      backend: backend.name, engine: backend.engine, device: backend.device, model: model.id, params: model.params.base,
+      batchSize: train.args.batchSize, seqLen: data.seqLen, tokensPerSecond, measuredAt: 'reported by the backend', bench: 'capabilities().throughput',
+    }
+    return { seconds: data.tokens / tokensPerSecond, tokensPerSecond, tokens: data.tokens, how: `the backend's figure of ${reported} tokens/s per billion parameters`, figure }
+  }
   if (!pick) return { seconds: null, reason: `no throughput figure for ${backend.name} on ${backend.device} in ${file}; run the benchmarks (bench/README.md)` }
   return { seconds: data.tokens / pick.tokensPerSecond, tokensPerSecond: pick.tokensPerSecond, tokens: data.tokens, how: pick.how, figure: pick.figure }
 }
