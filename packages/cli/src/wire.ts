@@ -28,7 +28,8 @@ async function candidates(choice: Recipe['backend']): Promise<Backend[]> {
 /** Executors for every node kind of a run, and the backend that runs the backend nodes. */
 export interface Wiring {
   executors: Partial<Record<NodeKind, NodeExecutor>>
-  resolved: ResolvedBackend<Backend>
+  /** The backend that runs train, merge and generate; absent when `wire` was told none is needed. */
+  resolved?: ResolvedBackend<Backend>
   /** Releases the backends that were loaded (worker processes, tensors). */
   dispose: () => Promise<void>
 }
@@ -36,9 +37,11 @@ export interface Wiring {
 /**
  * Resolves the recipe's backend (see `resolveBackend` in core: `'auto'` is torch with CUDA, else
  * tfjs) and returns the executors a run needs: data's, the model node's, then the backend's.
+ * With `backend: false` (a run that only touches data nodes) no backend is loaded.
  */
-export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>): Promise<Wiring> {
+export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>, opts: { backend?: boolean } = {}): Promise<Wiring> {
   const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/data/model')])
+  if (opts.backend === false) return { executors: { ...dataExecutors, model: modelExecutor }, dispose: async () => {} }
   const loaded = await candidates(recipe.backend)
   const resolved = await resolveBackend(recipe, loaded)
   const executors: Partial<Record<NodeKind, NodeExecutor>> = {

@@ -13,3 +13,5 @@ export {
   seededRandom,
 } from './datasets/opposites.ts'
 export type { OppositesDataset, OppositesOptions, ChatmlTextRecord, QuestionAnswer } from './datasets/opposites.ts'
+export { gradeAnswers, formatGrades, readRunSamples } from './datasets/grade.ts'
+export type { Grades, GradedAnswer, Sample } from './datasets/grade.ts'

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { formatPlan, plan, type Plan } from '@tunekit/core'
+import { formatPlan, plan, type Plan, type PlanOptions } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../program.ts'
 import { wire } from '../wire.ts'
 import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
@@ -18,10 +18,10 @@ export interface PlanCommandOptions extends RecipeFlags {
 export async function planRecipe(ctx: CliContext, fileArg: string | undefined, opts: PlanCommandOptions): Promise<Plan> {
   const prepared = await prepareRecipe(ctx, fileArg, opts)
   const graph = await compilePrepared(prepared)
-  let backend: { name: 'tfjs' | 'torch'; capabilities: Awaited<ReturnType<typeof wire>>['resolved']['capabilities'] } | undefined
+  let backend: PlanOptions['backend']
   if (opts.probe) {
     const wiring = await wire(prepared.recipe)
-    backend = { name: wiring.resolved.backend.name, capabilities: wiring.resolved.capabilities }
+    if (wiring.resolved) backend = { name: wiring.resolved.backend.name, capabilities: wiring.resolved.capabilities }
     await wiring.dispose()
   }
   const result = plan(graph, { cacheDir: prepared.cacheDir, ...(backend ? { backend } : {}) })

@@ -3,7 +3,10 @@ import { Command } from 'commander'
 import {
   createProgressRenderer,
   formatPlan,
+  getNode,
+  isCached,
   plan,
+  selectNodes,
   runGraph,
   TunekitError,
   type RunEvent,
@@ -42,17 +45,27 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
     throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
   }
 
-  const wiring = await wire(recipe)
+  // Load a backend only when a backend node (train, merge, generate) will actually run.
+  const selection = { until: opts.until, only: opts.only, from: opts.from }
+  const { visit, force } = selectNodes(graph, selection, prepared.cacheDir)
+  const needsBackend = visit.some((id) => {
+    const node = getNode(graph, id)
+    return node.runsOn === 'backend' && (force.has(id) || !isCached(prepared.cacheDir, node.key))
+  })
+  const wiring = await wire(recipe, { backend: needsBackend })
   try {
-    const { backend, capabilities, reason } = wiring.resolved
     const onEvent = opts.json
       ? (e: RunEvent) => ctx.out(`${JSON.stringify(e)}\n`)
       : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
+    const resolved = wiring.resolved
     if (!opts.json) {
-      const planned = plan(graph, { cacheDir: prepared.cacheDir, backend: { name: backend.name, capabilities } })
-      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
+      const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
+      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, ...backend }))}\n\n`)
     }
-    onEvent({ type: 'backend', time: Date.now(), name: backend.name, engine: capabilities.engine, device: capabilities.device, reason })
+    if (resolved) {
+      const { capabilities: c } = resolved
+      onEvent({ type: 'backend', time: Date.now(), name: resolved.backend.name, engine: c.engine, device: c.device, reason: resolved.reason })
+    }
     const result = await runGraph(graph, {
       recipe,
       executors: wiring.executors,
@@ -61,9 +74,7 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       baseDir: prepared.baseDir,
       signal: ctx.signal,
       onEvent,
-      ...(opts.until !== undefined ? { until: opts.until } : {}),
-      ...(opts.only !== undefined ? { only: opts.only } : {}),
-      ...(opts.from !== undefined ? { from: opts.from } : {}),
+      ...selection,
     })
     if (!opts.json) {
       const run = shown(ctx, result.runDir)
