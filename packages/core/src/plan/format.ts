@@ -13,6 +13,10 @@ export function duration(seconds: number): string {
 
 const pad = (text: string, width: number): string => text.padEnd(width)
 
+/** Figures a reader looks for first; the rest follow in file order. */
+const FIRST = ['records', 'conversations', 'samples', 'tokens', 'trainedTokens', 'truncated', 'dropped', 'skipped', 'trainSamples', 'evalSamples', 'stepsPerEpoch', 'totalSteps', 'paddingEfficiency']
+const rank = (name: string): number => (FIRST.includes(name) ? FIRST.indexOf(name) : FIRST.length)
+
 /** The plan as `tunekit plan` prints it on a terminal. */
 export function formatPlan(p: Plan): string {
   const out: string[] = []
@@ -20,13 +24,13 @@ export function formatPlan(p: Plan): string {
   out.push(`backend: ${p.backend.name} (${p.backend.engine}, ${p.backend.device}) — ${p.backend.reason}`)
   out.push('', 'graph:')
   for (const n of p.nodes) {
-    const figs = Object.entries(n.figures).slice(0, 6).map(([k, v]) => `${k} ${Number.isInteger(v) ? count(v) : v.toFixed(3)}`).join(', ')
+    const figs = Object.entries(n.figures).sort(([a], [b]) => rank(a) - rank(b)).slice(0, 6).map(([k, v]) => `${k} ${Number.isInteger(v) ? count(v) : v.toFixed(3)}`).join(', ')
     out.push(`  ${n.status === 'cached' ? '✔' : '○'} ${pad(n.id, 9)} ${pad(n.status, 7)} ${n.key.slice(0, 12)}${figs ? `  ${figs}` : ''}`)
   }
   const d = p.data
   out.push('', `data (${d.from}): ${d.trainSamples !== undefined ? `${count(d.trainSamples)} train samples, ` : ''}` +
     `${d.stepsPerEpoch !== undefined ? `${d.stepsPerEpoch} steps/epoch, ` : ''}${d.totalSteps !== undefined ? `${d.totalSteps} steps, ` : ''}` +
-    `${d.tokens !== undefined ? `${count(d.tokens)} tokens, ` : ''}sequence ${d.seqLen}`)
+    `${d.tokens !== undefined ? `${count(d.tokens)} padded tokens, ` : ''}${d.from === 'cache' ? 'longest micro-batch' : 'sequence'} ${d.seqLen}`)
   if ('params' in p.model) {
     const m = p.model
     const pct = ((100 * m.params.trainable) / m.params.total).toFixed(2)
