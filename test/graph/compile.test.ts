@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, extendRecipe, defineRecipe, file, findModelDir, renderGraph, type Graph } from '@tunekit/core'
+import { compile, extendRecipe, defineRecipe, file, findModelDir, hub, renderGraph, type Graph } from '@tunekit/core'
 import { tempDir, tinyRecipe } from './helpers.ts'
 
 const keys = (g: Graph): Record<string, string> => Object.fromEntries(g.nodes.map((n) => [n.id, n.key]))
@@ -112,6 +112,27 @@ describe('compile', () => {
     mkdirSync(join(root, 'local'))
     expect(findModelDir(model, root, { TUNEKIT_MODEL_PATH: join(root, 'local'), HF_HOME: join(root, 'hf') }).dir).toBe(join(root, 'local'))
     expect(findModelDir({ ...model, path: 'local' }, root, {}).dir).toBe(join(root, 'local'))
+  })
+})
+
+describe('compile with a Hub dataset', () => {
+  it('hashes the files of the cached snapshot, which link to blobs', async () => {
+    const root = tempDir('hubdata')
+    const repo = join(root, 'hf', 'hub', 'datasets--acme--chats')
+    mkdirSync(join(repo, 'blobs'), { recursive: true })
+    mkdirSync(join(repo, 'refs'))
+    mkdirSync(join(repo, 'snapshots', 'c0ffee', 'data'), { recursive: true })
+    writeFileSync(join(repo, 'refs', 'main'), 'c0ffee')
+    writeFileSync(join(repo, 'blobs', 'b1'), '{"text":"<|im_start|>user\\nhi<|im_end|>"}\n')
+    symlinkSync(join(repo, 'blobs', 'b1'), join(repo, 'snapshots', 'c0ffee', 'data', 'train.jsonl'))
+    const recipe = defineRecipe({ model: { id: 'acme/chat-7b', family: 'mistral' }, data: { source: hub('acme/chats'), format: 'chatml-text' } })
+    const env = { HF_HOME: join(root, 'hf') }
+    const g = await compile(recipe, { baseDir: root, env })
+    const source = g.nodes.find((n) => n.id === 'source')!
+    expect(source.reads.map((r) => r.path)).toEqual([join(repo, 'snapshots', 'c0ffee', 'data', 'train.jsonl')])
+    expect(source.reads[0]!.hash).toMatch(/^[0-9a-f]{64}$/)
+    const absent = await compile(recipe, { baseDir: root, env: { HF_HOME: join(root, 'none') } })
+    expect(absent.nodes.find((n) => n.id === 'source')!.reads.map((r) => r.hash)).toEqual(['missing'])
   })
 })
 

@@ -36,10 +36,12 @@ function listDataFiles(path: string): string[] {
   if (!existsSync(path)) return [path]
   if (!statSync(path).isDirectory()) return [path]
   const out: string[] = []
-  for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const full = join(path, entry.name)
-    if (entry.isDirectory() && !entry.name.startsWith('.')) out.push(...listDataFiles(full))
-    else if (entry.isFile() && DATA_FILE.test(entry.name)) out.push(full)
+  for (const name of readdirSync(path).sort()) {
+    const full = join(path, name)
+    // stat follows symbolic links: Hub cache snapshots link every file to a blob.
+    const st = statSync(full, { throwIfNoEntry: false })
+    if (st?.isDirectory() && !name.startsWith('.')) out.push(...listDataFiles(full))
+    else if (st?.isFile() && DATA_FILE.test(name)) out.push(full)
   }
   return out
 }
