@@ -115,3 +115,21 @@ describe('template failures are errors with codes', () => {
     `)
   })
 })
+
+describe('the ChatML fast path', () => {
+  test('gives the same text and spans as rendering the Jinja template', async () => {
+    const { renderSpans } = await import('@tunekit/data')
+    const chatml = chatTemplate('chatml', { bosToken: '<s>', eosToken: '<|im_end|>' })
+    // the same Jinja text under another name takes the interpreter path
+    const viaJinja = chatTemplate({ jinja: chatml.jinja + '{# interpreted #}' }, { bosToken: '<s>', eosToken: '<|im_end|>' })
+    const conversations: Message[][] = [
+      chat,
+      chat.slice(1, 3),
+      [{ role: 'user', content: 'say <|im_end|> twice' }, { role: 'assistant', content: 'ok <|im_end|> and </s>' }],
+      [{ role: 'user', content: '' }, { role: 'assistant', content: '' }, { role: 'user', content: 'a\n\n' }, { role: 'assistant', content: '\n' }],
+    ]
+    for (const messages of conversations)
+      for (const end of ['<|im_end|>', '</s>', ''])
+        expect(renderSpans(chatml, messages, end)).toEqual(renderSpans(viaJinja, messages, end))
+  })
+})

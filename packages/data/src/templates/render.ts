@@ -72,6 +72,7 @@ export function renderChat(template: ChatTemplate, messages: readonly Message[],
  * Throws (the caller reports TemplateRender) when a prefix is not a prefix of the full text.
  */
 export function renderSpans(template: ChatTemplate, messages: readonly Message[], turnEnd: string): RenderedChat {
+  if (template.jinja === builtinTemplates.chatml) return chatmlSpans(messages, turnEnd)
   const text = renderChat(template, messages)
   const assistant: Span[] = []
   for (let i = 0; i < messages.length; i++) {
@@ -84,6 +85,27 @@ export function renderSpans(template: ChatTemplate, messages: readonly Message[]
     const cut = through.lastIndexOf(turnEnd)
     if (turnEnd !== '' && cut >= before.length) end = cut + turnEnd.length
     assistant.push({ start: before.length, end, message: i })
+  }
+  return { text, assistant }
+}
+
+/**
+ * The built-in ChatML template's output and spans without the Jinja interpreter (the bulk of
+ * ChatML data goes through here); identical to the Jinja path, which a test checks.
+ */
+function chatmlSpans(messages: readonly Message[], turnEnd: string): RenderedChat {
+  let text = ''
+  const assistant: Span[] = []
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!
+    const header = `<|im_start|>${m.role}\n`
+    const start = text.length + header.length
+    text += `${header}${m.content}<|im_end|>\n`
+    if (m.role !== 'assistant') continue
+    let end = text.length
+    const cut = turnEnd === '' ? -1 : text.lastIndexOf(turnEnd)
+    if (cut >= start) end = cut + turnEnd.length
+    assistant.push({ start, end, message: i })
   }
   return { text, assistant }
 }
