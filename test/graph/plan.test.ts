@@ -85,6 +85,16 @@ describe('plan for the Mistral QLoRA recipe, without weights', () => {
   })
 })
 
+describe('plan for a model it knows nothing about', () => {
+  it('says why there is no memory estimate instead of guessing', async () => {
+    const unknown = defineRecipe({ model: { id: 'acme/secret-13b', family: 'llama' }, data: { source: hub('acme/chats'), format: 'chatml-text' } })
+    const p = await planOf(unknown)
+    expect(p.memory).toBeNull()
+    expect(p.model).toEqual({ id: 'acme/secret-13b', reason: 'acme/secret-13b is neither on this machine nor a checkpoint tunekit knows; give model.path or run once with the weights present' })
+    expect(formatPlan(p)).toContain('ETA: unknown (model size unknown)')
+  })
+})
+
 describe('plan after the data nodes ran', () => {
   it('shows cached nodes, their figures, the steps and an ETA from a throughput figure', async () => {
     const root = tempDir('plan')
