@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fail, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { writeInitialAdapter } from './initial-adapter.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
 import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
@@ -17,9 +18,10 @@ export interface TorchBackendOptions {
   strictVersions?: boolean
   /**
    * Writes the seeded initial adapter for a train node and returns its folder, so both backends
-   * start from the same weights. Without it the worker uses PEFT's own seeded init and says so.
+   * start from the same weights; `false`: the worker uses PEFT's own seeded init and says so.
+   * @defaultValue writeInitialAdapter (from @tunekit/data/model's initialAdapter)
    */
-  initialAdapter?: (ctx: NodeContext) => Promise<string | undefined>
+  initialAdapter?: false | ((ctx: NodeContext) => Promise<string | undefined>)
   /** Lines of the worker's log (stderr), e.g. for `--verbose`. */
   onLog?: (line: string) => void
 }
@@ -67,7 +69,8 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
     }
-    const initial = kind === 'train' && options.initialAdapter ? await options.initialAdapter(ctx) : undefined
+    const write = options.initialAdapter ?? writeInitialAdapter
+    const initial = kind === 'train' && write !== false ? await write(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     await runWorkerNode(probe.python, ctx, nodeSpec(ctx, initial), options.onLog ? { onLog: options.onLog } : {})
   }

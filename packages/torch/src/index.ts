@@ -10,3 +10,4 @@ export { findPython, managedVenvDir, PYTHON_PACKAGE_DIR, LOCK_FILE, CUDA_LOCK_FI
 export type { PythonChoice } from './python.ts'
 export { nodeSpec, runWorkerNode, EXIT_INTERRUPTED, EXIT_UNAVAILABLE } from './worker.ts'
 export type { NodeSpec } from './worker.ts'
+export { writeInitialAdapter } from './initial-adapter.ts'

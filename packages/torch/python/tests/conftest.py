@@ -76,7 +76,7 @@ def make_plan(folder: Path, train_lengths: list[int], eval_lengths: list[int], r
               epochs: int = 2, seed: int = 0, max_steps: int | None = None) -> dict:
     rng = np.random.default_rng(seed)
     plans = [{"microBatches": micro_batches(train_lengths, rng.permutation(len(train_lengths)).tolist(), rows)} for _ in range(epochs)]
-    per_epoch = -(-len(plans[0]["microBatches"]) // accum)
+    per_epoch = max(1, len(plans[0]["microBatches"]) // accum)
     total = per_epoch * epochs if max_steps is None else min(max_steps, per_epoch * epochs)
     plan = {"version": 1, "seqLen": 32, "microBatchSize": rows, "gradientAccumulationSteps": accum,
             "stepsPerEpoch": per_epoch, "totalSteps": total, "epochs": epochs, "paddingEfficiency": 1,

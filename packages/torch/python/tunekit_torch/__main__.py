@@ -30,6 +30,11 @@ def run_node(path: str) -> None:
 
 
 def main(argv: list[str]) -> int:
+    import warnings
+
+    # Library chatter that says nothing to a tunekit user (the worker sets these names itself).
+    warnings.filterwarnings("ignore", message=".*base_model_name_or_path.*")
+    warnings.filterwarnings("ignore", category=FutureWarning)
     if not argv:
         log(USAGE)
         return EXIT_USAGE

@@ -116,7 +116,7 @@ def resize_embeddings(model, vocab: int, node: str) -> int:
     with torch.no_grad():
         for emb in {id(m): m for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None}.values():
             w = emb.weight
-            w[old:] = w[:old].float().mean(0, keepdim=True).to(w.dtype)
+            w[old:] = w[:old].double().mean(0, keepdim=True).to(w.dtype)
     info(node, f"added {vocab - old} token(s): embeddings resized {old} -> {vocab} (new rows = mean of the old rows)")
     return vocab - old
 
@@ -162,7 +162,9 @@ def load_adapter_weights(peft_model, folder: Path, node: str) -> None:
     unexpected = [k for k in getattr(result, "unexpected_keys", []) or []]
     if unexpected:
         raise WorkerError("WorkerFailed", f"{folder}: adapter keys not in the model: {unexpected[:5]}")
-    missing = [k for k in (getattr(result, "missing_keys", []) or []) if "lora_" in k or "modules_to_save" in k or "token_adapter" in k]
+    # every trainable tensor must come from the file (base weights are "missing" by design)
+    trainable = {n.replace(".default", "") for n, p in peft_model.named_parameters() if p.requires_grad}
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if k.replace(".default", "") in trainable]
     if missing:
         raise WorkerError("WorkerFailed", f"{folder}: adapter lacks {len(missing)} trained tensor(s), e.g. {missing[:3]}")
 

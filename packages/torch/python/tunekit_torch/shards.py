@@ -119,16 +119,20 @@ def read_plan(collate_dir: Path) -> dict:
 def schedule_steps(plan: dict) -> list[tuple[int, int, list[dict]]]:
     """The optimiser steps of the plan: (epoch, first micro-batch index in that epoch, micro-batches).
 
-    An epoch's micro-batches are taken `gradientAccumulationSteps` at a time (the last step of an
-    epoch may take fewer); steps stop at `totalSteps`.
+    As in transformers' Trainer (and the batch plan's `stepsPerEpoch`): each epoch has
+    `stepsPerEpoch` steps of `gradientAccumulationSteps` micro-batches; micro-batches left over at
+    the end of an epoch are not used; steps stop at `totalSteps`.
     """
     accum = int(plan.get("gradientAccumulationSteps", 1))
     total = int(plan["totalSteps"])
     steps: list[tuple[int, int, list[dict]]] = []
     for epoch, ep in enumerate(plan["epochsPlan"]):
         mbs = ep["microBatches"]
-        for i in range(0, len(mbs), accum):
+        per_epoch = int(plan.get("stepsPerEpoch", max(1, len(mbs) // accum)))
+        for k in range(per_epoch):
+            chunk = mbs[k * accum : (k + 1) * accum]
             if len(steps) >= total:
                 return steps
-            steps.append((epoch, i, mbs[i : i + accum]))
+            if chunk:
+                steps.append((epoch, k * accum, chunk))
     return steps

@@ -207,10 +207,10 @@ def run_train(spec: NodeSpec) -> None:
         optimizer.zero_grad(set_to_none=True)
 
         step = index + 1
-        epoch_len = len(plan["epochsPlan"][epoch]["microBatches"])
-        epoch_end = first + len(micro_batches) >= epoch_len or step == total
+        per_epoch = int(plan.get("stepsPerEpoch", 1))
+        epoch_end = step % per_epoch == 0 or step == total
         state["step"] = step
-        state["epoch"] = epoch + (first + len(micro_batches)) / epoch_len
+        state["epoch"] = step / per_epoch  # fractional epochs done (TrainerState.epoch)
         state["microBatch"] = sum(len(s[2]) for s in steps[:step])
         state["lossHistory"].append(step_loss)
         if step % log_every == 0 or step == total or step == done_at_start + 1:
