@@ -59,6 +59,7 @@ export function referenceLogits(requests: Array<{ dir: string; ids: number[][]; 
   const out = execFileSync(join(process.cwd(), '.venv/bin/python'), [join(process.cwd(), 'test/tfjs/reference.py')], {
     input: JSON.stringify(requests.map((r) => ({ ...r, positions: r.positions ?? null }))),
     maxBuffer: 1 << 28,
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   return JSON.parse(out.toString()) as number[][]
 }

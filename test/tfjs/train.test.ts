@@ -106,7 +106,7 @@ describe('training loop', () => {
 
   it('schedules follow transformers: warmup from 0, linear and cosine decay to 0', () => {
     expect([0, 1, 2, 3, 6, 10].map((s) => lrMultiplier('linear', s, 2, 10))).toEqual([0, 0.5, 1, 0.875, 0.5, 0])
-    [1, 0.5, 0].forEach((want, i) => expect(lrMultiplier('cosine', [2, 6, 10][i]!, 2, 10)).toBeCloseTo(want, 12))
+    for (const [i, want] of [1, 0.5, 0].entries()) expect(lrMultiplier('cosine', [2, 6, 10][i]!, 2, 10)).toBeCloseTo(want, 12)
     expect([0, 1, 5].map((s) => lrMultiplier('constant_with_warmup', s, 2, 10))).toEqual([0, 0.5, 1])
     expect(lrMultiplier('constant', 0, 2, 10)).toBe(1)
   })

@@ -1,5 +1,6 @@
 import { tf, type Var2D } from '../engine.ts'
 import type { Linear } from '../model/types.ts'
+import { matMul, matMulFrozen, swapLast } from '../model/matmul.ts'
 import { quantizedMatmul } from '../quant/linear.ts'
 
 /** The trainable pair of one adapted linear module. */
@@ -20,7 +21,7 @@ export interface ForwardOptions {
 /** Frozen part: `x Wᵀ (+ b)`. x: [n, in] → [n, out]. */
 export function baseLinear(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   const w = lin.weight
-  const y: tf.Tensor2D = w.kind === 'dense' ? tf.matMul(x, w.weight, false, true) : quantizedMatmul(x, w.weight)
+  const y: tf.Tensor2D = w.kind === 'dense' ? matMulFrozen(x, w.weightT) : quantizedMatmul(x, w.weight)
   return lin.bias ? (tf.add(y, lin.bias) as tf.Tensor2D) : y
 }
 
@@ -30,8 +31,8 @@ export function loraLinear(x: tf.Tensor2D, lin: Linear, pair: LoraPair | undefin
     const base = baseLinear(x, lin)
     if (!pair) return base
     const input = opts.training && dropout > 0 ? tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) : x
-    const low = tf.matMul(input, pair.a, false, true) // [n, rank]
-    const update = tf.matMul(low, pair.b, false, true) // [n, out]
+    const low = matMul(input, swapLast(pair.a)) // [n, rank]
+    const update = matMul(low, swapLast(pair.b)) // [n, out]
     return tf.add(base, tf.mul(update, scale))
   })
 }

@@ -44,7 +44,7 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
   const targets = new Set(settings.targetModules)
   linearModules(model).forEach((lin, index) => {
     if (!targets.has(moduleName(lin.path))) return
-    const [out, inF] = lin.weight.kind === 'dense' ? lin.weight.weight.shape : lin.weight.weight.shape
+    const [out, inF] = lin.weight.kind === 'dense' ? [lin.weight.weightT.shape[1], lin.weight.weightT.shape[0]] : lin.weight.weight.shape
     const aInit = initial.get(loraKey(lin.path, 'A'))
     if (!aInit) throw new Error(`the initial adapter has no ${loraKey(lin.path, 'A')}`)
     const a = tf.variable(tf.tensor2d(aInit.data, [settings.rank, inF]))
@@ -53,12 +53,13 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
     lora.set(lin.path, { a, b, index })
   })
   const state: AdapterState = { settings, scale: loraScale(settings), lora }
-  const copy = (key: string, base: tf.Tensor2D, name: string): Var2D => {
+  // Saved modules start as copies of the base weights, [vocab, hidden] as PEFT stores them.
+  const copy = (key: string, base: () => tf.Tensor2D): Var2D => {
     const init = initial.get(key)
-    return tf.variable(init ? tf.tensor2d(init.data, base.shape) : base.clone())
+    return tf.variable(init ? tf.tensor2d(init.data, [model.config.vocabSize, model.config.hiddenSize]) : base())
   }
-  if (settings.modulesToSave.includes('embed_tokens')) state.embed = copy(EMBED_KEY, model.embed, 'embed_tokens')
-  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, model.lmHead, 'lm_head')
+  if (settings.modulesToSave.includes('embed_tokens')) state.embed = copy(EMBED_KEY, () => model.embed.clone())
+  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, () => tf.transpose(model.lmHeadT))
   if (settings.trainableTokenIds.length > 0) {
     const ids = Int32Array.from(settings.trainableTokenIds)
     const init = initial.get(TOKENS_KEY)

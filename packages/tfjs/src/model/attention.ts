@@ -1,5 +1,6 @@
 import type { ModelConfig } from '@tunekit/core'
 import { tf } from '../engine.ts'
+import { matMul, swapLast } from './matmul.ts'
 
 /** Keys and values of the tokens seen so far, one entry per layer: [1, kvHeads, past, headDim]. */
 export interface KvEntry {
@@ -20,10 +21,10 @@ export function groupedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
     const group = heads / kvHeads // query heads per kv head (head h uses kv head floor(h / group), as repeat_kv)
     const seqK = k.shape[2]
     const qg = tf.reshape(q, [batch, kvHeads, group * seqQ, headDim])
-    const scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(headDim)) // [batch, kvHeads, group*seqQ, seqK]
+    const scores = tf.mul(matMul(qg, swapLast(k)), 1 / Math.sqrt(headDim)) // [batch, kvHeads, group*seqQ, seqK]
     const masked = tf.add(tf.reshape(scores, [batch, kvHeads, group, seqQ, seqK]), tf.reshape(mask, [batch, 1, 1, seqQ, seqK]))
     const probs = tf.reshape(tf.softmax(masked, -1), [batch, kvHeads, group * seqQ, seqK])
-    return tf.reshape(tf.matMul(probs, v), [batch, heads, seqQ, headDim]) as tf.Tensor4D
+    return tf.reshape(matMul(probs, v), [batch, heads, seqQ, headDim]) as tf.Tensor4D
   })
 }
 

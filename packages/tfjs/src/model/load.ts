@@ -29,7 +29,7 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
     const shape: [number, number] = [w.shape[0]!, w.shape[1]!]
     const weight: FrozenWeight = opts.quantize
       ? { kind: 'quantized', weight: quantize(w.data, shape, opts.quantize) }
-      : { kind: 'dense', weight: tf.tensor2d(w.data, shape) }
+      : { kind: 'dense', weightT: tf.tidy(() => tf.transpose(tf.tensor2d(w.data, shape))) }
     return bias ? { path, weight, bias: await vector(`${path}.bias`) } : { path, weight }
   }
   const embedW = await need('model.embed_tokens.weight')
@@ -52,8 +52,8 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   }
   const norm = await vector('model.norm.weight')
   const head = config.tieWordEmbeddings ? undefined : await read('lm_head.weight')
-  const lmHead = head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed
-  return { family, config, embed, layers, norm, lmHead }
+  const lmHeadT = tf.tidy(() => tf.transpose(head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed))
+  return { family, config, embed, layers, norm, lmHeadT }
 }
 
 /**
@@ -76,15 +76,32 @@ export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions;
   }
 }
 
+/**
+ * The base weights of a folder by transformers name, with the vocabulary rows grown to `vocabSize`
+ * (what `initialAdapter` copies saved modules and trainable-token rows from).
+ */
+export async function baseWeightReader(dir: string, vocabSize?: number): Promise<{ readFloat: (name: string) => Promise<FloatTensor>; close: () => Promise<void> }> {
+  const folder = await readModelConfig(dir)
+  const config = resizedConfig(folder.config, vocabSize)
+  const weights = await openModelWeights(dir)
+  return {
+    readFloat: async (name) => {
+      const t = await weights.readFloat(name)
+      return VOCAB_WEIGHTS.has(name) ? growRows(t, config.vocabSize) : t
+    },
+    close: () => weights.close(),
+  }
+}
+
 /** Bytes the model holds: engine tensors (float32) plus packed quantised weights on the host. */
 export function modelBytes(model: DecoderModel): { tensorBytes: number; quantizedBytes: number } {
-  let tensorBytes = model.embed.size * 4 + model.norm.size * 4 + (model.lmHead === model.embed ? 0 : model.lmHead.size * 4)
+  let tensorBytes = (model.embed.size + model.norm.size + model.lmHeadT.size) * 4
   let packed = 0
   for (const l of model.layers) {
     tensorBytes += (l.inputNorm.size + l.postNorm.size) * 4
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
       if (lin.bias) tensorBytes += lin.bias.size * 4
-      if (lin.weight.kind === 'dense') tensorBytes += lin.weight.weight.size * 4
+      if (lin.weight.kind === 'dense') tensorBytes += lin.weight.weightT.size * 4
       else packed += quantizedBytes(lin.weight.weight)
     }
   }
@@ -93,12 +110,12 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
 
 export function disposeModel(model: DecoderModel): void {
   const ts: tf.Tensor[] = [model.embed, model.norm]
-  if (model.lmHead !== model.embed) ts.push(model.lmHead)
+  ts.push(model.lmHeadT)
   for (const l of model.layers) {
     ts.push(l.inputNorm, l.postNorm)
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
       if (lin.bias) ts.push(lin.bias)
-      if (lin.weight.kind === 'dense') ts.push(lin.weight.weight)
+      if (lin.weight.kind === 'dense') ts.push(lin.weight.weightT)
     }
   }
   tf.dispose(ts)

@@ -2,8 +2,11 @@ import type { ModelConfig } from '@tunekit/core'
 import type { tf } from '../engine.ts'
 import type { QuantizedWeight } from '../quant/types.ts'
 
-/** A frozen weight `[out, in]` (Hugging Face layout): float32 on the engine, or packed and quantised. */
-export type FrozenWeight = { kind: 'dense'; weight: tf.Tensor2D } | { kind: 'quantized'; weight: QuantizedWeight }
+/**
+ * A frozen weight: float32 on the engine, held transposed (`weightT` [in, out], so products need no
+ * transpose flag, see matmul.ts), or packed and quantised in Hugging Face layout [out, in].
+ */
+export type FrozenWeight = { kind: 'dense'; weightT: tf.Tensor2D } | { kind: 'quantized'; weight: QuantizedWeight }
 
 /** One linear module `y = x Wᵀ + b`. */
 export interface Linear {
@@ -33,8 +36,8 @@ export interface DecoderModel {
   embed: tf.Tensor2D // [vocab, hidden]
   layers: DecoderLayer[]
   norm: tf.Tensor1D // [hidden]
-  /** [vocab, hidden]; the embedding itself when `tieWordEmbeddings`. */
-  lmHead: tf.Tensor2D
+  /** lm_head transposed: [hidden, vocab] (the embedding's transpose when `tieWordEmbeddings`). */
+  lmHeadT: tf.Tensor2D
 }
 
 /** A batch of rows as the model reads them; every array is `[batch * seq]`, row-major. */

@@ -3,6 +3,13 @@ import { dequantizeInt8, quantizeInt8 } from './int8.ts'
 import { dequantizeNf4, quantizeNf4 } from './nf4.ts'
 import type { QuantizedWeight } from './types.ts'
 
+/** [rows, cols] → [cols, rows] on the host. */
+export function transposeHost(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length)
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!
+  return out
+}
+
 export function dequantize(q: QuantizedWeight): Float32Array {
   return q.type === 'nf4' ? dequantizeNf4(q) : dequantizeInt8(q)
 }
@@ -17,9 +24,10 @@ export function quantize(data: Float32Array, shape: [number, number], opts: { ty
  */
 export function quantizedMatmul(x: tf.Tensor2D, q: QuantizedWeight): tf.Tensor2D {
   const op = tf.customGrad((input) => {
-    const weight = tf.tensor2d(dequantize(q), q.shape) // [out, in]
-    const value = tf.matMul(input as tf.Tensor2D, weight, false, true) // [n, out]
-    weight.dispose()
+    const [out, inF] = q.shape
+    const weightT = tf.tensor2d(transposeHost(dequantize(q), out, inF), [inF, out]) // [in, out]: no transpose flag (matmul.ts)
+    const value = tf.matMul(input as tf.Tensor2D, weightT) // [n, out]
+    weightT.dispose()
     const gradFunc = (dy: tf.Tensor): tf.Tensor => {
       const w = tf.tensor2d(dequantize(q), q.shape)
       const dx = tf.matMul(dy as tf.Tensor2D, w) // [n, in]

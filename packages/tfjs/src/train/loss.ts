@@ -23,8 +23,10 @@ export function lossSum(model: DecoderModel, adapter: AdapterState | undefined, 
     if (rows.length === 0) return tf.scalar(0)
     const hidden = forwardHidden(model, adapter, batch, opts) // [batch * seq, hidden]
     const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(rows))) // [trained, vocab]
-    const logProbs = tf.logSoftmax(logits, -1)
-    const picked = tf.oneHot(tf.tensor1d(targets, 'int32'), model.config.vocabSize, 1, 0, 'float32')
-    return tf.neg(tf.sum(tf.mul(logProbs, picked))) as tf.Scalar
+    const vocab = model.config.vocabSize
+    const logProbs = tf.reshape(tf.logSoftmax(logits, -1), [rows.length * vocab, 1])
+    // log p(target) of each row, picked by flat index (tf.oneHot ignores dtype on wasm: no one-hot here).
+    const picked = gatherRows(logProbs as tf.Tensor2D, Int32Array.from(targets, (t, r) => r * vocab + t))
+    return tf.neg(tf.sum(picked)) as tf.Scalar
   })
 }

@@ -1,0 +1,37 @@
+import { tf } from '../engine.ts'
+
+// The wasm engine's BatchMatMul is fast (XNNPACK) only without transpose flags; with either flag it
+// runs a naive loop 5-50x slower, and tf.matMul's own gradient uses those flags. These wrappers
+// transpose explicitly (a cheap copy) and keep every product flag-free, forward and backward.
+
+/** Swaps the last two axes. */
+export function swapLast(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i)
+  const n = perm.length
+  ;[perm[n - 2], perm[n - 1]] = [perm[n - 1]!, perm[n - 2]!]
+  return tf.transpose(x, perm)
+}
+
+/** `a @ b` (rank 2, or rank 4 with equal batch axes), differentiable in both. */
+export function matMul<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  const op = tf.customGrad((x, y, save) => {
+    ;(save as tf.GradSaveFunc)([x as tf.Tensor, y as tf.Tensor])
+    const value = tf.matMul(x as tf.Tensor, y as tf.Tensor)
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => [
+      tf.tidy(() => tf.matMul(dy, swapLast(saved[1]!))), // da = dy bᵀ
+      tf.tidy(() => tf.matMul(swapLast(saved[0]!), dy)), // db = aᵀ dy
+    ]
+    return { value, gradFunc }
+  })
+  return op(a, b) as T
+}
+
+/** `x @ w` for a frozen w [in, out]: only x gets a gradient (`dx = dy wᵀ`). */
+export function matMulFrozen(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((input) => {
+    const value = tf.matMul(input as tf.Tensor2D, w)
+    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, swapLast(w) as tf.Tensor2D))
+    return { value, gradFunc }
+  })
+  return op(x) as tf.Tensor2D
+}
