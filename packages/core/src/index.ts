@@ -3,6 +3,7 @@ export type { Recipe, RecipeInput, RecipeOverrides, LoraInputFor, ModelInputFor,
 export { main, isEntryPoint } from './main.ts'
 export type { EntryMeta } from './main.ts'
 export { hub, file, inline } from './sources.ts'
+export type { HubSource, FileSource, InlineSource } from './sources.ts'
 export { recipeSchema, outputSchema } from './schema/recipe.ts'
 export type { ResolvedRecipe, RecipeSchemaInput } from './schema/recipe.ts'
 export { modelSchema, quantizeSchema, randomInitSchema } from './schema/model.ts'

@@ -1,9 +1,12 @@
 import type { z } from 'zod'
 import type { fileSourceSchema, hubSourceSchema, inlineSourceSchema } from './schema/data.ts'
 
-type HubSource = z.input<typeof hubSourceSchema>
-type FileSource = z.input<typeof fileSourceSchema>
-type InlineSource = z.input<typeof inlineSourceSchema>
+/** A Hugging Face Hub dataset source, as a recipe gives it. */
+export type HubSource = z.input<typeof hubSourceSchema>
+/** A local files source, as a recipe gives it. */
+export type FileSource = z.input<typeof fileSourceSchema>
+/** Records written in the recipe, as a recipe gives them. */
+export type InlineSource = z.input<typeof inlineSourceSchema>
 
 /** A Hugging Face Hub dataset, read from the Hub cache (downloaded once when the network allows). */
 export const hub = (repo: string, options: Omit<HubSource, 'kind' | 'repo'> = {}): HubSource => ({ kind: 'hub', repo, ...options })

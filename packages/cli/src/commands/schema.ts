@@ -14,7 +14,7 @@ type JsonObject = Record<string, unknown>
  * `recipeSchema`, every key described by its TSDoc, and a `$schema` key allowed at the top so a
  * JSON recipe can point its editor at this file.
  */
-export async function recipeJsonSchema(): Promise<JsonObject> {
+export async function recipeJsonSchema(): Promise<Record<string, unknown>> {
   const docs = await readSchemaDocs()
   // Each documented schema object, by identity: the exported zod object of the same name.
   const byObject = new Map<unknown, Map<string, KeyDoc>>()
