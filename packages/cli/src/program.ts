@@ -7,6 +7,7 @@ import { planCommand } from './commands/plan.ts'
 import { graphCommand } from './commands/graph.ts'
 import { mergeCommand } from './commands/merge.ts'
 import { setupCommand } from './commands/setup.ts'
+import { initCommand } from './commands/init.ts'
 
 /** What every command gets: where to write, the recipe preset by `main()`, and Ctrl-C. */
 export interface CliContext {
@@ -31,7 +32,7 @@ export interface CliContext {
 export type CliCommand = (ctx: CliContext) => Command
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, mergeCommand, schemaCommand, setupCommand]
+export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, mergeCommand, initCommand, schemaCommand, setupCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that
@@ -42,14 +43,14 @@ export const defaultVerbs = ['run', 'check'] as const
 /** Exit codes: 0 ok, 1 a problem the user can fix (printed as issues), 2 a bug, 130 interrupted. */
 export const exitCodes = { ok: 0, problem: 1, crash: 2, interrupted: 130 } as const
 
-/** The commander program with every command registered, writing through `ctx`. */
-export function createProgram(ctx: CliContext): Command {
+/** The commander program with every command (or the given ones) registered, writing through `ctx`. */
+export function createProgram(ctx: CliContext, registered: readonly CliCommand[] = commands): Command {
   const program = new Command('tunekit')
     .description('Fine-tune large language models from recipes written as TypeScript.')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err })
-  for (const make of commands) {
+  for (const make of registered) {
     program.addCommand(make(ctx).exitOverride().configureOutput({ writeOut: ctx.out, writeErr: ctx.err }))
   }
   return program
@@ -60,6 +61,8 @@ export interface RunCliOptions {
   out?: (text: string) => void
   err?: (text: string) => void
   cwd?: string
+  /** The commands to offer; all of {@link commands} by default (a program embedding tunekit may pick). */
+  commands?: readonly CliCommand[]
 }
 
 const isAbort = (e: unknown): boolean => e instanceof Error && e.name === 'AbortError'
@@ -87,7 +90,7 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
   }
   process.on('SIGINT', onSigint)
   try {
-    await createProgram(ctx).parseAsync([...args], { from: 'user' })
+    await createProgram(ctx, options.commands).parseAsync([...args], { from: 'user' })
     return controller.signal.aborted ? exitCodes.interrupted : ctx.exitCode
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? exitCodes.ok : exitCodes.problem
