@@ -1,0 +1,149 @@
+import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type LoraOptions, type ModelOptions, type NodeContext, type NodeExecutor, type TokensOptions } from '@tunekit/core'
+import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
+import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, resolveModelDir, writeAdapter } from '@tunekit/data/model'
+import { cp, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { selectEngine, type DeviceRequest } from './engine.ts'
+import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
+import { settingsFromSpec } from './lora/config.ts'
+import { createAdapter, adapterTensors, disposeAdapter, trainableCount } from './lora/model.ts'
+import { mergeAdapter } from './merge.ts'
+import { baseWeightReader, disposeModel, loadModel, modelBytes, type QuantizeOptions } from './model/load.ts'
+import { checkpointWriter } from './train/checkpoint.ts'
+import { trainLoop, type TrainSettings } from './train/loop.ts'
+import { planSource } from './train/plan-source.ts'
+import { warmupStepsOf } from './train/schedule.ts'
+
+/** What the train node receives (docs/architecture.md, node table). */
+interface TrainParams {
+  model: ModelOptions
+  tokens: TokensOptions
+  lora: LoraOptions
+  args: ArgsOptions
+  device: DeviceRequest
+}
+
+function quantizeOptions(q: ModelOptions['quantize']): QuantizeOptions | undefined {
+  if (!q) return undefined
+  if (q.type === 'fp4') return fail('BackendUnavailable', { path: 'model.quantize.type', value: 'fp4', hintArgs: ["Use type 'nf4' (or backend: 'torch' for fp4)."] }, 'tfjs', 'fp4 weights are not implemented in tfjs')
+  return { type: q.type, blockSize: q.blockSize, doubleQuant: q.doubleQuant }
+}
+
+/** Ids of the tokens whose rows `lora.trainableTokens` trains: the recipe's added tokens, or the ones it names. */
+function trainableTokenIds(lora: LoraOptions, tokens: TokensOptions, idOf: (t: string) => number | undefined): number[] {
+  if (lora.trainableTokens === false) return []
+  const names = lora.trainableTokens === true ? [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add] : lora.trainableTokens
+  return names.map((t) => idOf(t) ?? fail('InvalidValue', { path: 'lora.trainableTokens', value: t }, ['tokens the tokenizer knows']))
+}
+
+const train: NodeExecutor = async (ctx: NodeContext) => {
+  const p = ctx.node.params as unknown as TrainParams
+  const engine = await selectEngine(p.device)
+  ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
+  const modelDir = await resolveModelDir(ctx.input('model'))
+  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
+  const tok = await loadTokenizer(tokenizerDir)
+  const plan = JSON.parse(await readFile(join(ctx.input('collate'), 'plan.json'), 'utf8')) as BatchPlan
+  const split = ctx.input('split')
+  const [trainShards, evalShards] = await Promise.all([readShards(join(split, 'train')), readShards(join(split, 'eval'))])
+  const a = p.args
+  if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw_torch' && a.optimizer !== 'adamw') {
+    ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)` })
+  }
+  const spec = loraSpecFromRecipe(p.lora, p.model.family, trainableTokenIds(p.lora, p.tokens, tok.idOf))
+  const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
+  const latest = await readLatestCheckpoint(ctx.workDir)
+  const resume = latest && latest.trainerState.recipeKey === ctx.node.key && latest.trainerState.backend === 'tfjs' ? latest : undefined
+  let initial = resume?.adapter.tensors
+  if (!initial) {
+    const base = await baseWeightReader(modelDir, tok.vocabSize)
+    initial = await initialAdapter({ family: p.model.family, config: model.config, lora: spec, seed: a.seed, baseTensors: base }).finally(() => base.close())
+  }
+  const adapter = createAdapter(model, settingsFromSpec(spec, p.model.family), initial)
+  const bytes = modelBytes(model)
+  ctx.emit({
+    type: 'log', node: ctx.node.id, level: 'info',
+    message: `${trainableCount(adapter)} trainable parameters; base weights hold ${bytes.tensorBytes} float32 bytes + ${bytes.quantizedBytes} packed bytes${resume ? `; resuming at step ${resume.step}` : ''}`,
+  })
+  const settings: TrainSettings = {
+    learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
+    optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
+    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: a.evalEvery, saveEvery: a.saveEvery,
+  }
+  try {
+    const result = await trainLoop({
+      model, adapter, source: planSource(plan, trainShards, evalShards), settings,
+      ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
+      checkpoint: checkpointWriter(ctx.workDir, { loraConfig: spec, family: p.model.family, baseModel: p.model.id }, a.keepCheckpoints),
+      emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key, hostBytes: bytes.quantizedBytes,
+    })
+    if (result.interrupted) return
+    await writeAdapter(ctx.outDir, { tensors: adapterTensors(adapter), loraConfig: spec, family: p.model.family, baseModel: p.model.id, revision: p.model.revision })
+    await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
+    await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
+    await cp(join(ctx.input('tokenize'), 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+  } finally {
+    disposeAdapter(adapter)
+    disposeModel(model)
+  }
+}
+
+const merge: NodeExecutor = async (ctx) => {
+  const p = ctx.node.params as unknown as { maxShardSize: string | number }
+  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
+  const tok = await loadTokenizer(tokenizerDir)
+  const adapter = await readAdapter(ctx.input('train'))
+  const template = await readFile(join(ctx.input('tokenize'), 'chat_template.jinja'), 'utf8').catch(() => undefined)
+  await selectEngine('auto')
+  await mergeAdapter({
+    baseDir: await resolveModelDir(ctx.input('model')), adapter, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
+    tokenizerDir, vocabSize: tok.vocabSize, ...(template !== undefined ? { chatTemplate: template } : {}),
+  })
+}
+
+const generate: NodeExecutor = async (ctx) => {
+  const p = ctx.node.params as unknown as { samples: string[] }
+  const merged = ctx.node.inputs.includes('merge')
+  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
+  const loaded = await loadForGeneration(merged ? ctx.input('merge') : await resolveModelDir(ctx.input('model')), merged ? undefined : ctx.input('train'), tokenizerDir)
+  const jinja = await readFile(join(ctx.input('tokenize'), 'chat_template.jinja'), 'utf8')
+  const template = chatTemplate({ jinja }, { bosToken: loaded.tokenizer.bos?.token ?? '', eosToken: loaded.tokenizer.eos.token })
+  const lines: string[] = []
+  for (const prompt of p.samples) {
+    const text = renderChat(template, [{ role: 'user', content: prompt }], true)
+    const completion = generateText(loaded, encodePrompt(loaded.tokenizer, text), { maxNewTokens: 128 })
+    ctx.emit({ type: 'sample', node: ctx.node.id, prompt, completion })
+    lines.push(JSON.stringify({ prompt, completion }))
+  }
+  await writeFile(join(ctx.outDir, 'samples.jsonl'), lines.map((l) => `${l}\n`).join(''))
+}
+
+/** The in-process TensorFlow.js backend: train, merge and generate nodes, and `tunekit chat`'s generation. */
+export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backend {
+  const loaded = new Map<string, GenerationModel>()
+  return {
+    name: 'tfjs',
+    capabilities: async (): Promise<BackendCapabilities> => {
+      const e = await selectEngine(opts.device ?? 'auto')
+      return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'] }
+    },
+    executors: { train, merge, generate },
+    generate: async (request, onToken) => {
+      await selectEngine(opts.device ?? 'auto')
+      const key = `${request.model}\0${request.adapter ?? ''}`
+      let model = loaded.get(key)
+      if (!model) {
+        model = await loadForGeneration(request.model, request.adapter, request.adapter ? join(request.adapter, 'tokenizer') : request.model)
+        loaded.set(key, model)
+      }
+      return generateText(model, encodePrompt(model.tokenizer, request.prompt), {
+        maxNewTokens: request.maxNewTokens ?? 256, temperature: request.temperature ?? 0,
+        ...(request.topK !== undefined ? { topK: request.topK } : {}), ...(request.topP !== undefined ? { topP: request.topP } : {}), seed: request.seed ?? 0,
+      }, onToken)
+    },
+    dispose: async () => {
+      for (const m of loaded.values()) m.dispose()
+      loaded.clear()
+    },
+  }
+}

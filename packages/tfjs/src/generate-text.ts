@@ -1,0 +1,55 @@
+import { loadTokenizer, spanEncoder, type LoadedTokenizer } from '@tunekit/data'
+import { readAdapter } from '@tunekit/data/model'
+import { generateIds, type SamplingOptions } from './generate.ts'
+import { settingsFromSpec } from './lora/config.ts'
+import { createAdapter, disposeAdapter, type AdapterState } from './lora/model.ts'
+import { disposeModel, loadModel } from './model/load.ts'
+import type { DecoderModel } from './model/types.ts'
+
+/** A model (with its adapter, if any) and tokenizer, ready to generate. */
+export interface GenerationModel {
+  model: DecoderModel
+  adapter: AdapterState | undefined
+  tokenizer: LoadedTokenizer
+  dispose: () => void
+}
+
+/** Loads a model folder (merged, or base + adapter folder) and the tokenizer the model was trained with. */
+export async function loadForGeneration(modelDir: string, adapterDir: string | undefined, tokenizerDir: string): Promise<GenerationModel> {
+  const tokenizer = await loadTokenizer(tokenizerDir)
+  const model = await loadModel(modelDir, { vocabSize: tokenizer.vocabSize })
+  let adapter: AdapterState | undefined
+  if (adapterDir) {
+    const a = await readAdapter(adapterDir)
+    adapter = createAdapter(model, settingsFromSpec(a.loraConfig, model.family), a.tensors)
+  }
+  return {
+    model, adapter, tokenizer,
+    dispose: () => {
+      if (adapter) disposeAdapter(adapter)
+      disposeModel(model)
+    },
+  }
+}
+
+/** Ids of already-rendered prompt text: added tokens stay whole, bos first when the tokenizer adds one (as tokenize does). */
+export function encodePrompt(tok: LoadedTokenizer, text: string): number[] {
+  const { ids } = spanEncoder(tok).encode(text, [], false)
+  return tok.addBos && tok.bos && !text.startsWith(tok.bos.token) ? [tok.bos.id, ...ids] : ids
+}
+
+/** Generates a completion and decodes it; `onToken` receives each new piece of text as it is decided. */
+export function generateText(m: GenerationModel, promptIds: readonly number[], opts: SamplingOptions, onToken?: (text: string) => void): string {
+  const out: number[] = []
+  let shown = ''
+  generateIds(m.model, m.adapter, promptIds, { ...opts, eosIds: [m.tokenizer.eos.id, ...(opts.eosIds ?? [])] }, (id) => {
+    out.push(id)
+    if (!onToken) return
+    const text = m.tokenizer.decode(out)
+    // A partial UTF-8 sequence decodes to U+FFFD: wait for the rest of the character.
+    if (text.endsWith('\uFFFD')) return
+    onToken(text.slice(shown.length))
+    shown = text
+  })
+  return m.tokenizer.decode(out)
+}
