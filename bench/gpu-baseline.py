@@ -1,0 +1,154 @@
+"""Plain transformers + PEFT LoRA/QLoRA training, configured as the qlora-minimal tutorial:
+Trainer, pad to the longest sample of each batch, group_by_length, no packing, paged AdamW,
+bf16, LoRA on every linear layer. The baseline that bench/gpu-train.py compares tunekit with.
+
+Usage (normally started by gpu-train.py, which prepares the model and data):
+  python bench/gpu-baseline.py --model DIR --shards DIR --steps 20 --warmup 3 --batch 16 [--quant nf4] [--out result.json]
+  --tiny runs on CPU in float32 (to check the script without a GPU).
+Prints one JSON line: tokens/s (real, padded), peak memory, step time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def load_samples(shards: Path) -> list[dict]:
+    """Token shards (tunekit layout) -> [{input_ids, labels}] with -100 where the mask is 0."""
+    index = json.loads((shards / "index.json").read_text())
+    ids = np.memmap(shards / "ids.bin", dtype="<i4", mode="r")
+    mask = np.memmap(shards / "mask.bin", dtype="u1", mode="r")
+    out = []
+    for off, n in zip(index["offsets"], index["lengths"]):
+        x = np.asarray(ids[off : off + n], dtype=np.int64)
+        m = np.asarray(mask[off : off + n])
+        # transformers shifts labels inside the model: labels[t] = ids[t] where supervised
+        out.append({"input_ids": x.tolist(), "labels": np.where(m == 1, x, -100).tolist()})
+    return out, int(index.get("padId") or 0)
+
+
+class Collator:
+    """Pads to the longest sample of the batch (right padding), as DataCollatorForSeq2Seq does."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, batch: list[dict]) -> dict:
+        n = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), n), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), n), -100, dtype=torch.long)
+        attn = torch.zeros((len(batch), n), dtype=torch.long)
+        for i, b in enumerate(batch):
+            k = len(b["input_ids"])
+            ids[i, :k] = torch.tensor(b["input_ids"])
+            labels[i, :k] = torch.tensor(b["labels"])
+            attn[i, :k] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": attn}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--shards", required=True)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--rank", type=int, default=64)
+    ap.add_argument("--alpha", type=float, default=16)
+    ap.add_argument("--quant", choices=["none", "nf4"], default="none")
+    ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--tiny", action="store_true", help="CPU, float32, adamw_torch: a functional check only")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig, Trainer, TrainerCallback, TrainingArguments
+
+    cuda = torch.cuda.is_available() and not a.tiny
+    dtype = torch.bfloat16 if cuda else torch.float32
+    kwargs = {"dtype": dtype, "attn_implementation": "sdpa"}
+    if a.quant == "nf4":
+        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                                           bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["device_map"] = {"": 0}
+    model = AutoModelForCausalLM.from_pretrained(a.model, **kwargs)
+    if a.quant == "nf4":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=a.gradient_checkpointing)
+    elif cuda:
+        model.to("cuda")
+    config = LoraConfig(r=a.rank, lora_alpha=a.alpha, lora_dropout=0.05, bias="none", task_type="CAUSAL_LM",
+                        target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
+    model = get_peft_model(model, config)
+    samples, pad_id = load_samples(Path(a.shards))
+
+    times: list[float] = []
+    real_tokens: list[int] = []
+    padded_tokens: list[int] = []
+
+    class Clock(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            if cuda:
+                torch.cuda.synchronize()
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - self.t0)
+
+    class CountingCollator(Collator):
+        def __call__(self, batch):
+            out = super().__call__(batch)
+            real_tokens.append(int(out["attention_mask"].sum()))
+            padded_tokens.append(out["input_ids"].numel())
+            return out
+
+    args = TrainingArguments(
+        output_dir=str(Path(a.out or "bench/results/baseline").with_suffix("")) + "-trainer",
+        per_device_train_batch_size=a.batch,
+        gradient_accumulation_steps=1,
+        max_steps=a.steps + a.warmup,
+        learning_rate=2e-4,
+        lr_scheduler_type="constant",
+        optim="paged_adamw_32bit" if cuda and a.quant == "nf4" else "adamw_torch",
+        bf16=cuda,
+        train_sampling_strategy="group_by_length",  # transformers 5 name of group_by_length=True
+        gradient_checkpointing=a.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if a.gradient_checkpointing else None,
+        logging_steps=10_000,
+        save_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        use_cpu=not cuda,
+        disable_tqdm=True,
+    )
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=CountingCollator(pad_id), callbacks=[Clock()])
+    trainer.train()
+    w = a.warmup
+    t = sum(times[w:])
+    result = {
+        "impl": "transformers+peft (qlora-minimal)",
+        "quant": a.quant,
+        "steps": len(times) - w,
+        "tokensPerSecond": sum(real_tokens[w : len(times)]) / t,
+        "paddedTokensPerSecond": sum(padded_tokens[w : len(times)]) / t,
+        "secondsPerStep": t / max(1, len(times) - w),
+        "peakMemoryBytes": int(torch.cuda.max_memory_allocated()) if cuda else None,
+        "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+    }
+    if a.out:
+        Path(a.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
