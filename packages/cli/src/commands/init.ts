@@ -1,0 +1,225 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { basename, dirname, extname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Command } from 'commander'
+import { fail, familyNames, knownCheckpoints } from '@tunekit/core'
+import type { CliCommand, CliContext } from '../program.ts'
+
+export interface InitOptions {
+  /** Scaffold a publishable recipe package instead of one recipe file. */
+  package?: boolean
+  /** Recipe name (file mode) or npm package name (package mode). */
+  name?: string
+  /** Hub id of the base model; replaces the template's tiny random model. */
+  model?: string
+  family?: string
+  force?: boolean
+}
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** `templates/` of the repository, or of the published CLI package (copied there when packing). */
+export function templatesDir(): string {
+  const candidates = [join(here, '..', '..', 'templates'), join(here, '..', '..', '..', '..', 'templates')]
+  const found = candidates.find((c) => existsSync(join(c, 'recipe.ts')))
+  if (!found) throw new Error(`tunekit's templates are missing (looked in ${candidates.join(', ')})`)
+  return found
+}
+
+const kebab = (text: string): string =>
+  text
+    .replace(/^@[^/]+\//, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .toLowerCase()
+const camel = (text: string): string => kebab(text).replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+
+/**
+ * Whether `@tunekit/core`, seen from `dir`, is a source checkout (this monorepo, a workspace or a
+ * link) rather than a built package: then TypeScript and vitest in the new project must use the
+ * `source` export condition to find it.
+ */
+export function tunekitFromSource(dir: string): boolean {
+  try {
+    const pkg = createRequire(join(dir, 'noop.js')).resolve('@tunekit/core/package.json')
+    return !existsSync(join(dirname(pkg), 'dist', 'index.d.ts')) && existsSync(join(dirname(pkg), 'src', 'index.ts'))
+  } catch {
+    return false
+  }
+}
+
+const canResolve = (dir: string, pkg: string): boolean => {
+  try {
+    createRequire(join(dir, 'noop.js')).resolve(`${pkg}/package.json`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function checkModel(opts: InitOptions): { id: string; family: string } | undefined {
+  if (opts.model === undefined) return undefined
+  const family = opts.family ?? knownCheckpoints[opts.model]?.family
+  if (family === undefined) {
+    return fail('MissingKey', { path: '--family' }, `--family (${familyNames.join(', ')}) for ${opts.model}, which is not a known checkpoint,`)
+  }
+  if (!(familyNames as readonly string[]).includes(family)) return fail('UnknownFamily', { path: '--family', value: family }, family, familyNames)
+  return { id: opts.model, family }
+}
+
+type Project = import('ts-morph').Project
+type SourceFile = import('ts-morph').SourceFile
+
+/** Sets `name: '…'` and, when given, the model, in the first object literal passed to the recipe factory. */
+async function editRecipe(file: SourceFile, name: string, model: { id: string; family: string } | undefined): Promise<void> {
+  const { SyntaxKind } = await import('ts-morph')
+  const decl = file.getVariableDeclarationOrThrow('recipe')
+  const call = decl.getInitializerIfKindOrThrow(SyntaxKind.CallExpression)
+  const options = call.getArguments()[0]!.asKindOrThrow(SyntaxKind.ObjectLiteralExpression)
+  options.getPropertyOrThrow('name').asKindOrThrow(SyntaxKind.PropertyAssignment).setInitializer(`'${name}'`)
+  if (model) {
+    const modelProp = options.getPropertyOrThrow('model').asKindOrThrow(SyntaxKind.PropertyAssignment)
+    // A real checkpoint replaces the template's random one; the comment that explained it goes too.
+    const explain = modelProp.getLeadingCommentRanges().map((r) => [r.getPos(), r.getEnd()] as const)
+    modelProp.setInitializer(`{ id: '${model.id}', family: '${model.family}' }`)
+    // The comments precede the property, so their positions survive the edit; remove whole lines, last first.
+    const text = file.getFullText()
+    for (const [pos, end] of explain.reverse()) {
+      const start = text.lastIndexOf('\n', pos - 1) + 1
+      const stop = text[end] === '\n' ? end + 1 : end
+      file.replaceText([start, stop], '')
+    }
+  }
+}
+
+/** Scaffolds one recipe file from `templates/recipe.ts`. Returns the file written. */
+export async function initRecipeFile(ctx: CliContext, target: string | undefined, opts: InitOptions): Promise<string> {
+  const name = kebab(opts.name ?? (target ? basename(target, extname(target)) : 'my-recipe'))
+  const file = resolve(ctx.cwd, target && extname(target) === '.ts' ? target : join(target ?? 'recipes', `${name}.ts`))
+  if (existsSync(file) && !opts.force) fail('RecipeLoad', {}, file, 'the file exists already (pass --force to overwrite)')
+  const model = checkModel(opts)
+  const { Project } = await import('ts-morph')
+  const project: Project = new Project({ useInMemoryFileSystem: true })
+  const template = readFileSync(join(templatesDir(), 'recipe.ts'), 'utf8')
+  const runPath = relative(ctx.cwd, file) || basename(file)
+  const source = project.createSourceFile('/recipe.ts', template.replaceAll('recipes/my-recipe.ts', runPath).replace(/^ \* my-recipe:/m, ` * ${name}:`))
+  await editRecipe(source, name, model)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, source.getFullText())
+  ctx.out(`✔ wrote ${runPath}\n  next: npx tsx ${runPath} plan\n`)
+  const missing = ['@tunekit/core', '@tunekit/recipes', '@tunekit/cli'].filter((p) => !canResolve(dirname(file), p))
+  if (missing.length > 0) ctx.out(`  install first: npm install ${missing.join(' ')}\n`)
+  return file
+}
+
+/**
+ * Scaffolds a publishable recipe package from `templates/package/`: package.json, src (a factory
+ * and a ready recipe), a test that validates every recipe, README, tsconfigs. Names follow the
+ * package name: `@acme/chat-recipes` gets `acmeChat…`. Returns the folder written.
+ */
+export async function initPackage(ctx: CliContext, target: string | undefined, opts: InitOptions): Promise<string> {
+  const dir = resolve(ctx.cwd, target ?? 'my-recipes')
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) fail('RecipeLoad', {}, dir, 'the folder is not empty (pass --force to write into it)')
+  const pkgName = opts.name ?? basename(dir)
+  // '@acme/chat-recipes' → acmeChat / 'acme-chat'; 'support-bot' → supportBotChat / 'support-bot-chat'.
+  const scope = /^@([^/]+)\//.exec(pkgName)?.[1]
+  const stem = [scope, kebab(pkgName).replace(/-?recipes?$/, '')].filter(Boolean).join('-') || 'my'
+  const factory = camel(stem.endsWith('chat') ? stem : `${stem}-chat`)
+  const recipeName = kebab(factory)
+  const model = checkModel(opts)
+
+  // Build in a sibling temp folder, renamed into place at the end: a failure leaves nothing half-written.
+  const finalDir = dir
+  const work = `${finalDir}.tunekit-init-${process.pid}`
+  rmSync(work, { recursive: true, force: true })
+  mkdirSync(dirname(work), { recursive: true })
+  cpSync(join(templatesDir(), 'package'), work, { recursive: true })
+  rmSync(join(work, 'node_modules'), { recursive: true, force: true })
+  try {
+    await editPackage(work, { pkgName, factory, recipeName, model })
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true })
+    throw e
+  }
+  rmSync(finalDir, { recursive: true, force: true })
+  renameSync(work, finalDir)
+  const rel = relative(ctx.cwd, finalDir) || '.'
+  ctx.out(`✔ wrote the recipe package ${pkgName} in ${rel}/\n  ${factory}() in src/${recipeName}.ts, a recipe in src/recipes/${recipeName}.ts, a test in test/\n`)
+  ctx.out(`  next: cd ${rel} && npm install && npm test\n`)
+  return finalDir
+}
+
+/** Renames and edits the copied package template in `dir`. */
+async function editPackage(dir: string, names: { pkgName: string; factory: string; recipeName: string; model: { id: string; family: string } | undefined }): Promise<void> {
+  const { pkgName, factory, recipeName, model } = names
+
+  const { IndentationText, Project, SyntaxKind } = await import('ts-morph')
+  const project: Project = new Project({ tsConfigFilePath: join(dir, 'tsconfig.json'), manipulationSettings: { indentationText: IndentationText.TwoSpaces } })
+  project.addSourceFileAtPath(join(dir, 'vitest.config.ts'))
+  // Rename the factory everywhere it is used (src and test), then the files, then the names in strings.
+  const factoryFile = project.getSourceFileOrThrow(join(dir, 'src', 'support-chat.ts'))
+  factoryFile.getFunctionOrThrow('supportChat').rename(factory)
+  factoryFile.move(join(dir, 'src', `${recipeName}.ts`))
+  const recipeFile = project.getSourceFileOrThrow(join(dir, 'src', 'recipes', 'support-chat.ts'))
+  recipeFile.move(join(dir, 'src', 'recipes', `${recipeName}.ts`))
+  recipeFile.replaceWithText(recipeFile.getFullText().replaceAll('support-chat', recipeName))
+  await editRecipe(recipeFile, recipeName, model)
+  const index = project.getSourceFileOrThrow(join(dir, 'src', 'index.ts'))
+  for (const decl of index.getExportDeclarations()) {
+    for (const spec of decl.getNamedExports()) if (spec.getAliasNode()?.getText() === 'supportChatRecipe') spec.setAlias(`${factory}Recipe`)
+  }
+  if (tunekitFromSource(dir)) {
+    // tunekit is a source checkout here (a monorepo or a link): resolve it through `source`.
+    const vitest = project.getSourceFileOrThrow(join(dir, 'vitest.config.ts'))
+    const config = vitest.getFirstDescendantByKindOrThrow(SyntaxKind.ObjectLiteralExpression)
+    config.insertPropertyAssignments(0, [
+      { name: 'resolve', initializer: "{ conditions: ['source'] }" },
+      { name: 'ssr', initializer: "{ resolve: { conditions: ['source'], externalConditions: ['source'] } }" },
+    ])
+  }
+  // ts-morph writes moved imports without an extension; NodeNext needs the `.ts` the template had.
+  for (const file of project.getSourceFiles()) {
+    for (const decl of [...file.getImportDeclarations(), ...file.getExportDeclarations()]) {
+      const spec = decl.getModuleSpecifierValue()
+      if (spec?.startsWith('.') && extname(spec) === '') decl.setModuleSpecifier(`${spec}.ts`)
+    }
+  }
+  await project.save()
+  // `move` left the old files' names behind in the in-memory graph only; drop stale copies on disk.
+  for (const old of [join(dir, 'src', 'support-chat.ts'), join(dir, 'src', 'recipes', 'support-chat.ts')]) {
+    if (recipeName !== 'support-chat' && existsSync(old)) rmSync(old)
+  }
+
+  const pkgFile = join(dir, 'package.json')
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as Record<string, unknown> & { scripts: Record<string, string> }
+  pkg.name = pkgName
+  pkg.scripts.check = `tunekit check src/recipes/${recipeName}.ts`
+  writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`)
+  if (tunekitFromSource(dir)) {
+    const tsconfigFile = join(dir, 'tsconfig.json')
+    const tsconfig = JSON.parse(readFileSync(tsconfigFile, 'utf8')) as { compilerOptions: Record<string, unknown> }
+    tsconfig.compilerOptions.customConditions = ['source']
+    writeFileSync(tsconfigFile, `${JSON.stringify(tsconfig, null, 2)}\n`)
+  }
+  const readme = join(dir, 'README.md')
+  writeFileSync(
+    readme,
+    readFileSync(readme, 'utf8').replaceAll('tunekit-recipes-template', pkgName).replaceAll('supportChatRecipe', `${factory}Recipe`).replaceAll('supportChat', factory),
+  )
+}
+
+export const initCommand: CliCommand = (ctx) =>
+  new Command('init')
+    .description('scaffold a recipe file, or with --package a recipe package ready to publish')
+    .argument('[target]', 'recipe file (default recipes/<name>.ts) or, with --package, the package folder')
+    .option('--package', 'scaffold a publishable recipe package (package.json, src, README, a test)')
+    .option('--name <name>', 'recipe name, or with --package the npm package name')
+    .option('--model <id>', "base model's Hub id (default: a tiny random model that runs anywhere)")
+    .option('--family <family>', `model family when --model is not a known checkpoint (${familyNames.join(', ')})`)
+    .option('--force', 'overwrite existing files')
+    .action(async (target: string | undefined, opts: InitOptions) => {
+      if (opts.package) await initPackage(ctx, target, opts)
+      else await initRecipeFile(ctx, target, opts)
+    })

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from '@tunekit/cli'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const exec = promisify(execFile)
+// Scaffolds go inside the repository (under the ignored .tunekit/) so that they resolve the
+// workspace's @tunekit packages, as a project that installed them would.
+mkdirSync(join(root, '.tunekit'), { recursive: true })
+const work = mkdtempSync(join(root, '.tunekit', 'test-init-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+async function cli(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await runCli(args, { cwd, out: (t) => void (out += t), err: (t) => void (err += t) })
+  return { code, out, err }
+}
+
+/** A command in `cwd`; exit code and output. */
+async function spawn(cwd: string, command: string, args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await exec(command, args, { cwd, env: { ...process.env, NO_COLOR: '1' } })
+    return { code: 0, output: stdout + stderr }
+  } catch (e) {
+    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string }
+    return { code, output: stdout + stderr }
+  }
+}
+
+describe('tunekit init', () => {
+  it('writes a recipe file that passes tunekit check', async () => {
+    const init = await cli(work, 'init', 'recipes/support-bot.ts', '--model', 'mistralai/Mistral-7B-v0.1')
+    expect(init.err).toBe('')
+    expect(init.code).toBe(0)
+    const file = join(work, 'recipes', 'support-bot.ts')
+    const text = readFileSync(file, 'utf8')
+    expect(text).toContain("name: 'support-bot'")
+    expect(text).toContain("model: { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' }")
+    expect(text).toContain('npx tsx recipes/support-bot.ts plan')
+    expect(text).not.toContain('random')
+    const check = await cli(work, 'check', 'recipes/support-bot.ts')
+    expect(check.err).toBe('')
+    expect(check.out).toBe('✔ recipes/support-bot.ts: no problems\n')
+    expect(check.code).toBe(0)
+  })
+
+  it('refuses to overwrite without --force and names the fix', async () => {
+    const again = await cli(work, 'init', 'recipes/support-bot.ts')
+    expect(again.code).toBe(1)
+    expect(again.err).toContain('pass --force to overwrite')
+  })
+
+  it('writes a recipe package whose recipes pass tunekit check and whose own test passes', async () => {
+    const init = await cli(work, 'init', 'acme', '--package', '--name', '@acme/chat-recipes')
+    expect(init.code).toBe(0)
+    const dir = join(work, 'acme')
+    expect(existsSync(join(dir, 'src', 'acme-chat.ts'))).toBe(true)
+    expect(existsSync(join(dir, 'src', 'support-chat.ts'))).toBe(false)
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).toMatchObject({
+      name: '@acme/chat-recipes',
+      scripts: { check: 'tunekit check src/recipes/acme-chat.ts', prepack: 'npm run build' },
+      files: ['dist', 'README.md'],
+    })
+    expect(readFileSync(join(dir, 'src', 'index.ts'), 'utf8')).toContain("export { acmeChat } from './acme-chat.ts'")
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain("import { acmeChat } from '@acme/chat-recipes'")
+
+    // The tunekit CLI as this monorepo runs it (sources through tsx), from inside the package.
+    const [check, test] = await Promise.all([
+      spawn(dir, process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'packages/cli/src/bin.ts'), 'check', 'src/recipes/acme-chat.ts']),
+      spawn(dir, process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run']),
+    ])
+    expect(check.output).toContain('✔ src/recipes/acme-chat.ts: no problems')
+    expect(check.code).toBe(0)
+    expect(test.output).toMatch(/Tests\s+.*2 passed/)
+    expect(test.code).toBe(0)
+  })
+})
