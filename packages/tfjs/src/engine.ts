@@ -63,10 +63,11 @@ export async function selectEngine(request: DeviceRequest = 'auto'): Promise<Eng
     }
   }
   if (request !== 'cpu') {
+    const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false)
     const got = await use('wasm', {
       engine: 'tfjs-wasm',
       device: 'wasm',
-      reason: [...notes, request === 'wasm' ? 'device: wasm requested' : `wasm backend (SIMD ${tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'on' : 'off'})`].join('; '),
+      reason: [...notes, request === 'wasm' ? 'device: wasm requested' : `wasm backend (SIMD ${simd ? 'on' : 'off'})`].join('; '),
     })
     if (got) return got
   }
