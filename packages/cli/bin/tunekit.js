@@ -12,7 +12,7 @@ const built = join(here, '../dist/bin.js')
 /** The nearest tsconfig.json above the package (the repository's, whose `paths` map @tunekit/* to sources). */
 function findTsconfig(dir) {
   for (let cur = dir; ; cur = dirname(cur)) {
-    if (existsSync(join(cur, 'tsconfig.json')) && !cur.includes('node_modules')) return join(cur, 'tsconfig.json')
+    if (existsSync(join(cur, 'tsconfig.json'))) return join(cur, 'tsconfig.json')
     if (dirname(cur) === cur) return undefined
   }
 }
@@ -25,7 +25,9 @@ async function tsxRegister() {
   }
 }
 
-const register = existsSync(source) ? await tsxRegister() : undefined
+// An installed package (under node_modules) runs its build; a checkout runs its sources.
+const installed = here.split(/[\\/]/).includes('node_modules') && existsSync(built)
+const register = !installed && existsSync(source) ? await tsxRegister() : undefined
 if (register) {
   const tsconfig = findTsconfig(join(here, '..'))
   register(tsconfig ? { tsconfig } : {})
