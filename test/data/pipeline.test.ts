@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Json } from '@tunekit/core'
-import { loadTokenizer, readShards, sampleOf, type BatchPlan, type LoadedTokenizer, type Shards, type TokenizeReport } from '@tunekit/data'
+import { loadTokenizer, readChecks, readShards, sampleOf, type BatchPlan, type LoadedTokenizer, type Shards, type TokenizeReport } from '@tunekit/data'
 import { mistralTokenizer, readJson, runDataNodes, tempDir, tinyTokenizer } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -78,6 +78,16 @@ describe('each format fixture becomes shards with exact ids, masks and batch pla
         321,
         201,
       ]
+    `)
+    expect((await readChecks(r.dirs.tokenize!, r.dirs.collate!)).table).toMatchInlineSnapshot(`
+      "✔ template renders        2/2 conversations with chatml
+      ✔ text round-trips        encode → decode gives the rendered text
+      ✔ eos supervised          <|im_end|> (321) ends 3 assistant turns
+      ✔ no sample fully masked  mask assistant
+      ✔ length                  maxLength 64 (truncate): 0 truncated, 0 dropped, 0 split into 0; longest 52
+      · samples                 2 samples, 74 tokens
+      · trained tokens          17 (23.0% of tokens)
+      · per epoch               17 trained tokens in 1 steps"
     `)
     expect(planSummary(r.plan)).toMatchInlineSnapshot(`
       {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import llamaTokenizer from 'llama-tokenizer-js'
-import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, tokenizeConversations, tokenizerFromFiles, type LoadedTokenizer, type TokenizerJson } from '@tunekit/data'
+import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, spanEncoder, tokenizeConversations, tokenizerFromFiles, type LoadedTokenizer, type TokenizerJson } from '@tunekit/data'
 import { mistralTokenizer, readJson, tempDir, tinyTokenizer } from './helpers.ts'
 
 const python = resolve(import.meta.dirname, '../../.venv/bin/python')
@@ -82,6 +82,22 @@ print(json.dumps({"eos": [t.eos_token, t.eos_token_id], "pad": [t.pad_token, t.p
     const template = chatTemplate('chatml', { bosToken: '<s>', eosToken: '<|im_end|>' })
     const text = renderChat(template, messages as never)
     expect(out).toEqual({ eos: ['<|im_end|>', 32001], pad: ['<unk>', 0], len: 32002, text, ids: mistral.encode(text), start: 32000 })
+  })
+})
+
+describe('splitting at added tokens matches the tokenizer', () => {
+  test('the span encoder gives the ids of whole-text encoding, with lstrip / rstrip tokens too (Python reference)', async () => {
+    const json = await readJson<TokenizerJson>(join(tinyTokenizer, 'tokenizer.json'))
+    json.added_tokens.push({ id: 320, content: '<mask>', single_word: false, lstrip: true, rstrip: false, normalized: false, special: true })
+    json.added_tokens.push({ id: 321, content: '<sep>', single_word: false, lstrip: false, rstrip: true, normalized: false, special: true })
+    const tok = tokenizerFromFiles(json, await readJson(join(tinyTokenizer, 'tokenizer_config.json')), { chatml: true })
+    const dir = join(tmp.dir, 'stripping')
+    await saveTokenizer(tok, dir)
+    const texts = ['hello  <mask> world', 'a <sep>  b', ' <mask><sep> \n<|im_start|>user\nhi<|im_end|>', ...textSet(4, 60).map((t) => t.replaceAll('</s>', ' <mask> ').replaceAll('<s>', '<sep>  '))]
+    const reference = pythonIds(join(dir, 'tokenizer.json'), texts)
+    const encoder = spanEncoder(tok)
+    expect(texts.filter((t, i) => JSON.stringify(encoder.encode(t, [], false).ids) !== JSON.stringify(reference[i]))).toEqual([])
+    expect(texts.filter((t, i) => JSON.stringify(tok.encode(t)) !== JSON.stringify(reference[i]))).toEqual([])
   })
 })
 

@@ -30,6 +30,7 @@ export type { TokenizeOptions, TokenizeReport, TokenizedSample, MaskMode, Trunca
 export { runTokenize } from './tokenize/run-tokenize.ts'
 export type { RunTokenizeOptions, TemplateChoice } from './tokenize/run-tokenize.ts'
 export { checkRows, formatChecks } from './tokenize/checks.ts'
+export { readChecks } from './tokenize/read-checks.ts'
 export type { CheckRow } from './tokenize/checks.ts'
 
 export { shardWriter, writeShards, readShards, sampleOf } from './shards/shards.ts'

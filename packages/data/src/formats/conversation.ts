@@ -24,6 +24,7 @@ export interface Preference {
 
 const roleNames: Record<string, Role> = {
   system: 'system',
+  developer: 'system',
   user: 'user',
   human: 'user',
   prompter: 'user',

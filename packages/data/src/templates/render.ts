@@ -54,14 +54,19 @@ export function chatTemplate(
   return { name, jinja, compiled, bosToken: opts.bosToken, eosToken: opts.eosToken }
 }
 
-/** Renders messages to text with the template (Jinja), as transformers' apply_chat_template does. */
-export function renderChat(template: ChatTemplate, messages: readonly Message[], addGenerationPrompt = false): string {
-  return template.compiled.render({
+/**
+ * Renders messages to text with the template (Jinja), as transformers' apply_chat_template does;
+ * `tools` (parsed JSON tool definitions) is passed to templates that use it.
+ */
+export function renderChat(template: ChatTemplate, messages: readonly Message[], addGenerationPrompt = false, tools?: unknown): string {
+  const context: Record<string, unknown> = {
     messages,
     add_generation_prompt: addGenerationPrompt,
     bos_token: template.bosToken,
     eos_token: template.eosToken,
-  })
+  }
+  if (tools !== undefined) context.tools = tools
+  return template.compiled.render(context)
 }
 
 /**
@@ -71,14 +76,14 @@ export function renderChat(template: ChatTemplate, messages: readonly Message[],
  * newline after `<|im_end|>` is not a label). No marker is ever searched in the token stream.
  * Throws (the caller reports TemplateRender) when a prefix is not a prefix of the full text.
  */
-export function renderSpans(template: ChatTemplate, messages: readonly Message[], turnEnd: string): RenderedChat {
+export function renderSpans(template: ChatTemplate, messages: readonly Message[], turnEnd: string, tools?: unknown): RenderedChat {
   if (template.jinja === builtinTemplates.chatml) return chatmlSpans(messages, turnEnd)
-  const text = renderChat(template, messages)
+  const text = renderChat(template, messages, false, tools)
   const assistant: Span[] = []
   for (let i = 0; i < messages.length; i++) {
     if (messages[i]!.role !== 'assistant') continue
-    const before = renderChat(template, messages.slice(0, i), true)
-    const through = i === messages.length - 1 ? text : renderChat(template, messages.slice(0, i + 1))
+    const before = renderChat(template, messages.slice(0, i), true, tools)
+    const through = i === messages.length - 1 ? text : renderChat(template, messages.slice(0, i + 1), false, tools)
     if (!text.startsWith(through) || !through.startsWith(before))
       throw new Error(`rendering messages 1..${i + 1} does not give a prefix of the whole conversation, so turn boundaries are unknown`)
     let end = through.length

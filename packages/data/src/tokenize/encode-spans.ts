@@ -31,7 +31,15 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * shares with `encode(piece)`. A token that straddles an edge goes to the right side of it.
  */
 export function spanEncoder(tok: LoadedTokenizer): SpanEncoder {
-  const splitter = tok.atomic.length > 0 ? new RegExp(tok.atomic.map(escape).join('|'), 'g') : undefined
+  // an added token with lstrip / rstrip swallows the whitespace beside it, as the tokenizer does
+  const flags = new Map(tok.json.added_tokens.map((t) => [t.content, t]))
+  const pattern = (content: string): string => {
+    const t = flags.get(content)
+    return `${t?.lstrip ? '\\s*' : ''}${escape(content)}${t?.rstrip ? '\\s*' : ''}`
+  }
+  const splitter = tok.atomic.length > 0 ? new RegExp(tok.atomic.map(pattern).join('|'), 'g') : undefined
+  const stripped = tok.json.added_tokens.some((t) => t.lstrip || t.rstrip)
+  const idOfMatch = (match: string): number => tok.idOf(match) ?? tok.idOf(tok.atomic.find((a) => match.includes(a))!)!
   const cache = new Map<string, number[]>()
   const encodeCached = (text: string): number[] => {
     if (text.length > 48) return tok.encode(text)
@@ -73,7 +81,7 @@ export function spanEncoder(tok: LoadedTokenizer): SpanEncoder {
         for (const m of text.matchAll(splitter)) {
           if (m.index > last) piece(last, m.index)
           while (e < edges.length && edges[e]! <= m.index) at.set(edges[e++]!, ids.length)
-          ids.push(tok.idOf(m[0])!)
+          ids.push(stripped ? idOfMatch(m[0]) : tok.idOf(m[0])!)
           last = m.index + m[0].length
         }
       }

@@ -57,6 +57,15 @@ export interface TokenizeReport {
   issues: Issue[]
 }
 
+/** Tool definitions as the template sees them: parsed JSON, or the text when it is not JSON. */
+const parseTools = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
 const hasLabel = (mask: Uint8Array, from: number, to: number): boolean => {
   for (let i = Math.max(from, 1); i < to; i++) if (mask[i] === 1) return true
   return false
@@ -104,7 +113,7 @@ export async function tokenizeConversations(
     const where = `conversation ${conv.id}`
     let rendered
     try {
-      rendered = renderSpans(opts.template, conv.messages, tok.eos.token)
+      rendered = renderSpans(opts.template, conv.messages, tok.eos.token, conv.tools === undefined ? undefined : parseTools(conv.tools))
     } catch (e) {
       const reason = (e as Error).message
       if (opts.onError === 'skip') {
