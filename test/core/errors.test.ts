@@ -64,11 +64,11 @@ describe('RecipeError', () => {
 
   it('reports an unknown family, and skips module checks that need one', () => {
     const e = recipeError({ ...base, model: { id: 'x/y', family: 'gpt2' }, lora: { targetModules: ['c_attn'] } })
-    expect(e.issues.map((i) => `${i.code} ${i.path}`)).toEqual(['TK104 model.family'])
+    expect(e.issues.map((i) => `${i.code} ${i.path}`)).toEqual(['TK202 model.family'])
     expect(formatIssue(e.issues[0]!)).toMatchInlineSnapshot(`
-      "✖ TK104 expected one of "llama", "mistral", "qwen2" → at model.family
+      "✖ TK202 "gpt2" is not a known model family; known families: llama, mistral, qwen2 → at model.family
         value: "gpt2"
-        fix: Use one of the allowed values."
+        fix: Set model.family to the architecture of the checkpoint (config.json "model_type")."
     `)
   })
 

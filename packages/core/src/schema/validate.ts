@@ -63,7 +63,12 @@ export function fromZodIssues(
         out.push(issue('OutOfRange', { path: at, value }, rangeText(zi)))
         break
       case 'invalid_value':
-        out.push(issue('InvalidValue', { path: at, value }, zi.values))
+        // The family decides everything model-dependent: say so, with the config.json hint.
+        if (at === 'model.family' && typeof value === 'string') {
+          out.push(issue('UnknownFamily', { path: at, value }, value, zi.values.map(String)))
+        } else {
+          out.push(issue('InvalidValue', { path: at, value }, zi.values))
+        }
         break
       case 'invalid_union': {
         // A union failed: report the branch that got furthest (fewest issues), or the discriminator.
