@@ -26,6 +26,16 @@ export interface RunTokenizeOptions {
   checkRoundTrip?: boolean
 }
 
+/** tokenizer_config.json's chat_template: a string, or a list of `{ name, template }` (the `default` one). */
+const modelChatTemplate = (value: unknown): string | undefined => {
+  if (typeof value === 'string') return value
+  if (Array.isArray(value)) {
+    const named = value as { name?: string; template?: string }[]
+    return (named.find((t) => t.name === 'default') ?? named[0])?.template
+  }
+  return undefined
+}
+
 const isBuiltin = (t: TemplateChoice): t is BuiltinTemplate => typeof t === 'string' && t in builtinTemplates
 
 /**
@@ -44,7 +54,7 @@ export async function runTokenize(
   const template = chatTemplate(opts.template, {
     bosToken: tok.bos?.token ?? '',
     eosToken: tok.eos.token,
-    modelTemplate: typeof tok.config.chat_template === 'string' ? tok.config.chat_template : undefined,
+    modelTemplate: modelChatTemplate(tok.config.chat_template),
   })
   const writer = await shardWriter(outDir)
   const conversations = typeof conversationsPath === 'string' ? readJsonLines<Conversation>(conversationsPath) : conversationsPath

@@ -99,7 +99,9 @@ export function tokenizerFromFiles(
   const config = structuredClone(sourceConfig)
   const ids = new Map<string, number>(vocabEntries(json))
   for (const t of json.added_tokens) ids.set(t.content, t.id)
-  let next = Math.max(-1, ...ids.values()) + 1
+  // a loop, not Math.max(...ids): spreading a 128k vocabulary overflows the argument limit
+  let next = 0
+  for (const id of ids.values()) if (id >= next) next = id + 1
   const added: TokenId[] = []
   const decoder = { ...((config.added_tokens_decoder as Record<string, unknown> | undefined) ?? {}) }
   const addSpecial = (token: string): void => {
@@ -151,6 +153,6 @@ export function tokenizerFromFiles(
     addBos: addBos && bosToken !== undefined,
     added,
     atomic: json.added_tokens.map((t) => t.content).sort((a, b) => b.length - a.length),
-    vocabSize: Math.max(...ids.values()) + 1,
+    vocabSize: next,
   }
 }
