@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import torch
 
@@ -14,7 +15,12 @@ from .spec import NodeSpec, model_folder
 def load_for_generation(folder, adapter, device):
     from peft import PeftModel
 
-    tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
+    # an adapter's tokenizer has the tokens added for training (the base folder's does not)
+    trained_tok = Path(adapter) / "tokenizer" if adapter else None
+    if trained_tok is not None and (trained_tok / "tokenizer.json").exists():
+        tokenizer = load_tokenizer(trained_tok)
+    else:
+        tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
     dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     model = load_base(folder, dtype, device)
     if adapter:
@@ -71,8 +77,6 @@ def run_generate(spec: NodeSpec) -> None:
 
 def run_complete(request: dict) -> None:
     """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
-    from pathlib import Path
-
     device = resolve_device(request.get("device", "auto"))
     model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
     text = complete(
