@@ -25,6 +25,7 @@ export const hubSourceSchema = z.strictObject({
   split: z.string().default('train'),
   /**
    * Branch, tag or commit of the dataset; pin a commit to make runs reproducible.
+   * No memory or quality effect.
    * @defaultValue 'main'
    * @see https://huggingface.co/docs/datasets/loading#hugging-face-hub (revision)
    */
@@ -79,6 +80,7 @@ export const chatmlTextFormatSchema = z.strictObject({
   kind: z.literal('chatml-text'),
   /**
    * Column holding the ChatML text; each record is split back into turns, so masking works per turn.
+   * No memory effect.
    * @defaultValue 'text'
    * @see https://huggingface.co/datasets/OpenAssistant/oasst_top1_2023-08-25
    */
@@ -159,18 +161,21 @@ export const jinjaTemplateSchema = z.strictObject({
 export const splitSchema = z.strictObject({
   /**
    * Held-out evaluation share: a ratio in (0, 1) or a sample count ≥ 1. `0` trains on everything.
+   * A larger share trains on less data but measures quality more reliably; no memory effect.
    * @defaultValue 0.05
    * @see https://huggingface.co/docs/datasets/process#split (train_test_split test_size)
    */
   eval: z.number().nonnegative().default(0.05),
   /**
    * Seed of the shuffle that picks evaluation samples; the split is identical for the same seed.
+   * No memory or quality effect.
    * @defaultValue 42
    * @see https://huggingface.co/docs/datasets/process#split
    */
   seed: z.number().int().nonnegative().default(42),
   /**
    * Use the source's own test split (hub sources) instead of carving one out of train.
+   * Keeps every training record for training; no memory effect.
    * @defaultValue undefined (carve from train)
    * @see https://huggingface.co/docs/datasets/loading#slice-splits
    */
@@ -180,6 +185,7 @@ export const splitSchema = z.strictObject({
 export const dataSchema = z.strictObject({
   /**
    * Where records come from: `hub('owner/name')`, `file('data.jsonl')` or `inline([...])`.
+   * It decides what the model learns; records are streamed, so its size does not change memory per step.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/datasets/loading
    */
@@ -187,6 +193,7 @@ export const dataSchema = z.strictObject({
   /**
    * How records map to conversations: `'chatml-text'` (one ChatML `text` column, as oasst_top1),
    * `'alpaca'`, `'sharegpt'`, `'openai'`, a column map or a LLaMA-Factory dataset_info entry.
+   * It decides which turns exist and so which tokens can carry loss; no memory effect.
    * @defaultValue (required)
    * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
    */
@@ -194,6 +201,7 @@ export const dataSchema = z.strictObject({
   /**
    * Chat template that renders conversations to text: a built-in name, `'model'` (the tokenizer's
    * own chat_template) or `{ jinja }`. `'chatml-text'` data is already rendered and uses `'chatml'`.
+   * Training and inference must use the same template, or quality drops; no memory effect.
    * @defaultValue 'chatml'
    * @see https://huggingface.co/docs/transformers/chat_templating
    */
@@ -213,6 +221,7 @@ export const dataSchema = z.strictObject({
   /**
    * What to do with a sample longer than maxLength: cut it (`'truncate'`), leave it out
    * (`'drop'`), or cut it into several samples (`'split'`). Every affected sample is counted.
+   * `'truncate'` can cut off answers (and their eos), hurting quality; no memory effect.
    * @defaultValue 'truncate'
    * @see https://huggingface.co/docs/transformers/pad_truncation
    */
@@ -226,6 +235,7 @@ export const dataSchema = z.strictObject({
   mask: z.enum(['all', 'assistant', 'last-assistant']).default('assistant'),
   /**
    * Train/eval split.
+   * See `split.eval`; no memory effect.
    * @defaultValue { eval: 0.05, seed: 42 }
    * @see https://huggingface.co/docs/datasets/process#split
    */
@@ -240,12 +250,14 @@ export const dataSchema = z.strictObject({
   /**
    * What to do with a record that cannot be used: stop with an error (`'fail'`) or skip it and
    * report it (`'skip'`).
+   * No memory or quality effect beyond the records left out.
    * @defaultValue 'fail'
    * @see https://huggingface.co/docs/datasets/process
    */
   onError: z.enum(['fail', 'skip']).default('fail'),
   /**
    * Use at most this many records (after the source, before formatting): a quick trial run.
+   * Fewer records: fewer steps and lower quality; no memory effect per step.
    * @defaultValue undefined (all records)
    * @see https://huggingface.co/docs/datasets/process#select-and-filter
    */

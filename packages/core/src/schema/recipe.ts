@@ -9,6 +9,7 @@ export const outputSchema = z.strictObject({
   /**
    * Run folder: the resolved recipe, graph, events.jsonl, adapter, checkpoints and merged model.
    * Relative paths resolve from the current directory.
+   * No memory or quality effect.
    * @defaultValue `runs/<recipe name>`
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
    */
@@ -22,18 +23,21 @@ export const outputSchema = z.strictObject({
   merge: z.boolean().default(true),
   /**
    * Largest safetensors shard of the merged model, e.g. `'5GB'` or a byte count.
+   * Smaller shards need less memory to load one at a time; no quality effect.
    * @defaultValue '5GB'
    * @see https://huggingface.co/docs/transformers/main_classes/model#transformers.PreTrainedModel.save_pretrained (max_shard_size)
    */
   maxShardSize: z.union([z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB)$/i, 'expected e.g. "5GB"'), z.number().int().positive()]).default('5GB'),
   /**
    * Prompts answered by the merged model at the end of the run (sample generations).
+   * Costs generation time at the end of the run; no training memory.
    * @defaultValue []
    * @see https://huggingface.co/docs/transformers/main_classes/text_generation
    */
   samples: z.array(z.string()).default([]),
   /**
    * Artifact cache shared by runs; every node's output is stored under its content key.
+   * Costs disk, not memory; a cached node is never recomputed.
    * @defaultValue '.tunekit/cache'
    * @see https://docs.astro.build/en/reference/configuration-reference/#cachedir (the same idea)
    */
@@ -43,36 +47,42 @@ export const outputSchema = z.strictObject({
 export const recipeSchema = z.strictObject({
   /**
    * Name of the recipe, used for the run folder and in reports.
+   * No memory or quality effect.
    * @defaultValue 'recipe'
    * @see https://docs.axolotl.ai/docs/config-reference.html
    */
   name: z.string().regex(/^[\w.-]+$/, 'expected letters, digits, ".", "_" or "-"').default('recipe'),
   /**
    * The base model: id or path, family, dtype and quantisation.
+   * Its size and quantisation set most of the memory a run needs.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/transformers/main_classes/model
    */
   model: modelSchema,
   /**
    * Tokens added to the tokenizer, and the eos and pad tokens.
+   * Each added token adds a row to embed_tokens and lm_head.
    * @defaultValue {}
    * @see https://huggingface.co/docs/transformers/main_classes/tokenizer
    */
   tokens: tokensSchema.default({ chatml: false, add: [], addBos: true }),
   /**
    * The LoRA adapter.
+   * Its rank and target modules set the trainable parameters and their optimizer memory.
    * @defaultValue PEFT's LoraConfig defaults
    * @see https://arxiv.org/abs/2106.09685 (LoRA)
    */
   lora: loraSchema.default({ rank: 8, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' }),
   /**
    * Training data: source, format, template, length and masking.
+   * Its maxLength and packing set the activation memory per step.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/trl/sft_trainer
    */
   data: dataSchema,
   /**
    * Training hyperparameters, named after transformers' TrainingArguments.
+   * Batch size sets activation memory; learning rate and length set quality.
    * @defaultValue TrainingArguments' defaults
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments
    */
@@ -80,18 +90,21 @@ export const recipeSchema = z.strictObject({
   /**
    * Compute backend: `'tfjs'` (in-process TensorFlow.js), `'torch'` (Python worker on PyTorch) or
    * `'auto'` (torch when a CUDA-capable torch is present, tfjs otherwise; the run says why).
+   * tfjs computes in float32 (more memory than torch in bf16).
    * @defaultValue 'auto'
    * @see https://github.com/tensorflow/tfjs and https://pytorch.org
    */
   backend: z.enum(['auto', 'tfjs', 'torch']).default('auto'),
   /**
    * Device for the backend: `'auto'`, `'cpu'`, `'cuda'` (torch), or `'wasm'` (tfjs).
+   * A GPU is much faster; memory limits come from the chosen device.
    * @defaultValue 'auto'
    * @see https://www.tensorflow.org/js/guide/platform_environment
    */
   device: z.enum(['auto', 'cpu', 'cuda', 'wasm']).default('auto'),
   /**
    * Where results go, and whether to merge.
+   * Merging needs disk for a full copy of the model.
    * @defaultValue { merge: true, maxShardSize: '5GB' }
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
    */

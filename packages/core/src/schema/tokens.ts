@@ -24,12 +24,14 @@ export const tokensSchema = z.strictObject({
   /**
    * The padding token. It never replaces eos in the labels: padding positions are masked by
    * position, not by id.
+   * No memory effect.
    * @defaultValue the tokenizer's pad, else its unk, else eos
    * @see https://huggingface.co/docs/transformers/main_classes/tokenizer (pad_token)
    */
   pad: z.string().min(1).optional(),
   /**
    * Whether to prepend the tokenizer's bos token to every sample.
+   * Must match how the base model was trained, or quality drops; no memory effect.
    * @defaultValue true
    * @see https://huggingface.co/docs/transformers/main_classes/tokenizer (add_bos_token)
    */
