@@ -8,6 +8,7 @@ import { graphCommand } from './commands/graph.ts'
 import { mergeCommand } from './commands/merge.ts'
 import { setupCommand } from './commands/setup.ts'
 import { initCommand } from './commands/init.ts'
+import { chatCommand } from './commands/chat.ts'
 
 /** What every command gets: where to write, the recipe preset by `main()`, and Ctrl-C. */
 export interface CliContext {
@@ -32,7 +33,7 @@ export interface CliContext {
 export type CliCommand = (ctx: CliContext) => Command
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, mergeCommand, initCommand, schemaCommand, setupCommand]
+export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, chatCommand, mergeCommand, initCommand, schemaCommand, setupCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that

@@ -2,27 +2,24 @@
 // TypeScript (@tunekit/data); train, merge, generate and eval run on the backend the recipe
 // resolves to. Backends are imported only when a command needs one: loading TensorFlow.js or
 // probing Python costs seconds that `plan`, `graph` and `check` should not pay.
-import { fail, resolveBackend, type Backend, type NodeExecutor, type NodeKind, type Recipe, type ResolvedBackend } from '@tunekit/core'
+import { resolveBackend, type Backend, type NodeExecutor, type NodeKind, type Recipe, type ResolvedBackend } from '@tunekit/core'
 
 type BackendName = Backend['name']
 
 /** Loads one backend package and builds its backend (heavy imports happen here). */
-export async function loadBackend(name: BackendName): Promise<Backend> {
+export async function loadBackend(name: BackendName, device: Recipe['device'] = 'auto'): Promise<Backend> {
   if (name === 'torch') {
     const { createTorchBackend } = await import('@tunekit/torch')
     return createTorchBackend()
   }
-  const tfjs = (await import('@tunekit/tfjs')) as unknown as { createTfjsBackend?: () => Backend }
-  if (!tfjs.createTfjsBackend) {
-    return fail('BackendUnavailable', { path: 'backend', value: 'tfjs', hintArgs: ["Use backend: 'torch' (tunekit setup torch)."] }, 'tfjs', '@tunekit/tfjs exports no backend yet')
-  }
-  return tfjs.createTfjsBackend()
+  const { createTfjsBackend } = await import('@tunekit/tfjs')
+  return createTfjsBackend({ device })
 }
 
 /** The backends `backend: 'auto'` chooses among, or just the one a recipe names. */
-async function candidates(choice: Recipe['backend']): Promise<Backend[]> {
+async function candidates(choice: Recipe['backend'], device: Recipe['device']): Promise<Backend[]> {
   const names: BackendName[] = choice === 'auto' ? ['torch', 'tfjs'] : [choice]
-  return Promise.all(names.map(loadBackend))
+  return Promise.all(names.map((name) => loadBackend(name, device)))
 }
 
 /** Executors for every node kind of a run, and the backend that runs the backend nodes. */
@@ -42,7 +39,7 @@ export interface Wiring {
 export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>, opts: { backend?: boolean } = {}): Promise<Wiring> {
   const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/data/model')])
   if (opts.backend === false) return { executors: { ...dataExecutors, model: modelExecutor }, dispose: async () => {} }
-  const loaded = await candidates(recipe.backend)
+  const loaded = await candidates(recipe.backend, recipe.device)
   const resolved = await resolveBackend(recipe, loaded)
   const executors: Partial<Record<NodeKind, NodeExecutor>> = {
     ...dataExecutors,

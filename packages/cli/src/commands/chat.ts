@@ -1,0 +1,139 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
+import { Command, Option } from 'commander'
+import { fail, type Backend } from '@tunekit/core'
+import type { CliCommand, CliContext } from '../program.ts'
+import { recipeFor } from '../load-recipe.ts'
+import { loadBackend } from '../wire.ts'
+
+export interface ChatOptions {
+  /** Adapter folder (PEFT layout) on top of `model`, instead of a merged model. */
+  adapter?: string
+  /** A recipe whose run folder holds the merged model (`runs/<name>/merged`). */
+  recipe?: string
+  backend?: 'tfjs' | 'torch'
+  maxNewTokens?: string
+  temperature?: string
+  system?: string
+}
+
+interface Message {
+  role: 'system' | 'user' | 'assistant'
+  content: string
+}
+
+type TokenText = string | { content?: string } | null | undefined
+const tokenText = (t: TokenText): string | undefined => (typeof t === 'string' ? t : (t?.content ?? undefined))
+
+/**
+ * The chat template a model was trained with and the bos / eos texts: `chat_template.jinja` next to
+ * the weights (tunekit writes it with every merged model and adapter), else tokenizer_config.json's
+ * `chat_template`.
+ */
+export function trainingTemplate(folders: readonly string[]): { jinja: string; bos: string; eos: string; addBos: boolean } {
+  let jinja: string | undefined
+  let config: Record<string, unknown> = {}
+  for (const dir of folders) {
+    for (const tokDir of [dir, join(dir, 'tokenizer')]) {
+      const file = join(tokDir, 'tokenizer_config.json')
+      if (Object.keys(config).length === 0 && existsSync(file)) config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+    }
+    const file = join(dir, 'chat_template.jinja')
+    if (jinja === undefined && existsSync(file)) jinja = readFileSync(file, 'utf8')
+  }
+  jinja ??= typeof config.chat_template === 'string' ? config.chat_template : undefined
+  if (jinja === undefined) {
+    return fail('RecipeLoad', { path: 'chat' }, folders.join(', '), 'no chat_template.jinja and no chat_template in tokenizer_config.json: this is not a tunekit output or a chat model')
+  }
+  return {
+    jinja,
+    bos: tokenText(config.bos_token as TokenText) ?? '<s>',
+    eos: tokenText(config.eos_token as TokenText) ?? '</s>',
+    addBos: config.add_bos_token !== false,
+  }
+}
+
+/** The model folder to chat with: the argument, or the merged model in a recipe's run folder. */
+async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions): Promise<string> {
+  if (modelArg !== undefined) {
+    const dir = resolve(ctx.cwd, modelArg)
+    if (!existsSync(join(dir, 'config.json'))) fail('ModelNotFound', { path: 'model', value: modelArg, hintArgs: [modelArg] }, modelArg, [dir])
+    return dir
+  }
+  const { recipe } = await recipeFor(ctx, opts.recipe)
+  const merged = resolve(ctx.cwd, recipe.output.dir ?? `runs/${recipe.name}`, 'merged')
+  if (!existsSync(join(merged, 'config.json'))) {
+    return fail('ModelNotFound', { path: 'output.merge', value: recipe.name, hintArgs: [recipe.name] }, `${recipe.name} (merged)`, [merged])
+  }
+  return merged
+}
+
+/**
+ * `tunekit chat`: a conversation with a merged model (or a base model plus an adapter), rendered
+ * with the chat template used in training. On a terminal it prompts and streams tokens; from a
+ * pipe each input line is one user turn and each answer is printed on one line. `/reset` starts
+ * over, `/exit` (or end of input) quits.
+ */
+export async function chat(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions, input: Readable = process.stdin): Promise<void> {
+  const model = await modelFolder(ctx, modelArg, opts)
+  const adapter = opts.adapter !== undefined ? resolve(ctx.cwd, opts.adapter) : undefined
+  const { jinja, bos, eos, addBos } = trainingTemplate(adapter ? [adapter, model] : [model])
+  const { chatTemplate, renderChat } = await import('@tunekit/data')
+  const template = chatTemplate({ jinja }, { bosToken: bos, eosToken: eos })
+  const backend: Backend = await loadBackend(opts.backend ?? 'tfjs')
+  const interactive = (input as { isTTY?: boolean }).isTTY === true
+  const history: Message[] = opts.system ? [{ role: 'system', content: opts.system }] : []
+  const maxNewTokens = opts.maxNewTokens !== undefined ? Number(opts.maxNewTokens) : 128
+  const temperature = opts.temperature !== undefined ? Number(opts.temperature) : 0
+
+  if (interactive) ctx.err(`chatting with ${model}${adapter ? ` + ${adapter}` : ''} on ${backend.name}; /reset to start over, /exit to quit\n`)
+  const lines = createInterface({ input, terminal: false })
+  try {
+    if (interactive) ctx.out('you › ')
+    for await (const raw of lines) {
+      if (ctx.signal.aborted) break
+      const line = raw.trim()
+      if (line === '/exit') break
+      if (line === '/reset') {
+        history.splice(opts.system ? 1 : 0)
+        if (interactive) ctx.out('(new conversation)\nyou › ')
+        continue
+      }
+      if (line === '') {
+        if (interactive) ctx.out('you › ')
+        continue
+      }
+      history.push({ role: 'user', content: line })
+      const rendered = renderChat(template, history, true)
+      // Training prepended bos to every sample (tokens.addBos); a prompt must start the same way.
+      const prompt = addBos && !rendered.startsWith(bos) ? `${bos}${rendered}` : rendered
+      if (interactive) ctx.out('model › ')
+      const answer = await backend.generate(
+        { model, ...(adapter ? { adapter } : {}), prompt, maxNewTokens, temperature },
+        interactive ? (piece) => ctx.out(piece) : undefined,
+      )
+      const text = answer.trim()
+      history.push({ role: 'assistant', content: text })
+      ctx.out(interactive ? '\nyou › ' : `${text}\n`)
+    }
+  } finally {
+    lines.close()
+    await backend.dispose?.()
+  }
+}
+
+export const chatCommand: CliCommand = (ctx) =>
+  new Command('chat')
+    .description('chat with a merged model (or a base model + --adapter) using the chat template it was trained with')
+    .argument('[model]', "model folder; default: the recipe's merged model (runs/<name>/merged)")
+    .option('--adapter <folder>', 'LoRA adapter (PEFT layout) to apply to the model')
+    .option('--recipe <file>', 'take the merged model of this recipe')
+    .addOption(new Option('--backend <name>', 'backend that generates').choices(['tfjs', 'torch']).default('tfjs'))
+    .option('--max-new-tokens <n>', 'longest answer in tokens', '128')
+    .option('--temperature <t>', '0 for greedy decoding', '0')
+    .option('--system <text>', 'a system message to start the conversation with')
+    .action(async (modelArg: string | undefined, opts: ChatOptions) => {
+      await chat(ctx, modelArg, opts)
+    })
