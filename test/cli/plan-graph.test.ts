@@ -1,0 +1,69 @@
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '@tunekit/cli'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const recipes = readdirSync(join(root, 'recipes')).filter((f) => f.endsWith('.ts')).map((f) => `recipes/${f}`)
+
+// No weights and no datasets: an empty Hub cache, no model path.
+beforeAll(() => {
+  process.env.HF_HOME = mkdtempSync(join(tmpdir(), 'tunekit-hf-'))
+  delete process.env.HF_HUB_CACHE
+  delete process.env.TUNEKIT_MODEL_PATH
+})
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const cacheDir = mkdtempSync(join(tmpdir(), 'tunekit-cwd-'))
+  // A fresh working directory: the artifact cache (.tunekit/cache) starts empty.
+  const code = await runCli(args.map((a) => (a.startsWith('recipes/') ? join(root, a) : a)), { cwd: cacheDir, out: (t) => void (out += t), err: (t) => void (err += t) })
+  return { code, out, err }
+}
+
+describe.each(recipes)('%s with no weights present', (recipe) => {
+  it('plan prints the graph, parameters and a memory estimate', async () => {
+    const r = await cli('plan', recipe)
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(/^plan: [\w-]+\n/)
+    for (const node of ['model', 'source', 'tokenize', 'collate', 'train', 'merge']) expect(r.out).toContain(`○ ${node}`)
+    expect(r.out).toMatch(/trainable: [\d.]+[KMB]? of [\d.]+[KMB]/)
+    expect(r.out).toMatch(/total\s+[\d.]+ [MG]B/)
+  })
+
+  it('plan --json is the same plan for programs', async () => {
+    const r = await cli('plan', recipe, '--json')
+    expect(r.code).toBe(0)
+    const plan = JSON.parse(r.out) as { recipeName: string; nodes: { id: string; status: string }[]; memory: { totalBytes?: number } | null }
+    expect(plan.nodes.every((n) => n.status === 'to run')).toBe(true)
+    expect(plan.memory).not.toBeNull()
+  })
+
+  it('graph draws mermaid and json', async () => {
+    const mermaid = await cli('graph', recipe)
+    expect(mermaid.code).toBe(0)
+    expect(mermaid.out).toMatch(/^flowchart TD\n/)
+    expect(mermaid.out).toContain('train --> merge')
+    const json = await cli('graph', recipe, '--format', 'json')
+    expect((JSON.parse(json.out) as { nodes: unknown[] }).nodes.length).toBeGreaterThanOrEqual(8)
+    const dot = await cli('graph', recipe, '--format', 'dot')
+    expect(dot.out).toMatch(/^digraph/)
+  })
+})
+
+it('plan names what is missing and how to provide it, without failing', async () => {
+  const r = await cli('plan', 'recipes/mistral-oasst.ts')
+  expect(r.out).toContain('note: the weights of "mistralai/Mistral-7B-v0.1" are not on this machine')
+  expect(r.out).toContain('--model-path or TUNEKIT_MODEL_PATH')
+  expect(r.out).toContain('--data-path')
+})
+
+it('an unknown graph format is a usage error with exit code 1', async () => {
+  const r = await cli('graph', 'recipes/tiny-chat.ts', '--format', 'png')
+  expect(r.code).toBe(1)
+  expect(r.err).toContain("argument 'png' is invalid. Allowed choices are mermaid, dot, json.")
+})

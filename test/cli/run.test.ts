@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import { runCli } from '@tunekit/cli'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const exec = promisify(execFile)
+// No weights and no datasets on this machine: an empty Hub cache.
+const hfHome = mkdtempSync(join(tmpdir(), 'tunekit-hf-'))
+process.env.HF_HOME = hfHome
+delete process.env.HF_HUB_CACHE
+delete process.env.TUNEKIT_MODEL_PATH
+
+async function cli(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = ''
+  let err = ''
+  const code = await runCli(args, { cwd, out: (t) => void (out += t), err: (t) => void (err += t) })
+  return { code, out, err }
+}
+
+async function spawn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } })
+    return { code: 0, stdout, stderr }
+  } catch (e) {
+    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string }
+    return { code, stdout, stderr }
+  }
+}
+
+describe('a 7B recipe on a machine without its weights or data', () => {
+  it('run stops before any compute, naming what is missing and every way to provide it', async () => {
+    const r = await cli(mkdtempSync(join(tmpdir(), 'tunekit-cwd-')), 'run', join(root, 'recipes/mistral-oasst.ts'))
+    expect(r.code).toBe(1)
+    expect(r.out).toContain('✔ mistral-oasst: recipe checked\nplan: mistral-oasst')
+    expect(r.err.replaceAll(hfHome, '$HF_HOME')).toMatchInlineSnapshot(`
+      "Cannot run mistral-oasst: 2 inputs are not on this machine
+      ✖ TK301 the weights of "mistralai/Mistral-7B-v0.1" are not on this machine (looked in $HF_HOME/hub/models--mistralai--Mistral-7B-v0.1/snapshots/main) → at model.id
+        value: "mistralai/Mistral-7B-v0.1"
+        fix: Download them once (huggingface-cli download mistralai/Mistral-7B-v0.1) into the Hub cache (HF_HOME), pass a local folder with --model-path or TUNEKIT_MODEL_PATH, or allow downloads by unsetting HF_HUB_OFFLINE.
+      ✖ TK302 the dataset "OpenAssistant/oasst_top1_2023-08-25" is not on this machine (looked in $HF_HOME/hub/datasets--OpenAssistant--oasst_top1_2023-08-25/snapshots/main) → at data.source
+        value: "OpenAssistant/oasst_top1_2023-08-25"
+        fix: Download it once (huggingface-cli download --repo-type dataset OpenAssistant/oasst_top1_2023-08-25) into the Hub cache (HF_HOME), or point data.source at local files with file('…') or --data-path.
+      "
+    `)
+  })
+
+  it('--model-path is where it looks first', async () => {
+    const r = await cli(root, 'run', 'recipes/llama2-oasst.ts', '--model-path', '/nowhere/llama')
+    expect(r.code).toBe(1)
+    expect(r.err).toContain('(looked in /nowhere/llama, ')
+  })
+
+  it('the recipe files themselves behave the same under tsx, without a stack trace', async () => {
+    const [run, plan] = await Promise.all([spawn(['recipes/mistral-oasst.ts']), spawn(['recipes/llama2-oasst.ts', 'plan'])])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('✖ TK301')
+    expect(run.stderr).toContain('✖ TK302')
+    expect(run.stderr).not.toMatch(/\n\s+at /)
+    expect(plan.code).toBe(0)
+    expect(plan.stdout).toContain('plan: llama2-oasst')
+  })
+})
+
+describe('run on the data nodes of tiny-chat', () => {
+  it('runs them without loading a backend, then finds them all cached', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tunekit-cwd-'))
+    const first = await cli(cwd, 'run', join(root, 'recipes/tiny-chat.ts'), '--until', 'collate')
+    expect(first.err).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.out).toContain('run tiny-chat: model → source → format → tokenize → split → collate')
+    expect(first.out).toContain('✔ eos supervised          <|im_end|> (32001) ends 288 assistant turns')
+    // The resolved-backend line (`backend: tfjs (tfjs-wasm on wasm) — …`) only appears once a backend loads.
+    expect(first.out).not.toMatch(/^backend: \w+ \([\w-]+ on \w+\)/m)
+    const second = await cli(cwd, 'run', join(root, 'recipes/tiny-chat.ts'), '--until', 'collate', '--json')
+    const events = second.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; node?: string })
+    expect(events.filter((e) => e.type === 'node-cached').map((e) => e.node)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
+    expect(events.some((e) => e.type === 'node-start')).toBe(false)
+  })
+})
+
+describe('--help', () => {
+  it.each(['run', 'plan', 'check', 'graph', 'chat', 'merge', 'init', 'schema', 'setup'])('tunekit %s --help', async (verb) => {
+    const r = await cli(root, verb, '--help')
+    expect(r.code).toBe(0)
+    expect(r.out).toMatch(new RegExp(`^Usage: tunekit ${verb} `))
+  })
+})

@@ -1,0 +1,53 @@
+import { readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { compile, parseRecipe, type Recipe } from '@tunekit/core'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f))
+
+// Every shipped recipe and every template recipe: the files a user runs or starts from.
+const files = [...tsFiles('recipes'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
+
+describe.each(files)('%s', (file) => {
+  it('exports a valid recipe that compiles to a graph ending in train and merge', async () => {
+    const { recipe } = (await import(pathToFileURL(join(root, file)).href)) as { recipe: Recipe }
+    // Validating again gives the same recipe: defaults were filled in and nothing is left to fix.
+    expect(parseRecipe(recipe)).toEqual(recipe)
+    const graph = await compile(recipe, { baseDir: dirname(join(root, file)) })
+    const ids = graph.nodes.map((n) => n.id)
+    expect(ids.slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
+    expect(ids).toContain('train')
+    expect(ids).toContain('merge')
+    for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
+  })
+})
+
+it('covers the shipped recipes', () => {
+  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts']))
+})
+
+describe('the shipped 7B recipes follow the qlora-minimal tutorial', () => {
+  it.each([
+    ['recipes/mistral-oasst.ts', 'mistralai/Mistral-7B-v0.1', 'mistral'],
+    ['recipes/llama2-oasst.ts', 'meta-llama/Llama-2-7b-hf', 'llama'],
+  ])('%s', async (file, id, family) => {
+    const { recipe } = (await import(pathToFileURL(join(root, file)).href)) as { recipe: Recipe }
+    expect(recipe).toMatchObject({
+      model: { id, family, dtype: 'bfloat16', quantize: { bits: 4, type: 'nf4', computeDtype: 'bfloat16' } },
+      tokens: { chatml: true, pad: '</s>' },
+      lora: {
+        rank: 64, alpha: 16, dropout: 0.1,
+        targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+        modulesToSave: ['lm_head', 'embed_tokens'],
+      },
+      data: { source: { kind: 'hub', repo: 'OpenAssistant/oasst_top1_2023-08-25' }, format: 'chatml-text', maxLength: 512, split: { evalSplit: 'test' } },
+      args: {
+        batchSize: 16, gradientAccumulationSteps: 1, epochs: 3, learningRate: 2e-4, lrScheduler: 'constant',
+        optimizer: 'paged_adamw_32bit', groupByLength: true, evalEvery: 'epoch', saveEvery: 'epoch',
+      },
+    })
+    expect(recipe.args.maxSteps).toBeUndefined()
+  })
+})
