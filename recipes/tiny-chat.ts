@@ -19,7 +19,9 @@ import { formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSample
 import { resolve } from 'node:path'
 
 // 288 training conversations; 32 (phrasing, word) questions held out for the final check.
-const { train, heldOut } = oppositesDataset({ seed: 0, heldOut: 0.1 })
+const { train, heldOut: questions } = oppositesDataset({ seed: 0, heldOut: 0.1 })
+/** The held-out questions with their answers (the end of a run checks them). */
+export const heldOut = questions
 
 export const recipe = loraChatml({
   name: 'tiny-chat',

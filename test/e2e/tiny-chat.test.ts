@@ -1,0 +1,82 @@
+// The README's main command, shortened: the real pipeline (random model with the real Mistral
+// tokenizer → generated ChatML data → tokenize → LoRA training on tfjs → merge → generate), then
+// `tunekit chat` over the merged model from a pipe.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { extendRecipe, type RunEvent } from '@tunekit/core'
+import { chat, runCli, type CliContext } from '@tunekit/cli'
+import { gradeAnswers, readRunSamples } from '@tunekit/recipes'
+import { heldOut, recipe as tinyChat } from '../../recipes/tiny-chat.ts'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const work = mkdtempSync(join(tmpdir(), 'tunekit-e2e-'))
+const prompts = heldOut.slice(0, 4).map((q) => q.prompt)
+// 64 steps at a higher learning rate instead of 120: the answers form, in about half the time.
+const recipe = extendRecipe(tinyChat, {
+  args: { maxSteps: 64, learningRate: 6e-3 },
+  output: { dir: join(work, 'run'), cacheDir: join(work, 'cache'), samples: prompts },
+})
+
+let code = -1
+let out = ''
+let err = ''
+const steps: Extract<RunEvent, { type: 'step' }>[] = []
+
+beforeAll(async () => {
+  code = await runCli(['run', '--json'], {
+    cwd: work,
+    preset: { recipe, file: join(root, 'recipes/tiny-chat.ts') },
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+  })
+  for (const line of out.trim().split('\n')) {
+    const event = JSON.parse(line) as RunEvent
+    if (event.type === 'step') steps.push(event)
+  }
+}, 180_000)
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+describe('tiny-chat, shortened, end to end', () => {
+  it('runs every node', () => {
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    expect(out).toContain('"type":"run-end","ok":true')
+  })
+
+  it('trains with a falling loss', () => {
+    expect(steps.map((s) => s.step)).toContain(64)
+    const first = steps[0]!.loss
+    const last = steps[steps.length - 1]!.loss
+    expect(first).toBeGreaterThan(9) // ≈ ln(32002) = 10.4 from random weights
+    expect(last).toBeLessThan(first / 3)
+  })
+
+  it('writes a PEFT adapter and a merged Hugging Face model with the ChatML tokens and template', () => {
+    const adapter = JSON.parse(readFileSync(join(work, 'run', 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>
+    expect(adapter).toMatchObject({ peft_type: 'LORA', r: 8, lora_alpha: 16 })
+    const merged = join(work, 'run', 'merged')
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja']) expect(existsSync(join(merged, f))).toBe(true)
+    expect(readFileSync(join(merged, 'tokenizer.json'), 'utf8')).toContain('<|im_end|>')
+  })
+
+  it('the merged model answers held-out questions it never saw', () => {
+    const samples = readRunSamples(join(work, 'run'))
+    expect(samples.map((s) => s.prompt)).toEqual(prompts)
+    for (const s of samples) expect(s.completion.trim()).toMatch(/^[a-z]+$/)
+    // Seeded, so the run is reproducible; one miss is allowed for float differences between engines.
+    expect(gradeAnswers(heldOut.slice(0, 4), samples).correct).toBeGreaterThanOrEqual(3)
+  })
+
+  it('tunekit chat answers from a pipe, one line per question', async () => {
+    let said = ''
+    const ctx: CliContext = { out: (t) => void (said += t), err: () => {}, cwd: work, signal: new AbortController().signal, exitCode: 0 }
+    await chat(ctx, join(work, 'run', 'merged'), { backend: 'tfjs', maxNewTokens: '8' }, Readable.from([`${prompts[0]}\n/reset\n${prompts[1]}\n`]))
+    const lines = said.trimEnd().split('\n')
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(line).toMatch(/^\S/)
+  })
+})
