@@ -52,7 +52,11 @@ export interface Run {
 }
 
 /** Runs a recipe on the given backend; `onEvent` sees every event as it comes. */
-export async function runRecipe(recipe: Recipe, backend: Backend, opts: { cacheDir?: string; until?: string; signal?: AbortSignal; onEvent?: (e: RunEvent) => void } = {}): Promise<Run> {
+export async function runRecipe(
+  recipe: Recipe,
+  backend: Backend,
+  opts: { cacheDir?: string; until?: string; signal?: AbortSignal; onEvent?: (e: RunEvent) => void; beforeRun?: (work: (id: string) => string) => Promise<void> } = {},
+): Promise<Run> {
   const cacheDir = opts.cacheDir ?? tempDir('cache')
   const graph = await compile(recipe, { baseDir: repoRoot, cacheDir })
   const events: RunEvent[] = []
@@ -71,8 +75,10 @@ export async function runRecipe(recipe: Recipe, backend: Backend, opts: { cacheD
         opts.onEvent?.(e)
       },
     })
+  const work = (id: string): string => join(cacheDir, `${keyOf(id)}.work`)
+  await opts.beforeRun?.(work)
   const result = await run()
-  return { result, events, cacheDir, artifact: (id) => join(cacheDir, keyOf(id)), work: (id) => join(cacheDir, `${keyOf(id)}.work`) }
+  return { result, events, cacheDir, artifact: (id) => join(cacheDir, keyOf(id)), work }
 }
 
 /** Runs a Python snippet with the test Python; returns its stdout's last line parsed as JSON. */

@@ -2,7 +2,7 @@
 // adapter, dropout 0, float32: per-step losses and merged logits agree, and each backend's adapter
 // gives the other backend's logits.
 import { spawnSync } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { readSafetensors, resolveModelDir } from '@tunekit/data/model'
@@ -12,7 +12,7 @@ import { python, runRecipe, tempDir, tinyRecipe, type Run } from './helpers.ts'
 
 const STEPS = 10
 const recipe = (backend: 'tfjs' | 'torch') =>
-  tinyRecipe({ backend, args: { batchSize: 2, maxSteps: STEPS, learningRate: 1e-2, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: 'never' } })
+  tinyRecipe({ backend, args: { batchSize: 2, maxSteps: STEPS, learningRate: 1e-2, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: 5 } })
 
 // Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids).
 const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
@@ -89,5 +89,18 @@ describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
       const inPeft = await torchLogits(base, adapter)
       expect(relDiff(inTfjs, inPeft), adapter).toBeLessThan(1e-4)
     }
+  })
+
+  it('a checkpoint written by tfjs resumes on torch and continues the same run', async () => {
+    const ckpt = join(tfjs.work('train'), 'checkpoint-5')
+    const resumed = await runRecipe(recipe('torch'), createTorchBackend({ python }), {
+      until: 'train',
+      beforeRun: async (work) => cpSync(ckpt, join(work('train'), 'checkpoint-5'), { recursive: true }),
+    })
+    expect(resumed.events.filter((e) => e.type === 'step').map((e) => e.step)).toEqual([6, 7, 8, 9, 10])
+    const a = losses(tfjs)
+    const b = losses(resumed)
+    const rel = a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(a[i]!))
+    expect(Math.max(...rel), `tfjs ${a.join(', ')}\ntorch from tfjs step 5: ${b.join(', ')}`).toBeLessThan(1e-4)
   })
 })
