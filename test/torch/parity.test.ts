@@ -17,16 +17,15 @@ const recipe = (backend: 'tfjs' | 'torch') =>
 // Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids).
 const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
 
-/** Logits [seq, vocab] from the torch worker (transformers + PEFT). */
-async function torchLogits(model: string, adapter?: string): Promise<Float32Array> {
+/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases. */
+async function torchLogits(cases: Array<{ model: string; adapter?: string }>): Promise<Float32Array[]> {
   const dir = tempDir('logits')
   const request = join(dir, 'request.json')
-  const out = join(dir, 'logits.safetensors')
-  writeFileSync(request, JSON.stringify({ model, ...(adapter ? { adapter } : {}), ids: [IDS], out, device: 'cpu' }))
+  const outs = cases.map((_, i) => join(dir, `logits-${i}.safetensors`))
+  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [IDS], out: outs[i], device: 'cpu' })) }))
   const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
   if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
-  const { tensors } = await readSafetensors(out)
-  return tensors.get('logits')!.data as Float32Array
+  return Promise.all(outs.map(async (out) => (await readSafetensors(out)).tensors.get('logits')!.data as Float32Array))
 }
 
 /** Logits [seq, vocab] from tfjs: a model folder (merged, or base + adapter folder). */
@@ -73,22 +72,17 @@ describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
     expect(Math.max(...rel), `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
   })
 
-  it('the merged models give the same logits', async () => {
-    const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
-    const fromTfjsMerge = await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer)
-    const fromTorchMerge = await torchLogits(torch.artifact('merge'))
-    expect(relDiff(fromTfjsMerge, fromTorchMerge)).toBeLessThan(1e-4)
-  })
-
-  it("each backend's adapter gives the other backend's logits", async () => {
+  it("the merged models give the same logits, and each backend's adapter gives the other backend's logits", async () => {
     const base = await resolveModelDir(tfjs.artifact('model'))
     const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
-    for (const run of [tfjs, torch]) {
-      const adapter = run.artifact('train')
-      const inTfjs = await tfjsLogits(base, adapter, tokenizer)
-      const inPeft = await torchLogits(base, adapter)
-      expect(relDiff(inTfjs, inPeft), adapter).toBeLessThan(1e-4)
-    }
+    const [fromTorchMerge, tfjsAdapterInPeft, torchAdapterInPeft] = await torchLogits([
+      { model: torch.artifact('merge') },
+      { model: base, adapter: tfjs.artifact('train') },
+      { model: base, adapter: torch.artifact('train') },
+    ])
+    expect(relDiff(await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer), fromTorchMerge!)).toBeLessThan(1e-4)
+    expect(relDiff(await tfjsLogits(base, tfjs.artifact('train'), tokenizer), tfjsAdapterInPeft!)).toBeLessThan(1e-4)
+    expect(relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer), torchAdapterInPeft!)).toBeLessThan(1e-4)
   })
 
   it('a checkpoint written by tfjs resumes on torch and continues the same run', async () => {

@@ -1,7 +1,8 @@
 """`python -m tunekit_torch logits request.json`: next-token logits of a model (merged, or base +
 adapter) on given ids, written as safetensors — how adapters are checked across backends.
 
-request: { "model": folder, "adapter"?: folder, "ids": [[...], ...] (equal lengths), "out": file.safetensors }
+request: { "model": folder, "adapter"?: folder, "ids": [[...], ...] (equal lengths), "out": file.safetensors },
+or { "cases": [ such requests ] } to pay the imports once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from .modeling import resolve_device
 
 
 def run_logits(request: dict) -> None:
+    for case in request.get("cases", [request]):
+        one_case(case)
+
+
+def one_case(request: dict) -> None:
     from safetensors.torch import save_file
 
     device = resolve_device(request.get("device", "cpu"))
