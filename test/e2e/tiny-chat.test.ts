@@ -25,6 +25,7 @@ let code = -1
 let out = ''
 let err = ''
 const steps: Extract<RunEvent, { type: 'step' }>[] = []
+const keys = new Map<string, string>()
 
 beforeAll(async () => {
   code = await runCli(['run', '--json'], {
@@ -36,6 +37,7 @@ beforeAll(async () => {
   for (const line of out.trim().split('\n')) {
     const event = JSON.parse(line) as RunEvent
     if (event.type === 'step') steps.push(event)
+    if (event.type === 'node-start') keys.set(event.node, event.key)
   }
 }, 180_000)
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -79,4 +81,16 @@ describe('tiny-chat, shortened, end to end', () => {
     expect(lines).toHaveLength(2)
     for (const line of lines) expect(line).toMatch(/^\S/)
   })
+})
+
+it('tunekit chat also answers with the base model plus the adapter, as the merged model does', async () => {
+  const ask = async (model: string, adapter?: string): Promise<string> => {
+    let said = ''
+    const ctx: CliContext = { out: (t) => void (said += t), err: () => {}, cwd: work, signal: new AbortController().signal, exitCode: 0 }
+    await chat(ctx, model, { backend: 'tfjs', maxNewTokens: '8', ...(adapter ? { adapter } : {}) }, Readable.from([`${prompts[2]}\n`]))
+    return said
+  }
+  const base = join(work, 'cache', keys.get('model')!)
+  const [withAdapter, merged] = [await ask(base, join(work, 'run', 'adapter')), await ask(join(work, 'run', 'merged'))]
+  expect(withAdapter).toBe(merged)
 })
