@@ -104,3 +104,48 @@ def test_cuda_requested_but_absent_is_a_named_error(trained):
     assert code == 69
     assert events[-1]["type"] == "error" and events[-1]["name"] == "CudaUnavailable"
     assert "no CUDA device" in events[-1]["message"]
+
+
+def test_generate_and_eval_nodes(trained):
+    fx, _ = trained
+    train_out = str(fx.root / "full" / "out")
+    spec = fx.spec("gen", kind="generate", params={"samples": ["w5 w9", "w12"], "maxNewTokens": 4}, extra_inputs={"train": train_out})
+    _, events, _ = run_worker("run", str(spec))
+    samples = [json.loads(l) for l in (fx.root / "gen" / "out" / "samples.jsonl").read_text().splitlines()]
+    assert [s["prompt"] for s in samples] == ["w5 w9", "w12"]
+    assert [e["completion"] for e in events if e["type"] == "sample"] == [s["completion"] for s in samples]
+    spec = fx.spec("ev", kind="eval", params={}, extra_inputs={"train": train_out})
+    _, events, _ = run_worker("run", str(spec))
+    metrics = json.loads((fx.root / "ev" / "out" / "metrics.json").read_text())
+    assert metrics["loss"] > 0 and abs(metrics["perplexity"] - __import__("math").exp(metrics["loss"])) < 1e-6
+    assert [e["loss"] for e in events if e["type"] == "eval"] == [metrics["loss"]]
+
+
+def test_complete_streams_tokens_and_logits_writes_safetensors(trained, tmp_path):
+    fx, _ = trained
+    req = tmp_path / "req.json"
+    req.write_text(json.dumps({"model": str(fx.model), "adapter": str(fx.root / "full" / "out"), "prompt": "w5 w9", "maxNewTokens": 3}))
+    _, events, _ = run_worker("complete", str(req))
+    tokens = [e["text"] for e in events if e["type"] == "token"]
+    completion = [e["text"] for e in events if e["type"] == "completion"]
+    assert len(completion) == 1 and "".join(tokens).strip() == completion[0].strip()
+    req.write_text(json.dumps({"model": str(fx.model), "ids": [[1, 5, 9]], "out": str(tmp_path / "l.safetensors")}))
+    run_worker("logits", str(req))
+    assert load_file(str(tmp_path / "l.safetensors"))["logits"].shape == (1, 3, 64)
+
+
+def test_non_finite_loss_checkpoints_and_names_the_step(trained, tmp_path):
+    """An initial adapter holding NaN makes step 1 non-finite: the state before it is checkpointed."""
+    from safetensors.torch import save_file
+
+    fx, _ = trained
+    poisoned = tmp_path / "poisoned"
+    shutil.copytree(fx.root / "full" / "out", poisoned)
+    weights = load_file(str(poisoned / "adapter_model.safetensors"))
+    key = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight"
+    weights[key] = torch.full_like(weights[key], float("nan"))
+    save_file(weights, str(poisoned / "adapter_model.safetensors"))
+    code, events, _ = run_worker("run", str(fx.spec("nan", initialAdapter=str(poisoned))), check=False)
+    error = events[-1]
+    assert code == 1 and error["name"] == "NonFiniteLoss" and error["args"] == [1, None]  # NaN travels as null
+    assert (fx.root / "nan" / "work" / "checkpoint-0" / "trainer_state.json").exists()

@@ -19,12 +19,14 @@ def load_for_generation(folder, adapter, device):
     trained_tok = Path(adapter) / "tokenizer" if adapter else None
     if trained_tok is not None and (trained_tok / "tokenizer.json").exists():
         tokenizer = load_tokenizer(trained_tok)
-    else:
+    elif (folder / "tokenizer.json").exists() or (folder / "tokenizer" / "tokenizer.json").exists():
         tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
+    else:
+        tokenizer = None  # logits of ids need no tokenizer
     dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     model = load_base(folder, dtype, device)
     if adapter:
-        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
+        if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
             resize_embeddings(model, len(tokenizer), None)
         model = PeftModel.from_pretrained(model, str(adapter))
     model.eval()
