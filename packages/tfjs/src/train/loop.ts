@@ -126,6 +126,8 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
 
   try {
     while (step < source.totalSteps) {
+      // A step is synchronous tfjs work: yield once per step so that Ctrl-C (SIGINT → abort) is seen.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       if (o.signal?.aborted) {
         await save()
         return { losses, evals, step, interrupted: true, lastCheckpoint, peakBytes }
