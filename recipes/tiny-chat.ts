@@ -63,7 +63,8 @@ await main(import.meta, recipe)
 
 // After a run, grade the merged model's answers to the held-out questions.
 const verb = process.argv[2]
-const ran = verb === undefined || verb === 'run' || verb.startsWith('-')
+const partial = process.argv.some((a) => a === '--until' || a === '--only')
+const ran = (verb === undefined || verb === 'run' || verb.startsWith('-')) && !partial
 if (ran && !process.exitCode && (await isEntryPoint(import.meta))) {
   const samples = readRunSamples(resolve(recipe.output.dir ?? `runs/${recipe.name}`))
   if (samples.length > 0) console.log(`\nThe merged model, on questions it never saw:\n${formatGrades(gradeAnswers(heldOut, samples))}`)

@@ -90,3 +90,21 @@ describe('--help', () => {
     expect(r.out).toMatch(new RegExp(`^Usage: tunekit ${verb} `))
   })
 })
+
+describe('Ctrl-C', () => {
+  it('stops training at a safe point and exits with 130', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tunekit-cwd-'))
+    const { spawn: start } = await import('node:child_process')
+    const child = start(process.execPath, [join(root, 'packages/cli/bin/tunekit.js'), 'run', join(root, 'recipes/tiny-chat.ts'), '--json'], { cwd })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      // Interrupt once training has taken its first steps.
+      if (out.includes('"type":"step"') && !child.killed) child.kill('SIGINT')
+    })
+    const code = await new Promise<number | null>((done) => child.on('close', done))
+    expect(code).toBe(130)
+    const end = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ok?: boolean; code?: string }).find((e) => e.type === 'run-end')
+    expect(end).toMatchObject({ ok: false, code: 'TK404' })
+  }, 120_000)
+})
