@@ -48,6 +48,13 @@ def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, t
     kwargs = {"max_new_tokens": max_new_tokens, "do_sample": sampling, "pad_token_id": tokenizer.pad_token_id or tokenizer.eos_token_id}
     if sampling:
         kwargs.update(temperature=temperature, top_k=top_k or 0, top_p=top_p or 1.0)
+    # Stop at the eos the model was trained to emit (tokens.eos, e.g. <|im_end|>) as well as the config's.
+    stop = model.generation_config.eos_token_id
+    stop = list(stop) if isinstance(stop, (list, tuple)) else ([] if stop is None else [stop])
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in stop:
+        stop.append(tokenizer.eos_token_id)
+    if stop:
+        kwargs["eos_token_id"] = stop
     streamer = Stream(tokenizer, skip_prompt=True, skip_special_tokens=True) if on_text else None
     with torch.no_grad():
         out = model.generate(**ids, streamer=streamer, **kwargs)
