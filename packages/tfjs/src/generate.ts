@@ -20,7 +20,8 @@ export interface SamplingOptions {
 
 /** Runs `ids` through the model after `cache.length` earlier tokens; returns the last position's logits [vocab]. */
 function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array, cache: KvEntry[], past: number): Float32Array {
-  return tf.tidy(() => {
+  // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
+  const logits = tf.tidy(() => {
     const n = ids.length
     const positions = Int32Array.from({ length: n }, (_, i) => past + i)
     const { cos, sin } = ropeFor(model, positions, 1, n)
@@ -31,8 +32,11 @@ function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32
       hidden = decoderLayer(ctx, layer, hidden, { entries: cache, index: i })
     })
     const last = tf.slice(rmsNorm(hidden, model.norm, model.config.rmsNormEps) as tf.Tensor2D, [n - 1, 0], [1, -1])
-    return headLogits(model, adapter, last).dataSync() as Float32Array
+    return headLogits(model, adapter, last)
   })
+  const data = logits.dataSync() as Float32Array
+  logits.dispose()
+  return data
 }
 
 /** Picks the next token: argmax, or a draw after temperature, top-k and top-p (nucleus) filtering. */

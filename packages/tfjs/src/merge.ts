@@ -21,9 +21,11 @@ export interface MergeOptions {
 function foldLora(w: FloatTensor, a: FloatTensor, b: FloatTensor, scale: number): FloatTensor {
   const merged = tf.tidy(() => {
     const delta = tf.matMul(tf.tensor2d(b.data, b.shape as [number, number]), tf.tensor2d(a.data, a.shape as [number, number]))
-    return tf.add(tf.tensor2d(w.data, w.shape as [number, number]), tf.mul(delta, scale)).dataSync() as Float32Array
+    return tf.add(tf.tensor2d(w.data, w.shape as [number, number]), tf.mul(delta, scale))
   })
-  return { shape: w.shape, data: merged }
+  const data = merged.dataSync() as Float32Array // read outside tidy: tidy walks returned arrays element by element
+  merged.dispose()
+  return { shape: w.shape, data }
 }
 
 /**

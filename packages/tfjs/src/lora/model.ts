@@ -59,7 +59,7 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
     return tf.variable(init ? tf.tensor2d(init.data, [model.config.vocabSize, model.config.hiddenSize]) : base())
   }
   if (settings.modulesToSave.includes('embed_tokens')) state.embed = copy(EMBED_KEY, () => model.embed.clone())
-  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, () => tf.transpose(model.lmHeadT))
+  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, () => model.lmHead.clone())
   if (settings.trainableTokenIds.length > 0) {
     const ids = Int32Array.from(settings.trainableTokenIds)
     const init = initial.get(TOKENS_KEY)

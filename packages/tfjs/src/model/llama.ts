@@ -78,7 +78,7 @@ export function embed(model: DecoderModel, adapter: AdapterState | undefined, id
 /** Logits [n, vocab] of final hidden states [n, hidden]: `hidden · lm_headᵀ`. */
 export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const logits: tf.Tensor2D = adapter?.lmHead ? matMul(hidden, swapLast(adapter.lmHead)) : matMulFrozen(hidden, model.lmHeadT)
+    const logits: tf.Tensor2D = adapter?.lmHead ? matMul(hidden, swapLast(adapter.lmHead)) : matMulFrozen(hidden, model.lmHeadT, model.lmHead)
     const tokens = adapter?.tokens
     // Tied embeddings: the trained rows are also the output rows of those tokens.
     if (!tokens || !model.config.tieWordEmbeddings || adapter?.lmHead) return logits

@@ -52,8 +52,9 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   }
   const norm = await vector('model.norm.weight')
   const head = config.tieWordEmbeddings ? undefined : await read('lm_head.weight')
-  const lmHeadT = tf.tidy(() => tf.transpose(head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed))
-  return { family, config, embed, layers, norm, lmHeadT }
+  const lmHead = head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed
+  const lmHeadT = tf.transpose(lmHead)
+  return { family, config, embed, layers, norm, lmHeadT, lmHead }
 }
 
 /**
@@ -95,7 +96,7 @@ export async function baseWeightReader(dir: string, vocabSize?: number): Promise
 
 /** Bytes the model holds: engine tensors (float32) plus packed quantised weights on the host. */
 export function modelBytes(model: DecoderModel): { tensorBytes: number; quantizedBytes: number } {
-  let tensorBytes = (model.embed.size + model.norm.size + model.lmHeadT.size) * 4
+  let tensorBytes = (model.embed.size + model.norm.size + model.lmHeadT.size + (model.lmHead === model.embed ? 0 : model.lmHead.size)) * 4
   let packed = 0
   for (const l of model.layers) {
     tensorBytes += (l.inputNorm.size + l.postNorm.size) * 4
@@ -111,6 +112,7 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
 export function disposeModel(model: DecoderModel): void {
   const ts: tf.Tensor[] = [model.embed, model.norm]
   ts.push(model.lmHeadT)
+  if (model.lmHead !== model.embed) ts.push(model.lmHead)
   for (const l of model.layers) {
     ts.push(l.inputNorm, l.postNorm)
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {

@@ -26,11 +26,14 @@ export function matMul<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
   return op(a, b) as T
 }
 
-/** `x @ w` for a frozen w [in, out]: only x gets a gradient (`dx = dy wᵀ`). */
-export function matMulFrozen(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+/**
+ * `x @ w` for a frozen w [in, out]: only x gets a gradient (`dx = dy wᵀ`). `wT` [out, in], when the
+ * caller holds it anyway (lm_head: the embedding layout), saves transposing w in every backward pass.
+ */
+export function matMulFrozen(x: tf.Tensor2D, w: tf.Tensor2D, wT?: tf.Tensor2D): tf.Tensor2D {
   const op = tf.customGrad((input) => {
     const value = tf.matMul(input as tf.Tensor2D, w)
-    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, swapLast(w) as tf.Tensor2D))
+    const gradFunc = (dy: tf.Tensor): tf.Tensor => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, wT ?? (swapLast(w) as tf.Tensor2D)))
     return { value, gradFunc }
   })
   return op(x) as tf.Tensor2D

@@ -38,6 +38,8 @@ export interface DecoderModel {
   norm: tf.Tensor1D // [hidden]
   /** lm_head transposed: [hidden, vocab] (the embedding's transpose when `tieWordEmbeddings`). */
   lmHeadT: tf.Tensor2D
+  /** lm_head as stored, [vocab, hidden] (the embedding itself when tied): the backward pass multiplies by it. */
+  lmHead: tf.Tensor2D
 }
 
 /** A batch of rows as the model reads them; every array is `[batch * seq]`, row-major. */

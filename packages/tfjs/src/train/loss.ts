@@ -7,6 +7,30 @@ import type { DecoderModel } from '../model/types.ts'
 import type { TrainBatch } from './batch.ts'
 
 /**
+ * `Σ_rows logsumexp(logits) − logits[target]` with the fused gradient `dy · (softmax − onehot)`:
+ * one pass over the [rows, vocab] logits each way instead of logSoftmax's chain of saved tensors.
+ */
+export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array): tf.Scalar {
+  const [rows, vocab] = logits.shape
+  const flat = Int32Array.from(targets, (t, r) => r * vocab + t) // index of each target logit in the flattened logits
+  const op = tf.customGrad((input, save) => {
+    const x = input as tf.Tensor2D
+    const lse = tf.logSumExp(x, 1, true) // [rows, 1]
+    ;(save as tf.GradSaveFunc)([x, lse])
+    const value = tf.tidy(() => tf.sub(tf.sum(lse), tf.sum(tf.gather(tf.reshape(x, [rows * vocab]), tf.tensor1d(flat, 'int32')))))
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor =>
+      tf.tidy(() => {
+        const probs = tf.exp(tf.sub(saved[0]!, saved[1]!)) // softmax [rows, vocab]
+        // tf.oneHot's float output is broken on wasm (it ignores dtype); cast its int32 output instead.
+        const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32')
+        return tf.mul(tf.sub(probs, onehot), dy)
+      })
+    return { value: value as tf.Scalar, gradFunc }
+  })
+  return op(logits) as tf.Scalar
+}
+
+/**
  * Summed next-token cross-entropy over the batch's trained positions (a scalar). Logits are
  * computed only for those rows, so prompt tokens cost no vocabulary matmul.
  */
@@ -23,10 +47,6 @@ export function lossSum(model: DecoderModel, adapter: AdapterState | undefined, 
     if (rows.length === 0) return tf.scalar(0)
     const hidden = forwardHidden(model, adapter, batch, opts) // [batch * seq, hidden]
     const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(rows))) // [trained, vocab]
-    const vocab = model.config.vocabSize
-    const logProbs = tf.reshape(tf.logSoftmax(logits, -1), [rows.length * vocab, 1])
-    // log p(target) of each row, picked by flat index (tf.oneHot ignores dtype on wasm: no one-hot here).
-    const picked = gatherRows(logProbs as tf.Tensor2D, Int32Array.from(targets, (t, r) => r * vocab + t))
-    return tf.neg(tf.sum(picked)) as tf.Scalar
+    return crossEntropySum(logits, Int32Array.from(targets))
   })
 }
