@@ -4,7 +4,9 @@
 import { knownCheckpoints } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, templateMarkers, tokenizeConversations, type TokenizedSample } from '@tunekit/data'
 import { createRandomModel, initialAdapter, writeAdapter, type LoraSpec } from '@tunekit/data/model'
+import { cp } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createTfjsBackend } from '../../packages/tfjs/src/backend.ts'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { generateIds } from '../../packages/tfjs/src/generate.ts'
 import { settingsFromSpec } from '../../packages/tfjs/src/lora/config.ts'
@@ -80,6 +82,15 @@ describe('single-example fine-tune (Gemma tutorial)', () => {
     const adapted = forward(model, adapter, batch).dataSync()
     const folded = forward(mergedModel, undefined, batch).dataSync()
     expect(maxAbsDiff(adapted, folded) / maxAbs(adapted)).toBeLessThanOrEqual(1e-5)
+    // The backend's text API (what `tunekit chat` calls): rendered prompt in, completion out.
+    await cp(tokenizerDir, join(adapterDir, 'tokenizer'), { recursive: true })
+    const backend = createTfjsBackend({ device: 'wasm' })
+    const rendered = renderChat(template, messages.slice(0, 1), true)
+    const streamed: string[] = []
+    expect(await backend.generate({ model: merged, prompt: rendered, maxNewTokens: 12 }, (t) => streamed.push(t))).toBe('我学会了')
+    expect(streamed.join('')).toBe('我学会了')
+    expect(await backend.generate({ model: base, adapter: adapterDir, prompt: rendered, maxNewTokens: 12 })).toBe('我学会了')
+    await backend.dispose?.()
     const mergedTok = await loadTokenizer(merged)
     expect(mergedTok.eos.token).toBe('<|im_end|>')
     expect(mergedTok.decode(generateIds(mergedModel, undefined, prompt, { maxNewTokens: 12, eosIds: [mergedTok.eos.id] }))).toBe('我学会了')

@@ -67,7 +67,7 @@ export interface TrainResult {
   step: number
   interrupted: boolean
   lastCheckpoint?: string
-  /** Peak engine bytes seen at the end of a step. */
+  /** Peak bytes: engine tensors at the end of each forward pass (activations alive) plus `hostBytes`. */
   peakBytes: number
 }
 
@@ -141,7 +141,12 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       let tokens = 0
       micro.forEach((batch, j) => {
         tokens += batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0)
-        const f = (): tf.Scalar => tf.div(lossSum(model, adapter, batch, { training: true, seed: s.seed * 100003 + firstMicro + j, gradientCheckpointing: s.gradientCheckpointing }), Math.max(1, trained))
+        const f = (): tf.Scalar => {
+          const l = lossSum(model, adapter, batch, { training: true, seed: s.seed * 100003 + firstMicro + j, gradientCheckpointing: s.gradientCheckpointing })
+          // The end of the forward pass is the high-water mark: every activation the backward needs is alive.
+          peakBytes = Math.max(peakBytes, tf.memory().numBytes + (o.hostBytes ?? 0))
+          return tf.div(l, Math.max(1, trained))
+        }
         const { value, grads: named } = tf.variableGrads(f, vars)
         loss += value.dataSync()[0]!
         value.dispose()
