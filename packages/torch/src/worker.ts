@@ -55,7 +55,12 @@ interface WorkerError {
 }
 
 /** Spawns the worker on a spec and resolves when it finishes; rejects with a catalog error. */
-export async function runWorkerNode(python: string, ctx: NodeContext, spec: NodeSpec, options: { onLog?: (line: string) => void } = {}): Promise<void> {
+export async function runWorkerNode(
+  python: string,
+  ctx: NodeContext,
+  spec: NodeSpec,
+  options: { onLog?: (line: string) => void; /** After Ctrl-C, how long the worker may take to checkpoint before it is killed. @defaultValue 300000 */ interruptGraceMs?: number } = {},
+): Promise<void> {
   await mkdir(ctx.workDir, { recursive: true })
   const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
   await writeFile(specPath, JSON.stringify(spec, null, 2))
@@ -79,7 +84,12 @@ export async function runWorkerNode(python: string, ctx: NodeContext, spec: Node
     if (event.type === 'error') workerError = event as WorkerError
     else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
   })
-  const interrupt = (): void => void child.kill('SIGINT')
+  let killTimer: NodeJS.Timeout | undefined
+  const interrupt = (): void => {
+    child.kill('SIGINT') // the worker finishes its step, checkpoints and exits 75
+    killTimer = setTimeout(() => child.kill('SIGKILL'), options.interruptGraceMs ?? 300_000)
+    killTimer.unref()
+  }
   if (ctx.signal.aborted) interrupt()
   else ctx.signal.addEventListener('abort', interrupt, { once: true })
   const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, NodeJS.ErrnoException | undefined]>((resolve) => {
@@ -87,6 +97,7 @@ export async function runWorkerNode(python: string, ctx: NodeContext, spec: Node
     child.on('close', (c, s) => resolve([c, s, undefined]))
   })
   ctx.signal.removeEventListener('abort', interrupt)
+  if (killTimer) clearTimeout(killTimer)
   const node = ctx.node.id
   const logTail = logLines.slice(-20).join('\n')
   if (spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${spawnError.code ?? spawnError.message})`])

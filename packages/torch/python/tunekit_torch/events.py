@@ -7,7 +7,7 @@ import math
 import sys
 import threading
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler may print while the main thread holds it
 
 
 def emit(event: dict) -> None:

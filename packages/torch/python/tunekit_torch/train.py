@@ -46,7 +46,8 @@ class Interrupt:
             signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame) -> None:
-        log(f"signal {signum}: checkpointing after the current step")
+        # Only set the flag: a handler runs between bytecodes of the main thread, possibly while
+        # it holds the output lock, so logging from here could deadlock.
         self.requested = True
 
 
@@ -232,6 +233,7 @@ def run_train(spec: NodeSpec) -> None:
             checkpoint()
 
     if interrupt.requested and state["step"] < total:
+        log(f"interrupted: checkpointing at step {state['step']}")
         if state["step"] > 0:
             checkpoint()
         raise SystemExit(EXIT_INTERRUPTED)
