@@ -2,6 +2,7 @@ import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type Lo
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
 import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, resolveModelDir, writeAdapter } from '@tunekit/data/model'
 import { cp, readFile, writeFile } from 'node:fs/promises'
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
@@ -53,7 +54,11 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   const spec = loraSpecFromRecipe(p.lora, p.model.family, trainableTokenIds(p.lora, p.tokens, tok.idOf))
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
-  const resume = latest && latest.trainerState.recipeKey === ctx.node.key && latest.trainerState.backend === 'tfjs' ? latest : undefined
+  // Either backend's checkpoint resumes (same adapter and optimizer layout); only tfjs's replays the same dropout masks.
+  const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
+  if (resume && resume.trainerState.backend !== 'tfjs') {
+    ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
+  }
   let initial = resume?.adapter.tensors
   if (!initial) {
     const base = await baseWeightReader(modelDir, tok.vocabSize)
@@ -125,7 +130,9 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
     name: 'tfjs',
     capabilities: async (): Promise<BackendCapabilities> => {
       const e = await selectEngine(opts.device ?? 'auto')
-      return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'] }
+      // wasm32 addresses at most 4 GiB, whatever the machine has.
+      const memoryBytes = e.device === 'wasm' ? Math.min(totalmem(), 2 ** 32) : totalmem()
+      return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'], memoryBytes }
     },
     executors: { train, merge, generate },
     generate: async (request, onToken) => {
