@@ -1,13 +1,14 @@
 // The torch backend's rows for bench/train.ts: each case runs the worker's train node
 // (bench/torch-train.py, one Python process per case so peak RSS is the case's own) on a random
-// model folder of the same shape as the tfjs rows. Run alone: npx tsx bench/torch-train.ts
+// model folder of the same shape as the tfjs rows. Run alone: npx tsx bench/torch-train.ts [--quick] [--record]
+// (--record adds the figures to bench/throughput.json for `tunekit plan`).
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { families, knownCheckpoints, type ModelConfig } from '@tunekit/core'
+import { defaultThroughputFile, families, knownCheckpoints, recordThroughput, type ModelConfig } from '@tunekit/core'
 import { createRandomModel } from '@tunekit/data/model'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -84,5 +85,17 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   console.log('|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(`| ${r.backend} | ${r.engine} | ${r.model} | ${(r.params / 1e6).toFixed(1)}M | ${r.quantize ?? 'float32'} + LoRA | ${r.batchSize} × ${r.seqLen} | ${r.tokensPerSecond.toFixed(0)} | ${mb(r.peakTensorBytes)} | ${mb(r.peakRssBytes)} |`)
+  }
+  const measuredAt = new Date().toISOString().slice(0, 10)
+  await mkdir(join(here, 'results'), { recursive: true })
+  await writeFile(join(here, 'results', 'torch-train.json'), `${JSON.stringify({ measuredAt, rows }, null, 2)}\n`)
+  if (process.argv.includes('--record')) {
+    const file = process.env.TUNEKIT_THROUGHPUT ? resolve(process.env.TUNEKIT_THROUGHPUT) : defaultThroughputFile()
+    for (const r of rows) {
+      recordThroughput(file, {
+        backend: r.backend, engine: r.engine, device: r.device, model: r.model, params: r.params, quantize: r.quantize,
+        batchSize: r.batchSize, seqLen: r.seqLen, tokensPerSecond: r.tokensPerSecond, measuredAt, bench: 'npx tsx bench/torch-train.ts --record',
+      })
+    }
   }
 }

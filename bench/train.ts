@@ -10,6 +10,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { benchTorch, torchCpuCases } from './torch-train.ts'
 import {
   baseWeightReader, createAdapter, disposeAdapter, disposeModel, listSource, loadModel, modelBytes, selectEngine, settingsFromSpec, toTrainBatch, trainLoop,
   type DeviceRequest, type TrainBatch,
@@ -120,6 +121,8 @@ const benches: Record<string, () => Promise<BenchRow[]>> = {
     // The pure-JS cpu engine is ~30x slower than wasm: fewer, shorter steps keep it to minutes.
     return [...(await benchTfjs(cases(4, 128, quick ? 3 : 6), ['wasm'])), ...(await benchTfjs(cases(2, 64, 3), ['cpu']))]
   },
+  // The torch worker on CPU, float32 LoRA, same shapes and batch as the wasm rows (bench/torch-train.ts).
+  torch: () => benchTorch(torchCpuCases(quick ? 3 : 6)),
 }
 
 const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`
