@@ -149,3 +149,32 @@ def test_non_finite_loss_checkpoints_and_names_the_step(trained, tmp_path):
     error = events[-1]
     assert code == 1 and error["name"] == "NonFiniteLoss" and error["args"] == [1, None]  # NaN travels as null
     assert (fx.root / "nan" / "work" / "checkpoint-0" / "trainer_state.json").exists()
+
+
+def test_gradient_checkpointing_gives_the_same_run(trained):
+    fx, _ = trained
+    params = train_params(saveEvery=3)
+    params["model"]["gradientCheckpointing"] = True
+    run_worker("run", str(fx.spec("gc", params=params)))
+    a = json.loads((fx.root / "full" / "out" / "trainer_state.json").read_text())["lossHistory"]
+    b = json.loads((fx.root / "gc" / "out" / "trainer_state.json").read_text())["lossHistory"]
+    assert b == pytest.approx(a, rel=1e-5)
+
+
+def test_unavailable_quantisation_and_paged_optimizer_are_mapped_out_loud(trained):
+    """On CPU: nf4 loads unquantised weights and paged AdamW is torch's AdamW, each with a warning;
+    modules_to_save tensors get their optimizer moments under PEFT's saved names."""
+    if torch.cuda.is_available():
+        return
+    fx, _ = trained
+    params = train_params(optimizer="paged_adamw_32bit", saveEvery=2, keepCheckpoints=1)
+    params["model"]["quantize"] = {"bits": 4, "type": "nf4", "doubleQuant": True, "computeDtype": "float32", "blockSize": 64}
+    params["lora"]["modulesToSave"] = ["lm_head"]
+    _, events, _ = run_worker("run", str(fx.spec("q", params=params)))
+    warnings = [e["message"] for e in events if e["type"] == "log" and e["level"] == "warn"]
+    assert any("model.quantize { bits: 4, type: 'nf4' } needs bitsandbytes on CUDA (no CUDA device); loading unquantised float32 weights" in w for w in warnings)
+    assert any("args.optimizer 'paged_adamw_32bit' needs bitsandbytes on CUDA (no CUDA device); using torch.optim.AdamW" in w for w in warnings)
+    ck = fx.root / "q" / "work" / "checkpoint-6"
+    adapter = load_file(str(ck / "adapter_model.safetensors"))
+    assert "base_model.model.lm_head.weight" in adapter
+    assert set(load_file(str(ck / "optimizer.safetensors"))) == {f"{k}.{m}" for k in adapter for m in ("exp_avg", "exp_avg_sq")}
