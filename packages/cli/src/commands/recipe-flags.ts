@@ -55,7 +55,8 @@ export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined
     input = { ...input, data: { ...loaded.data, source: fileSource(resolve(ctx.cwd, flags.dataPath)), split } }
   }
   if (flags.backend !== undefined) input = { ...input, backend: flags.backend }
-  const recipe = flags.modelPath ?? flags.dataPath ?? flags.backend ? parseRecipe(input) : loaded
+  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined
+  const recipe = changed ? parseRecipe(input) : loaded
   return {
     recipe,
     file,
