@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -80,6 +80,18 @@ describe('run on the data nodes of tiny-chat', () => {
     const events = second.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; node?: string })
     expect(events.filter((e) => e.type === 'node-cached').map((e) => e.node)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     expect(events.some((e) => e.type === 'node-start')).toBe(false)
+  })
+})
+
+describe('--data-path', () => {
+  it('replaces data.source with a local file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tunekit-cwd-'))
+    const rows = [{ text: '<|im_start|>user\nOpposite of in?<|im_end|>\n<|im_start|>assistant\nout<|im_end|>\n' }]
+    writeFileSync(join(cwd, 'mine.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''))
+    const r = await cli(cwd, 'run', join(root, 'recipes/tiny-chat.ts'), '--data-path', 'mine.jsonl', '--until', 'format', '--json')
+    expect(r.code).toBe(0)
+    const progress = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; node?: string; done?: number }).filter((e) => e.type === 'node-progress')
+    expect(progress.map((e) => [e.node, e.done])).toEqual([['source', 1], ['format', 1]])
   })
 })
 
