@@ -55,7 +55,7 @@ export function exampleBatch(n: number, vocab: number, prompt = 2, salt = 0): Tr
 }
 
 /** Logits of transformers for model folders (eager attention, float32), one Python start for all. */
-export function referenceLogits(requests: Array<{ dir: string; ids: number[][]; positions?: number[][] }>): number[][] {
+export function referenceLogits(requests: Array<{ dir: string; ids: number[][]; positions?: number[][]; adapter?: string }>): number[][] {
   const out = execFileSync(join(process.cwd(), '.venv/bin/python'), [join(process.cwd(), 'test/tfjs/reference.py')], {
     input: JSON.stringify(requests.map((r) => ({ ...r, positions: r.positions ?? null }))),
     maxBuffer: 1 << 28,

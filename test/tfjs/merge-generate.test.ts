@@ -8,38 +8,52 @@ import { mergeAdapter } from '../../packages/tfjs/src/merge.ts'
 import { forward } from '../../packages/tfjs/src/model/llama.ts'
 import { baseWeightReader, loadModel } from '../../packages/tfjs/src/model/load.ts'
 import { createRng } from '@tunekit/data/model'
-import { adapterFor, exampleBatch, maxAbs, maxAbsDiff, tinyModelDir, tmp, useEngine } from './helpers.ts'
+import { adapterFor, exampleBatch, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, tmp, useEngine } from './helpers.ts'
 
 beforeAll(async () => {
   await useEngine()
 })
 
 describe('merge', () => {
-  it('a merged tied qwen2 with rsLoRA, a saved embedding and trainable tokens gives the adapter model logits', async () => {
-    const { dir, config } = await tinyModelDir('qwen2')
-    const model = await loadModel(dir)
-    const spec: LoraSpec = { rank: 4, alpha: 8, rsLora: true, targetModules: 'all-linear', modulesToSave: ['embed_tokens'], trainableTokens: { embed_tokens: [3, 40] } }
-    const base = await baseWeightReader(dir)
-    const { adapter } = await adapterFor(model, spec, base, { randomB: 0.2 })
-    await base.close()
-    // Move the saved embedding and the token rows away from the base too.
-    adapter.embed!.assign(tf.mul(adapter.embed!, 1.5) as tf.Tensor2D)
-    adapter.tokens!.rows.assign(tf.add(adapter.tokens!.rows, 0.3) as tf.Tensor2D)
-    const adapterDir = await tmp()
-    await writeAdapter(adapterDir, { tensors: adapterTensors(adapter), loraConfig: spec, family: 'qwen2', baseModel: dir })
-    const out = await tmp()
-    await mergeAdapter({ baseDir: dir, adapter: await readAdapter(adapterDir), outDir: out, maxShardSize: '100KB' })
-    expect((await readdir(out)).filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(1)
-    expect(await readdir(out)).toContain('model.safetensors.index.json')
-    const merged = await loadModel(out)
-    // A trained embedding copy unties lm_head, which keeps the base embedding.
-    expect(merged.config.tieWordEmbeddings).toBe(false)
-    const batch = exampleBatch(10, config.vocabSize, 1)
-    batch.ids[2] = 40
-    const want = forward(model, adapter, batch).dataSync()
-    const got = forward(merged, undefined, batch).dataSync()
-    expect(maxAbsDiff(want, got) / maxAbs(want)).toBeLessThanOrEqual(1e-5)
-    disposeAdapter(adapter)
+  // Two adapters PEFT accepts (it refuses modules_to_save and trainable tokens on the same embedding):
+  // rsLoRA with trainable tokens on a tied qwen2, and saved embedding + lm_head on an untied llama.
+  const cases = [
+    { family: 'qwen2' as const, spec: { rank: 4, alpha: 8, rsLora: true, targetModules: 'all-linear', trainableTokens: { embed_tokens: [3, 40] } } satisfies LoraSpec, tied: true },
+    { family: 'llama' as const, spec: { rank: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'down_proj'], modulesToSave: ['embed_tokens', 'lm_head'] } satisfies LoraSpec, tied: false },
+  ]
+  it('merged models give the adapter model logits, and PEFT and transformers agree with both', async () => {
+    const requests: Array<{ dir: string; adapter?: string; ids: number[][] }> = []
+    const ours: Float32Array[] = []
+    for (const c of cases) {
+      const { dir, config } = await tinyModelDir(c.family)
+      const model = await loadModel(dir)
+      const base = await baseWeightReader(dir)
+      const { adapter } = await adapterFor(model, c.spec, base, { randomB: 0.2 })
+      await base.close()
+      // Move saved modules and token rows away from the base too.
+      if (adapter.embed) adapter.embed.assign(tf.mul(adapter.embed, 1.5) as tf.Tensor2D)
+      if (adapter.lmHead) adapter.lmHead.assign(tf.mul(adapter.lmHead, -1) as tf.Tensor2D)
+      if (adapter.tokens) adapter.tokens.rows.assign(tf.add(adapter.tokens.rows, 0.3) as tf.Tensor2D)
+      const adapterDir = await tmp()
+      await writeAdapter(adapterDir, { tensors: adapterTensors(adapter), loraConfig: c.spec, family: c.family, baseModel: dir })
+      const out = await tmp()
+      await mergeAdapter({ baseDir: dir, adapter: await readAdapter(adapterDir), outDir: out, maxShardSize: '100KB' })
+      expect((await readdir(out)).filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(1)
+      expect(await readdir(out)).toContain('model.safetensors.index.json')
+      const merged = await loadModel(out)
+      expect(merged.config.tieWordEmbeddings).toBe(c.tied)
+      const batch = exampleBatch(10, config.vocabSize, 1)
+      batch.ids[2] = 40 // a trained token in the input; token 3 appears as a target
+      const want = forward(model, adapter, batch).dataSync() as Float32Array
+      const got = forward(merged, undefined, batch).dataSync() as Float32Array
+      expect(maxAbsDiff(want, got) / maxAbs(want), c.family).toBeLessThanOrEqual(1e-5)
+      requests.push({ dir, adapter: adapterDir, ids: [[...batch.ids]] }, { dir: out, ids: [[...batch.ids]] })
+      ours.push(want, got)
+      disposeAdapter(adapter)
+    }
+    // The adapter folders through PEFT on transformers, the merged folders through transformers.
+    const refs = referenceLogits(requests)
+    refs.forEach((ref, i) => expect(maxAbsDiff(ours[i]!, ref) / maxAbs(ref), requests[i]!.adapter ? 'peft' : 'merged').toBeLessThan(1e-5))
   })
 })
 
