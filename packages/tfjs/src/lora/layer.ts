@@ -1,6 +1,6 @@
 import { tf, type Var2D } from '../engine.ts'
 import type { Linear } from '../model/types.ts'
-import { matMul, matMulFrozen, swapLast } from '../model/matmul.ts'
+import { matMulFrozen, matMulT } from '../model/matmul.ts'
 import { quantizedMatmul } from '../quant/linear.ts'
 
 /** The trainable pair of one adapted linear module. */
@@ -30,9 +30,9 @@ export function loraLinear(x: tf.Tensor2D, lin: Linear, pair: LoraPair | undefin
   return tf.tidy(() => {
     const base = baseLinear(x, lin)
     if (!pair) return base
-    const input = opts.training && dropout > 0 ? tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) : x
-    const low = matMul(input, swapLast(pair.a)) // [n, rank]
-    const update = matMul(low, swapLast(pair.b)) // [n, out]
+    const input = opts.training && dropout > 0 ? (tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) as tf.Tensor2D) : x
+    const low = matMulT(input, pair.a) // [n, rank]
+    const update = matMulT(low, pair.b) // [n, out]
     return tf.add(base, tf.mul(update, scale))
   })
 }

@@ -5,7 +5,7 @@ import { applyRope, ropeTables } from './rope.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
 import { causalSegmentMask } from './mask.ts'
 import { swiglu } from './mlp.ts'
-import { matMul, matMulFrozen, swapLast } from './matmul.ts'
+import { matMul, matMulFrozen, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { rmsNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
@@ -78,7 +78,7 @@ export function embed(model: DecoderModel, adapter: AdapterState | undefined, id
 /** Logits [n, vocab] of final hidden states [n, hidden]: `hidden · lm_headᵀ`. */
 export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const logits: tf.Tensor2D = adapter?.lmHead ? matMul(hidden, swapLast(adapter.lmHead)) : matMulFrozen(hidden, model.lmHeadT, model.lmHead)
+    const logits: tf.Tensor2D = adapter?.lmHead ? matMulT(hidden, adapter.lmHead) : matMulFrozen(hidden, model.lmHeadT, model.lmHead)
     const tokens = adapter?.tokens
     // Tied embeddings: the trained rows are also the output rows of those tokens.
     if (!tokens || !model.config.tieWordEmbeddings || adapter?.lmHead) return logits
@@ -89,7 +89,7 @@ export function headLogits(model: DecoderModel, adapter: AdapterState | undefine
       scatter[i * vocab + id] = 1
       keep[id] = 0
     })
-    const trained = matMul(matMul(hidden, swapLast(tokens.rows)), tf.tensor2d(scatter, [tokens.ids.length, vocab]))
+    const trained = matMul(matMulT(hidden, tokens.rows), tf.tensor2d(scatter, [tokens.ids.length, vocab]))
     return tf.add(tf.mul(logits, tf.tensor1d(keep)), trained) as tf.Tensor2D
   })
 }

@@ -38,3 +38,27 @@ export function matMulFrozen(x: tf.Tensor2D, w: tf.Tensor2D, wT?: tf.Tensor2D): 
   })
   return op(x) as tf.Tensor2D
 }
+
+/**
+ * `a @ wᵀ` for a trainable w [out, in] (PEFT / transformers layout), differentiable in both with
+ * one explicit transpose each way: forward transposes w; backward `da = dy w` needs none, and
+ * `dw = dyᵀ a` transposes whichever of dy or the product is smaller.
+ */
+export function matMulT(a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((x, y, save) => {
+    ;(save as tf.GradSaveFunc)([x as tf.Tensor, y as tf.Tensor])
+    const value = tf.tidy(() => tf.matMul(x as tf.Tensor2D, tf.transpose(y as tf.Tensor2D)))
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [input, weight] = saved as [tf.Tensor2D, tf.Tensor2D]
+      const g = dy as tf.Tensor2D // [n, out]
+      const [n] = input.shape
+      const [, inF] = weight.shape
+      return [
+        tf.matMul(g, weight), // da = dy w: [n, in]
+        tf.tidy(() => (n <= inF ? tf.matMul(tf.transpose(g), input) : tf.transpose(tf.matMul(tf.transpose(input), g)))), // dw = dyᵀ a: [out, in]
+      ]
+    }
+    return { value, gradFunc }
+  })
+  return op(a, w) as tf.Tensor2D
+}
