@@ -66,7 +66,7 @@ export async function runRecipe(
       recipe,
       executors: { ...dataExecutors, model: modelExecutor, ...backend.executors },
       cacheDir,
-      runDir: join(cacheDir, '..', `run-${Date.now()}`),
+      runDir: tempDir('run'),
       baseDir: repoRoot,
       ...(opts.until ? { until: opts.until } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -62,8 +62,8 @@ describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
   let torch: Run
 
   it('per-step losses agree to 1e-4 relative for 10 steps', async () => {
-    tfjs = await runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' }))
-    torch = await runRecipe(recipe('torch'), createTorchBackend({ python }))
+    // concurrently: the torch run works in its own process while tfjs computes in this one
+    ;[tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
     const a = losses(tfjs)
     const b = losses(torch)
     expect(a.length).toBe(STEPS)
