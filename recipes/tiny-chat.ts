@@ -10,8 +10,8 @@
  * into the weights and asks the merged model held-out questions (a word and a phrasing it saw, never
  * together), checking every answer exactly.
  *
- * Memory: < 1 GB.  Time: 71 s from a cold cache on 2 CPU cores (tfjs-wasm), 60 s of it training;
- *         seconds when cached.
+ * Memory: < 1 GB.  Time: 40 s from a cold cache on a clean clone with 2 CPU cores (tfjs-wasm; 70 s
+ *         while other jobs shared the cores), most of it training; seconds when cached.
  * Run:    npx tsx recipes/tiny-chat.ts          (`plan`, `graph`, `check` work too)
  *         npx tunekit chat runs/tiny-chat/merged
  */
