@@ -67,3 +67,10 @@ it('an unknown graph format is a usage error with exit code 1', async () => {
   expect(r.code).toBe(1)
   expect(r.err).toContain("argument 'png' is invalid. Allowed choices are mermaid, dot, json.")
 })
+
+it('plan --probe asks the backend what this machine has instead of assuming', async () => {
+  const r = await cli('plan', 'recipes/tiny-chat.ts', '--probe')
+  expect(r.code).toBe(0)
+  expect(r.out).toMatch(/^backend: tfjs \(tfjs-(wasm|cpu|node|node-gpu), \w+\) — /m)
+  expect(r.out).not.toContain('not probed')
+})

@@ -94,3 +94,11 @@ it('tunekit chat also answers with the base model plus the adapter, as the merge
   const [withAdapter, merged] = [await ask(base, join(work, 'run', 'adapter')), await ask(join(work, 'run', 'merged'))]
   expect(withAdapter).toBe(merged)
 })
+
+it('tunekit merge after the run finds training and merging cached', async () => {
+  let said = ''
+  const code = await runCli(['merge', '--json'], { cwd: work, preset: { recipe, file: join(root, 'recipes/tiny-chat.ts') }, out: (t) => void (said += t), err: () => {} })
+  expect(code).toBe(0)
+  const events = said.trim().split('\n').map((l) => JSON.parse(l) as { type: string; node?: string })
+  expect(events.filter((e) => e.type === 'node-cached').map((e) => e.node)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate', 'train', 'merge'])
+})
