@@ -43,9 +43,9 @@ describe('gradients', () => {
     }
   })
 
-  it('gradient checkpointing gives the same gradients as keeping activations', async () => {
+  it.each([undefined, 'nf4'] as const)('gradient checkpointing gives the same gradients as keeping activations (quantised: %s)', async (type) => {
     const { dir, config } = await tinyModelDir('mistral')
-    const model = await loadModel(dir)
+    const model = await loadModel(dir, type ? { quantize: { type, doubleQuant: true } } : {})
     const { adapter } = await adapterFor(model, { rank: 2, alpha: 4, targetModules: 'all-linear', dropout: 0.1 }, new Map(), { randomB: 0.2 })
     const batch = exampleBatch(9, config.vocabSize)
     const vars = trainableEntries(adapter).map(([, v]) => v)

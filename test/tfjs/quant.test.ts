@@ -42,15 +42,15 @@ describe('quantised storage', () => {
     }
   })
 
-  it('a quantised model computes with its dequantised weights and holds packed bytes only', async () => {
+  it.each(['nf4', 'int8'] as const)('a %s model computes with its dequantised weights and holds packed bytes only', async (type) => {
     const { dir, config } = await tinyModelDir('llama')
-    const nf4 = await loadModel(dir, { quantize: { type: 'nf4', doubleQuant: true } })
+    const nf4 = await loadModel(dir, { quantize: { type, doubleQuant: true } })
     // The same model with every linear weight replaced by its dequantised values, held as float32.
     const weights = await openModelWeights(dir)
     const dequantised = await buildModel('llama', config, async (name) => {
       const t = await weights.readFloat(name)
       if (!/_proj\.weight$/.test(name)) return t
-      return { shape: t.shape, data: dequantize(quantize(t.data, [t.shape[0]!, t.shape[1]!], { type: 'nf4', doubleQuant: true })) }
+      return { shape: t.shape, data: dequantize(quantize(t.data, [t.shape[0]!, t.shape[1]!], { type, doubleQuant: true })) }
     })
     await weights.close()
     const batch = exampleBatch(6, config.vocabSize)
@@ -62,7 +62,7 @@ describe('quantised storage', () => {
     expect(maxAbsDiff(a.dataSync(), b.dataSync()) / maxAbs(a.dataSync())).toBeLessThan(1e-6)
     const bytes = modelBytes(nf4)
     const denseBytes = modelBytes(dequantised)
-    // NF4 with double quantisation: ~4.13 bits per linear weight against 32.
-    expect(bytes.quantizedBytes).toBeLessThan((denseBytes.tensorBytes - bytes.tensorBytes) / 7)
+    // NF4 with double quantisation: ~4.13 bits per linear weight against 32; int8: ~8.
+    expect(bytes.quantizedBytes).toBeLessThan((denseBytes.tensorBytes - bytes.tensorBytes) / (type === 'nf4' ? 7 : 3.9))
   })
 })
