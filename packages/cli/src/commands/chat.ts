@@ -126,7 +126,7 @@ export async function chat(ctx: CliContext, modelArg: string | undefined, opts: 
 
 export const chatCommand: CliCommand = (ctx) =>
   new Command('chat')
-    .description('chat with a merged model (or a base model + --adapter) using the chat template it was trained with')
+    .description('Chat with a merged model (or a base model + --adapter) using the chat template it was trained with.')
     .argument('[model]', "model folder; default: the recipe's merged model (runs/<name>/merged)")
     .option('--adapter <folder>', 'LoRA adapter (PEFT layout) to apply to the model')
     .option('--recipe <file>', 'take the merged model of this recipe')

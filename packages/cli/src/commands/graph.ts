@@ -20,7 +20,7 @@ export async function graphRecipe(ctx: CliContext, fileArg: string | undefined, 
 export const graphCommand: CliCommand = (ctx) =>
   addRecipeFlags(
     new Command('graph')
-      .description('draw the execution graph of a recipe')
+      .description('Draw the execution graph of a recipe.')
       .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
   )
     .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'json']).default('mermaid'))

@@ -212,7 +212,7 @@ async function editPackage(dir: string, names: { pkgName: string; factory: strin
 
 export const initCommand: CliCommand = (ctx) =>
   new Command('init')
-    .description('scaffold a recipe file, or with --package a recipe package ready to publish')
+    .description('Scaffold a recipe file, or with --package a recipe package ready to publish.')
     .argument('[target]', 'recipe file (default recipes/<name>.ts) or, with --package, the package folder')
     .option('--package', 'scaffold a publishable recipe package (package.json, src, README, a test)')
     .option('--name <name>', 'recipe name, or with --package the npm package name')

@@ -12,7 +12,7 @@ import { runRecipe, type RunOptions } from './run.ts'
 export const mergeCommand: CliCommand = (ctx) =>
   addRecipeFlags(
     new Command('merge')
-      .description('fold the trained adapter into the base weights (runs the recipe up to its merge node)')
+      .description('Fold the trained adapter into the base weights (runs the recipe up to its merge node).')
       .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
   )
     .option('--json', 'print run events as JSON lines instead of progress')

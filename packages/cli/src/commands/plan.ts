@@ -35,7 +35,7 @@ export async function planRecipe(ctx: CliContext, fileArg: string | undefined, o
 export const planCommand: CliCommand = (ctx) =>
   addRecipeFlags(
     new Command('plan')
-      .description('show the graph, cached steps, data figures, parameters, memory and ETA without loading weights')
+      .description('Show the graph, cached steps, data figures, parameters, memory and ETA without loading weights.')
       .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
   )
     .option('--json', 'print the plan as JSON')

@@ -99,7 +99,7 @@ export const runCommand: CliCommand = (ctx) =>
   addSelectionFlags(
     addRecipeFlags(
       new Command('run')
-        .description('check, plan, then run a recipe: train, merge and sample; cached steps are skipped')
+        .description('Check, plan, then run a recipe: train, merge and sample; cached steps are skipped.')
         .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
     ),
   )

@@ -12,7 +12,7 @@ interface SetupFlags {
  */
 export const setupCommand: CliCommand = (ctx) =>
   new Command('setup')
-    .description("install a backend's environment: `tunekit setup torch` creates the pinned Python environment")
+    .description("Install a backend's environment: `tunekit setup torch` creates the pinned Python environment.")
     .addArgument(new Argument('<backend>', 'backend to set up').choices(['torch']))
     .option('--python <path>', 'install into this Python instead of a managed virtual environment')
     .option('--cuda', 'also install bitsandbytes (default: when nvidia-smi finds a GPU)')
