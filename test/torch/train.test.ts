@@ -64,6 +64,14 @@ print(json.dumps({"a": float(layer.lora_A["default"].weight.double().sum()), "b"
     expect(fromPeft.b).toBeCloseTo(sum(key.replace('lora_A', 'lora_B')), 4)
   })
 
+  it('generates from the merged model for `tunekit chat`, streaming pieces', async () => {
+    const run = await fullRun()
+    const pieces: string[] = []
+    const text = await backend.generate({ model: run.artifact('merge'), prompt: '<|im_start|>user\nWhat is 1 plus 3?<|im_end|>\n<|im_start|>assistant\n', maxNewTokens: 4 }, (t) => pieces.push(t))
+    expect(typeof text).toBe('string')
+    expect(pieces.join('').trim()).toBe(text.trim())
+  })
+
   it('Ctrl-C checkpoints the run and a rerun resumes exactly where it stopped', async () => {
     const reference = await fullRun()
     const recipe = tinyRecipe()
