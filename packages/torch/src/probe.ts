@@ -1,6 +1,6 @@
 // What the worker's Python can do (versions, CUDA, bf16, bitsandbytes), asked once per Python and
 // cached; `backend: 'auto'` uses it to pick torch when a CUDA-capable torch is present.
-import { fail } from '@tunekit/core'
+import { fail, issue, TunekitError } from '@tunekit/core'
 import { readFileSync } from 'node:fs'
 import { findPython, LOCK_FILE, runPython, tail } from './python.ts'
 
@@ -54,7 +54,7 @@ const cache = new Map<string, Promise<TorchProbe>>()
 /** Probes the worker's Python once (cached per interpreter). Throws PythonMissing / PackageMismatch. */
 export function probeTorch(options: { python?: string } = {}): Promise<TorchProbe> {
   const choice = findPython(options.python)
-  if (!('python' in choice)) return Promise.reject(catchFail(() => fail('PythonMissing', { path: 'backend' }, choice.looked)))
+  if (!('python' in choice)) return Promise.reject(new TunekitError([issue('PythonMissing', { path: 'backend' }, choice.looked)]))
   const python = choice.python
   let probe = cache.get(python)
   if (!probe) {
@@ -63,14 +63,6 @@ export function probeTorch(options: { python?: string } = {}): Promise<TorchProb
     cache.set(python, probe)
   }
   return probe
-}
-
-function catchFail(f: () => never): unknown {
-  try {
-    f()
-  } catch (e) {
-    return e
-  }
 }
 
 async function probeOnce(python: string): Promise<TorchProbe> {
