@@ -93,10 +93,18 @@ def quantization_config(quantize: dict | None, device: torch.device, dtype: torc
     )
 
 
-def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None):
+def attention_kind(device: torch.device, dtype: torch.dtype, packed: bool) -> str:
+    """FlashAttention-2 on CUDA in bf16/fp16 when `flash_attn` is installed and no row is packed
+    (packed rows need the block-diagonal 4-D mask, which only SDPA takes); SDPA otherwise."""
+    if device.type == "cuda" and dtype in (torch.bfloat16, torch.float16) and not packed and importlib.util.find_spec("flash_attn"):
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None, attention: str = "sdpa"):
     from transformers import AutoModelForCausalLM
 
-    kwargs = {"dtype": dtype, "attn_implementation": "sdpa"}
+    kwargs = {"dtype": dtype, "attn_implementation": attention}
     if quant is not None:
         kwargs["quantization_config"] = quant
         kwargs["device_map"] = {"": device.index or 0}

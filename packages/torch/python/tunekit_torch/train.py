@@ -20,6 +20,7 @@ from . import EXIT_INTERRUPTED
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .events import WorkerError, emit, info, log, warn
 from .modeling import (
+    attention_kind,
     count_params,
     load_adapter_weights,
     load_base,
@@ -89,7 +90,7 @@ def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
     return total / count if count else None
 
 
-def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
+def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
     """Base model (quantised when possible), resized embeddings, LoRA, the initial adapter."""
     from peft import get_peft_model, prepare_model_for_kbit_training
 
@@ -97,7 +98,9 @@ def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
     model_p, lora_p, args = params["model"], params.get("lora", {}), params.get("args", {})
     tokenizer = load_tokenizer(spec.require_input("tokenize") / "tokenizer")
     quant = quantization_config(model_p.get("quantize"), device, dtype, spec.node)
-    base = load_base(model_folder(spec.require_input("model")), dtype, device, quant)
+    attention = attention_kind(device, dtype, packed)
+    base = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention)
+    info(spec.node, f"attention: {attention}")
     base_vocab = base.get_input_embeddings().weight.shape[0]
     resize_embeddings(base, len(tokenizer), spec.node)
     checkpointing = bool(model_p.get("gradientCheckpointing", False))
@@ -137,7 +140,8 @@ def run_train(spec: NodeSpec) -> None:
     steps = schedule_steps(plan)
     total = len(steps)
 
-    model, tokenizer, quant = build_peft_model(spec, device, dtype)
+    packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
+    model, tokenizer, quant = build_peft_model(spec, device, dtype, packed)
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
     base_lr = float(args.get("learningRate", 5e-5))
