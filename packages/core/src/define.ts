@@ -124,6 +124,10 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   if (context !== undefined && data.maxLength !== undefined && data.maxLength > context) {
     issues.push(issue('MaxLengthExceedsContext', { path: 'data.maxLength', value: data.maxLength, hintArgs: [context] }, data.maxLength, context, model.id ?? 'the model'))
   }
+  const evalSplit = data.split?.evalSplit
+  if (evalSplit !== undefined && data.source?.kind !== undefined && data.source.kind !== 'hub') {
+    issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
+  }
   return issues
 }
 

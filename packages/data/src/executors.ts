@@ -5,7 +5,7 @@ import type { ArgsOptions, DataOptions, NodeContext, NodeExecutor, Source, Forma
 import { runSource } from './sources/run-source.ts'
 import { runFormat } from './formats/run-format.ts'
 import { runTokenize } from './tokenize/run-tokenize.ts'
-import { splitShards } from './plan/split.ts'
+import { splitFromSets, splitShards } from './plan/split.ts'
 import { makeBatchPlan } from './plan/batch-plan.ts'
 import { readShards } from './shards/shards.ts'
 import { writeJsonAtomic } from './util/atomic.ts'
@@ -19,6 +19,13 @@ export async function modelFolder(artifact: string): Promise<string> {
 
 type Params<T> = T & Record<string, unknown>
 
+/** The artifact folder of the input node of `kind` (the eval chain's nodes have ids like `eval-format`). */
+function inputOfKind(ctx: NodeContext, kind: string): string {
+  const kinds = new Map(ctx.graph.nodes.map((n) => [n.id, n.kind]))
+  const id = ctx.node.inputs.find((i) => kinds.get(i) === kind) ?? kind
+  return ctx.input(id)
+}
+
 const source: NodeExecutor = async (ctx: NodeContext) => {
   const p = ctx.node.params as unknown as Params<{ source: Source; limit?: number }>
   const summary = await runSource(p.source, ctx.outDir, { baseDir: ctx.baseDir, limit: p.limit })
@@ -27,7 +34,7 @@ const source: NodeExecutor = async (ctx: NodeContext) => {
 
 const format: NodeExecutor = async (ctx) => {
   const p = ctx.node.params as unknown as Params<{ format: Format; onError: 'fail' | 'skip' }>
-  const summary = await runFormat(p.format, ctx.input('source'), ctx.outDir, { onError: p.onError ?? 'fail', baseDir: ctx.baseDir })
+  const summary = await runFormat(p.format, inputOfKind(ctx, 'source'), ctx.outDir, { onError: p.onError ?? 'fail', baseDir: ctx.baseDir })
   for (const s of summary.skipped) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `skipped ${s.where}: ${s.reason}` })
   ctx.emit({ type: 'node-progress', node: ctx.node.id, done: summary.conversations, unit: 'conversations' })
 }
@@ -36,7 +43,7 @@ type TokenizeParams = Pick<DataOptions, 'template' | 'maxLength' | 'truncation' 
 
 const tokenize: NodeExecutor = async (ctx) => {
   const p = ctx.node.params as unknown as Params<TokenizeParams>
-  const { table } = await runTokenize(join(ctx.input('format'), 'conversations.jsonl'), await modelFolder(ctx.input('model')), ctx.outDir, {
+  const { table } = await runTokenize(join(inputOfKind(ctx, 'format'), 'conversations.jsonl'), await modelFolder(inputOfKind(ctx, 'model')), ctx.outDir, {
     template: p.template ?? 'chatml',
     maxLength: p.maxLength ?? 1024,
     truncation: p.truncation ?? 'truncate',
@@ -50,7 +57,10 @@ const tokenize: NodeExecutor = async (ctx) => {
 
 const split: NodeExecutor = async (ctx) => {
   const p = ctx.node.params as unknown as Params<{ split?: { eval?: number; seed?: number } }>
-  await splitShards(ctx.input('tokenize'), ctx.outDir, { eval: p.split?.eval ?? 0.05, seed: p.split?.seed ?? 42, key: ctx.node.key })
+  // With the source's own eval split, the eval chain's shards are the eval set as they are.
+  const [trainInput, evalInput] = ctx.node.inputs
+  if (evalInput) await splitFromSets(ctx.input(trainInput!), ctx.input(evalInput), ctx.outDir, { key: ctx.node.key })
+  else await splitShards(ctx.input('tokenize'), ctx.outDir, { eval: p.split?.eval ?? 0.05, seed: p.split?.seed ?? 42, key: ctx.node.key })
 }
 
 type CollateParams = Pick<ArgsOptions, 'batchSize' | 'gradientAccumulationSteps' | 'epochs' | 'groupByLength' | 'seed'> & {

@@ -158,6 +158,13 @@ export const errors = {
     message: () => 'neither args.epochs nor args.maxSteps is a positive number',
     hint: 'Set args.epochs (e.g. 3) or args.maxSteps.',
   },
+  EvalSplitNeedsHub: {
+    code: 'TK208',
+    name: 'EvalSplitNeedsHub',
+    title: 'evalSplit needs a Hub dataset',
+    message: (kind: string) => `data.split.evalSplit names a split of a Hub dataset, but data.source is a ${kind} source`,
+    hint: 'Remove evalSplit to carve the eval set out of the records (data.split.eval), or use hub(…) as the source.',
+  },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {
     code: 'TK301',

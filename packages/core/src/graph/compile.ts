@@ -99,11 +99,11 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
   const nodes: GraphNode[] = []
   const byId = new Map<string, GraphNode>()
 
-  const add = async (kind: NodeKind, params: object, inputs: string[], readPaths: string[], runsOn: GraphNode['runsOn']): Promise<void> => {
+  const add = async (kind: NodeKind, params: object, inputs: string[], readPaths: string[], runsOn: GraphNode['runsOn'], id: string = kind): Promise<void> => {
     const json = toJson(params) as { [key: string]: Json }
     const reads = await readsOf(readPaths, hasher)
     const inputKeys = inputs.map((id) => byId.get(id)!.key)
-    const node: GraphNode = { id: kind, kind, params: json, inputs, reads, key: nodeKey(kind, json, inputKeys, reads), runsOn }
+    const node: GraphNode = { id, kind, params: json, inputs, reads, key: nodeKey(kind, json, inputKeys, reads), runsOn }
     nodes.push(node)
     byId.set(node.id, node)
   }
@@ -111,14 +111,17 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
   await add('model', omit(model, 'quantize', 'gradientCheckpointing'), [], modelReadPaths(recipe, opts), 'data')
   await add('source', { source: data.source, limit: data.limit }, [], sourceReadPaths(recipe, opts), 'data')
   await add('format', { format: data.format, onError: data.onError }, ['source'], formatReadPaths(recipe, opts), 'data')
-  await add(
-    'tokenize',
-    { template: data.template, maxLength: data.maxLength, truncation: data.truncation, mask: data.mask, onError: data.onError, tokens: recipe.tokens, family: model.family },
-    ['format', 'model'],
-    [],
-    'data',
-  )
-  await add('split', { split: data.split }, ['tokenize'], [], 'data')
+  const tokenizeParams = { template: data.template, maxLength: data.maxLength, truncation: data.truncation, mask: data.mask, onError: data.onError, tokens: recipe.tokens, family: model.family }
+  await add('tokenize', tokenizeParams, ['format', 'model'], [], 'data')
+  // A Hub dataset's own eval split (oasst_top1's `test`) runs through its own source → format →
+  // tokenize chain; split then takes all of `tokenize` for training and all of `eval-tokenize` for eval.
+  const evalSplit = data.split.evalSplit
+  if (evalSplit !== undefined && data.source.kind === 'hub') {
+    await add('source', { source: { ...data.source, split: evalSplit }, limit: data.limit }, [], sourceReadPaths(recipe, opts), 'data', 'eval-source')
+    await add('format', { format: data.format, onError: data.onError }, ['eval-source'], formatReadPaths(recipe, opts), 'data', 'eval-format')
+    await add('tokenize', tokenizeParams, ['eval-format', 'model'], [], 'data', 'eval-tokenize')
+  }
+  await add('split', { split: data.split }, byId.has('eval-tokenize') ? ['tokenize', 'eval-tokenize'] : ['tokenize'], [], 'data')
   await add(
     'collate',
     {

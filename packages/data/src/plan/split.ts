@@ -23,22 +23,44 @@ export function splitIndices(n: number, opts: SplitOptions): { train: number[]; 
   return { train, eval: evalSet }
 }
 
+/** Writes the samples `indices` of `shards` as a shard set in `dir`. */
+async function writeSubset(shards: Awaited<ReturnType<typeof readShards>>, indices: number[], dir: string, key: string | undefined): Promise<ShardIndex> {
+  const w = await shardWriter(dir)
+  let tokens = 0
+  let trained = 0
+  for (const i of indices) {
+    const s = sampleOf(shards, i)
+    tokens += s.ids.length
+    for (let t = 1; t < s.mask.length; t++) trained += s.mask[t]!
+    await w.add(s.ids, s.mask)
+  }
+  const meta = { stats: { samples: indices.length, tokens, trainedTokens: trained, sourceIndices: indices }, eosId: shards.index.eosId, padId: shards.index.padId, bosId: shards.index.bosId }
+  return w.close(key ? { ...meta, key } : meta)
+}
+
+const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
+
 /** The split node's work: `train/` and `eval/` shard sets from the tokenize artifact's shards. */
 export async function splitShards(inDir: string, outDir: string, opts: SplitOptions & { key?: string }): Promise<{ train: ShardIndex; eval: ShardIndex }> {
   const shards = await readShards(inDir)
   const parts = splitIndices(shards.index.count, opts)
-  const write = async (name: 'train' | 'eval', indices: number[]): Promise<ShardIndex> => {
-    const w = await shardWriter(join(outDir, name))
-    let tokens = 0
-    let trained = 0
-    for (const i of indices) {
-      const s = sampleOf(shards, i)
-      tokens += s.ids.length
-      for (let t = 1; t < s.mask.length; t++) trained += s.mask[t]!
-      await w.add(s.ids, s.mask)
-    }
-    const meta = { stats: { samples: indices.length, tokens, trainedTokens: trained, sourceIndices: indices }, eosId: shards.index.eosId, padId: shards.index.padId, bosId: shards.index.bosId }
-    return w.close(opts.key ? { ...meta, key: `${opts.key}/${name}` } : meta)
+  const key = (name: string): string | undefined => (opts.key ? `${opts.key}/${name}` : undefined)
+  return {
+    train: await writeSubset(shards, parts.train, join(outDir, 'train'), key('train')),
+    eval: await writeSubset(shards, parts.eval, join(outDir, 'eval'), key('eval')),
   }
-  return { train: await write('train', parts.train), eval: await write('eval', parts.eval) }
+}
+
+/**
+ * The split node's work when the source has its own evaluation split (`data.split.evalSplit`):
+ * every sample of `trainDir` trains, every sample of `evalDir` evaluates; nothing is carved out.
+ */
+export async function splitFromSets(trainDir: string, evalDir: string, outDir: string, opts: { key?: string } = {}): Promise<{ train: ShardIndex; eval: ShardIndex }> {
+  const train = await readShards(trainDir)
+  const evalShards = await readShards(evalDir)
+  const key = (name: string): string | undefined => (opts.key ? `${opts.key}/${name}` : undefined)
+  return {
+    train: await writeSubset(train, all(train.index.count), join(outDir, 'train'), key('train')),
+    eval: await writeSubset(evalShards, all(evalShards.index.count), join(outDir, 'eval'), key('eval')),
+  }
 }
