@@ -1,7 +1,7 @@
 import { gb } from './memory.ts'
 import type { Plan } from './plan.ts'
 
-const count = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n))
+const count = (n: number): string => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(Math.round(n)))
 
 /** Seconds as `2h 05m`, `3m 20s` or `12s`. */
 export function duration(seconds: number): string {
