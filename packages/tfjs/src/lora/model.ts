@@ -1,5 +1,6 @@
 import type { FloatTensor } from '@tunekit/data/model'
 import { tf, type Var2D } from '../engine.ts'
+import { headMatrix } from '../model/head.ts'
 import type { DecoderModel, Linear } from '../model/types.ts'
 import { loraScale, type LoraSettings } from './config.ts'
 import type { LoraPair } from './layer.ts'
@@ -59,7 +60,7 @@ export function createAdapter(model: DecoderModel, settings: LoraSettings, initi
     return tf.variable(init ? tf.tensor2d(init.data, [model.config.vocabSize, model.config.hiddenSize]) : base())
   }
   if (settings.modulesToSave.includes('embed_tokens')) state.embed = copy(EMBED_KEY, () => model.embed.clone())
-  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, () => model.lmHead.clone())
+  if (settings.modulesToSave.includes('lm_head')) state.lmHead = copy(LM_HEAD_KEY, () => headMatrix(model.head))
   if (settings.trainableTokenIds.length > 0) {
     const ids = Int32Array.from(settings.trainableTokenIds)
     const init = initial.get(TOKENS_KEY)

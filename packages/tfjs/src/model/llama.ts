@@ -5,7 +5,8 @@ import { applyRope, ropeTables } from './rope.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
 import { causalSegmentMask } from './mask.ts'
 import { swiglu } from './mlp.ts'
-import { matMul, matMulFrozen, matMulT } from './matmul.ts'
+import { frozenHeadLogits } from './head.ts'
+import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { rmsNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
@@ -78,7 +79,7 @@ export function embed(model: DecoderModel, adapter: AdapterState | undefined, id
 /** Logits [n, vocab] of final hidden states [n, hidden]: `hidden · lm_headᵀ`. */
 export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const logits: tf.Tensor2D = adapter?.lmHead ? matMulT(hidden, adapter.lmHead) : matMulFrozen(hidden, model.lmHeadT, model.lmHead)
+    const logits: tf.Tensor2D = adapter?.lmHead ? matMulT(hidden, adapter.lmHead) : frozenHeadLogits(hidden, model.head)
     const tokens = adapter?.tokens
     // Tied embeddings: the trained rows are also the output rows of those tokens.
     if (!tokens || !model.config.tieWordEmbeddings || adapter?.lmHead) return logits

@@ -3,6 +3,7 @@ import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/da
 import { tf } from '../engine.ts'
 import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'
+import { disposeHead, frozenHead, headBytes } from './head.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './resize.ts'
 import type { DecoderLayer, DecoderModel, FrozenWeight, Linear } from './types.ts'
 
@@ -53,8 +54,9 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   const norm = await vector('model.norm.weight')
   const head = config.tieWordEmbeddings ? undefined : await read('lm_head.weight')
   const lmHead = head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed
-  const lmHeadT = tf.transpose(lmHead)
-  return { family, config, embed, layers, norm, lmHeadT, lmHead }
+  const blocks = frozenHead(lmHead)
+  if (lmHead !== embed) lmHead.dispose()
+  return { family, config, embed, layers, norm, head: blocks }
 }
 
 /**
@@ -96,7 +98,7 @@ export async function baseWeightReader(dir: string, vocabSize?: number): Promise
 
 /** Bytes the model holds: engine tensors (float32) plus packed quantised weights on the host. */
 export function modelBytes(model: DecoderModel): { tensorBytes: number; quantizedBytes: number } {
-  let tensorBytes = (model.embed.size + model.norm.size + model.lmHeadT.size + (model.lmHead === model.embed ? 0 : model.lmHead.size)) * 4
+  let tensorBytes = (model.embed.size + model.norm.size) * 4 + headBytes(model.head)
   let packed = 0
   for (const l of model.layers) {
     tensorBytes += (l.inputNorm.size + l.postNorm.size) * 4
@@ -111,8 +113,7 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
 
 export function disposeModel(model: DecoderModel): void {
   const ts: tf.Tensor[] = [model.embed, model.norm]
-  ts.push(model.lmHeadT)
-  if (model.lmHead !== model.embed) ts.push(model.lmHead)
+  disposeHead(model.head)
   for (const l of model.layers) {
     ts.push(l.inputNorm, l.postNorm)
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {

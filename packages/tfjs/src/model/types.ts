@@ -1,6 +1,7 @@
 import type { ModelConfig } from '@tunekit/core'
 import type { tf } from '../engine.ts'
 import type { QuantizedWeight } from '../quant/types.ts'
+import type { FrozenHead } from './head.ts'
 
 /**
  * A frozen weight: float32 on the engine, held transposed (`weightT` [in, out], so products need no
@@ -36,10 +37,8 @@ export interface DecoderModel {
   embed: tf.Tensor2D // [vocab, hidden]
   layers: DecoderLayer[]
   norm: tf.Tensor1D // [hidden]
-  /** lm_head transposed: [hidden, vocab] (the embedding's transpose when `tieWordEmbeddings`). */
-  lmHeadT: tf.Tensor2D
-  /** lm_head as stored, [vocab, hidden] (the embedding itself when tied): the backward pass multiplies by it. */
-  lmHead: tf.Tensor2D
+  /** lm_head (the embedding when `tieWordEmbeddings`), cut into vocabulary blocks in both layouts. */
+  head: FrozenHead
 }
 
 /** A batch of rows as the model reads them; every array is `[batch * seq]`, row-major. */
