@@ -4,6 +4,7 @@ import { tf } from '../../packages/tfjs/src/engine.ts'
 import { trainableEntries } from '../../packages/tfjs/src/lora/model.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
 import { lossSum } from '../../packages/tfjs/src/train/loss.ts'
+import { frozenHead, frozenHeadLogits } from '../../packages/tfjs/src/model/head.ts'
 import { adapterFor, exampleBatch, readerOf, tinyModelDir, useEngine } from './helpers.ts'
 
 beforeAll(async () => {
@@ -60,5 +61,17 @@ describe('gradients', () => {
       a.forEach((x, i) => (diff = Math.max(diff, Math.abs(x - b[i]!))))
       expect(diff).toBeLessThan(1e-5)
     }
+  })
+
+  it('the blocked frozen lm_head gives x·Wᵀ and dx = dy·W across several vocabulary blocks', () => {
+    const w = tf.randomNormal([9001, 8], 0, 1, 'float32', 1) as tf.Tensor2D // 3 blocks of ≤ 4000 rows
+    const x = tf.randomNormal([5, 8], 0, 1, 'float32', 2) as tf.Tensor2D
+    const dy = tf.randomNormal([5, 9001], 0, 1, 'float32', 3) as tf.Tensor2D
+    const head = frozenHead(w)
+    expect(head.rows.length).toBe(3)
+    const diff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
+    expect(diff(frozenHeadLogits(x, head), tf.matMul(x, w, false, true))).toBeLessThan(1e-4)
+    const [dx] = tf.grads((input: tf.Tensor) => tf.sum(tf.mul(frozenHeadLogits(input as tf.Tensor2D, head), dy)))([x])
+    expect(diff(dx!, tf.matMul(dy, w))).toBeLessThan(1e-3)
   })
 })
