@@ -92,15 +92,17 @@ def main() -> None:
     padded_tokens: list[int] = []
 
     class Clock(TrainerCallback):
-        def on_step_begin(self, args, state, control, **kw):
-            if cuda:
-                torch.cuda.synchronize()
-            self.t0 = time.perf_counter()
+        """Wall time between consecutive step ends (data loading, forward, backward, optimizer)."""
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.last = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kw):
             if cuda:
                 torch.cuda.synchronize()
-            times.append(time.perf_counter() - self.t0)
+            now = time.perf_counter()
+            times.append(now - self.last)
+            self.last = now
 
     class CountingCollator(Collator):
         def __call__(self, batch):
