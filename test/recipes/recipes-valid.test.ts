@@ -17,7 +17,9 @@ describe.each(files)('%s', (file) => {
     expect(parseRecipe(recipe)).toEqual(recipe)
     const graph = await compile(recipe, { baseDir: dirname(join(root, file)) })
     const ids = graph.nodes.map((n) => n.id)
-    expect(ids.slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
+    // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
+    expect(ids.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
+    if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])
     expect(ids).toContain('train')
     expect(ids).toContain('merge')
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
