@@ -4,7 +4,7 @@
 import { knownCheckpoints } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, templateMarkers, tokenizeConversations, type TokenizedSample } from '@tunekit/data'
 import { createRandomModel, initialAdapter, writeAdapter, type LoraSpec } from '@tunekit/data/model'
-import { cp } from 'node:fs/promises'
+import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createTfjsBackend } from '../../packages/tfjs/src/backend.ts'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -93,6 +93,8 @@ describe('single-example fine-tune (Gemma tutorial)', () => {
     await backend.dispose?.()
     const mergedTok = await loadTokenizer(merged)
     expect(mergedTok.eos.token).toBe('<|im_end|>')
+    // transformers' generate() stops at <|im_end|> too: config.json and generation_config.json say so
+    for (const f of ['config.json', 'generation_config.json']) expect(JSON.parse(await readFile(join(merged, f), 'utf8')).eos_token_id).toBe(mergedTok.eos.id)
     expect(mergedTok.decode(generateIds(mergedModel, undefined, prompt, { maxNewTokens: 12, eosIds: [mergedTok.eos.id] }))).toBe('我学会了')
   })
 })

@@ -81,6 +81,10 @@ describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
       { model: base, adapter: torch.artifact('train') },
     ])
     expect(relDiff(await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer), fromTorchMerge!)).toBeLessThan(1e-4)
+    // both merged models stop at the training eos (<|im_end|> = 32001), not the base model's </s>
+    for (const run of [tfjs, torch]) {
+      for (const f of ['config.json', 'generation_config.json']) expect(JSON.parse(readFileSync(join(run.artifact('merge'), f), 'utf8')).eos_token_id).toBe(32001)
+    }
     expect(relDiff(await tfjsLogits(base, tfjs.artifact('train'), tokenizer), tfjsAdapterInPeft!)).toBeLessThan(1e-4)
     expect(relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer), torchAdapterInPeft!)).toBeLessThan(1e-4)
   })

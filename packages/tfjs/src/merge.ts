@@ -1,4 +1,5 @@
 import { openModelWeights, parseAdapterKey, readModelConfig, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/data/model'
+import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
 import { loraScale, settingsFromSpec } from './lora/config.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './model/resize.ts'
@@ -80,9 +81,14 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
       tensors.set(name, { shape: w.shape, data })
     }
   }
+  // The model stops where training taught it to: the training tokenizer's eos (`<|im_end|>` with
+  // ChatML), not the base model's `</s>`, in config.json and generation_config.json.
+  const tok = o.tokenizerDir ? await loadTokenizer(o.tokenizerDir) : undefined
+  const eosTokenId = tok ? tok.eos.id : config.eosTokenId
   await writeModelFolder(o.outDir, {
     family,
-    config: { ...config, tieWordEmbeddings: tied },
+    config: { ...config, eosTokenId, tieWordEmbeddings: tied },
+    generationConfig: tok ? { eos_token_id: tok.eos.id, pad_token_id: tok.pad.id } : undefined,
     tensors: [...tensors],
     tokenizerFiles: o.tokenizerDir ? await tokenizerFilesFrom(o.tokenizerDir, config.maxPositionEmbeddings) : undefined,
     chatTemplate: o.chatTemplate,

@@ -43,6 +43,13 @@ def run_merge(spec: NodeSpec) -> None:
     out.mkdir(parents=True, exist_ok=True)
     shard = (params.get("output") or {}).get("maxShardSize", params.get("maxShardSize", "5GB"))
     merged.config.use_cache = True
+    # The merged model stops where training taught it to: the training tokenizer's eos
+    # (<|im_end|> with ChatML), not the base model's </s>.
+    merged.config.eos_token_id = tokenizer.eos_token_id
+    merged.config.pad_token_id = tokenizer.pad_token_id
+    if merged.generation_config is not None:
+        merged.generation_config.eos_token_id = tokenizer.eos_token_id
+        merged.generation_config.pad_token_id = tokenizer.pad_token_id
     merged.save_pretrained(str(out), max_shard_size=shard, safe_serialization=True)
     template = train_dir / "chat_template.jinja"
     if template.exists():
