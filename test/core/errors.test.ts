@@ -18,6 +18,16 @@ function recipeError(input: unknown): RecipeError {
 }
 
 describe('RecipeError', () => {
+  it('rejects training embed_tokens both in full and by rows, as PEFT would', () => {
+    const e = recipeError({ ...base, tokens: { chatml: true }, lora: { modulesToSave: ['embed_tokens', 'lm_head'], trainableTokens: true } })
+    expect(e.message).toMatchInlineSnapshot(`
+      "Recipe has 1 problem
+      ✖ TK209 lora.modulesToSave holds 'embed_tokens' and lora.trainableTokens is set; PEFT refuses an adapter that trains the same embedding both ways → at lora.trainableTokens
+        value: true
+        fix: Keep one: lora.trainableTokens (the new rows only, a few KB) or 'embed_tokens' in lora.modulesToSave (the whole table)."
+    `)
+  })
+
   it('reports a misspelt key, a module the family lacks and a negative learning rate together', () => {
     const e = recipeError({
       ...base,

@@ -114,6 +114,9 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
       issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
     }
   }
+  if (modulesToSave?.includes('embed_tokens') && lora.trainableTokens !== undefined && lora.trainableTokens !== false) {
+    issues.push(issue('TrainableTokensWithSavedEmbeddings', { path: 'lora.trainableTokens', value: lora.trainableTokens }))
+  }
   const q = model.quantize
   if (q?.bits !== undefined && q.type !== undefined && (q.bits === 4) !== (q.type === 'nf4' || q.type === 'fp4')) {
     issues.push(issue('QuantizeMismatch', { path: 'model.quantize.type', value: q.type }, q.bits, q.type))

@@ -165,6 +165,13 @@ export const errors = {
     message: (kind: string) => `data.split.evalSplit names a split of a Hub dataset, but data.source is a ${kind} source`,
     hint: 'Remove evalSplit to carve the eval set out of the records (data.split.eval), or use hub(…) as the source.',
   },
+  TrainableTokensWithSavedEmbeddings: {
+    code: 'TK209',
+    name: 'TrainableTokensWithSavedEmbeddings',
+    title: 'embed_tokens is both saved in full and trained by rows',
+    message: () => "lora.modulesToSave holds 'embed_tokens' and lora.trainableTokens is set; PEFT refuses an adapter that trains the same embedding both ways",
+    hint: "Keep one: lora.trainableTokens (the new rows only, a few KB) or 'embed_tokens' in lora.modulesToSave (the whole table).",
+  },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {
     code: 'TK301',
