@@ -44,6 +44,9 @@ describe('model node', () => {
     expect(events[0]).toMatchObject({ type: 'log', level: 'info' })
     const w = await openModelWeights(outDir)
     expect(w.names).toHaveLength(1 + 9 + 2) // embed, one layer, norm, lm_head
+    // a name the model lacks rejects the promise (so a caller's .catch sees it), never throws synchronously
+    const missing = w.readFloat('model.layers.7.mlp.up_proj.weight')
+    await expect(missing).rejects.toThrow('has no tensor')
     await w.close()
   })
 

@@ -89,8 +89,9 @@ export async function openModelWeights(dir: string): Promise<ModelWeights> {
     dir,
     names: opened.flatMap((o) => o.names.filter((n) => shardOf.get(n) === basename(o.path))),
     info: (name) => fileOf(name).header.tensors.get(name)!,
-    read: (name) => fileOf(name).read(name),
-    readFloat: (name) => fileOf(name).readFloat(name),
+    // async, so a missing name rejects the promise (callers `.catch` it) instead of throwing
+    read: async (name) => fileOf(name).read(name),
+    readFloat: async (name) => fileOf(name).readFloat(name),
     close: async () => {
       await Promise.all(opened.map((o) => o.close()))
     },
