@@ -13,7 +13,7 @@ export { familyOf, configFromJson, readModelConfig, modelWeightSpecs, moduleWeig
 export type { ModelFolderConfig, WeightSpec, ModelFolderContents } from './hf-folder.ts'
 export { createRandomModel, randomWeights, mistralTokenizerPath, mistralTokenizerConfig, tokenizerFilesFrom } from './random-model.ts'
 export type { RandomModelOptions } from './random-model.ts'
-export { writeFileAtomic, writeJsonAtomic } from './atomic.ts'
+export { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts'
 export { loraSpecFromRecipe, targetModuleList, loraKey, savedModuleKey, trainableTokensKey, parseAdapterKey } from './peft-keys.ts'
 export type { LoraSpec, AdapterKey } from './peft-keys.ts'
 export { initialAdapter } from './initial-adapter.ts'

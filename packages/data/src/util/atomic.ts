@@ -1,15 +1,21 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
+// Atomic file and folder writes: write beside the target under a temporary name, then rename, so
+// a reader never sees a half-written artifact and a crash leaves no partial file under the name.
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
-let counter = 0
+/** A unique temporary sibling name of `path`. */
+export function tempName(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+}
 
-/** A sibling temp path of `path`, unique within this process. */
-export const tempPath = (path: string): string => `${path}.tmp-${process.pid}-${counter++}`
+/** Same as {@link tempName}. */
+export const tempPath = tempName
 
-/** Writes a file through a temp path then renames it, so readers never see half a file. */
+/** Writes `data` to `path` atomically (temp file + rename). Creates the parent folder. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  const tmp = tempPath(path)
+  const tmp = tempName(path)
   try {
     await writeFile(tmp, data)
     await rename(tmp, path)
@@ -19,5 +25,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-export const writeJsonAtomic = (path: string, value: unknown): Promise<void> =>
-  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`)
+/** Writes JSON with two-space indentation and a final newline, atomically. */
+export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`)
+}
+
+/** Streams a file through `write(handle)` into a temp file, then renames it to `path`. */
+export async function withAtomicFile(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = tempName(path)
+  const handle = await open(tmp, 'w')
+  try {
+    await write(handle)
+    await handle.sync()
+    await handle.close()
+    await rename(tmp, path)
+  } catch (e) {
+    await handle.close().catch(() => undefined)
+    await rm(tmp, { force: true })
+    throw e
+  }
+}
