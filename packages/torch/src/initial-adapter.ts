@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LoraOptions, NodeContext } from '@tunekit/core'
 import {
+  growRows,
   initialAdapter,
   loraSpecFromRecipe,
   openModelWeights,
@@ -30,18 +31,6 @@ async function tokenizerIds(file: string): Promise<{ size: number; idOf: (token:
   let size = 0
   for (const i of ids.values()) size = Math.max(size, i + 1)
   return { size, idOf: (t) => ids.get(t) }
-}
-
-/** Mean-row growth of an embedding for added tokens (as both backends resize). */
-function growRows(t: FloatTensor, vocab: number): FloatTensor {
-  const [rows, hidden] = t.shape as [number, number]
-  if (vocab <= rows) return t
-  const data = new Float32Array(vocab * hidden)
-  data.set(t.data)
-  const mean = new Float64Array(hidden)
-  for (let r = 0; r < rows; r++) for (let c = 0; c < hidden; c++) mean[c]! += t.data[r * hidden + c]!
-  for (let r = rows; r < vocab; r++) for (let c = 0; c < hidden; c++) data[r * hidden + c] = mean[c]! / rows
-  return { shape: [vocab, hidden], data }
 }
 
 const inputOfKind = (ctx: NodeContext, kind: string): string | undefined => {

@@ -24,3 +24,4 @@ export { MODEL_REF, modelExecutor, randomModelConfig, resolveModelDir } from './
 export type { ModelNodeParams } from './model-node.ts'
 export { TRAINER_STATE, OPTIMIZER_STATE, listCheckpoints, writeCheckpoint, readCheckpoint, readLatestCheckpoint } from './checkpoint.ts'
 export type { TrainerState, CheckpointContents, CheckpointEntry, Checkpoint } from './checkpoint.ts'
+export { growRows } from './resize.ts'
