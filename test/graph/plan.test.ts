@@ -75,7 +75,7 @@ describe('plan for the Mistral QLoRA recipe, without weights', () => {
     const p = await planOf(mistral)
     const text = formatPlan(p)
     expect(text).toMatch(/^plan: mistral-oasst\nbackend: torch \(torch-cuda, cuda\) — CUDA 12 device found\n/)
-    expect(text).toMatch(/○ train {5}to run/)
+    expect(text).toMatch(/○ train +to run/)
     expect(text).toContain('trainable: 429.93M of 7.67B (5.60%): LoRA 167.77M, saved modules 262.16M')
     expect(text).toMatch(/ {2}weights {6}4\.45 GB +nf4 4\.500 bits × 6\.98B = 3\.93 GB, rest bfloat16 524\.9 MB/)
     expect(text).toMatch(/ {2}optimizer {4}3\.44 GB +8 bytes\/param \(paged\)/)

@@ -23,9 +23,10 @@ export function formatPlan(p: Plan): string {
   out.push(`plan: ${p.recipeName}`)
   out.push(`backend: ${p.backend.name} (${p.backend.engine}, ${p.backend.device}) — ${p.backend.reason}`)
   out.push('', 'graph:')
+  const idWidth = Math.max(9, ...p.nodes.map((n) => n.id.length))
   for (const n of p.nodes) {
     const figs = Object.entries(n.figures).sort(([a], [b]) => rank(a) - rank(b)).slice(0, 6).map(([k, v]) => `${k} ${Number.isInteger(v) ? count(v) : v.toFixed(3)}`).join(', ')
-    out.push(`  ${n.status === 'cached' ? '✔' : '○'} ${pad(n.id, 9)} ${pad(n.status, 7)} ${n.key.slice(0, 12)}${figs ? `  ${figs}` : ''}`)
+    out.push(`  ${n.status === 'cached' ? '✔' : '○'} ${pad(n.id, idWidth)} ${pad(n.status, 7)} ${n.key.slice(0, 12)}${figs ? `  ${figs}` : ''}`)
   }
   const d = p.data
   out.push('', `data (${d.from}): ${d.trainSamples !== undefined ? `${count(d.trainSamples)} train samples, ` : ''}` +
