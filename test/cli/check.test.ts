@@ -46,6 +46,7 @@ describe('bin/tunekit.js check (spawned, as `npx tunekit check`)', () => {
       json: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/good.json']),
       yaml: spawn(process.execPath, [bin, 'check', 'test/fixtures/recipes/good.yaml']),
       entry: spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/recipes/good.ts', 'check']),
+      badEntry: spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/recipes/bad.ts']),
     }
     for (const [name, p] of Object.entries(runs)) results[name] = await p
   })
@@ -82,6 +83,15 @@ describe('bin/tunekit.js check (spawned, as `npx tunekit check`)', () => {
 
   it('runs the CLI on the preset recipe when the recipe file is the entry point', () => {
     expect(results.entry).toEqual({ code: 0, stdout: '✔ test/fixtures/recipes/good.ts: no problems\n', stderr: '' })
+  })
+
+  it('a bad recipe file run as a script prints its problems without a Node frame or stack, and exits 1', () => {
+    const { code, stdout, stderr } = results.badEntry!
+    expect(code).toBe(1)
+    expect(stdout).toBe('')
+    expect(stderr.split('\n')[0]).toBe('Recipe has 3 problems')
+    expect(stderr).toContain('✖ TK201 "c_attn" is not a module of the mistral family')
+    expect(stderr).not.toMatch(/node:internal|triggerUncaughtException|\bat .*define\.ts/)
   })
 })
 

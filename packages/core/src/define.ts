@@ -169,7 +169,36 @@ export function parseRecipe(input: unknown): Recipe {
  * })
  */
 export function defineRecipe<const F extends Family>(recipe: RecipeInput<F>): Recipe<F> {
-  return parseRecipe(recipe) as unknown as Recipe<F>
+  try {
+    return parseRecipe(recipe) as unknown as Recipe<F>
+  } catch (e) {
+    if (e instanceof RecipeError) reportIfUncaught()
+    throw e
+  }
+}
+
+type ProcessLike = {
+  env: Record<string, string | undefined>
+  stderr: { write: (text: string) => unknown }
+  listenerCount: (event: 'uncaughtException') => number
+  once: (event: 'uncaughtException', listener: (error: unknown) => void) => unknown
+  exit: (code: number) => never
+}
+
+/**
+ * A recipe file run as a script (`npx tsx recipe.ts`) with a mistake throws its RecipeError out of
+ * module evaluation, and Node would print its own frame around it. When nothing else listens for
+ * uncaught exceptions (a test runner or an app does), print the issues the way `tunekit check`
+ * does and exit 1; any other uncaught error still prints its stack. TUNEKIT_DEBUG keeps Node's output.
+ */
+function reportIfUncaught(): void {
+  const proc = (globalThis as { process?: ProcessLike }).process
+  if (!proc?.once || proc.listenerCount('uncaughtException') > 0 || proc.env.TUNEKIT_DEBUG) return
+  proc.once('uncaughtException', (error) => {
+    const text = error instanceof RecipeError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)
+    proc.stderr.write(`${text}\n`)
+    proc.exit(1)
+  })
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
