@@ -5,9 +5,10 @@ export type Parsed =
   | { kind: 'conversation'; messages: Message[]; tools?: string }
   | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
 
-type Rec = Record<string, unknown>
+/** One raw record of a data source (a JSON object, a CSV row, a parquet row). */
+export type DataRecord = Record<string, unknown>
 
-const text = (record: Rec, column: string, required: boolean): string | undefined => {
+const text = (record: DataRecord, column: string, required: boolean): string | undefined => {
   const v = record[column]
   if (v === undefined || v === null || v === '') {
     if (required) problem(`missing field ${JSON.stringify(column)}`)
@@ -24,7 +25,7 @@ const msg = (role: Role, content: string): Message => ({ role, content })
 const chatmlTurn = /<\|im_start\|>([^\n]*)\n([\s\S]*?)<\|im_end\|>\n?/g
 
 /** A `text` column already in ChatML (`<|im_start|>role\n…<|im_end|>\n`), as oasst_top1. */
-export function parseChatmlText(record: Rec, column = 'text'): Parsed {
+export function parseChatmlText(record: DataRecord, column = 'text'): Parsed {
   const source = text(record, column, true)!
   const messages: Message[] = []
   let end = 0
@@ -54,7 +55,7 @@ export interface AlpacaColumns {
 export const alpacaDefaults: AlpacaColumns = { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' }
 
 /** instruction / input / output / system / history (`[[question, answer], …]`); chosen / rejected make a preference. */
-export function parseAlpaca(record: Rec, c: AlpacaColumns = alpacaDefaults): Parsed {
+export function parseAlpaca(record: DataRecord, c: AlpacaColumns = alpacaDefaults): Parsed {
   const messages: Message[] = []
   const system = c.system ? text(record, c.system, false) : undefined
   if (system) messages.push(msg('system', system))
@@ -105,7 +106,7 @@ export const sharegptDefaults: SharegptTags = {
 
 const turn = (value: unknown, t: SharegptTags, where: string): Message => {
   if (typeof value !== 'object' || value === null) return problem(`${where} is not an object`)
-  const v = value as Rec
+  const v = value as DataRecord
   const name = v[t.roleTag]
   if (typeof name !== 'string') problem(`${where} has no ${JSON.stringify(t.roleTag)}`)
   const role = t.roles[name as string] ?? normaliseRole(name as string)
@@ -116,7 +117,7 @@ const turn = (value: unknown, t: SharegptTags, where: string): Message => {
 }
 
 /** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system. */
-export function parseSharegpt(record: Rec, t: SharegptTags = sharegptDefaults): Parsed {
+export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefaults): Parsed {
   const list = record[t.messages] ?? (t.messages === 'conversations' ? record.messages : undefined)
   if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(t.messages)} (a list of turns)`)
   const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
@@ -139,7 +140,7 @@ const openaiContent = (content: unknown, where: string): string => {
   if (Array.isArray(content)) {
     return content
       .map((p, j) => {
-        const part = p as Rec
+        const part = p as DataRecord
         if (part?.type !== 'text' || typeof part.text !== 'string') problem(`${where} part ${j + 1} is not a text part`)
         return part.text as string
       })
@@ -151,7 +152,7 @@ const openaiContent = (content: unknown, where: string): string => {
 const openaiMessages = (list: unknown, field: string): Message[] => {
   if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(field)} (a list of { role, content })`)
   return list.map((m, i) => {
-    const r = m as Rec
+    const r = m as DataRecord
     const role = typeof r?.role === 'string' ? normaliseRole(r.role) : undefined
     if (!role) problem(`message ${i + 1} has unknown role ${JSON.stringify(r?.role)}`)
     const content = r.tool_calls && (r.content === null || r.content === undefined) ? JSON.stringify(r.tool_calls) : openaiContent(r.content, `message ${i + 1}`)
@@ -160,7 +161,7 @@ const openaiMessages = (list: unknown, field: string): Message[] => {
 }
 
 /** `messages: [{ role, content }]`; `chosen` / `rejected` message lists make a preference. */
-export function parseOpenai(record: Rec): Parsed {
+export function parseOpenai(record: DataRecord): Parsed {
   if (Array.isArray(record.chosen) && Array.isArray(record.rejected)) {
     const chosen = openaiMessages(record.chosen, 'chosen')
     const rejected = openaiMessages(record.rejected, 'rejected')

@@ -9,10 +9,10 @@ import { RecordProblem, type Conversation, type Preference } from './conversatio
 import { loadDatasetInfo } from './dataset-info.ts'
 import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, type Parsed } from './parsers.ts'
 
-type Rec = Record<string, unknown>
+import type { DataRecord } from './parsers.ts'
 
 /** Builds the record parser for a recipe's `data.format`. */
-export async function recordParser(format: Format, baseDir: string): Promise<(record: Rec) => Parsed> {
+export async function recordParser(format: Format, baseDir: string): Promise<(record: DataRecord) => Parsed> {
   if (typeof format === 'string') {
     switch (format) {
       case 'chatml-text':
@@ -63,7 +63,7 @@ export const describeOrigin = (origins: readonly SourceOrigin[], origin: number,
  */
 export async function formatRecords(
   records: AsyncIterable<RecordLine> | Iterable<RecordLine>,
-  parse: (record: Rec) => Parsed,
+  parse: (record: DataRecord) => Parsed,
   opts: {
     origins: readonly SourceOrigin[]
     onError: 'fail' | 'skip'
