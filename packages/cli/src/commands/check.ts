@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { dirname, extname, relative, resolve } from 'node:path'
 import { Command } from 'commander'
 import { checkRecipe, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
@@ -32,7 +33,7 @@ export async function typeCheckRecipe(file: string): Promise<RecipeDiagnostic[]>
     strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
   }
-  const program = ts.createProgram({ rootNames: [file], options })
+  const program = ts.createProgram({ rootNames: [file], options, host: await hostWithLibs(ts, options) })
   const source = program.getSourceFile(file)
   if (!source) return []
   const diagnostics = [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]
@@ -40,6 +41,31 @@ export async function typeCheckRecipe(file: string): Promise<RecipeDiagnostic[]>
     const { line, character } = ts.getLineAndCharacterOfPosition(source, d.start ?? 0)
     return { file, line: line + 1, column: character + 1, code: d.code, message: ts.flattenDiagnosticMessageText(d.messageText, '\n  ') }
   })
+}
+
+/**
+ * A compiler host that reads TypeScript's own lib files (lib.es2023.d.ts, …) from memory.
+ * ts-morph's compiler ships them inside @ts-morph/common, not on disk, so the default host finds
+ * no `Object`, `Number`, `Boolean`: zod's types then collapse to `{}` and wrong module names or
+ * formats type-check (only unknown keys were still caught).
+ */
+async function hostWithLibs(ts: typeof import('ts-morph').ts, options: import('ts-morph').ts.CompilerOptions): Promise<import('ts-morph').ts.CompilerHost> {
+  // Resolved from ts-morph's own location: it depends on @ts-morph/common, tunekit does not.
+  const fromTsMorph = createRequire(createRequire(import.meta.url).resolve('ts-morph'))
+  const { getLibFiles } = fromTsMorph('@ts-morph/common') as { getLibFiles(): { fileName: string; text: string }[] }
+  const libDir = '/__tunekit_typescript_lib__'
+  const libs = new Map(getLibFiles().map((f) => [`${libDir}/${f.fileName}`, f.text]))
+  const host = ts.createCompilerHost(options)
+  const { fileExists, readFile, getSourceFile } = host
+  host.getDefaultLibLocation = () => libDir
+  host.getDefaultLibFileName = (o) => `${libDir}/${ts.getDefaultLibFileName(o)}`
+  host.fileExists = (f) => libs.has(f) || fileExists.call(host, f)
+  host.readFile = (f) => libs.get(f) ?? readFile.call(host, f)
+  host.getSourceFile = (f, language, ...rest) => {
+    const text = libs.get(f)
+    return text !== undefined ? ts.createSourceFile(f, text, language) : getSourceFile.call(host, f, language, ...rest)
+  }
+  return host
 }
 
 /** A path as the user would type it: relative to the working directory when inside it. */
