@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -92,6 +92,33 @@ describe('--data-path', () => {
     expect(r.code).toBe(0)
     const progress = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; node?: string; done?: number }).filter((e) => e.type === 'node-progress')
     expect(progress.map((e) => [e.node, e.done])).toEqual([['source', 1], ['format', 1]])
+  })
+})
+
+describe('a local data file that does not exist', () => {
+  it('run stops before any node runs, naming the file as resolved from the recipe folder', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tunekit-cwd-')), 'recipes')
+    mkdirSync(dir)
+    const recipe = `import { defineRecipe, file } from '@tunekit/core'
+export const recipe = defineRecipe({
+  name: 'mine',
+  model: { id: 'tiny', family: 'mistral', random: { tokenizer: 'mistral', config: { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2 } } },
+  data: { source: file('../data/nope.jsonl'), format: 'alpaca' },
+  args: { maxSteps: 2 },
+})
+`
+    // .mts: the temp folder has no package.json saying "type": "module".
+    writeFileSync(join(dir, 'mine.mts'), recipe)
+    const r = await cli(dir, 'run', 'mine.mts', '--json')
+    expect(r.code).toBe(1)
+    expect(r.out).toBe('')
+    expect(r.err.replaceAll(join(dir, '..'), '$TMP')).toMatchInlineSnapshot(`
+      "Cannot run mine: an input is not on this machine
+      ✖ TK311 the data file or folder "$TMP/data/nope.jsonl" does not exist → at data.source.path
+        value: "../data/nope.jsonl"
+        fix: A relative path in file('…') is read from the recipe file's folder; fix the path, or pass the data with --data-path.
+      "
+    `)
   })
 })
 

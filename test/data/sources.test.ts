@@ -52,6 +52,13 @@ describe('files', () => {
     expect(limited).toHaveLength(2)
   })
 
+  test('a missing file is DataFileNotFound (TK311) with the path as resolved', async () => {
+    const read = async () => {
+      for await (const item of readSource({ kind: 'file', path: 'nope.jsonl' }, { baseDir: tmp.dir })) void item
+    }
+    await expect(read()).rejects.toMatchObject({ issues: [{ code: 'TK311', path: 'data.source.path', value: join(tmp.dir, 'nope.jsonl') }] })
+  })
+
   test('a large JSONL file streams with bounded memory', async () => {
     // 200k records ≈ 20 MB of text: the reader holds one line at a time
     const path = join(tmp.dir, 'large.jsonl')

@@ -1,4 +1,5 @@
-import { dirname, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
   compile,
@@ -73,8 +74,9 @@ export function compilePrepared(p: PreparedRecipe): Promise<Graph> {
 
 /**
  * What a run needs and this machine lacks: pretrained weights that are in no local folder or Hub
- * cache, and a Hub dataset that is not cached while downloads are off (or while the weights are
- * missing anyway, so the user learns everything at once). A random model needs nothing.
+ * cache, a Hub dataset that is not cached while downloads are off (or while the weights are
+ * missing anyway, so the user learns everything at once), and local data files that do not
+ * exist. A random model needs nothing.
  */
 export function missingInputs(recipe: Recipe, baseDir: string, env: Record<string, string | undefined> = process.env): Issue[] {
   const issues: Issue[] = []
@@ -92,6 +94,14 @@ export function missingInputs(recipe: Recipe, baseDir: string, env: Record<strin
     const offline = ['1', 'true', 'yes'].includes((env.HF_HUB_OFFLINE ?? '').toLowerCase())
     if (!found.dir && (offline || modelMissing)) {
       issues.push(issue('DatasetNotFound', { path: 'data.source', value: source.repo, hintArgs: [source.repo] }, source.repo, found.looked))
+    }
+  }
+  if (source.kind === 'file') {
+    // Resolved as the source node resolves them: a relative path is read from the recipe's folder.
+    for (const [i, path] of (Array.isArray(source.path) ? source.path : [source.path]).entries()) {
+      const full = isAbsolute(path) ? path : resolve(baseDir, path)
+      const at = Array.isArray(source.path) ? `data.source.path[${i}]` : 'data.source.path'
+      if (!existsSync(full)) issues.push(issue('DataFileNotFound', { path: at, value: path }, full))
     }
   }
   return issues

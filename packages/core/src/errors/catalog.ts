@@ -248,6 +248,13 @@ export const errors = {
     message: (field: string, family: string) => `config.json has no numeric ${show(field)}, which a ${family} model needs`,
     hint: 'Point the model at a Hugging Face model folder whose config.json matches model.family (model_type, hidden_size, …).',
   },
+  DataFileNotFound: {
+    code: 'TK311',
+    name: 'DataFileNotFound',
+    title: 'Data file not found',
+    message: (path: string) => `the data file or folder ${show(path)} does not exist`,
+    hint: "A relative path in file('…') is read from the recipe file's folder; fix the path, or pass the data with --data-path.",
+  },
   // ── runtime ──────────────────────────────────────────────────────────────────────────────
   NonFiniteLoss: {
     code: 'TK401',

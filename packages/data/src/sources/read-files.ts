@@ -28,7 +28,7 @@ export async function expandPaths(paths: readonly string[], type?: FileType): Pr
     try {
       info = await stat(path)
     } catch {
-      fail('DatasetNotFound', { path: 'data.source.path', value: path }, path, [path])
+      fail('DataFileNotFound', { path: 'data.source.path', value: path }, path)
     }
     if (info.isDirectory()) {
       const entries = (await readdir(path, { recursive: true, withFileTypes: true }))
