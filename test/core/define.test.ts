@@ -1,4 +1,4 @@
-import { defineRecipe, extendRecipe, hub, parseRecipe, RecipeError } from '@tunekit/core'
+import { defineRecipe, extendRecipe, file, hub, inline, parseRecipe, RecipeError } from '@tunekit/core'
 import { describe, expect, it } from 'vitest'
 
 const data = { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' } as const
@@ -46,6 +46,12 @@ describe('extendRecipe', () => {
     expect(next.args.epochs).toBe(1)
     expect(next.args.batchSize).toBe(8)
     expect(base.args.epochs).toBe(3)
+  })
+
+  it('replaces a source of another kind instead of merging their keys', () => {
+    const inlined = extendRecipe(base, { data: { source: inline([{ text: 'x' }]) } })
+    const next = extendRecipe(inlined, { data: { source: file('data/mine.jsonl') } })
+    expect(next.data.source).toEqual({ kind: 'file', path: 'data/mine.jsonl' })
   })
 
   it('reports problems in the overrides like defineRecipe', () => {

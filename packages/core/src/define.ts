@@ -203,9 +203,13 @@ function reportIfUncaught(): void {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
-/** Deep-merges plain objects; arrays and other values in `over` replace those in `base`. */
+/**
+ * Deep-merges plain objects; arrays and other values in `over` replace those in `base`, and so
+ * does an object of another `kind` (a `file()` source over an `inline()` one keeps none of its keys).
+ */
 export function mergeDeep(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over
+  if ('kind' in base && 'kind' in over && base.kind !== over.kind) return over
   const out: Record<string, unknown> = { ...base }
   for (const [k, v] of Object.entries(over)) out[k] = mergeDeep(base[k], v)
   return out
