@@ -61,7 +61,8 @@ def trained_tokens(shards: ShardSet, micro_batch: dict) -> int:
 def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> dict:
     """Tensors of one micro-batch, right-padded to `micro_batch.length`.
 
-    Returns input_ids, labels, position_ids [rows, length] and attention_mask: 2D [rows, length]
+    Returns input_ids, labels, position_ids [rows, length], label_count (int: labels != IGNORE,
+    counted on the host) and attention_mask: 2D [rows, length]
     when every row holds one segment, else 4D [rows, 1, length, length] boolean (True = attend;
     the models run with SDPA, which takes it as is), block-diagonal causal so attention never
     crosses packed segments.
@@ -95,11 +96,13 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> di
         if col < length:
             positions[r, col:] = np.arange(length - col)
     out = {
-        "input_ids": torch.from_numpy(input_ids).to(device),
-        "labels": torch.from_numpy(labels).to(device),
-        "position_ids": torch.from_numpy(positions).to(device),
+        "input_ids": to_device(input_ids, device),
+        "labels": to_device(labels, device),
+        "position_ids": to_device(positions, device),
+        # counted here on the host: counting the device labels would wait for the GPU
+        "label_count": int((labels != IGNORE).sum()),
     }
-    seg = torch.from_numpy(segment).to(device)
+    seg = to_device(segment, device)
     if not packed:
         out["attention_mask"] = (seg > 0).long()
     else:
@@ -110,6 +113,15 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> di
         allowed |= torch.eye(length, dtype=torch.bool, device=device)[None]
         out["attention_mask"] = allowed[:, None]
     return out
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """Host array -> tensor on `device`; on CUDA through pinned memory, so the copy is queued
+    behind the running kernels instead of making the host wait for them."""
+    t = torch.from_numpy(array)
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
 
 
 def read_plan(collate_dir: Path) -> dict:

@@ -53,7 +53,8 @@ class Interrupt:
 
 
 def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
-    """Sum of next-token cross-entropy over the labelled positions (float32), and their count."""
+    """Sum of next-token cross-entropy over the labelled positions (float32 tensor, left on the
+    device: reading it would wait for the GPU), and their count (counted on the host)."""
     with autocast():
         out = model(
             input_ids=batch["input_ids"],
@@ -64,7 +65,7 @@ def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
     logits = out.logits.float()  # [rows, length, vocab]
     labels = batch["labels"]
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
-    return loss, int((labels != -100).sum())
+    return loss, int(batch["label_count"])
 
 
 def cadence_hit(every, step: int, epoch_end: bool) -> bool:
@@ -80,14 +81,15 @@ def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
         return None
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    # float64 on the device: the same sum as adding the float32 losses as Python floats, read once
+    total, count = torch.zeros((), dtype=torch.float64, device=device), 0
     with torch.no_grad():
         for mb in micro_batches:
             loss, n = token_loss_sum(model, build_batch(shards, mb, device), autocast)
-            total += float(loss)
+            total += loss.double()
             count += n
     model.train(was_training)
-    return total / count if count else None
+    return float(total) / count if count else None
 
 
 def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
@@ -180,6 +182,9 @@ def run_train(spec: NodeSpec) -> None:
     model.train()
     window_tokens, window_start, run_start = 0, time.perf_counter(), time.perf_counter()
     done_at_start = int(state["step"])
+    trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
+    per_epoch = int(plan.get("stepsPerEpoch", 1))
+    micro_done = sum(len(s[2]) for s in steps[:done_at_start])  # micro-batches before this step
     for index in range(done_at_start, total):
         if interrupt.requested:
             break
@@ -191,32 +196,36 @@ def run_train(spec: NodeSpec) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr
         step_tokens = sum(trained_tokens(train_shards, mb) for mb in micro_batches)
-        loss_sum = 0.0
+        # The micro-batch losses stay on the device (float64: the same sum as adding them as Python
+        # floats); the host reads the step's loss and gradient norm in one transfer below, the only
+        # point per optimiser step where it waits for the GPU.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for mb in micro_batches:
             batch = build_batch(train_shards, mb, device)
             loss, _ = token_loss_sum(model, batch, autocast)
             (loss / max(step_tokens, 1)).backward()
-            loss_sum += float(loss.detach())
+            loss_sum += loss.detach().double()
             window_tokens += sum(int(seg["length"]) for row in mb["rows"] for seg in row)  # real tokens
-        step_loss = loss_sum / max(step_tokens, 1)
+        # Clipping before the finiteness check is harmless: a non-finite step discards the gradients.
+        if max_norm > 0:
+            norm = torch.nn.utils.clip_grad_norm_(trainable_params, max_norm)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None]))
+        loss_total, grad_norm = torch.stack([loss_sum, norm.detach().double()]).tolist()
+        step_loss = loss_total / max(step_tokens, 1)
         if not math.isfinite(step_loss):
             optimizer.zero_grad(set_to_none=True)
             checkpoint()
             raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", args=[index + 1, step_loss])
-        trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
-        if max_norm > 0:
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(trainable_params, max_norm))
-        else:
-            grad_norm = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None])))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
         step = index + 1
-        per_epoch = int(plan.get("stepsPerEpoch", 1))
+        micro_done += len(micro_batches)
         epoch_end = step % per_epoch == 0 or step == total
         state["step"] = step
         state["epoch"] = step / per_epoch  # fractional epochs done (TrainerState.epoch)
-        state["microBatch"] = sum(len(s[2]) for s in steps[:step])
+        state["microBatch"] = micro_done
         state["lossHistory"].append(step_loss)
         if step % log_every == 0 or step == total or step == done_at_start + 1:
             now = time.perf_counter()
