@@ -107,24 +107,31 @@ describe('plan after the data nodes ran', () => {
       cacheDir: dirs.cacheDir, throughputFile,
       backend: { name: 'tfjs', capabilities: { engine: 'tfjs-cpu', device: 'cpu', reason: 'pure JS', dtypes: ['float32'], quantize: [], throughput: { tokensPerSecondPerBillionParams: 20 } } },
     })
-    if (reported.eta.seconds === null || !('params' in reported.model)) throw new Error('expected an ETA from the backend figure')
+    if (reported.eta.seconds === null || 'cached' in reported.eta || !('params' in reported.model)) throw new Error('expected an ETA from the backend figure')
     expect(reported.eta.tokensPerSecond).toBeCloseTo(20 / (reported.model.params.base / 1e9), 9)
     const before = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
-    expect(before.backend).toMatchObject({ name: 'tfjs', device: 'cpu', assumed: true })
+    // Not probed: tfjs with device 'auto' is assumed to get wasm, the first engine that always loads.
+    expect(before.backend).toMatchObject({ name: 'tfjs', engine: 'tfjs-wasm', device: 'wasm', assumed: true })
     expect(before.nodes.map((n) => n.status)).toEqual(['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'to run', 'to run'])
     expect(before.nodes[3]!.figures).toMatchObject({ samples: 12, truncated: 0 })
     expect(before.nodes[4]!.figures).toEqual({ trainSamples: 10, evalSamples: 2 })
     expect(before.data).toMatchObject({ from: 'cache', trainSamples: 10, stepsPerEpoch: 5, totalSteps: 10 })
-    expect(before.eta).toEqual({ seconds: null, reason: `no throughput figure for tfjs on cpu in ${throughputFile}; run the benchmarks (bench/README.md)` })
+    expect(before.eta).toEqual({ seconds: null, reason: `no throughput figure for tfjs on wasm in ${throughputFile}; run the benchmarks (bench/README.md)` })
 
     recordThroughput(throughputFile, {
-      backend: 'tfjs', engine: 'tfjs-cpu', device: 'cpu', model: 'tunekit/tiny-mistral', params: 4_200_000, quantize: null,
+      backend: 'tfjs', engine: 'tfjs-wasm', device: 'wasm', model: 'tunekit/tiny-mistral', params: 4_200_000, quantize: null,
       batchSize: 2, seqLen: 64, tokensPerSecond: 500, measuredAt: '2026-11-22', bench: 'test',
     })
     const after = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
-    if (after.eta.seconds === null) throw new Error(after.eta.reason)
+    if (after.eta.seconds === null || 'cached' in after.eta) throw new Error('expected an ETA from the throughput file')
     expect(after.eta.tokensPerSecond).toBe(500)
     expect(after.eta.seconds).toBeCloseTo(after.data.tokens! / 500, 6)
     expect(formatPlan(after)).toMatch(/ETA: \d+s at 500 tokens\/s \(measured on tunekit\/tiny-mistral\)/)
+
+    // Once train is cached there is nothing left to time.
+    await runGraph(graph, { recipe, ...dirs, executors: testExecutors().executors, until: 'train' })
+    const trained = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
+    expect(trained.eta).toEqual({ seconds: 0, cached: true })
+    expect(formatPlan(trained)).toContain('ETA: nothing to train (train is cached)')
   })
 })

@@ -54,7 +54,7 @@ export function formatPlan(p: Plan): string {
     out.push(`  total        ${gb(m.total)}${p.backend.memoryBytes ? ` of ${gb(p.backend.memoryBytes)}${m.fits ? '' : ' — does not fit'}` : ''}`)
     for (const note of m.notes) out.push(`  note: ${note}`)
   }
-  out.push('', p.eta.seconds === null ? `ETA: unknown (${p.eta.reason})` : `ETA: ${duration(p.eta.seconds)} at ${count(p.eta.tokensPerSecond)} tokens/s (${p.eta.how})`)
+  out.push('', p.eta.seconds === null ? `ETA: unknown (${p.eta.reason})` : 'cached' in p.eta ? 'ETA: nothing to train (train is cached)' : `ETA: ${duration(p.eta.seconds)} at ${count(p.eta.tokensPerSecond)} tokens/s (${p.eta.how})`)
   for (const note of p.notes) out.push(`note: ${note}`)
   return `${out.join('\n')}\n`
 }

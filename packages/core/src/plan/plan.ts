@@ -40,6 +40,7 @@ export interface PlanData {
 export type PlanEta =
   | { seconds: number; tokensPerSecond: number; tokens: number; how: string; figure: ThroughputFigure }
   | { seconds: null; reason: string }
+  | { seconds: 0; cached: true }
 
 /** Everything `tunekit plan` shows; also its `--json` output. */
 export interface Plan {
@@ -69,7 +70,8 @@ function assumeBackend(train: TrainParams): Plan['backend'] {
     return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
   }
   if (train.backend === 'torch') return { name: 'torch', engine: 'torch-cpu', device: 'cpu', reason: 'not probed: assumed torch on the CPU', assumed: true }
-  const device = train.device === 'wasm' ? 'wasm' : 'cpu'
+  // tfjs's engine order puts wasm before pure-JS cpu and wasm always loads, so 'auto' gets wasm.
+  const device = train.device === 'cpu' ? 'cpu' : 'wasm'
   return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: 'not probed: assumed tfjs (what backend \'auto\' picks without CUDA)', assumed: true }
 }
 
@@ -143,7 +145,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       batchSize: train.args.batchSize, seqLen: data.seqLen, target,
     })
   }
-  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, eta: planEta(opts, backend, model, data, train), notes }
+  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes }
 }
 
 function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {
