@@ -98,6 +98,23 @@ describe('bin/tunekit.js check (spawned, as `npx tunekit check`)', () => {
 describe('tunekit check and schema (in-process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tunekit-check-'))
 
+  it('without a recipe, every verb says how to give one (NoRecipeGiven), without a stack', async () => {
+    const r = await cli('check')
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatchInlineSnapshot(`
+      "No recipe given
+      ✖ TK410 \`tunekit check\` needs a recipe and none was given
+        fix: Pass a recipe file (.ts, .json or .yaml): \`tunekit check recipes/tiny-chat.ts\`, or run the recipe file itself: \`npx tsx recipes/tiny-chat.ts check\`.
+      "
+    `)
+    for (const verb of ['run', 'plan', 'graph', 'merge', 'chat']) {
+      const v = await cli(verb)
+      expect(v.code).toBe(1)
+      expect(v.stderr).toContain(`✖ TK410 \`tunekit ${verb}\` needs`)
+      expect(v.stderr).not.toMatch(/\n\s+at /)
+    }
+  })
+
   it('reports every problem of a YAML recipe and exits 1', async () => {
     const file = join(dir, 'bad.yaml')
     writeFileSync(file, 'model: { id: x/y, family: llama }\nlora: { targetModules: [c_attn] }\ndata: { source: { kind: hub, repo: a/b }, format: alpaca, maxLenght: 512 }\n')

@@ -71,11 +71,11 @@ export async function loadRecipe(file: string): Promise<Recipe> {
  * The recipe a command works on: the file given on the command line, else the recipe of the file
  * that called `main()`. `file` is absolute.
  */
-export async function recipeFor(ctx: CliContext, file: string | undefined): Promise<{ recipe: Recipe; file: string }> {
+export async function recipeFor(ctx: CliContext, file: string | undefined, verb: string): Promise<{ recipe: Recipe; file: string }> {
   if (file !== undefined) {
     const abs = resolve(ctx.cwd, file)
     return { recipe: await loadRecipe(abs), file: abs }
   }
   if (ctx.preset) return ctx.preset
-  return fail('RecipeLoad', {}, '(none)', 'no recipe file given; pass one, e.g. `tunekit check recipes/tiny-chat.ts`')
+  return fail('NoRecipeGiven', { hintArgs: [verb] }, verb)
 }

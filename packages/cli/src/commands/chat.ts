@@ -62,7 +62,7 @@ async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: 
     if (!existsSync(join(dir, 'config.json'))) fail('ModelNotFound', { path: 'model', value: modelArg, hintArgs: [modelArg] }, modelArg, [dir])
     return dir
   }
-  const { recipe } = await recipeFor(ctx, opts.recipe)
+  const { recipe } = await recipeFor(ctx, opts.recipe, 'chat')
   const merged = resolve(ctx.cwd, recipe.output.dir ?? `runs/${recipe.name}`, 'merged')
   if (!existsSync(join(merged, 'config.json'))) {
     return fail('ModelNotFound', { path: 'output.merge', value: recipe.name, hintArgs: [recipe.name] }, `${recipe.name} (merged)`, [merged])

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { dirname, extname, relative, resolve } from 'node:path'
 import { Command } from 'commander'
-import { checkRecipe, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
+import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
 import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
 import type { CliCommand, CliContext } from '../program.ts'
 
@@ -79,11 +79,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 /** `tunekit check [recipe]`: TypeScript diagnostics, then schema and model-aware checks. */
 export async function check(ctx: CliContext, fileArg: string | undefined): Promise<void> {
   const file = fileArg !== undefined ? resolve(ctx.cwd, fileArg) : ctx.preset?.file
-  if (file === undefined) {
-    ctx.err('No recipe given: tunekit check <recipe.ts | recipe.json | recipe.yaml>\n')
-    ctx.exitCode = 1
-    return
-  }
+  if (file === undefined) return fail('NoRecipeGiven', { hintArgs: ['check'] }, 'check')
   const shown = display(ctx, file)
   let typeErrors = 0
   if (['.ts', '.mts'].includes(extname(file))) {

@@ -9,7 +9,7 @@ export interface GraphCommandOptions extends RecipeFlags {
 
 /** `tunekit graph`: draws the compiled graph (Mermaid, Graphviz dot, or JSON); cached nodes are filled. */
 export async function graphRecipe(ctx: CliContext, fileArg: string | undefined, opts: GraphCommandOptions): Promise<string> {
-  const prepared = await prepareRecipe(ctx, fileArg, opts)
+  const prepared = await prepareRecipe(ctx, fileArg, opts, 'graph')
   const graph = await compilePrepared(prepared)
   const cached = new Set(graph.nodes.filter((n) => isCached(prepared.cacheDir, n.key)).map((n) => n.id))
   const text = renderGraph(graph, opts.format, { cached })

@@ -17,5 +17,5 @@ export const mergeCommand: CliCommand = (ctx) =>
   )
     .option('--json', 'print run events as JSON lines instead of progress')
     .action(async (file: string | undefined, opts: RunOptions) => {
-      await runRecipe(ctx, file, { ...opts, until: 'merge' })
+      await runRecipe(ctx, file, { ...opts, until: 'merge', verb: 'merge' })
     })

@@ -16,7 +16,7 @@ export interface PlanCommandOptions extends RecipeFlags {
  * errors: planning a 7B run on a laptop is the point.
  */
 export async function planRecipe(ctx: CliContext, fileArg: string | undefined, opts: PlanCommandOptions): Promise<Plan> {
-  const prepared = await prepareRecipe(ctx, fileArg, opts)
+  const prepared = await prepareRecipe(ctx, fileArg, opts, 'plan')
   const graph = await compilePrepared(prepared)
   let backend: PlanOptions['backend']
   if (opts.probe) {

@@ -47,8 +47,8 @@ export interface PreparedRecipe {
  * Loads the recipe (a file argument, or the one `main()` preset) and applies the flags: a model
  * path, a data path (a local `file()` source; the Hub's own test split no longer applies), a backend.
  */
-export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined, flags: RecipeFlags): Promise<PreparedRecipe> {
-  const { recipe: loaded, file } = await recipeFor(ctx, fileArg)
+export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined, flags: RecipeFlags, verb = 'run'): Promise<PreparedRecipe> {
+  const { recipe: loaded, file } = await recipeFor(ctx, fileArg, verb)
   let input: Record<string, unknown> = { ...loaded }
   if (flags.modelPath !== undefined) input = { ...input, model: { ...loaded.model, path: resolve(ctx.cwd, flags.modelPath) } }
   if (flags.dataPath !== undefined) {

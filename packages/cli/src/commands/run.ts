@@ -21,6 +21,8 @@ import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type Rec
 export interface RunOptions extends RecipeFlags, Selection {
   /** Events as JSON lines on stdout (for programs) instead of progress and the plan. */
   json?: boolean
+  /** The command that asked, as messages name it (`tunekit merge …`); default `run`. */
+  verb?: string
 }
 
 /** A path as the user would type it, relative to the working directory when inside it. */
@@ -35,7 +37,7 @@ export const shown = (ctx: CliContext, path: string): string => {
  * the graph with progress, skipping cached nodes. Returns the runner's result.
  */
 export async function runRecipe(ctx: CliContext, fileArg: string | undefined, opts: RunOptions): Promise<RunResult> {
-  const prepared = await prepareRecipe(ctx, fileArg, opts)
+  const prepared = await prepareRecipe(ctx, fileArg, opts, opts.verb)
   const { recipe } = prepared
   const graph = await compilePrepared(prepared)
   const missing = missingInputs(recipe, prepared.baseDir)

@@ -319,6 +319,16 @@ export const errors = {
     message: (node: string, kind: string) => `no executor was given for ${show(node)} (kind ${show(kind)})`,
     hint: 'Pass the data executors of @tunekit/data and the executors of a backend to the runner.',
   },
+  NoRecipeGiven: {
+    code: 'TK410',
+    name: 'NoRecipeGiven',
+    title: 'No recipe given',
+    message: (verb: string) => `\`tunekit ${verb}\` needs ${verb === 'chat' ? 'a model folder or a recipe' : 'a recipe'} and none was given`,
+    hint: (verb: string) =>
+      verb === 'chat'
+        ? 'Pass the model folder, `tunekit chat runs/tiny-chat/merged`, or the recipe whose merged model to load, `tunekit chat --recipe recipes/tiny-chat.ts`.'
+        : `Pass a recipe file (.ts, .json or .yaml): \`tunekit ${verb} recipes/tiny-chat.ts\`, or run the recipe file itself: \`npx tsx recipes/tiny-chat.ts ${verb}\`.`,
+  },
   // ── torch backend environment (TK42x) ───────────────────────────────────────────────────
   PythonMissing: {
     code: 'TK420',
