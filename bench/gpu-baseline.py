@@ -3,7 +3,7 @@ Trainer, pad to the longest sample of each batch, group_by_length, no packing, p
 bf16, LoRA on every linear layer. The baseline that bench/gpu-train.py compares tunekit with.
 
 Usage (normally started by gpu-train.py, which prepares the model and data):
-  python bench/gpu-baseline.py --model DIR --shards DIR --steps 20 --warmup 3 --batch 16 [--quant nf4] [--out result.json]
+  python bench/gpu-baseline.py --model DIR --shards DIR --steps 20 --warmup 3 --batch 16 [--quant nf4] [--plan plan.json] [--out result.json]
   --tiny runs on CPU in float32 (to check the script without a GPU).
 Prints one JSON line: tokens/s (real, padded), peak memory, step time.
 """
@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--quant", choices=["none", "nf4"], default="none")
     ap.add_argument("--gradient-checkpointing", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="CPU, float32, adamw_torch: a functional check only")
+    ap.add_argument("--plan", help="tunekit plan.json: train on exactly its micro-batches, in order (same work as the worker)")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -72,7 +73,12 @@ def main() -> None:
 
     cuda = torch.cuda.is_available() and not a.tiny
     dtype = torch.bfloat16 if cuda else torch.float32
-    kwargs = {"dtype": dtype, "attn_implementation": "sdpa"}
+    # the worker's rule (tunekit_torch.modeling.attention_kind, unpacked rows): FlashAttention-2 when
+    # installed on CUDA, else SDPA, so both scripts run the same attention kernels
+    import importlib.util
+
+    attention = "flash_attention_2" if cuda and importlib.util.find_spec("flash_attn") else "sdpa"
+    kwargs = {"dtype": dtype, "attn_implementation": attention}
     if a.quant == "nf4":
         kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
                                                            bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
@@ -86,6 +92,15 @@ def main() -> None:
                         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
     model = get_peft_model(model, config)
     samples, pad_id = load_samples(Path(a.shards))
+    if a.plan:
+        # The plan's batches already follow group_by_length (gpu-train.py builds them as
+        # LengthGroupedSampler does); reading them in order gives both scripts identical batches,
+        # so the same padded shapes and trained tokens per step.
+        plan = json.loads(Path(a.plan).read_text())
+        mbs = plan["epochsPlan"][0]["microBatches"]
+        if any(len(row) != 1 or row[0]["start"] != 0 for mb in mbs for row in mb["rows"]) or any(len(mb["rows"]) != a.batch for mb in mbs):
+            raise SystemExit("--plan: only unpacked plans of whole samples with --batch rows per micro-batch")
+        samples = [samples[row[0]["sample"]] for mb in mbs for row in mb["rows"]]
 
     times: list[float] = []
     real_tokens: list[int] = []
@@ -120,7 +135,8 @@ def main() -> None:
         lr_scheduler_type="constant",
         optim="paged_adamw_32bit" if cuda and a.quant == "nf4" else "adamw_torch",
         bf16=cuda,
-        train_sampling_strategy="group_by_length",  # transformers 5 name of group_by_length=True
+        # transformers 5 name of group_by_length=True; with --plan the order is the plan's
+        train_sampling_strategy="sequential" if a.plan else "group_by_length",
         gradient_checkpointing=a.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if a.gradient_checkpointing else None,
         logging_steps=10_000,
@@ -144,8 +160,10 @@ def main() -> None:
         "tokensPerSecond": sum(real_tokens[w : len(times)]) / t,
         "paddedTokensPerSecond": sum(padded_tokens[w : len(times)]) / t,
         "secondsPerStep": t / max(1, len(times) - w),
+        "realTokensPerStep": real_tokens[: len(times)],
         "peakMemoryBytes": int(torch.cuda.max_memory_allocated()) if cuda else None,
         "device": torch.cuda.get_device_name(0) if cuda else "cpu",
+        "attention": attention,
     }
     if a.out:
         Path(a.out).write_text(json.dumps(result, indent=2))

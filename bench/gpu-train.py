@@ -5,6 +5,7 @@ when bitsandbytes is installed. Prints a table (tokens/s, peak memory, MFU) and 
 
   python bench/gpu-train.py                      # on an H100/H200: both configs, both scripts
   python bench/gpu-train.py --tiny               # CPU check of the whole pipeline (tiny model)
+  python bench/gpu-train.py --small --threads 1  # CPU comparison with some compute per step
 
 Both scripts train on the same synthetic samples (OASST-like lengths, seeded) with the same
 batch size, LoRA (r 64, alpha 16, all linear layers) and optimizer. MFU counts LoRA's model FLOPs
@@ -27,12 +28,15 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER = ROOT / "packages" / "torch" / "python"
+WORKER = Path(os.environ.get("BENCH_WORKER") or ROOT / "packages" / "torch" / "python")  # BENCH_WORKER: another copy, to compare versions
 
 MISTRAL_7B = dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                   num_key_value_heads=8, max_position_embeddings=32768, rms_norm_eps=1e-5, rope_theta=10000.0, sliding_window=4096,
                   bos_token_id=1, eos_token_id=2, tie_word_embeddings=False)
 TINY = dict(MISTRAL_7B, vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+SMALL = dict(MISTRAL_7B, vocab_size=4096, hidden_size=256, intermediate_size=768, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2)
+# CPU configurations: model, then seq, batch, timed steps, warmup unless given on the command line
+CPU_RUNS = {"tiny": (TINY, 64, 4, 3, 1), "small": (SMALL, 256, 8, 10, 2)}
 PEAK_BF16 = {"H200": 989.4e12, "H100": 989.4e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12}
 
 
@@ -145,13 +149,19 @@ def run_tunekit(root: Path, quant: str, a, cuda: bool) -> dict:
 def run_baseline(root: Path, quant: str, a, cuda: bool) -> dict:
     out = root / f"baseline-{quant}.json"
     cmd = [sys.executable, str(ROOT / "bench" / "gpu-baseline.py"), "--model", str(root / "model"), "--shards", str(root / "split" / "train"),
-           "--steps", str(a.steps), "--warmup", str(a.warmup), "--batch", str(a.batch), "--quant", quant, "--out", str(out)]
+           "--steps", str(a.steps), "--warmup", str(a.warmup), "--batch", str(a.batch), "--quant", quant, "--out", str(out),
+           "--plan", str(root / "collate" / "plan.json")]  # the worker's batches, in its order: same work per step
     if a.gradient_checkpointing:
         cmd.append("--gradient-checkpointing")
-    if a.tiny:
-        cmd.append("--tiny")
+    if a.tiny or a.small:
+        cmd.append("--tiny")  # the baseline's CPU float32 mode
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    plan = json.loads((root / "collate" / "plan.json").read_text())
+    planned = [sum(r[0]["length"] for r in mb["rows"]) for mb in plan["epochsPlan"][0]["microBatches"]]
+    if result.get("realTokensPerStep") != planned[: len(result.get("realTokensPerStep") or [])]:
+        print(f"warning: the baseline's batches are not the plan's ({result.get('realTokensPerStep')} vs {planned} tokens)", file=sys.stderr)
+    return result
 
 
 def flops_per_token(cfg: dict, mean_len: float) -> float:
@@ -173,20 +183,28 @@ def peak_flops(cuda: bool) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tiny", action="store_true", help="tiny model on CPU, float32 (checks the scripts without a GPU)")
-    ap.add_argument("--seq", type=int, default=512)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=20, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=3, help="untimed first steps")
+    ap.add_argument("--small", action="store_true", help="4-layer d256 model on CPU, float32, seq 256, batch 8, 10 steps")
+    ap.add_argument("--threads", type=int, help="torch CPU threads of both scripts (OMP_NUM_THREADS); 1 on a busy machine, "
+                    "where two threads that share a core make every small matmul wait (8 ms instead of 0.05 ms)")
+    ap.add_argument("--seq", type=int, help="default 512")
+    ap.add_argument("--batch", type=int, help="default 16")
+    ap.add_argument("--steps", type=int, help="timed steps (default 20)")
+    ap.add_argument("--warmup", type=int, help="untimed first steps (default 3)")
     # on by default, as in the QLoRA recipes: 16 × 512 tokens of 7B activations do not fit 80 GB without it
     ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--dir", default=str(ROOT / "bench" / "results" / "gpu-train"))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "gpu-train.json"))
     a = ap.parse_args()
-    if a.tiny:
-        a.seq, a.batch, a.steps, a.warmup = min(a.seq, 64), min(a.batch, 4), min(a.steps, 3), min(a.warmup, 1)
-    cuda = torch.cuda.is_available() and not a.tiny
-    cfg = TINY if a.tiny else MISTRAL_7B
-    root = Path(a.dir) / ("tiny" if a.tiny else "mistral-7b")
+    size = "tiny" if a.tiny else "small" if a.small else "mistral-7b"
+    cfg, *defaults = CPU_RUNS.get(size, (MISTRAL_7B, 512, 16, 20, 3))
+    for name, value in zip(("seq", "batch", "steps", "warmup"), defaults):
+        if getattr(a, name) is None:
+            setattr(a, name, value)
+    if a.threads:
+        os.environ["OMP_NUM_THREADS"] = str(a.threads)  # read by both scripts' torch at start
+        torch.set_num_threads(a.threads)
+    cuda = torch.cuda.is_available() and size == "mistral-7b"
+    root = Path(a.dir) / size
     t0 = time.perf_counter()
     make_model(root / "model", cfg, torch.bfloat16 if cuda else torch.float32, "cuda" if cuda else "cpu")
     make_tokenizer(root / "tokenize" / "tokenizer", cfg["vocab_size"])
@@ -206,7 +224,7 @@ def main() -> None:
             r = runner(root, quant, a, cuda)
             r["mfu"] = r["tokensPerSecond"] * fpt / peak if peak and r.get("tokensPerSecond") else None
             rows.append(r)
-    print(f"\nMistral-7B-shaped random model{' (tiny)' if a.tiny else ''}, seq {a.seq}, batch {a.batch}, {a.steps} timed steps, "
+    print(f"\nMistral-7B-shaped random model{'' if cuda else f' ({size})'}, seq {a.seq}, batch {a.batch}, {a.steps} timed steps, "
           f"LoRA r64 all-linear, {'bf16 on ' + torch.cuda.get_device_name(0) if cuda else 'float32 on CPU'}")
     print(f"{'implementation':<38} {'weights':<8} {'tokens/s':>10} {'peak GiB':>9} {'MFU':>6}")
     for r in rows:

@@ -22,7 +22,7 @@ def test_labels_are_next_tokens_where_the_mask_marks_targets(shards):
     assert b["input_ids"].tolist() == [[1, 10, 11, 12, 2, 0], [1, 20, 21, 2, 0, 0]]
     assert b["labels"].tolist() == [[IGNORE, 11, 12, 2, IGNORE, IGNORE], [20, 21, 2, IGNORE, IGNORE, IGNORE]]
     assert b["attention_mask"].tolist() == [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0]]
-    assert trained_tokens(shards, mb) == 6
+    assert trained_tokens(shards, mb) == 6 == b["label_count"]  # counted on the host, no GPU wait
 
 
 def test_packed_segments_restart_positions_and_never_attend_across(shards):
