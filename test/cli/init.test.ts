@@ -58,6 +58,8 @@ describe('tunekit init', () => {
   it('writes a recipe package whose recipes pass tunekit check and whose own test passes', async () => {
     const init = await cli(work, 'init', 'acme', '--package', '--name', '@acme/chat-recipes')
     expect(init.code).toBe(0)
+    // @tunekit/* are not on the registry: inside this checkout, `npm install` is not the next step.
+    expect(init.out).toContain('next: cd acme && npm test   (tunekit resolves from this checkout: no npm install needed here)')
     const dir = join(work, 'acme')
     expect(existsSync(join(dir, 'src', 'acme-chat.ts'))).toBe(true)
     expect(existsSync(join(dir, 'src', 'support-chat.ts'))).toBe(false)
@@ -70,10 +72,14 @@ describe('tunekit init', () => {
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain("import { acmeChat } from '@acme/chat-recipes'")
 
     // The tunekit CLI as this monorepo runs it (sources through tsx), from inside the package.
-    const [check, test] = await Promise.all([
+    const [check, test, plan] = await Promise.all([
       spawn(dir, process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'packages/cli/src/bin.ts'), 'check', 'src/recipes/acme-chat.ts']),
       spawn(dir, process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run']),
+      // `npx tsx src/recipes/acme-chat.ts plan`, as the package README says: tsx has no `source` condition.
+      spawn(dir, process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/recipes/acme-chat.ts', 'plan']),
     ])
+    expect(plan.output).toContain('plan: acme-chat')
+    expect(plan.code).toBe(0)
     expect(check.output).toContain('✔ src/recipes/acme-chat.ts: no problems')
     expect(check.code).toBe(0)
     expect(test.output).toMatch(/Tests\s+.*2 passed/)

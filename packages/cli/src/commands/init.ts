@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,11 +42,17 @@ const camel = (text: string): string => kebab(text).replace(/-([a-z0-9])/g, (_, 
  * `source` export condition to find it.
  */
 export function tunekitFromSource(dir: string): boolean {
+  return tunekitSourcePackages(dir) !== undefined
+}
+
+/** The folder holding the tunekit packages' sources (`…/packages`) when {@link tunekitFromSource}. */
+function tunekitSourcePackages(dir: string): string | undefined {
   try {
     const pkg = createRequire(join(dir, 'noop.js')).resolve('@tunekit/core/package.json')
-    return !existsSync(join(dirname(pkg), 'dist', 'index.d.ts')) && existsSync(join(dirname(pkg), 'src', 'index.ts'))
+    const fromSource = !existsSync(join(dirname(pkg), 'dist', 'index.d.ts')) && existsSync(join(dirname(pkg), 'src', 'index.ts'))
+    return fromSource ? dirname(realpathSync(dirname(pkg))) : undefined
   } catch {
-    return false
+    return undefined
   }
 }
 
@@ -147,7 +153,12 @@ export async function initPackage(ctx: CliContext, target: string | undefined, o
   renameSync(work, finalDir)
   const rel = relative(ctx.cwd, finalDir) || '.'
   ctx.out(`✔ wrote the recipe package ${pkgName} in ${rel}/\n  ${factory}() in src/${recipeName}.ts, a recipe in src/recipes/${recipeName}.ts, a test in test/\n`)
-  ctx.out(`  next: cd ${rel} && npm install && npm test\n`)
+  if (tunekitFromSource(finalDir)) {
+    // @tunekit/* come from this checkout's node_modules; `npm install` would look for them on the registry.
+    ctx.out(`  next: cd ${rel} && npm test   (tunekit resolves from this checkout: no npm install needed here)\n`)
+  } else {
+    ctx.out(`  next: cd ${rel} && npm install && npm test\n`)
+  }
   return finalDir
 }
 
@@ -197,10 +208,20 @@ async function editPackage(dir: string, names: { pkgName: string; factory: strin
   pkg.name = pkgName
   pkg.scripts.check = `tunekit check src/recipes/${recipeName}.ts`
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`)
-  if (tunekitFromSource(dir)) {
+  const packages = tunekitSourcePackages(dir)
+  if (packages !== undefined) {
     const tsconfigFile = join(dir, 'tsconfig.json')
     const tsconfig = JSON.parse(readFileSync(tsconfigFile, 'utf8')) as { compilerOptions: Record<string, unknown> }
     tsconfig.compilerOptions.customConditions = ['source']
+    // tsx ignores export conditions but reads `paths` (as the monorepo's own tsconfig does), so
+    // `npx tsx src/recipes/….ts` runs on the sources too. `dir` is a sibling of the final folder.
+    const rel = relative(dir, packages)
+    tsconfig.compilerOptions.paths = { '@tunekit/data/model': [`${rel}/data/src/model/index.ts`], '@tunekit/*': [`${rel}/*/src/index.ts`] }
+    // The build must not: through `paths` tunekit's sources would join the program, outside rootDir.
+    const buildFile = join(dir, 'tsconfig.build.json')
+    const build = JSON.parse(readFileSync(buildFile, 'utf8')) as { compilerOptions: Record<string, unknown> }
+    build.compilerOptions.paths = {}
+    writeFileSync(buildFile, `${JSON.stringify(build, null, 2)}\n`)
     writeFileSync(tsconfigFile, `${JSON.stringify(tsconfig, null, 2)}\n`)
   }
   const readme = join(dir, 'README.md')
