@@ -105,7 +105,7 @@ describe('bad input names the file, the line and the reason', () => {
           "where": "<fixtures>/bad.jsonl line 3",
         },
         {
-          "reason": "missing field "messages" (a list of { role, content })",
+          "reason": "missing field "messages", a list of { role, content } (the record has "text")",
           "where": "<fixtures>/bad.jsonl line 5",
         },
       ]
@@ -119,7 +119,7 @@ describe('bad input names the file, the line and the reason', () => {
     const err = await formatRecords(rows, (await import('@tunekit/data')).parseAlpaca, { origins: [{ file: 'mem.jsonl', unit: 'line' }], onError: 'fail', onConversation: () => {} }).catch((e: Error) => e)
     expect((err as Error).message).toMatchInlineSnapshot(`
       "A data record cannot be used
-      ✖ TK303 mem.jsonl line 1: missing field "output" → at data.format
+      ✖ TK303 mem.jsonl line 1: missing field "output" (the record has "instruction") → at data.format
         value: "mem.jsonl line 1"
         fix: Fix the record, or set data.onError: 'skip' to skip bad records (each one is reported)."
     `)

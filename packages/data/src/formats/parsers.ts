@@ -8,10 +8,16 @@ export type Parsed =
 /** One raw record of a data source (a JSON object, a CSV row, a parquet row). */
 export type DataRecord = Record<string, unknown>
 
+/** What a record holds, for "missing field" reasons: data in another format shows at once. */
+const fieldsOf = (record: DataRecord): string => {
+  const keys = Object.keys(record)
+  return keys.length === 0 ? 'the record has no fields' : `the record has ${keys.map((k) => JSON.stringify(k)).join(', ')}`
+}
+
 const text = (record: DataRecord, column: string, required: boolean): string | undefined => {
   const v = record[column]
   if (v === undefined || v === null || v === '') {
-    if (required) problem(`missing field ${JSON.stringify(column)}`)
+    if (required) problem(v === undefined ? `missing field ${JSON.stringify(column)} (${fieldsOf(record)})` : `field ${JSON.stringify(column)} is empty`)
     return undefined
   }
   if (typeof v === 'string') return v
@@ -119,7 +125,7 @@ const turn = (value: unknown, t: SharegptTags, where: string): Message => {
 /** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system. */
 export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefaults): Parsed {
   const list = record[t.messages] ?? (t.messages === 'conversations' ? record.messages : undefined)
-  if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(t.messages)} (a list of turns)`)
+  if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(t.messages)}, a list of turns (${fieldsOf(record)})`)
   const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
   const system = t.system ? text(record, t.system, false) : undefined
   if (system && messages[0]?.role !== 'system') messages.unshift(msg('system', system))
@@ -171,6 +177,7 @@ export function parseOpenai(record: DataRecord): Parsed {
     if (c?.role !== 'assistant' || r?.role !== 'assistant') problem('chosen and rejected must end with an assistant message')
     return { kind: 'preference', prompt, chosen: c!, rejected: r! }
   }
+  if (!Array.isArray(record.messages)) return problem(`missing field "messages", a list of { role, content } (${fieldsOf(record)})`)
   const messages = openaiMessages(record.messages, 'messages')
   checkTurns(messages)
   return { kind: 'conversation', messages }
