@@ -5,7 +5,7 @@
  * Run:    npx tsx recipes/my-recipe.ts plan     what would run, memory, time; loads no weights
  *         npx tsx recipes/my-recipe.ts          check, plan, train, merge, sample
  */
-import { inline, main } from '@tunekit/core'
+import { file, inline, main } from '@tunekit/core'
 import { loraChatml } from '@tunekit/recipes'
 
 export const recipe = loraChatml({
@@ -18,7 +18,8 @@ export const recipe = loraChatml({
     random: { seed: 0, tokenizer: 'mistral', config: { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2 } },
   },
   data: {
-    // Your data: file('data/train.jsonl') with one { "messages": [{ "role", "content" }, …] } per line.
+    // Your data: source: file('../data/train.jsonl') (a path from this file's folder) with one
+    // { "messages": [{ "role", "content" }, …] } per line; docs/data-formats.md lists the other formats.
     source: inline([
       { messages: [{ role: 'user', content: 'Hello, who are you?' }, { role: 'assistant', content: 'A small model, trained with tunekit.' }] },
       { messages: [{ role: 'user', content: 'What do you do?' }, { role: 'assistant', content: 'I answer in the style of my training data.' }] },
