@@ -52,7 +52,25 @@ describe('tunekit init', () => {
   it('refuses to overwrite without --force and names the fix', async () => {
     const again = await cli(work, 'init', 'recipes/support-bot.ts')
     expect(again.code).toBe(1)
-    expect(again.err).toContain('pass --force to overwrite')
+    expect(again.err).toMatchInlineSnapshot(`
+      "Would overwrite existing files
+      ✖ TK411 "recipes/support-bot.ts" exists already → at target
+        value: "recipes/support-bot.ts"
+        fix: Pick another path (\`tunekit init <file or folder>\`), or pass --force to overwrite it.
+      "
+    `)
+  })
+
+  it('asks for --family when the model is not a known checkpoint', async () => {
+    const r = await cli(work, 'init', 'recipes/other.ts', '--model', 'someone/some-model')
+    expect(r.code).toBe(1)
+    expect(r.err).toMatchInlineSnapshot(`
+      "Model family needed
+      ✖ TK412 "someone/some-model" is not a checkpoint tunekit knows, so its family cannot be inferred → at --family
+        value: "someone/some-model"
+        fix: Pass --family (llama, mistral, qwen2): \`tunekit init --model someone/some-model --family llama\`.
+      "
+    `)
   })
 
   it('writes a recipe package whose recipes pass tunekit check and whose own test passes', async () => {

@@ -69,7 +69,7 @@ function checkModel(opts: InitOptions): { id: string; family: string } | undefin
   if (opts.model === undefined) return undefined
   const family = opts.family ?? knownCheckpoints[opts.model]?.family
   if (family === undefined) {
-    return fail('MissingKey', { path: '--family' }, `--family (${familyNames.join(', ')}) for ${opts.model}, which is not a known checkpoint,`)
+    return fail('FamilyNeeded', { path: '--family', value: opts.model, hintArgs: [opts.model, familyNames] }, opts.model)
   }
   if (!(familyNames as readonly string[]).includes(family)) return fail('UnknownFamily', { path: '--family', value: family }, family, familyNames)
   return { id: opts.model, family }
@@ -104,7 +104,7 @@ async function editRecipe(file: SourceFile, name: string, model: { id: string; f
 export async function initRecipeFile(ctx: CliContext, target: string | undefined, opts: InitOptions): Promise<string> {
   const name = kebab(opts.name ?? (target ? basename(target, extname(target)) : 'my-recipe'))
   const file = resolve(ctx.cwd, target && extname(target) === '.ts' ? target : join(target ?? 'recipes', `${name}.ts`))
-  if (existsSync(file) && !opts.force) fail('RecipeLoad', {}, file, 'the file exists already (pass --force to overwrite)')
+  if (existsSync(file) && !opts.force) fail('TargetExists', { path: 'target', value: relative(ctx.cwd, file) }, relative(ctx.cwd, file), 'exists already')
   const model = checkModel(opts)
   const { Project } = await import('ts-morph')
   const project: Project = new Project({ useInMemoryFileSystem: true })
@@ -127,7 +127,7 @@ export async function initRecipeFile(ctx: CliContext, target: string | undefined
  */
 export async function initPackage(ctx: CliContext, target: string | undefined, opts: InitOptions): Promise<string> {
   const dir = resolve(ctx.cwd, target ?? 'my-recipes')
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) fail('RecipeLoad', {}, dir, 'the folder is not empty (pass --force to write into it)')
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.force) fail('TargetExists', { path: 'target', value: relative(ctx.cwd, dir) || '.' }, relative(ctx.cwd, dir) || '.', 'is a folder that is not empty')
   const pkgName = opts.name ?? basename(dir)
   // '@acme/chat-recipes' → acmeChat / 'acme-chat'; 'support-bot' → supportBotChat / 'support-bot-chat'.
   const scope = /^@([^/]+)\//.exec(pkgName)?.[1]

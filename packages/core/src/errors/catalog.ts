@@ -329,6 +329,20 @@ export const errors = {
         ? 'Pass the model folder, `tunekit chat runs/tiny-chat/merged`, or the recipe whose merged model to load, `tunekit chat --recipe recipes/tiny-chat.ts`.'
         : `Pass a recipe file (.ts, .json or .yaml): \`tunekit ${verb} recipes/tiny-chat.ts\`, or run the recipe file itself: \`npx tsx recipes/tiny-chat.ts ${verb}\`.`,
   },
+  TargetExists: {
+    code: 'TK411',
+    name: 'TargetExists',
+    title: 'Would overwrite existing files',
+    message: (path: string, what: string) => `${show(path)} ${what}`,
+    hint: 'Pick another path (`tunekit init <file or folder>`), or pass --force to overwrite it.',
+  },
+  FamilyNeeded: {
+    code: 'TK412',
+    name: 'FamilyNeeded',
+    title: 'Model family needed',
+    message: (model: string) => `${show(model)} is not a checkpoint tunekit knows, so its family cannot be inferred`,
+    hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`.`,
+  },
   // ── torch backend environment (TK42x) ───────────────────────────────────────────────────
   PythonMissing: {
     code: 'TK420',
