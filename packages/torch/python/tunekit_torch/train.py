@@ -34,7 +34,7 @@ from .modeling import (
     trainable_token_ids,
 )
 from .optim import lr_factor, make_optimizer
-from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
+from .shards import build_batch, open_shards, read_plan, schedule_steps
 from .spec import NodeSpec, model_folder, write_json_atomic
 
 
@@ -185,6 +185,12 @@ def run_train(spec: NodeSpec) -> None:
     trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
     per_epoch = int(plan.get("stepsPerEpoch", 1))
     micro_done = sum(len(s[2]) for s in steps[:done_at_start])  # micro-batches before this step
+
+    def step_batches(i: int) -> list[dict]:
+        """The micro-batches of step i on the device (host work: numpy reads, queued copies)."""
+        return [build_batch(train_shards, mb, device) for mb in steps[i][2]]
+
+    upcoming = None  # step index+1's batches, built while the GPU still runs step index
     for index in range(done_at_start, total):
         if interrupt.requested:
             break
@@ -195,13 +201,14 @@ def run_train(spec: NodeSpec) -> None:
         lr = base_lr * factor(index)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        step_tokens = sum(trained_tokens(train_shards, mb) for mb in micro_batches)
+        batches = upcoming if upcoming is not None else step_batches(index)
+        # labels of all the step's micro-batches (= trained_tokens of each), counted on the host
+        step_tokens = sum(b["label_count"] for b in batches)
         # The micro-batch losses stay on the device (float64: the same sum as adding them as Python
         # floats); the host reads the step's loss and gradient norm in one transfer below, the only
         # point per optimiser step where it waits for the GPU.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        for mb in micro_batches:
-            batch = build_batch(train_shards, mb, device)
+        for mb, batch in zip(micro_batches, batches):
             loss, _ = token_loss_sum(model, batch, autocast)
             (loss / max(step_tokens, 1)).backward()
             loss_sum += loss.detach().double()
@@ -211,7 +218,9 @@ def run_train(spec: NodeSpec) -> None:
             norm = torch.nn.utils.clip_grad_norm_(trainable_params, max_norm)
         else:
             norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None]))
-        loss_total, grad_norm = torch.stack([loss_sum, norm.detach().double()]).tolist()
+        values = torch.stack([loss_sum, norm.detach().double()])
+        upcoming = step_batches(index + 1) if index + 1 < total else None
+        loss_total, grad_norm = values.tolist()
         step_loss = loss_total / max(step_tokens, 1)
         if not math.isfinite(step_loss):
             optimizer.zero_grad(set_to_none=True)
