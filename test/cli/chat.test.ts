@@ -19,14 +19,26 @@ describe('tunekit chat', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tunekit-chat-'))
     const r = await cli(cwd, 'chat', 'nowhere')
     expect(r.code).toBe(1)
-    expect(r.err).toContain(`✖ TK301 the weights of "nowhere" are not on this machine (looked in ${join(cwd, 'nowhere')})`)
+    expect(r.err.replaceAll(cwd, '$CWD')).toMatchInlineSnapshot(`
+      "Not a model folder
+      ✖ TK415 "$CWD/nowhere" holds no config.json, so it is not a Hugging Face model folder → at model
+        value: "nowhere"
+        fix: Pass the merged model a run wrote (\`tunekit chat runs/<name>/merged\`), or a base model folder with \`--adapter runs/<name>/adapter\`.
+      "
+    `)
   })
 
   it("a recipe that has not run yet says where its merged model would be", async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'tunekit-chat-'))
     const r = await cli(cwd, 'chat', '--recipe', join(root, 'recipes/tiny-chat.ts'))
     expect(r.code).toBe(1)
-    expect(r.err).toContain(`the weights of "tiny-chat (merged)" are not on this machine (looked in ${join(cwd, 'runs/tiny-chat/merged')})`)
+    expect(r.err.replaceAll(cwd, '$CWD').replaceAll(root, '$ROOT/')).toMatchInlineSnapshot(`
+      "No merged model yet
+      ✖ TK416 "tiny-chat" has no merged model yet (looked in $CWD/runs/tiny-chat/merged) → at output.merge
+        value: "tiny-chat"
+        fix: Run the recipe first (\`tunekit run $ROOT/recipes/tiny-chat.ts\`, or \`tunekit merge $ROOT/recipes/tiny-chat.ts\` after a run that stopped at train), or pass a model folder.
+      "
+    `)
   })
 
   it('takes the training template from chat_template.jinja, before tokenizer_config.json', () => {

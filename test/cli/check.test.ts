@@ -133,6 +133,20 @@ describe('tunekit check and schema (in-process)', () => {
     `)
   })
 
+  it('a recipe path that does not exist, or a data file given as the recipe, says so', async () => {
+    const missing = await cli('run', 'recipes/nope.ts')
+    expect(missing.code).toBe(1)
+    expect(missing.stderr.replaceAll(root, '$ROOT/')).toMatchInlineSnapshot(`
+      "Recipe file not found
+      ✖ TK413 "$ROOT/recipes/nope.ts" does not exist
+        value: "$ROOT/recipes/nope.ts"
+        fix: Check the path (it is read from where you run the command); \`tunekit init <file.ts>\` writes a new recipe.
+      "
+    `)
+    const data = await cli('plan', 'README.md')
+    expect(data.stderr).toContain('Not a recipe file')
+  })
+
   it('reports a file that cannot be parsed or loaded as TK406', async () => {
     const file = join(dir, 'broken.json')
     writeFileSync(file, '{ "model": ')

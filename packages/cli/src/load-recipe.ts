@@ -30,7 +30,7 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
  * (`defineRecipe` found mistakes) is rethrown as is.
  */
 export async function readRecipeFile(file: string): Promise<unknown> {
-  if (!existsSync(file)) fail('RecipeLoad', {}, file, 'no such file')
+  if (!existsSync(file)) fail('RecipeFileNotFound', { value: file }, file)
   if (isModule(file)) {
     let mod: Record<string, unknown>
     try {
@@ -50,7 +50,7 @@ export async function readRecipeFile(file: string): Promise<unknown> {
   try {
     if (extname(file) === '.json') data = JSON.parse(text)
     else if (['.yaml', '.yml'].includes(extname(file))) data = (await import('yaml')).parse(text)
-    else fail('RecipeLoad', {}, file, `unknown extension; expected one of ${recipeExtensions.join(', ')}`)
+    else fail('NotARecipeFile', { value: file }, file, recipeExtensions)
   } catch (e) {
     if (isTunekitError(e)) throw e
     return fail('RecipeLoad', {}, file, reason(e))

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { Command, Option } from 'commander'
@@ -59,13 +59,15 @@ export function trainingTemplate(folders: readonly string[]): { jinja: string; b
 async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions): Promise<string> {
   if (modelArg !== undefined) {
     const dir = resolve(ctx.cwd, modelArg)
-    if (!existsSync(join(dir, 'config.json'))) fail('ModelNotFound', { path: 'model', value: modelArg, hintArgs: [modelArg] }, modelArg, [dir])
+    if (!existsSync(join(dir, 'config.json'))) fail('NotAModelFolder', { path: 'model', value: modelArg }, dir)
     return dir
   }
-  const { recipe } = await recipeFor(ctx, opts.recipe, 'chat')
+  const { recipe, file } = await recipeFor(ctx, opts.recipe, 'chat')
   const merged = resolve(ctx.cwd, recipe.output.dir ?? `runs/${recipe.name}`, 'merged')
   if (!existsSync(join(merged, 'config.json'))) {
-    return fail('ModelNotFound', { path: 'output.merge', value: recipe.name, hintArgs: [recipe.name] }, `${recipe.name} (merged)`, [merged])
+    const rel = relative(ctx.cwd, file)
+    const shown = rel && !rel.startsWith('..') ? rel : file
+    return fail('NotMergedYet', { path: 'output.merge', value: recipe.name, hintArgs: [shown] }, recipe.name, merged)
   }
   return merged
 }

@@ -343,6 +343,34 @@ export const errors = {
     message: (model: string) => `${show(model)} is not a checkpoint tunekit knows, so its family cannot be inferred`,
     hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`.`,
   },
+  RecipeFileNotFound: {
+    code: 'TK413',
+    name: 'RecipeFileNotFound',
+    title: 'Recipe file not found',
+    message: (file: string) => `${show(file)} does not exist`,
+    hint: 'Check the path (it is read from where you run the command); `tunekit init <file.ts>` writes a new recipe.',
+  },
+  NotARecipeFile: {
+    code: 'TK414',
+    name: 'NotARecipeFile',
+    title: 'Not a recipe file',
+    message: (file: string, extensions: readonly string[]) => `${show(file)} is not a recipe file (a recipe ends in ${extensions.join(', ')})`,
+    hint: "Pass the recipe file; a data file goes in the recipe's data.source, or in --data-path.",
+  },
+  NotAModelFolder: {
+    code: 'TK415',
+    name: 'NotAModelFolder',
+    title: 'Not a model folder',
+    message: (folder: string) => `${show(folder)} holds no config.json, so it is not a Hugging Face model folder`,
+    hint: 'Pass the merged model a run wrote (`tunekit chat runs/<name>/merged`), or a base model folder with `--adapter runs/<name>/adapter`.',
+  },
+  NotMergedYet: {
+    code: 'TK416',
+    name: 'NotMergedYet',
+    title: 'No merged model yet',
+    message: (recipe: string, folder: string) => `${show(recipe)} has no merged model yet (looked in ${folder})`,
+    hint: (file: string) => `Run the recipe first (\`tunekit run ${file}\`, or \`tunekit merge ${file}\` after a run that stopped at train), or pass a model folder.`,
+  },
   // ── torch backend environment (TK42x) ───────────────────────────────────────────────────
   PythonMissing: {
     code: 'TK420',
