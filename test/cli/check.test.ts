@@ -147,7 +147,7 @@ describe('tunekit check and schema (in-process)', () => {
     expect(data.stderr).toContain('Not a recipe file')
   })
 
-  it('reports a file that cannot be parsed or loaded as TK406', async () => {
+  it('reports a file that cannot be parsed as TK406, and a missing one as TK413', async () => {
     const file = join(dir, 'broken.json')
     writeFileSync(file, '{ "model": ')
     const broken = await cli('check', file)
@@ -155,7 +155,7 @@ describe('tunekit check and schema (in-process)', () => {
     expect(broken.stderr.replaceAll(dir, '<tmp>')).toMatch(/^The recipe file cannot be loaded\n✖ TK406 <tmp>\/broken.json: /)
     const missing = await cli('check', join(dir, 'missing.ts'))
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toContain('no such file')
+    expect(missing.stderr).toContain('✖ TK413 ')
   })
 
   it('answers an unknown command with exit 1 and help', async () => {
