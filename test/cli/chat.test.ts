@@ -41,6 +41,11 @@ describe('tunekit chat', () => {
     `)
   })
 
+  it('a model folder without any chat template is NoChatTemplate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunekit-chat-'))
+    expect(() => trainingTemplate([dir])).toThrow(/TK417 .*: no chat_template.jinja and no chat_template in tokenizer_config.json/)
+  })
+
   it('takes the training template from chat_template.jinja, before tokenizer_config.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tunekit-chat-'))
     mkdirSync(join(dir, 'tokenizer'))

@@ -45,7 +45,7 @@ export function trainingTemplate(folders: readonly string[]): { jinja: string; b
   }
   jinja ??= typeof config.chat_template === 'string' ? config.chat_template : undefined
   if (jinja === undefined) {
-    return fail('RecipeLoad', { path: 'chat' }, folders.join(', '), 'no chat_template.jinja and no chat_template in tokenizer_config.json: this is not a tunekit output or a chat model')
+    return fail('NoChatTemplate', { path: 'model', value: folders.join(', ') }, folders.join(', '))
   }
   return {
     jinja,

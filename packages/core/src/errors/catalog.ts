@@ -371,6 +371,13 @@ export const errors = {
     message: (recipe: string, folder: string) => `${show(recipe)} has no merged model yet (looked in ${folder})`,
     hint: (file: string) => `Run the recipe first (\`tunekit run ${file}\`, or \`tunekit merge ${file}\` after a run that stopped at train), or pass a model folder.`,
   },
+  NoChatTemplate: {
+    code: 'TK417',
+    name: 'NoChatTemplate',
+    title: 'No chat template',
+    message: (folders: string) => `${folders}: no chat_template.jinja and no chat_template in tokenizer_config.json`,
+    hint: 'Chat with a folder tunekit wrote (runs/<name>/merged, or a base model with --adapter runs/<name>/adapter), or a chat model whose tokenizer_config.json has a chat_template.',
+  },
   // ── torch backend environment (TK42x) ───────────────────────────────────────────────────
   PythonMissing: {
     code: 'TK420',
