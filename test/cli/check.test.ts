@@ -147,6 +147,19 @@ describe('tunekit check and schema (in-process)', () => {
     expect(data.stderr).toContain('Not a recipe file')
   })
 
+  it('warns about a local data file that does not exist, without failing', async () => {
+    const file = join(dir, 'no-data.yaml')
+    writeFileSync(file, 'model: { id: x/y, family: llama }\ndata: { source: { kind: file, path: data/none.jsonl }, format: alpaca }\n')
+    const r = await cli('check', file)
+    expect(r.code).toBe(0)
+    expect(r.stderr.replaceAll(dir, '<tmp>')).toMatchInlineSnapshot(`
+      "⚠ TK311 the data file or folder "<tmp>/data/none.jsonl" does not exist → at data.source.path
+        value: "data/none.jsonl"
+        fix: A relative path in file('…') is read from the recipe file's folder; fix the path, or pass the data with --data-path.
+      "
+    `)
+  })
+
   it('reports a file that cannot be parsed as TK406, and a missing one as TK413', async () => {
     const file = join(dir, 'broken.json')
     writeFileSync(file, '{ "model": ')

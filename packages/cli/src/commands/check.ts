@@ -4,6 +4,7 @@ import { Command } from 'commander'
 import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
 import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
 import type { CliCommand, CliContext } from '../program.ts'
+import { missingInputs } from './recipe-flags.ts'
 
 /** A TypeScript diagnostic of a recipe file, located for printing as `file:line:col`. */
 export interface RecipeDiagnostic {
@@ -93,6 +94,11 @@ export async function check(ctx: CliContext, fileArg: string | undefined): Promi
     const input = fileArg === undefined && ctx.preset ? ctx.preset.recipe : await readRecipeFile(file)
     const recipe = parseRecipe(input)
     for (const warning of checkRecipe(recipe).filter((i) => i.severity === 'warning')) ctx.err(`${formatIssue(warning)}\n`)
+    // A local data file that is not there is a warning only: the recipe may be checked on another
+    // machine than the one that trains (CI); `run` stops on it before any node runs.
+    for (const missing of missingInputs(recipe, dirname(file)).filter((i) => i.name === 'DataFileNotFound')) {
+      ctx.err(`${formatIssue({ ...missing, severity: 'warning' })}\n`)
+    }
   } catch (e) {
     if (!isTunekitError(e)) throw e
     ctx.err(`${e.message}\n`)
