@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { artifactDir, isCached } from '../cache/store.ts'
+import type { BatchPlan } from '../graph/batch-plan.ts'
 import type { Graph, GraphNode } from '../graph/types.ts'
 
 // What the data nodes already know, read from their cached artifacts (docs/architecture.md):
@@ -36,30 +37,19 @@ const REPORT_FILES: Record<string, string[]> = {
   collate: [],
 }
 
-/** Batch plan fields the planner uses (docs/architecture.md, "Batch plan"). */
-export interface BatchPlanFigures {
-  seqLen: number
-  microBatchSize: number
-  gradientAccumulationSteps: number
-  stepsPerEpoch: number
-  totalSteps: number
-  epochs: number
-  paddingEfficiency?: number
-  /** Mean padded tokens (rows × length) of a micro-batch, from the epochs' plans. */
-  meanMicroBatchTokens?: number
-  /** Longest micro-batch length: what sets activation memory. */
-  maxMicroBatchLength?: number
-}
-
-interface MicroBatch {
-  length: number
-  rows: unknown[]
-}
+/** Batch plan fields the planner uses, and two it derives from the epochs' plans. */
+export type BatchPlanFigures = Pick<BatchPlan, 'seqLen' | 'microBatchSize' | 'gradientAccumulationSteps' | 'stepsPerEpoch' | 'totalSteps' | 'epochs'> &
+  Partial<Pick<BatchPlan, 'paddingEfficiency'>> & {
+    /** Mean padded tokens (rows × length) of a micro-batch, from the epochs' plans. */
+    meanMicroBatchTokens?: number
+    /** Longest micro-batch length: what sets activation memory. */
+    maxMicroBatchLength?: number
+  }
 
 export function readBatchPlan(dir: string): BatchPlanFigures | null {
   const plan = readJson(join(dir, 'plan.json'))
   if (!plan || typeof plan.stepsPerEpoch !== 'number') return null
-  const out = plan as unknown as BatchPlanFigures & { epochsPlan?: { microBatches: MicroBatch[] }[] }
+  const out = plan as unknown as Partial<BatchPlan> & BatchPlanFigures
   const micro = (out.epochsPlan ?? []).flatMap((e) => e.microBatches ?? [])
   const figures: BatchPlanFigures = {
     seqLen: out.seqLen, microBatchSize: out.microBatchSize, gradientAccumulationSteps: out.gradientAccumulationSteps,

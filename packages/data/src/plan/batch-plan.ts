@@ -1,37 +1,7 @@
-import { fail } from '@tunekit/core'
+import { fail, type BatchPlan, type MicroBatch, type Segment } from '@tunekit/core'
+
+export type { BatchPlan, MicroBatch, Segment }
 import { permutation } from '../util/rng.ts'
-
-/** A piece of a sample placed in a row; position ids restart at 0 in each segment. */
-export interface Segment {
-  sample: number
-  start: number
-  length: number
-}
-
-/** One micro-batch: rows of segments, padded (right) to `length`. */
-export interface MicroBatch {
-  length: number
-  rows: Segment[][]
-}
-
-/** `plan.json` (docs/architecture.md, "Batch plan"). */
-export interface BatchPlan {
-  version: 1
-  seqLen: number
-  microBatchSize: number
-  gradientAccumulationSteps: number
-  stepsPerEpoch: number
-  totalSteps: number
-  epochs: number
-  /** Real tokens ÷ (rows × padded length), over the first epoch. */
-  paddingEfficiency: number
-  /** Labels (mask 1 after position 0) seen per epoch. */
-  trainedTokensPerEpoch: number
-  packing: boolean
-  seed: number
-  epochsPlan: { microBatches: MicroBatch[] }[]
-  eval: { microBatches: MicroBatch[] }
-}
 
 export interface PlanOptions {
   batchSize: number
