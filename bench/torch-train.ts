@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defaultThroughputFile, families, knownCheckpoints, recordThroughput, type ModelConfig } from '@tunekit/core'
 import { createRandomModel } from '@tunekit/data/model'
+import type { BenchRow } from './train.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
@@ -23,22 +24,9 @@ export interface TorchBenchCase {
   device: 'cpu' | 'cuda'
 }
 
-/** Same fields as bench/train.ts's BenchRow. */
-export interface TorchBenchRow {
-  backend: 'torch'
-  engine: string
-  device: string
-  model: string
-  params: number
-  quantize: string | null
-  batchSize: number
-  seqLen: number
-  /** Padded tokens (rows × length) through forward + backward + optimizer step, per second (steps 2..). */
-  tokensPerSecond: number
-  /** CUDA: torch's peak allocated bytes. CPU: weights + LoRA weights, grads and AdamW moments (torch keeps no CPU count). */
-  peakTensorBytes: number
-  peakRssBytes: number
-}
+/** A row of bench/train.ts's table, from the torch worker. For CPU, peakTensorBytes counts weights +
+ * LoRA weights, grads and AdamW moments (torch keeps no CPU count); on CUDA, torch's peak allocated bytes. */
+export type TorchBenchRow = BenchRow & { backend: 'torch' }
 
 /** The Python of the worker: TUNEKIT_PYTHON, else the repository's .venv. */
 export const benchPython = process.env.TUNEKIT_PYTHON ?? resolve(here, '..', '.venv', 'bin', 'python')
