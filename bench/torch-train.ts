@@ -3,14 +3,14 @@
 // model folder of the same shape as the tfjs rows. Run alone: npx tsx bench/torch-train.ts [--quick] [--record]
 // (--record adds the figures to bench/throughput.json for `tunekit plan`).
 import { spawnSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { defaultThroughputFile, families, knownCheckpoints, recordThroughput, type ModelConfig } from '@tunekit/core'
+import { families, knownCheckpoints, type ModelConfig } from '@tunekit/core'
 import { createRandomModel } from '@tunekit/data/model'
-import type { BenchRow } from './train.ts'
+import { printRows, recordRows, saveRows, type BenchRow } from './rows.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 
@@ -68,22 +68,7 @@ export function torchCpuCases(steps: number): TorchBenchCase[] {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const rows = await benchTorch(torchCpuCases(process.argv.includes('--quick') ? 3 : 6))
-  const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`
-  console.log('| backend | engine | model | params | weights | batch × len | tokens/s | peak tensors | peak RSS |')
-  console.log('|---|---|---|---|---|---|---|---|---|')
-  for (const r of rows) {
-    console.log(`| ${r.backend} | ${r.engine} | ${r.model} | ${(r.params / 1e6).toFixed(1)}M | ${r.quantize ?? 'float32'} + LoRA | ${r.batchSize} × ${r.seqLen} | ${r.tokensPerSecond.toFixed(0)} | ${mb(r.peakTensorBytes)} | ${mb(r.peakRssBytes)} |`)
-  }
-  const measuredAt = new Date().toISOString().slice(0, 10)
-  await mkdir(join(here, 'results'), { recursive: true })
-  await writeFile(join(here, 'results', 'torch-train.json'), `${JSON.stringify({ measuredAt, rows }, null, 2)}\n`)
-  if (process.argv.includes('--record')) {
-    const file = process.env.TUNEKIT_THROUGHPUT ? resolve(process.env.TUNEKIT_THROUGHPUT) : defaultThroughputFile()
-    for (const r of rows) {
-      recordThroughput(file, {
-        backend: r.backend, engine: r.engine, device: r.device, model: r.model, params: r.params, quantize: r.quantize,
-        batchSize: r.batchSize, seqLen: r.seqLen, tokensPerSecond: r.tokensPerSecond, measuredAt, bench: 'npx tsx bench/torch-train.ts --record',
-      })
-    }
-  }
+  printRows(rows)
+  const measuredAt = await saveRows(join(here, 'results'), 'torch-train', rows)
+  if (process.argv.includes('--record')) recordRows(rows, measuredAt, 'npx tsx bench/torch-train.ts --record')
 }

@@ -4,12 +4,13 @@
 //
 // Run: npx tsx bench/train.ts [--quick]
 // Rows come from one function per backend (`benches`): a backend adds its own function.
-import { defaultThroughputFile, families, knownCheckpoints, recordThroughput, type ModelConfig } from '@tunekit/core'
+import { families, knownCheckpoints, type ModelConfig } from '@tunekit/core'
 import { createRandomModel, createRng, initialAdapter, type LoraSpec } from '@tunekit/data/model'
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { printRows, recordRows, saveRows, type BenchRow } from './rows.ts'
 import { benchTorch, torchCpuCases } from './torch-train.ts'
 import {
   baseWeightReader, createAdapter, disposeAdapter, disposeModel, listSource, loadModel, modelBytes, selectEngine, settingsFromSpec, toTrainBatch, trainLoop,
@@ -23,24 +24,6 @@ interface BenchCase {
   batchSize: number
   seqLen: number
   steps: number
-}
-
-/** One measured row of the table. */
-export interface BenchRow {
-  backend: 'tfjs' | 'torch'
-  engine: string
-  device: string
-  model: string
-  params: number
-  quantize: string | null
-  batchSize: number
-  seqLen: number
-  /** Padded tokens (rows × length) through forward + backward + optimizer step, per second. */
-  tokensPerSecond: number
-  /** Peak bytes of the engine's tensors plus packed quantised weights. */
-  peakTensorBytes: number
-  /** Peak resident set size of the process. */
-  peakRssBytes: number
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -125,7 +108,6 @@ const benches: Record<string, () => Promise<BenchRow[]>> = {
   torch: () => benchTorch(torchCpuCases(quick ? 3 : 6)),
 }
 
-const mb = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MB`
 const rows: BenchRow[] = []
 for (const [name, run] of Object.entries(benches)) {
   try {
@@ -134,18 +116,5 @@ for (const [name, run] of Object.entries(benches)) {
     console.error(`${name}: ${(e as Error).message}`)
   }
 }
-console.log('| backend | engine | model | params | weights | batch × len | tokens/s | peak tensors | peak RSS |')
-console.log('|---|---|---|---|---|---|---|---|---|')
-for (const r of rows) {
-  console.log(`| ${r.backend} | ${r.engine} | ${r.model} | ${(r.params / 1e6).toFixed(1)}M | ${r.quantize ?? 'float32'} + LoRA | ${r.batchSize} × ${r.seqLen} | ${r.tokensPerSecond.toFixed(0)} | ${mb(r.peakTensorBytes)} | ${mb(r.peakRssBytes)} |`)
-}
-const measuredAt = new Date().toISOString().slice(0, 10)
-await mkdir(join(here, 'results'), { recursive: true })
-await writeFile(join(here, 'results', 'train.json'), `${JSON.stringify({ measuredAt, rows }, null, 2)}\n`)
-const file = process.env.TUNEKIT_THROUGHPUT ? resolve(process.env.TUNEKIT_THROUGHPUT) : defaultThroughputFile()
-for (const r of rows) {
-  recordThroughput(file, {
-    backend: r.backend, engine: r.engine, device: r.device, model: r.model, params: r.params, quantize: r.quantize,
-    batchSize: r.batchSize, seqLen: r.seqLen, tokensPerSecond: r.tokensPerSecond, measuredAt, bench: 'npx tsx bench/train.ts',
-  })
-}
+printRows(rows)
+recordRows(rows, await saveRows(join(here, 'results'), 'train', rows), 'npx tsx bench/train.ts')
