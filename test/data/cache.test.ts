@@ -1,10 +1,10 @@
-import { appendFile, copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { appendFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { compile, defineRecipe, file, runGraph } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
 import { modelExecutor } from '@tunekit/data/model'
-import { tempDir, tinyTokenizer } from './helpers.ts'
+import { tempDir, tinyModelFolder } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => (tmp = await tempDir()))
@@ -17,9 +17,7 @@ test('re-running on unchanged input is a cache hit that reads no source record; 
   await writeFile(data, Array.from({ length: 8 }, (_, i) => line(`what is ${i} plus ${i}?`, String(2 * i))).join(''))
   // a local model folder: the model node only points at it (model-ref.json); the data nodes read its tokenizer
   const modelDir = join(tmp.dir, 'model')
-  await mkdir(modelDir)
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tinyTokenizer, f), join(modelDir, f))
-  await writeFile(join(modelDir, 'config.json'), JSON.stringify({ model_type: 'mistral', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, vocab_size: 322, max_position_embeddings: 128 }))
+  await tinyModelFolder(modelDir)
   const recipe = defineRecipe({
     name: 'cache-hit',
     model: { id: 'tunekit/tiny', family: 'mistral', path: modelDir },

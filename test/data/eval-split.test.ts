@@ -1,10 +1,10 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { compile, defineRecipe, file, hub, parseRecipe, runGraph } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
 import { modelExecutor } from '@tunekit/data/model'
-import { readJson, tempDir, tinyTokenizer } from './helpers.ts'
+import { readJson, tempDir, tinyModelFolder } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => (tmp = await tempDir()))
@@ -27,9 +27,7 @@ test("data.split.evalSplit: the Hub dataset's own test split is the eval set, an
   vi.stubEnv('HF_HUB_OFFLINE', '1')
 
   const modelDir = join(tmp.dir, 'model')
-  await mkdir(modelDir)
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tinyTokenizer, f), join(modelDir, f))
-  await writeFile(join(modelDir, 'config.json'), JSON.stringify({ model_type: 'mistral', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, vocab_size: 322, max_position_embeddings: 128 }))
+  await tinyModelFolder(modelDir)
   const recipe = defineRecipe({
     name: 'eval-split',
     model: { id: 'tunekit/tiny', family: 'mistral', path: modelDir },

@@ -16,6 +16,19 @@ export async function tempDir(): Promise<{ dir: string; done: () => Promise<void
 export const readJsonl = async <T>(path: string): Promise<T[]> =>
   (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T)
 
+/**
+ * A model folder with the tiny tokenizer and a mistral config.json but no weights: enough for the
+ * model node (it points at it) and the data nodes (they read its tokenizer).
+ */
+export async function tinyModelFolder(dir: string): Promise<string> {
+  const { copyFile, mkdir, writeFile } = await import('node:fs/promises')
+  await mkdir(dir, { recursive: true })
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tinyTokenizer, f), join(dir, f))
+  const config = { model_type: 'mistral', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, vocab_size: 322, max_position_embeddings: 128 }
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config))
+  return dir
+}
+
 export const readJson = async <T>(path: string): Promise<T> => JSON.parse(await readFile(path, 'utf8')) as T
 
 export const messagesOf = (cs: Conversation[]): string[][] => cs.map((c) => c.messages.map((m) => `${m.role}: ${m.content}`))
