@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { families, knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { createRandomModel } from '@tunekit/data/model'
+import { createRandomModel } from '@tunekit/hf'
 import { printRows, recordRows, saveRows, type BenchRow } from './rows.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))

@@ -5,7 +5,7 @@
 // Run: npx tsx bench/train.ts [--quick]
 // Rows come from one function per backend (`benches`): a backend adds its own function.
 import { families, knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { createRandomModel, createRng, initialAdapter, type LoraSpec } from '@tunekit/data/model'
+import { createRandomModel, createRng, initialAdapter, type LoraSpec } from '@tunekit/hf'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { compile, defineRecipe, file, runGraph } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
-import { modelExecutor } from '@tunekit/data/model'
+import { modelExecutor } from '@tunekit/hf'
 import { tempDir, tinyModelFolder } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { compile, defineRecipe, file, hub, parseRecipe, runGraph } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
-import { modelExecutor } from '@tunekit/data/model'
+import { modelExecutor } from '@tunekit/hf'
 import { readJson, tempDir, tinyModelFolder } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>

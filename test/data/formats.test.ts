@@ -85,8 +85,8 @@ describe('bad input names the file, the line and the reason', () => {
     const err = await formatted({ kind: 'file', path: 'bad.jsonl' }, 'openai').catch((e: Error) => e)
     expect(stable((err as Error).message)).toMatchInlineSnapshot(`
       "A data record cannot be used
-      ✖ TK303 <fixtures>/bad.jsonl line 2: malformed JSON (…) → at data.format
-        value: "<fixtures>/bad.jsonl line 2"
+      ✖ TK303 bad.jsonl line 2: malformed JSON (…) → at data.format
+        value: "bad.jsonl line 2"
         fix: Fix the record, or set data.onError: 'skip' to skip bad records (each one is reported)."
     `)
   })
@@ -98,15 +98,15 @@ describe('bad input names the file, the line and the reason', () => {
       [
         {
           "reason": "malformed JSON (…)",
-          "where": "<fixtures>/bad.jsonl line 2",
+          "where": "bad.jsonl line 2",
         },
         {
           "reason": "roles do not alternate: message 2 is user after user",
-          "where": "<fixtures>/bad.jsonl line 3",
+          "where": "bad.jsonl line 3",
         },
         {
           "reason": "missing field "messages", a list of { role, content } (the record has "text")",
-          "where": "<fixtures>/bad.jsonl line 5",
+          "where": "bad.jsonl line 5",
         },
       ]
     `)

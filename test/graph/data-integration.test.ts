@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, extendRecipe, inline, plan, runGraph } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
-import { modelExecutor } from '@tunekit/data/model'
+import { modelExecutor } from '@tunekit/hf'
 import { tempDir } from './helpers.ts'
 
 const tinyTokenizer = resolve(import.meta.dirname, '../fixtures/data/tiny-tokenizer')

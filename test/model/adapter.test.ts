@@ -1,5 +1,5 @@
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { adapterConfigJson, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, readLatestCheckpoint, writeAdapter, writeCheckpoint, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/data/model'
+import { adapterConfigJson, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, readLatestCheckpoint, writeAdapter, writeCheckpoint, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/hf'
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

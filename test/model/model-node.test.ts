@@ -1,5 +1,5 @@
 import { compile, defineRecipe, inline, TunekitError, type NodeContext, type RunEventInput } from '@tunekit/core'
-import { createRandomModel, modelExecutor, openModelWeights, randomModelConfig, readModelConfig, resolveModelDir } from '@tunekit/data/model'
+import { createRandomModel, modelExecutor, openModelWeights, randomModelConfig, readModelConfig, resolveModelDir } from '@tunekit/hf'
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

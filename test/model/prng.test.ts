@@ -1,5 +1,5 @@
 import { knownCheckpoints } from '@tunekit/core'
-import { createRandomModel, createRng, restoreRng } from '@tunekit/data/model'
+import { createRandomModel, createRng, restoreRng } from '@tunekit/hf'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

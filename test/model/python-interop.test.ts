@@ -2,7 +2,7 @@
 // written by createRandomModel load in transformers, adapters written by writeAdapter load in PEFT
 // with the same values, and adapters PEFT writes read back here. One Python process for the file.
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { createRandomModel, createRng, fillNormal, initialAdapter, openModelWeights, parseAdapterKey, readAdapter, writeAdapter, type LoraSpec } from '@tunekit/data/model'
+import { createRandomModel, createRng, fillNormal, initialAdapter, openModelWeights, parseAdapterKey, readAdapter, writeAdapter, type LoraSpec } from '@tunekit/hf'
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -1,5 +1,5 @@
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { createRandomModel, modelWeightSpecs, openModelWeights, readModelConfig } from '@tunekit/data/model'
+import { createRandomModel, modelWeightSpecs, openModelWeights, readModelConfig } from '@tunekit/hf'
 import { mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

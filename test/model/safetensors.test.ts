@@ -1,5 +1,5 @@
 import { TunekitError } from '@tunekit/core'
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openModelWeights, openSafetensors, readSafetensors, writeModelWeights, writeSafetensors } from '@tunekit/data/model'
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openModelWeights, openSafetensors, readSafetensors, writeModelWeights, writeSafetensors } from '@tunekit/hf'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

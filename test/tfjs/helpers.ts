@@ -1,5 +1,5 @@
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { createRandomModel, initialAdapter, type FloatTensor, type LoraSpec } from '@tunekit/data/model'
+import { createRandomModel, initialAdapter, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { execFileSync } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -1,4 +1,4 @@
-import { readAdapter, writeAdapter, type LoraSpec } from '@tunekit/data/model'
+import { readAdapter, writeAdapter, type LoraSpec } from '@tunekit/hf'
 import { readdir } from 'node:fs/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
@@ -7,7 +7,7 @@ import { adapterTensors, disposeAdapter } from '../../packages/tfjs/src/lora/mod
 import { mergeAdapter } from '../../packages/tfjs/src/merge.ts'
 import { forward } from '../../packages/tfjs/src/model/llama.ts'
 import { baseWeightReader, loadModel } from '../../packages/tfjs/src/model/load.ts'
-import { createRng } from '@tunekit/data/model'
+import { createRng } from '@tunekit/hf'
 import { adapterFor, exampleBatch, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, tmp, useEngine } from './helpers.ts'
 
 beforeAll(async () => {

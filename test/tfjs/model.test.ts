@@ -1,4 +1,4 @@
-import { openModelWeights } from '@tunekit/data/model'
+import { openModelWeights } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { forward } from '../../packages/tfjs/src/model/llama.ts'

@@ -1,4 +1,4 @@
-import { createRng, fillNormal, openModelWeights } from '@tunekit/data/model'
+import { createRng, fillNormal, openModelWeights } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { buildModel, loadModel, modelBytes } from '../../packages/tfjs/src/model/load.ts'

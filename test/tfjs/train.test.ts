@@ -1,5 +1,5 @@
 import { isTunekitError } from '@tunekit/core'
-import { listCheckpoints, readCheckpoint, type LoraSpec } from '@tunekit/data/model'
+import { listCheckpoints, readCheckpoint, type LoraSpec } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { settingsFromSpec } from '../../packages/tfjs/src/lora/config.ts'

@@ -3,7 +3,7 @@
 // check the merged model says it too. Real Mistral tokenizer with ChatML tokens, tiny model, CPU.
 import { knownCheckpoints } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, templateMarkers, tokenizeConversations, type TokenizedSample } from '@tunekit/data'
-import { createRandomModel, initialAdapter, writeAdapter, type LoraSpec } from '@tunekit/data/model'
+import { createRandomModel, initialAdapter, writeAdapter, type LoraSpec } from '@tunekit/hf'
 import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createTfjsBackend } from '../../packages/tfjs/src/backend.ts'

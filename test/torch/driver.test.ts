@@ -1,6 +1,6 @@
 // The driver's environment checks and error mapping: what a user sees when Python, a package or
 // CUDA is missing, and that the lock is what the worker checks against.
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { NodeContext, RunEventInput } from '@tunekit/core'
 import { createTorchBackend, LOCK_FILE, probeTorch, readLock, setupTorch, torchAutoChoice, versionMismatches } from '@tunekit/torch'
@@ -13,6 +13,14 @@ describe('torch driver', { timeout: 300_000 }, () => {
     })
     expect(versionMismatches({ torch: '2.11.0+cu130', transformers: '5.22.0', peft: null, accelerate: '1.15.0', safetensors: '0.8.0', numpy: '2.4.6', tokenizers: '0.23.3' }))
       .toEqual(['transformers 5.22.0 installed, 5.23.0 tested', 'peft is missing (0.21.2 tested)'])
+  })
+
+  it('the CPU lock pins what the lock pins, every package of the environment, and no GPU-only package', () => {
+    const cpu = readLock(join(dirname(LOCK_FILE), 'requirements-cpu.lock'))
+    for (const [name, version] of Object.entries(readLock())) expect(cpu[name], name).toBe(version)
+    // installed with --no-deps, so torch's own dependencies must be listed (sympy, jinja2, the nvidia-* libraries it links)
+    for (const name of ['sympy', 'jinja2', 'filelock', 'huggingface-hub', 'nvidia-cublas', 'nvidia-cudnn-cu13']) expect(cpu, name).toHaveProperty([name])
+    expect(Object.keys(cpu).filter((n) => n === 'triton' || n.startsWith('cuda-bindings'))).toEqual([])
   })
 
   it('names a missing Python and how to get one', async () => {

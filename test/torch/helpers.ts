@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { compile, defineRecipe, inline, runGraph, type Backend, type Recipe, type RecipeInput, type RunEvent, type RunResult } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
-import { modelExecutor } from '@tunekit/data/model'
+import { modelExecutor } from '@tunekit/hf'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 

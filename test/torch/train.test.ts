@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readAdapter } from '@tunekit/data/model'
+import { readAdapter } from '@tunekit/hf'
 import { createTorchBackend } from '@tunekit/torch'
 import type { RunEvent } from '@tunekit/core'
 import { python, pythonJson, runRecipe, tempDir, tinyRecipe, type Run } from './helpers.ts'

@@ -37,7 +37,7 @@ export interface Wiring {
  * With `backend: false` (a run that only touches data nodes) no backend is loaded.
  */
 export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>, opts: { backend?: boolean } = {}): Promise<Wiring> {
-  const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/data/model')])
+  const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/hf')])
   if (opts.backend === false) return { executors: { ...dataExecutors, model: modelExecutor }, dispose: async () => {} }
   const loaded = await candidates(recipe.backend, recipe.device)
   const resolved = await resolveBackend(recipe, loaded)

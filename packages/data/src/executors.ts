@@ -8,7 +8,7 @@ import { runTokenize } from './tokenize/run-tokenize.ts'
 import { splitFromSets, splitShards } from './plan/split.ts'
 import { makeBatchPlan } from './plan/batch-plan.ts'
 import { readShards } from './shards/shards.ts'
-import { writeJsonAtomic } from './util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 
 /** The folder holding the model's tokenizer: `model-ref.json`'s path, else the artifact itself. */
 export async function modelFolder(artifact: string): Promise<string> {

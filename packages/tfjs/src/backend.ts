@@ -1,6 +1,6 @@
 import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type LoraOptions, type ModelOptions, type NodeContext, type NodeExecutor, type TokensOptions } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, resolveModelDir, writeAdapter } from '@tunekit/data/model'
+import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, resolveModelDir, writeAdapter } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'

@@ -1,5 +1,5 @@
 import { loadTokenizer, spanEncoder, type LoadedTokenizer } from '@tunekit/data'
-import { readAdapter } from '@tunekit/data/model'
+import { readAdapter } from '@tunekit/hf'
 import { generateIds, type SamplingOptions } from './generate.ts'
 import { settingsFromSpec } from './lora/config.ts'
 import { createAdapter, disposeAdapter, type AdapterState } from './lora/model.ts'

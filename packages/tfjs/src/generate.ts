@@ -1,4 +1,4 @@
-import { createRng, type Rng } from '@tunekit/data/model'
+import { createRng, type Rng } from '@tunekit/hf'
 import { tf } from './engine.ts'
 import type { AdapterState } from './lora/model.ts'
 import type { KvEntry } from './model/attention.ts'

@@ -1,4 +1,4 @@
-import { openModelWeights, parseAdapterKey, readModelConfig, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/data/model'
+import { openModelWeights, parseAdapterKey, readModelConfig, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
 import { loraScale, settingsFromSpec } from './lora/config.ts'

@@ -19,7 +19,7 @@ export interface TorchBackendOptions {
   /**
    * Writes the seeded initial adapter for a train node and returns its folder, so both backends
    * start from the same weights; `false`: the worker uses PEFT's own seeded init and says so.
-   * @defaultValue writeInitialAdapter (from @tunekit/data/model's initialAdapter)
+   * @defaultValue writeInitialAdapter (from @tunekit/hf's initialAdapter)
    */
   initialAdapter?: false | ((ctx: NodeContext) => Promise<string | undefined>)
   /** Lines of the worker's log (stderr), e.g. for `--verbose`. */

@@ -1,4 +1,4 @@
-// The seeded initial adapter for a train node, drawn in TypeScript by @tunekit/data/model (the
+// The seeded initial adapter for a train node, drawn in TypeScript by @tunekit/hf (the
 // same bytes the tfjs backend starts from) and handed to the worker, which loads it into PEFT.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -13,7 +13,7 @@ import {
   writeAdapter,
   type BaseTensors,
   type FloatTensor,
-} from '@tunekit/data/model'
+} from '@tunekit/hf'
 
 interface TokenizerJson {
   model?: { vocab?: Record<string, number> | Array<[string, number]> }

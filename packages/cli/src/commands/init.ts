@@ -216,7 +216,7 @@ async function editPackage(dir: string, names: { pkgName: string; factory: strin
     // tsx ignores export conditions but reads `paths` (as the monorepo's own tsconfig does), so
     // `npx tsx src/recipes/….ts` runs on the sources too. `dir` is a sibling of the final folder.
     const rel = relative(dir, packages)
-    tsconfig.compilerOptions.paths = { '@tunekit/data/model': [`${rel}/data/src/model/index.ts`], '@tunekit/*': [`${rel}/*/src/index.ts`] }
+    tsconfig.compilerOptions.paths = { '@tunekit/*': [`${rel}/*/src/index.ts`] }
     // The build must not: through `paths` tunekit's sources would join the program, outside rootDir.
     const buildFile = join(dir, 'tsconfig.build.json')
     const build = JSON.parse(readFileSync(buildFile, 'utf8')) as { compilerOptions: Record<string, unknown> }

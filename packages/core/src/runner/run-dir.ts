@@ -1,6 +1,7 @@
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RunEvent } from '../events.ts'
+import { writeFileAtomicSync } from '../fs/atomic.ts'
 import type { Graph, NodeKind } from '../graph/types.ts'
 
 // A run folder (recipe.output.dir) holds what a user looks at after a run:
@@ -12,18 +13,11 @@ import type { Graph, NodeKind } from '../graph/types.ts'
 /** Names in the run folder of the artifacts a user wants, by node kind. */
 export const RUN_LINKS: Partial<Record<NodeKind, string>> = { train: 'adapter', merge: 'merged', generate: 'samples' }
 
-/** Writes `file` through a temp file and a rename, so a reader never sees half of it. */
-export function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, text)
-  renameSync(tmp, file)
-}
-
 /** Creates the run folder and writes the resolved recipe and the graph. */
 export function prepareRunDir(runDir: string, recipe: unknown, graph: Graph): void {
   mkdirSync(runDir, { recursive: true })
-  writeFileAtomic(join(runDir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`)
-  writeFileAtomic(join(runDir, 'graph.json'), `${JSON.stringify(graph, null, 2)}\n`)
+  writeFileAtomicSync(join(runDir, 'recipe.json'), `${JSON.stringify(recipe, null, 2)}\n`)
+  writeFileAtomicSync(join(runDir, 'graph.json'), `${JSON.stringify(graph, null, 2)}\n`)
 }
 
 /** Appends one event as a JSON line (synchronously, so the file keeps the order events happened in). */

@@ -1,9 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { fail, type Format } from '@tunekit/core'
 import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
 import { readFile } from 'node:fs/promises'
-import { writeJsonAtomic } from '../util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
 import { RecordProblem, type Conversation, type Preference } from './conversation.ts'
 import { loadDatasetInfo } from './dataset-info.ts'
@@ -49,6 +49,12 @@ export interface FormatSummary {
   conversations: number
   preferences: number
   skipped: Skipped[]
+}
+
+/** A data file as errors name it: relative to the recipe's folder when inside it, else absolute. */
+const shownPath = (file: string, baseDir: string): string => {
+  const rel = relative(baseDir, file)
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }
 
 export const describeOrigin = (origins: readonly SourceOrigin[], origin: number, line: number): string => {
@@ -116,7 +122,7 @@ export async function runFormat(
   let summary: FormatSummary
   try {
     summary = await formatRecords(readJsonLines<RecordLine>(join(sourceDir, 'records.jsonl')), parse, {
-      origins: source.origins,
+      origins: source.origins.map((o) => ({ ...o, file: shownPath(o.file, opts.baseDir) })),
       onError: opts.onError,
       onConversation: (c) => conversations.write(c),
       onPreference: (p) => preferences.write(p),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Json } from '@tunekit/core'
-import { tempPath, writeJsonAtomic } from '../util/atomic.ts'
+import { tempName, writeJsonAtomic } from '@tunekit/core'
 
 /**
  * `index.json` of a token shard set (docs/architecture.md, "Token shards"): sample `i` is
@@ -48,8 +48,8 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
   await mkdir(dir, { recursive: true })
   const idsPath = join(dir, 'ids.bin')
   const maskPath = join(dir, 'mask.bin')
-  const idsTmp = tempPath(idsPath)
-  const maskTmp = tempPath(maskPath)
+  const idsTmp = tempName(idsPath)
+  const maskTmp = tempName(maskPath)
   const idsFile: FileHandle = await open(idsTmp, 'w')
   const maskFile: FileHandle = await open(maskTmp, 'w')
   const capacity = 1 << 20

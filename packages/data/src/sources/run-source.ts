@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Source } from '@tunekit/core'
 import { jsonLinesWriter } from '../util/lines.ts'
-import { writeJsonAtomic } from '../util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 import { expandPaths, fileTypeOf, readRecords, type FileType, type SourceItem } from './read-files.ts'
 import { hubDatasetFiles } from './hub.ts'
 

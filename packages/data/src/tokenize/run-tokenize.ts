@@ -8,7 +8,7 @@ import { loadTokenizer, type TokenChoices } from '../tokenizer/load.ts'
 import { saveTokenizer } from '../tokenizer/save.ts'
 import { shardWriter, type ShardIndex } from '../shards/shards.ts'
 import { readJsonLines } from '../util/lines.ts'
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts'
+import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import { checkRows, formatChecks } from './checks.ts'
 import { tokenizeConversations, type MaskMode, type TokenizeReport, type Truncation } from './tokenize.ts'
 

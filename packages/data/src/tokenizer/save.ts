@@ -1,6 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { tempPath, writeFileAtomic } from '../util/atomic.ts'
+import { tempName, writeFileAtomic } from '@tunekit/core'
 import type { LoadedTokenizer } from './load.ts'
 
 /**
@@ -9,7 +9,7 @@ import type { LoadedTokenizer } from './load.ts'
  * load exactly what tunekit trained with. The folder appears whole or not at all.
  */
 export async function saveTokenizer(tok: LoadedTokenizer, dir: string, chatTemplate?: string): Promise<void> {
-  const tmp = tempPath(dir)
+  const tmp = tempName(dir)
   await mkdir(tmp, { recursive: true })
   const config: Record<string, unknown> = { ...tok.config }
   if (chatTemplate !== undefined) config.chat_template = chatTemplate

@@ -1,4 +1,4 @@
-import { targetModuleList, type LoraSpec } from '@tunekit/data/model'
+import { targetModuleList, type LoraSpec } from '@tunekit/hf'
 
 /** The LoRA settings the tfjs backend trains with (a LoraSpec with its lists resolved). */
 export interface LoraSettings {

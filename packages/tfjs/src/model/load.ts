@@ -1,5 +1,5 @@
 import type { ModelConfig } from '@tunekit/core'
-import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/data/model'
+import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'

@@ -1,7 +1,7 @@
 import type { ModelConfig } from '@tunekit/core'
 
 /** Mean-row growth for added tokens, shared with the torch backend so both start from the same rows. */
-export { growRows } from '@tunekit/data/model'
+export { growRows } from '@tunekit/hf'
 
 /** Weight names that hold vocabulary rows. */
 export const VOCAB_WEIGHTS = new Set(['model.embed_tokens.weight', 'lm_head.weight'])

@@ -1,4 +1,4 @@
-import { writeCheckpoint, type LoraSpec } from '@tunekit/data/model'
+import { writeCheckpoint, type LoraSpec } from '@tunekit/hf'
 import type { CheckpointRequest } from './loop.ts'
 
 /** A checkpoint writer for {@link trainLoop}: `<workDir>/checkpoint-<step>/` in the shared layout, last `keep` kept. */

@@ -1,5 +1,5 @@
 import { fail, type RunEventInput } from '@tunekit/core'
-import type { FloatTensor, TrainerState } from '@tunekit/data/model'
+import type { FloatTensor, TrainerState } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { trainableEntries, type AdapterState } from '../lora/model.ts'
 import type { DecoderModel } from '../model/types.ts'

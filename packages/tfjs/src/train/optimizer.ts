@@ -1,4 +1,4 @@
-import type { FloatTensor } from '@tunekit/data/model'
+import type { FloatTensor } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 
 export interface OptimizerSettings {

@@ -1,6 +1,7 @@
 // Atomic file and folder writes: write beside the target under a temporary name, then rename, so
 // a reader never sees a half-written artifact and a crash leaves no partial file under the name.
 import { randomBytes } from 'node:crypto'
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
@@ -8,9 +9,6 @@ import { dirname } from 'node:path'
 export function tempName(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
 }
-
-/** Same as {@link tempName}. */
-export const tempPath = tempName
 
 /** Writes `data` to `path` atomically (temp file + rename). Creates the parent folder. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -21,6 +19,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path)
   } catch (e) {
     await rm(tmp, { force: true })
+    throw e
+  }
+}
+
+/** Synchronous {@link writeFileAtomic}, for writes that must land before the next line runs (the run folder). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  const tmp = tempName(path)
+  try {
+    writeFileSync(tmp, data)
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
     throw e
   }
 }

@@ -1,4 +1,4 @@
-// The one seeded random number generator of @tunekit/data/model. Every random weight tunekit
+// The one seeded random number generator of @tunekit/hf. Every random weight tunekit
 // creates (random models, initial LoRA matrices) comes from here, so both backends and every
 // machine start from the same bytes.
 //

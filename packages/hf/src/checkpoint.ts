@@ -5,7 +5,7 @@
 import type { Json } from '@tunekit/core'
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { tempName, writeJsonAtomic } from '../util/atomic.ts'
+import { tempName, writeJsonAtomic } from '@tunekit/core'
 import { readAdapter, writeAdapter, type Adapter, type AdapterContents } from './peft-adapter.ts'
 import { readSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
 

@@ -7,7 +7,7 @@
 import { fail } from '@tunekit/core'
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { withAtomicFile } from '../util/atomic.ts'
+import { withAtomicFile } from '@tunekit/core'
 import { decode, dtypeBytes, encode, isDtype, nativeDtype, type Dtype, type TensorData } from './dtypes.ts'
 
 /** Largest header tunekit reads: real headers are a few hundred KB even for 70B models. */

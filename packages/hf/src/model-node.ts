@@ -6,7 +6,7 @@ import { fail, knownCheckpoints, requireModelDir, type ModelConfig, type ModelOp
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
-import { writeJsonAtomic } from '../util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 import { configFromJson, familyOf } from './hf-folder.ts'
 import { createRandomModel, mistralTokenizerPath } from './random-model.ts'
 

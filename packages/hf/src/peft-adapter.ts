@@ -4,7 +4,7 @@
 import { fail } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeJsonAtomic } from '../util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 import { targetModuleList, type LoraSpec } from './peft-keys.ts'
 import { readSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
 

@@ -6,7 +6,7 @@ import { fail } from '@tunekit/core'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { writeJsonAtomic } from '../util/atomic.ts'
+import { writeJsonAtomic } from '@tunekit/core'
 import { openSafetensors, storedBytes, writeSafetensors, type FloatTensor, type SafetensorsFile, type Tensor, type TensorInfo, type TensorSource } from './safetensors.ts'
 
 export const SINGLE_FILE = 'model.safetensors'

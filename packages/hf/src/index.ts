@@ -1,4 +1,4 @@
-// @tunekit/data/model: model input/output shared by the backends, in plain TypeScript (typed
+// @tunekit/hf: model input/output shared by the backends, in plain TypeScript (typed
 // arrays, no tensor library): safetensors, Hugging Face model folders, random-initialised models,
 // initial adapters, the PEFT adapter layout, checkpoints and the `model` node executor.
 export { createRng, restoreRng, hashString, fillNormal, fillUniform } from './prng.ts'
@@ -13,7 +13,6 @@ export { familyOf, configFromJson, readModelConfig, modelWeightSpecs, moduleWeig
 export type { ModelFolderConfig, WeightSpec, ModelFolderContents } from './hf-folder.ts'
 export { createRandomModel, randomWeights, mistralTokenizerPath, mistralTokenizerConfig, tokenizerFilesFrom } from './random-model.ts'
 export type { RandomModelOptions } from './random-model.ts'
-export { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts'
 export { loraSpecFromRecipe, targetModuleList, loraKey, savedModuleKey, trainableTokensKey, parseAdapterKey } from './peft-keys.ts'
 export type { LoraSpec, AdapterKey } from './peft-keys.ts'
 export { initialAdapter } from './initial-adapter.ts'

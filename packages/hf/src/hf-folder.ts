@@ -3,7 +3,7 @@
 import { fail, familyInfo, familyNames, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts'
+import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import type { Dtype } from './dtypes.ts'
 import type { TensorSource } from './safetensors.ts'
 import { writeModelWeights } from './sharded.ts'
