@@ -11,7 +11,7 @@ python3 -m venv "$work/venv"
 "$work/venv/bin/python" - "$work/report.json" "$DIR/requirements-cpu.lock" <<'PY'
 import json, sys
 skip = {"triton", "cuda-bindings", "cuda-pathfinder"}
-rows = sorted((i["metadata"]["name"].lower(), i["metadata"]["version"]) for i in json.load(open(sys.argv[1]))["install"])
+rows = sorted((i["metadata"]["name"].lower().replace("_", "-").replace(".", "-"), i["metadata"]["version"]) for i in json.load(open(sys.argv[1]))["install"])
 head = """# The whole environment for a machine without an NVIDIA GPU, every package pinned (requirements.lock's
 # pins and all they pull in), installed with `pip install --no-deps`. The x86_64 torch wheel on PyPI
 # links its CUDA libraries (nvidia-*), so they stay even on CPU (torch's CPU-only build is not on
