@@ -400,6 +400,49 @@ export const errors = {
     message: (detail: string) => detail,
     hint: "Run on a machine with an NVIDIA GPU and a CUDA build of torch, or set device: 'cpu' (or 'auto').",
   },
+  // ── run conditions: plan, disk, run folder, locks (TK43x) ──────────────────────────────
+  PlanDoesNotFit: {
+    code: 'TK430',
+    name: 'PlanDoesNotFit',
+    title: 'The run does not fit this machine',
+    message: (what: string, need: string, have: string) => `the plan needs ${need} of ${what} and this machine has ${have}, so the run would fail part-way`,
+    hint: (fix: string) => `${fix} To run anyway, pass --force.`,
+  },
+  DiskWontFit: {
+    code: 'TK431',
+    name: 'DiskWontFit',
+    title: 'Not enough disk for the artifacts',
+    message: (folder: string, need: string, free: string, parts: string) => `the run writes about ${need} under ${show(folder)} (${parts}) and only ${free} is free there`,
+    hint: 'Free some disk, point output.cacheDir at a larger disk, lower args.keepCheckpoints, or pass --force to run anyway.',
+  },
+  DiskFull: {
+    code: 'TK432',
+    name: 'DiskFull',
+    title: 'The disk filled up',
+    message: (node: string, folder: string, need: string) => `${node} could not write under ${show(folder)}: no space left on the device (the run needs about ${need} there)`,
+    hint: 'Free some disk (or point output.cacheDir at a larger disk) and run the same command again: finished nodes are cached and training resumes from its last checkpoint.',
+  },
+  FolderUnusable: {
+    code: 'TK433',
+    name: 'FolderUnusable',
+    title: 'A folder of the run cannot be written',
+    message: (folder: string, reason: string) => `${show(folder)} cannot hold the run's files: ${reason}`,
+    hint: (key: string) => `Set ${key} to a folder you can write on a real disk (not /proc, /sys or a read-only mount).`,
+  },
+  RunLocked: {
+    code: 'TK434',
+    name: 'RunLocked',
+    title: 'Another run holds the lock',
+    message: (what: string, holder: string) => `${what} is in use by ${holder}`,
+    hint: 'Wait for that run to finish (run again without --no-wait to wait for it), or use another output.dir; a lock of a process that is gone is taken over by itself.',
+  },
+  CacheEntryCorrupt: {
+    code: 'TK435',
+    name: 'CacheEntryCorrupt',
+    title: 'A cache entry is not a folder',
+    message: (path: string) => `${show(path)} should be an artifact folder and is a file`,
+    hint: 'Something other than tunekit wrote into the cache: delete that path (or the whole output.cacheDir) and run again.',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -38,9 +38,14 @@ export function issue<N extends ErrorName>(
   return out
 }
 
+// JSON has no NaN or Infinity (JSON.stringify writes `null`), so a value the user wrote as
+// `NaN` must be printed as JavaScript, or the message would quote a value they never gave.
+const nonFinite = (_key: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : v)
+
 const showValue = (value: unknown): string => {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   try {
-    const text = JSON.stringify(value)
+    const text = JSON.stringify(value, nonFinite)?.replace(/"\\u0000(-?\w+)\\u0000"/g, '$1')
     if (text === undefined) return String(value)
     return text.length > 60 ? `${text.slice(0, 57)}...` : text
   } catch {

@@ -16,7 +16,7 @@ const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown => {
 }
 
 const typeName = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' && Number.isNaN(value) ? 'NaN' : typeof value
+  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' && !Number.isFinite(value) ? String(value) : typeof value
 
 const rangeText = (i: ZodIssue & { code: 'too_small' | 'too_big' }): string => {
   const small = i.code === 'too_small'
