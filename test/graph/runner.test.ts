@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, extendRecipe, isCached, runGraph, TunekitError, type RunEvent } from '@tunekit/core'
+import { compile, extendRecipe, isCached, NodeCrash, runGraph, TunekitError, type RunEvent } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
 
 const setup = () => {
@@ -84,16 +84,18 @@ describe('runGraph', () => {
     await expect(runGraph(graph, { recipe, ...dirs, executors: b.executors, until: 'trian' })).rejects.toThrow(/TK407 "trian" is not a node of this graph; its nodes are model, source, format, tokenize, split, collate, train, merge/)
   })
 
-  it('a failing node leaves no artifact and the error names it', async () => {
+  it('a node that throws a non-catalog error is a crash: no artifact, the node named, the trace in a crash log', async () => {
     const dirs = setup()
     const recipe = tinyRecipe()
     const graph = await compile(recipe, dirs)
     const { executors } = testExecutors()
-    const broken = { ...executors, split: async () => { throw new Error('disk full') } }
+    const broken = { ...executors, split: async () => { throw new Error('index out of range') } }
     const error = await runGraph(graph, { recipe, ...dirs, executors: broken }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(TunekitError)
-    expect((error as TunekitError).code).toBe('TK405')
-    expect((error as Error).message).toContain('split: disk full')
+    expect(error).toBeInstanceOf(NodeCrash)
+    expect(error).not.toBeInstanceOf(TunekitError)
+    expect((error as NodeCrash).node).toBe('split')
+    expect((error as Error).message).toBe('node split crashed: index out of range')
+    expect(readFileSync((error as NodeCrash).crashLog!, 'utf8')).toContain('Error: index out of range\n    at ')
     expect(isCached(dirs.cacheDir, graph.nodes.find((n) => n.id === 'split')!.key)).toBe(false)
     expect(readEvents(dirs.runDir).at(-1)).toMatchObject({ type: 'run-end', ok: false, code: 'TK405' })
     const { merge: _, ...noMerge } = executors

@@ -66,6 +66,13 @@ export interface RunCliOptions {
   commands?: readonly CliCommand[]
 }
 
+/** Milliseconds after a first SIGINT during which more SIGINTs count as the same Ctrl-C. */
+const SIGNAL_BURST_MS = 1000
+
+/** The node and crash log of a `NodeCrash` (matched by name: a recipe may load its own copy of core). */
+const crashOf = (e: unknown): { node: string; crashLog: string | null } | null =>
+  e instanceof Error && e.name === 'NodeCrash' ? (e as unknown as { node: string; crashLog: string | null }) : null
+
 const isAbort = (e: unknown): boolean => e instanceof Error && e.name === 'AbortError'
 
 /**
@@ -83,9 +90,17 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
     exitCode: exitCodes.ok,
     ...(options.preset ? { preset: options.preset } : {}),
   }
-  // First Ctrl-C: ask the command to stop cleanly; second: leave at once.
+  // First Ctrl-C: ask the command to stop cleanly; second: leave at once. One Ctrl-C can arrive
+  // as several SIGINTs (the terminal signals the whole process group, and npx and tsx each relay
+  // it again), all handled together once a blocking training step ends: those within
+  // SIGNAL_BURST_MS of the first are the same Ctrl-C.
+  let firstAt = 0
   const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(exitCodes.interrupted)
+    if (controller.signal.aborted) {
+      if (performance.now() - firstAt < SIGNAL_BURST_MS) return
+      process.exit(exitCodes.interrupted)
+    }
+    firstAt = performance.now()
     ctx.err('\nInterrupted: stopping at the next safe point (Ctrl-C again to quit now).\n')
     controller.abort()
   }
@@ -104,7 +119,10 @@ export async function runCli(args: readonly string[], options: RunCliOptions = {
       ctx.err('Interrupted.\n')
       return exitCodes.interrupted
     }
-    ctx.err(`tunekit crashed; this is a bug in tunekit, please report it with the trace below.\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    const crash = crashOf(e)
+    const where = crash ? ` in node ${crash.node}` : ''
+    ctx.err(`tunekit crashed${where}; this is a bug in tunekit, please report it with the trace below.\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    if (crash?.crashLog) ctx.err(`the trace is also in ${crash.crashLog}\n`)
     return exitCodes.crash
   } finally {
     process.off('SIGINT', onSigint)

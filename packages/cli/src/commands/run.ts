@@ -2,10 +2,12 @@ import { join, relative } from 'node:path'
 import { Command } from 'commander'
 import {
   createProgressRenderer,
+  formatIssue,
   formatPlan,
   getNode,
   isCached,
   plan,
+  planProblems,
   selectNodes,
   runGraph,
   TunekitError,
@@ -23,6 +25,10 @@ export interface RunOptions extends RecipeFlags, Selection {
   json?: boolean
   /** The command that asked, as messages name it (`tunekit merge …`); default `run`. */
   verb?: string
+  /** Run even when the plan finds that it does not fit (memory, disk). */
+  force?: boolean
+  /** `false` (`--no-wait`): fail with `RunLocked` instead of waiting for another run of the same folder or cache entry. */
+  wait?: boolean
 }
 
 /** A path as the user would type it, relative to the working directory when inside it. */
@@ -60,10 +66,15 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       ? (e: RunEvent) => ctx.out(`${JSON.stringify(e)}\n`)
       : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
     const resolved = wiring.resolved
-    if (!opts.json) {
-      const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
-      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, ...backend }))}\n\n`)
+    const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
+    const planned = plan(graph, { cacheDir: prepared.cacheDir, ...backend })
+    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
+    // The plan's verdicts stop the run before its first node; --force goes on, saying so.
+    const problems = planProblems(planned, recipe)
+    if (problems.length > 0 && !opts.force) {
+      throw new TunekitError(problems, `Cannot run ${recipe.name}: the plan says it would fail`)
     }
+    for (const p of problems) ctx.err(`${formatIssue({ ...p, severity: 'warning' })}\n  (going on: --force)\n`)
     if (resolved) {
       const { capabilities: c } = resolved
       onEvent({ type: 'backend', time: Date.now(), name: resolved.backend.name, engine: c.engine, device: c.device, reason: resolved.reason })
@@ -76,6 +87,8 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       baseDir: prepared.baseDir,
       signal: ctx.signal,
       onEvent,
+      wait: opts.wait !== false,
+      ...(planned.disk ? { diskNeedBytes: planned.disk.total } : {}),
       ...selection,
     })
     if (!opts.json) {
@@ -106,6 +119,8 @@ export const runCommand: CliCommand = (ctx) =>
     ),
   )
     .option('--json', 'print run events as JSON lines instead of progress')
+    .option('--force', 'run even when the plan says it does not fit (memory or disk)')
+    .option('--no-wait', 'fail at once (TK434) when another run holds the run folder or a cache entry, instead of waiting')
     .action(async (file: string | undefined, opts: RunOptions) => {
       await runRecipe(ctx, file, opts)
     })

@@ -54,6 +54,12 @@ export function formatPlan(p: Plan): string {
     out.push(`  total        ${gb(m.total)}${p.backend.memoryBytes ? ` of ${gb(p.backend.memoryBytes)}${m.fits ? '' : ' — does not fit'}` : ''}`)
     for (const note of m.notes) out.push(`  note: ${note}`)
   }
+  if (p.disk && p.disk.parts.length > 0) {
+    const d = p.disk
+    out.push('', `disk in the cache (estimate, ${d.folder}):`)
+    for (const part of d.parts) out.push(`  ${pad(part.name, 12)} ${pad(gb(part.bytes), 10)} ${part.detail}`)
+    out.push(`  total        ${gb(d.total)}${d.freeBytes !== null ? ` of ${gb(d.freeBytes)} free${d.fits ? '' : ' — does not fit'}` : ''}`)
+  }
   out.push('', p.eta.seconds === null ? `ETA: unknown (${p.eta.reason})` : 'cached' in p.eta ? 'ETA: nothing to train (train is cached)' : `ETA: ${duration(p.eta.seconds)} at ${count(p.eta.tokensPerSecond)} tokens/s (${p.eta.how})`)
   for (const note of p.notes) out.push(`note: ${note}`)
   return `${out.join('\n')}\n`

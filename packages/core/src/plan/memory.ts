@@ -81,7 +81,7 @@ export function bitsPerQuantizedParam(q: NonNullable<ModelParams['quantize']>): 
   return 4 + scales
 }
 
-const OPTIMIZER_BYTES: Record<string, number> = {
+export const OPTIMIZER_BYTES: Record<string, number> = {
   adamw_torch: 8, adamw: 8, paged_adamw_32bit: 8, // two fp32 moments per parameter
   paged_adamw_8bit: 2, adamw_8bit: 2, // two 8-bit moments (block scales are ≈ 0.1%)
   sgd: 0, // no momentum in tunekit's SGD

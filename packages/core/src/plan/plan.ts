@@ -3,6 +3,7 @@ import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
+import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
 import { addedTokenCount, countParams, resolveModelSize, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
@@ -51,6 +52,8 @@ export interface Plan {
   data: PlanData
   model: (ModelSize & { params: ParamCounts }) | { id: string; reason: string }
   memory: MemoryEstimate | null
+  /** Disk the artifacts still to write need in the cache, and what is free there; `null` when the model size is unknown. */
+  disk: DiskEstimate | null
   eta: PlanEta
   notes: string[]
 }
@@ -59,7 +62,7 @@ interface TrainParams {
   model: ModelParams
   tokens: { chatml: boolean; add: string[] }
   lora: { rank: number; dropout: number; targetModules: string[]; modulesToSave: string[]; trainableTokens: boolean | string[] }
-  args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string }
+  args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string; keepCheckpoints: number }
   backend: 'auto' | 'tfjs' | 'torch'
   device: 'auto' | 'cpu' | 'cuda' | 'wasm'
 }
@@ -128,6 +131,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const size = resolveModelSize(modelNode, train.model)
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
+  let disk: DiskEstimate | null = null
   if ('reason' in size) {
     model = { id: train.model.id, reason: size.reason }
     notes.push(`no parameter counts or memory estimate: ${size.reason}`)
@@ -144,8 +148,12 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       family, config: size.config, params, model: train.model, lora: train.lora, optimizer: train.args.optimizer,
       batchSize: train.args.batchSize, seqLen: data.seqLen, target,
     })
+    disk = estimateDisk({
+      graph, cacheDir: opts.cacheDir, params, figures, args: train.args, maxLength,
+      weightBytes: ['float16', 'bfloat16'].includes(train.model.dtype ?? '') ? 2 : 4, random: modelNode.params.random != null,
+    })
   }
-  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes }
+  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes }
 }
 
 function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {
