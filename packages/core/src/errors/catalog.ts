@@ -405,7 +405,7 @@ export const errors = {
     code: 'TK430',
     name: 'PlanDoesNotFit',
     title: 'The run does not fit this machine',
-    message: (what: string, need: string, have: string) => `the plan needs ${need} of ${what} and this machine has ${have}, so the run would fail part-way`,
+    message: (what: string, need: string, have: string, largest: string) => `the plan needs ${need} of ${what} and this machine has ${have} (the largest part: ${largest}), so the run would fail part-way`,
     hint: (fix: string) => `${fix} To run anyway, pass --force.`,
   },
   DiskWontFit: {

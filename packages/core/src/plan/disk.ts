@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path'
 import type { Graph } from '../graph/types.ts'
 import { isCached } from '../cache/store.ts'
 import type { Figures } from './data-figures.ts'
-import { OPTIMIZER_BYTES } from './memory.ts'
+import { gb, OPTIMIZER_BYTES } from './memory.ts'
 import type { ParamCounts } from './model-size.ts'
 
 /** One artifact's share of the estimate. */
@@ -44,7 +44,6 @@ export interface DiskInput {
   maxLength: number
 }
 
-const MB = (n: number): string => `${(n / 1e6).toFixed(1)} MB`
 
 /** Bytes free under `dir` (or its nearest existing parent), or `null` where statfs is unavailable. */
 export function freeBytes(dir: string): { folder: string; bytes: number | null } {
@@ -88,7 +87,7 @@ export function estimateDisk(input: DiskInput): DiskEstimate {
     const state = params.trainable * (OPTIMIZER_BYTES[input.args.optimizer] ?? 8)
     const copies = input.args.keepCheckpoints + 1
     parts.push({ name: 'adapter', bytes: adapter, detail: `${params.trainable} float32` })
-    parts.push({ name: 'checkpoints', bytes: copies * (adapter + state), detail: `${copies} × ${MB(adapter + state)} (adapter + optimizer states)` })
+    parts.push({ name: 'checkpoints', bytes: copies * (adapter + state), detail: `${copies} × ${gb(adapter + state)} (adapter + optimizer states)` })
   }
   if (toRun('merge')) parts.push({ name: 'merged', bytes: params.base * input.weightBytes, detail: `${input.weightBytes} bytes × ${params.base}` })
   const total = parts.reduce((n, p) => n + p.bytes, 0)

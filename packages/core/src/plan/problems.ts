@@ -3,12 +3,11 @@ import { issue, type Issue } from '../errors/tunekit-error.ts'
 import { gb } from './memory.ts'
 import type { Plan } from './plan.ts'
 
-// The recipe key that drives each part of the memory estimate most, and its usual fix.
+// The recipe key behind each group of the memory estimate, and its usual fix. Adapters, their
+// gradients and optimizer states all grow with the trainable parameters, so with lora.rank.
 const MEMORY_KEYS = {
   weights: { path: 'model.quantize', fix: 'Quantize the model (model.quantize: { bits: 4 }) or pick a smaller one.' },
-  adapters: { path: 'lora.rank', fix: 'Lower lora.rank (8 to 64 is usual) or train fewer modules.' },
-  gradients: { path: 'lora.rank', fix: 'Lower lora.rank (8 to 64 is usual) or train fewer modules.' },
-  optimizer: { path: 'args.optimizer', fix: 'Lower lora.rank, or use an 8-bit or paged optimizer (args.optimizer).' },
+  trainable: { path: 'lora.rank', fix: 'Lower lora.rank (8 to 64 is usual), train fewer modules, or use an 8-bit optimizer (args.optimizer).' },
   activations: { path: 'args.batchSize', fix: 'Lower args.batchSize or data.maxLength, or turn on model.gradientCheckpointing.' },
 } as const
 
@@ -24,11 +23,12 @@ export function planProblems(p: Plan, recipe: Recipe): Issue[] {
   const out: Issue[] = []
   const m = p.memory
   if (m && m.fits === false && p.backend.memoryBytes !== undefined) {
-    const parts = (['weights', 'adapters', 'gradients', 'optimizer', 'activations'] as const).map((k) => [k, m[k]] as const)
-    const [largest] = parts.reduce((a, b) => (b[1] > a[1] ? b : a))
+    const groups = { weights: m.weights, trainable: m.adapters + m.gradients + m.optimizer, activations: m.activations }
+    const [largest, bytes] = (Object.entries(groups) as [keyof typeof groups, number][]).reduce((a, b) => (b[1] > a[1] ? b : a))
     const key = MEMORY_KEYS[largest]
     out.push(issue('PlanDoesNotFit', { path: key.path, value: valueAt(recipe, key.path), hintArgs: [key.fix] },
-      `${p.backend.device} memory (${p.backend.engine}), ${largest} the largest part at ${gb(m[largest])}`, gb(m.total), gb(p.backend.memoryBytes)))
+      `${p.backend.device} memory (${p.backend.engine})`, gb(m.total), gb(p.backend.memoryBytes),
+      `${largest === 'trainable' ? 'adapters, their gradients and optimizer states' : largest} ${gb(bytes)}`))
   }
   const d = p.disk
   if (d && d.fits === false && d.freeBytes !== null) {
