@@ -56,6 +56,7 @@ export type { RunGraphOptions, RunResult, NodeOutcome } from './runner/run-graph
 export { selectNodes } from './runner/select.ts'
 export type { Selection, SelectedNodes } from './runner/select.ts'
 export { RUN_LINKS } from './runner/run-dir.ts'
+export { mulberry32 } from './random/mulberry32.ts'
 export { tempName, writeFileAtomic, writeFileAtomicSync, writeJsonAtomic, withAtomicFile } from './fs/atomic.ts'
 export { createProgressRenderer, describeEvent } from './runner/progress.ts'
 export type { ProgressOptions } from './runner/progress.ts'
