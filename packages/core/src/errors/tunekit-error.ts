@@ -42,11 +42,15 @@ export function issue<N extends ErrorName>(
 // `NaN` must be printed as JavaScript, or the message would quote a value they never gave.
 const nonFinite = (_key: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? `\u0000${v}\u0000` : v)
 
+// A string value (a path, a name) is shown whole up to 200 characters, and beyond that with its
+// middle cut out: the end of a path is the part that names the file. Other values (records, arrays)
+// are cut at 60 characters.
 const showValue = (value: unknown): string => {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   try {
     const text = JSON.stringify(value, nonFinite)?.replace(/"\\u0000(-?\w+)\\u0000"/g, '$1')
     if (text === undefined) return String(value)
+    if (typeof value === 'string') return text.length > 200 ? `${text.slice(0, 80)}…${text.slice(-119)}` : text
     return text.length > 60 ? `${text.slice(0, 57)}...` : text
   } catch {
     return String(value)
