@@ -70,7 +70,7 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
     const planned = plan(graph, { cacheDir: prepared.cacheDir, ...backend })
     if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
     // The plan's verdicts stop the run before its first node; --force goes on, saying so.
-    const problems = planProblems(planned, recipe)
+    const problems = planProblems(planned, recipe, visit)
     if (problems.length > 0 && !opts.force) {
       throw new TunekitError(problems, `Cannot run ${recipe.name}: the plan says it would fail`)
     }

@@ -51,6 +51,21 @@ function pseudoFileSystem(dir: string): string | null {
  * way, the file system is /proc-like or read-only, or a level cannot be created.
  */
 export function ensureUsableDir(dir: string, key: string): void {
+  for (const level of checkUsableDir(dir, key)) {
+    try {
+      mkdirSync(level)
+    } catch (e) {
+      if (errnoOf(e) === 'EEXIST' && statSync(level, { throwIfNoEntry: false })?.isDirectory()) continue // made by a concurrent run
+      fail('FolderUnusable', { path: key, value: dir, hintArgs: [key] }, dir, `cannot create ${level} (${errnoOf(e)})`)
+    }
+  }
+}
+
+/**
+ * The checks of {@link ensureUsableDir} without creating anything (so that every folder of a
+ * run is checked before any is made); returns the levels still to create, outermost first.
+ */
+export function checkUsableDir(dir: string, key: string): string[] {
   const { existing, missing } = nearestExisting(dir)
   const unusable = (reason: string): never => fail('FolderUnusable', { path: key, value: dir, hintArgs: [key] }, dir, reason)
   if (!statSync(existing, { throwIfNoEntry: false })?.isDirectory()) unusable(`${existing} is a file, not a folder`)
@@ -61,12 +76,5 @@ export function ensureUsableDir(dir: string, key: string): void {
   } catch (e) {
     unusable(errnoOf(e) === 'EROFS' ? `${existing} is on a read-only file system` : `${existing} is not writable (${errnoOf(e)})`)
   }
-  for (const level of missing) {
-    try {
-      mkdirSync(level)
-    } catch (e) {
-      if (errnoOf(e) === 'EEXIST' && statSync(level, { throwIfNoEntry: false })?.isDirectory()) continue // made by a concurrent run
-      unusable(`cannot create ${level} (${errnoOf(e)})`)
-    }
-  }
+  return missing
 }

@@ -12,6 +12,8 @@ import type { ParamCounts } from './model-size.ts'
 export interface DiskPart {
   /** What it is: `model`, `shards`, `adapter`, `checkpoints`, `merged`. */
   name: string
+  /** The nodes that write it (`tokenize` and `split` both write shards). */
+  nodes: string[]
   bytes: number
   /** How it was counted, for the plan: `3 × 1.2 MB`. */
   detail: string
@@ -75,21 +77,22 @@ export function estimateDisk(input: DiskInput): DiskEstimate {
   const { graph, cacheDir, params, figures } = input
   const parts: DiskPart[] = []
   const toRun = (kind: string): boolean => graph.nodes.some((n) => n.kind === kind && !isCached(cacheDir, n.key))
-  if (input.random && toRun('model')) parts.push({ name: 'model', bytes: params.base * input.weightBytes, detail: `random weights, ${input.weightBytes} bytes × ${params.base}` })
+  const ids = (...kinds: string[]): string[] => graph.nodes.filter((n) => kinds.includes(n.kind) && !isCached(cacheDir, n.key)).map((n) => n.id)
+  if (input.random && toRun('model')) parts.push({ name: 'model', nodes: ids('model'), bytes: params.base * input.weightBytes, detail: `random weights, ${input.weightBytes} bytes × ${params.base}` })
   if (toRun('tokenize') || toRun('split')) {
     const source = graph.nodes.find((n) => n.kind === 'source')?.params.source as { records?: unknown[] } | undefined
     const samples = figures.tokenize?.samples ?? figures.source?.records ?? figures.format?.conversations ?? source?.records?.length
     const tokens = figures.tokenize?.tokens ?? (samples !== undefined ? samples * input.maxLength : undefined)
-    if (tokens !== undefined) parts.push({ name: 'shards', bytes: 2 * 5 * tokens, detail: `2 copies × ${tokens} tokens × 5 bytes` })
+    if (tokens !== undefined) parts.push({ name: 'shards', nodes: ids('tokenize', 'split'), bytes: 2 * 5 * tokens, detail: `2 copies × ${tokens} tokens × 5 bytes` })
   }
   if (toRun('train')) {
     const adapter = params.trainable * 4
     const state = params.trainable * (OPTIMIZER_BYTES[input.args.optimizer] ?? 8)
     const copies = input.args.keepCheckpoints + 1
-    parts.push({ name: 'adapter', bytes: adapter, detail: `${params.trainable} float32` })
-    parts.push({ name: 'checkpoints', bytes: copies * (adapter + state), detail: `${copies} × ${gb(adapter + state)} (adapter + optimizer states)` })
+    parts.push({ name: 'adapter', nodes: ids('train'), bytes: adapter, detail: `${params.trainable} float32` })
+    parts.push({ name: 'checkpoints', nodes: ids('train'), bytes: copies * (adapter + state), detail: `${copies} × ${gb(adapter + state)} (adapter + optimizer states)` })
   }
-  if (toRun('merge')) parts.push({ name: 'merged', bytes: params.base * input.weightBytes, detail: `${input.weightBytes} bytes × ${params.base}` })
+  if (toRun('merge')) parts.push({ name: 'merged', nodes: ids('merge'), bytes: params.base * input.weightBytes, detail: `${input.weightBytes} bytes × ${params.base}` })
   const total = parts.reduce((n, p) => n + p.bytes, 0)
   const free = freeBytes(cacheDir)
   return { folder: free.folder, parts, total, freeBytes: free.bytes, fits: free.bytes === null ? null : total <= free.bytes }

@@ -15,14 +15,16 @@ const valueAt = (recipe: Recipe, path: string): unknown => path.split('.').reduc
 
 /**
  * The plan's verdicts that stop `run` before its first node: the memory estimate over the
- * device's memory (`PlanDoesNotFit`, TK430, at the key behind the largest part) and the disk
- * estimate over the free space in the cache (`DiskWontFit`, TK431). Empty when it fits or when a
- * figure is unknown (an unknown is a note of the plan, not an error).
+ * device's memory (`PlanDoesNotFit`, TK430, at the key behind the largest part) when `train` is
+ * to run, and the disk the nodes to run write over the free space in the cache (`DiskWontFit`,
+ * TK431). `visit` is the run's selection (`--until`, `--only`); default every node. Empty when it
+ * fits or when a figure is unknown (an unknown is a note of the plan, not an error).
  */
-export function planProblems(p: Plan, recipe: Recipe): Issue[] {
+export function planProblems(p: Plan, recipe: Recipe, visit: readonly string[] = p.nodes.map((n) => n.id)): Issue[] {
   const out: Issue[] = []
   const m = p.memory
-  if (m && m.fits === false && p.backend.memoryBytes !== undefined) {
+  const training = p.nodes.some((n) => n.kind === 'train' && n.status === 'to run' && visit.includes(n.id))
+  if (m && m.fits === false && p.backend.memoryBytes !== undefined && training) {
     const groups = { weights: m.weights, trainable: m.adapters + m.gradients + m.optimizer, activations: m.activations }
     const [largest, bytes] = (Object.entries(groups) as [keyof typeof groups, number][]).reduce((a, b) => (b[1] > a[1] ? b : a))
     const key = MEMORY_KEYS[largest]
@@ -31,9 +33,11 @@ export function planProblems(p: Plan, recipe: Recipe): Issue[] {
       `${largest === 'trainable' ? 'adapters, their gradients and optimizer states' : largest} ${gb(bytes)}`))
   }
   const d = p.disk
-  if (d && d.fits === false && d.freeBytes !== null) {
-    const parts = d.parts.map((x) => `${x.name} ${gb(x.bytes)}`).join(', ')
-    out.push(issue('DiskWontFit', { path: 'output.cacheDir', value: recipe.output.cacheDir }, d.folder, gb(d.total), gb(d.freeBytes), parts))
+  const parts = d ? d.parts.filter((x) => x.nodes.some((id) => visit.includes(id))) : []
+  const need = parts.reduce((n, x) => n + x.bytes, 0)
+  if (d && d.freeBytes !== null && need > d.freeBytes) {
+    const names = parts.map((x) => `${x.name} ${gb(x.bytes)}`).join(', ')
+    out.push(issue('DiskWontFit', { path: 'output.cacheDir', value: recipe.output.cacheDir }, d.folder, gb(need), gb(d.freeBytes), names))
   }
   return out
 }

@@ -5,7 +5,7 @@ import { artifactDir, cleanCache, commitArtifact, createTempDir, isCached, workD
 import type { Recipe } from '../define.ts'
 import { fail, isTunekitError, issue, TunekitError } from '../errors/tunekit-error.ts'
 import type { RunEvent, RunEventInput } from '../events.ts'
-import { ensureUsableDir } from '../fs/usable-dir.ts'
+import { checkUsableDir, ensureUsableDir } from '../fs/usable-dir.ts'
 import { getNode } from '../graph/walk.ts'
 import type { Graph, NodeKind } from '../graph/types.ts'
 import { diskFull, NodeCrash, noSpaceError, writeCrashLog } from './crash.ts'
@@ -70,6 +70,8 @@ export interface RunResult {
  */
 export async function runGraph(graph: Graph, opts: RunGraphOptions): Promise<RunResult> {
   const { cacheDir, runDir } = opts
+  checkUsableDir(cacheDir, 'output.cacheDir')
+  checkUsableDir(runDir, 'output.dir')
   ensureUsableDir(cacheDir, 'output.cacheDir')
   ensureUsableDir(runDir, 'output.dir')
   const wait = opts.wait ?? true
