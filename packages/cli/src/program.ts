@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { isTunekitError, type Recipe } from '@tunekit/core'
+import { isTunekitError, SIGNAL_BURST_MS, type Recipe } from '@tunekit/core'
 import { checkCommand } from './commands/check.ts'
 import { schemaCommand } from './commands/schema.ts'
 import { runCommand } from './commands/run.ts'
@@ -65,9 +65,6 @@ export interface RunCliOptions {
   /** The commands to offer; all of {@link commands} by default (a program embedding tunekit may pick). */
   commands?: readonly CliCommand[]
 }
-
-/** Milliseconds after a first SIGINT during which more SIGINTs count as the same Ctrl-C. */
-const SIGNAL_BURST_MS = 1000
 
 /** The node and crash log of a `NodeCrash` (matched by name: a recipe may load its own copy of core). */
 const crashOf = (e: unknown): { node: string; crashLog: string | null } | null =>
