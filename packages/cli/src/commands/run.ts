@@ -114,7 +114,7 @@ export const runCommand: CliCommand = (ctx) =>
   addSelectionFlags(
     addRecipeFlags(
       new Command('run')
-        .description('Check, plan, then run a recipe: train, merge and sample; cached steps are skipped.')
+        .description('Check, plan, then run a recipe: train, merge and sample; cached steps are skipped. Stops before the first node when the plan says the memory or the disk does not fit (--force goes on).')
         .argument('[recipe]', 'recipe file (.ts, .json, .yaml); defaults to the file that called main()'),
     ),
   )
