@@ -357,4 +357,39 @@ describe('disks that are too small or read-only', () => {
     expect(status('readonly')).toBe(1)
     expect(log('readonly', 'err')).toContain(`✖ TK433 "$RO/run" cannot hold the run's files: $RO is on a read-only file system → at output.dir`)
   })
+
+  it('ENOSPC at the end of training keeps its checkpoints: the rerun resumes at the last step instead of training again', () => {
+    const base = join(work, 'disk-train')
+    const small = join(base, 'small')
+    const logs = join(base, 'logs')
+    for (const dir of [small, logs]) mkdirSync(dir, { recursive: true })
+    const file = writeRecipe('disk-train', { run: join(base, 'run'), cache: small })
+    const tunekit = (name: string, ...args: string[]): string =>
+      `"${process.execPath}" "${bin}" run "${file}" ${args.join(' ')} > "${logs}/${name}.out" 2> "${logs}/${name}.err"; echo "${name} $?"`
+    const script = [
+      'set -u',
+      `mount -t tmpfs -o size=64m tmpfs "${small}"`,
+      tunekit('data', '--until', 'collate'),
+      // 256 KiB more than the data nodes use: train's checkpoints (≈ 30 KB each) fit, the
+      // 1.2 MB tokenizer its adapter folder copies does not.
+      `mount -o remount,size=$(( $(df -B1 --output=used "${small}" | tail -1) + 262144 )) "${small}"`,
+      tunekit('train', '--json'),
+      `ls "${small}"/*.work | grep checkpoint- | sed 's/^/  /'`,
+      `mount -o remount,size=64m "${small}"`,
+      tunekit('resume', '--json'),
+    ].join('\n')
+    const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { cwd: root, encoding: 'utf8' })
+    expect(r.stderr).toBe('')
+    const log = (name: string, ext: 'out' | 'err'): string => readFileSync(join(logs, `${name}.${ext}`), 'utf8').replaceAll(small, '$CACHE')
+    const status = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(r.stdout)?.[1])
+    expect(status('data')).toBe(0)
+    expect(status('train')).toBe(1)
+    expect(log('train', 'err')).toMatch(/\n✖ TK432 train could not write under "\$CACHE": no space left on the device \(the run needs about [\d.]+ KB there\) → at train\n/)
+    expect(losses(eventsOf(log('train', 'out'))).map(([step]) => step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(r.stdout).toContain('  checkpoint-8\n') // kept, with the one before it
+    expect(status('resume')).toBe(0)
+    const resumed = eventsOf(log('resume', 'out'))
+    expect(resumed.some((e) => e.type === 'log' && e.message.endsWith('resuming at step 8'))).toBe(true)
+    expect(losses(resumed)).toEqual([]) // not one step trained again
+  })
 })
