@@ -120,24 +120,21 @@ async function runLocked(graph: Graph, opts: RunGraphOptions, lock: Lock): Promi
     const node = getNode(graph, id)
     const path = artifactDir(cacheDir, node.key)
     if (opts.signal?.aborted) endWith(interrupted(node.id))
-    if (isCached(cacheDir, node.key) && !force.has(id)) {
+    const takeCached = (): boolean => {
+      if (!isCached(cacheDir, node.key) || force.has(id)) return false
       emit({ type: 'node-cached', node: id, key: node.key })
       outcomes.push({ id, key: node.key, status: 'cached', path, seconds: 0 })
       linkArtifacts(opts, node.kind, id, node.key, emit)
-      continue
+      return true
     }
+    if (takeCached()) continue
     const executor = opts.executors[node.kind]
     if (!executor) endWith(new TunekitError([issue('NoExecutor', { path: id, value: node.kind }, id, node.kind)]))
     // Another recipe sharing this node may be computing it: wait, then take its artifact.
     const entryLock = await lock(`${path}.lock`, `the cache entry of ${id} (${node.key.slice(0, 12)})`, (message) =>
       emit({ type: 'log', node: id, level: 'warn', message })).catch(endWith)
     try {
-      if (isCached(cacheDir, node.key) && !force.has(id)) {
-        emit({ type: 'node-cached', node: id, key: node.key })
-        outcomes.push({ id, key: node.key, status: 'cached', path, seconds: 0 })
-        linkArtifacts(opts, node.kind, id, node.key, emit)
-        continue
-      }
+      if (takeCached()) continue
       outcomes.push(await runNode(graph, node.id, executor!, opts, force.has(id), emit, endWith))
       linkArtifacts(opts, node.kind, id, node.key, emit)
     } finally {
