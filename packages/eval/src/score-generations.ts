@@ -53,7 +53,7 @@ const scorers: { [K in GenerationMetric]: Scorer<K> } = {
     return { metrics: { rougeL: 100 * s.fmeasure, rougeLPrecision: 100 * s.precision, rougeLRecall: 100 * s.recall } }
   },
   'exact-match': (p, r) => {
-    checkPairs('exact-match', p, r, { atLeastOne: false })
+    checkPairs('exact-match', p, r, { atLeastOne: true })
     const hits = p.reduce((sum, prediction, i) => sum + exactMatch(prediction, r[i]!), 0)
     return { metrics: { exactMatch: (100 * hits) / Math.max(p.length, 1) } }
   },
