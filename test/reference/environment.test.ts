@@ -1,7 +1,7 @@
 // The reference environment holds exactly the pinned versions the metric and format tests rely on.
 import { readFileSync } from 'node:fs'
 import { expect, it } from 'vitest'
-import { runReference } from './python.ts'
+import { runReference } from '../python.ts'
 
 it('has the pinned reference implementations', () => {
   const lock = readFileSync(new URL('./requirements.lock', import.meta.url), 'utf8')

@@ -1,9 +1,14 @@
-// The Python of the reference implementations (sacrebleu, rouge-score, gguf, tensorboard):
-// TUNEKIT_REFERENCE_PYTHON, else the .venv-reference that `npm test` builds (scripts/ensure-python.sh).
+// The two Pythons the tests use, both built by `npm test` (scripts/ensure-python.sh): the worker's
+// stack (TUNEKIT_PYTHON, else .venv) and the reference implementations — sacrebleu, rouge-score,
+// gguf, tensorboard — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference). Never a path of its own:
+// tests find them from the repository root, so they run from any checkout path.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+/** Path of the worker stack's interpreter (torch, transformers, PEFT). */
+export const workerPython = (): string => process.env.TUNEKIT_PYTHON ?? `${root}.venv/bin/python`
 
 /** Path of the reference environment's interpreter. */
 export const referencePython = (): string => process.env.TUNEKIT_REFERENCE_PYTHON ?? `${root}.venv-reference/bin/python`
