@@ -1,6 +1,6 @@
 // Calls the Python references with JSON on stdin and reads JSON back.
 import { expect } from 'vitest'
-import { runReference } from '../reference/python.ts'
+import { runReference } from '../python.ts'
 
 /** Runs `code` (which reads `data = json.load(sys.stdin)` and prints one JSON value) with `input`. */
 export function referenceJson<T>(code: string, input: unknown): T {
