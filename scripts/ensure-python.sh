@@ -10,7 +10,8 @@
 #                    (2.6 GB with a GPU, where requirements.lock + requirements-cuda.lock install
 #                    the usual way). Skipped when TUNEKIT_PYTHON is set.
 #   .venv-reference  the reference implementations tests compare with (test/reference/requirements.lock:
-#                    sacrebleu, rouge-score, gguf, tensorboard; ~30 MB). Skipped when
+#                    sacrebleu, rouge-score, gguf, tensorboard, the SQuAD scripts that allennlp and
+#                    allennlp-models ship; ~38 MB). Skipped when
 #                    TUNEKIT_REFERENCE_PYTHON is set.
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a

@@ -1,7 +1,7 @@
 // The two Pythons the tests use, both built by `npm test` (scripts/ensure-python.sh): the worker's
 // stack (TUNEKIT_PYTHON, else .venv) and the reference implementations — sacrebleu, rouge-score,
-// gguf, tensorboard — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference). Never a path of its own:
-// tests find them from the repository root, so they run from any checkout path.
+// gguf, tensorboard, the SQuAD scripts — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference). Never
+// a path of its own: tests find them from the repository root, so they run from any checkout path.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 

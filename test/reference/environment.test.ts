@@ -9,5 +9,5 @@ it('has the pinned reference implementations', () => {
   const installed = JSON.parse(
     runReference('import json, importlib.metadata as m; print(json.dumps({d.metadata["Name"].lower().replace("_", "-"): d.version for d in m.distributions()}))'),
   ) as Record<string, string>
-  for (const name of ['sacrebleu', 'rouge-score', 'gguf', 'tensorboard']) expect(installed[name], name).toBe(pinned[name])
+  for (const name of ['sacrebleu', 'rouge-score', 'gguf', 'tensorboard', 'allennlp', 'allennlp-models']) expect(installed[name], name).toBe(pinned[name])
 })
