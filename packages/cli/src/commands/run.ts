@@ -15,7 +15,7 @@ import {
 } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../program.ts'
 import { wire } from '../wire.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
 export interface RunOptions extends RecipeFlags, Selection {
@@ -43,8 +43,17 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
   const missing = missingInputs(recipe, prepared.baseDir)
   if (missing.length > 0) {
     // Show what the run would be (the backend assumed, not probed), then what is missing.
-    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir }))}\n\n`)
+    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector }))}\n\n`)
     throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
+  }
+
+  // A model folder the plan finds broken (config.json, weights' headers, tokenizer) stops the run
+  // before the first node, each problem printed once: the plan without them, then the error.
+  const planned = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector })
+  const broken = planned.issues.filter((i) => i.severity === 'error')
+  if (broken.length > 0) {
+    if (!opts.json) ctx.out(`${formatPlan({ ...planned, issues: planned.issues.filter((i) => i.severity !== 'error') })}\n`)
+    throw new TunekitError(broken, `Cannot run ${recipe.name}: the model folder has ${broken.length === 1 ? 'a problem' : `${broken.length} problems`}`)
   }
 
   // Load a backend only when a backend node (train, merge, generate) will actually run.
@@ -62,7 +71,7 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
     const resolved = wiring.resolved
     if (!opts.json) {
       const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
-      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, ...backend }))}\n\n`)
+      ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, ...backend }))}\n\n`)
     }
     if (resolved) {
       const { capabilities: c } = resolved

@@ -67,7 +67,7 @@ export function modelSizeAndIssues(modelNode: GraphNode, model: ModelParams): { 
       return { size: { reason: `${configRead.path}: ${reason}` }, issues: [issue('MalformedModelConfig', { path: configRead.path }, configRead.path, reason)] }
     }
     const read = modelConfigFromText(configRead.path, text, model.family)
-    if (!read.ok) return { size: { reason: `${configRead.path} cannot be used (see the errors above)` }, issues: read.issues }
+    if (!read.ok) return { size: { reason: `${configRead.path} cannot be used (listed under problems)` }, issues: read.issues }
     const size: ModelSize = { id: model.id, family: read.value.family, source: 'config.json', config: read.value.config, dir: dirname(configRead.path) }
     return { size, issues: read.warnings }
   }
