@@ -161,6 +161,22 @@ describe('model folders: found by the plan, before any node runs', () => {
     expect(inspectAdapter(goodAdapter, { family, config })).toEqual([])
   })
 
+  it('warnings do not stop the plan: weights config.json does not describe (TK346), another family (TK345)', async () => {
+    const { dir, model } = caseFolder('warnings')
+    setConfig(model, { num_hidden_layers: 1 })
+    const recipe = JSON.parse(readFileSync(join(dir, 'recipe.json'), 'utf8')) as { model: Record<string, unknown> }
+    writeFileSync(join(dir, 'recipe.json'), JSON.stringify({ ...recipe, model: { ...recipe.model, family: 'llama' } }))
+    const r = await cli(dir, 'plan', 'recipe.json')
+    expect(r.code).toBe(0)
+    expect(r.err).toBe('')
+    expect(clean(issueLines(r.out), dir)).toMatchInlineSnapshot(`
+      "⚠ TK345 model.family is "llama" but $CASE/model/config.json says model_type "mistral" → at model.family
+        value: "llama"
+      ⚠ TK346 the weights in $CASE/model hold 9 tensors that config.json does not describe ("model.layers.1.self_attn.q_proj.weight", "model.layers.1.self_attn.k_proj.weight", "model.layers.1.self_attn.v_proj.weight", …); they are ignored → at $CASE/model
+        value: ["model.layers.1.self_attn.q_proj.weight","model.layers.1..."
+    `)
+  })
+
   it('config.json that is not JSON: TK343 with line and column', async () => {
     const { dir, model } = caseFolder('config-not-json')
     rewrite(join(model, 'config.json'), '{\n  "model_type": "mistral",\n  "hidden_size": 64,,\n}\n')
