@@ -177,6 +177,15 @@ describe('model folders: found by the plan, before any node runs', () => {
     `)
   })
 
+  it('config.json alone (weights not downloaded yet) plans with a warning; the model node refuses it', async () => {
+    const { dir, model } = caseFolder('config-only')
+    for (const f of readdirSync(model)) if (f !== 'config.json') rmSync(join(model, f))
+    const p = await cli(dir, 'plan', 'recipe.json')
+    expect(p.code).toBe(0)
+    expect(p.out).toContain('⚠ TK301')
+    expect(failed(await cli(dir, 'run', 'recipe.json', '--until', 'model'), dir, 'TK301')).toMatchInlineSnapshot(`"✖ TK301 the weights of "$CASE/model" are not on this machine (looked in $CASE/model/model.safetensors, $CASE/model/model.safetensors.index.json) → at $CASE/model"`)
+  })
+
   it('config.json that is not JSON: TK343 with line and column', async () => {
     const { dir, model } = caseFolder('config-not-json')
     rewrite(join(model, 'config.json'), '{\n  "model_type": "mistral",\n  "hidden_size": 64,,\n}\n')

@@ -116,7 +116,10 @@ export function inspectModelFolder(dir: string, model: { family: string; config:
   try {
     weights = readWeightHeadersSync(dir)
   } catch (e) {
-    return [...issuesOf(e), ...tokenizerIssues(dir, model.config)]
+    // No weight file at all (config.json downloaded alone, to plan) is a warning for the plan;
+    // the model node (checkModelFolder) makes it an error.
+    const found = issuesOf(e).map((i) => (i.name === 'ModelNotFound' ? { ...i, severity: 'warning' as const } : i))
+    return [...found, ...tokenizerIssues(dir, model.config)]
   }
   return [...weightIssues(dir, model, weights), ...tokenizerIssues(dir, model.config)]
 }
@@ -130,7 +133,7 @@ export function checkModelFolder(dir: string, recipeFamily?: string): { folder: 
   if (!existsSync(file)) throw new TunekitError([issue('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [file])])
   const read = modelConfigFromText(file, readFileSync(file, 'utf8'), recipeFamily)
   if (!read.ok) throw new TunekitError(read.issues)
-  const found = inspectModelFolder(dir, read.value)
+  const found = inspectModelFolder(dir, read.value).map((i) => (i.name === 'ModelNotFound' ? { ...i, severity: 'error' as const } : i))
   const errors = found.filter((i) => i.severity === 'error')
   if (errors.length > 0) throw new TunekitError(errors)
   return { folder: read.value, warnings: [...read.warnings, ...found.filter((i) => i.severity === 'warning')] }
