@@ -134,7 +134,7 @@ function cacheEntries(dir: string): string[] {
   return [...entries, ...(existsSync(tmp) ? readdirSync(tmp).map((e) => `tmp/${e}`) : [])]
 }
 
-/** The error text with the case folder and the codes' positions made stable. */
+/** The text with the case folder replaced by `$CASE`, so snapshots do not depend on the temp path. */
 const clean = (text: string, dir: string): string => text.replaceAll(dir, '$CASE')
 
 /** The lines of the output that are issues (`✖ TKnnn …`) and their `value:` lines. */
