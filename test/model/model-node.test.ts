@@ -81,8 +81,9 @@ describe('model node', () => {
     const commit = 'a'.repeat(40)
     await mkdir(join(repo, 'refs'), { recursive: true })
     await writeFile(join(repo, 'refs', 'main'), commit)
-    await mkdir(join(repo, 'snapshots', commit), { recursive: true })
-    await writeFile(join(repo, 'snapshots', commit, 'config.json'), '{}')
+    // The model node checks the folder as the plan does, so the snapshot holds a real (tiny) model.
+    const config = randomModelConfig({ id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 0, tokenizer: 'mistral', config: { hidden_size: 16, num_hidden_layers: 1 } } })
+    await createRandomModel(join(repo, 'snapshots', commit), { family: 'mistral', config, seed: 0, tokenizer: 'mistral' })
     const { outDir } = await runModelNode({ id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' }, await tmp())
     expect(await resolveModelDir(outDir)).toBe(join(repo, 'snapshots', commit))
   })

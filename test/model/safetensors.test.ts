@@ -1,5 +1,5 @@
-import { TunekitError } from '@tunekit/core'
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openModelWeights, openSafetensors, readSafetensors, writeModelWeights, writeSafetensors } from '@tunekit/hf'
+import { parseJsonText, TunekitError } from '@tunekit/core'
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, openModelWeights, openSafetensors, readHeader, readHeaderSync, readSafetensors, writeModelWeights, writeSafetensors } from '@tunekit/hf'
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,6 +109,47 @@ describe('safetensors', () => {
       const outcome = await readSafetensors(bad).then(() => 'ok', (e: unknown) => (e instanceof TunekitError ? e.code : String(e)))
       expect(['ok', 'TK309']).toContain(outcome)
     }
+  })
+})
+
+describe('header-only reads for the planner', () => {
+  it('readHeaderSync agrees with readHeader on every corrupted file: the same header or the same TK309 message', async () => {
+    const dir = await tmp()
+    const file = join(dir, 'h.safetensors')
+    await writeSafetensors(file, [['a', { shape: [4, 4], data: new Float32Array(16).fill(0.5) }], ['b', { shape: [3], data: Int32Array.from([1, 2, 3]) }]])
+    const good = await readFile(file)
+    let state = 777
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0)
+    const outcome = (run: () => unknown): unknown => {
+      try {
+        return run()
+      } catch (e) {
+        return e instanceof TunekitError ? e.issues[0]!.message : `bug: ${String(e)}`
+      }
+    }
+    for (let trial = 0; trial < 100; trial++) {
+      const bytes = Buffer.from(good)
+      const cut = trial % 3 === 0 ? next() % bytes.length : bytes.length
+      for (let k = 0; k < 3; k++) bytes[next() % Math.min(bytes.length, 120)] = next() & 0xff
+      const bad = join(dir, `t${trial}.safetensors`)
+      await writeFile(bad, bytes.subarray(0, cut))
+      const viaPromise = await readHeader(bad).then((h) => h, (e: unknown) => (e instanceof TunekitError ? e.issues[0]!.message : `bug: ${String(e)}`))
+      expect(outcome(() => readHeaderSync(bad))).toEqual(viaPromise)
+    }
+  })
+})
+
+describe('JSON errors name the line, column and character', () => {
+  it('turns the parser position (or the end of input) into a line and column', () => {
+    expect(parseJsonText('{\n  "a": 1,,\n}')).toMatchInlineSnapshot(`
+      {
+        "ok": false,
+        "position": 11,
+        "reason": "not valid JSON at line 2, column 10 (character 11): Expected double-quoted property name",
+      }
+    `)
+    expect(parseJsonText('{"a": [1, 2')).toMatchObject({ ok: false, position: 11, reason: expect.stringMatching(/^not valid JSON at line 1, column 12 \(character 11\): /) })
+    expect(parseJsonText('[1]')).toEqual({ ok: true, value: [1] })
   })
 })
 

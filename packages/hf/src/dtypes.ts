@@ -9,6 +9,11 @@ export type Dtype = keyof typeof dtypeBytes
 /** Float element types, all read into Float32Array (F64 into Float64Array). */
 export type FloatDtype = 'F32' | 'F16' | 'BF16'
 
+/** True for the element types a weight may have: they are read as floats (F64 included). */
+export function isFloatDtype(dtype: Dtype): boolean {
+  return dtype === 'F32' || dtype === 'F16' || dtype === 'BF16' || dtype === 'F64'
+}
+
 export function isDtype(value: unknown): value is Dtype {
   return typeof value === 'string' && Object.hasOwn(dtypeBytes, value)
 }

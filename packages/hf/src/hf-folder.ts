@@ -1,6 +1,6 @@
 // Hugging Face model folders (what `save_pretrained` writes and `from_pretrained` reads):
 // config.json, weights (see sharded.ts), tokenizer files, generation_config.json.
-import { fail, familyInfo, familyNames, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
+import { fail, familyInfo, familyNames, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
@@ -27,23 +27,22 @@ export function configFromJson(json: Record<string, unknown>, family: string, wh
   try {
     return info.readConfig(json)
   } catch (e) {
-    return fail('InvalidRecipe', { path: where }, `${(e as Error).message}`)
+    // The family's reader fails with BadModelConfig naming the field: keep it, located in `where`.
+    if (!isTunekitError(e)) throw e
+    throw new TunekitError(e.issues.map((i) => ({ ...i, path: `${where}: ${i.path}` })))
   }
 }
 
-/** Reads `dir/config.json` into the family registry's ModelConfig (family from `model_type`). */
+/**
+ * Reads `dir/config.json` into the family registry's ModelConfig (family from `model_type`), with
+ * the plan's rules (core's `modelConfigFromText`): every problem is a catalog error naming the file.
+ */
 export async function readModelConfig(dir: string): Promise<ModelFolderConfig> {
   const file = join(dir, 'config.json')
   const text = await readFile(file, 'utf8').catch(() => fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [file]))
-  let json: Record<string, unknown>
-  try {
-    json = JSON.parse(text) as Record<string, unknown>
-  } catch (e) {
-    return fail('InvalidRecipe', { path: file }, `config.json is not valid JSON (${(e as Error).message})`)
-  }
-  const family = String(json.model_type)
-  familyOf(family, `${file}: model_type`)
-  return { family: family as Family, config: configFromJson(json, family, file), json }
+  const read = modelConfigFromText(file, text)
+  if (!read.ok) throw new TunekitError(read.issues)
+  return read.value
 }
 
 /** One weight of a model: its transformers name and shape (`[out, in]` for linear layers). */

@@ -2,12 +2,13 @@
 // quantize / gradientCheckpointing. With `random`, it writes a random-initialised Hugging Face
 // folder into its artifact; otherwise it finds the existing folder (model.path,
 // TUNEKIT_MODEL_PATH, or the Hub cache) and writes `model-ref.json` `{ "path": abs folder }`.
-import { fail, knownCheckpoints, requireModelDir, type ModelConfig, type ModelOptions, type NodeExecutor } from '@tunekit/core'
+import { fail, knownCheckpoints, parseJsonText, requireModelDir, type ModelConfig, type ModelOptions, type NodeExecutor } from '@tunekit/core'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 import { writeJsonAtomic } from '@tunekit/core'
 import { configFromJson, familyOf } from './hf-folder.ts'
+import { checkModelFolder, tokenizerIdCount } from './inspect-folder.ts'
 import { createRandomModel, mistralTokenizerPath } from './random-model.ts'
 
 export const MODEL_REF = 'model-ref.json'
@@ -27,11 +28,11 @@ function tokenizerSource(name: string, baseDir: string): 'mistral' | string {
 
 /** Number of token ids a tokenizer.json can produce (vocabulary plus added tokens). */
 async function tokenizerSize(tokenizerJson: string): Promise<number> {
-  const json = JSON.parse(await readFile(tokenizerJson, 'utf8')) as { model?: { vocab?: unknown }; added_tokens?: Array<{ id: number }> }
-  const vocab = json.model?.vocab
-  let size = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Math.max(-1, ...Object.values(vocab as Record<string, number>)) + 1 : 0
-  for (const t of json.added_tokens ?? []) size = Math.max(size, t.id + 1)
-  return size
+  const text = await readFile(tokenizerJson, 'utf8').catch((e: NodeJS.ErrnoException) =>
+    fail('MalformedTokenizer', { path: 'model.random.tokenizer', value: tokenizerJson }, tokenizerJson, `cannot read it (${e.code ?? e.message})`))
+  const parsed = parseJsonText(text)
+  if (!parsed.ok) fail('MalformedTokenizer', { path: tokenizerJson }, tokenizerJson, `tokenizer.json is ${parsed.reason}`)
+  return tokenizerIdCount(parsed.value as Parameters<typeof tokenizerIdCount>[0])
 }
 
 /**
@@ -74,6 +75,10 @@ export const modelExecutor: NodeExecutor = async (ctx) => {
   if (!existsSync(join(dir, 'config.json'))) {
     fail('ModelNotFound', { path: 'model.id', value: params.id, hintArgs: [params.id] }, params.id, [`${join(dir, 'config.json')} (the folder exists but holds no config.json)`])
   }
+  // The plan's checks again (config.json, weights' headers, tokenizer): a run that skipped the
+  // plan, or a folder changed since, fails here with the same catalog errors, before any compute.
+  const { warnings } = checkModelFolder(dir, params.family)
+  for (const w of warnings) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `${w.code} ${w.message}` })
   await writeJsonAtomic(join(ctx.outDir, MODEL_REF), { path: dir })
 }
 

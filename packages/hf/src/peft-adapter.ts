@@ -1,15 +1,15 @@
 // The adapter in PEFT's layout: adapter_config.json (LoraConfig fields) +
 // adapter_model.safetensors (PEFT key names, see peft-keys.ts), so `PeftModel.from_pretrained`
 // loads what either backend wrote.
-import { fail } from '@tunekit/core'
+import { fail, TunekitError } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeJsonAtomic } from '@tunekit/core'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterIssues, readAdapterConfigText, type AdapterBase } from './check-adapter.ts'
 import { targetModuleList, type LoraSpec } from './peft-keys.ts'
-import { readSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
+import { openSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
 
-export const ADAPTER_CONFIG = 'adapter_config.json'
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
+export { ADAPTER_CONFIG, ADAPTER_WEIGHTS }
 
 /** adapter_config.json as PEFT's LoraConfig writes it (fields understood by PEFT ≥ 0.10). */
 export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
@@ -45,7 +45,7 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
 
 /** Reads the LoraSpec back from an adapter_config.json object (PEFT's or tunekit's). */
 export function specFromAdapterConfig(json: Record<string, unknown>, file = ADAPTER_CONFIG): LoraSpec {
-  const bad = (reason: string): never => fail('InvalidRecipe', { path: file }, `${file}: ${reason}`)
+  const bad = (reason: string): never => fail('MalformedAdapter', { path: file }, file, reason)
   if (json.peft_type !== 'LORA') bad(`peft_type is ${JSON.stringify(json.peft_type)}; tunekit reads LORA adapters`)
   if (typeof json.r !== 'number' || typeof json.lora_alpha !== 'number') bad('r and lora_alpha must be numbers')
   const targets = json.target_modules
@@ -90,16 +90,24 @@ export interface Adapter {
   json: Record<string, unknown>
 }
 
-/** Reads an adapter in PEFT layout (written by tunekit or by PEFT). */
-export async function readAdapter(dir: string): Promise<Adapter> {
+/**
+ * Reads an adapter in PEFT layout (written by tunekit or by PEFT), checked before it is used:
+ * adapter_config.json against the tensors and, with `base`, against the model it is applied to
+ * (check-adapter.ts). Every problem is a catalog error, thrown at once.
+ */
+export async function readAdapter(dir: string, base?: AdapterBase): Promise<Adapter> {
   const file = join(dir, ADAPTER_CONFIG)
-  const text = await readFile(file, 'utf8').catch(() => fail('InvalidRecipe', { path: dir }, `${dir} has no ${ADAPTER_CONFIG}; it is not a PEFT adapter folder`))
-  const json = JSON.parse(text) as Record<string, unknown>
-  const { tensors } = await readSafetensors(join(dir, ADAPTER_WEIGHTS))
+  const text = await readFile(file, 'utf8').catch(() => fail('MalformedAdapter', { path: dir, value: dir }, file, `${dir} has no ${ADAPTER_CONFIG}, so it is not a PEFT adapter folder`))
+  const json = readAdapterConfigText(file, text)
+  const weights = await openSafetensors(join(dir, ADAPTER_WEIGHTS))
   const floats = new Map<string, FloatTensor>()
-  for (const [key, t] of tensors) {
-    if (!(t.data instanceof Float32Array)) fail('MalformedSafetensors', { path: join(dir, ADAPTER_WEIGHTS) }, ADAPTER_WEIGHTS, `${key} is not a float tensor`)
-    floats.set(key, t as FloatTensor)
+  try {
+    // Checked from the header first: no tensor is read from an adapter that does not fit.
+    const errors = adapterIssues(dir, json, weights.header.tensors, base).filter((i) => i.severity === 'error')
+    if (errors.length > 0) throw new TunekitError(errors)
+    for (const key of weights.names) floats.set(key, await weights.readFloat(key))
+  } finally {
+    await weights.close()
   }
   return { tensors: floats, loraConfig: specFromAdapterConfig(json, file), json }
 }

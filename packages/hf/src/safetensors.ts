@@ -5,13 +5,18 @@
 // The header is validated completely before any tensor buffer is allocated, so a truncated or
 // hostile file is a MalformedSafetensors error, never a crash or a huge allocation.
 import { fail } from '@tunekit/core'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { withAtomicFile } from '@tunekit/core'
 import { decode, dtypeBytes, encode, isDtype, nativeDtype, type Dtype, type TensorData } from './dtypes.ts'
 
-/** Largest header tunekit reads: real headers are a few hundred KB even for 70B models. */
-export const MAX_HEADER_BYTES = 100 * 1024 * 1024
+/**
+ * Largest header tunekit reads, in bytes: the safetensors reference refuses headers over
+ * 100 000 000 bytes (`MAX_HEADER_SIZE`, HeaderTooLarge); real headers are a few hundred KB even
+ * for 70B models. Checked on the 8-byte length, before the header is allocated or read.
+ */
+export const MAX_HEADER_BYTES = 100_000_000
 
 /** A tensor in memory: row-major values and their shape. */
 export interface Tensor<D extends TensorData = TensorData> {
@@ -132,24 +137,63 @@ export function parseHeader(file: string, text: string, headerLength: number, fi
   return { tensors: new Map(entries.map((t) => [t.name, t])), metadata, dataStart }
 }
 
+/**
+ * The header length from the file's first 8 bytes, refused before anything is allocated when it
+ * is larger than the rest of the file or than {@link MAX_HEADER_BYTES}.
+ */
+function headerLength(file: string, size: number, prefix: Buffer): number {
+  if (size < 8) bad(file, `the file has ${size} bytes, fewer than the 8-byte header length`)
+  const length = prefix.readBigUInt64LE(0)
+  if (length > BigInt(size - 8)) bad(file, `the header length ${length} is larger than the rest of the file (${size - 8} bytes)`)
+  if (length > BigInt(MAX_HEADER_BYTES)) bad(file, `the header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit of the safetensors format`)
+  return Number(length)
+}
+
 /** Reads and validates only the header of a file. */
 export async function readHeader(file: string, handle?: FileHandle): Promise<SafetensorsHeader> {
   const own = handle === undefined
   const h = handle ?? (await open(file, 'r').catch((e: NodeJS.ErrnoException) => bad(file, `cannot open it (${e.code ?? e.message})`)))
   try {
     const { size } = await h.stat()
-    if (size < 8) bad(file, `the file has ${size} bytes, fewer than the 8-byte header length`)
     const prefix = Buffer.alloc(8)
-    await h.read(prefix, 0, 8, 0)
-    const length = prefix.readBigUInt64LE(0)
-    if (length > BigInt(size - 8)) bad(file, `the header length ${length} is larger than the rest of the file (${size - 8} bytes)`)
-    if (length > BigInt(MAX_HEADER_BYTES)) bad(file, `the header length ${length} exceeds the ${MAX_HEADER_BYTES}-byte limit`)
-    const n = Number(length)
+    if (size >= 8) await h.read(prefix, 0, 8, 0)
+    const n = headerLength(file, size, prefix)
     const text = Buffer.alloc(n)
-    await h.read(text, 0, n, 8)
+    let done = 0
+    while (done < n) {
+      const { bytesRead } = await h.read(text, done, n - done, 8 + done)
+      if (bytesRead === 0) bad(file, `the file ended inside the header (byte ${8 + done} of ${8 + n})`)
+      done += bytesRead
+    }
     return parseHeader(file, text.toString('utf8'), n, size)
   } finally {
     if (own) await h.close()
+  }
+}
+
+/** {@link readHeader} without a promise, for the planner (which reads headers only, synchronously). */
+export function readHeaderSync(file: string): SafetensorsHeader {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (e) {
+    return bad(file, `cannot open it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+  }
+  try {
+    const { size } = fstatSync(fd)
+    const prefix = Buffer.alloc(8)
+    if (size >= 8) readSync(fd, prefix, 0, 8, 0)
+    const n = headerLength(file, size, prefix)
+    const text = Buffer.alloc(n)
+    let done = 0
+    while (done < n) {
+      const read = readSync(fd, text, done, n - done, 8 + done)
+      if (read === 0) bad(file, `the file ended inside the header (byte ${8 + done} of ${8 + n})`)
+      done += read
+    }
+    return parseHeader(file, text.toString('utf8'), n, size)
+  } finally {
+    closeSync(fd)
   }
 }
 
@@ -194,7 +238,7 @@ export async function openSafetensors(file: string): Promise<SafetensorsFile> {
     const t = await read(name)
     if (t.data instanceof Float32Array) return t as FloatTensor
     if (t.data instanceof Float64Array) return { shape: t.shape, data: Float32Array.from(t.data) }
-    throw new Error(`tensor ${JSON.stringify(name)} of ${basename(file)} is ${header.tensors.get(name)?.dtype}, not a float type`)
+    return bad(file, `tensor ${JSON.stringify(name)} is ${header.tensors.get(name)?.dtype}, not a float type (F32, F16, BF16, F64)`)
   }
   return { path: file, header, names, read, readFloat, close: () => handle.close() }
 }

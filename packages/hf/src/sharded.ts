@@ -2,12 +2,12 @@
 // `model-00001-of-00003.safetensors` with `model.safetensors.index.json`
 // (`{ metadata: { total_size }, weight_map: { tensor: shard file } }`), as transformers'
 // `save_pretrained(max_shard_size=…)` writes them.
-import { fail } from '@tunekit/core'
-import { existsSync } from 'node:fs'
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { fail, parseJsonText } from '@tunekit/core'
+import { existsSync, readFileSync } from 'node:fs'
+import { readdir, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { writeJsonAtomic } from '@tunekit/core'
-import { openSafetensors, storedBytes, writeSafetensors, type FloatTensor, type SafetensorsFile, type Tensor, type TensorInfo, type TensorSource } from './safetensors.ts'
+import { openSafetensors, readHeaderSync, storedBytes, writeSafetensors, type FloatTensor, type SafetensorsFile, type SafetensorsHeader, type Tensor, type TensorInfo, type TensorSource } from './safetensors.ts'
 
 export const SINGLE_FILE = 'model.safetensors'
 export const INDEX_FILE = 'model.safetensors.index.json'
@@ -33,38 +33,80 @@ export interface ModelWeights {
   close(): Promise<void>
 }
 
-/** Opens the weights of a folder (single file or sharded with an index). */
-export async function openModelWeights(dir: string): Promise<ModelWeights> {
-  const indexText = await readFile(join(dir, INDEX_FILE), 'utf8').catch(() => undefined)
-  let shardOf: Map<string, string>
+/** Where each tensor of a folder lives: the shard files, and the index's map (empty for one file). */
+interface WeightLayout {
+  /** Weight files to open, in order. */
+  files: string[]
+  /** Tensor name → shard file, from the index; `null` for a single `model.safetensors`. */
+  shardOf: Map<string, string> | null
+}
+
+/**
+ * Reads the folder's weight layout: the index (valid JSON, a weight_map of plain file names that
+ * exist in the folder) or the single file; neither is ModelNotFound naming where it looked.
+ */
+function weightLayout(dir: string): WeightLayout {
+  const indexFile = join(dir, INDEX_FILE)
+  const indexText = existsSync(indexFile) ? readFileSync(indexFile, 'utf8') : undefined
   if (indexText === undefined) {
-    shardOf = new Map()
-  } else {
-    const index = (() => {
-      try {
-        return JSON.parse(indexText) as unknown
-      } catch {
-        return undefined
-      }
-    })()
-    const map = (index as { weight_map?: unknown } | undefined)?.weight_map
-    if (typeof map !== 'object' || map === null) fail('MalformedSafetensors', { path: join(dir, INDEX_FILE) }, INDEX_FILE, 'no "weight_map" object')
-    shardOf = new Map()
-    for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
-      // Shard names are plain file names in the same folder; anything else is refused.
-      if (typeof file !== 'string' || file !== basename(file) || file.startsWith('.')) {
-        fail('MalformedSafetensors', { path: join(dir, INDEX_FILE), value: file }, INDEX_FILE, `weight_map entry ${JSON.stringify(name)} names ${JSON.stringify(file)}, not a file in the folder`)
-      }
-      shardOf.set(name, file as string)
-    }
-  }
-  if (indexText === undefined && !existsSync(join(dir, SINGLE_FILE))) {
+    if (existsSync(join(dir, SINGLE_FILE))) return { files: [SINGLE_FILE], shardOf: null }
     // No safetensors weights: say where we looked, and why a PyTorch-only folder is not read.
     const bin = existsSync(join(dir, 'pytorch_model.bin')) || existsSync(join(dir, 'pytorch_model.bin.index.json'))
-    const looked = [join(dir, SINGLE_FILE), `${join(dir, INDEX_FILE)}${bin ? ' (the folder has only pytorch_model.bin weights; tunekit reads safetensors: convert them with transformers save_pretrained(safe_serialization=True))' : ''}`]
-    fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, looked)
+    const looked = [join(dir, SINGLE_FILE), `${indexFile}${bin ? ' (the folder has only pytorch_model.bin weights; tunekit reads safetensors: convert them with transformers save_pretrained(safe_serialization=True))' : ''}`]
+    return fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, looked)
   }
-  const files = indexText === undefined ? [SINGLE_FILE] : [...new Set(shardOf.values())]
+  const parsed = parseJsonText(indexText)
+  if (!parsed.ok) fail('MalformedSafetensors', { path: indexFile }, INDEX_FILE, `the index is ${parsed.reason}`)
+  const map = (parsed.value as { weight_map?: unknown } | null)?.weight_map
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) fail('MalformedSafetensors', { path: indexFile }, INDEX_FILE, 'no "weight_map" object')
+  const shardOf = new Map<string, string>()
+  for (const [name, file] of Object.entries(map as Record<string, unknown>)) {
+    // Shard names are plain file names in the same folder; anything else is refused.
+    if (typeof file !== 'string' || file !== basename(file) || file.startsWith('.')) {
+      fail('MalformedSafetensors', { path: indexFile, value: file }, INDEX_FILE, `weight_map entry ${JSON.stringify(name)} names ${JSON.stringify(file)}, not a file in the folder`)
+    }
+    shardOf.set(name, file as string)
+  }
+  const files = [...new Set(shardOf.values())]
+  const absent = files.filter((f) => !existsSync(join(dir, f)))
+  if (absent.length > 0) {
+    const first = [...shardOf].find(([, f]) => f === absent[0])![0]
+    fail('MalformedSafetensors', { path: indexFile, value: absent[0] }, INDEX_FILE, `weight_map names ${absent.map((f) => JSON.stringify(f)).join(', ')} (for ${JSON.stringify(first)}${shardOf.size > 1 ? ' and others' : ''}), which ${absent.length === 1 ? 'is' : 'are'} not in the folder (an incomplete download?)`)
+  }
+  return { files, shardOf }
+}
+
+/** The index must hold what it maps: each tensor in the shard it names. */
+function checkIndex(dir: string, shardOf: ReadonlyMap<string, string>, headers: ReadonlyMap<string, SafetensorsHeader>): void {
+  for (const [name, f] of shardOf) {
+    if (!headers.get(f)!.tensors.has(name)) fail('MalformedSafetensors', { path: join(dir, f) }, f, `the index maps ${JSON.stringify(name)} to this shard but it does not hold it`)
+  }
+}
+
+/** A weight's header entry and the file that holds it. */
+export type WeightEntry = TensorInfo & { file: string }
+
+/**
+ * Every weight of a folder from the safetensors headers alone (no tensor is read), validated as
+ * {@link openModelWeights} validates them; synchronous, for the planner.
+ */
+export function readWeightHeadersSync(dir: string): Map<string, WeightEntry> {
+  const layout = weightLayout(dir)
+  const headers = new Map(layout.files.map((f) => [f, readHeaderSync(join(dir, f))]))
+  if (layout.shardOf) checkIndex(dir, layout.shardOf, headers)
+  const out = new Map<string, WeightEntry>()
+  for (const [f, h] of headers) {
+    for (const t of [...h.tensors.values()].sort((a, b) => a.begin - b.begin)) {
+      if (!layout.shardOf || layout.shardOf.get(t.name) === f) out.set(t.name, { ...t, file: join(dir, f) })
+    }
+  }
+  return out
+}
+
+/** Opens the weights of a folder (single file or sharded with an index). */
+export async function openModelWeights(dir: string): Promise<ModelWeights> {
+  const layout = weightLayout(dir)
+  const files = layout.files
   const opened: SafetensorsFile[] = []
   try {
     for (const f of files) opened.push(await openSafetensors(join(dir, f)))
@@ -73,12 +115,12 @@ export async function openModelWeights(dir: string): Promise<ModelWeights> {
     throw e
   }
   const byFile = new Map(opened.map((o) => [basename(o.path), o]))
-  if (indexText === undefined) for (const n of opened[0]!.names) shardOf.set(n, SINGLE_FILE)
-  for (const [name, f] of shardOf) {
-    if (!byFile.get(f)!.header.tensors.has(name)) {
-      await Promise.all(opened.map((o) => o.close()))
-      fail('MalformedSafetensors', { path: join(dir, f) }, f, `the index maps ${JSON.stringify(name)} to this shard but it does not hold it`)
-    }
+  const shardOf = layout.shardOf ?? new Map(opened[0]!.names.map((n) => [n, SINGLE_FILE]))
+  try {
+    checkIndex(dir, shardOf, new Map([...byFile].map(([f, o]) => [f, o.header])))
+  } catch (e) {
+    await Promise.all(opened.map((o) => o.close()))
+    throw e
   }
   const fileOf = (name: string): SafetensorsFile => {
     const f = shardOf.get(name)

@@ -20,7 +20,7 @@ export async function loadForGeneration(modelDir: string, adapterDir: string | u
   const model = await loadModel(modelDir, { vocabSize: tokenizer.vocabSize })
   let adapter: AdapterState | undefined
   if (adapterDir) {
-    const a = await readAdapter(adapterDir)
+    const a = await readAdapter(adapterDir, { family: model.family, config: model.config })
     adapter = createAdapter(model, settingsFromSpec(a.loraConfig, model.family), a.tensors)
   }
   return {

@@ -3,7 +3,8 @@ import { join, relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { Command, Option } from 'commander'
-import { fail, type Backend } from '@tunekit/core'
+import { fail, TunekitError, type Backend } from '@tunekit/core'
+import { checkModelFolder, inspectAdapter } from '@tunekit/hf'
 import type { CliCommand, CliContext } from '../program.ts'
 import { recipeFor } from '../load-recipe.ts'
 import { loadBackend } from '../wire.ts'
@@ -81,6 +82,13 @@ async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: 
 export async function chat(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions, input: Readable = process.stdin): Promise<void> {
   const model = await modelFolder(ctx, modelArg, opts)
   const adapter = opts.adapter !== undefined ? resolve(ctx.cwd, opts.adapter) : undefined
+  // The model folder and the adapter are checked from their headers before a backend loads them:
+  // an adapter for another model would otherwise answer garbage without a word.
+  const { folder } = checkModelFolder(model)
+  if (adapter) {
+    const errors = inspectAdapter(adapter, folder).filter((i) => i.severity === 'error')
+    if (errors.length > 0) throw new TunekitError(errors, `The adapter cannot be applied to ${model}`)
+  }
   const { jinja, bos, eos, addBos } = trainingTemplate(adapter ? [adapter, model] : [model])
   const { chatTemplate, renderChat } = await import('@tunekit/data')
   const template = chatTemplate({ jinja }, { bosToken: bos, eosToken: eos })

@@ -4,7 +4,7 @@ import { Command } from 'commander'
 import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
 import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
 import type { CliCommand, CliContext } from '../program.ts'
-import { missingInputs } from './recipe-flags.ts'
+import { missingInputs, modelFolderIssues } from './recipe-flags.ts'
 
 /** A TypeScript diagnostic of a recipe file, located for printing as `file:line:col`. */
 export interface RecipeDiagnostic {
@@ -94,6 +94,12 @@ export async function check(ctx: CliContext, fileArg: string | undefined): Promi
     const input = fileArg === undefined && ctx.preset ? ctx.preset.recipe : await readRecipeFile(file)
     const recipe = parseRecipe(input)
     for (const warning of checkRecipe(recipe).filter((i) => i.severity === 'warning')) ctx.err(`${formatIssue(warning)}\n`)
+    // A local model folder that is there is checked as `plan` checks it (config.json, weights'
+    // headers, tokenizer): a broken one is a problem here, not at the train node.
+    for (const found of modelFolderIssues(recipe, dirname(file))) {
+      ctx.err(`${formatIssue(found)}\n`)
+      if (found.severity === 'error') problems++
+    }
     // A local data file that is not there is a warning only: the recipe may be checked on another
     // machine than the one that trains (CI); `run` stops on it before any node runs.
     for (const missing of missingInputs(recipe, dirname(file)).filter((i) => i.name === 'DataFileNotFound')) {

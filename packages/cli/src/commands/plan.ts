@@ -1,8 +1,8 @@
 import { Command } from 'commander'
-import { formatPlan, plan, type Plan, type PlanOptions } from '@tunekit/core'
+import { formatPlan, plan, TunekitError, type Plan, type PlanOptions } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../program.ts'
 import { wire } from '../wire.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 export interface PlanCommandOptions extends RecipeFlags {
   json?: boolean
@@ -13,7 +13,8 @@ export interface PlanCommandOptions extends RecipeFlags {
 /**
  * `tunekit plan`: the graph with each node's status, data figures, steps, parameters, a memory
  * estimate and an ETA, without loading weights. Missing weights or data are listed as notes, not
- * errors: planning a 7B run on a laptop is the point.
+ * errors: planning a 7B run on a laptop is the point. A local model folder that is there but
+ * would fail (config.json, weights' headers, tokenizer) is listed under problems, exit code 1.
  */
 export async function planRecipe(ctx: CliContext, fileArg: string | undefined, opts: PlanCommandOptions): Promise<Plan> {
   const prepared = await prepareRecipe(ctx, fileArg, opts, 'plan')
@@ -24,11 +25,14 @@ export async function planRecipe(ctx: CliContext, fileArg: string | undefined, o
     if (wiring.resolved) backend = { name: wiring.resolved.backend.name, capabilities: wiring.resolved.capabilities }
     await wiring.dispose()
   }
-  const result = plan(graph, { cacheDir: prepared.cacheDir, ...(backend ? { backend } : {}) })
+  const result = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, ...(backend ? { backend } : {}) })
   const missing = missingInputs(prepared.recipe, prepared.baseDir)
   const notes = missing.map((i) => `${i.message}. ${i.hint}`)
   const full: Plan = { ...result, notes: [...result.notes, ...notes] }
-  ctx.out(opts.json ? `${JSON.stringify(full, null, 2)}\n` : `${formatPlan(full)}\n`)
+  // Errors (a model folder that would fail) go to stderr once, as every command's errors do, exit 1.
+  const errors = full.issues.filter((i) => i.severity === 'error')
+  ctx.out(opts.json ? `${JSON.stringify(full, null, 2)}\n` : `${formatPlan({ ...full, issues: full.issues.filter((i) => i.severity !== 'error') })}\n`)
+  if (errors.length > 0) throw new TunekitError(errors, `The plan of ${prepared.recipe.name} found ${errors.length === 1 ? 'a problem' : `${errors.length} problems`} the run would fail on`)
   return full
 }
 

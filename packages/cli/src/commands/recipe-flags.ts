@@ -4,14 +4,17 @@ import { Option, type Command } from 'commander'
 import {
   compile,
   file as fileSource,
+  isTunekitError,
   findDatasetDir,
   findModelDir,
   issue,
   parseRecipe,
   type Graph,
   type Issue,
+  type PlanOptions,
   type Recipe,
 } from '@tunekit/core'
+import { checkModelFolder, inspectModelFolder } from '@tunekit/hf'
 import { recipeFor } from '../load-recipe.ts'
 import type { CliContext } from '../program.ts'
 
@@ -105,4 +108,23 @@ export function missingInputs(recipe: Recipe, baseDir: string, env: Record<strin
     }
   }
   return issues
+}
+
+/** What `plan` runs on a local model folder beyond config.json: the weights' headers and the tokenizer files. */
+export const modelInspector: NonNullable<PlanOptions['inspectModel']> = inspectModelFolder
+
+/**
+ * The problems of the recipe's local model folder, when there is one (config.json, weights'
+ * headers, tokenizer files); none for a random model or weights not on this machine.
+ */
+export function modelFolderIssues(recipe: Recipe, baseDir: string, env: Record<string, string | undefined> = process.env): Issue[] {
+  if (recipe.model.random) return []
+  const found = findModelDir(recipe.model, baseDir, env)
+  if (!found.dir) return []
+  try {
+    return checkModelFolder(found.dir, recipe.model.family).warnings
+  } catch (e) {
+    if (!isTunekitError(e)) throw e
+    return [...e.issues]
+  }
 }

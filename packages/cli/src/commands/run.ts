@@ -17,7 +17,7 @@ import {
 } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../program.ts'
 import { wire } from '../wire.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
 export interface RunOptions extends RecipeFlags, Selection {
@@ -49,8 +49,18 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
   const missing = missingInputs(recipe, prepared.baseDir)
   if (missing.length > 0) {
     // Show what the run would be (the backend assumed, not probed), then what is missing.
-    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir }))}\n\n`)
+    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector }))}\n\n`)
     throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
+  }
+
+  // A model folder the plan finds broken (config.json, weights' headers, tokenizer) stops the run
+  // before the first node, each problem printed once: the plan without them, then the error.
+  // --force does not go past these: the model node would refuse the folder anyway.
+  const checked = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector })
+  const broken = checked.issues.filter((i) => i.severity === 'error')
+  if (broken.length > 0) {
+    if (!opts.json) ctx.out(`${formatPlan({ ...checked, issues: checked.issues.filter((i) => i.severity !== 'error') })}\n`)
+    throw new TunekitError(broken, `Cannot run ${recipe.name}: the model folder has ${broken.length === 1 ? 'a problem' : `${broken.length} problems`}`)
   }
 
   // Load a backend only when a backend node (train, merge, generate) will actually run.
@@ -67,7 +77,7 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
     const resolved = wiring.resolved
     const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
-    const planned = plan(graph, { cacheDir: prepared.cacheDir, ...backend })
+    const planned = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, ...backend })
     if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
     // The plan's verdicts stop the run before its first node; --force goes on, saying so.
     const problems = planProblems(planned, recipe, visit)

@@ -255,6 +255,76 @@ export const errors = {
     message: (path: string) => `the data file or folder ${show(path)} does not exist`,
     hint: "A relative path in file('…') is read from the recipe file's folder; fix the path, or pass the data with --data-path.",
   },
+  // ── model folders and adapters (TK34x) ─────────────────────────────────────────────────
+  MalformedTokenizer: {
+    code: 'TK340',
+    name: 'MalformedTokenizer',
+    title: 'Malformed tokenizer file',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: 'The tokenizer file is damaged or was cut short: download the model folder again, or copy tokenizer.json from the checkpoint it came with.',
+  },
+  WeightShapeMismatch: {
+    code: 'TK341',
+    name: 'WeightShapeMismatch',
+    title: 'Weights disagree with config.json',
+    message: (tensor: string, file: string, expected: readonly number[], found: readonly number[]) =>
+      `${file}: ${show(tensor)} has shape ${show(found)} but config.json gives ${show(expected)}`,
+    hint: 'config.json and the weights come from different models: put back the config.json saved with these weights (hidden_size, intermediate_size, vocab_size, num_* fields), or download the folder again.',
+  },
+  MissingWeight: {
+    code: 'TK342',
+    name: 'MissingWeight',
+    title: 'A weight config.json needs is missing',
+    message: (tensor: string, dir: string, why: string) => `the weights in ${dir} have no ${show(tensor)}, which config.json needs${why}`,
+    hint: (tensor: string) =>
+      tensor === 'lm_head.weight'
+        ? 'Download the folder again; if the model shares its embeddings with the output layer, set "tie_word_embeddings": true in config.json.'
+        : 'The weights are incomplete or from another architecture: download the folder again (every shard the index names).',
+  },
+  MalformedModelConfig: {
+    code: 'TK343',
+    name: 'MalformedModelConfig',
+    title: 'config.json cannot be read',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: 'Restore the config.json saved with the weights (transformers writes it with save_pretrained), or download the folder again.',
+  },
+  UnsupportedModelType: {
+    code: 'TK344',
+    name: 'UnsupportedModelType',
+    title: 'Model architecture not supported',
+    message: (file: string, modelType: unknown, known: readonly string[]) =>
+      `${file}: model_type ${show(modelType)} is not an architecture tunekit can load; known: ${known.join(', ')}`,
+    hint: 'Use a checkpoint of a known family (config.json "model_type"), or restore its config.json if it was edited.',
+  },
+  FamilyMismatch: {
+    code: 'TK345',
+    name: 'FamilyMismatch',
+    title: 'model.family differs from the checkpoint',
+    message: (family: string, modelType: string, file: string) => `model.family is ${show(family)} but ${file} says model_type ${show(modelType)}`,
+    hint: (modelType: string) => `Set model.family: '${modelType}' so module names and defaults match the checkpoint.`,
+  },
+  UnexpectedWeight: {
+    code: 'TK346',
+    name: 'UnexpectedWeight',
+    title: 'Weights config.json does not describe',
+    message: (dir: string, count: number, first: readonly string[]) =>
+      `the weights in ${dir} hold ${count} tensor${count === 1 ? '' : 's'} that config.json does not describe (${list(first)}${count > first.length ? ', …' : ''}); they are ignored`,
+    hint: 'If config.json was edited (num_hidden_layers, tie_word_embeddings), put back the one saved with the weights.',
+  },
+  MalformedAdapter: {
+    code: 'TK347',
+    name: 'MalformedAdapter',
+    title: 'Malformed adapter',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: 'The adapter folder is damaged or was edited: use the adapter_config.json and adapter_model.safetensors written together (runs/<name>/adapter), or train it again.',
+  },
+  AdapterModelMismatch: {
+    code: 'TK348',
+    name: 'AdapterModelMismatch',
+    title: 'The adapter does not fit this model',
+    message: (file: string, reason: string) => `${file}: ${reason}`,
+    hint: (baseModel: string) => `Apply the adapter to the model it was trained on${baseModel ? ` (base_model_name_or_path: ${baseModel})` : ''}: \`tunekit chat <that model folder> --adapter <adapter>\`.`,
+  },
   // ── runtime ──────────────────────────────────────────────────────────────────────────────
   NonFiniteLoss: {
     code: 'TK401',

@@ -1,3 +1,4 @@
+import { formatIssue } from '../errors/tunekit-error.ts'
 import { gb } from './memory.ts'
 import type { Plan } from './plan.ts'
 
@@ -62,5 +63,10 @@ export function formatPlan(p: Plan): string {
   }
   out.push('', p.eta.seconds === null ? `ETA: unknown (${p.eta.reason})` : 'cached' in p.eta ? 'ETA: nothing to train (train is cached)' : `ETA: ${duration(p.eta.seconds)} at ${count(p.eta.tokensPerSecond)} tokens/s (${p.eta.how})`)
   for (const note of p.notes) out.push(`note: ${note}`)
+  if (p.issues.length > 0) {
+    const errors = p.issues.filter((i) => i.severity === 'error').length
+    out.push('', errors > 0 ? `problems (${errors} error${errors === 1 ? '' : 's'}: the run would fail):` : 'warnings:')
+    for (const i of p.issues) out.push(formatIssue(i))
+  }
   return `${out.join('\n')}\n`
 }

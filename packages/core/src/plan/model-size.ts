@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { issue, type Issue } from '../errors/tunekit-error.ts'
 import { knownCheckpoints } from '../families/checkpoints.ts'
+import { modelConfigFromText } from '../families/model-config.ts'
 import { familyInfo } from '../families/index.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import type { GraphNode } from '../graph/types.ts'
@@ -11,6 +14,8 @@ export interface ModelSize {
   /** `config.json` of a local folder, `known` checkpoint table, or `random` (known config + overrides). */
   source: 'config.json' | 'known' | 'random'
   config: ModelConfig
+  /** The model folder whose config.json gave the numbers (source `config.json`). */
+  dir?: string
 }
 
 /** The model part of the train node's params (the recipe's `model` group, as JSON). */
@@ -26,11 +31,20 @@ export interface ModelParams {
 /**
  * Config numbers for planning, without loading weights: a local config.json when the model node
  * found one, else the known checkpoint's numbers with `model.random.config` overrides applied.
- * Returns `null` (with the reason) when neither is available.
+ * Returns the reason when neither is available.
  */
 export function resolveModelSize(modelNode: GraphNode, model: ModelParams): ModelSize | { reason: string } {
+  return modelSizeAndIssues(modelNode, model).size
+}
+
+/**
+ * {@link resolveModelSize}, with the problems of a local config.json as catalog issues: errors
+ * (not JSON, unknown model_type, missing or inconsistent fields) and warnings (model.family
+ * differs from the checkpoint's model_type).
+ */
+export function modelSizeAndIssues(modelNode: GraphNode, model: ModelParams): { size: ModelSize | { reason: string }; issues: Issue[] } {
   const family = familyInfo(model.family)
-  if (!family) return { reason: `unknown family ${model.family}` }
+  if (!family) return { size: { reason: `unknown family ${model.family}` }, issues: [] }
   const known = knownCheckpoints[model.id]
   if (model.random) {
     const base: Record<string, unknown> = known ? family.writeConfig(known.config) : {}
@@ -38,22 +52,33 @@ export function resolveModelSize(modelNode: GraphNode, model: ModelParams): Mode
     const o = model.random.config
     if (('hidden_size' in o || 'num_attention_heads' in o) && !('head_dim' in o)) delete base.head_dim
     try {
-      return { id: model.id, family: family.name, source: 'random', config: family.readConfig({ ...base, ...model.random.config }) }
+      return { size: { id: model.id, family: family.name, source: 'random', config: family.readConfig({ ...base, ...model.random.config }) }, issues: [] }
     } catch (e) {
-      return { reason: `model.random.config of an unknown checkpoint lacks a field: ${(e as Error).message}` }
+      return { size: { reason: `model.random.config of an unknown checkpoint lacks a field: ${firstLine(e)}` }, issues: [] }
     }
   }
   const configRead = modelNode.reads.find((r) => r.path.endsWith('config.json') && !r.path.endsWith('tokenizer_config.json'))
   if (configRead && configRead.hash !== 'missing') {
+    let text: string
     try {
-      const json = JSON.parse(readFileSync(configRead.path, 'utf8')) as Record<string, unknown>
-      return { id: model.id, family: family.name, source: 'config.json', config: family.readConfig(json) }
+      text = readFileSync(configRead.path, 'utf8')
     } catch (e) {
-      return { reason: `${configRead.path} cannot be read: ${(e as Error).message}` }
+      const reason = `config.json cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`
+      return { size: { reason: `${configRead.path}: ${reason}` }, issues: [issue('MalformedModelConfig', { path: configRead.path }, configRead.path, reason)] }
     }
+    const read = modelConfigFromText(configRead.path, text, model.family)
+    if (!read.ok) return { size: { reason: `${configRead.path} cannot be used (listed under problems)` }, issues: read.issues }
+    const size: ModelSize = { id: model.id, family: read.value.family, source: 'config.json', config: read.value.config, dir: dirname(configRead.path) }
+    return { size, issues: read.warnings }
   }
-  if (known) return { id: model.id, family: family.name, source: 'known', config: known.config }
-  return { reason: `${model.id} is neither on this machine nor a checkpoint tunekit knows; give model.path or run once with the weights present` }
+  if (known) return { size: { id: model.id, family: family.name, source: 'known', config: known.config }, issues: [] }
+  return { size: { reason: `${model.id} is neither on this machine nor a checkpoint tunekit knows; give model.path or run once with the weights present` }, issues: [] }
+}
+
+// A TunekitError's message starts with its title; the first issue line says what happened.
+const firstLine = (e: unknown): string => {
+  const text = (e as Error).message
+  return text.split('\n').find((l) => l.startsWith('✖'))?.replace(/^✖ /, '') ?? text
 }
 
 /** Parameter counts of a LoRA run (PEFT's `print_trainable_parameters` counts). */

@@ -1,12 +1,21 @@
 import type { BackendCapabilities } from '../backend.ts'
+import type { Issue } from '../errors/tunekit-error.ts'
+import type { ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
-import { addedTokenCount, countParams, resolveModelSize, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
+import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
+
+/**
+ * Checks a local model folder beyond its config.json (weights' headers against the config,
+ * tokenizer files) and returns the problems; reads headers only, never tensors. @tunekit/hf's
+ * `inspectModelFolder` is the implementation (core reads no safetensors).
+ */
+export type ModelInspector = (dir: string, model: { family: string; config: ModelConfig }) => Issue[]
 
 /** Options of {@link plan}. */
 export interface PlanOptions {
@@ -15,6 +24,8 @@ export interface PlanOptions {
   backend?: { name: 'tfjs' | 'torch'; capabilities: BackendCapabilities }
   /** Throughput figures for the ETA; default `packages/core/throughput.json` (or `TUNEKIT_THROUGHPUT`). */
   throughputFile?: string
+  /** Checks the local model folder's weights and tokenizer; without it only config.json is checked. */
+  inspectModel?: ModelInspector
 }
 
 export interface PlanNode {
@@ -56,6 +67,11 @@ export interface Plan {
   disk: DiskEstimate | null
   eta: PlanEta
   notes: string[]
+  /**
+   * Problems found without compute (config.json, weights' headers, tokenizer files): an `error`
+   * means the run would fail, so `run` stops before the first node.
+   */
+  issues: Issue[]
 }
 
 interface TrainParams {
@@ -128,7 +144,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   if (data.from === 'unknown') notes.push('steps and tokens are unknown until the data nodes run (tunekit run --until collate)')
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
-  const size = resolveModelSize(modelNode, train.model)
+  const { size, issues } = modelSizeAndIssues(modelNode, train.model)
+  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   let disk: DiskEstimate | null = null
@@ -153,7 +170,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       weightBytes: ['float16', 'bfloat16'].includes(train.model.dtype ?? '') ? 2 : 4, random: modelNode.params.random != null,
     })
   }
-  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes }
+  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
 }
 
 function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { addedTokens, fail } from '@tunekit/core'
+import { addedTokens, fail, parseJsonText } from '@tunekit/core'
 
 /** The parts of `tokenizer.json` tunekit reads or edits; everything else is kept as it is. */
 export interface TokenizerJson {
@@ -64,11 +64,16 @@ const tokenField = (v: unknown): string | undefined =>
 
 /** Reads `tokenizer.json` and `tokenizer_config.json` from a folder and applies the token choices. */
 export async function loadTokenizer(dir: string, choices: TokenChoices = {}, defaults: { eos?: string | undefined } = {}): Promise<LoadedTokenizer> {
-  let json: TokenizerJson
-  try {
-    json = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as TokenizerJson
-  } catch (e) {
-    return fail('ModelNotFound', { path: 'model', value: dir, hintArgs: [dir] }, dir, [`${join(dir, 'tokenizer.json')} (${(e as Error).message})`])
+  const file = join(dir, 'tokenizer.json')
+  // A missing file is a missing model; a file that is there but does not parse is a damaged one,
+  // named with the position of the first error.
+  const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) =>
+    fail('ModelNotFound', { path: 'model', value: dir, hintArgs: [dir] }, dir, [`${file} (${e.code ?? e.message})`]))
+  const parsed = parseJsonText(text)
+  if (!parsed.ok) return fail('MalformedTokenizer', { path: file }, file, `tokenizer.json is ${parsed.reason}`)
+  const json = parsed.value as TokenizerJson
+  if (typeof json?.model?.vocab !== 'object' || json.model.vocab === null) {
+    return fail('MalformedTokenizer', { path: `${file}: model.vocab` }, file, 'tokenizer.json has no "model.vocab", so it holds no vocabulary')
   }
   let config: TokenizerConfig = {}
   try {

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '@tunekit/core'
-import { openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/hf'
+import { checkWeights, openModelWeights, readModelConfig, type FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'
@@ -65,6 +65,9 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
  */
 export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions; vocabSize?: number } = {}): Promise<DecoderModel> {
   const folder = await readModelConfig(dir)
+  // Every weight's shape against config.json from the headers, before a tensor is allocated: a
+  // mismatch is a catalog error naming the tensor, not a tfjs shape error halfway through.
+  checkWeights(dir, folder)
   const config = resizedConfig(folder.config, opts.vocabSize)
   const weights = await openModelWeights(dir)
   const read: WeightReader = async (name) => {
@@ -85,6 +88,7 @@ export async function loadModel(dir: string, opts: { quantize?: QuantizeOptions;
  */
 export async function baseWeightReader(dir: string, vocabSize?: number): Promise<{ readFloat: (name: string) => Promise<FloatTensor>; close: () => Promise<void> }> {
   const folder = await readModelConfig(dir)
+  checkWeights(dir, folder)
   const config = resizedConfig(folder.config, vocabSize)
   const weights = await openModelWeights(dir)
   return {
