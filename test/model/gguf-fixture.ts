@@ -1,7 +1,7 @@
 // A tiny Mistral-shaped model as tiny-chat's merged folder looks: 2 layers, hidden 64, the real
 // Mistral tokenizer with ChatML's tokens added (32,002 rows, <|im_end|> as eos) and the ChatML
-// chat template. Random weights (initializer range 0.2, so logits are far from uniform and greedy
-// decoding has clear winners); built once per test file.
+// chat template. Random weights (initializer range 0.02, as tiny-chat starts from); built once per
+// test file.
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
 import { builtinTemplates, loadTokenizer } from '@tunekit/data'
 import { tokenizerFilesFrom, writeModelFolder, randomWeights } from '@tunekit/hf'
@@ -27,7 +27,7 @@ export async function tinyChatModel(opts: { family?: 'mistral' | 'llama'; seed?:
   await writeModelFolder(dir, {
     family,
     config,
-    tensors: randomWeights(family, config, opts.seed ?? 0, { initializerRange: opts.initializerRange ?? 0.2 }),
+    tensors: randomWeights(family, config, opts.seed ?? 0, { initializerRange: opts.initializerRange ?? 0.02 }),
     tokenizerFiles: { 'tokenizer.json': JSON.stringify(tok.json), 'tokenizer_config.json': `${JSON.stringify(tok.config, null, 2)}\n` },
     chatTemplate: builtinTemplates.chatml,
   })
