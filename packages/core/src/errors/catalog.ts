@@ -441,7 +441,7 @@ export const errors = {
     name: 'NotAGgufFile',
     title: 'Not a GGUF file',
     message: (file: string, why: string) => `${show(file)} ${why}`,
-    hint: 'Pass a .gguf file that exportGguf (or llama.cpp) wrote, e.g. `tunekit chat --gguf runs/<name>/model-Q8_0.gguf`.',
+    hint: "Pass a .gguf file written by exportGguf (@tunekit/hf) or by llama.cpp's convert_hf_to_gguf.py.",
   },
   LlamaCppUnavailable: {
     code: 'TK626',
