@@ -3,11 +3,11 @@
 // llama.cpp itself (node-llama-cpp's prebuilt CPU binary) tokenizes like tunekit and, for F32 and
 // F16, decodes greedily what tunekit's tfjs backend decodes from the merged folder.
 //
-// The model is random (initializer range 0.02, as tiny-chat's starts), so there are no right
-// answers to check: the comparison is of greedy tokens. Logits of a random model are close
-// together, which makes this a sensitive test of the weights, names, permutation and
-// hyperparameters. llama.cpp runs with an F32 KV cache: its default F16 cache rounds keys and
-// values by ~1e-3, enough to flip the near-ties of an untrained model.
+// The model is random (see gguf-fixture.ts), so there are no right answers to check: the comparison
+// is of greedy tokens, a sensitive test of the weights, names, q/k permutation and hyperparameters
+// (without the permutation 1 of 32 first tokens agree). llama.cpp runs with an F32 KV cache: its
+// default F16 cache rounds keys and values by ~1e-3, enough to flip the near-ties of an untrained
+// model.
 import { builtinTemplates, chatTemplate, loadTokenizer, renderChat, type LoadedTokenizer } from '@tunekit/data'
 import { exportGguf, openModelWeights, type GgufExportResult, type GgufExportType } from '@tunekit/hf'
 import { oppositesDataset } from '@tunekit/recipes'
@@ -116,10 +116,12 @@ describe('exportGguf → llama.cpp (node-llama-cpp)', () => {
     expect(tfjsAnswers.every((a) => a.length > 0)).toBe(true)
   })
 
-  it('Q8_0 and Q4_0: the first greedy token mostly agrees with F32 (random logits lie within quantisation error of each other)', () => {
+  it('Q8_0 and Q4_0: the first greedy token agrees with F32 as far as quantisation error allows', () => {
     const firstSame = (type: GgufExportType): number => answers[type].filter((a, i) => a.ids[0] === answers.F32[i]!.ids[0]).length
-    expect(firstSame('Q8_0')).toBeGreaterThanOrEqual(30) // measured 31 of 32
-    expect(firstSame('Q4_0')).toBeGreaterThanOrEqual(24) // measured 28 of 32
+    expect(firstSame('Q8_0')).toBeGreaterThanOrEqual(28) // measured 30 of 32
+    // 4-bit error moves a random model's logits by more than their gaps: measured 9 of 32, where
+    // blocks read the wrong way (nibbles swapped) agree on none
+    expect(firstSame('Q4_0')).toBeGreaterThanOrEqual(5)
   })
 })
 
