@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { tinyChatModel, tmp } from '../model/gguf-fixture.ts'
+import { tinyQwen2Model, tmp } from '../model/gguf-fixture.ts'
 
 async function cli(cwd: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''
@@ -42,12 +42,14 @@ describe('tunekit chat --gguf', () => {
   })
 
   it('answers from a pipe one line per question, as the folder it was exported from does', async () => {
-    const { dir } = await tinyChatModel()
+    // the small-vocabulary Qwen2 fixture keeps this quick; gguf-export.test.ts covers Mistral's
+    const { dir } = await tinyQwen2Model('What is the opposite of hot? Name the opposite of up. cold down')
     const file = join(await tmp(), 'tiny.gguf')
     await exportGguf(dir, file, { type: 'F32' })
     const lines = 'What is the opposite of hot?\n/reset\nName the opposite of up.\n'
     const fromGguf = context()
-    await chat(fromGguf, undefined, { gguf: file, maxNewTokens: '6' }, Readable.from([lines]))
+    // one thread: on shared, busy cores ggml's threads wait on each other for seconds a token
+    await chat(fromGguf, undefined, { gguf: file, maxNewTokens: '6', threads: '1' }, Readable.from([lines]))
     const fromFolder = context()
     await chat(fromFolder, dir, { backend: 'tfjs', maxNewTokens: '6' }, Readable.from([lines]))
     const answers = fromGguf.output().split('\n')

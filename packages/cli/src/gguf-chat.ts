@@ -31,8 +31,12 @@ async function checkGguf(file: string): Promise<void> {
   }
 }
 
-/** Opens a GGUF file in llama.cpp (GPU when node-llama-cpp finds one, else CPU). */
-export async function openGgufChat(file: string): Promise<GgufChat> {
+/**
+ * Opens a GGUF file in llama.cpp (GPU when node-llama-cpp finds one, else CPU). `threads`: CPU
+ * threads of llama.cpp (default: node-llama-cpp's, every core); 1 is far faster on a machine whose
+ * cores are busy, where ggml's threads wait on each other.
+ */
+export async function openGgufChat(file: string, opts: { threads?: number } = {}): Promise<GgufChat> {
   await checkGguf(file)
   const nlc = await import('node-llama-cpp').catch((e: unknown) => fail('LlamaCppUnavailable', { path: '--gguf', value: file }, (e as Error).message.split('\n')[0]!))
   // 'never': use the prebuilt binaries from npm; never start a source build from a chat command
@@ -44,7 +48,7 @@ export async function openGgufChat(file: string): Promise<GgufChat> {
     await llama.dispose()
     return fail('NoChatTemplate', { path: '--gguf', value: file }, `${file} (no tokenizer.chat_template)`)
   }
-  const context = await model.createContext({ contextSize: Math.min(model.trainContextSize, 4096), sequences: 1 })
+  const context = await model.createContext({ contextSize: Math.min(model.trainContextSize, 4096), sequences: 1, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) })
   return {
     jinja,
     bos: model.tokens.bosString ?? '<s>',

@@ -11,6 +11,8 @@ import { loadBackend } from '../wire.ts'
 export interface ChatOptions {
   /** A GGUF file to chat with through llama.cpp (node-llama-cpp) instead of a model folder. */
   gguf?: string
+  /** CPU threads llama.cpp uses with `gguf` (default: every core). */
+  threads?: string
   /** Adapter folder (PEFT layout) on top of `model`, instead of a merged model. */
   adapter?: string
   /** A recipe whose run folder holds the merged model (`runs/<name>/merged`). */
@@ -81,7 +83,7 @@ async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: 
  * over, `/exit` (or end of input) quits.
  */
 export async function chat(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions, input: Readable = process.stdin): Promise<void> {
-  const engine = opts.gguf !== undefined ? await ggufEngine(ctx, opts.gguf) : await folderEngine(ctx, modelArg, opts)
+  const engine = opts.gguf !== undefined ? await ggufEngine(ctx, opts.gguf, opts.threads) : await folderEngine(ctx, modelArg, opts)
   const { chatTemplate, renderChat } = await import('@tunekit/data')
   const template = chatTemplate({ jinja: engine.jinja }, { bosToken: engine.bos, eosToken: engine.eos })
   const interactive = (input as { isTTY?: boolean }).isTTY === true
@@ -146,10 +148,10 @@ async function folderEngine(ctx: CliContext, modelArg: string | undefined, opts:
   }
 }
 
-async function ggufEngine(ctx: CliContext, file: string): Promise<ChatEngine> {
+async function ggufEngine(ctx: CliContext, file: string, threads: string | undefined): Promise<ChatEngine> {
   const { openGgufChat } = await import('../gguf-chat.ts')
   const path = resolve(ctx.cwd, file)
-  const g = await openGgufChat(path)
+  const g = await openGgufChat(path, threads !== undefined ? { threads: Number(threads) } : {})
   return { what: path, ...g }
 }
 
@@ -158,6 +160,7 @@ export const chatCommand: CliCommand = (ctx) =>
     .description('Chat with a merged model (or a base model + --adapter) using the chat template it was trained with.')
     .argument('[model]', "model folder; default: the recipe's merged model (runs/<name>/merged)")
     .option('--gguf <file>', 'chat with a GGUF file through llama.cpp (node-llama-cpp) instead of a model folder')
+    .option('--threads <n>', 'CPU threads llama.cpp uses with --gguf (default: every core)')
     .option('--adapter <folder>', 'LoRA adapter (PEFT layout) to apply to the model')
     .option('--recipe <file>', 'take the merged model of this recipe')
     .addOption(new Option('--backend <name>', 'backend that generates').choices(['tfjs', 'torch']).default('tfjs'))
