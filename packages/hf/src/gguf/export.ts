@@ -3,15 +3,15 @@
 // Tensor types follow llama.cpp's converter (convert_hf_to_gguf.py): 1-D tensors, norms and
 // biases stay F32; every other weight takes the requested type, F16 where a row is not a whole
 // number of 32-value blocks.
-import { fail, writeFileAtomic } from '@tunekit/core'
+import { fail, writeFileAtomic, type ModelConfig } from '@tunekit/core'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { modelWeightSpecs, readModelConfig } from '../hf-folder.ts'
-import { openModelWeights } from '../sharded.ts'
+import { openModelWeights, type ModelWeights } from '../sharded.ts'
 import { hyperparameterMetadata } from './hyperparameters.ts'
 import { modelfileText } from './modelfile.ts'
 import { encodeTensor, ggmlTypes, type GgmlTypeName } from './quantize.ts'
-import { ggufArchitectures, ggufTensorName, permuteQk, permutesQk, type GgufFamily } from './tensor-names.ts'
+import { ggufArchitectures, ggufTensorName, permuteQk, permutesQk, type GgufArchitecture, type GgufFamily } from './tensor-names.ts'
 import { tokenizerMetadata, type HfTokenizerJson } from './tokenizer-metadata.ts'
 import { writeGguf, type GgufTensor, type GgufValue } from './writer.ts'
 
@@ -25,7 +25,7 @@ const fileTypes: Record<GgufExportType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_
 export interface GgufExportOptions {
   /** Type of the 2-D weights. @defaultValue 'F16' */
   type?: GgufExportType
-  /** `general.name`. @defaultValue the folder's name */
+  /** `general.name`. @defaultValue the folder's name (the run's name for `runs/<name>/merged`) */
   name?: string
   /** Write an Ollama `Modelfile` beside the GGUF file (or at this path). @defaultValue true */
   modelfile?: boolean | string
@@ -61,6 +61,54 @@ async function chatTemplateOf(dir: string, config: Record<string, unknown>): Pro
   return jinja ?? (typeof config.chat_template === 'string' ? config.chat_template : undefined)
 }
 
+/** The `tokenizer.*` entries of a folder, and its chat template. */
+async function tokenizerOf(dir: string, config: ModelConfig): Promise<{ entries: Array<[string, GgufValue]>; chatTemplate: string | undefined }> {
+  const tokenizerFile = join(dir, 'tokenizer.json')
+  const json = (await readJson(tokenizerFile)) ?? fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [tokenizerFile])
+  const tokConfig = (await readJson(join(dir, 'tokenizer_config.json'))) ?? {}
+  const chatTemplate = await chatTemplateOf(dir, tokConfig)
+  const entries = tokenizerMetadata({
+    json: json as unknown as HfTokenizerJson,
+    config: tokConfig,
+    vocabSize: config.vocabSize,
+    bosTokenId: config.bosTokenId,
+    eosTokenId: config.eosTokenId,
+    chatTemplate,
+    path: tokenizerFile,
+  })
+  return { entries, chatTemplate }
+}
+
+/** Every tensor in llama.cpp's names and types, each read, permuted and encoded when written. */
+function tensorsOf(weights: ModelWeights, family: string, config: ModelConfig, arch: GgufArchitecture, type: GgufExportType): GgufTensor[] {
+  return modelWeightSpecs(family, config).map((spec): GgufTensor => {
+    const name = ggufTensorName(spec.name)!
+    if (!weights.names.includes(spec.name)) fail('GgufTensorMissing', { path: weights.dir, value: spec.name }, weights.dir, spec.name)
+    const shape = weights.info(spec.name).shape
+    const tensorType = tensorTypeFor(name, shape, type)
+    // q rows come in heads of the query count, k rows in heads of the key/value count
+    const heads = /\.attn_q\./.test(name) ? config.numAttentionHeads : /\.attn_k\./.test(name) ? config.numKeyValueHeads : 0
+    return {
+      name,
+      shape,
+      type: tensorType,
+      data: async () => {
+        const { data } = await weights.readFloat(spec.name)
+        return encodeTensor(heads > 0 && permutesQk[arch] ? permuteQk(data, shape[0]!, heads) : data, tensorType)
+      },
+    }
+  })
+}
+
+/** Writes the Modelfile for `file`; the stop strings are ChatML's and the eos token's text. */
+async function writeModelfile(path: string, file: string, chatTemplate: string | undefined, tokenizer: Array<[string, GgufValue]>): Promise<void> {
+  const value = (key: string): GgufValue | undefined => tokenizer.find(([k]) => k === key)?.[1]
+  const eos = value('tokenizer.ggml.eos_token_id')
+  const tokens = value('tokenizer.ggml.tokens')!.value as readonly string[]
+  const stops = eos?.type === 'u32' ? [tokens[eos.value]!] : []
+  await writeFileAtomic(path, modelfileText(relative(dirname(path), file), chatTemplate, stops))
+}
+
 /**
  * Writes `outFile` (GGUF v3) from the merged model in `modelFolder`: config.json, safetensors
  * weights, tokenizer.json and tokenizer_config.json (with the chat template). Tensors are read,
@@ -73,52 +121,21 @@ export async function exportGguf(modelFolder: string, outFile: string, options: 
   const { family, config } = await readModelConfig(dir)
   if (!Object.hasOwn(ggufArchitectures, family)) fail('GgufFamilyUnsupported', { path: 'model.family', value: family }, family, Object.keys(ggufArchitectures))
   const arch = ggufArchitectures[family as GgufFamily]
-
-  const tokenizerFile = join(dir, 'tokenizer.json')
-  const tokJson = (await readJson(tokenizerFile)) ?? fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [tokenizerFile])
-  const tokConfig = (await readJson(join(dir, 'tokenizer_config.json'))) ?? {}
-  const chatTemplate = await chatTemplateOf(dir, tokConfig)
-  const tokenizerEntries = tokenizerMetadata({
-    json: tokJson as unknown as HfTokenizerJson,
-    config: tokConfig,
-    vocabSize: config.vocabSize,
-    bosTokenId: config.bosTokenId,
-    eosTokenId: config.eosTokenId,
-    chatTemplate,
-    path: tokenizerFile,
-  })
-
+  const tokenizer = await tokenizerOf(dir, config)
+  const file = resolve(outFile)
   const weights = await openModelWeights(dir)
   try {
-    const tensors: GgufTensor[] = []
-    for (const spec of modelWeightSpecs(family, config)) {
-      const name = ggufTensorName(spec.name)!
-      if (!weights.names.includes(spec.name)) fail('GgufTensorMissing', { path: dir, value: spec.name }, dir, spec.name)
-      const shape = weights.info(spec.name).shape
-      const tensorType = tensorTypeFor(name, shape, type)
-      // q rows come in heads of the query count, k rows in heads of the key/value count
-      const heads = /\.attn_q\./.test(name) ? config.numAttentionHeads : /\.attn_k\./.test(name) ? config.numKeyValueHeads : 0
-      tensors.push({
-        name,
-        shape,
-        type: tensorType,
-        data: async () => {
-          const { data } = await weights.readFloat(spec.name)
-          const values = heads > 0 && permutesQk[arch] ? permuteQk(data, shape[0]!, heads) : data
-          return encodeTensor(values, tensorType)
-        },
-      })
-    }
+    const tensors = tensorsOf(weights, family, config, arch, type)
     const metadata: Array<[string, GgufValue]> = [
       ['general.architecture', { type: 'string', value: arch }],
       ['general.type', { type: 'string', value: 'model' }],
-      ['general.name', { type: 'string', value: options.name ?? basename(dir) }],
+      // runs/<name>/merged is named after the run
+      ['general.name', { type: 'string', value: options.name ?? (basename(dir) === 'merged' ? basename(dirname(dir)) : basename(dir)) }],
       ['general.file_type', { type: 'u32', value: fileTypes[type] }],
       ['general.quantization_version', { type: 'u32', value: 2 }], // ggml's GGML_QNT_VERSION
       ...hyperparameterMetadata(arch, config),
-      ...tokenizerEntries,
+      ...tokenizer.entries,
     ]
-    const file = resolve(outFile)
     await writeGguf(file, { metadata, tensors })
     const result: GgufExportResult = {
       file,
@@ -128,12 +145,8 @@ export async function exportGguf(modelFolder: string, outFile: string, options: 
       tensors: tensors.map((t) => ({ name: t.name, shape: [...t.shape], type: t.type })),
     }
     if (options.modelfile !== false) {
-      const modelfile = typeof options.modelfile === 'string' ? resolve(options.modelfile) : join(dirname(file), 'Modelfile')
-      const eos = tokenizerEntries.find(([k]) => k === 'tokenizer.ggml.eos_token_id')?.[1]
-      const tokens = tokenizerEntries.find(([k]) => k === 'tokenizer.ggml.tokens')![1].value as readonly string[]
-      const stops = eos?.type === 'u32' ? [tokens[eos.value]!] : []
-      await writeFileAtomic(modelfile, modelfileText(relative(dirname(modelfile), file), chatTemplate, stops))
-      result.modelfile = modelfile
+      result.modelfile = typeof options.modelfile === 'string' ? resolve(options.modelfile) : join(dirname(file), 'Modelfile')
+      await writeModelfile(result.modelfile, file, tokenizer.chatTemplate, tokenizer.entries)
     }
     return result
   } finally {
