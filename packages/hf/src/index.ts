@@ -1,6 +1,6 @@
 // @tunekit/hf: model input/output shared by the backends, in plain TypeScript (typed
 // arrays, no tensor library): safetensors, Hugging Face model folders, random-initialised models,
-// initial adapters, the PEFT adapter layout, checkpoints and the `model` node executor.
+// initial adapters, the PEFT adapter layout, checkpoints, the `model` node executor and GGUF export.
 export { createRng, restoreRng, hashString, fillNormal, fillUniform } from './prng.ts'
 export type { Rng, RngState } from './prng.ts'
 export { dtypeBytes, isDtype, isFloatDtype, bf16ToF32, f32ToBf16, f16ToF32, f32ToF16 } from './dtypes.ts'
@@ -28,3 +28,15 @@ export type { ModelNodeParams } from './model-node.ts'
 export { TRAINER_STATE, OPTIMIZER_STATE, listCheckpoints, writeCheckpoint, readCheckpoint, readLatestCheckpoint } from './checkpoint.ts'
 export type { TrainerState, CheckpointContents, CheckpointEntry, Checkpoint } from './checkpoint.ts'
 export { growRows } from './resize.ts'
+export { exportGguf, ggufExportTypes, tensorTypeFor } from './gguf/export.ts'
+export type { GgufExportType, GgufExportOptions, GgufExportResult } from './gguf/export.ts'
+export { writeGguf, ggufHeader, tensorBytes, ggufValueTypes, GGUF_MAGIC, GGUF_VERSION, GGUF_DEFAULT_ALIGNMENT } from './gguf/writer.ts'
+export type { GgufValue, GgufScalarType, GgufTensor, GgufContents } from './gguf/writer.ts'
+export { ggmlTypes, quantizeQ8_0, quantizeQ4_0, encodeTensor } from './gguf/quantize.ts'
+export type { GgmlTypeName } from './gguf/quantize.ts'
+export { ggufArchitectures, ggufTensorName, permuteQk, permutesQk } from './gguf/tensor-names.ts'
+export type { GgufFamily, GgufArchitecture } from './gguf/tensor-names.ts'
+export { tokenizerMetadata, tokenizerKind, tokenTypes } from './gguf/tokenizer-metadata.ts'
+export type { TokenizerMetadataInput, HfTokenizerJson } from './gguf/tokenizer-metadata.ts'
+export { hyperparameterMetadata } from './gguf/hyperparameters.ts'
+export { modelfileText, isChatml } from './gguf/modelfile.ts'

@@ -10,6 +10,10 @@ import { recipeFor } from '../load-recipe.ts'
 import { loadBackend } from '../wire.ts'
 
 export interface ChatOptions {
+  /** A GGUF file to chat with through llama.cpp (node-llama-cpp) instead of a model folder. */
+  gguf?: string
+  /** CPU threads llama.cpp uses with `gguf` (default: every core). */
+  threads?: string
   /** Adapter folder (PEFT layout) on top of `model`, instead of a merged model. */
   adapter?: string
   /** A recipe whose run folder holds the merged model (`runs/<name>/merged`). */
@@ -74,31 +78,21 @@ async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: 
 }
 
 /**
- * `tunekit chat`: a conversation with a merged model (or a base model plus an adapter), rendered
- * with the chat template used in training. On a terminal it prompts and streams tokens; from a
+ * `tunekit chat`: a conversation with a merged model (or a base model plus an adapter, or a GGUF
+ * file through llama.cpp), rendered with the chat template used in training. On a terminal it prompts and streams tokens; from a
  * pipe each input line is one user turn and each answer is printed on one line. `/reset` starts
  * over, `/exit` (or end of input) quits.
  */
 export async function chat(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions, input: Readable = process.stdin): Promise<void> {
-  const model = await modelFolder(ctx, modelArg, opts)
-  const adapter = opts.adapter !== undefined ? resolve(ctx.cwd, opts.adapter) : undefined
-  // The model folder and the adapter are checked from their headers before a backend loads them:
-  // an adapter for another model would otherwise answer garbage without a word.
-  const { folder } = checkModelFolder(model)
-  if (adapter) {
-    const errors = inspectAdapter(adapter, folder).filter((i) => i.severity === 'error')
-    if (errors.length > 0) throw new TunekitError(errors, `The adapter cannot be applied to ${model}`)
-  }
-  const { jinja, bos, eos, addBos } = trainingTemplate(adapter ? [adapter, model] : [model])
+  const engine = opts.gguf !== undefined ? await ggufEngine(ctx, opts.gguf, opts.threads) : await folderEngine(ctx, modelArg, opts)
   const { chatTemplate, renderChat } = await import('@tunekit/data')
-  const template = chatTemplate({ jinja }, { bosToken: bos, eosToken: eos })
-  const backend: Backend = await loadBackend(opts.backend ?? 'tfjs')
+  const template = chatTemplate({ jinja: engine.jinja }, { bosToken: engine.bos, eosToken: engine.eos })
   const interactive = (input as { isTTY?: boolean }).isTTY === true
   const history: Message[] = opts.system ? [{ role: 'system', content: opts.system }] : []
   const maxNewTokens = opts.maxNewTokens !== undefined ? Number(opts.maxNewTokens) : 128
   const temperature = opts.temperature !== undefined ? Number(opts.temperature) : 0
 
-  if (interactive) ctx.err(`chatting with ${model}${adapter ? ` + ${adapter}` : ''} on ${backend.name}; /reset to start over, /exit to quit\n`)
+  if (interactive) ctx.err(`chatting with ${engine.what} on ${engine.runner}; /reset to start over, /exit to quit\n`)
   const lines = createInterface({ input, terminal: false })
   try {
     if (interactive) ctx.out('you › ')
@@ -118,26 +112,63 @@ export async function chat(ctx: CliContext, modelArg: string | undefined, opts: 
       history.push({ role: 'user', content: line })
       const rendered = renderChat(template, history, true)
       // Training prepended bos to every sample (tokens.addBos); a prompt must start the same way.
-      const prompt = addBos && !rendered.startsWith(bos) ? `${bos}${rendered}` : rendered
+      const prompt = engine.addBos && !rendered.startsWith(engine.bos) ? `${engine.bos}${rendered}` : rendered
       if (interactive) ctx.out('model › ')
-      const answer = await backend.generate(
-        { model, ...(adapter ? { adapter } : {}), prompt, maxNewTokens, temperature },
-        interactive ? (piece) => ctx.out(piece) : undefined,
-      )
+      const answer = await engine.generate(prompt, { maxNewTokens, temperature }, interactive ? (piece) => ctx.out(piece) : undefined)
       const text = answer.trim()
       history.push({ role: 'assistant', content: text })
       ctx.out(interactive ? '\nyou › ' : `${text}\n`)
     }
   } finally {
     lines.close()
-    await backend.dispose?.()
+    await engine.dispose()
   }
+}
+
+/** What generates the answers: a backend over a model folder, or llama.cpp over a GGUF file. */
+interface ChatEngine {
+  what: string
+  runner: string
+  jinja: string
+  bos: string
+  eos: string
+  addBos: boolean
+  generate(prompt: string, opts: { maxNewTokens: number; temperature: number }, onToken?: (piece: string) => void): Promise<string>
+  dispose(): Promise<void>
+}
+
+async function folderEngine(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions): Promise<ChatEngine> {
+  const model = await modelFolder(ctx, modelArg, opts)
+  const adapter = opts.adapter !== undefined ? resolve(ctx.cwd, opts.adapter) : undefined
+  // The model folder and the adapter are checked from their headers before a backend loads them:
+  // an adapter for another model would otherwise answer garbage without a word.
+  const { folder } = checkModelFolder(model)
+  if (adapter) {
+    const errors = inspectAdapter(adapter, folder).filter((i) => i.severity === 'error')
+    if (errors.length > 0) throw new TunekitError(errors, `The adapter cannot be applied to ${model}`)
+  }
+  const { jinja, bos, eos, addBos } = trainingTemplate(adapter ? [adapter, model] : [model])
+  const backend: Backend = await loadBackend(opts.backend ?? 'tfjs')
+  return {
+    what: `${model}${adapter ? ` + ${adapter}` : ''}`, runner: backend.name, jinja, bos, eos, addBos,
+    generate: (prompt, g, onToken) => backend.generate({ model, ...(adapter ? { adapter } : {}), prompt, ...g }, onToken),
+    dispose: async () => backend.dispose?.(),
+  }
+}
+
+async function ggufEngine(ctx: CliContext, file: string, threads: string | undefined): Promise<ChatEngine> {
+  const { openGgufChat } = await import('../gguf-chat.ts')
+  const path = resolve(ctx.cwd, file)
+  const g = await openGgufChat(path, threads !== undefined ? { threads: Number(threads) } : {})
+  return { what: path, ...g }
 }
 
 export const chatCommand: CliCommand = (ctx) =>
   new Command('chat')
     .description('Chat with a merged model (or a base model + --adapter) using the chat template it was trained with.')
     .argument('[model]', "model folder; default: the recipe's merged model (runs/<name>/merged)")
+    .option('--gguf <file>', 'chat with a GGUF file through llama.cpp (node-llama-cpp) instead of a model folder')
+    .option('--threads <n>', 'CPU threads llama.cpp uses with --gguf (default: every core)')
     .option('--adapter <folder>', 'LoRA adapter (PEFT layout) to apply to the model')
     .option('--recipe <file>', 'take the merged model of this recipe')
     .addOption(new Option('--backend <name>', 'backend that generates').choices(['tfjs', 'torch']).default('tfjs'))

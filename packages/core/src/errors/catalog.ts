@@ -556,6 +556,56 @@ export const errors = {
     message: (option: string, value: unknown, allowed: readonly unknown[]) => `${option} ${show(value)} is not supported; supported: ${list(allowed)}`,
     hint: 'Use one of the supported values.',
   },
+  // ── GGUF export and llama.cpp (TK62x) ─────────────────────────────────────────────────
+  GgufFamilyUnsupported: {
+    code: 'TK620',
+    name: 'GgufFamilyUnsupported',
+    title: 'This model family has no GGUF export',
+    message: (family: string, supported: readonly string[]) => `GGUF export knows the tensor names and hyperparameters of ${list(supported)}; this model is ${show(family)}`,
+    hint: "Export a llama, mistral or qwen2 model, or convert this one with llama.cpp's convert_hf_to_gguf.py.",
+  },
+  GgufTypeUnknown: {
+    code: 'TK621',
+    name: 'GgufTypeUnknown',
+    title: 'Unknown GGUF tensor type',
+    message: (type: string, allowed: readonly string[]) => `${show(type)} is not a GGUF export type; allowed: ${list(allowed)}`,
+    hint: "Use 'F16' (half the size of F32, no loss that greedy decoding notices), 'Q8_0' (about a quarter) or 'Q4_0' (about an eighth, with some loss).",
+  },
+  GgufTokenizerUnsupported: {
+    code: 'TK622',
+    name: 'GgufTokenizerUnsupported',
+    title: 'The tokenizer has no llama.cpp form',
+    message: (file: string, what: string) => `${show(file)} is ${what}; GGUF export writes SentencePiece BPE with byte fallback (llama, mistral) or a byte-level BPE whose pre-tokenizer llama.cpp knows (qwen2, llama-bpe, gpt-2)`,
+    hint: "Export a model with its original tokenizer.json, or convert it with llama.cpp's convert_hf_to_gguf.py, which knows more tokenizers.",
+  },
+  GgufVocabTooLarge: {
+    code: 'TK623',
+    name: 'GgufVocabTooLarge',
+    title: 'The tokenizer has more tokens than the embedding has rows',
+    message: (tokens: number, rows: number) => `the tokenizer has ${tokens} tokens but the model's embedding (vocab_size) has ${rows} rows`,
+    hint: 'Export the merged model tunekit wrote with its own tokenizer/ files: training grows the embedding for every added token.',
+  },
+  GgufTensorMissing: {
+    code: 'TK624',
+    name: 'GgufTensorMissing',
+    title: 'A weight the GGUF file needs is missing',
+    message: (folder: string, tensor: string) => `${show(folder)} has no tensor ${show(tensor)}`,
+    hint: 'Export a merged model (runs/<name>/merged), not a base model plus adapter or a partial folder.',
+  },
+  NotAGgufFile: {
+    code: 'TK625',
+    name: 'NotAGgufFile',
+    title: 'Not a GGUF file',
+    message: (file: string, why: string) => `${show(file)} ${why}`,
+    hint: "Pass a .gguf file written by exportGguf (@tunekit/hf) or by llama.cpp's convert_hf_to_gguf.py.",
+  },
+  LlamaCppUnavailable: {
+    code: 'TK626',
+    name: 'LlamaCppUnavailable',
+    title: 'node-llama-cpp is not available',
+    message: (detail: string) => `chatting with a GGUF file runs llama.cpp through node-llama-cpp, which could not be loaded (${detail})`,
+    hint: 'Install it beside tunekit: `npm i -E node-llama-cpp@3.21.1` (its prebuilt llama.cpp binaries come from npm).',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors
