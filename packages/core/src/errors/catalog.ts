@@ -314,7 +314,8 @@ export const errors = {
     title: 'Every sample is longer than maxLength',
     message: (dropped: number, maxLength: number, longest: string) =>
       `truncation 'drop' left out all ${dropped} sample(s): each is longer than data.maxLength ${maxLength} (the longest: ${longest})`,
-    hint: (longest: number) => `Raise data.maxLength (to ${longest} keeps the longest), or set data.truncation: 'truncate' or 'split'.`,
+    hint: (longest: number, exact: boolean) =>
+      `Raise data.maxLength (${exact ? `${longest} keeps the longest` : 'the longest sample needs far more'}), or set data.truncation: 'truncate' (keeps the first maxLength tokens) or 'split'.`,
   },
   NoDataFiles: {
     code: 'TK320',

@@ -19,8 +19,9 @@ export function lineColumn(text: string, index: number): { line: number; column:
 export function jsonParseProblem(error: unknown, text: string): { message: string; line?: number; column?: number; truncated: boolean } {
   const raw = error instanceof Error ? error.message : String(error)
   const at = /at position (\d+)/.exec(raw)
-  const truncated = /end of JSON input/.test(raw)
+  const index = at ? Number(at[1]) : /end of JSON input/.test(raw) ? text.length : undefined
+  // stopping at the very end (an unterminated string, a missing bracket) means the text was cut short
+  const truncated = index !== undefined && index >= text.trimEnd().length
   const message = raw.replace(/ (in JSON )?at position \d+.*$/, '')
-  const index = at ? Number(at[1]) : truncated ? text.length : undefined
   return index === undefined ? { message, truncated } : { message, truncated, ...lineColumn(text, index) }
 }

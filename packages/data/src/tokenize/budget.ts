@@ -1,0 +1,51 @@
+// Work bounded by what is kept: with truncation 'truncate' only the first maxLength tokens of a
+// rendered conversation survive, so message text far beyond them can be cut before rendering and
+// tokenizing; with 'drop' a message that long already makes the sample too long.
+//
+// Why the cut is safe: a tokenizer that round-trips (the tokenize step checks it) covers every
+// character of the text with tokens, and one token decodes to at most `longest` characters (the
+// longest vocabulary entry: byte-level and metaspace entries are at least as long as their text).
+// So the first B characters of a message yield at least B / longest tokens; with
+// B = (maxLength + MARGIN) * longest they alone fill maxLength tokens with MARGIN to spare, and
+// the text after them cannot move a kept token. MARGIN absorbs the few tokens next to the cut
+// that a shorter text merges differently.
+import type { Message } from '../formats/conversation.ts'
+import type { LoadedTokenizer } from '../tokenizer/load.ts'
+
+/** Tokens kept in hand beyond maxLength, for merges that differ next to the cut. */
+export const MARGIN = 16
+
+const longestCache = new WeakMap<LoadedTokenizer, number>()
+
+/** The most characters one token can decode to, bounded above by the longest vocabulary entry. */
+export function longestTokenChars(tok: LoadedTokenizer): number {
+  const known = longestCache.get(tok)
+  if (known !== undefined) return known
+  let longest = 1
+  const vocab = tok.json.model.vocab
+  const tokens = Array.isArray(vocab) ? vocab.map(([t]) => t) : Object.keys(vocab)
+  for (const t of tokens) if (t.length > longest) longest = t.length
+  for (const t of tok.json.added_tokens) if (t.content.length > longest) longest = t.content.length
+  longestCache.set(tok, longest)
+  return longest
+}
+
+/** Characters of one message that can still reach the first `maxLength` tokens. */
+export const messageBudget = (maxLength: number, longest: number): number => (maxLength + MARGIN) * longest
+
+/**
+ * The messages with each content cut to `budget` characters (never inside a surrogate pair), and
+ * the longest content seen (characters) when one was cut; `cut` is false, and the messages are
+ * the same objects, when none is longer.
+ */
+export function cutToBudget(messages: readonly Message[], budget: number): { messages: readonly Message[]; cut: boolean; longest: number } {
+  let longest = 0
+  for (const m of messages) longest = Math.max(longest, m.content.length)
+  if (longest <= budget) return { messages, cut: false, longest }
+  const cutOne = (text: string): string => {
+    if (text.length <= budget) return text
+    const end = text.charCodeAt(budget - 1) >= 0xd800 && text.charCodeAt(budget - 1) <= 0xdbff ? budget - 1 : budget
+    return text.slice(0, end)
+  }
+  return { messages: messages.map((m) => (m.content.length > budget ? { ...m, content: cutOne(m.content) } : m)), cut: true, longest }
+}
