@@ -315,7 +315,7 @@ export const errors = {
     message: (dropped: number, maxLength: number, longest: string) =>
       `truncation 'drop' left out all ${dropped} sample(s): each is longer than data.maxLength ${maxLength} (the longest: ${longest})`,
     hint: (longest: number, exact: boolean) =>
-      `Raise data.maxLength (${exact ? `${longest} keeps the longest` : 'the longest sample needs far more'}), or set data.truncation: 'truncate' (keeps the first maxLength tokens) or 'split'.`,
+      `Raise data.maxLength (${exact ? `${longest} keeps the longest` : `the longest needs at least ${longest}`}), or set data.truncation: 'truncate' (keeps the first maxLength tokens) or 'split'.`,
   },
   NoDataFiles: {
     code: 'TK320',

@@ -34,9 +34,11 @@ export function longestTokenChars(tok: LoadedTokenizer): number {
 export const messageBudget = (maxLength: number, longest: number): number => (maxLength + MARGIN) * longest
 
 /**
- * The messages with each content cut to `budget` characters (never inside a surrogate pair), and
- * the longest content seen (characters) when one was cut; `cut` is false, and the messages are
- * the same objects, when none is longer.
+ * The messages with each content cut to `budget` characters (never inside a surrogate pair; a cut
+ * in whitespace keeps the next visible character), and the longest content seen (characters);
+ * `cut` is false, and the messages are the same objects, when none is longer. Assumes what every
+ * built-in template does: a message's content is rendered in place (perhaps trimmed), and the
+ * text before it does not depend on it.
  */
 export function cutToBudget(messages: readonly Message[], budget: number): { messages: readonly Message[]; cut: boolean; longest: number } {
   let longest = 0
@@ -45,7 +47,12 @@ export function cutToBudget(messages: readonly Message[], budget: number): { mes
   const cutOne = (text: string): string => {
     if (text.length <= budget) return text
     const end = text.charCodeAt(budget - 1) >= 0xd800 && text.charCodeAt(budget - 1) <= 0xdbff ? budget - 1 : budget
-    return text.slice(0, end)
+    const cut = text.slice(0, end)
+    // A template may trim content (llama-2 does): a cut that ends in whitespace keeps the next
+    // visible character, so the whitespace before it is not trimmed away when the full text's isn't.
+    if (!/\s$/.test(cut)) return cut
+    const next = text.slice(end).search(/\S/)
+    return next < 0 ? cut : cut + String.fromCodePoint(text.codePointAt(end + next)!)
   }
   return { messages: messages.map((m) => (m.content.length > budget ? { ...m, content: cutOne(m.content) } : m)), cut: true, longest }
 }

@@ -116,7 +116,8 @@ export async function tokenizeConversations(
   }
 
   // Text beyond this many characters of one message cannot reach a kept token (budget.ts).
-  const budget = opts.truncation === 'split' ? Infinity : messageBudget(opts.maxLength, longestTokenChars(tok))
+  const longestToken = longestTokenChars(tok)
+  const budget = opts.truncation === 'split' ? Infinity : messageBudget(opts.maxLength, longestToken)
   const dropLong = (tokens: number, exact: boolean): void => {
     r.dropped++
     if (tokens > r.droppedLongest || (tokens === r.droppedLongest && !exact)) [r.droppedLongest, r.droppedLongestExact] = [tokens, exact]
@@ -139,8 +140,9 @@ export async function tokenizeConversations(
     }
     r.rendered++
     if (bounded.cut && opts.truncation === 'drop') {
-      // One message alone holds more than maxLength tokens: dropped without tokenizing it.
-      dropLong(opts.maxLength + 1, false)
+      // One message alone holds more than maxLength tokens: dropped without tokenizing it; its
+      // characters over the longest token's give a lower bound on its length.
+      dropLong(Math.ceil(bounded.longest / longestToken), false)
       continue
     }
     const trained = opts.mask === 'last-assistant' ? rendered.assistant.slice(-1) : rendered.assistant
@@ -213,7 +215,7 @@ export async function tokenizeConversations(
   if (r.fullyMasked > 0)
     r.issues.push(issue('FullyMasked', { path: 'data.mask', value: opts.mask, severity: opts.onError === 'skip' ? 'warning' : 'error' }, r.fullyMasked, firstFullyMasked))
   if (r.samples === 0 && r.dropped > 0) {
-    const longest = r.droppedLongestExact ? `${r.droppedLongest} tokens` : `more than ${opts.maxLength} tokens in one message, which was not tokenized`
+    const longest = r.droppedLongestExact ? `${r.droppedLongest} tokens` : `at least ${r.droppedLongest} tokens, from a message too long to tokenize`
     r.issues.push(issue('AllSamplesDropped', { path: 'data.maxLength', value: opts.maxLength, hintArgs: [r.droppedLongest, r.droppedLongestExact] }, r.dropped, opts.maxLength, longest))
   } else if (r.samples === 0) r.issues.push(issue('EmptyDataset', { path: 'data' }, 'tokenize'))
   const fatal = r.issues.filter((i) => i.severity === 'error')
