@@ -50,7 +50,15 @@ export function jsonLinesWriter(path: string): LineWriter {
   }
   return {
     write: async (value) => {
-      pending += `${JSON.stringify(value)}\n`
+      const line = JSON.stringify(value)
+      if (line.length > 1 << 16) {
+        // a long record goes out as it is: appending it to `pending` would copy it once more
+        await flush()
+        if (!out.write(line)) await once(out, 'drain')
+        pending = '\n'
+        return
+      }
+      pending += `${line}\n`
       if (pending.length > 1 << 16) await flush()
     },
     close: async () => {
