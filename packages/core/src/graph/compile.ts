@@ -72,17 +72,20 @@ function sourceFiles(recipe: Recipe, opts: CompileOptions): string[] {
 }
 
 /**
- * The data file a dataset_info entry's `file_name` picks among a `file` source's files, checked
- * here so that a bad entry or a file_name outside its folder stops before any node runs. Without
- * the json (reported missing before the run) or a file_name, the source reads all its files.
+ * The data file a dataset_info entry's `file_name` picks among a `file` source's files. The entry
+ * is checked here, whatever the source, so that a bad entry or a file_name outside its folder stops
+ * before any node runs. Without the json (reported missing before the run), a file_name or a
+ * `file` source, the source reads all its files.
  */
 function datasetInfoPick(recipe: Recipe, opts: CompileOptions, files: readonly string[]): { file: string; name: string; fileName: string; path: string } | undefined {
   const { format, source } = recipe.data
-  if (typeof format !== 'object' || format.kind !== 'dataset-info' || source.kind !== 'file') return undefined
+  if (typeof format !== 'object' || format.kind !== 'dataset-info') return undefined
   if (!existsSync(resolve(opts.baseDir, format.file))) return undefined
+  // The entry is checked whatever the source; its file_name picks a file only among local files.
   const { entry, path: infoPath } = readDatasetInfoEntry(format.file, format.name, opts.baseDir)
   if (entry.file_name === undefined) return undefined
   const path = resolveDatasetInfoFile(infoPath, format.name, entry.file_name)
+  if (source.kind !== 'file') return undefined
   if (!files.includes(path)) fail('DatasetInfoFileNotInSource', { path: 'data.source.path', value: source.path }, format.name, path, files)
   return { file: format.file, name: format.name, fileName: entry.file_name, path }
 }
