@@ -23,7 +23,8 @@ function text(seed: number, length: number): string {
   const pieces = ['the', 'cat', 'sat', ' ', '   ', '\n', '\n\n', '42', 'été', '日本語', '😀', '!', 'aaaaaaaa', '<|im_end|>']
   let out = ''
   while (out.length < length) out += pieces[Math.floor(next() * pieces.length)] + (next() < 0.5 ? ' ' : '')
-  return out.slice(0, length)
+  const cut = out.slice(0, length)
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut // never half an emoji
 }
 
 /** Every sample the tokenize step emits, with its ids and labels. */
@@ -45,6 +46,8 @@ describe('truncation truncate: a long message is cut before it is tokenized', ()
     conv('3', [{ role: 'user', content: 'Spaces?' }, { role: 'assistant', content: `ok${' '.repeat(10_000)}end` }]),
     conv('4', [{ role: 'user', content: 'Spaces?' }, { role: 'assistant', content: `ok${' '.repeat(10_000)}` }]),
     conv('5', [{ role: 'user', content: 'short' }, { role: 'assistant', content: 'also short' }]),
+    // many messages, none long alone: the budget runs out across them
+    conv('6', Array.from({ length: 120 }, (_, i) => ({ role: i % 2 === 0 ? 'user' : 'assistant', content: text(10 + i, 150) }) as const)),
   ]
 
   test.each([
@@ -83,7 +86,7 @@ describe("truncation 'drop'", () => {
     const run = samples(tiny, [long, medium], { template: 'chatml', maxLength: 32, truncation: 'drop', mask: 'assistant' })
     await expect(run).rejects.toThrowErrorMatchingInlineSnapshot(`
       [TunekitError: Every sample is longer than maxLength
-      ✖ TK319 truncation 'drop' left out all 2 sample(s): each is longer than data.maxLength 32 (the longest: at least 83334 tokens, from a message too long to tokenize) → at data.maxLength
+      ✖ TK319 truncation 'drop' left out all 2 sample(s): each is longer than data.maxLength 32 (the longest: at least 83334 tokens, from text too long to tokenize) → at data.maxLength
         value: 32
         fix: Raise data.maxLength (the longest needs at least 83334), or set data.truncation: 'truncate' (keeps the first maxLength tokens) or 'split'.]
     `)

@@ -4,7 +4,7 @@
 // listing can tell (no node started), and leave nothing partial behind; an odd but valid input
 // must be accepted. One model artifact is shared: every case uses the same cache.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -281,9 +281,7 @@ const cases: Case[] = [
 
 /** Outcome per case, for the count per class at the end. */
 const outcomes: Record<string, string> = {}
-afterAll(() => {
-  chmodSync(root, 0o755)
-})
+afterAll(() => rmSync(root, { recursive: true, force: true }))
 
 const show = (text: string, dir: string): string => text.replaceAll(dir, '$CASE').replaceAll(root, '$ROOT')
 

@@ -140,9 +140,9 @@ export async function tokenizeConversations(
     }
     r.rendered++
     if (bounded.cut && opts.truncation === 'drop') {
-      // One message alone holds more than maxLength tokens: dropped without tokenizing it; its
+      // Its text alone holds more than maxLength tokens: dropped without tokenizing it; its
       // characters over the longest token's give a lower bound on its length.
-      dropLong(Math.ceil(bounded.longest / longestToken), false)
+      dropLong(Math.ceil(bounded.chars / longestToken), false)
       continue
     }
     const trained = opts.mask === 'last-assistant' ? rendered.assistant.slice(-1) : rendered.assistant
@@ -215,7 +215,7 @@ export async function tokenizeConversations(
   if (r.fullyMasked > 0)
     r.issues.push(issue('FullyMasked', { path: 'data.mask', value: opts.mask, severity: opts.onError === 'skip' ? 'warning' : 'error' }, r.fullyMasked, firstFullyMasked))
   if (r.samples === 0 && r.dropped > 0) {
-    const longest = r.droppedLongestExact ? `${r.droppedLongest} tokens` : `at least ${r.droppedLongest} tokens, from a message too long to tokenize`
+    const longest = r.droppedLongestExact ? `${r.droppedLongest} tokens` : `at least ${r.droppedLongest} tokens, from text too long to tokenize`
     r.issues.push(issue('AllSamplesDropped', { path: 'data.maxLength', value: opts.maxLength, hintArgs: [r.droppedLongest, r.droppedLongestExact] }, r.dropped, opts.maxLength, longest))
   } else if (r.samples === 0) r.issues.push(issue('EmptyDataset', { path: 'data' }, 'tokenize'))
   const fatal = r.issues.filter((i) => i.severity === 'error')
