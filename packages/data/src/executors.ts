@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ArgsOptions, DataOptions, NodeContext, NodeExecutor, Source, Format, TokensOptions } from '@tunekit/core'
-import { runSource } from './sources/run-source.ts'
+import { runSource, type DatasetInfoPick } from './sources/run-source.ts'
 import { runFormat } from './formats/run-format.ts'
 import { runTokenize } from './tokenize/run-tokenize.ts'
 import { splitFromSets, splitShards } from './plan/split.ts'
@@ -27,8 +27,8 @@ function inputOfKind(ctx: NodeContext, kind: string): string {
 }
 
 const source: NodeExecutor = async (ctx: NodeContext) => {
-  const p = ctx.node.params as unknown as Params<{ source: Source; limit?: number }>
-  const summary = await runSource(p.source, ctx.outDir, { baseDir: ctx.baseDir, limit: p.limit })
+  const p = ctx.node.params as unknown as Params<{ source: Source; limit?: number; datasetInfo?: DatasetInfoPick }>
+  const summary = await runSource(p.source, ctx.outDir, { baseDir: ctx.baseDir, limit: p.limit, datasetInfo: p.datasetInfo })
   ctx.emit({ type: 'node-progress', node: ctx.node.id, done: summary.records, unit: 'records' })
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
@@ -8,6 +8,8 @@ import {
   findDatasetDir,
   findModelDir,
   issue,
+  listDataFiles,
+  noDataFilesIssue,
   parseRecipe,
   type Graph,
   type Issue,
@@ -78,8 +80,9 @@ export function compilePrepared(p: PreparedRecipe): Promise<Graph> {
 /**
  * What a run needs and this machine lacks: pretrained weights that are in no local folder or Hub
  * cache, a Hub dataset that is not cached while downloads are off (or while the weights are
- * missing anyway, so the user learns everything at once), and local data files that do not
- * exist. A random model needs nothing.
+ * missing anyway, so the user learns everything at once), local data files that do not exist or
+ * a data folder that holds none, and a dataset_info.json that is not there. A random model needs
+ * nothing.
  */
 export function missingInputs(recipe: Recipe, baseDir: string, env: Record<string, string | undefined> = process.env): Issue[] {
   const issues: Issue[] = []
@@ -105,7 +108,13 @@ export function missingInputs(recipe: Recipe, baseDir: string, env: Record<strin
       const full = isAbsolute(path) ? path : resolve(baseDir, path)
       const at = Array.isArray(source.path) ? `data.source.path[${i}]` : 'data.source.path'
       if (!existsSync(full)) issues.push(issue('DataFileNotFound', { path: at, value: path }, full))
+      else if (statSync(full).isDirectory() && listDataFiles(full, at).length === 0) issues.push(noDataFilesIssue(full, at, path))
     }
+  }
+  const format = recipe.data.format
+  if (typeof format === 'object' && format.kind === 'dataset-info') {
+    const full = isAbsolute(format.file) ? format.file : resolve(baseDir, format.file)
+    if (!existsSync(full)) issues.push(issue('DataFileNotFound', { path: 'data.format.file', value: format.file }, full))
   }
   return issues
 }

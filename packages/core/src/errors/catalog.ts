@@ -325,6 +325,97 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: (baseModel: string) => `Apply the adapter to the model it was trained on${baseModel ? ` (base_model_name_or_path: ${baseModel})` : ''}: \`tunekit chat <that model folder> --adapter <adapter>\`.`,
   },
+  // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
+  DataSymlinkLoop: {
+    code: 'TK312',
+    name: 'DataSymlinkLoop',
+    title: 'A symbolic link in the data loops',
+    message: (link: string, target: string) => `${show(link)} is a symbolic link that loops back (${target}), so the data folder has no end`,
+    hint: 'Remove the link, or point it at a folder outside the data folder; tunekit follows links inside data folders.',
+  },
+  DataFileUnreadable: {
+    code: 'TK313',
+    name: 'DataFileUnreadable',
+    title: 'A data file cannot be read',
+    message: (path: string, reason: string) => `${show(path)} cannot be read: ${reason}`,
+    hint: (path: string) => `Give this user read permission (chmod a+r ${JSON.stringify(path)}, and a+rx on its folders), or run as a user who may read it.`,
+  },
+  InvalidUtf8: {
+    code: 'TK314',
+    name: 'InvalidUtf8',
+    title: 'A data file is not UTF-8',
+    message: (file: string, offset: number, line: number, bytes: string) =>
+      `${show(file)} is not valid UTF-8: byte offset ${offset} (line ${line}) holds ${bytes}, which no UTF-8 text contains`,
+    hint: 'Save the file as UTF-8 (from Latin-1: iconv -f latin1 -t utf-8 in.jsonl > out.jsonl); tunekit never guesses an encoding, so text is never silently replaced by U+FFFD.',
+  },
+  MalformedDataFile: {
+    code: 'TK315',
+    name: 'MalformedDataFile',
+    title: 'A data file cannot be parsed',
+    message: (file: string, where: string, reason: string) => `${show(file)}${where ? ` ${where}` : ''}: ${reason}`,
+    hint: 'A .json file holds one array of record objects (or { "data": [...] }); one object per line belongs in a .jsonl file. Fix the file (a truncated file needs to be written again).',
+  },
+  DatasetInfoFileOutside: {
+    code: 'TK316',
+    name: 'DatasetInfoFileOutside',
+    title: "dataset_info.json's file_name leaves its folder",
+    message: (name: string, fileName: string, why: string) =>
+      `entry ${show(name)} has file_name ${show(fileName)}, ${why}; file_name is read relative to the folder of dataset_info.json and must stay inside it`,
+    hint: 'Move the data file into the folder of dataset_info.json (or a folder below it) and give file_name relative to it, as LLaMA-Factory does.',
+  },
+  DatasetInfoFileNotInSource: {
+    code: 'TK317',
+    name: 'DatasetInfoFileNotInSource',
+    title: "dataset_info.json's file_name is not among the source's files",
+    message: (name: string, file: string, read: readonly string[]) =>
+      `entry ${show(name)} names the data file ${show(file)}, which data.source does not read (it reads ${read.length === 0 ? 'no file' : list(read.slice(0, 5)) + (read.length > 5 ? `, … (${read.length} files)` : '')})`,
+    hint: "Point data.source at the folder of dataset_info.json (file('data')) or at that file; the entry then picks its own file.",
+  },
+  BadDatasetInfo: {
+    code: 'TK318',
+    name: 'BadDatasetInfo',
+    title: 'A dataset_info.json entry cannot be used',
+    message: (file: string, name: string, reason: string) => `${show(file)} entry ${show(name)}: ${reason}`,
+    hint: 'Fix the entry: tunekit reads formatting ("alpaca" | "sharegpt"), columns and tags (objects of strings), ranking (true | false) and file_name (a relative path), as in LLaMA-Factory\'s data/README.md.',
+  },
+  AllSamplesDropped: {
+    code: 'TK319',
+    name: 'AllSamplesDropped',
+    title: 'Every sample is longer than maxLength',
+    message: (dropped: number, maxLength: number, longest: string) =>
+      `truncation 'drop' left out all ${dropped} sample(s): each is longer than data.maxLength ${maxLength} (the longest: ${longest})`,
+    hint: (longest: number, exact: boolean) =>
+      `Raise data.maxLength (${exact ? `${longest} keeps the longest` : `the longest needs at least ${longest}`}), or set data.truncation: 'truncate' (keeps the first maxLength tokens) or 'split'.`,
+  },
+  NoDataFiles: {
+    code: 'TK320',
+    name: 'NoDataFiles',
+    title: 'The data folder holds no data file',
+    message: (folder: string, others: readonly string[]) =>
+      `the folder ${show(folder)} holds no data file${others.length === 0 ? ' (it is empty)' : ` (it holds ${list(others.slice(0, 5))}${others.length > 5 ? `, … (${others.length} entries)` : ''})`}; tunekit reads .json, .jsonl, .ndjson, .csv and .parquet files`,
+    hint: "Put the data files in the folder, or point file('…') at the files themselves (file('x.txt', { type: 'jsonl' }) for another extension).",
+  },
+  NoRecords: {
+    code: 'TK321',
+    name: 'NoRecords',
+    title: 'The data files hold no record',
+    message: (files: readonly string[]) => `${files.length === 1 ? show(files[0]) : `the ${files.length} data files (${list(files.slice(0, 5))})`} hold${files.length === 1 ? 's' : ''} no record (empty, or blank lines and a header only)`,
+    hint: 'Check that data.source points at the files you meant and that they were written completely.',
+  },
+  UnknownDataFileType: {
+    code: 'TK322',
+    name: 'UnknownDataFileType',
+    title: 'The type of a data file is unknown',
+    message: (path: string) => `cannot tell the type of ${show(path)} from its name; tunekit reads .json, .jsonl, .ndjson, .csv and .parquet`,
+    hint: "Rename the file, or give its type: file('data.txt', { type: 'jsonl' }).",
+  },
+  BrokenDataLink: {
+    code: 'TK323',
+    name: 'BrokenDataLink',
+    title: 'A symbolic link in the data points nowhere',
+    message: (link: string, target: string) => `${show(link)} is a symbolic link to ${show(target)}, which does not exist`,
+    hint: 'Fix or remove the link.',
+  },
   // ── runtime ──────────────────────────────────────────────────────────────────────────────
   NonFiniteLoss: {
     code: 'TK401',

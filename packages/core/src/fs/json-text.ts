@@ -5,17 +5,29 @@
 /** The parsed value, or why the text is not JSON with the line, column and character position. */
 export type JsonParse = { ok: true; value: unknown } | { ok: false; reason: string; position: number }
 
-/** Line and column (both from 1) of a character position in `text`. */
-export function lineColumn(text: string, position: number): { line: number; column: number } {
+/** Line and column (1-based) of UTF-16 index `index` in `text`. */
+export function lineColumn(text: string, index: number): { line: number; column: number } {
   let line = 1
-  let start = 0
-  for (let i = 0; i < position && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++
-      start = i + 1
-    }
+  let lineStart = 0
+  for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) {
+    line++
+    lineStart = i + 1
   }
-  return { line, column: position - start + 1 }
+  return { line, column: index - lineStart + 1 }
+}
+
+/**
+ * What a JSON.parse `error` on `text` means for a user: V8's message without its position, and the
+ * line and column where parsing stopped (the end of the text when it is truncated), when known.
+ */
+export function jsonParseProblem(error: unknown, text: string): { message: string; index?: number; line?: number; column?: number; truncated: boolean } {
+  const raw = error instanceof Error ? error.message : String(error)
+  const at = /at position (\d+)/.exec(raw)
+  const index = at ? Number(at[1]) : /end of JSON input/.test(raw) ? text.length : undefined
+  // stopping at the very end (an unterminated string, a missing bracket) means the text was cut short
+  const truncated = index !== undefined && index >= text.trimEnd().length
+  const message = raw.replace(/ (in JSON )?at position \d+.*$/, '')
+  return index === undefined ? { message, truncated } : { message, truncated, index, ...lineColumn(text, index) }
 }
 
 /** Parses JSON text; a failure says where, as `line 3, column 7 (character 41)`. */
@@ -23,11 +35,9 @@ export function parseJsonText(text: string): JsonParse {
   try {
     return { ok: true, value: JSON.parse(text) as unknown }
   } catch (e) {
-    const message = (e as Error).message
-    const at = /at position (\d+)/.exec(message)
-    const position = at ? Number(at[1]) : text.length
+    const p = jsonParseProblem(e, text)
+    const position = p.index ?? text.length
     const { line, column } = lineColumn(text, position)
-    const detail = message.replace(/ in JSON at position \d+.*$/, '').replace(/ at position \d+.*$/, '')
-    return { ok: false, position, reason: `not valid JSON at line ${line}, column ${column} (character ${position}): ${detail}` }
+    return { ok: false, position, reason: `not valid JSON at line ${line}, column ${column} (character ${position}): ${p.message}` }
   }
 }

@@ -1,6 +1,10 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import type { Recipe } from '../define.ts'
+import { fail } from '../errors/tunekit-error.ts'
+import { readDatasetInfoEntry, resolveDatasetInfoFile } from '../fs/dataset-info-entry.ts'
+import { rethrowFileError } from '../fs/file-issue.ts'
+import { listDataFiles } from '../fs/list-data-files.ts'
 import { findDatasetDir, findModelDir } from '../hub-cache.ts'
 import { canonicalJson, createFileHasher, sha256, toJson, type FileHasher } from './hash.ts'
 import type { Graph, GraphNode, Json, NodeKind, NodeRead } from './types.ts'
@@ -18,9 +22,6 @@ export interface CompileOptions {
 /** Bumped when the meaning of a key changes, so old cache entries are never mistaken for new ones. */
 const KEY_VERSION = 1
 
-/** Data files a `file` source or a Hub dataset snapshot can hold. */
-const DATA_FILE = /\.(jsonl?|csv|parquet)$/i
-
 /** Model files that change what the data and train nodes produce (never the weights: too big, and named by config + revision). */
 const MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const
 
@@ -32,23 +33,16 @@ export function nodeKey(kind: NodeKind, params: { [key: string]: Json }, inputKe
   return sha256(canonicalJson({ v: KEY_VERSION, kind, params, inputs: inputKeys, reads: reads.map((r) => r.hash) }))
 }
 
-function listDataFiles(path: string): string[] {
-  if (!existsSync(path)) return [path]
-  if (!statSync(path).isDirectory()) return [path]
-  const out: string[] = []
-  for (const name of readdirSync(path).sort()) {
-    const full = join(path, name)
-    // stat follows symbolic links: Hub cache snapshots link every file to a blob.
-    const st = statSync(full, { throwIfNoEntry: false })
-    if (st?.isDirectory() && !name.startsWith('.')) out.push(...listDataFiles(full))
-    else if (st?.isFile() && DATA_FILE.test(name)) out.push(full)
-  }
-  return out
-}
-
-async function readsOf(paths: string[], hasher: FileHasher): Promise<NodeRead[]> {
+/** Each path's content hash; a file the user may not read is DataFileUnreadable naming it (recipe path `at`). */
+async function readsOf(paths: string[], hasher: FileHasher, at: string): Promise<NodeRead[]> {
   const reads: NodeRead[] = []
-  for (const path of paths) reads.push({ path, hash: await hasher.hash(path) })
+  for (const path of paths) {
+    try {
+      reads.push({ path, hash: await hasher.hash(path) })
+    } catch (e) {
+      rethrowFileError(e, path, at)
+    }
+  }
   return reads
 }
 
@@ -65,15 +59,35 @@ function modelReadPaths(recipe: Recipe, opts: CompileOptions): string[] {
   return MODEL_FILES.map((f) => join(dir, f))
 }
 
-function sourceReadPaths(recipe: Recipe, opts: CompileOptions): string[] {
+/** The files of a `file` source or a cached Hub snapshot, as the source node lists them. */
+function sourceFiles(recipe: Recipe, opts: CompileOptions): string[] {
   const source = recipe.data.source
   if (source.kind === 'inline') return []
   if (source.kind === 'file') {
     const paths = Array.isArray(source.path) ? source.path : [source.path]
-    return paths.flatMap((p) => listDataFiles(resolve(opts.baseDir, p)))
+    return paths.flatMap((p, i) => listDataFiles(resolve(opts.baseDir, p), Array.isArray(source.path) ? `data.source.path[${i}]` : 'data.source.path'))
   }
   const found = findDatasetDir(source.repo, source.revision, opts.env)
-  return found.dir ? listDataFiles(found.dir) : [found.looked[0]!]
+  return found.dir ? listDataFiles(found.dir, 'data.source') : [found.looked[0]!]
+}
+
+/**
+ * The data file a dataset_info entry's `file_name` picks among a `file` source's files. The entry
+ * is checked here, whatever the source, so that a bad entry or a file_name outside its folder stops
+ * before any node runs. Without the json (reported missing before the run), a file_name or a
+ * `file` source, the source reads all its files.
+ */
+function datasetInfoPick(recipe: Recipe, opts: CompileOptions, files: readonly string[]): { file: string; name: string; fileName: string; path: string } | undefined {
+  const { format, source } = recipe.data
+  if (typeof format !== 'object' || format.kind !== 'dataset-info') return undefined
+  if (!existsSync(resolve(opts.baseDir, format.file))) return undefined
+  // The entry is checked whatever the source; its file_name picks a file only among local files.
+  const { entry, path: infoPath } = readDatasetInfoEntry(format.file, format.name, opts.baseDir)
+  if (entry.file_name === undefined) return undefined
+  const path = resolveDatasetInfoFile(infoPath, format.name, entry.file_name)
+  if (source.kind !== 'file') return undefined
+  if (!files.includes(path)) fail('DatasetInfoFileNotInSource', { path: 'data.source.path', value: source.path }, format.name, path, files)
+  return { file: format.file, name: format.name, fileName: entry.file_name, path }
 }
 
 function formatReadPaths(recipe: Recipe, opts: CompileOptions): string[] {
@@ -101,7 +115,7 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
 
   const add = async (kind: NodeKind, params: object, inputs: string[], readPaths: string[], runsOn: GraphNode['runsOn'], id: string = kind): Promise<void> => {
     const json = toJson(params) as { [key: string]: Json }
-    const reads = await readsOf(readPaths, hasher)
+    const reads = await readsOf(readPaths, hasher, kind === 'model' ? 'model' : kind === 'format' || id === 'eval-format' ? 'data.format.file' : 'data.source.path')
     const inputKeys = inputs.map((id) => byId.get(id)!.key)
     const node: GraphNode = { id, kind, params: json, inputs, reads, key: nodeKey(kind, json, inputKeys, reads), runsOn }
     nodes.push(node)
@@ -109,7 +123,11 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
   }
 
   await add('model', omit(model, 'quantize', 'gradientCheckpointing'), [], modelReadPaths(recipe, opts), 'data')
-  await add('source', { source: data.source, limit: data.limit }, [], sourceReadPaths(recipe, opts), 'data')
+  const files = sourceFiles(recipe, opts)
+  // A dataset_info entry's file_name picks its file among the source's (and enters the key).
+  const pick = datasetInfoPick(recipe, opts, files)
+  const sourceParams = pick ? { source: data.source, limit: data.limit, datasetInfo: { file: pick.file, name: pick.name, fileName: pick.fileName } } : { source: data.source, limit: data.limit }
+  await add('source', sourceParams, [], pick ? [pick.path] : files, 'data')
   await add('format', { format: data.format, onError: data.onError }, ['source'], formatReadPaths(recipe, opts), 'data')
   const tokenizeParams = { template: data.template, maxLength: data.maxLength, truncation: data.truncation, mask: data.mask, onError: data.onError, tokens: recipe.tokens, family: model.family }
   await add('tokenize', tokenizeParams, ['format', 'model'], [], 'data')
@@ -117,7 +135,7 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
   // tokenize chain; split then takes all of `tokenize` for training and all of `eval-tokenize` for eval.
   const evalSplit = data.split.evalSplit
   if (evalSplit !== undefined && data.source.kind === 'hub') {
-    await add('source', { source: { ...data.source, split: evalSplit }, limit: data.limit }, [], sourceReadPaths(recipe, opts), 'data', 'eval-source')
+    await add('source', { source: { ...data.source, split: evalSplit }, limit: data.limit }, [], files, 'data', 'eval-source')
     await add('format', { format: data.format, onError: data.onError }, ['eval-source'], formatReadPaths(recipe, opts), 'data', 'eval-format')
     await add('tokenize', tokenizeParams, ['eval-format', 'model'], [], 'data', 'eval-tokenize')
   }

@@ -1,44 +1,33 @@
-import { readFile } from 'node:fs/promises'
-import { dirname, isAbsolute, resolve } from 'node:path'
-import { fail } from '@tunekit/core'
+import { readDatasetInfoEntry, resolveDatasetInfoFile, type DatasetInfoEntry } from '@tunekit/core'
 import type { Role } from './conversation.ts'
 import { alpacaDefaults, sharegptDefaults, type AlpacaColumns, type SharegptTags } from './parsers.ts'
 
-/** One entry of LLaMA-Factory's `data/dataset_info.json`. */
-export interface DatasetInfoEntry {
-  file_name?: string
-  hf_hub_url?: string
-  formatting?: 'alpaca' | 'sharegpt'
-  ranking?: boolean
-  columns?: Record<string, string>
-  tags?: Record<string, string>
-}
+export type { DatasetInfoEntry }
 
 /** What a dataset_info entry means for tunekit: a parser configuration and the data file it names. */
 export type DatasetInfoFormat =
   | { formatting: 'alpaca'; columns: AlpacaColumns; file?: string; hub?: string }
   | { formatting: 'sharegpt'; tags: SharegptTags; file?: string; hub?: string }
 
-/** Reads entry `name` of a LLaMA-Factory `dataset_info.json` (relative paths from `baseDir`). */
+/**
+ * Reads entry `name` of a LLaMA-Factory `dataset_info.json` (relative paths from `baseDir`),
+ * checked by core's readDatasetInfoEntry as compile checks it: an unknown `formatting` or a
+ * `file_name` outside the json's folder is a catalog error, never ignored.
+ */
 export async function loadDatasetInfo(file: string, name: string, baseDir: string): Promise<DatasetInfoFormat> {
-  const path = isAbsolute(file) ? file : resolve(baseDir, file)
-  let all: Record<string, DatasetInfoEntry>
-  try {
-    all = JSON.parse(await readFile(path, 'utf8')) as Record<string, DatasetInfoEntry>
-  } catch (e) {
-    return fail('DatasetNotFound', { path: 'data.format.file', value: file, hintArgs: [name] }, name, [`${path} (${(e as Error).message})`])
-  }
-  const entry = all[name]
-  if (!entry) return fail('InvalidValue', { path: 'data.format.name', value: name }, Object.keys(all))
-  return datasetInfoFormat(entry, dirname(path))
+  const { entry, path } = readDatasetInfoEntry(file, name, baseDir)
+  return datasetInfoFormat(entry, path, name)
 }
 
-/** Maps an entry's formatting, columns and tags to the alpaca or sharegpt parser's configuration. */
-export function datasetInfoFormat(entry: DatasetInfoEntry, folder: string): DatasetInfoFormat {
+/**
+ * Maps an entry's formatting, columns and tags to the alpaca or sharegpt parser's configuration;
+ * `file` is its file_name resolved from the folder of `infoPath` (the dataset_info.json).
+ */
+export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, name: string): DatasetInfoFormat {
   const c = entry.columns ?? {}
   const t = entry.tags ?? {}
   const where: { file?: string; hub?: string } = {}
-  if (entry.file_name) where.file = resolve(folder, entry.file_name)
+  if (entry.file_name) where.file = resolveDatasetInfoFile(infoPath, name, entry.file_name)
   if (entry.hf_hub_url) where.hub = entry.hf_hub_url
   if ((entry.formatting ?? 'alpaca') === 'alpaca') {
     const columns: AlpacaColumns = {

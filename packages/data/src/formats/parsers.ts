@@ -1,3 +1,4 @@
+import { describeValue } from '../util/describe.ts'
 import { checkTurns, normaliseRole, problem, type Message, type Role } from './conversation.ts'
 
 /** What one record turns into: the messages (checked) or a preference pair, plus tools if any. */
@@ -21,8 +22,8 @@ const text = (record: DataRecord, column: string, required: boolean): string | u
     return undefined
   }
   if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
-  return problem(`field ${JSON.stringify(column)} is not text`)
+  // A number is not silently trained as its decimal text: "42" and 42.0 are different answers.
+  return problem(`field ${JSON.stringify(column)} is ${describeValue(v)}, not text`)
 }
 
 const msg = (role: Role, content: string): Message => ({ role, content })
@@ -111,14 +112,15 @@ export const sharegptDefaults: SharegptTags = {
 }
 
 const turn = (value: unknown, t: SharegptTags, where: string): Message => {
-  if (typeof value !== 'object' || value === null) return problem(`${where} is not an object`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return problem(`${where} is ${describeValue(value)}, not an object`)
   const v = value as DataRecord
   const name = v[t.roleTag]
   if (typeof name !== 'string') problem(`${where} has no ${JSON.stringify(t.roleTag)}`)
   const role = t.roles[name as string] ?? normaliseRole(name as string)
   if (!role) problem(`${where} has unknown role ${JSON.stringify(name)}`)
   const content = v[t.contentTag]
-  if (typeof content !== 'string') problem(`${where} has no text ${JSON.stringify(t.contentTag)}`)
+  if (content === undefined) problem(`${where} has no ${JSON.stringify(t.contentTag)}`)
+  if (typeof content !== 'string') problem(`${where}'s ${JSON.stringify(t.contentTag)} is ${describeValue(content)}, not text`)
   return msg(role!, content as string)
 }
 
@@ -152,15 +154,16 @@ const openaiContent = (content: unknown, where: string): string => {
       })
       .join('')
   }
-  return problem(`${where} has no text content`)
+  return problem(content === undefined ? `${where} has no content` : `${where}'s content is ${describeValue(content)}, not text`)
 }
 
 const openaiMessages = (list: unknown, field: string): Message[] => {
   if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(field)} (a list of { role, content })`)
   return list.map((m, i) => {
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return problem(`message ${i + 1} is ${describeValue(m)}, not an object`)
     const r = m as DataRecord
-    const role = typeof r?.role === 'string' ? normaliseRole(r.role) : undefined
-    if (!role) problem(`message ${i + 1} has unknown role ${JSON.stringify(r?.role)}`)
+    const role = typeof r.role === 'string' ? normaliseRole(r.role) : undefined
+    if (!role) problem(`message ${i + 1} has unknown role ${JSON.stringify(r.role)}`)
     const content = r.tool_calls && (r.content === null || r.content === undefined) ? JSON.stringify(r.tool_calls) : openaiContent(r.content, `message ${i + 1}`)
     return msg(role!, content)
   })

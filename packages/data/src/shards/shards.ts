@@ -35,6 +35,8 @@ export interface ShardWriter {
   count: () => number
   /** Writes index.json and moves the files into place. */
   close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null }) => Promise<ShardIndex>
+  /** Closes the files and removes the temp files: what a failed tokenize calls, so no `*.tmp-*` and no open handle remains. */
+  abort: () => Promise<void>
 }
 
 const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
@@ -84,6 +86,12 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
       }
     },
     count: () => offsets.length,
+    async abort() {
+      await idsFile.close().catch(() => undefined)
+      await maskFile.close().catch(() => undefined)
+      await rm(idsTmp, { force: true })
+      await rm(maskTmp, { force: true })
+    },
     async close(meta) {
       await flush()
       await idsFile.close()

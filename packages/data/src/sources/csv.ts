@@ -1,11 +1,12 @@
-import { createReadStream } from 'node:fs'
+import { readUtf8 } from '../util/utf8.ts'
 
 /**
  * Streams an RFC 4180 CSV file as rows of strings. Quoted fields may hold commas, doubled quotes
  * and newlines; memory holds one row plus one read chunk. `line` is the 1-based line where the row
- * starts, for error messages.
+ * starts, for error messages; `unclosed` marks a last row whose quoted field never closes (a
+ * truncated file, or a stray quote). The text is checked UTF-8, a BOM skipped.
  */
-export async function* readCsvRows(path: string): AsyncGenerator<{ fields: string[]; line: number }> {
+export async function* readCsvRows(path: string): AsyncGenerator<{ fields: string[]; line: number; unclosed?: true }> {
   let fields: string[] = []
   let field = ''
   let quoted = false
@@ -13,8 +14,7 @@ export async function* readCsvRows(path: string): AsyncGenerator<{ fields: strin
   let line = 1
   let rowLine = 1
   let pendingCr = false
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 })
-  for await (const chunk of input as AsyncIterable<string>) {
+  for await (const chunk of readUtf8(path)) {
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!
       if (pendingCr) {
@@ -55,7 +55,10 @@ export async function* readCsvRows(path: string): AsyncGenerator<{ fields: strin
       }
     }
   }
-  if (field !== '' || fields.length > 0) {
+  if (quoted) {
+    fields.push(field)
+    yield { fields, line: rowLine, unclosed: true }
+  } else if (field !== '' || fields.length > 0) {
     fields.push(field)
     yield { fields, line: rowLine }
   }

@@ -70,6 +70,7 @@ export async function runTokenize(
       checkRoundTrip: opts.checkRoundTrip ?? true,
     }, (s) => writer.add(s.ids, s.mask))
   } catch (e) {
+    await writer.abort()
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
     throw e
   }

@@ -2,6 +2,7 @@ import { issue, TunekitError, type Issue } from '@tunekit/core'
 import type { Conversation } from '../formats/conversation.ts'
 import { renderSpans, type ChatTemplate } from '../templates/render.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
+import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
 import { spanEncoder } from './encode-spans.ts'
 
 export type MaskMode = 'all' | 'assistant' | 'last-assistant'
@@ -41,6 +42,12 @@ export interface TokenizeReport {
   longest: number
   truncated: number
   dropped: number
+  /**
+   * The longest dropped sample in tokens; a lower bound when `droppedLongestExact` is false (a
+   * message too long to be kept was dropped without being tokenized).
+   */
+  droppedLongest: number
+  droppedLongestExact: boolean
   /** Conversations cut into several samples, and the samples that came out of them. */
   split: number
   splitPieces: number
@@ -89,7 +96,7 @@ export async function tokenizeConversations(
   const checkRoundTrip = opts.checkRoundTrip ?? true
   const r: TokenizeReport = {
     template: opts.template.name, maskMode: opts.mask, maxLength: opts.maxLength, truncation: opts.truncation,
-    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, split: 0,
+    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, droppedLongest: 0, droppedLongestExact: true, split: 0,
     splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
     eos: tok.eos, pad: tok.pad, issues: [],
   }
@@ -108,12 +115,21 @@ export async function tokenizeConversations(
     await onSample({ ids, mask })
   }
 
+  // Text beyond this many characters of one message cannot reach a kept token (budget.ts).
+  const longestToken = longestTokenChars(tok)
+  const budget = opts.truncation === 'split' ? Infinity : messageBudget(opts.maxLength, longestToken)
+  const dropLong = (tokens: number, exact: boolean): void => {
+    r.dropped++
+    if (tokens > r.droppedLongest || (tokens === r.droppedLongest && !exact)) [r.droppedLongest, r.droppedLongestExact] = [tokens, exact]
+  }
+
   for await (const conv of conversations) {
     r.conversations++
     const where = `conversation ${conv.id}`
+    const bounded = cutToBudget(conv.messages, budget)
     let rendered
     try {
-      rendered = renderSpans(opts.template, conv.messages, tok.eos.token, conv.tools === undefined ? undefined : parseTools(conv.tools))
+      rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools === undefined ? undefined : parseTools(conv.tools))
     } catch (e) {
       const reason = (e as Error).message
       if (opts.onError === 'skip') {
@@ -123,6 +139,12 @@ export async function tokenizeConversations(
       throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
     }
     r.rendered++
+    if (bounded.cut && opts.truncation === 'drop') {
+      // Its text alone holds more than maxLength tokens: dropped without tokenizing it; its
+      // characters over the longest token's give a lower bound on its length.
+      dropLong(Math.ceil(bounded.chars / longestToken), false)
+      continue
+    }
     const trained = opts.mask === 'last-assistant' ? rendered.assistant.slice(-1) : rendered.assistant
     const spans = opts.mask === 'all' ? [{ start: 0, end: rendered.text.length }, ...trained] : trained
     const enc = encoder.encode(rendered.text, spans, checkRoundTrip)
@@ -162,7 +184,7 @@ export async function tokenizeConversations(
       }
       await emit(ids, mask)
     } else if (opts.truncation === 'drop') {
-      r.dropped++
+      dropLong(ids.length, true)
     } else if (opts.truncation === 'truncate') {
       r.truncated++
       if (!hasLabel(mask, 0, opts.maxLength)) {
@@ -192,7 +214,10 @@ export async function tokenizeConversations(
     r.issues.push(issue('EosNotSupervised', { path: 'tokens.eos', value: tok.eos.token }, tok.eos.token, `${r.eosMissing} of ${r.eosChecked} assistant turns, first ${firstEosMissing}`))
   if (r.fullyMasked > 0)
     r.issues.push(issue('FullyMasked', { path: 'data.mask', value: opts.mask, severity: opts.onError === 'skip' ? 'warning' : 'error' }, r.fullyMasked, firstFullyMasked))
-  if (r.samples === 0) r.issues.push(issue('EmptyDataset', { path: 'data' }, 'tokenize'))
+  if (r.samples === 0 && r.dropped > 0) {
+    const longest = r.droppedLongestExact ? `${r.droppedLongest} tokens` : `at least ${r.droppedLongest} tokens, from text too long to tokenize`
+    r.issues.push(issue('AllSamplesDropped', { path: 'data.maxLength', value: opts.maxLength, hintArgs: [r.droppedLongest, r.droppedLongestExact] }, r.dropped, opts.maxLength, longest))
+  } else if (r.samples === 0) r.issues.push(issue('EmptyDataset', { path: 'data' }, 'tokenize'))
   const fatal = r.issues.filter((i) => i.severity === 'error')
   if (fatal.length > 0) throw Object.assign(new TunekitError(fatal), { report: r })
   return r
