@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Graph, GraphNode, Json, NodeContext, RunEventInput } from '@tunekit/core'
 import { dataExecutors, type Conversation } from '@tunekit/data'
+import { createRandomModel, randomModelConfig } from '@tunekit/hf'
 
 export const fixtures = resolve(import.meta.dirname, '../fixtures/data')
 export const tinyTokenizer = join(fixtures, 'tiny-tokenizer')
@@ -16,16 +17,13 @@ export async function tempDir(): Promise<{ dir: string; done: () => Promise<void
 export const readJsonl = async <T>(path: string): Promise<T[]> =>
   (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T)
 
-/**
- * A model folder with the tiny tokenizer and a mistral config.json but no weights: enough for the
- * model node (it points at it) and the data nodes (they read its tokenizer).
- */
+/** A whole model folder (random weights, 1 layer, hidden 32, the tiny tokenizer): the model node refuses a folder without weights. */
 export async function tinyModelFolder(dir: string): Promise<string> {
-  const { copyFile, mkdir, writeFile } = await import('node:fs/promises')
-  await mkdir(dir, { recursive: true })
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await copyFile(join(tinyTokenizer, f), join(dir, f))
-  const config = { model_type: 'mistral', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, vocab_size: 322, max_position_embeddings: 128 }
-  await writeFile(join(dir, 'config.json'), JSON.stringify(config))
+  const config = randomModelConfig({
+    id: 'tiny', family: 'mistral',
+    random: { seed: 0, tokenizer: tinyTokenizer, config: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 64, vocab_size: 322, max_position_embeddings: 128 } },
+  })
+  await createRandomModel(dir, { family: 'mistral', config, seed: 0, tokenizer: tinyTokenizer })
   return dir
 }
 
