@@ -14,7 +14,8 @@
  *         --model-path <folder> (or TUNEKIT_MODEL_PATH) and --data-path <file or folder>.
  *         Llama 2 is gated: accept Meta's license on its Hub page and log in before downloading.
  */
-import { hub, main } from '@tunekit/core'
+import { hub } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 import { qloraChatml } from '@tunekit/recipes'
 
 export const recipe = qloraChatml({

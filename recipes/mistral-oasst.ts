@@ -13,7 +13,8 @@
  * Inputs: the weights and the dataset are read from the Hugging Face cache (HF_HOME); or pass
  *         --model-path <folder> (or TUNEKIT_MODEL_PATH) and --data-path <file or folder>.
  */
-import { hub, main } from '@tunekit/core'
+import { hub } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 import { qloraChatml } from '@tunekit/recipes'
 
 export const recipe = qloraChatml({

@@ -15,7 +15,8 @@
  * Run:    npx tsx recipes/tiny-chat.ts          (`plan`, `graph`, `check` work too)
  *         npx tunekit chat runs/tiny-chat/merged
  */
-import { inline, isEntryPoint, main } from '@tunekit/core'
+import { inline, isEntryPoint } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 import { formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSamples } from '@tunekit/recipes'
 import { resolve } from 'node:path'
 

@@ -5,7 +5,8 @@
  * Run:    npx tsx recipes/my-recipe.ts plan     what would run, memory, time; loads no weights
  *         npx tsx recipes/my-recipe.ts          check, plan, train, merge, sample
  */
-import { file, inline, main } from '@tunekit/core'
+import { file, inline } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 import { loraChatml } from '@tunekit/recipes'
 
 export const recipe = loraChatml({

@@ -29,7 +29,8 @@ interface RecipeOptions {
 /** Writes a recipe file for the tiny model; the `…` options are spliced into its groups as code. */
 function writeRecipe(name: string, o: RecipeOptions): string {
   const file = join(work, `${name}.mts`)
-  writeFileSync(file, `import { defineRecipe, inline, main } from '@tunekit/core'
+  writeFileSync(file, `import { defineRecipe, inline } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 const records = Array.from({ length: 16 }, (_, i) => ({ instruction: \`Say the number \${i} twice\`, output: \`\${i} \${i}\` }))
 export const recipe = defineRecipe({
   name: 'hostile',

@@ -2,7 +2,8 @@
  * support-chat: the package's ready-to-run recipe, on a tiny random model so it runs anywhere.
  * Run: npx tsx src/recipes/support-chat.ts plan    (or without `plan` to train)
  */
-import { inline, main } from '@tunekit/core'
+import { inline } from '@tunekit/core'
+import { main } from '@tunekit/cli'
 import { supportChat } from '../support-chat.ts'
 
 export const recipe = supportChat({

@@ -1,6 +1,4 @@
-import type { Recipe } from './define.ts'
-
-/** The part of `import.meta` that {@link main} reads. */
+/** The part of `import.meta` that `main` (in @tunekit/cli) and {@link isEntryPoint} read. */
 export interface EntryMeta {
   /** `import.meta.url` of the recipe file. */
   url: string
@@ -33,23 +31,4 @@ export async function isEntryPoint(meta: EntryMeta): Promise<boolean> {
   const entry = real(resolve(script))
   // `tsx recipes/tiny` runs recipes/tiny.ts: compare without the extension too.
   return self === entry || withoutExtension(self) === entry
-}
-
-/**
- * Runs the `tunekit` command line on `recipe` when the recipe file is the entry point
- * (`npx tsx recipes/x.ts [check|plan|run …]`); does nothing when the file is imported, so
- * importing a recipe never runs it.
- *
- * @example
- * export const recipe = defineRecipe({ … })
- * await main(import.meta, recipe)
- */
-export async function main(meta: EntryMeta, recipe: Recipe): Promise<void> {
-  if (!(await isEntryPoint(meta))) return
-  // A variable specifier, not a static import: @tunekit/cli depends on @tunekit/core, so a static
-  // import would be a package cycle, put the CLI (commander, ts-morph) into every program that
-  // uses core, and make bundlers and `tsc` follow it. The CLI is loaded only for an entry point.
-  const cliPackage = '@tunekit/cli'
-  const cli = (await import(/* @vite-ignore */ cliPackage)) as { main: (meta: EntryMeta, recipe: Recipe) => Promise<void> }
-  await cli.main(meta, recipe)
 }
