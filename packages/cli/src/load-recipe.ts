@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, extname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { fail, isTunekitError, parseRecipe, type Recipe } from '@tunekit/core'
-import type { CliContext } from './program.ts'
+import type { CliContext } from './context.ts'
 
 /** Extensions of recipe files: TypeScript (or JavaScript) modules, JSON and YAML data. */
 export const recipeExtensions = ['.ts', '.mts', '.js', '.mjs', '.json', '.yaml', '.yml'] as const

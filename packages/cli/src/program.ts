@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander'
-import { isTunekitError, SIGNAL_BURST_MS, type Recipe } from '@tunekit/core'
+import { isTunekitError, SIGNAL_BURST_MS } from '@tunekit/core'
 import { checkCommand } from './commands/check.ts'
 import { schemaCommand } from './commands/schema.ts'
 import { runCommand } from './commands/run.ts'
@@ -9,28 +9,9 @@ import { mergeCommand } from './commands/merge.ts'
 import { setupCommand } from './commands/setup.ts'
 import { initCommand } from './commands/init.ts'
 import { chatCommand } from './commands/chat.ts'
+import type { CliCommand, CliContext } from './context.ts'
 
-/** What every command gets: where to write, the recipe preset by `main()`, and Ctrl-C. */
-export interface CliContext {
-  /** Normal output (stdout). */
-  out: (text: string) => void
-  /** Problems and progress (stderr). */
-  err: (text: string) => void
-  /** Directory that relative paths on the command line resolve from. */
-  cwd: string
-  /** The recipe of the file that called `main(import.meta, recipe)`; commands use it when no file is given. */
-  preset?: { recipe: Recipe; file: string }
-  /** Aborted on the first Ctrl-C: a long command stops at its next safe point (after a checkpoint). */
-  signal: AbortSignal
-  /**
-   * Exit code a command sets when it finished but found problems (`check` sets 1). To fail with
-   * the formatted issues instead, throw a `TunekitError` (exit 1, no stack trace).
-   */
-  exitCode: number
-}
-
-/** A command: builds its commander `Command` for a context. */
-export type CliCommand = (ctx: CliContext) => Command
+export type { CliCommand, CliContext } from './context.ts'
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
 export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, chatCommand, mergeCommand, initCommand, schemaCommand, setupCommand]

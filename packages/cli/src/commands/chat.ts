@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import { Command, Option } from 'commander'
 import { fail, TunekitError, type Backend } from '@tunekit/core'
 import { checkModelFolder, inspectAdapter } from '@tunekit/hf'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { recipeFor } from '../load-recipe.ts'
 import { loadBackend } from '../wire.ts'
 

@@ -3,7 +3,7 @@ import { dirname, extname, relative, resolve } from 'node:path'
 import { Command } from 'commander'
 import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
 import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { missingInputs, modelFolderIssues } from './recipe-flags.ts'
 
 /** A TypeScript diagnostic of a recipe file, located for printing as `file:line:col`. */

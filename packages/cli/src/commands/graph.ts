@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { isCached, renderGraph, type GraphFormat } from '@tunekit/core'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { addRecipeFlags, compilePrepared, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 export interface GraphCommandOptions extends RecipeFlags {

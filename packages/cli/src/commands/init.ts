@@ -4,7 +4,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { fail, familyNames, knownCheckpoints } from '@tunekit/core'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 
 export interface InitOptions {
   /** Scaffold a publishable recipe package instead of one recipe file. */

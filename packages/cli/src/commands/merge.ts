@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import type { CliCommand } from '../program.ts'
+import type { CliCommand } from '../context.ts'
 import { addRecipeFlags } from './recipe-flags.ts'
 import { runRecipe, type RunOptions } from './run.ts'
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { formatPlan, plan, TunekitError, type Plan, type PlanOptions } from '@tunekit/core'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
 import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 

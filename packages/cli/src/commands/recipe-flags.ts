@@ -18,7 +18,7 @@ import {
 } from '@tunekit/core'
 import { checkModelFolder, inspectModelFolder } from '@tunekit/hf'
 import { recipeFor } from '../load-recipe.ts'
-import type { CliContext } from '../program.ts'
+import type { CliContext } from '../context.ts'
 
 /** Flags shared by every command that works on a recipe (run, plan, graph, merge). */
 export interface RecipeFlags {

@@ -15,7 +15,7 @@ import {
   type RunResult,
   type Selection,
 } from '@tunekit/core'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
 import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { Command } from 'commander'
 import { z } from 'zod'
 import * as core from '@tunekit/core'
-import type { CliCommand, CliContext } from '../program.ts'
+import type { CliCommand, CliContext } from '../context.ts'
 import { describeKey, readSchemaDocs, type KeyDoc } from '../schema-docs.ts'
 
 type JsonObject = Record<string, unknown>

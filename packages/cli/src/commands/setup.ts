@@ -1,5 +1,5 @@
 import { Argument, Command } from 'commander'
-import type { CliCommand } from '../program.ts'
+import type { CliCommand } from '../context.ts'
 
 interface SetupFlags {
   python?: string
