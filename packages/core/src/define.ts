@@ -5,6 +5,7 @@ import { knownCheckpoints } from './families/checkpoints.ts'
 import type { loraSchema } from './schema/lora.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
+import { stageDataDefaults } from './schema/stage.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -86,7 +87,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = []
+  const issues: Issue[] = stageIssues(recipe)
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -134,6 +135,35 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   return issues
 }
 
+/** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
+function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
+  const kind = stage?.kind ?? 'sft'
+  const issues: Issue[] = []
+  if (kind === 'pretrain') {
+    if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
+    if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
+    if (data.format !== undefined && data.format !== 'text') issues.push(issue('PretrainNeedsText', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
+  } else if (data.format === 'text') {
+    issues.push(issue('TextFormatNeedsPretrain', { path: 'data.format', value: data.format }, kind))
+  }
+  return issues
+}
+
+/** The recipe with the stage's data defaults filled in where it leaves them out (schema/stage.ts). */
+function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
+  const defaults: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  const { data } = recipe
+  return {
+    ...recipe,
+    data: {
+      ...data,
+      ...(data.template === undefined && defaults.template !== undefined ? { template: defaults.template } : {}),
+      mask: data.mask ?? defaults.mask,
+      packing: data.packing ?? defaults.packing,
+    },
+  }
+}
+
 /**
  * Validates a recipe given as data (from TypeScript, JSON or YAML). Throws a {@link RecipeError}
  * listing every problem: zod's (keys, types, ranges) and the model-aware ones together, since the
@@ -147,7 +177,7 @@ export function parseRecipe(input: unknown): Recipe {
   const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
   const errors = [...shapeIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
   if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
-  const recipe = parsed.data
+  const recipe = withStageDefaults(parsed.data)
   const family = familyInfo(recipe.model.family)!
   const targetModules =
     recipe.lora.targetModules === undefined
