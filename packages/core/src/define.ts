@@ -5,7 +5,7 @@ import { knownCheckpoints } from './families/checkpoints.ts'
 import type { loraSchema } from './schema/lora.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
-import { stageDataDefaults } from './schema/stage.ts'
+import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -29,12 +29,38 @@ export type ModelInputFor<F extends Family> = {
   [K in keyof ModelSchemaInput]: K extends 'family' ? F : ModelSchemaInput[K]
 }
 
+
+/** Stage options of stage `S`. */
+export type StageInputFor<S extends StageKind> = { kind: S } & Omit<Extract<NonNullable<RecipeSchemaInput['stage']>, { kind: S }>, 'kind'>
+
 /**
- * What a user writes: the recipe schema's input type, with module names typed by `model.family`.
- * Derived from the zod schema, never written by hand.
+ * Data options that stage `S` allows: `format: 'text'` only with pretrain (and nothing else there),
+ * no chat template and only `mask: 'all'` with pretrain.
  */
-export type RecipeInput<F extends Family = Family> = {
-  [K in keyof RecipeSchemaInput]: K extends 'model' ? ModelInputFor<F> : K extends 'lora' ? LoraInputFor<F> : RecipeSchemaInput[K]
+export type DataInputFor<S extends StageKind> = {
+  [K in keyof RecipeSchemaInput['data']]: K extends 'format'
+    ? S extends 'pretrain' ? 'text' : Exclude<RecipeSchemaInput['data']['format'], 'text'>
+    : K extends 'template'
+      ? S extends 'pretrain' ? never : RecipeSchemaInput['data']['template']
+      : K extends 'mask'
+        ? S extends 'pretrain' ? 'all' : RecipeSchemaInput['data']['mask']
+        : RecipeSchemaInput['data'][K]
+}
+
+/**
+ * What a user writes: the recipe schema's input type, with module names typed by `model.family`
+ * and the data options the stage `S` allows. Derived from the zod schema, never written by hand.
+ */
+export type RecipeInput<F extends Family = Family, S extends StageKind = StageKind> = {
+  [K in keyof RecipeSchemaInput]: K extends 'model'
+    ? ModelInputFor<F>
+    : K extends 'lora'
+      ? LoraInputFor<F>
+      : K extends 'stage'
+        ? StageInputFor<S>
+        : K extends 'data'
+          ? DataInputFor<S>
+          : RecipeSchemaInput[K]
 }
 
 type DeepReadonly<T> = T extends (infer U)[]
@@ -198,7 +224,7 @@ export function parseRecipe(input: unknown): Recipe {
  *   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
  * })
  */
-export function defineRecipe<const F extends Family>(recipe: RecipeInput<F>): Recipe<F> {
+export function defineRecipe<const F extends Family, const S extends StageKind = 'sft'>(recipe: RecipeInput<F, S>): Recipe<F> {
   try {
     return parseRecipe(recipe) as unknown as Recipe<F>
   } catch (e) {

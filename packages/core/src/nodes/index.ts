@@ -26,18 +26,19 @@ export const nodes = {
   eval: evalNode,
 } satisfies { [K in string]: NodeDefinition }
 
-type Registry = typeof nodes
+/** The node registry's type. */
+export type NodeRegistry = typeof nodes
 
 /** The kinds of node a recipe compiles to: the keys of the node registry. */
-export type NodeKind = keyof Registry
+export type NodeKind = keyof NodeRegistry
 
 // Each entry's kind is its key (a registry typo would be a type error here).
-type KindsMatch = { [K in NodeKind]: Registry[K]['kind'] extends K ? true : never }[NodeKind]
+type KindsMatch = { [K in NodeKind]: NodeRegistry[K]['kind'] extends K ? true : never }[NodeKind]
 const kindsMatch: KindsMatch = true
 void kindsMatch
 
 /** The parsed params of a node of kind `K`. */
-export type NodeParams<K extends NodeKind> = z.output<Registry[K]['schema']>
+export type NodeParams<K extends NodeKind> = z.output<NodeRegistry[K]['schema']>
 
 /**
  * A node's params, parsed with its kind's schema: every executor's first line. A node whose kind is
