@@ -6,6 +6,7 @@ import type { loraSchema } from './schema/lora.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
+import { addedTokens } from './schema/tokens.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -135,7 +136,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     }
   })
   if (tokens.add && tokens.chatml !== undefined && modulesToSave && lora.trainableTokens !== undefined) {
-    const added = [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add]
+    const added = addedTokens(tokens)
     const trainsEmbeddings = modulesToSave.includes('embed_tokens') || lora.trainableTokens !== false
     if (added.length > 0 && !trainsEmbeddings) {
       issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
