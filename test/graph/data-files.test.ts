@@ -9,7 +9,7 @@ import { tempDir } from './helpers.ts'
 
 const row = (q: string): string => `${JSON.stringify({ instruction: q, output: 'a' })}\n`
 
-const recipe = (source: FileSource, format: Parameters<typeof defineRecipe>[0]['data']['format'] = 'alpaca') =>
+const recipe = (source: FileSource, format: 'alpaca' | { kind: 'dataset-info'; file: string; name: string } = 'alpaca') =>
   defineRecipe({ name: 'files', model: { id: 'acme/chat-7b', family: 'mistral' }, data: { source, format } })
 
 const readPaths = (g: Graph): string[] => getNode(g, 'source').reads.map((r) => r.path)

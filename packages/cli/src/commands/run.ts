@@ -85,11 +85,9 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       throw new TunekitError(problems, `Cannot run ${recipe.name}: the plan says it would fail`)
     }
     for (const p of problems) ctx.err(`${formatIssue({ ...p, severity: 'warning' })}\n  (going on: --force)\n`)
-    if (resolved) {
-      const { capabilities: c } = resolved
-      onEvent({ type: 'backend', time: Date.now(), name: resolved.backend.name, engine: c.engine, device: c.device, reason: resolved.reason })
-    }
+    // runGraph announces the backend as an event, so that it is written to events.jsonl too.
     const result = await runGraph(graph, {
+      ...(resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities, reason: resolved.reason } } : {}),
       recipe,
       executors: wiring.executors,
       cacheDir: prepared.cacheDir,

@@ -10,8 +10,8 @@ export const dataFileExtensions = ['.json', '.jsonl', '.ndjson', '.csv', '.parqu
 
 const DATA_FILE = /\.(json|jsonl|ndjson|csv|parquet)$/i
 
-/** Whether a file name inside a data folder is data (LLaMA-Factory's dataset_info.json is not). */
-export const isDataFileName = (name: string): boolean => DATA_FILE.test(name) && name !== 'dataset_info.json'
+/** Whether a file name inside a data folder is data (LLaMA-Factory's dataset_info.json is not); `.txt` only for a `type: 'text'` source (folders hold notes too). */
+export const isDataFileName = (name: string, text = false): boolean => (DATA_FILE.test(name) || (text && /\.txt$/i.test(name))) && name !== 'dataset_info.json'
 
 const kindOf = (st: Stats): string =>
   st.isFIFO() ? 'a FIFO (named pipe)' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file'
@@ -28,7 +28,7 @@ function follow(link: string, at: string): Stats {
   }
 }
 
-function walk(dir: string, chain: readonly string[], at: string, out: string[]): void {
+function walk(dir: string, chain: readonly string[], at: string, out: string[], text: boolean): void {
   let names: string[]
   try {
     names = readdirSync(dir).sort()
@@ -48,7 +48,7 @@ function walk(dir: string, chain: readonly string[], at: string, out: string[]):
       try {
         st = statSync(full)
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !isDataFileName(name)) continue
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !isDataFileName(name, text)) continue
         st = follow(full, at)
       }
       if (st.isDirectory()) {
@@ -57,8 +57,8 @@ function walk(dir: string, chain: readonly string[], at: string, out: string[]):
       }
     }
     if (st.isDirectory()) {
-      if (!name.startsWith('.')) walk(full, [...chain, realpathSync(full)], at, out)
-    } else if (isDataFileName(name)) {
+      if (!name.startsWith('.')) walk(full, [...chain, realpathSync(full)], at, out, text)
+    } else if (isDataFileName(name, text)) {
       if (!st.isFile()) fail('DataFileUnreadable', { path: at, value: full, hintArgs: [full] }, full, `it is ${kindOf(st)}`)
       out.push(full)
     }
@@ -72,7 +72,7 @@ function walk(dir: string, chain: readonly string[], at: string, out: string[]):
  * Throws DataSymlinkLoop for a link back into a folder that holds it, BrokenDataLink for a data
  * link that points nowhere, DataFileUnreadable for what may not be read or is no regular file.
  */
-export function listDataFiles(path: string, at = 'data.source.path'): string[] {
+export function listDataFiles(path: string, at = 'data.source.path', text = false): string[] {
   let st: Stats
   try {
     st = lstatSync(path)
@@ -83,7 +83,7 @@ export function listDataFiles(path: string, at = 'data.source.path'): string[] {
   if (st.isSymbolicLink()) st = follow(path, at)
   if (st.isDirectory()) {
     const out: string[] = []
-    walk(path, [realpathSync(path)], at, out)
+    walk(path, [realpathSync(path)], at, out, text)
     return out
   }
   if (!st.isFile()) fail('DataFileUnreadable', { path: at, value: path, hintArgs: [path] }, path, `it is ${kindOf(st)}`)

@@ -4,6 +4,7 @@ import type { ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
+import { nodeParams, type NodeParams } from '../nodes/index.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
@@ -74,16 +75,7 @@ export interface Plan {
   issues: Issue[]
 }
 
-interface TrainParams {
-  model: ModelParams
-  tokens: { chatml: boolean; add: string[] }
-  lora: { rank: number; dropout: number; targetModules: string[]; modulesToSave: string[]; trainableTokens: boolean | string[] }
-  args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string; keepCheckpoints: number }
-  backend: 'auto' | 'tfjs' | 'torch'
-  device: 'auto' | 'cpu' | 'cuda' | 'wasm'
-}
-
-function assumeBackend(train: TrainParams): Plan['backend'] {
+function assumeBackend(train: NodeParams<'train'>): Plan['backend'] {
   const cuda = train.device === 'cuda' || (train.device === 'auto' && (train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)))
   if (train.backend !== 'tfjs' && train.device !== 'wasm' && cuda) {
     return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
@@ -96,7 +88,7 @@ function assumeBackend(train: TrainParams): Plan['backend'] {
 
 const ceil = Math.ceil
 
-function planData(graph: Graph, figures: Record<string, Figures>, train: TrainParams, cacheDir: string, maxLength: number): PlanData {
+function planData(graph: Graph, figures: Record<string, Figures>, train: NodeParams<'train'>, cacheDir: string, maxLength: number): PlanData {
   const collate = graph.nodes.find((n) => n.id === 'collate')
   const batch = collate && isCached(cacheDir, collate.key) ? readBatchPlan(artifactDir(cacheDir, collate.key)) : null
   const { batchSize, gradientAccumulationSteps: accum, epochs, maxSteps } = train.args
@@ -133,8 +125,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const modelNode = graph.nodes.find((n) => n.kind === 'model')
   const collateNode = graph.nodes.find((n) => n.kind === 'collate')
   if (!trainNode || !modelNode || !collateNode) throw new Error('plan needs a graph with model, collate and train nodes (made by compile)')
-  const train = trainNode.params as unknown as TrainParams
-  const maxLength = collateNode.params.maxLength as number
+  const train = nodeParams('train', trainNode)
+  const maxLength = nodeParams('collate', collateNode).maxLength
 
   const caps = opts.backend?.capabilities
   const backend: Plan['backend'] = opts.backend && caps
@@ -154,7 +146,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     notes.push(`no parameter counts or memory estimate: ${size.reason}`)
   } else {
     const family = familyInfo(size.family)!
-    const params = countParams(family, size.config, train.lora, addedTokenCount(train.tokens))
+    const params = countParams(family, size.config, train.method, addedTokenCount(train.tokens))
     model = { ...size, params }
     const target: MemoryTarget = {
       backend: backend.name, device: backend.device,
@@ -162,7 +154,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       memoryBytes: backend.memoryBytes,
     }
     memory = estimateMemory({
-      family, config: size.config, params, model: train.model, lora: train.lora, optimizer: train.args.optimizer,
+      family, config: size.config, params, model: train.model, lora: train.method, optimizer: train.args.optimizer,
       batchSize: train.args.batchSize, seqLen: data.seqLen, target,
     })
     disk = estimateDisk({
@@ -173,7 +165,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
 }
 
-function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {
+function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: NodeParams<'train'>): PlanEta {
   const file = opts.throughputFile ?? defaultThroughputFile()
   if (!('params' in model)) return { seconds: null, reason: 'model size unknown' }
   if (data.tokens === undefined) return { seconds: null, reason: 'token count unknown until the data nodes run' }

@@ -7,8 +7,8 @@ import { readLines } from '../util/lines.ts'
 import { readUtf8File } from '../util/utf8.ts'
 import { readCsvRows } from './csv.ts'
 
-export type FileType = 'json' | 'jsonl' | 'csv' | 'parquet'
-export const fileTypes: readonly FileType[] = ['json', 'jsonl', 'csv', 'parquet']
+export type FileType = 'json' | 'jsonl' | 'csv' | 'parquet' | 'text'
+export const fileTypes: readonly FileType[] = ['json', 'jsonl', 'csv', 'parquet', 'text']
 
 /** One item a source yields: a record, or a line that could not be parsed (the format step decides). */
 export type SourceItem =
@@ -19,6 +19,7 @@ export type SourceItem =
 export function fileTypeOf(path: string): FileType | undefined {
   const ext = extname(path).slice(1).toLowerCase()
   if (ext === 'ndjson') return 'jsonl'
+  if (ext === 'txt') return 'text'
   return (fileTypes as readonly string[]).includes(ext) ? (ext as FileType) : undefined
 }
 
@@ -30,7 +31,7 @@ export function fileTypeOf(path: string): FileType | undefined {
 export async function expandPaths(paths: readonly string[], type?: FileType): Promise<string[]> {
   const out: string[] = []
   for (const path of paths) {
-    const files = listDataFiles(path)
+    const files = listDataFiles(path, 'data.source.path', type === 'text')
     if (files.length === 1 && files[0] === path) {
       let isDir = false
       try {
@@ -90,6 +91,11 @@ async function* readTyped(path: string, type: FileType | undefined): AsyncGenera
       }
       if (isRecord(value)) yield { record: value, line: number }
       else yield { error: `expected a JSON object, got ${describeValue(value)}`, line: number }
+    }
+  } else if (type === 'text') {
+    // Plain text: one document per non-empty line (as `datasets`' text loader, LLaMA-Factory's pt data).
+    for await (const { line, number } of readLines(path)) {
+      if (line.trim() !== '') yield { record: { text: line }, line: number }
     }
   } else if (type === 'json') {
     const text = await readUtf8File(path)

@@ -9,10 +9,13 @@ import torch
 
 from .events import emit
 from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device
+from .params import GenerateParams
 from .spec import NodeSpec, model_folder
 
 
-def load_for_generation(folder, adapter, device):
+def load_for_generation(folder, adapter, device, dtype=None, quant=None):
+    """The model (base, or base + adapter) for generation and evaluation; `dtype` / `quant` as training
+    loaded the base (None: bf16 on a bf16 GPU, else float32; unquantised)."""
     from peft import PeftModel
 
     # an adapter's tokenizer has the tokens added for training (the base folder's does not)
@@ -23,8 +26,9 @@ def load_for_generation(folder, adapter, device):
         tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
     else:
         tokenizer = None  # logits of ids need no tokenizer
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    model = load_base(folder, dtype, device)
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    model = load_base(folder, dtype, device, quant)
     if adapter:
         if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
             resize_embeddings(model, len(tokenizer), None)
@@ -68,12 +72,12 @@ def render(tokenizer, prompt: str) -> str:
 
 
 def run_generate(spec: NodeSpec) -> None:
-    device = resolve_device(spec.device if spec.device != "auto" else spec.params.get("device", "auto"))
+    params: GenerateParams = spec.params
+    device = resolve_device(spec.device)
     folder = spec.input_dir("merge") or model_folder(spec.require_input("model"))
-    adapter = None if spec.input_dir("merge") else spec.input_dir("train")
+    adapter = None if spec.input_dir("merge") else spec.require_input("train")
     model, tokenizer = load_for_generation(folder, adapter, device)
-    prompts = spec.params.get("samples") or (spec.params.get("output") or {}).get("samples") or []
-    max_new = int(spec.params.get("maxNewTokens", 128))
+    prompts, max_new = params.samples, params.max_new_tokens
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for i, prompt in enumerate(prompts):
