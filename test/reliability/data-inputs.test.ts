@@ -267,9 +267,9 @@ const cases: Case[] = [
   },
   {
     name: 'a data file whose type its name does not tell',
-    write: (d) => w(d, 'd.txt', good),
-    data: "source: file('d.txt'), format: 'alpaca'",
-    code: 'TK322', at: 'source', says: ['cannot tell the type of', "file('data.txt', { type: 'jsonl' })"],
+    write: (d) => w(d, 'd.dat', good),
+    data: "source: file('d.dat'), format: 'alpaca'",
+    code: 'TK322', at: 'source', says: ['cannot tell the type of', "file('data.dat', { type: 'jsonl' })"],
   },
   {
     name: 'truncation drop and a sample far longer than maxLength among short ones',

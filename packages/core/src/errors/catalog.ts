@@ -434,8 +434,8 @@ export const errors = {
     code: 'TK322',
     name: 'UnknownDataFileType',
     title: 'The type of a data file is unknown',
-    message: (path: string) => `cannot tell the type of ${show(path)} from its name; tunekit reads .json, .jsonl, .ndjson, .csv and .parquet`,
-    hint: "Rename the file, or give its type: file('data.txt', { type: 'jsonl' }).",
+    message: (path: string) => `cannot tell the type of ${show(path)} from its name; tunekit reads .json, .jsonl, .ndjson, .csv, .parquet and .txt (plain text, one document per line)`,
+    hint: "Rename the file, or give its type: file('data.dat', { type: 'jsonl' }).",
   },
   BrokenDataLink: {
     code: 'TK323',
