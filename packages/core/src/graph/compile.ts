@@ -132,7 +132,7 @@ export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Gra
     [],
     'data',
   )
-  await add('train', { model, tokens: recipe.tokens, lora: recipe.lora, args, backend: recipe.backend, device: recipe.device }, ['model', 'tokenize', 'split', 'collate'], [], 'backend')
+  await add('train', { model, tokens: recipe.tokens, method: recipe.method, args, backend: recipe.backend, device: recipe.device }, ['model', 'tokenize', 'split', 'collate'], [], 'backend')
   if (output.merge) await add('merge', { maxShardSize: output.maxShardSize, backend: recipe.backend }, ['model', 'train', 'tokenize'], [], 'backend')
   if (output.samples.length > 0) {
     // Without a merged model, generate answers with the base model plus the adapter.

@@ -2,6 +2,7 @@ import type { BackendCapabilities } from '../backend.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
+import type { MethodOptions } from '../methods/index.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
 import { addedTokenCount, countParams, resolveModelSize, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
@@ -58,7 +59,7 @@ export interface Plan {
 interface TrainParams {
   model: ModelParams
   tokens: { chatml: boolean; add: string[] }
-  lora: { rank: number; dropout: number; targetModules: string[]; modulesToSave: string[]; trainableTokens: boolean | string[] }
+  method: MethodOptions
   args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string }
   backend: 'auto' | 'tfjs' | 'torch'
   device: 'auto' | 'cpu' | 'cuda' | 'wasm'
@@ -133,7 +134,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     notes.push(`no parameter counts or memory estimate: ${size.reason}`)
   } else {
     const family = familyInfo(size.family)!
-    const params = countParams(family, size.config, train.lora, addedTokenCount(train.tokens))
+    const params = countParams(family, size.config, train.method, addedTokenCount(train.tokens))
     model = { ...size, params }
     const target: MemoryTarget = {
       backend: backend.name, device: backend.device,
@@ -141,7 +142,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       memoryBytes: backend.memoryBytes,
     }
     memory = estimateMemory({
-      family, config: size.config, params, model: train.model, lora: train.lora, optimizer: train.args.optimizer,
+      family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
       batchSize: train.args.batchSize, seqLen: data.seqLen, target,
     })
   }
