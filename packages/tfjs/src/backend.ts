@@ -1,15 +1,14 @@
-import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type LoraOptions, type ModelOptions, type NodeContext, type NodeExecutor, type TokensOptions } from '@tunekit/core'
+import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type MethodOptions, type ModelOptions, type NodeContext, type NodeExecutor, type TokensOptions } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, resolveModelDir, writeAdapter } from '@tunekit/hf'
+import { readLatestCheckpoint, readTrainArtifact, resolveModelDir, writeTrainArtifact } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
-import { settingsFromSpec } from './lora/config.ts'
-import { createAdapter, adapterTensors, disposeAdapter, trainableCount } from './lora/model.ts'
-import { mergeAdapter } from './merge.ts'
-import { baseWeightReader, disposeModel, loadModel, modelBytes, type QuantizeOptions } from './model/load.ts'
+import { mergeArtifact, setupMethod } from './methods/index.ts'
+import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
+import { disposeModel, loadModel, modelBytes, type QuantizeOptions } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { planSource } from './train/plan-source.ts'
@@ -19,7 +18,8 @@ import { warmupStepsOf } from './train/schedule.ts'
 interface TrainParams {
   model: ModelOptions
   tokens: TokensOptions
-  lora: LoraOptions
+  /** The training method (`kind` + its options; LoRA's are the recipe's `lora` group). */
+  method: MethodOptions
   args: ArgsOptions
   device: DeviceRequest
 }
@@ -28,13 +28,6 @@ function quantizeOptions(q: ModelOptions['quantize']): QuantizeOptions | undefin
   if (!q) return undefined
   if (q.type === 'fp4') return fail('BackendUnavailable', { path: 'model.quantize.type', value: 'fp4', hintArgs: ["Use type 'nf4' (or backend: 'torch' for fp4)."] }, 'tfjs', 'fp4 weights are not implemented in tfjs')
   return { type: q.type, blockSize: q.blockSize, doubleQuant: q.doubleQuant }
-}
-
-/** Ids of the tokens whose rows `lora.trainableTokens` trains: the recipe's added tokens, or the ones it names. */
-function trainableTokenIds(lora: LoraOptions, tokens: TokensOptions, idOf: (t: string) => number | undefined): number[] {
-  if (lora.trainableTokens === false) return []
-  const names = lora.trainableTokens === true ? [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add] : lora.trainableTokens
-  return names.map((t) => idOf(t) ?? fail('InvalidValue', { path: 'lora.trainableTokens', value: t }, ['tokens the tokenizer knows']))
 }
 
 const train: NodeExecutor = async (ctx: NodeContext) => {
@@ -51,7 +44,6 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw_torch' && a.optimizer !== 'adamw') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)` })
   }
-  const spec = loraSpecFromRecipe(p.lora, p.model.family, trainableTokenIds(p.lora, p.tokens, tok.idOf))
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
   // Either backend's checkpoint resumes (same adapter and optimizer layout); only tfjs's replays the same dropout masks.
@@ -59,12 +51,9 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   if (resume && resume.trainerState.backend !== 'tfjs') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
   }
-  let initial = resume?.adapter.tensors
-  if (!initial) {
-    const base = await baseWeightReader(modelDir, tok.vocabSize)
-    initial = await initialAdapter({ family: p.model.family, config: model.config, lora: spec, seed: a.seed, baseTensors: base }).finally(() => base.close())
-  }
-  const adapter = createAdapter(model, settingsFromSpec(spec, p.model.family), initial)
+  // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
+  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, tokens: p.tokens, idOf: tok.idOf, seed: a.seed, resumed: resume?.adapter.tensors })
+  const artifact = { method: trained, family: p.model.family, baseModel: p.model.id, revision: p.model.revision }
   const bytes = modelBytes(model)
   ctx.emit({
     type: 'log', node: ctx.node.id, level: 'info',
@@ -79,11 +68,11 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
     const result = await trainLoop({
       model, adapter, source: planSource(plan, trainShards, evalShards), settings,
       ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
-      checkpoint: checkpointWriter(ctx.workDir, { loraConfig: spec, family: p.model.family, baseModel: p.model.id }, a.keepCheckpoints),
+      checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key, hostBytes: bytes.quantizedBytes,
     })
     if (result.interrupted) return
-    await writeAdapter(ctx.outDir, { tensors: adapterTensors(adapter), loraConfig: spec, family: p.model.family, baseModel: p.model.id, revision: p.model.revision })
+    await writeTrainArtifact(ctx.outDir, { ...artifact, tensors: adapterTensors(adapter) })
     await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
     await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
     await cp(join(ctx.input('tokenize'), 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
@@ -97,11 +86,11 @@ const merge: NodeExecutor = async (ctx) => {
   const p = ctx.node.params as unknown as { maxShardSize: string | number }
   const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const adapter = await readAdapter(ctx.input('train'))
+  const artifact = await readTrainArtifact(ctx.input('train'))
   const template = await readFile(join(ctx.input('tokenize'), 'chat_template.jinja'), 'utf8').catch(() => undefined)
   await selectEngine('auto')
-  await mergeAdapter({
-    baseDir: await resolveModelDir(ctx.input('model')), adapter, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
+  await mergeArtifact({
+    baseDir: await resolveModelDir(ctx.input('model')), artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
     tokenizerDir, vocabSize: tok.vocabSize, ...(template !== undefined ? { chatTemplate: template } : {}),
   })
 }

@@ -2,7 +2,7 @@
 // same bytes the tfjs backend starts from) and handed to the worker, which loads it into PEFT.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { LoraOptions, NodeContext } from '@tunekit/core'
+import type { MethodOptions, NodeContext } from '@tunekit/core'
 import {
   growRows,
   initialAdapter,
@@ -38,17 +38,20 @@ const inputOfKind = (ctx: NodeContext, kind: string): string | undefined => {
   return id === undefined ? undefined : ctx.input(id)
 }
 
-/** Writes `<workDir>/initial-adapter/` from the node's `lora` and `args.seed`; returns the folder. */
+/**
+ * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
+ * Full and freeze start from the base weights themselves: nothing to draw, no folder.
+ */
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
-  const params = ctx.node.params as unknown as { model: { id: string; family: string }; lora: LoraOptions; args: { seed: number } }
+  const params = ctx.node.params as unknown as { model: { id: string; family: string }; method: MethodOptions; args: { seed: number } }
   const modelArtifact = inputOfKind(ctx, 'model')
   const tokenize = inputOfKind(ctx, 'tokenize')
-  if (!modelArtifact || !tokenize || !params.lora) return undefined
+  if (!modelArtifact || !tokenize || params.method.kind !== 'lora') return undefined
   const modelDir = await resolveModelDir(modelArtifact)
   const { family, config } = await readModelConfig(modelDir)
   const tok = await tokenizerIds(join(tokenize, 'tokenizer', 'tokenizer.json'))
   const vocab = Math.max(tok.size, config.vocabSize)
-  const lora = params.lora
+  const lora = params.method
   const tokenIds =
     lora.trainableTokens === true
       ? Array.from({ length: vocab - config.vocabSize }, (_, i) => config.vocabSize + i)
