@@ -92,7 +92,7 @@ def train_params(**args) -> dict:
                  "saveEvery": "never", "keepCheckpoints": 10, "seed": 7, "logEvery": 1}
     base_args.update(args)
     return {"model": {"id": "tiny", "family": "mistral", "dtype": "float32"},
-            "lora": {"rank": 4, "alpha": 8, "dropout": 0.0, "targetModules": ["q_proj", "v_proj"], "modulesToSave": [],
+            "method": {"kind": "lora", "rank": 4, "alpha": 8, "dropout": 0.0, "targetModules": ["q_proj", "v_proj"], "modulesToSave": [],
                      "trainableTokens": False, "rsLora": False, "init": "default"},
             "args": base_args, "tokens": {}}
 

@@ -169,7 +169,7 @@ def test_unavailable_quantisation_and_paged_optimizer_are_mapped_out_loud(traine
     fx, _ = trained
     params = train_params(optimizer="paged_adamw_32bit", saveEvery=2, keepCheckpoints=1)
     params["model"]["quantize"] = {"bits": 4, "type": "nf4", "doubleQuant": True, "computeDtype": "float32", "blockSize": 64}
-    params["lora"]["modulesToSave"] = ["lm_head"]
+    params["method"]["modulesToSave"] = ["lm_head"]
     _, events, _ = run_worker("run", str(fx.spec("q", params=params)))
     warnings = [e["message"] for e in events if e["type"] == "log" and e["level"] == "warn"]
     assert any("model.quantize { bits: 4, type: 'nf4' } needs bitsandbytes on CUDA (no CUDA device); loading unquantised float32 weights" in w for w in warnings)

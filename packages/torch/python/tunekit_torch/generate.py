@@ -13,7 +13,7 @@ from .spec import NodeSpec, model_folder
 
 
 def load_for_generation(folder, adapter, device):
-    from peft import PeftModel
+    from .methods import METHODS, artifact_kind
 
     # an adapter's tokenizer has the tokens added for training (the base folder's does not)
     trained_tok = Path(adapter) / "tokenizer" if adapter else None
@@ -28,7 +28,7 @@ def load_for_generation(folder, adapter, device):
     if adapter:
         if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
             resize_embeddings(model, len(tokenizer), None)
-        model = PeftModel.from_pretrained(model, str(adapter))
+        model = METHODS[artifact_kind(Path(adapter))].attach(model, Path(adapter))
     model.eval()
     return model, tokenizer
 
