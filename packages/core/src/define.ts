@@ -51,6 +51,14 @@ export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<t
  */
 export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput] ? never : LoraInputFor<F>
 
+/**
+ * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes
+ * excess-property checks, so `{ kind: 'full', trainableLayers: 2 }` would otherwise pass.
+ */
+export type ExactMethod<M, F extends Family> = M extends { kind: infer K }
+  ? M & { [X in Exclude<keyof M, keyof Extract<MethodInputFor<F>, { kind: K }>>]: never }
+  : M
+
 /** Model options of family `F`. */
 export type ModelInputFor<F extends Family> = {
   [K in keyof ModelSchemaInput]: K extends 'family' ? F : ModelSchemaInput[K]
@@ -66,7 +74,7 @@ export type RecipeInput<F extends Family = Family, M extends MethodInputFor<F> |
     : K extends 'lora'
       ? LoraKeyFor<F, M>
       : K extends 'method'
-        ? M
+        ? ExactMethod<M, F>
         : RecipeSchemaInput[K]
 }
 

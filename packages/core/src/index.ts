@@ -1,5 +1,5 @@
 export { defineRecipe, extendRecipe, parseRecipe, checkRecipe, mergeDeep } from './define.ts'
-export type { Recipe, RecipeInput, RecipeOverrides, LoraInputFor, ModelInputFor, RecipeParts, MethodInputFor, LoraMethodInputFor, FreezeInput, FreezeSchemaInput, LoraKeyFor } from './define.ts'
+export type { Recipe, RecipeInput, RecipeOverrides, LoraInputFor, ModelInputFor, RecipeParts, MethodInputFor, LoraMethodInputFor, FreezeInput, FreezeSchemaInput, LoraKeyFor, ExactMethod } from './define.ts'
 export { main, isEntryPoint } from './main.ts'
 export type { EntryMeta } from './main.ts'
 export { hub, file, inline } from './sources.ts'

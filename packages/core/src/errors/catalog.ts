@@ -177,7 +177,8 @@ export const errors = {
     code: 'TK230',
     name: 'OptionOfAnotherMethod',
     title: "Option of another training method",
-    message: (key: string, owner: string, kind: string) => `${show(key)} is an option of method '${owner}', but this recipe's method is '${kind}'`,
+    message: (key: string, owner: string, kind: string) =>
+      `${key === 'lora' ? 'the `lora` key configures' : `${show(key)} is an option of`} method '${owner}', but this recipe's method is '${kind}'`,
     hint: (remove: string, switchTo: string) => `Remove ${remove}, or ${switchTo}.`,
   },
   MethodGivenTwice: {
