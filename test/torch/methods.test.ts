@@ -18,8 +18,9 @@ const model = {
   random: { seed: 1, config: { vocab_size: 32000, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
 } as const
 
+// Type arguments given: a method of either kind, decided at run time.
 const recipe = (method: MethodInputFor<'mistral'>, backend: 'tfjs' | 'torch') =>
-  defineRecipe({
+  defineRecipe<'mistral', MethodInputFor<'mistral'>>({
     name: `tiny-${method.kind}`,
     model,
     method,

@@ -55,9 +55,7 @@ export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSc
  * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes
  * excess-property checks, so `{ kind: 'full', trainableLayers: 2 }` would otherwise pass.
  */
-export type ExactMethod<M, F extends Family> = M extends { kind: infer K }
-  ? M & { [X in Exclude<keyof M, keyof Extract<MethodInputFor<F>, { kind: K }>>]: never }
-  : M
+export type ExactMethod<M, F extends Family> = M extends { kind: infer K } ? { [X in Exclude<keyof M, keyof Extract<MethodInputFor<F>, { kind: K }>>]: never } : unknown
 
 /** Model options of family `F`. */
 export type ModelInputFor<F extends Family> = {
@@ -74,7 +72,7 @@ export type RecipeInput<F extends Family = Family, M extends MethodInputFor<F> |
     : K extends 'lora'
       ? LoraKeyFor<F, M>
       : K extends 'method'
-        ? ExactMethod<M, F>
+        ? M & ExactMethod<M, F>
         : RecipeSchemaInput[K]
 }
 

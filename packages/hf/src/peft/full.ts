@@ -5,9 +5,10 @@
 // so `AutoModelForCausalLM.from_pretrained(<train artifact>)` loads it; merging copies the weights.
 import { join } from 'node:path'
 import { writeJsonAtomic } from '@tunekit/core'
-import { configFromJson, familyOf } from '../hf-folder.ts'
 import { readFile } from 'node:fs/promises'
+import { configFromJson, familyOf } from '../hf-folder.ts'
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../safetensors.ts'
+import { openModelWeights } from '../sharded.ts'
 import { readMethodFile, writeMethodFile } from './method-file.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
 
@@ -34,6 +35,14 @@ export const full = {
     if (marker?.kind !== 'full') return undefined
     const json = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>
     const family = String(json.model_type)
-    return { method: { kind: 'full', config: configFromJson(json, family, join(dir, 'config.json')) }, tensors: await readFloats(join(dir, FULL_WEIGHTS)) }
+    // save_pretrained shards a large model (model-0000x-of-0000n + index): read whatever it wrote.
+    const weights = await openModelWeights(dir)
+    const tensors = new Map<string, FloatTensor>()
+    try {
+      for (const name of weights.names) tensors.set(name, await weights.readFloat(name))
+    } finally {
+      await weights.close()
+    }
+    return { method: { kind: 'full', config: configFromJson(json, family, join(dir, 'config.json')) }, tensors }
   },
 } satisfies MethodLayout<'full'>
