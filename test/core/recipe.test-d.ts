@@ -19,6 +19,22 @@ describe('defineRecipe types', () => {
     expectTypeOf(recipe.args.learningRate).toEqualTypeOf<number>()
   })
 
+  it('lets the stage say which data options apply', () => {
+    const model = { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' } as const
+    const text = { source: hub('acme/corpus'), format: 'text' } as const
+    defineRecipe({ model, stage: { kind: 'pretrain' }, data: text })
+    defineRecipe({ model, stage: { kind: 'pretrain' }, data: { ...text, mask: 'all', packing: false } })
+    // @ts-expect-error a chat template has nothing to render with pretrain
+    defineRecipe({ model, stage: { kind: 'pretrain' }, data: { ...text, template: 'chatml' } })
+    // @ts-expect-error pretrain trains every token: no turn mask
+    defineRecipe({ model, stage: { kind: 'pretrain' }, data: { ...text, mask: 'assistant' } })
+    // @ts-expect-error pretrain reads raw text, not conversations
+    defineRecipe({ model, stage: { kind: 'pretrain' }, data })
+    // @ts-expect-error raw text is no sft data (sft is the default stage)
+    defineRecipe({ model, data: text })
+    defineRecipe({ model, stage: { kind: 'sft' }, data })
+  })
+
   it('types module names by family', () => {
     expectTypeOf<ModuleName<'mistral'>>().toEqualTypeOf<'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj'>()
     expectTypeOf<NonNullable<RecipeInput<'llama'>['lora']>['targetModules']>().toEqualTypeOf<

@@ -49,7 +49,7 @@ export async function runDataNodes(
   await writeFile(join(dirs.model!, 'model-ref.json'), JSON.stringify({ path: opts.modelDir }))
   const events: RunEventInput[] = []
   const inputs: Record<string, string[]> = { source: [], format: ['source'], tokenize: ['format', 'model'], split: ['tokenize'], collate: ['split'] }
-  const graph: Graph = { version: 1, recipeName: 'test', nodes: [] }
+  const graph: Graph = { version: 1, recipeName: 'test', nodes: [{ id: 'model', kind: 'model', params: {}, inputs: [], reads: [], key: 'key-model', runsOn: 'data' }] }
   for (const id of ['source', 'format', 'tokenize', 'split', 'collate'] as const) {
     const p = params[id]
     if (!p) break

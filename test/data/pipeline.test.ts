@@ -23,8 +23,8 @@ const chain = (source: Json, format: Json, more: { template?: Json; mask?: strin
   source: { source },
   format: { format, onError: 'fail' },
   tokenize: {
-    template: more.template ?? 'chatml', maxLength: more.maxLength ?? 64, truncation: more.truncation ?? 'truncate', mask: more.mask ?? 'assistant',
-    onError: 'fail', tokens: more.tokens ?? { chatml: true, add: [], addBos: true }, family: 'llama',
+    render: { kind: 'chat', template: more.template ?? 'chatml', mask: more.mask ?? 'assistant' }, maxLength: more.maxLength ?? 64, truncation: more.truncation ?? 'truncate',
+    onError: 'fail', tokens: more.tokens ?? { chatml: true, add: [], addBos: true }, family: 'llama', trainableTokens: false,
   },
   split: { split: { eval: more.eval ?? 0, seed: 42 } },
   collate: { batchSize: more.batchSize ?? 2, gradientAccumulationSteps: 1, epochs: 2, groupByLength: false, seed: 42, packing: more.packing ?? false, maxLength: more.maxLength ?? 64 },

@@ -26,6 +26,8 @@ describe('compile', () => {
       ['split', ['tokenize'], 'data'],
       ['collate', ['split'], 'data'],
       ['train', ['model', 'tokenize', 'split', 'collate'], 'backend'],
+      // the default split holds out 5%: the eval node reports the trained model's eval loss
+      ['eval', ['model', 'train', 'tokenize', 'split', 'collate'], 'backend'],
       ['merge', ['model', 'train', 'tokenize'], 'backend'],
       ['generate', ['merge', 'tokenize'], 'backend'],
     ])
@@ -35,20 +37,20 @@ describe('compile', () => {
     expect(g.nodes[0]!.reads).toEqual([])
     expect(JSON.parse(JSON.stringify(g))).toEqual(g)
     const noMerge = await compile(tinyRecipe({ output: { merge: false, samples: ['hi'] } }), { baseDir: tempDir('c') })
-    expect(noMerge.nodes.map((n) => n.id)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate', 'train', 'generate'])
+    expect(noMerge.nodes.map((n) => n.id)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate', 'train', 'eval', 'generate'])
     expect(noMerge.nodes.at(-1)!.inputs).toEqual(['model', 'train', 'tokenize'])
   })
 
-  it('a learning-rate change changes only train, merge and generate', async () => {
+  it('a learning-rate change changes only train, eval, merge and generate', async () => {
     const base = tinyRecipe({ output: { samples: ['hi'] } })
     const dir = tempDir('c')
     const a = await compile(base, { baseDir: dir })
     const b = await compile(extendRecipe(base, { args: { learningRate: 1e-3 } }), { baseDir: dir })
-    expect(changed(a, b)).toEqual(['train', 'merge', 'generate'])
+    expect(changed(a, b)).toEqual(['train', 'eval', 'merge', 'generate'])
     const c = await compile(extendRecipe(base, { data: { maxLength: 32 } }), { baseDir: dir })
-    expect(changed(a, c)).toEqual(['tokenize', 'split', 'collate', 'train', 'merge', 'generate'])
+    expect(changed(a, c)).toEqual(['tokenize', 'split', 'collate', 'train', 'eval', 'merge', 'generate'])
     const d = await compile(extendRecipe(base, { args: { batchSize: 4 } }), { baseDir: dir })
-    expect(changed(a, d)).toEqual(['collate', 'train', 'merge', 'generate'])
+    expect(changed(a, d)).toEqual(['collate', 'train', 'eval', 'merge', 'generate'])
   })
 
   it('hashes data files by content, not path, and remembers hashes by path, size and mtime', async () => {
@@ -72,7 +74,7 @@ describe('compile', () => {
     writeFileSync(join(data, 'a.jsonl'), '{"instruction":"hi","output":"hello there"}\n')
     utimesSync(join(data, 'a.jsonl'), 1_700_000_000, 1_700_000_000) // whole seconds: exact on every file system
     const g2 = await compile(fileRecipe('data'), { baseDir: root, cacheDir })
-    expect(changed(g1, g2)).toEqual(['source', 'format', 'tokenize', 'split', 'collate', 'train', 'merge'])
+    expect(changed(g1, g2)).toEqual(['source', 'format', 'tokenize', 'split', 'collate', 'train', 'eval', 'merge'])
 
     // Same size and mtime: the memo answers without reading (which is why it keys on both).
     writeFileSync(join(data, 'a.jsonl'), '{"instruction":"hi","output":"HELLO THERE"}\n')
@@ -93,7 +95,7 @@ describe('compile', () => {
     ])
     writeFileSync(join(model, 'tokenizer_config.json'), '{"chat_template":"x"}')
     const g2 = await compile(fileRecipe('a.jsonl', 'model'), { baseDir: root })
-    expect(changed(g1, g2)).toEqual(['model', 'tokenize', 'split', 'collate', 'train', 'merge'])
+    expect(changed(g1, g2)).toEqual(['model', 'tokenize', 'split', 'collate', 'train', 'eval', 'merge'])
     // Without weights anywhere, compile still works: every model read is 'missing'.
     const g3 = await compile(fileRecipe('a.jsonl'), { baseDir: root, env: { HF_HOME: join(root, 'nohf') } })
     expect(g3.nodes[0]!.reads.map((r) => r.hash)).toEqual(['missing', 'missing', 'missing'])

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineRecipe, inline, type NodeContext, type NodeExecutor, type NodeKind, type Recipe, type RecipeInput } from '@tunekit/core'
+import { defineRecipe, inline, nodeParams, type NodeContext, type NodeExecutor, type NodeKind, type Recipe, type RecipeInput } from '@tunekit/core'
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `tunekit-${prefix}-`))
 
@@ -15,7 +15,7 @@ export const records = Array.from({ length: 12 }, (_, i) => ({
   response: `${i} plus ${i + 1} is ${2 * i + 1}.`,
 }))
 
-export function tinyRecipe(over: Partial<RecipeInput<'mistral'>> = {}): Recipe<'mistral'> {
+export function tinyRecipe(over: Partial<RecipeInput<'mistral', 'sft'>> = {}): Recipe<'mistral'> {
   return defineRecipe<'mistral'>({
     name: 'tiny',
     model: { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } },
@@ -41,9 +41,12 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
     await fn(ctx)
   }]
   const entries: [NodeKind, NodeExecutor][] = [
-    counted('model', async (ctx) => writeJson(join(ctx.outDir, 'model-ref.json'), { id: ctx.node.params.id, seed: (ctx.node.params.random as { seed: number }).seed })),
+    counted('model', async (ctx) => {
+      const p = nodeParams('model', ctx.node)
+      writeJson(join(ctx.outDir, 'model-ref.json'), { id: p.id, seed: p.random?.seed })
+    }),
     counted('source', async (ctx) => {
-      const source = ctx.node.params.source as { records: Record<string, string>[] }
+      const source = nodeParams('source', ctx.node).source as { records: Record<string, string>[] }
       writeFileSync(join(ctx.outDir, 'records.jsonl'), source.records.map((r) => JSON.stringify(r)).join('\n') + '\n')
       writeJson(join(ctx.outDir, 'source.json'), { records: source.records.length })
     }),
@@ -55,7 +58,7 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
     }),
     counted('tokenize', async (ctx) => {
       // Byte-level "tokenizer": one id per UTF-8 byte, loss on the assistant's bytes.
-      const maxLength = ctx.node.params.maxLength as number
+      const maxLength = nodeParams('tokenize', ctx.node).maxLength
       const convs = readFileSync(join(ctx.input('format'), 'conversations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { content: string }[] })
       const ids: number[] = []
       const mask: number[] = []
@@ -81,7 +84,7 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
       const index = readJson<{ count: number; offsets: number[]; lengths: number[] }>(join(dir, 'index.json'))
       const ids = readIds(join(dir, 'ids.bin'))
       const mask = readFileSync(join(dir, 'mask.bin'))
-      const evalCount = (ctx.node.params.split as { eval: number }).eval
+      const evalCount = nodeParams('split', ctx.node).split.eval
       for (const [part, picks] of [['eval', range(0, evalCount)], ['train', range(evalCount, index.count)]] as const) {
         const out = { ids: [] as number[], mask: [] as number[], offsets: [] as number[], lengths: [] as number[] }
         for (const i of picks) {
@@ -97,7 +100,7 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
       }
     }),
     counted('collate', async (ctx) => {
-      const p = ctx.node.params as { batchSize: number; epochs: number; maxLength: number; gradientAccumulationSteps: number }
+      const p = nodeParams('collate', ctx.node)
       const index = readJson<{ count: number; lengths: number[] }>(join(ctx.input('split'), 'train', 'index.json'))
       const microBatches: { length: number; rows: { sample: number; start: number; length: number }[][] }[] = []
       for (let i = 0; i < index.count; i += p.batchSize) {
@@ -115,9 +118,16 @@ export function testExecutors(opts: { stepDelayMs?: number } = {}): TestExecutor
       const adapter = readJson<{ weight: number }>(join(ctx.input('train'), 'adapter.json'))
       writeJson(join(ctx.outDir, 'merged.json'), { base: readJson(join(ctx.input('model'), 'model-ref.json')), weight: adapter.weight })
     }),
+    counted('eval', async (ctx) => {
+      // The trained weight's squared distance from 0.5, standing in for an eval loss.
+      const adapter = readJson<{ weight: number }>(join(ctx.input('train'), 'adapter.json'))
+      const loss = (adapter.weight - 0.5) ** 2
+      writeJson(join(ctx.outDir, 'eval.json'), { loss, perplexity: Math.exp(loss), tokens: 1, samples: 1 })
+      ctx.emit({ type: 'eval', node: ctx.node.id, step: 0, epoch: 0, loss, perplexity: Math.exp(loss), tokens: 1 })
+    }),
     counted('generate', async (ctx) => {
       const merged = readJson<{ weight: number }>(join(ctx.input('merge'), 'merged.json'))
-      const prompts = ctx.node.params.samples as string[]
+      const prompts = nodeParams('generate', ctx.node).samples
       writeFileSync(join(ctx.outDir, 'samples.jsonl'), prompts.map((prompt) => JSON.stringify({ prompt, completion: merged.weight.toFixed(6) })).join('\n') + '\n')
     }),
   ]
@@ -149,7 +159,7 @@ function resumeState(workDir: string): TrainState {
  * micro-batch (SGD on a squared error), checkpoints, and stops early when aborted.
  */
 async function countingTrain(ctx: NodeContext, stepDelayMs: number): Promise<void> {
-  const lr = (ctx.node.params.args as { learningRate: number }).learningRate
+  const lr = nodeParams('train', ctx.node).args.learningRate
   const plan = readJson<{ totalSteps: number; stepsPerEpoch: number; epochsPlan: { microBatches: { rows: { sample: number }[][] }[] }[] }>(join(ctx.input('collate'), 'plan.json'))
   const train = join(ctx.input('split'), 'train')
   const index = readJson<{ offsets: number[]; lengths: number[] }>(join(train, 'index.json'))

@@ -112,7 +112,7 @@ describe('plan after the data nodes ran', () => {
     const before = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
     // Not probed: tfjs with device 'auto' is assumed to get wasm, the first engine that always loads.
     expect(before.backend).toMatchObject({ name: 'tfjs', engine: 'tfjs-wasm', device: 'wasm', assumed: true })
-    expect(before.nodes.map((n) => n.status)).toEqual(['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'to run', 'to run'])
+    expect(before.nodes.map((n) => n.status)).toEqual(['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'to run', 'to run', 'to run'])
     expect(before.nodes[3]!.figures).toMatchObject({ samples: 12, truncated: 0 })
     expect(before.nodes[4]!.figures).toEqual({ trainSamples: 10, evalSamples: 2 })
     expect(before.data).toMatchObject({ from: 'cache', trainSamples: 10, stepsPerEpoch: 5, totalSteps: 10 })

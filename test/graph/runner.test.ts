@@ -20,7 +20,7 @@ describe('runGraph', () => {
     const recipe = tinyRecipe({ output: { samples: ['hi'] } })
     const first = testExecutors()
     const r1 = await runGraph(await compile(recipe, dirs), { recipe, ...dirs, executors: first.executors })
-    expect(r1.nodes.map((n) => n.status)).toEqual(Array(9).fill('ran'))
+    expect(r1.nodes.map((n) => n.status)).toEqual(Array(10).fill('ran'))
 
     const faster = extendRecipe(recipe, { args: { learningRate: 0.3 } })
     const second = testExecutors()
@@ -28,9 +28,9 @@ describe('runGraph', () => {
     const r2 = await runGraph(await compile(faster, dirs), { recipe: faster, ...dirs, executors: second.executors, onEvent: (e) => events.push(e) })
     expect(Object.fromEntries(r2.nodes.map((n) => [n.id, n.status]))).toEqual({
       model: 'cached', source: 'cached', format: 'cached', tokenize: 'cached', split: 'cached', collate: 'cached',
-      train: 'ran', merge: 'ran', generate: 'ran',
+      train: 'ran', eval: 'ran', merge: 'ran', generate: 'ran',
     })
-    expect(second.runs).toEqual({ train: 1, merge: 1, generate: 1 })
+    expect(second.runs).toEqual({ train: 1, eval: 1, merge: 1, generate: 1 })
     expect(events.filter((e) => e.type === 'node-cached').map((e) => (e as { node: string }).node)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     // The new rate gives a different result; the old artifact stays under its own key.
     expect(adapterOf(dirs.runDir).weight).not.toBe(JSON.parse(readFileSync(join(r1.nodes[6]!.path, 'adapter.json'), 'utf8')).weight)
@@ -42,7 +42,9 @@ describe('runGraph', () => {
     const recipe = tinyRecipe({ args: { batchSize: 2, epochs: 1, learningRate: 0.1, saveEvery: 1 } })
     const graph = await compile(recipe, dirs)
     await runGraph(graph, { recipe, ...dirs, executors: testExecutors().executors })
-    expect(readdirSync(dirs.runDir).sort()).toEqual(['adapter', 'checkpoints', 'events.jsonl', 'graph.json', 'merged', 'recipe.json'])
+    expect(readdirSync(dirs.runDir).sort()).toEqual(['adapter', 'checkpoints', 'eval.json', 'events.jsonl', 'graph.json', 'merged', 'recipe.json'])
+    // the eval node's report is linked as a file
+    expect(JSON.parse(readFileSync(join(dirs.runDir, 'eval.json'), 'utf8'))).toMatchObject({ loss: expect.any(Number), perplexity: expect.any(Number) })
     expect(JSON.parse(readFileSync(join(dirs.runDir, 'recipe.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(recipe)))
     expect(JSON.parse(readFileSync(join(dirs.runDir, 'graph.json'), 'utf8'))).toEqual(graph)
     const train = graph.nodes.find((n) => n.id === 'train')!
@@ -81,7 +83,7 @@ describe('runGraph', () => {
     expect(r3.nodes.map((n) => [n.id, n.status])).toEqual([
       ['model', 'cached'], ['source', 'cached'], ['format', 'cached'], ['tokenize', 'ran'], ['split', 'ran'], ['collate', 'ran'],
     ])
-    await expect(runGraph(graph, { recipe, ...dirs, executors: b.executors, until: 'trian' })).rejects.toThrow(/TK407 "trian" is not a node of this graph; its nodes are model, source, format, tokenize, split, collate, train, merge/)
+    await expect(runGraph(graph, { recipe, ...dirs, executors: b.executors, until: 'trian' })).rejects.toThrow(/TK407 "trian" is not a node of this graph; its nodes are model, source, format, tokenize, split, collate, train, eval, merge/)
   })
 
   it('a failing node leaves no artifact and the error names it', async () => {
@@ -118,7 +120,7 @@ describe('runGraph', () => {
     const resumed = testExecutors()
     const steps: number[] = []
     const r = await runGraph(graph, { recipe, ...dirs, executors: resumed.executors, onEvent: (e) => { if (e.type === 'step') steps.push(e.step) } })
-    expect(r.nodes.filter((n) => n.status === 'ran').map((n) => n.id)).toEqual(['train', 'merge'])
+    expect(r.nodes.filter((n) => n.status === 'ran').map((n) => n.id)).toEqual(['train', 'eval', 'merge'])
     expect(steps[0]).toBe(8) // continued after the last checkpoint, not from 1
     expect(adapterOf(dirs.runDir)).toEqual(adapterOf(straight.runDir))
     expect(readFileSync(join(dirs.runDir, 'merged', 'merged.json'), 'utf8')).toBe(readFileSync(join(straight.runDir, 'merged', 'merged.json'), 'utf8'))

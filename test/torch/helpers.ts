@@ -26,7 +26,7 @@ export const tinyModel = {
   random: { seed: 1, config: { vocab_size: 32000, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
 } as const
 
-export function tinyRecipe(over: Partial<RecipeInput<'mistral'>> = {}): Recipe<'mistral'> {
+export function tinyRecipe(over: Partial<RecipeInput<'mistral', 'sft'>> = {}): Recipe<'mistral'> {
   return defineRecipe<'mistral'>({
     name: 'tiny-torch',
     model: tinyModel,

@@ -20,7 +20,7 @@ const model = {
 
 // Type arguments given: a method of either kind, decided at run time.
 const recipe = (method: MethodInputFor<'mistral'>, backend: 'tfjs' | 'torch') =>
-  defineRecipe<'mistral', MethodInputFor<'mistral'>>({
+  defineRecipe<'mistral', 'sft', MethodInputFor<'mistral'>>({
     name: `tiny-${method.kind}`,
     model,
     method,

@@ -9,6 +9,7 @@ import type { loraSchema } from './methods/lora.ts'
 import type { LayerModule } from './methods/trained-activations.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
+import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -62,18 +63,41 @@ export type ModelInputFor<F extends Family> = {
   [K in keyof ModelSchemaInput]: K extends 'family' ? F : ModelSchemaInput[K]
 }
 
+
+/** Stage options of stage `S`. */
+export type StageInputFor<S extends StageKind> = { kind: S } & Omit<Extract<NonNullable<RecipeSchemaInput['stage']>, { kind: S }>, 'kind'>
+
 /**
- * What a user writes: the recipe schema's input type, with module names typed by `model.family`.
- * Derived from the zod schema, never written by hand.
+ * Data options that stage `S` allows: `format: 'text'` only with pretrain (and nothing else there),
+ * no chat template and only `mask: 'all'` with pretrain.
  */
-export type RecipeInput<F extends Family = Family, M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined> = {
+export type DataInputFor<S extends StageKind> = {
+  [K in keyof RecipeSchemaInput['data']]: K extends 'format'
+    ? S extends 'pretrain' ? 'text' : Exclude<RecipeSchemaInput['data']['format'], 'text'>
+    : K extends 'template'
+      ? S extends 'pretrain' ? never : RecipeSchemaInput['data']['template']
+      : K extends 'mask'
+        ? S extends 'pretrain' ? 'all' : RecipeSchemaInput['data']['mask']
+        : RecipeSchemaInput['data'][K]
+}
+
+/**
+ * What a user writes: the recipe schema's input type, with module names typed by `model.family`,
+ * the data options the stage `S` allows and the options of the method `M` only. Derived from the
+ * zod schema, never written by hand.
+ */
+export type RecipeInput<F extends Family = Family, S extends StageKind = StageKind, M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined> = {
   [K in keyof RecipeSchemaInput]: K extends 'model'
     ? ModelInputFor<F>
     : K extends 'lora'
       ? LoraKeyFor<F, M>
       : K extends 'method'
         ? M & ExactMethod<M, F>
-        : RecipeSchemaInput[K]
+        : K extends 'stage'
+          ? StageInputFor<S>
+          : K extends 'data'
+            ? DataInputFor<S>
+            : RecipeSchemaInput[K]
 }
 
 type DeepReadonly<T> = T extends (infer U)[]
@@ -131,7 +155,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = []
+  const issues: Issue[] = stageIssues(recipe)
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -161,6 +185,35 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   return issues
 }
 
+/** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
+function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
+  const kind = stage?.kind ?? 'sft'
+  const issues: Issue[] = []
+  if (kind === 'pretrain') {
+    if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
+    if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
+    if (data.format !== undefined && data.format !== 'text') issues.push(issue('PretrainNeedsText', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
+  } else if (data.format === 'text') {
+    issues.push(issue('TextFormatNeedsPretrain', { path: 'data.format', value: data.format }, kind))
+  }
+  return issues
+}
+
+/** The recipe with the stage's data defaults filled in where it leaves them out (schema/stage.ts). */
+function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
+  const defaults: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  const { data } = recipe
+  return {
+    ...recipe,
+    data: {
+      ...data,
+      ...(data.template === undefined && defaults.template !== undefined ? { template: defaults.template } : {}),
+      mask: data.mask ?? defaults.mask,
+      packing: data.packing ?? defaults.packing,
+    },
+  }
+}
+
 /**
  * Validates a recipe given as data (from TypeScript, JSON or YAML). Throws a {@link RecipeError}
  * listing every problem: zod's (keys, types, ranges) and the model-aware ones together, since the
@@ -178,7 +231,7 @@ export function parseRecipe(input: unknown): Recipe {
   const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
   const errors = [...shapeIssues, ...choiceIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
   if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
-  const { method: given, ...recipe } = parsed.data
+  const { method: given, ...recipe } = withStageDefaults(parsed.data)
   const family = familyInfo(recipe.model.family)!
   const { kind: _lora, ...loraGiven } = given?.kind === 'lora' ? given : { kind: 'lora' as const, ...recipe.lora }
   const targetModules =
@@ -216,7 +269,9 @@ function unresolved(input: unknown): unknown {
  *   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
  * })
  */
-export function defineRecipe<const F extends Family, const M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined>(recipe: RecipeInput<F, M>): Recipe<F> {
+export function defineRecipe<const F extends Family, const S extends StageKind = 'sft', const M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined>(
+  recipe: RecipeInput<F, S, M>,
+): Recipe<F> {
   try {
     return parseRecipe(recipe) as unknown as Recipe<F>
   } catch (e) {

@@ -22,7 +22,8 @@ export type RunEvent =
       /** Seconds left, from the average step time so far. */
       etaSeconds?: number
     }
-  | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number }
+  /** Eval loss (mean token cross-entropy, nats) during training, or from the `eval` node (with perplexity = exp(loss) and the labelled tokens). */
+  | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number; perplexity?: number; tokens?: number }
   | { type: 'checkpoint'; time: number; node: string; step: number; path: string }
   | { type: 'sample'; time: number; node: string; prompt: string; completion: string }
   | { type: 'log'; time: number; node?: string; level: 'info' | 'warn'; message: string }

@@ -6,7 +6,7 @@ export type { FileType, SourceItem } from './sources/read-files.ts'
 export { hubDatasetFiles, hubCacheDir, hubOffline, cachedSnapshot, splitFiles } from './sources/hub.ts'
 export { readCsvRows } from './sources/csv.ts'
 
-export type { Conversation, Message, Preference, Role } from './formats/conversation.ts'
+export type { Conversation, Document, Message, Preference, Role } from './formats/conversation.ts'
 export { normaliseRole, checkTurns } from './formats/conversation.ts'
 export { parseChatmlText, parseAlpaca, parseSharegpt, parseOpenai } from './formats/parsers.ts'
 export type { Parsed, AlpacaColumns, SharegptTags, DataRecord } from './formats/parsers.ts'
@@ -43,4 +43,8 @@ export type { BatchPlan, MicroBatch, Segment, PlanOptions } from './plan/batch-p
 export { materializeBatch } from './plan/materialize.ts'
 export type { BatchArrays } from './plan/materialize.ts'
 
-export { dataExecutors, modelFolder } from './executors.ts'
+export { dataExecutors } from './nodes/index.ts'
+export { runTokenizeText } from './tokenize/run-tokenize.ts'
+export type { RunTokenizeTextOptions } from './tokenize/run-tokenize.ts'
+export { tokenizeDocuments } from './tokenize/tokenize-text.ts'
+export { trainableTokenIds } from './tokenize/trainable-tokens.ts'

@@ -2,7 +2,7 @@
 // quantize / gradientCheckpointing. With `random`, it writes a random-initialised Hugging Face
 // folder into its artifact; otherwise it finds the existing folder (model.path,
 // TUNEKIT_MODEL_PATH, or the Hub cache) and writes `model-ref.json` `{ "path": abs folder }`.
-import { fail, knownCheckpoints, requireModelDir, type ModelConfig, type ModelOptions, type NodeExecutor } from '@tunekit/core'
+import { fail, knownCheckpoints, MODEL_REF, nodeParams, requireModelDir, type ModelConfig, type ModelNodeParams, type NodeExecutor } from '@tunekit/core'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
@@ -10,10 +10,8 @@ import { writeJsonAtomic } from '@tunekit/core'
 import { configFromJson, familyOf } from './hf-folder.ts'
 import { createRandomModel, mistralTokenizerPath } from './random-model.ts'
 
-export const MODEL_REF = 'model-ref.json'
-
-/** What the `model` node receives. */
-export type ModelNodeParams = Omit<ModelOptions, 'quantize' | 'gradientCheckpointing'>
+export { MODEL_REF, resolveModelDir } from '@tunekit/core'
+export type { ModelNodeParams } from '@tunekit/core'
 
 /** Tokenizers that ship with tunekit's dependencies, by name. */
 const namedTokenizers = ['mistral'] as const
@@ -57,7 +55,7 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
 
 /** Writes the model artifact: a random folder, or `model-ref.json` pointing at the local weights. */
 export const modelExecutor: NodeExecutor = async (ctx) => {
-  const params = ctx.node.params as unknown as ModelNodeParams
+  const params = nodeParams('model', ctx.node)
   if (params.random) {
     const config = randomModelConfig(params)
     const tokenizer = tokenizerSource(params.random.tokenizer, ctx.baseDir)
@@ -75,12 +73,4 @@ export const modelExecutor: NodeExecutor = async (ctx) => {
     fail('ModelNotFound', { path: 'model.id', value: params.id, hintArgs: [params.id] }, params.id, [`${join(dir, 'config.json')} (the folder exists but holds no config.json)`])
   }
   await writeJsonAtomic(join(ctx.outDir, MODEL_REF), { path: dir })
-}
-
-/** The Hugging Face folder of a `model` artifact: the folder model-ref.json names, or the artifact itself. */
-export async function resolveModelDir(artifactDir: string): Promise<string> {
-  const ref = await readFile(join(artifactDir, MODEL_REF), 'utf8').catch(() => undefined)
-  if (ref === undefined) return artifactDir
-  const { path } = JSON.parse(ref) as { path: string }
-  return path
 }

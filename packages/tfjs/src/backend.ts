@@ -1,11 +1,12 @@
-import { fail, type ArgsOptions, type Backend, type BackendCapabilities, type MethodOptions, type ModelOptions, type NodeContext, type NodeExecutor, type TokensOptions } from '@tunekit/core'
+import { fail, findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type ModelOptions, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { readLatestCheckpoint, readTrainArtifact, resolveModelDir, writeTrainArtifact } from '@tunekit/hf'
+import { readLatestCheckpoint, readTrainArtifact, writeTrainArtifact } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
+import { evalExecutor } from './eval-node.ts'
 import { mergeArtifact, setupMethod } from './methods/index.ts'
 import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
 import { disposeModel, loadModel, modelBytes, type QuantizeOptions } from './model/load.ts'
@@ -14,16 +15,6 @@ import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { planSource } from './train/plan-source.ts'
 import { warmupStepsOf } from './train/schedule.ts'
 
-/** What the train node receives (docs/architecture.md, node table). */
-interface TrainParams {
-  model: ModelOptions
-  tokens: TokensOptions
-  /** The training method (`kind` + its options; LoRA's are the recipe's `lora` group). */
-  method: MethodOptions
-  args: ArgsOptions
-  device: DeviceRequest
-}
-
 function quantizeOptions(q: ModelOptions['quantize']): QuantizeOptions | undefined {
   if (!q) return undefined
   if (q.type === 'fp4') return fail('BackendUnavailable', { path: 'model.quantize.type', value: 'fp4', hintArgs: ["Use type 'nf4' (or backend: 'torch' for fp4)."] }, 'tfjs', 'fp4 weights are not implemented in tfjs')
@@ -31,14 +22,15 @@ function quantizeOptions(q: ModelOptions['quantize']): QuantizeOptions | undefin
 }
 
 const train: NodeExecutor = async (ctx: NodeContext) => {
-  const p = ctx.node.params as unknown as TrainParams
+  const p = nodeParams('train', ctx.node)
   const engine = await selectEngine(p.device)
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
-  const modelDir = await resolveModelDir(ctx.input('model'))
-  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
+  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const tokenizeDir = inputOfKind(ctx, 'tokenize')
+  const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const plan = JSON.parse(await readFile(join(ctx.input('collate'), 'plan.json'), 'utf8')) as BatchPlan
-  const split = ctx.input('split')
+  const plan = JSON.parse(await readFile(join(inputOfKind(ctx, 'collate'), 'plan.json'), 'utf8')) as BatchPlan
+  const split = inputOfKind(ctx, 'split')
   const [trainShards, evalShards] = await Promise.all([readShards(join(split, 'train')), readShards(join(split, 'eval'))])
   const a = p.args
   if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw_torch' && a.optimizer !== 'adamw') {
@@ -52,7 +44,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
   }
   // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
-  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, tokens: p.tokens, idOf: tok.idOf, seed: a.seed, resumed: resume?.adapter.tensors })
+  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, resumed: resume?.adapter.tensors })
   const artifact = { method: trained, family: p.model.family, baseModel: p.model.id, revision: p.model.revision }
   const bytes = modelBytes(model)
   ctx.emit({
@@ -75,7 +67,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
     await writeTrainArtifact(ctx.outDir, { ...artifact, tensors: adapterTensors(adapter) })
     await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
     await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
-    await cp(join(ctx.input('tokenize'), 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+    await cp(join(tokenizeDir, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
   } finally {
     disposeAdapter(adapter)
     disposeModel(model)
@@ -83,36 +75,40 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
 }
 
 const merge: NodeExecutor = async (ctx) => {
-  const p = ctx.node.params as unknown as { maxShardSize: string | number }
-  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
+  const p = nodeParams('merge', ctx.node)
+  const tokenizeDir = inputOfKind(ctx, 'tokenize')
+  const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const artifact = await readTrainArtifact(ctx.input('train'))
-  const template = await readFile(join(ctx.input('tokenize'), 'chat_template.jinja'), 'utf8').catch(() => undefined)
+  const artifact = await readTrainArtifact(inputOfKind(ctx, 'train'))
+  // Raw-text (pretrain) models have no chat template.
+  const template = await readFile(join(tokenizeDir, 'chat_template.jinja'), 'utf8').catch(() => undefined)
   await selectEngine('auto')
   await mergeArtifact({
-    baseDir: await resolveModelDir(ctx.input('model')), artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
+    baseDir: await resolveModelDir(inputOfKind(ctx, 'model')), artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
     tokenizerDir, vocabSize: tok.vocabSize, ...(template !== undefined ? { chatTemplate: template } : {}),
   })
 }
 
 const generate: NodeExecutor = async (ctx) => {
-  const p = ctx.node.params as unknown as { samples: string[] }
-  const merged = ctx.node.inputs.includes('merge')
-  const tokenizerDir = join(ctx.input('tokenize'), 'tokenizer')
-  const loaded = await loadForGeneration(merged ? ctx.input('merge') : await resolveModelDir(ctx.input('model')), merged ? undefined : ctx.input('train'), tokenizerDir)
-  const jinja = await readFile(join(ctx.input('tokenize'), 'chat_template.jinja'), 'utf8')
-  const template = chatTemplate({ jinja }, { bosToken: loaded.tokenizer.bos?.token ?? '', eosToken: loaded.tokenizer.eos.token })
+  const p = nodeParams('generate', ctx.node)
+  const merged = findInputOfKind(ctx, 'merge')
+  const tokenizeDir = inputOfKind(ctx, 'tokenize')
+  const tokenizerDir = join(tokenizeDir, 'tokenizer')
+  const loaded = await loadForGeneration(merged ?? (await resolveModelDir(inputOfKind(ctx, 'model'))), merged ? undefined : inputOfKind(ctx, 'train'), tokenizerDir)
+  // A raw-text (pretrain) model continues the prompt as it is: there is no chat template.
+  const jinja = await readFile(join(tokenizeDir, 'chat_template.jinja'), 'utf8').catch(() => undefined)
+  const template = jinja === undefined ? undefined : chatTemplate({ jinja }, { bosToken: loaded.tokenizer.bos?.token ?? '', eosToken: loaded.tokenizer.eos.token })
   const lines: string[] = []
   for (const prompt of p.samples) {
-    const text = renderChat(template, [{ role: 'user', content: prompt }], true)
-    const completion = generateText(loaded, encodePrompt(loaded.tokenizer, text), { maxNewTokens: 128 })
+    const text = template ? renderChat(template, [{ role: 'user', content: prompt }], true) : prompt
+    const completion = generateText(loaded, encodePrompt(loaded.tokenizer, text), { maxNewTokens: p.maxNewTokens })
     ctx.emit({ type: 'sample', node: ctx.node.id, prompt, completion })
     lines.push(JSON.stringify({ prompt, completion }))
   }
   await writeFile(join(ctx.outDir, 'samples.jsonl'), lines.map((l) => `${l}\n`).join(''))
 }
 
-/** The in-process TensorFlow.js backend: train, merge and generate nodes, and `tunekit chat`'s generation. */
+/** The in-process TensorFlow.js backend: train, eval, merge and generate nodes, and `tunekit chat`'s generation. */
 export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backend {
   const loaded = new Map<string, GenerationModel>()
   return {
@@ -123,7 +119,7 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
       const memoryBytes = e.device === 'wasm' ? Math.min(totalmem(), 2 ** 32) : totalmem()
       return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'], memoryBytes }
     },
-    executors: { train, merge, generate },
+    executors: { train, merge, generate, eval: evalExecutor },
     generate: async (request, onToken) => {
       await selectEngine(opts.device ?? 'auto')
       const key = `${request.model}\0${request.adapter ?? ''}`

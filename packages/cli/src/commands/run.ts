@@ -64,11 +64,9 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
       ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, ...backend }))}\n\n`)
     }
-    if (resolved) {
-      const { capabilities: c } = resolved
-      onEvent({ type: 'backend', time: Date.now(), name: resolved.backend.name, engine: c.engine, device: c.device, reason: resolved.reason })
-    }
+    // runGraph announces the backend as an event, so that it is written to events.jsonl too.
     const result = await runGraph(graph, {
+      ...(resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities, reason: resolved.reason } } : {}),
       recipe,
       executors: wiring.executors,
       cacheDir: prepared.cacheDir,

@@ -1,8 +1,9 @@
 /** JSON-serialisable values: graph nodes, params and artifacts' index files hold only these. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
-/** The kinds of node a recipe compiles to (see DESIGN.md, "The graph"). */
-export type NodeKind = 'model' | 'source' | 'format' | 'tokenize' | 'split' | 'collate' | 'train' | 'merge' | 'generate' | 'eval' | 'export'
+import type { NodeKind } from '../nodes/index.ts'
+
+export type { NodeKind }
 
 /** A file a node reads, hashed into its key so that new bytes give a new key. */
 export interface NodeRead {

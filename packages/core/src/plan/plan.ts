@@ -2,7 +2,7 @@ import type { BackendCapabilities } from '../backend.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
-import type { MethodOptions } from '../methods/index.ts'
+import { nodeParams, type NodeParams } from '../nodes/index.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
 import { addedTokenCount, countParams, resolveModelSize, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
@@ -56,16 +56,7 @@ export interface Plan {
   notes: string[]
 }
 
-interface TrainParams {
-  model: ModelParams
-  tokens: { chatml: boolean; add: string[] }
-  method: MethodOptions
-  args: { batchSize: number; gradientAccumulationSteps: number; epochs: number; maxSteps?: number; optimizer: string }
-  backend: 'auto' | 'tfjs' | 'torch'
-  device: 'auto' | 'cpu' | 'cuda' | 'wasm'
-}
-
-function assumeBackend(train: TrainParams): Plan['backend'] {
+function assumeBackend(train: NodeParams<'train'>): Plan['backend'] {
   const cuda = train.device === 'cuda' || (train.device === 'auto' && (train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)))
   if (train.backend !== 'tfjs' && train.device !== 'wasm' && cuda) {
     return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
@@ -78,7 +69,7 @@ function assumeBackend(train: TrainParams): Plan['backend'] {
 
 const ceil = Math.ceil
 
-function planData(graph: Graph, figures: Record<string, Figures>, train: TrainParams, cacheDir: string, maxLength: number): PlanData {
+function planData(graph: Graph, figures: Record<string, Figures>, train: NodeParams<'train'>, cacheDir: string, maxLength: number): PlanData {
   const collate = graph.nodes.find((n) => n.id === 'collate')
   const batch = collate && isCached(cacheDir, collate.key) ? readBatchPlan(artifactDir(cacheDir, collate.key)) : null
   const { batchSize, gradientAccumulationSteps: accum, epochs, maxSteps } = train.args
@@ -115,8 +106,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const modelNode = graph.nodes.find((n) => n.kind === 'model')
   const collateNode = graph.nodes.find((n) => n.kind === 'collate')
   if (!trainNode || !modelNode || !collateNode) throw new Error('plan needs a graph with model, collate and train nodes (made by compile)')
-  const train = trainNode.params as unknown as TrainParams
-  const maxLength = collateNode.params.maxLength as number
+  const train = nodeParams('train', trainNode)
+  const maxLength = nodeParams('collate', collateNode).maxLength
 
   const caps = opts.backend?.capabilities
   const backend: Plan['backend'] = opts.backend && caps
@@ -149,7 +140,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes }
 }
 
-function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: TrainParams): PlanEta {
+function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: NodeParams<'train'>): PlanEta {
   const file = opts.throughputFile ?? defaultThroughputFile()
   if (!('params' in model)) return { seconds: null, reason: 'model size unknown' }
   if (data.tokens === undefined) return { seconds: null, reason: 'token count unknown until the data nodes run' }

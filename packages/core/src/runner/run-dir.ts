@@ -9,9 +9,15 @@ import type { Graph, NodeKind } from '../graph/types.ts'
 //   graph.json     the compiled graph (keys tell which cache entries were used)
 //   events.jsonl   every event of every run into this folder, appended (a resume adds to it)
 //   adapter/ checkpoints/ merged/ samples/   links to the cache entries (copies where links fail)
+//   eval.json      link to the eval node's report
 
-/** Names in the run folder of the artifacts a user wants, by node kind. */
-export const RUN_LINKS: Partial<Record<NodeKind, string>> = { train: 'adapter', merge: 'merged', generate: 'samples' }
+/** What the run folder links to, by node kind: the artifact folder, or one `file` in it. */
+export const RUN_LINKS: Partial<Record<NodeKind, { name: string; file?: string }>> = {
+  train: { name: 'adapter' },
+  merge: { name: 'merged' },
+  generate: { name: 'samples' },
+  eval: { name: 'eval.json', file: 'eval.json' },
+}
 
 /** Creates the run folder and writes the resolved recipe and the graph. */
 export function prepareRunDir(runDir: string, recipe: unknown, graph: Graph): void {
@@ -42,8 +48,9 @@ export function linkIntoRun(runDir: string, name: string, target: string): strin
   const dest = join(runDir, name)
   const tmp = `${dest}.${process.pid}.link`
   rmSync(tmp, { recursive: true, force: true })
+  const folder = lstatSync(target).isDirectory()
   try {
-    symlinkSync(target, tmp, process.platform === 'win32' ? 'junction' : 'dir')
+    symlinkSync(target, tmp, folder ? (process.platform === 'win32' ? 'junction' : 'dir') : 'file')
   } catch {
     cpSync(target, tmp, { recursive: true })
   }

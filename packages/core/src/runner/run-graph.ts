@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import type { NodeContext, NodeExecutor } from '../backend.ts'
 import { artifactDir, cleanCache, commitArtifact, createTempDir, isCached, workDirOf } from '../cache/store.ts'
 import type { Recipe } from '../define.ts'
@@ -127,8 +128,11 @@ export async function runGraph(graph: Graph, opts: RunGraphOptions): Promise<Run
 }
 
 function linkArtifacts(opts: RunGraphOptions, kind: NodeKind, id: string, key: string, emit: (e: RunEventInput) => void): void {
-  const name = RUN_LINKS[kind]
-  if (name) emit({ type: 'artifact', node: id, name, path: linkIntoRun(opts.runDir, name, artifactDir(opts.cacheDir, key)) })
+  const link = RUN_LINKS[kind]
+  if (link) {
+    const target = link.file ? join(artifactDir(opts.cacheDir, key), link.file) : artifactDir(opts.cacheDir, key)
+    emit({ type: 'artifact', node: id, name: link.name, path: linkIntoRun(opts.runDir, link.name, target) })
+  }
   const work = workDirOf(opts.cacheDir, key)
   if (kind === 'train' && existsSync(work) && readdirSync(work).some((f) => f.startsWith('checkpoint-'))) {
     emit({ type: 'artifact', node: id, name: 'checkpoints', path: linkIntoRun(opts.runDir, 'checkpoints', work) })

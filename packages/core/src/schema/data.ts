@@ -40,7 +40,8 @@ export const fileSourceSchema = z.strictObject({
    */
   kind: z.literal('file'),
   /**
-   * A file or folder (json, jsonl, csv, parquet), or several. Relative paths resolve from the
+   * A file or folder (json, jsonl, csv, parquet; txt, one document per line, as a file or with
+   * `type: 'text'` for a folder's .txt files), or several. Relative paths resolve from the
    * recipe's folder; records are streamed, so file size does not change training memory.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/datasets/loading#local-and-remote-files (data_files)
@@ -51,7 +52,7 @@ export const fileSourceSchema = z.strictObject({
    * @defaultValue undefined (from the extension)
    * @see https://huggingface.co/docs/datasets/loading#local-and-remote-files
    */
-  type: z.enum(['json', 'jsonl', 'csv', 'parquet']).optional(),
+  type: z.enum(['json', 'jsonl', 'csv', 'parquet', 'text']).optional(),
 })
 
 export const inlineSourceSchema = z.strictObject({
@@ -142,7 +143,7 @@ export const datasetInfoFormatSchema = z.strictObject({
 })
 
 export const formatSchema = z.union([
-  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai']),
+  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai', 'text']),
   chatmlTextFormatSchema,
   columnMapSchema,
   datasetInfoFormatSchema,
@@ -192,7 +193,9 @@ export const dataSchema = z.strictObject({
   source: sourceSchema,
   /**
    * How records map to conversations: `'chatml-text'` (one ChatML `text` column, as oasst_top1),
-   * `'alpaca'`, `'sharegpt'`, `'openai'`, a column map or a LLaMA-Factory dataset_info entry.
+   * `'alpaca'`, `'sharegpt'`, `'openai'`, a column map or a LLaMA-Factory dataset_info entry; or,
+   * with `stage: { kind: 'pretrain' }` only, `'text'`: raw documents, one per JSON record (its `text`
+   * field) or per non-empty line of a `.txt` file, as LLaMA-Factory's `pt` stage reads them.
    * It decides which turns exist and so which tokens can carry loss; no memory effect.
    * @defaultValue (required)
    * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
@@ -202,7 +205,8 @@ export const dataSchema = z.strictObject({
    * Chat template that renders conversations to text: a built-in name, `'model'` (the tokenizer's
    * own chat_template) or `{ jinja }`. `'chatml-text'` data is already rendered and uses `'chatml'`.
    * Training and inference must use the same template, or quality drops; no memory effect.
-   * @defaultValue 'chatml'
+   * Not allowed with `stage: { kind: 'pretrain' }` (raw text is trained as it is).
+   * @defaultValue 'chatml' with stage sft; none with stage pretrain
    * @see https://huggingface.co/docs/transformers/chat_templating
    */
   template: z
@@ -210,7 +214,7 @@ export const dataSchema = z.strictObject({
       z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'alpaca', 'model']),
       jinjaTemplateSchema,
     ])
-    .default('chatml'),
+    .optional(),
   /**
    * Longest sample in tokens. Activation memory grows linearly with it (quadratically for
    * attention scores without flash attention).
@@ -228,11 +232,12 @@ export const dataSchema = z.strictObject({
   truncation: z.enum(['truncate', 'drop', 'split']).default('truncate'),
   /**
    * Which tokens carry loss: `'all'` (every token, as the qlora-minimal ChatML tutorial),
-   * `'assistant'` (every assistant turn) or `'last-assistant'` (only the final answer).
-   * @defaultValue 'assistant'
+   * `'assistant'` (every assistant turn) or `'last-assistant'` (only the final answer). With
+   * `stage: { kind: 'pretrain' }` every token is trained: only `'all'` is allowed.
+   * @defaultValue 'assistant' with stage sft; 'all' with stage pretrain
    * @see https://huggingface.co/docs/trl/sft_trainer#train-on-completions-only
    */
-  mask: z.enum(['all', 'assistant', 'last-assistant']).default('assistant'),
+  mask: z.enum(['all', 'assistant', 'last-assistant']).optional(),
   /**
    * Train/eval split.
    * See `split.eval`; no memory effect.
@@ -243,10 +248,10 @@ export const dataSchema = z.strictObject({
   /**
    * Pack several short samples into one sequence of maxLength (attention never crosses samples).
    * Less padding, so more tokens per second; memory per step is unchanged.
-   * @defaultValue false
+   * @defaultValue false with stage sft; true with stage pretrain (documents are packed, as LLaMA-Factory's pt stage does)
    * @see https://huggingface.co/docs/trl/sft_trainer#packing-dataset
    */
-  packing: z.boolean().default(false),
+  packing: z.boolean().optional(),
   /**
    * What to do with a record that cannot be used: stop with an error (`'fail'`) or skip it and
    * report it (`'skip'`).

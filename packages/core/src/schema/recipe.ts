@@ -4,6 +4,7 @@ import { dataSchema } from './data.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { methodSchema } from '../methods/index.ts'
 import { modelSchema } from './model.ts'
+import { stageSchema } from './stage.ts'
 import { tokensSchema } from './tokens.ts'
 
 export const outputSchema = z.strictObject({
@@ -37,6 +38,13 @@ export const outputSchema = z.strictObject({
    */
   samples: z.array(z.string()).default([]),
   /**
+   * Most tokens each sample generation may add after its prompt (greedy decoding stops earlier at eos).
+   * Costs generation time at the end of the run; no training memory or quality effect.
+   * @defaultValue 128
+   * @see https://huggingface.co/docs/transformers/main_classes/text_generation#transformers.GenerationConfig.max_new_tokens
+   */
+  maxNewTokens: z.number().int().positive().default(128),
+  /**
    * Artifact cache shared by runs; every node's output is stored under its content key.
    * Costs disk, not memory; a cached node is never recomputed.
    * @defaultValue '.tunekit/cache'
@@ -44,6 +52,12 @@ export const outputSchema = z.strictObject({
    */
   cacheDir: z.string().default('.tunekit/cache'),
 })
+
+/** Compute backends a recipe can ask for (see the recipe's `backend` key). */
+export const backendSchema = z.enum(['auto', 'tfjs', 'torch']).default('auto')
+
+/** Devices a recipe can ask for (see the recipe's `device` key). */
+export const deviceSchema = z.enum(['auto', 'cpu', 'cuda', 'wasm']).default('auto')
 
 export const recipeSchema = z.strictObject({
   /**
@@ -60,6 +74,14 @@ export const recipeSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/model
    */
   model: modelSchema,
+  /**
+   * The training objective and the nodes it adds: `{ kind: 'sft' }` (supervised fine-tuning on
+   * conversations) or `{ kind: 'pretrain' }` (continued pretraining on raw text, every token trained).
+   * It decides which data formats, templates and masks apply; no memory effect by itself.
+   * @defaultValue { kind: 'sft' }
+   * @see https://github.com/hiyouga/LLaMA-Factory#supported-training-approaches (stage: pt, sft)
+   */
+  stage: stageSchema.default({ kind: 'sft' }),
   /**
    * Tokens added to the tokenizer, and the eos and pad tokens.
    * Each added token adds a row to embed_tokens and lm_head.
@@ -103,21 +125,21 @@ export const recipeSchema = z.strictObject({
    * @defaultValue 'auto'
    * @see https://github.com/tensorflow/tfjs and https://pytorch.org
    */
-  backend: z.enum(['auto', 'tfjs', 'torch']).default('auto'),
+  backend: backendSchema,
   /**
    * Device for the backend: `'auto'`, `'cpu'`, `'cuda'` (torch), or `'wasm'` (tfjs).
    * A GPU is much faster; memory limits come from the chosen device.
    * @defaultValue 'auto'
    * @see https://www.tensorflow.org/js/guide/platform_environment
    */
-  device: z.enum(['auto', 'cpu', 'cuda', 'wasm']).default('auto'),
+  device: deviceSchema,
   /**
    * Where results go, and whether to merge.
    * Merging needs disk for a full copy of the model.
    * @defaultValue { merge: true, maxShardSize: '5GB' }
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
    */
-  output: outputSchema.default({ merge: true, maxShardSize: '5GB', samples: [], cacheDir: '.tunekit/cache' }),
+  output: outputSchema.default({ merge: true, maxShardSize: '5GB', samples: [], maxNewTokens: 128, cacheDir: '.tunekit/cache' }),
 })
 
 export type RecipeSchemaInput = z.input<typeof recipeSchema>

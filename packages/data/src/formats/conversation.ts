@@ -14,6 +14,12 @@ export interface Conversation {
   tools?: string
 }
 
+/** One line of `documents.jsonl` (data.format 'text', the pretrain stage): one raw document. */
+export interface Document {
+  id: string
+  text: string
+}
+
 /** A preference pair (DPO-style data): a shared prompt, a chosen and a rejected answer. */
 export interface Preference {
   id: string

@@ -4,6 +4,7 @@ import { checkTurns, normaliseRole, problem, type Message, type Role } from './c
 export type Parsed =
   | { kind: 'conversation'; messages: Message[]; tools?: string }
   | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
+  | { kind: 'document'; text: string }
 
 /** One raw record of a data source (a JSON object, a CSV row, a parquet row). */
 export type DataRecord = Record<string, unknown>
@@ -26,6 +27,12 @@ const text = (record: DataRecord, column: string, required: boolean): string | u
 }
 
 const msg = (role: Role, content: string): Message => ({ role, content })
+
+// ── text (pretrain) ─────────────────────────────────────────────────────────────────────────
+/** A raw document: the record's `text` field (a `.txt` line arrives as `{ text: line }`). */
+export function parseText(record: DataRecord, column = 'text'): Parsed {
+  return { kind: 'document', text: text(record, column, true)! }
+}
 
 // ── chatml-text ─────────────────────────────────────────────────────────────────────────────
 const chatmlTurn = /<\|im_start\|>([^\n]*)\n([\s\S]*?)<\|im_end\|>\n?/g

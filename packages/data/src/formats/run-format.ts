@@ -5,9 +5,9 @@ import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
 import { readFile } from 'node:fs/promises'
 import { writeJsonAtomic } from '@tunekit/core'
 import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
-import { RecordProblem, type Conversation, type Preference } from './conversation.ts'
+import { RecordProblem, type Conversation, type Document, type Preference } from './conversation.ts'
 import { loadDatasetInfo } from './dataset-info.ts'
-import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, type Parsed } from './parsers.ts'
+import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, parseText, type Parsed } from './parsers.ts'
 
 import type { DataRecord } from './parsers.ts'
 
@@ -23,6 +23,8 @@ export async function recordParser(format: Format, baseDir: string): Promise<(re
         return (r) => parseSharegpt(r)
       case 'openai':
         return (r) => parseOpenai(r)
+      case 'text':
+        return (r) => parseText(r)
     }
   }
   switch (format.kind) {
@@ -48,6 +50,8 @@ export interface FormatSummary {
   records: number
   conversations: number
   preferences: number
+  /** Raw documents (data.format 'text'). */
+  documents: number
   skipped: Skipped[]
 }
 
@@ -75,9 +79,10 @@ export async function formatRecords(
     onError: 'fail' | 'skip'
     onConversation: (c: Conversation) => Promise<void> | void
     onPreference?: (p: Preference) => Promise<void> | void
+    onDocument?: (d: Document) => Promise<void> | void
   },
 ): Promise<FormatSummary> {
-  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, skipped: [] }
+  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, documents: 0, skipped: [] }
   for await (const item of records) {
     const id = String(summary.records++)
     const where = describeOrigin(opts.origins, item.origin, item.line)
@@ -98,16 +103,22 @@ export async function formatRecords(
       const c: Conversation = { id, messages: parsed.messages }
       if (parsed.tools) c.tools = parsed.tools
       await opts.onConversation(c)
+    } else if (parsed.kind === 'document') {
+      summary.documents++
+      await opts.onDocument?.({ id, text: parsed.text })
     } else {
       summary.preferences++
       await opts.onPreference?.({ id, prompt: parsed.prompt, chosen: parsed.chosen, rejected: parsed.rejected })
     }
   }
-  if (summary.conversations + summary.preferences === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
+  if (summary.conversations + summary.preferences + summary.documents === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
   return summary
 }
 
-/** The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`) and `format.json`. */
+/**
+ * The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`),
+ * or `documents.jsonl` for data.format 'text', and `format.json`. Files left empty are removed.
+ */
 export async function runFormat(
   format: Format,
   sourceDir: string,
@@ -119,6 +130,7 @@ export async function runFormat(
   const parse = await recordParser(format, opts.baseDir)
   const conversations = jsonLinesWriter(join(outDir, 'conversations.jsonl'))
   const preferences = jsonLinesWriter(join(outDir, 'preferences.jsonl'))
+  const documents = jsonLinesWriter(join(outDir, 'documents.jsonl'))
   let summary: FormatSummary
   try {
     summary = await formatRecords(readJsonLines<RecordLine>(join(sourceDir, 'records.jsonl')), parse, {
@@ -126,12 +138,16 @@ export async function runFormat(
       onError: opts.onError,
       onConversation: (c) => conversations.write(c),
       onPreference: (p) => preferences.write(p),
+      onDocument: (d) => documents.write(d),
     })
   } finally {
     await conversations.close()
     await preferences.close()
+    await documents.close()
   }
   if (summary.preferences === 0) await rm(join(outDir, 'preferences.jsonl'), { force: true })
+  if (summary.documents === 0) await rm(join(outDir, 'documents.jsonl'), { force: true })
+  else if (summary.conversations === 0) await rm(join(outDir, 'conversations.jsonl'), { force: true })
   await writeJsonAtomic(join(outDir, 'format.json'), summary)
   return summary
 }

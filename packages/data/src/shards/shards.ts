@@ -20,6 +20,11 @@ export interface ShardIndex {
   eosId: number
   padId: number
   bosId: number | null
+  /**
+   * The tokenize artifact's index only: ids of the embedding rows `lora.trainableTokens` trains,
+   * resolved once here (tokenize/trainable-tokens.ts) for both backends and the initial adapter.
+   */
+  trainableTokenIds?: number[]
 }
 
 /** A shard set in memory: typed arrays over the whole files. */
@@ -34,7 +39,7 @@ export interface ShardWriter {
   add: (ids: ArrayLike<number>, mask: ArrayLike<number>) => Promise<void>
   count: () => number
   /** Writes index.json and moves the files into place. */
-  close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null }) => Promise<ShardIndex>
+  close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null; trainableTokenIds?: number[] }) => Promise<ShardIndex>
 }
 
 const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
@@ -101,6 +106,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
         eosId: meta.eosId,
         padId: meta.padId,
         bosId: meta.bosId,
+        ...(meta.trainableTokenIds ? { trainableTokenIds: meta.trainableTokenIds } : {}),
       }
       await writeJsonAtomic(join(dir, 'index.json'), index)
       return index

@@ -5,8 +5,8 @@ import { fail } from '@tunekit/core'
 import { readLines } from '../util/lines.ts'
 import { readCsvRows } from './csv.ts'
 
-export type FileType = 'json' | 'jsonl' | 'csv' | 'parquet'
-export const fileTypes: readonly FileType[] = ['json', 'jsonl', 'csv', 'parquet']
+export type FileType = 'json' | 'jsonl' | 'csv' | 'parquet' | 'text'
+export const fileTypes: readonly FileType[] = ['json', 'jsonl', 'csv', 'parquet', 'text']
 
 /** One item a source yields: a record, or a line that could not be parsed (the format step decides). */
 export type SourceItem =
@@ -17,6 +17,7 @@ export type SourceItem =
 export function fileTypeOf(path: string): FileType | undefined {
   const ext = extname(path).slice(1).toLowerCase()
   if (ext === 'ndjson') return 'jsonl'
+  if (ext === 'txt') return 'text'
   return (fileTypes as readonly string[]).includes(ext) ? (ext as FileType) : undefined
 }
 
@@ -35,6 +36,8 @@ export async function expandPaths(paths: readonly string[], type?: FileType): Pr
         .filter((e) => e.isFile())
         .map((e) => join(e.parentPath, e.name))
         .filter((p) => fileTypeOf(p) !== undefined && !p.endsWith('dataset_info.json'))
+        // a folder's .txt files are documents only when the source says type: 'text' (else they are notes)
+        .filter((p) => fileTypeOf(p) !== 'text' || type === 'text')
         .sort()
       out.push(...entries)
     } else {
@@ -66,6 +69,11 @@ export async function* readRecords(path: string, type = fileTypeOf(path)): Async
       }
       if (isRecord(value)) yield { record: value, line: number }
       else yield { error: `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`, line: number }
+    }
+  } else if (type === 'text') {
+    // Plain text: one document per non-empty line (as `datasets`' text loader, LLaMA-Factory's pt data).
+    for await (const { line, number } of readLines(path)) {
+      if (line.trim() !== '') yield { record: { text: line }, line: number }
     }
   } else if (type === 'json') {
     let value: unknown

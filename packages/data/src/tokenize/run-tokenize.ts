@@ -1,16 +1,18 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TunekitError } from '@tunekit/core'
-import type { Conversation } from '../formats/conversation.ts'
+import type { Conversation, Document } from '../formats/conversation.ts'
 import { builtinTemplates, templateMarkers, turnEnd, type BuiltinTemplate } from '../templates/builtins.ts'
 import { chatTemplate } from '../templates/render.ts'
-import { loadTokenizer, type TokenChoices } from '../tokenizer/load.ts'
+import { loadTokenizer, type LoadedTokenizer, type TokenChoices } from '../tokenizer/load.ts'
 import { saveTokenizer } from '../tokenizer/save.ts'
-import { shardWriter, type ShardIndex } from '../shards/shards.ts'
+import { shardWriter, type ShardIndex, type ShardWriter } from '../shards/shards.ts'
 import { readJsonLines } from '../util/lines.ts'
 import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import { checkRows, formatChecks } from './checks.ts'
 import { tokenizeConversations, type MaskMode, type TokenizeReport, type Truncation } from './tokenize.ts'
+import { tokenizeDocuments } from './tokenize-text.ts'
+import { trainableTokenIds } from './trainable-tokens.ts'
 
 export type TemplateChoice = BuiltinTemplate | 'model' | { jinja: string }
 
@@ -21,6 +23,8 @@ export interface RunTokenizeOptions {
   mask: MaskMode
   onError: 'fail' | 'skip'
   tokens: TokenChoices
+  /** `lora.trainableTokens`, resolved to ids into index.json (`trainableTokenIds`). @defaultValue false */
+  trainableTokens?: boolean | readonly string[]
   /** Content key written into index.json. */
   key?: string
   checkRoundTrip?: boolean
@@ -73,13 +77,55 @@ export async function runTokenize(
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
     throw e
   }
+  return finishTokenize(outDir, tok, writer, report, opts, template.jinja)
+}
+
+/** Index (with the trainable token ids), tokenizer, chat template and report: the artifact's other files. */
+async function finishTokenize(
+  outDir: string,
+  tok: LoadedTokenizer,
+  writer: ShardWriter,
+  report: TokenizeReport,
+  opts: Pick<RunTokenizeOptions, 'key' | 'maxLength' | 'tokens' | 'trainableTokens'>,
+  jinja: string | undefined,
+): Promise<{ report: TokenizeReport; index: ShardIndex; table: string }> {
   const stats = {
     samples: report.samples, tokens: report.tokens, trainedTokens: report.trainedTokens, longest: report.longest,
-    truncated: report.truncated, dropped: report.dropped, split: report.split, template: template.name, mask: opts.mask, maxLength: opts.maxLength,
+    truncated: report.truncated, dropped: report.dropped, split: report.split, template: report.template, mask: report.maskMode, maxLength: opts.maxLength,
   }
-  const index = await writer.close({ ...(opts.key ? { key: opts.key } : {}), stats, eosId: tok.eos.id, padId: tok.pad.id, bosId: tok.addBos && tok.bos ? tok.bos.id : null })
-  await saveTokenizer(tok, join(outDir, 'tokenizer'), template.jinja)
-  await writeFileAtomic(join(outDir, 'chat_template.jinja'), template.jinja)
-  await writeJsonAtomic(join(outDir, 'report.json'), report)
+  const trainable = trainableTokenIds(opts.trainableTokens ?? false, { chatml: opts.tokens.chatml ?? false, add: opts.tokens.add ?? [] }, tok.idOf)
+  const index = await writer.close({
+    ...(opts.key ? { key: opts.key } : {}), stats, eosId: tok.eos.id, padId: tok.pad.id, bosId: tok.addBos && tok.bos ? tok.bos.id : null, trainableTokenIds: trainable,
+  })
+  await saveTokenizer(tok, join(outDir, 'tokenizer'), jinja)
+  if (jinja !== undefined) await writeFileAtomic(join(outDir, 'chat_template.jinja'), jinja)
+  await writeJsonAtomic(join(outDir, 'report.json'), { ...report, trainableTokenIds: trainable })
   return { report, index, table: formatChecks(checkRows(report)) }
+}
+
+/** Options of {@link runTokenizeText}. */
+export type RunTokenizeTextOptions = Pick<RunTokenizeOptions, 'maxLength' | 'truncation' | 'tokens' | 'trainableTokens' | 'key'>
+
+/**
+ * The tokenize node for raw text (the pretrain stage): `documents.jsonl` → token shards with every
+ * token a label and eos closing each document, plus `tokenizer/` and `report.json`. No chat template.
+ */
+export async function runTokenizeText(
+  documentsPath: string | AsyncIterable<Document> | Iterable<Document>,
+  modelDir: string,
+  outDir: string,
+  opts: RunTokenizeTextOptions,
+): Promise<{ report: TokenizeReport; index: ShardIndex; table: string }> {
+  await mkdir(outDir, { recursive: true })
+  const tok = await loadTokenizer(modelDir, opts.tokens)
+  const writer = await shardWriter(outDir)
+  const documents = typeof documentsPath === 'string' ? readJsonLines<Document>(documentsPath) : documentsPath
+  let report: TokenizeReport
+  try {
+    report = await tokenizeDocuments(documents, tok, { maxLength: opts.maxLength, truncation: opts.truncation }, (s) => writer.add(s.ids, s.mask))
+  } catch (e) {
+    if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
+    throw e
+  }
+  return finishTokenize(outDir, tok, writer, report, opts, undefined)
 }

@@ -1,7 +1,6 @@
 // LoRA on the tfjs model: `y = x Wᵀ + scale · dropout(x) Aᵀ Bᵀ` per targeted module (model/linear.ts),
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
-import { fail, type MethodOf } from '@tunekit/core'
 import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
@@ -65,16 +64,9 @@ export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: Read
   return state
 }
 
-/** Ids of the tokens whose rows `trainableTokens` trains: the recipe's added tokens, or the ones it names. */
-function trainableTokenIds(o: MethodOf<'lora'>, tokens: { chatml: boolean; add: readonly string[] }, idOf: (t: string) => number | undefined): number[] {
-  if (o.trainableTokens === false) return []
-  const names = o.trainableTokens === true ? [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add] : o.trainableTokens
-  return names.map((t) => idOf(t) ?? fail('InvalidValue', { path: 'lora.trainableTokens', value: t }, ['tokens the tokenizer knows']))
-}
-
 export const lora = {
-  setup: async ({ model, method, modelDir, tokens, idOf, seed, resumed }) => {
-    const spec = loraSpecFromRecipe(method, model.family, trainableTokenIds(method, tokens, idOf))
+  setup: async ({ model, method, modelDir, trainableTokenIds, seed, resumed }) => {
+    const spec = loraSpecFromRecipe(method, model.family, [...trainableTokenIds])
     let initial = resumed
     if (!initial) {
       const base = await baseWeightReader(modelDir, model.config.vocabSize)

@@ -12,8 +12,8 @@ export interface SetupInput<K extends MethodKind> {
   method: MethodOf<K>
   /** The base model folder (start values of trained tensors). */
   modelDir: string
-  tokens: { chatml: boolean; add: readonly string[] }
-  idOf: (token: string) => number | undefined
+  /** Ids of the embedding rows LoRA's `trainableTokens` trains (the tokenize node resolved them). */
+  trainableTokenIds: readonly number[]
   /** `args.seed`. */
   seed: number
   /** A checkpoint's trained tensors, under the method's artifact keys. */

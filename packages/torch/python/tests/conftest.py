@@ -12,6 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tunekit_torch.params import EvalParams, GenerateParams, MergeParams, TrainParams  # noqa: E402
+from tunekit_torch.params_base import Params  # noqa: E402
+
 VOCAB = 64
 
 
@@ -40,7 +43,7 @@ def make_model(folder: Path, seed: int = 0) -> None:
     MistralForCausalLM(cfg).save_pretrained(str(folder))
 
 
-def make_shards(folder: Path, samples: list[tuple[list[int], list[int]]]) -> None:
+def make_shards(folder: Path, samples: list[tuple[list[int], list[int]]], **index_extra) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     ids = np.concatenate([np.asarray(s[0], "<i4") for s in samples]) if samples else np.zeros(0, "<i4")
     mask = np.concatenate([np.asarray(s[1], "u1") for s in samples]) if samples else np.zeros(0, "u1")
@@ -49,7 +52,7 @@ def make_shards(folder: Path, samples: list[tuple[list[int], list[int]]]) -> Non
     lengths = [len(s[0]) for s in samples]
     offsets = list(np.cumsum([0] + lengths[:-1]).astype(int).tolist()) if samples else []
     (folder / "index.json").write_text(json.dumps({"format": "tunekit-shards", "version": 1, "key": "test", "count": len(samples),
-                                                   "offsets": offsets, "lengths": lengths, "stats": {}, "eosId": 2, "padId": 0, "bosId": 1}))
+                                                   "offsets": offsets, "lengths": lengths, "stats": {}, "eosId": 2, "padId": 0, "bosId": 1, **index_extra}))
 
 
 def random_samples(n: int, seed: int, lo: int = 6, hi: int = 14) -> list[tuple[list[int], list[int]]]:
@@ -86,15 +89,33 @@ def make_plan(folder: Path, train_lengths: list[int], eval_lengths: list[int], r
     return plan
 
 
-def train_params(**args) -> dict:
-    base_args = {"learningRate": 1e-2, "lrScheduler": "linear", "warmupSteps": 1, "optimizer": "adamw_torch", "weightDecay": 0.0,
-                 "adamBeta1": 0.9, "adamBeta2": 0.999, "adamEpsilon": 1e-8, "maxGradNorm": 1.0, "evalEvery": "epoch",
+def train_params(**args) -> TrainParams:
+    """The train node's params as `compile` writes them (every key: no defaults in the worker), through
+    the generated dataclass; `args` override keys of `args` by their JSON names."""
+    base_args = {"batchSize": 2, "gradientAccumulationSteps": 1, "epochs": 2, "learningRate": 1e-2, "lrScheduler": "linear",
+                 "warmupSteps": 1, "warmupRatio": 0, "optimizer": "adamw_torch", "weightDecay": 0.0, "adamBeta1": 0.9,
+                 "adamBeta2": 0.999, "adamEpsilon": 1e-8, "maxGradNorm": 1.0, "groupByLength": False, "evalEvery": "epoch",
                  "saveEvery": "never", "keepCheckpoints": 10, "seed": 7, "logEvery": 1}
     base_args.update(args)
-    return {"model": {"id": "tiny", "family": "mistral", "dtype": "float32"},
-            "method": {"kind": "lora", "rank": 4, "alpha": 8, "dropout": 0.0, "targetModules": ["q_proj", "v_proj"], "modulesToSave": [],
-                     "trainableTokens": False, "rsLora": False, "init": "default"},
-            "args": base_args, "tokens": {}}
+    return TrainParams.from_json({
+        "model": {"id": "tiny", "family": "mistral", "revision": "main", "dtype": "float32", "gradientCheckpointing": False},
+        "tokens": {"chatml": False, "add": [], "addBos": True},
+        "method": {"kind": "lora", "rank": 4, "alpha": 8, "dropout": 0.0, "targetModules": ["q_proj", "v_proj"], "modulesToSave": [],
+                   "trainableTokens": False, "rsLora": False, "init": "default"},
+        "args": base_args, "backend": "torch", "device": "cpu",
+    })
+
+
+def merge_params() -> MergeParams:
+    return MergeParams.from_json({"maxShardSize": "5GB", "dtype": "float32", "quantized": False, "backend": "torch"})
+
+
+def generate_params(samples: list[str], max_new_tokens: int) -> GenerateParams:
+    return GenerateParams.from_json({"samples": samples, "maxNewTokens": max_new_tokens})
+
+
+def eval_params() -> EvalParams:
+    return EvalParams.from_json({"backend": "torch", "device": "cpu"})
 
 
 class Fixture:
@@ -108,16 +129,18 @@ class Fixture:
         make_tokenizer(self.tokenize / "tokenizer", added)
         (self.tokenize / "chat_template.jinja").write_text("{{ messages }}")
         self.train_samples = random_samples(8, 1)
+        # the tokenize artifact's index: its shards and the trainable token ids it resolved
+        make_shards(self.tokenize, self.train_samples, trainableTokenIds=[])
         self.eval_samples = random_samples(2, 2)
         make_shards(self.split / "train", self.train_samples)
         make_shards(self.split / "eval", self.eval_samples)
         self.plan = make_plan(self.collate, [len(s[0]) for s in self.train_samples], [len(s[0]) for s in self.eval_samples],
                               rows=rows, accum=accum, epochs=epochs, max_steps=max_steps)
 
-    def spec(self, name: str, kind: str = "train", params: dict | None = None, extra_inputs: dict | None = None, **top) -> Path:
-        inputs = {"model": str(self.model), "tokenize": str(self.tokenize), "split": str(self.split), "collate": str(self.collate)}
-        inputs.update(extra_inputs or {})
-        spec = {"version": 1, "node": {"id": kind, "kind": kind, "key": "k-" + name, "params": params or train_params()},
+    def spec(self, name: str, kind: str = "train", params: Params | None = None, extra_inputs: dict | None = None, **top) -> Path:
+        folders = {"model": self.model, "tokenize": self.tokenize, "split": self.split, "collate": self.collate, **(extra_inputs or {})}
+        inputs = {k: {"kind": k, "dir": str(v)} for k, v in folders.items()}
+        spec = {"version": 1, "node": {"id": kind, "kind": kind, "key": "k-" + name, "params": (params or train_params()).to_json()},
                 "inputs": inputs, "outDir": str(self.root / name / "out"), "workDir": str(self.root / name / "work"),
                 "device": "cpu", **top}
         path = self.root / f"{name}.json"

@@ -6,14 +6,13 @@ import shutil
 import torch
 from safetensors.torch import load_file
 
-from conftest import Fixture, train_params
+from conftest import Fixture, merge_params, train_params
+from tunekit_torch.params import TrainParams
 from worker import run_worker
 
 
-def method_params(method: dict, **args) -> dict:
-    params = train_params(**args)
-    params["method"] = method
-    return params
+def method_params(method: dict, **args) -> TrainParams:
+    return TrainParams.from_json({**train_params(**args).to_json(), "method": method})
 
 
 FREEZE = {"kind": "freeze", "trainableLayers": 1, "trainableModules": ["mlp"], "extraModules": ["norm"]}
@@ -35,7 +34,7 @@ def test_freeze_trains_only_the_named_tensors_and_merge_keeps_the_rest(tmp_path)
     count = next(e for e in events if e["type"] == "log" and "trainable of" in e["message"])["message"]
     assert f"{sum(t.numel() for t in trained.values()):,} trainable of" in count
 
-    merge = fx.spec("fzm", kind="merge", params={"model": {"dtype": "float32"}}, extra_inputs={"train": str(out)})
+    merge = fx.spec("fzm", kind="merge", params=merge_params(), extra_inputs={"train": out})
     run_worker("run", str(merge))
     merged = AutoModelForCausalLM.from_pretrained(str(fx.root / "fzm" / "out"), dtype=torch.float32).state_dict()
     for name, t in base.items():

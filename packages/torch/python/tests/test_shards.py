@@ -93,7 +93,7 @@ def test_accumulation_equals_one_big_batch(tmp_path):
     # AdamW scales every update to about lr (1e-2) whatever the gradient's size, so such an element
     # can move by a visible fraction of lr: allow lr / 1000 absolute (2.1e-6 was seen on an AMD EPYC).
     # A real accumulation bug (a micro-batch dropped or counted twice) changes directions: ~lr.
-    lr = params["args"]["learningRate"]
+    lr = params.args.learning_rate
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=lr * 1e-3)
 
@@ -110,5 +110,5 @@ def test_schedule_matches_transformers():
         expected.append(opt.param_groups[0]["lr"])
         opt.step()
         ref.step()
-    f = lr_factor({"lrScheduler": "linear", "warmupSteps": 2}, 10)
+    f = lr_factor(train_params(lrScheduler="linear", warmupSteps=2).args, 10)
     assert [f(i) for i in range(10)] == pytest.approx(expected)

@@ -5,7 +5,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import Fixture, train_params
+from conftest import Fixture, eval_params, generate_params, merge_params, train_params
+from tunekit_torch.params import TrainParams
 from worker import run_worker
 
 
@@ -83,7 +84,7 @@ def test_merge_gives_the_adapted_logits(trained):
     from transformers import AutoModelForCausalLM
 
     fx, _ = trained
-    spec = fx.spec("merge", kind="merge", params={"model": {"dtype": "float32"}, "maxShardSize": "5GB"},
+    spec = fx.spec("merge", kind="merge", params=merge_params(),
                    extra_inputs={"train": str(fx.root / "full" / "out")})
     run_worker("run", str(spec))
     merged_dir = fx.root / "merge" / "out"
@@ -109,16 +110,17 @@ def test_cuda_requested_but_absent_is_a_named_error(trained):
 def test_generate_and_eval_nodes(trained):
     fx, _ = trained
     train_out = str(fx.root / "full" / "out")
-    spec = fx.spec("gen", kind="generate", params={"samples": ["w5 w9", "w12"], "maxNewTokens": 4}, extra_inputs={"train": train_out})
+    spec = fx.spec("gen", kind="generate", params=generate_params(["w5 w9", "w12"], 4), extra_inputs={"train": train_out})
     _, events, _ = run_worker("run", str(spec))
     samples = [json.loads(l) for l in (fx.root / "gen" / "out" / "samples.jsonl").read_text().splitlines()]
     assert [s["prompt"] for s in samples] == ["w5 w9", "w12"]
     assert [e["completion"] for e in events if e["type"] == "sample"] == [s["completion"] for s in samples]
-    spec = fx.spec("ev", kind="eval", params={}, extra_inputs={"train": train_out})
+    spec = fx.spec("ev", kind="eval", params=eval_params(), extra_inputs={"train": train_out})
     _, events, _ = run_worker("run", str(spec))
-    metrics = json.loads((fx.root / "ev" / "out" / "metrics.json").read_text())
+    metrics = json.loads((fx.root / "ev" / "out" / "eval.json").read_text())
     assert metrics["loss"] > 0 and abs(metrics["perplexity"] - __import__("math").exp(metrics["loss"])) < 1e-6
-    assert [e["loss"] for e in events if e["type"] == "eval"] == [metrics["loss"]]
+    assert metrics["samples"] == 2 and metrics["tokens"] == sum(sum(m[1:]) for _, m in fx.eval_samples)
+    assert [(e["loss"], e["perplexity"]) for e in events if e["type"] == "eval"] == [(metrics["loss"], metrics["perplexity"])]
 
 
 def test_complete_streams_tokens_and_logits_writes_safetensors(trained, tmp_path):
@@ -154,7 +156,7 @@ def test_non_finite_loss_checkpoints_and_names_the_step(trained, tmp_path):
 def test_gradient_checkpointing_gives_the_same_run(trained):
     fx, _ = trained
     params = train_params(saveEvery=3)
-    params["model"]["gradientCheckpointing"] = True
+    params = params.replace(model=params.model.replace(gradient_checkpointing=True))
     run_worker("run", str(fx.spec("gc", params=params)))
     a = json.loads((fx.root / "full" / "out" / "trainer_state.json").read_text())["lossHistory"]
     b = json.loads((fx.root / "gc" / "out" / "trainer_state.json").read_text())["lossHistory"]
@@ -168,8 +170,9 @@ def test_unavailable_quantisation_and_paged_optimizer_are_mapped_out_loud(traine
         return
     fx, _ = trained
     params = train_params(optimizer="paged_adamw_32bit", saveEvery=2, keepCheckpoints=1)
-    params["model"]["quantize"] = {"bits": 4, "type": "nf4", "doubleQuant": True, "computeDtype": "float32", "blockSize": 64}
-    params["method"]["modulesToSave"] = ["lm_head"]
+    quantize = {"bits": 4, "type": "nf4", "doubleQuant": True, "computeDtype": "float32", "blockSize": 64}
+    model = TrainParams.from_json({**params.to_json(), "model": {**params.model.to_json(), "quantize": quantize}}).model
+    params = params.replace(model=model, method=params.method.replace(modules_to_save=["lm_head"]))
     _, events, _ = run_worker("run", str(fx.spec("q", params=params)))
     warnings = [e["message"] for e in events if e["type"] == "log" and e["level"] == "warn"]
     assert any("model.quantize { bits: 4, type: 'nf4' } needs bitsandbytes on CUDA (no CUDA device); loading unquantised float32 weights" in w for w in warnings)

@@ -1,28 +1,35 @@
-"""The eval node: token loss and perplexity of a model (merged, or base + adapter) on the eval shards."""
+"""The eval node: token loss and perplexity of the trained model (base + adapter) on the eval shards."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 
-from .events import emit
+from .events import WorkerError, emit
 from .generate import load_for_generation
 from .modeling import resolve_device
+from .params import EvalParams
 from .shards import open_shards, read_plan
 from .spec import NodeSpec, model_folder, write_json_atomic
-from .train import evaluate
+from .train import evaluate_sum
 
 
 def run_eval(spec: NodeSpec) -> None:
-    device = resolve_device(spec.device if spec.device != "auto" else spec.params.get("device", "auto"))
-    folder = spec.input_dir("merge") or model_folder(spec.require_input("model"))
-    adapter = None if spec.input_dir("merge") else spec.input_dir("train")
-    model, _ = load_for_generation(folder, adapter, device)
+    """Mean token cross-entropy over every labelled token of the batch plan's eval micro-batches
+    (the batches and sum the training loop's evals use) and exp of it; `eval.json` and an `eval` event."""
+    params: EvalParams = spec.params
+    device = resolve_device(spec.device if params.device != "wasm" else "auto")
+    train_dir = spec.require_input("train")
+    model, _ = load_for_generation(model_folder(spec.require_input("model")), train_dir, device)
     shards = open_shards(spec.require_input("split") / "eval")
-    micro_batches = read_plan(spec.require_input("collate")).get("eval", {}).get("microBatches", [])
-    loss = evaluate(model, shards, micro_batches, device, contextlib.nullcontext)
+    micro_batches = read_plan(spec.require_input("collate"))["eval"]["microBatches"]
+    if not micro_batches:
+        raise WorkerError("WorkerFailed", f"node {spec.node!r}: the batch plan has no eval micro-batches")
+    total, tokens = evaluate_sum(model, shards, micro_batches, device, contextlib.nullcontext)
+    loss = total / tokens
+    report = {"loss": loss, "perplexity": math.exp(loss), "tokens": tokens, "samples": int(json.loads((spec.require_input("split") / "eval" / "index.json").read_text())["count"])}
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = {"loss": loss, "perplexity": math.exp(loss) if loss is not None else None, "microBatches": len(micro_batches)}
-    write_json_atomic(spec.out_dir / "metrics.json", metrics)
-    if loss is not None:
-        emit({"type": "eval", "node": spec.node, "step": 0, "epoch": 0, "loss": loss})
+    write_json_atomic(spec.out_dir / "eval.json", report)
+    state = json.loads((train_dir / "trainer_state.json").read_text())
+    emit({"type": "eval", "node": spec.node, "step": state["step"], "epoch": state["epoch"], "loss": loss, "perplexity": report["perplexity"], "tokens": tokens})

@@ -9,6 +9,7 @@ import torch
 
 from .events import emit
 from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device
+from .params import GenerateParams
 from .spec import NodeSpec, model_folder
 
 
@@ -68,12 +69,12 @@ def render(tokenizer, prompt: str) -> str:
 
 
 def run_generate(spec: NodeSpec) -> None:
-    device = resolve_device(spec.device if spec.device != "auto" else spec.params.get("device", "auto"))
+    params: GenerateParams = spec.params
+    device = resolve_device(spec.device)
     folder = spec.input_dir("merge") or model_folder(spec.require_input("model"))
-    adapter = None if spec.input_dir("merge") else spec.input_dir("train")
+    adapter = None if spec.input_dir("merge") else spec.require_input("train")
     model, tokenizer = load_for_generation(folder, adapter, device)
-    prompts = spec.params.get("samples") or (spec.params.get("output") or {}).get("samples") or []
-    max_new = int(spec.params.get("maxNewTokens", 128))
+    prompts, max_new = params.samples, params.max_new_tokens
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     lines = []
     for i, prompt in enumerate(prompts):

@@ -15,6 +15,7 @@ import torch
 from .events import emit, info
 from .methods import METHODS, artifact_kind
 from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device, resolve_dtype
+from .params import MergeParams
 from .spec import NodeSpec, model_folder
 
 
@@ -28,19 +29,17 @@ def merged_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
 
 
 def run_merge(spec: NodeSpec) -> None:
-    params = spec.params
-    device = resolve_device(spec.device if spec.device != "auto" else params.get("device", "auto"))
-    model_p = params.get("model", {})
-    dtype = resolve_dtype(model_p.get("dtype") if isinstance(model_p, dict) else None, device, spec.node)
+    params: MergeParams = spec.params
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(params.dtype, device, spec.node)
     if device.type == "cpu":
         dtype = torch.float32
-    quantize = model_p.get("quantize") if isinstance(model_p, dict) else None
-    if quantize:
+    if params.quantized:
         info(spec.node, "merging into a dequantised base (weights loaded unquantised, not from 4-bit)")
     merged, tokenizer, train_dir = merged_model(spec, device, dtype)
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    shard = (params.get("output") or {}).get("maxShardSize", params.get("maxShardSize", "5GB"))
+    shard = params.max_shard_size
     merged.config.use_cache = True
     # The merged model stops where training taught it to: the training tokenizer's eos
     # (<|im_end|> with ChatML), not the base model's </s>.

@@ -17,17 +17,10 @@ from pathlib import Path
 import torch
 
 from .events import WorkerError, warn
+from .params import TrainParamsMethodFreeze, TrainParamsMethodFull, TrainParamsMethodLora
 
 METHOD_FILE = "tunekit_method.json"
 FREEZE_WEIGHTS = "trained_tensors.safetensors"
-
-
-def method_of(params: dict) -> dict:
-    """The train node's method (`{kind, ...options}`)."""
-    method = params.get("method")
-    if not isinstance(method, dict) or method.get("kind") not in METHODS:
-        raise WorkerError("WorkerFailed", f"the train node's params have no known method: {method!r}")
-    return method
 
 
 def artifact_kind(folder: Path) -> str:
@@ -64,12 +57,13 @@ def _load_named(model, tensors: dict[str, torch.Tensor], folder: Path) -> None:
 class Lora:
     """LoRA through PEFT; keys are PEFT's saved names."""
 
-    def wrap(self, base, method: dict, ctx: dict):
+    def wrap(self, base, method: TrainParamsMethodLora, ctx: dict):
         from peft import get_peft_model
 
-        from .modeling import load_adapter_weights, lora_config, trainable_token_ids
+        from .modeling import load_adapter_weights, lora_config
+        from .spec import trainable_token_ids
 
-        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(method, ctx["tokenizer"], ctx["base_vocab"]))
+        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
         model = get_peft_model(base, cfg)
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]  # not the local folder
         if ctx.get("initial_adapter") is not None:
@@ -106,7 +100,7 @@ class Lora:
 class Full:
     """Every parameter trains; keys are transformers' parameter names."""
 
-    def wrap(self, base, method: dict, ctx: dict):
+    def wrap(self, base, method: TrainParamsMethodFull, ctx: dict):
         base.requires_grad_(True)
         _trainable_float32(base)
         return base
@@ -137,17 +131,17 @@ class Full:
         return self.attach(base, folder)
 
 
-def freeze_trained_names(model, method: dict) -> list[str]:
+def freeze_trained_names(model, method: TrainParamsMethodFreeze) -> list[str]:
     """LLaMA-Factory's freeze rule (model/adapter.py, _setup_freeze_tuning) over named_parameters:
     in the last n (n > 0) or first |n| layers, the parameters of the named modules (`all`: every
     one); outside the layers, the parameters whose module is named in extraModules. Modules are
     matched as whole path segments (LLaMA-Factory matches substrings, so its `norm` also hits
     every layer's `input_layernorm`)."""
     layers = int(model.config.num_hidden_layers)
-    n = int(method["trainableLayers"])
+    n = method.trainable_layers
     ids = set(range(max(0, layers - n), layers) if n > 0 else range(min(-n, layers)))
-    modules = method["trainableModules"]
-    extra = set(method.get("extraModules") or [])
+    modules = method.trainable_modules
+    extra = set(method.extra_modules)
     names = []
     for name, _ in model.named_parameters():
         m = re.match(r"^model\.layers\.(\d+)\.(\w+)\.", name)
@@ -162,12 +156,14 @@ def freeze_trained_names(model, method: dict) -> list[str]:
 class Freeze:
     """Only the chosen layers' (and named modules') parameters train; keys are their names."""
 
-    def wrap(self, base, method: dict, ctx: dict):
+    def wrap(self, base, method: TrainParamsMethodFreeze, ctx: dict):
         trained = set(freeze_trained_names(base, method))
         for name, p in base.named_parameters():
             p.requires_grad_(name in trained)
         _trainable_float32(base)
-        base._tunekit_freeze = {k: method[k] for k in ("trainableLayers", "trainableModules", "extraModules")}
+        modules = method.trainable_modules
+        base._tunekit_freeze = {"trainableLayers": method.trainable_layers, "trainableModules": modules if isinstance(modules, str) else list(modules),
+                                "extraModules": list(method.extra_modules)}
         return base
 
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 from pathlib import Path
 
 import torch
 
 from .events import WorkerError, info, warn
+from .params import TrainParamsMethodLora, TrainParamsModelQuantize
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -22,9 +22,8 @@ def has_bitsandbytes() -> bool:
     return importlib.util.find_spec("bitsandbytes") is not None
 
 
-def resolve_device(requested: str | None) -> torch.device:
+def resolve_device(requested: str) -> torch.device:
     """`cuda` must exist when asked for; `auto` takes CUDA when present."""
-    requested = requested or "auto"
     if requested == "cuda":
         if not torch.cuda.is_available():
             raise WorkerError(
@@ -39,9 +38,8 @@ def resolve_device(requested: str | None) -> torch.device:
     return torch.device("cpu")
 
 
-def resolve_dtype(name: str | None, device: torch.device, node: str) -> torch.dtype:
+def resolve_dtype(name: str, device: torch.device, node: str) -> torch.dtype:
     """`auto`: bf16 on a CUDA device that supports it, else float32 (fp16 training needs loss scaling)."""
-    name = name or "auto"
     if name == "auto":
         if device.type == "cuda" and torch.cuda.is_bf16_supported():
             return torch.bfloat16
@@ -62,11 +60,11 @@ def load_tokenizer(folder: Path):
     return tok
 
 
-def quantization_config(quantize: dict | None, device: torch.device, dtype: torch.dtype, node: str):
+def quantization_config(quantize: TrainParamsModelQuantize | None, device: torch.device, dtype: torch.dtype, node: str):
     """BitsAndBytesConfig when bitsandbytes and CUDA are present; otherwise None and a warning."""
-    if not quantize:
+    if quantize is None:
         return None
-    bits, qtype = int(quantize.get("bits", 4)), quantize.get("type", "nf4")
+    bits, qtype = quantize.bits, quantize.type
     if device.type != "cuda" or not has_bitsandbytes():
         why = "no CUDA device" if device.type != "cuda" else "bitsandbytes is not installed"
         warn(
@@ -80,15 +78,15 @@ def quantization_config(quantize: dict | None, device: torch.device, dtype: torc
 
     if bits == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
-    if int(quantize.get("blockSize", 64)) != 64:
-        warn(node, f"model.quantize.blockSize {quantize['blockSize']} is fixed at 64 by bitsandbytes; using 64")
-    compute = DTYPES.get(quantize.get("computeDtype", "float32"), torch.float32)
+    if quantize.block_size != 64:
+        warn(node, f"model.quantize.blockSize {quantize.block_size} is fixed at 64 by bitsandbytes; using 64")
+    compute = DTYPES[quantize.compute_dtype]
     if device.type == "cuda" and dtype == torch.bfloat16 and compute == torch.float32:
         compute = torch.bfloat16  # the QLoRA setting: matmuls in bf16 on bf16 hardware
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=qtype,
-        bnb_4bit_use_double_quant=bool(quantize.get("doubleQuant", False)),
+        bnb_4bit_use_double_quant=quantize.double_quant,
         bnb_4bit_compute_dtype=compute,
     )
 
@@ -129,30 +127,19 @@ def resize_embeddings(model, vocab: int, node: str) -> int:
     return vocab - old
 
 
-def trainable_token_ids(lora: dict, tokenizer, base_vocab: int) -> list[int] | None:
-    spec = lora.get("trainableTokens", False)
-    if spec is False or spec is None:
-        return None
-    if spec is True:
-        return list(range(base_vocab, len(tokenizer)))
-    ids = tokenizer.convert_tokens_to_ids(list(spec))
-    return [int(i) for i in ids]
-
-
-def lora_config(lora: dict, model_id: str, token_ids: list[int] | None):
+def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]):
+    """PEFT's LoraConfig of the train node's method; `token_ids` from the tokenize artifact (trainableTokenIds)."""
     from peft import LoraConfig
 
-    targets = lora.get("targetModules")
-    saved = list(lora.get("modulesToSave") or [])
     cfg = LoraConfig(
-        r=int(lora.get("rank", 8)),
-        lora_alpha=float(lora.get("alpha", 8)),
-        lora_dropout=float(lora.get("dropout", 0.0)),
-        target_modules=targets if targets else None,
-        modules_to_save=saved or None,
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        modules_to_save=list(lora.modules_to_save) or None,
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
-        use_rslora=bool(lora.get("rsLora", False)),
-        init_lora_weights="gaussian" if lora.get("init") == "gaussian" else True,
+        use_rslora=lora.rs_lora,
+        init_lora_weights="gaussian" if lora.init == "gaussian" else True,
         bias="none",
         task_type="CAUSAL_LM",
     )
@@ -213,8 +200,3 @@ def count_params(model) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return trainable, total
-
-
-def lora_scale(lora: dict) -> float:
-    r, alpha = int(lora.get("rank", 8)), float(lora.get("alpha", 8))
-    return alpha / math.sqrt(r) if lora.get("rsLora") else alpha / r

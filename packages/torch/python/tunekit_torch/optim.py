@@ -12,6 +12,7 @@ import torch
 
 from .events import warn
 from .modeling import has_bitsandbytes
+from .params import TrainParamsArgs
 
 _BNB = {"paged_adamw_32bit": "PagedAdamW32bit", "paged_adamw_8bit": "PagedAdamW8bit", "adamw_8bit": "AdamW8bit"}
 
@@ -29,14 +30,13 @@ def param_groups(model, weight_decay: float) -> list[dict]:
     return groups
 
 
-def make_optimizer(model, args: dict, device: torch.device, node: str):
-    name = args.get("optimizer", "adamw_torch")
-    lr = float(args.get("learningRate", 5e-5))
-    groups = param_groups(model, float(args.get("weightDecay", 0.0)))
+def make_optimizer(model, args: TrainParamsArgs, device: torch.device, node: str):
+    name, lr = args.optimizer, args.learning_rate
+    groups = param_groups(model, args.weight_decay)
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr), "torch.optim.SGD"
-    betas = (float(args.get("adamBeta1", 0.9)), float(args.get("adamBeta2", 0.999)))
-    eps = float(args.get("adamEpsilon", 1e-8))
+    betas = (args.adam_beta1, args.adam_beta2)
+    eps = args.adam_epsilon
     if name in _BNB:
         if has_bitsandbytes() and device.type == "cuda":
             import bitsandbytes as bnb
@@ -52,16 +52,15 @@ def make_optimizer(model, args: dict, device: torch.device, node: str):
     return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, foreach=foreach), "torch.optim.AdamW"
 
 
-def warmup_steps(args: dict, total: int) -> int:
-    steps = int(args.get("warmupSteps", 0))
-    return steps if steps > 0 else math.ceil(float(args.get("warmupRatio", 0.0)) * total)
+def warmup_steps(args: TrainParamsArgs, total: int) -> int:
+    return args.warmup_steps if args.warmup_steps > 0 else math.ceil(args.warmup_ratio * total)
 
 
-def lr_factor(args: dict, total: int):
+def lr_factor(args: TrainParamsArgs, total: int):
     """lr(step) / learningRate for 0-based optimiser step `step`: transformers' get_scheduler curves."""
     from transformers import get_scheduler
 
-    kind = args.get("lrScheduler", "linear")
+    kind = args.lr_scheduler
     dummy = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = get_scheduler(kind, dummy, num_warmup_steps=warmup_steps(args, total), num_training_steps=total)
     return sched.lr_lambdas[0]

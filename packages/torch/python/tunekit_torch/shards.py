@@ -135,12 +135,12 @@ def schedule_steps(plan: dict) -> list[tuple[int, int, list[dict]]]:
     `stepsPerEpoch` steps of `gradientAccumulationSteps` micro-batches; micro-batches left over at
     the end of an epoch are not used; steps stop at `totalSteps`.
     """
-    accum = int(plan.get("gradientAccumulationSteps", 1))
+    accum = int(plan["gradientAccumulationSteps"])
     total = int(plan["totalSteps"])
     steps: list[tuple[int, int, list[dict]]] = []
     for epoch, ep in enumerate(plan["epochsPlan"]):
         mbs = ep["microBatches"]
-        per_epoch = int(plan.get("stepsPerEpoch", max(1, len(mbs) // accum)))
+        per_epoch = int(plan["stepsPerEpoch"])
         for k in range(per_epoch):
             chunk = mbs[k * accum : (k + 1) * accum]
             if len(steps) >= total:

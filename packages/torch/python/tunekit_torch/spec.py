@@ -4,29 +4,34 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+from .params import PARAMS_BY_KIND
+from .params_base import Params, ParamsError
+
+_KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
+_OPTIONAL = {"initialAdapter"}
 
 
 @dataclass
 class NodeSpec:
-    """One graph node to run: its params, its inputs' artifact folders and where to write."""
+    """One graph node to run: its params (a dataclass of params.py), its inputs' artifact folders and where to write."""
 
     node: str  # node id, e.g. "train"
     kind: str  # "train" | "merge" | "generate" | "eval"
     key: str  # the node's content key (checkpoints record it as recipeKey)
-    params: dict
+    params: Params  # TrainParams, MergeParams, GenerateParams or EvalParams (params.py)
     inputs: dict[str, dict]  # input node id -> {"kind": ..., "dir": abs path}
     out_dir: Path
     work_dir: Path
-    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    device: str  # "auto" | "cpu" | "cuda"
     initial_adapter: Path | None = None  # adapter folder written by the TS side (seeded)
-    extra: dict = field(default_factory=dict)
 
     def input_dir(self, kind: str) -> Path | None:
         """The artifact folder of the first input of this kind (ids can differ, kinds are fixed)."""
-        for node_id, entry in self.inputs.items():
-            if entry.get("kind", node_id) == kind:
+        for entry in self.inputs.values():
+            if entry["kind"] == kind:
                 return Path(entry["dir"])
         return None
 
@@ -39,24 +44,45 @@ class NodeSpec:
         return found
 
 
+def _bad(path: str | os.PathLike, problem: str):
+    from .events import WorkerError
+
+    raise WorkerError("WorkerFailed", f"{path}: {problem} (node.json is written by @tunekit/torch of the same version as this worker)")
+
+
 def read_spec(path: str | os.PathLike) -> NodeSpec:
+    """Reads node.json strictly: the documented keys only, inputs as {kind, dir}, params through their dataclass."""
     raw = json.loads(Path(path).read_text())
+    unknown = sorted(set(raw) - _KEYS - _OPTIONAL)
+    missing = sorted(_KEYS - set(raw))
+    if unknown or missing:
+        _bad(path, f"unknown keys {unknown}, missing keys {missing}")
+    if raw["version"] != 1:
+        _bad(path, f"version {raw['version']!r}, expected 1")
     node = raw["node"]
-    inputs = raw.get("inputs", {})
-    # Inputs may be given as plain folders: {"model": "/abs"}.
-    inputs = {k: (v if isinstance(v, dict) else {"kind": k, "dir": v}) for k, v in inputs.items()}
+    kind = node["kind"]
+    if kind not in PARAMS_BY_KIND:
+        from .events import WorkerError
+
+        raise WorkerError("WorkerFailed", f"the torch worker does not run {kind!r} nodes (it runs {', '.join(PARAMS_BY_KIND)})")
+    for node_id, entry in raw["inputs"].items():
+        if not isinstance(entry, dict) or set(entry) != {"kind", "dir"}:
+            _bad(path, f"input {node_id!r} is {entry!r}, expected {{'kind': ..., 'dir': ...}}")
+    try:
+        params = PARAMS_BY_KIND[kind].from_json(node["params"], "node.params")
+    except ParamsError as e:
+        _bad(path, str(e))
     init = raw.get("initialAdapter")
     return NodeSpec(
         node=node["id"],
-        kind=node["kind"],
-        key=node.get("key", ""),
-        params=node.get("params", {}),
-        inputs=inputs,
+        kind=kind,
+        key=node["key"],
+        params=params,
+        inputs=raw["inputs"],
         out_dir=Path(raw["outDir"]),
-        work_dir=Path(raw.get("workDir") or raw["outDir"]),
-        device=raw.get("device", "auto"),
+        work_dir=Path(raw["workDir"]),
+        device=raw["device"],
         initial_adapter=Path(init) if init else None,
-        extra={k: v for k, v in raw.items() if k not in {"node", "inputs", "outDir", "workDir", "device", "initialAdapter"}},
     )
 
 
@@ -66,6 +92,16 @@ def model_folder(model_artifact: Path) -> Path:
     if ref.exists():
         return Path(json.loads(ref.read_text())["path"])
     return model_artifact
+
+
+def trainable_token_ids(tokenize_dir: Path) -> list[int]:
+    """The embedding rows `trainableTokens` trains, as the tokenize node resolved them (its index.json)."""
+    index = json.loads((tokenize_dir / "index.json").read_text())
+    if "trainableTokenIds" not in index:
+        from .events import WorkerError
+
+        raise WorkerError("WorkerFailed", f"{tokenize_dir}/index.json has no trainableTokenIds (written by an older tunekit)")
+    return [int(i) for i in index["trainableTokenIds"]]
 
 
 def write_json_atomic(path: Path, value) -> None:

@@ -30,9 +30,10 @@ from .modeling import (
     resolve_device,
     resolve_dtype,
 )
-from .methods import METHODS, method_of
+from .methods import METHODS
 from .optim import lr_factor, make_optimizer
 from .shards import build_batch, open_shards, read_plan, schedule_steps
+from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
 
 
@@ -66,17 +67,16 @@ def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
     return loss, int(batch["label_count"])
 
 
-def cadence_hit(every, step: int, epoch_end: bool) -> bool:
-    if every == "never" or every is None:
+def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
+    if every == "never":
         return False
     if every == "epoch":
         return epoch_end
     return step % int(every) == 0
 
 
-def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
-    if shards is None or not micro_batches:
-        return None
+def evaluate_sum(model, shards, micro_batches, device, autocast) -> tuple[float, int]:
+    """Sum of token cross-entropies over the eval micro-batches, and the labelled tokens they hold."""
     was_training = model.training
     model.eval()
     # float64 on the device: the same sum as adding the float32 losses as Python floats, read once
@@ -87,40 +87,48 @@ def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
             total += loss.double()
             count += n
     model.train(was_training)
-    return float(total) / count if count else None
+    return float(total), count
+
+
+def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
+    """Mean eval loss, or None without eval data."""
+    if shards is None or not micro_batches:
+        return None
+    total, count = evaluate_sum(model, shards, micro_batches, device, autocast)
+    return total / count if count else None
 
 
 def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
     """Base model (quantised when possible), resized embeddings, then the method (methods.py)."""
     from peft import prepare_model_for_kbit_training
 
-    params = spec.params
-    model_p, method, args = params["model"], method_of(params), params.get("args", {})
-    tokenizer = load_tokenizer(spec.require_input("tokenize") / "tokenizer")
-    quant = quantization_config(model_p.get("quantize"), device, dtype, spec.node)
+    params: TrainParams = spec.params
+    model_p, method, args = params.model, params.method, params.args
+    tokenize = spec.require_input("tokenize")
+    tokenizer = load_tokenizer(tokenize / "tokenizer")
+    quant = quantization_config(model_p.quantize, device, dtype, spec.node)
     attention = attention_kind(device, dtype, packed)
     base = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention)
     info(spec.node, f"attention: {attention}")
-    base_vocab = base.get_input_embeddings().weight.shape[0]
     resize_embeddings(base, len(tokenizer), spec.node)
-    checkpointing = bool(model_p.get("gradientCheckpointing", False))
+    checkpointing = model_p.gradient_checkpointing
     if quant is not None:
         base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=checkpointing)
     elif checkpointing:
         base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         base.enable_input_require_grads()
-    torch.manual_seed(int(args.get("seed", 42)))
-    base._tunekit_model_id = model_p.get("id", "")
-    ctx = {"model_id": model_p.get("id", ""), "tokenizer": tokenizer, "base_vocab": base_vocab, "initial_adapter": spec.initial_adapter, "node": spec.node}
-    model = METHODS[method["kind"]].wrap(base, method, ctx)
+    torch.manual_seed(args.seed)
+    base._tunekit_model_id = model_p.id
+    ctx = {"model_id": model_p.id, "tokenize": tokenize, "initial_adapter": spec.initial_adapter, "node": spec.node}
+    model = METHODS[method.kind].wrap(base, method, ctx)
     return model, tokenizer, quant
 
 
 def run_train(spec: NodeSpec) -> None:
-    params = spec.params
-    args = params.get("args", {})
-    device = resolve_device(spec.device if spec.device != "auto" else params.get("device", "auto"))
-    dtype = resolve_dtype(params["model"].get("dtype"), device, spec.node)
+    params: TrainParams = spec.params
+    args = params.args
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(params.model.dtype, device, spec.node)
     interrupt = Interrupt()
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
 
@@ -133,10 +141,10 @@ def run_train(spec: NodeSpec) -> None:
 
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
     model, tokenizer, quant = build_model(spec, device, dtype, packed)
-    method = METHODS[method_of(params)["kind"]]
+    method = METHODS[params.method.kind]
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
-    base_lr = float(args.get("learningRate", 5e-5))
+    base_lr = args.learning_rate
     trainable, all_params = count_params(model)
     info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights"
          f"{', 4-bit' if quant is not None and getattr(quant, 'load_in_4bit', False) else ''}; {opt_name}; "
@@ -146,10 +154,7 @@ def run_train(spec: NodeSpec) -> None:
     amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
 
-    seed = int(args.get("seed", 42))
-    keep = int(args.get("keepCheckpoints", 2))
-    max_norm = float(args.get("maxGradNorm", 1.0))
-    log_every = int(args.get("logEvery", 10))
+    seed, keep, max_norm, log_every = args.seed, args.keep_checkpoints, args.max_grad_norm, args.log_every
     state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
     spec.work_dir.mkdir(parents=True, exist_ok=True)
     found = list_checkpoints(spec.work_dir)
@@ -173,7 +178,7 @@ def run_train(spec: NodeSpec) -> None:
     window_tokens, window_start, run_start = 0, time.perf_counter(), time.perf_counter()
     done_at_start = int(state["step"])
     trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
-    per_epoch = int(plan.get("stepsPerEpoch", 1))
+    per_epoch = int(plan["stepsPerEpoch"])
     micro_done = sum(len(s[2]) for s in steps[:done_at_start])  # micro-batches before this step
 
     def step_batches(i: int) -> list[dict]:
@@ -236,12 +241,12 @@ def run_train(spec: NodeSpec) -> None:
                 event["memoryBytes"] = int(torch.cuda.max_memory_allocated())
             emit(event)
             window_tokens, window_start = 0, now
-        if cadence_hit(args.get("evalEvery", "epoch"), step, epoch_end):
-            eval_loss = evaluate(model, eval_shards, plan.get("eval", {}).get("microBatches", []), device, autocast)
+        if cadence_hit(args.eval_every, step, epoch_end):
+            eval_loss = evaluate(model, eval_shards, plan["eval"]["microBatches"], device, autocast)
             if eval_loss is not None:
                 state["evalHistory"].append({"step": step, "loss": eval_loss})
                 emit({"type": "eval", "node": spec.node, "step": step, "epoch": state["epoch"], "loss": eval_loss})
-        if cadence_hit(args.get("saveEvery", "epoch"), step, epoch_end) and step < total:
+        if cadence_hit(args.save_every, step, epoch_end) and step < total:
             checkpoint()
 
     if interrupt.requested and state["step"] < total:

@@ -1,0 +1,16 @@
+import type { Recipe } from '../define.ts'
+import type { GraphBuilder } from './builder.ts'
+
+/** Whether the recipe holds out an eval set (a share or count of the records, or the source's own split). */
+export const hasEvalSet = (recipe: Recipe): boolean => recipe.data.split.eval > 0 || (recipe.data.split.evalSplit !== undefined && recipe.data.source.kind === 'hub')
+
+/**
+ * The nodes after training, whatever the stage: `eval` (with an eval set: eval loss and perplexity
+ * of the trained model), `merge` (`output.merge`) and `generate` (`output.samples`; without a merged
+ * model, the base model plus the adapter answers).
+ */
+export async function addOutputNodes(b: GraphBuilder, recipe: Recipe, trained: string): Promise<void> {
+  if (hasEvalSet(recipe)) await b.add('eval', ['model', trained, 'tokenize', 'split', 'collate'])
+  if (recipe.output.merge) await b.add('merge', ['model', trained, 'tokenize'])
+  if (recipe.output.samples.length > 0) await b.add('generate', recipe.output.merge ? ['merge', 'tokenize'] : ['model', trained, 'tokenize'])
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod'
+import { familyNames } from '../families/index.ts'
+import { dataSchema } from '../schema/data.ts'
+import { loraSchema } from '../methods/lora.ts'
+import { tokensSchema } from '../schema/tokens.ts'
+import type { Recipe } from '../define.ts'
+import { defineNode } from './node.ts'
+import { resolvedSchema } from './resolved.ts'
+
+const data = dataSchema.shape
+
+/** How text becomes tokens and labels: chat (template + mask) or raw text (every token a label). */
+export const renderParamsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    /** Conversations rendered by a chat template; `mask` picks the labelled turns. */
+    kind: z.literal('chat'),
+    template: resolvedSchema(data.template.unwrap()),
+    mask: resolvedSchema(data.mask.unwrap()),
+  }),
+  z.strictObject({
+    /** Documents encoded as they are (bos per `tokens.addBos`), eos appended, every token a label. */
+    kind: z.literal('text'),
+  }),
+])
+
+/** `tokenize` params: rendering, lengths, the tokenizer's added tokens and which token rows train. */
+export const tokenizeParamsSchema = z.strictObject({
+  render: renderParamsSchema,
+  maxLength: resolvedSchema(data.maxLength),
+  truncation: resolvedSchema(data.truncation),
+  onError: resolvedSchema(data.onError),
+  tokens: resolvedSchema(tokensSchema),
+  family: z.enum(familyNames as [string, ...string[]]),
+  /** `lora.trainableTokens`: resolved to ids once, here, and written into index.json (`trainableTokenIds`). */
+  trainableTokens: resolvedSchema(loraSchema.shape.trainableTokens),
+})
+
+export type TokenizeParams = z.output<typeof tokenizeParamsSchema>
+export type RenderParams = z.output<typeof renderParamsSchema>
+
+/** Chat rendering needs a template and a mask; the recipe's stage fills both for chat data (stages/sft.ts). */
+function renderOf(d: Recipe['data']): RenderParams {
+  if (d.format === 'text') return { kind: 'text' }
+  if (d.template === undefined || d.mask === undefined) throw new Error('tokenize: a chat recipe reached compile without data.template and data.mask (parseRecipe fills them from the stage)')
+  return { kind: 'chat', template: d.template, mask: d.mask }
+}
+
+export const tokenizeNode = defineNode({
+  kind: 'tokenize',
+  schema: tokenizeParamsSchema,
+  runsOn: 'data',
+  artifact: 'token shards + `tokenizer/` + `chat_template.jinja` (chat) + `report.json`; index.json holds `trainableTokenIds`',
+  params: (recipe) => ({
+    render: renderOf(recipe.data),
+    maxLength: recipe.data.maxLength,
+    truncation: recipe.data.truncation,
+    onError: recipe.data.onError,
+    tokens: recipe.tokens,
+    family: recipe.model.family,
+    trainableTokens: recipe.lora.trainableTokens,
+  }),
+})

@@ -1,0 +1,27 @@
+import type { GraphBuilder } from '../graph/builder.ts'
+import { formatReadPaths, modelReadPaths, sourceReadPaths } from '../graph/reads.ts'
+import type { Recipe } from '../define.ts'
+import { sourceNode } from '../nodes/source.ts'
+
+/**
+ * The data nodes every stage starts from: model, source → format → tokenize, split, collate. A Hub
+ * dataset's own eval split (oasst_top1's `test`) runs through its own eval-source → eval-format →
+ * eval-tokenize chain; split then takes all of `tokenize` for training and all of `eval-tokenize`
+ * for eval. Executors find their inputs by kind, not by id.
+ */
+export async function addDataNodes(b: GraphBuilder, recipe: Recipe): Promise<void> {
+  const { data } = recipe
+  await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
+  await b.add('source', [], { reads: sourceReadPaths(data.source, b.options) })
+  await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
+  await b.add('tokenize', ['format', 'model'])
+  const evalSplit = data.split.evalSplit
+  if (evalSplit !== undefined && data.source.kind === 'hub') {
+    const source = { ...data.source, split: evalSplit }
+    await b.add('source', [], { id: 'eval-source', params: { ...sourceNode.params(recipe), source }, reads: sourceReadPaths(source, b.options) })
+    await b.add('format', ['eval-source'], { id: 'eval-format', reads: formatReadPaths(recipe, b.options) })
+    await b.add('tokenize', ['eval-format', 'model'], { id: 'eval-tokenize' })
+  }
+  await b.add('split', b.has('eval-tokenize') ? ['tokenize', 'eval-tokenize'] : ['tokenize'])
+  await b.add('collate', ['split'])
+}

@@ -1,0 +1,10 @@
+import type { StageKind } from '../schema/stage.ts'
+import { pretrainStage } from './pretrain.ts'
+import { sftStage } from './sft.ts'
+import type { StageDefinition } from './stage.ts'
+
+/** Every training stage, keyed by `stage.kind`: one file each in this folder. */
+export const stages = {
+  sft: sftStage,
+  pretrain: pretrainStage,
+} satisfies { [K in StageKind]: StageDefinition<K> }

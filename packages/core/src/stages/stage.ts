@@ -1,0 +1,18 @@
+import type { Recipe } from '../define.ts'
+import type { GraphBuilder } from '../graph/builder.ts'
+import type { StageKind } from '../schema/stage.ts'
+
+/**
+ * One training stage (`recipe.stage.kind`): which nodes it adds and how they connect. Its options
+ * schema is in schema/stage.ts (so the recipe schema needs no graph code); `compile` folds the
+ * recipe's stage, then its eval and output choices, over one graph builder.
+ */
+export interface StageDefinition<K extends StageKind = StageKind> {
+  kind: K
+  /** One line for docs/graph.md and `tunekit graph`. */
+  summary: string
+  /** Adds the stage's nodes; returns the id of the node whose artifact is the trained model (`train`). */
+  build: (builder: GraphBuilder, recipe: Recipe) => Promise<string>
+}
+
+export const defineStage = <const K extends StageKind>(stage: StageDefinition<K>): StageDefinition<K> => stage

@@ -1,0 +1,73 @@
+// The stage axis: each stage's graph, and the combinations of stage and data options that check refuses.
+import { describe, expect, it } from 'vitest'
+import { compile, defineRecipe, inline, stages, type Graph, type RecipeInput } from '@tunekit/core'
+import { tempDir } from './helpers.ts'
+
+const docs = [{ text: 'the cat sat on the mat.' }, { text: 'the dog sat on the log.' }, { text: 'the fox sat on the hill.' }]
+const model = { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } } as const
+
+const shape = (g: Graph) => g.nodes.map((n) => [n.id, n.inputs])
+const paramsOf = (g: Graph, id: string) => g.nodes.find((n) => n.id === id)!.params
+
+describe('stages', () => {
+  it('registers sft and pretrain, keyed by kind', () => {
+    expect(Object.keys(stages)).toEqual(['sft', 'pretrain'])
+    expect(Object.entries(stages).every(([k, s]) => s.kind === k)).toBe(true)
+  })
+
+  it('sft (the default): conversations through the chat template, loss on the turns the mask picks, no packing', async () => {
+    const recipe = defineRecipe({ model, data: { source: inline([{ instruction: 'hi', output: 'hello' }]), format: 'alpaca', split: { eval: 0 } } })
+    expect(recipe.stage).toEqual({ kind: 'sft' })
+    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual(['chatml', 'assistant', false])
+    const g = await compile(recipe, { baseDir: tempDir('stage') })
+    expect(shape(g)).toEqual([
+      ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['split', ['tokenize']], ['collate', ['split']],
+      ['train', ['model', 'tokenize', 'split', 'collate']], ['merge', ['model', 'train', 'tokenize']],
+    ])
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'chat', template: 'chatml', mask: 'assistant' })
+    expect(paramsOf(g, 'collate').packing).toBe(false)
+  })
+
+  it('pretrain: the same nodes over raw text, every token trained, packed by default; eval after train with an eval set', async () => {
+    const recipe = defineRecipe({ model, stage: { kind: 'pretrain' }, data: { source: inline(docs), format: 'text', split: { eval: 1 } } })
+    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual([undefined, 'all', true])
+    const g = await compile(recipe, { baseDir: tempDir('stage') })
+    expect(shape(g)).toEqual([
+      ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['split', ['tokenize']], ['collate', ['split']],
+      ['train', ['model', 'tokenize', 'split', 'collate']], ['eval', ['model', 'train', 'tokenize', 'split', 'collate']], ['merge', ['model', 'train', 'tokenize']],
+    ])
+    expect(paramsOf(g, 'format').format).toBe('text')
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'text' })
+    expect(paramsOf(g, 'collate').packing).toBe(true)
+    // packing can still be turned off
+    const unpacked = await compile(defineRecipe({ ...(recipe as RecipeInput), data: { ...recipe.data, packing: false } } as RecipeInput), { baseDir: tempDir('stage') })
+    expect(paramsOf(unpacked, 'collate').packing).toBe(false)
+  })
+
+  it('refuses a chat template, a turn mask or conversation data with pretrain, and raw text with sft, all at once', () => {
+    expect(() =>
+      // @ts-expect-error -- the types say it too: with pretrain, format is 'text', template never, mask 'all'
+      defineRecipe({ model, stage: { kind: 'pretrain' }, data: { source: inline(docs), format: 'alpaca', template: 'llama-3', mask: 'assistant' } }),
+    ).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 3 problems
+      ✖ TK210 stage 'pretrain' trains raw text as it is, so there is nothing for data.template to render → at data.template
+        value: "llama-3"
+        fix: Remove data.template, or use stage: { kind: 'sft' } with conversation data.
+      ✖ TK211 stage 'pretrain' trains every token of every document; data.mask 'assistant' picks turns of a conversation, which raw text has none of → at data.mask
+        value: "assistant"
+        fix: Remove data.mask (or set it to 'all'), or use stage: { kind: 'sft' } with conversation data.
+      ✖ TK213 stage 'pretrain' trains raw text, but data.format "alpaca" gives conversations → at data.format
+        value: "alpaca"
+        fix: Set data.format: 'text' (a record's text field, or one document per line of a .txt file), or use stage: { kind: 'sft' }.]
+    `)
+    // @ts-expect-error -- format 'text' is not an sft format (the default stage)
+    expect(() => defineRecipe({ model, data: { source: inline(docs), format: 'text' } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK212 data.format 'text' reads raw documents, which have no turns to fine-tune on; stage 'sft' needs conversations → at data.format
+        value: "text"
+        fix: Set stage: { kind: 'pretrain' } to train on raw text, or pick a conversation format ('alpaca', 'sharegpt', 'openai', 'chatml-text').]
+    `)
+    // mask 'all' says what pretrain does anyway: allowed
+    expect(defineRecipe({ model, stage: { kind: 'pretrain' }, data: { source: inline(docs), format: 'text', mask: 'all' } }).data.mask).toBe('all')
+  })
+})
