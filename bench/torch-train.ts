@@ -1,7 +1,7 @@
 // The torch backend's rows for bench/train.ts: each case runs the worker's train node
 // (bench/torch-train.py, one Python process per case so peak RSS is the case's own) on a random
 // model folder of the same shape as the tfjs rows. Run alone: npx tsx bench/torch-train.ts [--quick] [--record]
-// (--record adds the figures to bench/throughput.json for `tunekit plan`).
+// (--record adds the figures to packages/core/throughput.json for `tunekit plan`).
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'

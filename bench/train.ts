@@ -1,6 +1,6 @@
 // Training throughput and peak memory of the backends on a tiny and a small model, with LoRA and
 // with NF4 (QLoRA). Prints a table, writes bench/results/train.json and records each figure in
-// bench/throughput.json (what `tunekit plan` reads for its ETA).
+// packages/core/throughput.json (what `tunekit plan` reads for its ETA).
 //
 // Run: npx tsx bench/train.ts [--quick]
 // Rows come from one function per backend (`benches`): a backend adds its own function.

@@ -1,33 +1,57 @@
 #!/usr/bin/env bash
-# The pinned Python environment (.venv) that the torch worker's tests and the Python interop tests
-# use. Does nothing when TUNEKIT_PYTHON is set or when .venv already matches its lock, so `npm test`
-# calls it every time at no cost.
+# The pinned Python environments the tests use, each built once from its lock and then left alone
+# while it matches (a stamp holds the lock it was built from), so `npm test` calls this every time
+# at no cost:
 #
-# Without an NVIDIA GPU it installs requirements-cpu.lock (every package pinned, `--no-deps`):
-# torch runs on CPU without its CUDA libraries, so the first set-up downloads ~0.6 GB instead of
-# ~2.6 GB. With a GPU (`nvidia-smi -L` lists one) it installs requirements.lock the usual way (torch
-# pulls its CUDA libraries) and requirements-cuda.lock (bitsandbytes).
+#   .venv            the torch worker's stack (packages/torch/python/*.lock). Skipped when
+#                    TUNEKIT_PYTHON is set. Without an NVIDIA GPU it installs requirements-cpu.lock
+#                    (every package pinned, `--no-deps`, no triton). The x86_64 torch wheel on PyPI
+#                    links its CUDA libraries even on CPU, so the first set-up downloads ~2.4 GB
+#                    (2.6 GB with a GPU, where requirements.lock + requirements-cuda.lock install
+#                    the usual way). Skipped when TUNEKIT_PYTHON is set.
+#   .venv-reference  the reference implementations tests compare with (test/reference/requirements.lock:
+#                    sacrebleu, rouge-score, gguf, tensorboard, the SQuAD scripts that allennlp and
+#                    allennlp-models ship; ~38 MB). Skipped when
+#                    TUNEKIT_REFERENCE_PYTHON is set.
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a
-# second environment installs offline: pip's HTTP cache does not persist on every machine.
+# second environment installs offline: pip's HTTP cache does not persist on every machine. Packages
+# published only as source are built into wheels there once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -n "${TUNEKIT_PYTHON:-}" ] && exit 0
-DIR=packages/torch/python
-if nvidia-smi -L 2>/dev/null | grep -q GPU; then
-  LOCKS=("$DIR/requirements.lock" "$DIR/requirements-cuda.lock"); DEPS=()
-else
-  LOCKS=("$DIR/requirements-cpu.lock"); DEPS=(--no-deps)
-fi
-STAMP=.venv/.tunekit-lock
-if [ -x .venv/bin/python ] && cat "${LOCKS[@]}" | cmp -s - "$STAMP"; then exit 0; fi
-echo "tunekit: setting up the Python environment in .venv from ${LOCKS[*]} (once; a few minutes, ~0.6 GB download on CPU)" >&2
 WHEELS="${TUNEKIT_WHEELS:-$HOME/.cache/tunekit-wheels}"
-mkdir -p "$WHEELS"
-[ -x .venv/bin/python ] || python3 -m venv .venv
-REQS=(); for l in "${LOCKS[@]}"; do REQS+=(-r "$l"); done
-if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check "${DEPS[@]}" --no-index --find-links "$WHEELS" "${REQS[@]}" 2>/dev/null; then
-  .venv/bin/python -m pip download --quiet --disable-pip-version-check "${DEPS[@]}" --dest "$WHEELS" "${REQS[@]}"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "${DEPS[@]}" --no-index --find-links "$WHEELS" "${REQS[@]}"
+
+# ensure_venv DIR NO_DEPS LOCK...: DIR built from the LOCKs (NO_DEPS=1: pip --no-deps, the lock is complete).
+ensure_venv() {
+  local dir=$1 nodeps=$2; shift 2
+  local stamp="$dir/.tunekit-lock" deps=() reqs=()
+  [ "$nodeps" = 1 ] && deps=(--no-deps)
+  for l in "$@"; do reqs+=(-r "$l"); done
+  if [ -x "$dir/bin/python" ] && cat "$@" | cmp -s - "$stamp"; then return 0; fi
+  echo "tunekit: setting up the Python environment in $dir from $* (once; wheels are kept in $WHEELS)" >&2
+  mkdir -p "$WHEELS"
+  [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
+  local pip=("$dir/bin/python" -m pip --disable-pip-version-check)
+  if ! "${pip[@]}" install --quiet "${deps[@]}" --no-index --find-links "$WHEELS" "${reqs[@]}" 2>/dev/null; then
+    "${pip[@]}" download --quiet "${deps[@]}" --dest "$WHEELS" "${reqs[@]}"
+    # sdists (rouge-score) become wheels once, so the next environment installs offline
+    for sdist in "$WHEELS"/*.tar.gz; do
+      [ -e "$sdist" ] || continue
+      "${pip[@]}" wheel --quiet --no-deps --wheel-dir "$WHEELS" "$sdist" && rm -f "$sdist"
+    done
+    "${pip[@]}" install --quiet "${deps[@]}" --no-index --find-links "$WHEELS" "${reqs[@]}"
+  fi
+  cat "$@" > "$stamp"
+}
+
+if [ -z "${TUNEKIT_PYTHON:-}" ]; then
+  DIR=packages/torch/python
+  if nvidia-smi -L 2>/dev/null | grep -q GPU; then
+    ensure_venv .venv 0 "$DIR/requirements.lock" "$DIR/requirements-cuda.lock"
+  else
+    ensure_venv .venv 1 "$DIR/requirements-cpu.lock"
+  fi
 fi
-cat "${LOCKS[@]}" > "$STAMP"
+if [ -z "${TUNEKIT_REFERENCE_PYTHON:-}" ]; then
+  ensure_venv .venv-reference 1 test/reference/requirements.lock
+fi

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -145,5 +145,9 @@ describe('Ctrl-C', () => {
     expect(code).toBe(130)
     const end = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ok?: boolean; code?: string }).find((e) => e.type === 'run-end')
     expect(end).toMatchObject({ ok: false, code: 'TK404' })
+    // The backend the run resolved to is in events.jsonl too, right after run-start (it used to reach stdout only).
+    const logged = readFileSync(join(cwd, 'runs', 'tiny-chat', 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; reason?: string })
+    expect(logged.slice(0, 2).map((e) => e.type)).toEqual(['run-start', 'backend'])
+    expect(logged[1]).toMatchObject({ name: 'tfjs', reason: expect.stringContaining('tfjs') })
   }, 120_000)
 })

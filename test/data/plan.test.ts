@@ -5,9 +5,10 @@ import {
   chatTemplate, checkRows, formatChecks, loadTokenizer, makeBatchPlan, materializeBatch, readShards, splitIndices, tokenizeConversations, writeShards,
   type LoadedTokenizer, type Message, type TokenizeReport,
 } from '@tunekit/data'
+import { workerPython } from '../python.ts'
 import { tempDir, tinyTokenizer } from './helpers.ts'
 
-const python = resolve(import.meta.dirname, '../../.venv/bin/python')
+const python = workerPython()
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let tok: LoadedTokenizer
 beforeAll(async () => {

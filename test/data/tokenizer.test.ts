@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import llamaTokenizer from 'llama-tokenizer-js'
 import { chatTemplate, loadTokenizer, renderChat, saveTokenizer, spanEncoder, tokenizeConversations, tokenizerFromFiles, type LoadedTokenizer, type TokenizerJson } from '@tunekit/data'
 import { mistralTokenizer, readJson, tempDir, tinyTokenizer } from './helpers.ts'
+import { workerPython } from '../python.ts'
 
-const python = resolve(import.meta.dirname, '../../.venv/bin/python')
+const python = workerPython()
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeAll(async () => (tmp = await tempDir()))

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { countParams, estimateActivations, families, type Dtype, type MemoryInput, type MethodOptions } from '@tunekit/core'
+import { workerPython } from '../python.ts'
 
 const repo = resolve(import.meta.dirname, '../..')
 const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
@@ -10,8 +11,8 @@ interface Measured { attention: 'sdpa' | 'eager'; dropout: number; dtype: Dtype;
 
 describe('activation formula against PyTorch', () => {
   it('matches the bytes autograd keeps per decoder layer of a Llama with PEFT LoRA', () => {
-    // Real transformers + PEFT on the CPU (the repo's .venv); the script counts saved tensors.
-    const text = execFileSync(resolve(repo, '.venv/bin/python'), [resolve(repo, 'test/graph/measure_activations.py'), 'sdpa:0.1:bfloat16', 'eager:0.0:float32'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OMP_NUM_THREADS: '1' } })
+    // Real transformers + PEFT on the CPU (the worker's pinned stack); the script counts saved tensors.
+    const text = execFileSync(workerPython(), [resolve(repo, 'test/graph/measure_activations.py'), 'sdpa:0.1:bfloat16', 'eager:0.0:float32'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OMP_NUM_THREADS: '1' } })
     const measured = JSON.parse(text) as { shape: Record<string, number>; batch: number; seq: number; rank: number; results: Measured[] }
     const family = families.llama
     const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })

@@ -1,6 +1,8 @@
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, formatPlan, hub, plan, recordThroughput, runGraph, type BackendCapabilities, type Plan } from '@tunekit/core'
+import { compile, defaultThroughputFile, defineRecipe, formatPlan, hub, plan, readThroughput, recordThroughput, runGraph, type BackendCapabilities, type Plan } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
 
 // The shipped recipes/mistral-oasst.ts (the qlora-minimal tutorial config), written out in full.
@@ -133,5 +135,16 @@ describe('plan after the data nodes ran', () => {
     const trained = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
     expect(trained.eta).toEqual({ seconds: 0, cached: true })
     expect(formatPlan(trained)).toContain('ETA: nothing to train (train is cached)')
+  })
+})
+
+describe('throughput figures', () => {
+  it('ship inside @tunekit/core, where the published package finds them too', () => {
+    const file = defaultThroughputFile({})
+    expect(file).toBe(join(dirname(fileURLToPath(import.meta.resolve('@tunekit/core/package.json'))), 'throughput.json'))
+    const figures = readThroughput(file).figures
+    expect(new Set(figures.map((f) => f.backend))).toEqual(new Set(['tfjs', 'torch']))
+    const files = (JSON.parse(readFileSync(fileURLToPath(import.meta.resolve('@tunekit/core/package.json')), 'utf8')) as { files: string[] }).files
+    expect(files).toContain('throughput.json')
   })
 })

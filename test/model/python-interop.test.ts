@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { workerPython } from '../python.ts'
 
-const python = process.env.TUNEKIT_PYTHON ?? fileURLToPath(new URL('../../.venv/bin/python', import.meta.url))
+const python = workerPython()
 const script = fileURLToPath(new URL('./peft_check.py', import.meta.url))
 
 // Tiny models on the real 32k Mistral vocabulary (the tokenizer they ship with).

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
 import { createRandomModel, initialAdapter, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { execFileSync } from 'node:child_process'
@@ -9,6 +10,7 @@ import { createAdapter } from '../../packages/tfjs/src/methods/lora.ts'
 import type { AdapterState } from '../../packages/tfjs/src/methods/state.ts'
 import type { DecoderModel } from '../../packages/tfjs/src/model/types.ts'
 import { sequenceBatch, type TrainBatch } from '../../packages/tfjs/src/train/batch.ts'
+import { workerPython } from '../python.ts'
 
 /** wasm is ~30x faster than the pure-JS cpu engine for these matmuls. */
 export const useEngine = () => selectEngine('wasm')
@@ -56,7 +58,7 @@ export function exampleBatch(n: number, vocab: number, prompt = 2, salt = 0): Tr
 
 /** Logits of transformers for model folders (eager attention, float32), one Python start for all. */
 export function referenceLogits(requests: Array<{ dir: string; ids: number[][]; positions?: number[][]; adapter?: string }>): number[][] {
-  const out = execFileSync(join(process.cwd(), '.venv/bin/python'), [join(process.cwd(), 'test/tfjs/reference.py')], {
+  const out = execFileSync(workerPython(), [fileURLToPath(new URL('./reference.py', import.meta.url))], {
     input: JSON.stringify(requests.map((r) => ({ ...r, positions: r.positions ?? null }))),
     maxBuffer: 1 << 28,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,9 +1,10 @@
 // The driver's environment checks and error mapping: what a user sees when Python, a package or
 // CUDA is missing, and that the lock is what the worker checks against.
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { NodeContext, RunEventInput } from '@tunekit/core'
-import { createTorchBackend, LOCK_FILE, probeTorch, readLock, setupTorch, torchAutoChoice, versionMismatches } from '@tunekit/torch'
+import { createTorchBackend, findPython, LOCK_FILE, projectVenvPython, probeTorch, readLock, setupTorch, torchAutoChoice, versionMismatches } from '@tunekit/torch'
 import { python, tempDir, tinyRecipe } from './helpers.ts'
 
 describe('torch driver', { timeout: 300_000 }, () => {
@@ -21,6 +22,25 @@ describe('torch driver', { timeout: 300_000 }, () => {
     // installed with --no-deps, so torch's own dependencies must be listed (sympy, jinja2, the nvidia-* libraries it links)
     for (const name of ['sympy', 'jinja2', 'filelock', 'huggingface-hub', 'nvidia-cublas', 'nvidia-cudnn-cu13']) expect(cpu, name).toHaveProperty([name])
     expect(Object.keys(cpu).filter((n) => n === 'triton' || n.startsWith('cuda-bindings'))).toEqual([])
+  })
+
+  it('finds the project\'s own .venv (made by tunekit) from any folder below it, without TUNEKIT_PYTHON', () => {
+    const root = tempDir('project')
+    const nested = join(root, 'recipes', 'deep')
+    mkdirSync(join(root, '.venv', 'bin'), { recursive: true })
+    mkdirSync(nested, { recursive: true })
+    writeFileSync(join(root, '.venv', 'bin', 'python'), '')
+    // a .venv tunekit did not build (no stamp) is not taken
+    expect(projectVenvPython(nested)).toBeNull()
+    writeFileSync(join(root, '.venv', '.tunekit-lock'), '')
+    expect(projectVenvPython(nested)).toBe(join(root, '.venv', 'bin', 'python'))
+    const saved = process.env.TUNEKIT_PYTHON
+    delete process.env.TUNEKIT_PYTHON
+    try {
+      expect(findPython(undefined, nested)).toEqual({ python: join(root, '.venv', 'bin', 'python'), source: 'project' })
+    } finally {
+      if (saved !== undefined) process.env.TUNEKIT_PYTHON = saved
+    }
   })
 
   it('names a missing Python and how to get one', async () => {

@@ -7,11 +7,12 @@ import { spawnSync } from 'node:child_process'
 import { compile, defineRecipe, inline, runGraph, type Backend, type Recipe, type RecipeInput, type RunEvent, type RunResult } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
 import { modelExecutor } from '@tunekit/hf'
+import { workerPython } from '../python.ts'
 
 export const repoRoot = resolve(import.meta.dirname, '../..')
 
 /** The Python the tests use: TUNEKIT_PYTHON (CI sets it), else the repository's .venv. */
-export const python = process.env.TUNEKIT_PYTHON ?? join(repoRoot, '.venv', 'bin', 'python')
+export const python = workerPython()
 if (!existsSync(python)) throw new Error(`test/torch needs a Python with the pinned packages: set TUNEKIT_PYTHON or create ${python} (see .ci/run)`)
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `tunekit-torch-${prefix}-`))

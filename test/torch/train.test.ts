@@ -30,7 +30,13 @@ describe('torch backend (cpu)', { timeout: 400_000 }, () => {
     expect(steps.map((e) => e.step)).toEqual(Array.from({ length: state.step }, (_, i) => i + 1))
     expect(steps.every((e) => e.node === 'train' && Number.isFinite(e.loss) && e.tokensPerSecond > 0)).toBe(true)
     expect(steps.map((e) => e.loss)).toEqual(state.lossHistory)
-    expect(run.events.filter((e) => e.type === 'eval').length).toBe(3) // evalEvery 'epoch'
+    const evals = run.events.flatMap((e) => (e.type === 'eval' ? [e] : []))
+    expect(evals.filter((e) => e.node === 'train').length).toBe(3) // evalEvery 'epoch'
+    // the eval node after train: the trained adapter on the same eval batches as the last epoch's eval
+    const [node] = evals.filter((e) => e.node === 'eval')
+    expect(node!.step).toBe(state.step)
+    expect(node!.perplexity! / Math.exp(node!.loss)).toBeCloseTo(1, 12) // Python's exp, not JS's: the last bit may differ
+    expect(Math.abs(node!.loss - evals.filter((e) => e.node === 'train').at(-1)!.loss) / node!.loss).toBeLessThan(1e-5)
     expect(run.events.some((e) => e.type === 'checkpoint')).toBe(true) // saveEvery 'epoch'
     expect(run.events.some((e) => e.type === 'log' && e.message.includes('train on torch-'))).toBe(true)
     const adapter = await readAdapter(run.artifact('train'))

@@ -1,5 +1,5 @@
 import type { RunEventInput } from './events.ts'
-import type { Graph, GraphNode } from './graph/types.ts'
+import type { Graph, GraphNode, NodeKind } from './graph/types.ts'
 import type { Recipe } from './define.ts'
 
 /** What a node executor gets: where to read its inputs, where to write, how to report. */
@@ -57,7 +57,8 @@ export interface GenerateRequest {
 export interface Backend {
   name: 'tfjs' | 'torch'
   capabilities: () => Promise<BackendCapabilities>
-  executors: Partial<Record<'model' | 'train' | 'merge' | 'generate' | 'eval', NodeExecutor>>
+  /** Executors by node kind (any kind of the node registry; a backend brings those that run on it). */
+  executors: Partial<Record<NodeKind, NodeExecutor>>
   /** Generates a completion of already-rendered prompt text (the chat template is the caller's). */
   generate: (request: GenerateRequest, onToken?: (text: string) => void) => Promise<string>
   /** Releases memory, worker processes and the like. */

@@ -10,6 +10,7 @@ import type { LayerModule } from './methods/trained-activations.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
+import { addedTokens } from './schema/tokens.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -163,7 +164,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('UnknownFamily', { path: 'model.family', value: model.family }, model.family, familyNames))
     return issues
   }
-  const added = tokens.add && tokens.chatml !== undefined ? [...(tokens.chatml ? ['<|im_start|>', '<|im_end|>'] : []), ...tokens.add] : []
+  const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
   const method = recipe.method
   if (method?.kind !== undefined) issues.push(...checkMethod(method as Partial<MethodOptions> & { kind: MethodKind }, checkModel, 'method'))

@@ -20,7 +20,7 @@ export type { BuiltinTemplate } from './templates/builtins.ts'
 export { chatTemplate, renderChat, renderSpans } from './templates/render.ts'
 export type { ChatTemplate, RenderedChat, Span } from './templates/render.ts'
 
-export { loadTokenizer, tokenizerFromFiles, chatmlTokens } from './tokenizer/load.ts'
+export { loadTokenizer, tokenizerFromFiles } from './tokenizer/load.ts'
 export type { LoadedTokenizer, TokenChoices, TokenizerJson, TokenizerConfig, TokenId, AddedTokenJson } from './tokenizer/load.ts'
 export { saveTokenizer } from './tokenizer/save.ts'
 

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Folder holding the `tunekit_torch` package and the requirement locks. */
@@ -24,18 +24,33 @@ export function venvPython(venvDir: string): string {
 
 export interface PythonChoice {
   python: string
-  /** Why this one: the option, the environment variable, or the managed venv. */
-  source: 'option' | 'TUNEKIT_PYTHON' | 'managed'
+  /** Why this one: the option, the environment variable, the project's `.venv`, or the managed venv. */
+  source: 'option' | 'TUNEKIT_PYTHON' | 'project' | 'managed'
+}
+
+/**
+ * The project's own environment: the nearest `.venv` at or above `from` that tunekit built
+ * (`scripts/ensure-python.sh` leaves a `.tunekit-lock` stamp in it), so a checkout where `npm test`
+ * ran needs no TUNEKIT_PYTHON.
+ */
+export function projectVenvPython(from: string = process.cwd()): string | null {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const venv = join(dir, '.venv')
+    if (existsSync(join(venv, '.tunekit-lock')) && existsSync(venvPython(venv))) return venvPython(venv)
+    if (dirname(dir) === dir) return null
+  }
 }
 
 /** The Python the worker runs on, or the places looked at when there is none. */
-export function findPython(explicit?: string): PythonChoice | { looked: string[] } {
+export function findPython(explicit?: string, from: string = process.cwd()): PythonChoice | { looked: string[] } {
   if (explicit) return { python: explicit, source: 'option' }
   const env = process.env.TUNEKIT_PYTHON
   if (env) return { python: env, source: 'TUNEKIT_PYTHON' }
+  const project = projectVenvPython(from)
+  if (project) return { python: project, source: 'project' }
   const managed = venvPython(managedVenvDir())
   if (existsSync(managed)) return { python: managed, source: 'managed' }
-  return { looked: ['the python option', 'TUNEKIT_PYTHON (unset)', managed] }
+  return { looked: ['the python option', 'TUNEKIT_PYTHON (unset)', `a .venv made by tunekit at or above ${resolve(from)}`, managed] }
 }
 
 /** Environment of a worker process: the package on PYTHONPATH, unbuffered output, offline hub. */

@@ -458,6 +458,49 @@ export const errors = {
     message: (detail: string) => detail,
     hint: "Run on a machine with an NVIDIA GPU and a CUDA build of torch, or set device: 'cpu' (or 'auto').",
   },
+  // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
+  MetricInputMismatch: {
+    code: 'TK600',
+    name: 'MetricInputMismatch',
+    title: 'Predictions and references differ in number',
+    message: (metric: string, predictions: number, references: number) =>
+      `${metric} got ${predictions} prediction${predictions === 1 ? '' : 's'} and ${references} reference entr${references === 1 ? 'y' : 'ies'}; prediction i is scored against reference entry i`,
+    hint: 'Pass one reference entry per prediction, in the same order (an entry is a list of strings where the metric takes several references).',
+  },
+  NoReference: {
+    code: 'TK601',
+    name: 'NoReference',
+    title: 'A prediction has no reference',
+    message: (metric: string, index: number) => `${metric}: the references of prediction ${index} are an empty list, so it cannot be scored`,
+    hint: (metric: string) =>
+      metric === 'squad-v1'
+        ? 'Give every SQuAD v1.1 question at least one gold answer, or score with squad-v2, where no gold answer means the question is unanswerable.'
+        : 'Give at least one reference string per prediction, or leave the example out of the evaluation set.',
+  },
+  UnknownMetric: {
+    code: 'TK602',
+    name: 'UnknownMetric',
+    title: 'Unknown generation metric',
+    message: (kind: string, allowed: readonly string[]) => {
+      const guess = closest(kind, allowed)
+      return `${show(kind)} is not a generation metric${guess ? ` (did you mean ${show(guess)}?)` : ''}; the metrics are ${allowed.join(', ')}`
+    },
+    hint: 'Use one of the metric names listed.',
+  },
+  InvalidToolTurn: {
+    code: 'TK603',
+    name: 'InvalidToolTurn',
+    title: 'A reference turn is neither text nor tool calls',
+    message: (detail: string) => detail,
+    hint: 'Write each reference turn as { text: "..." } or { calls: [{ name: "get_weather", arguments: { city: "Paris" } }] }; arguments is a JSON object (use {} for none).',
+  },
+  UnknownMetricOption: {
+    code: 'TK604',
+    name: 'UnknownMetricOption',
+    title: 'Metric option not supported',
+    message: (option: string, value: unknown, allowed: readonly unknown[]) => `${option} ${show(value)} is not supported; supported: ${list(allowed)}`,
+    hint: 'Use one of the supported values.',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -38,10 +38,14 @@ export function issue<N extends ErrorName>(
   return out
 }
 
+// A string value (a path, a name) is shown whole up to 200 characters, and beyond that with its
+// middle cut out: the end of a path is the part that names the file. Other values (records, arrays)
+// are cut at 60 characters.
 const showValue = (value: unknown): string => {
   try {
     const text = JSON.stringify(value)
     if (text === undefined) return String(value)
+    if (typeof value === 'string') return text.length > 200 ? `${text.slice(0, 80)}…${text.slice(-119)}` : text
     return text.length > 60 ? `${text.slice(0, 57)}...` : text
   } catch {
     return String(value)

@@ -13,7 +13,7 @@ export interface PlanOptions {
   cacheDir: string
   /** The backend that would run, as resolved (`resolveBackend`); without it the plan assumes one and says so. */
   backend?: { name: 'tfjs' | 'torch'; capabilities: BackendCapabilities }
-  /** Throughput figures for the ETA; default `bench/throughput.json` (or `TUNEKIT_THROUGHPUT`). */
+  /** Throughput figures for the ETA; default `packages/core/throughput.json` (or `TUNEKIT_THROUGHPUT`). */
   throughputFile?: string
 }
 

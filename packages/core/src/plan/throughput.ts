@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeFileAtomicSync } from '../fs/atomic.ts'
 
-// Throughput figures measured by the benchmarks (bench/README.md) and read by `plan` for its ETA.
+// Throughput figures measured by the benchmarks (bench/README.md), shipped in @tunekit/core's
+// throughput.json, and read by `plan` for its ETA.
 
 /** One measured training throughput: padded tokens (rows × length) through forward + backward per second. */
 export interface ThroughputFigure {
@@ -29,10 +31,14 @@ export interface ThroughputFile {
   figures: ThroughputFigure[]
 }
 
-/** `bench/throughput.json` of the tunekit repository (next to this package's sources), or `TUNEKIT_THROUGHPUT`. */
+/**
+ * The figures shipped with @tunekit/core (`throughput.json` at the package root, written by the
+ * benchmarks under bench/), or `TUNEKIT_THROUGHPUT`. The same relative path works from `src/plan/`
+ * and from the published `dist/plan/`.
+ */
 export function defaultThroughputFile(env: Record<string, string | undefined> = process.env): string {
   if (env.TUNEKIT_THROUGHPUT) return resolve(env.TUNEKIT_THROUGHPUT)
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../../bench/throughput.json')
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../throughput.json')
 }
 
 export function readThroughput(file: string): ThroughputFile {
@@ -52,9 +58,7 @@ export function recordThroughput(file: string, figure: ThroughputFigure): void {
     (f.quantize ?? null) === (figure.quantize ?? null) && f.batchSize === figure.batchSize && f.seqLen === figure.seqLen
   data.figures = [...data.figures.filter((f) => !same(f)), figure]
   mkdirSync(dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`)
-  renameSync(tmp, file)
+  writeFileAtomicSync(file, `${JSON.stringify(data, null, 2)}\n`)
 }
 
 /** The figure an ETA uses, scaled to the model planned. */

@@ -1,5 +1,13 @@
 import { z } from 'zod'
 
+/** ChatML's two special tokens, in the order they are added to the vocabulary. */
+export const CHATML_TOKENS = ['<|im_start|>', '<|im_end|>'] as const
+
+/** The tokens a recipe adds to the vocabulary, in the order they get ids: ChatML's, then `add`. */
+export function addedTokens(tokens: { chatml?: boolean | undefined; add?: readonly string[] | undefined }): string[] {
+  return [...(tokens.chatml ? CHATML_TOKENS : []), ...(tokens.add ?? [])]
+}
+
 export const tokensSchema = z.strictObject({
   /**
    * Add ChatML's `<|im_start|>` and `<|im_end|>` as special tokens and make `<|im_end|>` the eos

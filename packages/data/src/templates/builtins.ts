@@ -3,6 +3,7 @@
  * transformers' `apply_chat_template` renders exactly what tunekit trained on. Each receives
  * `messages`, `add_generation_prompt`, `bos_token` and `eos_token`.
  */
+import { CHATML_TOKENS } from '@tunekit/core'
 export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'alpaca'
 
 export const builtinTemplates: Record<BuiltinTemplate, string> = {
@@ -76,7 +77,7 @@ export const turnEnd: Record<BuiltinTemplate, string | undefined> = {
 
 /** Strings each built-in writes that must be single (added) tokens, or the text round-trip check fails. */
 export const templateMarkers: Record<BuiltinTemplate, readonly string[]> = {
-  chatml: ['<|im_start|>', '<|im_end|>'],
+  chatml: CHATML_TOKENS,
   'llama-2': [],
   'mistral-instruct': [],
   'llama-3': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Tokenizer } from '@huggingface/tokenizers'
-import { fail } from '@tunekit/core'
+import { addedTokens, fail } from '@tunekit/core'
 
 /** The parts of `tokenizer.json` tunekit reads or edits; everything else is kept as it is. */
 export interface TokenizerJson {
@@ -57,7 +57,6 @@ export interface LoadedTokenizer {
   vocabSize: number
 }
 
-export const chatmlTokens = ['<|im_start|>', '<|im_end|>'] as const
 
 /** A special-token field of tokenizer_config.json: a string or `{ content }`. */
 const tokenField = (v: unknown): string | undefined =>
@@ -112,7 +111,7 @@ export function tokenizerFromFiles(
     decoder[String(id)] = { content: token, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }
     added.push({ token, id })
   }
-  const wanted = [...(choices.chatml ? chatmlTokens : []), ...(choices.add ?? [])]
+  const wanted = addedTokens(choices)
   for (const token of wanted) addSpecial(token)
 
   const eosToken = choices.eos ?? (choices.chatml ? '<|im_end|>' : undefined) ?? (defaults.eos && ids.has(defaults.eos) ? defaults.eos : undefined) ?? tokenField(config.eos_token)

@@ -1,16 +1,12 @@
+import { mulberry32 } from '@tunekit/core'
+
 /**
- * Seeded pseudo-random numbers for data order: mulberry32 over a 32-bit state. The same seed gives
- * the same split and batch order on every machine and in every backend.
+ * Seeded pseudo-random numbers for data order. The same seed gives the same split and batch order on
+ * every machine and in every backend. (The seed is mixed with the golden ratio first, as it always
+ * has been: cached splits and batch plans stay valid.)
  */
 export function rng(seed: number): () => number {
-  let state = (seed ^ 0x9e3779b9) >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  return mulberry32(seed ^ 0x9e3779b9)
 }
 
 /** Fisher–Yates shuffle of `0..n-1` with a seeded generator. */

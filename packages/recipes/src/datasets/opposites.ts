@@ -7,6 +7,7 @@
  * saw in that wording and check the answers exactly. Every word and every phrasing still appears in
  * training, so what is held out is the combination, not the vocabulary.
  */
+import { mulberry32 } from '@tunekit/core'
 
 /** Word pairs; each is used in both directions (hot → cold and cold → hot). */
 export const oppositePairs: ReadonlyArray<readonly [string, string]> = [
@@ -79,17 +80,8 @@ export interface OppositesDataset {
   heldOut: QuestionAnswer[]
 }
 
-/** mulberry32: a small, fast 32-bit PRNG; the same seed gives the same sequence everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The demo data sets' generator: @tunekit/core's mulberry32 over the seed. */
+export const seededRandom = (seed: number): (() => number) => mulberry32(seed)
 
 /** Fisher–Yates shuffle driven by `random`, in place. */
 function shuffle<T>(items: T[], random: () => number): T[] {

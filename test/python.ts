@@ -1,0 +1,22 @@
+// The two Pythons the tests use, both built by `npm test` (scripts/ensure-python.sh): the worker's
+// stack (TUNEKIT_PYTHON, else .venv) and the reference implementations — sacrebleu, rouge-score,
+// gguf, tensorboard, the SQuAD scripts — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference). Never
+// a path of its own: tests find them from the repository root, so they run from any checkout path.
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+
+/** Path of the worker stack's interpreter (torch, transformers, PEFT). */
+export const workerPython = (): string => process.env.TUNEKIT_PYTHON ?? `${root}.venv/bin/python`
+
+/** Path of the reference environment's interpreter. */
+export const referencePython = (): string => process.env.TUNEKIT_REFERENCE_PYTHON ?? `${root}.venv-reference/bin/python`
+
+/** Runs a Python snippet in the reference environment with `input` on stdin; returns stdout, throws with stderr on failure. */
+export function runReference(code: string, input = ''): string {
+  const r = spawnSync(referencePython(), ['-c', code], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  if (r.error) throw r.error
+  if (r.status !== 0) throw new Error(`reference Python exited with ${r.status}:\n${r.stderr}`)
+  return r.stdout
+}
