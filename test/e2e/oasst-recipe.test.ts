@@ -39,7 +39,11 @@ it('recipes/mistral-oasst.ts runs end to end once weights and data are given', a
   // Logged at step 1, every args.logEvery (10) steps, and at the last step.
   expect(steps.map((e) => e.step)).toEqual([1, 6])
   // Eval and a checkpoint once per epoch, as the tutorial's eval/save strategy.
-  expect(r.events.filter((e) => e.type === 'eval').map((e) => e.step)).toEqual([2, 4, 6])
+  expect(r.events.filter((e) => e.type === 'eval' && e.node === 'train').map((e) => e.step)).toEqual([2, 4, 6])
+  // then the eval node: the trained adapter's eval loss, the same batches as the last epoch's eval
+  const [last, node] = r.events.filter((e) => e.type === 'eval').slice(-2)
+  expect(node).toMatchObject({ node: 'eval', step: 6 })
+  expect(Math.abs(node!.loss! - last!.loss!) / last!.loss!).toBeLessThan(1e-5)
   expect(r.events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([2, 4, 6])
   expect(steps[1]!.loss!).toBeLessThan(steps[0]!.loss!)
   expect(r.events.some((e) => e.type === 'log' && /paged_adamw_32bit/.test(e.message ?? ''))).toBe(true)

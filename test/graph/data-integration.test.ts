@@ -29,7 +29,7 @@ describe('the graph with the real data executors', () => {
 
     const p = plan(graph, { cacheDir: dirs.cacheDir, throughputFile: join(root, 'none.json') })
     expect(p.nodes.map((n) => [n.id, n.status])).toEqual([
-      ['model', 'cached'], ['source', 'cached'], ['format', 'cached'], ['tokenize', 'cached'], ['split', 'cached'], ['collate', 'cached'], ['train', 'to run'], ['merge', 'to run'],
+      ['model', 'cached'], ['source', 'cached'], ['format', 'cached'], ['tokenize', 'cached'], ['split', 'cached'], ['collate', 'cached'], ['train', 'to run'], ['eval', 'to run'], ['merge', 'to run'],
     ])
     expect(p.data).toMatchObject({ from: 'cache', trainSamples: 20, stepsPerEpoch: 5, totalSteps: 10 })
     expect(p.data.tokens).toBeGreaterThan(0)

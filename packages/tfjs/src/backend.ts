@@ -1,4 +1,4 @@
-import { fail, findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type ModelOptions, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
 import { readLatestCheckpoint, readTrainArtifact, writeTrainArtifact } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
@@ -9,17 +9,13 @@ import { encodePrompt, generateText, loadForGeneration, type GenerationModel } f
 import { evalExecutor } from './eval-node.ts'
 import { mergeArtifact, setupMethod } from './methods/index.ts'
 import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
-import { disposeModel, loadModel, modelBytes, type QuantizeOptions } from './model/load.ts'
+import { quantizeOptions } from './quantize-options.ts'
+import { disposeModel, loadModel, modelBytes } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { planSource } from './train/plan-source.ts'
 import { warmupStepsOf } from './train/schedule.ts'
 
-function quantizeOptions(q: ModelOptions['quantize']): QuantizeOptions | undefined {
-  if (!q) return undefined
-  if (q.type === 'fp4') return fail('BackendUnavailable', { path: 'model.quantize.type', value: 'fp4', hintArgs: ["Use type 'nf4' (or backend: 'torch' for fp4)."] }, 'tfjs', 'fp4 weights are not implemented in tfjs')
-  return { type: q.type, blockSize: q.blockSize, doubleQuant: q.doubleQuant }
-}
 
 const train: NodeExecutor = async (ctx: NodeContext) => {
   const p = nodeParams('train', ctx.node)

@@ -1,15 +1,19 @@
 import { z } from 'zod'
+import { modelSchema, quantizeSchema } from '../schema/model.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
 import { resolvedSchema } from './resolved.ts'
 
 /**
- * `eval` params: where it runs; what it evaluates is its inputs (the trained model and the eval
- * micro-batches of the batch plan), so their keys cover everything else it depends on.
+ * `eval` params: where it runs and how the base weights are loaded (as training loaded them: the
+ * adapter was trained over that base, quantised or not); what it evaluates is its inputs (the
+ * trained adapter and the eval micro-batches of the batch plan), whose keys cover the rest.
  */
 export const evalParamsSchema = z.strictObject({
   backend: resolvedSchema(backendSchema),
   device: resolvedSchema(deviceSchema),
+  dtype: resolvedSchema(modelSchema.shape.dtype),
+  quantize: resolvedSchema(quantizeSchema).optional(),
 })
 
 export type EvalParams = z.output<typeof evalParamsSchema>
@@ -31,5 +35,5 @@ export const evalNode = defineNode({
   schema: evalParamsSchema,
   runsOn: 'backend',
   artifact: '`eval.json` `{ loss, perplexity, tokens, samples }`',
-  params: ({ backend, device }) => ({ backend, device }),
+  params: ({ backend, device, model }) => ({ backend, device, dtype: model.dtype, quantize: model.quantize }),
 })

@@ -115,7 +115,7 @@ def generate_params(samples: list[str], max_new_tokens: int) -> GenerateParams:
 
 
 def eval_params() -> EvalParams:
-    return EvalParams.from_json({"backend": "torch", "device": "cpu"})
+    return EvalParams.from_json({"backend": "torch", "device": "cpu", "dtype": "float32"})
 
 
 class Fixture:

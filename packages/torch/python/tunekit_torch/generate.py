@@ -13,7 +13,9 @@ from .params import GenerateParams
 from .spec import NodeSpec, model_folder
 
 
-def load_for_generation(folder, adapter, device):
+def load_for_generation(folder, adapter, device, dtype=None, quant=None):
+    """The model (base, or base + adapter) for generation and evaluation; `dtype` / `quant` as training
+    loaded the base (None: bf16 on a bf16 GPU, else float32; unquantised)."""
     from .methods import METHODS, artifact_kind
 
     # an adapter's tokenizer has the tokens added for training (the base folder's does not)
@@ -24,8 +26,9 @@ def load_for_generation(folder, adapter, device):
         tokenizer = load_tokenizer(folder if (folder / "tokenizer.json").exists() else folder / "tokenizer")
     else:
         tokenizer = None  # logits of ids need no tokenizer
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-    model = load_base(folder, dtype, device)
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    model = load_base(folder, dtype, device, quant)
     if adapter:
         if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
             resize_embeddings(model, len(tokenizer), None)

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .events import WorkerError, info, warn
-from .params import TrainParamsMethodLora, TrainParamsModelQuantize
+from .params import EvalParamsQuantize, TrainParamsMethodLora, TrainParamsModelQuantize
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -60,7 +60,7 @@ def load_tokenizer(folder: Path):
     return tok
 
 
-def quantization_config(quantize: TrainParamsModelQuantize | None, device: torch.device, dtype: torch.dtype, node: str):
+def quantization_config(quantize: TrainParamsModelQuantize | EvalParamsQuantize | None, device: torch.device, dtype: torch.dtype, node: str):
     """BitsAndBytesConfig when bitsandbytes and CUDA are present; otherwise None and a warning."""
     if quantize is None:
         return None

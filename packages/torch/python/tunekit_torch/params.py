@@ -122,9 +122,20 @@ class GenerateParams(Params):
 
 
 @dataclass(frozen=True)
+class EvalParamsQuantize(Params):
+    bits: Literal[4] | Literal[8] = field(metadata={"json": "bits"})
+    type: Literal["nf4", "fp4", "int8"] = field(metadata={"json": "type"})
+    double_quant: bool = field(metadata={"json": "doubleQuant"})
+    compute_dtype: Literal["float32", "float16", "bfloat16"] = field(metadata={"json": "computeDtype"})
+    block_size: int = field(metadata={"json": "blockSize"})
+
+
+@dataclass(frozen=True)
 class EvalParams(Params):
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
+    quantize: EvalParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
 
 
 # node kind -> its params class
