@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { printRows, recordRows, saveRows, type BenchRow } from './rows.ts'
 import { benchTorch, torchCpuCases } from './torch-train.ts'
 import {
-  baseWeightReader, createAdapter, disposeAdapter, disposeModel, listSource, loadModel, modelBytes, selectEngine, settingsFromSpec, toTrainBatch, trainLoop,
+  baseWeightReader, createAdapter, disposeAdapter, disposeModel, listSource, loadModel, modelBytes, selectEngine, toTrainBatch, trainLoop,
   type DeviceRequest, type TrainBatch,
 } from '@tunekit/tfjs'
 
@@ -64,7 +64,7 @@ async function benchTfjs(cases: BenchCase[], devices: DeviceRequest[]): Promise<
       const base = await baseWeightReader(dir)
       const initial = await initialAdapter({ family: 'mistral', config: model.config, lora, seed: 0, baseTensors: base })
       await base.close()
-      const adapter = createAdapter(model, settingsFromSpec(lora, 'mistral'), initial)
+      const adapter = createAdapter(model, lora, initial)
       const host = modelBytes(model).quantizedBytes
       let peakRss = 0
       let firstStepEnd = 0

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 // @defaultValue and a @see: that text is what editors show on hover and what `tunekit schema`
 // copies into the JSON Schema.
 
-const schemaGlob = fileURLToPath(new URL('../../packages/core/src/schema/*.ts', import.meta.url))
+const schemaGlobs = ['schema', 'methods'].map((dir) => fileURLToPath(new URL(`../../packages/core/src/${dir}/*.ts`, import.meta.url)))
 
 interface KeyDoc {
   /** `file.ts: schemaName.key` */
@@ -43,7 +43,7 @@ const missing = (docs: KeyDoc[]): string[] =>
 
 describe('schema TSDoc', () => {
   const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { allowJs: false } })
-  const files = project.addSourceFilesAtPaths(schemaGlob)
+  const files = project.addSourceFilesAtPaths(schemaGlobs)
 
   it('documents every key of every schema object with a summary, @defaultValue and @see', () => {
     const docs = files.flatMap(keyDocs)

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { countParams, estimateActivations, families, type Dtype, type MemoryInput } from '@tunekit/core'
+import { countParams, estimateActivations, families, type Dtype, type MemoryInput, type MethodOptions } from '@tunekit/core'
 import { workerPython } from '../python.ts'
 
 const repo = resolve(import.meta.dirname, '../..')
@@ -16,12 +16,12 @@ describe('activation formula against PyTorch', () => {
     const measured = JSON.parse(text) as { shape: Record<string, number>; batch: number; seq: number; rank: number; results: Measured[] }
     const family = families.llama
     const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })
-    const lora = { rank: measured.rank, targetModules: targets, modulesToSave: [], trainableTokens: false as const }
+    const lora = (dropout: number): MethodOptions => ({ kind: 'lora', rank: measured.rank, alpha: 8, dropout, targetModules: targets, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' })
     for (const m of measured.results) {
       const input: MemoryInput = {
-        family, config, params: countParams(family, config, lora, 0),
+        family, config, params: countParams(family, config, lora(m.dropout), 0),
         model: { id: 'tiny', family: 'llama', dtype: m.dtype, gradientCheckpointing: false },
-        lora: { ...lora, dropout: m.dropout }, optimizer: 'adamw_torch', batchSize: measured.batch, seqLen: measured.seq,
+        method: lora(m.dropout), optimizer: 'adamw_torch', batchSize: measured.batch, seqLen: measured.seq,
         target: { backend: 'torch', device: 'cpu', dtypes: ['float32', 'bfloat16'] }, attention: m.attention,
       }
       expect([m.attention, m.dtype, m.dropout, estimateActivations(input, m.dtype).perLayer]).toEqual([m.attention, m.dtype, m.dropout, m.perLayer])

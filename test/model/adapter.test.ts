@@ -94,7 +94,7 @@ describe('checkpoints', () => {
     await mkdir(join(work, '.checkpoint-9.tmp-1-dead')) // leftover of a crashed write
     for (const step of [1, 2, 3]) {
       const moments = new Map([[`${key}.exp_avg`, { shape: [2, 64], data: new Float32Array(128).fill(step) }], [`${key}.exp_avg_sq`, { shape: [2, 64], data: new Float32Array(128).fill(step * step) }]])
-      await writeCheckpoint(work, step, { adapter: { tensors, loraConfig: lora, family: 'mistral', baseModel: null }, optimizer: moments, trainerState: state(step) }, { keep: 2 })
+      await writeCheckpoint(work, step, { adapter: { tensors, method: { kind: 'lora', spec: lora }, family: 'mistral', baseModel: null }, optimizer: moments, trainerState: state(step) }, { keep: 2 })
     }
     expect((await readdir(work)).sort()).toEqual(['checkpoint-2', 'checkpoint-3'])
     expect((await listCheckpoints(work)).map((c) => c.step)).toEqual([2, 3])

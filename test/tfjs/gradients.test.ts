@@ -1,7 +1,7 @@
 import { openModelWeights } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
-import { trainableEntries } from '../../packages/tfjs/src/lora/model.ts'
+import { trainableEntries } from '../../packages/tfjs/src/methods/state.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
 import { lossSum } from '../../packages/tfjs/src/train/loss.ts'
 import { frozenHead, frozenHeadLogits } from '../../packages/tfjs/src/model/head.ts'

@@ -6,8 +6,8 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine } from '../../packages/tfjs/src/engine.ts'
-import { settingsFromSpec } from '../../packages/tfjs/src/lora/config.ts'
-import { createAdapter, type AdapterState } from '../../packages/tfjs/src/lora/model.ts'
+import { createAdapter } from '../../packages/tfjs/src/methods/lora.ts'
+import type { AdapterState } from '../../packages/tfjs/src/methods/state.ts'
 import type { DecoderModel } from '../../packages/tfjs/src/model/types.ts'
 import { sequenceBatch, type TrainBatch } from '../../packages/tfjs/src/train/batch.ts'
 import { workerPython } from '../python.ts'
@@ -47,7 +47,7 @@ export async function adapterFor(model: DecoderModel, spec: LoraSpec, base: Read
     let k = 1
     for (const [key, t] of initial) if (key.endsWith('lora_B.weight')) t.data.forEach((_, i) => (t.data[i] = opts.randomB! * Math.sin(++k * 12.9898)))
   }
-  return { adapter: createAdapter(model, settingsFromSpec(spec, model.family), initial), initial }
+  return { adapter: createAdapter(model, spec, initial), initial }
 }
 
 /** A deterministic batch of one sequence of `n` tokens with every target after the first `prompt` trained. */

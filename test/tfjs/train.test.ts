@@ -2,8 +2,8 @@ import { isTunekitError } from '@tunekit/core'
 import { listCheckpoints, readCheckpoint, type LoraSpec } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
-import { settingsFromSpec } from '../../packages/tfjs/src/lora/config.ts'
-import { createAdapter, disposeAdapter } from '../../packages/tfjs/src/lora/model.ts'
+import { createAdapter } from '../../packages/tfjs/src/methods/lora.ts'
+import { disposeAdapter } from '../../packages/tfjs/src/methods/state.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
 import type { DecoderModel } from '../../packages/tfjs/src/model/types.ts'
 import { toTrainBatch, type TrainBatch } from '../../packages/tfjs/src/train/batch.ts'
@@ -42,7 +42,7 @@ describe('training loop', () => {
     const work = await tmp()
     const first = await adapterFor(model, spec, new Map())
     const abort = new AbortController()
-    const save = checkpointWriter(work, { loraConfig: spec, family: 'mistral', baseModel: null }, 2)
+    const save = checkpointWriter(work, { method: { kind: 'lora', spec }, family: 'mistral', baseModel: null }, 2)
     const events: string[] = []
     const stopped = await trainLoop({
       model, adapter: first.adapter, source: listSource(steps), settings: { ...settings, saveEvery: 'never' }, checkpoint: save, signal: abort.signal,
@@ -56,7 +56,7 @@ describe('training loop', () => {
     expect(events).toEqual(['step', 'step', 'step', 'checkpoint'])
     const ckpt = await readCheckpoint(stopped.lastCheckpoint!)
     expect(ckpt.trainerState).toMatchObject({ step: 3, microBatch: 6, backend: 'tfjs' })
-    const resumedAdapter = createAdapter(model, settingsFromSpec(spec, 'mistral'), ckpt.adapter.tensors)
+    const resumedAdapter = createAdapter(model, spec, ckpt.adapter.tensors)
     const resumed = await trainLoop({ model, adapter: resumedAdapter, source: listSource(steps), settings: { ...settings, saveEvery: 'never' }, resume: { trainerState: ckpt.trainerState, optimizer: ckpt.optimizer }, checkpoint: save })
     disposeAdapter(resumedAdapter)
     expect(resumed.losses).toEqual(straight.losses)
@@ -92,7 +92,7 @@ describe('training loop', () => {
     const work = await tmp()
     const key = [...initial.keys()].find((k) => k.endsWith('lora_B.weight'))!
     adapter.lora.values().next().value!.b.assign(tf.fill(initial.get(key)!.shape as [number, number], NaN))
-    const err = await trainLoop({ model, adapter, source: listSource(steps), settings, checkpoint: checkpointWriter(work, { loraConfig: spec, family: 'mistral', baseModel: null }, 2) }).catch((e: unknown) => e)
+    const err = await trainLoop({ model, adapter, source: listSource(steps), settings, checkpoint: checkpointWriter(work, { method: { kind: 'lora', spec }, family: 'mistral', baseModel: null }, 2) }).catch((e: unknown) => e)
     disposeAdapter(adapter)
     expect(isTunekitError(err) && err.code).toBe('TK401')
     expect((err as Error).message).toMatchInlineSnapshot(`

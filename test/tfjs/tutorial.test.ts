@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { createTfjsBackend } from '../../packages/tfjs/src/backend.ts'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { generateIds } from '../../packages/tfjs/src/generate.ts'
-import { settingsFromSpec } from '../../packages/tfjs/src/lora/config.ts'
-import { adapterTensors, createAdapter } from '../../packages/tfjs/src/lora/model.ts'
+import { createAdapter } from '../../packages/tfjs/src/methods/lora.ts'
+import { adapterTensors } from '../../packages/tfjs/src/methods/state.ts'
 import { mergeAdapter } from '../../packages/tfjs/src/merge.ts'
 import { forward } from '../../packages/tfjs/src/model/llama.ts'
 import { baseWeightReader, loadModel } from '../../packages/tfjs/src/model/load.ts'
@@ -48,7 +48,7 @@ describe('single-example fine-tune (Gemma tutorial)', () => {
     const weights = await baseWeightReader(base, tok.vocabSize)
     const initial = await initialAdapter({ family: 'mistral', config: model.config, lora: spec, seed: 42, baseTensors: weights })
     await weights.close()
-    const adapter = createAdapter(model, settingsFromSpec(spec, 'mistral'), initial)
+    const adapter = createAdapter(model, spec, initial)
     const batch = sequenceBatch(sample.ids, sample.mask)
     const answer = () => tok.decode(generateIds(model, adapter, prompt, { maxNewTokens: 12, eosIds: [tok.eos.id] }))
 

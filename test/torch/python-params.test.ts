@@ -15,7 +15,7 @@ describe('tunekit_torch/params.py', () => {
     const source = pythonParamsSource()
     expect(source.match(/^class \w+/gm)).toEqual([
       'class TrainParamsModelQuantize', 'class TrainParamsModelRandom', 'class TrainParamsModel', 'class TrainParamsTokens',
-      'class TrainParamsMethodLora', 'class TrainParamsArgs', 'class TrainParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
+      'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsArgs', 'class TrainParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
     ])
     expect(source).toContain('    learning_rate: float = field(metadata={"json": "learningRate"})')
     expect(source).toContain('    max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})')

@@ -10,16 +10,17 @@ export interface KeyDoc {
 }
 
 /**
- * The TSDoc of every key of every `z.strictObject` in @tunekit/core's `src/schema/*.ts`, by schema
+ * The TSDoc of every key of every `z.strictObject` in @tunekit/core's `src/schema/*.ts` and
+ * `src/methods/*.ts` (LoRA's, full's and freeze's options), by schema
  * variable name then key. Read from the sources (they ship with the package) so the JSON Schema's
  * descriptions are the editor's hover text, written once.
  */
 export async function readSchemaDocs(): Promise<Map<string, Map<string, KeyDoc>>> {
   const { Node, Project, ts } = await import('ts-morph')
   const corePackage = createRequire(import.meta.url).resolve('@tunekit/core/package.json')
-  const dir = join(dirname(corePackage), 'src', 'schema')
+  const dirs = ['schema', 'methods'].map((d) => join(dirname(corePackage), 'src', d))
   const project = new Project({ skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true })
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => project.addSourceFileAtPath(join(dir, f)))
+  const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => project.addSourceFileAtPath(join(dir, f))))
   const docs = new Map<string, Map<string, KeyDoc>>()
   const text = (c: Parameters<typeof ts.getTextOfJSDocComment>[0]): string => (ts.getTextOfJSDocComment(c) ?? '').replace(/\s+/g, ' ').trim()
   // A tag's text as written: TypeScript parses `@see https://…` as a name reference `https` and a

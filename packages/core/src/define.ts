@@ -2,7 +2,11 @@ import type { z } from 'zod'
 import { issue, RecipeError, type Issue } from './errors/tunekit-error.ts'
 import { familyInfo, familyNames, type Family, type ModuleName, type SaveableModule } from './families/index.ts'
 import { knownCheckpoints } from './families/checkpoints.ts'
-import type { loraSchema } from './schema/lora.ts'
+import type { freezeSchema } from './methods/freeze.ts'
+import type { fullSchema } from './methods/full.ts'
+import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
+import type { loraSchema } from './methods/lora.ts'
+import type { LayerModule } from './methods/trained-activations.ts'
 import type { modelSchema } from './schema/model.ts'
 import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './schema/recipe.ts'
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
@@ -24,6 +28,36 @@ export type LoraInputFor<F extends Family> = {
       ? readonly SaveableModule<F>[]
       : LoraSchemaInput[K]
 }
+
+/** What `method: { kind: 'freeze', … }` accepts, before the module names are typed. */
+export type FreezeSchemaInput = z.input<typeof freezeSchema>
+
+/** Freeze options with the module names typed. */
+export type FreezeInput = {
+  [K in keyof FreezeSchemaInput]: K extends 'trainableModules'
+    ? 'all' | readonly LayerModule[]
+    : K extends 'extraModules'
+      ? readonly ('embed_tokens' | 'norm' | 'lm_head')[]
+      : FreezeSchemaInput[K]
+}
+
+/** `method: { kind: 'lora', … }` of family `F`: the `lora` key's options with a kind. */
+export type LoraMethodInputFor<F extends Family> = { kind: 'lora' } & LoraInputFor<F>
+
+/** The recipe's `method` key of family `F`. */
+export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput
+
+/**
+ * LoRA's options belong to LoRA: with another method `M` the `lora` key is a type error (and
+ * OptionOfAnotherMethod at check), as `trainableLayers` on `full` is (the schemas are strict).
+ */
+export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput] ? never : LoraInputFor<F>
+
+/**
+ * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes
+ * excess-property checks, so `{ kind: 'full', trainableLayers: 2 }` would otherwise pass.
+ */
+export type ExactMethod<M, F extends Family> = M extends { kind: infer K } ? { [X in Exclude<keyof M, keyof Extract<MethodInputFor<F>, { kind: K }>>]: never } : unknown
 
 /** Model options of family `F`. */
 export type ModelInputFor<F extends Family> = {
@@ -49,19 +83,22 @@ export type DataInputFor<S extends StageKind> = {
 }
 
 /**
- * What a user writes: the recipe schema's input type, with module names typed by `model.family`
- * and the data options the stage `S` allows. Derived from the zod schema, never written by hand.
+ * What a user writes: the recipe schema's input type, with module names typed by `model.family`,
+ * the data options the stage `S` allows and the options of the method `M` only. Derived from the
+ * zod schema, never written by hand.
  */
-export type RecipeInput<F extends Family = Family, S extends StageKind = StageKind> = {
+export type RecipeInput<F extends Family = Family, S extends StageKind = StageKind, M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined> = {
   [K in keyof RecipeSchemaInput]: K extends 'model'
     ? ModelInputFor<F>
     : K extends 'lora'
-      ? LoraInputFor<F>
-      : K extends 'stage'
-        ? StageInputFor<S>
-        : K extends 'data'
-          ? DataInputFor<S>
-          : RecipeSchemaInput[K]
+      ? LoraKeyFor<F, M>
+      : K extends 'method'
+        ? M & ExactMethod<M, F>
+        : K extends 'stage'
+          ? StageInputFor<S>
+          : K extends 'data'
+            ? DataInputFor<S>
+            : RecipeSchemaInput[K]
 }
 
 type DeepReadonly<T> = T extends (infer U)[]
@@ -73,7 +110,10 @@ type DeepReadonly<T> = T extends (infer U)[]
 type ResolvedModel = ResolvedRecipe['model']
 type ResolvedLora = ResolvedRecipe['lora']
 
-/** A validated, frozen recipe with every default filled in. */
+/**
+ * A validated, frozen recipe with every default filled in. `method` is always there: LoRA's is
+ * the `lora` group with `kind: 'lora'` (and `lora` is that group, filled with defaults otherwise).
+ */
 export type Recipe<F extends Family = Family> = DeepReadonly<{
   [K in keyof ResolvedRecipe]: K extends 'model'
     ? { [M in keyof ResolvedModel]: M extends 'family' ? F : ResolvedModel[M] }
@@ -85,8 +125,10 @@ export type Recipe<F extends Family = Family> = DeepReadonly<{
               ? SaveableModule<F>[]
               : ResolvedLora[L]
         }
-      : ResolvedRecipe[K]
-}>
+      : K extends 'method'
+        ? MethodOptions
+        : ResolvedRecipe[K]
+} & { method: MethodOptions }>
 
 /** Changes to a recipe: every key optional, objects merged, arrays replaced. */
 export type RecipeOverrides<F extends Family> = DeepPartialInput<RecipeInput<F>>
@@ -122,29 +164,11 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('UnknownFamily', { path: 'model.family', value: model.family }, model.family, familyNames))
     return issues
   }
-  const { targetModules, modulesToSave } = lora
-  if (Array.isArray(targetModules)) {
-    targetModules.forEach((m, i) => {
-      if (!family.linearModules.includes(m)) {
-        issues.push(issue('UnknownModule', { path: `lora.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
-      }
-    })
-  }
-  modulesToSave?.forEach((m, i) => {
-    if (!family.saveableModules.includes(m)) {
-      issues.push(issue('UnknownModule', { path: `lora.modulesToSave[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.saveableModules))
-    }
-  })
-  if (tokens.add && tokens.chatml !== undefined && modulesToSave && lora.trainableTokens !== undefined) {
-    const added = addedTokens(tokens)
-    const trainsEmbeddings = modulesToSave.includes('embed_tokens') || lora.trainableTokens !== false
-    if (added.length > 0 && !trainsEmbeddings) {
-      issues.push(issue('AddedTokensNeedEmbeddings', { path: 'lora.modulesToSave', value: modulesToSave }, added))
-    }
-  }
-  if (modulesToSave?.includes('embed_tokens') && lora.trainableTokens !== undefined && lora.trainableTokens !== false) {
-    issues.push(issue('TrainableTokensWithSavedEmbeddings', { path: 'lora.trainableTokens', value: lora.trainableTokens }))
-  }
+  const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
+  const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
+  const method = recipe.method
+  if (method?.kind !== undefined) issues.push(...checkMethod(method as Partial<MethodOptions> & { kind: MethodKind }, checkModel, 'method'))
+  else issues.push(...checkMethod({ ...lora, kind: 'lora' } as Partial<MethodOptions> & { kind: 'lora' }, checkModel, 'lora'))
   const q = model.quantize
   if (q?.bits !== undefined && q.type !== undefined && (q.bits === 4) !== (q.type === 'nf4' || q.type === 'fp4')) {
     issues.push(issue('QuantizeMismatch', { path: 'model.quantize.type', value: q.type }, q.bits, q.type))
@@ -197,22 +221,43 @@ function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
  * model-aware checks also run on the valid parts of a recipe that zod rejects.
  */
 export function parseRecipe(input: unknown): Recipe {
+  input = unresolved(input)
   const parsed = recipeSchema.safeParse(input)
+  const choiceIssues = methodChoiceIssues(input)
+  // A key of another method is named as such once, not also as zod's unknown key.
+  const named = new Set(choiceIssues.map((i) => i.path))
   const shapeIssues = parsed.success
     ? []
-    : fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path))
+    : fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path)).filter((i) => !(i.name === 'UnknownKey' && named.has(i.path)))
   const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
-  const errors = [...shapeIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
+  const errors = [...shapeIssues, ...choiceIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
   if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
-  const recipe = withStageDefaults(parsed.data)
+  const { method: given, ...recipe } = withStageDefaults(parsed.data)
   const family = familyInfo(recipe.model.family)!
+  const { kind: _lora, ...loraGiven } = given?.kind === 'lora' ? given : { kind: 'lora' as const, ...recipe.lora }
   const targetModules =
-    recipe.lora.targetModules === undefined
+    loraGiven.targetModules === undefined
       ? [...family.defaultTargetModules]
-      : recipe.lora.targetModules === 'all-linear'
+      : loraGiven.targetModules === 'all-linear'
         ? [...family.linearModules]
-        : recipe.lora.targetModules
-  return deepFreeze({ ...recipe, lora: { ...recipe.lora, targetModules } }) as unknown as Recipe
+        : loraGiven.targetModules
+  const lora = { ...loraGiven, targetModules }
+  const method: MethodOptions = given === undefined || given.kind === 'lora' ? { kind: 'lora', ...lora } : given
+  return deepFreeze(Object.assign({ ...recipe, lora, method }, { [RESOLVED]: true })) as unknown as Recipe
+}
+
+/** Marks a recipe parseRecipe returned: its `lora` and `method` say the same thing twice. */
+const RESOLVED = Symbol.for('tunekit.resolvedRecipe')
+
+/**
+ * A resolved recipe as the user would have written it: LoRA from the `lora` key, any other method
+ * from `method` (resolved recipes carry both). Spreading a recipe keeps the mark, so re-parsing a
+ * recipe with a changed key (`tunekit run --backend torch`) is not "LoRA given twice".
+ */
+function unresolved(input: unknown): unknown {
+  if (!isPlainObject(input) || !(RESOLVED in input)) return input
+  const { lora, method, ...rest } = input
+  return isPlainObject(method) && method.kind !== 'lora' ? { ...rest, method } : { ...rest, lora }
 }
 
 /**
@@ -225,7 +270,9 @@ export function parseRecipe(input: unknown): Recipe {
  *   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
  * })
  */
-export function defineRecipe<const F extends Family, const S extends StageKind = 'sft'>(recipe: RecipeInput<F, S>): Recipe<F> {
+export function defineRecipe<const F extends Family, const S extends StageKind = 'sft', const M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined>(
+  recipe: RecipeInput<F, S, M>,
+): Recipe<F> {
   try {
     return parseRecipe(recipe) as unknown as Recipe<F>
   } catch (e) {
@@ -274,5 +321,10 @@ export function mergeDeep(base: unknown, over: unknown): unknown {
 
 /** A new recipe from `base` with `overrides` applied (objects merged, arrays replaced), validated again. */
 export function extendRecipe<F extends Family>(base: Recipe<F>, overrides: RecipeOverrides<F>): Recipe<F> {
-  return parseRecipe(mergeDeep(base, overrides)) as unknown as Recipe<F>
+  const written = unresolved(base) as Record<string, unknown>
+  const over = overrides as Record<string, unknown>
+  const kind = isPlainObject(over.method) ? over.method.kind : undefined
+  // Another method replaces the base's: its LoRA options (or its method object) do not carry over.
+  const start = kind !== undefined && kind !== base.method.kind ? Object.fromEntries(Object.entries(written).filter(([k]) => k !== 'lora' && k !== 'method')) : written
+  return parseRecipe(mergeDeep(start, overrides)) as unknown as Recipe<F>
 }

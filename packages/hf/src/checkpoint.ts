@@ -1,12 +1,12 @@
 // Training checkpoints (docs/architecture.md, "Checkpoints"): `<workDir>/checkpoint-<step>/` with
-// the adapter in PEFT layout, `optimizer.safetensors` (`<adapter key>.exp_avg` / `.exp_avg_sq`)
+// the trained tensors in their method's layout (PEFT adapter for LoRA), `optimizer.safetensors` (`<adapter key>.exp_avg` / `.exp_avg_sq`)
 // and `trainer_state.json`. A checkpoint is written to a temp folder and renamed into place, so
 // a crash never leaves a half checkpoint under the final name; the last `keep` are kept.
 import type { Json } from '@tunekit/core'
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempName, writeJsonAtomic } from '@tunekit/core'
-import { readAdapter, writeAdapter, type Adapter, type AdapterContents } from './peft-adapter.ts'
+import { readTrainArtifact, writeTrainArtifact, type ReadArtifact, type TrainArtifact } from './peft/index.ts'
 import { readSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
 
 export const TRAINER_STATE = 'trainer_state.json'
@@ -33,8 +33,9 @@ export interface TrainerState {
 }
 
 export interface CheckpointContents {
-  adapter: AdapterContents
-  /** AdamW moments by `<adapter key>.exp_avg` / `.exp_avg_sq` (empty for SGD without momentum). */
+  /** The trained tensors in their method's layout (a PEFT adapter for LoRA, see peft/). */
+  adapter: TrainArtifact
+  /** AdamW moments by `<tensor key>.exp_avg` / `.exp_avg_sq` (empty for SGD without momentum). */
   optimizer: ReadonlyMap<string, FloatTensor>
   trainerState: TrainerState
 }
@@ -69,7 +70,7 @@ export async function writeCheckpoint(workDir: string, step: number, contents: C
   }
   await mkdir(tmp, { recursive: true })
   try {
-    await writeAdapter(tmp, contents.adapter)
+    await writeTrainArtifact(tmp, contents.adapter)
     await writeSafetensors(join(tmp, OPTIMIZER_STATE), [...contents.optimizer], { metadata: { format: 'pt' } })
     await writeJsonAtomic(join(tmp, TRAINER_STATE), contents.trainerState)
     await rm(final, { recursive: true, force: true }) // rename cannot replace a non-empty folder
@@ -86,7 +87,7 @@ export async function writeCheckpoint(workDir: string, step: number, contents: C
 
 /** A checkpoint read back. */
 export interface Checkpoint extends CheckpointEntry {
-  adapter: Adapter
+  adapter: ReadArtifact
   optimizer: Map<string, FloatTensor>
   trainerState: TrainerState
 }
@@ -94,7 +95,7 @@ export interface Checkpoint extends CheckpointEntry {
 /** Reads one checkpoint folder. */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const trainerState = JSON.parse(await readFile(join(path, TRAINER_STATE), 'utf8')) as TrainerState
-  const adapter = await readAdapter(path)
+  const adapter = await readTrainArtifact(path)
   const optimizer = new Map<string, FloatTensor>()
   const optFile = join(path, OPTIMIZER_STATE)
   if (await stat(optFile).then(() => true, () => false)) {

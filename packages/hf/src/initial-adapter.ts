@@ -11,7 +11,7 @@
 // rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`).
 import type { ModelConfig } from '@tunekit/core'
 import { familyOf, moduleWeightName } from './hf-folder.ts'
-import { loraKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft-keys.ts'
+import { loraKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
 import { createRng, fillNormal, fillUniform } from './prng.ts'
 import type { FloatTensor } from './safetensors.ts'
 
@@ -45,7 +45,7 @@ async function baseWeight(base: BaseTensors | undefined, module: string, config:
 }
 
 /**
- * Draws the initial adapter in PEFT key names (see peft-keys.ts). Every tensor has its own
+ * Draws the initial adapter in PEFT key names (see peft/lora.ts). Every tensor has its own
  * random stream (seed, key), so adding a module does not change the others.
  */
 export async function initialAdapter(options: InitialAdapterOptions): Promise<Map<string, FloatTensor>> {

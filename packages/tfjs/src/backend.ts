@@ -1,17 +1,16 @@
 import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, readAdapter, readLatestCheckpoint, writeAdapter } from '@tunekit/hf'
+import { readLatestCheckpoint, readTrainArtifact, writeTrainArtifact } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
-import { settingsFromSpec } from './lora/config.ts'
-import { createAdapter, adapterTensors, disposeAdapter, trainableCount } from './lora/model.ts'
 import { evalExecutor } from './eval-node.ts'
+import { mergeArtifact, setupMethod } from './methods/index.ts'
+import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
 import { quantizeOptions } from './quantize-options.ts'
-import { mergeAdapter } from './merge.ts'
-import { baseWeightReader, disposeModel, loadModel, modelBytes } from './model/load.ts'
+import { disposeModel, loadModel, modelBytes } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { planSource } from './train/plan-source.ts'
@@ -33,7 +32,6 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw_torch' && a.optimizer !== 'adamw') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)` })
   }
-  const spec = loraSpecFromRecipe(p.method, p.model.family, await readTrainableTokenIds(tokenizeDir))
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
   // Either backend's checkpoint resumes (same adapter and optimizer layout); only tfjs's replays the same dropout masks.
@@ -41,12 +39,9 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   if (resume && resume.trainerState.backend !== 'tfjs') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
   }
-  let initial = resume?.adapter.tensors
-  if (!initial) {
-    const base = await baseWeightReader(modelDir, tok.vocabSize)
-    initial = await initialAdapter({ family: p.model.family, config: model.config, lora: spec, seed: a.seed, baseTensors: base }).finally(() => base.close())
-  }
-  const adapter = createAdapter(model, settingsFromSpec(spec, p.model.family), initial)
+  // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
+  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, resumed: resume?.adapter.tensors })
+  const artifact = { method: trained, family: p.model.family, baseModel: p.model.id, revision: p.model.revision }
   const bytes = modelBytes(model)
   ctx.emit({
     type: 'log', node: ctx.node.id, level: 'info',
@@ -61,11 +56,11 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
     const result = await trainLoop({
       model, adapter, source: planSource(plan, trainShards, evalShards), settings,
       ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
-      checkpoint: checkpointWriter(ctx.workDir, { loraConfig: spec, family: p.model.family, baseModel: p.model.id }, a.keepCheckpoints),
+      checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key, hostBytes: bytes.quantizedBytes,
     })
     if (result.interrupted) return
-    await writeAdapter(ctx.outDir, { tensors: adapterTensors(adapter), loraConfig: spec, family: p.model.family, baseModel: p.model.id, revision: p.model.revision })
+    await writeTrainArtifact(ctx.outDir, { ...artifact, tensors: adapterTensors(adapter) })
     await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
     await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
     await cp(join(tokenizeDir, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
@@ -80,12 +75,12 @@ const merge: NodeExecutor = async (ctx) => {
   const tokenizeDir = inputOfKind(ctx, 'tokenize')
   const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const adapter = await readAdapter(inputOfKind(ctx, 'train'))
+  const artifact = await readTrainArtifact(inputOfKind(ctx, 'train'))
   // Raw-text (pretrain) models have no chat template.
   const template = await readFile(join(tokenizeDir, 'chat_template.jinja'), 'utf8').catch(() => undefined)
   await selectEngine('auto')
-  await mergeAdapter({
-    baseDir: await resolveModelDir(inputOfKind(ctx, 'model')), adapter, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
+  await mergeArtifact({
+    baseDir: await resolveModelDir(inputOfKind(ctx, 'model')), artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
     tokenizerDir, vocabSize: tok.vocabSize, ...(template !== undefined ? { chatTemplate: template } : {}),
   })
 }

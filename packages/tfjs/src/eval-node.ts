@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, resolveModelDir, writeJsonAtomic, type EvalReport, type NodeExecutor } from '@tunekit/core'
 import { loadTokenizer, materializeBatch, readShards, type BatchPlan } from '@tunekit/data'
-import { readAdapter } from '@tunekit/hf'
+import { readTrainArtifact } from '@tunekit/hf'
 import { selectEngine } from './engine.ts'
-import { settingsFromSpec } from './lora/config.ts'
-import { createAdapter, disposeAdapter } from './lora/model.ts'
+import { loadTrained } from './methods/index.ts'
+import { disposeAdapter } from './methods/state.ts'
 import { disposeModel, loadModel } from './model/load.ts'
 import { quantizeOptions } from './quantize-options.ts'
 import { toTrainBatch } from './train/batch.ts'
@@ -23,8 +23,8 @@ export const evalExecutor: NodeExecutor = async (ctx) => {
   const trainDir = inputOfKind(ctx, 'train')
   const tok = await loadTokenizer(join(inputOfKind(ctx, 'tokenize'), 'tokenizer'))
   const model = await loadModel(await resolveModelDir(inputOfKind(ctx, 'model')), { quantize: quantizeOptions(p.quantize), vocabSize: tok.vocabSize })
-  const trained = await readAdapter(trainDir)
-  const adapter = createAdapter(model, settingsFromSpec(trained.loraConfig, model.family), trained.tensors)
+  // Any method's artifact: LoRA's adapter, or full / freeze's trained tensors in place of the base's.
+  const adapter = loadTrained(model, await readTrainArtifact(trainDir))
   try {
     const plan = JSON.parse(await readFile(join(inputOfKind(ctx, 'collate'), 'plan.json'), 'utf8')) as BatchPlan
     const shards = await readShards(join(inputOfKind(ctx, 'split'), 'eval'))

@@ -1,8 +1,8 @@
 import { loadTokenizer, spanEncoder, type LoadedTokenizer } from '@tunekit/data'
-import { readAdapter } from '@tunekit/hf'
+import { readTrainArtifact } from '@tunekit/hf'
 import { generateIds, type SamplingOptions } from './generate.ts'
-import { settingsFromSpec } from './lora/config.ts'
-import { createAdapter, disposeAdapter, type AdapterState } from './lora/model.ts'
+import { loadTrained } from './methods/index.ts'
+import { disposeAdapter, type AdapterState } from './methods/state.ts'
 import { disposeModel, loadModel } from './model/load.ts'
 import type { DecoderModel } from './model/types.ts'
 
@@ -14,14 +14,14 @@ export interface GenerationModel {
   dispose: () => void
 }
 
-/** Loads a model folder (merged, or base + adapter folder) and the tokenizer the model was trained with. */
+/** Loads a model folder (merged, or base + a train artifact of any method) and the tokenizer the model was trained with. */
 export async function loadForGeneration(modelDir: string, adapterDir: string | undefined, tokenizerDir: string): Promise<GenerationModel> {
   const tokenizer = await loadTokenizer(tokenizerDir)
   const model = await loadModel(modelDir, { vocabSize: tokenizer.vocabSize })
   let adapter: AdapterState | undefined
   if (adapterDir) {
-    const a = await readAdapter(adapterDir, { family: model.family, config: model.config })
-    adapter = createAdapter(model, settingsFromSpec(a.loraConfig, model.family), a.tensors)
+    // checked against the model it is applied to: an adapter of another model is refused, not run
+    adapter = loadTrained(model, await readTrainArtifact(adapterDir, { family: model.family, config: model.config }))
   }
   return {
     model, adapter, tokenizer,

@@ -1,6 +1,6 @@
 import { createRng, type Rng } from '@tunekit/hf'
 import { tf } from './engine.ts'
-import type { AdapterState } from './lora/model.ts'
+import type { AdapterState } from './methods/state.ts'
 import type { KvEntry } from './model/attention.ts'
 import { decoderLayer, embed, headLogits, ropeFor, type LayerContext } from './model/llama.ts'
 import { decodeMask } from './model/mask.ts'

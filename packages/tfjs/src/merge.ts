@@ -1,7 +1,8 @@
-import { openModelWeights, parseAdapterKey, readModelConfig, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import type { ModelConfig } from '@tunekit/core'
+import { openModelWeights, parseAdapterKey, readModelConfig, replaceTrained, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
-import { loraScale, settingsFromSpec } from './lora/config.ts'
+import { loraScale } from './methods/lora.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './model/resize.ts'
 
 export interface MergeOptions {
@@ -35,20 +36,9 @@ function foldLora(w: FloatTensor, a: FloatTensor, b: FloatTensor, scale: number)
  * the embedding (and lm_head when tied). Sharded by `maxShardSize`, with tokenizer and chat template.
  */
 export async function mergeAdapter(o: MergeOptions): Promise<void> {
-  const { family, config: baseConfig } = await readModelConfig(o.baseDir)
-  const settings = settingsFromSpec(o.adapter.loraConfig, family)
-  const scale = loraScale(settings)
-  const config = resizedConfig(baseConfig, o.vocabSize)
-  const weights = await openModelWeights(o.baseDir)
-  const tensors = new Map<string, FloatTensor>()
-  try {
-    for (const name of weights.names) {
-      const t = await weights.readFloat(name)
-      tensors.set(name, VOCAB_WEIGHTS.has(name) ? growRows(t, config.vocabSize) : t)
-    }
-  } finally {
-    await weights.close()
-  }
+  const { family, config, tensors } = await readBase(o)
+  const spec = o.adapter.loraConfig
+  const scale = loraScale({ alpha: spec.alpha, rank: spec.rank, rsLora: spec.rsLora ?? false })
   const savedModules = [...o.adapter.tensors.keys()].map(parseAdapterKey).filter((k) => k?.kind === 'saved').map((k) => k!.module)
   const embedSaved = savedModules.includes('embed_tokens')
   const headSaved = savedModules.includes('lm_head')
@@ -71,7 +61,7 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
   for (const [key, rows] of o.adapter.tensors) {
     const parsed = parseAdapterKey(key)
     if (parsed?.kind !== 'tokens') continue
-    const ids = settings.trainableTokenIds
+    const ids = spec.trainableTokens?.embed_tokens ?? []
     const hidden = config.hiddenSize
     const targets = ['model.embed_tokens.weight', ...(tied ? [] : config.tieWordEmbeddings && !headSaved ? ['lm_head.weight'] : [])]
     for (const name of targets) {
@@ -81,6 +71,36 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
       tensors.set(name, { shape: w.shape, data })
     }
   }
+  await writeMerged(o, family, config, tensors, tied)
+}
+
+/** The base weights by transformers name, vocabulary rows grown to `o.vocabSize`. */
+async function readBase(o: Pick<MergeOptions, 'baseDir' | 'vocabSize'>): Promise<{ family: string; config: ModelConfig; tensors: Map<string, FloatTensor> }> {
+  const { family, config: baseConfig } = await readModelConfig(o.baseDir)
+  const config = resizedConfig(baseConfig, o.vocabSize)
+  const weights = await openModelWeights(o.baseDir)
+  const tensors = new Map<string, FloatTensor>()
+  try {
+    for (const name of weights.names) {
+      const t = await weights.readFloat(name)
+      tensors.set(name, VOCAB_WEIGHTS.has(name) ? growRows(t, config.vocabSize) : t)
+    }
+  } finally {
+    await weights.close()
+  }
+  return { family, config, tensors }
+}
+
+/**
+ * Full and freeze: the base weights with the trained tensors in their place (full replaces every
+ * one), written as a Hugging Face folder; an untrained tensor keeps the base's bytes.
+ */
+export async function mergeTrained(o: Omit<MergeOptions, 'adapter'> & { trained: ReadonlyMap<string, FloatTensor> }): Promise<void> {
+  const { family, config, tensors } = await readBase(o)
+  await writeMerged(o, family, config, replaceTrained(tensors, o.trained), config.tieWordEmbeddings)
+}
+
+async function writeMerged(o: Omit<MergeOptions, 'adapter'>, family: string, config: ModelConfig, tensors: Map<string, FloatTensor>, tied: boolean): Promise<void> {
   // The model stops where training taught it to: the training tokenizer's eos (`<|im_end|>` with
   // ChatML), not the base model's `</s>`, in config.json and generation_config.json.
   const tok = o.tokenizerDir ? await loadTokenizer(o.tokenizerDir) : undefined

@@ -5,9 +5,13 @@ import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type N
 import { loadTokenizer } from '@tunekit/data'
 import { growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
 
-/** Writes `<workDir>/initial-adapter/` from the node's `lora` and `args.seed`; returns the folder. */
+/**
+ * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
+ * Full and freeze start from the base weights themselves: nothing to draw, no folder.
+ */
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
   const params = nodeParams('train', ctx.node)
+  if (params.method.kind !== 'lora') return undefined
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenize = inputOfKind(ctx, 'tokenize')
   const { family, config } = await readModelConfig(modelDir)

@@ -126,7 +126,7 @@ export const errors = {
     title: 'Added tokens would never be trained',
     message: (tokens: readonly string[]) =>
       `the recipe adds ${list(tokens)} but neither embeds nor trains their embedding rows, so the new tokens keep random vectors`,
-    hint: "Add 'embed_tokens' and 'lm_head' to lora.modulesToSave, or set lora.trainableTokens: true to train only the new rows.",
+    hint: (fix?: string) => fix ?? "Add 'embed_tokens' and 'lm_head' to lora.modulesToSave, or set lora.trainableTokens: true to train only the new rows.",
   },
   MaxLengthExceedsContext: {
     code: 'TK204',
@@ -199,6 +199,36 @@ export const errors = {
     title: 'embed_tokens is both saved in full and trained by rows',
     message: () => "lora.modulesToSave holds 'embed_tokens' and lora.trainableTokens is set; PEFT refuses an adapter that trains the same embedding both ways",
     hint: "Keep one: lora.trainableTokens (the new rows only, a few KB) or 'embed_tokens' in lora.modulesToSave (the whole table).",
+  },
+  // ── training methods (TK23x) ─────────────────────────────────────────────────────────────
+  OptionOfAnotherMethod: {
+    code: 'TK230',
+    name: 'OptionOfAnotherMethod',
+    title: "Option of another training method",
+    message: (key: string, owner: string, kind: string) =>
+      `${key === 'lora' ? 'the `lora` key configures' : `${show(key)} is an option of`} method '${owner}', but this recipe's method is '${kind}'`,
+    hint: (remove: string, switchTo: string) => `Remove ${remove}, or ${switchTo}.`,
+  },
+  MethodGivenTwice: {
+    code: 'TK231',
+    name: 'MethodGivenTwice',
+    title: 'LoRA is configured twice',
+    message: () => "the recipe has both a `lora` key and method: { kind: 'lora', … }; they say the same thing",
+    hint: "Keep one: the `lora` key (the usual way), or method: { kind: 'lora', … } without the `lora` key.",
+  },
+  MethodNeedsUnquantizedWeights: {
+    code: 'TK232',
+    name: 'MethodNeedsUnquantizedWeights',
+    title: 'This method trains the base weights, which cannot be quantised',
+    message: (kind: string) => `method '${kind}' updates the base weights, and 4-/8-bit weights cannot take gradient updates (QLoRA trains adapters beside them)`,
+    hint: "Remove model.quantize, or train LoRA over the quantised weights (leave out method, or method: { kind: 'lora' }).",
+  },
+  UnknownFreezeModule: {
+    code: 'TK233',
+    name: 'UnknownFreezeModule',
+    title: 'Not a module freeze can train',
+    message: (module: string, key: string, allowed: readonly string[]) => `${show(module)} is not one of the modules ${key} can name (${allowed.join(', ')})`,
+    hint: (allowed: readonly string[]) => `Use one of ${allowed.join(', ')}.`,
   },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { familyNames } from '../families/index.ts'
 import { dataSchema } from '../schema/data.ts'
-import { loraSchema } from '../schema/lora.ts'
+import { loraSchema } from '../methods/lora.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import type { Recipe } from '../define.ts'
 import { defineNode } from './node.ts'

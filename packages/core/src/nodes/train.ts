@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { argsSchema } from '../schema/args.ts'
-import { loraSchema } from '../schema/lora.ts'
+import { freezeSchema } from '../methods/freeze.ts'
+import { fullSchema } from '../methods/full.ts'
+import { loraSchema } from '../methods/lora.ts'
 import { modelSchema } from '../schema/model.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
@@ -8,8 +10,8 @@ import { defineNode } from './node.ts'
 import { resolvedSchema, resolvedShape } from './resolved.ts'
 
 /**
- * The train node's `method` slot: the recipe's method options with their `kind`. Today LoRA only,
- * `{ kind: 'lora', ...recipe.lora }`; the methods registry (core/src/methods/) adds its members here.
+ * The train node's `method` slot: the recipe's method options with their `kind` (core/src/methods/);
+ * LoRA's are `{ kind: 'lora', ...recipe.lora }` with the target modules resolved.
  */
 export const methodParamsSchema = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -18,6 +20,8 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
     /** Module names: parseRecipe expands `'all-linear'` and the family's default into them. */
     targetModules: z.array(z.string().min(1)).min(1),
   }),
+  z.strictObject(resolvedShape(fullSchema.shape)),
+  z.strictObject(resolvedShape(freezeSchema.shape)),
 ])
 
 export type MethodParams = z.output<typeof methodParamsSchema>
@@ -38,11 +42,11 @@ export const trainNode = defineNode({
   kind: 'train',
   schema: trainParamsSchema,
   runsOn: 'backend',
-  artifact: 'PEFT adapter + `trainer_state.json` + `tokenizer/` + `chat_template.jinja`',
+  artifact: "the method's artifact (PEFT adapter, full model, freeze's trained tensors) + `trainer_state.json` + `tokenizer/` + `chat_template.jinja`",
   params: (recipe) => ({
     model: recipe.model,
     tokens: recipe.tokens,
-    method: { kind: 'lora' as const, ...recipe.lora },
+    method: recipe.method.kind === 'lora' ? { kind: 'lora' as const, ...recipe.lora } : recipe.method,
     args: recipe.args,
     backend: recipe.backend,
     device: recipe.device,

@@ -37,8 +37,10 @@ export function formatPlan(p: Plan): string {
     const m = p.model
     const pct = ((100 * m.params.trainable) / m.params.total).toFixed(2)
     out.push(`model: ${m.id} (${m.family}, numbers from ${m.source}), ${count(m.params.base)} params`)
-    out.push(`trainable: ${count(m.params.trainable)} of ${count(m.params.total)} (${pct}%): LoRA ${count(m.params.lora)}` +
-      `${m.params.modulesToSave ? `, saved modules ${count(m.params.modulesToSave)}` : ''}${m.params.trainableTokens ? `, token rows ${count(m.params.trainableTokens)}` : ''}`)
+    const parts = m.params.method === 'lora'
+      ? `LoRA ${count(m.params.lora)}${m.params.modulesToSave ? `, saved modules ${count(m.params.modulesToSave)}` : ''}${m.params.trainableTokens ? `, token rows ${count(m.params.trainableTokens)}` : ''}`
+      : `${m.params.method}, the base's own tensors`
+    out.push(`trainable: ${count(m.params.trainable)} of ${count(m.params.total)} (${pct}%): ${parts}`)
   } else {
     out.push(`model: ${p.model.id} — ${p.model.reason}`)
   }
@@ -48,7 +50,7 @@ export function formatPlan(p: Plan): string {
     const a = m.activationsDetail
     out.push('', `memory per device (estimate, ${p.backend.device}):`)
     out.push(`  weights      ${pad(gb(m.weights), 10)} ${w.quantized ? `${w.quantized} ${w.bitsPerQuantizedParam.toFixed(3)} bits × ${count(w.quantizedParams)} = ${gb(w.quantizedBytes)}, rest ${w.dtype} ${gb(w.unquantizedBytes)}` : w.dtype}`)
-    out.push(`  adapters     ${pad(gb(m.adapters), 10)} float32`)
+    out.push(`  ${p.model && 'params' in p.model && p.model.params.trainedInBase ? 'trained    ' : 'adapters   '}  ${pad(gb(m.adapters), 10)} float32`)
     out.push(`  gradients    ${pad(gb(m.gradients), 10)} float32`)
     out.push(`  optimizer    ${pad(gb(m.optimizer), 10)} ${m.optimizerDetail.bytesPerParam} bytes/param${m.optimizerDetail.paged ? ' (paged)' : ''}`)
     out.push(`  activations  ${pad(gb(m.activations), 10)} ${a.used} gradient checkpointing (with ${gb(a.withCheckpointing)}, without ${gb(a.withoutCheckpointing)}; ${a.attention} attention)`)

@@ -1,4 +1,5 @@
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
+import { methodActivationBytes, type MethodOptions } from '../methods/index.ts'
 import type { ModelParams, ParamCounts } from './model-size.ts'
 
 // Memory of one training step on one device, in bytes, split into the parts that dominate GPU
@@ -22,7 +23,8 @@ export interface MemoryInput {
   config: ModelConfig
   params: ParamCounts
   model: ModelParams
-  lora: { rank: number; dropout: number; targetModules: readonly string[] }
+  /** The training method; its file in `methods/` gives the activations its trained tensors keep. */
+  method: MethodOptions
   optimizer: string
   /** Rows per micro-batch. */
   batchSize: number
@@ -87,11 +89,8 @@ export const OPTIMIZER_BYTES: Record<string, number> = {
   sgd: 0, // no momentum in tunekit's SGD
 }
 
-/** Decoder projections grouped by the tensor they read (q/k/v read the first norm's output, gate/up the second's). */
-const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', down_proj: 'mlp' }
-
 export function estimateActivations(input: MemoryInput, dtype: Dtype): ActivationEstimate {
-  const { config: c, family, batchSize: b, seqLen: s, lora, target } = input
+  const { config: c, family, batchSize: b, seqLen: s, target } = input
   const p = dtypeBytes(dtype)
   const h = c.hiddenSize
   const q = c.numAttentionHeads * c.headDim
@@ -107,17 +106,10 @@ export function estimateActivations(input: MemoryInput, dtype: Dtype): Activatio
     ? p * (2 * q + 2 * kv) + 4 * a // rotated q, k, v, the output, logsumexp per head
     : p * 3 * q + 4 * a * s + (p === 4 ? 0 : p * a * s) // q, k and v repeated to every head, softmax [heads, s] in fp32 (+ its cast)
   const mlp = 3 * I * p // gate, up and silu(gate)
-  // LoRA: A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
-  // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
-  // module keeps its own fp32 copy (the dropout output) plus the dropout mask (bool on CUDA, fp32 on CPU).
+  // The method's trained tensors keep their inputs (methods/<kind>.ts), spread over the layers here.
   const maskBytes = target.device === 'cuda' ? 1 : 4
-  const shared = p === 4 && lora.dropout === 0
-  const inputs = new Set(lora.targetModules.map((m) => INPUT_OF[m] ?? m))
-  const loraPerToken = lora.targetModules.reduce((sum, m) => {
-    const [inF] = family.linearShape(c, m)
-    return sum + 4 * lora.rank + (shared ? 0 : 4 * inF + (lora.dropout > 0 ? maskBytes * inF : 0))
-  }, 0) + (shared ? 4 * ((inputs.has('norm1') ? h : 0) + (inputs.has('norm2') ? h : 0) + (inputs.has('mlp') ? I : 0) + (inputs.has('attn') && attention === 'eager' ? q : 0)) : 0)
-  const perLayer = b * s * (norms + attn + mlp + loraPerToken)
+  const trainedPerToken = methodActivationBytes(input.method, { family, config: c, addedTokens: input.params.addedTokens, computeBytes: p, attention, maskBytes }) / c.numHiddenLayers
+  const perLayer = b * s * (norms + attn + mlp + trainedPerToken)
   const vocab = c.vocabSize + input.params.addedTokens
   // lm_head output in the compute dtype, its float32 upcast and the saved log-softmax: [b, s, vocab].
   const logits = b * s * vocab * (p + 8)
@@ -145,7 +137,10 @@ export function estimateMemory(input: MemoryInput): MemoryEstimate {
     quantizedBytes = (quantizedParams * bits) / 8 + rowScales
     if (target.backend === 'torch' && target.device !== 'cuda') notes.push('4-/8-bit bitsandbytes weights need CUDA on the torch backend')
   }
-  const unquantizedBytes = (params.base - quantizedParams) * dtypeBytes(dtype)
+  // Full / freeze train the base's own tensors: torch holds those once, in float32 (counted under
+  // adapters); tfjs keeps its frozen float32 copy of every weight beside the trained ones.
+  const trainedCopies = params.trainedInBase && target.backend === 'torch' ? params.trainable : 0
+  const unquantizedBytes = (params.base - quantizedParams - trainedCopies) * dtypeBytes(dtype)
   const weights = quantizedBytes + unquantizedBytes
   const adapters = params.trainable * 4
   const gradients = params.trainable * 4

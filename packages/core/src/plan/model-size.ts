@@ -6,6 +6,7 @@ import { modelConfigFromText } from '../families/model-config.ts'
 import { familyInfo } from '../families/index.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import type { GraphNode } from '../graph/types.ts'
+import { countTrainable, type MethodKind, type MethodOptions } from '../methods/index.ts'
 
 /** The model numbers the planner works from, and where they came from. */
 export interface ModelSize {
@@ -81,27 +82,24 @@ const firstLine = (e: unknown): string => {
   return text.split('\n').find((l) => l.startsWith('✖'))?.replace(/^✖ /, '') ?? text
 }
 
-/** Parameter counts of a LoRA run (PEFT's `print_trainable_parameters` counts). */
+/** Parameter counts of a run (PEFT's `print_trainable_parameters` counts). */
 export interface ParamCounts {
+  /** The training method's kind (`lora`, `full`, `freeze`). */
+  method: MethodKind
   /** Base model, with the embedding rows of added tokens. */
   base: number
   /** Linear weights of the decoder layers (what 4-/8-bit quantisation stores packed). */
   linear: number
+  /** LoRA's A and B matrices (0 for other methods). */
   lora: number
   modulesToSave: number
   trainableTokens: number
   trainable: number
-  /** base + trainable: PEFT keeps the original of a saved module beside its trainable copy. */
+  /** The trained tensors are the base's own (full, freeze): not counted twice in `total`. */
+  trainedInBase: boolean
+  /** base + trainable for LoRA (PEFT keeps the original of a saved module beside its trainable copy); base otherwise. */
   total: number
   addedTokens: number
-}
-
-/** The LoRA options the counter needs. */
-export interface LoraParams {
-  rank: number
-  targetModules: readonly string[]
-  modulesToSave: readonly string[]
-  trainableTokens: boolean | readonly string[]
 }
 
 export function addedTokenCount(tokens: { chatml: boolean; add: readonly string[] }): number {
@@ -109,22 +107,17 @@ export function addedTokenCount(tokens: { chatml: boolean; add: readonly string[
 }
 
 /**
- * Counts parameters from the family registry: LoRA adds `r × (in + out)` per targeted module
- * per layer (A is `[r, in]`, B is `[out, r]`); a saved module is trained in full; trainable
- * tokens train `rows × hidden`. Added tokens grow the vocabulary (resize_token_embeddings).
+ * Counts parameters from the family registry and the method's own count (`methods/<kind>.ts`).
+ * Added tokens grow the vocabulary (resize_token_embeddings).
  */
-export function countParams(family: FamilyInfo, config: ModelConfig, lora: LoraParams, addedTokens: number): ParamCounts {
+export function countParams(family: FamilyInfo, config: ModelConfig, method: MethodOptions, addedTokens: number): ParamCounts {
   const c: ModelConfig = { ...config, vocabSize: config.vocabSize + addedTokens }
-  const layers = c.numHiddenLayers
-  const linear = layers * family.linearModules.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
-  const loraPerLayer = lora.targetModules.reduce((sum, m) => {
-    const [inF, outF] = family.linearShape(c, m)
-    return sum + lora.rank * (inF + outF)
-  }, 0)
-  const modulesToSave = lora.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
-  const rows = lora.trainableTokens === false ? 0 : lora.trainableTokens === true ? addedTokens : lora.trainableTokens.length
-  const trainableTokens = lora.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
+  const linear = c.numHiddenLayers * family.linearModules.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
   const base = family.totalParams(c)
-  const trainable = layers * loraPerLayer + modulesToSave + trainableTokens
-  return { base, linear, lora: layers * loraPerLayer, modulesToSave, trainableTokens, trainable, total: base + trainable, addedTokens }
+  const counted = countTrainable(method, { family, config: c, addedTokens })
+  const part = (name: string): number => counted.parts[name] ?? 0
+  return {
+    method: method.kind, base, linear, lora: part('lora'), modulesToSave: part('modulesToSave'), trainableTokens: part('trainableTokens'),
+    trainable: counted.trainable, trainedInBase: counted.inBase, total: counted.inBase ? base : base + counted.trainable, addedTokens,
+  }
 }

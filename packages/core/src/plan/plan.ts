@@ -154,7 +154,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       memoryBytes: backend.memoryBytes,
     }
     memory = estimateMemory({
-      family, config: size.config, params, model: train.model, lora: train.method, optimizer: train.args.optimizer,
+      family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
       batchSize: train.args.batchSize, seqLen: data.seqLen, target,
     })
     disk = estimateDisk({

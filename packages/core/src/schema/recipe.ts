@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { argsSchema } from './args.ts'
 import { dataSchema } from './data.ts'
-import { loraSchema } from './lora.ts'
+import { loraSchema } from '../methods/lora.ts'
+import { methodSchema } from '../methods/index.ts'
 import { modelSchema } from './model.ts'
 import { stageSchema } from './stage.ts'
 import { tokensSchema } from './tokens.ts'
@@ -95,6 +96,14 @@ export const recipeSchema = z.strictObject({
    * @see https://arxiv.org/abs/2106.09685 (LoRA)
    */
   lora: loraSchema.default({ rank: 8, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' }),
+  /**
+   * The training method when it is not LoRA: `{ kind: 'full' }` (every weight trains) or
+   * `{ kind: 'freeze', trainableLayers, trainableModules, extraModules }` (some layers train).
+   * Full training needs ≈ 16 bytes per parameter; freeze only for the layers it trains.
+   * @defaultValue LoRA, from the `lora` key
+   * @see https://llamafactory.readthedocs.io/en/latest/getting_started/sft.html (finetuning_type)
+   */
+  method: methodSchema.optional(),
   /**
    * Training data: source, format, template, length and masking.
    * Its maxLength and packing set the activation memory per step.

@@ -1,6 +1,6 @@
 import { tf } from '../engine.ts'
-import { loraLinear, type ForwardOptions } from '../lora/layer.ts'
-import type { AdapterState } from '../lora/model.ts'
+import { loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
+import type { AdapterState } from '../methods/state.ts'
 import { applyRope, ropeTables } from './rope.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
 import { causalSegmentMask } from './mask.ts'
@@ -26,8 +26,13 @@ export interface LayerContext {
 
 function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   const a = ctx.adapter
-  return loraLinear(x, lin, a?.lora.get(lin.path), a?.scale ?? 0, a?.settings.dropout ?? 0, ctx.opts)
+  const trained = a?.weights.get(`${lin.path}.weight`)
+  if (trained) return trainedLinear(x, trained as tf.Variable<tf.Rank.R2>, (a!.weights.get(`${lin.path}.bias`) as tf.Variable<tf.Rank.R1> | undefined) ?? lin.bias)
+  return loraLinear(x, lin, a?.lora.get(lin.path), a?.scale ?? 0, a?.dropout ?? 0, ctx.opts)
 }
+
+/** A norm's weight: the trained copy under full / freeze, else the frozen one. */
+const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D): tf.Tensor1D => (ctx.adapter?.weights.get(name) as tf.Tensor1D | undefined) ?? frozen
 
 /**
  * One pre-norm decoder layer: `x + attn(norm(x))`, then `h + mlp(norm(h))`. x: [batch * seq, hidden].
@@ -36,7 +41,7 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
 export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tensor2D, cache?: { entries: KvEntry[]; index: number }): tf.Tensor2D {
   const c = ctx.model.config
   const eps = c.rmsNormEps
-  const normed = rmsNorm(x, layer.inputNorm, eps) as tf.Tensor2D
+  const normed = rmsNorm(x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm), eps) as tf.Tensor2D
   const q = applyRope(splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim), ctx.cos, ctx.sin)
   let k = applyRope(splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim), ctx.cos, ctx.sin)
   let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
@@ -51,7 +56,7 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   }
   const attended = mergeHeads(groupedAttention(q, k, v, ctx.mask, c))
   const h = tf.add(x, project(ctx, attended, layer.o)) as tf.Tensor2D
-  const normed2 = rmsNorm(h, layer.postNorm, eps) as tf.Tensor2D
+  const normed2 = rmsNorm(h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm), eps) as tf.Tensor2D
   const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down))
   return tf.add(h, mlp) as tf.Tensor2D
 }
@@ -116,7 +121,7 @@ export function forwardHidden(model: DecoderModel, adapter: AdapterState | undef
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
-    return rmsNorm(hidden, model.norm, model.config.rmsNormEps) as tf.Tensor2D
+    return rmsNorm(hidden, normWeight(ctx, 'model.norm.weight', model.norm), model.config.rmsNormEps) as tf.Tensor2D
   })
 }
 

@@ -40,6 +40,7 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
     const p = `model.layers.${i}`
     const b = config.attentionBias
     layers.push({
+      path: p,
       inputNorm: await vector(`${p}.input_layernorm.weight`),
       postNorm: await vector(`${p}.post_attention_layernorm.weight`),
       q: await linear(`${p}.self_attn.q_proj`, b),

@@ -19,6 +19,8 @@ export interface Linear {
 }
 
 export interface DecoderLayer {
+  /** Module path in transformers naming, e.g. `model.layers.0`. */
+  path: string
   inputNorm: tf.Tensor1D // [hidden]
   postNorm: tf.Tensor1D // [hidden]
   q: Linear

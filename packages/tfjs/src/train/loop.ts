@@ -1,7 +1,7 @@
 import { fail, type RunEventInput } from '@tunekit/core'
 import type { FloatTensor, TrainerState } from '@tunekit/hf'
 import { tf } from '../engine.ts'
-import { trainableEntries, type AdapterState } from '../lora/model.ts'
+import { trainableEntries, type AdapterState } from '../methods/state.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { TrainBatch } from './batch.ts'
 import { lossSum } from './loss.ts'
@@ -96,7 +96,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   const entries = trainableEntries(adapter)
   const keys = entries.map(([k]) => k)
   const vars = entries.map(([, v]) => v)
-  const optimizer = createOptimizer(s.optimizer, vars)
+  const optimizer = createOptimizer(s.optimizer, vars, keys)
   const losses = [...(o.resume?.trainerState.lossHistory ?? [])]
   const evals = [...(o.resume?.trainerState.evalHistory ?? [])]
   let step = o.resume?.trainerState.step ?? 0

@@ -1,6 +1,6 @@
 import { tf } from '../engine.ts'
-import type { ForwardOptions } from '../lora/layer.ts'
-import type { AdapterState } from '../lora/model.ts'
+import type { ForwardOptions } from '../model/linear.ts'
+import type { AdapterState } from '../methods/state.ts'
 import { forwardHidden, headLogits } from '../model/llama.ts'
 import { gatherRows } from '../model/ops.ts'
 import type { DecoderModel } from '../model/types.ts'

@@ -1,5 +1,5 @@
 import type { FloatTensor } from '@tunekit/hf'
-import { tf, type Var2D } from '../engine.ts'
+import { tf } from '../engine.ts'
 
 export interface OptimizerSettings {
   kind: 'adamw' | 'sgd'
@@ -15,13 +15,19 @@ export interface OptimizerState {
   step: number
   expAvg: tf.Tensor[]
   expAvgSq: tf.Tensor[]
+  /** Per tensor: weight decay applies (not to biases and norm weights: transformers' Trainer rule, as the torch worker does). */
+  decays: boolean[]
 }
 
-export function createOptimizer(settings: OptimizerSettings, params: readonly Var2D[]): OptimizerState {
+/** transformers' Trainer decays every trainable tensor except biases and norm weights. */
+export const decays = (key: string): boolean => !(key.endsWith('.bias') || key.toLowerCase().includes('norm'))
+
+export function createOptimizer(settings: OptimizerSettings, params: readonly tf.Variable[], keys: readonly string[] = []): OptimizerState {
   const adam = settings.kind === 'adamw'
   return {
     settings,
     step: 0,
+    decays: params.map((_, i) => keys[i] === undefined || decays(keys[i]!)),
     expAvg: adam ? params.map((p) => tf.zerosLike(p)) : [],
     expAvgSq: adam ? params.map((p) => tf.zerosLike(p)) : [],
   }
@@ -32,18 +38,19 @@ export function createOptimizer(settings: OptimizerSettings, params: readonly Va
  * `p ← p(1 − lr·wd)`, `m ← β1 m + (1−β1) g`, `v ← β2 v + (1−β2) g²`,
  * `p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)`. SGD as torch.optim.SGD: `p ← p − lr (g + wd p)`.
  */
-export function optimizerStep(state: OptimizerState, params: readonly Var2D[], grads: readonly tf.Tensor[], lr: number): void {
+export function optimizerStep(state: OptimizerState, params: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
   const s = state.settings
   state.step++
   const t = state.step
   params.forEach((p, i) => {
     const g = grads[i]!
+    const wd = state.decays[i] ? s.weightDecay : 0
     if (s.kind === 'sgd') {
-      p.assign(tf.tidy(() => tf.sub(p, tf.mul(s.weightDecay > 0 ? tf.add(g, tf.mul(p, s.weightDecay)) : g, lr)) as tf.Tensor2D))
+      p.assign(tf.tidy(() => tf.sub(p, tf.mul(wd > 0 ? tf.add(g, tf.mul(p, wd)) : g, lr))))
       return
     }
     const [m, v, next] = tf.tidy(() => {
-      const decayed = s.weightDecay > 0 ? tf.mul(p, 1 - lr * s.weightDecay) : p
+      const decayed = wd > 0 ? tf.mul(p, 1 - lr * wd) : p
       const m = tf.add(tf.mul(state.expAvg[i]!, s.beta1), tf.mul(g, 1 - s.beta1))
       const v = tf.add(tf.mul(state.expAvgSq[i]!, s.beta2), tf.mul(tf.square(g), 1 - s.beta2))
       const stepSize = lr / (1 - Math.pow(s.beta1, t))
@@ -53,7 +60,7 @@ export function optimizerStep(state: OptimizerState, params: readonly Var2D[], g
     tf.dispose([state.expAvg[i]!, state.expAvgSq[i]!])
     state.expAvg[i] = m!
     state.expAvgSq[i] = v!
-    p.assign(next as tf.Tensor2D)
+    p.assign(next!)
     next!.dispose()
   })
 }

@@ -1,7 +1,7 @@
 """Checkpoints in the shared layout (docs/architecture.md), so either backend resumes the other's.
 
-`<workDir>/checkpoint-<step>/`: adapter_config.json + adapter_model.safetensors (PEFT layout),
-optimizer.safetensors (`<adapter key>.exp_avg` / `.exp_avg_sq`), trainer_state.json
+`<workDir>/checkpoint-<step>/`: the method's artifact files (methods.py; a PEFT adapter for LoRA),
+optimizer.safetensors (`<tensor key>.exp_avg` / `.exp_avg_sq`), trainer_state.json
 `{ step, epoch, microBatch, rng, recipeKey, lossHistory, backend }`. Written to a temp folder,
 then renamed; the last `keep` are kept.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from .modeling import adapter_key_of_params, load_adapter_weights, save_adapter
 
 _NAME = re.compile(r"^checkpoint-(\d+)$")
 
@@ -46,15 +45,15 @@ def optimizer_moments(optimizer, keyed: dict[str, torch.nn.Parameter]) -> dict[s
     return out
 
 
-def save_checkpoint(work_dir: Path, peft_model, optimizer, state: dict, keep: int) -> Path:
+def save_checkpoint(work_dir: Path, model, optimizer, state: dict, keep: int, method) -> Path:
     from safetensors.torch import save_file
 
     step = int(state["step"])
     final = work_dir / f"checkpoint-{step}"
     tmp = work_dir / f".checkpoint-{step}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    save_adapter(peft_model, tmp)
-    moments = optimizer_moments(optimizer, adapter_key_of_params(peft_model))
+    method.save(model, tmp)
+    moments = optimizer_moments(optimizer, method.keyed_params(model))
     save_file(moments, str(tmp / "optimizer.safetensors"), metadata={"format": "pt"})
     (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2))
     shutil.rmtree(final, ignore_errors=True)
@@ -64,17 +63,17 @@ def save_checkpoint(work_dir: Path, peft_model, optimizer, state: dict, keep: in
     return final
 
 
-def load_checkpoint(folder: Path, peft_model, optimizer, node: str) -> dict:
-    """Loads adapter weights and optimizer moments; returns the trainer state."""
+def load_checkpoint(folder: Path, model, optimizer, node: str, method) -> dict:
+    """Loads the trained tensors and optimizer moments; returns the trainer state."""
     from safetensors.torch import load_file
 
     state = json.loads((folder / "trainer_state.json").read_text())
-    load_adapter_weights(peft_model, folder, node)
+    method.load(model, folder, node)
     opt_file = folder / "optimizer.safetensors"
     if opt_file.exists() and isinstance(optimizer, torch.optim.Optimizer):
         moments = load_file(str(opt_file))
         step = float(state["step"])
-        for key, p in adapter_key_of_params(peft_model).items():
+        for key, p in method.keyed_params(model).items():
             m, v = moments.get(f"{key}.exp_avg"), moments.get(f"{key}.exp_avg_sq")
             if m is None or v is None:
                 continue

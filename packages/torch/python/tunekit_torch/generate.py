@@ -16,7 +16,7 @@ from .spec import NodeSpec, model_folder
 def load_for_generation(folder, adapter, device, dtype=None, quant=None):
     """The model (base, or base + adapter) for generation and evaluation; `dtype` / `quant` as training
     loaded the base (None: bf16 on a bf16 GPU, else float32; unquantised)."""
-    from peft import PeftModel
+    from .methods import METHODS, artifact_kind
 
     # an adapter's tokenizer has the tokens added for training (the base folder's does not)
     trained_tok = Path(adapter) / "tokenizer" if adapter else None
@@ -32,7 +32,7 @@ def load_for_generation(folder, adapter, device, dtype=None, quant=None):
     if adapter:
         if tokenizer is not None and len(tokenizer) > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
             resize_embeddings(model, len(tokenizer), None)
-        model = PeftModel.from_pretrained(model, str(adapter))
+        model = METHODS[artifact_kind(Path(adapter))].attach(model, Path(adapter))
     model.eval()
     return model, tokenizer
 

@@ -1,4 +1,5 @@
-"""The merge node: fold the adapter into the base weights and write a Hugging Face folder.
+"""The merge node: the train artifact folded into (LoRA) or written over (full, freeze) the base
+weights, saved as a Hugging Face folder.
 
 A 4-bit base is never merged in 4-bit: the base is loaded unquantised (dequantised) in the
 recipe's dtype, the adapter is applied and `merge_and_unload` folds it in.
@@ -12,21 +13,19 @@ import shutil
 import torch
 
 from .events import emit, info
+from .methods import METHODS, artifact_kind
 from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device, resolve_dtype
 from .params import MergeParams
 from .spec import NodeSpec, model_folder
 
 
 def merged_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
-    from peft import PeftModel
-
     train_dir = spec.require_input("train")
     tok_dir = train_dir / "tokenizer" if (train_dir / "tokenizer").exists() else spec.require_input("tokenize") / "tokenizer"
     tokenizer = load_tokenizer(tok_dir)
     base = load_base(model_folder(spec.require_input("model")), dtype, device)
     resize_embeddings(base, len(tokenizer), spec.node)
-    model = PeftModel.from_pretrained(base, str(train_dir), is_trainable=False)
-    return model.merge_and_unload(), tokenizer, train_dir
+    return METHODS[artifact_kind(train_dir)].merged(base, train_dir), tokenizer, train_dir
 
 
 def run_merge(spec: NodeSpec) -> None:

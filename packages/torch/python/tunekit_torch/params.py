@@ -61,6 +61,19 @@ class TrainParamsMethodLora(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodFull(Params):
+    kind: Literal["full"] = field(metadata={"json": "kind"})
+
+
+@dataclass(frozen=True)
+class TrainParamsMethodFreeze(Params):
+    kind: Literal["freeze"] = field(metadata={"json": "kind"})
+    trainable_layers: int = field(metadata={"json": "trainableLayers"})
+    trainable_modules: Literal["all"] | list[str] = field(metadata={"json": "trainableModules"})
+    extra_modules: list[str] = field(metadata={"json": "extraModules"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -88,7 +101,7 @@ class TrainParamsArgs(Params):
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
-    method: TrainParamsMethodLora = field(metadata={"json": "method"})
+    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze = field(metadata={"json": "method"})
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})

@@ -1,4 +1,5 @@
-"""The train node: LoRA on transformers + PEFT over the token shards, following the batch plan.
+"""The train node: the recipe's method (methods.py: LoRA via PEFT, full, freeze) on transformers over
+the token shards, following the batch plan.
 
 Loss of an optimiser step = sum of token cross-entropies over all its micro-batches / trained
 tokens of all its micro-batches (docs/architecture.md), so accumulation equals one big batch.
@@ -22,20 +23,18 @@ from .events import WorkerError, emit, info, log, warn
 from .modeling import (
     attention_kind,
     count_params,
-    load_adapter_weights,
     load_base,
     load_tokenizer,
-    lora_config,
     quantization_config,
     resize_embeddings,
     resolve_device,
     resolve_dtype,
-    save_adapter,
 )
+from .methods import METHODS
 from .optim import lr_factor, make_optimizer
 from .shards import build_batch, open_shards, read_plan, schedule_steps
 from .params import TrainParams
-from .spec import NodeSpec, model_folder, trainable_token_ids, write_json_atomic
+from .spec import NodeSpec, model_folder, write_json_atomic
 
 
 class Interrupt:
@@ -99,9 +98,9 @@ def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
     return total / count if count else None
 
 
-def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
-    """Base model (quantised when possible), resized embeddings, LoRA, the initial adapter."""
-    from peft import get_peft_model, prepare_model_for_kbit_training
+def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
+    """Base model (quantised when possible), resized embeddings, then the method (methods.py)."""
+    from peft import prepare_model_for_kbit_training
 
     params: TrainParams = spec.params
     model_p, method, args = params.model, params.method, params.args
@@ -119,18 +118,9 @@ def build_peft_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, p
         base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         base.enable_input_require_grads()
     torch.manual_seed(args.seed)
-    cfg = lora_config(method, model_p.id, trainable_token_ids(tokenize))
-    model = get_peft_model(base, cfg)
-    model.peft_config["default"].base_model_name_or_path = model_p.id  # not the local folder
-    if spec.initial_adapter is not None:
-        load_adapter_weights(model, spec.initial_adapter, spec.node)
-    else:
-        warn(spec.node, "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
-    # Trainable tensors in float32 even over a bf16 base (PEFT's autocast_adapter_dtype does LoRA;
-    # saved modules need it too), so the optimizer updates are not lost to rounding.
-    for p in model.parameters():
-        if p.requires_grad and p.dtype != torch.float32:
-            p.data = p.data.float()
+    base._tunekit_model_id = model_p.id
+    ctx = {"model_id": model_p.id, "tokenize": tokenize, "initial_adapter": spec.initial_adapter, "node": spec.node}
+    model = METHODS[method.kind].wrap(base, method, ctx)
     return model, tokenizer, quant
 
 
@@ -150,7 +140,8 @@ def run_train(spec: NodeSpec) -> None:
     total = len(steps)
 
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
-    model, tokenizer, quant = build_peft_model(spec, device, dtype, packed)
+    model, tokenizer, quant = build_model(spec, device, dtype, packed)
+    method = METHODS[params.method.kind]
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
     base_lr = args.learning_rate
@@ -169,7 +160,7 @@ def run_train(spec: NodeSpec) -> None:
     found = list_checkpoints(spec.work_dir)
     if found:
         step_found, folder = found[-1]
-        loaded = load_checkpoint(folder, model, optimizer, spec.node)
+        loaded = load_checkpoint(folder, model, optimizer, spec.node, method)
         if loaded.get("recipeKey") not in (None, spec.key):
             warn(spec.node, f"{folder.name} belongs to another recipe key; resuming its weights anyway")
         state.update(loaded)
@@ -180,7 +171,7 @@ def run_train(spec: NodeSpec) -> None:
                 "totalSteps": total}
 
     def checkpoint() -> None:
-        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), keep)
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), keep, method)
         emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
 
     model.train()
@@ -263,14 +254,14 @@ def run_train(spec: NodeSpec) -> None:
         if state["step"] > 0:
             checkpoint()
         raise SystemExit(EXIT_INTERRUPTED)
-    write_outputs(spec, model, tokenizer, snapshot())
+    write_outputs(spec, model, tokenizer, snapshot(), method)
 
 
-def write_outputs(spec: NodeSpec, model, tokenizer, state: dict) -> None:
-    """Adapter (PEFT layout), trainer_state.json, tokenizer/ and chat_template.jinja into outDir."""
+def write_outputs(spec: NodeSpec, model, tokenizer, state: dict, method) -> None:
+    """The method's artifact (a PEFT adapter for LoRA), trainer_state.json, tokenizer/ and chat_template.jinja into outDir."""
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    save_adapter(model, out)
+    method.save(model, out)
     write_json_atomic(out / "trainer_state.json", state)
     tok_src = spec.require_input("tokenize")
     shutil.copytree(tok_src / "tokenizer", out / "tokenizer", dirs_exist_ok=True)

@@ -6,14 +6,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { familyInfo, issue, isTunekitError, parseJsonText, TunekitError, type Issue, type ModelConfig } from '@tunekit/core'
-import { isFloatDtype, type Dtype } from './dtypes.ts'
-import { capIssues } from './inspect-folder.ts'
-import { moduleWeightName } from './hf-folder.ts'
-import { parseAdapterKey } from './peft-keys.ts'
-import { readHeaderSync } from './safetensors.ts'
+import { isFloatDtype, type Dtype } from '../dtypes.ts'
+import { capIssues } from '../inspect-folder.ts'
+import { moduleWeightName } from '../hf-folder.ts'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, parseAdapterKey } from './lora-keys.ts'
+import { readHeaderSync } from '../safetensors.ts'
 
-export const ADAPTER_CONFIG = 'adapter_config.json'
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
 
 /** The model an adapter is applied to: its family and config.json numbers. */
 export interface AdapterBase {

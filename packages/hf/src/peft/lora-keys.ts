@@ -6,8 +6,13 @@
 //     the full trained copy, under the base weight's own name — PEFT drops `modules_to_save.default`)
 //   base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta  [tokens, hidden]
 //     (trainable tokens: the new values of those rows, not a difference)
+// and adapter_config.json as PEFT's LoraConfig writes it, so `PeftModel.from_pretrained` loads what
+// either backend wrote. This file is the only place that spells LoRA's artifact layout.
 import type { LoraOptions } from '@tunekit/core'
-import { familyOf, moduleWeightName } from './hf-folder.ts'
+import { familyOf, moduleWeightName } from '../hf-folder.ts'
+
+export const ADAPTER_CONFIG = 'adapter_config.json'
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
 
 const PREFIX = 'base_model.model.'
 

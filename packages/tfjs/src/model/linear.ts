@@ -1,6 +1,6 @@
 import { tf, type Var2D } from '../engine.ts'
-import type { Linear } from '../model/types.ts'
-import { matMulFrozen, matMulT } from '../model/matmul.ts'
+import type { Linear } from './types.ts'
+import { matMulFrozen, matMulT } from './matmul.ts'
 import { quantizedMatmul } from '../quant/linear.ts'
 
 /** The trainable pair of one adapted linear module. */
@@ -23,6 +23,14 @@ export function baseLinear(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   const w = lin.weight
   const y: tf.Tensor2D = w.kind === 'dense' ? matMulFrozen(x, w.weightT) : quantizedMatmul(x, w.weight)
   return lin.bias ? (tf.add(y, lin.bias) as tf.Tensor2D) : y
+}
+
+/** A trained weight w [out, in] (full / freeze): `y = x wᵀ (+ b)`, differentiable in x, w and b. */
+export function trainedLinear(x: tf.Tensor2D, w: tf.Variable<tf.Rank.R2>, bias: tf.Tensor1D | undefined): tf.Tensor2D {
+  return tf.tidy(() => {
+    const y = matMulT(x, w)
+    return bias ? (tf.add(y, bias) as tf.Tensor2D) : y
+  })
 }
 
 /** `y = x Wᵀ + b + scale · dropout(x) Aᵀ Bᵀ` (PEFT's lora.Linear forward). */

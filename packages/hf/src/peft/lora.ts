@@ -1,15 +1,17 @@
-// The adapter in PEFT's layout: adapter_config.json (LoraConfig fields) +
-// adapter_model.safetensors (PEFT key names, see peft-keys.ts), so `PeftModel.from_pretrained`
-// loads what either backend wrote.
-import { fail, TunekitError } from '@tunekit/core'
-import { readFile } from 'node:fs/promises'
+// LoRA's train artifact: adapter_config.json as PEFT's LoraConfig writes it and the tensors under
+// PEFT's keys (lora-keys.ts), checked on reading (lora-check.ts), so `PeftModel.from_pretrained`
+// loads what either backend wrote and tunekit refuses an adapter that does not fit.
+import { fail, TunekitError, writeJsonAtomic } from '@tunekit/core'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeJsonAtomic } from '@tunekit/core'
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterIssues, readAdapterConfigText, type AdapterBase } from './check-adapter.ts'
-import { targetModuleList, type LoraSpec } from './peft-keys.ts'
-import { openSafetensors, writeSafetensors, type FloatTensor } from './safetensors.ts'
+import { openSafetensors, writeSafetensors, type FloatTensor } from '../safetensors.ts'
+import { adapterIssues, readAdapterConfigText, type AdapterBase } from './lora-check.ts'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, targetModuleList, type LoraSpec } from './lora-keys.ts'
+import type { MethodLayout, ReadArtifact } from './types.ts'
 
-export { ADAPTER_CONFIG, ADAPTER_WEIGHTS }
+export * from './lora-keys.ts'
+
+
 
 /** adapter_config.json as PEFT's LoraConfig writes it (fields understood by PEFT ≥ 0.10). */
 export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
@@ -66,7 +68,7 @@ export function specFromAdapterConfig(json: Record<string, unknown>, file = ADAP
 }
 
 export interface AdapterContents {
-  /** Tensors by PEFT key (see peft-keys.ts). */
+  /** Tensors by PEFT key (see loraKey). */
   tensors: ReadonlyMap<string, FloatTensor>
   loraConfig: LoraSpec
   family: string
@@ -93,7 +95,7 @@ export interface Adapter {
 /**
  * Reads an adapter in PEFT layout (written by tunekit or by PEFT), checked before it is used:
  * adapter_config.json against the tensors and, with `base`, against the model it is applied to
- * (check-adapter.ts). Every problem is a catalog error, thrown at once.
+ * (lora-check.ts). Every problem is a catalog error, thrown at once.
  */
 export async function readAdapter(dir: string, base?: AdapterBase): Promise<Adapter> {
   const file = join(dir, ADAPTER_CONFIG)
@@ -111,3 +113,16 @@ export async function readAdapter(dir: string, base?: AdapterBase): Promise<Adap
   }
   return { tensors: floats, loraConfig: specFromAdapterConfig(json, file), json }
 }
+
+const exists = (file: string): Promise<boolean> => stat(file).then(() => true, () => false)
+
+/** LoRA's train artifact: a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+export const lora = {
+  files: [ADAPTER_CONFIG, ADAPTER_WEIGHTS],
+  write: (dir, a) => writeAdapter(dir, { tensors: a.tensors, loraConfig: a.method.spec, family: a.family, baseModel: a.baseModel, revision: a.revision ?? null }),
+  read: async (dir, base): Promise<ReadArtifact | undefined> => {
+    if (!(await exists(join(dir, ADAPTER_CONFIG)))) return undefined
+    const adapter = await readAdapter(dir, base)
+    return { method: { kind: 'lora', spec: adapter.loraConfig }, tensors: adapter.tensors }
+  },
+} satisfies MethodLayout<'lora'>

@@ -1,0 +1,31 @@
+import { z } from 'zod'
+import { issue } from '../errors/tunekit-error.ts'
+import { decoderParameters, sizeOf } from './parameters.ts'
+import { trainedLayerActivations } from './trained-activations.ts'
+import type { MethodDefinition } from './types.ts'
+
+// Full fine-tuning: every weight of the model trains (W ← W − lr · AdamW(∇W)). The train artifact
+// is the trained model itself in Hugging Face layout; merging it is copying it.
+
+export const fullSchema = z.strictObject({
+  /**
+   * Full fine-tuning: every parameter trains. Weights, gradients and two AdamW moments for all
+   * parameters (≈ 16 bytes per parameter in float32): the most memory, and no adapter to swap.
+   * @defaultValue 'lora' (when `method` is left out)
+   * @see https://llamafactory.readthedocs.io/en/latest/getting_started/sft.html (finetuning_type: full)
+   */
+  kind: z.literal('full'),
+})
+
+export type FullOptions = z.output<typeof fullSchema>
+
+export const full = {
+  schema: fullSchema,
+  check: (_options, model, at) =>
+    model.quantized ? [issue('MethodNeedsUnquantizedWeights', { path: `${at}.kind`, value: 'full' }, 'full')] : [],
+  count: (_options, { family, config }) => {
+    const trainable = decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)
+    return { trainable, inBase: true, parts: { full: trainable } }
+  },
+  activationBytes: (_options, ctx) => ctx.config.numHiddenLayers * trainedLayerActivations(ctx, 'all'),
+} satisfies MethodDefinition<typeof fullSchema>

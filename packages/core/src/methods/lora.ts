@@ -1,0 +1,150 @@
+import { z } from 'zod'
+import { issue, type Issue } from '../errors/tunekit-error.ts'
+import type { CheckModel, MethodDefinition } from './types.ts'
+
+// LoRA (Hu et al., 2021): W' = W + (alpha / r) · B·A with A [r, in], B [out, r] trained and W frozen;
+// rsLoRA scales by alpha / √r. The options are PEFT's LoraConfig fields in camelCase.
+
+export const loraSchema = z.strictObject({
+  /**
+   * Rank r of the low-rank update B·A. Adapter memory and trainable parameters grow linearly
+   * with it; the QLoRA paper finds quality insensitive to r once all linear layers are adapted.
+   * @defaultValue 8
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (r)
+   */
+  rank: z.number().int().positive().default(8),
+  /**
+   * Scaling numerator: the update is `(alpha / rank) · B·A` (`alpha / √rank` with rsLora). Higher
+   * alpha acts like a higher learning rate for the adapter; no memory effect.
+   * @defaultValue 8
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (lora_alpha)
+   */
+  alpha: z.number().positive().default(8),
+  /**
+   * Dropout on the adapter's input during training; regularises small data sets. No memory effect
+   * beyond one mask per adapted layer.
+   * @defaultValue 0
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (lora_dropout)
+   */
+  dropout: z.number().min(0).max(1).default(0),
+  /**
+   * Linear modules that get an adapter, by name (`q_proj`, `v_proj`, …) or `'all-linear'`. More
+   * modules: more trainable parameters and better quality (QLoRA adapts all of them).
+   * @defaultValue the family's PEFT default (`['q_proj', 'v_proj']` for llama and mistral)
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (target_modules)
+   */
+  targetModules: z.union([z.literal('all-linear'), z.array(z.string().min(1)).min(1)]).optional(),
+  /**
+   * Modules trained in full and saved with the adapter, e.g. `embed_tokens` and `lm_head` when
+   * tokens are added. Each costs its full size in weights, gradients and optimizer states.
+   * @defaultValue []
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (modules_to_save)
+   */
+  modulesToSave: z.array(z.string().min(1)).default([]),
+  /**
+   * Train only the embedding rows of these tokens (`true`: the tokens the recipe adds) instead of
+   * the whole embedding: a few KB of trainable state instead of hundreds of MB.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/peft/package_reference/trainable_tokens
+   */
+  trainableTokens: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  /**
+   * Rank-stabilised LoRA: scale by `alpha / √rank` instead of `alpha / rank`, which keeps high
+   * ranks learning. No memory effect.
+   * @defaultValue false
+   * @see https://arxiv.org/abs/2312.03732 (rsLoRA), PEFT use_rslora
+   */
+  rsLora: z.boolean().default(false),
+  /**
+   * Initialisation of A: `'default'` is Kaiming-uniform (PEFT's default), `'gaussian'` draws from
+   * N(0, 1/r). B always starts at zero, so training starts from the base model exactly.
+   * @defaultValue 'default'
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (init_lora_weights)
+   */
+  init: z.enum(['default', 'gaussian']).default('default'),
+})
+
+export type LoraInput = z.input<typeof loraSchema>
+export type LoraOptions = z.output<typeof loraSchema>
+
+/** `method: { kind: 'lora', … }`: the same options as the recipe's `lora` key. */
+export const loraMethodSchema = z.strictObject({
+  /**
+   * LoRA: low-rank adapters on the linear layers, the base frozen. The same as writing the `lora` key.
+   * Trainable state is a few MB; the base weights can be quantised (QLoRA).
+   * @defaultValue 'lora' (when `method` is left out)
+   * @see https://arxiv.org/abs/2106.09685 (LoRA)
+   */
+  kind: z.literal('lora'),
+  ...loraSchema.shape,
+})
+
+const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', down_proj: 'mlp' }
+
+/** Model-aware checks of LoRA options at `at` (`lora` or `method`). */
+function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckModel, at: string): Issue[] {
+  const { family } = model
+  const issues: Issue[] = []
+  const { targetModules, modulesToSave } = lora
+  if (Array.isArray(targetModules)) {
+    targetModules.forEach((m, i) => {
+      if (!family.linearModules.includes(m)) {
+        issues.push(issue('UnknownModule', { path: `${at}.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
+      }
+    })
+  }
+  modulesToSave?.forEach((m, i) => {
+    if (!family.saveableModules.includes(m)) {
+      issues.push(issue('UnknownModule', { path: `${at}.modulesToSave[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.saveableModules))
+    }
+  })
+  if (modulesToSave && lora.trainableTokens !== undefined) {
+    const trainsEmbeddings = modulesToSave.includes('embed_tokens') || lora.trainableTokens !== false
+    if (model.addedTokens.length > 0 && !trainsEmbeddings) {
+      issues.push(issue('AddedTokensNeedEmbeddings', { path: `${at}.modulesToSave`, value: modulesToSave }, model.addedTokens))
+    }
+  }
+  if (modulesToSave?.includes('embed_tokens') && lora.trainableTokens !== undefined && lora.trainableTokens !== false) {
+    issues.push(issue('TrainableTokensWithSavedEmbeddings', { path: `${at}.trainableTokens`, value: lora.trainableTokens }))
+  }
+  return issues
+}
+
+const targetsOf = (lora: LoraOptions, linear: readonly string[], defaults: readonly string[]): readonly string[] =>
+  lora.targetModules === undefined ? defaults : lora.targetModules === 'all-linear' ? linear : lora.targetModules
+
+export const lora = {
+  schema: loraMethodSchema,
+  check,
+  /**
+   * LoRA adds `r × (in + out)` per targeted module per layer (A is `[r, in]`, B is `[out, r]`); a
+   * saved module is trained in full; trainable tokens train `rows × hidden`.
+   */
+  count: (o, { family, config: c, addedTokens }) => {
+    const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
+    const perLayer = targets.reduce((sum, m) => {
+      const [inF, outF] = family.linearShape(c, m)
+      return sum + o.rank * (inF + outF)
+    }, 0)
+    const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
+    const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
+    const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
+    const adapters = c.numHiddenLayers * perLayer
+    return { trainable: adapters + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, modulesToSave, trainableTokens } }
+  },
+  // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
+  // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
+  // module keeps its own fp32 copy (the dropout output) plus the dropout mask.
+  activationBytes: (o, { family, config: c, computeBytes: p, attention, maskBytes }) => {
+    const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
+    const shared = p === 4 && o.dropout === 0
+    const inputs = new Set(targets.map((m) => INPUT_OF[m] ?? m))
+    const h = c.hiddenSize
+    const q = c.numAttentionHeads * c.headDim
+    const perLayer = targets.reduce((sum, m) => {
+      const [inF] = family.linearShape(c, m)
+      return sum + 4 * o.rank + (shared ? 0 : 4 * inF + (o.dropout > 0 ? maskBytes * inF : 0))
+    }, 0) + (shared ? 4 * ((inputs.has('norm1') ? h : 0) + (inputs.has('norm2') ? h : 0) + (inputs.has('mlp') ? c.intermediateSize : 0) + (inputs.has('attn') && attention === 'eager' ? q : 0)) : 0)
+    return c.numHiddenLayers * perLayer
+  },
+} satisfies MethodDefinition<typeof loraMethodSchema>

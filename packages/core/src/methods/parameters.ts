@@ -1,0 +1,31 @@
+import type { FamilyInfo, ModelConfig } from '../families/types.ts'
+
+/** One parameter of a decoder in transformers naming, with its shape. */
+export interface DecoderParameter {
+  name: string
+  /** `[out, in]` for linear weights, `[n]` for norms and biases, `[vocab, hidden]` for embeddings. */
+  shape: readonly number[]
+}
+
+/**
+ * The parameters of a llama-style decoder as `model.named_parameters()` lists them: tied
+ * embeddings appear once (as `model.embed_tokens.weight`), so counting these counts what torch trains.
+ */
+export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderParameter[] {
+  const out: DecoderParameter[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize] }]
+  for (let i = 0; i < c.numHiddenLayers; i++) {
+    const p = `model.layers.${i}`
+    for (const m of family.linearModules) {
+      const [inF, outF] = family.linearShape(c, m)
+      const group = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn'
+      out.push({ name: `${p}.${group}.${m}.weight`, shape: [outF, inF] })
+      if (c.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj')) out.push({ name: `${p}.${group}.${m}.bias`, shape: [outF] })
+    }
+    out.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize] }, { name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize] })
+  }
+  out.push({ name: 'model.norm.weight', shape: [c.hiddenSize] })
+  if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize] })
+  return out
+}
+
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1)

@@ -1,0 +1,81 @@
+// LoRA on the tfjs model: `y = x Wᵀ + scale · dropout(x) Aᵀ Bᵀ` per targeted module (model/linear.ts),
+// saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
+// PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
+import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { tf, type Var2D } from '../engine.ts'
+import { headMatrix } from '../model/head.ts'
+import type { LoraPair } from '../model/linear.ts'
+import { baseWeightReader } from '../model/load.ts'
+import type { DecoderModel } from '../model/types.ts'
+import { mergeAdapter } from '../merge.ts'
+import { linearModules, type AdapterState } from './state.ts'
+import type { TfjsMethod } from './types.ts'
+
+/** `alpha / rank`, or `alpha / sqrt(rank)` with rsLoRA. */
+export function loraScale(s: Pick<LoraSpec, 'alpha' | 'rank' | 'rsLora'>): number {
+  return s.rsLora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank
+}
+
+const moduleName = (path: string): string => path.slice(path.lastIndexOf('.') + 1)
+const layerOf = (path: string): number => Number(/\.layers\.(\d+)\./.exec(path)![1])
+/** PEFT key of a module path's matrix (`model.layers.0.self_attn.q_proj`, 'A'). */
+const keyOf = (path: string, which: 'A' | 'B'): string => peftLoraKey(moduleName(path), layerOf(path), which === 'A' ? 'lora_A' : 'lora_B')
+
+/**
+ * Builds the adapter's variables. `initial` holds PEFT-keyed tensors (the initial adapter with
+ * the seeded A matrices and B = 0, or a checkpoint); missing B matrices start at zero, so the
+ * adapted model starts exactly at the base model.
+ */
+export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: ReadonlyMap<string, FloatTensor>): AdapterState {
+  const lora = new Map<string, LoraPair>()
+  const entries: Array<[string, tf.Variable]> = []
+  const targets = new Set(targetModuleList(spec, model.family))
+  linearModules(model).forEach((lin, index) => {
+    if (!targets.has(moduleName(lin.path))) return
+    const [out, inF] = lin.weight.kind === 'dense' ? [lin.weight.weightT.shape[1], lin.weight.weightT.shape[0]] : lin.weight.weight.shape
+    const aInit = initial.get(keyOf(lin.path, 'A'))
+    if (!aInit) throw new Error(`the initial adapter has no ${keyOf(lin.path, 'A')}`)
+    const a = tf.variable(tf.tensor2d(aInit.data, [spec.rank, inF]))
+    const bInit = initial.get(keyOf(lin.path, 'B'))
+    const b = tf.variable(bInit ? tf.tensor2d(bInit.data, [out, spec.rank]) : tf.zeros<tf.Rank.R2>([out, spec.rank]))
+    lora.set(lin.path, { a, b, index })
+    entries.push([keyOf(lin.path, 'A'), a], [keyOf(lin.path, 'B'), b])
+  })
+  const state: AdapterState = { lora, scale: loraScale({ alpha: spec.alpha, rank: spec.rank, rsLora: spec.rsLora ?? false }), dropout: spec.dropout ?? 0, weights: new Map(), entries }
+  // Saved modules start as copies of the base weights, [vocab, hidden] as PEFT stores them.
+  const copy = (key: string, base: () => tf.Tensor2D): Var2D => {
+    const init = initial.get(key)
+    const v = tf.variable(init ? tf.tensor2d(init.data, [model.config.vocabSize, model.config.hiddenSize]) : base())
+    entries.push([key, v])
+    return v
+  }
+  const saved = spec.modulesToSave ?? []
+  if (saved.includes('embed_tokens')) state.embed = copy(savedModuleKey('embed_tokens'), () => model.embed.clone())
+  if (saved.includes('lm_head')) state.lmHead = copy(savedModuleKey('lm_head'), () => headMatrix(model.head))
+  const tokenIds = spec.trainableTokens?.embed_tokens ?? []
+  if (tokenIds.length > 0) {
+    const ids = Int32Array.from(tokenIds)
+    const init = initial.get(trainableTokensKey('embed_tokens'))
+    // PEFT's trainable_tokens_delta holds the rows themselves, starting as copies of the base rows.
+    const rows = init ? tf.tensor2d(init.data, [ids.length, model.config.hiddenSize]) : tf.tidy(() => tf.gather(state.embed ?? model.embed, tf.tensor1d(ids, 'int32')))
+    state.tokens = { ids, rows: tf.variable(rows), index: new Map([...ids].map((id, i) => [id, i])) }
+    entries.push([trainableTokensKey('embed_tokens'), state.tokens.rows])
+  }
+  return state
+}
+
+export const lora = {
+  setup: async ({ model, method, modelDir, trainableTokenIds, seed, resumed }) => {
+    const spec = loraSpecFromRecipe(method, model.family, [...trainableTokenIds])
+    let initial = resumed
+    if (!initial) {
+      const base = await baseWeightReader(modelDir, model.config.vocabSize)
+      initial = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed, baseTensors: base }).finally(() => base.close())
+    }
+    return { state: createAdapter(model, spec, initial), trained: { kind: 'lora', spec } }
+  },
+  load: (model, artifact) => createAdapter(model, artifact.method.spec, artifact.tensors),
+  merge: async (o) => {
+    await mergeAdapter({ ...o, adapter: { tensors: o.artifact.tensors, loraConfig: o.artifact.method.spec } })
+  },
+} satisfies TfjsMethod<'lora'>

@@ -1,0 +1,54 @@
+import type { FloatTensor } from '@tunekit/hf'
+import type { tf, Var2D } from '../engine.ts'
+import type { LoraPair } from '../model/linear.ts'
+import type { DecoderModel, Linear } from '../model/types.ts'
+
+/**
+ * What a method trains on one model, as the forward pass reads it. Every tensor here is a
+ * variable; the frozen model is never changed. LoRA fills `lora` (and the saved modules / token
+ * rows); full and freeze fill `weights`, trained copies of base tensors used in their place.
+ */
+export interface AdapterState {
+  /** LoRA pairs by module path, e.g. `model.layers.0.self_attn.q_proj`. */
+  lora: Map<string, LoraPair>
+  /** `alpha / rank` (or `/ sqrt(rank)` with rsLoRA); 0 without LoRA. */
+  scale: number
+  /** Dropout on LoRA's input while training. */
+  dropout: number
+  /** Trained embedding [vocab, hidden] (LoRA's saved module, or the base's own under full / freeze). */
+  embed?: Var2D
+  /** Trained lm_head [vocab, hidden]; the `embed` variable itself when tied embeddings train. */
+  lmHead?: Var2D
+  /** `trainableTokens`: the trained rows of the embedding, [ids.length, hidden]. */
+  tokens?: { ids: Int32Array; rows: Var2D; index: Map<number, number> }
+  /** Full / freeze: trained base tensors by transformers name (`model.layers.1.mlp.up_proj.weight` [out, in]). */
+  weights: Map<string, tf.Variable>
+  /** The trainable variables by artifact key, in a fixed order (the optimizer state follows it). */
+  entries: Array<[string, tf.Variable]>
+}
+
+/** Every linear module of the model, in layer order. */
+export function linearModules(model: DecoderModel): Linear[] {
+  return model.layers.flatMap((l) => [l.q, l.k, l.v, l.o, l.gate, l.up, l.down])
+}
+
+/** The trainable variables in a fixed order (the optimizer state follows it). */
+export function trainableEntries(state: AdapterState): Array<[string, tf.Variable]> {
+  return state.entries
+}
+
+/** Current trained tensors under their artifact keys, read back to the host. */
+export function adapterTensors(state: AdapterState): Map<string, FloatTensor> {
+  const out = new Map<string, FloatTensor>()
+  for (const [key, v] of state.entries) out.set(key, { shape: [...v.shape], data: v.dataSync() as Float32Array })
+  return out
+}
+
+/** Number of trainable values. */
+export function trainableCount(state: AdapterState): number {
+  return state.entries.reduce((n, [, v]) => n + v.size, 0)
+}
+
+export function disposeAdapter(state: AdapterState): void {
+  for (const [, v] of state.entries) v.dispose()
+}

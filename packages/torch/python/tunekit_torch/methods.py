@@ -1,0 +1,201 @@
+"""The training methods on transformers, keyed by kind as in @tunekit/core's `methods` registry.
+
+- lora:   PEFT's own LoraConfig (get_peft_model); the artifact is a PEFT adapter folder.
+- full:   every parameter requires_grad; the artifact is the trained model (save_pretrained).
+- freeze: requires_grad only on the tensors LLaMA-Factory's freeze rule picks; the artifact is
+          those tensors under their transformers names (trained_tensors.safetensors).
+full and freeze write `tunekit_method.json` (docs/architecture.md, "Train artifact per method"),
+the same files @tunekit/hf's peft/full.ts and peft/freeze.ts write, so either backend reads either's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from .events import WorkerError, warn
+from .params import TrainParamsMethodFreeze, TrainParamsMethodFull, TrainParamsMethodLora
+
+METHOD_FILE = "tunekit_method.json"
+FREEZE_WEIGHTS = "trained_tensors.safetensors"
+
+
+def artifact_kind(folder: Path) -> str:
+    """Which method wrote a train artifact (or checkpoint): a PEFT adapter, or tunekit_method.json's kind."""
+    if (folder / "adapter_config.json").exists():
+        return "lora"
+    marker = folder / METHOD_FILE
+    if marker.exists():
+        return json.loads(marker.read_text())["kind"]
+    raise WorkerError("WorkerFailed", f"{folder} holds no train artifact (no adapter_config.json, no {METHOD_FILE})")
+
+
+def _trainable_float32(model) -> None:
+    # Trainable tensors in float32 even over a bf16 base, so the optimizer updates are not lost to rounding.
+    for p in model.parameters():
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+
+
+def _named_trainable(model) -> dict[str, torch.nn.Parameter]:
+    return {n: p for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _load_named(model, tensors: dict[str, torch.Tensor], folder: Path) -> None:
+    params = dict(model.named_parameters())
+    unknown = [k for k in tensors if k not in params]
+    if unknown:
+        raise WorkerError("WorkerFailed", f"{folder}: tensors not in the model: {unknown[:5]}")
+    with torch.no_grad():
+        for name, t in tensors.items():
+            params[name].copy_(t.to(params[name].device, params[name].dtype))
+
+
+class Lora:
+    """LoRA through PEFT; keys are PEFT's saved names."""
+
+    def wrap(self, base, method: TrainParamsMethodLora, ctx: dict):
+        from peft import get_peft_model
+
+        from .modeling import load_adapter_weights, lora_config
+        from .spec import trainable_token_ids
+
+        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
+        model = get_peft_model(base, cfg)
+        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]  # not the local folder
+        if ctx.get("initial_adapter") is not None:
+            load_adapter_weights(model, ctx["initial_adapter"], ctx["node"])
+        else:
+            warn(ctx["node"], "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
+        _trainable_float32(model)
+        return model
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        from .modeling import adapter_key_of_params
+
+        return adapter_key_of_params(model)
+
+    def save(self, model, folder: Path) -> None:
+        from .modeling import save_adapter
+
+        save_adapter(model, folder)
+
+    def load(self, model, folder: Path, node: str) -> None:
+        from .modeling import load_adapter_weights
+
+        load_adapter_weights(model, folder, node)
+
+    def attach(self, base, folder: Path):
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(base, str(folder), is_trainable=False)
+
+    def merged(self, base, folder: Path):
+        return self.attach(base, folder).merge_and_unload()
+
+
+class Full:
+    """Every parameter trains; keys are transformers' parameter names."""
+
+    def wrap(self, base, method: TrainParamsMethodFull, ctx: dict):
+        base.requires_grad_(True)
+        _trainable_float32(base)
+        return base
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        return _named_trainable(model)
+
+    def save(self, model, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(folder), safe_serialization=True)
+        (folder / METHOD_FILE).write_text(json.dumps({"kind": "full", "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}, indent=2))
+
+    def load(self, model, folder: Path, node: str) -> None:
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / "model.safetensors"))
+        _load_named(model, tensors, folder)
+        missing = [n for n in _named_trainable(model) if n not in tensors]
+        if missing:
+            raise WorkerError("WorkerFailed", f"{folder}: lacks {len(missing)} trained tensor(s), e.g. {missing[:3]}")
+
+    def attach(self, base, folder: Path):
+        # the trained model itself: the artifact is a model folder
+        self.load(base, folder, "")
+        return base
+
+    def merged(self, base, folder: Path):
+        return self.attach(base, folder)
+
+
+def freeze_trained_names(model, method: TrainParamsMethodFreeze) -> list[str]:
+    """LLaMA-Factory's freeze rule (model/adapter.py, _setup_freeze_tuning) over named_parameters:
+    in the last n (n > 0) or first |n| layers, the parameters of the named modules (`all`: every
+    one); outside the layers, the parameters whose module is named in extraModules. Modules are
+    matched as whole path segments (LLaMA-Factory matches substrings, so its `norm` also hits
+    every layer's `input_layernorm`)."""
+    layers = int(model.config.num_hidden_layers)
+    n = method.trainable_layers
+    ids = set(range(max(0, layers - n), layers) if n > 0 else range(min(-n, layers)))
+    modules = method.trainable_modules
+    extra = set(method.extra_modules)
+    names = []
+    for name, _ in model.named_parameters():
+        m = re.match(r"^model\.layers\.(\d+)\.(\w+)\.", name)
+        if m:
+            if int(m.group(1)) in ids and (modules == "all" or m.group(2) in modules):
+                names.append(name)
+        elif name.split(".")[-2] in extra:
+            names.append(name)
+    return names
+
+
+class Freeze:
+    """Only the chosen layers' (and named modules') parameters train; keys are their names."""
+
+    def wrap(self, base, method: TrainParamsMethodFreeze, ctx: dict):
+        trained = set(freeze_trained_names(base, method))
+        for name, p in base.named_parameters():
+            p.requires_grad_(name in trained)
+        _trainable_float32(base)
+        modules = method.trainable_modules
+        base._tunekit_freeze = {"trainableLayers": method.trainable_layers, "trainableModules": modules if isinstance(modules, str) else list(modules),
+                                "extraModules": list(method.extra_modules)}
+        return base
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        return _named_trainable(model)
+
+    def save(self, model, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        folder.mkdir(parents=True, exist_ok=True)
+        tensors = {n: p.detach().to("cpu").contiguous() for n, p in sorted(_named_trainable(model).items())}
+        save_file(tensors, str(folder / FREEZE_WEIGHTS), metadata={"format": "pt"})
+        marker = {"kind": "freeze", **model._tunekit_freeze, "tensors": list(tensors), "config": model.config.to_dict(),
+                  "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}
+        (folder / METHOD_FILE).write_text(json.dumps(marker, indent=2))
+
+    def load(self, model, folder: Path, node: str) -> None:
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / FREEZE_WEIGHTS))
+        _load_named(model, tensors, folder)
+        missing = [n for n in _named_trainable(model) if n not in tensors]
+        if missing:
+            raise WorkerError("WorkerFailed", f"{folder}: lacks {len(missing)} trained tensor(s), e.g. {missing[:3]}")
+
+    def attach(self, base, folder: Path):
+        from safetensors.torch import load_file
+
+        _load_named(base, load_file(str(folder / FREEZE_WEIGHTS)), folder)
+        return base
+
+    def merged(self, base, folder: Path):
+        return self.attach(base, folder)
+
+
+METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze()}
