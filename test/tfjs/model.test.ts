@@ -1,7 +1,7 @@
 import { openModelWeights } from '@tunekit/hf'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
-import { forward } from '../../packages/tfjs/src/model/llama.ts'
+import { forward } from '../../packages/tfjs/src/model/decoder.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
 import { adapterFor, readerOf, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, useEngine } from './helpers.ts'
 

@@ -2,7 +2,7 @@ import type { ModelConfig } from '@tunekit/core'
 import { openModelWeights, parseAdapterKey, readModelConfig, replaceTrained, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
-import { loraScale } from './methods/lora.ts'
+import { loraScale } from './methods/lora-scale.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './model/resize.ts'
 
 export interface MergeOptions {

@@ -1,7 +1,7 @@
 import type { Recipe } from '../define.ts'
 import { rethrowFileError } from '../fs/file-issue.ts'
 import { nodes, type NodeKind, type NodeParams } from '../nodes/index.ts'
-import type { CompileOptions } from './compile.ts'
+import type { CompileOptions } from './options.ts'
 import type { FileHasher } from './hash.ts'
 import { toJson } from './hash.ts'
 import type { GraphNode, Json, NodeRead } from './types.ts'

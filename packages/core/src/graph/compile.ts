@@ -4,22 +4,15 @@ import { stages } from '../stages/index.ts'
 import { graphBuilder } from './builder.ts'
 import { createFileHasher } from './hash.ts'
 import { addOutputNodes } from './outputs.ts'
+import type { CompileOptions } from './options.ts'
 import type { Graph } from './types.ts'
 
 export { nodeKey } from './key.ts'
 
-/** Options of {@link compile}. */
-export interface CompileOptions {
-  /** Folder of the recipe file; relative paths in the recipe resolve from here. */
-  baseDir: string
-  /** Artifact cache; when given, file hashes are remembered in `<cacheDir>/file-hashes.json`. */
-  cacheDir?: string
-  /** Environment for model lookup (`TUNEKIT_MODEL_PATH`, `HF_HOME`, `HF_HUB_CACHE`). */
-  env?: Record<string, string | undefined>
-}
+export type { CompileOptions } from './options.ts'
 
 /**
- * Compiles a recipe into its execution graph (DESIGN.md, "The graph"): the recipe's stage adds its
+ * Compiles a recipe into its execution graph (docs/design.md, "The graph"): the recipe's stage adds its
  * nodes (stages/<kind>.ts), then the eval and output choices add theirs (graph/outputs.ts). Each
  * node's params come from its kind's fill function (nodes/<kind>.ts), parsed with its schema; its
  * key hashes them with its inputs' keys and the files it reads. Reads no weights; hashes data files,

@@ -5,7 +5,7 @@ import { fail } from '../errors/tunekit-error.ts'
 import { readDatasetInfoEntry, resolveDatasetInfoFile } from '../fs/dataset-info-entry.ts'
 import { listDataFiles } from '../fs/list-data-files.ts'
 import { findDatasetDir, findModelDir } from '../hub-cache.ts'
-import type { CompileOptions } from './compile.ts'
+import type { CompileOptions } from './options.ts'
 
 // The files outside the cache each data node reads: hashed into the node's key, so new bytes give
 // a new key. Weights are never read here (too big, and named by config + revision).

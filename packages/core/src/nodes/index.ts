@@ -1,5 +1,4 @@
 import type { z } from 'zod'
-import type { GraphNode } from '../graph/types.ts'
 import { collateNode } from './collate.ts'
 import { evalNode } from './eval.ts'
 import { formatNode } from './format.ts'
@@ -44,7 +43,7 @@ export type NodeParams<K extends NodeKind> = z.output<NodeRegistry[K]['schema']>
  * A node's params, parsed with its kind's schema: every executor's first line. A node whose kind is
  * not `kind`, or whose params do not match, is a bug in compile (thrown as such, not a catalog error).
  */
-export function nodeParams<K extends NodeKind>(kind: K, node: Pick<GraphNode, 'id' | 'kind' | 'params'>): NodeParams<K> {
+export function nodeParams<K extends NodeKind>(kind: K, node: { id: string; kind: string; params: unknown }): NodeParams<K> {
   if (node.kind !== kind) throw new Error(`node ${node.id} is a ${node.kind} node, not ${kind}`)
   return nodes[kind].schema.parse(node.params) as NodeParams<K>
 }

@@ -9,7 +9,7 @@ export type ReadonlyParams<T> = T extends readonly (infer U)[]
     : T
 
 /**
- * One node kind (DESIGN.md, "The graph"): the zod schema of its params and the function that fills
+ * One node kind (docs/design.md, "The graph"): the zod schema of its params and the function that fills
  * them from the resolved recipe. Data only; `compile` and the stages use `params`, every executor
  * parses `node.params` with `schema` on its first line, and the Python worker's dataclasses are
  * generated from `schema` (scripts/gen-python-params.ts).

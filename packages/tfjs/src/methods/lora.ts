@@ -8,13 +8,12 @@ import type { LoraPair } from '../model/linear.ts'
 import { baseWeightReader } from '../model/load.ts'
 import type { DecoderModel } from '../model/types.ts'
 import { mergeAdapter } from '../merge.ts'
+import { loraScale } from './lora-scale.ts'
+
+export { loraScale } from './lora-scale.ts'
 import { linearModules, type AdapterState } from './state.ts'
 import type { TfjsMethod } from './types.ts'
 
-/** `alpha / rank`, or `alpha / sqrt(rank)` with rsLoRA. */
-export function loraScale(s: Pick<LoraSpec, 'alpha' | 'rank' | 'rsLora'>): number {
-  return s.rsLora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank
-}
 
 const moduleName = (path: string): string => path.slice(path.lastIndexOf('.') + 1)
 const layerOf = (path: string): number => Number(/\.layers\.(\d+)\./.exec(path)![1])

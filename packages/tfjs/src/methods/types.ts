@@ -22,7 +22,7 @@ export interface SetupInput<K extends MethodKind> {
 
 /**
  * How one method trains on the tfjs backend: its trainable state on a loaded model (the forward
- * pass reads it, model/llama.ts), the state of a written artifact, and its merge.
+ * pass reads it, model/decoder.ts), the state of a written artifact, and its merge.
  */
 export interface TfjsMethod<K extends MethodKind> {
   setup(input: SetupInput<K>): Promise<{ state: AdapterState; trained: Trained<K> }>

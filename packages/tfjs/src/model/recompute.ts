@@ -1,5 +1,5 @@
 import { tf } from '../engine.ts'
-import { decoderLayer, type LayerContext } from './llama.ts'
+import { decoderLayer, type LayerContext } from './decoder-layer.ts'
 import type { DecoderLayer } from './types.ts'
 
 interface TapeState {

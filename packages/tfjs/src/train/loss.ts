@@ -1,7 +1,7 @@
 import { tf } from '../engine.ts'
 import type { ForwardOptions } from '../model/linear.ts'
 import type { AdapterState } from '../methods/state.ts'
-import { forwardHidden, headLogits } from '../model/llama.ts'
+import { forwardHidden, headLogits } from '../model/decoder.ts'
 import { gatherRows } from '../model/ops.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { TrainBatch } from './batch.ts'

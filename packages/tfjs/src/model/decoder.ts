@@ -1,65 +1,17 @@
 import { tf } from '../engine.ts'
-import { loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
+import type { ForwardOptions } from './linear.ts'
 import type { AdapterState } from '../methods/state.ts'
-import { applyRope, ropeTables } from './rope.ts'
-import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
+import { ropeTables } from './rope.ts'
 import { causalSegmentMask } from './mask.ts'
-import { swiglu } from './mlp.ts'
 import { frozenHeadLogits } from './head.ts'
 import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { rmsNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
-import type { DecoderLayer, DecoderModel, Linear, TokenBatch } from './types.ts'
+import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
-/** What every layer of one forward pass shares. */
-export interface LayerContext {
-  model: DecoderModel
-  adapter: AdapterState | undefined
-  opts: ForwardOptions
-  batch: number
-  seq: number
-  cos: tf.Tensor4D // [batch, 1, seq, headDim]
-  sin: tf.Tensor4D
-  mask: tf.Tensor4D // [batch, 1, seq, seqK]
-}
-
-function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
-  const a = ctx.adapter
-  const trained = a?.weights.get(`${lin.path}.weight`)
-  if (trained) return trainedLinear(x, trained as tf.Variable<tf.Rank.R2>, (a!.weights.get(`${lin.path}.bias`) as tf.Variable<tf.Rank.R1> | undefined) ?? lin.bias)
-  return loraLinear(x, lin, a?.lora.get(lin.path), a?.scale ?? 0, a?.dropout ?? 0, ctx.opts)
-}
-
-/** A norm's weight: the trained copy under full / freeze, else the frozen one. */
-const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D): tf.Tensor1D => (ctx.adapter?.weights.get(name) as tf.Tensor1D | undefined) ?? frozen
-
-/**
- * One pre-norm decoder layer: `x + attn(norm(x))`, then `h + mlp(norm(h))`. x: [batch * seq, hidden].
- * With `cache`, keys/values of earlier tokens are prepended and the entry is replaced by the longer one.
- */
-export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tensor2D, cache?: { entries: KvEntry[]; index: number }): tf.Tensor2D {
-  const c = ctx.model.config
-  const eps = c.rmsNormEps
-  const normed = rmsNorm(x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm), eps) as tf.Tensor2D
-  const q = applyRope(splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim), ctx.cos, ctx.sin)
-  let k = applyRope(splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim), ctx.cos, ctx.sin)
-  let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
-  if (cache) {
-    const past = cache.entries[cache.index]
-    if (past) {
-      k = tf.concat([past.k, k], 2)
-      v = tf.concat([past.v, v], 2)
-    }
-    cache.entries[cache.index] = { k: tf.keep(k), v: tf.keep(v) }
-    if (past) tf.dispose([past.k, past.v])
-  }
-  const attended = mergeHeads(groupedAttention(q, k, v, ctx.mask, c))
-  const h = tf.add(x, project(ctx, attended, layer.o)) as tf.Tensor2D
-  const normed2 = rmsNorm(h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm), eps) as tf.Tensor2D
-  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down))
-  return tf.add(h, mlp) as tf.Tensor2D
-}
+export { decoderLayer, type LayerContext } from './decoder-layer.ts'
+import type { DecoderModel, TokenBatch } from './types.ts'
 
 /** Token embeddings [n, hidden]: the saved copy if trained, with `trainableTokens` rows swapped in. */
 export function embed(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array): tf.Tensor2D {
