@@ -8,7 +8,7 @@ export type { DecoderModel, DecoderLayer, Linear, FrozenWeight, TokenBatch } fro
 export { forward, forwardHidden, headLogits } from './model/decoder.ts'
 export { loraScale, createAdapter } from './methods/lora.ts'
 export { tfjsMethods, setupMethod, loadTrained, mergeArtifact } from './methods/index.ts'
-export type { SetupInput, TfjsMethod } from './methods/index.ts'
+export type { SetupInput, TfjsMethod, Trained } from './methods/index.ts'
 export type { LoraPair, ForwardOptions } from './model/linear.ts'
 export type { FrozenHead } from './model/head.ts'
 export { adapterTensors, trainableEntries, trainableCount, disposeAdapter } from './methods/state.ts'

@@ -28,4 +28,4 @@ export function mergeArtifact(o: Omit<MergeOptions, 'adapter'> & { artifact: Rea
   return entry(o.artifact.method.kind).merge(o)
 }
 
-export type { SetupInput, TfjsMethod } from './types.ts'
+export type { SetupInput, TfjsMethod, Trained } from './types.ts'

@@ -4,7 +4,8 @@ import type { MergeOptions } from '../merge.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { AdapterState } from './state.ts'
 
-type Trained<K extends MethodKind> = Extract<TrainedMethod, { kind: K }>
+/** The trained-method description of kind `K` (what a train artifact says about how it was trained). */
+export type Trained<K extends MethodKind> = Extract<TrainedMethod, { kind: K }>
 
 /** What a method's tfjs setup needs from the train node. */
 export interface SetupInput<K extends MethodKind> {
