@@ -4,7 +4,7 @@
 // left without a label are skipped (onError 'skip') on both paths.
 import { beforeAll, describe, expect, test } from 'vitest'
 import {
-  chatTemplate, loadTokenizer, longestTokenChars, messageBudget, tokenizeConversations,
+  chatTemplate, loadTokenizer, longestTokenChars, messageBudget, tokenizeConversations, tokenizeDocuments,
   type BuiltinTemplate, type Conversation, type LoadedTokenizer, type MaskMode, type Message, type Truncation,
 } from '@tunekit/data'
 import { mistralTokenizer, tinyTokenizer } from './helpers.ts'
@@ -94,5 +94,35 @@ describe("truncation 'drop'", () => {
     await expect(onlyMedium).rejects.toMatchObject({ issues: [{ code: 'TK319', hint: expect.stringMatching(/^Raise data.maxLength \(\d+ keeps the longest\)/) }] })
     const kept = await samples(tiny, [long, medium, conv('2', [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }])], { template: 'chatml', maxLength: 32, truncation: 'drop', mask: 'assistant' })
     expect([kept.out.length, kept.report.dropped]).toEqual([1, 2])
+  })
+})
+
+describe('pretrain documents (format text)', () => {
+  const docs = (n: number, length: number): Array<{ id: string; text: string }> => Array.from({ length: n }, (_, i) => ({ id: String(i), text: text(i + 7, length) }))
+  const run = async (tok: LoadedTokenizer, documents: Array<{ id: string; text: string }>, maxLength: number, truncation: Truncation) => {
+    const out: number[][] = []
+    const report = await tokenizeDocuments(documents, tok, { maxLength, truncation }, (s) => void out.push([...s.ids]))
+    return { out, report }
+  }
+
+  test.each(['tiny', 'mistral'] as const)('%s: truncate keeps the ids of encoding everything and cutting after', async (name) => {
+    const tok = name === 'tiny' ? tiny : mistral
+    const documents = [...docs(6, 5_000), ...docs(6, 40)]
+    const whole = await run(tok, documents, 10_000_000, 'truncate')
+    const fast = await run(tok, documents, 48, 'truncate')
+    expect(fast.out).toEqual(whole.out.map((ids) => ids.slice(0, 48)))
+  })
+
+  test('a 4-million-character document: the tokenizer sees at most the budget; drop does not encode it', async () => {
+    let longestEncoded = 0
+    const measured: LoadedTokenizer = { ...tiny, encode: (t) => ((longestEncoded = Math.max(longestEncoded, t.length)), tiny.encode(t)) }
+    const huge = [{ id: '0', text: 'x'.repeat(4_000_000) }, { id: '1', text: 'short' }]
+    const kept = await run(measured, huge, 64, 'truncate')
+    expect(kept.out[0]).toHaveLength(64)
+    expect(longestEncoded).toBeLessThanOrEqual(messageBudget(64, longestTokenChars(tiny)))
+    longestEncoded = 0
+    const dropped = await run(measured, huge, 64, 'drop')
+    expect([dropped.out.length, dropped.report.dropped, dropped.report.droppedLongestExact]).toEqual([1, 1, false])
+    expect(longestEncoded).toBe('short'.length)
   })
 })

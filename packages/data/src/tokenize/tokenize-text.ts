@@ -1,6 +1,7 @@
 import { issue, TunekitError } from '@tunekit/core'
 import type { Document } from '../formats/conversation.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
+import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
 import type { TokenizedSample, TokenizeReport, Truncation } from './tokenize.ts'
 
 /** Options of {@link tokenizeDocuments}. */
@@ -34,15 +35,28 @@ export async function tokenizeDocuments(
     r.trainedTokens += ids.length - 1 // position 0 predicts nothing
     await onSample({ ids, mask: new Uint8Array(ids.length).fill(1) })
   }
+  // Work bounded by what is kept (budget.ts): with 'truncate' only the first maxLength tokens
+  // survive, so text beyond the budget is cut before encoding; with 'drop' that much text is already
+  // too long, so it is not encoded at all.
+  const longest = longestTokenChars(tok)
+  const budget = opts.truncation === 'split' ? Infinity : messageBudget(opts.maxLength, longest)
   for await (const doc of documents) {
     r.conversations++
     r.rendered++
-    const ids = [...(tok.addBos && tok.bos ? [tok.bos.id] : []), ...tok.encode(doc.text), tok.eos.id]
+    if (doc.text.length > budget && opts.truncation === 'drop') {
+      r.dropped++
+      // a lower bound: one token covers at most `longest` characters
+      const atLeast = Math.ceil(doc.text.length / longest)
+      if (atLeast > r.droppedLongest) [r.droppedLongest, r.droppedLongestExact] = [atLeast, false]
+      continue
+    }
+    const text = doc.text.length > budget ? cutToBudget([{ role: 'user', content: doc.text }], budget).messages[0]!.content : doc.text
+    const ids = [...(tok.addBos && tok.bos ? [tok.bos.id] : []), ...tok.encode(text), tok.eos.id]
     r.eosChecked++
     if (ids.length <= opts.maxLength) await emit(ids)
     else if (opts.truncation === 'drop') {
       r.dropped++
-      r.droppedLongest = Math.max(r.droppedLongest, ids.length)
+      if (ids.length > r.droppedLongest || (ids.length === r.droppedLongest && !r.droppedLongestExact)) [r.droppedLongest, r.droppedLongestExact] = [ids.length, true]
     }
     else if (opts.truncation === 'truncate') {
       r.truncated++
