@@ -315,17 +315,17 @@ describe('hostile data inputs through tunekit run --until tokenize', () => {
   })
 
   it('a data file this user may not read (chmod 000) is DataFileUnreadable, before any node', () => {
-    // Root reads any file, so the CLI runs as an unprivileged user (nobody) when the tests run as root.
+    // Root reads any file: as root the CLI runs without the two capabilities that let it
+    // (setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so permissions apply as to any
+    // user while the checkout stays readable wherever it lives.
     const dir = mkdtempSync(join(root, 'case-'))
     const own = join(dir, 'cache')
     w(dir, 'd.jsonl', good)
     chmodSync(join(dir, 'd.jsonl'), 0o000)
     writeFileSync(join(dir, 'recipe.mts'), recipe("source: file('d.jsonl'), format: 'alpaca'", own))
-    for (const p of [root, dir, tokenizer]) chmodSync(p, 0o777)
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
-    const r = spawnSync(process.execPath, [join(repo, 'packages/cli/bin/tunekit.js'), 'run', 'recipe.mts', '--until', 'tokenize'], {
-      cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: dir, NO_COLOR: '1' }, ...asUser,
-    })
+    const cli = [process.execPath, join(repo, 'packages/cli/bin/tunekit.js'), 'run', 'recipe.mts', '--until', 'tokenize']
+    const [command, ...args] = process.getuid?.() === 0 ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search', ...cli] : cli
+    const r = spawnSync(command!, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, HOME: dir, NO_COLOR: '1' } })
     expect(r.status, r.stderr).toBe(1)
     expect(show(r.stderr, dir)).toContain('✖ TK313 "$CASE/d.jsonl" cannot be read: permission denied → at data.source.path')
     expect(r.stdout).not.toContain('node-start')
