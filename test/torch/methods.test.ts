@@ -2,15 +2,15 @@
 // per-step losses agree over 10 steps, each backend's merged folder loads in transformers with
 // tfjs's own logits, freeze leaves its frozen tensors bit-identical, a tfjs checkpoint resumes on
 // torch to the same losses, and `plan` counts what torch trains.
-import { spawnSync } from 'node:child_process'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, plan, type MethodInputFor, type RunEvent } from '@tunekit/core'
 import { openModelWeights, readSafetensors, resolveModelDir } from '@tunekit/hf'
-import { createTfjsBackend, forward, loadForGeneration, selectEngine } from '@tunekit/tfjs'
-import { createTorchBackend, PYTHON_PACKAGE_DIR } from '@tunekit/torch'
-import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { createTorchBackend } from '@tunekit/torch'
+import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
+import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
 
 const STEPS = 10
 const model = {
@@ -38,43 +38,6 @@ const cases = {
   freeze: { kind: 'freeze', trainableLayers: 1, trainableModules: ['self_attn', 'mlp'], extraModules: ['embed_tokens'] },
 } as const satisfies Record<string, MethodInputFor<'mistral'>>
 
-const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
-
-async function torchLogits(models: string[]): Promise<Float32Array[]> {
-  const dir = tempDir('logits')
-  const outs = models.map((_, i) => join(dir, `logits-${i}.safetensors`))
-  writeFileSync(join(dir, 'request.json'), JSON.stringify({ cases: models.map((m, i) => ({ model: m, ids: [IDS], out: outs[i], device: 'cpu' })) }))
-  const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', join(dir, 'request.json')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
-  if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
-  return Promise.all(outs.map(async (out) => (await readSafetensors(out)).tensors.get('logits')!.data as Float32Array))
-}
-
-async function tfjsLogits(folder: string, tokenizerDir: string): Promise<Float32Array> {
-  await selectEngine('cpu')
-  const m = await loadForGeneration(folder, undefined, tokenizerDir)
-  try {
-    const logits = forward(m.model, m.adapter, { batch: 1, seq: IDS.length, ids: Int32Array.from(IDS), positions: Int32Array.from(IDS, (_, i) => i), segments: new Int32Array(IDS.length) })
-    const data = logits.dataSync() as Float32Array
-    logits.dispose()
-    return data
-  } finally {
-    m.dispose()
-  }
-}
-
-/** max |a − b| over the largest |b|. */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length)
-  let diff = 0
-  let scale = 0
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!))
-    scale = Math.max(scale, Math.abs(b[i]!))
-  }
-  return diff / Math.max(1, scale)
-}
-
-const losses = (run: Run): number[] => (JSON.parse(readFileSync(join(run.artifact('train'), 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
 const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
 const trainableLogged = (events: RunEvent[], pattern: RegExp): number => {
   const line = events.find((e) => e.type === 'log' && pattern.test(e.message))
@@ -105,8 +68,8 @@ describe.each(Object.entries(cases))('%s on tfjs and torch (cpu, float32)', (kin
   it("each backend's merged folder loads in transformers with tfjs's logits (1e-5)", { timeout: 300_000 }, async () => {
     const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
     const folders = [tfjs.artifact('merge'), torch.artifact('merge'), ...(kind === 'full' ? [tfjs.artifact('train'), torch.artifact('train')] : [])]
-    const fromTransformers = await torchLogits(folders)
-    for (const [i, folder] of folders.entries()) expect(relDiff(await tfjsLogits(folder, tokenizer), fromTransformers[i]!), folder).toBeLessThan(1e-5)
+    const fromTransformers = await torchLogits(folders.map((model) => ({ model })))
+    for (const [i, folder] of folders.entries()) expect(relDiff(await tfjsLogits(folder, undefined, tokenizer), fromTransformers[i]!), folder).toBeLessThan(1e-5)
     // the two backends trained the same model
     expect(relDiff(fromTransformers[0]!, fromTransformers[1]!)).toBeLessThan(1e-4)
   })

@@ -1,61 +1,18 @@
 // tfjs (pure-JS cpu) and torch (cpu) on the same tiny model, shards, batch plan and seeded initial
 // adapter, dropout 0, float32: per-step losses and merged logits agree, and each backend's adapter
 // gives the other backend's logits.
-import { spawnSync } from 'node:child_process'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { readSafetensors, resolveModelDir } from '@tunekit/hf'
-import { createTfjsBackend, forward, loadForGeneration, selectEngine } from '@tunekit/tfjs'
-import { createTorchBackend, PYTHON_PACKAGE_DIR } from '@tunekit/torch'
-import { python, runRecipe, tempDir, tinyRecipe, type Run } from './helpers.ts'
+import { resolveModelDir } from '@tunekit/hf'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { createTorchBackend } from '@tunekit/torch'
+import { python, runRecipe, tinyRecipe, type Run } from './helpers.ts'
+import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
 
 const STEPS = 10
 const recipe = (backend: 'tfjs' | 'torch') =>
   tinyRecipe({ backend, args: { batchSize: 2, maxSteps: STEPS, learningRate: 1e-2, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: 5 } })
-
-// Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids).
-const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
-
-/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases. */
-async function torchLogits(cases: Array<{ model: string; adapter?: string }>): Promise<Float32Array[]> {
-  const dir = tempDir('logits')
-  const request = join(dir, 'request.json')
-  const outs = cases.map((_, i) => join(dir, `logits-${i}.safetensors`))
-  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [IDS], out: outs[i], device: 'cpu' })) }))
-  const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
-  if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
-  return Promise.all(outs.map(async (out) => (await readSafetensors(out)).tensors.get('logits')!.data as Float32Array))
-}
-
-/** Logits [seq, vocab] from tfjs: a model folder (merged, or base + adapter folder). */
-async function tfjsLogits(model: string, adapter: string | undefined, tokenizerDir: string): Promise<Float32Array> {
-  await selectEngine('cpu')
-  const m = await loadForGeneration(model, adapter, tokenizerDir)
-  try {
-    const batch = { batch: 1, seq: IDS.length, ids: Int32Array.from(IDS), positions: Int32Array.from(IDS, (_, i) => i), segments: new Int32Array(IDS.length) }
-    const logits = forward(m.model, m.adapter, batch)
-    const data = logits.dataSync() as Float32Array
-    logits.dispose()
-    return data
-  } finally {
-    m.dispose()
-  }
-}
-
-/** max |a - b| relative to the largest |b| (logits are O(1): an absolute 1e-4 bound in practice). */
-function relDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length)
-  let diff = 0
-  let scale = 0
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!))
-    scale = Math.max(scale, Math.abs(b[i]!))
-  }
-  return diff / Math.max(1, scale)
-}
-
-const losses = (run: Run): number[] => (JSON.parse(readFileSync(join(run.artifact('train'), 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
 
 describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
   let tfjs: Run
