@@ -1,20 +1,10 @@
-import { errors, fail, formatIssue, hub, isTunekitError, issue, parseRecipe, RecipeError, TunekitError } from '@tunekit/core'
+import { errors, fail, formatIssue, hub, isTunekitError, issue, RecipeError, TunekitError } from '@tunekit/core'
 import { describe, expect, it } from 'vitest'
+import { recipeError } from './helpers.ts'
 
 const base = {
   model: { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' },
   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
-}
-
-/** The RecipeError that parsing `input` throws. */
-function recipeError(input: unknown): RecipeError {
-  try {
-    parseRecipe(input)
-  } catch (e) {
-    if (e instanceof RecipeError) return e
-    throw e
-  }
-  throw new Error('expected a RecipeError')
 }
 
 describe('RecipeError', () => {

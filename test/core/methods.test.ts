@@ -1,22 +1,13 @@
 // The method registry in core: options of another method are catalog errors (all at once), a
 // resolved recipe re-parses as it is, and plan's counts match a hand count on a tiny model.
-import { countParams, defineRecipe, estimateMemory, extendRecipe, families, hub, parseRecipe, RecipeError, type MethodOptions } from '@tunekit/core'
+import { countParams, defineRecipe, estimateMemory, extendRecipe, families, hub, parseRecipe, type MethodOptions } from '@tunekit/core'
 import { describe, expect, it } from 'vitest'
+import { recipeError } from './helpers.ts'
 
 const base = {
   model: { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' },
   data: { source: hub('OpenAssistant/oasst_top1_2023-08-25'), format: 'chatml-text' },
 } as const
-
-function recipeError(input: unknown): RecipeError {
-  try {
-    parseRecipe(input)
-  } catch (e) {
-    if (e instanceof RecipeError) return e
-    throw e
-  }
-  throw new Error('expected a RecipeError')
-}
 
 describe('method checks', () => {
   it("names every option of another method, LoRA's key among them, with path, value and fix", () => {
