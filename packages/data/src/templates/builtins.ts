@@ -1,16 +1,51 @@
 /**
  * Built-in chat templates, written as Jinja so the same text goes into tokenizer_config.json and
  * transformers' `apply_chat_template` renders exactly what tunekit trained on. Each receives
- * `messages`, `add_generation_prompt`, `bos_token` and `eos_token`.
+ * `messages` (Hugging Face's shape, hf-context.ts), `tools` when the conversation has some,
+ * `add_generation_prompt`, `bos_token` and `eos_token`.
  */
 import { CHATML_TOKENS } from '@tunekit/core'
 export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'alpaca'
 
+/**
+ * What ChatML's system turn says around the tool list (the Hermes / Qwen2.5 layout, in our words):
+ * the tools go between `<tools>` and `</tools>`, one JSON object a line, then how to call one.
+ */
+export const chatmlToolsIntro = '# Tools\n\nYou can call functions to help answer the user.\n\nTheir signatures are inside <tools></tools> XML tags, one JSON object per line:\n<tools>'
+export const chatmlToolsOutro =
+  '\n</tools>\n\nTo call a function, write a JSON object with its name and arguments inside <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+
+/** A Jinja string literal of `text` (JSON's escapes are Jinja's). */
+const literal = (text: string): string => JSON.stringify(text)
+
+// Tools: the system turn (its text, a blank line, the tool list); an assistant turn writes its text
+// and then each call as <tool_call>\n{"name": …, "arguments": …}\n</tool_call>; consecutive tool
+// results share one user turn, each in <tool_response>\n…\n</tool_response>.
+const chatml =
+  '{% if tools %}' +
+  "{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\\n\\n' }}{% endif %}" +
+  `{{ ${literal(chatmlToolsIntro)} }}{% for tool in tools %}{{ '\\n' }}{{ tool | tojson }}{% endfor %}{{ ${literal(chatmlToolsOutro + '<|im_end|>\n')} }}` +
+  '{% endif %}' +
+  '{% for message in messages %}' +
+  "{% if message['role'] == 'system' and loop.first and tools %}" +
+  "{% elif message['role'] == 'tool' %}" +
+  "{% if loop.first or messages[loop.index0 - 1]['role'] != 'tool' %}{{ '<|im_start|>user' }}{% endif %}" +
+  "{{ '\\n<tool_response>\\n' + message['content'] + '\\n</tool_response>' }}" +
+  "{% if loop.last or messages[loop.index0 + 1]['role'] != 'tool' %}{{ '<|im_end|>\\n' }}{% endif %}" +
+  "{% elif message['role'] == 'assistant' and message['tool_calls'] %}" +
+  "{{ '<|im_start|>assistant\\n' }}{% if message['content'] %}{{ message['content'] }}{% endif %}" +
+  "{% for call in message['tool_calls'] %}{% if message['content'] or not loop.first %}{{ '\\n' }}{% endif %}" +
+  "{% set fn = call['function'] if call['function'] is defined else call %}" +
+  '{{ \'<tool_call>\\n{"name": "\' + fn[\'name\'] + \'", "arguments": \' }}' +
+  "{% if fn['arguments'] is string %}{{ fn['arguments'] }}{% else %}{{ fn['arguments'] | tojson }}{% endif %}" +
+  "{{ '}\\n</tool_call>' }}{% endfor %}{{ '<|im_end|>\\n' }}" +
+  "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endif %}" +
+  '{% endfor %}' +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
 export const builtinTemplates: Record<BuiltinTemplate, string> = {
   // <|im_start|>role\ncontent<|im_end|>\n — the assistant turn ends with <|im_end|>
-  chatml:
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  chatml,
 
   // <s>[INST] <<SYS>>\nsystem\n<</SYS>>\n\nuser [/INST] answer </s>
   'llama-2':

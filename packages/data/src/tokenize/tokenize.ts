@@ -64,15 +64,6 @@ export interface TokenizeReport {
   issues: Issue[]
 }
 
-/** Tool definitions as the template sees them: parsed JSON, or the text when it is not JSON. */
-const parseTools = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
-
 const hasLabel = (mask: Uint8Array, from: number, to: number): boolean => {
   for (let i = Math.max(from, 1); i < to; i++) if (mask[i] === 1) return true
   return false
@@ -129,7 +120,7 @@ export async function tokenizeConversations(
     const bounded = cutToBudget(conv.messages, budget)
     let rendered
     try {
-      rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools === undefined ? undefined : parseTools(conv.tools))
+      rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools)
     } catch (e) {
       const reason = (e as Error).message
       if (opts.onError === 'skip') {

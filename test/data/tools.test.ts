@@ -1,0 +1,287 @@
+// Tool calling in data: every format's tool definitions, calls and results parse into the
+// conversation model (bad ones are catalog errors naming the record); the built-in templates render
+// them as the models' own Hugging Face templates lay them out (transformers renders the same Jinja
+// to the same text); masks train the assistant's text and calls, never the tool list or results.
+import { execFileSync } from 'node:child_process'
+import { beforeAll, describe, expect, test } from 'vitest'
+import {
+  builtinTemplates, chatTemplate, formatRecords, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
+  datasetInfoFormat, type Conversation, type DataRecord, type LoadedTokenizer, type Message, type Parsed, type ToolDefinition,
+} from '@tunekit/data'
+import { mistralTokenizer } from './helpers.ts'
+import { workerPython } from '../python.ts'
+
+const searchHotels: ToolDefinition = {
+  name: 'search_hotels',
+  description: 'Find hotels',
+  parameters: { type: 'object', properties: { city: { type: 'string' }, stars: { type: 'integer' } }, required: ['city'] },
+}
+const weather: ToolDefinition = { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }
+
+/** A hotel dialogue with one call, its result and the answer: the shape every format below gives. */
+const dialogue: Message[] = [
+  { role: 'system', content: 'You book hotels.' },
+  { role: 'user', content: '北京的五星酒店?' },
+  { role: 'assistant', content: '', toolCalls: [{ name: 'search_hotels', arguments: { city: '北京', stars: 5 } }] },
+  { role: 'tool', content: '[{"name": "王府饭店"}]' },
+  { role: 'assistant', content: '王府饭店。' },
+]
+
+const conversationOf = (parsed: Parsed): { messages: Message[]; tools?: ToolDefinition[] } => {
+  if (parsed.kind !== 'conversation') throw new Error(`expected a conversation, got ${parsed.kind}`)
+  return parsed.tools ? { messages: parsed.messages, tools: parsed.tools } : { messages: parsed.messages }
+}
+
+describe('every format with tools parses into the same conversation', () => {
+  test("LLaMA-Factory sharegpt: function_call / observation turns and the tools column (JSON text)", () => {
+    const record = {
+      system: 'You book hotels.',
+      tools: JSON.stringify([searchHotels]),
+      conversations: [
+        { from: 'human', value: '北京的五星酒店?' },
+        { from: 'function_call', value: '{"name": "search_hotels", "arguments": {"city": "北京", "stars": 5}}' },
+        { from: 'observation', value: '[{"name": "王府饭店"}]' },
+        { from: 'gpt', value: '王府饭店。' },
+      ],
+    }
+    expect(conversationOf(parseSharegpt(record))).toEqual({ messages: dialogue, tools: [searchHotels] })
+  })
+
+  test("a dataset_info.json entry's own tags and columns (role/content, function_tag, observation_tag, tools)", () => {
+    const entry = { formatting: 'sharegpt' as const, columns: { messages: 'msgs', tools: 'funcs', system: 'sys' }, tags: { role_tag: 'role', content_tag: 'content', user_tag: 'user', assistant_tag: 'assistant', function_tag: 'tool_call', observation_tag: 'tool_result' } }
+    const info = datasetInfoFormat(entry, '/data/dataset_info.json', 'hotels')
+    if (info.formatting !== 'sharegpt') throw new Error('expected sharegpt')
+    const record = {
+      sys: 'You book hotels.',
+      funcs: [{ type: 'function', function: searchHotels }],
+      msgs: [
+        { role: 'user', content: '北京的五星酒店?' },
+        { role: 'tool_call', content: '[{"name": "search_hotels", "arguments": {"city": "北京", "stars": 5}}]' },
+        { role: 'tool_result', content: '[{"name": "王府饭店"}]' },
+        { role: 'assistant', content: '王府饭店。' },
+      ],
+    }
+    expect(conversationOf(parseSharegpt(record, info.tags))).toEqual({ messages: dialogue, tools: [searchHotels] })
+  })
+
+  test('openai messages: tools, tool_calls with arguments as JSON text, role tool with tool_call_id', () => {
+    const record = {
+      tools: [{ type: 'function', function: searchHotels }],
+      messages: [
+        { role: 'system', content: 'You book hotels.' },
+        { role: 'user', content: '北京的五星酒店?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'search_hotels', arguments: '{"city": "北京", "stars": 5}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '[{"name": "王府饭店"}]' },
+        { role: 'assistant', content: '王府饭店。' },
+      ],
+    }
+    const { messages, tools } = conversationOf(parseOpenai(record))
+    expect(tools).toEqual([searchHotels])
+    expect(messages[2]).toEqual({ role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'search_hotels', arguments: { city: '北京', stars: 5 } }] })
+    expect(messages[3]).toEqual({ role: 'tool', content: '[{"name": "王府饭店"}]', toolCallId: 'call_1' })
+  })
+
+  test('ChatGLM / GLM-4 style: tools on the system message, metadata names the function, observation role', () => {
+    const record = {
+      messages: [
+        { role: 'system', content: 'You book hotels.', tools: [{ type: 'function', function: searchHotels }] },
+        { role: 'user', content: '北京的五星酒店?' },
+        { role: 'assistant', metadata: 'search_hotels', content: '{"city": "北京", "stars": 5}' },
+        { role: 'observation', content: '[{"name": "王府饭店"}]' },
+        { role: 'assistant', content: '王府饭店。' },
+      ],
+    }
+    expect(conversationOf(parseOpenai(record))).toEqual({ messages: dialogue, tools: [searchHotels] })
+  })
+})
+
+describe('bad tool data is a catalog error naming the record', () => {
+  const origins = [{ file: 'hotels.jsonl', unit: 'line' as const }]
+  const failure = async (record: DataRecord, parse: (r: DataRecord) => Parsed = parseOpenai): Promise<string> => {
+    const err = await formatRecords([{ origin: 0, line: 4, record }], parse, { origins, onError: 'fail', onConversation: () => {} }).catch((e: Error) => e)
+    return (err as Error).message
+  }
+  const openai = (messages: unknown[], tools: unknown = [{ type: 'function', function: searchHotels }]): DataRecord => ({ tools, messages })
+  const ask = { role: 'user', content: 'hotels?' }
+
+  test('arguments that are not JSON', async () => {
+    const call = { role: 'assistant', content: null, tool_calls: [{ type: 'function', function: { name: 'search_hotels', arguments: '{city: 北京}' } }] }
+    expect(await failure(openai([ask, call]))).toMatchInlineSnapshot(`
+      "A tool call of a record cannot be used
+      ✖ TK261 hotels.jsonl line 4: message 2 tool call 1 (search_hotels): the arguments are not JSON: "{city: 北京}" → at data.format
+        value: "hotels.jsonl line 4"
+        fix: Write each call as {"name": …, "arguments": {…}} with the arguments a JSON object (openai: function.arguments is the JSON text of one); or set data.onError: 'skip'."
+    `)
+  })
+
+  test('a sharegpt function_call turn that is not JSON', async () => {
+    const record = { tools: '[{"name": "search_hotels"}]', conversations: [{ from: 'human', value: 'hotels?' }, { from: 'function_call', value: 'search_hotels(city="北京")' }] }
+    expect(await failure(record, (r) => parseSharegpt(r))).toMatchInlineSnapshot(`
+      "A tool call of a record cannot be used
+      ✖ TK261 hotels.jsonl line 4: turn 2 (function_call) is not a JSON tool call: "search_hotels(city=\\"北京\\")" → at data.format
+        value: "hotels.jsonl line 4"
+        fix: Write each call as {"name": …, "arguments": {…}} with the arguments a JSON object (openai: function.arguments is the JSON text of one); or set data.onError: 'skip'."
+    `)
+  })
+
+  test('a tool result with no call before it', async () => {
+    expect(await failure(openai([ask, { role: 'assistant', content: 'let me look' }, { role: 'tool', content: '[]' }, { role: 'assistant', content: 'none' }]))).toMatchInlineSnapshot(`
+      "A tool result answers no call
+      ✖ TK262 hotels.jsonl line 4: message 3 is a tool result, but message 2 calls no tool → at data.format
+        value: "hotels.jsonl line 4"
+        fix: Put the assistant's tool call (sharegpt function_call, openai tool_calls) right before its result, or set data.onError: 'skip'."
+    `)
+  })
+
+  test('a call to a function not in tools', async () => {
+    const call = { role: 'assistant', content: '', tool_calls: [{ type: 'function', function: { name: 'book_hotel', arguments: '{}' } }] }
+    expect(await failure(openai([ask, call]))).toMatchInlineSnapshot(`
+      "A tool call names a function the record does not define
+      ✖ TK263 hotels.jsonl line 4: message 2 calls "book_hotel", which is not among the tools ("search_hotels") → at data.format
+        value: "hotels.jsonl line 4"
+        fix: Add the function to the record's tools (the model is trained to call only what it is shown), fix the name, or set data.onError: 'skip'."
+    `)
+  })
+
+  test("tools that are not a list of functions; with onError 'skip' each bad record is listed", async () => {
+    const records = [
+      { origin: 0, line: 1, record: openai([ask, { role: 'assistant', content: 'hi' }], '{"name": "search_hotels"') },
+      { origin: 0, line: 2, record: openai([ask, { role: 'assistant', content: 'hi' }], [{ description: 'no name' }]) },
+      { origin: 0, line: 3, record: openai([ask, { role: 'assistant', content: 'hi' }]) },
+    ]
+    const kept: Conversation[] = []
+    const summary = await formatRecords(records, parseOpenai, { origins, onError: 'skip', onConversation: (c) => void kept.push(c) })
+    expect(kept.map((c) => c.tools)).toEqual([[searchHotels]])
+    expect(summary.skipped).toMatchInlineSnapshot(`
+      [
+        {
+          "reason": "field "tools" is not JSON: "{\\"name\\": \\"search_hotels\\""",
+          "where": "hotels.jsonl line 1",
+        },
+        {
+          "reason": "field "tools" entry 1 is an object with "description", not a function with a name",
+          "where": "hotels.jsonl line 2",
+        },
+      ]
+    `)
+  })
+})
+
+/** The conversations the renderers are compared on: calls with and without text, parallel calls and results, no system, no tools. */
+const cases: { messages: Message[]; tools?: ToolDefinition[] }[] = [
+  { messages: dialogue, tools: [searchHotels, weather] },
+  { messages: dialogue.slice(1), tools: [searchHotels] },
+  {
+    messages: [
+      { role: 'user', content: 'weather and hotels in Paris' },
+      { role: 'assistant', content: 'Looking both up.', toolCalls: [{ name: 'weather', arguments: { city: 'Paris' } }, { name: 'search_hotels', arguments: { city: 'Paris', stars: 4 } }] },
+      { role: 'tool', content: 'sunny' },
+      { role: 'tool', content: '[]' },
+      { role: 'assistant', content: 'Sunny; no hotels.' },
+    ],
+    tools: [searchHotels, weather],
+  },
+  { messages: dialogue },
+]
+
+describe('ChatML renders tools the Hermes / Qwen2.5 way', () => {
+  const chatml = chatTemplate('chatml', { bosToken: '<s>', eosToken: '<|im_end|>' })
+
+  test('the tool list in the system turn, calls in <tool_call>, results in a user turn of <tool_response>', () => {
+    expect(renderChat(chatml, dialogue, false, [searchHotels])).toMatchInlineSnapshot(`
+      "<|im_start|>system
+      You book hotels.
+
+      # Tools
+
+      You can call functions to help answer the user.
+
+      Their signatures are inside <tools></tools> XML tags, one JSON object per line:
+      <tools>
+      {"type": "function", "function": {"name": "search_hotels", "description": "Find hotels", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "stars": {"type": "integer"}}, "required": ["city"]}}}
+      </tools>
+
+      To call a function, write a JSON object with its name and arguments inside <tool_call></tool_call> XML tags:
+      <tool_call>
+      {"name": <function-name>, "arguments": <args-json-object>}
+      </tool_call><|im_end|>
+      <|im_start|>user
+      北京的五星酒店?<|im_end|>
+      <|im_start|>assistant
+      <tool_call>
+      {"name": "search_hotels", "arguments": {"city": "北京", "stars": 5}}
+      </tool_call><|im_end|>
+      <|im_start|>user
+      <tool_response>
+      [{"name": "王府饭店"}]
+      </tool_response><|im_end|>
+      <|im_start|>assistant
+      王府饭店。<|im_end|>
+      "
+    `)
+  })
+
+  test('the fast path gives the Jinja template’s text and spans', () => {
+    const viaJinja = chatTemplate({ jinja: builtinTemplates.chatml + '{# interpreted #}' }, { bosToken: '<s>', eosToken: '<|im_end|>' })
+    for (const { messages, tools } of cases) expect(renderSpans(chatml, messages, '<|im_end|>', tools)).toEqual(renderSpans(viaJinja, messages, '<|im_end|>', tools))
+  })
+
+  describe('on the real Mistral tokenizer', () => {
+    let tok: LoadedTokenizer
+    beforeAll(async () => (tok = await loadTokenizer(mistralTokenizer, { chatml: true })))
+
+    /** Each sample's ids and its supervised runs, decoded. */
+    async function tokenized(messages: Message[], tools: ToolDefinition[] | undefined): Promise<{ ids: number[]; trained: string[]; untrained: string }> {
+      const out: { ids: number[]; trained: string[]; untrained: string }[] = []
+      await tokenizeConversations([{ id: '0', messages, ...(tools ? { tools } : {}) }], tok, { template: chatml, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, ({ ids, mask }) => {
+        const runs: number[][] = []
+        ids.forEach((id, t) => (mask[t] ? (t === 0 || !mask[t - 1] ? runs.push([id]) : runs.at(-1)!.push(id)) : undefined))
+        out.push({ ids, trained: runs.map((r) => tok.decode(r)), untrained: tok.decode(ids.filter((_, t) => !mask[t])) })
+      })
+      return out[0]!
+    }
+
+    test('the tool definitions are in the token ids (they used to be dropped) and never trained', async () => {
+      const { ids, untrained } = await tokenized(dialogue, [searchHotels])
+      const line = '{"type": "function", "function": {"name": "search_hotels", "description": "Find hotels", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "stars": {"type": "integer"}}, "required": ["city"]}}}'
+      expect(tok.decode(ids)).toContain(`<tools>\n${line}\n</tools>`)
+      expect(untrained).toContain(line)
+      // the definitions' tokens are there: more ids than the same dialogue without tools by at least the line's
+      expect(ids.length - (await tokenized(dialogue, undefined)).ids.length).toBeGreaterThan(tok.encode(line).length)
+      expect(untrained).toContain('<tool_response>\n[{"name": "王府饭店"}]\n</tool_response>')
+    })
+
+    test('labels are exactly the assistant calls and answers with their <|im_end|>', async () => {
+      expect((await tokenized(dialogue, [searchHotels])).trained).toEqual([
+        '<tool_call>\n{"name": "search_hotels", "arguments": {"city": "北京", "stars": 5}}\n</tool_call><|im_end|>',
+        '王府饭店。<|im_end|>',
+      ])
+      expect((await tokenized(cases[2]!.messages, cases[2]!.tools)).trained).toEqual([
+        'Looking both up.\n<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "search_hotels", "arguments": {"city": "Paris", "stars": 4}}\n</tool_call><|im_end|>',
+        'Sunny; no hotels.<|im_end|>',
+      ])
+    })
+  })
+})
+
+describe("transformers renders the built-in templates' Jinja to the same text", () => {
+  test('every built-in that renders tools, on every case, with and without the generation prompt', () => {
+    const names = ['chatml'] as const
+    const jobs = names.flatMap((name) => cases.flatMap(({ messages, tools }) => [false, true].map((gen) => ({ name, messages, tools, gen }))))
+    const ours = jobs.map(({ name, messages, tools, gen }) => {
+      const template = chatTemplate(name, { bosToken: '<s>', eosToken: '</s>' })
+      return renderChat(template, gen ? messages.slice(0, -1) : messages, gen, tools)
+    })
+    const script = `
+import json, sys
+from transformers.utils.chat_template_utils import render_jinja_template
+out = []
+for job in json.load(sys.stdin):
+    text, _ = render_jinja_template([job['messages']], tools=job['tools'], chat_template=job['jinja'], add_generation_prompt=job['gen'], bos_token='<s>', eos_token='</s>')
+    out.append(text[0])
+print(json.dumps(out))`
+    const input = jobs.map(({ name, messages, tools, gen }) => ({ jinja: builtinTemplates[name], messages: hfMessages(gen ? messages.slice(0, -1) : messages), tools: tools ? hfTools(tools) : null, gen }))
+    const theirs = JSON.parse(execFileSync(workerPython(), ['-c', script], { input: JSON.stringify(input), maxBuffer: 1 << 24 }).toString()) as string[]
+    expect(theirs).toEqual(ours)
+  })
+})
