@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process'
 import { beforeAll, describe, expect, test } from 'vitest'
 import {
   builtinTemplates, chatTemplate, formatRecords, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
-  datasetInfoFormat, type Conversation, type DataRecord, type LoadedTokenizer, type Message, type Parsed, type ToolDefinition,
+  datasetInfoFormat, type Conversation, type DataRecord, type ChatTemplate, type LoadedTokenizer, type Message, type Parsed, type ToolDefinition,
 } from '@tunekit/data'
 import { mistralTokenizer } from './helpers.ts'
 import { workerPython } from '../python.ts'
@@ -184,6 +184,38 @@ const cases: { messages: Message[]; tools?: ToolDefinition[] }[] = [
   { messages: dialogue },
 ]
 
+/** Parallel calls without text, with ids that the results answer (Mistral's [TOOL_CALLS] list). */
+const parallel: { messages: Message[]; tools?: ToolDefinition[] } = {
+  messages: [
+    { role: 'user', content: 'weather and hotels in Paris' },
+    { role: 'assistant', content: '', toolCalls: [{ name: 'weather', arguments: { city: 'Paris' }, id: 'a1b2c3d4e' }, { name: 'search_hotels', arguments: { city: 'Paris' }, id: 'f5g6h7i8j' }] },
+    { role: 'tool', content: '"sunny"', toolCallId: 'a1b2c3d4e' },
+    { role: 'tool', content: '[]', toolCallId: 'f5g6h7i8j' },
+    { role: 'assistant', content: 'Sunny; no hotels.' },
+    { role: 'user', content: 'thanks' },
+    { role: 'assistant', content: 'You are welcome.' },
+  ],
+  tools: [searchHotels, weather],
+}
+
+/** The cases each template can write: Llama 3 takes one call per turn and no text beside calls, Mistral no text beside calls. */
+const casesOf = (name: 'chatml' | 'llama-3' | 'mistral-instruct') =>
+  name === 'chatml' ? [...cases, parallel] : name === 'mistral-instruct' ? [cases[0]!, cases[1]!, cases[3]!, parallel] : [cases[0]!, cases[1]!, cases[3]!]
+
+/** A conversation's ids, its supervised runs decoded, and the decoded text of every unsupervised id. */
+async function tokenizedWith(tok: LoadedTokenizer, template: ChatTemplate, messages: Message[], tools: ToolDefinition[] | undefined): Promise<{ ids: number[]; trained: string[]; untrained: string }> {
+  const out: { ids: number[]; trained: string[]; untrained: string }[] = []
+  await tokenizeConversations([{ id: '0', messages, ...(tools ? { tools } : {}) }], tok, { template, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, ({ ids, mask }) => {
+    // a run's text is the decoded sample up to its end less the decoded sample up to its start
+    // (decoding a run alone misplaces SentencePiece's word-start spaces after a control token)
+    const runs: [number, number][] = []
+    mask.forEach((m, t) => (m ? (t === 0 || !mask[t - 1] ? runs.push([t, t + 1]) : (runs.at(-1)![1] = t + 1)) : undefined))
+    const upTo = (n: number): string => tok.decode(ids.slice(0, n))
+    out.push({ ids, trained: runs.map(([a, b]) => upTo(b).slice(upTo(a).length)), untrained: tok.decode(ids.filter((_, t) => !mask[t])) })
+  })
+  return out[0]!
+}
+
 describe('ChatML renders tools the Hermes / Qwen2.5 way', () => {
   const chatml = chatTemplate('chatml', { bosToken: '<s>', eosToken: '<|im_end|>' })
 
@@ -223,23 +255,14 @@ describe('ChatML renders tools the Hermes / Qwen2.5 way', () => {
 
   test('the fast path gives the Jinja template’s text and spans', () => {
     const viaJinja = chatTemplate({ jinja: builtinTemplates.chatml + '{# interpreted #}' }, { bosToken: '<s>', eosToken: '<|im_end|>' })
-    for (const { messages, tools } of cases) expect(renderSpans(chatml, messages, '<|im_end|>', tools)).toEqual(renderSpans(viaJinja, messages, '<|im_end|>', tools))
+    for (const { messages, tools } of casesOf('chatml')) expect(renderSpans(chatml, messages, '<|im_end|>', tools)).toEqual(renderSpans(viaJinja, messages, '<|im_end|>', tools))
   })
 
   describe('on the real Mistral tokenizer', () => {
     let tok: LoadedTokenizer
     beforeAll(async () => (tok = await loadTokenizer(mistralTokenizer, { chatml: true })))
 
-    /** Each sample's ids and its supervised runs, decoded. */
-    async function tokenized(messages: Message[], tools: ToolDefinition[] | undefined): Promise<{ ids: number[]; trained: string[]; untrained: string }> {
-      const out: { ids: number[]; trained: string[]; untrained: string }[] = []
-      await tokenizeConversations([{ id: '0', messages, ...(tools ? { tools } : {}) }], tok, { template: chatml, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, ({ ids, mask }) => {
-        const runs: number[][] = []
-        ids.forEach((id, t) => (mask[t] ? (t === 0 || !mask[t - 1] ? runs.push([id]) : runs.at(-1)!.push(id)) : undefined))
-        out.push({ ids, trained: runs.map((r) => tok.decode(r)), untrained: tok.decode(ids.filter((_, t) => !mask[t])) })
-      })
-      return out[0]!
-    }
+    const tokenized = (messages: Message[], tools: ToolDefinition[] | undefined) => tokenizedWith(tok, chatml, messages, tools)
 
     test('the tool definitions are in the token ids (they used to be dropped) and never trained', async () => {
       const { ids, untrained } = await tokenized(dialogue, [searchHotels])
@@ -266,8 +289,8 @@ describe('ChatML renders tools the Hermes / Qwen2.5 way', () => {
 
 describe("transformers renders the built-in templates' Jinja to the same text", () => {
   test('every built-in that renders tools, on every case, with and without the generation prompt', () => {
-    const names = ['chatml'] as const
-    const jobs = names.flatMap((name) => cases.flatMap(({ messages, tools }) => [false, true].map((gen) => ({ name, messages, tools, gen }))))
+    const names = ['chatml', 'llama-3', 'mistral-instruct'] as const
+    const jobs = names.flatMap((name) => casesOf(name).flatMap(({ messages, tools }) => [false, true].map((gen) => ({ name, messages, tools, gen }))))
     const ours = jobs.map(({ name, messages, tools, gen }) => {
       const template = chatTemplate(name, { bosToken: '<s>', eosToken: '</s>' })
       return renderChat(template, gen ? messages.slice(0, -1) : messages, gen, tools)
@@ -284,4 +307,85 @@ print(json.dumps(out))`
     const theirs = JSON.parse(execFileSync(workerPython(), ['-c', script], { input: JSON.stringify(input), maxBuffer: 1 << 24 }).toString()) as string[]
     expect(theirs).toEqual(ours)
   })
+})
+
+describe('Llama 3.1 and Mistral v3 tool layouts', () => {
+  const llama = chatTemplate('llama-3', { bosToken: '<s>', eosToken: '<|eot_id|>' })
+  const mistral = chatTemplate('mistral-instruct', { bosToken: '<s>', eosToken: '</s>' })
+
+  test('llama-3: definitions open the first user turn, a call is {"name", "parameters"}, results are ipython turns', () => {
+    expect(renderChat(llama, dialogue, false, [weather])).toMatchInlineSnapshot(`
+      "<s><|start_header_id|>system<|end_header_id|>
+
+      You book hotels.<|eot_id|><|start_header_id|>user<|end_header_id|>
+
+      Answer with a JSON function call when one of the functions below helps with the request. Write it as {"name": function name, "parameters": object of argument names and values}, with values written out.
+
+      {
+          "type": "function",
+          "function": {
+              "name": "weather",
+              "parameters": {
+                  "type": "object",
+                  "properties": {
+                      "city": {
+                          "type": "string"
+                      }
+                  }
+              }
+          }
+      }
+
+      北京的五星酒店?<|eot_id|><|start_header_id|>assistant<|end_header_id|>
+
+      {"name": "search_hotels", "parameters": {"city": "北京", "stars": 5}}<|eot_id|><|start_header_id|>ipython<|end_header_id|>
+
+      [{"name": "王府饭店"}]<|eot_id|><|start_header_id|>assistant<|end_header_id|>
+
+      王府饭店。<|eot_id|>"
+    `)
+  })
+
+  test('mistral-instruct: [AVAILABLE_TOOLS] before the first [INST], [TOOL_CALLS] with ids, [TOOL_RESULTS] with call_id', () => {
+    expect(renderChat(mistral, parallel.messages.slice(0, 5), false, parallel.tools)).toMatchInlineSnapshot(`"<s>[AVAILABLE_TOOLS] [{"type": "function", "function": {"name": "search_hotels", "description": "Find hotels", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "stars": {"type": "integer"}}, "required": ["city"]}}}, {"type": "function", "function": {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}][/AVAILABLE_TOOLS][INST] weather and hotels in Paris [/INST][TOOL_CALLS] [{"name": "weather", "arguments": {"city": "Paris"}, "id": "a1b2c3d4e"}, {"name": "search_hotels", "arguments": {"city": "Paris"}, "id": "f5g6h7i8j"}]</s>[TOOL_RESULTS] {"content": "sunny", "call_id": "a1b2c3d4e"}[/TOOL_RESULTS][TOOL_RESULTS] {"content": [], "call_id": "f5g6h7i8j"}[/TOOL_RESULTS]Sunny; no hotels.</s>"`)
+  })
+
+  test('labels are the calls and answers with their end token; tools and results are never trained (Mistral tokenizer)', async () => {
+    const llamaTok = await loadTokenizer(mistralTokenizer, { add: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] }, { eos: '<|eot_id|>' })
+    const l = await tokenizedWith(llamaTok, chatTemplate('llama-3', { bosToken: '<s>', eosToken: '<|eot_id|>' }), dialogue, [searchHotels])
+    expect(l.trained).toEqual(['{"name": "search_hotels", "parameters": {"city": "北京", "stars": 5}}<|eot_id|>', '王府饭店。<|eot_id|>'])
+    expect(l.untrained).toContain('"name": "search_hotels",\n        "description": "Find hotels"')
+    // Mistral v3's tokenizer has its tool markers as control tokens; without them "[/INST][TOOL_CALLS]" merges "][" across the turn edge
+    const mistralTok = await loadTokenizer(mistralTokenizer, { add: ['[AVAILABLE_TOOLS]', '[/AVAILABLE_TOOLS]', '[TOOL_CALLS]', '[TOOL_RESULTS]', '[/TOOL_RESULTS]'] })
+    const m = await tokenizedWith(mistralTok, mistral, parallel.messages, parallel.tools)
+    // this SentencePiece tokenizer (as Python's tokenizers does) puts a word-start "▁" on the text after
+    // each added token, so the text after [TOOL_CALLS] and [/TOOL_RESULTS] decodes with one more space
+    expect(m.trained).toEqual([
+      '[TOOL_CALLS]  [{"name": "weather", "arguments": {"city": "Paris"}, "id": "a1b2c3d4e"}, {"name": "search_hotels", "arguments": {"city": "Paris"}, "id": "f5g6h7i8j"}]</s>',
+      ' Sunny; no hotels.</s>',
+      'You are welcome.</s>',
+    ])
+    expect(m.untrained).toContain('[TOOL_RESULTS]  {"content": "sunny", "call_id": "a1b2c3d4e"}[/TOOL_RESULTS]')
+    expect(m.untrained).toContain('[AVAILABLE_TOOLS]  [{"type": "function", "function": {"name": "search_hotels"')
+  })
+
+  test('what a layout cannot write is a TemplateRender error naming the conversation', async () => {
+    const tok = await loadTokenizer(mistralTokenizer, { add: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] }, { eos: '<|eot_id|>' })
+    const err = await tokenizeConversations([{ id: '3', messages: cases[2]!.messages, tools: cases[2]!.tools! }], tok, { template: llama, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, () => {}).catch((e: Error) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "The chat template cannot render a conversation
+      ✖ TK305 conversation 3: llama-3 writes one tool call per assistant turn, without text → at data.template
+        value: "llama-3"
+        fix: Pick a template that supports these roles (data.template), or fix the conversation."
+    `)
+  })
+})
+
+test("a user's Jinja template gets tools and tool_calls as transformers' apply_chat_template passes them", () => {
+  const jinja =
+    "{{ tools | map(attribute='function') | map(attribute='name') | join(',') }}|" +
+    "{% for m in messages %}{% if m.tool_calls %}{{ m.tool_calls[0].type }} {{ m.tool_calls[0].id }} {{ m.tool_calls[0].function.name }} {{ m.tool_calls[0].function.arguments | tojson }}" +
+    "{% elif m.role == 'tool' %} <- {{ m.tool_call_id }}: {{ m.content }}{% endif %}{% endfor %}"
+  const template = chatTemplate({ jinja }, { bosToken: '<s>', eosToken: '</s>' })
+  expect(renderChat(template, parallel.messages.slice(0, 3), false, parallel.tools)).toBe('search_hotels,weather|function a1b2c3d4e weather {"city": "Paris"} <- a1b2c3d4e: "sunny"')
 })
