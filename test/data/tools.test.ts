@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { beforeAll, describe, expect, test } from 'vitest'
 import {
-  builtinTemplates, chatTemplate, formatRecords, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
+  builtinTemplates, chatTemplate, checkRows, formatRecords, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
   datasetInfoFormat, type Conversation, type DataRecord, type ChatTemplate, type LoadedTokenizer, type Message, type Parsed, type ToolDefinition,
 } from '@tunekit/data'
 import { mistralTokenizer } from './helpers.ts'
@@ -388,4 +388,57 @@ test("a user's Jinja template gets tools and tool_calls as transformers' apply_c
     "{% elif m.role == 'tool' %} <- {{ m.tool_call_id }}: {{ m.content }}{% endif %}{% endfor %}"
   const template = chatTemplate({ jinja }, { bosToken: '<s>', eosToken: '</s>' })
   expect(renderChat(template, parallel.messages.slice(0, 3), false, parallel.tools)).toBe('search_hotels,weather|function a1b2c3d4e weather {"city": "Paris"} <- a1b2c3d4e: "sunny"')
+})
+
+describe('the tokenize checks cover tools', () => {
+  let tok: LoadedTokenizer
+  beforeAll(async () => (tok = await loadTokenizer(mistralTokenizer, { chatml: true, add: ['<start_of_turn>', '<end_of_turn>'] })))
+  const run = (template: ChatTemplate, conversations: Conversation[], onError: 'fail' | 'skip' = 'fail') =>
+    tokenizeConversations(conversations, tok, { template, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError }, () => {})
+
+  test('ChatML: every definition is in the text and every call parses back; the checks table says so', async () => {
+    const report = await run(chatTemplate('chatml', { bosToken: '<s>', eosToken: '<|im_end|>' }), [
+      { id: '0', messages: dialogue, tools: [searchHotels] },
+      { id: '1', messages: cases[2]!.messages, tools: cases[2]!.tools! },
+      { id: '2', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }] },
+    ])
+    expect(report.tools).toEqual({ conversations: 2, definitions: 3, calls: 3 })
+    expect(checkRows(report).find((row) => row.check === 'tools rendered')).toEqual({
+      check: 'tools rendered', status: 'ok', detail: '3 definitions and 3 calls of 2 conversations are in the text; every call parses back as JSON',
+    })
+  })
+
+  test('a template that drops the definitions (gemma) fails naming the conversation', async () => {
+    const gemma = chatTemplate('gemma', { bosToken: '<s>', eosToken: '<end_of_turn>' })
+    const err = await run(gemma, [{ id: '5', messages: dialogue, tools: [searchHotels] }]).catch((e: Error) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "The chat template drops tool definitions
+      ✖ TK264 conversation 5: the template leaves out tool "search_hotels": it is not in the rendered text outside the assistant turns → at data.template
+        value: "gemma"
+        fix: Pick a template that renders tools (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads \`tools\`), or drop the record's tools."
+    `)
+  })
+
+  test("a template that drops or garbles calls fails; with onError 'skip' the conversation is listed", async () => {
+    const gemma = chatTemplate('gemma', { bosToken: '<s>', eosToken: '<end_of_turn>' })
+    const err = await run(gemma, [{ id: '6', messages: dialogue }]).catch((e: Error) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "The chat template drops or garbles a tool call
+      ✖ TK265 conversation 6: message 3's call to "search_hotels" does not parse back from the rendered turn as JSON with its arguments {"city":"北京","stars":5} → at data.template
+        value: "gemma"
+        fix: Pick a template that renders message.tool_calls (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads them), or set data.onError: 'skip'."
+    `)
+    // a call written as name(city): the name is there, the arguments are not JSON
+    const garbled = chatTemplate({ jinja: "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content }}{% if m.tool_calls %}{% for c in m.tool_calls %}{{ c.function.name }}({{ c.function.arguments.city }}){% endfor %}{% endif %}{{ '<|im_end|>\\n' }}{% endfor %}" }, { bosToken: '<s>', eosToken: '<|im_end|>' })
+    const report = await run(garbled, [{ id: '7', messages: dialogue }, { id: '8', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'ok' }] }], 'skip')
+    expect(report.samples).toBe(1)
+    expect(report.skipped).toMatchInlineSnapshot(`
+      [
+        {
+          "reason": "template custom: message 3's call to "search_hotels" does not parse back from the rendered turn as JSON with its arguments {"city":"北京","stars":5}",
+          "where": "conversation 7",
+        },
+      ]
+    `)
+  })
 })

@@ -259,6 +259,20 @@ export const errors = {
     message: (where: string, reason: string) => `${where}: ${reason}`,
     hint: "Add the function to the record's tools (the model is trained to call only what it is shown), fix the name, or set data.onError: 'skip'.",
   },
+  ToolsNotRendered: {
+    code: 'TK264',
+    name: 'ToolsNotRendered',
+    title: 'The chat template drops tool definitions',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders tools (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads `tools`), or drop the record's tools.",
+  },
+  ToolCallNotRendered: {
+    code: 'TK265',
+    name: 'ToolCallNotRendered',
+    title: 'The chat template drops or garbles a tool call',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders message.tool_calls (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads them), or set data.onError: 'skip'.",
+  },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {
     code: 'TK301',

@@ -4,6 +4,7 @@ import { renderSpans, type ChatTemplate } from '../templates/render.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
 import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
 import { spanEncoder } from './encode-spans.ts'
+import { toolRenderProblem } from './tool-checks.ts'
 
 export type MaskMode = 'all' | 'assistant' | 'last-assistant'
 export type Truncation = 'truncate' | 'drop' | 'split'
@@ -59,6 +60,11 @@ export interface TokenizeReport {
   fullyMasked: number
   roundTripFailures: number
   skipped: { where: string; reason: string }[]
+  /**
+   * Present when some conversation has tools or tool calls: how many conversations, definitions
+   * and calls were checked in the rendered text (definitions shown, calls parse back as JSON).
+   */
+  tools?: { conversations: number; definitions: number; calls: number }
   eos: { token: string; id: number }
   pad: { token: string; id: number }
   issues: Issue[]
@@ -128,6 +134,16 @@ export async function tokenizeConversations(
         continue
       }
       throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+    }
+    if (conv.tools || conv.messages.some((m) => m.toolCalls)) {
+      r.tools ??= { conversations: 0, definitions: 0, calls: 0 }
+      r.tools.conversations++
+      const bad = toolRenderProblem(rendered, bounded.messages, conv.tools, r.tools)
+      if (bad && opts.onError === 'skip') {
+        r.skipped.push({ where, reason: `template ${opts.template.name}: ${bad.reason}` })
+        continue
+      }
+      if (bad) throw new TunekitError([issue(bad.error, { path: 'data.template', value: opts.template.name }, where, bad.reason)])
     }
     r.rendered++
     if (bounded.cut && opts.truncation === 'drop') {
