@@ -760,7 +760,7 @@ export const errors = {
     code: 'TK640',
     name: 'GgufNeedsMerge',
     title: 'A GGUF export needs the merged model',
-    message: (types: readonly string[]) => `output.gguf asks for ${list(types)}, which are written from the merged model, but output.merge is false`,
+    message: (types: readonly string[]) => `output.gguf asks for ${list(types)}: GGUF files are written from the merged model, but output.merge is false`,
     hint: 'Set output.merge: true (the default) so the adapter is folded into the weights first, or remove output.gguf.',
   },
   ExportSourceNotFound: {
