@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, extendRecipe, defineRecipe, file, findModelDir, hub, renderGraph, type Graph } from '@tunekit/core'
+import { compile, extendRecipe, defineRecipe, file, findModelDir, hub, plan, renderGraph, type Graph } from '@tunekit/core'
 import { tempDir, tinyRecipe } from './helpers.ts'
 
 const keys = (g: Graph): Record<string, string> => Object.fromEntries(g.nodes.map((n) => [n.id, n.key]))
@@ -51,6 +51,23 @@ describe('compile', () => {
     expect(changed(a, c)).toEqual(['tokenize', 'split', 'collate', 'train', 'eval', 'merge', 'generate'])
     const d = await compile(extendRecipe(base, { args: { batchSize: 4 } }), { baseDir: dir })
     expect(changed(a, d)).toEqual(['collate', 'train', 'eval', 'merge', 'generate'])
+  })
+
+  it('output.gguf adds an export node after merge, keyed by its types as a set, the name and the merged model', async () => {
+    const dir = tempDir('c')
+    const base = tinyRecipe({ output: { gguf: ['q8_0', 'f16'] } })
+    const a = await compile(base, { baseDir: dir })
+    const node = a.nodes.at(-1)!
+    expect([node.id, node.inputs, node.runsOn, node.params]).toEqual(['export', ['merge'], 'data', { gguf: ['f16', 'q8_0'], name: 'tiny' }])
+    expect(keys(await compile(tinyRecipe({ output: { gguf: ['f16', 'q8_0', 'f16'] } }), { baseDir: dir }))).toEqual(keys(a))
+    expect(changed(a, await compile(tinyRecipe({ output: { gguf: ['q4_0'] } }), { baseDir: dir }))).toEqual(['export'])
+    expect(changed(a, await compile(extendRecipe(base, { name: 'renamed' }), { baseDir: dir }))).toEqual(['export'])
+    expect(changed(a, await compile(extendRecipe(base, { args: { learningRate: 1e-3 } }), { baseDir: dir }))).toEqual(['train', 'eval', 'merge', 'export'])
+    expect((await compile(tinyRecipe(), { baseDir: dir })).nodes.some((n) => n.kind === 'export')).toBe(false)
+    // the plan counts the files' disk: 2 + 34/32 bytes a weight
+    const disk = plan(a, { cacheDir: join(dir, 'cache') }).disk!
+    const merged = disk.parts.find((p) => p.name === 'merged')!
+    expect(disk.parts.find((p) => p.name === 'gguf')).toMatchObject({ nodes: ['export'], bytes: Math.round((merged.bytes / 4) * (2 + 34 / 32)) })
   })
 
   it('hashes data files by content, not path, and remembers hashes by path, size and mtime', async () => {

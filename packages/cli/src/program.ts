@@ -6,6 +6,7 @@ import { runCommand } from './commands/run.ts'
 import { planCommand } from './commands/plan.ts'
 import { graphCommand } from './commands/graph.ts'
 import { mergeCommand } from './commands/merge.ts'
+import { exportCommand } from './commands/export.ts'
 import { setupCommand } from './commands/setup.ts'
 import { initCommand } from './commands/init.ts'
 import { chatCommand } from './commands/chat.ts'
@@ -14,7 +15,7 @@ import type { CliCommand, CliContext } from './context.ts'
 export type { CliCommand, CliContext } from './context.ts'
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, chatCommand, mergeCommand, initCommand, schemaCommand, setupCommand]
+export const commands: readonly CliCommand[] = [runCommand, planCommand, checkCommand, graphCommand, chatCommand, mergeCommand, exportCommand, initCommand, schemaCommand, setupCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that

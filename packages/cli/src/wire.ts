@@ -1,5 +1,5 @@
-// Wiring: which executor runs each node kind. The data nodes and the model node always run in
-// TypeScript (@tunekit/data); train, merge, generate and eval run on the backend the recipe
+// Wiring: which executor runs each node kind. The data nodes, the model node and the export node
+// always run in TypeScript (@tunekit/data, @tunekit/hf); train, merge, generate and eval run on the backend the recipe
 // resolves to. Backends are imported only when a command needs one: loading TensorFlow.js or
 // probing Python costs seconds that `plan`, `graph` and `check` should not pay.
 import { resolveBackend, type Backend, type NodeExecutor, type NodeKind, type Recipe, type ResolvedBackend } from '@tunekit/core'
@@ -33,17 +33,17 @@ export interface Wiring {
 
 /**
  * Resolves the recipe's backend (see `resolveBackend` in core: `'auto'` is torch with CUDA, else
- * tfjs) and returns the executors a run needs: data's, the model node's, then the backend's.
+ * tfjs) and returns the executors a run needs: data's, the model and export nodes', then the backend's.
  * With `backend: false` (a run that only touches data nodes) no backend is loaded.
  */
 export async function wire(recipe: Pick<Recipe, 'backend' | 'device'>, opts: { backend?: boolean } = {}): Promise<Wiring> {
-  const [{ dataExecutors }, { modelExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/hf')])
-  if (opts.backend === false) return { executors: { ...dataExecutors, model: modelExecutor }, dispose: async () => {} }
+  const [{ dataExecutors }, { modelExecutor, exportExecutor }] = await Promise.all([import('@tunekit/data'), import('@tunekit/hf')])
+  const typescript = { ...dataExecutors, model: modelExecutor, export: exportExecutor }
+  if (opts.backend === false) return { executors: typescript, dispose: async () => {} }
   const loaded = await candidates(recipe.backend, recipe.device)
   const resolved = await resolveBackend(recipe, loaded)
   const executors: Partial<Record<NodeKind, NodeExecutor>> = {
-    ...dataExecutors,
-    model: modelExecutor,
+    ...typescript,
     ...resolved.backend.executors,
   }
   const dispose = async (): Promise<void> => {

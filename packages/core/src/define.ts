@@ -156,7 +156,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = stageIssues(recipe)
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -184,6 +184,12 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
   return issues
+}
+
+/** Outputs that need another output: a GGUF export is written from the merged model. */
+function outputIssues({ output = {} }: RecipeParts): Issue[] {
+  const gguf = output.gguf ?? []
+  return gguf.length > 0 && output.merge === false ? [issue('GgufNeedsMerge', { path: 'output.gguf', value: gguf }, gguf)] : []
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */

@@ -1,6 +1,7 @@
 // @tunekit/hf: model input/output shared by the backends, in plain TypeScript (typed
 // arrays, no tensor library): safetensors, Hugging Face model folders, random-initialised models,
-// initial adapters, the PEFT adapter layout, checkpoints, the `model` node executor and GGUF export.
+// initial adapters, the PEFT adapter layout, checkpoints, the `model` node executor and GGUF export
+// (with the `export` node executor).
 export { createRng, restoreRng, hashString, fillNormal, fillUniform } from './prng.ts'
 export type { Rng, RngState } from './prng.ts'
 export { dtypeBytes, isDtype, isFloatDtype, bf16ToF32, f32ToBf16, f16ToF32, f32ToF16 } from './dtypes.ts'
@@ -34,6 +35,8 @@ export { TRAINER_STATE, OPTIMIZER_STATE, listCheckpoints, writeCheckpoint, readC
 export type { TrainerState, CheckpointContents, CheckpointEntry, Checkpoint } from './checkpoint.ts'
 export { growRows } from './resize.ts'
 export { exportGguf, ggufExportTypes, tensorTypeFor } from './gguf/export.ts'
+export { exportExecutor, ggufExportTypeOf, ggufFileName, EXPORT_REPORT } from './export-node.ts'
+export type { ExportReport } from './export-node.ts'
 export type { GgufExportType, GgufExportOptions, GgufExportResult } from './gguf/export.ts'
 export { writeGguf, ggufHeader, tensorBytes, ggufValueTypes, GGUF_MAGIC, GGUF_VERSION, GGUF_DEFAULT_ALIGNMENT } from './gguf/writer.ts'
 export type { GgufValue, GgufScalarType, GgufTensor, GgufContents } from './gguf/writer.ts'

@@ -17,7 +17,7 @@ import {
 } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type PreparedRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
 export interface RunOptions extends RecipeFlags, Selection {
@@ -43,7 +43,11 @@ export const shown = (ctx: CliContext, path: string): string => {
  * the graph with progress, skipping cached nodes. Returns the runner's result.
  */
 export async function runRecipe(ctx: CliContext, fileArg: string | undefined, opts: RunOptions): Promise<RunResult> {
-  const prepared = await prepareRecipe(ctx, fileArg, opts, opts.verb)
+  return runPrepared(ctx, await prepareRecipe(ctx, fileArg, opts, opts.verb), opts)
+}
+
+/** {@link runRecipe} on a recipe already loaded with its flags (`tunekit export` changes `output.gguf` first). */
+export async function runPrepared(ctx: CliContext, prepared: PreparedRecipe, opts: RunOptions): Promise<RunResult> {
   const { recipe } = prepared
   const graph = await compilePrepared(prepared)
   const missing = missingInputs(recipe, prepared.baseDir)
@@ -101,7 +105,8 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
     })
     if (!opts.json) {
       const run = shown(ctx, result.runDir)
-      ctx.out(`\nresults in ${run}/ (recipe.json, graph.json, events.jsonl${result.nodes.some((n) => n.id === 'merge') ? ', merged/' : ''})\n`)
+      const ran = (id: string): boolean => result.nodes.some((n) => n.id === id)
+      ctx.out(`\nresults in ${run}/ (recipe.json, graph.json, events.jsonl${ran('merge') ? ', merged/' : ''}${ran('export') ? ', gguf/' : ''})\n`)
       if (result.nodes.some((n) => n.id === 'merge')) ctx.out(`chat with it: npx tunekit chat ${join(run, 'merged')}\n`)
     }
     return result

@@ -798,6 +798,35 @@ export const errors = {
     message: (detail: string) => `chatting with a GGUF file runs llama.cpp through node-llama-cpp, which could not be loaded (${detail})`,
     hint: 'Install it beside tunekit: `npm i -E node-llama-cpp@3.21.1` (its prebuilt llama.cpp binaries come from npm).',
   },
+  // ── the export node and `tunekit export` (TK64x) ───────────────────────────────────────
+  GgufNeedsMerge: {
+    code: 'TK640',
+    name: 'GgufNeedsMerge',
+    title: 'A GGUF export needs the merged model',
+    message: (types: readonly string[]) => `output.gguf asks for ${list(types)}: GGUF files are written from the merged model, but output.merge is false`,
+    hint: 'Set output.merge: true (the default) so the adapter is folded into the weights first, or remove output.gguf.',
+  },
+  ExportSourceNotFound: {
+    code: 'TK641',
+    name: 'ExportSourceNotFound',
+    title: 'Nothing to export there',
+    message: (path: string) => `${show(path)} does not exist`,
+    hint: 'Pass a recipe file (tunekit export recipe.ts --type q8_0) or a merged model folder (tunekit export runs/<name>/merged --type q8_0).',
+  },
+  ExportFolderNotAModel: {
+    code: 'TK642',
+    name: 'ExportFolderNotAModel',
+    title: 'The folder is not a Hugging Face model',
+    message: (folder: string) => `${show(folder)} has no config.json, so it is not a Hugging Face model folder`,
+    hint: 'Pass the merged model of a run (runs/<name>/merged, written when output.merge is on), or a recipe file to run up to its export.',
+  },
+  ExportOutNeedsOneType: {
+    code: 'TK643',
+    name: 'ExportOutNeedsOneType',
+    title: '--out names one file, the recipe exports several',
+    message: (types: readonly string[]) => `--out is one file, but the recipe's output.gguf lists ${list(types)}`,
+    hint: 'Add --type to pick the one --out gets (e.g. --type q8_0), or leave --out off: every file is linked into the run folder (runs/<name>/gguf/).',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

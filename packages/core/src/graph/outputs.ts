@@ -6,11 +6,14 @@ export const hasEvalSet = (recipe: Recipe): boolean => recipe.data.split.eval > 
 
 /**
  * The nodes after training, whatever the stage: `eval` (with an eval set: eval loss and perplexity
- * of the trained model), `merge` (`output.merge`) and `generate` (`output.samples`; without a merged
- * model, the base model plus the adapter answers).
+ * of the trained model), `merge` (`output.merge`), `generate` (`output.samples`; without a merged
+ * model, the base model plus the adapter answers) and `export` (`output.gguf`: GGUF files of the
+ * merged model).
  */
 export async function addOutputNodes(b: GraphBuilder, recipe: Recipe, trained: string): Promise<void> {
   if (hasEvalSet(recipe)) await b.add('eval', ['model', trained, 'tokenize', 'split', 'collate'])
   if (recipe.output.merge) await b.add('merge', ['model', trained, 'tokenize'])
   if (recipe.output.samples.length > 0) await b.add('generate', recipe.output.merge ? ['merge', 'tokenize'] : ['model', trained, 'tokenize'])
+  // checkRecipe has refused output.gguf without output.merge (GgufNeedsMerge)
+  if (recipe.output.gguf.length > 0) await b.add('export', ['merge'])
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { collateNode } from './collate.ts'
 import { evalNode } from './eval.ts'
+import { exportNode } from './export.ts'
 import { formatNode } from './format.ts'
 import { generateNode } from './generate.ts'
 import { mergeNode } from './merge.ts'
@@ -23,6 +24,7 @@ export const nodes = {
   merge: mergeNode,
   generate: generateNode,
   eval: evalNode,
+  export: exportNode,
 } satisfies { [K in string]: NodeDefinition }
 
 /** The node registry's type. */

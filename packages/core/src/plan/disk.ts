@@ -8,9 +8,12 @@ import type { Figures } from './data-figures.ts'
 import { gb, OPTIMIZER_BYTES } from './memory.ts'
 import type { ParamCounts } from './model-size.ts'
 
+/** Bytes per weight of each GGUF type: ggml's block sizes (Q8_0: 32 int8 + an f16 scale per 32 weights). */
+const GGUF_BYTES_PER_WEIGHT: Record<string, number> = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 }
+
 /** One artifact's share of the estimate. */
 export interface DiskPart {
-  /** What it is: `model`, `shards`, `adapter`, `checkpoints`, `merged`. */
+  /** What it is: `model`, `shards`, `adapter`, `checkpoints`, `merged`, `gguf`. */
   name: string
   /** The nodes that write it (`tokenize` and `split` both write shards). */
   nodes: string[]
@@ -71,7 +74,8 @@ export function freeBytes(dir: string): { folder: string; bytes: number | null }
  * Estimates the bytes the run writes into the cache, node by node, counting only nodes not yet
  * cached: a random model's weights, the token shards (tokenize and split each hold a copy: 4
  * bytes of id + 1 of mask per token), the adapter, `keepCheckpoints + 1` checkpoints (a new one
- * is written before the oldest is deleted) each with its optimizer states, and the merged model.
+ * is written before the oldest is deleted) each with its optimizer states, the merged model and
+ * its GGUF files (ggml's bytes per weight of each type; the F32 norms are a rounding error).
  */
 export function estimateDisk(input: DiskInput): DiskEstimate {
   const { graph, cacheDir, params, figures } = input
@@ -93,6 +97,12 @@ export function estimateDisk(input: DiskInput): DiskEstimate {
     parts.push({ name: 'checkpoints', nodes: ids('train'), bytes: copies * (adapter + state), detail: `${copies} × ${gb(adapter + state)} (adapter + optimizer states)` })
   }
   if (toRun('merge')) parts.push({ name: 'merged', nodes: ids('merge'), bytes: params.base * input.weightBytes, detail: `${input.weightBytes} bytes × ${params.base}` })
+  const exported = graph.nodes.find((n) => n.kind === 'export' && !isCached(cacheDir, n.key))
+  if (exported) {
+    const types = exported.params.gguf as string[]
+    const perWeight = types.reduce((n, t) => n + GGUF_BYTES_PER_WEIGHT[t]!, 0)
+    parts.push({ name: 'gguf', nodes: [exported.id], bytes: Math.round(params.base * perWeight), detail: `${types.join(' + ')}: ${+perWeight.toFixed(4)} bytes × ${params.base}` })
+  }
   const total = parts.reduce((n, p) => n + p.bytes, 0)
   const free = freeBytes(cacheDir)
   return { folder: free.folder, parts, total, freeBytes: free.bytes, fits: free.bytes === null ? null : total <= free.bytes }

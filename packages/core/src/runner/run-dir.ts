@@ -8,7 +8,8 @@ import type { Graph, NodeKind } from '../graph/types.ts'
 //   recipe.json    the resolved recipe (every default filled in)
 //   graph.json     the compiled graph (keys tell which cache entries were used)
 //   events.jsonl   every event of every run into this folder, appended (a resume adds to it)
-//   adapter/ checkpoints/ merged/ samples/   links to the cache entries (copies where links fail)
+//   adapter/ checkpoints/ merged/ samples/ gguf/   links to the cache entries (copies where links fail)
+//   events.out.tfevents.*   the scalars of events.jsonl for TensorBoard (runner/tensorboard.ts)
 //   eval.json      link to the eval node's report
 
 /** What the run folder links to, by node kind: the artifact folder, or one `file` in it. */
@@ -17,6 +18,7 @@ export const RUN_LINKS: Partial<Record<NodeKind, { name: string; file?: string }
   merge: { name: 'merged' },
   generate: { name: 'samples' },
   eval: { name: 'eval.json', file: 'eval.json' },
+  export: { name: 'gguf' },
 }
 
 /** Creates the run folder and writes the resolved recipe and the graph. */

@@ -12,6 +12,7 @@ import { diskFull, NodeCrash, noSpaceError, writeCrashLog } from './crash.ts'
 import { acquireLock, describeHolder, type HeldLock } from './lock.ts'
 import { appendEvent, linkIntoRun, prepareRunDir, RUN_LINKS } from './run-dir.ts'
 import { selectNodes, type Selection } from './select.ts'
+import { tensorboardSink } from './tensorboard.ts'
 
 /** Options of {@link runGraph}. */
 export interface RunGraphOptions extends Selection {
@@ -97,9 +98,11 @@ async function runLocked(graph: Graph, opts: RunGraphOptions, lock: Lock): Promi
   for (const id of visit) checkCacheEntry(cacheDir, getNode(graph, id).key)
   prepareRunDir(runDir, opts.recipe, graph)
 
+  const tensorboard = tensorboardSink(runDir)
   const emit = (event: RunEventInput): void => {
     const stamped = { ...event, time: Date.now() } as RunEvent
     appendEvent(runDir, stamped)
+    tensorboard(stamped)
     opts.onEvent?.(stamped)
   }
   const endWith = (error: unknown): never => {

@@ -7,6 +7,10 @@ import { modelSchema } from './model.ts'
 import { stageSchema } from './stage.ts'
 import { tokensSchema } from './tokens.ts'
 
+/** Tensor types of a GGUF export: ggml's type names, in lower case as llama.cpp's file names write them. */
+export const ggufTypeSchema = z.enum(['f32', 'f16', 'q8_0', 'q4_0'])
+export type GgufType = z.output<typeof ggufTypeSchema>
+
 export const outputSchema = z.strictObject({
   /**
    * Run folder: the resolved recipe, graph, events.jsonl, adapter, checkpoints and merged model.
@@ -44,6 +48,14 @@ export const outputSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/text_generation#transformers.GenerationConfig.max_new_tokens
    */
   maxNewTokens: z.number().int().positive().default(128),
+  /**
+   * GGUF files to export the merged model to, one per tensor type, for llama.cpp, Ollama and LM
+   * Studio: `'f32'` (4 bytes a weight), `'f16'` (2), `'q8_0'` (34 bytes per 32 weights) or `'q4_0'`
+   * (18 per 32, with some loss). Needs `output.merge`; costs disk for each file, no training memory.
+   * @defaultValue []
+   * @see https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+   */
+  gguf: z.array(ggufTypeSchema).default([]),
   /**
    * Artifact cache shared by runs; every node's output is stored under its content key.
    * Costs disk, not memory; a cached node is never recomputed.
@@ -139,7 +151,7 @@ export const recipeSchema = z.strictObject({
    * @defaultValue { merge: true, maxShardSize: '5GB' }
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.output_dir
    */
-  output: outputSchema.default({ merge: true, maxShardSize: '5GB', samples: [], maxNewTokens: 128, cacheDir: '.tunekit/cache' }),
+  output: outputSchema.default({ merge: true, maxShardSize: '5GB', samples: [], maxNewTokens: 128, gguf: [], cacheDir: '.tunekit/cache' }),
 })
 
 export type RecipeSchemaInput = z.input<typeof recipeSchema>
