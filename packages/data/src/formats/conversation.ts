@@ -20,6 +20,17 @@ export interface Document {
   text: string
 }
 
+/**
+ * One line of `tokens.jsonl` (data.format 'tokens'): pre-tokenized ids and their loss mask
+ * (`mask[t] = 1`: token t is a label, predicted from t − 1), with the record's place for errors.
+ */
+export interface TokenRecord {
+  id: string
+  where: string
+  ids: number[]
+  mask: number[]
+}
+
 /** A preference pair (DPO-style data): a shared prompt, a chosen and a rejected answer. */
 export interface Preference {
   id: string
@@ -49,8 +60,15 @@ const roleNames: Record<string, Role> = {
 /** Maps a role name from any supported format to `system | user | assistant | tool`, or undefined. */
 export const normaliseRole = (name: string): Role | undefined => roleNames[name.trim().toLowerCase()]
 
-/** A record that cannot be used; the format step turns it into BadRecord (or a skip with `onError: 'skip'`). */
-export class RecordProblem extends Error {}
+/**
+ * A record that cannot be used; the format step turns it into BadRecord, or into the catalog
+ * error `catalog` names (same message arguments: where, then `args`), or a skip with `onError: 'skip'`.
+ */
+export class RecordProblem extends Error {
+  constructor(reason: string, readonly catalog?: { name: 'TokenLabelsLength' | 'TokenRecordUnlabelled'; args: readonly (string | number)[] }) {
+    super(reason)
+  }
+}
 
 export const problem = (reason: string): never => {
   throw new RecordProblem(reason)
