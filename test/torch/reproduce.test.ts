@@ -81,7 +81,8 @@ describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () 
     const before = await keys('edited')
     const weights = join(work, 'edited', 'adapter_model.safetensors')
     const bytes = readFileSync(weights)
-    bytes[bytes.length - 1] ^= 1 // one bit of the last tensor's last value
+    const last = bytes.length - 1
+    bytes.writeUInt8(bytes.readUInt8(last) ^ 1, last) // one bit of the last tensor's last value
     writeFileSync(weights, bytes)
     const after = await keys('edited')
     expect(after.train).not.toBe(before.train)

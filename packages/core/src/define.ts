@@ -199,8 +199,8 @@ function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
   }
   // Pre-tokenized records carry their own labels: no template renders them, no mask picks turns.
   if (data.format === 'tokens') {
-    if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template }, 'data.template'))
-    if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.mask', value: data.mask }, 'data.mask'))
+    if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template, hintArgs: ['data.template'] }, 'data.template'))
+    if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.mask', value: data.mask, hintArgs: ['data.mask'] }, 'data.mask'))
   }
   return issues
 }

@@ -149,7 +149,8 @@ export async function runTokenizeIds(
   await mkdir(outDir, { recursive: true })
   const tok = await loadTokenizer(modelDir, opts.tokens)
   // The embedding may have more rows than the tokenizer has ids (vocab_size padded to a multiple).
-  const config = JSON.parse(await readFile(join(modelDir, 'config.json'), 'utf8')) as { vocab_size?: unknown }
+  // (a tokenizer folder alone, without config.json, has only the tokenizer's ids)
+  const config = await readFile(join(modelDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { vocab_size?: unknown }, () => ({ vocab_size: undefined }))
   const vocabSize = Math.max(tok.vocabSize, typeof config.vocab_size === 'number' ? config.vocab_size : 0)
   const writer = await shardWriter(outDir)
   const records = typeof tokensPath === 'string' ? readJsonLines<TokenRecord>(tokensPath) : tokensPath
