@@ -2,9 +2,9 @@
 // adapter PEFT saved), the same ids and labels (data.format 'tokens' = the file the reference
 // trained on) and the same order (args.shuffle: false): per-step losses within 1e-5 on each backend.
 import { spawnSync } from 'node:child_process'
-import { cpSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { compile, defineRecipe, file, isTunekitError, type Recipe } from '@tunekit/core'
 import { resolveModelDir } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
@@ -32,10 +32,13 @@ const stepLosses = (run: Run): number[] => run.events.flatMap((e) => (e.type ===
 describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () => {
   let work: string
   let reference: number[]
+  const caches: string[] = []
+  const cache = (): string => caches[caches.push(tempDir('cache')) - 1]!
+  afterAll(() => [work, ...caches].forEach((d) => rmSync(d, { recursive: true, force: true })))
 
   beforeAll(async () => {
     // the base model: tunekit's tiny random Mistral, written by the model node
-    const base = await runRecipe(tinyRecipe({ backend: 'tfjs' }), createTfjsBackend({ device: 'cpu' }), { until: 'model' })
+    const base = await runRecipe(tinyRecipe({ backend: 'tfjs' }), createTfjsBackend({ device: 'cpu' }), { until: 'model', cacheDir: cache() })
     work = tempDir('reproduce')
     const request = { model: await resolveModelDir(base.artifact('model')), out: work, records: STEPS * BATCH, batch: BATCH, lr: LR, seed: 5 }
     const r = spawnSync(python, [join(import.meta.dirname, 'peft_reference.py')], { input: JSON.stringify(request), encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } })
@@ -47,8 +50,8 @@ describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () 
     const adapter = join(work, 'initial-adapter')
     const tokens = join(work, 'tokens.jsonl')
     const [tfjs, torch] = await Promise.all([
-      runRecipe(reproduce('tfjs', adapter, tokens), createTfjsBackend({ device: 'cpu' }), { until: 'train' }),
-      runRecipe(reproduce('torch', adapter, tokens), createTorchBackend({ python }), { until: 'train' }),
+      runRecipe(reproduce('tfjs', adapter, tokens), createTfjsBackend({ device: 'cpu' }), { until: 'train', cacheDir: cache() }),
+      runRecipe(reproduce('torch', adapter, tokens), createTorchBackend({ python }), { until: 'train', cacheDir: cache() }),
     ])
     expect(reference).toHaveLength(STEPS)
     const show = (name: string, l: number[]) => `${name} ${l.map((x) => x.toFixed(7)).join(', ')}`
@@ -72,6 +75,16 @@ describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () 
       ✖ TK242 "initial-adapter" has lora_alpha 8 but the recipe's lora.alpha is 16; a warm start continues that adapter, so its shape and scale must be the recipe's → at lora.alpha
         value: 16
         fix: Set lora.alpha: 8 (the adapter's value), or start from another adapter."
+    `)
+  })
+
+  it('lora.init naming a folder that is not an adapter stops compile', async () => {
+    const err = await compile(reproduce('tfjs', 'tokens.jsonl', 'tokens.jsonl'), { baseDir: work }).catch((e: unknown) => e)
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "lora.init names no PEFT adapter folder
+      ✖ TK241 lora.init "tokens.jsonl" is not 'default' or 'gaussian', so it names the adapter folder to start from, but it is a file, not a folder → at lora.init
+        value: "tokens.jsonl"
+        fix: Point lora.init at a folder with adapter_config.json and adapter_model.safetensors (PEFT's save_pretrained, or runs/<name>/adapter), relative to the recipe's folder; or use 'default' / 'gaussian' to start from a fresh adapter."
     `)
   })
 

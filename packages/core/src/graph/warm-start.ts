@@ -62,10 +62,11 @@ export function warmStartReads(recipe: Recipe, opts: CompileOptions): string[] {
   const notAdapter = (why: string): never => {
     throw new TunekitError([issue('WarmStartNotAdapter', { path: 'lora.init', value: init }, init, why)])
   }
-  if (!existsSync(dir)) notAdapter(`${dir} does not exist`)
-  if (!statSync(dir).isDirectory()) notAdapter(`${dir} is a file, not a folder`)
+  // `why` names the folder as the recipe does (relative to its folder), not this machine's path
+  if (!existsSync(dir)) notAdapter('it does not exist')
+  if (!statSync(dir).isDirectory()) notAdapter('it is a file, not a folder')
   const files = ADAPTER_FILES.map((f) => join(dir, f))
-  for (const f of files) if (!existsSync(f)) notAdapter(`${dir} has no ${f.slice(dir.length + 1)}`)
+  ADAPTER_FILES.forEach((f, i) => existsSync(files[i]!) || notAdapter(`it has no ${f}`))
   const parsed = parseJsonText(readFileSync(files[0]!, 'utf8'))
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return notAdapter(`its adapter_config.json is not a JSON object`)
   const json = parsed.value as Record<string, unknown>
