@@ -32,6 +32,7 @@ const stepLosses = (run: Run): number[] => run.events.flatMap((e) => (e.type ===
 describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () => {
   let work: string
   let reference: number[]
+  let baseLoss: number
   const caches: string[] = []
   const cache = (): string => caches[caches.push(tempDir('cache')) - 1]!
   afterAll(() => [work, ...caches].forEach((d) => rmSync(d, { recursive: true, force: true })))
@@ -43,7 +44,9 @@ describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () 
     const request = { model: await resolveModelDir(base.artifact('model')), out: work, records: STEPS * BATCH, batch: BATCH, lr: LR, seed: 5 }
     const r = spawnSync(python, [join(import.meta.dirname, 'peft_reference.py')], { input: JSON.stringify(request), encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1' } })
     if (r.status !== 0) throw new Error(`peft_reference.py exited ${r.status}:\n${r.stderr.slice(-3000)}`)
-    reference = (JSON.parse(r.stdout) as { losses: number[] }).losses
+    const out = JSON.parse(r.stdout) as { losses: number[]; baseLoss: number }
+    reference = out.losses
+    baseLoss = out.baseLoss
   })
 
   it('per-step losses match the reference within 1e-5 on tfjs and on torch', async () => {
@@ -54,6 +57,8 @@ describe('reproducing a transformers + PEFT LoRA run', { timeout: 600_000 }, () 
       runRecipe(reproduce('torch', adapter, tokens), createTorchBackend({ python }), { until: 'train', cacheDir: cache() }),
     ])
     expect(reference).toHaveLength(STEPS)
+    // the warm start shows in the first loss (a fresh adapter, B = 0, would give the base model's)
+    expect(Math.abs(reference[0]! - baseLoss)).toBeGreaterThan(1e-3)
     const show = (name: string, l: number[]) => `${name} ${l.map((x) => x.toFixed(7)).join(', ')}`
     for (const [name, run] of [['tfjs', tfjs], ['torch', torch]] as const) {
       const got = stepLosses(run)
