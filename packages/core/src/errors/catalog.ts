@@ -230,6 +230,49 @@ export const errors = {
     message: (module: string, key: string, allowed: readonly string[]) => `${show(module)} is not one of the modules ${key} can name (${allowed.join(', ')})`,
     hint: (allowed: readonly string[]) => `Use one of ${allowed.join(', ')}.`,
   },
+  // ── tool calling in data (TK26x) ─────────────────────────────────────────────────────────
+  BadToolDefinitions: {
+    code: 'TK260',
+    name: 'BadToolDefinitions',
+    title: 'The tool definitions of a record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Give tools as a JSON list of functions, { name, description, parameters } or { type: 'function', function: { … } }; or set data.onError: 'skip'.",
+  },
+  BadToolCall: {
+    code: 'TK261',
+    name: 'BadToolCall',
+    title: 'A tool call of a record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: 'Write each call as {"name": …, "arguments": {…}} with the arguments a JSON object (openai: function.arguments is the JSON text of one); or set data.onError: \'skip\'.',
+  },
+  ToolResultWithoutCall: {
+    code: 'TK262',
+    name: 'ToolResultWithoutCall',
+    title: 'A tool result answers no call',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Put the assistant's tool call (sharegpt function_call, openai tool_calls) right before its result, or set data.onError: 'skip'.",
+  },
+  UnknownTool: {
+    code: 'TK263',
+    name: 'UnknownTool',
+    title: 'A tool call names a function the record does not define',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Add the function to the record's tools (the model is trained to call only what it is shown), fix the name, or set data.onError: 'skip'.",
+  },
+  ToolsNotRendered: {
+    code: 'TK264',
+    name: 'ToolsNotRendered',
+    title: 'The chat template drops tool definitions',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders tools (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads `tools`), or drop the record's tools.",
+  },
+  ToolCallNotRendered: {
+    code: 'TK265',
+    name: 'ToolCallNotRendered',
+    title: 'The chat template drops or garbles a tool call',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders message.tool_calls (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads them), or set data.onError: 'skip'.",
+  },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {
     code: 'TK301',
@@ -411,7 +454,7 @@ export const errors = {
     code: 'TK350',
     name: 'TokenLabelsLength',
     title: 'A pre-tokenized record has labels of another length',
-    message: (where: string, field: string, got: number, want: number) => `${where}: ${field} has ${got} entries but input_ids has ${want}; they are read position by position`,
+    message: (where: string, reason: string) => `${where}: ${reason}; they are read position by position`,
     hint: "Write one label per input id (-100 where the token carries no loss), or set data.onError: 'skip' to skip such records (each one is reported).",
   },
   TokenIdOutOfVocab: {
@@ -425,7 +468,7 @@ export const errors = {
     code: 'TK352',
     name: 'TokenRecordUnlabelled',
     title: 'A pre-tokenized record has no label',
-    message: (where: string, field: string) => `${where}: every position after the first is masked in ${field} (position 0 predicts nothing), so the record carries no loss`,
+    message: (where: string, reason: string) => `${where}: ${reason} (position 0 predicts nothing), so the record carries no loss`,
     hint: "Leave the answer's tokens unmasked (labels equal to input_ids there), drop the record, or set data.onError: 'skip'.",
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.

@@ -102,12 +102,7 @@ export async function formatRecords(
         summary.skipped.push({ where, reason: e.message })
         continue
       }
-      if (e.catalog?.name === 'TokenLabelsLength') {
-        const [field, got, want] = e.catalog.args as [string, number, number]
-        return fail('TokenLabelsLength', { path: 'data.format', value: where }, where, field, got, want)
-      }
-      if (e.catalog?.name === 'TokenRecordUnlabelled') return fail('TokenRecordUnlabelled', { path: 'data.format', value: where }, where, String(e.catalog.args[0]))
-      return fail('BadRecord', { path: 'data.format', value: where }, where, e.message)
+      return fail(e.error, { path: 'data.format', value: where }, where, e.message)
     }
     if (parsed.kind === 'conversation') {
       summary.conversations++

@@ -23,7 +23,7 @@ const intList = (record: DataRecord, field: string): number[] | undefined => {
 
 const sameLength = (field: string, list: readonly number[], ids: readonly number[]): void => {
   if (list.length !== ids.length) {
-    throw new RecordProblem(`${field} has ${list.length} entries but input_ids has ${ids.length}`, { name: 'TokenLabelsLength', args: [field, list.length, ids.length] })
+    throw new RecordProblem(`${field} has ${list.length} entries but input_ids has ${ids.length}`, 'TokenLabelsLength')
   }
 }
 
@@ -65,6 +65,6 @@ export function parseTokens(record: DataRecord): Parsed {
     ids = input.filter((_, t) => keep[t])
     mask = mask.filter((_, t) => keep[t])
   }
-  if (!mask.some((m, t) => t > 0 && m === 1)) throw new RecordProblem(`every position after the first is masked in ${field}`, { name: 'TokenRecordUnlabelled', args: [field] })
+  if (!mask.some((m, t) => t > 0 && m === 1)) throw new RecordProblem(`every position after the first is masked in ${field}`, 'TokenRecordUnlabelled')
   return { kind: 'tokens', ids, mask }
 }
