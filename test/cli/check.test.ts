@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -156,6 +156,25 @@ describe('tunekit check and schema (in-process)', () => {
       "⚠ TK311 the data file or folder "<tmp>/data/none.jsonl" does not exist → at data.source.path
         value: "data/none.jsonl"
         fix: A relative path in file('…') is read from the recipe file's folder; fix the path, or pass the data with --data-path.
+      "
+    `)
+  })
+
+  it("checks a warm start's adapter_config.json against the recipe's lora options (TK242)", async () => {
+    const adapter = join(dir, 'published-adapter')
+    mkdirSync(adapter, { recursive: true })
+    writeFileSync(join(adapter, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 16, lora_alpha: 32, target_modules: ['q_proj', 'v_proj'], modules_to_save: null }))
+    writeFileSync(join(adapter, 'adapter_model.safetensors'), '')
+    const file = join(dir, 'warm.yaml')
+    writeFileSync(file, 'model: { id: x/y, family: llama }\ndata: { source: { kind: inline, records: [{ a: 1 }] }, format: alpaca }\nlora: { rank: 16, alpha: 16, init: published-adapter }\n')
+    const r = await cli('check', file)
+    expect(r.code).toBe(1)
+    expect(r.stderr.replaceAll(dir, '<tmp>')).toMatchInlineSnapshot(`
+      "The warm-start adapter does not match the recipe's LoRA options
+      ✖ TK242 "published-adapter" has lora_alpha 32 but the recipe's lora.alpha is 16; a warm start continues that adapter, so its shape and scale must be the recipe's → at lora.alpha
+        value: 16
+        fix: Set lora.alpha: 32 (the adapter's value), or start from another adapter.
+      ✖ <tmp>/warm.yaml: 1 recipe problem
       "
     `)
   })

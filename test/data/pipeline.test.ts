@@ -27,7 +27,7 @@ const chain = (source: Json, format: Json, more: { template?: Json; mask?: strin
     onError: 'fail', tokens: more.tokens ?? { chatml: true, add: [], addBos: true }, family: 'llama', trainableTokens: false,
   },
   split: { split: { eval: more.eval ?? 0, seed: 42 } },
-  collate: { batchSize: more.batchSize ?? 2, gradientAccumulationSteps: 1, epochs: 2, groupByLength: false, seed: 42, packing: more.packing ?? false, maxLength: more.maxLength ?? 64 },
+  collate: { batchSize: more.batchSize ?? 2, gradientAccumulationSteps: 1, epochs: 2, groupByLength: false, seed: 42, shuffle: true, packing: more.packing ?? false, maxLength: more.maxLength ?? 64 },
 })
 
 let runs = 0

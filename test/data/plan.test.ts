@@ -17,7 +17,7 @@ beforeAll(async () => {
 })
 afterAll(() => tmp.done())
 
-const opts = { batchSize: 2, gradientAccumulationSteps: 1, epochs: 1, groupByLength: false, seed: 42, packing: false, maxLength: 16 }
+const opts = { batchSize: 2, gradientAccumulationSteps: 1, epochs: 1, groupByLength: false, seed: 42, shuffle: true, packing: false, maxLength: 16 }
 
 describe('token shards', () => {
   test('numpy memory-maps ids.bin (<i4) and mask.bin (u1) and reads the same samples', async () => {
@@ -73,6 +73,13 @@ describe('batch plan', () => {
     expect(order(a, 0)).not.toEqual(order(a, 1))
     expect(order(makeBatchPlan({ lengths }, { lengths: [] }, { ...opts, seed: 7 }), 0)).not.toEqual(order(a, 0))
     expect(order(a, 0).sort()).toEqual([0, 1, 2, 3, 4, 5, 6])
+  })
+
+  test('shuffle: false keeps the samples in file order in every epoch, whatever the seed', () => {
+    const plan = makeBatchPlan({ lengths }, { lengths: [] }, { ...opts, epochs: 2, shuffle: false, seed: 7 })
+    const order = (e: number) => plan.epochsPlan[e]!.microBatches.flatMap((b) => b.rows.map((r) => r[0]!.sample))
+    expect(order(0)).toEqual([0, 1, 2, 3, 4, 5, 6])
+    expect(order(1)).toEqual([0, 1, 2, 3, 4, 5, 6])
   })
 
   test('groupByLength puts similar lengths together and raises padding efficiency', () => {

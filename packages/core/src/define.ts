@@ -69,12 +69,12 @@ export type ModelInputFor<F extends Family> = {
 export type StageInputFor<S extends StageKind> = { kind: S } & Omit<Extract<NonNullable<RecipeSchemaInput['stage']>, { kind: S }>, 'kind'>
 
 /**
- * Data options that stage `S` allows: `format: 'text'` only with pretrain (and nothing else there),
- * no chat template and only `mask: 'all'` with pretrain.
+ * Data options that stage `S` allows: `format: 'text'` only with pretrain (and nothing else there
+ * but `'tokens'`), no chat template and only `mask: 'all'` with pretrain.
  */
 export type DataInputFor<S extends StageKind> = {
   [K in keyof RecipeSchemaInput['data']]: K extends 'format'
-    ? S extends 'pretrain' ? 'text' : Exclude<RecipeSchemaInput['data']['format'], 'text'>
+    ? S extends 'pretrain' ? 'text' | 'tokens' : Exclude<RecipeSchemaInput['data']['format'], 'text'>
     : K extends 'template'
       ? S extends 'pretrain' ? never : RecipeSchemaInput['data']['template']
       : K extends 'mask'
@@ -199,9 +199,14 @@ function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
-    if (data.format !== undefined && data.format !== 'text') issues.push(issue('PretrainNeedsText', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
+    if (data.format !== undefined && data.format !== 'text' && data.format !== 'tokens') issues.push(issue('PretrainNeedsText', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
   } else if (data.format === 'text') {
     issues.push(issue('TextFormatNeedsPretrain', { path: 'data.format', value: data.format }, kind))
+  }
+  // Pre-tokenized records carry their own labels: no template renders them, no mask picks turns.
+  if (data.format === 'tokens') {
+    if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template, hintArgs: ['data.template'] }, 'data.template'))
+    if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.mask', value: data.mask, hintArgs: ['data.mask'] }, 'data.mask'))
   }
   return issues
 }

@@ -55,7 +55,7 @@ export { materializeBatch } from './plan/materialize.ts'
 export type { BatchArrays } from './plan/materialize.ts'
 
 export { dataExecutors } from './nodes/index.ts'
-export { runTokenizeText } from './tokenize/run-tokenize.ts'
+export { runTokenizeText, runTokenizeIds } from './tokenize/run-tokenize.ts'
 export type { RunTokenizeTextOptions } from './tokenize/run-tokenize.ts'
 export { tokenizeDocuments } from './tokenize/tokenize-text.ts'
 export type { TokenizeTextOptions } from './tokenize/tokenize-text.ts'

@@ -40,7 +40,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
   }
   // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
-  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, resumed: resume?.adapter.tensors })
+  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, baseDir: ctx.baseDir, resumed: resume?.adapter.tensors })
   const artifact = { method: trained, family: p.model.family, baseModel: p.model.id, revision: p.model.revision }
   const bytes = modelBytes(model)
   ctx.emit({

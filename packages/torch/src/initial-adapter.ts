@@ -1,13 +1,15 @@
 // The seeded initial adapter for a train node, drawn in TypeScript by @tunekit/hf (the
 // same bytes the tfjs backend starts from) and handed to the worker, which loads it into PEFT.
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type NodeContext } from '@tunekit/core'
+import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
-import { growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
+import { checkAdapter, growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
 
 /**
  * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
- * Full and freeze start from the base weights themselves: nothing to draw, no folder.
+ * A warm start (`lora.init` naming an adapter folder) returns that folder, checked against the
+ * model, for the worker to load through PEFT. Full and freeze start from the base weights
+ * themselves: nothing to draw, no folder.
  */
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
   const params = nodeParams('train', ctx.node)
@@ -17,6 +19,11 @@ export async function writeInitialAdapter(ctx: NodeContext): Promise<string | un
   const { family, config } = await readModelConfig(modelDir)
   const tok = await loadTokenizer(join(tokenize, 'tokenizer'))
   const vocab = Math.max(tok.vocabSize, config.vocabSize)
+  const warm = warmStartDir(params.method.init, ctx.baseDir)
+  if (warm) {
+    checkAdapter(warm, { family, config: { ...config, vocabSize: vocab } })
+    return warm
+  }
   const spec = loraSpecFromRecipe(params.method, family, await readTrainableTokenIds(tokenize))
   const weights = await openModelWeights(modelDir)
   try {

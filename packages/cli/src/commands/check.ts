@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
+import { existsSync } from 'node:fs'
 import { dirname, extname, relative, resolve } from 'node:path'
 import { Command } from 'commander'
-import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe } from '@tunekit/core'
+import { checkRecipe, fail, formatIssue, isTunekitError, parseRecipe, warmStartDir, warmStartReads } from '@tunekit/core'
 import { findTsconfig, readRecipeFile } from '../load-recipe.ts'
 import type { CliCommand, CliContext } from '../context.ts'
 import { missingInputs, modelFolderIssues } from './recipe-flags.ts'
@@ -100,6 +101,10 @@ export async function check(ctx: CliContext, fileArg: string | undefined): Promi
       ctx.err(`${formatIssue(found)}\n`)
       if (found.severity === 'error') problems++
     }
+    // A warm start's adapter that is there is checked against the recipe's LoRA options (as compile
+    // does); one that is not there is left to `run`, as missing data files are.
+    const warm = recipe.method.kind === 'lora' ? warmStartDir(recipe.lora.init, dirname(file)) : undefined
+    if (warm !== undefined && existsSync(warm)) warmStartReads(recipe, { baseDir: dirname(file) })
     // A local data file that is not there is a warning only: the recipe may be checked on another
     // machine than the one that trains (CI); `run` stops on it before any node runs.
     for (const missing of missingInputs(recipe, dirname(file)).filter((i) => i.name === 'DataFileNotFound')) {

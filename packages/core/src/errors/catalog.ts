@@ -426,6 +426,51 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: (baseModel: string) => `Apply the adapter to the model it was trained on${baseModel ? ` (base_model_name_or_path: ${baseModel})` : ''}: \`tunekit chat <that model folder> --adapter <adapter>\`.`,
   },
+  // TK240–TK259: runs that reproduce a reference (pre-tokenized data, warm starts).
+  TokensFormatNeedsNoTemplate: {
+    code: 'TK240',
+    name: 'TokensFormatNeedsNoTemplate',
+    title: "data.format 'tokens' with a template or a mask",
+    message: (key: string) => `data.format 'tokens' reads records that are already token ids with their own labels, so ${key} has nothing to render or pick`,
+    hint: (key: string) => `Remove ${key}: the records' labels (-100 where masked) or mask field say which tokens carry loss.`,
+  },
+  WarmStartNotAdapter: {
+    code: 'TK241',
+    name: 'WarmStartNotAdapter',
+    title: 'lora.init names no PEFT adapter folder',
+    message: (folder: string, why: string) => `lora.init ${show(folder)} is not 'default' or 'gaussian', so it names the adapter folder to start from, but ${why}`,
+    hint: "Point lora.init at a folder with adapter_config.json and adapter_model.safetensors (PEFT's save_pretrained, or runs/<name>/adapter), relative to the recipe's folder; or use 'default' / 'gaussian' to start from a fresh adapter.",
+  },
+  WarmStartMismatch: {
+    code: 'TK242',
+    name: 'WarmStartMismatch',
+    title: "The warm-start adapter does not match the recipe's LoRA options",
+    message: (folder: string, adapterKey: string, adapterValue: unknown, recipeKey: string, recipeValue: unknown) =>
+      `${show(folder)} has ${adapterKey} ${show(adapterValue)} but the recipe's ${recipeKey} is ${show(recipeValue)}; a warm start continues that adapter, so its shape and scale must be the recipe's`,
+    hint: (recipeKey: string, adapterValue: unknown) => `Set ${recipeKey}: ${show(adapterValue)} (the adapter's value), or start from another adapter.`,
+  },
+  // TK350–TK359: pre-tokenized records (data.format 'tokens').
+  TokenLabelsLength: {
+    code: 'TK350',
+    name: 'TokenLabelsLength',
+    title: 'A pre-tokenized record has labels of another length',
+    message: (where: string, reason: string) => `${where}: ${reason}; they are read position by position`,
+    hint: "Write one label per input id (-100 where the token carries no loss), or set data.onError: 'skip' to skip such records (each one is reported).",
+  },
+  TokenIdOutOfVocab: {
+    code: 'TK351',
+    name: 'TokenIdOutOfVocab',
+    title: 'A pre-tokenized record holds an id outside the vocabulary',
+    message: (where: string, position: number, id: number, vocab: number) => `${where}: input_ids[${position}] is ${id}, but the model's vocabulary has ids 0 to ${vocab - 1}`,
+    hint: "Tokenize the records with this model's tokenizer (the ids differ between tokenizers), or set data.onError: 'skip' to skip such records.",
+  },
+  TokenRecordUnlabelled: {
+    code: 'TK352',
+    name: 'TokenRecordUnlabelled',
+    title: 'A pre-tokenized record has no label',
+    message: (where: string, reason: string) => `${where}: ${reason} (position 0 predicts nothing), so the record carries no loss`,
+    hint: "Leave the answer's tokens unmasked (labels equal to input_ids there), drop the record, or set data.onError: 'skip'.",
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

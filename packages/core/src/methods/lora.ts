@@ -56,12 +56,16 @@ export const loraSchema = z.strictObject({
    */
   rsLora: z.boolean().default(false),
   /**
-   * Initialisation of A: `'default'` is Kaiming-uniform (PEFT's default), `'gaussian'` draws from
-   * N(0, 1/r). B always starts at zero, so training starts from the base model exactly.
+   * Start values of the adapter: `'default'` draws A Kaiming-uniform (PEFT's default) and
+   * `'gaussian'` from N(0, 1/r), both with B = 0 so training starts from the base model exactly;
+   * any other string is the folder of an existing PEFT adapter (relative to the recipe's folder) to
+   * continue training from (a warm start), whose adapter_config.json must match rank, alpha,
+   * target modules, modules to save and rsLora. No memory effect.
    * @defaultValue 'default'
-   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (init_lora_weights)
+   * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (init_lora_weights),
+   *   https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (adapter_name_or_path)
    */
-  init: z.enum(['default', 'gaussian']).default('default'),
+  init: z.union([z.enum(['default', 'gaussian']), z.string().min(1)]).default('default'),
 })
 
 export type LoraInput = z.input<typeof loraSchema>

@@ -14,6 +14,7 @@ export const collateParamsSchema = z.strictObject({
   maxSteps: args.maxSteps,
   groupByLength: resolvedSchema(args.groupByLength),
   seed: resolvedSchema(args.seed),
+  shuffle: resolvedSchema(args.shuffle),
   /** `data.packing` as the stage resolved it. */
   packing: z.boolean(),
   maxLength: resolvedSchema(dataSchema.shape.maxLength),
@@ -30,7 +31,7 @@ export const collateNode = defineNode({
     if (data.packing === undefined) throw new Error('collate: data.packing reached compile unresolved (parseRecipe fills it from the stage)')
     return {
       batchSize: a.batchSize, gradientAccumulationSteps: a.gradientAccumulationSteps, epochs: a.epochs, maxSteps: a.maxSteps,
-      groupByLength: a.groupByLength, seed: a.seed, packing: data.packing, maxLength: data.maxLength,
+      groupByLength: a.groupByLength, seed: a.seed, shuffle: a.shuffle, packing: data.packing, maxLength: data.maxLength,
     }
   },
 })

@@ -21,6 +21,10 @@ export const renderParamsSchema = z.discriminatedUnion('kind', [
     /** Documents encoded as they are (bos per `tokens.addBos`), eos appended, every token a label. */
     kind: z.literal('text'),
   }),
+  z.strictObject({
+    /** Pre-tokenized records (data.format 'tokens'): ids and labels as the records give them. */
+    kind: z.literal('tokens'),
+  }),
 ])
 
 /** `tokenize` params: rendering, lengths, the tokenizer's added tokens and which token rows train. */
@@ -41,6 +45,7 @@ export type RenderParams = z.output<typeof renderParamsSchema>
 /** Chat rendering needs a template and a mask; the recipe's stage fills both for chat data (stages/sft.ts). */
 function renderOf(d: Recipe['data']): RenderParams {
   if (d.format === 'text') return { kind: 'text' }
+  if (d.format === 'tokens') return { kind: 'tokens' }
   if (d.template === undefined || d.mask === undefined) throw new Error('tokenize: a chat recipe reached compile without data.template and data.mask (parseRecipe fills them from the stage)')
   return { kind: 'chat', template: d.template, mask: d.mask }
 }

@@ -102,6 +102,14 @@ export const argsSchema = z.strictObject({
    */
   groupByLength: z.boolean().default(false),
   /**
+   * Shuffle the training samples each epoch (seeded by `seed` + epoch); `false` keeps the order of
+   * the data files, e.g. to reproduce another trainer's run batch for batch. No memory effect;
+   * unshuffled data sorted by topic or length can hurt quality.
+   * @defaultValue true
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.Trainer.get_train_dataloader (RandomSampler vs SequentialSampler)
+   */
+  shuffle: z.boolean().default(true),
+  /**
    * Evaluate every N steps, once per `'epoch'`, or `'never'`. Evaluation costs time, not memory
    * beyond one eval batch.
    * @defaultValue 'epoch'

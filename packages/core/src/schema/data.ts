@@ -143,7 +143,7 @@ export const datasetInfoFormatSchema = z.strictObject({
 })
 
 export const formatSchema = z.union([
-  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai', 'text']),
+  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai', 'text', 'tokens']),
   chatmlTextFormatSchema,
   columnMapSchema,
   datasetInfoFormatSchema,
@@ -195,10 +195,15 @@ export const dataSchema = z.strictObject({
    * How records map to conversations: `'chatml-text'` (one ChatML `text` column, as oasst_top1),
    * `'alpaca'`, `'sharegpt'`, `'openai'`, a column map or a LLaMA-Factory dataset_info entry; or,
    * with `stage: { kind: 'pretrain' }` only, `'text'`: raw documents, one per JSON record (its `text`
-   * field) or per non-empty line of a `.txt` file, as LLaMA-Factory's `pt` stage reads them.
+   * field) or per non-empty line of a `.txt` file, as LLaMA-Factory's `pt` stage reads them; or
+   * `'tokens'`: pre-tokenized records (`input_ids` with `labels`, -100 where masked, or with a 0/1
+   * `mask`, or with an `attention_mask` whose 0s are padding and left out), written to the shards
+   * as they are, with no template, no bos or eos added (any stage; `data.template`/`data.mask` are
+   * then not allowed).
    * It decides which turns exist and so which tokens can carry loss; no memory effect.
    * @defaultValue (required)
-   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md
+   * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md,
+   *   https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (tokenized_path)
    */
   format: formatSchema,
   /**

@@ -1,3 +1,4 @@
+import { warmStartReads } from '../graph/warm-start.ts'
 import { defineStage } from './stage.ts'
 import { addDataNodes } from './data-nodes.ts'
 
@@ -11,6 +12,6 @@ export const pretrainStage = defineStage({
   summary: "raw text (data.format 'text'), eos per document, every token trained, packed by default",
   build: async (b, recipe) => {
     await addDataNodes(b, recipe)
-    return b.add('train', ['model', 'tokenize', 'split', 'collate'])
+    return b.add('train', ['model', 'tokenize', 'split', 'collate'], { reads: warmStartReads(recipe, b.options) })
   },
 })

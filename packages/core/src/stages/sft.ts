@@ -1,3 +1,4 @@
+import { warmStartReads } from '../graph/warm-start.ts'
 import { defineStage } from './stage.ts'
 import { addDataNodes } from './data-nodes.ts'
 
@@ -7,6 +8,6 @@ export const sftStage = defineStage({
   summary: 'conversations rendered by data.template, loss on the turns data.mask picks',
   build: async (b, recipe) => {
     await addDataNodes(b, recipe)
-    return b.add('train', ['model', 'tokenize', 'split', 'collate'])
+    return b.add('train', ['model', 'tokenize', 'split', 'collate'], { reads: warmStartReads(recipe, b.options) })
   },
 })

@@ -47,6 +47,17 @@ export interface Document {
   text: string
 }
 
+/**
+ * One line of `tokens.jsonl` (data.format 'tokens'): pre-tokenized ids and their loss mask
+ * (`mask[t] = 1`: token t is a label, predicted from t − 1), with the record's place for errors.
+ */
+export interface TokenRecord {
+  id: string
+  where: string
+  ids: number[]
+  mask: number[]
+}
+
 /** A preference pair (DPO-style data): a shared prompt, a chosen and a rejected answer. */
 export interface Preference {
   id: string
@@ -77,7 +88,7 @@ const roleNames: Record<string, Role> = {
 export const normaliseRole = (name: string): Role | undefined => roleNames[name.trim().toLowerCase()]
 
 /** Catalog entries a record problem can be reported as; each takes `(where, reason)`. */
-export type RecordErrorName = 'BadRecord' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool'
+export type RecordErrorName = 'BadRecord' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool' | 'TokenLabelsLength' | 'TokenRecordUnlabelled'
 
 /**
  * A record that cannot be used; the format step turns it into its catalog error (BadRecord unless

@@ -7,6 +7,7 @@ export type Parsed =
   | { kind: 'conversation'; messages: Message[]; tools?: ToolDefinition[] }
   | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
   | { kind: 'document'; text: string }
+  | { kind: 'tokens'; ids: number[]; mask: number[] }
 
 /** One raw record of a data source (a JSON object, a CSV row, a parquet row). */
 export type DataRecord = Record<string, unknown>

@@ -5,9 +5,10 @@ import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
 import { readFile } from 'node:fs/promises'
 import { writeJsonAtomic } from '@tunekit/core'
 import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
-import { RecordProblem, type Conversation, type Document, type Preference } from './conversation.ts'
+import { RecordProblem, type Conversation, type Document, type Preference, type TokenRecord } from './conversation.ts'
 import { loadDatasetInfo } from './dataset-info.ts'
 import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, parseText, type Parsed } from './parsers.ts'
+import { parseTokens } from './tokens.ts'
 
 import type { DataRecord } from './parsers.ts'
 
@@ -25,6 +26,8 @@ export async function recordParser(format: Format, baseDir: string): Promise<(re
         return (r) => parseOpenai(r)
       case 'text':
         return (r) => parseText(r)
+      case 'tokens':
+        return (r) => parseTokens(r)
     }
   }
   switch (format.kind) {
@@ -52,6 +55,8 @@ export interface FormatSummary {
   preferences: number
   /** Raw documents (data.format 'text'). */
   documents: number
+  /** Pre-tokenized samples (data.format 'tokens'). */
+  tokenized: number
   skipped: Skipped[]
 }
 
@@ -80,9 +85,10 @@ export async function formatRecords(
     onConversation: (c: Conversation) => Promise<void> | void
     onPreference?: (p: Preference) => Promise<void> | void
     onDocument?: (d: Document) => Promise<void> | void
+    onTokens?: (t: TokenRecord) => Promise<void> | void
   },
 ): Promise<FormatSummary> {
-  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, documents: 0, skipped: [] }
+  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, documents: 0, tokenized: 0, skipped: [] }
   for await (const item of records) {
     const id = String(summary.records++)
     const where = describeOrigin(opts.origins, item.origin, item.line)
@@ -103,6 +109,9 @@ export async function formatRecords(
       const c: Conversation = { id, messages: parsed.messages }
       if (parsed.tools) c.tools = parsed.tools
       await opts.onConversation(c)
+    } else if (parsed.kind === 'tokens') {
+      summary.tokenized++
+      await opts.onTokens?.({ id, where, ids: parsed.ids, mask: parsed.mask })
     } else if (parsed.kind === 'document') {
       summary.documents++
       await opts.onDocument?.({ id, text: parsed.text })
@@ -111,13 +120,14 @@ export async function formatRecords(
       await opts.onPreference?.({ id, prompt: parsed.prompt, chosen: parsed.chosen, rejected: parsed.rejected })
     }
   }
-  if (summary.conversations + summary.preferences + summary.documents === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
+  if (summary.conversations + summary.preferences + summary.documents + summary.tokenized === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
   return summary
 }
 
 /**
  * The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`),
- * or `documents.jsonl` for data.format 'text', and `format.json`. Files left empty are removed.
+ * or `documents.jsonl` for data.format 'text', or `tokens.jsonl` for 'tokens', and `format.json`.
+ * Files left empty are removed.
  */
 export async function runFormat(
   format: Format,
@@ -131,6 +141,7 @@ export async function runFormat(
   const conversations = jsonLinesWriter(join(outDir, 'conversations.jsonl'))
   const preferences = jsonLinesWriter(join(outDir, 'preferences.jsonl'))
   const documents = jsonLinesWriter(join(outDir, 'documents.jsonl'))
+  const tokens = jsonLinesWriter(join(outDir, 'tokens.jsonl'))
   let summary: FormatSummary
   try {
     summary = await formatRecords(readJsonLines<RecordLine>(join(sourceDir, 'records.jsonl')), parse, {
@@ -139,15 +150,18 @@ export async function runFormat(
       onConversation: (c) => conversations.write(c),
       onPreference: (p) => preferences.write(p),
       onDocument: (d) => documents.write(d),
+      onTokens: (t) => tokens.write(t),
     })
   } finally {
     await conversations.close()
     await preferences.close()
     await documents.close()
+    await tokens.close()
   }
   if (summary.preferences === 0) await rm(join(outDir, 'preferences.jsonl'), { force: true })
   if (summary.documents === 0) await rm(join(outDir, 'documents.jsonl'), { force: true })
-  else if (summary.conversations === 0) await rm(join(outDir, 'conversations.jsonl'), { force: true })
+  if (summary.tokenized === 0) await rm(join(outDir, 'tokens.jsonl'), { force: true })
+  if (summary.conversations === 0 && summary.documents + summary.tokenized > 0) await rm(join(outDir, 'conversations.jsonl'), { force: true })
   await writeJsonAtomic(join(outDir, 'format.json'), summary)
   return summary
 }

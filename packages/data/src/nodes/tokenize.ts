@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, resolveModelDir, type NodeExecutor } from '@tunekit/core'
-import { runTokenize, runTokenizeText } from '../tokenize/run-tokenize.ts'
+import { runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
 
-/** The `tokenize` node: conversations (chat template + mask) or documents (raw text) → token shards. */
+/** The `tokenize` node: conversations (chat template + mask), documents (raw text) or pre-tokenized records → token shards. */
 export const tokenizeExecutor: NodeExecutor = async (ctx) => {
   const p = nodeParams('tokenize', ctx.node)
   const formatDir = inputOfKind(ctx, 'format')
@@ -10,6 +10,8 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
   const common = { maxLength: p.maxLength, truncation: p.truncation, tokens: p.tokens, trainableTokens: p.trainableTokens, key: ctx.node.key }
   const { table } = p.render.kind === 'text'
     ? await runTokenizeText(join(formatDir, 'documents.jsonl'), modelDir, ctx.outDir, common)
-    : await runTokenize(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { ...common, template: p.render.template, mask: p.render.mask, onError: p.onError })
+    : p.render.kind === 'tokens'
+      ? await runTokenizeIds(join(formatDir, 'tokens.jsonl'), modelDir, ctx.outDir, { ...common, onError: p.onError })
+      : await runTokenize(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { ...common, template: p.render.template, mask: p.render.mask, onError: p.onError })
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `data checks\n${table}` })
 }

@@ -10,6 +10,8 @@ export interface PlanOptions {
   maxSteps?: number | undefined
   groupByLength: boolean
   seed: number
+  /** `args.shuffle`: false keeps the samples' order (the data files' order) in every epoch. */
+  shuffle: boolean
   packing: boolean
   maxLength: number
 }
@@ -57,7 +59,7 @@ function batchesOf(rows: Segment[][], batchSize: number): MicroBatch[] {
 }
 
 /**
- * The batch plan: per epoch a seeded order (seed + epoch), grouped by length or packed if asked,
+ * The batch plan: per epoch a seeded order (seed + epoch; file order with `shuffle: false`), grouped by length or packed if asked,
  * cut into micro-batches padded to their longest row. Steps follow Hugging Face's Trainer:
  * steps per epoch = max(1, floor(micro-batches / gradient accumulation)); maxSteps overrides
  * epochs; a fractional epoch count rounds the total up. Deterministic for a seed.
@@ -70,7 +72,7 @@ export function makeBatchPlan(
   const n = train.lengths.length
   if (n === 0) fail('NoTrainingSteps', { path: 'args.batchSize', value: opts.batchSize }, 0, opts.batchSize * opts.gradientAccumulationSteps)
   const epochPlan = (epoch: number): { microBatches: MicroBatch[] } => {
-    let order = permutation(n, opts.seed + epoch)
+    let order = opts.shuffle ? permutation(n, opts.seed + epoch) : Array.from({ length: n }, (_, i) => i)
     if (opts.groupByLength && !opts.packing) order = groupedOrder(order, train.lengths, opts.batchSize)
     return { microBatches: batchesOf(rowsOf(order, train.lengths, opts.packing, opts.maxLength), opts.batchSize) }
   }

@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { TunekitError } from '@tunekit/core'
-import type { Conversation, Document } from '../formats/conversation.ts'
+import type { Conversation, Document, TokenRecord } from '../formats/conversation.ts'
 import { builtinTemplates, templateMarkers, turnEnd, type BuiltinTemplate } from '../templates/builtins.ts'
 import { chatTemplate } from '../templates/render.ts'
 import { loadTokenizer, type LoadedTokenizer, type TokenChoices } from '../tokenizer/load.ts'
@@ -12,6 +12,7 @@ import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import { checkRows, formatChecks } from './checks.ts'
 import { tokenizeConversations, type MaskMode, type TokenizeReport, type Truncation } from './tokenize.ts'
 import { tokenizeDocuments } from './tokenize-text.ts'
+import { tokenizeIds } from './tokenize-ids.ts'
 import { trainableTokenIds } from './trainable-tokens.ts'
 
 export type TemplateChoice = BuiltinTemplate | 'model' | { jinja: string }
@@ -126,6 +127,38 @@ export async function runTokenizeText(
     report = await tokenizeDocuments(documents, tok, { maxLength: opts.maxLength, truncation: opts.truncation }, (s) => writer.add(s.ids, s.mask))
   } catch (e) {
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
+    throw e
+  }
+  return finishTokenize(outDir, tok, writer, report, opts, undefined)
+}
+
+/** Options of {@link runTokenizeIds}. */
+export type RunTokenizeIdsOptions = RunTokenizeTextOptions & Pick<RunTokenizeOptions, 'onError'>
+
+/**
+ * The tokenize node for pre-tokenized records (data.format 'tokens'): `tokens.jsonl` → token shards
+ * as they are (no template, no bos or eos added), every id checked against the model's vocabulary,
+ * plus `tokenizer/` and `report.json`. No chat template.
+ */
+export async function runTokenizeIds(
+  tokensPath: string | AsyncIterable<TokenRecord> | Iterable<TokenRecord>,
+  modelDir: string,
+  outDir: string,
+  opts: RunTokenizeIdsOptions,
+): Promise<{ report: TokenizeReport; index: ShardIndex; table: string }> {
+  await mkdir(outDir, { recursive: true })
+  const tok = await loadTokenizer(modelDir, opts.tokens)
+  // The embedding may have more rows than the tokenizer has ids (vocab_size padded to a multiple).
+  // (a tokenizer folder alone, without config.json, has only the tokenizer's ids)
+  const config = await readFile(join(modelDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as { vocab_size?: unknown }, () => ({ vocab_size: undefined }))
+  const vocabSize = Math.max(tok.vocabSize, typeof config.vocab_size === 'number' ? config.vocab_size : 0)
+  const writer = await shardWriter(outDir)
+  const records = typeof tokensPath === 'string' ? readJsonLines<TokenRecord>(tokensPath) : tokensPath
+  let report: TokenizeReport
+  try {
+    report = await tokenizeIds(records, { maxLength: opts.maxLength, truncation: opts.truncation, onError: opts.onError, vocabSize, eos: tok.eos, pad: tok.pad }, (s) => writer.add(s.ids, s.mask))
+  } catch (e) {
+    await writer.abort()
     throw e
   }
   return finishTokenize(outDir, tok, writer, report, opts, undefined)

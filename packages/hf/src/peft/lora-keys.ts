@@ -41,7 +41,8 @@ export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableT
     rank: lora.rank,
     alpha: lora.alpha,
     dropout: lora.dropout,
-    init: lora.init,
+    // a warm start's folder (lora.init) gives the start values; the adapter is still PEFT's default kind
+    init: lora.init === 'gaussian' ? 'gaussian' : 'default',
     rsLora: lora.rsLora,
     targetModules: lora.targetModules ?? info.defaultTargetModules,
     modulesToSave: lora.modulesToSave,

@@ -1,7 +1,8 @@
 // LoRA on the tfjs model: `y = x Wᵀ + scale · dropout(x) Aᵀ Bᵀ` per targeted module (model/linear.ts),
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
-import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { warmStartDir } from '@tunekit/core'
+import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
 import type { LoraPair } from '../model/linear.ts'
@@ -64,9 +65,12 @@ export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: Read
 }
 
 export const lora = {
-  setup: async ({ model, method, modelDir, trainableTokenIds, seed, resumed }) => {
+  setup: async ({ model, method, modelDir, trainableTokenIds, seed, baseDir, resumed }) => {
     const spec = loraSpecFromRecipe(method, model.family, [...trainableTokenIds])
     let initial = resumed
+    const warm = warmStartDir(method.init, baseDir)
+    // A warm start continues an existing adapter (checked against the model first); else the seeded draw.
+    if (!initial && warm) initial = (await readAdapter(warm, { family: model.family, config: model.config })).tensors
     if (!initial) {
       const base = await baseWeightReader(modelDir, model.config.vocabSize)
       initial = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed, baseTensors: base }).finally(() => base.close())

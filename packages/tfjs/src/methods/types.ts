@@ -17,6 +17,8 @@ export interface SetupInput<K extends MethodKind> {
   trainableTokenIds: readonly number[]
   /** `args.seed`. */
   seed: number
+  /** The recipe's folder: a warm start's `lora.init` folder resolves from here. */
+  baseDir: string
   /** A checkpoint's trained tensors, under the method's artifact keys. */
   resumed: ReadonlyMap<string, FloatTensor> | undefined
 }

@@ -94,7 +94,7 @@ def train_params(**args) -> TrainParams:
     the generated dataclass; `args` override keys of `args` by their JSON names."""
     base_args = {"batchSize": 2, "gradientAccumulationSteps": 1, "epochs": 2, "learningRate": 1e-2, "lrScheduler": "linear",
                  "warmupSteps": 1, "warmupRatio": 0, "optimizer": "adamw_torch", "weightDecay": 0.0, "adamBeta1": 0.9,
-                 "adamBeta2": 0.999, "adamEpsilon": 1e-8, "maxGradNorm": 1.0, "groupByLength": False, "evalEvery": "epoch",
+                 "adamBeta2": 0.999, "adamEpsilon": 1e-8, "maxGradNorm": 1.0, "groupByLength": False, "shuffle": True, "evalEvery": "epoch",
                  "saveEvery": "never", "keepCheckpoints": 10, "seed": 7, "logEvery": 1}
     base_args.update(args)
     return TrainParams.from_json({

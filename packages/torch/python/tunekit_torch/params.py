@@ -57,7 +57,7 @@ class TrainParamsMethodLora(Params):
     modules_to_save: list[str] = field(metadata={"json": "modulesToSave"})
     trainable_tokens: bool | list[str] = field(metadata={"json": "trainableTokens"})
     rs_lora: bool = field(metadata={"json": "rsLora"})
-    init: Literal["default", "gaussian"] = field(metadata={"json": "init"})
+    init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class TrainParamsArgs(Params):
     adam_epsilon: float = field(metadata={"json": "adamEpsilon"})
     max_grad_norm: float = field(metadata={"json": "maxGradNorm"})
     group_by_length: bool = field(metadata={"json": "groupByLength"})
+    shuffle: bool = field(metadata={"json": "shuffle"})
     eval_every: int | Literal["epoch", "never"] = field(metadata={"json": "evalEvery"})
     save_every: int | Literal["epoch", "never"] = field(metadata={"json": "saveEvery"})
     keep_checkpoints: int = field(metadata={"json": "keepCheckpoints"})
