@@ -22,6 +22,7 @@ export type { FormatSummary, Skipped } from './formats/run-format.ts'
 export { builtinTemplates, turnEnd, templateMarkers } from './templates/builtins.ts'
 export type { BuiltinTemplate } from './templates/builtins.ts'
 export { chatTemplate, renderChat, renderSpans } from './templates/render.ts'
+export { savedChatTemplate } from './templates/saved-template.ts'
 export type { ChatTemplate, RenderedChat, Span } from './templates/render.ts'
 
 export { loadTokenizer, tokenizerFromFiles } from './tokenizer/load.ts'
