@@ -54,8 +54,8 @@ def main(path):
         for case in request["cases"]:
             model, tokenizer = load(case)
             model.eval()
-            prompt = tokenizer.apply_chat_template(request["prompt"], tokenize=True, add_generation_prompt=True)
-            sample = tokenizer.apply_chat_template(request["sample"], tokenize=True)
+            prompt = tokenizer.apply_chat_template(request["prompt"], tokenize=True, add_generation_prompt=True, return_dict=False)
+            sample = tokenizer.apply_chat_template(request["sample"], tokenize=True, return_dict=False)
             logits = model(input_ids=torch.tensor([request["ids"]])).logits[0].float().contiguous()
             save_file({"logits": logits}, case["out"])
             report["cases"].append({"prompt": prompt, "sample": sample, "greedy": greedy(model, request["ids"], request["maxNewTokens"]),

@@ -17,8 +17,10 @@ export * from './lora-keys.ts'
  * adapter_config.json with only the keys the adapter's features need, so the oldest PEFT that has
  * those features loads it: `PeftConfig.from_pretrained` passes every key to `LoraConfig(...)`, and
  * a key that PEFT version does not know is a TypeError (PEFT 0.21's `save_pretrained` writes 18 that
- * PEFT 0.9 does not know). Plain LoRA needs PEFT ≥ 0.6 (keys of 0.6's LoraConfig), rsLoRA ≥ 0.7
- * (`use_rslora`), trainable tokens ≥ 0.15 (`trainable_token_indices`); see the README's table.
+ * PEFT 0.9 does not know). By the LoraConfig fields of each release: plain LoRA (and
+ * `modules_to_save`) needs PEFT ≥ 0.6, `init: 'gaussian'` ≥ 0.7, rsLoRA (`use_rslora`) ≥ 0.8,
+ * trainable tokens (`trainable_token_indices`) ≥ 0.15; loading is tested in 0.9.0 and 0.21
+ * (test/compat/matrix.test.ts). The README's table says the same.
  * Keys sorted, as PEFT writes them. Both backends write it through here.
  */
 export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
