@@ -161,7 +161,8 @@ describe('compatibility matrix: each backend × stack × artifact', { timeout: 6
         const got = report.cases[i]!
         const mine = await ownOf(c)
         const diff = relDiff(await logitsOf(c.out), mine.logits)
-        matrix.push(`${c.backend} × ${stack} (${report.versions.transformers}) × ${c.artifact}: max logit difference ${diff.toExponential(2)}`)
+        const scale = mine.logits.reduce((m, x) => Math.max(m, Math.abs(x)), 0)
+        matrix.push(`${c.backend} × ${stack} (${report.versions.transformers}) × ${c.artifact}: max logit difference ${diff.toExponential(2)} (largest |logit| ${scale.toExponential(2)})`)
         expect(diff, matrix.at(-1)).toBeLessThan(1e-5)
         expect(got.greedy, matrix.at(-1)).toEqual(mine.greedy)
         // apply_chat_template gives the ids tunekit trains and prompts with, bos first
