@@ -61,15 +61,16 @@ if [ -z "${TUNEKIT_REFERENCE_PYTHON:-}" ]; then
 fi
 
 # ensure_compat: .venv-compat from test/compat/requirements.lock, and torch from the worker stack.
-# Why not torch's wheel again: it and the nvidia-* wheels it links are ~2.4 GB to unpack (measured
-# 2m50s and 4.6 GB of disk on the CI machine's 2 cores, against ~25 s for this whole environment
-# with the .pth). A .pth file's folder is appended to sys.path after the environment's own
-# site-packages, so every package of the lock shadows the worker stack's newer copy and only what
-# the lock lacks (torch, sympy, networkx, nvidia-*) comes from there. The stamp holds that folder
-# too: a worker stack moved elsewhere rebuilds the link.
+# Why not torch's wheel again: it and the nvidia-* wheels it links unpack to 4.0 GB (measured:
+# 47 s of CPU, 49 s wall, from the wheelhouse), against 230 MB and ~21 s of CPU for this whole
+# environment with the .pth (+ ~19 s to download its 34 MB of wheels the first time). A .pth file's
+# folder is appended to sys.path after the environment's own site-packages, so every package of the
+# lock shadows the worker stack's newer copy and only what the lock lacks (torch, sympy, networkx,
+# nvidia-*) comes from there. The stamp holds that folder too: a worker stack moved elsewhere
+# rebuilds the link.
 ensure_compat() {
   local dir=.venv-compat worker=${TUNEKIT_PYTHON:-$PWD/.venv/bin/python} site
-  site=$("$worker" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')
+  site=$("$worker" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')  # where its torch is
   local stamp="$dir/.tunekit-lock" want
   want="$(cat test/compat/requirements.lock; echo "torch from $site")"
   if [ -x "$dir/bin/python" ] && [ "$want" = "$(cat "$stamp" 2>/dev/null)" ]; then return 0; fi
