@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import {
-  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata,
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, modelConfigJson, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata,
 } from '@tunekit/hf'
 
 /** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
@@ -18,12 +18,19 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   const tokenize = inputOfKind(ctx, 'tokenize')
   await cp(join(tokenize, 'tokenizer'), join(ctx.outDir, 'tokenizer'), { recursive: true })
   await cp(join(tokenize, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+  if (p.method.kind === 'full') return fullConfig(ctx.outDir)
   if (p.method.kind !== 'lora') return
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const { family } = await readModelConfig(modelDir)
   const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
   const { baseModel, revision } = adapterBaseModel(p.model, modelDir)
   await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(spec, family, baseModel, revision))
+}
+
+/** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */
+async function fullConfig(dir: string): Promise<void> {
+  const { family, config } = await readModelConfig(dir)
+  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(family, config, { dtype: storedFloatDtype(dir) }))
 }
 
 /** The merged folder's config.json, generation_config.json and tokenizer files, beside the worker's safetensors. */
