@@ -13,6 +13,10 @@
 #                    sacrebleu, rouge-score, gguf, tensorboard, the SQuAD scripts that allennlp and
 #                    allennlp-models ship; ~38 MB). Skipped when
 #                    TUNEKIT_REFERENCE_PYTHON is set.
+#   .venv-compat     an old transformers / PEFT / tokenizers stack (test/compat/requirements.lock,
+#                    ~34 MB of wheels) that the compatibility matrix loads tunekit's artifacts in.
+#                    Its torch is the worker stack's, seen through a .pth file (see ensure_compat).
+#                    Skipped when TUNEKIT_COMPAT_PYTHON is set.
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a
 # second environment installs offline: pip's HTTP cache does not persist on every machine. Packages
@@ -54,4 +58,30 @@ if [ -z "${TUNEKIT_PYTHON:-}" ]; then
 fi
 if [ -z "${TUNEKIT_REFERENCE_PYTHON:-}" ]; then
   ensure_venv .venv-reference 1 test/reference/requirements.lock
+fi
+
+# ensure_compat: .venv-compat from test/compat/requirements.lock, and torch from the worker stack.
+# Why not torch's wheel again: it and the nvidia-* wheels it links unpack to 4.0 GB (measured:
+# 47 s of CPU, 49 s wall, from the wheelhouse), against 230 MB and ~21 s of CPU for this whole
+# environment with the .pth (+ ~19 s to download its 34 MB of wheels the first time). A .pth file's
+# folder is appended to sys.path after the environment's own site-packages, so every package of the
+# lock shadows the worker stack's newer copy and only what the lock lacks (torch, sympy, networkx,
+# nvidia-*) comes from there. The stamp holds that folder too: a worker stack moved elsewhere
+# rebuilds the link.
+ensure_compat() {
+  local dir=.venv-compat worker=${TUNEKIT_PYTHON:-$PWD/.venv/bin/python} site
+  site=$("$worker" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')  # where its torch is
+  local stamp="$dir/.tunekit-lock" want
+  want="$(cat test/compat/requirements.lock; echo "torch from $site")"
+  if [ -x "$dir/bin/python" ] && [ "$want" = "$(cat "$stamp" 2>/dev/null)" ]; then return 0; fi
+  # the worker stack's interpreter, so torch's compiled modules load in it
+  [ -x "$dir/bin/python" ] || "$worker" -m venv "$dir"
+  ensure_venv "$dir" 1 test/compat/requirements.lock
+  local own
+  own=$("$dir/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$site" > "$own/zz-tunekit-worker-torch.pth"
+  echo "$want" > "$stamp"
+}
+if [ -z "${TUNEKIT_COMPAT_PYTHON:-}" ]; then
+  ensure_compat
 fi

@@ -1,7 +1,7 @@
 import { mkdir, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { builtinTemplates, chatTemplate, loadTokenizer, renderChat, runTokenize, tokenizeConversations, turnEnd, type BuiltinTemplate, type Conversation, type LoadedTokenizer, type Message } from '@tunekit/data'
+import { builtinTemplates, chatTemplate, loadTokenizer, renderChat, runTokenize, savedChatTemplate, tokenizeConversations, turnEnd, type BuiltinTemplate, type Conversation, type LoadedTokenizer, type Message } from '@tunekit/data'
 import { tempDir, tinyTokenizer } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -64,8 +64,21 @@ describe('built-in chat templates', () => {
     expect(report.template).toBe('model')
     expect(report.eosChecked).toBe(1)
     const { readFile } = await import('node:fs/promises')
-    expect(await readFile(join(out, 'chat_template.jinja'), 'utf8')).toBe(own)
-    expect(JSON.parse(await readFile(join(out, 'tokenizer', 'tokenizer_config.json'), 'utf8')).chat_template).toBe(own)
+    // training put bos first (the tokenizer adds one) and the template does not write it: the saved
+    // template does, so apply_chat_template(tokenize=True) gives the trained ids
+    expect(await readFile(join(out, 'chat_template.jinja'), 'utf8')).toBe(`{{ bos_token }}${own}`)
+    expect(JSON.parse(await readFile(join(out, 'tokenizer', 'tokenizer_config.json'), 'utf8')).chat_template).toBe(`{{ bos_token }}${own}`)
+    const noBos = join(tmp.dir, 'own-out-no-bos')
+    await runTokenize(conversations, dir, noBos, { template: 'model', maxLength: 64, truncation: 'truncate', mask: 'assistant', onError: 'fail', tokens: { addBos: false } })
+    expect(await readFile(join(noBos, 'chat_template.jinja'), 'utf8')).toBe(own)
+  })
+
+  test('the saved template writes bos only when training put it first and the template does not', async () => {
+    const tok = await loadTokenizer(tinyTokenizer)
+    const template = (name: 'chatml' | 'mistral-instruct') => chatTemplate(name, { bosToken: tok.bos!.token, eosToken: tok.eos.token })
+    expect(savedChatTemplate(template('chatml'), tok)).toBe(`{{ bos_token }}${builtinTemplates.chatml}`)
+    expect(savedChatTemplate(template('mistral-instruct'), tok)).toBe(builtinTemplates['mistral-instruct']) // it starts with {{ bos_token }} itself
+    expect(savedChatTemplate(template('chatml'), { ...tok, addBos: false })).toBe(builtinTemplates.chatml)
   })
 })
 

@@ -67,7 +67,12 @@ describe('PEFT adapter layout', () => {
     await writeAdapter(dir, { tensors, loraConfig: spec, family: 'mistral', baseModel: 'tunekit/tiny-mistral' })
     expect((await readdir(dir)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors'])
     const json = JSON.parse(await readFile(join(dir, 'adapter_config.json'), 'utf8'))
-    expect(json).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 8, lora_alpha: 16, lora_dropout: 0, bias: 'none', fan_in_fan_out: false, init_lora_weights: true, inference_mode: true, use_rslora: false, target_modules: ['q_proj', 'down_proj'], modules_to_save: ['lm_head'], trainable_token_indices: { embed_tokens: [3, 49] }, base_model_name_or_path: 'tunekit/tiny-mistral', revision: null, layers_to_transform: null })
+    // only the keys in use, sorted: PEFT passes every key to LoraConfig, and an older PEFT refuses one it does not know
+    expect(json).toEqual({
+      base_model_name_or_path: 'tunekit/tiny-mistral', bias: 'none', fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, lora_alpha: 16, lora_dropout: 0,
+      modules_to_save: ['lm_head'], peft_type: 'LORA', r: 8, target_modules: ['q_proj', 'down_proj'], task_type: 'CAUSAL_LM', trainable_token_indices: { embed_tokens: [3, 49] },
+    })
+    expect(Object.keys(json)).toEqual(Object.keys(json).sort())
     const back = await readAdapter(dir)
     expect(back.loraConfig).toEqual({ ...spec, dropout: 0, init: 'default', rsLora: false })
     for (const [k, t] of tensors) expect(back.tensors.get(k)).toEqual(t)
@@ -75,7 +80,9 @@ describe('PEFT adapter layout', () => {
 
   it('maps a recipe lora group to PEFT names, all-linear expanded', () => {
     const s = loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0.1, targetModules: 'all-linear', modulesToSave: [], trainableTokens: true, rsLora: true, init: 'default' }, 'llama', [32000, 32001])
-    expect(adapterConfigJson(s, 'llama', null)).toMatchObject({ target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], use_rslora: true, lora_dropout: 0.1, modules_to_save: null, trainable_token_indices: { embed_tokens: [32000, 32001] } })
+    const json = adapterConfigJson(s, 'llama', null)
+    expect(json).toMatchObject({ target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], use_rslora: true, lora_dropout: 0.1, trainable_token_indices: { embed_tokens: [32000, 32001] } })
+    expect('modules_to_save' in json).toBe(false) // unused: not written
     expect(loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, init: 'default' }, 'mistral').targetModules).toEqual(['q_proj', 'v_proj'])
     expect(parseAdapterKey('base_model.model.model.layers.12.mlp.up_proj.lora_B.weight')).toEqual({ kind: 'lora', module: 'up_proj', layer: 12, matrix: 'lora_B' })
     expect(parseAdapterKey('base_model.model.model.embed_tokens.weight')).toEqual({ kind: 'saved', module: 'embed_tokens' })

@@ -28,6 +28,7 @@ export { parseReply } from './templates/parse-reply.ts'
 export type { ParsedReply } from './templates/parse-reply.ts'
 export type { BuiltinTemplate } from './templates/builtins.ts'
 export { chatTemplate, renderChat, renderSpans } from './templates/render.ts'
+export { savedChatTemplate } from './templates/saved-template.ts'
 export type { ChatTemplate, RenderedChat, Span } from './templates/render.ts'
 
 export { loadTokenizer, tokenizerFromFiles } from './tokenizer/load.ts'

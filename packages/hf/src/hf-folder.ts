@@ -1,11 +1,11 @@
 // Hugging Face model folders (what `save_pretrained` writes and `from_pretrained` reads):
-// config.json, weights (see sharded.ts), tokenizer files, generation_config.json.
+// config.json, weights (see sharded.ts), tokenizer files, generation_config.json (metadata/).
 import { fail, familyInfo, familyNames, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import type { Dtype } from './dtypes.ts'
 import type { TensorSource } from './safetensors.ts'
+import { writeModelMetadata, type ModelMetadata } from './metadata/write-model-metadata.ts'
 import { writeModelWeights } from './sharded.ts'
 
 /** What `readModelConfig` returns: the family, its planning numbers and the raw config.json. */
@@ -89,43 +89,20 @@ export function moduleWeightName(module: string, layer?: number): string {
   return `model.layers.${layer ?? 0}.${group}.${module}.weight`
 }
 
-export interface ModelFolderContents {
-  family: string
-  config: ModelConfig
+export interface ModelFolderContents extends Omit<ModelMetadata, 'dtype'> {
   /** Weights in the order to write them (transformers' names). */
   tensors: Iterable<readonly [string, TensorSource]>
-  /** Tokenizer files by name (tokenizer.json, tokenizer_config.json, special_tokens_map.json, …). */
-  tokenizerFiles?: Record<string, string | Uint8Array>
-  /** Chat template: set as tokenizer_config.json `chat_template` and written as chat_template.jinja. */
-  chatTemplate?: string
-  /** generation_config.json fields; bos/eos ids from the config by default. */
-  generationConfig?: Record<string, unknown>
   /** Shard limit, e.g. `'5GB'` or bytes. @defaultValue '5GB' */
   maxShardSize?: string | number
   /** Storage type of float weights. @defaultValue 'F32' */
   floatDtype?: Extract<Dtype, 'F32' | 'F16' | 'BF16'>
 }
 
-const torchDtype = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const
-
-/** Writes a complete Hugging Face model folder; every file is written atomically. */
+/** Writes a complete Hugging Face model folder (weights, then metadata/); every file is written atomically. */
 export async function writeModelFolder(dir: string, contents: ModelFolderContents): Promise<void> {
-  const info = familyOf(contents.family)
+  familyOf(contents.family)
   const floatDtype = contents.floatDtype ?? 'F32'
   await writeModelWeights(dir, contents.tensors, { maxShardSize: contents.maxShardSize, floatDtype })
-  await writeJsonAtomic(join(dir, 'config.json'), { ...info.writeConfig(contents.config), torch_dtype: torchDtype[floatDtype] })
-  const c = contents.config
-  await writeJsonAtomic(join(dir, 'generation_config.json'), {
-    ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
-    ...(c.eosTokenId !== null ? { eos_token_id: c.eosTokenId } : {}),
-    ...contents.generationConfig,
-  })
-  const files = { ...contents.tokenizerFiles }
-  if (contents.chatTemplate !== undefined) {
-    const raw = files['tokenizer_config.json']
-    const tokConfig = raw === undefined ? {} : (JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8')) as Record<string, unknown>)
-    files['tokenizer_config.json'] = `${JSON.stringify({ ...tokConfig, chat_template: contents.chatTemplate }, null, 2)}\n`
-    files['chat_template.jinja'] = contents.chatTemplate
-  }
-  for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)
+  const { tensors: _t, maxShardSize: _s, floatDtype: _d, ...metadata } = contents
+  await writeModelMetadata(dir, { ...metadata, dtype: floatDtype })
 }

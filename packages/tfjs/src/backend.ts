@@ -1,6 +1,6 @@
 import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { readLatestCheckpoint, readTrainArtifact, writeTrainArtifact } from '@tunekit/hf'
+import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, storedFloatDtype, writeTrainArtifact } from '@tunekit/hf'
 import { cp, readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -41,7 +41,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   }
   // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
   const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, baseDir: ctx.baseDir, resumed: resume?.adapter.tensors })
-  const artifact = { method: trained, family: p.model.family, baseModel: p.model.id, revision: p.model.revision }
+  const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   const bytes = modelBytes(model)
   ctx.emit({
     type: 'log', node: ctx.node.id, level: 'info',
@@ -79,8 +79,10 @@ const merge: NodeExecutor = async (ctx) => {
   // Raw-text (pretrain) models have no chat template.
   const template = await readFile(join(tokenizeDir, 'chat_template.jinja'), 'utf8').catch(() => undefined)
   await selectEngine('auto')
+  const baseDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `merging in float32; weights stored as ${storedFloatDtype(baseDir)}, the base's dtype` })
   await mergeArtifact({
-    baseDir: await resolveModelDir(inputOfKind(ctx, 'model')), artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
+    baseDir, artifact, outDir: ctx.outDir, maxShardSize: p.maxShardSize,
     tokenizerDir, vocabSize: tok.vocabSize, ...(template !== undefined ? { chatTemplate: template } : {}),
   })
 }

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '@tunekit/core'
-import { openModelWeights, parseAdapterKey, readModelConfig, replaceTrained, tokenizerFilesFrom, writeModelFolder, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { familyOf, openModelWeights, parseAdapterKey, readModelConfig, replaceTrained, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelWeights, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
 import { loraScale } from './methods/lora-scale.ts'
@@ -40,10 +40,9 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
   const spec = o.adapter.loraConfig
   const scale = loraScale({ alpha: spec.alpha, rank: spec.rank, rsLora: spec.rsLora ?? false })
   const savedModules = [...o.adapter.tensors.keys()].map(parseAdapterKey).filter((k) => k?.kind === 'saved').map((k) => k!.module)
-  const embedSaved = savedModules.includes('embed_tokens')
   const headSaved = savedModules.includes('lm_head')
   // Tied embeddings stay tied unless one side was trained as a separate copy; then lm_head starts as the base embedding.
-  const tied = config.tieWordEmbeddings && !embedSaved && !headSaved
+  const tied = tiedAfterMerge(config.tieWordEmbeddings, savedModules)
   if (config.tieWordEmbeddings && !tied && !tensors.has('lm_head.weight')) tensors.set('lm_head.weight', { ...tensors.get('model.embed_tokens.weight')! })
   for (const [key, t] of o.adapter.tensors) {
     const parsed = parseAdapterKey(key)
@@ -101,17 +100,17 @@ export async function mergeTrained(o: Omit<MergeOptions, 'adapter'> & { trained:
 }
 
 async function writeMerged(o: Omit<MergeOptions, 'adapter'>, family: string, config: ModelConfig, tensors: Map<string, FloatTensor>, tied: boolean): Promise<void> {
+  // Computed in float32, stored in the base's own dtype (a bf16 base merges to bf16), as the
+  // torch worker stores it; the metadata comes from @tunekit/hf's one writer for both backends.
+  const dtype = storedFloatDtype(o.baseDir)
+  familyOf(family)
+  await writeModelWeights(o.outDir, [...tensors], { maxShardSize: o.maxShardSize, floatDtype: dtype })
   // The model stops where training taught it to: the training tokenizer's eos (`<|im_end|>` with
   // ChatML), not the base model's `</s>`, in config.json and generation_config.json.
   const tok = o.tokenizerDir ? await loadTokenizer(o.tokenizerDir) : undefined
-  const eosTokenId = tok ? tok.eos.id : config.eosTokenId
-  await writeModelFolder(o.outDir, {
-    family,
-    config: { ...config, eosTokenId, tieWordEmbeddings: tied },
-    generationConfig: tok ? { eos_token_id: tok.eos.id, pad_token_id: tok.pad.id } : undefined,
-    tensors: [...tensors],
-    tokenizerFiles: o.tokenizerDir ? await tokenizerFilesFrom(o.tokenizerDir, config.maxPositionEmbeddings) : undefined,
-    chatTemplate: o.chatTemplate,
-    maxShardSize: o.maxShardSize,
+  await writeMergedMetadata(o.outDir, {
+    baseDir: o.baseDir, vocabSize: config.vocabSize, tied, dtype,
+    ...(tok ? { eosTokenId: tok.eos.id, padTokenId: tok.pad.id, tokenizerDir: o.tokenizerDir } : {}),
+    ...(o.chatTemplate !== undefined ? { chatTemplate: o.chatTemplate } : {}),
   })
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fail, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
+import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
 import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
@@ -73,6 +74,9 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     const initial = kind === 'train' && write !== false ? await write(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     await runWorkerNode(probe.python, ctx, nodeSpec(ctx, initial), options.onLog ? { onLog: options.onLog } : {})
+    // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
+    if (kind === 'train') await writeTrainMetadata(ctx)
+    if (kind === 'merge') await writeMergeMetadata(ctx)
   }
 
   return {

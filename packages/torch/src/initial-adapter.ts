@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
-import { checkAdapter, growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
+import { adapterBaseModel, checkAdapter, growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
 
 /**
  * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
@@ -36,7 +36,7 @@ export async function writeInitialAdapter(ctx: NodeContext): Promise<string | un
     }
     const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: params.args.seed, baseTensors })
     const dir = join(ctx.workDir, 'initial-adapter')
-    await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: params.model.id })
+    await writeAdapter(dir, { tensors, loraConfig: spec, family, ...adapterBaseModel(params.model, modelDir) })
     return dir
   } finally {
     await weights.close()

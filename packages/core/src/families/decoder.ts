@@ -10,6 +10,12 @@ export const decoderSaveable = ['embed_tokens', 'lm_head'] as const
 export type DecoderLinear = (typeof decoderLinear)[number]
 export type DecoderSaveable = (typeof decoderSaveable)[number]
 
+/** `rope_parameters.rope_theta` (transformers 5's form), when config.json has it. */
+function ropeParametersTheta(v: unknown): number | undefined {
+  const theta = typeof v === 'object' && v !== null ? (v as { rope_theta?: unknown }).rope_theta : undefined
+  return typeof theta === 'number' ? theta : undefined
+}
+
 export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: { ropeTheta: number; attentionBias: boolean }): ModelConfig {
   const num = (key: string, fallback?: number): number => {
     const v = json[key]
@@ -31,7 +37,8 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     headDim: num('head_dim', hidden / heads),
     maxPositionEmbeddings: num('max_position_embeddings', 2048),
     rmsNormEps: num('rms_norm_eps', 1e-6),
-    ropeTheta: num('rope_theta', defaults.ropeTheta),
+    // transformers 5 writes theta only inside rope_parameters
+    ropeTheta: num('rope_theta', ropeParametersTheta(json.rope_parameters) ?? defaults.ropeTheta),
     tieWordEmbeddings: json.tie_word_embeddings === true,
     slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,

@@ -4,6 +4,7 @@ import { TunekitError } from '@tunekit/core'
 import type { Conversation, Document, TokenRecord } from '../formats/conversation.ts'
 import { builtinTemplates, templateMarkers, turnEnd, type BuiltinTemplate } from '../templates/builtins.ts'
 import { chatTemplate } from '../templates/render.ts'
+import { savedChatTemplate } from '../templates/saved-template.ts'
 import { loadTokenizer, type LoadedTokenizer, type TokenChoices } from '../tokenizer/load.ts'
 import { saveTokenizer } from '../tokenizer/save.ts'
 import { shardWriter, type ShardIndex, type ShardWriter } from '../shards/shards.ts'
@@ -79,7 +80,7 @@ export async function runTokenize(
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
     throw e
   }
-  return finishTokenize(outDir, tok, writer, report, opts, template.jinja)
+  return finishTokenize(outDir, tok, writer, report, opts, savedChatTemplate(template, tok))
 }
 
 /** Index (with the trainable token ids), tokenizer, chat template and report: the artifact's other files. */

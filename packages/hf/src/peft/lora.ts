@@ -13,36 +13,36 @@ export * from './lora-keys.ts'
 
 
 
-/** adapter_config.json as PEFT's LoraConfig writes it (fields understood by PEFT ≥ 0.10). */
+/**
+ * adapter_config.json with only the keys the adapter's features need, so the oldest PEFT that has
+ * those features loads it: `PeftConfig.from_pretrained` passes every key to `LoraConfig(...)`, and
+ * a key that PEFT version does not know is a TypeError (PEFT 0.21's `save_pretrained` writes 18 that
+ * PEFT 0.9 does not know). By the LoraConfig fields of each release: plain LoRA (and
+ * `modules_to_save`) needs PEFT ≥ 0.6, `init: 'gaussian'` ≥ 0.7, rsLoRA (`use_rslora`) ≥ 0.8,
+ * trainable tokens (`trainable_token_indices`) ≥ 0.15; loading is tested in 0.9.0 and 0.21
+ * (test/compat/matrix.test.ts). The README's table says the same.
+ * Keys sorted, as PEFT writes them. Both backends write it through here.
+ */
 export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
   const tokens = spec.trainableTokens && Object.keys(spec.trainableTokens).length > 0 ? spec.trainableTokens : undefined
-  return {
-    alpha_pattern: {},
-    auto_mapping: null,
+  const json: Record<string, unknown> = {
     base_model_name_or_path: baseModel,
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
     init_lora_weights: (spec.init ?? 'default') === 'gaussian' ? 'gaussian' : true,
-    layers_pattern: null,
-    layers_to_transform: null,
-    loftq_config: {},
     lora_alpha: spec.alpha,
     lora_dropout: spec.dropout ?? 0,
-    megatron_config: null,
-    megatron_core: 'megatron.core',
-    modules_to_save: spec.modulesToSave && spec.modulesToSave.length > 0 ? [...spec.modulesToSave] : null,
+    ...(spec.modulesToSave && spec.modulesToSave.length > 0 ? { modules_to_save: [...spec.modulesToSave] } : {}),
     peft_type: 'LORA',
     r: spec.rank,
-    rank_pattern: {},
-    revision,
+    ...(revision !== null ? { revision } : {}),
     target_modules: targetModuleList(spec, family),
     task_type: 'CAUSAL_LM',
-    // Only written when used: older PEFT versions do not know the field.
     ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
-    use_dora: false,
-    use_rslora: spec.rsLora ?? false,
+    ...(spec.rsLora ? { use_rslora: true } : {}),
   }
+  return Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]))
 }
 
 /** Reads the LoraSpec back from an adapter_config.json object (PEFT's or tunekit's). */

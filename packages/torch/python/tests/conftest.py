@@ -151,3 +151,32 @@ class Fixture:
 @pytest.fixture
 def fixture(tmp_path: Path) -> Fixture:
     return Fixture(tmp_path)
+
+
+def driver_metadata(fx: Fixture, out: Path, params: TrainParams | None = None) -> list[str]:
+    """What the TS driver writes beside a train node's tensors (packages/torch/src/metadata.ts, from
+    @tunekit/hf): adapter_config.json (here PEFT's own, from the node's method) and the tokenize
+    artifact's tokenizer/ and chat_template.jinja. Returns the files the worker itself wrote."""
+    import shutil
+
+    from tunekit_torch.modeling import lora_config
+
+    written = sorted(p.name for p in out.iterdir())
+    method = (params or train_params()).method
+    if method.kind == "lora":
+        lora_config(method, str(fx.model), []).save_pretrained(str(out))
+    shutil.copytree(fx.tokenize / "tokenizer", out / "tokenizer", dirs_exist_ok=True)
+    shutil.copy(fx.tokenize / "chat_template.jinja", out / "chat_template.jinja")
+    return written
+
+
+def merged_metadata(fx: Fixture, out: Path) -> list[str]:
+    """What the TS driver writes beside the merged safetensors: here the base's config.json and the
+    tokenizer files (the fixture adds no tokens). Returns the files the worker itself wrote."""
+    import shutil
+
+    written = sorted(p.name for p in out.iterdir())
+    shutil.copy(fx.model / "config.json", out / "config.json")
+    for f in (fx.tokenize / "tokenizer").iterdir():
+        shutil.copy(f, out / f.name)
+    return written

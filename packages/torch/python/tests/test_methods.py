@@ -6,7 +6,7 @@ import shutil
 import torch
 from safetensors.torch import load_file
 
-from conftest import Fixture, merge_params, train_params
+from conftest import Fixture, merge_params, merged_metadata, train_params
 from tunekit_torch.params import TrainParams
 from worker import run_worker
 
@@ -36,6 +36,7 @@ def test_freeze_trains_only_the_named_tensors_and_merge_keeps_the_rest(tmp_path)
 
     merge = fx.spec("fzm", kind="merge", params=merge_params(), extra_inputs={"train": out})
     run_worker("run", str(merge))
+    merged_metadata(fx, fx.root / "fzm" / "out")
     merged = AutoModelForCausalLM.from_pretrained(str(fx.root / "fzm" / "out"), dtype=torch.float32).state_dict()
     for name, t in base.items():
         assert torch.equal(merged[name], trained.get(name, t)), name  # frozen tensors bit-identical, trained ones replaced

@@ -28,7 +28,25 @@ def merged_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
     return METHODS[artifact_kind(train_dir)].merged(base, train_dir), tokenizer, train_dir
 
 
+def stored_dtype(folder) -> torch.dtype:
+    """The storage type of a model folder's float weights (its first float tensor's), as @tunekit/hf's
+    storedFloatDtype reads it: the merged model is stored in the base's own dtype."""
+    from safetensors import safe_open
+
+    names = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+    for file in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as f:
+            for key in f.keys():
+                found = names.get(f.get_slice(key).get_dtype())
+                if found is not None:
+                    return found
+    return torch.float32
+
+
 def run_merge(spec: NodeSpec) -> None:
+    """Writes the merged weights only (safetensors, sharded by maxShardSize); config.json,
+    generation_config.json and the tokenizer files come from the TS driver through @tunekit/hf,
+    the same bytes as the tfjs backend's merge."""
     params: MergeParams = spec.params
     device = resolve_device(spec.device)
     dtype = resolve_dtype(params.dtype, device, spec.node)
@@ -36,23 +54,17 @@ def run_merge(spec: NodeSpec) -> None:
         dtype = torch.float32
     if params.quantized:
         info(spec.node, "merging into a dequantised base (weights loaded unquantised, not from 4-bit)")
-    merged, tokenizer, train_dir = merged_model(spec, device, dtype)
+    merged, _tokenizer, _train_dir = merged_model(spec, device, dtype)
+    keep = stored_dtype(model_folder(spec.require_input("model")))
+    merged.to(keep)  # computed in `dtype`, stored as the base is (a bf16 base merges to bf16)
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    shard = params.max_shard_size
-    merged.config.use_cache = True
-    # The merged model stops where training taught it to: the training tokenizer's eos
-    # (<|im_end|> with ChatML), not the base model's </s>.
-    merged.config.eos_token_id = tokenizer.eos_token_id
-    merged.config.pad_token_id = tokenizer.pad_token_id
-    if merged.generation_config is not None:
-        merged.generation_config.eos_token_id = tokenizer.eos_token_id
-        merged.generation_config.pad_token_id = tokenizer.pad_token_id
-    merged.save_pretrained(str(out), max_shard_size=shard, safe_serialization=True)
-    template = train_dir / "chat_template.jinja"
-    if template.exists():
-        tokenizer.chat_template = template.read_text()
-        shutil.copy(template, out / "chat_template.jinja")
-    tokenizer.save_pretrained(str(out))
+    staging = spec.work_dir / "merge-save"
+    shutil.rmtree(staging, ignore_errors=True)
+    merged.save_pretrained(str(staging), max_shard_size=params.max_shard_size, safe_serialization=True)
+    for file in staging.iterdir():
+        if file.name.endswith(".safetensors") or file.name == "model.safetensors.index.json":
+            os.replace(file, out / file.name)
+    shutil.rmtree(staging, ignore_errors=True)
     emit({"type": "node-progress", "node": spec.node, "done": 1, "total": 1, "unit": "model"})
-    info(spec.node, f"merged model written to {os.fspath(out)}")
+    info(spec.node, f"merged weights ({str(keep).replace('torch.', '')}) written to {os.fspath(out)}")

@@ -78,10 +78,10 @@ class Lora:
 
         return adapter_key_of_params(model)
 
-    def save(self, model, folder: Path) -> None:
+    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
         from .modeling import save_adapter
 
-        save_adapter(model, folder)
+        save_adapter(model, folder, with_config=not tensors_only)
 
     def load(self, model, folder: Path, node: str) -> None:
         from .modeling import load_adapter_weights
@@ -108,7 +108,7 @@ class Full:
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
         return _named_trainable(model)
 
-    def save(self, model, folder: Path) -> None:
+    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(folder), safe_serialization=True)
         (folder / METHOD_FILE).write_text(json.dumps({"kind": "full", "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}, indent=2))
@@ -169,7 +169,7 @@ class Freeze:
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
         return _named_trainable(model)
 
-    def save(self, model, folder: Path) -> None:
+    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
         from safetensors.torch import save_file
 
         folder.mkdir(parents=True, exist_ok=True)

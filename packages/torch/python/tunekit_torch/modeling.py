@@ -183,13 +183,16 @@ def adapter_key_of_params(peft_model) -> dict[str, torch.nn.Parameter]:
     return out
 
 
-def save_adapter(peft_model, folder: Path) -> None:
+def save_adapter(peft_model, folder: Path, with_config: bool = True) -> None:
+    """adapter_model.safetensors, plus PEFT's own adapter_config.json for checkpoints (`with_config`);
+    a train artifact's config is written by the TS driver in the form old PEFT versions load."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in adapter_state(peft_model).items()}
     save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
-    peft_model.peft_config["default"].save_pretrained(str(folder))
+    if with_config:
+        peft_model.peft_config["default"].save_pretrained(str(folder))
 
 
 def read_adapter_config(folder: Path) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -258,12 +257,10 @@ def run_train(spec: NodeSpec) -> None:
 
 
 def write_outputs(spec: NodeSpec, model, tokenizer, state: dict, method) -> None:
-    """The method's artifact (a PEFT adapter for LoRA), trainer_state.json, tokenizer/ and chat_template.jinja into outDir."""
+    """The method's tensors (a PEFT adapter's adapter_model.safetensors for LoRA) and trainer_state.json
+    into outDir. The metadata (adapter_config.json, tokenizer/, chat_template.jinja) is written by the
+    TS driver through @tunekit/hf, the same bytes as the tfjs backend's."""
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    method.save(model, out)
+    method.save(model, out, tensors_only=True)
     write_json_atomic(out / "trainer_state.json", state)
-    tok_src = spec.require_input("tokenize")
-    shutil.copytree(tok_src / "tokenizer", out / "tokenizer", dirs_exist_ok=True)
-    if (tok_src / "chat_template.jinja").exists():
-        shutil.copy(tok_src / "chat_template.jinja", out / "chat_template.jinja")

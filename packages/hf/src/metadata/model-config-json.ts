@@ -1,0 +1,62 @@
+// config.json in the widest form that stays correct: what transformers 4.x reads (`rope_theta`,
+// `rope_scaling`, `torch_dtype`) beside what transformers 5 reads (`rope_parameters`, `dtype`).
+// Transformers 4.38 ignores `rope_parameters` and, without `rope_theta`, silently uses 10000, so a
+// config with only the new form gives a Llama-3 base (theta 500000) wrong logits with no warning.
+import type { ModelConfig } from '@tunekit/core'
+import { familyOf } from '../hf-folder.ts'
+
+/** Storage types of float weights and their torch names (config.json `torch_dtype` / `dtype`). */
+export const torchDtypeNames = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const
+export type StoredFloatDtype = keyof typeof torchDtypeNames
+
+/** Fields the writer derives itself; a base's own values of these are never copied. */
+const DERIVED = new Set(['rope_theta', 'rope_scaling', 'rope_parameters', 'torch_dtype', 'dtype', 'transformers_version', '_name_or_path', 'pad_token_id'])
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The base's rope scaling (YaRN, llama3, linear, …) without `rope_theta`, from either form, or null
+ * for plain rotary embeddings.
+ */
+function ropeScaling(base: Record<string, unknown>): Record<string, unknown> | null {
+  const old = base.rope_scaling
+  if (isObject(old)) return old
+  const params = base.rope_parameters
+  if (!isObject(params)) return null
+  const { rope_theta: _theta, ...rest } = params
+  const type = rest.rope_type ?? rest.type
+  return type === undefined || type === 'default' ? null : rest
+}
+
+export interface ModelConfigJsonOptions {
+  /** The base model's config.json as parsed: fields tunekit does not model are kept. */
+  base?: Record<string, unknown>
+  /** Storage type of the weights beside it. */
+  dtype: StoredFloatDtype
+  /** The tokenizer's pad id, when the model is saved with its tokenizer. */
+  padTokenId?: number | null
+}
+
+/**
+ * config.json for a model tunekit writes (random, merged): the base's fields, the family's fields
+ * from `config` on top, rotary embeddings and dtype in both transformers 4 and 5 spellings, keys
+ * sorted as transformers' `to_json_string` sorts them. Both backends write it through here.
+ */
+export function modelConfigJson(family: string, config: ModelConfig, o: ModelConfigJsonOptions): Record<string, unknown> {
+  const base = o.base ?? {}
+  const kept = Object.fromEntries(Object.entries(base).filter(([k]) => !DERIVED.has(k)))
+  const { torch_dtype: _written, ...familyFields } = familyOf(family).writeConfig(config)
+  const scaling = ropeScaling(base)
+  const name = torchDtypeNames[o.dtype]
+  const json: Record<string, unknown> = {
+    ...kept,
+    ...familyFields,
+    rope_theta: config.ropeTheta,
+    rope_scaling: scaling,
+    rope_parameters: { rope_type: 'default', ...scaling, rope_theta: config.ropeTheta },
+    torch_dtype: name,
+    dtype: name,
+    ...(o.padTokenId !== undefined && o.padTokenId !== null ? { pad_token_id: o.padTokenId } : {}),
+  }
+  return Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]))
+}

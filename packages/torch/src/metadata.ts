@@ -1,0 +1,50 @@
+// The metadata of the torch worker's artifacts, written here (TypeScript, @tunekit/hf) after the
+// worker wrote the tensors, so a torch-trained run's adapter_config.json, tokenizer files and
+// merged config.json are the tfjs backend's bytes: the widest form old and new transformers and
+// PEFT load (PEFT 0.21's adapter_config.json fails in PEFT 0.9; tokenizers 0.23's rewrite of
+// tokenizer.json fails in tokenizers 0.15; transformers 5's config.json lacks `rope_theta`).
+import { cp, readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
+import { loadTokenizer } from '@tunekit/data'
+import {
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, modelConfigJson, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata,
+} from '@tunekit/hf'
+
+/** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
+export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
+  const p = nodeParams('train', ctx.node)
+  const tokenize = inputOfKind(ctx, 'tokenize')
+  await cp(join(tokenize, 'tokenizer'), join(ctx.outDir, 'tokenizer'), { recursive: true })
+  await cp(join(tokenize, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+  if (p.method.kind === 'full') return fullConfig(ctx.outDir)
+  if (p.method.kind !== 'lora') return
+  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const { family } = await readModelConfig(modelDir)
+  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
+  const { baseModel, revision } = adapterBaseModel(p.model, modelDir)
+  await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(spec, family, baseModel, revision))
+}
+
+/** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */
+async function fullConfig(dir: string): Promise<void> {
+  const { family, config } = await readModelConfig(dir)
+  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(family, config, { dtype: storedFloatDtype(dir) }))
+}
+
+/** The merged folder's config.json, generation_config.json and tokenizer files, beside the worker's safetensors. */
+export async function writeMergeMetadata(ctx: NodeContext): Promise<void> {
+  const tokenize = inputOfKind(ctx, 'tokenize')
+  const tokenizerDir = join(tokenize, 'tokenizer')
+  const tok = await loadTokenizer(tokenizerDir)
+  const baseDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const { config } = await readModelConfig(baseDir)
+  const adapterConfig = join(inputOfKind(ctx, 'train'), ADAPTER_CONFIG)
+  const saved = existsSync(adapterConfig) ? specFromAdapterConfig(JSON.parse(await readFile(adapterConfig, 'utf8')) as Record<string, unknown>).modulesToSave ?? [] : []
+  const template = await readFile(join(tokenize, 'chat_template.jinja'), 'utf8').catch(() => undefined)
+  await writeMergedMetadata(ctx.outDir, {
+    baseDir, vocabSize: tok.vocabSize, tied: tiedAfterMerge(config.tieWordEmbeddings, saved), dtype: storedFloatDtype(ctx.outDir),
+    eosTokenId: tok.eos.id, padTokenId: tok.pad.id, tokenizerDir, ...(template !== undefined ? { chatTemplate: template } : {}),
+  })
+}
