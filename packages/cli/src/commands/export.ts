@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Command } from 'commander'
-import { fail, ggufTypeSchema, parseRecipe, tempName, writeFileAtomic, type GgufType } from '@tunekit/core'
+import { copyFileAtomic, fail, ggufTypeSchema, parseRecipe, writeFileAtomic, type GgufType } from '@tunekit/core'
 import { EXPORT_REPORT, exportGguf, ggufExportTypeOf, type ExportReport } from '@tunekit/hf'
 import type { CliCommand, CliContext } from '../context.ts'
 import { addRecipeFlags, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
@@ -55,7 +55,7 @@ async function exportRecipe(ctx: CliContext, file: string | undefined, type: Ggu
   if (opts.out !== undefined) {
     const picked = report.files.find((f) => f.type === (type ?? gguf[0]))!
     const out = resolve(ctx.cwd, opts.out)
-    await copyAtomic(join(folder, picked.file), out)
+    await copyFileAtomic(join(folder, picked.file), out)
     const modelfile = join(dirname(out), 'Modelfile')
     const text = await readFile(join(folder, picked.modelfile), 'utf8')
     await writeFileAtomic(modelfile, text.replace(/^FROM .*$/m, `FROM ./${basename(out)}`))
@@ -69,19 +69,6 @@ async function exportRecipe(ctx: CliContext, file: string | undefined, type: Ggu
   for (const f of report.files) ctx.out(`${shown(ctx, join(linked, f.file))} (${f.type}, ${megabytes(f.bytes)}, ${f.architecture})\n`)
   const first = report.files[0]!
   printUse(ctx, report.name, join(linked, first.file), join(linked, first.modelfile))
-}
-
-/** Copies `from` to `to` under a temporary name, then renames it: `to` is complete or absent. */
-async function copyAtomic(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true })
-  const tmp = tempName(to)
-  try {
-    await copyFile(from, tmp)
-    await rename(tmp, to)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
 }
 
 /** How to use the file: tunekit's own llama.cpp chat, and Ollama under the model's name. */

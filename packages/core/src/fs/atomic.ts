@@ -2,7 +2,7 @@
 // a reader never sees a half-written artifact and a crash leaves no partial file under the name.
 import { randomBytes } from 'node:crypto'
 import { renameSync, rmSync, writeFileSync } from 'node:fs'
-import { mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
+import { copyFile, mkdir, open, rename, rm, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /** A unique temporary sibling name of `path`. */
@@ -10,17 +10,27 @@ export function tempName(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
 }
 
-/** Writes `data` to `path` atomically (temp file + rename). Creates the parent folder. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/** Runs `write(tmp)` on a temporary sibling of `path`, then renames it to `path`; removes the temporary on failure. */
+async function viaTemp(path: string, write: (tmp: string) => Promise<void>): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   const tmp = tempName(path)
   try {
-    await writeFile(tmp, data)
+    await write(tmp)
     await rename(tmp, path)
   } catch (e) {
     await rm(tmp, { force: true })
     throw e
   }
+}
+
+/** Writes `data` to `path` atomically (temp file + rename). Creates the parent folder. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  return viaTemp(path, (tmp) => writeFile(tmp, data))
+}
+
+/** Copies `from` to `to` atomically: `to` is complete or absent. Creates the parent folder. */
+export function copyFileAtomic(from: string, to: string): Promise<void> {
+  return viaTemp(to, (tmp) => copyFile(from, tmp))
 }
 
 /** Synchronous {@link writeFileAtomic}, for writes that must land before the next line runs (the run folder). */
