@@ -1,9 +1,10 @@
 // Hugging Face model folders (what `save_pretrained` writes and `from_pretrained` reads):
 // config.json, weights (see sharded.ts), tokenizer files, generation_config.json (metadata/).
-import { fail, familyInfo, familyNames, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
+import { fail, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dtype } from './dtypes.ts'
+import { familyOf } from './family-of.ts'
 import type { TensorSource } from './safetensors.ts'
 import { writeModelMetadata, type ModelMetadata } from './metadata/write-model-metadata.ts'
 import { writeModelWeights } from './sharded.ts'
@@ -14,11 +15,6 @@ export interface ModelFolderConfig {
   config: ModelConfig
   /** config.json as parsed, for fields tunekit does not model. */
   json: Record<string, unknown>
-}
-
-/** The family registry entry of a family name, or an UnknownFamily error. */
-export function familyOf(family: string, path = 'model.family'): FamilyInfo {
-  return familyInfo(family) ?? fail('UnknownFamily', { path, value: family }, family, familyNames)
 }
 
 /** Parses a config.json object with its family's reader; missing fields are a clear error. */

@@ -10,7 +10,8 @@
 // modules_to_save start as copies of the base weights; trainable-token rows start as the base
 // rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`).
 import type { ModelConfig } from '@tunekit/core'
-import { familyOf, moduleWeightName } from './hf-folder.ts'
+import { moduleWeightName } from './hf-folder.ts'
+import { familyOf } from './family-of.ts'
 import { loraKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
 import { createRng, fillNormal, fillUniform } from './prng.ts'
 import type { FloatTensor } from './safetensors.ts'

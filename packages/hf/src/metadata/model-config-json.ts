@@ -3,7 +3,7 @@
 // Transformers 4.38 ignores `rope_parameters` and, without `rope_theta`, silently uses 10000, so a
 // config with only the new form gives a Llama-3 base (theta 500000) wrong logits with no warning.
 import type { ModelConfig } from '@tunekit/core'
-import { familyOf } from '../hf-folder.ts'
+import { familyOf } from '../family-of.ts'
 
 /** Storage types of float weights and their torch names (config.json `torch_dtype` / `dtype`). */
 export const torchDtypeNames = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' } as const

@@ -4,7 +4,8 @@
 //                                   "tensors": [names], "config": config.json of the trained shape }
 // Merging writes the base model with those tensors replaced; every other tensor stays bit-identical.
 import { join } from 'node:path'
-import { configFromJson, familyOf } from '../hf-folder.ts'
+import { configFromJson } from '../hf-folder.ts'
+import { familyOf } from '../family-of.ts'
 import { writeSafetensors } from '../safetensors.ts'
 import { readFloats } from './full.ts'
 import { readMethodFile, writeMethodFile } from './method-file.ts'

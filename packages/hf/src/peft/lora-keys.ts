@@ -9,7 +9,8 @@
 // and adapter_config.json as PEFT's LoraConfig writes it, so `PeftModel.from_pretrained` loads what
 // either backend wrote. This file is the only place that spells LoRA's artifact layout.
 import type { LoraOptions } from '@tunekit/core'
-import { familyOf, moduleWeightName } from '../hf-folder.ts'
+import { moduleWeightName } from '../hf-folder.ts'
+import { familyOf } from '../family-of.ts'
 
 export const ADAPTER_CONFIG = 'adapter_config.json'
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors'
