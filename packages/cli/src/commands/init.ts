@@ -6,7 +6,7 @@ import { Command } from 'commander'
 import { fail, familyNames, knownCheckpoints } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { dependencySpecs, installPath, tunekitOrigin } from '../tunekit-origin.ts'
-import { checkoutTarballs, installHint, moduleType, shellWord } from './install-hint.ts'
+import { installHint, moduleType, shellWord } from './install-hint.ts'
 
 export interface InitOptions {
   /** Scaffold a publishable recipe package instead of one recipe file. */

@@ -10,8 +10,8 @@ export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`
 }
 
-/** Where a checkout's `npm run tarballs` writes the packages. */
-export const checkoutTarballs = (root: string): string => join(root, '.tunekit', 'tarballs')
+/** Where a checkout's `npm run tarballs` writes the packages, from its root (package.json). */
+export const checkoutTarballs = '.tunekit/tarballs'
 
 export interface InstallHint {
   /** Run in the project folder. */
@@ -24,7 +24,8 @@ export interface InstallHint {
 export function installHint(origin: TunekitOrigin, names: readonly string[], dir: string): InstallHint {
   if (origin.kind === 'checkout') {
     return {
-      command: `npm install ${shellWord(checkoutTarballs(origin.root))}/*.tgz`,
+      // The checkout quoted on its own, so that the glob stays outside the quotes.
+      command: `npm install ${shellWord(origin.root)}/${checkoutTarballs}/*.tgz`,
       note: `tunekit is on no registry yet: make those tarballs first with \`cd ${shellWord(origin.root)} && npm run tarballs\``,
     }
   }
