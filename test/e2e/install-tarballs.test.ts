@@ -97,6 +97,16 @@ describe('npm pack', () => {
     }
   })
 
+  it('every package has the one version and pins the others to it (released together, docs/release.md)', () => {
+    const manifests = packed.map((p) => JSON.parse(readFileSync(join(root, 'packages', p.name.replace('@tunekit/', ''), 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> })
+    const version = manifests[0]!.version
+    for (const m of manifests) {
+      expect(m.version).toBe(version)
+      for (const [name, spec] of Object.entries(m.dependencies ?? {})) if (name.startsWith('@tunekit/')) expect(spec, name).toBe(version)
+    }
+    expect(packed.map((p) => p.filename)).toEqual(packed.map((p) => `${p.name.replace('@', '').replace('/', '-')}-${version}.tgz`))
+  })
+
   it('@tunekit/torch ships its Python worker and the requirement locks', () => {
     const files = filesOf('@tunekit/torch')
     expect(files).toEqual(
