@@ -2,7 +2,6 @@
 // tarballs it was installed from, the registry it was fetched from, or the checkout it runs in
 // (whose packages are on no registry until released; docs/release.md).
 import { existsSync, readFileSync, realpathSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -11,8 +10,8 @@ export type TunekitOrigin =
   | { kind: 'checkout'; root: string; version: string }
   /** Installed from `npm pack` tarballs: package name → absolute path of its .tgz (each exists). */
   | { kind: 'tarballs'; tarballs: ReadonlyMap<string, string> }
-  /** Installed from a registry (`known`: the lockfile says so; else assumed, e.g. a global install). */
-  | { kind: 'registry'; version: string; known: boolean }
+  /** Installed from a registry, or from where tunekit cannot tell (a global install). */
+  | { kind: 'registry'; version: string }
 
 /** The @tunekit/cli package folder this module belongs to (src/ or dist/ are one level down). */
 const cliDir = (): string => realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'))
@@ -24,7 +23,8 @@ interface LockEntry {
 /**
  * The origin of the tunekit around `cli` (default: this package): a checkout when the package is
  * not inside node_modules, else what npm's hidden lockfile (`node_modules/.package-lock.json` of
- * the project that installed it) recorded as `resolved` for @tunekit/cli and its siblings.
+ * the project that installed it) recorded as `resolved` for @tunekit/cli. Without that file (a
+ * global install, another package manager) the registry is assumed.
  */
 export function tunekitOrigin(cli: string = cliDir()): TunekitOrigin {
   const parts = cli.split(sep)
@@ -33,32 +33,36 @@ export function tunekitOrigin(cli: string = cliDir()): TunekitOrigin {
   if (nm < 0) return { kind: 'checkout', root: dirname(dirname(cli)), version }
   const project = parts.slice(0, nm).join(sep) || sep
   const lockFile = join(project, 'node_modules', '.package-lock.json')
-  if (!existsSync(lockFile)) return { kind: 'registry', version, known: false }
-  const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages?: Record<string, LockEntry> }
-  const entries = lock.packages ?? {}
-  const own = entries[relative(project, cli).split(sep).join('/')]?.resolved
-  if (own === undefined || !own.startsWith('file:')) return { kind: 'registry', version, known: own !== undefined }
-  // Every @tunekit package the CLI resolves (its dependencies are tarballs too, or npm would have
-  // fetched them), plus the others installed beside it (eval).
+  if (!existsSync(lockFile)) return { kind: 'registry', version }
+  const tarballs = lockTarballs(project, readLock(lockFile))
+  return tarballs.has('@tunekit/cli') ? { kind: 'tarballs', tarballs } : { kind: 'registry', version }
+}
+
+/** The `packages` of npm's hidden lockfile; none when it cannot be read (it is only a cache of npm's). */
+function readLock(file: string): Record<string, LockEntry> {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { packages?: Record<string, LockEntry> }).packages ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * The @tunekit packages at the top of the project's node_modules that npm installed from a .tgz
+ * file still there: the CLI's dependencies come from tarballs too (or npm would have fetched them
+ * from the registry), and the others installed beside it (eval) with them.
+ */
+function lockTarballs(project: string, entries: Record<string, LockEntry>): Map<string, string> {
   const tarballs = new Map<string, string>()
-  const require = createRequire(join(cli, 'package.json'))
   for (const [key, entry] of Object.entries(entries)) {
-    const name = /(?:^|\/)node_modules\/(@tunekit\/[^/]+)$/.exec(key)?.[1]
-    if (name === undefined || !entry.resolved?.startsWith('file:') || !entry.resolved.endsWith('.tgz')) continue
-    const at = join(project, ...key.split('/'))
-    // Only the copy this CLI would load: a nested one belongs to another package.
-    const loaded = (() => {
-      try {
-        return realpathSync(dirname(require.resolve(`${name}/package.json`)))
-      } catch {
-        return undefined
-      }
-    })()
-    if (loaded !== undefined && loaded !== realpathSync(at)) continue
-    const file = resolve(project, entry.resolved.slice('file:'.length))
+    const name = /^node_modules\/(@tunekit\/[^/]+)$/.exec(key)?.[1]
+    const spec = entry.resolved
+    if (name === undefined || spec === undefined || !spec.startsWith('file:') || !spec.endsWith('.tgz')) continue
+    // `resolved` is relative to the project folder.
+    const file = resolve(project, spec.slice('file:'.length))
     if (existsSync(file)) tarballs.set(name, file)
   }
-  return tarballs.has('@tunekit/cli') ? { kind: 'tarballs', tarballs } : { kind: 'registry', version, known: false }
+  return tarballs
 }
 
 /** `path` as an npm install argument from `dir`: relative with `./` or `../` (a bare `a/b.tgz` is a GitHub spec). */

@@ -23,7 +23,12 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 /** `templates/` of the repository, or of the published CLI package (copied there when packing). */
 export function templatesDir(): string {
-  const candidates = [join(here, '..', '..', 'templates'), join(here, '..', '..', '..', '..', 'templates')]
+  const packaged = join(here, '..', '..', 'templates')
+  const repository = join(here, '..', '..', '..', '..', 'templates')
+  // A checkout reads its own templates/: the copy `npm pack` leaves in packages/cli may be stale,
+  // or half rewritten while a test packs.
+  const installed = realpathSync(here).split(sep).includes('node_modules')
+  const candidates = installed ? [packaged] : [repository, packaged]
   const found = candidates.find((c) => existsSync(join(c, 'recipe.ts')))
   if (!found) throw new Error(`tunekit's templates are missing (looked in ${candidates.join(', ')})`)
   return found
