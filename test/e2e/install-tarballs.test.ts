@@ -48,6 +48,7 @@ function sh(cwd: string, command: string, args: string[] = [], input?: string): 
 
 let packed: Packed[] = []
 let init = { code: -1, out: '', err: '' }
+let packageInit: Promise<{ code: number; out: string; err: string }> | undefined
 
 beforeAll(async () => {
   mkdirSync(tarballs)
@@ -144,6 +145,8 @@ describe('installed from the tarballs, outside the checkout', () => {
   })
 
   it('the recipe trains and merges end to end', async () => {
+    // init --package (ts-morph, seconds of CPU) runs beside the single-threaded training.
+    packageInit = sh(project, 'npx', ['tunekit', 'init', 'my-recipes', '--package'])
     const run = await sh(project, 'npx', ['tsx', 'my-recipe/my-recipe.ts'])
     expect(run.code).toBe(0)
     // Backend 'auto' asked the Python worker inside the installed @tunekit/torch for CUDA.
@@ -183,5 +186,16 @@ describe('installed from the tarballs, outside the checkout', () => {
         next: npx tsx ../elsewhere/other.ts plan
       "
     `)
+  })
+
+  it('npx tunekit init --package points the new package at the same tarballs, every one', async () => {
+    const r = (await packageInit)!
+    expect(r.code).toBe(0)
+    expect(r.out).toContain('next: cd my-recipes && npm install && npm test\n    (@tunekit/* come from the tarballs in ../tarballs:')
+    const pkg = JSON.parse(readFileSync(join(project, 'my-recipes', 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> }
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['@tunekit/core', '@tunekit/recipes'])
+    // The CLI's own dependencies too: npm would ask the registry for any left out.
+    const specs = { ...pkg.dependencies, ...pkg.devDependencies }
+    expect(Object.fromEntries(packed.map((p) => [p.name, specs[p.name]]))).toEqual(Object.fromEntries(packed.map((p) => [p.name, `file:../../tarballs/${p.filename}`])))
   })
 })

@@ -188,17 +188,24 @@ export async function initPackage(ctx: CliContext, target: string | undefined, o
     ctx.out(`  next: cd ${rel} && npm test   (tunekit resolves from this checkout: no npm install needed here)\n`)
     return finalDir
   }
+  printPackageNext(ctx, rel, finalDir)
+  return finalDir
+}
+
+/** The next step for a recipe package in `dir` (shown as `rel`) that installs tunekit. */
+function printPackageNext(ctx: CliContext, rel: string, dir: string): void {
   const origin = tunekitOrigin()
   if (origin.kind === 'checkout') {
-    ctx.out(`  next: cd ${shellWord(rel)} && ${installHint(origin, [], finalDir).command} && npm test\n    (${installHint(origin, [], finalDir).note})\n`)
-  } else {
-    ctx.out(`  next: cd ${shellWord(rel)} && npm install && npm test\n`)
+    // package.json keeps the ranges it will be published with; the tarballs stand in until then.
+    const hint = installHint(origin, [], dir)
+    ctx.out(`  next: cd ${shellWord(rel)} && ${hint.command} && npm test\n    (${hint.note})\n`)
+    return
   }
+  ctx.out(`  next: cd ${shellWord(rel)} && npm install && npm test\n`)
   if (origin.kind === 'tarballs') {
     const from = installPath(dirname(origin.tarballs.get('@tunekit/cli')!), ctx.cwd)
     ctx.out(`    (@tunekit/* come from the tarballs in ${from}: before publishing, set them to ^${packageVersion()} once tunekit is on the registry)\n`)
   }
-  return finalDir
 }
 
 /** The @tunekit specs of a new recipe package in `dir`: none from a source checkout (it resolves them). */
