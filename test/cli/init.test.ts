@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -102,5 +103,42 @@ describe('tunekit init', () => {
     expect(check.code).toBe(0)
     expect(test.output).toMatch(/Tests\s+.*2 passed/)
     expect(test.code).toBe(0)
+  })
+
+  it('outside the checkout, names the tarballs to make and install (tunekit is on no registry) and the ESM switch', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'tunekit-init-outside-'))
+    try {
+      // The checkout as init prints it: its real path, quoted where it holds a space (the CI copy).
+      const checkout = realpathSync(root).replace(/\/$/, '')
+      const shown = (text: string): string => text.replaceAll(`'${checkout}'`, '<checkout>').replaceAll(checkout, '<checkout>')
+      const file = await cli(outside, 'init', 'my-recipe.ts')
+      expect(file.err).toBe('')
+      expect(file.code).toBe(0)
+      expect(shown(file.out)).toMatchInlineSnapshot(`
+        "✔ wrote my-recipe.ts
+          first: npm install <checkout>/.tunekit/tarballs/*.tgz && npm pkg set type=module
+            (tunekit is on no registry yet: make those tarballs first with \`cd <checkout> && npm run tarballs\`)
+            (a recipe ends in a top-level \`await main(…)\`: tsx runs it as an ES module only under "type": "module")
+          next: npx tsx my-recipe.ts plan
+        "
+      `)
+      const pkg = await cli(outside, 'init', 'my-recipes', '--package', '--name', '@acme/recipes')
+      expect(pkg.code).toBe(0)
+      expect(shown(pkg.out)).toMatchInlineSnapshot(`
+        "✔ wrote the recipe package @acme/recipes in my-recipes/
+          acmeChat() in src/acme-chat.ts, a recipe in src/recipes/acme-chat.ts, a test in test/
+          next: cd my-recipes && npm install <checkout>/.tunekit/tarballs/*.tgz && npm test
+            (tunekit is on no registry yet: make those tarballs first with \`cd <checkout> && npm run tarballs\`)
+        "
+      `)
+      // What the package will be published with: the version of the packages it was made with.
+      const version = (JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8')) as { version: string }).version
+      expect(JSON.parse(readFileSync(join(outside, 'my-recipes', 'package.json'), 'utf8'))).toMatchObject({
+        dependencies: { '@tunekit/core': `^${version}`, '@tunekit/recipes': `^${version}` },
+        devDependencies: { '@tunekit/cli': `^${version}` },
+      })
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
   })
 })

@@ -1,10 +1,12 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { basename, dirname, extname, join, relative, resolve } from 'node:path'
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { fail, familyNames, knownCheckpoints } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
+import { dependencySpecs, installPath, tunekitOrigin } from '../tunekit-origin.ts'
+import { installHint, moduleType, shellWord } from './install-hint.ts'
 
 export interface InitOptions {
   /** Scaffold a publishable recipe package instead of one recipe file. */
@@ -21,7 +23,12 @@ const here = dirname(fileURLToPath(import.meta.url))
 
 /** `templates/` of the repository, or of the published CLI package (copied there when packing). */
 export function templatesDir(): string {
-  const candidates = [join(here, '..', '..', 'templates'), join(here, '..', '..', '..', '..', 'templates')]
+  const packaged = join(here, '..', '..', 'templates')
+  const repository = join(here, '..', '..', '..', '..', 'templates')
+  // A checkout reads its own templates/: the copy `npm pack` leaves in packages/cli may be stale,
+  // or half rewritten while a test packs.
+  const installed = realpathSync(here).split(sep).includes('node_modules')
+  const candidates = installed ? [packaged] : [repository, packaged]
   const found = candidates.find((c) => existsSync(join(c, 'recipe.ts')))
   if (!found) throw new Error(`tunekit's templates are missing (looked in ${candidates.join(', ')})`)
   return found
@@ -48,9 +55,11 @@ export function tunekitFromSource(dir: string): boolean {
 /** The folder holding the tunekit packages' sources (`…/packages`) when {@link tunekitFromSource}. */
 function tunekitSourcePackages(dir: string): string | undefined {
   try {
-    const pkg = createRequire(join(dir, 'noop.js')).resolve('@tunekit/core/package.json')
-    const fromSource = !existsSync(join(dirname(pkg), 'dist', 'index.d.ts')) && existsSync(join(dirname(pkg), 'src', 'index.ts'))
-    return fromSource ? dirname(realpathSync(dirname(pkg))) : undefined
+    const pkg = realpathSync(dirname(createRequire(join(dir, 'noop.js')).resolve('@tunekit/core/package.json')))
+    // An installed package lives under node_modules; a workspace or a link resolves to a checkout,
+    // whether or not its dist/ was built (packing builds it).
+    const fromSource = !pkg.split(sep).includes('node_modules') && existsSync(join(pkg, 'src', 'index.ts'))
+    return fromSource ? dirname(pkg) : undefined
   } catch {
     return undefined
   }
@@ -114,10 +123,31 @@ export async function initRecipeFile(ctx: CliContext, target: string | undefined
   await editRecipe(source, name, model)
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, source.getFullText())
-  ctx.out(`✔ wrote ${runPath}\n  next: npx tsx ${runPath} plan\n`)
-  const missing = ['@tunekit/core', '@tunekit/recipes', '@tunekit/cli'].filter((p) => !canResolve(dirname(file), p))
-  if (missing.length > 0) ctx.out(`  install first: npm install ${missing.join(' ')}\n`)
+  ctx.out(`✔ wrote ${runPath}\n`)
+  printSetup(ctx, dirname(file))
+  ctx.out(`  next: npx tsx ${runPath} plan\n`)
   return file
+}
+
+/**
+ * Prints what must happen before a recipe in `dir` runs: installing tunekit where it does not
+ * resolve, as it can be installed here (see {@link tunekitOrigin}), and `"type": "module"`.
+ * Both run in the project folder: the current one when `dir` is inside it.
+ */
+function printSetup(ctx: CliContext, dir: string): void {
+  const inside = !relative(ctx.cwd, dir).startsWith('..') && !isAbsolute(relative(ctx.cwd, dir))
+  const project = inside ? ctx.cwd : dir
+  const missing = ['@tunekit/core', '@tunekit/recipes', '@tunekit/cli'].filter((p) => !canResolve(dir, p))
+  const install = missing.length > 0 ? installHint(tunekitOrigin(), missing, project) : undefined
+  const type = moduleType(dir)
+  // `npm install` writes a package.json where there is none; `npm pkg set` needs one.
+  const esm = type === 'module' ? [] : [...(type === undefined && !install ? ['npm init -y'] : []), 'npm pkg set type=module']
+  const steps = [...(install ? [install.command] : []), ...esm]
+  if (steps.length === 0) return
+  const cd = project === ctx.cwd ? '' : `cd ${shellWord(relative(ctx.cwd, project))} && `
+  ctx.out(`  first: ${cd}${steps.join(' && ')}\n`)
+  if (install?.note) ctx.out(`    (${install.note})\n`)
+  if (esm.length > 0) ctx.out('    (a recipe ends in a top-level `await main(…)`: tsx runs it as an ES module only under "type": "module")\n')
 }
 
 /**
@@ -144,7 +174,7 @@ export async function initPackage(ctx: CliContext, target: string | undefined, o
   cpSync(join(templatesDir(), 'package'), work, { recursive: true })
   rmSync(join(work, 'node_modules'), { recursive: true, force: true })
   try {
-    await editPackage(work, { pkgName, factory, recipeName, model })
+    await editPackage(work, { pkgName, factory, recipeName, model, tunekit: tunekitSpecs(finalDir) })
   } catch (e) {
     rmSync(work, { recursive: true, force: true })
     throw e
@@ -156,15 +186,40 @@ export async function initPackage(ctx: CliContext, target: string | undefined, o
   if (tunekitFromSource(finalDir)) {
     // @tunekit/* come from this checkout's node_modules; `npm install` would look for them on the registry.
     ctx.out(`  next: cd ${rel} && npm test   (tunekit resolves from this checkout: no npm install needed here)\n`)
-  } else {
-    ctx.out(`  next: cd ${rel} && npm install && npm test\n`)
+    return finalDir
   }
+  printPackageNext(ctx, rel, finalDir)
   return finalDir
 }
 
+/** The next step for a recipe package in `dir` (shown as `rel`) that installs tunekit. */
+function printPackageNext(ctx: CliContext, rel: string, dir: string): void {
+  const origin = tunekitOrigin()
+  if (origin.kind === 'checkout') {
+    // package.json keeps the ranges it will be published with; the tarballs stand in until then.
+    const hint = installHint(origin, [], dir)
+    ctx.out(`  next: cd ${shellWord(rel)} && ${hint.command} && npm test\n    (${hint.note})\n`)
+    return
+  }
+  ctx.out(`  next: cd ${shellWord(rel)} && npm install && npm test\n`)
+  if (origin.kind === 'tarballs') {
+    const from = installPath(dirname(origin.tarballs.get('@tunekit/cli')!), ctx.cwd)
+    ctx.out(`    (@tunekit/* come from the tarballs in ${from}: before publishing, set them to ^${packageVersion()} once tunekit is on the registry)\n`)
+  }
+}
+
+/** The @tunekit specs of a new recipe package in `dir`: none from a source checkout (it resolves them). */
+function tunekitSpecs(dir: string): Map<string, string> | undefined {
+  if (tunekitFromSource(dir)) return undefined
+  return dependencySpecs(tunekitOrigin(), ['@tunekit/core', '@tunekit/recipes', '@tunekit/cli'], dir)
+}
+
 /** Renames and edits the copied package template in `dir`. */
-async function editPackage(dir: string, names: { pkgName: string; factory: string; recipeName: string; model: { id: string; family: string } | undefined }): Promise<void> {
-  const { pkgName, factory, recipeName, model } = names
+async function editPackage(
+  dir: string,
+  names: { pkgName: string; factory: string; recipeName: string; model: { id: string; family: string } | undefined; tunekit: Map<string, string> | undefined },
+): Promise<void> {
+  const { pkgName, factory, recipeName, model, tunekit } = names
 
   const { IndentationText, Project, SyntaxKind } = await import('ts-morph')
   const project: Project = new Project({ tsConfigFilePath: join(dir, 'tsconfig.json'), manipulationSettings: { indentationText: IndentationText.TwoSpaces } })
@@ -204,9 +259,10 @@ async function editPackage(dir: string, names: { pkgName: string; factory: strin
   }
 
   const pkgFile = join(dir, 'package.json')
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as Record<string, unknown> & { scripts: Record<string, string> }
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as Record<string, unknown> & PackageJson & { scripts: Record<string, string> }
   pkg.name = pkgName
   pkg.scripts.check = `tunekit check src/recipes/${recipeName}.ts`
+  if (tunekit) setTunekitSpecs(pkg, tunekit)
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`)
   const packages = tunekitSourcePackages(dir)
   if (packages !== undefined) {
@@ -229,6 +285,25 @@ async function editPackage(dir: string, names: { pkgName: string; factory: strin
     readme,
     readFileSync(readme, 'utf8').replaceAll('tunekit-recipes-template', pkgName).replaceAll('supportChatRecipe', `${factory}Recipe`).replaceAll('supportChat', factory),
   )
+}
+
+type PackageJson = { dependencies: Record<string, string>; devDependencies: Record<string, string> }
+
+/**
+ * Points the template's @tunekit dependencies at `specs`; tarballs it does not name (the CLI's
+ * own dependencies, which the registry cannot supply) join devDependencies.
+ */
+function setTunekitSpecs(pkg: PackageJson, specs: ReadonlyMap<string, string>): void {
+  for (const [name, spec] of specs) {
+    if (name in pkg.dependencies) pkg.dependencies[name] = spec
+    else pkg.devDependencies[name] = spec
+  }
+  pkg.devDependencies = Object.fromEntries(Object.entries(pkg.devDependencies).sort(([a], [b]) => a.localeCompare(b)))
+}
+
+/** This CLI's version: its packages are released together (docs/release.md). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string }).version
 }
 
 export const initCommand: CliCommand = (ctx) =>
