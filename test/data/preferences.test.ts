@@ -161,6 +161,8 @@ describe('preference records from every format', () => {
   })
 
   test('bad preference records: each a catalog error naming the record', async () => {
+    // a conversation's stray "label" or "completion" column is metadata, not a KTO record (SFT data parses as before)
+    expect(parseOpenai({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }], label: 3, completion: 'x' }).kind).toBe('conversation')
     const records: DataRecord[] = [
       { prompt: 'q', chosen: '', rejected: 'no' },
       { prompt: 'q', chosen: 'yes' },

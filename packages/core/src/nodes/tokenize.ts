@@ -63,7 +63,7 @@ export const tokenizeNode = defineNode({
   kind: 'tokenize',
   schema: tokenizeParamsSchema,
   runsOn: 'data',
-  artifact: 'token shards + `tokenizer/` + `chat_template.jinja` (chat) + `report.json`; index.json holds `trainableTokenIds`',
+  artifact: 'token shards (`pairs/` and `unpaired/` shard sets for render `preference`) + `tokenizer/` + `chat_template.jinja` (chat, preference) + `report.json`; index.json holds `trainableTokenIds`',
   params: (recipe) => ({
     render: renderOf(recipe.data),
     maxLength: recipe.data.maxLength,

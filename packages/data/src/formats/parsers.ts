@@ -241,7 +241,7 @@ const trlSide = (value: unknown, field: string, role: Role): Message[] => {
  */
 function parseTrlPreference(record: DataRecord): Parsed {
   const tools = openaiTools(record)
-  if (record.completion !== undefined || record.label !== undefined)
+  if (record.completion !== undefined)
     return unpairedOf(trlSide(record.prompt, 'prompt', 'user'), trlSide(record.completion, 'completion', 'assistant'), record.label, 'label', tools)
   const chosen = trlSide(record.chosen, 'chosen', 'assistant')
   const rejected = trlSide(record.rejected, 'rejected', 'assistant')
@@ -256,7 +256,11 @@ function parseTrlPreference(record: DataRecord): Parsed {
  * a preference pair, records with `completion` / `label` (TRL's unpaired format) a KTO example.
  */
 export function parseOpenai(record: DataRecord): Parsed {
-  if (record.chosen !== undefined || record.rejected !== undefined || record.completion !== undefined || record.label !== undefined) return parseTrlPreference(record)
+  // A conversation with `messages` keeps its other fields (a stray "label" column) as metadata;
+  // without them, chosen / rejected / completion mark TRL's preference and unpaired records.
+  const conversational = Array.isArray(record.messages)
+  if ((record.chosen !== undefined && record.rejected !== undefined) || (!conversational && (record.chosen !== undefined || record.rejected !== undefined || record.completion !== undefined)))
+    return parseTrlPreference(record)
   if (!Array.isArray(record.messages)) return problem(`missing field "messages", a list of { role, content } (${fieldsOf(record)})`)
   return conversation(openaiMessages(record.messages, 'messages'), openaiTools(record))
 }
