@@ -48,7 +48,7 @@ function pairsOf(s: Shards): PreferencePair[] {
   })
 }
 
-function unpairedOf(s: Shards): UnpairedExample[] {
+function unpairedExamplesOf(s: Shards): UnpairedExample[] {
   const layout = s.index.preference
   if (layout?.kind !== 'unpaired') throw new Error(`${s.index.key}: not a shard set of unpaired examples`)
   return layout.records.map((record, i) => {
@@ -69,7 +69,7 @@ export async function readPreferenceShards(dir: string): Promise<PreferenceShard
   const unpaired = (await exists(join(unpairedDir, 'index.json'))) ? await readShards(unpairedDir) : undefined
   const index = (pairs ?? unpaired)?.index
   if (!index) throw new Error(`${dir} holds no preference shards (pairs/ or unpaired/)`)
-  return { pairs: pairs ? pairsOf(pairs) : [], unpaired: unpaired ? unpairedOf(unpaired) : [], eosId: index.eosId, padId: index.padId, bosId: index.bosId }
+  return { pairs: pairs ? pairsOf(pairs) : [], unpaired: unpaired ? unpairedExamplesOf(unpaired) : [], eosId: index.eosId, padId: index.padId, bosId: index.bosId }
 }
 
 /** Consecutive batches of `size` items (the last may be shorter), in order: the stage shuffles first. */
