@@ -281,6 +281,7 @@ describe('preference shards', () => {
       ]
     `)
     expect(shards.eosId).toBe(tiny.eos.id)
+    expect(events.filter((e) => e.type === 'node-progress' && e.node === 'format')).toMatchObject([{ done: 4, unit: 'preference records' }])
     // the same ids the SFT shards hold for the conversation prompt + chosen (they add the newline after the turn end)
     const sft = await runTokenize([{ id: '0', messages: [{ role: 'user', content: 'hot' }, { role: 'assistant', content: 'cold' }] }], tinyTokenizer, join(tmp.dir, 'sft'), {
       template: 'chatml', maxLength: 64, truncation: 'truncate', mask: 'assistant', onError: 'fail', tokens: { chatml: true, add: [], addBos: true },
