@@ -85,13 +85,13 @@ describe('formats map records to conversations with normalised roles', () => {
     const summary = await runFormat({ kind: 'dataset-info', file: 'dataset_info.json', name: 'lf_ranking' }, join(dir, 'source'), join(dir, 'format'), { onError: 'fail', baseDir: fixtures })
     expect(summary.preferences).toBe(1)
     expect(await readJsonl<Preference>(join(dir, 'format', 'preferences.jsonl'))).toEqual([
-      { id: '0', prompt: [{ role: 'user', content: 'is the dog kind?' }], chosen: { role: 'assistant', content: 'yes' }, rejected: { role: 'assistant', content: 'no' } },
+      { id: '0', prompt: [{ role: 'user', content: 'is the dog kind?' }], chosen: [{ role: 'assistant', content: 'yes' }], rejected: [{ role: 'assistant', content: 'no' }] },
     ])
   })
 
   test('openai preference records parse into their own type', () => {
     const record = (JSON.parse('{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":"yes"}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"no"}]}'))
-    expect(parseOpenai(record)).toEqual({ kind: 'preference', prompt: [{ role: 'user', content: 'q' }], chosen: { role: 'assistant', content: 'yes' }, rejected: { role: 'assistant', content: 'no' } })
+    expect(parseOpenai(record)).toEqual({ kind: 'preference', prompt: [{ role: 'user', content: 'q' }], chosen: [{ role: 'assistant', content: 'yes' }], rejected: [{ role: 'assistant', content: 'no' }] })
   })
 })
 

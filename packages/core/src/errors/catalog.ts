@@ -426,6 +426,36 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: (baseModel: string) => `Apply the adapter to the model it was trained on${baseModel ? ` (base_model_name_or_path: ${baseModel})` : ''}: \`tunekit chat <that model folder> --adapter <adapter>\`.`,
   },
+  // TK280–TK299: preference data (pairs and KTO's unpaired examples).
+  BadPreference: {
+    code: 'TK280',
+    name: 'BadPreference',
+    title: 'A preference record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Give every record a prompt, a non-empty chosen and rejected answer (or a completion and a true/false label for KTO), or set data.onError: 'skip' to skip such records (each one is reported).",
+  },
+  PreferencePromptsDiffer: {
+    code: 'TK281',
+    name: 'PreferencePromptsDiffer',
+    title: 'Chosen and rejected do not share a prompt',
+    message: (where: string, reason: string) => `${where}: ${reason}; without an explicit "prompt" the prompt is the messages chosen and rejected share from the start, as TRL's extract_prompt finds it`,
+    hint: "Give the record an explicit \"prompt\" (text or messages), or make chosen and rejected the same conversation up to their final answers; data.onError: 'skip' skips such records.",
+  },
+  PreferenceIdentical: {
+    code: 'TK282',
+    name: 'PreferenceIdentical',
+    title: 'A pair prefers an answer to itself',
+    message: (count: number, example: string) => `${count} pair(s) have chosen equal to rejected after tokenization (first: ${example}); their preference loss has no signal`,
+    hint: 'Remove such pairs from the data or fix their rejected answer; they cost compute and teach nothing.',
+  },
+  PreferenceTruncatedAway: {
+    code: 'TK283',
+    name: 'PreferenceTruncatedAway',
+    title: 'Truncation leaves an answer with no trained token',
+    message: (count: number, example: string, maxLength: number, maxPromptLength: number) =>
+      `${count} record(s) keep no label of their chosen, rejected or completion answer after truncation to data.maxLength ${maxLength} with data.maxPromptLength ${maxPromptLength} (first: ${example})`,
+    hint: "Raise data.maxLength, or lower data.maxPromptLength so that answers keep tokens (answers are cut to maxLength − maxPromptLength when a record is too long); data.onError: 'skip' leaves such records out.",
+  },
   // TK240–TK259: runs that reproduce a reference (pre-tokenized data, warm starts).
   TokensFormatNeedsNoTemplate: {
     code: 'TK240',

@@ -15,6 +15,6 @@ export const formatNode = defineNode({
   kind: 'format',
   schema: formatParamsSchema,
   runsOn: 'data',
-  artifact: '`conversations.jsonl` (`{ id, messages }`) or, for `format: \'text\'`, `documents.jsonl` (`{ id, text }`), or, for `format: \'tokens\'`, `tokens.jsonl` (`{ id, where, ids, mask }`) + `format.json` (counts, skipped)',
+  artifact: '`conversations.jsonl` (`{ id, messages }`) or, for `format: \'text\'`, `documents.jsonl` (`{ id, text }`), or, for `format: \'tokens\'`, `tokens.jsonl` (`{ id, where, ids, mask }`); `preferences.jsonl` / `unpaired.jsonl` for preference records; + `format.json` (counts, skipped)',
   params: ({ data }) => ({ format: data.format, onError: data.onError }),
 })

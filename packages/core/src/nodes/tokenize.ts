@@ -9,7 +9,7 @@ import { resolvedSchema } from './resolved.ts'
 
 const data = dataSchema.shape
 
-/** How text becomes tokens and labels: chat (template + mask) or raw text (every token a label). */
+/** How text becomes tokens and labels: chat (template + mask), raw text (every token a label), pre-tokenized ids, or preference records. */
 export const renderParamsSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     /** Conversations rendered by a chat template; `mask` picks the labelled turns. */
@@ -24,6 +24,15 @@ export const renderParamsSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     /** Pre-tokenized records (data.format 'tokens'): ids and labels as the records give them. */
     kind: z.literal('tokens'),
+  }),
+  z.strictObject({
+    /**
+     * Preference pairs and KTO examples (the preference stages pick it): the prompt rendered once
+     * with the generation prompt, each answer as the assistant turn; TRL's truncation.
+     */
+    kind: z.literal('preference'),
+    template: resolvedSchema(data.template.unwrap()),
+    maxPromptLength: resolvedSchema(data.maxPromptLength),
   }),
 ])
 
@@ -54,7 +63,7 @@ export const tokenizeNode = defineNode({
   kind: 'tokenize',
   schema: tokenizeParamsSchema,
   runsOn: 'data',
-  artifact: 'token shards + `tokenizer/` + `chat_template.jinja` (chat) + `report.json`; index.json holds `trainableTokenIds`',
+  artifact: 'token shards (`pairs/` and `unpaired/` shard sets for render `preference`) + `tokenizer/` + `chat_template.jinja` (chat, preference) + `report.json`; index.json holds `trainableTokenIds`',
   params: (recipe) => ({
     render: renderOf(recipe.data),
     maxLength: recipe.data.maxLength,

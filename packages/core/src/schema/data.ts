@@ -228,6 +228,15 @@ export const dataSchema = z.strictObject({
    */
   maxLength: z.number().int().min(8).default(1024),
   /**
+   * Preference data (pairs and KTO examples) only: the longest prompt in tokens kept when a record
+   * is longer than `maxLength` (its end is kept); answers are then cut to `maxLength − maxPromptLength`,
+   * as TRL's DPOTrainer truncates. A larger value keeps more context but leaves answers less room; no
+   * memory effect beyond maxLength.
+   * @defaultValue 512
+   * @see https://huggingface.co/docs/trl/dpo_trainer (max_prompt_length)
+   */
+  maxPromptLength: z.number().int().min(1).default(512),
+  /**
    * What to do with a sample longer than maxLength: cut it (`'truncate'`), leave it out
    * (`'drop'`), or cut it into several samples (`'split'`). Every affected sample is counted.
    * `'truncate'` can cut off answers (and their eos), hurting quality; no memory effect.

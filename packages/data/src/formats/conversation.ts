@@ -58,12 +58,31 @@ export interface TokenRecord {
   mask: number[]
 }
 
-/** A preference pair (DPO-style data): a shared prompt, a chosen and a rejected answer. */
+/**
+ * One line of `preferences.jsonl`: a preference pair (DPO, ORPO, SimPO, reward models). The prompt
+ * is the conversation up to the answers; chosen and rejected are the turns that follow it (one
+ * assistant turn, or several with tool calls and results between them, ending with an assistant turn).
+ */
 export interface Preference {
   id: string
   prompt: Message[]
-  chosen: Message
-  rejected: Message
+  chosen: Message[]
+  rejected: Message[]
+  /** The functions the assistant may call, when the record declares them. */
+  tools?: ToolDefinition[]
+}
+
+/**
+ * One line of `unpaired.jsonl`: KTO's unpaired example, a prompt and one completion labelled
+ * desirable (`true`) or undesirable (`false`), as TRL's `{ prompt, completion, label }` and
+ * LLaMA-Factory's `kto_tag`.
+ */
+export interface Unpaired {
+  id: string
+  prompt: Message[]
+  completion: Message[]
+  desirable: boolean
+  tools?: ToolDefinition[]
 }
 
 const roleNames: Record<string, Role> = {
@@ -88,7 +107,7 @@ const roleNames: Record<string, Role> = {
 export const normaliseRole = (name: string): Role | undefined => roleNames[name.trim().toLowerCase()]
 
 /** Catalog entries a record problem can be reported as; each takes `(where, reason)`. */
-export type RecordErrorName = 'BadRecord' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool' | 'TokenLabelsLength' | 'TokenRecordUnlabelled'
+export type RecordErrorName = 'BadRecord' | 'BadPreference' | 'PreferencePromptsDiffer' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool' | 'TokenLabelsLength' | 'TokenRecordUnlabelled'
 
 /**
  * A record that cannot be used; the format step turns it into its catalog error (BadRecord unless

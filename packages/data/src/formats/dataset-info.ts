@@ -40,7 +40,7 @@ export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, nam
     if (entry.ranking) {
       columns.chosen = c.chosen ?? 'chosen'
       columns.rejected = c.rejected ?? 'rejected'
-    }
+    } else if (c.kto_tag) columns.ktoTag = c.kto_tag
     return { formatting: 'alpaca', columns, ...where }
   }
   const roles: Record<string, Role> = {
@@ -62,6 +62,6 @@ export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, nam
   if (entry.ranking) {
     tags.chosen = c.chosen ?? 'chosen'
     tags.rejected = c.rejected ?? 'rejected'
-  }
+  } else if (c.kto_tag) tags.ktoTag = c.kto_tag
   return { formatting: 'sharegpt', tags, ...where }
 }

@@ -1,11 +1,12 @@
 import { describeValue } from '../util/describe.ts'
 import { checkTurns, normaliseRole, problem, type Message, type Role, type ToolDefinition } from './conversation.ts'
+import { preferenceOf, splitSharedPrompt, unpairedOf, type ParsedPreference } from './preference.ts'
 import { checkToolUse, parseCallText, parseToolCalls, parseToolDefinitions } from './tools.ts'
 
-/** What one record turns into: the messages (checked) or a preference pair, plus tools if any. */
+/** What one record turns into: the messages (checked), a preference pair or a KTO example, plus tools if any. */
 export type Parsed =
   | { kind: 'conversation'; messages: Message[]; tools?: ToolDefinition[] }
-  | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
+  | ParsedPreference
   | { kind: 'document'; text: string }
   | { kind: 'tokens'; ids: number[]; mask: number[] }
 
@@ -30,6 +31,13 @@ const text = (record: DataRecord, column: string, required: boolean): string | u
 }
 
 const msg = (role: Role, content: string): Message => ({ role, content })
+
+/** A preference answer's text: missing or empty is BadPreference (a side that says nothing). */
+const answerText = (record: DataRecord, column: string): string => {
+  const v = record[column]
+  if (v === undefined || v === null || v === '') problem(v === undefined ? `missing field ${JSON.stringify(column)} (${fieldsOf(record)})` : `field ${JSON.stringify(column)} is empty`, 'BadPreference')
+  return text(record, column, true)!
+}
 
 // ── text (pretrain) ─────────────────────────────────────────────────────────────────────────
 /** A raw document: the record's `text` field (a `.txt` line arrives as `{ text: line }`). */
@@ -67,6 +75,8 @@ export interface AlpacaColumns {
   history?: string | undefined
   chosen?: string | undefined
   rejected?: string | undefined
+  /** LLaMA-Factory's `kto_tag`: the column holding KTO's true / false label. */
+  ktoTag?: string | undefined
 }
 export const alpacaDefaults: AlpacaColumns = { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' }
 
@@ -90,8 +100,9 @@ export function parseAlpaca(record: DataRecord, c: AlpacaColumns = alpacaDefault
   // LLaMA-Factory joins instruction and input with a newline
   messages.push(msg('user', input ? `${instruction}\n${input}` : instruction))
   if (c.chosen && c.rejected && record[c.chosen] !== undefined) {
-    return { kind: 'preference', prompt: messages, chosen: msg('assistant', text(record, c.chosen, true)!), rejected: msg('assistant', text(record, c.rejected, true)!) }
+    return preferenceOf(messages, [msg('assistant', answerText(record, c.chosen))], [msg('assistant', answerText(record, c.rejected))])
   }
+  if (c.ktoTag) return unpairedOf(messages, [msg('assistant', answerText(record, c.response))], record[c.ktoTag], c.ktoTag)
   messages.push(msg('assistant', text(record, c.response, true)!))
   checkTurns(messages)
   return { kind: 'conversation', messages }
@@ -110,6 +121,8 @@ export interface SharegptTags {
   callTag: string
   chosen?: string | undefined
   rejected?: string | undefined
+  /** LLaMA-Factory's `kto_tag`: the column holding KTO's true / false label (the last turn is the completion). */
+  ktoTag?: string | undefined
 }
 export const sharegptDefaults: SharegptTags = {
   messages: 'conversations',
@@ -151,10 +164,13 @@ export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefa
   const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
   const system = t.system ? text(record, t.system, false) : undefined
   if (system && messages[0]?.role !== 'system') messages.unshift(msg('system', system))
+  const tools = t.tools ? parseToolDefinitions(record[t.tools], `field ${JSON.stringify(t.tools)}`) : undefined
   if (t.chosen && t.rejected && record[t.chosen] !== undefined) {
-    return { kind: 'preference', prompt: messages, chosen: turn(record[t.chosen], t, 'chosen'), rejected: turn(record[t.rejected], t, 'rejected') }
+    const side = (name: string, column: string): Message[] => (record[column] === undefined ? problem(`missing field ${JSON.stringify(column)}`, 'BadPreference') : [turn(record[column], t, name)])
+    return preferenceOf(messages, side('chosen', t.chosen), side('rejected', t.rejected), tools)
   }
-  return conversation(messages, t.tools ? parseToolDefinitions(record[t.tools], `field ${JSON.stringify(t.tools)}`) : undefined)
+  if (t.ktoTag) return unpairedOf(messages.slice(0, -1), messages.slice(-1), record[t.ktoTag], t.ktoTag, tools)
+  return conversation(messages, tools)
 }
 
 // ── openai ──────────────────────────────────────────────────────────────────────────────────
@@ -206,17 +222,45 @@ const openaiTools = (record: DataRecord): ToolDefinition[] | undefined => {
   return first?.role === 'system' && first.tools !== undefined ? parseToolDefinitions(first.tools, 'message 1\'s "tools"') : undefined
 }
 
-/** `messages: [{ role, content }]`; `chosen` / `rejected` message lists make a preference. */
+/**
+ * A side of a TRL record: text (one assistant turn), one message, or a list of messages. The
+ * prompt as text is one user turn: tunekit renders every prompt with the recipe's chat template.
+ */
+const trlSide = (value: unknown, field: string, role: Role): Message[] => {
+  if (typeof value === 'string') return [msg(role, value)]
+  if (Array.isArray(value)) return openaiMessages(value, field)
+  if (typeof value === 'object' && value !== null) return [openaiMessage(value, 0)]
+  return problem(value === undefined ? `missing field ${JSON.stringify(field)}` : `field ${JSON.stringify(field)} is ${describeValue(value)}, not text or messages`, 'BadPreference')
+}
+
+/**
+ * TRL's preference records: `{ prompt, chosen, rejected }` with the prompt as text or messages, or
+ * without a prompt, chosen and rejected whole conversations split at their shared prefix
+ * (splitSharedPrompt); and KTO's `{ prompt, completion, label }`.
+ * @see https://huggingface.co/docs/trl/dataset_formats#preference
+ */
+function parseTrlPreference(record: DataRecord): Parsed {
+  const tools = openaiTools(record)
+  if (record.completion !== undefined)
+    return unpairedOf(trlSide(record.prompt, 'prompt', 'user'), trlSide(record.completion, 'completion', 'assistant'), record.label, 'label', tools)
+  const chosen = trlSide(record.chosen, 'chosen', 'assistant')
+  const rejected = trlSide(record.rejected, 'rejected', 'assistant')
+  if (record.prompt !== undefined) return preferenceOf(trlSide(record.prompt, 'prompt', 'user'), chosen, rejected, tools)
+  if (typeof record.chosen === 'string' || typeof record.rejected === 'string') problem('chosen and rejected are text and the record has no "prompt"; give a prompt, or chosen and rejected as whole conversations', 'BadPreference')
+  const split = splitSharedPrompt(chosen, rejected)
+  return preferenceOf(split.prompt, split.chosen, split.rejected, tools)
+}
+
+/**
+ * `messages: [{ role, content }]`; records with `chosen` / `rejected` (TRL's preference format) make
+ * a preference pair, records with `completion` / `label` (TRL's unpaired format) a KTO example.
+ */
 export function parseOpenai(record: DataRecord): Parsed {
-  if (Array.isArray(record.chosen) && Array.isArray(record.rejected)) {
-    const chosen = openaiMessages(record.chosen, 'chosen')
-    const rejected = openaiMessages(record.rejected, 'rejected')
-    const prompt = Array.isArray(record.prompt) ? openaiMessages(record.prompt, 'prompt') : chosen.slice(0, -1)
-    const c = chosen.at(-1)
-    const r = rejected.at(-1)
-    if (c?.role !== 'assistant' || r?.role !== 'assistant') problem('chosen and rejected must end with an assistant message')
-    return { kind: 'preference', prompt, chosen: c!, rejected: r! }
-  }
+  // A conversation with `messages` keeps its other fields (a stray "label" column) as metadata;
+  // without them, chosen / rejected / completion mark TRL's preference and unpaired records.
+  const conversational = Array.isArray(record.messages)
+  if ((record.chosen !== undefined && record.rejected !== undefined) || (!conversational && (record.chosen !== undefined || record.rejected !== undefined || record.completion !== undefined)))
+    return parseTrlPreference(record)
   if (!Array.isArray(record.messages)) return problem(`missing field "messages", a list of { role, content } (${fieldsOf(record)})`)
   return conversation(openaiMessages(record.messages, 'messages'), openaiTools(record))
 }

@@ -5,7 +5,7 @@ import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
 import { readFile } from 'node:fs/promises'
 import { writeJsonAtomic } from '@tunekit/core'
 import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
-import { RecordProblem, type Conversation, type Document, type Preference, type TokenRecord } from './conversation.ts'
+import { RecordProblem, type Conversation, type Document, type Preference, type TokenRecord, type Unpaired } from './conversation.ts'
 import { loadDatasetInfo } from './dataset-info.ts'
 import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, parseText, type Parsed } from './parsers.ts'
 import { parseTokens } from './tokens.ts'
@@ -53,6 +53,8 @@ export interface FormatSummary {
   records: number
   conversations: number
   preferences: number
+  /** KTO's unpaired examples (`unpaired.jsonl`). */
+  unpaired: number
   /** Raw documents (data.format 'text'). */
   documents: number
   /** Pre-tokenized samples (data.format 'tokens'). */
@@ -84,11 +86,12 @@ export async function formatRecords(
     onError: 'fail' | 'skip'
     onConversation: (c: Conversation) => Promise<void> | void
     onPreference?: (p: Preference) => Promise<void> | void
+    onUnpaired?: (u: Unpaired) => Promise<void> | void
     onDocument?: (d: Document) => Promise<void> | void
     onTokens?: (t: TokenRecord) => Promise<void> | void
   },
 ): Promise<FormatSummary> {
-  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, documents: 0, tokenized: 0, skipped: [] }
+  const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, unpaired: 0, documents: 0, tokenized: 0, skipped: [] }
   for await (const item of records) {
     const id = String(summary.records++)
     const where = describeOrigin(opts.origins, item.origin, item.line)
@@ -115,17 +118,24 @@ export async function formatRecords(
     } else if (parsed.kind === 'document') {
       summary.documents++
       await opts.onDocument?.({ id, text: parsed.text })
+    } else if (parsed.kind === 'unpaired') {
+      summary.unpaired++
+      const u: Unpaired = { id, prompt: parsed.prompt, completion: parsed.completion, desirable: parsed.desirable }
+      if (parsed.tools) u.tools = parsed.tools
+      await opts.onUnpaired?.(u)
     } else {
       summary.preferences++
-      await opts.onPreference?.({ id, prompt: parsed.prompt, chosen: parsed.chosen, rejected: parsed.rejected })
+      const p: Preference = { id, prompt: parsed.prompt, chosen: parsed.chosen, rejected: parsed.rejected }
+      if (parsed.tools) p.tools = parsed.tools
+      await opts.onPreference?.(p)
     }
   }
-  if (summary.conversations + summary.preferences + summary.documents + summary.tokenized === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
+  if (summary.conversations + summary.preferences + summary.unpaired + summary.documents + summary.tokenized === 0) fail('EmptyDataset', { path: 'data.format' }, 'format')
   return summary
 }
 
 /**
- * The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`),
+ * The format node's work: `records.jsonl` in `sourceDir` → `conversations.jsonl` (+ `preferences.jsonl`, `unpaired.jsonl`),
  * or `documents.jsonl` for data.format 'text', or `tokens.jsonl` for 'tokens', and `format.json`.
  * Files left empty are removed.
  */
@@ -140,6 +150,7 @@ export async function runFormat(
   const parse = await recordParser(format, opts.baseDir)
   const conversations = jsonLinesWriter(join(outDir, 'conversations.jsonl'))
   const preferences = jsonLinesWriter(join(outDir, 'preferences.jsonl'))
+  const unpaired = jsonLinesWriter(join(outDir, 'unpaired.jsonl'))
   const documents = jsonLinesWriter(join(outDir, 'documents.jsonl'))
   const tokens = jsonLinesWriter(join(outDir, 'tokens.jsonl'))
   let summary: FormatSummary
@@ -149,16 +160,19 @@ export async function runFormat(
       onError: opts.onError,
       onConversation: (c) => conversations.write(c),
       onPreference: (p) => preferences.write(p),
+      onUnpaired: (u) => unpaired.write(u),
       onDocument: (d) => documents.write(d),
       onTokens: (t) => tokens.write(t),
     })
   } finally {
     await conversations.close()
     await preferences.close()
+    await unpaired.close()
     await documents.close()
     await tokens.close()
   }
   if (summary.preferences === 0) await rm(join(outDir, 'preferences.jsonl'), { force: true })
+  if (summary.unpaired === 0) await rm(join(outDir, 'unpaired.jsonl'), { force: true })
   if (summary.documents === 0) await rm(join(outDir, 'documents.jsonl'), { force: true })
   if (summary.tokenized === 0) await rm(join(outDir, 'tokens.jsonl'), { force: true })
   if (summary.conversations === 0 && summary.documents + summary.tokenized > 0) await rm(join(outDir, 'conversations.jsonl'), { force: true })

@@ -6,6 +6,10 @@ export const formatExecutor: NodeExecutor = async (ctx) => {
   const p = nodeParams('format', ctx.node)
   const summary = await runFormat(p.format, inputOfKind(ctx, 'source'), ctx.outDir, { onError: p.onError, baseDir: ctx.baseDir })
   for (const s of summary.skipped) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `skipped ${s.where}: ${s.reason}` })
-  const [done, unit] = summary.documents > 0 ? [summary.documents, 'documents'] : summary.tokenized > 0 ? [summary.tokenized, 'samples'] : [summary.conversations, 'conversations']
+  const [done, unit] =
+    summary.documents > 0 ? [summary.documents, 'documents']
+    : summary.tokenized > 0 ? [summary.tokenized, 'samples']
+    : summary.conversations === 0 && summary.preferences + summary.unpaired > 0 ? [summary.preferences + summary.unpaired, 'preference records']
+    : [summary.conversations, 'conversations']
   ctx.emit({ type: 'node-progress', node: ctx.node.id, done, unit })
 }

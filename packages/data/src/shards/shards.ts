@@ -3,6 +3,7 @@ import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/prom
 import { join } from 'node:path'
 import type { Json } from '@tunekit/core'
 import { tempName, writeJsonAtomic } from '@tunekit/core'
+import type { PreferenceLayout } from './preference-layout.ts'
 
 /**
  * `index.json` of a token shard set (docs/architecture.md, "Token shards"): sample `i` is
@@ -25,6 +26,11 @@ export interface ShardIndex {
    * resolved once here (tokenize/trainable-tokens.ts) for both backends and the initial adapter.
    */
   trainableTokenIds?: number[]
+  /**
+   * Preference shards only (preference-shards.ts): sample i is one record, its prompt ids once and
+   * then its answers; the lengths that cut it are here.
+   */
+  preference?: PreferenceLayout
 }
 
 /** A shard set in memory: typed arrays over the whole files. */
@@ -39,7 +45,7 @@ export interface ShardWriter {
   add: (ids: ArrayLike<number>, mask: ArrayLike<number>) => Promise<void>
   count: () => number
   /** Writes index.json and moves the files into place. */
-  close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null; trainableTokenIds?: number[] }) => Promise<ShardIndex>
+  close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null; trainableTokenIds?: number[]; preference?: PreferenceLayout }) => Promise<ShardIndex>
   /** Closes the files and removes the temp files: what a failed tokenize calls, so no `*.tmp-*` and no open handle remains. */
   abort: () => Promise<void>
 }
@@ -115,6 +121,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
         padId: meta.padId,
         bosId: meta.bosId,
         ...(meta.trainableTokenIds ? { trainableTokenIds: meta.trainableTokenIds } : {}),
+        ...(meta.preference ? { preference: meta.preference } : {}),
       }
       await writeJsonAtomic(join(dir, 'index.json'), index)
       return index

@@ -33,7 +33,7 @@ export interface RunTokenizeOptions {
 }
 
 /** tokenizer_config.json's chat_template: a string, or a list of `{ name, template }` (the `default` one). */
-const modelChatTemplate = (value: unknown): string | undefined => {
+export const modelChatTemplate = (value: unknown): string | undefined => {
   if (typeof value === 'string') return value
   if (Array.isArray(value)) {
     const named = value as { name?: string; template?: string }[]
