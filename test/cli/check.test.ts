@@ -122,7 +122,7 @@ describe('tunekit check and schema (in-process)', () => {
     expect(code).toBe(1)
     expect(stderr.replaceAll(dir, '<tmp>')).toMatchInlineSnapshot(`
       "Recipe has 2 problems
-      ✖ TK102 unknown key "maxLenght" (did you mean "maxLength"?); allowed keys here: source, format, template, maxLength, truncation, mask, split, packing, onError, limit → at data.maxLenght
+      ✖ TK102 unknown key "maxLenght" (did you mean "maxLength"?); allowed keys here: source, format, template, maxLength, maxPromptLength, truncation, mask, split, packing, onError, limit → at data.maxLenght
         value: 512
         fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
       ✖ TK201 "c_attn" is not a module of the llama family; its modules are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj → at lora.targetModules[0]
