@@ -121,7 +121,8 @@ export function truncatePreference<A extends { ids: number[]; labels: Uint8Array
   return { prompt, answers, promptCut, answersCut }
 }
 
-type Item = { kind: 'pair'; record: Preference } | { kind: 'unpaired'; record: Unpaired }
+/** One record for {@link tokenizePreferences}: a preference pair, or an unpaired (KTO) completion. */
+export type PreferenceItem = { kind: 'pair'; record: Preference } | { kind: 'unpaired'; record: Unpaired }
 
 /**
  * Tokenizes preference pairs and KTO examples with the chat template: each record's prompt once
@@ -133,7 +134,7 @@ type Item = { kind: 'pair'; record: Preference } | { kind: 'unpaired'; record: U
  * listed.
  */
 export async function tokenizePreferences(
-  records: AsyncIterable<Item> | Iterable<Item>,
+  records: AsyncIterable<PreferenceItem> | Iterable<PreferenceItem>,
   tok: LoadedTokenizer,
   opts: PreferenceTokenizeOptions,
   on: { pair: (p: TokenizedPair) => Promise<void> | void; unpaired: (u: TokenizedUnpaired) => Promise<void> | void },
