@@ -13,22 +13,22 @@ import { python, tempDir, type Run } from './helpers.ts'
 export const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
 
 /** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases. */
-export async function torchLogits(cases: Array<{ model: string; adapter?: string }>): Promise<Float32Array[]> {
+export async function torchLogits(cases: Array<{ model: string; adapter?: string }>, ids: number[] = IDS): Promise<Float32Array[]> {
   const dir = tempDir('logits')
   const request = join(dir, 'request.json')
   const outs = cases.map((_, i) => join(dir, `logits-${i}.safetensors`))
-  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [IDS], out: outs[i], device: 'cpu' })) }))
+  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [ids], out: outs[i], device: 'cpu' })) }))
   const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
   if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
   return Promise.all(outs.map(async (out) => (await readSafetensors(out)).tensors.get('logits')!.data as Float32Array))
 }
 
 /** Logits [seq, vocab] from tfjs: a model folder (merged, or base + adapter folder). */
-export async function tfjsLogits(model: string, adapter: string | undefined, tokenizerDir: string): Promise<Float32Array> {
+export async function tfjsLogits(model: string, adapter: string | undefined, tokenizerDir: string, ids: number[] = IDS): Promise<Float32Array> {
   await selectEngine('cpu')
   const m = await loadForGeneration(model, adapter, tokenizerDir)
   try {
-    const batch = { batch: 1, seq: IDS.length, ids: Int32Array.from(IDS), positions: Int32Array.from(IDS, (_, i) => i), segments: new Int32Array(IDS.length) }
+    const batch = { batch: 1, seq: ids.length, ids: Int32Array.from(ids), positions: Int32Array.from(ids, (_, i) => i), segments: new Int32Array(ids.length) }
     const logits = forward(m.model, m.adapter, batch)
     const data = logits.dataSync() as Float32Array
     logits.dispose()
