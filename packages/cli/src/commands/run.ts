@@ -17,6 +17,7 @@ import {
 } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
+import { scoreTable } from './score-table.ts'
 import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
@@ -103,6 +104,7 @@ export async function runRecipe(ctx: CliContext, fileArg: string | undefined, op
       const run = shown(ctx, result.runDir)
       ctx.out(`\nresults in ${run}/ (recipe.json, graph.json, events.jsonl${result.nodes.some((n) => n.id === 'merge') ? ', merged/' : ''})\n`)
       if (result.nodes.some((n) => n.id === 'merge')) ctx.out(`chat with it: npx tunekit chat ${join(run, 'merged')}\n`)
+      ctx.out(scoreTable(recipe, result))
     }
     return result
   } finally {

@@ -5,6 +5,7 @@ import { formatNode } from './format.ts'
 import { generateNode } from './generate.ts'
 import { mergeNode } from './merge.ts'
 import { modelNode } from './model.ts'
+import { scoreNode } from './score.ts'
 import type { NodeDefinition } from './node.ts'
 import { sourceNode } from './source.ts'
 import { splitNode } from './split.ts'
@@ -23,6 +24,7 @@ export const nodes = {
   merge: mergeNode,
   generate: generateNode,
   eval: evalNode,
+  score: scoreNode,
 } satisfies { [K in string]: NodeDefinition }
 
 /** The node registry's type. */
