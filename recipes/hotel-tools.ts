@@ -50,7 +50,6 @@ export const recipe = loraChatml({
     logEvery: 10,
   },
   eval: { metrics: ['bleu4', 'toolCalls'], maxNewTokens: 64, tokenize: 'zh', base: true },
-  output: { merge: false },
   backend: 'tfjs',
 })
 
