@@ -39,9 +39,10 @@ describe('formats map records to conversations with normalised roles', () => {
     const { conversations } = await formatted({ kind: 'file', path: 'sharegpt.jsonl' }, 'sharegpt')
     expect(messagesOf(conversations)).toEqual([
       ['system: be kind', 'user: hello', 'assistant: hello world', 'user: what is two plus two?', 'assistant: four'],
-      ['user: what is two plus four?', 'assistant: {"name": "plus", "arguments": {"a": 2, "b": 4}}', 'tool: 6', 'assistant: the answer is 6'],
+      ['user: what is two plus four?', 'assistant: ', 'tool: 6', 'assistant: the answer is 6'],
     ])
-    expect(conversations[1]!.tools).toBe('[{"name": "plus"}]')
+    expect(conversations[1]!.messages[1]!.toolCalls).toEqual([{ name: 'plus', arguments: { a: 2, b: 4 } }])
+    expect(conversations[1]!.tools).toEqual([{ name: 'plus' }])
   })
 
   test('openai messages, with content parts', async () => {

@@ -137,11 +137,11 @@ describe('the ChatML fast path', () => {
 describe('tools', () => {
   test("a conversation's tool definitions reach templates that use `tools`", async () => {
     const tok = await loadTokenizer(tinyTokenizer, { chatml: true })
-    const jinja = "{% if tools %}{{ '<|im_start|>system\\ntools: ' + (tools | map(attribute='name') | join(', ')) + '<|im_end|>\\n' }}{% endif %}" + builtinTemplates.chatml
+    const jinja = "{% if tools %}{{ '<|im_start|>system\\ntools: ' + (tools | map(attribute='function') | map(attribute='name') | join(', ')) + '<|im_end|>\\n' }}{% endif %}" + builtinTemplates.chatml
     const template = chatTemplate({ jinja }, { bosToken: '<s>', eosToken: tok.eos.token })
     const texts: string[] = []
-    await tokenizeConversations([{ id: '0', messages: chat.slice(1, 3), tools: '[{"name": "plus"}, {"name": "minus"}]' }], tok,
-      { template, maxLength: 128, truncation: 'truncate', mask: 'assistant', onError: 'fail' }, ({ ids }) => void texts.push(tok.decode(ids)))
+    await tokenizeConversations([{ id: '0', messages: chat.slice(1, 3), tools: [{ name: 'plus' }, { name: 'minus' }] }], tok,
+      { template, maxLength: 512, truncation: 'truncate', mask: 'assistant', onError: 'fail' }, ({ ids }) => void texts.push(tok.decode(ids)))
     expect(texts[0]).toContain('tools: plus, minus')
   })
 })

@@ -1,5 +1,5 @@
 import { findInputOfKind, inputOfKind, nodeParams, resolveModelDir, type NodeExecutor } from '@tunekit/core'
-import { heldOutExamples } from '@tunekit/data'
+import { heldOutExamples, referenceTurn } from '@tunekit/data'
 import { writeScore } from '@tunekit/eval'
 import { readTrainArtifact } from '@tunekit/hf'
 import { selectEngine } from './engine.ts'
@@ -37,5 +37,5 @@ export const scoreExecutor: NodeExecutor = async (ctx) => {
     if (adapter) disposeAdapter(adapter)
     disposeModel(model)
   }
-  await writeScore(ctx, p, examples.map((e) => ({ id: e.id, reference: e.reference.content })), answers)
+  await writeScore(ctx, p, examples.map((e) => ({ id: e.id, reference: referenceTurn(e.reference) })), answers)
 }

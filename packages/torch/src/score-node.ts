@@ -4,7 +4,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { nodeParams, type NodeContext } from '@tunekit/core'
-import { heldOutExamples } from '@tunekit/data'
+import { heldOutExamples, referenceTurn } from '@tunekit/data'
 import { writeScore } from '@tunekit/eval'
 
 /** Where the TS side puts the prompts (one `{ "ids": [...] }` per line) and the worker its answers (`{ "ids": [...] }`). */
@@ -27,5 +27,5 @@ export async function finishScore(ctx: NodeContext, held: Awaited<ReturnType<typ
   const text = await readFile(join(ctx.workDir, SCORE_FILES.answers), 'utf8')
   const answers = text.split('\n').filter((l) => l !== '').map((l) => held.tokenizer.decode((JSON.parse(l) as { ids: number[] }).ids))
   if (answers.length !== held.examples.length) throw new Error(`score: the worker answered ${answers.length} of ${held.examples.length} prompts`)
-  await writeScore(ctx, p, held.examples.map((e) => ({ id: e.id, reference: e.reference.content })), answers)
+  await writeScore(ctx, p, held.examples.map((e) => ({ id: e.id, reference: referenceTurn(e.reference) })), answers)
 }

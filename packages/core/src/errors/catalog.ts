@@ -230,6 +230,49 @@ export const errors = {
     message: (module: string, key: string, allowed: readonly string[]) => `${show(module)} is not one of the modules ${key} can name (${allowed.join(', ')})`,
     hint: (allowed: readonly string[]) => `Use one of ${allowed.join(', ')}.`,
   },
+  // ── tool calling in data (TK26x) ─────────────────────────────────────────────────────────
+  BadToolDefinitions: {
+    code: 'TK260',
+    name: 'BadToolDefinitions',
+    title: 'The tool definitions of a record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Give tools as a JSON list of functions, { name, description, parameters } or { type: 'function', function: { … } }; or set data.onError: 'skip'.",
+  },
+  BadToolCall: {
+    code: 'TK261',
+    name: 'BadToolCall',
+    title: 'A tool call of a record cannot be used',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: 'Write each call as {"name": …, "arguments": {…}} with the arguments a JSON object (openai: function.arguments is the JSON text of one); or set data.onError: \'skip\'.',
+  },
+  ToolResultWithoutCall: {
+    code: 'TK262',
+    name: 'ToolResultWithoutCall',
+    title: 'A tool result answers no call',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Put the assistant's tool call (sharegpt function_call, openai tool_calls) right before its result, or set data.onError: 'skip'.",
+  },
+  UnknownTool: {
+    code: 'TK263',
+    name: 'UnknownTool',
+    title: 'A tool call names a function the record does not define',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Add the function to the record's tools (the model is trained to call only what it is shown), fix the name, or set data.onError: 'skip'.",
+  },
+  ToolsNotRendered: {
+    code: 'TK264',
+    name: 'ToolsNotRendered',
+    title: 'The chat template drops tool definitions',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders tools (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads `tools`), or drop the record's tools.",
+  },
+  ToolCallNotRendered: {
+    code: 'TK265',
+    name: 'ToolCallNotRendered',
+    title: 'The chat template drops or garbles a tool call',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: "Pick a template that renders message.tool_calls (data.template: 'chatml', 'llama-3', 'mistral-instruct', or a model's own that reads them), or set data.onError: 'skip'.",
+  },
   // ── files, data and resources ────────────────────────────────────────────────────────────
   ModelNotFound: {
     code: 'TK301',

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Recipe } from '../define.ts'
+import type { Json } from '../graph/types.ts'
 import { evalSchema } from '../schema/eval.ts'
 import { modelSchema, quantizeSchema } from '../schema/model.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
@@ -34,7 +35,7 @@ export interface ScorePrediction {
   /** The conversation's id (`conversations.jsonl`). */
   id: string
   /** The reference turn: its text, or its tool calls. */
-  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: unknown } }[] }
+  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: Json } }[] }
   /** The generated answer, decoded. */
   prediction: string
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fail, inputOfKind, type NodeContext } from '@tunekit/core'
-import type { Conversation, Message } from '../formats/conversation.ts'
+import type { Conversation, JsonObject, Message } from '../formats/conversation.ts'
 import { chatTemplate, renderChat } from '../templates/render.ts'
 import { encodePrompt } from '../tokenize/encode-prompt.ts'
 import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts'
@@ -46,20 +46,19 @@ function splitAtLastAnswer(conversation: Conversation): { prompt: Message[]; ref
   return { prompt: conversation.messages.slice(0, last), reference: conversation.messages[last]! }
 }
 
-/** Tool definitions as templates see them: parsed JSON, or the text when it is not JSON (as tokenize passes them). */
-const parsedTools = (text: string | undefined): unknown => {
-  if (text === undefined) return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
+/**
+ * A reference turn as the metrics take it: the assistant's tool calls (`{ calls }`, name and
+ * arguments) when it makes any, else its text (`{ text }`).
+ */
+export function referenceTurn(message: Message): { text: string } | { calls: { name: string; arguments: JsonObject }[] } {
+  const calls = message.toolCalls ?? []
+  return calls.length > 0 ? { calls: calls.map((c) => ({ name: c.name, arguments: c.arguments })) } : { text: message.content }
 }
 
 /**
  * The score node's prompts: the first `limit` held-out conversations (all with `'all'`), each cut
  * before its last assistant turn and rendered with the chat template the model was trained with
- * (`chat_template.jinja` of the tokenize artifact, the tools passed as tokenize passes them), with
+ * (`chat_template.jinja` of the tokenize artifact, with the conversation's tools, as tokenize renders), with
  * the generation prompt. Reads the node's split, tokenize and format inputs; also returns the
  * trained tokenizer (with its added tokens), which decodes the answers.
  */
@@ -82,7 +81,7 @@ export async function heldOutExamples(ctx: Pick<NodeContext, 'node' | 'graph' | 
     const conversation = byLine.get(l)!
     const cut = splitAtLastAnswer(conversation)
     if (!cut) continue
-    const text = renderChat(template, cut.prompt, true, parsedTools(conversation.tools))
+    const text = renderChat(template, cut.prompt, true, conversation.tools)
     examples.push({ id: conversation.id, ...cut, text, ids: encodePrompt(tokenizer, text) })
   }
   if (examples.length === 0) fail('NoHeldOutAnswer', { path: 'data.split.eval', value: lines.length }, lines.length)

@@ -1,17 +1,44 @@
 /** The roles every format is normalised to. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool'
 
+/** A JSON value, as tool arguments and JSON Schema hold them. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+/**
+ * One function the assistant may call: the OpenAI / Hugging Face `function` object. `parameters` is
+ * a JSON Schema (usually `{ type: 'object', properties, required }`), kept as the data gave it.
+ */
+export interface ToolDefinition {
+  name: string
+  description?: string
+  parameters?: JsonObject
+}
+
+/** One call an assistant turn makes: the function's name and its arguments as a JSON object. */
+export interface ToolCall {
+  name: string
+  arguments: JsonObject
+  /** The call's id when the data gives one (openai `tool_calls[].id`); tool results may point at it. */
+  id?: string
+}
+
 export interface Message {
   role: Role
+  /** The text; '' for an assistant turn that only calls tools. */
   content: string
+  /** Assistant turns: the tools it calls, in order (after `content` when both are present). */
+  toolCalls?: ToolCall[]
+  /** Tool turns: the id of the call this result answers (openai `tool_call_id`), when given. */
+  toolCallId?: string
 }
 
 /** One line of `conversations.jsonl`. */
 export interface Conversation {
   id: string
   messages: Message[]
-  /** Tool definitions (JSON text) when the record declares them (sharegpt `tools`). */
-  tools?: string
+  /** The functions the assistant may call, when the record declares them. */
+  tools?: ToolDefinition[]
 }
 
 /** One line of `documents.jsonl` (data.format 'text', the pretrain stage): one raw document. */
@@ -49,11 +76,24 @@ const roleNames: Record<string, Role> = {
 /** Maps a role name from any supported format to `system | user | assistant | tool`, or undefined. */
 export const normaliseRole = (name: string): Role | undefined => roleNames[name.trim().toLowerCase()]
 
-/** A record that cannot be used; the format step turns it into BadRecord (or a skip with `onError: 'skip'`). */
-export class RecordProblem extends Error {}
+/** Catalog entries a record problem can be reported as; each takes `(where, reason)`. */
+export type RecordErrorName = 'BadRecord' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool'
 
-export const problem = (reason: string): never => {
-  throw new RecordProblem(reason)
+/**
+ * A record that cannot be used; the format step turns it into its catalog error (BadRecord unless
+ * a more precise one applies), or a skip with `onError: 'skip'`.
+ */
+export class RecordProblem extends Error {
+  constructor(
+    reason: string,
+    readonly error: RecordErrorName = 'BadRecord',
+  ) {
+    super(reason)
+  }
+}
+
+export const problem = (reason: string, error?: RecordErrorName): never => {
+  throw new RecordProblem(reason, error)
 }
 
 /**

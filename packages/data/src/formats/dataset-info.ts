@@ -57,6 +57,7 @@ export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, nam
     roleTag: t.role_tag ?? sharegptDefaults.roleTag,
     contentTag: t.content_tag ?? sharegptDefaults.contentTag,
     roles,
+    callTag: t.function_tag ?? sharegptDefaults.callTag,
   }
   if (entry.ranking) {
     tags.chosen = c.chosen ?? 'chosen'

@@ -1,9 +1,10 @@
 import { describeValue } from '../util/describe.ts'
-import { checkTurns, normaliseRole, problem, type Message, type Role } from './conversation.ts'
+import { checkTurns, normaliseRole, problem, type Message, type Role, type ToolDefinition } from './conversation.ts'
+import { checkToolUse, parseCallText, parseToolCalls, parseToolDefinitions } from './tools.ts'
 
 /** What one record turns into: the messages (checked) or a preference pair, plus tools if any. */
 export type Parsed =
-  | { kind: 'conversation'; messages: Message[]; tools?: string }
+  | { kind: 'conversation'; messages: Message[]; tools?: ToolDefinition[] }
   | { kind: 'preference'; prompt: Message[]; chosen: Message; rejected: Message }
   | { kind: 'document'; text: string }
 
@@ -104,6 +105,8 @@ export interface SharegptTags {
   contentTag: string
   /** Role names as they appear in the data, mapped to normalised roles. */
   roles: Record<string, Role>
+  /** The role name of turns whose value is a tool call's JSON (LLaMA-Factory's `function_tag`). */
+  callTag: string
   chosen?: string | undefined
   rejected?: string | undefined
 }
@@ -114,6 +117,7 @@ export const sharegptDefaults: SharegptTags = {
   roleTag: 'from',
   contentTag: 'value',
   roles: { human: 'user', gpt: 'assistant', system: 'system', function_call: 'assistant', observation: 'tool' },
+  callTag: 'function_call',
   chosen: 'chosen',
   rejected: 'rejected',
 }
@@ -128,7 +132,15 @@ const turn = (value: unknown, t: SharegptTags, where: string): Message => {
   const content = v[t.contentTag]
   if (content === undefined) problem(`${where} has no ${JSON.stringify(t.contentTag)}`)
   if (typeof content !== 'string') problem(`${where}'s ${JSON.stringify(t.contentTag)} is ${describeValue(content)}, not text`)
+  if (name === t.callTag) return { role: 'assistant', content: '', toolCalls: parseCallText(content as string, `${where} (${name})`) }
   return msg(role!, content as string)
+}
+
+/** A conversation's messages and tools, checked: turn order, then how tools are used. */
+const conversation = (messages: Message[], tools: ToolDefinition[] | undefined): Parsed => {
+  checkTurns(messages)
+  checkToolUse(messages, tools)
+  return tools ? { kind: 'conversation', messages, tools } : { kind: 'conversation', messages }
 }
 
 /** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system. */
@@ -138,13 +150,10 @@ export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefa
   const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
   const system = t.system ? text(record, t.system, false) : undefined
   if (system && messages[0]?.role !== 'system') messages.unshift(msg('system', system))
-  const tools = t.tools ? record[t.tools] : undefined
-  const toolsText = tools === undefined || tools === null || tools === '' ? undefined : typeof tools === 'string' ? tools : JSON.stringify(tools)
   if (t.chosen && t.rejected && record[t.chosen] !== undefined) {
     return { kind: 'preference', prompt: messages, chosen: turn(record[t.chosen], t, 'chosen'), rejected: turn(record[t.rejected], t, 'rejected') }
   }
-  checkTurns(messages)
-  return toolsText ? { kind: 'conversation', messages, tools: toolsText } : { kind: 'conversation', messages }
+  return conversation(messages, t.tools ? parseToolDefinitions(record[t.tools], `field ${JSON.stringify(t.tools)}`) : undefined)
 }
 
 // ── openai ──────────────────────────────────────────────────────────────────────────────────
@@ -164,16 +173,36 @@ const openaiContent = (content: unknown, where: string): string => {
   return problem(content === undefined ? `${where} has no content` : `${where}'s content is ${describeValue(content)}, not text`)
 }
 
+/**
+ * One openai message: `tool_calls` on assistant turns (arguments as JSON text), `tool_call_id` on
+ * tool turns; ChatGLM's `observation` role is a tool result and its `metadata` on an assistant turn
+ * names the function whose arguments are the content.
+ */
+const openaiMessage = (m: unknown, i: number): Message => {
+  const where = `message ${i + 1}`
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return problem(`${where} is ${describeValue(m)}, not an object`)
+  const r = m as DataRecord
+  const role = typeof r.role === 'string' ? normaliseRole(r.role) : undefined
+  if (!role) problem(`${where} has unknown role ${JSON.stringify(r.role)}`)
+  const calls = role === 'assistant' ? parseToolCalls(r.tool_calls, where) : undefined
+  if (role === 'assistant' && !calls && typeof r.metadata === 'string' && r.metadata.trim() !== '')
+    return { role: 'assistant', content: '', toolCalls: parseToolCalls([{ name: r.metadata.trim(), arguments: openaiContent(r.content, where) }], where)! }
+  const out = msg(role!, calls && (r.content === null || r.content === undefined) ? '' : openaiContent(r.content, where))
+  if (calls) out.toolCalls = calls
+  if (role === 'tool' && typeof r.tool_call_id === 'string') out.toolCallId = r.tool_call_id
+  return out
+}
+
 const openaiMessages = (list: unknown, field: string): Message[] => {
   if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(field)} (a list of { role, content })`)
-  return list.map((m, i) => {
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) return problem(`message ${i + 1} is ${describeValue(m)}, not an object`)
-    const r = m as DataRecord
-    const role = typeof r.role === 'string' ? normaliseRole(r.role) : undefined
-    if (!role) problem(`message ${i + 1} has unknown role ${JSON.stringify(r.role)}`)
-    const content = r.tool_calls && (r.content === null || r.content === undefined) ? JSON.stringify(r.tool_calls) : openaiContent(r.content, `message ${i + 1}`)
-    return msg(role!, content)
-  })
+  return list.map(openaiMessage)
+}
+
+/** Tool definitions: the record's `tools`, or (GLM-4) the `tools` of its system message. */
+const openaiTools = (record: DataRecord): ToolDefinition[] | undefined => {
+  if (record.tools !== undefined) return parseToolDefinitions(record.tools, 'field "tools"')
+  const first = Array.isArray(record.messages) ? (record.messages[0] as DataRecord | undefined) : undefined
+  return first?.role === 'system' && first.tools !== undefined ? parseToolDefinitions(first.tools, 'message 1\'s "tools"') : undefined
 }
 
 /** `messages: [{ role, content }]`; `chosen` / `rejected` message lists make a preference. */
@@ -188,7 +217,5 @@ export function parseOpenai(record: DataRecord): Parsed {
     return { kind: 'preference', prompt, chosen: c!, rejected: r! }
   }
   if (!Array.isArray(record.messages)) return problem(`missing field "messages", a list of { role, content } (${fieldsOf(record)})`)
-  const messages = openaiMessages(record.messages, 'messages')
-  checkTurns(messages)
-  return { kind: 'conversation', messages }
+  return conversation(openaiMessages(record.messages, 'messages'), openaiTools(record))
 }

@@ -96,7 +96,7 @@ export async function formatRecords(
         summary.skipped.push({ where, reason: e.message })
         continue
       }
-      return fail('BadRecord', { path: 'data.format', value: where }, where, e.message)
+      return fail(e.error, { path: 'data.format', value: where }, where, e.message)
     }
     if (parsed.kind === 'conversation') {
       summary.conversations++

@@ -23,6 +23,9 @@ export function checkRows(r: TokenizeReport, plan?: { trainedTokensPerEpoch: num
       status: r.roundTripFailures === 0 && !code('TokenizerRoundTrip') ? 'ok' : 'fail',
       detail: r.roundTripFailures === 0 && !code('TokenizerRoundTrip') ? 'encode → decode gives the rendered text' : `${code('TokenizerRoundTrip')} ${r.roundTripFailures} conversation(s)`,
     },
+    ...(r.tools
+      ? [{ check: 'tools rendered', status: 'ok' as const, detail: `${r.tools.definitions} definitions and ${r.tools.calls} calls of ${r.tools.conversations} conversations are in the text; every call parses back as JSON` }]
+      : []),
     {
       check: 'eos supervised',
       status: r.eosMissing === 0 ? 'ok' : 'fail',

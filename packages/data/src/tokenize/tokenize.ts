@@ -4,6 +4,7 @@ import { renderSpans, type ChatTemplate } from '../templates/render.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
 import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
 import { spanEncoder } from './encode-spans.ts'
+import { toolRenderProblem } from './tool-checks.ts'
 
 export type MaskMode = 'all' | 'assistant' | 'last-assistant'
 export type Truncation = 'truncate' | 'drop' | 'split'
@@ -61,18 +62,14 @@ export interface TokenizeReport {
   fullyMasked: number
   roundTripFailures: number
   skipped: { where: string; reason: string }[]
+  /**
+   * Present when some conversation has tools or tool calls: how many conversations, definitions
+   * and calls were checked in the rendered text (definitions shown, calls parse back as JSON).
+   */
+  tools?: { conversations: number; definitions: number; calls: number }
   eos: { token: string; id: number }
   pad: { token: string; id: number }
   issues: Issue[]
-}
-
-/** Tool definitions as the template sees them: parsed JSON, or the text when it is not JSON. */
-const parseTools = (text: string): unknown => {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
 }
 
 const hasLabel = (mask: Uint8Array, from: number, to: number): boolean => {
@@ -131,7 +128,7 @@ export async function tokenizeConversations(
     const bounded = cutToBudget(conv.messages, budget)
     let rendered
     try {
-      rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools === undefined ? undefined : parseTools(conv.tools))
+      rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools)
     } catch (e) {
       const reason = (e as Error).message
       if (opts.onError === 'skip') {
@@ -139,6 +136,16 @@ export async function tokenizeConversations(
         continue
       }
       throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+    }
+    if (conv.tools || conv.messages.some((m) => m.toolCalls)) {
+      r.tools ??= { conversations: 0, definitions: 0, calls: 0 }
+      r.tools.conversations++
+      const bad = toolRenderProblem(rendered, bounded.messages, conv.tools, r.tools)
+      if (bad && opts.onError === 'skip') {
+        r.skipped.push({ where, reason: `template ${opts.template.name}: ${bad.reason}` })
+        continue
+      }
+      if (bad) throw new TunekitError([issue(bad.error, { path: 'data.template', value: opts.template.name }, where, bad.reason)])
     }
     r.rendered++
     if (bounded.cut && opts.truncation === 'drop') {

@@ -5,16 +5,16 @@ import { referenceOf, scoreHeldOut } from './score-held-out.ts'
 /**
  * The end of every backend's score node: scores the answers to the held-out prompts, writes
  * `report.json` (a {@link ScoreReport}) and `predictions.jsonl` (one {@link ScorePrediction} per
- * example) into the artifact, and emits the `score` event. `references` are the reference turns'
- * contents, in the order of `answers`.
+ * example) into the artifact, and emits the `score` event. Each example's reference is a turn, or
+ * its text (read as calls when it parses as calls), in the order of `answers`.
  */
 export async function writeScore(
   ctx: Pick<NodeContext, 'node' | 'outDir' | 'emit'>,
   params: ScoreParams,
-  examples: readonly { id: string; reference: string }[],
+  examples: readonly { id: string; reference: ScorePrediction['reference'] | string }[],
   answers: readonly string[],
 ): Promise<ScoreReport> {
-  const references = examples.map((e) => referenceOf(e.reference))
+  const references = examples.map((e) => (typeof e.reference === 'string' ? referenceOf(e.reference) : e.reference))
   const metrics = scoreHeldOut(params.metrics, answers, references, { tokenize: params.tokenize })
   const report: ScoreReport = { model: params.model, examples: examples.length, callTurns: references.filter((r) => 'calls' in r).length, metrics }
   const lines = examples.map((e, i): ScorePrediction => ({ id: e.id, reference: references[i]!, prediction: answers[i]! }))

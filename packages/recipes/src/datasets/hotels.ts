@@ -94,13 +94,13 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
 }
 
 /** One turn of a sharegpt record (LLaMA-Factory's `from` / `value`). */
-export interface SharegptTurn {
+export type SharegptTurn = {
   from: 'human' | 'gpt' | 'function_call' | 'observation'
   value: string
 }
 
 /** One record in LLaMA-Factory's sharegpt format with tools (`format: 'sharegpt'`). */
-export interface HotelRecord {
+export type HotelRecord = {
   conversations: SharegptTurn[]
   /** The tool definitions, JSON text (`[searchHotelsTool]`). */
   tools: string
