@@ -17,11 +17,13 @@ import { recipe as hotelTools } from '../../recipes/hotel-tools.ts'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const work = mkdtempSync(join(tmpdir(), 'tunekit-eval-'))
 const runDir = join(work, 'run')
-const records = hotelDialogues({ seed: 1, count: 96 })
+// Every dialogue ends on a one-slot call: the shortest records that still teach the call format.
+const records = hotelDialogues({ seed: 1, count: 96, tools: false, endOnCall: 1, maxSlots: 1 })
 // hotel-tools at a size this test trains in seconds: 8 held-out dialogues, every metric.
 const recipe = extendRecipe(hotelTools, {
-  data: { source: inline(records), split: { eval: 8, seed: 0 }, maxLength: 96 },
-  args: { maxSteps: 60, batchSize: 8, saveEvery: 'never', logEvery: 20 },
+  model: { random: { config: { hidden_size: 32, intermediate_size: 64 } } },
+  data: { source: inline(records), split: { eval: 8, seed: 0 } },
+  args: { maxSteps: 60, batchSize: 8, learningRate: 6e-3, saveEvery: 'never', logEvery: 10 },
   eval: { metrics: ['bleu4', 'rougeL', 'exact', 'toolCalls'], maxNewTokens: 48 },
   output: { dir: runDir, cacheDir: join(work, 'cache') },
 })
@@ -46,7 +48,7 @@ beforeAll(async () => {
   base = await cli('eval', '--base')
   run = await cli('run')
   again = await cli('eval')
-}, 300_000)
+}, 900_000)
 
 describe('tunekit eval on a tiny function-calling fine-tune', () => {
   it('--base scores the base model after the data nodes only: nothing trains', () => {
@@ -54,7 +56,7 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     expect(base.code).toBe(0)
     expect(base.out).toContain('run hotel-tools: model → source → format → tokenize → split → score-base')
     expect(base.out).not.toContain('▶ train')
-    expect(base.out).toMatch(/\n8 held-out turns \(\d+ tool calls, \d+ text\), greedy, up to 48 new tokens:\n\| +\| BLEU-4 \| SLOT-P \| SLOT-R \| SLOT-F1 \| ROUGE-L \| +EM \| Name Acc\. \| JSON Valid \|\n/)
+    expect(base.out).toMatch(/\n8 held-out turns \(8 tool calls, 0 text\), greedy, up to 48 new tokens:\n\| +\| BLEU-4 \| SLOT-P \| SLOT-R \| SLOT-F1 \| ROUGE-L \| +EM \| Name Acc\. \| JSON Valid \|\n/)
     expect(base.out).toMatch(/\n\| base +\|/)
     expect(readJson<ScoreReport>('report-base.json').model).toBe('base')
   })
@@ -91,7 +93,8 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     expect(again.code).toBe(0)
     expect(again.out).toContain('✔ train cached')
     expect(again.out).toContain('✔ score cached')
-    expect(again.out).not.toContain('score-base')
+    expect(again.out).not.toMatch(/score-base (cached|done)/)
+    expect(again.out).not.toMatch(/\n\| base +\|/)
     expect(again.out).toMatch(/\n\| hotel-tools \|/)
   })
 
@@ -100,6 +103,11 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     const { eval: _none, ...rest } = recipe
     const code = await runCli(['eval'], { cwd: work, preset: { recipe: { ...rest }, file }, out: () => {}, err: (t) => void (err += t) })
     expect(code).toBe(1)
-    expect(err).toMatchInlineSnapshot()
+    expect(err).toMatchInlineSnapshot(`
+      "The recipe has no eval group
+      ✖ TK704 tunekit eval scores what the recipe's eval group asks for, and recipe "hotel-tools" has none → at eval
+        fix: Add one, e.g. eval: { metrics: ['bleu4', 'rougeL'] } (and toolCalls for function calling); it needs held-out data (data.split.eval).
+      "
+    `)
   })
 })
