@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { extendRecipe, inline, type RunEvent, type ScorePrediction, type ScoreReport } from '@tunekit/core'
+import { defineRecipe, extendRecipe, inline, type RunEvent, type ScorePrediction, type ScoreReport } from '@tunekit/core'
 import { runCli } from '@tunekit/cli'
 import { splitIndices } from '@tunekit/data'
 import { hotelDialogues } from '@tunekit/recipes'
@@ -21,9 +21,8 @@ const runDir = join(work, 'run')
 const records = hotelDialogues({ seed: 1, count: 96, tools: false, endOnCall: 1, maxSlots: 1 })
 // hotel-tools at a size this test trains in seconds: 8 held-out dialogues, every metric.
 const recipe = extendRecipe(hotelTools, {
-  model: { random: { config: { hidden_size: 32, intermediate_size: 64 } } },
   data: { source: inline(records), split: { eval: 8, seed: 0 } },
-  args: { maxSteps: 60, batchSize: 8, learningRate: 6e-3, saveEvery: 'never', logEvery: 10 },
+  args: { maxSteps: 100, batchSize: 8, learningRate: 6e-3, saveEvery: 'never', logEvery: 10 },
   eval: { metrics: ['bleu4', 'rougeL', 'exact', 'toolCalls'], maxNewTokens: 48 },
   output: { dir: runDir, cacheDir: join(work, 'cache') },
 })
@@ -93,7 +92,7 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     expect(again.code).toBe(0)
     expect(again.out).toContain('✔ train cached')
     expect(again.out).toContain('✔ score cached')
-    expect(again.out).not.toMatch(/score-base (cached|done)/)
+    expect(again.out).not.toMatch(/✔ score-base (cached \(|done)/)
     expect(again.out).not.toMatch(/\n\| base +\|/)
     expect(again.out).toMatch(/\n\| hotel-tools \|/)
   })
@@ -109,5 +108,11 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
         fix: Add one, e.g. eval: { metrics: ['bleu4', 'rougeL'] } (and toolCalls for function calling); it needs held-out data (data.split.eval).
       "
     `)
+  })
+
+  it('checks the eval group before any compute: it needs held-out conversations (TK700, TK701)', () => {
+    expect(() => extendRecipe(hotelTools, { data: { split: { eval: 0 } } })).toThrowErrorMatchingInlineSnapshot()
+    const pretrain = { name: 'p', model: hotelTools.model, stage: { kind: 'pretrain' }, data: { source: inline([{ text: 'a b c' }]), format: 'text' }, eval: {} } as const
+    expect(() => defineRecipe(pretrain)).toThrowErrorMatchingInlineSnapshot()
   })
 })
