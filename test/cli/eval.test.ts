@@ -43,13 +43,13 @@ let base: { code: number; out: string; err: string }
 let run: { code: number; out: string; err: string }
 let again: { code: number; out: string; err: string }
 
-beforeAll(async () => {
-  base = await cli('eval', '--base')
-  run = await cli('run')
-  again = await cli('eval')
-}, 900_000)
-
 describe('tunekit eval on a tiny function-calling fine-tune', () => {
+  beforeAll(async () => {
+    base = await cli('eval', '--base')
+    run = await cli('run')
+    again = await cli('eval')
+  }, 900_000)
+
   it('--base scores the base model after the data nodes only: nothing trains', () => {
     expect(base.err).toBe('')
     expect(base.code).toBe(0)
@@ -97,7 +97,10 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     expect(again.out).toMatch(/\n\| hotel-tools \|/)
   })
 
-  it('refuses a recipe without an eval group, naming the key to add', async () => {
+})
+
+describe('the eval group is checked before any compute', () => {
+  it('tunekit eval refuses a recipe without one, naming the key to add', async () => {
     let err = ''
     const { eval: _none, ...rest } = recipe
     const code = await runCli(['eval'], { cwd: work, preset: { recipe: { ...rest }, file }, out: () => {}, err: (t) => void (err += t) })
@@ -110,9 +113,19 @@ describe('tunekit eval on a tiny function-calling fine-tune', () => {
     `)
   })
 
-  it('checks the eval group before any compute: it needs held-out conversations (TK700, TK701)', () => {
-    expect(() => extendRecipe(hotelTools, { data: { split: { eval: 0 } } })).toThrowErrorMatchingInlineSnapshot()
+  it('needs held-out conversations (TK700, TK701)', () => {
+    expect(() => extendRecipe(hotelTools, { data: { split: { eval: 0 } } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK700 eval asks for generation metrics on the held-out conversations, but data.split.eval is 0 and there is no evalSplit, so nothing is held out → at data.split.eval
+        value: 0
+        fix: Hold some conversations out with data.split.eval (a share like 0.05 or a count like 50), or remove the eval group.]
+    `)
     const pretrain = { name: 'p', model: hotelTools.model, stage: { kind: 'pretrain' }, data: { source: inline([{ text: 'a b c' }]), format: 'text' }, eval: {} } as const
-    expect(() => defineRecipe(pretrain)).toThrowErrorMatchingInlineSnapshot()
+    expect(() => defineRecipe(pretrain)).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK701 eval scores the assistant turns of held-out conversations, but stage "pretrain" trains on raw text documents, which have none → at eval
+        value: {"metrics":["bleu4","rougeL"],"examples":"all","maxNewTok...
+        fix: Remove the eval group (the eval node still reports loss and perplexity), or train with stage { kind: 'sft' } on conversations.]
+    `)
   })
 })
