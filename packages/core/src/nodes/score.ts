@@ -1,6 +1,5 @@
 import { z } from 'zod'
 import type { Recipe } from '../define.ts'
-import type { Json } from '../graph/types.ts'
 import { evalSchema } from '../schema/eval.ts'
 import { modelSchema, quantizeSchema } from '../schema/model.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
@@ -30,12 +29,15 @@ export const scoreParamsSchema = z.strictObject({
 
 export type ScoreParams = z.output<typeof scoreParamsSchema>
 
+// graph/types.ts's Json, written out: importing it from there would close an import cycle (types → nodes → score).
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+
 /** One line of the score node's `predictions.jsonl`: a held-out conversation's reference turn and the model's answer. */
 export interface ScorePrediction {
   /** The conversation's id (`conversations.jsonl`). */
   id: string
   /** The reference turn: its text, or its tool calls. */
-  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: Json } }[] }
+  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: JsonValue } }[] }
   /** The generated answer, decoded. */
   prediction: string
 }
