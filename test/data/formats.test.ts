@@ -53,6 +53,20 @@ describe('formats map records to conversations with normalised roles', () => {
     ])
   })
 
+  test('openai messages with tools: conversations.jsonl holds the definitions, the call and the id it answers', async () => {
+    const { conversations } = await formatted({ kind: 'file', path: 'openai-tools.jsonl' }, 'openai')
+    expect(conversations).toEqual([{
+      id: '0',
+      tools: [{ name: 'plus', parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } } } }],
+      messages: [
+        { role: 'user', content: 'what is two plus four?' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'plus', arguments: { a: 2, b: 4 } }] },
+        { role: 'tool', content: '6', toolCallId: 'call_1' },
+        { role: 'assistant', content: 'the answer is 6' },
+      ],
+    }])
+  })
+
   test('a column map over CSV (quoted commas, doubled quotes, newlines)', async () => {
     const { conversations } = await formatted({ kind: 'file', path: 'columns.csv' }, { kind: 'columns', system: 'system_prompt', prompt: 'question', response: 'response' })
     expect(messagesOf(conversations)).toEqual([

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { beforeAll, describe, expect, test } from 'vitest'
 import {
-  builtinTemplates, chatTemplate, checkRows, formatRecords, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
+  builtinTemplates, chatTemplate, checkRows, formatRecords, parseReply, hfMessages, hfTools, loadTokenizer, parseOpenai, parseSharegpt, renderChat, renderSpans, tokenizeConversations,
   datasetInfoFormat, type Conversation, type DataRecord, type ChatTemplate, type LoadedTokenizer, type Message, type Parsed, type ToolDefinition,
 } from '@tunekit/data'
 import { mistralTokenizer } from './helpers.ts'
@@ -312,6 +312,13 @@ print(json.dumps(out))`
 describe('Llama 3.1 and Mistral v3 tool layouts', () => {
   const llama = chatTemplate('llama-3', { bosToken: '<s>', eosToken: '<|eot_id|>' })
   const mistral = chatTemplate('mistral-instruct', { bosToken: '<s>', eosToken: '</s>' })
+  // the Mistral tokenizer with Llama 3's markers, and with Mistral v3's tool markers (its v3 tokenizer has them as control tokens)
+  let llamaTok: LoadedTokenizer
+  let mistralTok: LoadedTokenizer
+  beforeAll(async () => {
+    llamaTok = await loadTokenizer(mistralTokenizer, { add: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] }, { eos: '<|eot_id|>' })
+    mistralTok = await loadTokenizer(mistralTokenizer, { add: ['[AVAILABLE_TOOLS]', '[/AVAILABLE_TOOLS]', '[TOOL_CALLS]', '[TOOL_RESULTS]', '[/TOOL_RESULTS]'] })
+  })
 
   test('llama-3: definitions open the first user turn, a call is {"name", "parameters"}, results are ipython turns', () => {
     expect(renderChat(llama, dialogue, false, [weather])).toMatchInlineSnapshot(`
@@ -351,12 +358,10 @@ describe('Llama 3.1 and Mistral v3 tool layouts', () => {
   })
 
   test('labels are the calls and answers with their end token; tools and results are never trained (Mistral tokenizer)', async () => {
-    const llamaTok = await loadTokenizer(mistralTokenizer, { add: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] }, { eos: '<|eot_id|>' })
-    const l = await tokenizedWith(llamaTok, chatTemplate('llama-3', { bosToken: '<s>', eosToken: '<|eot_id|>' }), dialogue, [searchHotels])
+    const l = await tokenizedWith(llamaTok, llama, dialogue, [searchHotels])
     expect(l.trained).toEqual(['{"name": "search_hotels", "parameters": {"city": "北京", "stars": 5}}<|eot_id|>', '王府饭店。<|eot_id|>'])
     expect(l.untrained).toContain('"name": "search_hotels",\n        "description": "Find hotels"')
-    // Mistral v3's tokenizer has its tool markers as control tokens; without them "[/INST][TOOL_CALLS]" merges "][" across the turn edge
-    const mistralTok = await loadTokenizer(mistralTokenizer, { add: ['[AVAILABLE_TOOLS]', '[/AVAILABLE_TOOLS]', '[TOOL_CALLS]', '[TOOL_RESULTS]', '[/TOOL_RESULTS]'] })
+    // without [TOOL_CALLS] as one token, "[/INST][TOOL_CALLS]" would merge "][" across the turn edge
     const m = await tokenizedWith(mistralTok, mistral, parallel.messages, parallel.tools)
     // this SentencePiece tokenizer (as Python's tokenizers does) puts a word-start "▁" on the text after
     // each added token, so the text after [TOOL_CALLS] and [/TOOL_RESULTS] decodes with one more space
@@ -370,8 +375,7 @@ describe('Llama 3.1 and Mistral v3 tool layouts', () => {
   })
 
   test('what a layout cannot write is a TemplateRender error naming the conversation', async () => {
-    const tok = await loadTokenizer(mistralTokenizer, { add: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] }, { eos: '<|eot_id|>' })
-    const err = await tokenizeConversations([{ id: '3', messages: cases[2]!.messages, tools: cases[2]!.tools! }], tok, { template: llama, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, () => {}).catch((e: Error) => e)
+    const err = await tokenizeConversations([{ id: '3', messages: cases[2]!.messages, tools: cases[2]!.tools! }], llamaTok, { template: llama, maxLength: 1024, truncation: 'drop', mask: 'assistant', onError: 'fail' }, () => {}).catch((e: Error) => e)
     expect((err as Error).message).toMatchInlineSnapshot(`
       "The chat template cannot render a conversation
       ✖ TK305 conversation 3: llama-3 writes one tool call per assistant turn, without text → at data.template
@@ -440,5 +444,35 @@ describe('the tokenize checks cover tools', () => {
         },
       ]
     `)
+  })
+})
+
+describe('parseReply: an assistant turn back into text and calls', () => {
+  test("each layout's rendered call turns parse back to the data's calls", () => {
+    for (const name of ['chatml', 'llama-3', 'mistral-instruct'] as const) {
+      const eos = name === 'chatml' ? '<|im_end|>' : name === 'llama-3' ? '<|eot_id|>' : '</s>'
+      const template = chatTemplate(name, { bosToken: '<s>', eosToken: eos })
+      for (const { messages, tools } of casesOf(name)) {
+        const rendered = renderSpans(template, messages, eos, tools)
+        for (const span of rendered.assistant) {
+          const m = messages[span.message]!
+          // only Mistral's layout writes call ids
+          const calls = (m.toolCalls ?? []).map(({ id, ...c }) => (name === 'mistral-instruct' && id !== undefined ? { ...c, id } : c))
+          expect(parseReply(name, rendered.text.slice(span.start, span.end), eos)).toEqual({ content: m.content, toolCalls: calls, invalid: [] })
+        }
+      }
+    }
+  })
+
+  test('what a model might write: text and calls, broken JSON, an unclosed block, plain answers', () => {
+    expect(parseReply('chatml', 'Checking.\n<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "weather", "arguments": {city: Rome}}\n</tool_call>\n<tool_call>\n{"name": "x"')).toEqual({
+      content: 'Checking.',
+      toolCalls: [{ name: 'weather', arguments: { city: 'Paris' } }],
+      invalid: ['tool call 2 is not a JSON tool call: "{\\"name\\": \\"weather\\", \\"arguments\\": {city: Rome}}"', 'tool call 3 is not closed by </tool_call>'],
+    })
+    expect(parseReply('llama-3', '{"name": "weather", "parameters": {"city": "Paris"}}<|eot_id|>', '<|eot_id|>')).toEqual({ content: '', toolCalls: [{ name: 'weather', arguments: { city: 'Paris' } }], invalid: [] })
+    expect(parseReply('llama-3', '{"name": "weather", "parameters": {"city": ')).toEqual({ content: '', toolCalls: [], invalid: ['tool call 1 is not JSON: "{\\"name\\": \\"weather\\", \\"parameters\\": {\\"city\\":"'] })
+    expect(parseReply('mistral-instruct', 'It is sunny.</s>', '</s>')).toEqual({ content: 'It is sunny.', toolCalls: [], invalid: [] })
+    expect(parseReply('gemma', '<tool_call>\n{"name": "weather", "arguments": {}}\n</tool_call>')).toEqual({ content: '<tool_call>\n{"name": "weather", "arguments": {}}\n</tool_call>', toolCalls: [], invalid: [] })
   })
 })

@@ -24,6 +24,8 @@ export { builtinTemplates, turnEnd, templateMarkers, chatmlToolsIntro, chatmlToo
 export { hfMessages, hfTools } from './templates/hf-context.ts'
 export type { HfMessage, HfTool } from './templates/hf-context.ts'
 export { toJsonText } from './templates/json-text.ts'
+export { parseReply } from './templates/parse-reply.ts'
+export type { ParsedReply } from './templates/parse-reply.ts'
 export type { BuiltinTemplate } from './templates/builtins.ts'
 export { chatTemplate, renderChat, renderSpans } from './templates/render.ts'
 export type { ChatTemplate, RenderedChat, Span } from './templates/render.ts'

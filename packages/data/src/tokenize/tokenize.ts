@@ -140,7 +140,7 @@ export async function tokenizeConversations(
     if (conv.tools || conv.messages.some((m) => m.toolCalls)) {
       r.tools ??= { conversations: 0, definitions: 0, calls: 0 }
       r.tools.conversations++
-      const bad = toolRenderProblem(rendered, bounded.messages, conv.tools, r.tools)
+      const bad = toolRenderProblem(rendered, bounded.messages, conv.tools, r.tools, opts.template.name, tok.eos.token)
       if (bad && opts.onError === 'skip') {
         r.skipped.push({ where, reason: `template ${opts.template.name}: ${bad.reason}` })
         continue

@@ -3,10 +3,16 @@
  * train a model on calls it was never shown, or never train the calls at all. Each conversation
  * with tools is checked on its rendered text: every definition's name and parameter names appear
  * outside the assistant turns, and every call comes back from its assistant turn's text as JSON
- * with the same arguments.
+ * with the same arguments: parsed by the layout for the built-ins that have one (the same calls in
+ * the same order), else found as a JSON object equal to the arguments in a turn that names it.
  */
-import type { JsonValue, Message, ToolDefinition } from '../formats/conversation.ts'
+import type { JsonValue, Message, ToolCall, ToolDefinition } from '../formats/conversation.ts'
+import type { BuiltinTemplate } from '../templates/builtins.ts'
+import { parseReply } from '../templates/parse-reply.ts'
 import type { RenderedChat } from '../templates/render.ts'
+
+/** The built-ins with a tool layout: their calls are parsed back by parseReply, exactly. */
+const layouts: readonly string[] = ['chatml', 'llama-3', 'mistral-instruct'] satisfies BuiltinTemplate[]
 
 /** What went wrong, as a catalog entry name and a reason naming the definition or the message. */
 export interface ToolRenderProblem {
@@ -76,12 +82,29 @@ const promptText = (rendered: RenderedChat): string => {
   return out + rendered.text.slice(at)
 }
 
-/** The first problem of a rendered conversation's tools, or undefined; counts what it checked. */
+/** Whether a rendered turn gives back `calls`: by the built-in's layout, or by a JSON search. */
+function callsComeBack(text: string, calls: readonly ToolCall[], template: string, turnEnd: string): number {
+  if (layouts.includes(template)) {
+    const reply = parseReply(template as BuiltinTemplate, text, turnEnd)
+    const bad = calls.findIndex((c, i) => reply.toolCalls[i]?.name !== c.name || !sameJson(reply.toolCalls[i]!.arguments, c.arguments))
+    return reply.invalid.length > 0 || reply.toolCalls.length !== calls.length ? Math.max(bad, 0) : bad
+  }
+  const objects = jsonObjectsIn(text)
+  return calls.findIndex((c) => !text.includes(c.name) || !objects.some((o) => sameJson(o, c.arguments)))
+}
+
+/**
+ * The first problem of a rendered conversation's tools, or undefined; counts what it checked.
+ * `template` is the template's name (a built-in's, or 'model' / 'custom'), `turnEnd` the string
+ * assistant spans end with.
+ */
 export function toolRenderProblem(
   rendered: RenderedChat,
   messages: readonly Message[],
   tools: readonly ToolDefinition[] | undefined,
   counts: { definitions: number; calls: number },
+  template: string,
+  turnEnd: string,
 ): ToolRenderProblem | undefined {
   const prompt = tools && tools.length > 0 ? promptText(rendered) : ''
   for (const t of tools ?? []) {
@@ -95,12 +118,11 @@ export function toolRenderProblem(
   for (const span of rendered.assistant) {
     const calls = messages[span.message]!.toolCalls ?? []
     if (calls.length === 0) continue
-    const text = rendered.text.slice(span.start, span.end)
-    const objects = jsonObjectsIn(text)
-    for (const call of calls) {
-      counts.calls++
-      if (!text.includes(call.name) || !objects.some((o) => sameJson(o, call.arguments)))
-        return { error: 'ToolCallNotRendered', reason: `message ${span.message + 1}'s call to ${JSON.stringify(call.name)} does not parse back from the rendered turn as JSON with its arguments ${JSON.stringify(call.arguments)}` }
+    counts.calls += calls.length
+    const bad = callsComeBack(rendered.text.slice(span.start, span.end), calls, template, turnEnd)
+    if (bad >= 0) {
+      const call = calls[bad]!
+      return { error: 'ToolCallNotRendered', reason: `message ${span.message + 1}'s call to ${JSON.stringify(call.name)} does not parse back from the rendered turn as JSON with its arguments ${JSON.stringify(call.arguments)}` }
     }
   }
   return undefined
