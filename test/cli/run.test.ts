@@ -123,7 +123,7 @@ export const recipe = defineRecipe({
 })
 
 describe('--help', () => {
-  it.each(['run', 'plan', 'check', 'graph', 'chat', 'merge', 'init', 'schema', 'setup'])('tunekit %s --help', async (verb) => {
+  it.each(['run', 'eval', 'plan', 'check', 'graph', 'chat', 'merge', 'init', 'schema', 'setup'])('tunekit %s --help', async (verb) => {
     const r = await cli(root, verb, '--help')
     expect(r.code).toBe(0)
     expect(r.out).toMatch(new RegExp(`^Usage: tunekit ${verb} `))

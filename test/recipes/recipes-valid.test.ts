@@ -27,7 +27,7 @@ describe.each(files)('%s', (file) => {
 })
 
 it('covers the shipped recipes', () => {
-  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts']))
+  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/hotel-tools.ts']))
 })
 
 describe('the shipped 7B recipes follow the qlora-minimal tutorial', () => {

@@ -16,6 +16,7 @@ describe('tunekit_torch/params.py', () => {
     expect(source.match(/^class \w+/gm)).toEqual([
       'class TrainParamsModelQuantize', 'class TrainParamsModelRandom', 'class TrainParamsModel', 'class TrainParamsTokens',
       'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsArgs', 'class TrainParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
+      'class ScoreParamsQuantize', 'class ScoreParams',
     ])
     expect(source).toContain('    learning_rate: float = field(metadata={"json": "learningRate"})')
     expect(source).toContain('    max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})')

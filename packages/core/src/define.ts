@@ -183,6 +183,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   if (evalSplit !== undefined && data.source?.kind !== undefined && data.source.kind !== 'hub') {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
+  issues.push(...evalIssues(recipe))
   return issues
 }
 
@@ -190,6 +191,15 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
 function outputIssues({ output = {} }: RecipeParts): Issue[] {
   const gguf = output.gguf ?? []
   return gguf.length > 0 && output.merge === false ? [issue('GgufNeedsMerge', { path: 'output.gguf', value: gguf }, gguf)] : []
+}
+
+/** The eval group needs held-out conversations: a split (or the source's own eval split) and a stage with chat turns. */
+function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[] {
+  if (evalGroup === undefined) return []
+  const kind = stage?.kind ?? 'sft'
+  if (kind === 'pretrain') return [issue('EvalNeedsConversations', { path: 'eval', value: evalGroup }, kind)]
+  const held = (data.split?.eval ?? 0.05) > 0 || (data.split?.evalSplit !== undefined && data.source?.kind === 'hub')
+  return held ? [] : [issue('EvalNeedsHeldOut', { path: 'data.split.eval', value: data.split?.eval ?? 0 })]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */

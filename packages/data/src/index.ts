@@ -36,6 +36,9 @@ export type { LoadedTokenizer, TokenChoices, TokenizerJson, TokenizerConfig, Tok
 export { saveTokenizer } from './tokenizer/save.ts'
 
 export { spanEncoder } from './tokenize/encode-spans.ts'
+export { encodePrompt } from './tokenize/encode-prompt.ts'
+export { heldOutExamples, heldOutLines, referenceTurn } from './eval/held-out.ts'
+export type { HeldOutExample } from './eval/held-out.ts'
 export type { SpanEncoder, EncodedText, CharSpan } from './tokenize/encode-spans.ts'
 export { tokenizeConversations } from './tokenize/tokenize.ts'
 export { longestTokenChars, messageBudget, cutToBudget, MARGIN } from './tokenize/budget.ts'

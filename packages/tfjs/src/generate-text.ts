@@ -1,4 +1,4 @@
-import { loadTokenizer, spanEncoder, type LoadedTokenizer } from '@tunekit/data'
+import { encodePrompt, loadTokenizer, type LoadedTokenizer } from '@tunekit/data'
 import { readTrainArtifact } from '@tunekit/hf'
 import { generateIds, type SamplingOptions } from './generate.ts'
 import { loadTrained } from './methods/index.ts'
@@ -32,11 +32,8 @@ export async function loadForGeneration(modelDir: string, adapterDir: string | u
   }
 }
 
-/** Ids of already-rendered prompt text: added tokens stay whole, bos first when the tokenizer adds one (as tokenize does). */
-export function encodePrompt(tok: LoadedTokenizer, text: string): number[] {
-  const { ids } = spanEncoder(tok).encode(text, [], false)
-  return tok.addBos && tok.bos && !text.startsWith(tok.bos.token) ? [tok.bos.id, ...ids] : ids
-}
+/** Ids of already-rendered prompt text (from @tunekit/data, where the score node's prompts are encoded too). */
+export { encodePrompt }
 
 /** Generates a completion and decodes it; `onToken` receives each new piece of text as it is decided. */
 export function generateText(m: GenerationModel, promptIds: readonly number[], opts: SamplingOptions, onToken?: (text: string) => void): string {

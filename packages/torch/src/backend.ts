@@ -11,6 +11,7 @@ import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
 import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
+import { finishScore, prepareScore } from './score-node.ts'
 
 export interface TorchBackendOptions {
   /** Python with the worker's packages. @defaultValue TUNEKIT_PYTHON, then the managed venv */
@@ -65,7 +66,7 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     return checked
   }
 
-  const executor = (kind: 'train' | 'merge' | 'generate' | 'eval'): NodeExecutor => async (ctx) => {
+  const executor = (kind: 'train' | 'merge' | 'generate' | 'eval' | 'score'): NodeExecutor => async (ctx) => {
     const probe = await ready(ctx)
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
@@ -73,16 +74,19 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     const write = options.initialAdapter ?? writeInitialAdapter
     const initial = kind === 'train' && write !== false ? await write(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
+    // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
+    const held = kind === 'score' ? await prepareScore(ctx) : undefined
     await runWorkerNode(probe.python, ctx, nodeSpec(ctx, initial), options.onLog ? { onLog: options.onLog } : {})
     // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
     if (kind === 'train') await writeTrainMetadata(ctx)
     if (kind === 'merge') await writeMergeMetadata(ctx)
+    if (held) await finishScore(ctx, held)
   }
 
   return {
     name: 'torch',
     capabilities: async () => describe(await ready()),
-    executors: { train: executor('train'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval') },
+    executors: { train: executor('train'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score') },
     generate: async (request, onToken) => {
       const probe = await ready()
       const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
   compile,
+  fail,
   file as fileSource,
   isTunekitError,
   findDatasetDir,
@@ -25,6 +26,8 @@ export interface RecipeFlags {
   modelPath?: string
   dataPath?: string
   backend?: 'auto' | 'tfjs' | 'torch'
+  /** Set by `tunekit eval`: the recipe must have an eval group; `'base'` (`--base`) turns on its base row. */
+  evalModel?: 'trained' | 'base'
 }
 
 /** Adds `--model-path`, `--data-path` and `--backend` to a command. */
@@ -61,7 +64,9 @@ export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined
     input = { ...input, data: { ...loaded.data, source: fileSource(resolve(ctx.cwd, flags.dataPath)), split } }
   }
   if (flags.backend !== undefined) input = { ...input, backend: flags.backend }
-  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined
+  if (flags.evalModel !== undefined && !loaded.eval) fail('NoEvalGroup', { path: 'eval' }, loaded.name)
+  if (flags.evalModel === 'base') input = { ...input, eval: { ...loaded.eval, base: true } }
+  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined || flags.evalModel === 'base'
   const recipe = changed ? parseRecipe(input) : loaded
   return {
     recipe,

@@ -17,6 +17,7 @@ import {
 } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
+import { scoreTable } from './score-table.ts'
 import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type PreparedRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
@@ -108,6 +109,7 @@ export async function runPrepared(ctx: CliContext, prepared: PreparedRecipe, opt
       const ran = (id: string): boolean => result.nodes.some((n) => n.id === id)
       ctx.out(`\nresults in ${run}/ (recipe.json, graph.json, events.jsonl${ran('merge') ? ', merged/' : ''}${ran('export') ? ', gguf/' : ''})\n`)
       if (result.nodes.some((n) => n.id === 'merge')) ctx.out(`chat with it: npx tunekit chat ${join(run, 'merged')}\n`)
+      ctx.out(scoreTable(recipe, result))
     }
     return result
   } finally {

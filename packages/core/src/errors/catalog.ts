@@ -902,6 +902,42 @@ export const errors = {
     message: (types: readonly string[]) => `--out is one file, but the recipe's output.gguf lists ${list(types)}`,
     hint: 'Add --type to pick the one --out gets (e.g. --type q8_0), or leave --out off: every file is linked into the run folder (runs/<name>/gguf/).',
   },
+  // ── Generation metrics in the recipe: the eval group and its score nodes (TK70x) ─────────
+  EvalNeedsHeldOut: {
+    code: 'TK700',
+    name: 'EvalNeedsHeldOut',
+    title: 'The eval group has no held-out conversations to answer',
+    message: () => 'eval asks for generation metrics on the held-out conversations, but data.split.eval is 0 and there is no evalSplit, so nothing is held out',
+    hint: 'Hold some conversations out with data.split.eval (a share like 0.05 or a count like 50), or remove the eval group.',
+  },
+  EvalNeedsConversations: {
+    code: 'TK701',
+    name: 'EvalNeedsConversations',
+    title: 'The eval group needs conversations',
+    message: (stage: string) => `eval scores the assistant turns of held-out conversations, but stage ${show(stage)} trains on raw text documents, which have none`,
+    hint: "Remove the eval group (the eval node still reports loss and perplexity), or train with stage { kind: 'sft' } on conversations.",
+  },
+  HeldOutUnmapped: {
+    code: 'TK702',
+    name: 'HeldOutUnmapped',
+    title: 'The cached tokenize artifact does not say which conversation each sample came from',
+    message: (dir: string) => `${show(dir)}/index.json has no stats.conversationIndices (it was written by an older tunekit), so the held-out samples cannot be traced back to their conversations`,
+    hint: 'Re-run from the tokenize node so that it writes them: `tunekit run <recipe> --from tokenize`.',
+  },
+  NoHeldOutAnswer: {
+    code: 'TK703',
+    name: 'NoHeldOutAnswer',
+    title: 'No held-out conversation has an assistant turn to score',
+    message: (count: number) => `none of the ${count} held-out conversation(s) ends its prompt on a user or tool turn followed by an assistant turn`,
+    hint: 'Hold out more conversations (data.split.eval), or check that the data has assistant turns after user turns.',
+  },
+  NoEvalGroup: {
+    code: 'TK704',
+    name: 'NoEvalGroup',
+    title: 'The recipe has no eval group',
+    message: (recipe: string) => `tunekit eval scores what the recipe's eval group asks for, and recipe ${show(recipe)} has none`,
+    hint: "Add one, e.g. eval: { metrics: ['bleu4', 'rougeL'] } (and toolCalls for function calling); it needs held-out data (data.split.eval).",
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -6,6 +6,7 @@ import { formatNode } from './format.ts'
 import { generateNode } from './generate.ts'
 import { mergeNode } from './merge.ts'
 import { modelNode } from './model.ts'
+import { scoreNode } from './score.ts'
 import type { NodeDefinition } from './node.ts'
 import { sourceNode } from './source.ts'
 import { splitNode } from './split.ts'
@@ -25,6 +26,7 @@ export const nodes = {
   generate: generateNode,
   eval: evalNode,
   export: exportNode,
+  score: scoreNode,
 } satisfies { [K in string]: NodeDefinition }
 
 /** The node registry's type. */

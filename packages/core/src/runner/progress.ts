@@ -36,6 +36,7 @@ export function describeEvent(e: RunEvent): string | null {
     case 'node-progress': return `  ${e.node}: ${e.done}${e.total !== undefined ? `/${e.total}` : ''} ${e.unit}`
     case 'step': return `  ${e.node} ${stepText(e)}`
     case 'eval': return `  ${e.node} eval step ${e.step}: loss ${num(e.loss)}`
+    case 'score': return `  ${e.node} (${e.model} model, ${e.examples} held-out turns): ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v === null ? '–' : v.toFixed(2)}`).join(', ')}`
     case 'checkpoint': return `  ${e.node} checkpoint at step ${e.step}: ${e.path}`
     case 'sample': return `  ${e.node} sample: ${JSON.stringify(e.prompt)} → ${JSON.stringify(e.completion)}`
     case 'log': return `${e.level === 'warn' ? '⚠ ' : ''}${e.node ? `${e.node}: ` : ''}${e.message}`

@@ -11,14 +11,33 @@ import type { Graph, NodeKind } from '../graph/types.ts'
 //   adapter/ checkpoints/ merged/ samples/ gguf/   links to the cache entries (copies where links fail)
 //   events.out.tfevents.*   the scalars of events.jsonl for TensorBoard (runner/tensorboard.ts)
 //   eval.json      link to the eval node's report
+//   report.json predictions.jsonl   links to the score node's files (report-base.json … of score-base)
 
-/** What the run folder links to, by node kind: the artifact folder, or one `file` in it. */
-export const RUN_LINKS: Partial<Record<NodeKind, { name: string; file?: string }>> = {
-  train: { name: 'adapter' },
-  merge: { name: 'merged' },
-  generate: { name: 'samples' },
-  eval: { name: 'eval.json', file: 'eval.json' },
-  export: { name: 'gguf' },
+/** One link of the run folder: `name` → the artifact folder, or one `file` in it. */
+export interface RunLink {
+  name: string
+  file?: string
+}
+
+/** What the run folder links to, by node kind: the artifact folder, or files in it. */
+export const RUN_LINKS: Partial<Record<NodeKind, readonly RunLink[]>> = {
+  train: [{ name: 'adapter' }],
+  merge: [{ name: 'merged' }],
+  generate: [{ name: 'samples' }],
+  eval: [{ name: 'eval.json', file: 'eval.json' }],
+  export: [{ name: 'gguf' }],
+  score: [{ name: 'report.json', file: 'report.json' }, { name: 'predictions.jsonl', file: 'predictions.jsonl' }],
+}
+
+/**
+ * The run-folder name of a link of node `id`: a node whose id extends its kind (`score-base` of
+ * kind `score`) links under names with the same suffix (`report-base.json`), beside the plain one.
+ */
+export function runLinkName(name: string, kind: string, id: string): string {
+  if (id === kind || !id.startsWith(`${kind}-`)) return name
+  const suffix = id.slice(kind.length)
+  const dot = name.indexOf('.')
+  return dot < 0 ? `${name}${suffix}` : `${name.slice(0, dot)}${suffix}${name.slice(dot)}`
 }
 
 /** Creates the run folder and writes the resolved recipe and the graph. */

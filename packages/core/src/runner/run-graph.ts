@@ -10,7 +10,7 @@ import { getNode } from '../graph/walk.ts'
 import type { Graph, NodeKind } from '../graph/types.ts'
 import { diskFull, NodeCrash, noSpaceError, writeCrashLog } from './crash.ts'
 import { acquireLock, describeHolder, type HeldLock } from './lock.ts'
-import { appendEvent, linkIntoRun, prepareRunDir, RUN_LINKS } from './run-dir.ts'
+import { appendEvent, linkIntoRun, prepareRunDir, RUN_LINKS, runLinkName } from './run-dir.ts'
 import { selectNodes, type Selection } from './select.ts'
 import { tensorboardSink } from './tensorboard.ts'
 
@@ -220,10 +220,10 @@ function checkCacheEntry(cacheDir: string, key: string): void {
 }
 
 function linkArtifacts(opts: RunGraphOptions, kind: NodeKind, id: string, key: string, emit: (e: RunEventInput) => void): void {
-  const link = RUN_LINKS[kind]
-  if (link) {
+  for (const link of RUN_LINKS[kind] ?? []) {
     const target = link.file ? join(artifactDir(opts.cacheDir, key), link.file) : artifactDir(opts.cacheDir, key)
-    emit({ type: 'artifact', node: id, name: link.name, path: linkIntoRun(opts.runDir, link.name, target) })
+    const name = runLinkName(link.name, kind, id)
+    emit({ type: 'artifact', node: id, name, path: linkIntoRun(opts.runDir, name, target) })
   }
   const work = workDirOf(opts.cacheDir, key)
   if (kind === 'train' && existsSync(work) && readdirSync(work).some((f) => f.startsWith('checkpoint-'))) {

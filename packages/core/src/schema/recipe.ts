@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { argsSchema } from './args.ts'
 import { dataSchema } from './data.ts'
+import { evalSchema } from './eval.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { methodSchema } from '../methods/index.ts'
 import { modelSchema } from './model.ts'
@@ -130,6 +131,14 @@ export const recipeSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments
    */
   args: argsSchema.default(argsSchema.parse({})),
+  /**
+   * Generation metrics on the held-out conversations (`data.split`): each is answered up to its last
+   * assistant turn and scored against that turn, after training (and on the base model with `base`).
+   * Costs generation time after training; no training memory.
+   * @defaultValue undefined (no generation metrics; eval loss only)
+   * @see https://llamafactory.readthedocs.io/en/latest/getting_started/eval.html (predict_with_generate)
+   */
+  eval: evalSchema.optional(),
   /**
    * Compute backend: `'tfjs'` (in-process TensorFlow.js), `'torch'` (Python worker on PyTorch) or
    * `'auto'` (torch when a CUDA-capable torch is present, tfjs otherwise; the run says why).

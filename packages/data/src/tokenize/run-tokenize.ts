@@ -9,7 +9,7 @@ import { loadTokenizer, type LoadedTokenizer, type TokenChoices } from '../token
 import { saveTokenizer } from '../tokenizer/save.ts'
 import { shardWriter, type ShardIndex, type ShardWriter } from '../shards/shards.ts'
 import { readJsonLines } from '../util/lines.ts'
-import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
+import { writeFileAtomic, writeJsonAtomic, type Json } from '@tunekit/core'
 import { checkRows, formatChecks } from './checks.ts'
 import { tokenizeConversations, type MaskMode, type TokenizeReport, type Truncation } from './tokenize.ts'
 import { tokenizeDocuments } from './tokenize-text.ts'
@@ -64,6 +64,8 @@ export async function runTokenize(
   })
   const writer = await shardWriter(outDir)
   const conversations = typeof conversationsPath === 'string' ? readJsonLines<Conversation>(conversationsPath) : conversationsPath
+  // Which conversation each sample came from: the score node traces held-out samples back with it.
+  const conversationIndices: number[] = []
   let report: TokenizeReport
   try {
     report = await tokenizeConversations(conversations, tok, {
@@ -74,13 +76,16 @@ export async function runTokenize(
       onError: opts.onError,
       markers: isBuiltin(opts.template) ? templateMarkers[opts.template] : [],
       checkRoundTrip: opts.checkRoundTrip ?? true,
-    }, (s) => writer.add(s.ids, s.mask))
+    }, (s) => {
+      conversationIndices.push(s.conversation)
+      return writer.add(s.ids, s.mask)
+    })
   } catch (e) {
     await writer.abort()
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
     throw e
   }
-  return finishTokenize(outDir, tok, writer, report, opts, savedChatTemplate(template, tok))
+  return finishTokenize(outDir, tok, writer, report, opts, savedChatTemplate(template, tok), { conversationIndices })
 }
 
 /** Index (with the trainable token ids), tokenizer, chat template and report: the artifact's other files. */
@@ -91,8 +96,10 @@ async function finishTokenize(
   report: TokenizeReport,
   opts: Pick<RunTokenizeOptions, 'key' | 'maxLength' | 'tokens' | 'trainableTokens'>,
   jinja: string | undefined,
+  extraStats: { [key: string]: Json } = {},
 ): Promise<{ report: TokenizeReport; index: ShardIndex; table: string }> {
   const stats = {
+    ...extraStats,
     samples: report.samples, tokens: report.tokens, trainedTokens: report.trainedTokens, longest: report.longest,
     truncated: report.truncated, dropped: report.dropped, split: report.split, template: report.template, mask: report.maskMode, maxLength: opts.maxLength,
   }

@@ -37,7 +37,7 @@ export async function tokenizeIds(
     r.tokens += ids.length
     r.longest = Math.max(r.longest, ids.length)
     r.trainedTokens += trainedOf(mask)
-    await onSample({ ids, mask: Uint8Array.from(mask) })
+    await onSample({ ids, mask: Uint8Array.from(mask), conversation: r.conversations - 1 })
   }
   for await (const rec of records) {
     r.conversations++

@@ -33,7 +33,7 @@ export async function tokenizeDocuments(
     r.tokens += ids.length
     r.longest = Math.max(r.longest, ids.length)
     r.trainedTokens += ids.length - 1 // position 0 predicts nothing
-    await onSample({ ids, mask: new Uint8Array(ids.length).fill(1) })
+    await onSample({ ids, mask: new Uint8Array(ids.length).fill(1), conversation: r.conversations - 1 })
   }
   // Work bounded by what is kept (budget.ts): with 'truncate' only the first maxLength tokens
   // survive, so text beyond the budget is cut before encoding; with 'drop' that much text is already

@@ -25,6 +25,8 @@ export interface TokenizeOptions {
 export interface TokenizedSample {
   ids: number[]
   mask: Uint8Array
+  /** Line of the conversation it came from (0-based, in the input order); pieces of a split conversation share it. */
+  conversation: number
 }
 
 /** What the tokenize step did and found: the numbers behind the checks table. */
@@ -109,7 +111,7 @@ export async function tokenizeConversations(
     r.tokens += ids.length
     r.longest = Math.max(r.longest, ids.length)
     for (let i = 1; i < mask.length; i++) r.trainedTokens += mask[i]!
-    await onSample({ ids, mask })
+    await onSample({ ids, mask, conversation: r.conversations - 1 })
   }
 
   // Text beyond this many characters of one message cannot reach a kept token (budget.ts).

@@ -22,6 +22,8 @@ def run_node(path: str) -> None:
         from .merge import run_merge as runner
     elif spec.kind == "generate":
         from .generate import run_generate as runner
+    elif spec.kind == "score":
+        from .generate import run_score as runner
     else:
         from .evaluate import run_eval as runner
     runner(spec)

@@ -9,7 +9,7 @@ import torch
 
 from .events import emit
 from .modeling import load_base, load_tokenizer, resize_embeddings, resolve_device
-from .params import GenerateParams
+from .params import GenerateParams, ScoreParams
 from .spec import NodeSpec, model_folder
 
 
@@ -98,3 +98,51 @@ def run_complete(request: dict) -> None:
         seed=int(request.get("seed", 0)), on_text=lambda piece: emit({"type": "token", "text": piece}),
     )
     emit({"type": "completion", "text": text})
+
+
+def generate_ids(model, prompt: list[int], eos: list[int], max_new_tokens: int, do_sample: bool, temperature: float, top_p: float, seed: int, pad_id: int) -> list[int]:
+    """Ids generated after `prompt` (ids encoded by the TS side), without the stop id: greedy unless `do_sample`."""
+    ids = torch.tensor([prompt], device=model.device)
+    torch.manual_seed(seed)
+    kwargs = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "eos_token_id": eos, "pad_token_id": pad_id}
+    if do_sample:
+        kwargs.update(temperature=temperature, top_p=top_p, top_k=0)
+    else:  # greedy: transformers warns when a model's generation_config carries sampling values
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    with torch.no_grad():
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **kwargs)[0, len(prompt) :].tolist()
+    return out[: next((i for i, t in enumerate(out) if t in eos), len(out))]
+
+
+def run_score(spec: NodeSpec) -> None:
+    """The score node's generation: the TS side wrote the held-out prompts' ids (work_dir /
+    score-prompts.jsonl, with their stop ids); each is answered and the answer ids written to
+    work_dir / score-answers.jsonl, which the TS side decodes and scores with @tunekit/eval."""
+    from .modeling import quantization_config, resolve_dtype
+
+    params: ScoreParams = spec.params
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(params.dtype, device, spec.node)
+    merged = spec.input_dir("merge")
+    if merged is not None:
+        folder, adapter, quant = merged, None, None
+    else:
+        # the base as training loaded it (quantised when training was): the adapter was trained over it
+        folder = model_folder(spec.require_input("model"))
+        adapter = spec.require_input("train") if params.model == "trained" else None
+        quant = quantization_config(params.quantize, device, dtype, spec.node)
+    model, _ = load_for_generation(folder, adapter, device, dtype, quant)
+    vocab = len(load_tokenizer(spec.require_input("tokenize") / "tokenizer"))
+    if adapter is None and vocab > model.get_input_embeddings().weight.shape[0]:  # added tokens, as in training
+        resize_embeddings(model, vocab, spec.node)
+    prompts = [json.loads(line) for line in (spec.work_dir / "score-prompts.jsonl").read_text().splitlines() if line]
+    lines = []
+    for i, prompt in enumerate(prompts):
+        answer = generate_ids(model, prompt["ids"], prompt["eos"], params.max_new_tokens, params.do_sample, params.temperature, params.top_p, params.seed + i, prompt["eos"][0])
+        lines.append(json.dumps({"ids": answer}))
+        emit({"type": "node-progress", "node": spec.node, "done": i + 1, "total": len(prompts), "unit": "answers"})
+    spec.out_dir.mkdir(parents=True, exist_ok=True)
+    out = spec.work_dir / "score-answers.jsonl"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    tmp.replace(out)

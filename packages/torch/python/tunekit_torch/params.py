@@ -139,5 +139,31 @@ class EvalParams(Params):
     quantize: EvalParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
 
 
+@dataclass(frozen=True)
+class ScoreParamsQuantize(Params):
+    bits: Literal[4] | Literal[8] = field(metadata={"json": "bits"})
+    type: Literal["nf4", "fp4", "int8"] = field(metadata={"json": "type"})
+    double_quant: bool = field(metadata={"json": "doubleQuant"})
+    compute_dtype: Literal["float32", "float16", "bfloat16"] = field(metadata={"json": "computeDtype"})
+    block_size: int = field(metadata={"json": "blockSize"})
+
+
+@dataclass(frozen=True)
+class ScoreParams(Params):
+    model: Literal["trained", "base"] = field(metadata={"json": "model"})
+    metrics: list[Literal["bleu4", "rougeL", "exact", "toolCalls"]] = field(metadata={"json": "metrics"})
+    examples: Literal["all"] | int = field(metadata={"json": "examples"})
+    max_new_tokens: int = field(metadata={"json": "maxNewTokens"})
+    do_sample: bool = field(metadata={"json": "doSample"})
+    temperature: float = field(metadata={"json": "temperature"})
+    top_p: float = field(metadata={"json": "topP"})
+    tokenize: Literal["13a", "zh"] = field(metadata={"json": "tokenize"})
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
+    seed: int = field(metadata={"json": "seed"})
+    backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
+    device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
+    quantize: ScoreParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
+
+
 # node kind -> its params class
-PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams}
+PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams, "score": ScoreParams}

@@ -19,9 +19,9 @@ class NodeSpec:
     """One graph node to run: its params (a dataclass of params.py), its inputs' artifact folders and where to write."""
 
     node: str  # node id, e.g. "train"
-    kind: str  # "train" | "merge" | "generate" | "eval"
+    kind: str  # "train" | "merge" | "generate" | "eval" | "score"
     key: str  # the node's content key (checkpoints record it as recipeKey)
-    params: Params  # TrainParams, MergeParams, GenerateParams or EvalParams (params.py)
+    params: Params  # TrainParams, MergeParams, GenerateParams, EvalParams or ScoreParams (params.py)
     inputs: dict[str, dict]  # input node id -> {"kind": ..., "dir": abs path}
     out_dir: Path
     work_dir: Path
