@@ -29,15 +29,15 @@ export const scoreParamsSchema = z.strictObject({
 
 export type ScoreParams = z.output<typeof scoreParamsSchema>
 
-// graph/types.ts's Json, written out: importing it from there would close an import cycle (types → nodes → score).
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
+/** A JSON value of a tool call's arguments (graph/types.ts's Json, written out: importing it would close an import cycle: types → nodes → score). */
+export type ScoreJson = null | boolean | number | string | ScoreJson[] | { [key: string]: ScoreJson }
 
 /** One line of the score node's `predictions.jsonl`: a held-out conversation's reference turn and the model's answer. */
 export interface ScorePrediction {
   /** The conversation's id (`conversations.jsonl`). */
   id: string
   /** The reference turn: its text, or its tool calls. */
-  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: JsonValue } }[] }
+  reference: { text: string } | { calls: readonly { name: string; arguments: { [name: string]: ScoreJson } }[] }
   /** The generated answer, decoded. */
   prediction: string
 }
