@@ -1,6 +1,6 @@
 import { fail } from '@tunekit/core'
 import type { TokenRecord } from '../formats/conversation.ts'
-import type { TokenizedSample, TokenizeReport, Truncation } from './tokenize.ts'
+import { emptyReport, type TokenizedSample, type TokenizeReport, type Truncation } from './tokenize.ts'
 
 /** Options of {@link tokenizeIds}. */
 export interface TokenizeIdsOptions {
@@ -26,12 +26,7 @@ export async function tokenizeIds(
   opts: TokenizeIdsOptions,
   onSample: (sample: TokenizedSample) => Promise<void> | void,
 ): Promise<TokenizeReport> {
-  const r: TokenizeReport = {
-    template: 'none (pre-tokenized)', maskMode: 'all', maxLength: opts.maxLength, truncation: opts.truncation,
-    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, droppedLongest: 0, droppedLongestExact: true, split: 0,
-    splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
-    eos: opts.eos, pad: opts.pad, issues: [],
-  }
+  const r = emptyReport({ template: 'none (pre-tokenized)', maskMode: 'all', maxLength: opts.maxLength, truncation: opts.truncation, eos: opts.eos, pad: opts.pad })
   const emit = async (ids: number[], mask: number[]): Promise<void> => {
     r.samples++
     r.tokens += ids.length

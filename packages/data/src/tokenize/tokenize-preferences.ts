@@ -3,6 +3,7 @@ import type { Message, Preference, ToolDefinition, Unpaired } from '../formats/c
 import { renderChat, renderSpans, type ChatTemplate } from '../templates/render.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
 import { spanEncoder, type SpanEncoder } from './encode-spans.ts'
+import { skipUnrendered } from './tokenize.ts'
 
 export interface PreferenceTokenizeOptions {
   template: ChatTemplate
@@ -166,12 +167,8 @@ export async function tokenizePreferences(
         first.roundTrip ||= `${where}: ${JSON.stringify(failed[0]!.slice(0, 60))} decodes differently`
       }
     } catch (e) {
-      const reason = (e as Error).message
-      if (opts.onError === 'skip') {
-        r.skipped.push({ where, reason: `template ${opts.template.name}: ${reason}` })
-        continue
-      }
-      throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+      skipUnrendered(r.skipped, opts, where, e)
+      continue
     }
     for (const a of answers) {
       r.eosChecked++

@@ -2,7 +2,7 @@ import { issue, TunekitError } from '@tunekit/core'
 import type { Document } from '../formats/conversation.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
 import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
-import type { TokenizedSample, TokenizeReport, Truncation } from './tokenize.ts'
+import { emptyReport, type TokenizedSample, type TokenizeReport, type Truncation } from './tokenize.ts'
 
 /** Options of {@link tokenizeDocuments}. */
 export interface TokenizeTextOptions {
@@ -22,12 +22,7 @@ export async function tokenizeDocuments(
   opts: TokenizeTextOptions,
   onSample: (sample: TokenizedSample) => Promise<void> | void,
 ): Promise<TokenizeReport> {
-  const r: TokenizeReport = {
-    template: 'none (raw text)', maskMode: 'all', maxLength: opts.maxLength, truncation: opts.truncation,
-    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, droppedLongest: 0, droppedLongestExact: true, split: 0,
-    splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
-    eos: tok.eos, pad: tok.pad, issues: [],
-  }
+  const r = emptyReport({ template: 'none (raw text)', maskMode: 'all', maxLength: opts.maxLength, truncation: opts.truncation, eos: tok.eos, pad: tok.pad })
   const emit = async (ids: number[]): Promise<void> => {
     r.samples++
     r.tokens += ids.length

@@ -72,6 +72,24 @@ export interface TokenizeReport {
   issues: Issue[]
 }
 
+/** A report with every count at zero, for the tokenizers of chat, raw text and pre-tokenized records. */
+export function emptyReport(head: Pick<TokenizeReport, 'template' | 'maskMode' | 'maxLength' | 'truncation' | 'eos' | 'pad'>): TokenizeReport {
+  // key order as report.json has always written it
+  return {
+    template: head.template, maskMode: head.maskMode, maxLength: head.maxLength, truncation: head.truncation,
+    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, droppedLongest: 0, droppedLongestExact: true, split: 0,
+    splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
+    eos: head.eos, pad: head.pad, issues: [],
+  }
+}
+
+/** A record the template cannot render: listed in `skipped` with `onError: 'skip'`, else a TemplateRender error naming it. */
+export function skipUnrendered(skipped: TokenizeReport['skipped'], opts: { onError: 'fail' | 'skip'; template: { name: string } }, where: string, e: unknown): void {
+  const reason = (e as Error).message
+  if (opts.onError !== 'skip') throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+  skipped.push({ where, reason: `template ${opts.template.name}: ${reason}` })
+}
+
 const hasLabel = (mask: Uint8Array, from: number, to: number): boolean => {
   for (let i = Math.max(from, 1); i < to; i++) if (mask[i] === 1) return true
   return false
@@ -93,12 +111,7 @@ export async function tokenizeConversations(
 ): Promise<TokenizeReport> {
   const encoder = spanEncoder(tok)
   const checkRoundTrip = opts.checkRoundTrip ?? true
-  const r: TokenizeReport = {
-    template: opts.template.name, maskMode: opts.mask, maxLength: opts.maxLength, truncation: opts.truncation,
-    conversations: 0, rendered: 0, samples: 0, tokens: 0, trainedTokens: 0, longest: 0, truncated: 0, dropped: 0, droppedLongest: 0, droppedLongestExact: true, split: 0,
-    splitPieces: 0, unlabelledPieces: 0, eosChecked: 0, eosMissing: 0, fullyMasked: 0, roundTripFailures: 0, skipped: [],
-    eos: tok.eos, pad: tok.pad, issues: [],
-  }
+  const r = emptyReport({ template: opts.template.name, maskMode: opts.mask, maxLength: opts.maxLength, truncation: opts.truncation, eos: tok.eos, pad: tok.pad })
   for (const marker of opts.markers ?? []) {
     if (!tok.atomic.includes(marker))
       r.issues.push(issue('TokenizerRoundTrip', { path: 'tokens', value: marker }, `template ${opts.template.name}`, `${JSON.stringify(marker)} is not one token of this tokenizer (it encodes to ${tok.encode(marker).length} ids)`))
@@ -130,12 +143,8 @@ export async function tokenizeConversations(
     try {
       rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools)
     } catch (e) {
-      const reason = (e as Error).message
-      if (opts.onError === 'skip') {
-        r.skipped.push({ where, reason: `template ${opts.template.name}: ${reason}` })
-        continue
-      }
-      throw new TunekitError([issue('TemplateRender', { path: 'data.template', value: opts.template.name }, where, reason)])
+      skipUnrendered(r.skipped, opts, where, e)
+      continue
     }
     if (conv.tools || conv.messages.some((m) => m.toolCalls)) {
       r.tools ??= { conversations: 0, definitions: 0, calls: 0 }
