@@ -501,6 +501,21 @@ export const errors = {
     message: (where: string, reason: string) => `${where}: ${reason} (position 0 predicts nothing), so the record carries no loss`,
     hint: "Leave the answer's tokens unmasked (labels equal to input_ids there), drop the record, or set data.onError: 'skip'.",
   },
+  // TK360–TK369: encoder models (bert).
+  UnsupportedActivation: {
+    code: 'TK360',
+    name: 'UnsupportedActivation',
+    title: "The encoder's activation is not one tunekit computes",
+    message: (file: string, act: unknown) => `${file}: hidden_act is ${show(act)}; tunekit's bert computes "gelu" (the erf form transformers names "gelu") only`,
+    hint: 'Use a BERT checkpoint whose config.json says hidden_act: "gelu" (bert-base-uncased and its fine-tunes do), or set model.random.config.hidden_act to "gelu".',
+  },
+  EncoderStage: {
+    code: 'TK361',
+    name: 'EncoderStage',
+    title: 'An encoder model cannot train a causal-LM stage',
+    message: (family: string, stage: string) => `model.family ${show(family)} is an encoder (bidirectional, no lm_head), and stage ${show(stage)} trains a decoder's next-token predictions`,
+    hint: (family: string, decoders: readonly string[]) => `Pick a decoder family (${decoders.join(', ')}) for this stage; ${family} checkpoints are for span extraction (extractive QA), which tunekit does not train yet.`,
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

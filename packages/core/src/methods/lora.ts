@@ -126,10 +126,7 @@ export const lora = {
    */
   count: (o, { family, config: c, addedTokens }) => {
     const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
-    const perLayer = targets.reduce((sum, m) => {
-      const [inF, outF] = family.linearShape(c, m)
-      return sum + o.rank * (inF + outF)
-    }, 0)
+    const perLayer = targets.reduce((sum, m) => sum + family.linearShapes(c, m).reduce((n, [inF, outF]) => n + o.rank * (inF + outF), 0), 0)
     const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
