@@ -38,6 +38,10 @@ export { wordPieceEncoder, bertNormalize, bertPreTokenize } from './tokenizer/wo
 export type { WordPieceEncoder, WordPieceJson, EncodedPair, OffsetToken, AlignedChar } from './tokenizer/wordpiece.ts'
 export { buildWordPieceTokenizer, writeWordPieceTokenizer, bertSpecialTokens } from './tokenizer/wordpiece-build.ts'
 export type { WordPieceBuildOptions } from './tokenizer/wordpiece-build.ts'
+export { readQaExamples, squadJsonExamples, flatQaExamples, qaExampleIssues, squadFileVersion } from './qa/squad-records.ts'
+export type { QaExample, SquadVersion } from './qa/squad-records.ts'
+export { qaTrainFeatures, contextWindows } from './qa/qa-features.ts'
+export type { QaFeature, QaFeatureOptions } from './qa/qa-features.ts'
 
 export { spanEncoder } from './tokenize/encode-spans.ts'
 export { encodePrompt } from './tokenize/encode-prompt.ts'

@@ -456,6 +456,42 @@ export const errors = {
       `${count} record(s) keep no label of their chosen, rejected or completion answer after truncation to data.maxLength ${maxLength} with data.maxPromptLength ${maxPromptLength} (first: ${example})`,
     hint: "Raise data.maxLength, or lower data.maxPromptLength so that answers keep tokens (answers are cut to maxLength − maxPromptLength when a record is too long); data.onError: 'skip' leaves such records out.",
   },
+  // TK290–TK299: extractive QA data (SQuAD v1.1 / v2.0 and flat records with the same fields).
+  BadQaRecord: {
+    code: 'TK290',
+    name: 'BadQaRecord',
+    title: 'A question-answering record cannot be read',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: 'Give every question an id, a question, a context and answers as SQuAD writes them ({ text, answer_start } objects, or { text: [...], answer_start: [...] } in flat records).',
+  },
+  QaAnswerMismatch: {
+    code: 'TK291',
+    name: 'QaAnswerMismatch',
+    title: 'An answer is not the context at its answer_start',
+    message: (id: string, answer: string, found: string, start: number) => `question ${show(id)}: the answer ${show(answer)} is not the context at answer_start ${start}, which reads ${show(found)}`,
+    hint: 'Fix answer_start (a character index into the context, counted from 0) or the answer text; the labels are cut from the context at that index.',
+  },
+  QaUnanswerableInV1: {
+    code: 'TK292',
+    name: 'QaUnanswerableInV1',
+    title: 'An unanswerable question in SQuAD v1.1 data',
+    message: (id: string) => `question ${show(id)} has no answer (or is_impossible: true), which SQuAD v1.1 does not allow`,
+    hint: "Give it an answer, or read the data as SQuAD v2.0 (version: '2.0'), where a question may have none and the model learns to answer with [CLS].",
+  },
+  QaQuestionTooLong: {
+    code: 'TK293',
+    name: 'QaQuestionTooLong',
+    title: 'A question leaves no room for its context',
+    message: (id: string, tokens: number, maxLength: number) => `question ${show(id)} is ${tokens} tokens, so [CLS] question [SEP] … [SEP] leaves no context token within maxLength ${maxLength}`,
+    hint: 'Raise data.maxLength, or shorten the question.',
+  },
+  QaStrideTooLarge: {
+    code: 'TK294',
+    name: 'QaStrideTooLarge',
+    title: 'docStride is not smaller than the context window',
+    message: (id: string, stride: number, window: number) => `question ${show(id)}: docStride ${stride} is not smaller than the ${window} context tokens a window holds, so windows would not advance`,
+    hint: 'Lower docStride (transformers\' run_qa.py uses 128 with maxLength 384), or raise maxLength.',
+  },
   // TK240–TK259: runs that reproduce a reference (pre-tokenized data, warm starts).
   TokensFormatNeedsNoTemplate: {
     code: 'TK240',
