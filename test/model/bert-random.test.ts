@@ -25,7 +25,7 @@ enc = tok(q, c)
 json.dump({
   "missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]), "mismatched": sorted(str(m[0]) for m in info["mismatched_keys"]),
   "params": sum(p.numel() for p in model.parameters()),
-  "std": w.std().item(), "ln": model.bert.embeddings.LayerNorm.weight.mean().item(), "bias": model.qa_outputs.bias.abs().max().item(),
+  "std": w.std().item(), "ln": model.bert.embeddings.LayerNorm.weight.mean().item(), "bias": model.qa_outputs.bias.abs().max().item(), "padRow": model.bert.embeddings.word_embeddings.weight[0].abs().max().item(),
   "config": {k: getattr(model.config, k) for k in ["hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "vocab_size"]},
   "tokenizer": type(tok).__name__, "ids": enc["input_ids"], "types": enc["token_type_ids"],
 }, sys.stdout)
@@ -54,7 +54,7 @@ describe('the bert family', () => {
     expect(py).toMatchObject({
       missing: [], unexpected: [], mismatched: [],
       params: families.bert.totalParams(config),
-      ln: 1, bias: 0,
+      ln: 1, bias: 0, padRow: 0, // the [PAD] row of the word embeddings is zero, as nn.Embedding(padding_idx) leaves it
       config: { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64, type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_act: 'gelu', vocab_size: 200 },
       tokenizer: 'BertTokenizer',
       ids: ours.ids, types: ours.typeIds,

@@ -1,7 +1,7 @@
 // BertForQuestionAnswering's weights in transformers' names and state-dict order, with how
 // `BertPreTrainedModel._init_weights` initialises them: linear and embedding weights normal(0,
-// initializer_range), biases 0, LayerNorm weights 1 and biases 0. No pooler: the QA model is built
-// with `add_pooling_layer=False`.
+// initializer_range) (the word embeddings' padding row 0), biases 0, LayerNorm weights 1 and
+// biases 0. No pooler: the QA model is built with `add_pooling_layer=False`.
 import type { ModelConfig } from '@tunekit/core'
 import type { WeightSpec } from './hf-folder.ts'
 
@@ -20,7 +20,8 @@ export function bertWeightSpecs(c: ModelConfig): WeightSpec[] {
   const i = c.intermediateSize
   const types = c.encoder?.typeVocabSize ?? 2
   const specs: WeightSpec[] = [
-    { name: 'bert.embeddings.word_embeddings.weight', shape: [c.vocabSize, h], init: 'normal' },
+    // nn.Embedding(padding_idx=pad_token_id): _init_weights zeroes that row, and it never trains
+    { name: 'bert.embeddings.word_embeddings.weight', shape: [c.vocabSize, h], init: 'normal', zeroRow: c.encoder?.padTokenId ?? 0 },
     { name: 'bert.embeddings.position_embeddings.weight', shape: [c.maxPositionEmbeddings, h], init: 'normal' },
     { name: 'bert.embeddings.token_type_embeddings.weight', shape: [types, h], init: 'normal' },
     ...layerNorm('bert.embeddings.LayerNorm', h),

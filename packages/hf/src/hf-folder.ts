@@ -48,6 +48,8 @@ export interface WeightSpec {
   shape: number[]
   /** How transformers initialises it: normal(0, initializer_range), ones (norms) or zeros (biases). */
   init: 'normal' | 'ones' | 'zeros'
+  /** A row set to 0 after the normal draw: an embedding's `padding_idx` (BERT's word embeddings). */
+  zeroRow?: number
 }
 
 /**

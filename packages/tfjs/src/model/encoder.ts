@@ -71,7 +71,7 @@ export function encoderHidden(model: EncoderModel, batch: EncoderBatch, hook?: L
     const norm = (path: string, x: tf.Tensor2D) => layerNorm(x, w(`${path}.weight`), w(`${path}.bias`), eps)
     const positions = Int32Array.from({ length: batch.batch * batch.seq }, (_, i) => i % batch.seq)
     const e = 'bert.embeddings'
-    const summed = tf.add(tf.add(gatherRows(w(`${e}.word_embeddings.weight`), batch.ids), gatherRows(w(`${e}.position_embeddings.weight`), positions)), gatherRows(w(`${e}.token_type_embeddings.weight`), batch.typeIds)) as tf.Tensor2D
+    const summed = tf.add(tf.add(gatherRows(w(`${e}.word_embeddings.weight`), batch.ids, c.encoder?.padTokenId), gatherRows(w(`${e}.position_embeddings.weight`), positions)), gatherRows(w(`${e}.token_type_embeddings.weight`), batch.typeIds)) as tf.Tensor2D
     let hidden = norm(`${e}.LayerNorm`, summed) // [n, hidden]; dropout is off (eval, and training with dropout 0)
     const mask = paddingMask(batch)
     const heads = c.numAttentionHeads
