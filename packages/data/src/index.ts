@@ -42,6 +42,8 @@ export { readQaExamples, squadJsonExamples, flatQaExamples, qaExampleIssues, squ
 export type { QaExample, SquadVersion } from './qa/squad-records.ts'
 export { qaTrainFeatures, contextWindows } from './qa/qa-features.ts'
 export type { QaFeature, QaFeatureOptions } from './qa/qa-features.ts'
+export { qaAnswers } from './qa/qa-answers.ts'
+export type { QaAnswer, QaAnswerOptions } from './qa/qa-answers.ts'
 
 export { spanEncoder } from './tokenize/encode-spans.ts'
 export { encodePrompt } from './tokenize/encode-prompt.ts'

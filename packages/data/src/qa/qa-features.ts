@@ -23,6 +23,8 @@ export interface QaFeature {
   offsets: Array<[number, number]>
   /** 0 question, 1 context, null special token. */
   sequenceIds: Array<0 | 1 | null>
+  /** Pre-tokenizer word of each token in its own text; null for special tokens (tokenizers' `word_ids()`). */
+  words: Array<number | null>
   /** Token index of the answer's first and last token; the [CLS] index (0) when out of the window or unanswerable. */
   startPosition: number
   endPosition: number
@@ -33,6 +35,8 @@ export interface QaFeatureOptions {
   maxLength: number
   /** Tokens the windows overlap by (run_qa's `doc_stride`). */
   docStride: number
+  /** Strip the question's leading whitespace, as run_qa.py does for training; the QA pipeline does not. @defaultValue true */
+  stripQuestion?: boolean
 }
 
 /** [start, end) token ranges of the context's windows. */
@@ -65,7 +69,7 @@ export function qaTrainFeatures(examples: readonly QaExample[], encoder: WordPie
   const issues: Issue[] = []
   const out: QaFeature[] = []
   examples.forEach((e, example) => {
-    const question = encoder.encode(e.question.trimStart()) // run_qa strips the question's leading whitespace
+    const question = encoder.encode(o.stripQuestion === false ? e.question : e.question.trimStart()) // run_qa strips the question's leading whitespace
     const context = encoder.encode(e.context)
     const room = o.maxLength - question.length - 3
     if (room <= 0) return issues.push(issue('QaQuestionTooLong', { path: `question ${e.id}`, value: e.question }, e.id, question.length, o.maxLength))
@@ -79,6 +83,7 @@ export function qaTrainFeatures(examples: readonly QaExample[], encoder: WordPie
         typeIds: [0, ...question.map(() => 0), 0, ...part.map(() => 1), 1],
         offsets: [[0, 0], ...question.map((t) => [t.start, t.end]), [0, 0], ...part.map((t) => [t.start, t.end]), [0, 0]] as Array<[number, number]>,
         sequenceIds: [null, ...question.map(() => 0 as const), null, ...part.map(() => 1 as const), null],
+        words: [null, ...question.map((t) => t.word), null, ...part.map((t) => t.word), null],
       }
       const [startPosition, endPosition] = labels(f, e, encoder.cls)
       out.push({ ...f, startPosition, endPosition })

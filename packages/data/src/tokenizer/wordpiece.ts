@@ -23,6 +23,8 @@ export interface OffsetToken {
   id: number
   start: number
   end: number
+  /** Index of the pre-tokenizer word the token is part of (tokenizers' `word_ids()`). */
+  word: number
 }
 
 /** A question/context pair as BERT reads it: `[CLS] question [SEP] context [SEP]`. */
@@ -121,8 +123,8 @@ export function wordPieceEncoder(json: WordPieceJson, file: string): WordPieceEn
   const maxChars = json.model.max_input_chars_per_word ?? 100
   const idOf = (token: string): number => vocab.get(token) ?? fail('MalformedTokenizer', { path: `${file}: model.vocab` }, file, `the vocabulary has no ${JSON.stringify(token)}, which BERT's inputs need`)
   const unk = idOf(json.model.unk_token ?? '[UNK]')
-  const pieces = (word: AlignedChar[]): OffsetToken[] => {
-    const whole: OffsetToken = { id: unk, start: word[0]!.start, end: word.at(-1)!.end }
+  const pieces = (word: AlignedChar[], index: number): OffsetToken[] => {
+    const whole: OffsetToken = { id: unk, start: word[0]!.start, end: word.at(-1)!.end, word: index }
     if (word.length > maxChars) return [whole]
     const out: OffsetToken[] = []
     for (let begin = 0; begin < word.length;) {
@@ -134,7 +136,7 @@ export function wordPieceEncoder(json: WordPieceJson, file: string): WordPieceEn
         if (id !== undefined) break
       }
       if (id === undefined) return [whole]
-      out.push({ id, start: word[begin]!.start, end: word[end - 1]!.end })
+      out.push({ id, start: word[begin]!.start, end: word[end - 1]!.end, word: index })
       begin = end
     }
     return out
