@@ -139,6 +139,7 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         modules_to_save=list(lora.modules_to_save) or None,
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
         use_rslora=lora.rs_lora,
+        use_dora=lora.use_dora,
         init_lora_weights="gaussian" if lora.init == "gaussian" else True,
         bias="none",
         task_type="CAUSAL_LM",
