@@ -201,6 +201,10 @@ def read_adapter_config(folder: Path) -> dict:
 
 
 def count_params(model) -> tuple[int, int]:
+    """(trainable, all) parameters: PEFT's own get_nb_trainable_parameters() on a PEFT model (what
+    print_trainable_parameters() prints; plan's count is checked against it), else by requires_grad."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        return model.get_nb_trainable_parameters()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return trainable, total
