@@ -138,15 +138,14 @@ export const lora = {
    */
   count: (o, { family, config: c, addedTokens }) => {
     const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
-    const perLayer = targets.reduce((sum, m) => {
-      const [inF, outF] = family.linearShape(c, m)
-      return sum + o.rank * (inF + outF) + (o.useDora ? outF : 0)
-    }, 0)
+    const shapes = targets.map((m) => family.linearShape(c, m))
+    const perLayer = shapes.reduce((sum, [inF, outF]) => sum + o.rank * (inF + outF), 0)
+    const magnitudes = o.useDora ? c.numHiddenLayers * shapes.reduce((sum, [, outF]) => sum + outF, 0) : 0
     const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
     const adapters = c.numHiddenLayers * perLayer
-    return { trainable: adapters + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, modulesToSave, trainableTokens } }
+    return { trainable: adapters + magnitudes + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens } }
   },
   // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
   // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
