@@ -1,7 +1,8 @@
 // DoRA (lora.useDora) on both backends, on a tiny random model (hidden 64, 2 layers, the 322-token
 // test tokenizer), cpu, float32, dropout 0: per-step losses agree over 10 steps; each backend's
 // adapter is in PEFT's layout (use_dora, lora_magnitude_vector) and loads in PEFT as-is with
-// tunekit's logits; both merges (tfjs's, PEFT's merge_and_unload) give the adapter's logits; plan's
+// tunekit's logits; both merges (tfjs's merge node, PEFT's merge_and_unload) give the adapter's
+// logits; plan's
 // trainable count is PEFT's; adapters whose DoRA-ness is inconsistent are catalog errors.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -27,14 +28,15 @@ const recipe = (backend: 'tfjs' | 'torch', over: { useDora?: boolean; init?: str
   defineRecipe<'mistral'>({
     name: 'tiny-dora',
     model,
-    data: { source: { kind: 'inline', records }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 64, split: { eval: 2 } },
+    data: { source: { kind: 'inline', records }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 64, split: { eval: 0 } },
     tokens: { chatml: true },
     lora: { ...lora, ...over },
     // a high rate, so that ten steps move the magnitudes away from the base's row norms
     args: { batchSize: 2, maxSteps: STEPS, learningRate: 1e-2, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: STEPS },
     backend,
     device: 'cpu',
-    output: { merge: true },
+    // tfjs merges in its merge node; PEFT's merge_and_unload runs in the logits worker (one Python process less)
+    output: { merge: backend === 'tfjs' },
   })
 
 const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
@@ -82,7 +84,7 @@ describe('DoRA on tfjs and torch (cpu, float32)', () => {
       { model: base, adapter: tfjs.artifact('train') },
       { model: base, adapter: torch.artifact('train') },
       { model: tfjs.artifact('merge') },
-      { model: torch.artifact('merge') }, // PEFT's merge_and_unload
+      { model: base, adapter: torch.artifact('train'), merge: true }, // PEFT's merge_and_unload, as the torch merge node runs it
     ], IDS)
     const tfjsAdapter = await tfjsLogits(base, tfjs.artifact('train'), tokenizer, IDS)
     const figures = {
