@@ -150,7 +150,7 @@ export const lora = {
   // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
   // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
   // module keeps its own fp32 copy (the dropout output) plus the dropout mask. DoRA's magnitude
-  // gradient keeps the module's base product and LoRA product [out] in fp32.
+  // gradient keeps the module's base product [out] (compute dtype) and its fp32 LoRA product [out].
   activationBytes: (o, { family, config: c, computeBytes: p, attention, maskBytes }) => {
     const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
     const shared = p === 4 && o.dropout === 0
@@ -159,7 +159,7 @@ export const lora = {
     const q = c.numAttentionHeads * c.headDim
     const perLayer = targets.reduce((sum, m) => {
       const [inF] = family.linearShape(c, m)
-      return sum + 4 * o.rank + (o.useDora ? 8 * family.linearShape(c, m)[1] : 0) + (shared ? 0 : 4 * inF + (o.dropout > 0 ? maskBytes * inF : 0))
+      return sum + 4 * o.rank + (o.useDora ? (p + 4) * family.linearShape(c, m)[1] : 0) + (shared ? 0 : 4 * inF + (o.dropout > 0 ? maskBytes * inF : 0))
     }, 0) + (shared ? 4 * ((inputs.has('norm1') ? h : 0) + (inputs.has('norm2') ? h : 0) + (inputs.has('mlp') ? c.intermediateSize : 0) + (inputs.has('attn') && attention === 'eager' ? q : 0)) : 0)
     return c.numHiddenLayers * perLayer
   },
