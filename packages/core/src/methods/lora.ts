@@ -59,8 +59,9 @@ export const loraSchema = z.strictObject({
    * DoRA: split each adapted weight into a trained magnitude per output row and a direction
    * `W + scale·B·A`, so `W' = m · (W + scale·B·A) / ‖W + scale·B·A‖` (row norms, no gradient through
    * the norm). Memory: one extra `[out]` vector per adapted module (and its gradient and AdamW
-   * moments), plus the `[out, in]` norm of `W + scale·B·A` computed every step, which also costs
-   * time; the paper finds it closer to full fine-tuning than LoRA at the same rank, most at low ranks.
+   * moments), plus the row norms of the `[out, in]` matrix `W + scale·B·A` computed every step, which
+   * also costs time; the paper finds it closer to full fine-tuning than LoRA at the same rank, most at
+   * low ranks.
    * @defaultValue false
    * @see https://arxiv.org/abs/2402.09353 (DoRA),
    *   https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (use_dora)

@@ -1,8 +1,8 @@
 // Checks of a PEFT adapter before it is applied: adapter_config.json against its own tensors
 // (every key a PEFT key, lora_A [r, in] and lora_B [out, r] with the config's r, each matrix
 // paired, target_modules and modules_to_save matching the tensors, DoRA's magnitude vectors as
-// use_dora says) and, given the base model,
-// against that model (module names of its family, layer indices, in/out widths, hidden size).
+// use_dora says) and, given the base model, against that model (module names of its family, layer
+// indices, in/out widths, hidden size).
 // From the safetensors header alone, so `tunekit chat --adapter` checks before loading anything.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -137,7 +137,7 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   if (unknownKeys.length > 0) {
     const first = unknownKeys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')
     malformed.push(issue('MalformedAdapter', { path: unknownKeys[0]!, value: unknownKeys.length }, weightsFile,
-      `${unknownKeys.length} tensor${unknownKeys.length === 1 ? ' is' : 's are'} not keys of a PEFT LoRA adapter of a llama-style decoder (${first}${unknownKeys.length > 3 ? ', …' : ''}); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, saved modules and trainable tokens`))
+      `${unknownKeys.length} tensor${unknownKeys.length === 1 ? ' is' : 's are'} not keys of a PEFT LoRA adapter of a llama-style decoder (${first}${unknownKeys.length > 3 ? ', …' : ''}); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, DoRA's lora_magnitude_vector, saved modules and trainable tokens`))
   }
   doraIssues(weightsFile, dora, layersOf, magnitudes, malformed)
   for (const m of saved) if (!seenSaved.has(m)) bad(`${configFile}: modules_to_save`, `modules_to_save lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no copy of it`, m)
