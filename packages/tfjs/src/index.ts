@@ -1,7 +1,7 @@
 // @tunekit/tfjs: the in-process TensorFlow.js backend (train, merge, generate).
 export { createTfjsBackend } from './backend.ts'
 export { selectEngine, tensorBytes } from './engine.ts'
-export type { EngineInfo, DeviceRequest, Var2D } from './engine.ts'
+export type { EngineInfo, DeviceRequest, Var1D, Var2D } from './engine.ts'
 export { loadModel, buildModel, baseWeightReader, modelBytes, disposeModel } from './model/load.ts'
 export type { QuantizeOptions, WeightReader } from './model/load.ts'
 export type { DecoderModel, DecoderLayer, Linear, FrozenWeight, TokenBatch } from './model/types.ts'

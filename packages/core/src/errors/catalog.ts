@@ -515,6 +515,23 @@ export const errors = {
       `${show(folder)} has ${adapterKey} ${show(adapterValue)} but the recipe's ${recipeKey} is ${show(recipeValue)}; a warm start continues that adapter, so its shape and scale must be the recipe's`,
     hint: (recipeKey: string, adapterValue: unknown) => `Set ${recipeKey}: ${show(adapterValue)} (the adapter's value), or start from another adapter.`,
   },
+  // TK243–TK249: DoRA (lora.useDora, PEFT's use_dora).
+  DoraMagnitudeMissing: {
+    code: 'TK243',
+    name: 'DoraMagnitudeMissing',
+    title: 'A DoRA adapter without its magnitude vectors',
+    message: (file: string, count: number, first: string) =>
+      `${file}: adapter_config.json has use_dora true, but ${count} adapted module(s) have no lora_magnitude_vector (first: ${first}); DoRA scales each module's output rows by that vector, so the adapter cannot be applied without it`,
+    hint: "Use the adapter folder as PEFT's save_pretrained (PEFT ≥ 0.9) or tunekit wrote it, with its magnitude vectors; if it was trained as plain LoRA, set use_dora to false in adapter_config.json (and lora.useDora: false in the recipe).",
+  },
+  DoraMagnitudeUnexpected: {
+    code: 'TK244',
+    name: 'DoraMagnitudeUnexpected',
+    title: 'Magnitude vectors in an adapter that is not DoRA',
+    message: (file: string, count: number, first: string) =>
+      `${file}: ${count} lora_magnitude_vector tensor(s) (first: ${first}) but adapter_config.json does not set use_dora; applied as plain LoRA they would be ignored and the model would not be the one trained`,
+    hint: 'Set "use_dora": true in adapter_config.json (and lora.useDora: true in a recipe that continues it), or use the adapter_config.json written with these weights.',
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',

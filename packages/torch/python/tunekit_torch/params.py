@@ -57,6 +57,7 @@ class TrainParamsMethodLora(Params):
     modules_to_save: list[str] = field(metadata={"json": "modulesToSave"})
     trainable_tokens: bool | list[str] = field(metadata={"json": "trainableTokens"})
     rs_lora: bool = field(metadata={"json": "rsLora"})
+    use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
 
 
