@@ -12,11 +12,8 @@ import { qaAnswers, qaTrainFeatures, readQaExamples, wordPieceEncoder, writeWord
 import { squadV1 } from '@tunekit/eval'
 import { createRandomModel, randomModelConfig } from '@tunekit/hf'
 import { faqSquadJson } from '@tunekit/recipes'
-import { selectEngine, tf } from '../packages/tfjs/src/engine.ts'
-import { qaLogits, type EncoderModel } from '../packages/tfjs/src/model/encoder.ts'
-import { loadEncoder } from '../packages/tfjs/src/model/encoder-load.ts'
-import { qaBatch } from '../packages/tfjs/src/objectives/qa-batch.ts'
-import { fullQaTrainer, qaTrainStep } from '../packages/tfjs/src/objectives/qa-step.ts'
+import { fullQaTrainer, loadEncoder, qaBatch, qaLogits, qaTrainStep, selectEngine, type EncoderModel } from '@tunekit/tfjs'
+import * as tf from '@tensorflow/tfjs-core'
 
 const epochs = Number(process.argv[2] ?? 8)
 const windowing = { maxLength: 96, docStride: 32 }
