@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import { issue, RecipeError, type Issue } from './errors/tunekit-error.ts'
 import { familyInfo, familyNames, type Family, type ModuleName, type SaveableModule } from './families/index.ts'
 import { knownCheckpoints } from './families/checkpoints.ts'
+import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
 import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
@@ -164,8 +165,10 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('UnknownFamily', { path: 'model.family', value: model.family }, model.family, familyNames))
     return issues
   }
-  // Every stage today trains a causal LM; an encoder has no lm_head to train it with.
-  if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
+  // Every stage but qa trains a causal LM; an encoder has no lm_head to train it with.
+  const stageKind = recipe.stage?.kind ?? 'sft'
+  if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
+  else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
   const method = recipe.method
@@ -186,6 +189,26 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
   issues.push(...evalIssues(recipe))
+  return issues
+}
+
+/** The qa stage: an encoder, SQuAD data, full fine-tuning or plain LoRA, and no decoder outputs. */
+function qaIssues({ model = {}, data = {}, method, lora = {}, output = {} }: RecipeParts, family: FamilyInfo): Issue[] {
+  const issues: Issue[] = []
+  if (family.kind !== 'encoder') issues.push(issue('QaNeedsEncoder', { path: 'model.family', value: model.family, hintArgs: [familyNames.filter((f) => familyInfo(f)?.kind === 'encoder')] }, family.name))
+  if (data.format !== undefined && data.format !== 'squad') issues.push(issue('QaNeedsSquad', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
+  const kind = method?.kind ?? 'lora'
+  const plain = method?.kind === 'lora' ? method : lora
+  if (kind !== 'lora' && kind !== 'full') issues.push(issue('QaMethodUnsupported', { path: 'method.kind', value: kind }, `method '${kind}'`))
+  else if (kind === 'lora') {
+    const at = method?.kind === 'lora' ? 'method' : 'lora'
+    if (plain.useDora) issues.push(issue('QaMethodUnsupported', { path: `${at}.useDora`, value: true }, 'DoRA'))
+    if (plain.trainableTokens !== undefined && plain.trainableTokens !== false) issues.push(issue('QaMethodUnsupported', { path: `${at}.trainableTokens`, value: plain.trainableTokens }, 'trainable tokens'))
+    if (plain.init !== undefined && plain.init !== 'default') issues.push(issue('QaMethodUnsupported', { path: `${at}.init`, value: plain.init }, `init '${plain.init}'`))
+  }
+  if (model.quantize !== undefined) issues.push(issue('QaMethodUnsupported', { path: 'model.quantize', value: model.quantize }, 'a quantised base (QLoRA)'))
+  if ((output.samples ?? []).length > 0) issues.push(issue('QaOutputUnsupported', { path: 'output.samples', value: output.samples, hintArgs: ['output.samples'] }, 'output.samples'))
+  if ((output.gguf ?? []).length > 0) issues.push(issue('QaOutputUnsupported', { path: 'output.gguf', value: output.gguf, hintArgs: ['output.gguf'] }, 'output.gguf'))
   return issues
 }
 
@@ -215,6 +238,7 @@ function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
   } else if (data.format === 'text') {
     issues.push(issue('TextFormatNeedsPretrain', { path: 'data.format', value: data.format }, kind))
   }
+  if (data.format === 'squad' && kind !== 'qa') issues.push(issue('SquadNeedsQa', { path: 'data.format', value: data.format }, kind))
   // Pre-tokenized records carry their own labels: no template renders them, no mask picks turns.
   if (data.format === 'tokens') {
     if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template, hintArgs: ['data.template'] }, 'data.template'))

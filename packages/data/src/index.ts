@@ -44,6 +44,8 @@ export { qaTrainFeatures, contextWindows } from './qa/qa-features.ts'
 export type { QaFeature, QaFeatureOptions } from './qa/qa-features.ts'
 export { qaAnswers } from './qa/qa-answers.ts'
 export type { QaAnswer, QaAnswerOptions } from './qa/qa-answers.ts'
+export { runQaFeatures, splitByContext } from './qa/run-qa-features.ts'
+export type { QaFeatureLine, QaFeaturesReport, RunQaFeaturesOptions } from './qa/run-qa-features.ts'
 
 export { spanEncoder } from './tokenize/encode-spans.ts'
 export { encodePrompt } from './tokenize/encode-prompt.ts'

@@ -567,7 +567,42 @@ export const errors = {
     name: 'EncoderStage',
     title: 'An encoder model cannot train a causal-LM stage',
     message: (family: string, stage: string) => `model.family ${show(family)} is an encoder (bidirectional, no lm_head), and stage ${show(stage)} trains a decoder's next-token predictions`,
-    hint: (family: string, decoders: readonly string[]) => `Pick a decoder family (${decoders.join(', ')}) for this stage; ${family} checkpoints are for span extraction (extractive QA), which tunekit does not train yet.`,
+    hint: (family: string, decoders: readonly string[]) => `Pick a decoder family (${decoders.join(', ')}) for this stage, or train ${family} on extractive QA with stage: { kind: 'qa' } and data.format: 'squad'.`,
+  },
+  QaNeedsEncoder: {
+    code: 'TK362',
+    name: 'QaNeedsEncoder',
+    title: 'The qa stage needs an encoder model',
+    message: (family: string) => `stage 'qa' trains a start/end span head on a bidirectional encoder, but model.family ${show(family)} is a decoder`,
+    hint: (encoders: readonly string[]) => `Use an encoder family (${encoders.join(', ')}), e.g. bert-base-uncased with family 'bert', or train the decoder with stage { kind: 'sft' }.`,
+  },
+  QaNeedsSquad: {
+    code: 'TK363',
+    name: 'QaNeedsSquad',
+    title: "The qa stage reads data.format 'squad'",
+    message: (format: string) => `stage 'qa' reads questions, contexts and answer spans, but data.format is ${format}`,
+    hint: "Set data.format: 'squad' (SQuAD v1.1/v2.0 JSON, or flat records with id, question, context and answers { text, answer_start }).",
+  },
+  SquadNeedsQa: {
+    code: 'TK364',
+    name: 'SquadNeedsQa',
+    title: "data.format 'squad' needs the qa stage",
+    message: (stage: string) => `data.format 'squad' holds answer spans for extractive QA, but stage ${show(stage)} trains next-token predictions`,
+    hint: "Set stage: { kind: 'qa' } with an encoder model (family 'bert'), or give conversations in another data.format.",
+  },
+  QaMethodUnsupported: {
+    code: 'TK365',
+    name: 'QaMethodUnsupported',
+    title: 'The qa stage trains with full fine-tuning or plain LoRA',
+    message: (what: string) => `stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
+    hint: "Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).",
+  },
+  QaOutputUnsupported: {
+    code: 'TK366',
+    name: 'QaOutputUnsupported',
+    title: 'The qa stage writes a question-answering model, not generations or GGUF',
+    message: (key: string) => `${key} needs a causal LM (it generates text or exports for llama.cpp), and stage 'qa' trains a span-extraction model`,
+    hint: (key: string) => `Remove ${key}; the qa stage writes the trained model in transformers' layout (BertForQuestionAnswering) and scores held-out questions itself (qa-eval's report.json).`,
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {

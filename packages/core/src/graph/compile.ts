@@ -21,8 +21,9 @@ export type { CompileOptions } from './options.ts'
 export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Graph> {
   const hasher = createFileHasher(opts.cacheDir ? join(opts.cacheDir, 'file-hashes.json') : undefined)
   const { builder, nodes } = graphBuilder(recipe, opts, hasher)
-  const trained = await stages[recipe.stage.kind].build(builder, recipe)
-  await addOutputNodes(builder, recipe, trained)
+  const stage = stages[recipe.stage.kind]
+  const trained = await stage.build(builder, recipe)
+  if (!stage.ownOutputs) await addOutputNodes(builder, recipe, trained)
   hasher.save()
   return { version: 1, recipeName: recipe.name, nodes }
 }

@@ -8,6 +8,9 @@ import { mergeNode } from './merge.ts'
 import { modelNode } from './model.ts'
 import { scoreNode } from './score.ts'
 import type { NodeDefinition } from './node.ts'
+import { qaEvalNode } from './qa-eval.ts'
+import { qaFeaturesNode } from './qa-features.ts'
+import { qaTrainNode } from './qa-train.ts'
 import { sourceNode } from './source.ts'
 import { splitNode } from './split.ts'
 import { tokenizeNode } from './tokenize.ts'
@@ -27,6 +30,9 @@ export const nodes = {
   eval: evalNode,
   export: exportNode,
   score: scoreNode,
+  'qa-features': qaFeaturesNode,
+  'qa-train': qaTrainNode,
+  'qa-eval': qaEvalNode,
 } satisfies { [K in string]: NodeDefinition }
 
 /** The node registry's type. */

@@ -143,7 +143,7 @@ export const datasetInfoFormatSchema = z.strictObject({
 })
 
 export const formatSchema = z.union([
-  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai', 'text', 'tokens']),
+  z.enum(['chatml-text', 'alpaca', 'sharegpt', 'openai', 'text', 'tokens', 'squad']),
   chatmlTextFormatSchema,
   columnMapSchema,
   datasetInfoFormatSchema,
@@ -199,7 +199,9 @@ export const dataSchema = z.strictObject({
    * `'tokens'`: pre-tokenized records (`input_ids` with `labels`, -100 where masked, or with a 0/1
    * `mask`, or with an `attention_mask` whose 0s are padding and left out), written to the shards
    * as they are, with no template, no bos or eos added (any stage; `data.template`/`data.mask` are
-   * then not allowed).
+   * then not allowed); or, with `stage: { kind: 'qa' }` only, `'squad'`: SQuAD v1.1/v2.0 JSON
+   * (`data[].paragraphs[].qas[]`) or flat records with SQuAD's fields (`id`, `question`, `context`,
+   * `answers: { text, answer_start }`), as run_qa.py reads them.
    * It decides which turns exist and so which tokens can carry loss; no memory effect.
    * @defaultValue (required)
    * @see https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md,

@@ -1,5 +1,6 @@
 import type { StageKind } from '../schema/stage.ts'
 import { pretrainStage } from './pretrain.ts'
+import { qaStage } from './qa.ts'
 import { sftStage } from './sft.ts'
 import type { StageDefinition } from './stage.ts'
 
@@ -7,4 +8,5 @@ import type { StageDefinition } from './stage.ts'
 export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
+  qa: qaStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

@@ -28,6 +28,9 @@ export async function recordParser(format: Format, baseDir: string): Promise<(re
         return (r) => parseText(r)
       case 'tokens':
         return (r) => parseTokens(r)
+      case 'squad':
+        // The qa stage reads SQuAD records in its qa-features node; checkRecipe refuses 'squad' elsewhere (SquadNeedsQa).
+        throw new Error("format: data.format 'squad' reached the format node (the qa stage has none)")
     }
   }
   switch (format.kind) {

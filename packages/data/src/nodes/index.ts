@@ -1,6 +1,7 @@
 import type { NodeExecutor, NodeKind } from '@tunekit/core'
 import { collateExecutor } from './collate.ts'
 import { formatExecutor } from './format.ts'
+import { qaFeaturesExecutor } from './qa-features.ts'
 import { sourceExecutor } from './source.ts'
 import { splitExecutor } from './split.ts'
 import { tokenizeExecutor } from './tokenize.ts'
@@ -12,4 +13,5 @@ export const dataExecutors = {
   tokenize: tokenizeExecutor,
   split: splitExecutor,
   collate: collateExecutor,
+  'qa-features': qaFeaturesExecutor,
 } satisfies Partial<Record<NodeKind, NodeExecutor>>
