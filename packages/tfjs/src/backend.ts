@@ -8,6 +8,8 @@ import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
 import { evalExecutor } from './eval-node.ts'
 import { scoreExecutor } from './score-node.ts'
+import { qaEvalExecutor } from './qa-eval-node.ts'
+import { qaTrainExecutor } from './qa-train-node.ts'
 import { mergeArtifact, setupMethod } from './methods/index.ts'
 import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
 import { quantizeOptions } from './quantize-options.ts'
@@ -118,7 +120,7 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
       const memoryBytes = e.device === 'wasm' ? Math.min(totalmem(), 2 ** 32) : totalmem()
       return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'], memoryBytes }
     },
-    executors: { train, merge, generate, eval: evalExecutor, score: scoreExecutor },
+    executors: { train, merge, generate, eval: evalExecutor, score: scoreExecutor, 'qa-train': qaTrainExecutor, 'qa-eval': qaEvalExecutor },
     generate: async (request, onToken) => {
       await selectEngine(opts.device ?? 'auto')
       const key = `${request.model}\0${request.adapter ?? ''}`
