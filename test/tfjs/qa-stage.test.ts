@@ -4,7 +4,7 @@
 // base and trained models); the trained folder in transformers' layout; the catalog's checks.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { compile, defineRecipe, file, parseRecipe, runGraph, type QaEvalReport } from '@tunekit/core'
+import { compile, defineRecipe, file, parseRecipe, runGraph, type QaEvalReport, type Recipe } from '@tunekit/core'
 import { dataExecutors, writeWordPieceTokenizer, type QaFeaturesReport } from '@tunekit/data'
 import { modelExecutor } from '@tunekit/hf'
 import { faqParagraphs, faqSquadJson } from '@tunekit/recipes'
@@ -28,15 +28,14 @@ const bert = () => ({
   random: { seed: 0, tokenizer, config: { vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } },
 })
 
-async function run(name: string, method: { kind: 'full' } | undefined, epochs: number) {
-  const recipe = defineRecipe({
-    name,
-    model: bert(),
-    stage: { kind: 'qa', docStride: 16 },
-    ...(method ? { method } : { lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] } }),
-    data: { source: file(join(root, 'faq.json')), format: 'squad', maxLength: 48, split: { eval: 0.25, seed: 1 } },
-    args: { batchSize: 8, epochs, learningRate: 2e-3, saveEvery: 2 },
-  })
+const qaData = (epochs: number) => ({
+  stage: { kind: 'qa' as const, docStride: 16 },
+  data: { source: file(join(root, 'faq.json')), format: 'squad' as const, maxLength: 48, split: { eval: 0.25, seed: 1 } },
+  args: { batchSize: 8, epochs, learningRate: 2e-3, saveEvery: 2 },
+})
+
+async function run(recipe: Recipe<'bert'>) {
+  const name = recipe.name
   const dirs = { cacheDir: join(root, name, 'cache'), runDir: join(root, name, 'run'), baseDir: root }
   const graph = await compile(recipe, dirs)
   const backend = createTfjsBackend({ device: 'wasm' })
@@ -47,7 +46,7 @@ async function run(name: string, method: { kind: 'full' } | undefined, epochs: n
 
 describe("stage { kind: 'qa' } on tfjs", () => {
   it('trains a tiny BERT on SQuAD records and scores held-out questions before and after', async () => {
-    const { graph, result, dir } = await run('qa-full', { kind: 'full' }, 10)
+    const { graph, result, dir } = await run(defineRecipe({ name: 'qa-full', model: bert(), method: { kind: 'full' }, ...qaData(10) }))
     expect(graph.nodes.map((n) => `${n.id}←${n.inputs.join(',')}`)).toEqual(['model←', 'source←', 'qa-features←source,model', 'qa-train←model,qa-features', 'qa-eval←model,qa-features,qa-train'])
     expect(result.nodes.map((n) => n.status)).toEqual(Array(5).fill('ran'))
     const features = JSON.parse(await readFile(join(dir('qa-features'), 'report.json'), 'utf8')) as QaFeaturesReport
@@ -66,7 +65,7 @@ describe("stage { kind: 'qa' } on tfjs", () => {
   })
 
   it('trains LoRA (qa_outputs saved in full) and writes the PEFT adapter beside the merged model', async () => {
-    const { result, dir } = await run('qa-lora', undefined, 1)
+    const { result, dir } = await run(defineRecipe({ name: 'qa-lora', model: bert(), lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] }, ...qaData(1) }))
     expect(result.nodes.map((n) => n.status)).toEqual(Array(5).fill('ran'))
     const adapter = JSON.parse(await readFile(join(dir('qa-train'), 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[]; modules_to_save: string[] }
     expect(adapter).toMatchObject({ r: 4, modules_to_save: ['qa_outputs'] })
