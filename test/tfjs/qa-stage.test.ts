@@ -79,9 +79,12 @@ describe('qa stage checks', () => {
   const squad = { source: file('faq.json'), format: 'squad' as const }
   it('refuses a decoder, other data, a method it does not train and decoder outputs, all at once', () => {
     expect(() =>
-      parseRecipe({ model: { id: 'tunekit/tiny-mistral', family: 'mistral' }, stage: { kind: 'qa' }, data: { source: file('a.jsonl'), format: 'alpaca' }, method: { kind: 'freeze', trainableLayers: 1 }, output: { samples: ['hi'] } }),
+      parseRecipe({ model: { id: 'tunekit/tiny-mistral', family: 'mistral' }, stage: { kind: 'qa' }, data: { source: file('a.jsonl'), format: 'alpaca' }, method: { kind: 'freeze', trainableLayers: 1 }, output: { samples: ['hi'] }, backend: 'torch' }),
     ).toThrowErrorMatchingInlineSnapshot(`
-      [RecipeError: Recipe has 4 problems
+      [RecipeError: Recipe has 5 problems
+      ✖ TK367 stage 'qa' has tfjs executors only (qa-train, qa-eval), and backend is "torch" → at backend
+        value: "torch"
+        fix: Set backend: 'tfjs' (device: 'cuda' with @tensorflow/tfjs-node-gpu for a GPU); the torch worker for BertForQuestionAnswering is not built yet.
       ✖ TK362 stage 'qa' trains a start/end span head on a bidirectional encoder, but model.family "mistral" is a decoder → at model.family
         value: "mistral"
         fix: Use an encoder family (bert), e.g. bert-base-uncased with family 'bert', or train the decoder with stage { kind: 'sft' }.

@@ -115,11 +115,13 @@ export const qaTrainExecutor: NodeExecutor = async (ctx: NodeContext) => {
       const order = epochOrder(features.length, a.seed, epoch, a.shuffle)
       const rows = order.slice(within * batchSize, (within + 1) * batchSize).map((i) => features[i]!)
       const lr = a.learningRate * lrMultiplier(a.lrScheduler, step, warmup, totalSteps)
+      const stepStart = performance.now()
       const { loss, gradNorm } = qaTrainStep(trainer, qaBatch(rows, padId), lr, a.maxGradNorm)
+      const tokens = rows.reduce((n, r) => n + r.ids.length, 0) // real (unpadded) tokens of the batch
       step++
       losses.push(loss)
       if (step === 1 || step % a.logEvery === 0 || step === totalSteps) {
-        ctx.emit({ type: 'step', node: ctx.node.id, step, totalSteps, epoch: step / stepsPerEpoch, loss, learningRate: lr, gradNorm, tokensPerSecond: 0, memoryBytes: tf.memory().numBytes })
+        ctx.emit({ type: 'step', node: ctx.node.id, step, totalSteps, epoch: step / stepsPerEpoch, loss, learningRate: lr, gradNorm, tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: tf.memory().numBytes })
       }
       const due = a.saveEvery === 'never' ? false : a.saveEvery === 'epoch' ? step % stepsPerEpoch === 0 : step % a.saveEvery === 0
       if (due && step < totalSteps) last = await save()

@@ -597,6 +597,13 @@ export const errors = {
     message: (what: string) => `stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
     hint: "Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).",
   },
+  QaNeedsTfjs: {
+    code: 'TK367',
+    name: 'QaNeedsTfjs',
+    title: 'The qa stage runs on the tfjs backend',
+    message: (backend: string) => `stage 'qa' has tfjs executors only (qa-train, qa-eval), and backend is ${show(backend)}`,
+    hint: "Set backend: 'tfjs' (device: 'cuda' with @tensorflow/tfjs-node-gpu for a GPU); the torch worker for BertForQuestionAnswering is not built yet.",
+  },
   QaOutputUnsupported: {
     code: 'TK366',
     name: 'QaOutputUnsupported',

@@ -123,6 +123,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   }))
   const trainNode = graph.nodes.find((n) => n.kind === 'train')
   const modelNode = graph.nodes.find((n) => n.kind === 'model')
+  const qaTrain = graph.nodes.find((n) => n.kind === 'qa-train')
+  if (!trainNode && qaTrain) return qaPlan(graph, nodes, qaTrain, opts)
   const collateNode = graph.nodes.find((n) => n.kind === 'collate')
   if (!trainNode || !modelNode || !collateNode) throw new Error('plan needs a graph with model, collate and train nodes (made by compile)')
   const train = nodeParams('train', trainNode)
@@ -163,6 +165,26 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     })
   }
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
+}
+
+/**
+ * The qa stage's plan: each node's cache status and the backend; its encoder has no memory,
+ * disk or ETA estimate yet (the estimators model decoders), which the notes say.
+ */
+function qaPlan(graph: Graph, nodes: PlanNode[], qaTrain: Graph['nodes'][number], opts: PlanOptions): Plan {
+  const train = nodeParams('qa-train', qaTrain)
+  const features = graph.nodes.find((n) => n.kind === 'qa-features')
+  const seqLen = features ? nodeParams('qa-features', features).maxLength : 0
+  const caps = opts.backend?.capabilities
+  const device = train.device === 'cpu' ? 'cpu' : 'wasm'
+  const backend: Plan['backend'] = opts.backend && caps
+    ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
+    : { name: 'tfjs', engine: `tfjs-${device}`, device, reason: 'not probed: assumed tfjs (the qa stage runs on tfjs)', assumed: true }
+  const reason = 'the qa stage (encoder) has no parameter, memory or time estimate yet'
+  return {
+    version: 1, recipeName: graph.recipeName, backend, nodes, data: { from: 'unknown', seqLen }, model: { id: train.model.id, reason },
+    memory: null, disk: null, eta: { seconds: null, reason }, notes: [reason], issues: [],
+  }
 }
 
 function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model'], data: PlanData, train: NodeParams<'train'>): PlanEta {
