@@ -11,12 +11,15 @@ const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((
 const files = [...tsFiles('recipes'), ...tsFiles('recipes/methods'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
 
 describe.each(files)('%s', (file) => {
-  it('exports a valid recipe that compiles to a graph ending in train and merge', async () => {
+  it('exports a valid recipe that compiles to a graph ending in train and merge (qa: qa-train and qa-eval)', async () => {
     const { recipe } = (await import(pathToFileURL(join(root, file)).href)) as { recipe: Recipe }
     // Validating again gives the same recipe: defaults were filled in and nothing is left to fix.
     expect(parseRecipe(recipe)).toEqual(recipe)
     const graph = await compile(recipe, { baseDir: dirname(join(root, file)) })
     const ids = graph.nodes.map((n) => n.id)
+    for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
+    // Extractive QA (recipes/faq-qa.ts) has its own nodes: windows, training, held-out EM/F1.
+    if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
     expect(ids.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])
