@@ -4,7 +4,7 @@
 // base and trained models); the trained folder in transformers' layout; the catalog's checks.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { compile, defineRecipe, file, parseRecipe, runGraph, type QaEvalReport, type Recipe } from '@tunekit/core'
+import { compile, defineRecipe, file, parseRecipe, runGraph, type QaEvalReport, type Recipe, type RunEvent } from '@tunekit/core'
 import { dataExecutors, writeWordPieceTokenizer, type QaFeaturesReport } from '@tunekit/data'
 import { modelExecutor } from '@tunekit/hf'
 import { faqParagraphs, faqSquadJson } from '@tunekit/recipes'
@@ -34,12 +34,12 @@ const qaData = (epochs: number) => ({
   args: { batchSize: 8, epochs, learningRate: 2e-3, saveEvery: 2 },
 })
 
-async function run(recipe: Recipe<'bert'>) {
-  const name = recipe.name
+async function run(recipe: Recipe<'bert'>, o: { dir?: string; signal?: AbortSignal; onEvent?: (e: RunEvent) => void } = {}) {
+  const name = o.dir ?? recipe.name
   const dirs = { cacheDir: join(root, name, 'cache'), runDir: join(root, name, 'run'), baseDir: root }
   const graph = await compile(recipe, dirs)
   const backend = createTfjsBackend({ device: 'wasm' })
-  const result = await runGraph(graph, { recipe, ...dirs, executors: { ...dataExecutors, model: modelExecutor, ...backend.executors } })
+  const result = await runGraph(graph, { recipe, ...dirs, executors: { ...dataExecutors, model: modelExecutor, ...backend.executors }, ...(o.signal ? { signal: o.signal } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) })
   const dir = (id: string) => join(dirs.cacheDir, graph.nodes.find((n) => n.id === id)!.key)
   return { graph, result, dir }
 }
@@ -64,14 +64,30 @@ describe("stage { kind: 'qa' } on tfjs", () => {
     expect(report.trained.f1).toBeGreaterThan(report.base.f1)
   })
 
-  it('trains LoRA (qa_outputs saved in full) and writes the PEFT adapter beside the merged model', async () => {
-    const { result, dir } = await run(defineRecipe({ name: 'qa-lora', model: bert(), lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] }, ...qaData(1) }))
+  it('trains LoRA (qa_outputs saved in full), writes the PEFT adapter beside the merged model, and resumes an interrupted run from its checkpoint', async () => {
+    const recipe = defineRecipe({ name: 'qa-lora', model: bert(), lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] }, ...qaData(1) })
+    const { result, dir } = await run(recipe)
     expect(result.nodes.map((n) => n.status)).toEqual(Array(5).fill('ran'))
     const adapter = JSON.parse(await readFile(join(dir('qa-train'), 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[]; modules_to_save: string[] }
     expect(adapter).toMatchObject({ r: 4, modules_to_save: ['qa_outputs'] })
     expect([...adapter.target_modules].sort()).toEqual(['query', 'value'])
     const config = JSON.parse(await readFile(join(dir('qa-train'), 'config.json'), 'utf8')) as { architectures: string[] }
     expect(config.architectures).toEqual(['BertForQuestionAnswering'])
+    const whole = JSON.parse(await readFile(join(dir('qa-train'), 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }
+
+    // Interrupted at its first checkpoint (step 2), then run again: the same losses, step for step.
+    const stop = new AbortController()
+    const logs: string[] = []
+    const onEvent = (e: RunEvent) => {
+      if (e.type === 'checkpoint' && e.node === 'qa-train') stop.abort()
+      if (e.type === 'log' && e.node === 'qa-train') logs.push(e.message)
+    }
+    await expect(run(recipe, { dir: 'qa-lora-resumed', signal: stop.signal, onEvent })).rejects.toThrow(/TK/)
+    const resumed = await run(recipe, { dir: 'qa-lora-resumed', onEvent })
+    expect(logs.some((m) => /resuming at step [2-9]/.test(m))).toBe(true)
+    const state = JSON.parse(await readFile(join(resumed.dir('qa-train'), 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }
+    expect(state.lossHistory.length).toBe(whole.lossHistory.length)
+    state.lossHistory.forEach((l, i) => expect(Math.abs(l - whole.lossHistory[i]!)).toBeLessThan(1e-5))
   })
 })
 

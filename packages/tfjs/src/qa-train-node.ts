@@ -7,7 +7,7 @@ import { cp } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, mulberry32, nodeParams, resolveModelDir, type NodeContext, type NodeExecutor, type QaTrainParams } from '@tunekit/core'
 import type { QaFeatureLine } from '@tunekit/data'
-import { readLatestCheckpoint, writeCheckpoint, writeTrainArtifact, type FloatTensor, type TrainArtifact, type TrainerState } from '@tunekit/hf'
+import { listCheckpoints, OPTIMIZER_STATE, readSafetensors, TRAINER_STATE, writeCheckpoint, writeTrainArtifact, type FloatTensor, type TrainArtifact, type TrainerState } from '@tunekit/hf'
 import { readFile } from 'node:fs/promises'
 import { selectEngine, tf } from './engine.ts'
 import { loraScale } from './methods/lora-scale.ts'
@@ -54,6 +54,32 @@ function setupTrainer(model: EncoderModel, p: QaTrainParams, settings: Optimizer
   return { trainer: fullQaTrainer(model, settings), artifact: { ...base, method: { kind: 'full', config: model.config } } }
 }
 
+/** A qa checkpoint read back. */
+interface QaCheckpoint {
+  trained: Map<string, FloatTensor>
+  optimizer: Map<string, FloatTensor>
+  trainerState: TrainerState
+}
+
+const floats = async (file: string): Promise<Map<string, FloatTensor>> => {
+  const out = new Map<string, FloatTensor>()
+  for (const [key, t] of (await readSafetensors(file)).tensors) if (t.data instanceof Float32Array) out.set(key, t as FloatTensor)
+  return out
+}
+
+/**
+ * The newest checkpoint of the work folder, in the shared layout (adapter_model.safetensors or
+ * model.safetensors, optimizer.safetensors, trainer_state.json). Read directly rather than through
+ * readCheckpoint: hf's adapter check knows decoder keys only, and these are the encoder's own.
+ */
+async function readQaCheckpoint(workDir: string, method: QaTrainParams['method']['kind']): Promise<QaCheckpoint | undefined> {
+  const latest = (await listCheckpoints(workDir)).at(-1)
+  if (!latest) return undefined
+  const trainerState = JSON.parse(await readFile(join(latest.path, TRAINER_STATE), 'utf8')) as TrainerState
+  const trained = await floats(join(latest.path, method === 'lora' ? 'adapter_model.safetensors' : 'model.safetensors'))
+  return { trained, optimizer: await floats(join(latest.path, OPTIMIZER_STATE)), trainerState }
+}
+
 /** The trainer's variables by name, as checkpoint tensors. */
 const trainedTensors = (t: QaTrainer): Map<string, FloatTensor> =>
   new Map(t.names.map((name, i) => [name, { shape: [...t.variables[i]!.shape], data: t.variables[i]!.dataSync() as Float32Array }]))
@@ -88,10 +114,10 @@ export const qaTrainExecutor: NodeExecutor = async (ctx: NodeContext) => {
   const totalSteps = a.maxSteps ?? stepsPerEpoch * a.epochs
   const warmup = warmupStepsOf(a, totalSteps)
   const settings: OptimizerSettings = { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay }
-  const latest = await readLatestCheckpoint(ctx.workDir)
+  const latest = await readQaCheckpoint(ctx.workDir, p.method.kind)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
   const model = await loadEncoder(modelDir)
-  const { trainer, artifact } = setupTrainer(model, p, settings, resume?.adapter.tensors)
+  const { trainer, artifact } = setupTrainer(model, p, settings, resume?.trained)
   let step = resume?.trainerState.step ?? 0
   if (resume) restoreOptimizer(trainer.optimizer, trainer.names, resume.optimizer, step)
   const losses = [...(resume?.trainerState.lossHistory ?? [])]

@@ -36,7 +36,8 @@ function linearPaths(model: EncoderModel): string[] {
 
 /**
  * Builds the adapter from `initial` (PEFT-keyed A and B matrices, e.g. PEFT's own init or a
- * checkpoint); a saved module starts as a copy of the base module and replaces it in `model.weights`.
+ * checkpoint); a saved module starts as `initial`'s copy when it has one (a checkpoint), else as a
+ * copy of the base module, and replaces it in `model.weights`.
  */
 export function createEncoderLora(model: EncoderModel, spec: EncoderLoraSpec, initial: ReadonlyMap<string, FloatTensor>): EncoderLora {
   const keys: string[] = []
@@ -63,7 +64,10 @@ export function createEncoderLora(model: EncoderModel, spec: EncoderLoraSpec, in
       const name = `${m}.${suffix}`
       const base = model.weights.get(name)
       if (!base) throw new Error(`the bert model has no module ${JSON.stringify(m)} to save`)
-      const v = add(`${PREFIX}${m}.modules_to_save.${suffix}`, tf.variable(base, true))
+      // A resumed adapter (a checkpoint's tensors) carries the saved module's trained values; else a copy of the base's.
+      const key = `${PREFIX}${m}.modules_to_save.${suffix}`
+      const saved = initial.get(key)
+      const v = add(key, tf.variable(saved ? tf.tensor(saved.data, saved.shape) : base, true))
       base.dispose()
       model.weights.set(name, v)
     }
