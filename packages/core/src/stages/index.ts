@@ -1,4 +1,5 @@
 import type { StageKind } from '../schema/stage.ts'
+import { dpoStage } from './dpo.ts'
 import { pretrainStage } from './pretrain.ts'
 import { sftStage } from './sft.ts'
 import type { StageDefinition } from './stage.ts'
@@ -7,4 +8,5 @@ import type { StageDefinition } from './stage.ts'
 export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
+  dpo: dpoStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }
