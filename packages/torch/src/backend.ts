@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fail, inputOfKind, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { fail, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
@@ -52,6 +52,12 @@ function describe(p: TorchProbe): BackendCapabilities {
   }
 }
 
+/** The reference's warm-start adapter (`lora.init` naming a folder), which the worker loads over the base. */
+function referenceAdapter(ctx: NodeContext): string | undefined {
+  const { adapter } = nodeParams('ref-logprobs', ctx.node)
+  return adapter === undefined ? undefined : warmStartDir(adapter, ctx.baseDir)
+}
+
 /** The torch backend. Probes the environment lazily (first node or capabilities()), once. */
 export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   let checked: Promise<TorchProbe> | undefined
@@ -74,7 +80,7 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
     }
     const write = options.initialAdapter ?? writeInitialAdapter
-    const initial = kind === 'train' && write !== false ? await write(ctx) : undefined
+    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
     const held = kind === 'score' ? await prepareScore(ctx) : undefined

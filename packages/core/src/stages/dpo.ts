@@ -24,7 +24,7 @@ export const dpoStage = defineStage({
     if (data.template === undefined) throw new Error('dpo: a recipe reached compile without data.template (parseRecipe fills it from the stage)')
     const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
     await b.add('tokenize', ['format', 'model'], { extra: { render } })
-    await b.add('ref-logprobs', ['model', 'tokenize'])
+    await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
     const stage = recipe.stage.kind === 'dpo' ? recipe.stage : undefined
     return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
   },

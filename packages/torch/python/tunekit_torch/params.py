@@ -132,6 +132,7 @@ class RefLogprobsParams(Params):
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     quantize: RefLogprobsParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
+    adapter: str | None = field(default=None, metadata={"json": "adapter"})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The ref-logprobs node: the reference model's summed log-probability of every chosen and rejected
-answer (TRL's `precompute_ref_log_probs`), computed once before DPO trains. The reference is the base
-alone, loaded as training loads it, so it never sits in memory beside the policy (with LoRA: the base
-with the adapter off, what DPOTrainer uses when `ref_model` is None)."""
+answer (TRL's `precompute_ref_log_probs`), computed once before DPO trains. The reference is
+loaded as training loads it, in its own process, so it never sits in memory beside the policy: the
+policy training starts from, as DPOTrainer takes it when `ref_model` is None (the base with a fresh
+adapter off; with `lora.init` naming an adapter folder, the base with that adapter, TRL's frozen
+`ref` copy)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,11 @@ def run_ref_logprobs(spec: NodeSpec) -> None:
     quant = quantization_config(params.quantize, device, dtype, spec.node)
     model = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention_kind(device, dtype, False))
     resize_embeddings(model, len(load_tokenizer(tokenize / "tokenizer")), spec.node)
+    if spec.initial_adapter is not None:
+        # lora.init naming an adapter folder: the reference is the policy training starts from
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(spec.initial_adapter))
     model.eval()
     pairs = read_pairs(tokenize)
     pad_id = open_shards(tokenize / "pairs").pad_id
