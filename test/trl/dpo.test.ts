@@ -1,7 +1,7 @@
 // The dpo stage against TRL 1.16's DPOTrainer (test/trl/dpo_reference.py in .venv-trl), on a tiny
 // random model (hidden 64, 2 layers, the 322-token test tokenizer), cpu, float32. TRL writes an
 // initial LoRA adapter with B drawn non-zero (so the policy starts away from the base); every run
-// starts from it (`lora.init`) and trains the same 8 pairs, 4 a step, in order, dropout 0. For each
+// starts from it (`lora.init`) and trains the same 8 pairs, 4 a step, in order, dropout 0, float32 (TRL's bf16 and gradient checkpointing defaults off). For each
 // loss type (sigmoid, ipo, hinge, robust with label smoothing 0.1): torch's per-step loss and
 // reward metrics equal TRL's within 1e-5, tfjs's equal torch's within 1e-4; the reference
 // log-probabilities equal TRL's precomputed ones; and the runs that differ only in the stage's
@@ -48,6 +48,7 @@ const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
     args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
     backend,
     device: 'cpu',
+    output: { merge: false },
   })
 
 interface Trl {
@@ -62,11 +63,12 @@ function startTrl(request: unknown): { adapter: Promise<void>; result: Promise<T
   const stderr: string[] = []
   let adapterReady!: () => void
   const adapter = new Promise<void>((resolve) => (adapterReady = resolve))
-  createInterface({ input: child.stdout }).on('line', (line) => (line === 'adapter written' ? adapterReady() : lines.push(line)))
+  // Trainer prints its logs on stdout too: the result is the line after the marker
+  createInterface({ input: child.stdout }).on('line', (line) => (line === 'adapter written' ? adapterReady() : line.startsWith('result ') ? lines.push(line.slice(7)) : undefined))
   child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
   child.stdin.end(JSON.stringify(request))
   const result = new Promise<Trl>((resolve, reject) =>
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(lines.join('')) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
+    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
   result.catch(adapterReady)
   return { adapter, result }
 }

@@ -1,6 +1,6 @@
 """TRL's DPOTrainer as the oracle for tunekit's dpo stage (test/trl/dpo.test.ts), in .venv-trl.
 
-Reads one request (JSON on stdin), writes one result (JSON on stdout):
+Reads one request (JSON on stdin), prints `adapter written` once the adapter is, then `result <JSON>`:
   request: {model, tokenizer, pairs, adapter, lora: {r, alpha, targets}, seed, steps, batchSize,
             learningRate, cases: [{lossType, beta, labelSmoothing}]}
     pairs: [{prompt, chosen, rejected}] token ids, exactly the ones tunekit trains on (its pairs/ shards)
@@ -64,7 +64,7 @@ def run_case(req: dict, tokenizer, dataset, case: dict) -> dict:
         precompute_ref_log_probs=True, per_device_train_batch_size=req["batchSize"], max_steps=req["steps"],
         learning_rate=req["learningRate"], lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, optim="adamw_torch",
         max_grad_norm=1.0, max_length=None, logging_steps=1, save_strategy="no", report_to="none", seed=req["seed"],
-        use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, remove_unused_columns=False,
+        use_cpu=True, bf16=False, gradient_checkpointing=False, dataloader_num_workers=0, disable_tqdm=True, remove_unused_columns=False,
     )
     trainer = Recorded(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
     trainer.recorded = []
@@ -88,7 +88,8 @@ def main() -> None:
     write_adapter(req)
     print("adapter written", flush=True)  # tunekit's runs start from it while TRL trains
     cases = [run_case(req, tokenizer, dataset, case) for case in req["cases"]]
-    json.dump({"ref": cases[0]["ref"], "cases": [{"loss": c["loss"], "metrics": c["metrics"]} for c in cases]}, sys.stdout)
+    result = {"ref": cases[0]["ref"], "cases": [{"loss": c["loss"], "metrics": c["metrics"]} for c in cases]}
+    print("result " + json.dumps(result), flush=True)  # Trainer prints its logs on stdout too
 
 
 if __name__ == "__main__":
