@@ -785,7 +785,7 @@ export const errors = {
     code: 'TK440',
     name: 'NoPreferencePairs',
     title: 'A preference stage found no preference pairs',
-    message: (stage: string) => `stage ${show(stage)} trains on pairs of a chosen and a rejected answer, but the tokenized data holds none (records without a rejected answer are conversations, which this stage does not read)`,
+    message: (stage: string) => `stage ${show(stage)} trains on pairs of a chosen and a rejected answer, but the tokenized data holds none (KTO's unpaired examples and plain conversations are not pairs)`,
     hint: "Give records with chosen and rejected answers (TRL's { prompt, chosen, rejected }, LLaMA-Factory's ranking: true, openai messages with chosen and rejected final turns; docs/data-formats.md), or train with stage { kind: 'sft' }.",
   },
   EvalWithPreferenceStage: {
