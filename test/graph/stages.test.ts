@@ -1,6 +1,6 @@
 // The stage axis: each stage's graph, and the combinations of stage and data options that check refuses.
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, inline, stages, type Graph, type RecipeInput } from '@tunekit/core'
+import { compile, defineRecipe, inline, plan, stages, type Graph, type RecipeInput } from '@tunekit/core'
 import { tempDir } from './helpers.ts'
 
 const docs = [{ text: 'the cat sat on the mat.' }, { text: 'the dog sat on the log.' }, { text: 'the fox sat on the hill.' }]
@@ -87,6 +87,10 @@ describe('stages', () => {
     expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'chatml', maxPromptLength: 512 })
     expect(paramsOf(g, 'ref-logprobs')).toEqual({ backend: 'auto', device: 'auto', dtype: 'auto' })
     expect(paramsOf(g, 'train').objective).toEqual({ kind: 'dpo', beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 })
+    // plan works on a graph without split or collate: two rows (chosen, rejected) per pair
+    const p = plan(g, { cacheDir: tempDir('stage') })
+    expect(p.notes).toContain('steps and tokens are unknown until the data nodes run (tunekit run --until tokenize)')
+    expect(p.memory?.activations).toBeGreaterThan(0)
     const keys = (graph: Graph) => Object.fromEntries(graph.nodes.map((n) => [n.id, n.key]))
     const before = keys(g)
     for (const changed of [await compile(dpo({ beta: 0.5 }), { baseDir }), await compile(dpo({ lossType: 'ipo' }), { baseDir })]) {
