@@ -63,8 +63,10 @@ def sequence_logps(model, batch: dict, autocast) -> torch.Tensor:
     """Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row: [2b] float32."""
     with autocast():
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
-    logits = out.logits[:, :-1].float()  # [2b, length-1, vocab]: position t predicts token t+1
-    targets = batch["input_ids"][:, 1:]
-    mask = batch["completion_mask"][:, 1:].float()
-    per_token = torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
-    return (per_token * mask).sum(dim=1)
+    # only the labelled positions: position t predicts token t+1 ([labelled, vocab], not [2b, length, vocab])
+    rows, cols = batch["completion_mask"][:, 1:].nonzero(as_tuple=True)
+    logits = out.logits[rows, cols].float()
+    targets = batch["input_ids"][rows, cols + 1]
+    # log p = logit[target] − logsumexp(logits), as tfjs computes it (objectives/pair-batch.ts)
+    per_token = logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
+    return torch.zeros(batch["input_ids"].shape[0], dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)
