@@ -1,7 +1,7 @@
 // The dpo stage against TRL 1.16's DPOTrainer (test/trl/dpo_reference.py in .venv-trl), on a tiny
-// random model (hidden 64, 2 layers, the 322-token test tokenizer), cpu, float32. TRL writes an
-// initial LoRA adapter with B drawn non-zero (so the policy starts away from the base); every run
-// starts from it (`lora.init`) and trains the same 8 pairs, 4 a step, in order, dropout 0, float32 (TRL's bf16 and gradient checkpointing defaults off). For each
+// random model (hidden 64, 2 layers, the 322-token test tokenizer), cpu, float32. An initial LoRA
+// adapter with B drawn non-zero (so the policy starts away from the base) is written through
+// @tunekit/hf in PEFT's layout; TRL loads it with PEFT and every tunekit run starts from it (`lora.init`) and trains the same 8 pairs, 4 a step, in order, dropout 0, float32 (TRL's bf16 and gradient checkpointing defaults off). For each
 // loss type (sigmoid, ipo, hinge, robust with label smoothing 0.1): torch's per-step loss and
 // reward metrics equal TRL's within 1e-5, tfjs's equal torch's within 1e-4; the reference
 // log-probabilities equal TRL's precomputed ones; and the runs that differ only in the stage's
@@ -11,8 +11,9 @@ import { createInterface } from 'node:readline'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { defineRecipe, inline, resolveModelDir, type RefLogprobs, type RunEvent } from '@tunekit/core'
+import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RefLogprobs, type RunEvent } from '@tunekit/core'
 import { readPreferenceShards } from '@tunekit/data'
+import { initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
@@ -56,21 +57,28 @@ interface Trl {
   cases: { loss: number[]; metrics: Record<string, number[]> }[]
 }
 
-/** TRL's process: writes the initial adapter (resolves `adapter` when it is there), then trains every case. */
-function startTrl(request: unknown): { adapter: Promise<void>; result: Promise<Trl> } {
+/** TRL's process: trains every case from the initial adapter and prints its result. */
+function runTrl(request: unknown): Promise<Trl> {
   const child = spawn(trlPython(), [join(import.meta.dirname, 'dpo_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
   const lines: string[] = []
   const stderr: string[] = []
-  let adapterReady!: () => void
-  const adapter = new Promise<void>((resolve) => (adapterReady = resolve))
   // Trainer prints its logs on stdout too: the result is the line after the marker
-  createInterface({ input: child.stdout }).on('line', (line) => (line === 'adapter written' ? adapterReady() : line.startsWith('result ') ? lines.push(line.slice(7)) : undefined))
+  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
   child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
   child.stdin.end(JSON.stringify(request))
-  const result = new Promise<Trl>((resolve, reject) =>
+  return new Promise<Trl>((resolve, reject) =>
     child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
-  result.catch(adapterReady)
-  return { adapter, result }
+}
+
+/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05). */
+async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
+  const { family, config } = await readModelConfig(modelDir)
+  const { lora } = recipe
+  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
+  const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
+  const next = mulberry32(7)
+  for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
+  await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
 }
 
 const stepsOf = (run: Run) => run.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step')
@@ -95,18 +103,19 @@ beforeAll(async () => {
   const adapter = join(tempDir('dpo-adapter'), 'adapter')
   // the data nodes once (TypeScript only): the random model and the pairs TRL is given as token ids
   const data = await runRecipe(recipe(cases[0], 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
+  const modelDir = await resolveModelDir(data.artifact('model'))
+  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
   const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
-  const trlRun = startTrl({
-    model: await resolveModelDir(data.artifact('model')), tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('dpo-trl'), adapter,
+  const trlResult = runTrl({
+    model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('dpo-trl'), adapter,
     pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds] })),
-    lora: { r: 4, alpha: 8, targets: ['q_proj', 'v_proj'] }, seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
+    seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
   })
-  await trlRun.adapter
   // one cache for all runs: the torch runs share one ref-logprobs key, and so do the tfjs ones
   const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
   tfjsRuns = []
   for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
-  ;[trl, torchRuns] = await Promise.all([trlRun.result, torch])
+  ;[trl, torchRuns] = await Promise.all([trlResult, torch])
 }, 600_000)
 
 describe('dpo on torch against TRL DPOTrainer', () => {

@@ -1,11 +1,11 @@
 """TRL's DPOTrainer as the oracle for tunekit's dpo stage (test/trl/dpo.test.ts), in .venv-trl.
 
-Reads one request (JSON on stdin), prints `adapter written` once the adapter is, then `result <JSON>`:
-  request: {model, tokenizer, pairs, adapter, lora: {r, alpha, targets}, seed, steps, batchSize,
-            learningRate, cases: [{lossType, beta, labelSmoothing}]}
+Reads one request (JSON on stdin), prints `result <JSON>`:
+  request: {model, tokenizer, pairs, adapter, out, seed, steps, batchSize, learningRate,
+            cases: [{lossType, beta, labelSmoothing}]}
     pairs: [{prompt, chosen, rejected}] token ids, exactly the ones tunekit trains on (its pairs/ shards)
-    adapter: where to write the initial LoRA adapter (PEFT save_pretrained, B drawn non-zero so the
-             policy differs from the reference from step 1), which every case and tunekit start from
+    adapter: the initial LoRA adapter (PEFT layout, B non-zero so the policy differs from the
+             reference from step 1), which every case starts from, as tunekit's runs do
   result: {ref: {chosen, rejected}, cases: [{loss: [per step], metrics: {name: [per step]}}]}
 
 TRL is given the pairs already tokenized (its own tokenization is not what is compared), a sequential
@@ -19,7 +19,7 @@ import sys
 
 import torch
 from datasets import Dataset
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import PeftModel
 from torch.utils.data import SequentialSampler
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 from trl import DPOConfig, DPOTrainer
@@ -41,19 +41,6 @@ class Recorded(DPOTrainer):
         if model.training:
             self.recorded.append({"loss": float(loss.detach()), **{m: self._metrics["train"][m][-1] for m in METRICS}})
         return loss
-
-
-def write_adapter(req: dict) -> None:
-    base = AutoModelForCausalLM.from_pretrained(req["model"], dtype=torch.float32)
-    lora = req["lora"]
-    config = LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=0.0, target_modules=lora["targets"], task_type="CAUSAL_LM")
-    model = get_peft_model(base, config)
-    torch.manual_seed(req["seed"])
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.05)
-    model.save_pretrained(req["adapter"])
 
 
 def run_case(req: dict, tokenizer, dataset, case: dict) -> dict:
@@ -85,8 +72,6 @@ def main() -> None:
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     dataset = Dataset.from_list([{"prompt_ids": p["prompt"], "chosen_ids": p["chosen"], "rejected_ids": p["rejected"]} for p in req["pairs"]])
-    write_adapter(req)
-    print("adapter written", flush=True)  # tunekit's runs start from it while TRL trains
     cases = [run_case(req, tokenizer, dataset, case) for case in req["cases"]]
     result = {"ref": cases[0]["ref"], "cases": [{"loss": c["loss"], "metrics": c["metrics"]} for c in cases]}
     print("result " + json.dumps(result), flush=True)  # Trainer prints its logs on stdout too
