@@ -17,7 +17,7 @@
  */
 import { inline, isEntryPoint } from '@tunekit/core'
 import { main } from '@tunekit/cli'
-import { formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSamples } from '@tunekit/recipes'
+import { formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSamples, type ChatmlRecipeOptions } from '@tunekit/recipes'
 import { resolve } from 'node:path'
 
 // 288 training conversations; 32 (phrasing, word) questions held out for the final check.
@@ -25,7 +25,8 @@ const { train, heldOut: questions } = oppositesDataset({ seed: 0, heldOut: 0.1 }
 /** The held-out questions with their answers (the end of a run checks them). */
 export const heldOut = questions
 
-export const recipe = loraChatml({
+/** The recipe's options, shared with the method variants in recipes/methods/. */
+export const options = {
   name: 'tiny-chat',
   model: {
     id: 'tunekit/tiny-mistral',
@@ -58,7 +59,9 @@ export const recipe = loraChatml({
   },
   backend: 'tfjs',
   output: { samples: heldOut.map((q) => q.prompt) },
-})
+} satisfies ChatmlRecipeOptions<'mistral'>
+
+export const recipe = loraChatml(options)
 
 await main(import.meta, recipe)
 

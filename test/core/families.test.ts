@@ -12,6 +12,8 @@ describe('the model family registry', () => {
       'mistralai/Mistral-7B-v0.1': 7_241_732_096,
       'meta-llama/Llama-2-7b-hf': 6_738_415_616,
       'Qwen/Qwen2-0.5B': 494_032_768,
+      'google-bert/bert-base-uncased': 108_893_186,
+      'bert-base-uncased': 108_893_186,
     })
     for (const c of Object.values(knownCheckpoints)) {
       if (c.publishedParams > 0) expect(families[c.family].totalParams(c.config)).toBe(c.publishedParams)
@@ -28,6 +30,11 @@ describe('the model family registry', () => {
     // q_proj carries a bias of its output width (896) in qwen2
     expect(families.qwen2.moduleParams(qwen, 'q_proj')).toBe(896 * 896 + 896)
     expect(families.qwen2.moduleParams(qwen, 'o_proj')).toBe(896 * 896)
+    // bert's `dense` is three modules a layer (PEFT matches the suffix): attention output, intermediate, output
+    const bert = knownCheckpoints['google-bert/bert-base-uncased']!.config
+    expect(families.bert.linearShapes(bert, 'dense')).toEqual([[768, 768], [768, 3072], [3072, 768]])
+    expect(families.bert.moduleParams(bert, 'dense')).toBe(768 * 768 + 768 + 768 * 3072 + 3072 + 3072 * 768 + 768)
+    expect(families.bert.moduleParams(bert, 'qa_outputs')).toBe(768 * 2 + 2)
   })
 
   it('round-trips every known config through writeConfig and readConfig', () => {
@@ -54,12 +61,14 @@ describe('the model family registry', () => {
   })
 
   it('lists module names and defaults per family', () => {
-    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2'])
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'bert'])
     for (const name of familyNames) {
       const f = familyInfo(name)!
       expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)
-      expect(f.saveableModules).toEqual(['embed_tokens', 'lm_head'])
+      expect(f.saveableModules).toEqual(f.kind === 'decoder' ? ['embed_tokens', 'lm_head'] : ['qa_outputs', 'word_embeddings'])
     }
+    expect(families.bert.linearModules).toEqual(['query', 'key', 'value', 'dense'])
+    expect(families.bert.defaultTargetModules).toEqual(['query', 'value'])
     expect(familyInfo('gpt2' as Family)).toBeUndefined()
   })
 })

@@ -13,6 +13,9 @@ describe('method types', () => {
     defineRecipe({ model, data, method: { kind: 'lora', rank: 16, targetModules: ['q_proj', 'v_proj'] } })
     // the card's way of saying LoRA
     defineRecipe({ model, data, lora: { rank: 16 } })
+    // DoRA is a LoRA option, under either key
+    defineRecipe({ model, data, lora: { rank: 16, useDora: true } })
+    defineRecipe({ model, data, method: { kind: 'lora', useDora: true } })
   })
 
   it("rejects another method's options", () => {
@@ -40,6 +43,18 @@ describe('method types', () => {
       data,
       // @ts-expect-error q_proj is a linear module; freeze trains whole parts of a layer (self_attn, mlp, norms)
       method: { kind: 'freeze', trainableModules: ['q_proj'] },
+    })
+    defineRecipe({
+      model,
+      data,
+      // @ts-expect-error useDora belongs to LoRA: full training has no low-rank update to decompose
+      method: { kind: 'full', useDora: true },
+    })
+    defineRecipe({
+      model,
+      data,
+      // @ts-expect-error useDora is a boolean (PEFT's use_dora)
+      lora: { useDora: 'yes' },
     })
     defineRecipe({
       model,

@@ -53,6 +53,14 @@ describe('defineRecipe types', () => {
       data,
     })
     defineRecipe({ model: { id: 'Qwen/Qwen2-0.5B', family: 'qwen2' }, lora: { targetModules: 'all-linear' }, data })
+    // bert's names are PEFT's for BertModel (`dense` matches its three dense modules a layer)
+    expectTypeOf<ModuleName<'bert'>>().toEqualTypeOf<'query' | 'key' | 'value' | 'dense'>()
+    defineRecipe({
+      model: { id: 'google-bert/bert-base-uncased', family: 'bert' },
+      // @ts-expect-error q_proj is a decoder module, not a bert one
+      lora: { targetModules: ['query', 'q_proj'], modulesToSave: ['qa_outputs'] },
+      data,
+    })
   })
 
   it('rejects unknown keys and wrong value types', () => {

@@ -8,7 +8,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f))
 
 // Every shipped recipe and every template recipe: the files a user runs or starts from.
-const files = [...tsFiles('recipes'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
+const files = [...tsFiles('recipes'), ...tsFiles('recipes/methods'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
 
 describe.each(files)('%s', (file) => {
   it('exports a valid recipe that compiles to a graph ending in train and merge', async () => {
@@ -27,7 +27,7 @@ describe.each(files)('%s', (file) => {
 })
 
 it('covers the shipped recipes', () => {
-  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/hotel-tools.ts']))
+  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/hotel-tools.ts', 'recipes/methods/dora.ts']))
 })
 
 describe('the shipped 7B recipes follow the qlora-minimal tutorial', () => {

@@ -196,12 +196,12 @@ describe('model folders: found by the plan, before any node runs', () => {
     const { dir, model } = caseFolder('unknown-model-type')
     setConfig(model, { model_type: 'gpt2' })
     expect(failed(await cli(dir, 'plan', 'recipe.json'), dir, 'TK344')).toMatchInlineSnapshot(`
-      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2 → at $CASE/model/config.json: model_type
+      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, bert → at $CASE/model/config.json: model_type
         value: "gpt2""
     `)
     const check = await cli(dir, 'check', 'recipe.json')
     expect(failed(check, dir, 'TK344')).toMatchInlineSnapshot(`
-      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2 → at $CASE/model/config.json: model_type
+      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, bert → at $CASE/model/config.json: model_type
         value: "gpt2""
     `)
   })
@@ -395,7 +395,7 @@ describe('adapters: checked against their config and the base model when read', 
     expect(failed(await cli(dir, 'chat', 'model', '--adapter', 'adapter'), dir, 'TK348')).toMatchInlineSnapshot(`
       "✖ TK348 $CASE/adapter/adapter_config.json: target_modules names "c_attn", which is not a module of the mistral model it is applied to (its modules: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj); the adapter was made for another architecture → at $CASE/adapter/adapter_config.json: target_modules
         value: "c_attn"
-      ✖ TK347 $CASE/adapter/adapter_model.safetensors: 8 tensors are not keys of a PEFT LoRA adapter of a llama-style decoder ("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight", "base_model.model.transformer.h.0.attn.c_proj.lora_A.weight", …); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, saved modules and trainable tokens → at base_model.model.transformer.h.0.attn.c_attn.lora_A.weight
+      ✖ TK347 $CASE/adapter/adapter_model.safetensors: 8 tensors are not keys of a PEFT LoRA adapter of a llama-style decoder ("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight", "base_model.model.transformer.h.0.attn.c_proj.lora_A.weight", …); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, DoRA's lora_magnitude_vector, saved modules and trainable tokens → at base_model.model.transformer.h.0.attn.c_attn.lora_A.weight
         value: 8"
     `)
   })

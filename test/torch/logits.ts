@@ -12,8 +12,8 @@ import { python, tempDir, type Run } from './helpers.ts'
 /** Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids). */
 export const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
 
-/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases. */
-export async function torchLogits(cases: Array<{ model: string; adapter?: string }>, ids: number[] = IDS): Promise<Float32Array[]> {
+/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases; `merge`: the adapter folded by PEFT's merge_and_unload. */
+export async function torchLogits(cases: Array<{ model: string; adapter?: string; merge?: boolean }>, ids: number[] = IDS): Promise<Float32Array[]> {
   const dir = tempDir('logits')
   const request = join(dir, 'request.json')
   const outs = cases.map((_, i) => join(dir, `logits-${i}.safetensors`))

@@ -164,6 +164,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('UnknownFamily', { path: 'model.family', value: model.family }, model.family, familyNames))
     return issues
   }
+  // Every stage today trains a causal LM; an encoder has no lm_head to train it with.
+  if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
   const method = recipe.method

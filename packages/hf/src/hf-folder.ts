@@ -3,6 +3,7 @@
 import { fail, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { bertWeightSpecs } from './bert-weights.ts'
 import type { Dtype } from './dtypes.ts'
 import { familyOf } from './family-of.ts'
 import type { TensorSource } from './safetensors.ts'
@@ -47,15 +48,18 @@ export interface WeightSpec {
   shape: number[]
   /** How transformers initialises it: normal(0, initializer_range), ones (norms) or zeros (biases). */
   init: 'normal' | 'ones' | 'zeros'
+  /** A row set to 0 after the normal draw: an embedding's `padding_idx` (BERT's word embeddings). */
+  zeroRow?: number
 }
 
 /**
- * The weights of a llama / mistral / qwen2 decoder in transformers' names and state-dict order:
- * embeddings, then per layer attention (+ q/k/v biases when `attentionBias`), MLP and the two
+ * The weights of a model in transformers' names and state-dict order (bert: bert-weights.ts).
+ * A llama / mistral / qwen2 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`), MLP and the two
  * norms, then the final norm and `lm_head` unless the embeddings are tied.
  */
 export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
   const info = familyOf(family)
+  if (info.kind === 'encoder') return bertWeightSpecs(config)
   const c = config
   const linear = (name: string, module: string): WeightSpec => {
     const [inF, outF] = info.linearShape(c, module)

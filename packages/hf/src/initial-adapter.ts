@@ -8,11 +8,13 @@
 // kaiming_uniform_ with a = √5: gain = √(2 / (1 + a²)) = √(1/3), std = gain / √fan_in, and
 // bound = √3 · std = 1 / √fan_in, where fan_in = in_features (lora_A.weight is [r, in]).
 // modules_to_save start as copies of the base weights; trainable-token rows start as the base
-// rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`).
+// rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`). DoRA's magnitude
+// vectors start as the row norms ‖W + scale·B·A‖ = ‖W‖ (B = 0), as PEFT's DoraLinearLayer.update_layer
+// computes them, so training starts from the base model exactly.
 import type { ModelConfig } from '@tunekit/core'
 import { moduleWeightName } from './hf-folder.ts'
 import { familyOf } from './family-of.ts'
-import { loraKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
+import { loraKey, magnitudeKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
 import { createRng, fillNormal, fillUniform } from './prng.ts'
 import type { FloatTensor } from './safetensors.ts'
 
@@ -25,14 +27,14 @@ export interface InitialAdapterOptions {
   lora: LoraSpec
   /** `args.seed`: the same seed gives the same bytes on every machine. */
   seed: number
-  /** Needed when `lora.modulesToSave` or `lora.trainableTokens` is set (their start values are base weights). */
+  /** Needed when `lora.modulesToSave`, `lora.trainableTokens` or `lora.useDora` is set (their start values come from base weights). */
   baseTensors?: BaseTensors
 }
 
-async function baseWeight(base: BaseTensors | undefined, module: string, config: ModelConfig): Promise<FloatTensor> {
-  if (base === undefined) throw new Error(`initialAdapter needs baseTensors to initialise ${module} (modulesToSave / trainableTokens start from the base weights)`)
+async function baseWeight(base: BaseTensors | undefined, module: string, config: ModelConfig, layer?: number): Promise<FloatTensor> {
+  if (base === undefined) throw new Error(`initialAdapter needs baseTensors to initialise ${module} (modulesToSave / trainableTokens / DoRA magnitudes start from the base weights)`)
   // With tied embeddings lm_head.weight is model.embed_tokens.weight (transformers stores it once).
-  const names = [moduleWeightName(module), ...(module === 'lm_head' && config.tieWordEmbeddings ? ['model.embed_tokens.weight'] : [])]
+  const names = [moduleWeightName(module, layer), ...(module === 'lm_head' && config.tieWordEmbeddings ? ['model.embed_tokens.weight'] : [])]
   for (const name of names) {
     if ('get' in base) {
       const t = base.get(name)
@@ -43,6 +45,18 @@ async function baseWeight(base: BaseTensors | undefined, module: string, config:
     }
   }
   throw new Error(`baseTensors has no ${names.join(' or ')}`)
+}
+
+/** ‖row‖₂ of a [out, in] weight, summed in float64: [out]. */
+export function rowNorms(w: FloatTensor): Float32Array {
+  const [rows, cols] = w.shape as [number, number]
+  const out = new Float32Array(rows)
+  for (let r = 0; r < rows; r++) {
+    let sum = 0
+    for (let c = r * cols; c < (r + 1) * cols; c++) sum += w.data[c]! * w.data[c]!
+    out[r] = Math.sqrt(sum)
+  }
+  return out
 }
 
 /**
@@ -64,6 +78,7 @@ export async function initialAdapter(options: InitialAdapterOptions): Promise<Ma
       else fillUniform(rng, a, 1 / Math.sqrt(inF))
       out.set(keyA, { shape: [lora.rank, inF], data: a })
       out.set(loraKey(module, layer, 'lora_B'), { shape: [outF, lora.rank], data: new Float32Array(outF * lora.rank) }) // [out, r] = 0
+      if (lora.useDora) out.set(magnitudeKey(module, layer), { shape: [outF], data: rowNorms(await baseWeight(options.baseTensors, module, config, layer)) })
     }
   }
   for (const module of lora.modulesToSave ?? []) {

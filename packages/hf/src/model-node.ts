@@ -49,7 +49,7 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
   const problem =
     !Number.isInteger(config.headDim) ? `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numAttentionHeads}`
     : config.numAttentionHeads % config.numKeyValueHeads !== 0 ? `num_attention_heads ${config.numAttentionHeads} is not a multiple of num_key_value_heads ${config.numKeyValueHeads}`
-    : config.headDim % 2 !== 0 ? `head_dim ${config.headDim} is odd; rotary embeddings need an even width`
+    : config.encoder === undefined && config.headDim % 2 !== 0 ? `head_dim ${config.headDim} is odd; rotary embeddings need an even width`
     : undefined
   if (problem) fail('InvalidRecipe', { path: 'model.random.config', value: overrides }, problem)
   return config

@@ -82,6 +82,10 @@ export function randomWeights(family: string, config: ModelConfig, seed: number,
         const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1))
         if (spec.init === 'ones') data.fill(1)
         else if (spec.init === 'normal') fillNormal(createRng(seed, spec.name), data, 0, std)
+        if (spec.zeroRow !== undefined) {
+          const width = spec.shape[1]!
+          data.fill(0, spec.zeroRow * width, (spec.zeroRow + 1) * width)
+        }
         return data
       },
     },

@@ -81,5 +81,8 @@ export const tensorBytes = (): number => tf.memory().numBytes
 
 export { tf }
 
+/** A trainable vector. */
+export type Var1D = tf.Variable<tf.Rank.R1>
+
 /** A trainable matrix. */
 export type Var2D = tf.Variable<tf.Rank.R2>

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '@tunekit/core'
-import { familyOf, openModelWeights, parseAdapterKey, readModelConfig, replaceTrained, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelWeights, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { familyOf, magnitudeKey, openModelWeights, parseAdapterKey, rowNorms, readModelConfig, replaceTrained, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelWeights, moduleWeightName, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { loadTokenizer } from '@tunekit/data'
 import { tf } from './engine.ts'
 import { loraScale } from './methods/lora-scale.ts'
@@ -30,9 +30,21 @@ function foldLora(w: FloatTensor, a: FloatTensor, b: FloatTensor, scale: number)
   return { shape: w.shape, data }
 }
 
+/** DoRA: `W' = (m / ‖V‖) · V` row by row, for the folded `V = W + scale·B·A` (PEFT's merge: the norm of the unmerged weight plus the update). */
+function scaleRows(v: FloatTensor, m: FloatTensor): FloatTensor {
+  const [rows, cols] = v.shape as [number, number]
+  const norms = rowNorms(v)
+  const data = Float32Array.from(v.data)
+  for (let r = 0; r < rows; r++) {
+    const g = m.data[r]! / norms[r]!
+    for (let c = r * cols; c < (r + 1) * cols; c++) data[c] = data[c]! * g
+  }
+  return { shape: v.shape, data }
+}
+
 /**
  * Folds an adapter into its base model and writes a Hugging Face folder: `W' = W + (alpha/r)·B·A`
- * for every LoRA pair, saved modules replace the base ones, trainable-token rows are written into
+ * for every LoRA pair (DoRA: that times `m / ‖W + (alpha/r)·B·A‖` per row), saved modules replace the base ones, trainable-token rows are written into
  * the embedding (and lm_head when tied). Sharded by `maxShardSize`, with tokenizer and chat template.
  */
 export async function mergeAdapter(o: MergeOptions): Promise<void> {
@@ -52,7 +64,10 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
       const b = o.adapter.tensors.get(key.replace('.lora_A.', '.lora_B.'))
       const w = tensors.get(name)
       if (!b || !w) throw new Error(`cannot merge ${key}: ${!b ? 'lora_B is missing' : `the base has no ${name}`}`)
-      tensors.set(name, foldLora(w, t, b, scale))
+      const folded = foldLora(w, t, b, scale)
+      const m = spec.useDora ? o.adapter.tensors.get(magnitudeKey(parsed.module, parsed.layer)) : undefined
+      if (spec.useDora && !m) throw new Error(`cannot merge ${key}: the DoRA adapter has no ${magnitudeKey(parsed.module, parsed.layer)}`)
+      tensors.set(name, m ? scaleRows(folded, m) : folded)
     } else if (parsed.kind === 'saved') {
       tensors.set(moduleWeightName(parsed.module), { shape: [...t.shape], data: Float32Array.from(t.data) })
     }

@@ -456,6 +456,42 @@ export const errors = {
       `${count} record(s) keep no label of their chosen, rejected or completion answer after truncation to data.maxLength ${maxLength} with data.maxPromptLength ${maxPromptLength} (first: ${example})`,
     hint: "Raise data.maxLength, or lower data.maxPromptLength so that answers keep tokens (answers are cut to maxLength − maxPromptLength when a record is too long); data.onError: 'skip' leaves such records out.",
   },
+  // TK290–TK299: extractive QA data (SQuAD v1.1 / v2.0 and flat records with the same fields).
+  BadQaRecord: {
+    code: 'TK290',
+    name: 'BadQaRecord',
+    title: 'A question-answering record cannot be read',
+    message: (where: string, reason: string) => `${where}: ${reason}`,
+    hint: 'Give every question an id, a question, a context and answers as SQuAD writes them ({ text, answer_start } objects, or { text: [...], answer_start: [...] } in flat records).',
+  },
+  QaAnswerMismatch: {
+    code: 'TK291',
+    name: 'QaAnswerMismatch',
+    title: 'An answer is not the context at its answer_start',
+    message: (id: string, answer: string, found: string, start: number) => `question ${show(id)}: the answer ${show(answer)} is not the context at answer_start ${start}, which reads ${show(found)}`,
+    hint: 'Fix answer_start (a character index into the context, counted from 0) or the answer text; the labels are cut from the context at that index.',
+  },
+  QaUnanswerableInV1: {
+    code: 'TK292',
+    name: 'QaUnanswerableInV1',
+    title: 'An unanswerable question in SQuAD v1.1 data',
+    message: (id: string) => `question ${show(id)} has no answer (or is_impossible: true), which SQuAD v1.1 does not allow`,
+    hint: "Give it an answer, or read the data as SQuAD v2.0 (version: '2.0'), where a question may have none and the model learns to answer with [CLS].",
+  },
+  QaQuestionTooLong: {
+    code: 'TK293',
+    name: 'QaQuestionTooLong',
+    title: 'A question leaves no room for its context',
+    message: (id: string, tokens: number, maxLength: number) => `question ${show(id)} is ${tokens} tokens, so [CLS] question [SEP] … [SEP] leaves no context token within maxLength ${maxLength}`,
+    hint: 'Raise data.maxLength, or shorten the question.',
+  },
+  QaStrideTooLarge: {
+    code: 'TK294',
+    name: 'QaStrideTooLarge',
+    title: 'docStride is not smaller than the context window',
+    message: (id: string, stride: number, window: number) => `question ${show(id)}: docStride ${stride} is not smaller than the ${window} context tokens a window holds, so windows would not advance`,
+    hint: 'Lower docStride (transformers\' run_qa.py uses 128 with maxLength 384), or raise maxLength.',
+  },
   // TK240–TK259: runs that reproduce a reference (pre-tokenized data, warm starts).
   TokensFormatNeedsNoTemplate: {
     code: 'TK240',
@@ -479,6 +515,23 @@ export const errors = {
       `${show(folder)} has ${adapterKey} ${show(adapterValue)} but the recipe's ${recipeKey} is ${show(recipeValue)}; a warm start continues that adapter, so its shape and scale must be the recipe's`,
     hint: (recipeKey: string, adapterValue: unknown) => `Set ${recipeKey}: ${show(adapterValue)} (the adapter's value), or start from another adapter.`,
   },
+  // TK243–TK249: DoRA (lora.useDora, PEFT's use_dora).
+  DoraMagnitudeMissing: {
+    code: 'TK243',
+    name: 'DoraMagnitudeMissing',
+    title: 'A DoRA adapter without its magnitude vectors',
+    message: (file: string, count: number, first: string) =>
+      `${file}: adapter_config.json has use_dora true, but ${count} adapted module(s) have no lora_magnitude_vector (first: ${first}); DoRA scales each module's output rows by that vector, so the adapter cannot be applied without it`,
+    hint: "Use the adapter folder as PEFT's save_pretrained (PEFT ≥ 0.9) or tunekit wrote it, with its magnitude vectors; if it was trained as plain LoRA, set use_dora to false in adapter_config.json (and lora.useDora: false in the recipe).",
+  },
+  DoraMagnitudeUnexpected: {
+    code: 'TK244',
+    name: 'DoraMagnitudeUnexpected',
+    title: 'Magnitude vectors in an adapter that is not DoRA',
+    message: (file: string, count: number, first: string) =>
+      `${file}: ${count} lora_magnitude_vector tensor(s) (first: ${first}) but adapter_config.json does not set use_dora; applied as plain LoRA they would be ignored and the model would not be the one trained`,
+    hint: 'Set "use_dora": true in adapter_config.json (and lora.useDora: true in a recipe that continues it), or use the adapter_config.json written with these weights.',
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',
@@ -500,6 +553,21 @@ export const errors = {
     title: 'A pre-tokenized record has no label',
     message: (where: string, reason: string) => `${where}: ${reason} (position 0 predicts nothing), so the record carries no loss`,
     hint: "Leave the answer's tokens unmasked (labels equal to input_ids there), drop the record, or set data.onError: 'skip'.",
+  },
+  // TK360–TK369: encoder models (bert).
+  UnsupportedActivation: {
+    code: 'TK360',
+    name: 'UnsupportedActivation',
+    title: "The encoder's activation is not one tunekit computes",
+    message: (file: string, act: unknown) => `${file}: hidden_act is ${show(act)}; tunekit's bert computes "gelu" (the erf form transformers names "gelu") only`,
+    hint: 'Use a BERT checkpoint whose config.json says hidden_act: "gelu" (bert-base-uncased and its fine-tunes do), or set model.random.config.hidden_act to "gelu".',
+  },
+  EncoderStage: {
+    code: 'TK361',
+    name: 'EncoderStage',
+    title: 'An encoder model cannot train a causal-LM stage',
+    message: (family: string, stage: string) => `model.family ${show(family)} is an encoder (bidirectional, no lm_head), and stage ${show(stage)} trains a decoder's next-token predictions`,
+    hint: (family: string, decoders: readonly string[]) => `Pick a decoder family (${decoders.join(', ')}) for this stage; ${family} checkpoints are for span extraction (extractive QA), which tunekit does not train yet.`,
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {

@@ -1,9 +1,11 @@
+import { readBertConfig } from './bert.ts'
+import type { Family } from './index.ts'
 import type { ModelConfig } from './types.ts'
 
 /** A checkpoint whose config numbers tunekit knows, so it can plan without downloading anything. */
 export interface KnownCheckpoint {
   id: string
-  family: 'llama' | 'mistral' | 'qwen2'
+  family: Family
   config: ModelConfig
   /** Parameters as published, for checking the registry's counting. */
   publishedParams: number
@@ -22,6 +24,15 @@ const decoder = (c: Partial<ModelConfig> & Pick<ModelConfig, 'modelType' | 'voca
   eosTokenId: 2,
   ...c,
 })
+
+/** bert-base-uncased's config.json (its Hub id and the old short name both name it). */
+function bertBaseUncased(id: string): KnownCheckpoint {
+  const config = readBertConfig({
+    vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072,
+    hidden_act: 'gelu', max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0,
+  })
+  return { id, family: 'bert', publishedParams: 108_893_186, config }
+}
 
 /** Config numbers copied from each checkpoint's config.json. */
 export const knownCheckpoints: Record<string, KnownCheckpoint> = {
@@ -53,6 +64,10 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       ropeTheta: 1_000_000, tieWordEmbeddings: true, attentionBias: true, bosTokenId: null, eosTokenId: 151643,
     }),
   },
+  // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler
+  // (590,592) and with qa_outputs (1,538).
+  'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),
+  'bert-base-uncased': bertBaseUncased('bert-base-uncased'),
   /** A tiny Mistral-shaped test model on the real 32k Mistral vocabulary. */
   'tunekit/tiny-mistral': {
     id: 'tunekit/tiny-mistral',

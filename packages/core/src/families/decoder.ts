@@ -100,6 +100,7 @@ export function makeDecoderFamily(opts: {
   }
   return {
     name: opts.name,
+    kind: 'decoder',
     architecture: opts.architecture,
     linearModules: decoderLinear,
     saveableModules: decoderSaveable,
@@ -107,6 +108,7 @@ export function makeDecoderFamily(opts: {
     readConfig: (json) => readDecoderConfig(json, opts.name, opts.defaults),
     writeConfig: (c) => writeDecoderConfig(c, opts.architecture),
     linearShape: decoderLinearShape,
+    linearShapes: (c, m) => [decoderLinearShape(c, m)],
     moduleParams,
     totalParams: (c) => {
       const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize // + 2 RMSNorm

@@ -1,3 +1,4 @@
+import { bertFamily } from './bert.ts'
 import { makeDecoderFamily } from './decoder.ts'
 import type { FamilyInfo } from './types.ts'
 
@@ -24,6 +25,7 @@ export const families = {
     defaults: { ropeTheta: 1_000_000, attentionBias: true },
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
+  bert: bertFamily,
 } as const satisfies Record<string, FamilyInfo>
 
 export type Family = keyof typeof families
@@ -37,4 +39,4 @@ export function familyInfo(family: string): FamilyInfo | undefined {
   return (families as Record<string, FamilyInfo>)[family]
 }
 
-export type { FamilyInfo, ModelConfig } from './types.ts'
+export type { EncoderConfig, FamilyInfo, ModelConfig } from './types.ts'

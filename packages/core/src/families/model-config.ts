@@ -33,7 +33,7 @@ function configProblems(c: ModelConfig): Array<{ key: string; value: unknown; re
   if (!Number.isSafeInteger(c.headDim) || c.headDim <= 0) {
     out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim} (hidden_size ${c.hiddenSize} / num_attention_heads ${c.numAttentionHeads} unless given), not a positive whole number` })
   }
-  else if (c.headDim % 2 !== 0) out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim}, odd; rotary embeddings need an even width` })
+  else if (c.encoder === undefined && c.headDim % 2 !== 0) out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim}, odd; rotary embeddings need an even width` })
   if (c.numAttentionHeads % c.numKeyValueHeads !== 0) {
     out.push({ key: 'num_key_value_heads', value: c.numKeyValueHeads, reason: `num_attention_heads ${c.numAttentionHeads} is not a multiple of num_key_value_heads ${c.numKeyValueHeads}` })
   }

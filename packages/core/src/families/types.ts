@@ -20,11 +20,30 @@ export interface ModelConfig {
   attentionBias: boolean
   bosTokenId: number | null
   eosTokenId: number | null
+  /** What only an encoder (BERT) has; absent for decoders. */
+  encoder?: EncoderConfig
+}
+
+/** The config.json fields of a BERT-style encoder beyond the shared numbers (transformers' BertConfig). */
+export interface EncoderConfig {
+  /** `type_vocab_size`: rows of the token-type (segment) embedding; 2 for question/context pairs. */
+  typeVocabSize: number
+  /** `layer_norm_eps`: the epsilon of every LayerNorm. */
+  layerNormEps: number
+  /** `hidden_act`: the MLP's activation; tunekit implements transformers' `"gelu"` (the erf form). */
+  hiddenAct: 'gelu'
+  /** `pad_token_id`, which BertConfig stores (0 for bert-base-uncased). */
+  padTokenId: number
 }
 
 /** One model family (architecture): module names, config fields, parameter counts. */
 export interface FamilyInfo<M extends string = string, S extends string = string> {
   name: string
+  /**
+   * `decoder`: a causal LM (sft, pretrain, preference stages); `encoder`: a bidirectional encoder
+   * with a task head (BERT with `qa_outputs`), which only span stages train.
+   */
+  kind: 'decoder' | 'encoder'
   /** config.json `architectures[0]` written for this family. */
   architecture: string
   /** Linear modules LoRA can target, in PEFT / transformers naming. */
@@ -39,6 +58,11 @@ export interface FamilyInfo<M extends string = string, S extends string = string
   writeConfig(config: ModelConfig): Record<string, unknown>
   /** `[in, out]` features of each linear module. */
   linearShape(config: ModelConfig, module: M): readonly [number, number]
+  /**
+   * `[in, out]` of every module one name matches in one layer, as PEFT's suffix match finds them:
+   * one for a decoder's names, three for BERT's `dense` (attention output, intermediate, output).
+   */
+  linearShapes(config: ModelConfig, module: M): ReadonlyArray<readonly [number, number]>
   /** Parameter count of one module (including bias), as a function of the config. */
   moduleParams(config: ModelConfig, module: M | S): number
   /** Total parameters of the base model. */

@@ -41,6 +41,8 @@ function mismatches(init: string, json: Record<string, unknown>, recipe: Recipe)
     ['target_modules', json.target_modules, 'lora.targetModules', lora.targetModules, Array.isArray(targets) && sameSet(targets as string[], lora.targetModules as readonly string[])],
     ['modules_to_save', json.modules_to_save ?? null, 'lora.modulesToSave', lora.modulesToSave, Array.isArray(saved) && sameSet(saved.map(String), lora.modulesToSave)],
     ['use_rslora', json.use_rslora ?? false, 'lora.rsLora', lora.rsLora, (json.use_rslora ?? false) === lora.rsLora],
+    // a DoRA adapter holds magnitude vectors a LoRA one lacks, and scales its output by them
+    ['use_dora', json.use_dora ?? false, 'lora.useDora', lora.useDora, (json.use_dora ?? false) === lora.useDora],
   ]
   return rows.filter((r) => !r[4]).map(([adapterKey, adapterValue, recipeKey, recipeValue]) => {
     // the fix names the value to write in the recipe: module lists as the adapter expands them

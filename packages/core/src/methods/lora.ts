@@ -56,11 +56,23 @@ export const loraSchema = z.strictObject({
    */
   rsLora: z.boolean().default(false),
   /**
+   * DoRA: split each adapted weight into a trained magnitude per output row and a direction
+   * `W + scale·B·A`, so `W' = m · (W + scale·B·A) / ‖W + scale·B·A‖` (row norms, no gradient through
+   * the norm). Memory: one extra `[out]` vector per adapted module (and its gradient and AdamW
+   * moments), plus the row norms of the `[out, in]` matrix `W + scale·B·A` computed every step, which
+   * also costs time; the paper finds it closer to full fine-tuning than LoRA at the same rank, most at
+   * low ranks.
+   * @defaultValue false
+   * @see https://arxiv.org/abs/2402.09353 (DoRA),
+   *   https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (use_dora)
+   */
+  useDora: z.boolean().default(false),
+  /**
    * Start values of the adapter: `'default'` draws A Kaiming-uniform (PEFT's default) and
    * `'gaussian'` from N(0, 1/r), both with B = 0 so training starts from the base model exactly;
    * any other string is the folder of an existing PEFT adapter (relative to the recipe's folder) to
    * continue training from (a warm start), whose adapter_config.json must match rank, alpha,
-   * target modules, modules to save and rsLora. No memory effect.
+   * target modules, modules to save, rsLora and useDora. No memory effect.
    * @defaultValue 'default'
    * @see https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (init_lora_weights),
    *   https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (adapter_name_or_path)
@@ -121,24 +133,26 @@ export const lora = {
   schema: loraMethodSchema,
   check,
   /**
-   * LoRA adds `r × (in + out)` per targeted module per layer (A is `[r, in]`, B is `[out, r]`); a
-   * saved module is trained in full; trainable tokens train `rows × hidden`.
+   * LoRA adds `r × (in + out)` per targeted module per layer (A is `[r, in]`, B is `[out, r]`), and
+   * DoRA `out` more (the magnitude vector); a saved module is trained in full; trainable tokens
+   * train `rows × hidden`.
    */
   count: (o, { family, config: c, addedTokens }) => {
     const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
-    const perLayer = targets.reduce((sum, m) => {
-      const [inF, outF] = family.linearShape(c, m)
-      return sum + o.rank * (inF + outF)
-    }, 0)
+    // every module a name matches (bert's `dense` is three a layer)
+    const shapes = targets.flatMap((m) => family.linearShapes(c, m))
+    const perLayer = shapes.reduce((sum, [inF, outF]) => sum + o.rank * (inF + outF), 0)
+    const magnitudes = o.useDora ? c.numHiddenLayers * shapes.reduce((sum, [, outF]) => sum + outF, 0) : 0
     const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
     const adapters = c.numHiddenLayers * perLayer
-    return { trainable: adapters + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, modulesToSave, trainableTokens } }
+    return { trainable: adapters + magnitudes + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens } }
   },
   // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
   // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
-  // module keeps its own fp32 copy (the dropout output) plus the dropout mask.
+  // module keeps its own fp32 copy (the dropout output) plus the dropout mask. DoRA's magnitude
+  // gradient keeps the module's base product [out] (compute dtype) and its fp32 LoRA product [out].
   activationBytes: (o, { family, config: c, computeBytes: p, attention, maskBytes }) => {
     const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
     const shared = p === 4 && o.dropout === 0
@@ -147,7 +161,7 @@ export const lora = {
     const q = c.numAttentionHeads * c.headDim
     const perLayer = targets.reduce((sum, m) => {
       const [inF] = family.linearShape(c, m)
-      return sum + 4 * o.rank + (shared ? 0 : 4 * inF + (o.dropout > 0 ? maskBytes * inF : 0))
+      return sum + 4 * o.rank + (o.useDora ? (p + 4) * family.linearShape(c, m)[1] : 0) + (shared ? 0 : 4 * inF + (o.dropout > 0 ? maskBytes * inF : 0))
     }, 0) + (shared ? 4 * ((inputs.has('norm1') ? h : 0) + (inputs.has('norm2') ? h : 0) + (inputs.has('mlp') ? c.intermediateSize : 0) + (inputs.has('attn') && attention === 'eager' ? q : 0)) : 0)
     return c.numHiddenLayers * perLayer
   },

@@ -133,7 +133,7 @@ export function estimateMemory(input: MemoryInput): MemoryEstimate {
     // bitsandbytes quantises the decoder's nn.Linear layers; embeddings, lm_head and norms stay in `dtype`.
     quantizedParams = params.linear
     bits = bitsPerQuantizedParam(q)
-    const rowScales = q.bits === 8 ? c.numHiddenLayers * family.linearModules.reduce((sum, m) => sum + family.linearShape(c, m)[1] * 4, 0) : 0
+    const rowScales = q.bits === 8 ? c.numHiddenLayers * family.linearModules.reduce((sum, m) => sum + family.linearShapes(c, m).reduce((n, [, outF]) => n + outF * 4, 0), 0) : 0
     quantizedBytes = (quantizedParams * bits) / 8 + rowScales
     if (target.backend === 'torch' && target.device !== 'cuda') notes.push('4-/8-bit bitsandbytes weights need CUDA on the torch backend')
   }

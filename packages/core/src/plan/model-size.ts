@@ -92,6 +92,8 @@ export interface ParamCounts {
   linear: number
   /** LoRA's A and B matrices (0 for other methods). */
   lora: number
+  /** DoRA's magnitude vectors, one `[out]` per adapted module (0 without `lora.useDora`). */
+  doraMagnitudes: number
   modulesToSave: number
   trainableTokens: number
   trainable: number
@@ -117,7 +119,7 @@ export function countParams(family: FamilyInfo, config: ModelConfig, method: Met
   const counted = countTrainable(method, { family, config: c, addedTokens })
   const part = (name: string): number => counted.parts[name] ?? 0
   return {
-    method: method.kind, base, linear, lora: part('lora'), modulesToSave: part('modulesToSave'), trainableTokens: part('trainableTokens'),
+    method: method.kind, base, linear, lora: part('lora'), doraMagnitudes: part('doraMagnitudes'), modulesToSave: part('modulesToSave'), trainableTokens: part('trainableTokens'),
     trainable: counted.trainable, trainedInBase: counted.inBase, total: counted.inBase ? base : base + counted.trainable, addedTokens,
   }
 }

@@ -48,12 +48,16 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
   const { torch_dtype: _written, ...familyFields } = familyOf(family).writeConfig(config)
   const scaling = ropeScaling(base)
   const name = torchDtypeNames[o.dtype]
-  const json: Record<string, unknown> = {
-    ...kept,
-    ...familyFields,
+  // An encoder has learned absolute positions: no rotary fields at all.
+  const rope = config.encoder !== undefined ? {} : {
     rope_theta: config.ropeTheta,
     rope_scaling: scaling,
     rope_parameters: { rope_type: 'default', ...scaling, rope_theta: config.ropeTheta },
+  }
+  const json: Record<string, unknown> = {
+    ...kept,
+    ...familyFields,
+    ...rope,
     torch_dtype: name,
     dtype: name,
     ...(o.padTokenId !== undefined && o.padTokenId !== null ? { pad_token_id: o.padTokenId } : {}),

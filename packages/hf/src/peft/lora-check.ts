@@ -1,7 +1,8 @@
 // Checks of a PEFT adapter before it is applied: adapter_config.json against its own tensors
 // (every key a PEFT key, lora_A [r, in] and lora_B [out, r] with the config's r, each matrix
-// paired, target_modules and modules_to_save matching the tensors) and, given the base model,
-// against that model (module names of its family, layer indices, in/out widths, hidden size).
+// paired, target_modules and modules_to_save matching the tensors, DoRA's magnitude vectors as
+// use_dora says) and, given the base model, against that model (module names of its family, layer
+// indices, in/out widths, hidden size).
 // From the safetensors header alone, so `tunekit chat --adapter` checks before loading anything.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -9,7 +10,7 @@ import { familyInfo, issue, isTunekitError, parseJsonText, TunekitError, type Is
 import { isFloatDtype, type Dtype } from '../dtypes.ts'
 import { capIssues } from '../inspect-folder.ts'
 import { moduleWeightName } from '../hf-folder.ts'
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, parseAdapterKey } from './lora-keys.ts'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, magnitudeKey, parseAdapterKey } from './lora-keys.ts'
 import { readHeaderSync } from '../safetensors.ts'
 
 
@@ -74,6 +75,8 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
     }
   }
   const layersOf = new Map<string, Set<number>>() // module → layers that have both matrices
+  const dora = json.use_dora === true
+  const magnitudes = new Set<string>() // `module.layer` of each DoRA magnitude vector
   const seenSaved = new Set<string>()
   for (const [key, t] of tensors) {
     if (!isFloatDtype(t.dtype)) {
@@ -108,6 +111,13 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
           if (got !== want) misfit(key, `${key} has shape ${show(t.shape)} but the model's ${k.module} ${k.matrix === 'lora_A' ? 'takes' : 'gives'} ${want} features (hidden_size ${c.hiddenSize}, intermediate_size ${c.intermediateSize})`, t.shape)
         }
       }
+    } else if (k.kind === 'magnitude') {
+      magnitudes.add(`${k.module}.${k.layer}`)
+      if (t.shape.length !== 1) bad(key, `${key} has shape ${show(t.shape)}; a DoRA magnitude vector has one dimension (the module's output features)`, t.shape, weightsFile)
+      else if (base && family?.linearModules.includes(k.module) && k.layer < base.config.numHiddenLayers) {
+        const [, outF] = family.linearShape(base.config, k.module)
+        if (t.shape[0] !== outF) misfit(key, `${key} has shape ${show(t.shape)} but the model's ${k.module} gives ${outF} features (hidden_size ${base.config.hiddenSize}, intermediate_size ${base.config.intermediateSize})`, t.shape)
+      }
     } else if (k.kind === 'saved') {
       seenSaved.add(k.module)
       if (!saved.includes(k.module)) bad(`${configFile}: modules_to_save`, `${ADAPTER_WEIGHTS} holds a full copy of ${JSON.stringify(k.module)} but modules_to_save is ${JSON.stringify(json.modules_to_save ?? null)}`, json.modules_to_save)
@@ -127,8 +137,9 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   if (unknownKeys.length > 0) {
     const first = unknownKeys.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')
     malformed.push(issue('MalformedAdapter', { path: unknownKeys[0]!, value: unknownKeys.length }, weightsFile,
-      `${unknownKeys.length} tensor${unknownKeys.length === 1 ? ' is' : 's are'} not keys of a PEFT LoRA adapter of a llama-style decoder (${first}${unknownKeys.length > 3 ? ', …' : ''}); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, saved modules and trainable tokens`))
+      `${unknownKeys.length} tensor${unknownKeys.length === 1 ? ' is' : 's are'} not keys of a PEFT LoRA adapter of a llama-style decoder (${first}${unknownKeys.length > 3 ? ', …' : ''}); tunekit reads base_model.model.model.layers.<i>.<self_attn|mlp>.<module>.lora_A|lora_B.weight, DoRA's lora_magnitude_vector, saved modules and trainable tokens`))
   }
+  doraIssues(weightsFile, dora, layersOf, magnitudes, malformed)
   for (const m of saved) if (!seenSaved.has(m)) bad(`${configFile}: modules_to_save`, `modules_to_save lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no copy of it`, m)
   // Every target of the family gets matrices in every layer unless layers_to_transform narrows them.
   if (targets && (json.layers_to_transform === null || json.layers_to_transform === undefined)) {
@@ -141,6 +152,22 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   }
   // The model mismatch first: it is usually the cause of the rest (an adapter of another architecture).
   return capIssues([...mismatch, ...malformed], 'problems with the adapter')
+}
+
+/** DoRA: a magnitude vector for every LoRA pair when use_dora is on (TK243), none when it is off (TK244). */
+function doraIssues(weightsFile: string, dora: boolean, layersOf: ReadonlyMap<string, ReadonlySet<number>>, magnitudes: ReadonlySet<string>, out: Issue[]): void {
+  const pairs = [...layersOf].flatMap(([m, layers]) => [...layers].sort((a, b) => a - b).map((l) => `${m}.${l}`))
+  const name = (at: string): string => {
+    const [module, layer] = at.split('.')
+    return magnitudeKey(module!, Number(layer))
+  }
+  if (dora) {
+    const missing = pairs.filter((p) => !magnitudes.has(p))
+    if (missing.length > 0) out.push(issue('DoraMagnitudeMissing', { path: name(missing[0]!), value: missing.length }, weightsFile, missing.length, name(missing[0]!)))
+  } else if (magnitudes.size > 0) {
+    const first = name([...magnitudes][0]!)
+    out.push(issue('DoraMagnitudeUnexpected', { path: first, value: magnitudes.size }, weightsFile, magnitudes.size, first))
+  }
 }
 
 /**

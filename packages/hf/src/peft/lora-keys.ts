@@ -2,6 +2,8 @@
 // (checked against PEFT 0.21 in test/model/python-interop.test.ts):
 //   base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight          [r, in]
 //   base_model.model.model.layers.{i}.self_attn.q_proj.lora_B.weight          [out, r]
+//   base_model.model.model.layers.{i}.self_attn.q_proj.lora_magnitude_vector  [out]  (DoRA's m;
+//     PEFT drops the `.default.weight` of its parameter's name)
 //   base_model.model.lm_head.weight, base_model.model.model.embed_tokens.weight  (modules_to_save:
 //     the full trained copy, under the base weight's own name — PEFT drops `modules_to_save.default`)
 //   base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta  [tokens, hidden]
@@ -27,6 +29,8 @@ export interface LoraSpec {
   init?: 'default' | 'gaussian'
   /** @defaultValue false */
   rsLora?: boolean
+  /** DoRA: a magnitude vector per adapted module (PEFT `use_dora`). @defaultValue false */
+  useDora?: boolean
   /** Linear module names (`'all-linear'` = every linear module of the family but lm_head). */
   targetModules: readonly string[] | 'all-linear'
   /** Modules trained in full and saved with the adapter (`embed_tokens`, `lm_head`). */
@@ -45,6 +49,7 @@ export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableT
     // a warm start's folder (lora.init) gives the start values; the adapter is still PEFT's default kind
     init: lora.init === 'gaussian' ? 'gaussian' : 'default',
     rsLora: lora.rsLora,
+    useDora: lora.useDora,
     targetModules: lora.targetModules ?? info.defaultTargetModules,
     modulesToSave: lora.modulesToSave,
     // PEFT applies a plain list of indices to the input embedding (and to lm_head when tied).
@@ -64,6 +69,11 @@ export function loraKey(module: string, layer: number, matrix: 'lora_A' | 'lora_
   return `${PREFIX}${moduleWeightName(module, layer).replace(/\.weight$/, '')}.${matrix}.weight`
 }
 
+/** PEFT key of DoRA's magnitude vector: `base_model.model.model.layers.{layer}.self_attn.q_proj.lora_magnitude_vector`. */
+export function magnitudeKey(module: string, layer: number): string {
+  return `${PREFIX}${moduleWeightName(module, layer).replace(/\.weight$/, '')}.lora_magnitude_vector`
+}
+
 /** PEFT key of a saved module's full copy: `base_model.model.lm_head.weight`. */
 export function savedModuleKey(module: string): string {
   return `${PREFIX}${moduleWeightName(module)}`
@@ -77,6 +87,7 @@ export function trainableTokensKey(module: string): string {
 /** What a PEFT key holds, parsed back. */
 export type AdapterKey =
   | { kind: 'lora'; module: string; layer: number; matrix: 'lora_A' | 'lora_B' }
+  | { kind: 'magnitude'; module: string; layer: number }
   | { kind: 'saved'; module: string }
   | { kind: 'tokens'; module: string }
 
@@ -84,6 +95,8 @@ export type AdapterKey =
 export function parseAdapterKey(key: string): AdapterKey | undefined {
   const lora = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.(lora_A|lora_B)\.weight$/.exec(key)
   if (lora) return { kind: 'lora', module: lora[2]!, layer: Number(lora[1]), matrix: lora[3] as 'lora_A' | 'lora_B' }
+  const magnitude = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_magnitude_vector$/.exec(key)
+  if (magnitude) return { kind: 'magnitude', module: magnitude[2]!, layer: Number(magnitude[1]) }
   if (key === `${PREFIX}lm_head.weight`) return { kind: 'saved', module: 'lm_head' }
   if (key === `${PREFIX}model.embed_tokens.weight`) return { kind: 'saved', module: 'embed_tokens' }
   const tokens = /^base_model\.model\.(?:model\.)?(embed_tokens|lm_head)\.token_adapter\.trainable_tokens_delta$/.exec(key)

@@ -19,7 +19,7 @@ export * from './lora-keys.ts'
  * a key that PEFT version does not know is a TypeError (PEFT 0.21's `save_pretrained` writes 18 that
  * PEFT 0.9 does not know). By the LoraConfig fields of each release: plain LoRA (and
  * `modules_to_save`) needs PEFT ≥ 0.6, `init: 'gaussian'` ≥ 0.7, rsLoRA (`use_rslora`) ≥ 0.8,
- * trainable tokens (`trainable_token_indices`) ≥ 0.15; loading is tested in 0.9.0 and 0.21
+ * trainable tokens (`trainable_token_indices`) ≥ 0.15, DoRA (`use_dora`) ≥ 0.9; loading is tested in 0.9.0 and 0.21
  * (test/compat/matrix.test.ts). The README's table says the same.
  * Keys sorted, as PEFT writes them. Both backends write it through here.
  */
@@ -40,6 +40,7 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
     target_modules: targetModuleList(spec, family),
     task_type: 'CAUSAL_LM',
     ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
+    ...(spec.useDora ? { use_dora: true } : {}),
     ...(spec.rsLora ? { use_rslora: true } : {}),
   }
   return Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]))
@@ -58,6 +59,7 @@ export function specFromAdapterConfig(json: Record<string, unknown>, file = ADAP
     dropout: typeof json.lora_dropout === 'number' ? json.lora_dropout : 0,
     init: json.init_lora_weights === 'gaussian' ? 'gaussian' : 'default',
     rsLora: json.use_rslora === true,
+    useDora: json.use_dora === true,
     targetModules: targets === 'all-linear' ? 'all-linear' : Array.isArray(targets) ? targets.map(String) : typeof targets === 'string' ? [targets] : bad('target_modules is missing'),
     modulesToSave: Array.isArray(json.modules_to_save) ? json.modules_to_save.map(String) : [],
     ...(Array.isArray(tokens) ? { trainableTokens: { embed_tokens: tokens.map(Number) } } : {}),

@@ -1,8 +1,9 @@
-// LoRA on the tfjs model: `y = x Wᵀ + scale · dropout(x) Aᵀ Bᵀ` per targeted module (model/linear.ts),
+// LoRA on the tfjs model: `y = x Wᵀ + scale · dropout(x) Aᵀ Bᵀ` per targeted module (model/linear.ts;
+// DoRA's magnitude-scaled form in model/dora.ts),
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
 import { warmStartDir } from '@tunekit/core'
-import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
 import type { LoraPair } from '../model/linear.ts'
@@ -40,6 +41,15 @@ export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: Read
     const b = tf.variable(bInit ? tf.tensor2d(bInit.data, [out, spec.rank]) : tf.zeros<tf.Rank.R2>([out, spec.rank]))
     lora.set(lin.path, { a, b, index })
     entries.push([keyOf(lin.path, 'A'), a], [keyOf(lin.path, 'B'), b])
+    if (spec.useDora) {
+      // DoRA's m [out]: the initial adapter's row norms of W, or the trained values
+      const key = magnitudeKey(moduleName(lin.path), layerOf(lin.path))
+      const mInit = initial.get(key)
+      if (!mInit) throw new Error(`the initial adapter has no ${key}`)
+      const magnitude = tf.variable(tf.tensor1d(mInit.data))
+      lora.get(lin.path)!.magnitude = magnitude
+      entries.push([key, magnitude])
+    }
   })
   const state: AdapterState = { lora, scale: loraScale({ alpha: spec.alpha, rank: spec.rank, rsLora: spec.rsLora ?? false }), dropout: spec.dropout ?? 0, weights: new Map(), entries }
   // Saved modules start as copies of the base weights, [vocab, hidden] as PEFT stores them.

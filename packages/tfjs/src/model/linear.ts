@@ -1,5 +1,6 @@
-import { tf, type Var2D } from '../engine.ts'
+import { tf, type Var1D, type Var2D } from '../engine.ts'
 import type { Linear } from './types.ts'
+import { doraOutput } from './dora.ts'
 import { matMulFrozen, matMulT } from './matmul.ts'
 import { quantizedMatmul } from '../quant/linear.ts'
 
@@ -7,6 +8,8 @@ import { quantizedMatmul } from '../quant/linear.ts'
 export interface LoraPair {
   a: Var2D // [rank, in]
   b: Var2D // [out, rank]
+  /** DoRA's magnitude vector m [out] (`lora.useDora`); absent for plain LoRA. */
+  magnitude?: Var1D
   /** Stable index of the module, to derive its dropout seed. */
   index: number
 }
@@ -18,10 +21,15 @@ export interface ForwardOptions {
   seed?: number
 }
 
+/** The frozen product `x Wᵀ`, no bias. x: [n, in] → [n, out]. */
+function frozenProduct(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
+  const w = lin.weight
+  return w.kind === 'dense' ? matMulFrozen(x, w.weightT) : quantizedMatmul(x, w.weight)
+}
+
 /** Frozen part: `x Wᵀ (+ b)`. x: [n, in] → [n, out]. */
 export function baseLinear(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
-  const w = lin.weight
-  const y: tf.Tensor2D = w.kind === 'dense' ? matMulFrozen(x, w.weightT) : quantizedMatmul(x, w.weight)
+  const y = frozenProduct(x, lin)
   return lin.bias ? (tf.add(y, lin.bias) as tf.Tensor2D) : y
 }
 
@@ -33,12 +41,18 @@ export function trainedLinear(x: tf.Tensor2D, w: tf.Variable<tf.Rank.R2>, bias: 
   })
 }
 
-/** `y = x Wᵀ + b + scale · dropout(x) Aᵀ Bᵀ` (PEFT's lora.Linear forward). */
+/** `y = x Wᵀ + b + scale · dropout(x) Aᵀ Bᵀ` (PEFT's lora.Linear forward); with a magnitude vector, DoRA's (dora.ts). */
 export function loraLinear(x: tf.Tensor2D, lin: Linear, pair: LoraPair | undefined, scale: number, dropout: number, opts: ForwardOptions): tf.Tensor2D {
   return tf.tidy(() => {
     const base = baseLinear(x, lin)
     if (!pair) return base
-    const input = opts.training && dropout > 0 ? (tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) as tf.Tensor2D) : x
+    const dropped = opts.training === true && dropout > 0
+    const input = dropped ? (tf.dropout(x, dropout, undefined, (opts.seed ?? 0) * 1009 + pair.index) as tf.Tensor2D) : x
+    if (pair.magnitude) {
+      // x' Wᵀ: the base product itself without dropout (less its bias), else the dropped input's own
+      const plain = dropped ? frozenProduct(input, lin) : lin.bias ? (tf.sub(base, lin.bias) as tf.Tensor2D) : base
+      return doraOutput(base, plain, input, lin, { a: pair.a, b: pair.b, magnitude: pair.magnitude }, scale)
+    }
     const low = matMulT(input, pair.a) // [n, rank]
     const update = matMulT(low, pair.b) // [n, out]
     return tf.add(base, tf.mul(update, scale))

@@ -1,10 +1,10 @@
 import { tf } from '../engine.ts'
 
 /**
- * `table[rows]` for a 2-D table, with a gradient that scatter-adds in JS. tf.gather's own gradient
+ * `table[rows]` for a 2-D table, with a gradient that scatter-adds in JS (none into `paddingRow`). tf.gather's own gradient
  * needs UnsortedSegmentSum, which the wasm engine lacks; this works on every engine.
  */
-export function gatherRows(table: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
+export function gatherRows(table: tf.Tensor2D, rows: Int32Array, paddingRow?: number): tf.Tensor2D {
   const [count, width] = table.shape
   const op = tf.customGrad((t) => {
     const index = tf.tensor1d(rows, 'int32')
@@ -14,6 +14,7 @@ export function gatherRows(table: tf.Tensor2D, rows: Int32Array): tf.Tensor2D {
       const upstream = dy.dataSync() as Float32Array // [rows.length, width]
       const grad = new Float32Array(count * width)
       for (let r = 0; r < rows.length; r++) {
+        if (rows[r] === paddingRow) continue // torch's Embedding(padding_idx): that row gets no gradient
         const dst = rows[r]! * width
         const src = r * width
         for (let c = 0; c < width; c++) grad[dst + c]! += upstream[src + c]!

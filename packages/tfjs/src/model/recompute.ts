@@ -9,14 +9,14 @@ interface TapeState {
 /**
  * Gradient checkpointing for one decoder layer: the forward keeps only the layer's input; the
  * backward recomputes the layer (same dropout seeds) and differentiates it against its input and
- * its trained tensors (LoRA matrices, or the layer's own weights under full / freeze). Activation memory drops to one layer's worth.
+ * its trained tensors (LoRA matrices and DoRA magnitudes, or the layer's own weights under full / freeze). Activation memory drops to one layer's worth.
  */
 export function checkpointed(ctx: LayerContext, layer: DecoderLayer, index: number, x: tf.Tensor2D): tf.Tensor2D {
   const prefix = `model.layers.${index}.`
   const pairs = ctx.adapter ? [...ctx.adapter.lora].filter(([path]) => path.startsWith(prefix)).map(([, p]) => p) : []
   // Full / freeze: the layer's trained tensors get their gradients from the recomputation too.
   const weights = ctx.adapter ? [...ctx.adapter.weights].filter(([name]) => name.startsWith(prefix)).map(([, w]) => w) : []
-  const trainables: tf.Tensor[] = [...pairs.flatMap((p) => [p.a, p.b]), ...weights]
+  const trainables: tf.Tensor[] = [...pairs.flatMap((p) => [p.a, p.b, ...(p.magnitude ? [p.magnitude] : [])]), ...weights]
   const op = tf.customGrad((...args) => {
     const save = args.pop() as tf.GradSaveFunc
     const input = args[0] as tf.Tensor2D

@@ -139,6 +139,7 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         modules_to_save=list(lora.modules_to_save) or None,
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
         use_rslora=lora.rs_lora,
+        use_dora=lora.use_dora,
         init_lora_weights="gaussian" if lora.init == "gaussian" else True,
         bias="none",
         task_type="CAUSAL_LM",
@@ -200,6 +201,10 @@ def read_adapter_config(folder: Path) -> dict:
 
 
 def count_params(model) -> tuple[int, int]:
+    """(trainable, all) parameters: PEFT's own get_nb_trainable_parameters() on a PEFT model (what
+    print_trainable_parameters() prints; plan's count is checked against it), else by requires_grad."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        return model.get_nb_trainable_parameters()
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return trainable, total

@@ -29,7 +29,7 @@ class TrainParamsModelRandom(Params):
 @dataclass(frozen=True)
 class TrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "bert"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
@@ -57,6 +57,7 @@ class TrainParamsMethodLora(Params):
     modules_to_save: list[str] = field(metadata={"json": "modulesToSave"})
     trainable_tokens: bool | list[str] = field(metadata={"json": "trainableTokens"})
     rs_lora: bool = field(metadata={"json": "rsLora"})
+    use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
 
 
