@@ -17,6 +17,10 @@
 #                    ~34 MB of wheels) that the compatibility matrix loads tunekit's artifacts in.
 #                    Its torch is the worker stack's, seen through a .pth file (see ensure_compat).
 #                    Skipped when TUNEKIT_COMPAT_PYTHON is set.
+#   .venv-trl        TRL 1.16.0 and what it needs beyond the worker stack (test/trl/requirements.lock:
+#                    datasets, pandas, pyarrow, …; ~67 MB of wheels, ~300 MB installed), the oracle of
+#                    the preference stages' parity tests; torch, transformers and PEFT are the worker
+#                    stack's, through a .pth file as for .venv-compat. Skipped when TUNEKIT_TRL_PYTHON is set.
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a
 # second environment installs offline: pip's HTTP cache does not persist on every machine. Packages
@@ -60,7 +64,8 @@ if [ -z "${TUNEKIT_REFERENCE_PYTHON:-}" ]; then
   ensure_venv .venv-reference 1 test/reference/requirements.lock
 fi
 
-# ensure_compat: .venv-compat from test/compat/requirements.lock, and torch from the worker stack.
+# ensure_overlay DIR LOCK: DIR built from LOCK (--no-deps), and whatever the lock lacks (torch,
+# transformers, …) from the worker stack. For .venv-compat (test/compat/requirements.lock):
 # Why not torch's wheel again: it and the nvidia-* wheels it links unpack to 4.0 GB (measured:
 # 47 s of CPU, 49 s wall, from the wheelhouse), against 230 MB and ~21 s of CPU for this whole
 # environment with the .pth (+ ~19 s to download its 34 MB of wheels the first time). A .pth file's
@@ -68,20 +73,23 @@ fi
 # lock shadows the worker stack's newer copy and only what the lock lacks (torch, sympy, networkx,
 # nvidia-*) comes from there. The stamp holds that folder too: a worker stack moved elsewhere
 # rebuilds the link.
-ensure_compat() {
-  local dir=.venv-compat worker=${TUNEKIT_PYTHON:-$PWD/.venv/bin/python} site
+ensure_overlay() {
+  local dir=$1 lock=$2 worker=${TUNEKIT_PYTHON:-$PWD/.venv/bin/python} site
   site=$("$worker" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')  # where its torch is
   local stamp="$dir/.tunekit-lock" want
-  want="$(cat test/compat/requirements.lock; echo "torch from $site")"
+  want="$(cat "$lock"; echo "torch from $site")"
   if [ -x "$dir/bin/python" ] && [ "$want" = "$(cat "$stamp" 2>/dev/null)" ]; then return 0; fi
   # the worker stack's interpreter, so torch's compiled modules load in it
   [ -x "$dir/bin/python" ] || "$worker" -m venv "$dir"
-  ensure_venv "$dir" 1 test/compat/requirements.lock
+  ensure_venv "$dir" 1 "$lock"
   local own
   own=$("$dir/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$site" > "$own/zz-tunekit-worker-torch.pth"
   echo "$want" > "$stamp"
 }
 if [ -z "${TUNEKIT_COMPAT_PYTHON:-}" ]; then
-  ensure_compat
+  ensure_overlay .venv-compat test/compat/requirements.lock
+fi
+if [ -z "${TUNEKIT_TRL_PYTHON:-}" ]; then
+  ensure_overlay .venv-trl test/trl/requirements.lock
 fi

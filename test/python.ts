@@ -1,7 +1,8 @@
-// The three Pythons the tests use, all built by `npm test` (scripts/ensure-python.sh): the worker's
+// The four Pythons the tests use, all built by `npm test` (scripts/ensure-python.sh): the worker's
 // stack (TUNEKIT_PYTHON, else .venv), the reference implementations — sacrebleu, rouge-score,
-// gguf, tensorboard, the SQuAD scripts — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference) and an
-// old transformers 4.38 / PEFT 0.9 / tokenizers 0.15 stack (TUNEKIT_COMPAT_PYTHON, else .venv-compat). Never
+// gguf, tensorboard, the SQuAD scripts — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference), an
+// old transformers 4.38 / PEFT 0.9 / tokenizers 0.15 stack (TUNEKIT_COMPAT_PYTHON, else .venv-compat)
+// and TRL over the worker stack (TUNEKIT_TRL_PYTHON, else .venv-trl). Never
 // a path of its own: tests find them from the repository root, so they run from any checkout path.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +17,9 @@ export const referencePython = (): string => process.env.TUNEKIT_REFERENCE_PYTHO
 
 /** Path of the old transformers / PEFT / tokenizers stack's interpreter (TUNEKIT_COMPAT_PYTHON, else .venv-compat). */
 export const compatPython = (): string => process.env.TUNEKIT_COMPAT_PYTHON ?? `${root}.venv-compat/bin/python`
+
+/** Path of TRL's environment (the preference stages' oracle; TUNEKIT_TRL_PYTHON, else .venv-trl). */
+export const trlPython = (): string => process.env.TUNEKIT_TRL_PYTHON ?? `${root}.venv-trl/bin/python`
 
 /** Runs a Python snippet in the reference environment with `input` on stdin; returns stdout, throws with stderr on failure. */
 export function runReference(code: string, input = ''): string {

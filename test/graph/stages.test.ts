@@ -1,6 +1,6 @@
 // The stage axis: each stage's graph, and the combinations of stage and data options that check refuses.
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, inline, stages, type Graph, type RecipeInput } from '@tunekit/core'
+import { compile, defineRecipe, inline, plan, stages, type Graph, type RecipeInput } from '@tunekit/core'
 import { tempDir } from './helpers.ts'
 
 const docs = [{ text: 'the cat sat on the mat.' }, { text: 'the dog sat on the log.' }, { text: 'the fox sat on the hill.' }]
@@ -10,8 +10,8 @@ const shape = (g: Graph) => g.nodes.map((n) => [n.id, n.inputs])
 const paramsOf = (g: Graph, id: string) => g.nodes.find((n) => n.id === id)!.params
 
 describe('stages', () => {
-  it('registers sft, pretrain and qa, keyed by kind', () => {
-    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'qa'])
+  it('registers sft, pretrain, dpo and qa, keyed by kind', () => {
+    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'dpo', 'qa'])
     expect(Object.entries(stages).every(([k, s]) => s.kind === k)).toBe(true)
   })
 
@@ -69,5 +69,49 @@ describe('stages', () => {
     `)
     // mask 'all' says what pretrain does anyway: allowed
     expect(defineRecipe({ model, stage: { kind: 'pretrain' }, data: { source: inline(docs), format: 'text', mask: 'all' } }).data.mask).toBe('all')
+  })
+
+  it("dpo: pairs through the preference render, the reference's log-probabilities once, then train; beta and the loss change train's key only", async () => {
+    const pairs = [{ prompt: 'hot?', chosen: 'cold', rejected: 'warm' }, { prompt: 'up?', chosen: 'down', rejected: 'up' }]
+    const dpo = (stage: { beta?: number; lossType?: 'sigmoid' | 'ipo' | 'hinge' | 'robust' }) =>
+      defineRecipe({ model, stage: { kind: 'dpo', ...stage }, data: { source: inline(pairs), format: 'openai' }, tokens: { chatml: true }, lora: { trainableTokens: true } })
+    const recipe = dpo({})
+    expect(recipe.stage).toEqual({ kind: 'dpo', beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 })
+    const baseDir = tempDir('stage')
+    const g = await compile(recipe, { baseDir })
+    // no split or collate (the train node batches the pairs), so no eval node either; merge as for sft
+    expect(shape(g)).toEqual([
+      ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['ref-logprobs', ['model', 'tokenize']],
+      ['train', ['model', 'tokenize', 'ref-logprobs']], ['merge', ['model', 'train', 'tokenize']],
+    ])
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'chatml', maxPromptLength: 512 })
+    expect(paramsOf(g, 'ref-logprobs')).toEqual({ backend: 'auto', device: 'auto', dtype: 'auto' })
+    expect(paramsOf(g, 'train').objective).toEqual({ kind: 'dpo', beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 })
+    // plan works on a graph without split or collate: two rows (chosen, rejected) per pair
+    const p = plan(g, { cacheDir: tempDir('stage') })
+    expect(p.notes).toContain('steps and tokens are unknown until the data nodes run (tunekit run --until tokenize)')
+    expect(p.memory?.activations).toBeGreaterThan(0)
+    const keys = (graph: Graph) => Object.fromEntries(graph.nodes.map((n) => [n.id, n.key]))
+    const before = keys(g)
+    for (const changed of [await compile(dpo({ beta: 0.5 }), { baseDir }), await compile(dpo({ lossType: 'ipo' }), { baseDir })]) {
+      const after = keys(changed)
+      expect(Object.keys(after).filter((id) => after[id] !== before[id])).toEqual(['train', 'merge'])
+    }
+  })
+
+  it('refuses an eval group with dpo, and label smoothing outside [0, 0.5)', () => {
+    const pairs = [{ prompt: 'hot?', chosen: 'cold', rejected: 'warm' }]
+    expect(() => defineRecipe({ model, stage: { kind: 'dpo' }, data: { source: inline(pairs), format: 'openai' }, eval: { metrics: ['exact'] } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK441 eval scores the assistant turns of held-out conversations, and stage "dpo" holds out no conversations: it trains on every preference pair → at eval
+        value: {"metrics":["exact"],"examples":"all","maxNewTokens":128,...
+        fix: Remove the eval group from this recipe, or score the model in an sft recipe's eval group.]
+    `)
+    expect(() => defineRecipe({ model, stage: { kind: 'dpo', lossType: 'robust', labelSmoothing: 0.5 }, data: { source: inline(pairs), format: 'openai' } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK103 expected a number < 0.5 → at stage.labelSmoothing
+        value: 0.5
+        fix: Pick a value inside the range; the key documentation gives typical values.]
+    `)
   })
 })

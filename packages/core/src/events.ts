@@ -21,6 +21,12 @@ export type RunEvent =
       memoryBytes?: number
       /** Seconds left, from the average step time so far. */
       etaSeconds?: number
+      /**
+       * The objective's own metrics, means over the step's examples, named as TRL logs them: a
+       * preference stage's `rewards/chosen`, `rewards/rejected`, `rewards/accuracies`,
+       * `rewards/margins`, `logps/chosen`, `logps/rejected`.
+       */
+      metrics?: { [name: string]: number }
     }
   /** Eval loss (mean token cross-entropy, nats) during training, or from the `eval` node (with perplexity = exp(loss) and the labelled tokens). */
   | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number; perplexity?: number; tokens?: number }

@@ -8,6 +8,7 @@ import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
 import { evalExecutor } from './eval-node.ts'
 import { scoreExecutor } from './score-node.ts'
+import { refLogprobsExecutor, trainPreference } from './objectives/dpo-nodes.ts'
 import { qaEvalExecutor } from './qa-eval-node.ts'
 import { qaTrainExecutor } from './qa-train-node.ts'
 import { mergeArtifact, setupMethod } from './methods/index.ts'
@@ -22,6 +23,8 @@ import { warmupStepsOf } from './train/schedule.ts'
 
 const train: NodeExecutor = async (ctx: NodeContext) => {
   const p = nodeParams('train', ctx.node)
+  // a preference stage (dpo) trains pairs against the ref-logprobs node's reference
+  if (p.objective) return trainPreference(ctx)
   const engine = await selectEngine(p.device)
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
@@ -120,7 +123,7 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
       const memoryBytes = e.device === 'wasm' ? Math.min(totalmem(), 2 ** 32) : totalmem()
       return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'], memoryBytes }
     },
-    executors: { train, merge, generate, eval: evalExecutor, score: scoreExecutor, 'qa-train': qaTrainExecutor, 'qa-eval': qaEvalExecutor },
+    executors: { train, 'ref-logprobs': refLogprobsExecutor, merge, generate, eval: evalExecutor, score: scoreExecutor, 'qa-train': qaTrainExecutor, 'qa-eval': qaEvalExecutor },
     generate: async (request, onToken) => {
       await selectEngine(opts.device ?? 'auto')
       const key = `${request.model}\0${request.adapter ?? ''}`

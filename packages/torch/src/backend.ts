@@ -5,12 +5,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fail, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { fail, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
 import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
+import { writePairPlan } from './pair-plan.ts'
+import { requirePreferencePairs } from '@tunekit/data'
 import { finishScore, prepareScore } from './score-node.ts'
 
 export interface TorchBackendOptions {
@@ -50,6 +52,12 @@ function describe(p: TorchProbe): BackendCapabilities {
   }
 }
 
+/** The reference's warm-start adapter (`lora.init` naming a folder), which the worker loads over the base. */
+function referenceAdapter(ctx: NodeContext): string | undefined {
+  const { adapter } = nodeParams('ref-logprobs', ctx.node)
+  return adapter === undefined ? undefined : warmStartDir(adapter, ctx.baseDir)
+}
+
 /** The torch backend. Probes the environment lazily (first node or capabilities()), once. */
 export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   let checked: Promise<TorchProbe> | undefined
@@ -66,17 +74,20 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     return checked
   }
 
-  const executor = (kind: 'train' | 'merge' | 'generate' | 'eval' | 'score'): NodeExecutor => async (ctx) => {
+  const executor = (kind: 'train' | 'ref-logprobs' | 'merge' | 'generate' | 'eval' | 'score'): NodeExecutor => async (ctx) => {
     const probe = await ready(ctx)
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
     }
     const write = options.initialAdapter ?? writeInitialAdapter
-    const initial = kind === 'train' && write !== false ? await write(ctx) : undefined
+    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
     const held = kind === 'score' ? await prepareScore(ctx) : undefined
-    await runWorkerNode(probe.python, ctx, nodeSpec(ctx, initial), options.onLog ? { onLog: options.onLog } : {})
+    if (kind === 'ref-logprobs') await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), ctx.recipe.stage.kind)
+    const pairPlan = kind === 'train' ? await writePairPlan(ctx) : undefined
+    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}) }
+    await runWorkerNode(probe.python, ctx, spec, options.onLog ? { onLog: options.onLog } : {})
     // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
     if (kind === 'train') await writeTrainMetadata(ctx)
     if (kind === 'merge') await writeMergeMetadata(ctx)
@@ -86,7 +97,7 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   return {
     name: 'torch',
     capabilities: async () => describe(await ready()),
-    executors: { train: executor('train'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score') },
+    executors: { train: executor('train'), 'ref-logprobs': executor('ref-logprobs'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score') },
     generate: async (request, onToken) => {
       const probe = await ready()
       const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))

@@ -25,6 +25,8 @@ export interface NodeSpec {
   device: 'auto' | 'cpu' | 'cuda'
   /** Adapter folder written by the TS side from the seed (both backends start from it). */
   initialAdapter?: string
+  /** A preference stage's steps of pair indices (@tunekit/data's pairPlan), written by the TS side. */
+  pairPlan?: string
 }
 
 export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {

@@ -890,6 +890,21 @@ export const errors = {
     message: (path: string) => `${show(path)} should be an artifact folder and is a file`,
     hint: 'Something other than tunekit wrote into the cache: delete that path (or the whole output.cacheDir) and run again.',
   },
+  // ── preference stages (TK44x) ────────────────────────────────────────────────────────────
+  NoPreferencePairs: {
+    code: 'TK440',
+    name: 'NoPreferencePairs',
+    title: 'A preference stage found no preference pairs',
+    message: (stage: string) => `stage ${show(stage)} trains on pairs of a chosen and a rejected answer, but the tokenized data holds none (KTO's unpaired examples and plain conversations are not pairs)`,
+    hint: "Give records with chosen and rejected answers (TRL's { prompt, chosen, rejected }, LLaMA-Factory's ranking: true, openai messages with chosen and rejected final turns; docs/data-formats.md), or train with stage { kind: 'sft' }.",
+  },
+  EvalWithPreferenceStage: {
+    code: 'TK441',
+    name: 'EvalWithPreferenceStage',
+    title: 'The eval group with a preference stage',
+    message: (stage: string) => `eval scores the assistant turns of held-out conversations, and stage ${show(stage)} holds out no conversations: it trains on every preference pair`,
+    hint: "Remove the eval group from this recipe, or score the model in an sft recipe's eval group.",
+  },
   // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
   MetricInputMismatch: {
     code: 'TK600',

@@ -37,7 +37,7 @@ export function graphBuilder(recipe: Recipe, options: CompileOptions, hasher: Fi
       const params = toJson(definition.schema.parse({ ...(opts.params ?? definition.params(recipe)), ...opts.extra })) as { [key: string]: Json }
       const reads: NodeRead[] = []
       // a file the user may not read is DataFileUnreadable naming it, at the recipe key that names it
-      const at = kind === 'model' ? 'model' : kind === 'format' ? 'data.format.file' : kind === 'train' ? 'lora.init' : 'data.source.path'
+      const at = kind === 'model' ? 'model' : kind === 'format' ? 'data.format.file' : kind === 'train' || kind === 'ref-logprobs' ? 'lora.init' : 'data.source.path'
       for (const path of opts.reads ?? []) {
         try {
           reads.push({ path, hash: await hasher.hash(path) })

@@ -12,12 +12,13 @@ export const hasEvalSet = (recipe: Recipe): boolean => recipe.data.split.eval > 
  * merged model).
  */
 export async function addOutputNodes(b: GraphBuilder, recipe: Recipe, trained: string): Promise<void> {
-  if (hasEvalSet(recipe)) await b.add('eval', ['model', trained, 'tokenize', 'split', 'collate'])
+  // A preference stage batches its pairs itself (no split, no collate): nothing is held out.
+  if (hasEvalSet(recipe) && b.has('collate')) await b.add('eval', ['model', trained, 'tokenize', 'split', 'collate'])
   if (recipe.output.merge) await b.add('merge', ['model', trained, 'tokenize'])
   if (recipe.output.samples.length > 0) await b.add('generate', recipe.output.merge ? ['merge', 'tokenize'] : ['model', trained, 'tokenize'])
   // checkRecipe has refused output.gguf without output.merge (GgufNeedsMerge)
   if (recipe.output.gguf.length > 0) await b.add('export', ['merge'])
-  if (recipe.eval && hasEvalSet(recipe)) await addScoreNodes(b, recipe, trained)
+  if (recipe.eval && hasEvalSet(recipe) && b.has('split')) await addScoreNodes(b, recipe, trained)
 }
 
 /**

@@ -6,6 +6,7 @@ import { formatNode } from './format.ts'
 import { generateNode } from './generate.ts'
 import { mergeNode } from './merge.ts'
 import { modelNode } from './model.ts'
+import { refLogprobsNode } from './ref-logprobs.ts'
 import { scoreNode } from './score.ts'
 import type { NodeDefinition } from './node.ts'
 import { qaEvalNode } from './qa-eval.ts'
@@ -24,6 +25,7 @@ export const nodes = {
   tokenize: tokenizeNode,
   split: splitNode,
   collate: collateNode,
+  'ref-logprobs': refLogprobsNode,
   train: trainNode,
   merge: mergeNode,
   generate: generateNode,

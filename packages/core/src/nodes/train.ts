@@ -4,6 +4,7 @@ import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { modelSchema } from '../schema/model.ts'
+import { dpoStageSchema } from '../schema/stage.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -34,6 +35,11 @@ export const trainParamsSchema = z.strictObject({
   args: resolvedSchema(argsSchema),
   backend: resolvedSchema(backendSchema),
   device: resolvedSchema(deviceSchema),
+  /**
+   * The preference objective, when the stage trains on pairs (its options, `stage` as resolved);
+   * absent for sft and pretrain (next-token cross-entropy), so their keys are what they were.
+   */
+  objective: z.discriminatedUnion('kind', [resolvedSchema(dpoStageSchema) as typeof dpoStageSchema]).optional(),
 })
 
 export type TrainParams = z.output<typeof trainParamsSchema>

@@ -91,7 +91,9 @@ const ceil = Math.ceil
 function planData(graph: Graph, figures: Record<string, Figures>, train: NodeParams<'train'>, cacheDir: string, maxLength: number): PlanData {
   const collate = graph.nodes.find((n) => n.id === 'collate')
   const batch = collate && isCached(cacheDir, collate.key) ? readBatchPlan(artifactDir(cacheDir, collate.key)) : null
-  const { batchSize, gradientAccumulationSteps: accum, epochs, maxSteps } = train.args
+  const { gradientAccumulationSteps: accum, epochs, maxSteps } = train.args
+  // a preference objective forwards a chosen and a rejected row per pair (TRL's concatenated batch)
+  const batchSize = train.args.batchSize * (train.objective ? 2 : 1)
   if (batch) {
     const perMicro = batch.meanMicroBatchTokens ?? batchSize * batch.seqLen
     return {
@@ -99,9 +101,10 @@ function planData(graph: Graph, figures: Record<string, Figures>, train: NodePar
       seqLen: batch.maxMicroBatchLength ?? batch.seqLen, ...(figures.split?.trainSamples !== undefined ? { trainSamples: figures.split.trainSamples } : {}),
     }
   }
-  const trainSamples = figures.split?.trainSamples
+  // without a split (a preference stage batches its pairs itself) every tokenized pair trains
+  const trainSamples = figures.split?.trainSamples ?? (graph.nodes.some((n) => n.kind === 'split') ? undefined : figures.tokenize?.samples)
   if (trainSamples !== undefined) {
-    const stepsPerEpoch = ceil(ceil(trainSamples / batchSize) / accum)
+    const stepsPerEpoch = ceil(ceil(trainSamples / train.args.batchSize) / accum)
     const totalSteps = maxSteps ?? ceil(stepsPerEpoch * epochs)
     // Without a batch plan, every micro-batch is assumed padded to maxLength: an upper bound.
     return { from: 'estimate', trainSamples, stepsPerEpoch, totalSteps, tokens: totalSteps * accum * batchSize * maxLength, seqLen: maxLength }
@@ -126,16 +129,18 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const qaTrain = graph.nodes.find((n) => n.kind === 'qa-train')
   if (!trainNode && qaTrain) return qaPlan(graph, nodes, qaTrain, opts)
   const collateNode = graph.nodes.find((n) => n.kind === 'collate')
-  if (!trainNode || !modelNode || !collateNode) throw new Error('plan needs a graph with model, collate and train nodes (made by compile)')
+  const tokenizeNode = graph.nodes.find((n) => n.kind === 'tokenize')
+  if (!trainNode || !modelNode || !tokenizeNode) throw new Error('plan needs a graph with model, tokenize and train nodes (made by compile)')
   const train = nodeParams('train', trainNode)
-  const maxLength = nodeParams('collate', collateNode).maxLength
+  // data.maxLength: the batch plan's (collate), or the tokenize node's for a stage without one (dpo)
+  const maxLength = collateNode ? nodeParams('collate', collateNode).maxLength : nodeParams('tokenize', tokenizeNode).maxLength
 
   const caps = opts.backend?.capabilities
   const backend: Plan['backend'] = opts.backend && caps
     ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
     : assumeBackend(train)
   const data = planData(graph, figures, train, opts.cacheDir, maxLength)
-  if (data.from === 'unknown') notes.push('steps and tokens are unknown until the data nodes run (tunekit run --until collate)')
+  if (data.from === 'unknown') notes.push(`steps and tokens are unknown until the data nodes run (tunekit run --until ${collateNode ? 'collate' : 'tokenize'})`)
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
   const { size, issues } = modelSizeAndIssues(modelNode, train.model)
@@ -157,7 +162,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     }
     memory = estimateMemory({
       family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
-      batchSize: train.args.batchSize, seqLen: data.seqLen, target,
+      batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target,
     })
     disk = estimateDisk({
       graph, cacheDir: opts.cacheDir, params, figures, args: train.args, maxLength,

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { NodeContext } from '../backend.ts'
 import type { NodeKind } from '../nodes/index.ts'
@@ -34,7 +34,14 @@ export async function resolveModelDir(artifactDir: string): Promise<string> {
 
 /** The embedding rows `trainableTokens` trains, as the tokenize node resolved them (its index.json). */
 export async function readTrainableTokenIds(tokenizeDir: string): Promise<number[]> {
-  const index = JSON.parse(await readFile(join(tokenizeDir, 'index.json'), 'utf8')) as { trainableTokenIds?: number[] }
+  // a preference tokenize artifact holds its shard sets in pairs/ and unpaired/, each index with the ids
+  const file = await firstExisting([join(tokenizeDir, 'index.json'), join(tokenizeDir, 'pairs', 'index.json'), join(tokenizeDir, 'unpaired', 'index.json')])
+  const index = JSON.parse(await readFile(file, 'utf8')) as { trainableTokenIds?: number[] }
   if (!index.trainableTokenIds) throw new Error(`${tokenizeDir}/index.json has no trainableTokenIds (written by an older tunekit; its key would differ)`)
   return index.trainableTokenIds
+}
+
+async function firstExisting(paths: readonly string[]): Promise<string> {
+  for (const path of paths) if (await stat(path).then(() => true, () => false)) return path
+  return paths[0]!
 }

@@ -22,7 +22,10 @@ const rate = (n: number): string => (n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.t
 function stepText(e: Extract<RunEvent, { type: 'step' }>): string {
   const eta = e.etaSeconds !== undefined ? ` ETA ${duration(e.etaSeconds)}` : ''
   const mem = e.memoryBytes !== undefined ? ` mem ${(e.memoryBytes / 1e9).toFixed(2)}GB` : ''
-  return `step ${e.step}/${e.totalSteps} epoch ${num(e.epoch, 2)} loss ${num(e.loss)} lr ${e.learningRate.toExponential(2)} grad ${num(e.gradNorm, 3)} ${rate(e.tokensPerSecond)} tok/s${mem}${eta}`
+  // a preference stage's reward accuracy and margin (TRL's rewards/accuracies, rewards/margins)
+  const m = e.metrics ?? {}
+  const rewards = m['rewards/accuracies'] !== undefined && m['rewards/margins'] !== undefined ? ` acc ${num(m['rewards/accuracies'], 3)} margin ${num(m['rewards/margins'])}` : ''
+  return `step ${e.step}/${e.totalSteps} epoch ${num(e.epoch, 2)} loss ${num(e.loss)}${rewards} lr ${e.learningRate.toExponential(2)} grad ${num(e.gradNorm, 3)} ${rate(e.tokensPerSecond)} tok/s${mem}${eta}`
 }
 
 /** One line for an event, or `null` for events only a bar shows. */

@@ -17,14 +17,18 @@ const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.to
 
 /**
  * The scalars of an event under their TensorBoard tags: every numeric field of a `step` event
- * under `train/` (`learningRate` → `train/learning_rate`), of an `eval` event under `eval/`
- * (its epoch is train/epoch's business). Other events have none.
+ * under `train/` (`learningRate` → `train/learning_rate`) with its objective's `metrics` under their
+ * own names (`train/rewards/chosen`), of an `eval` event under `eval/` (its epoch is train/epoch's
+ * business). Other events have none.
  */
 export function eventScalars(event: RunEvent): Scalar[] {
   if (event.type !== 'step' && event.type !== 'eval') return []
   const prefix = event.type === 'step' ? 'train' : 'eval'
-  return Object.entries(event).flatMap(([key, value]) =>
+  const fields = Object.entries(event).flatMap(([key, value]) =>
     typeof value === 'number' && !NOT_SCALARS.has(key) && !(prefix === 'eval' && key === 'epoch') ? [{ tag: `${prefix}/${snakeCase(key)}`, value }] : [])
+  // an objective's metrics keep TRL's names: train/rewards/chosen, as TRL's trainers log them
+  const metrics = event.type === 'step' ? Object.entries(event.metrics ?? {}).map(([name, value]) => ({ tag: `train/${name}`, value })) : []
+  return [...fields, ...metrics]
 }
 
 /** A name no other run wrote: TensorBoard reads a folder's event files in name order, so it begins with the time. */

@@ -20,6 +20,40 @@ export const pretrainStageSchema = z.strictObject({
   kind: z.literal('pretrain'),
 })
 
+export const dpoStageSchema = z.strictObject({
+  /**
+   * Direct Preference Optimization on preference pairs (TRL's `DPOTrainer`): the policy's log-ratio
+   * of chosen over rejected, against a reference model's, computed once by the `ref-logprobs` node
+   * (with LoRA the base with the adapter off, so no second copy sits in memory).
+   * @defaultValue (required) `'dpo'`
+   * @see https://huggingface.co/docs/trl/dpo_trainer
+   */
+  kind: z.literal('dpo'),
+  /**
+   * β, the strength of the implicit KL penalty (TRL's `beta`): higher keeps the policy closer to
+   * the reference, lower lets it move further. With `lossType: 'ipo'` it is IPO's τ. No memory effect.
+   * @defaultValue 0.1
+   * @see https://huggingface.co/docs/trl/dpo_trainer#trl.DPOConfig (beta)
+   */
+  beta: z.number().positive().default(0.1),
+  /**
+   * The preference loss (TRL's `loss_type`): `'sigmoid'` (DPO's −log σ(β·margin)), `'ipo'` (IPO's
+   * squared loss on length-averaged log-probabilities), `'hinge'` (SLiC's max(0, 1 − β·margin)),
+   * `'robust'` (Robust DPO: the sigmoid loss corrected for labels flipped with probability
+   * `labelSmoothing`). No memory effect.
+   * @defaultValue 'sigmoid'
+   * @see https://huggingface.co/docs/trl/dpo_trainer#loss-functions (loss_type)
+   */
+  lossType: z.enum(['sigmoid', 'ipo', 'hinge', 'robust']).default('sigmoid'),
+  /**
+   * Robust DPO's ε (TRL's `label_smoothing`): the probability that a pair's preference label is
+   * flipped, in [0, 0.5); as in TRL 1.x only `lossType: 'robust'` reads it. No memory effect.
+   * @defaultValue 0
+   * @see https://huggingface.co/docs/trl/dpo_trainer#trl.DPOConfig (label_smoothing)
+   */
+  labelSmoothing: z.number().min(0).lt(0.5).default(0),
+})
+
 export const qaStageSchema = z.strictObject({
   /**
    * Extractive question answering on an encoder (`model.family: 'bert'`, `data.format: 'squad'`):
@@ -55,7 +89,10 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, qaStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, qaStageSchema])
+
+/** The options of `stage: { kind: 'dpo' }`, resolved. */
+export type DpoStageOptions = z.output<typeof dpoStageSchema>
 
 export type StageOptions = z.output<typeof stageSchema>
 export type StageKind = StageOptions['kind']
@@ -67,6 +104,7 @@ export type StageKind = StageOptions['kind']
 export const stageDataDefaults = {
   sft: { template: 'chatml', mask: 'assistant', packing: false },
   pretrain: { mask: 'all', packing: true },
+  dpo: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

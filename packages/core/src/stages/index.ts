@@ -1,4 +1,5 @@
 import type { StageKind } from '../schema/stage.ts'
+import { dpoStage } from './dpo.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
 import { sftStage } from './sft.ts'
@@ -8,5 +9,6 @@ import type { StageDefinition } from './stage.ts'
 export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
+  dpo: dpoStage,
   qa: qaStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

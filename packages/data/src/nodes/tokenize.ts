@@ -11,7 +11,7 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
   const common = { maxLength: p.maxLength, truncation: p.truncation, tokens: p.tokens, trainableTokens: p.trainableTokens, key: ctx.node.key }
   if (p.render.kind === 'preference') {
     // preference stages: format's preferences.jsonl / unpaired.jsonl → pairs/ and unpaired/ shards
-    const opts = { template: p.render.template, maxLength: p.maxLength, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens }
+    const opts = { template: p.render.template, maxLength: p.maxLength, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens, trainableTokens: p.trainableTokens }
     const { table } = await runTokenizePreferences(formatDir, modelDir, ctx.outDir, opts)
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `data checks\n${table}` })
     return

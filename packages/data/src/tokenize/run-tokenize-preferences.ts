@@ -13,6 +13,7 @@ import { modelChatTemplate, type TemplateChoice } from './run-tokenize.ts'
 import { preferenceCheckRows } from './preference-checks.ts'
 import { formatChecks } from './checks.ts'
 import { tokenizePreferences, type PreferenceReport } from './tokenize-preferences.ts'
+import { trainableTokenIds } from './trainable-tokens.ts'
 
 export interface RunTokenizePreferencesOptions {
   template: TemplateChoice
@@ -21,6 +22,8 @@ export interface RunTokenizePreferencesOptions {
   onError: 'fail' | 'skip'
   tokens: TokenChoices
   checkRoundTrip?: boolean
+  /** `lora.trainableTokens`, resolved to ids into each shard set's index.json (`trainableTokenIds`). @defaultValue false */
+  trainableTokens?: boolean | readonly string[]
 }
 
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false)
@@ -75,7 +78,8 @@ export async function runTokenizePreferences(
     if (e instanceof TunekitError && 'report' in e) await writeJsonAtomic(join(outDir, 'report.json'), (e as TunekitError & { report: unknown }).report)
     throw e
   }
-  const meta = { stats: { samples: report.samples, tokens: report.tokens, trainedTokens: report.trainedTokens, truncated: report.truncated, template: report.template, maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, eosId: tok.eos.id, padId: tok.pad.id, bosId: tok.addBos && tok.bos ? tok.bos.id : null }
+  const meta = { stats: { samples: report.samples, tokens: report.tokens, trainedTokens: report.trainedTokens, truncated: report.truncated, template: report.template, maxLength: opts.maxLength, maxPromptLength: opts.maxPromptLength }, eosId: tok.eos.id, padId: tok.pad.id, bosId: tok.addBos && tok.bos ? tok.bos.id : null,
+    trainableTokenIds: trainableTokenIds(opts.trainableTokens ?? false, { chatml: opts.tokens.chatml ?? false, add: opts.tokens.add ?? [] }, tok.idOf) }
   await writers.pairs?.close({ ...meta, preference: { kind: 'pairs', ...layouts.pairs } })
   await writers.unpaired?.close({ ...meta, preference: { kind: 'unpaired', ...layouts.unpaired } })
   const jinja = savedChatTemplate(template, tok)

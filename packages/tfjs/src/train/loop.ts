@@ -3,6 +3,7 @@ import type { FloatTensor, TrainerState } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { trainableEntries, type AdapterState } from '../methods/state.ts'
 import type { DecoderModel } from '../model/types.ts'
+import type { ForwardOptions } from '../model/linear.ts'
 import type { TrainBatch } from './batch.ts'
 import { lossSum } from './loss.ts'
 import { clipGlobalNorm, createOptimizer, disposeOptimizer, optimizerStep, optimizerTensors, restoreOptimizer, type OptimizerSettings } from './optimizer.ts'
@@ -25,12 +26,12 @@ export interface TrainSettings {
   saveEvery: number | 'epoch' | 'never'
 }
 
-/** Where the micro-batches of each optimizer step come from (the batch plan). */
-export interface StepSource {
+/** Where the micro-batches of each optimizer step come from (the batch plan, or a preference stage's pair plan). */
+export interface StepSource<B = TrainBatch> {
   totalSteps: number
   stepsPerEpoch: number
   /** Micro-batches of optimizer step `step` (0-based), `gradientAccumulationSteps` of them or fewer at an epoch end. */
-  microBatches: (step: number) => TrainBatch[]
+  microBatches: (step: number) => B[]
   /** Micro-batches consumed before step `step` (the plan position stored in checkpoints). */
   microBatchIndex: (step: number) => number
   eval?: () => TrainBatch[]
@@ -44,10 +45,31 @@ export interface CheckpointRequest {
   trainerState: TrainerState
 }
 
-export interface TrainLoopOptions {
+/**
+ * What a micro-batch contributes to its step: its summed loss over its units (trained tokens for
+ * next-token cross-entropy, pairs for DPO), so that a step's loss is the mean over all its units
+ * and accumulation equals one big batch; its real tokens (for tokens/s) and, for objectives that
+ * log more than the loss, the sums of their per-unit metrics (the step event carries their means).
+ */
+export interface StepObjective<B> {
+  lossSum: (batch: B, opts: ForwardOptions & { gradientCheckpointing?: boolean }) => { loss: tf.Scalar; metrics?: Record<string, number> }
+  units: (batch: B) => number
+  tokens: (batch: B) => number
+}
+
+/** Next-token cross-entropy over the trained tokens (sft, pretrain). */
+export const tokenObjective = (model: DecoderModel, adapter: AdapterState | undefined): StepObjective<TrainBatch> => ({
+  lossSum: (batch, opts) => ({ loss: lossSum(model, adapter, batch, opts) }),
+  units: (batch) => batch.trained,
+  tokens: (batch) => batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0),
+})
+
+export interface TrainLoopOptions<B = TrainBatch> {
   model: DecoderModel
   adapter: AdapterState
-  source: StepSource
+  source: StepSource<B>
+  /** @defaultValue tokenObjective(model, adapter) (only for TrainBatch micro-batches) */
+  objective?: StepObjective<B>
   settings: TrainSettings
   /** Resume point: a checkpoint's trainer state and optimizer moments. */
   resume?: { trainerState: TrainerState; optimizer: ReadonlyMap<string, FloatTensor> }
@@ -91,8 +113,9 @@ const due = (cadence: number | 'epoch' | 'never', step: number, stepsPerEpoch: n
  * The training loop: per optimizer step, accumulate gradients over its micro-batches with the loss
  * normalised by all their trained tokens, clip by global norm, apply the scheduled learning rate.
  */
-export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
+export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise<TrainResult> {
   const { model, adapter, source, settings: s } = o
+  const objective = o.objective ?? (tokenObjective(model, adapter) as unknown as StepObjective<B>)
   const entries = trainableEntries(adapter)
   const keys = entries.map(([k]) => k)
   const vars = entries.map(([, v]) => v)
@@ -134,15 +157,17 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       }
       const stepStart = performance.now()
       const micro = source.microBatches(step)
-      const trained = micro.reduce((n, b) => n + b.trained, 0)
+      const trained = micro.reduce((n, b) => n + objective.units(b), 0)
       const firstMicro = source.microBatchIndex(step)
       let grads: tf.Tensor[] = vars.map((v) => tf.zerosLike(v))
       let loss = 0
       let tokens = 0
+      const metricSums: Record<string, number> = {}
       micro.forEach((batch, j) => {
-        tokens += batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0)
+        tokens += objective.tokens(batch)
         const f = (): tf.Scalar => {
-          const l = lossSum(model, adapter, batch, { training: true, seed: s.seed * 100003 + firstMicro + j, gradientCheckpointing: s.gradientCheckpointing })
+          const { loss: l, metrics } = objective.lossSum(batch, { training: true, seed: s.seed * 100003 + firstMicro + j, gradientCheckpointing: s.gradientCheckpointing })
+          for (const [name, value] of Object.entries(metrics ?? {})) metricSums[name] = (metricSums[name] ?? 0) + value
           // The end of the forward pass is the high-water mark: every activation the backward needs is alive.
           peakBytes = Math.max(peakBytes, tf.memory().numBytes + (o.hostBytes ?? 0))
           return tf.div(l, Math.max(1, trained))
@@ -177,6 +202,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
           type: 'step', node, step, totalSteps: source.totalSteps, epoch: step / source.stepsPerEpoch, loss, learningRate: lr, gradNorm,
           tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes,
           etaSeconds: (elapsed / (step - firstStep)) * (source.totalSteps - step),
+          ...(Object.keys(metricSums).length > 0 ? { metrics: Object.fromEntries(Object.entries(metricSums).map(([name, sum]) => [name, sum / Math.max(1, trained)])) } : {}),
         })
       }
       if (source.eval && due(s.evalEvery, step, source.stepsPerEpoch)) {

@@ -16,8 +16,12 @@ def run_node(path: str) -> None:
     from .spec import read_spec
 
     spec = read_spec(path)  # a kind without a params class is refused there
-    if spec.kind == "train":
+    if spec.kind == "train" and spec.params.objective is not None:
+        from .train_dpo import run_train_dpo as runner
+    elif spec.kind == "train":
         from .train import run_train as runner
+    elif spec.kind == "ref-logprobs":
+        from .ref_logprobs import run_ref_logprobs as runner
     elif spec.kind == "merge":
         from .merge import run_merge as runner
     elif spec.kind == "generate":

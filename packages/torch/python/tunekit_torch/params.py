@@ -100,6 +100,14 @@ class TrainParamsArgs(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveDpo(Params):
+    kind: Literal["dpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+    loss_type: Literal["sigmoid", "ipo", "hinge", "robust"] = field(metadata={"json": "lossType"})
+    label_smoothing: float = field(metadata={"json": "labelSmoothing"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -107,6 +115,25 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
+    objective: TrainParamsObjectiveDpo | None = field(default=None, metadata={"json": "objective"})
+
+
+@dataclass(frozen=True)
+class RefLogprobsParamsQuantize(Params):
+    bits: Literal[4] | Literal[8] = field(metadata={"json": "bits"})
+    type: Literal["nf4", "fp4", "int8"] = field(metadata={"json": "type"})
+    double_quant: bool = field(metadata={"json": "doubleQuant"})
+    compute_dtype: Literal["float32", "float16", "bfloat16"] = field(metadata={"json": "computeDtype"})
+    block_size: int = field(metadata={"json": "blockSize"})
+
+
+@dataclass(frozen=True)
+class RefLogprobsParams(Params):
+    backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
+    device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
+    quantize: RefLogprobsParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
+    adapter: str | None = field(default=None, metadata={"json": "adapter"})
 
 
 @dataclass(frozen=True)
@@ -167,4 +194,4 @@ class ScoreParams(Params):
 
 
 # node kind -> its params class
-PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams, "score": ScoreParams}
+PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "ref-logprobs": RefLogprobsParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams, "score": ScoreParams}

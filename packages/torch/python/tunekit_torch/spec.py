@@ -11,7 +11,7 @@ from .params import PARAMS_BY_KIND
 from .params_base import Params, ParamsError
 
 _KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
-_OPTIONAL = {"initialAdapter"}
+_OPTIONAL = {"initialAdapter", "pairPlan"}
 
 
 @dataclass
@@ -27,6 +27,7 @@ class NodeSpec:
     work_dir: Path
     device: str  # "auto" | "cpu" | "cuda"
     initial_adapter: Path | None = None  # adapter folder written by the TS side (seeded)
+    pair_plan: Path | None = None  # a preference stage's steps of pair indices (@tunekit/data pairPlan), written by the TS side
 
     def input_dir(self, kind: str) -> Path | None:
         """The artifact folder of the first input of this kind (ids can differ, kinds are fixed)."""
@@ -73,6 +74,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
     except ParamsError as e:
         _bad(path, str(e))
     init = raw.get("initialAdapter")
+    pair_plan = raw.get("pairPlan")
     return NodeSpec(
         node=node["id"],
         kind=kind,
@@ -83,6 +85,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         work_dir=Path(raw["workDir"]),
         device=raw["device"],
         initial_adapter=Path(init) if init else None,
+        pair_plan=Path(pair_plan) if pair_plan else None,
     )
 
 
@@ -96,7 +99,9 @@ def model_folder(model_artifact: Path) -> Path:
 
 def trainable_token_ids(tokenize_dir: Path) -> list[int]:
     """The embedding rows `trainableTokens` trains, as the tokenize node resolved them (its index.json)."""
-    index = json.loads((tokenize_dir / "index.json").read_text())
+    # a preference tokenize artifact holds its shard sets in pairs/ and unpaired/, each index with the ids
+    found = [f for f in (tokenize_dir / "index.json", tokenize_dir / "pairs" / "index.json", tokenize_dir / "unpaired" / "index.json") if f.exists()]
+    index = json.loads((found[0] if found else tokenize_dir / "index.json").read_text())
     if "trainableTokenIds" not in index:
         from .events import WorkerError
 

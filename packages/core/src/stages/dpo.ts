@@ -1,0 +1,31 @@
+import { warmStartReads } from '../graph/warm-start.ts'
+import { modelReadPaths, formatReadPaths, sourceReadPaths, datasetInfoPick } from '../graph/reads.ts'
+import { defineStage } from './stage.ts'
+
+/**
+ * Direct Preference Optimization (TRL's DPOTrainer with `precompute_ref_log_probs`): preference
+ * pairs → tokens with the prompt stored once (tokenize's `render: { kind: 'preference' }`) → the
+ * reference's summed log-probabilities of every answer (`ref-logprobs`, computed once and cached)
+ * → train. The reference depends on the base and the tokens only, so changing `stage.beta`, the
+ * loss or `args` re-runs train alone. Pairs are batched in record order by the train node itself
+ * (no split or collate: the batch plan is over chat samples, not pairs).
+ */
+export const dpoStage = defineStage({
+  kind: 'dpo',
+  summary: 'preference pairs (prompt, chosen, rejected) → the reference\'s log-probabilities, once → the DPO loss (sigmoid, ipo, hinge, robust)',
+  build: async (b, recipe) => {
+    const { data } = recipe
+    await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
+    const files = sourceReadPaths(data.source, b.options)
+    const pick = datasetInfoPick(recipe, b.options, files)
+    const datasetInfo = pick ? { file: pick.file, name: pick.name, fileName: pick.fileName } : undefined
+    await b.add('source', [], { ...(datasetInfo ? { extra: { datasetInfo } } : {}), reads: pick ? [pick.path] : files })
+    await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
+    if (data.template === undefined) throw new Error('dpo: a recipe reached compile without data.template (parseRecipe fills it from the stage)')
+    const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
+    await b.add('tokenize', ['format', 'model'], { extra: { render } })
+    await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
+    const stage = recipe.stage.kind === 'dpo' ? recipe.stage : undefined
+    return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+  },
+})

@@ -1,0 +1,139 @@
+"""The train node of a preference stage (DPO): the policy (the recipe's method over the base) on the
+tokenize artifact's pairs, following the pair plan the TS driver wrote (`pairPlan`, @tunekit/data's
+pairPlan), against the reference log-probabilities of the ref-logprobs node.
+
+One forward pass per micro-batch over its chosen and rejected sequences together (TRL's concatenated
+forward). Loss of an optimiser step = mean over all its pairs of the per-pair loss (dpo_loss.py);
+logged metrics are TRL's (`rewards/chosen`, …), means over the step's pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+
+import torch
+
+from . import EXIT_INTERRUPTED
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .dpo_loss import dpo_loss
+from .events import WorkerError, emit, info, log, warn
+from .methods import METHODS
+from .modeling import count_params, resolve_device, resolve_dtype
+from .optim import lr_factor, make_optimizer
+from .params import TrainParams
+from .preference import pair_batch, read_pairs, sequence_logps
+from .shards import open_shards, to_device
+from .spec import NodeSpec
+from .train import Interrupt, build_model, cadence_hit, write_outputs
+
+
+def run_train_dpo(spec: NodeSpec) -> None:
+    params: TrainParams = spec.params
+    args, objective = params.args, params.objective
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(params.model.dtype, device, spec.node)
+    interrupt = Interrupt()
+    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    if spec.pair_plan is None:
+        raise WorkerError("WorkerFailed", f"node {spec.node!r} trains preference pairs but node.json names no pairPlan")
+    plan = json.loads(spec.pair_plan.read_text())
+    steps, per_epoch = plan["steps"], int(plan["stepsPerEpoch"])
+    total = len(steps)
+    tokenize = spec.require_input("tokenize")
+    pairs = read_pairs(tokenize)
+    pad_id = open_shards(tokenize / "pairs").pad_id
+    ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
+    ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
+
+    model, tokenizer, _ = build_model(spec, device, dtype)
+    method = METHODS[params.method.kind]
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    factor = lr_factor(args, total)
+    trainable, all_params = count_params(model)
+    info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
+         f"{trainable:,} trainable of {all_params:,} parameters; {len(pairs)} pairs, {total} steps; "
+         f"DPO loss {objective.loss_type}, beta {objective.beta}")
+    amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
+    autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
+
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    spec.work_dir.mkdir(parents=True, exist_ok=True)
+    found = list_checkpoints(spec.work_dir)
+    if found:
+        loaded = load_checkpoint(found[-1][1], model, optimizer, spec.node, method)
+        if loaded.get("recipeKey") not in (None, spec.key):
+            warn(spec.node, f"{found[-1][1].name} belongs to another recipe key; resuming its weights anyway")
+        state.update(loaded)
+        info(spec.node, f"resuming from {found[-1][1]} at step {state['step']}")
+
+    def snapshot() -> dict:
+        return {**state, "rng": {"seed": args.seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
+
+    def checkpoint() -> None:
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), args.keep_checkpoints, method)
+        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+
+    model.train()
+    trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
+    done_at_start = int(state["step"])
+    run_start = time.perf_counter()
+    for index in range(done_at_start, total):
+        if interrupt.requested:
+            break
+        torch.manual_seed(args.seed + index)  # dropout of step s from seed + s, as train.py
+        lr = args.learning_rate * factor(index)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_start = time.perf_counter()
+        micro_batches = steps[index]
+        step_pairs = sum(len(mb) for mb in micro_batches)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        sums: dict[str, torch.Tensor] = {}
+        tokens = 0
+        for mb in micro_batches:
+            batch = pair_batch([pairs[i] for i in mb], pad_id, device)
+            tokens += int(batch["attention_mask"].sum())
+            reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
+            losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
+            # Σ per-pair losses / pairs of the step: accumulation equals one batch of all the step's pairs
+            (losses.sum() / step_pairs).backward()
+            loss_sum += losses.detach().double().sum()
+            for name, values in metrics.items():
+                sums[name] = sums.get(name, torch.zeros((), dtype=torch.float64, device=device)) + values.double().sum()
+        if args.max_grad_norm > 0:
+            norm = torch.nn.utils.clip_grad_norm_(trainable_params, args.max_grad_norm)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None]))
+        step_loss, grad_norm = (v / d for v, d in zip(torch.stack([loss_sum, norm.detach().double()]).tolist(), (step_pairs, 1)))
+        if not math.isfinite(step_loss):
+            optimizer.zero_grad(set_to_none=True)
+            checkpoint()
+            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", args=[index + 1, step_loss])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step = index + 1
+        state["step"], state["epoch"] = step, step / per_epoch
+        state["microBatch"] = sum(len(s) for s in steps[:step])
+        state["lossHistory"].append(step_loss)
+        if step % args.log_every == 0 or step == total or step == done_at_start + 1:
+            now = time.perf_counter()
+            event = {"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"],
+                     "loss": step_loss, "learningRate": lr, "gradNorm": grad_norm,
+                     "tokensPerSecond": tokens / max(now - step_start, 1e-9),
+                     "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step),
+                     "metrics": {name: float(v) / step_pairs for name, v in sums.items()}}
+            if device.type == "cuda":
+                event["memoryBytes"] = int(torch.cuda.max_memory_allocated())
+            emit(event)
+        if cadence_hit(args.save_every, step, step % per_epoch == 0 or step == total) and step < total:
+            checkpoint()
+
+    if interrupt.requested and state["step"] < total:
+        log(f"interrupted: checkpointing at step {state['step']}")
+        if state["step"] > 0:
+            checkpoint()
+        raise SystemExit(EXIT_INTERRUPTED)
+    write_outputs(spec, model, tokenizer, snapshot(), method)

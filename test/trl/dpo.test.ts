@@ -1,0 +1,149 @@
+// The dpo stage against TRL 1.16's DPOTrainer (test/trl/dpo_reference.py in .venv-trl), on a tiny
+// random model (hidden 64, 2 layers, the 322-token test tokenizer), cpu, float32. An initial LoRA
+// adapter with B drawn non-zero (so the policy starts away from the base) is written through
+// @tunekit/hf in PEFT's layout; TRL loads it with PEFT and every tunekit run starts from it (`lora.init`) and trains the same 8 pairs, 4 a step, in order, dropout 0, float32 (TRL's bf16 and gradient checkpointing defaults off). For each
+// loss type (sigmoid, ipo, hinge, robust with label smoothing 0.1): torch's per-step loss and
+// reward metrics equal TRL's within 1e-5, tfjs's equal torch's within 1e-4; the reference
+// log-probabilities equal TRL's precomputed ones; and the runs that differ only in the stage's
+// options (beta, loss) share one ref-logprobs artifact: it is computed once and train re-runs.
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RefLogprobs, type RunEvent } from '@tunekit/core'
+import { readPreferenceShards } from '@tunekit/data'
+import { initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter } from '@tunekit/hf'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { createTorchBackend } from '@tunekit/torch'
+import { tinyTokenizer } from '../data/helpers.ts'
+import { trlPython } from '../python.ts'
+import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+
+const STEPS = 3
+const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
+const cases = [
+  { lossType: 'sigmoid', beta: 0.1, labelSmoothing: 0 },
+  { lossType: 'ipo', beta: 0.5, labelSmoothing: 0 },
+  { lossType: 'hinge', beta: 0.3, labelSmoothing: 0 },
+  { lossType: 'robust', beta: 0.1, labelSmoothing: 0.1 },
+] as const
+type Case = (typeof cases)[number]
+
+const words = ['hot', 'up', 'big', 'wet', 'fast', 'old', 'dark', 'loud']
+const opposites = ['cold', 'down', 'small', 'dry', 'slow', 'new', 'light', 'quiet']
+// TRL's explicit-prompt records: the right antonym preferred over another word
+const records = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % words.length]! }))
+
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
+  defineRecipe({
+    name: `tiny-dpo-${c.lossType}`,
+    model: {
+      id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
+      random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
+    },
+    stage: { kind: 'dpo', ...c },
+    // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
+    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
+    args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
+    backend,
+    device: 'cpu',
+    output: { merge: false },
+  })
+
+interface Trl {
+  ref: { chosen: number[]; rejected: number[] }
+  cases: { loss: number[]; metrics: Record<string, number[]> }[]
+}
+
+/** TRL's process: trains every case from the initial adapter and prints its result. */
+function runTrl(request: unknown): Promise<Trl> {
+  const child = spawn(trlPython(), [join(import.meta.dirname, 'dpo_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
+  const lines: string[] = []
+  const stderr: string[] = []
+  // Trainer prints its logs on stdout too: the result is the line after the marker
+  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
+  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
+  child.stdin.end(JSON.stringify(request))
+  return new Promise<Trl>((resolve, reject) =>
+    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
+}
+
+/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05). */
+async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
+  const { family, config } = await readModelConfig(modelDir)
+  const { lora } = recipe
+  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
+  const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
+  const next = mulberry32(7)
+  for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
+  await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
+}
+
+const stepsOf = (run: Run) => run.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step')
+const maxAbs = (a: readonly number[], b: readonly number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))
+/** max |Δ| over the per-step loss and each reward metric. */
+function deltas(run: Run, reference: { loss: number[]; metrics: Record<string, number[]> }): Record<string, number> {
+  const steps = stepsOf(run)
+  expect(steps.length).toBe(STEPS)
+  return Object.fromEntries([
+    ['loss', maxAbs(steps.map((s) => s.loss), reference.loss)],
+    ...METRICS.map((m) => [m, maxAbs(steps.map((s) => s.metrics![m]!), reference.metrics[m]!)]),
+  ])
+}
+const metricsOf = (run: Run) => ({ loss: stepsOf(run).map((s) => s.loss), metrics: Object.fromEntries(METRICS.map((m) => [m, stepsOf(run).map((s) => s.metrics![m]!)])) })
+
+let trl: Trl
+let torchRuns: Run[]
+let tfjsRuns: Run[]
+
+beforeAll(async () => {
+  const cacheDir = tempDir('dpo')
+  const adapter = join(tempDir('dpo-adapter'), 'adapter')
+  // the data nodes once (TypeScript only): the random model and the pairs TRL is given as token ids
+  const data = await runRecipe(recipe(cases[0], 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
+  const modelDir = await resolveModelDir(data.artifact('model'))
+  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
+  const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
+  const trlResult = runTrl({
+    model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('dpo-trl'), adapter,
+    pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds] })),
+    seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
+  })
+  // one cache for all runs: the torch runs share one ref-logprobs key, and so do the tfjs ones
+  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
+  tfjsRuns = []
+  for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
+  ;[trl, torchRuns] = await Promise.all([trlResult, torch])
+}, 600_000)
+
+describe('dpo on torch against TRL DPOTrainer', () => {
+  it("ref-logprobs: the base with the initial adapter, TRL's precomputed reference (1e-5)", async () => {
+    const ref = JSON.parse(await readFile(join(torchRuns[0]!.artifact('ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs
+    expect(maxAbs(ref.chosen, trl.ref.chosen)).toBeLessThan(1e-5)
+    expect(maxAbs(ref.rejected, trl.ref.rejected)).toBeLessThan(1e-5)
+  })
+
+  it.each(cases.map((c, i) => [c.lossType, i] as const))("%s: per-step loss and reward metrics equal DPOTrainer's (1e-5)", (_, i) => {
+    const d = deltas(torchRuns[i]!, trl.cases[i]!)
+    for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tunekit ${JSON.stringify(metricsOf(torchRuns[i]!))}\nTRL ${JSON.stringify(trl.cases[i])}`).toBeLessThan(1e-5)
+  })
+
+  it('changing beta or the loss re-runs train only: ref-logprobs is computed once for the four runs', () => {
+    const status = (run: Run, id: string) => run.result.nodes.find((n) => n.id === id)?.status
+    expect(torchRuns.map((r) => status(r, 'ref-logprobs')).sort()).toEqual(['cached', 'cached', 'cached', 'ran'])
+    expect(torchRuns.map((r) => status(r, 'train'))).toEqual(['ran', 'ran', 'ran', 'ran'])
+  })
+})
+
+describe('dpo on tfjs against torch', () => {
+  it.each(cases.map((c, i) => [c.lossType, i] as const))('%s: per-step loss and reward metrics agree (1e-4)', (_, i) => {
+    const d = deltas(tfjsRuns[i]!, metricsOf(torchRuns[i]!))
+    for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tfjs ${JSON.stringify(metricsOf(tfjsRuns[i]!))}\ntorch ${JSON.stringify(metricsOf(torchRuns[i]!))}`).toBeLessThan(1e-4)
+  })
+
+  it('ref-logprobs is computed once for the four tfjs runs too', () => {
+    expect(tfjsRuns.map((r) => r.result.nodes.find((n) => n.id === 'ref-logprobs')?.status)).toEqual(['ran', 'cached', 'cached', 'cached'])
+  })
+})
