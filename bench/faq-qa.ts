@@ -1,6 +1,6 @@
 // What a tiny random BERT learns of the seeded help-line FAQ on tfjs: SQuAD v1.1 EM and F1 on
 // held-out paragraphs before and after full fine-tuning, with the wall time. The pieces of issue
-// 17 wired by hand (the `qa` stage is not in the graph yet): the WordPiece tokenizer built from
+// 17 wired by hand (recipes/faq-qa.ts runs the same through the graph's `qa` stage): the WordPiece tokenizer built from
 // the training text, qaTrainFeatures, the tfjs encoder and QA step, the pipeline's post-processing,
 // @tunekit/eval's squadV1. Prints a table and writes bench/results/faq-qa.json.
 //   npx tsx bench/faq-qa.ts [epochs=8]
