@@ -123,15 +123,21 @@ describe('qa stage checks', () => {
         fix: Remove output.samples; the qa stage writes the trained model in transformers' layout (BertForQuestionAnswering) and scores held-out questions itself (qa-eval's report.json).]
     `)
   })
-  it('refuses DoRA on qa, squad data on sft, and an encoder on sft', () => {
-    expect(() => parseRecipe({ model: bert(), stage: { kind: 'qa' }, data: squad, lora: { useDora: true } })).toThrowErrorMatchingInlineSnapshot(`
-      [RecipeError: Recipe has 2 problems
+  it('refuses DoRA and a source split on qa, squad data on sft, and an encoder on sft', () => {
+    expect(() => parseRecipe({ model: bert(), stage: { kind: 'qa' }, data: { ...squad, split: { evalSplit: 'validation' } }, lora: { useDora: true } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 4 problems
       ✖ TK365 stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not DoRA → at lora.useDora
         value: true
         fix: Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).
+      ✖ TK368 stage 'qa' holds out whole contexts of the training records (data.split.eval), and does not read the source's "validation" split yet → at data.split.evalSplit
+        value: "validation"
+        fix: Remove data.split.evalSplit and set data.split.eval (a share or a count of questions), or merge the held-out file into the records.
       ✖ TK204 data.maxLength is 1024 but tiny-bert was trained with a context of 64 tokens → at data.maxLength
         value: 1024
-        fix: Set data.maxLength to at most 64.]
+        fix: Set data.maxLength to at most 64.
+      ✖ TK208 data.split.evalSplit names a split of a Hub dataset, but data.source is a file source → at data.split.evalSplit
+        value: "validation"
+        fix: Remove evalSplit to carve the eval set out of the records (data.split.eval), or use hub(…) as the source.]
     `)
     expect(() => parseRecipe({ model: bert(), data: squad })).toThrowErrorMatchingInlineSnapshot(`
       [RecipeError: Recipe has 3 problems

@@ -208,6 +208,7 @@ function qaIssues({ model = {}, data = {}, method, lora = {}, output = {}, backe
     if (plain.init !== undefined && plain.init !== 'default') issues.push(issue('QaMethodUnsupported', { path: `${at}.init`, value: plain.init }, `init '${plain.init}'`))
   }
   if (model.quantize !== undefined) issues.push(issue('QaMethodUnsupported', { path: 'model.quantize', value: model.quantize }, 'a quantised base (QLoRA)'))
+  if (data.split?.evalSplit !== undefined) issues.push(issue('QaEvalSplitUnsupported', { path: 'data.split.evalSplit', value: data.split.evalSplit }, data.split.evalSplit))
   if ((output.samples ?? []).length > 0) issues.push(issue('QaOutputUnsupported', { path: 'output.samples', value: output.samples, hintArgs: ['output.samples'] }, 'output.samples'))
   if ((output.gguf ?? []).length > 0) issues.push(issue('QaOutputUnsupported', { path: 'output.gguf', value: output.gguf, hintArgs: ['output.gguf'] }, 'output.gguf'))
   return issues

@@ -3,12 +3,11 @@
 // train (per step: a seeded shuffle's batch → qaTrainStep: loss, clip, AdamW at the scheduled lr;
 // log, checkpoint) → save (LoRA merged into the weights: W' = W + (alpha / rank) · B @ A; the
 // folder in transformers' layout, BertForQuestionAnswering, which its QA pipeline loads).
-import { cp } from 'node:fs/promises'
+import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, mulberry32, nodeParams, resolveModelDir, type NodeContext, type NodeExecutor, type QaTrainParams } from '@tunekit/core'
 import type { QaFeatureLine } from '@tunekit/data'
 import { listCheckpoints, OPTIMIZER_STATE, readSafetensors, TRAINER_STATE, writeCheckpoint, writeTrainArtifact, type FloatTensor, type TrainArtifact, type TrainerState } from '@tunekit/hf'
-import { readFile } from 'node:fs/promises'
 import { selectEngine, tf } from './engine.ts'
 import { loraScale } from './methods/lora-scale.ts'
 import { initialEncoderLora } from './methods/encoder-lora-init.ts'

@@ -604,6 +604,13 @@ export const errors = {
     message: (backend: string) => `stage 'qa' has tfjs executors only (qa-train, qa-eval), and backend is ${show(backend)}`,
     hint: "Set backend: 'tfjs' (device: 'cuda' with @tensorflow/tfjs-node-gpu for a GPU); the torch worker for BertForQuestionAnswering is not built yet.",
   },
+  QaEvalSplitUnsupported: {
+    code: 'TK368',
+    name: 'QaEvalSplitUnsupported',
+    title: "The qa stage holds out contexts from the records, not a source's own split",
+    message: (split: string) => `stage 'qa' holds out whole contexts of the training records (data.split.eval), and does not read the source's ${show(split)} split yet`,
+    hint: 'Remove data.split.evalSplit and set data.split.eval (a share or a count of questions), or merge the held-out file into the records.',
+  },
   QaOutputUnsupported: {
     code: 'TK366',
     name: 'QaOutputUnsupported',
