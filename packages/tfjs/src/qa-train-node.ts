@@ -113,6 +113,9 @@ export const qaTrainExecutor: NodeExecutor = async (ctx: NodeContext) => {
   const totalSteps = a.maxSteps ?? stepsPerEpoch * a.epochs
   const warmup = warmupStepsOf(a, totalSteps)
   const settings: OptimizerSettings = { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay }
+  const warn = (message: string) => ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message })
+  if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw' && a.optimizer !== 'adamw_torch') warn(`optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)`)
+  if (p.method.kind === 'lora' && p.method.dropout > 0) warn(`lora.dropout ${p.method.dropout}: the tfjs QA step runs without dropout (as the parity tests with PEFT do)`)
   const latest = await readQaCheckpoint(ctx.workDir, p.method.kind)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
   const model = await loadEncoder(modelDir)
