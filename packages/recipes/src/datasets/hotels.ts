@@ -93,6 +93,26 @@ function shuffled<T>(items: readonly T[], random: () => number): T[] {
   return out
 }
 
+/** Draws of a request before a repeat is kept (see {@link hotelDialogues}). */
+const REDRAWS = 50
+
+const pick = <T>(items: readonly T[], random: () => number): T => items[Math.floor(random() * items.length)]!
+
+/** One request with one to `maxSlots` distinct constraints, in the order the user names them, and its call's arguments. */
+function drawRequest(lang: Language, maxSlots: number, random: () => number): { request: string; args: Partial<Record<HotelSlot, string>> } {
+  const slotNames = Object.keys(SLOTS) as HotelSlot[]
+  const count = 1 + Math.floor(random() * Math.min(maxSlots, slotNames.length))
+  const slots = shuffled(slotNames, random).slice(0, count)
+  const args: Partial<Record<HotelSlot, string>> = {}
+  const asks = slots.map((slot) => {
+    const { values, ask } = SLOTS[slot][lang]
+    const value = pick(values, random)
+    args[slot] = value
+    return pick(ask, random).replace('{v}', value)
+  })
+  return { request: `${pick(OPENINGS[lang], random)}${asks.join(JOIN[lang])}${END[lang]}`, args }
+}
+
 /** One turn of a sharegpt record (LLaMA-Factory's `from` / `value`). */
 export type SharegptTurn = {
   from: 'human' | 'gpt' | 'function_call' | 'observation'
@@ -129,29 +149,28 @@ export interface HotelDialogueOptions {
  * Seeded hotel-search dialogues, half Chinese and half English: a request with one to four
  * constraints, the `search_hotels` call with those slots (values as the user wrote them), the
  * results, and a reply; each record ends on the call or on the reply (see the module's comment).
+ * No request is asked twice while there are new ones to draw (432 one-slot requests, tens of
+ * thousands with two to four slots), so held-out records are not train records.
  */
 export function hotelDialogues(options: HotelDialogueOptions = {}): HotelRecord[] {
   const random = seededRandom(options.seed ?? 0)
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
-  const slotNames = Object.keys(SLOTS) as HotelSlot[]
   const tools = JSON.stringify([searchHotelsTool])
+  const seen = new Set<string>()
   return Array.from({ length: options.count ?? 400 }, (_, i): HotelRecord => {
     const lang: Language = i % 2 === 0 ? 'zh' : 'en'
-    // 1–4 distinct slots, in the order the user names them
-    const count = 1 + Math.floor(random() * Math.min(options.maxSlots ?? 4, slotNames.length))
-    const slots = shuffled(slotNames, random).slice(0, count)
-    const args: Partial<Record<HotelSlot, string>> = {}
-    const asks = slots.map((slot) => {
-      const { values, ask } = SLOTS[slot][lang]
-      const value = pick(values)
-      args[slot] = value
-      return pick(ask).replace('{v}', value)
-    })
-    const request = `${pick(OPENINGS[lang])}${asks.join(JOIN[lang])}${END[lang]}`
+    // A request drawn before is drawn again, so that no two records ask the same (a held-out
+    // request is never one the model trained on); after REDRAWS tries a repeat is kept, for
+    // counts larger than the requests there are.
+    let request = ''
+    let args: Partial<Record<HotelSlot, string>> = {}
+    for (let attempt = 0; attempt < REDRAWS && (attempt === 0 || seen.has(request)); attempt++) {
+      ;({ request, args } = drawRequest(lang, options.maxSlots ?? 4, random))
+    }
+    seen.add(request)
     const call = JSON.stringify({ name: 'search_hotels', arguments: args })
     const turns: SharegptTurn[] = [{ from: 'human', value: request }, { from: 'function_call', value: call }]
     if (random() >= (options.endOnCall ?? 0.5)) {
-      const hotel = args.name ?? pick(HOTELS[lang])
+      const hotel = args.name ?? pick(HOTELS[lang], random)
       const price = 100 + 10 * Math.floor(random() * 90)
       const rating = (4 + Math.floor(random() * 11) / 10).toFixed(1)
       turns.push({ from: 'observation', value: JSON.stringify([{ name: hotel, price, rating }]) })
