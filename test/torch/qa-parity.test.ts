@@ -1,0 +1,85 @@
+// The qa stage's train node on both backends, through the real pipeline: the same tiny random
+// BERT (2 layers, hidden 32), the same seeded FAQ windows and batch order; qa-train run once by
+// tfjs's executor and once by the torch worker's (transformers' AutoModelForQuestionAnswering).
+// Per-step losses agree within 1e-4 relative, and the torch artifact, read by tfjs's encoder,
+// gives transformers' start/end logits within 1e-5.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { compile, defineRecipe, file, runGraph, type NodeExecutor, type Recipe } from '@tunekit/core'
+import { dataExecutors, writeWordPieceTokenizer, type QaFeatureLine } from '@tunekit/data'
+import { modelExecutor, readSafetensors } from '@tunekit/hf'
+import { faqParagraphs, faqSquadJson } from '@tunekit/recipes'
+import { createTfjsBackend, loadEncoder, qaBatch, qaLogits, selectEngine } from '@tunekit/tfjs'
+import { createTorchBackend, PYTHON_PACKAGE_DIR } from '@tunekit/torch'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { python } from './helpers.ts'
+
+let root: string
+let tokenizer: string
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'tunekit-torch-qa-'))
+  tokenizer = join(root, 'tokenizer')
+  const paragraphs = faqParagraphs({ seed: 3, paragraphs: 6 })
+  await writeWordPieceTokenizer(tokenizer, paragraphs.flatMap((p) => [p.context, ...p.qas.map((q) => q.question)]), { vocabSize: 200, modelMaxLength: 64 })
+  await writeFile(join(root, 'faq.json'), JSON.stringify(faqSquadJson({ seed: 3, paragraphs: 6 })))
+})
+
+const recipe = (): Recipe<'bert'> => defineRecipe({
+  name: 'qa-parity',
+  model: { id: 'tiny-bert', family: 'bert', random: { seed: 0, tokenizer, config: { vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } } },
+  method: { kind: 'full' },
+  stage: { kind: 'qa', docStride: 16 },
+  data: { source: file(join(root, 'faq.json')), format: 'squad', maxLength: 48, split: { eval: 0.25, seed: 1 } },
+  // backend names the compiled graph's backend; each run below picks qa-train's executor itself
+  args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear', maxGradNorm: 0.5, saveEvery: 'never' },
+  backend: 'tfjs',
+})
+
+/** Runs the graph up to qa-train with `qaTrain` as its executor; the qa-train and qa-features folders. */
+async function trainWith(name: string, qaTrain: NodeExecutor) {
+  const r = recipe()
+  const dirs = { cacheDir: join(root, name, 'cache'), runDir: join(root, name, 'run'), baseDir: root }
+  const graph = await compile(r, dirs)
+  await runGraph(graph, { recipe: r, ...dirs, until: 'qa-train', executors: { ...dataExecutors, model: modelExecutor, 'qa-train': qaTrain } })
+  const dir = (id: string) => join(dirs.cacheDir, graph.nodes.find((n) => n.id === id)!.key)
+  return { train: dir('qa-train'), features: dir('qa-features') }
+}
+
+const lossesOf = async (dir: string) => (JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
+
+/** transformers' start/end logits [rows, seq] of a model folder, from the torch worker. */
+function transformersLogits(model: string, rows: readonly QaFeatureLine[]) {
+  const out = join(root, 'qa-logits.safetensors')
+  const request = join(root, 'qa-logits.json')
+  writeFileSync(request, JSON.stringify({ qa: true, model, device: 'cpu', rows: rows.map((r) => ({ ids: r.ids, typeIds: r.typeIds })), out }))
+  const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
+  if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
+  return out
+}
+
+describe('qa-train on torch and tfjs', () => {
+  it('trains the same losses step by step, and the torch artifact gives the same logits in tfjs and transformers', async () => {
+    await selectEngine('cpu')
+    const tfjs = await trainWith('tfjs', createTfjsBackend({ device: 'cpu' }).executors['qa-train']!)
+    const torch = await trainWith('torch', createTorchBackend({ python, initialAdapter: false }).executors['qa-train']!)
+    const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
+    expect(a.length).toBe(4)
+    expect(b.length).toBe(4)
+    a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))
+    expect(a.at(-1)!).not.toBeCloseTo(a[0]!, 3) // the steps moved the weights
+
+    const config = JSON.parse(await readFile(join(torch.train, 'config.json'), 'utf8')) as { architectures: string[] }
+    expect(config.architectures).toEqual(['BertForQuestionAnswering'])
+    const rows = (await readFile(join(torch.features, 'train', 'features.jsonl'), 'utf8')).trim().split('\n').slice(0, 4).map((l) => JSON.parse(l) as QaFeatureLine)
+    const reference = (await readSafetensors(transformersLogits(torch.train, rows))).tensors
+    const model = await loadEncoder(torch.train)
+    const logits = qaLogits(model, qaBatch(rows, 0))
+    const far = (t: { dataSync(): unknown }, ref: Float32Array) => Math.max(...(t.dataSync() as Float32Array).map((x, i) => Math.abs(x - ref[i]!)))
+    expect(far(logits.start, reference.get('start')!.data as Float32Array)).toBeLessThan(1e-5)
+    expect(far(logits.end, reference.get('end')!.data as Float32Array)).toBeLessThan(1e-5)
+    for (const t of [logits.start, logits.end, ...model.weights.values()]) t.dispose()
+  })
+})
