@@ -8,8 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { compile, defineRecipe, file, runGraph, type NodeExecutor, type Recipe } from '@tunekit/core'
-import { dataExecutors, writeWordPieceTokenizer, type QaFeatureLine } from '@tunekit/data'
+import { compile, defineRecipe, file, runGraph, type NodeExecutor, type QaEvalReport, type Recipe } from '@tunekit/core'
+import { dataExecutors, writeWordPieceTokenizer, type QaExample, type QaFeatureLine } from '@tunekit/data'
+import { squadV1 } from '@tunekit/eval'
 import { modelExecutor, readSafetensors } from '@tunekit/hf'
 import { faqParagraphs, faqSquadJson } from '@tunekit/recipes'
 import { createTfjsBackend, loadEncoder, qaBatch, qaLogits, selectEngine } from '@tunekit/tfjs'
@@ -27,25 +28,27 @@ beforeAll(async () => {
   await writeFile(join(root, 'faq.json'), JSON.stringify(faqSquadJson({ seed: 3, paragraphs: 6 })))
 })
 
-const recipe = (): Recipe<'bert'> => defineRecipe({
-  name: 'qa-parity',
-  model: { id: 'tiny-bert', family: 'bert', random: { seed: 0, tokenizer, config: { vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } } },
-  method: { kind: 'full' },
-  stage: { kind: 'qa', docStride: 16 },
-  data: { source: file(join(root, 'faq.json')), format: 'squad', maxLength: 48, split: { eval: 0.25, seed: 1 } },
-  // backend names the compiled graph's backend; each run below picks qa-train's executor itself
-  args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear', maxGradNorm: 0.5, saveEvery: 'never' },
-  backend: 'tfjs',
-})
+const recipe = (method: 'full' | 'lora'): Recipe<'bert'> => {
+  const common = {
+    name: `qa-parity-${method}`,
+    model: { id: 'tiny-bert', family: 'bert' as const, random: { seed: 0, tokenizer, config: { vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } } },
+    stage: { kind: 'qa' as const, docStride: 16 },
+    data: { source: file(join(root, 'faq.json')), format: 'squad' as const, maxLength: 48, split: { eval: 0.25, seed: 1 } },
+    args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear' as const, maxGradNorm: 0.5, saveEvery: 'never' as const },
+    // the compiled graph's backend; each run below picks the qa executors itself
+    backend: 'tfjs' as const,
+  }
+  return method === 'full' ? defineRecipe({ ...common, method: { kind: 'full' } }) : defineRecipe({ ...common, lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] } })
+}
 
 /** Runs the graph up to qa-train with `qaTrain` as its executor; the qa-train and qa-features folders. */
-async function trainWith(name: string, qaTrain: NodeExecutor) {
-  const r = recipe()
+async function trainWith(name: string, method: 'full' | 'lora', executors: Partial<Record<'qa-train' | 'qa-eval', NodeExecutor>>) {
+  const r = recipe(method)
   const dirs = { cacheDir: join(root, name, 'cache'), runDir: join(root, name, 'run'), baseDir: root }
   const graph = await compile(r, dirs)
-  await runGraph(graph, { recipe: r, ...dirs, until: 'qa-train', executors: { ...dataExecutors, model: modelExecutor, 'qa-train': qaTrain } })
+  await runGraph(graph, { recipe: r, ...dirs, until: executors['qa-eval'] ? 'qa-eval' : 'qa-train', executors: { ...dataExecutors, model: modelExecutor, ...executors } })
   const dir = (id: string) => join(dirs.cacheDir, graph.nodes.find((n) => n.id === id)!.key)
-  return { train: dir('qa-train'), features: dir('qa-features') }
+  return { train: dir('qa-train'), features: dir('qa-features'), eval: dir('qa-eval') }
 }
 
 const lossesOf = async (dir: string) => (JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
@@ -63,8 +66,8 @@ function transformersLogits(model: string, rows: readonly QaFeatureLine[]) {
 describe('qa-train on torch and tfjs', () => {
   it('trains the same losses step by step, and the torch artifact gives the same logits in tfjs and transformers', async () => {
     await selectEngine('cpu')
-    const tfjs = await trainWith('tfjs', createTfjsBackend({ device: 'cpu' }).executors['qa-train']!)
-    const torch = await trainWith('torch', createTorchBackend({ python, initialAdapter: false }).executors['qa-train']!)
+    const tfjs = await trainWith('tfjs', 'full', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
+    const torch = await trainWith('torch', 'full', { 'qa-train': createTorchBackend({ python }).executors['qa-train']! })
     const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
     expect(a.length).toBe(4)
     expect(b.length).toBe(4)
@@ -81,5 +84,25 @@ describe('qa-train on torch and tfjs', () => {
     expect(far(logits.start, reference.get('start')!.data as Float32Array)).toBeLessThan(1e-5)
     expect(far(logits.end, reference.get('end')!.data as Float32Array)).toBeLessThan(1e-5)
     for (const t of [logits.start, logits.end, ...model.weights.values()]) t.dispose()
+  })
+
+  it('trains LoRA (qa_outputs saved, the seeded init both sides draw) to the same losses, writes adapter/ beside the merged model, and scores it with the torch qa-eval', async () => {
+    await selectEngine('cpu')
+    const tfjs = await trainWith('tfjs-lora', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
+    const backend = createTorchBackend({ python })
+    const torch = await trainWith('torch-lora', 'lora', { 'qa-train': backend.executors['qa-train']!, 'qa-eval': backend.executors['qa-eval']! })
+    const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
+    expect(b.length).toBe(4)
+    a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))
+    const adapter = JSON.parse(await readFile(join(torch.train, 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[]; modules_to_save: string[]; task_type: string | null }
+    expect(adapter).toMatchObject({ r: 4, modules_to_save: ['qa_outputs'], task_type: null })
+    expect([...adapter.target_modules].sort()).toEqual(['query', 'value'])
+    const report = JSON.parse(await readFile(join(torch.eval, 'report.json'), 'utf8')) as QaEvalReport
+    expect(report.metric).toBe('squad')
+    const held = (await readFile(join(torch.features, 'eval', 'examples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as QaExample)
+    const predictions = (await readFile(join(torch.eval, 'predictions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: string; answer: string; base: string })
+    expect(predictions.map((p) => p.id)).toEqual(held.map((e) => e.id))
+    predictions.forEach((p, i) => expect(held[i]!.context).toContain(p.answer))
+    expect(report.trained).toEqual(squadV1(predictions.map((p) => p.answer), held.map((e) => e.answers.text)))
   })
 })

@@ -1,5 +1,10 @@
-"""The qa stage's train node on torch: transformers' AutoModelForQuestionAnswering (BERT) fully
-fine-tuned on the qa-features windows, step for step as the tfjs backend trains them.
+"""The qa stage's train node on torch: transformers' AutoModelForQuestionAnswering (BERT), fully
+fine-tuned or with LoRA, on the qa-features windows, step for step as the tfjs backend trains them.
+
+LoRA is a plain PeftModel (get_peft_model with modules_to_save ⊇ ['qa_outputs'] and no task_type:
+PEFT's QUESTION_ANS task type drops token_type_ids), started from the driver's seeded initial A/B
+(qa-initial-adapter.safetensors, the tfjs draw). The artifact holds adapter/ (PEFT's layout) and,
+at the top, the merged model (merge_and_unload), as the tfjs qa-train writes them.
 
 The driver writes the plan (qa-plan.json: each step's window indices, the seeded shuffle tfjs
 draws), so both backends see the same batches in the same order. A batch is padded on the right
@@ -18,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .events import WorkerError, emit, info
+from .events import WorkerError, emit, info, warn
 from .modeling import resolve_device
 from .optim import lr_factor, make_optimizer
 from .spec import NodeSpec, model_folder, write_json_atomic
@@ -47,11 +52,33 @@ def qa_batch(rows: list[dict], pad_id: int, device: torch.device) -> dict[str, t
     return {k: v.to(device) for k, v in {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "start_positions": starts, "end_positions": ends}.items()}
 
 
+def with_lora(model, method, spec: NodeSpec):
+    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
+    from peft import LoraConfig, get_peft_model
+    from safetensors.torch import load_file
+
+    if spec.initial_adapter is None:
+        raise WorkerError("WorkerFailed", "a LoRA qa-train needs the driver's initial adapter (node.json initialAdapter)")
+    config = LoraConfig(r=method.rank, lora_alpha=method.alpha, lora_dropout=0.0, target_modules=list(method.target_modules),
+                        modules_to_save=sorted({"qa_outputs", *method.modules_to_save}), use_rslora=method.rs_lora, bias="none")
+    if method.dropout > 0:
+        warn(spec.node, f"lora.dropout {method.dropout}: the qa step runs without dropout on both backends (the tfjs parity)")
+    model = get_peft_model(model, config)
+    # PEFT keys (…lora_A.weight) → the live adapter's parameters (…lora_A.default.weight); the saved
+    # modules keep their copies of the base, as the tfjs trainer starts them.
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key, value in load_file(str(spec.initial_adapter)).items():
+            name = key.replace(".lora_A.weight", ".lora_A.default.weight").replace(".lora_B.weight", ".lora_B.default.weight")
+            if name not in params:
+                raise WorkerError("WorkerFailed", f"the initial adapter's {key!r} matches no LoRA parameter of the model")
+            params[name].copy_(value)
+    return model
+
+
 def run_qa_train(spec: NodeSpec) -> None:
     params = spec.params
     args = params.args
-    if params.method.kind != "full":
-        raise WorkerError("WorkerFailed", f"the torch qa-train runs method 'full' only, not {params.method.kind!r} (LoRA on BERT is tfjs-only for now)")
     if spec.qa_plan is None:
         raise WorkerError("WorkerFailed", "qa-train needs the driver's qa-plan.json (node.json qaPlan)")
     device = resolve_device(spec.device)
@@ -66,6 +93,8 @@ def run_qa_train(spec: NodeSpec) -> None:
 
     torch.manual_seed(args.seed)
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_folder(spec.require_input("model"))), torch_dtype=torch.float32, attn_implementation="eager").to(device)
+    if params.method.kind == "lora":
+        model = with_lora(model, params.method, spec)
     model.eval()  # no dropout: gradients still flow (see the module docstring)
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
@@ -100,6 +129,9 @@ def run_qa_train(spec: NodeSpec) -> None:
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
     # config.json (BertForQuestionAnswering) + model.safetensors; the driver adds the tokenizer files.
+    if params.method.kind == "lora":
+        model.save_pretrained(str(out / "adapter"), safe_serialization=True)
+        model = model.merge_and_unload()
     model.save_pretrained(str(out), safe_serialization=True)
     state = {"step": total, "epoch": total / per_epoch, "microBatch": total, "rng": {"seed": args.seed, "scheme": "tfjs-qa-v1: epoch order seed * 1000003 + epoch"},
              "recipeKey": spec.key, "lossHistory": losses, "evalHistory": [], "backend": "torch"}
