@@ -28,23 +28,22 @@ beforeAll(async () => {
   await writeFile(join(root, 'faq.json'), JSON.stringify(faqSquadJson({ seed: 3, paragraphs: 6 })))
 })
 
-const recipe = (method: 'full' | 'lora'): Recipe<'bert'> => {
+const recipe = (method: 'full' | 'lora', backend: 'tfjs' | 'torch'): Recipe<'bert'> => {
   const common = {
     name: `qa-parity-${method}`,
     model: { id: 'tiny-bert', family: 'bert' as const, random: { seed: 0, tokenizer, config: { vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 } } },
     stage: { kind: 'qa' as const, docStride: 16 },
     data: { source: file(join(root, 'faq.json')), format: 'squad' as const, maxLength: 48, split: { eval: 0.25, seed: 1 } },
     args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear' as const, maxGradNorm: 0.5, saveEvery: 'never' as const },
-    // the compiled graph's backend; each run below picks the qa executors itself
-    backend: 'tfjs' as const,
+    backend,
   }
   return method === 'full' ? defineRecipe({ ...common, method: { kind: 'full' } }) : defineRecipe({ ...common, lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] } })
 }
 
-/** Runs the graph up to qa-train with `qaTrain` as its executor; the qa-train and qa-features folders. */
-async function trainWith(name: string, method: 'full' | 'lora', executors: Partial<Record<'qa-train' | 'qa-eval', NodeExecutor>>) {
-  const r = recipe(method)
-  const dirs = { cacheDir: join(root, name, 'cache'), runDir: join(root, name, 'run'), baseDir: root }
+/** Runs the recipe on `name`'s backend up to qa-train (or qa-eval when given); the nodes' folders. */
+async function trainWith(name: 'tfjs' | 'torch', method: 'full' | 'lora', executors: Partial<Record<'qa-train' | 'qa-eval', NodeExecutor>>) {
+  const r = recipe(method, name)
+  const dirs = { cacheDir: join(root, `${name}-${method}`, 'cache'), runDir: join(root, `${name}-${method}`, 'run'), baseDir: root }
   const graph = await compile(r, dirs)
   await runGraph(graph, { recipe: r, ...dirs, until: executors['qa-eval'] ? 'qa-eval' : 'qa-train', executors: { ...dataExecutors, model: modelExecutor, ...executors } })
   const dir = (id: string) => join(dirs.cacheDir, graph.nodes.find((n) => n.id === id)!.key)
@@ -88,9 +87,9 @@ describe('qa-train on torch and tfjs', () => {
 
   it('trains LoRA (qa_outputs saved, the seeded init both sides draw) to the same losses, writes adapter/ beside the merged model, and scores it with the torch qa-eval', async () => {
     await selectEngine('cpu')
-    const tfjs = await trainWith('tfjs-lora', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
+    const tfjs = await trainWith('tfjs', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
     const backend = createTorchBackend({ python })
-    const torch = await trainWith('torch-lora', 'lora', { 'qa-train': backend.executors['qa-train']!, 'qa-eval': backend.executors['qa-eval']! })
+    const torch = await trainWith('torch', 'lora', { 'qa-train': backend.executors['qa-train']!, 'qa-eval': backend.executors['qa-eval']! })
     const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
     expect(b.length).toBe(4)
     a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))

@@ -594,9 +594,10 @@ export const errors = {
     code: 'TK365',
     name: 'QaMethodUnsupported',
     title: 'The qa stage trains with full fine-tuning or plain LoRA',
-    message: (what: string) => `stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
+    message: (what: string) => `stage 'qa' trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
     hint: "Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).",
   },
+  // No longer raised: both backends run qa-train and qa-eval (kept so the code is never reused).
   QaNeedsTfjs: {
     code: 'TK367',
     name: 'QaNeedsTfjs',
