@@ -612,6 +612,20 @@ export const errors = {
     message: (split: string) => `stage 'qa' holds out whole contexts of the training records (data.split.eval), and does not read the source's ${show(split)} split yet`,
     hint: 'Remove data.split.evalSplit and set data.split.eval (a share or a count of questions), or merge the held-out file into the records.',
   },
+  QaAskNoTokenizer: {
+    code: 'TK715',
+    name: 'QaAskNoTokenizer',
+    title: 'The folder to ask holds no tokenizer.json',
+    message: (dir: string) => `${show(dir)} holds no tokenizer.json, so \`tunekit ask\` cannot window the question and context`,
+    hint: "Pass the folder a qa run trained (the qa-train artifact, .tunekit/cache/<qa-train key>), or copy the model's tokenizer.json into it.",
+  },
+  QaAskContextMissing: {
+    code: 'TK716',
+    name: 'QaAskContextMissing',
+    title: 'The context file to ask about does not exist',
+    message: (file: string) => `--context @${file}: no such file`,
+    hint: 'Give the context as text (--context "…"), or @ followed by the path of a text file that exists.',
+  },
   QaOutputUnsupported: {
     code: 'TK366',
     name: 'QaOutputUnsupported',
