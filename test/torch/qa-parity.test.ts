@@ -1,20 +1,20 @@
 // The qa stage's train node on both backends, through the real pipeline: the same tiny random
 // BERT (2 layers, hidden 32), the same seeded FAQ windows and batch order; qa-train run once by
 // tfjs's executor and once by the torch worker's (transformers' AutoModelForQuestionAnswering).
-// Per-step losses agree within 1e-4 relative, and the torch artifact, read by tfjs's encoder,
-// gives transformers' start/end logits within 1e-5.
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+// Per-step losses agree within 1e-4 relative (full and LoRA), the torch artifact, read by tfjs's
+// encoder, gives the start/end logits transformers gave in the torch qa-eval within 1e-5, and the
+// torch qa-eval's report is SQuAD over its predictions.
+import { existsSync, mkdtempSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { compile, defineRecipe, file, runGraph, type NodeExecutor, type QaEvalReport, type Recipe } from '@tunekit/core'
+import { compile, defineRecipe, file, runGraph, workDirOf, type NodeExecutor, type QaEvalReport, type Recipe } from '@tunekit/core'
 import { dataExecutors, writeWordPieceTokenizer, type QaExample, type QaFeatureLine } from '@tunekit/data'
 import { squadV1 } from '@tunekit/eval'
 import { modelExecutor, readSafetensors } from '@tunekit/hf'
 import { faqParagraphs, faqSquadJson } from '@tunekit/recipes'
 import { createTfjsBackend, loadEncoder, qaBatch, qaLogits, selectEngine } from '@tunekit/tfjs'
-import { createTorchBackend, PYTHON_PACKAGE_DIR } from '@tunekit/torch'
+import { createTorchBackend } from '@tunekit/torch'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { python } from './helpers.ts'
 
@@ -46,27 +46,19 @@ async function trainWith(name: 'tfjs' | 'torch', method: 'full' | 'lora', execut
   const dirs = { cacheDir: join(root, `${name}-${method}`, 'cache'), runDir: join(root, `${name}-${method}`, 'run'), baseDir: root }
   const graph = await compile(r, dirs)
   await runGraph(graph, { recipe: r, ...dirs, until: executors['qa-eval'] ? 'qa-eval' : 'qa-train', executors: { ...dataExecutors, model: modelExecutor, ...executors } })
-  const dir = (id: string) => join(dirs.cacheDir, graph.nodes.find((n) => n.id === id)!.key)
-  return { train: dir('qa-train'), features: dir('qa-features'), eval: dir('qa-eval') }
+  const key = (id: string) => graph.nodes.find((n) => n.id === id)!.key
+  const dir = (id: string) => join(dirs.cacheDir, key(id))
+  return { train: dir('qa-train'), features: dir('qa-features'), eval: dir('qa-eval'), evalWork: workDirOf(dirs.cacheDir, key('qa-eval')) }
 }
 
 const lossesOf = async (dir: string) => (JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
 
-/** transformers' start/end logits [rows, seq] of a model folder, from the torch worker. */
-function transformersLogits(model: string, rows: readonly QaFeatureLine[]) {
-  const out = join(root, 'qa-logits.safetensors')
-  const request = join(root, 'qa-logits.json')
-  writeFileSync(request, JSON.stringify({ qa: true, model, device: 'cpu', rows: rows.map((r) => ({ ids: r.ids, typeIds: r.typeIds })), out }))
-  const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
-  if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
-  return out
-}
-
 describe('qa-train on torch and tfjs', () => {
-  it('trains the same losses step by step, and the torch artifact gives the same logits in tfjs and transformers', async () => {
+  it('trains the same losses step by step, the torch artifact gives the same logits in tfjs and transformers, and the torch qa-eval scores it', async () => {
     await selectEngine('cpu')
     const tfjs = await trainWith('tfjs', 'full', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
-    const torch = await trainWith('torch', 'full', { 'qa-train': createTorchBackend({ python }).executors['qa-train']! })
+    const backend = createTorchBackend({ python })
+    const torch = await trainWith('torch', 'full', { 'qa-train': backend.executors['qa-train']!, 'qa-eval': backend.executors['qa-eval']! })
     const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
     expect(a.length).toBe(4)
     expect(b.length).toBe(4)
@@ -75,27 +67,18 @@ describe('qa-train on torch and tfjs', () => {
 
     const config = JSON.parse(await readFile(join(torch.train, 'config.json'), 'utf8')) as { architectures: string[] }
     expect(config.architectures).toEqual(['BertForQuestionAnswering'])
-    const rows = (await readFile(join(torch.features, 'train', 'features.jsonl'), 'utf8')).trim().split('\n').slice(0, 4).map((l) => JSON.parse(l) as QaFeatureLine)
-    const reference = (await readSafetensors(transformersLogits(torch.train, rows))).tensors
+    // transformers' logits of the trained folder on the held-out windows, as the torch qa-eval's worker wrote them (case 1: the trained model)
+    const request = JSON.parse(await readFile(join(torch.evalWork, 'qa-logits', 'request.json'), 'utf8')) as { cases: Array<{ model: string; rows: Array<{ ids: number[]; typeIds: number[] }>; out: string }> }
+    expect(request.cases[1]!.model).toBe(torch.train)
+    const rows = request.cases[1]!.rows.map((r) => ({ ...r, startPosition: 0, endPosition: 0 }))
+    const reference = (await readSafetensors(request.cases[1]!.out)).tensors
     const model = await loadEncoder(torch.train)
     const logits = qaLogits(model, qaBatch(rows, 0))
     const far = (t: { dataSync(): unknown }, ref: Float32Array) => Math.max(...(t.dataSync() as Float32Array).map((x, i) => Math.abs(x - ref[i]!)))
     expect(far(logits.start, reference.get('start')!.data as Float32Array)).toBeLessThan(1e-5)
     expect(far(logits.end, reference.get('end')!.data as Float32Array)).toBeLessThan(1e-5)
     for (const t of [logits.start, logits.end, ...model.weights.values()]) t.dispose()
-  })
-
-  it('trains LoRA (qa_outputs saved, the seeded init both sides draw) to the same losses, writes adapter/ beside the merged model, and scores it with the torch qa-eval', async () => {
-    await selectEngine('cpu')
-    const tfjs = await trainWith('tfjs', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
-    const backend = createTorchBackend({ python })
-    const torch = await trainWith('torch', 'lora', { 'qa-train': backend.executors['qa-train']!, 'qa-eval': backend.executors['qa-eval']! })
-    const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
-    expect(b.length).toBe(4)
-    a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))
-    const adapter = JSON.parse(await readFile(join(torch.train, 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[]; modules_to_save: string[]; task_type: string | null }
-    expect(adapter).toMatchObject({ r: 4, modules_to_save: ['qa_outputs'], task_type: null })
-    expect([...adapter.target_modules].sort()).toEqual(['query', 'value'])
+    // the torch qa-eval: predictions are spans of their contexts, and report.json is SQuAD v1.1 over them
     const report = JSON.parse(await readFile(join(torch.eval, 'report.json'), 'utf8')) as QaEvalReport
     expect(report.metric).toBe('squad')
     const held = (await readFile(join(torch.features, 'eval', 'examples.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as QaExample)
@@ -103,5 +86,19 @@ describe('qa-train on torch and tfjs', () => {
     expect(predictions.map((p) => p.id)).toEqual(held.map((e) => e.id))
     predictions.forEach((p, i) => expect(held[i]!.context).toContain(p.answer))
     expect(report.trained).toEqual(squadV1(predictions.map((p) => p.answer), held.map((e) => e.answers.text)))
+  })
+
+  it('trains LoRA (qa_outputs saved, the seeded init both sides draw) to the same losses and writes adapter/ beside the merged model', async () => {
+    await selectEngine('cpu')
+    const tfjs = await trainWith('tfjs', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
+    const backend = createTorchBackend({ python })
+    const torch = await trainWith('torch', 'lora', { 'qa-train': backend.executors['qa-train']! })
+    const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
+    expect(b.length).toBe(4)
+    a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))
+    const adapter = JSON.parse(await readFile(join(torch.train, 'adapter', 'adapter_config.json'), 'utf8')) as { r: number; target_modules: string[]; modules_to_save: string[]; task_type: string | null }
+    expect(adapter).toMatchObject({ r: 4, modules_to_save: ['qa_outputs'], task_type: null })
+    expect([...adapter.target_modules].sort()).toEqual(['query', 'value'])
+    expect(existsSync(join(torch.train, 'adapter', 'adapter_model.safetensors')) && existsSync(join(torch.train, 'model.safetensors'))).toBe(true)
   })
 })
