@@ -101,6 +101,8 @@ def run_qa_train(spec: NodeSpec) -> None:
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     info(spec.node, f"torch {torch.__version__} on {device.type}; {opt_name}; {sum(p.numel() for p in trainable):,} trainable parameters (full); {len(features)} windows, {per_epoch} steps/epoch, {total} steps")
 
+    if args.save_every != "never":
+        warn(spec.node, f"args.saveEvery {args.save_every!r}: the torch qa-train writes no intermediate checkpoints yet (an interrupted run starts again; tfjs resumes)")
     losses: list[float] = []
     for index, indices in enumerate(steps):
         lr = args.learning_rate * factor(index)
