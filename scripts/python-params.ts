@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { nodes, type NodeKind } from '@tunekit/core'
 
 /** The node kinds the torch worker runs. */
-export const WORKER_KINDS = ['train', 'ref-logprobs', 'merge', 'generate', 'eval', 'score'] as const satisfies readonly NodeKind[]
+export const WORKER_KINDS = ['train', 'ref-logprobs', 'merge', 'generate', 'eval', 'score', 'qa-train'] as const satisfies readonly NodeKind[]
 
 /** Where the generated module lives, from the repository root. */
 export const PARAMS_PY = 'packages/torch/python/tunekit_torch/params.py'

@@ -105,17 +105,14 @@ describe('qa stage checks', () => {
     expect(() =>
       parseRecipe({ model: { id: 'tunekit/tiny-mistral', family: 'mistral' }, stage: { kind: 'qa' }, data: { source: file('a.jsonl'), format: 'alpaca' }, method: { kind: 'freeze', trainableLayers: 1 }, output: { samples: ['hi'] }, backend: 'torch' }),
     ).toThrowErrorMatchingInlineSnapshot(`
-      [RecipeError: Recipe has 5 problems
-      ✖ TK367 stage 'qa' has tfjs executors only (qa-train, qa-eval), and backend is "torch" → at backend
-        value: "torch"
-        fix: Set backend: 'tfjs' (device: 'cuda' with @tensorflow/tfjs-node-gpu for a GPU); the torch worker for BertForQuestionAnswering is not built yet.
+      [RecipeError: Recipe has 4 problems
       ✖ TK362 stage 'qa' trains a start/end span head on a bidirectional encoder, but model.family "mistral" is a decoder → at model.family
         value: "mistral"
         fix: Use an encoder family (bert), e.g. bert-base-uncased with family 'bert', or train the decoder with stage { kind: 'sft' }.
       ✖ TK363 stage 'qa' reads questions, contexts and answer spans, but data.format is "alpaca" → at data.format
         value: "alpaca"
         fix: Set data.format: 'squad' (SQuAD v1.1/v2.0 JSON, or flat records with id, question, context and answers { text, answer_start }).
-      ✖ TK365 stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not method 'freeze' → at method.kind
+      ✖ TK365 stage 'qa' trains every weight (method full) or LoRA adapters with qa_outputs saved, not method 'freeze' → at method.kind
         value: "freeze"
         fix: Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).
       ✖ TK366 output.samples needs a causal LM (it generates text or exports for llama.cpp), and stage 'qa' trains a span-extraction model → at output.samples
@@ -126,7 +123,7 @@ describe('qa stage checks', () => {
   it('refuses DoRA and a source split on qa, squad data on sft, and an encoder on sft', () => {
     expect(() => parseRecipe({ model: bert(), stage: { kind: 'qa' }, data: { ...squad, split: { evalSplit: 'validation' } }, lora: { useDora: true } })).toThrowErrorMatchingInlineSnapshot(`
       [RecipeError: Recipe has 4 problems
-      ✖ TK365 stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not DoRA → at lora.useDora
+      ✖ TK365 stage 'qa' trains every weight (method full) or LoRA adapters with qa_outputs saved, not DoRA → at lora.useDora
         value: true
         fix: Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).
       ✖ TK368 stage 'qa' holds out whole contexts of the training records (data.split.eval), and does not read the source's "validation" split yet → at data.split.evalSplit

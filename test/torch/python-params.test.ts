@@ -18,6 +18,8 @@ describe('tunekit_torch/params.py', () => {
       'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsArgs', 'class TrainParamsObjectiveDpo', 'class TrainParams',
       'class RefLogprobsParamsQuantize', 'class RefLogprobsParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
       'class ScoreParamsQuantize', 'class ScoreParams',
+      'class QaTrainParamsModelQuantize', 'class QaTrainParamsModelRandom', 'class QaTrainParamsModel', 'class QaTrainParamsMethodLora',
+      'class QaTrainParamsMethodFull', 'class QaTrainParamsMethodFreeze', 'class QaTrainParamsArgs', 'class QaTrainParams',
     ])
     expect(source).toContain('    learning_rate: float = field(metadata={"json": "learningRate"})')
     expect(source).toContain('    max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})')

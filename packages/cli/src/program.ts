@@ -10,13 +10,14 @@ import { exportCommand } from './commands/export.ts'
 import { setupCommand } from './commands/setup.ts'
 import { initCommand } from './commands/init.ts'
 import { chatCommand } from './commands/chat.ts'
+import { askCommand } from './commands/ask.ts'
 import { evalCommand } from './commands/eval.ts'
 import type { CliCommand, CliContext } from './context.ts'
 
 export type { CliCommand, CliContext } from './context.ts'
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [runCommand, evalCommand, planCommand, checkCommand, graphCommand, chatCommand, mergeCommand, exportCommand, initCommand, schemaCommand, setupCommand]
+export const commands: readonly CliCommand[] = [runCommand, evalCommand, planCommand, checkCommand, graphCommand, chatCommand, askCommand, mergeCommand, exportCommand, initCommand, schemaCommand, setupCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that

@@ -193,9 +193,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
 }
 
 /** The qa stage: an encoder, SQuAD data, full fine-tuning or plain LoRA, and no decoder outputs. */
-function qaIssues({ model = {}, data = {}, method, lora = {}, output = {}, backend }: RecipeParts, family: FamilyInfo): Issue[] {
+function qaIssues({ model = {}, data = {}, method, lora = {}, output = {} }: RecipeParts, family: FamilyInfo): Issue[] {
   const issues: Issue[] = []
-  if (backend === 'torch') issues.push(issue('QaNeedsTfjs', { path: 'backend', value: backend }, backend))
   if (family.kind !== 'encoder') issues.push(issue('QaNeedsEncoder', { path: 'model.family', value: model.family, hintArgs: [familyNames.filter((f) => familyInfo(f)?.kind === 'encoder')] }, family.name))
   if (data.format !== undefined && data.format !== 'squad') issues.push(issue('QaNeedsSquad', { path: 'data.format', value: data.format }, JSON.stringify(data.format)))
   const kind = method?.kind ?? 'lora'

@@ -14,6 +14,7 @@ export { MAX_LISTED, capIssues, weightIssues, tokenizerIdCount, tokenizerIssues,
 export type { WeightShape } from './inspect-folder.ts'
 export { familyOf } from './family-of.ts'
 export { configFromJson, readModelConfig, modelWeightSpecs, moduleWeightName, writeModelFolder } from './hf-folder.ts'
+export { initialEncoderLoraTensors, type EncoderLoraInitSpec } from './encoder-lora-init.ts'
 export type { ModelFolderConfig, WeightSpec, ModelFolderContents } from './hf-folder.ts'
 export { modelConfigJson, torchDtypeNames } from './metadata/model-config-json.ts'
 export type { ModelConfigJsonOptions, StoredFloatDtype } from './metadata/model-config-json.ts'

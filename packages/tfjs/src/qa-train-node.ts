@@ -5,7 +5,7 @@
 // folder in transformers' layout, BertForQuestionAnswering, which its QA pipeline loads).
 import { cp, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { inputOfKind, mulberry32, nodeParams, resolveModelDir, type NodeContext, type NodeExecutor, type QaTrainParams } from '@tunekit/core'
+import { epochOrder, inputOfKind, nodeParams, resolveModelDir, type NodeContext, type NodeExecutor, type QaTrainParams } from '@tunekit/core'
 import type { QaFeatureLine } from '@tunekit/data'
 import { listCheckpoints, OPTIMIZER_STATE, readSafetensors, TRAINER_STATE, writeCheckpoint, writeTrainArtifact, type FloatTensor, type TrainArtifact, type TrainerState } from '@tunekit/hf'
 import { selectEngine, tf } from './engine.ts'
@@ -19,18 +19,6 @@ import { qaBatch } from './objectives/qa-batch.ts'
 import { fullQaTrainer, loraQaTrainer, qaTrainStep, type QaTrainer } from './objectives/qa-step.ts'
 import { optimizerTensors, restoreOptimizer, type OptimizerSettings } from './train/optimizer.ts'
 import { lrMultiplier, warmupStepsOf } from './train/schedule.ts'
-
-/** Window order of each epoch: a seeded Fisher–Yates shuffle (seed · 1000003 + epoch), so a resumed run replays it. */
-function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): number[] {
-  const order = Array.from({ length: n }, (_, i) => i)
-  if (!shuffle) return order
-  const rand = mulberry32(seed * 1000003 + epoch)
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1))
-    ;[order[i], order[j]] = [order[j]!, order[i]!]
-  }
-  return order
-}
 
 /** LoRA's spec from the recipe: qa_outputs always trains in full (PEFT's question-answering heads are saved modules). */
 function loraSpecOf(method: Extract<QaTrainParams['method'], { kind: 'lora' }>): EncoderLoraSpec {

@@ -12,6 +12,10 @@ import { installCommand, probeTorch, versionMismatches, type TorchProbe } from '
 import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
 import { writePairPlan } from './pair-plan.ts'
+import { writeQaPlan } from './qa-plan.ts'
+import { writeQaTokenizer } from './qa-tokenizer.ts'
+import { runQaEval } from './qa-eval-node.ts'
+import { writeQaInitialAdapter } from './qa-initial-adapter.ts'
 import { requirePreferencePairs } from '@tunekit/data'
 import { finishScore, prepareScore } from './score-node.ts'
 
@@ -74,30 +78,32 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     return checked
   }
 
-  const executor = (kind: 'train' | 'ref-logprobs' | 'merge' | 'generate' | 'eval' | 'score'): NodeExecutor => async (ctx) => {
+  const executor = (kind: 'train' | 'ref-logprobs' | 'merge' | 'generate' | 'eval' | 'score' | 'qa-train'): NodeExecutor => async (ctx) => {
     const probe = await ready(ctx)
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
     }
     const write = options.initialAdapter ?? writeInitialAdapter
-    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : undefined
+    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : kind === 'qa-train' ? await writeQaInitialAdapter(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
     const held = kind === 'score' ? await prepareScore(ctx) : undefined
     if (kind === 'ref-logprobs') await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), ctx.recipe.stage.kind)
     const pairPlan = kind === 'train' ? await writePairPlan(ctx) : undefined
-    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}) }
+    const qaPlan = kind === 'qa-train' ? await writeQaPlan(ctx) : undefined
+    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(qaPlan ? { qaPlan } : {}) }
     await runWorkerNode(probe.python, ctx, spec, options.onLog ? { onLog: options.onLog } : {})
     // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
     if (kind === 'train') await writeTrainMetadata(ctx)
     if (kind === 'merge') await writeMergeMetadata(ctx)
+    if (kind === 'qa-train') await writeQaTokenizer(ctx)
     if (held) await finishScore(ctx, held)
   }
 
   return {
     name: 'torch',
     capabilities: async () => describe(await ready()),
-    executors: { train: executor('train'), 'ref-logprobs': executor('ref-logprobs'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score') },
+    executors: { train: executor('train'), 'ref-logprobs': executor('ref-logprobs'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score'), 'qa-train': executor('qa-train'), 'qa-eval': async (ctx) => runQaEval((await ready(ctx)).python, ctx) },
     generate: async (request, onToken) => {
       const probe = await ready()
       const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))

@@ -27,6 +27,8 @@ export interface NodeSpec {
   initialAdapter?: string
   /** A preference stage's steps of pair indices (@tunekit/data's pairPlan), written by the TS side. */
   pairPlan?: string
+  /** The qa stage's steps of window indices (qa-plan.ts), written by the TS side. */
+  qaPlan?: string
 }
 
 export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {

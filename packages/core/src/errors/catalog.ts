@@ -594,9 +594,10 @@ export const errors = {
     code: 'TK365',
     name: 'QaMethodUnsupported',
     title: 'The qa stage trains with full fine-tuning or plain LoRA',
-    message: (what: string) => `stage 'qa' on tfjs trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
+    message: (what: string) => `stage 'qa' trains every weight (method full) or LoRA adapters with qa_outputs saved, not ${what}`,
     hint: "Use method: { kind: 'full' } or plain LoRA (no quantisation, DoRA, trainable tokens or init other than the default).",
   },
+  // No longer raised: both backends run qa-train and qa-eval (kept so the code is never reused).
   QaNeedsTfjs: {
     code: 'TK367',
     name: 'QaNeedsTfjs',
@@ -610,6 +611,20 @@ export const errors = {
     title: "The qa stage holds out contexts from the records, not a source's own split",
     message: (split: string) => `stage 'qa' holds out whole contexts of the training records (data.split.eval), and does not read the source's ${show(split)} split yet`,
     hint: 'Remove data.split.evalSplit and set data.split.eval (a share or a count of questions), or merge the held-out file into the records.',
+  },
+  QaAskNoTokenizer: {
+    code: 'TK715',
+    name: 'QaAskNoTokenizer',
+    title: 'The folder to ask holds no tokenizer.json',
+    message: (dir: string) => `${show(dir)} holds no tokenizer.json, so \`tunekit ask\` cannot window the question and context`,
+    hint: "Pass the folder a qa run trained (the qa-train artifact, .tunekit/cache/<qa-train key>), or copy the model's tokenizer.json into it.",
+  },
+  QaAskContextMissing: {
+    code: 'TK716',
+    name: 'QaAskContextMissing',
+    title: 'The context file to ask about does not exist',
+    message: (file: string) => `--context @${file}: no such file`,
+    hint: 'Give the context as text (--context "…"), or @ followed by the path of a text file that exists.',
   },
   QaOutputUnsupported: {
     code: 'TK366',

@@ -20,6 +20,8 @@ def run_node(path: str) -> None:
         from .train_dpo import run_train_dpo as runner
     elif spec.kind == "train":
         from .train import run_train as runner
+    elif spec.kind == "qa-train":
+        from .qa_train import run_qa_train as runner
     elif spec.kind == "ref-logprobs":
         from .ref_logprobs import run_ref_logprobs as runner
     elif spec.kind == "merge":

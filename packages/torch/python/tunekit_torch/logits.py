@@ -2,6 +2,8 @@
 adapter) on given ids, written as safetensors — how adapters are checked across backends.
 
 request: { "model": folder, "adapter"?: folder, "merge"?: true, "ids": [[...], ...] (equal lengths), "out": file.safetensors },
+or a QA case { "qa": true, "model": folder, "rows": [{ "ids", "typeIds" }, ...], "out": file } (start_logits and
+end_logits [rows, seq] of AutoModelForQuestionAnswering, rows padded on the right as the qa stage pads),
 or { "cases": [ such requests ] } to pay the imports once. `merge` folds the adapter first with
 PEFT's merge_and_unload (what the torch backend's merge node runs).
 """
@@ -18,7 +20,25 @@ from .modeling import resolve_device
 
 def run_logits(request: dict) -> None:
     for case in request.get("cases", [request]):
-        one_case(case)
+        (qa_case if case.get("qa") else one_case)(case)
+
+
+def qa_case(request: dict) -> None:
+    from safetensors.torch import save_file
+    from transformers import AutoModelForQuestionAnswering
+
+    from .qa_train import qa_batch
+
+    device = resolve_device(request.get("device", "cpu"))
+    model = AutoModelForQuestionAnswering.from_pretrained(request["model"], torch_dtype=torch.float32, attn_implementation="eager").to(device).eval()
+    rows = [{**r, "startPosition": 0, "endPosition": 0} for r in request["rows"]]
+    batch = qa_batch(rows, int(request.get("padId", 0)), device)
+    with torch.no_grad():
+        out = model(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"], attention_mask=batch["attention_mask"])
+    path = Path(request["out"])
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({"start": out.start_logits.float().cpu().contiguous(), "end": out.end_logits.float().cpu().contiguous()}, str(tmp))
+    tmp.replace(path)
 
 
 def one_case(request: dict) -> None:

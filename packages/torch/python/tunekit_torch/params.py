@@ -193,5 +193,94 @@ class ScoreParams(Params):
     quantize: ScoreParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
 
 
+@dataclass(frozen=True)
+class QaTrainParamsModelQuantize(Params):
+    bits: Literal[4] | Literal[8] = field(metadata={"json": "bits"})
+    type: Literal["nf4", "fp4", "int8"] = field(metadata={"json": "type"})
+    double_quant: bool = field(metadata={"json": "doubleQuant"})
+    compute_dtype: Literal["float32", "float16", "bfloat16"] = field(metadata={"json": "computeDtype"})
+    block_size: int = field(metadata={"json": "blockSize"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsModelRandom(Params):
+    seed: int = field(metadata={"json": "seed"})
+    config: dict[str, float | bool | str | None] = field(metadata={"json": "config"})
+    tokenizer: str = field(metadata={"json": "tokenizer"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsModel(Params):
+    id: str = field(metadata={"json": "id"})
+    family: Literal["llama", "mistral", "qwen2", "bert"] = field(metadata={"json": "family"})
+    revision: str = field(metadata={"json": "revision"})
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
+    gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
+    path: str | None = field(default=None, metadata={"json": "path"})
+    quantize: QaTrainParamsModelQuantize | None = field(default=None, metadata={"json": "quantize"})
+    random: QaTrainParamsModelRandom | None = field(default=None, metadata={"json": "random"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodLora(Params):
+    kind: Literal["lora"] = field(metadata={"json": "kind"})
+    rank: int = field(metadata={"json": "rank"})
+    alpha: float = field(metadata={"json": "alpha"})
+    dropout: float = field(metadata={"json": "dropout"})
+    target_modules: list[str] = field(metadata={"json": "targetModules"})
+    modules_to_save: list[str] = field(metadata={"json": "modulesToSave"})
+    trainable_tokens: bool | list[str] = field(metadata={"json": "trainableTokens"})
+    rs_lora: bool = field(metadata={"json": "rsLora"})
+    use_dora: bool = field(metadata={"json": "useDora"})
+    init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodFull(Params):
+    kind: Literal["full"] = field(metadata={"json": "kind"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodFreeze(Params):
+    kind: Literal["freeze"] = field(metadata={"json": "kind"})
+    trainable_layers: int = field(metadata={"json": "trainableLayers"})
+    trainable_modules: Literal["all"] | list[str] = field(metadata={"json": "trainableModules"})
+    extra_modules: list[str] = field(metadata={"json": "extraModules"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsArgs(Params):
+    batch_size: int = field(metadata={"json": "batchSize"})
+    gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
+    epochs: float = field(metadata={"json": "epochs"})
+    learning_rate: float = field(metadata={"json": "learningRate"})
+    lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = field(metadata={"json": "lrScheduler"})
+    warmup_steps: int = field(metadata={"json": "warmupSteps"})
+    warmup_ratio: float = field(metadata={"json": "warmupRatio"})
+    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd"] = field(metadata={"json": "optimizer"})
+    weight_decay: float = field(metadata={"json": "weightDecay"})
+    adam_beta1: float = field(metadata={"json": "adamBeta1"})
+    adam_beta2: float = field(metadata={"json": "adamBeta2"})
+    adam_epsilon: float = field(metadata={"json": "adamEpsilon"})
+    max_grad_norm: float = field(metadata={"json": "maxGradNorm"})
+    group_by_length: bool = field(metadata={"json": "groupByLength"})
+    shuffle: bool = field(metadata={"json": "shuffle"})
+    eval_every: int | Literal["epoch", "never"] = field(metadata={"json": "evalEvery"})
+    save_every: int | Literal["epoch", "never"] = field(metadata={"json": "saveEvery"})
+    keep_checkpoints: int = field(metadata={"json": "keepCheckpoints"})
+    seed: int = field(metadata={"json": "seed"})
+    log_every: int = field(metadata={"json": "logEvery"})
+    max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+
+
+@dataclass(frozen=True)
+class QaTrainParams(Params):
+    model: QaTrainParamsModel = field(metadata={"json": "model"})
+    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze = field(metadata={"json": "method"})
+    args: QaTrainParamsArgs = field(metadata={"json": "args"})
+    backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
+    device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
+
+
 # node kind -> its params class
-PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "ref-logprobs": RefLogprobsParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams, "score": ScoreParams}
+PARAMS_BY_KIND: dict[str, type[Params]] = {"train": TrainParams, "ref-logprobs": RefLogprobsParams, "merge": MergeParams, "generate": GenerateParams, "eval": EvalParams, "score": ScoreParams, "qa-train": QaTrainParams}

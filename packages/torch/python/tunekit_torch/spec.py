@@ -11,7 +11,7 @@ from .params import PARAMS_BY_KIND
 from .params_base import Params, ParamsError
 
 _KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
-_OPTIONAL = {"initialAdapter", "pairPlan"}
+_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan"}
 
 
 @dataclass
@@ -28,6 +28,7 @@ class NodeSpec:
     device: str  # "auto" | "cpu" | "cuda"
     initial_adapter: Path | None = None  # adapter folder written by the TS side (seeded)
     pair_plan: Path | None = None  # a preference stage's steps of pair indices (@tunekit/data pairPlan), written by the TS side
+    qa_plan: Path | None = None  # the qa stage's steps of window indices (qa-plan.json), written by the TS side
 
     def input_dir(self, kind: str) -> Path | None:
         """The artifact folder of the first input of this kind (ids can differ, kinds are fixed)."""
@@ -75,6 +76,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         _bad(path, str(e))
     init = raw.get("initialAdapter")
     pair_plan = raw.get("pairPlan")
+    qa_plan = raw.get("qaPlan")
     return NodeSpec(
         node=node["id"],
         kind=kind,
@@ -86,6 +88,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         device=raw["device"],
         initial_adapter=Path(init) if init else None,
         pair_plan=Path(pair_plan) if pair_plan else None,
+        qa_plan=Path(qa_plan) if qa_plan else None,
     )
 
 

@@ -1,0 +1,140 @@
+"""The qa stage's train node on torch: transformers' AutoModelForQuestionAnswering (BERT), fully
+fine-tuned or with LoRA, on the qa-features windows, step for step as the tfjs backend trains them.
+
+LoRA is a plain PeftModel (get_peft_model with modules_to_save ⊇ ['qa_outputs'] and no task_type:
+PEFT's QUESTION_ANS task type drops token_type_ids), started from the driver's seeded initial A/B
+(qa-initial-adapter.safetensors, the tfjs draw). The artifact holds adapter/ (PEFT's layout) and,
+at the top, the merged model (merge_and_unload), as the tfjs qa-train writes them.
+
+The driver writes the plan (qa-plan.json: each step's window indices, the seeded shuffle tfjs
+draws), so both backends see the same batches in the same order. A batch is padded on the right
+as DataCollatorWithPadding pads it ([PAD], token type 0, mask 0). The loss is the model's own
+(start and end cross-entropies averaged, positions clamped to the sequence); dropout is off
+(model.eval() while training: the tfjs step runs without dropout, and parity needs the same
+forward); global-norm clipping and AdamW at transformers' scheduled learning rate (optim.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from .events import WorkerError, emit, info, warn
+from .modeling import resolve_device
+from .optim import lr_factor, make_optimizer
+from .spec import NodeSpec, model_folder, write_json_atomic
+
+
+def read_features(features_dir: Path) -> tuple[list[dict], int]:
+    """The training windows (ids, typeIds, startPosition, endPosition) and the tokenizer's [PAD] id."""
+    lines = (features_dir / "train" / "features.jsonl").read_text().splitlines()
+    tokenizer = json.loads((features_dir / "tokenizer" / "tokenizer.json").read_text())
+    return [json.loads(line) for line in lines if line], int(tokenizer["model"]["vocab"].get("[PAD]", 0))
+
+
+def qa_batch(rows: list[dict], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Rows padded on the right to the longest (tfjs's qaBatch), with the start/end labels."""
+    seq = max(len(r["ids"]) for r in rows)
+    ids = torch.full((len(rows), seq), pad_id, dtype=torch.long)
+    types = torch.zeros((len(rows), seq), dtype=torch.long)
+    mask = torch.zeros((len(rows), seq), dtype=torch.long)
+    for b, r in enumerate(rows):
+        n = len(r["ids"])
+        ids[b, :n] = torch.tensor(r["ids"])
+        types[b, :n] = torch.tensor(r["typeIds"])
+        mask[b, :n] = 1
+    starts = torch.tensor([r["startPosition"] for r in rows], dtype=torch.long)
+    ends = torch.tensor([r["endPosition"] for r in rows], dtype=torch.long)
+    return {k: v.to(device) for k, v in {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "start_positions": starts, "end_positions": ends}.items()}
+
+
+def with_lora(model, method, spec: NodeSpec):
+    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
+    from peft import LoraConfig, get_peft_model
+    from safetensors.torch import load_file
+
+    if spec.initial_adapter is None:
+        raise WorkerError("WorkerFailed", "a LoRA qa-train needs the driver's initial adapter (node.json initialAdapter)")
+    config = LoraConfig(r=method.rank, lora_alpha=method.alpha, lora_dropout=0.0, target_modules=list(method.target_modules),
+                        modules_to_save=sorted({"qa_outputs", *method.modules_to_save}), use_rslora=method.rs_lora, bias="none")
+    if method.dropout > 0:
+        warn(spec.node, f"lora.dropout {method.dropout}: the qa step runs without dropout on both backends (the tfjs parity)")
+    model = get_peft_model(model, config)
+    # PEFT keys (…lora_A.weight) → the live adapter's parameters (…lora_A.default.weight); the saved
+    # modules keep their copies of the base, as the tfjs trainer starts them.
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for key, value in load_file(str(spec.initial_adapter)).items():
+            name = key.replace(".lora_A.weight", ".lora_A.default.weight").replace(".lora_B.weight", ".lora_B.default.weight")
+            if name not in params:
+                raise WorkerError("WorkerFailed", f"the initial adapter's {key!r} matches no LoRA parameter of the model")
+            params[name].copy_(value)
+    return model
+
+
+def run_qa_train(spec: NodeSpec) -> None:
+    params = spec.params
+    args = params.args
+    if spec.qa_plan is None:
+        raise WorkerError("WorkerFailed", "qa-train needs the driver's qa-plan.json (node.json qaPlan)")
+    device = resolve_device(spec.device)
+    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    features, pad_id = read_features(spec.require_input("qa-features"))
+    plan = json.loads(spec.qa_plan.read_text())
+    steps: list[list[int]] = plan["steps"]
+    per_epoch = int(plan["stepsPerEpoch"])
+    total = len(steps)
+
+    from transformers import AutoModelForQuestionAnswering
+
+    torch.manual_seed(args.seed)
+    model = AutoModelForQuestionAnswering.from_pretrained(str(model_folder(spec.require_input("model"))), torch_dtype=torch.float32, attn_implementation="eager").to(device)
+    if params.method.kind == "lora":
+        model = with_lora(model, params.method, spec)
+    model.eval()  # no dropout: gradients still flow (see the module docstring)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    factor = lr_factor(args, total)
+    trainable = [p for g in optimizer.param_groups for p in g["params"]]
+    info(spec.node, f"torch {torch.__version__} on {device.type}; {opt_name}; {sum(p.numel() for p in trainable):,} trainable parameters (full); {len(features)} windows, {per_epoch} steps/epoch, {total} steps")
+
+    if args.save_every != "never":
+        warn(spec.node, f"args.saveEvery {args.save_every!r}: the torch qa-train writes no intermediate checkpoints yet (an interrupted run starts again; tfjs resumes)")
+    losses: list[float] = []
+    for index, indices in enumerate(steps):
+        lr = args.learning_rate * factor(index)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        rows = [features[i] for i in indices]
+        start = time.perf_counter()
+        loss = model(**qa_batch(rows, pad_id, device)).loss
+        loss.backward()
+        if args.max_grad_norm > 0:
+            norm = torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
+        else:
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable if p.grad is not None]))
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {value}", args=[index + 1, value])
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(value)
+        step = index + 1
+        if step == 1 or step % args.log_every == 0 or step == total:
+            tokens = sum(len(r["ids"]) for r in rows)  # real (unpadded) tokens of the batch
+            emit({"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": step / per_epoch, "loss": value,
+                  "learningRate": lr, "gradNorm": float(norm), "tokensPerSecond": tokens / max(time.perf_counter() - start, 1e-9)})
+
+    out = spec.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    # config.json (BertForQuestionAnswering) + model.safetensors; the driver adds the tokenizer files.
+    if params.method.kind == "lora":
+        model.save_pretrained(str(out / "adapter"), safe_serialization=True)
+        model = model.merge_and_unload()
+    model.save_pretrained(str(out), safe_serialization=True)
+    state = {"step": total, "epoch": total / per_epoch, "microBatch": total, "rng": {"seed": args.seed, "scheme": "tfjs-qa-v1: epoch order seed * 1000003 + epoch"},
+             "recipeKey": spec.key, "lossHistory": losses, "evalHistory": [], "backend": "torch"}
+    write_json_atomic(out / "trainer_state.json", state)

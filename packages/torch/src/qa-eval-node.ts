@@ -1,0 +1,85 @@
+// The qa stage's held-out scoring on torch: each held-out question windowed here as the tfjs
+// qa-eval windows it (question kept as written), start/end logits of the base and the trained
+// model from the worker (transformers' AutoModelForQuestionAnswering, `logits` with qa cases, one
+// process for both), then the QA pipeline's post-processing (qaAnswers) and SQuAD EM/F1 here, as
+// on tfjs. Writes report.json and predictions.jsonl.
+import { spawn } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fail, inputOfKind, nodeParams, resolveModelDir, writeFileAtomic, writeJsonAtomic, type NodeContext, type QaEvalReport, type QaScore } from '@tunekit/core'
+import { qaAnswers, qaTrainFeatures, wordPieceEncoder, type QaExample, type QaFeature, type QaFeaturesReport, type WordPieceJson } from '@tunekit/data'
+import { squadV1, squadV2 } from '@tunekit/eval'
+import { readSafetensors } from '@tunekit/hf'
+import { workerEnv } from './python.ts'
+
+/** SQuAD EM and F1 in percent: v1.1's, or v2.0's overall exact/f1. */
+function squadScore(predictions: readonly string[], examples: readonly QaExample[], v2: boolean): QaScore {
+  const gold = examples.map((e) => e.answers.text)
+  if (!v2) return squadV1(predictions, gold)
+  const s = squadV2(predictions, gold)
+  return { exactMatch: s.exact, f1: s.f1 }
+}
+
+/** Runs `python -m tunekit_torch logits request.json`; a failure is WorkerFailed with the log's tail. */
+function runLogits(python: string, request: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['-m', 'tunekit_torch', 'logits', request], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const log: string[] = []
+    createInterface({ input: child.stderr }).on('line', (l) => void log.push(l))
+    createInterface({ input: child.stdout }).on('line', (l) => void log.push(l))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (code === 0) return resolve()
+      try {
+        fail('WorkerFailed', { path: 'qa-eval' }, `the worker exited with code ${code}`, log.slice(-20).join('\n'))
+      } catch (e) {
+        reject(e)
+      }
+    })
+  })
+}
+
+/** Each model's top answer to each question ('' for the null answer). */
+async function predictions(python: string, ctx: NodeContext, models: readonly string[], examples: readonly QaExample[], windows: QaFeature[][], padId: number, o: { maxAnswerLength: number; handleImpossible: boolean }): Promise<string[][]> {
+  const dir = join(ctx.workDir, 'qa-logits')
+  await mkdir(dir, { recursive: true })
+  const rows = windows.flat().map((f) => ({ ids: f.ids, typeIds: f.typeIds }))
+  const outs = models.map((_, i) => join(dir, `logits-${i}.safetensors`))
+  const request = join(dir, 'request.json')
+  await writeFile(request, JSON.stringify({ cases: models.map((model, i) => ({ qa: true, model, rows, padId, out: outs[i], device: ctx.recipe.device === 'cuda' ? 'cuda' : ctx.recipe.device === 'cpu' ? 'cpu' : 'auto' })) }))
+  await runLogits(python, request)
+  return Promise.all(outs.map(async (out) => {
+    const t = (await readSafetensors(out)).tensors
+    const seq = t.get('start')!.shape[1]!
+    const row = (name: string, r: number, n: number) => [...(t.get(name)!.data as Float32Array).subarray(r * seq, r * seq + n)]
+    let r = 0
+    return examples.map((e, i) => {
+      const fs = windows[i]!
+      const starts = fs.map((f, k) => row('start', r + k, f.ids.length))
+      const ends = fs.map((f, k) => row('end', r + k, f.ids.length))
+      r += fs.length
+      return qaAnswers(e.context, fs, starts, ends, o)[0]?.answer ?? ''
+    })
+  }))
+}
+
+export async function runQaEval(python: string, ctx: NodeContext): Promise<void> {
+  const p = nodeParams('qa-eval', ctx.node)
+  const featuresDir = inputOfKind(ctx, 'qa-features')
+  const report = JSON.parse(await readFile(join(featuresDir, 'report.json'), 'utf8')) as QaFeaturesReport
+  const examples = (await readFile(join(featuresDir, 'eval', 'examples.jsonl'), 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as QaExample)
+  const tokenizerFile = join(featuresDir, 'tokenizer', 'tokenizer.json')
+  const encoder = wordPieceEncoder(JSON.parse(await readFile(tokenizerFile, 'utf8')) as WordPieceJson, tokenizerFile)
+  const windows = examples.map((e) => qaTrainFeatures([e], encoder, { maxLength: report.maxLength, docStride: report.docStride, stripQuestion: false }))
+  const models = [await resolveModelDir(inputOfKind(ctx, 'model')), inputOfKind(ctx, 'qa-train')]
+  const [base, trained] = await predictions(python, ctx, models, examples, windows, encoder.pad, { maxAnswerLength: p.maxAnswerLength, handleImpossible: p.version2WithNegative })
+  const out: QaEvalReport = {
+    metric: p.version2WithNegative ? 'squad_v2' : 'squad', questions: examples.length,
+    base: squadScore(base!, examples, p.version2WithNegative), trained: squadScore(trained!, examples, p.version2WithNegative),
+  }
+  await writeFileAtomic(join(ctx.outDir, 'predictions.jsonl'), examples.map((e, i) => `${JSON.stringify({ id: e.id, answer: trained![i], base: base![i] })}\n`).join(''))
+  await writeJsonAtomic(join(ctx.outDir, 'report.json'), out)
+  const fmt = (s: QaScore) => `EM ${s.exactMatch.toFixed(1)} F1 ${s.f1.toFixed(1)}`
+  ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${out.metric} on ${examples.length} held-out questions: base ${fmt(out.base)} → trained ${fmt(out.trained)}` })
+}
