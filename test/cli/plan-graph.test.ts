@@ -7,6 +7,12 @@ import { runCli } from '@tunekit/cli'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const recipes = readdirSync(join(root, 'recipes')).filter((f) => f.endsWith('.ts')).map((f) => `recipes/${f}`)
+// The encoder's qa stage has its own nodes, and plan has no parameter or memory model for it yet.
+const QA = new Set(['recipes/faq-qa.ts'])
+const shape = (recipe: string) =>
+  QA.has(recipe)
+    ? { nodes: ['model', 'source', 'qa-features', 'qa-train', 'qa-eval'], edge: 'qa-features --> qa-train', estimates: false }
+    : { nodes: ['model', 'source', 'tokenize', 'collate', 'train', 'merge'], edge: 'train --> merge', estimates: true }
 
 // No weights and no datasets: an empty Hub cache, no model path.
 beforeAll(() => {
@@ -30,7 +36,9 @@ describe.each(recipes)('%s with no weights present', (recipe) => {
     expect(r.err).toBe('')
     expect(r.code).toBe(0)
     expect(r.out).toMatch(/^plan: [\w-]+\n/)
-    for (const node of ['model', 'source', 'tokenize', 'collate', 'train', 'merge']) expect(r.out).toContain(`○ ${node}`)
+    const { nodes, estimates } = shape(recipe)
+    for (const node of nodes) expect(r.out).toContain(`○ ${node}`)
+    if (!estimates) return void expect(r.out).toContain('note: the qa stage (encoder) has no parameter, memory or time estimate yet')
     expect(r.out).toMatch(/trainable: [\d.]+[KMB]? of [\d.]+[KMB]/)
     expect(r.out).toMatch(/total\s+[\d.]+ [MG]B/)
   })
@@ -40,16 +48,16 @@ describe.each(recipes)('%s with no weights present', (recipe) => {
     expect(r.code).toBe(0)
     const plan = JSON.parse(r.out) as { recipeName: string; nodes: { id: string; status: string }[]; memory: { totalBytes?: number } | null }
     expect(plan.nodes.every((n) => n.status === 'to run')).toBe(true)
-    expect(plan.memory).not.toBeNull()
+    expect(plan.memory === null).toBe(!shape(recipe).estimates)
   })
 
   it('graph draws mermaid and json', async () => {
     const mermaid = await cli('graph', recipe)
     expect(mermaid.code).toBe(0)
     expect(mermaid.out).toMatch(/^flowchart TD\n/)
-    expect(mermaid.out).toContain('train --> merge')
+    expect(mermaid.out).toContain(shape(recipe).edge)
     const json = await cli('graph', recipe, '--format', 'json')
-    expect((JSON.parse(json.out) as { nodes: unknown[] }).nodes.length).toBeGreaterThanOrEqual(8)
+    expect((JSON.parse(json.out) as { nodes: unknown[] }).nodes.length).toBeGreaterThanOrEqual(shape(recipe).estimates ? 8 : 5)
     const dot = await cli('graph', recipe, '--format', 'dot')
     expect(dot.out).toMatch(/^digraph/)
   })

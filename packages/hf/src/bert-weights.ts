@@ -3,7 +3,7 @@
 // initializer_range) (the word embeddings' padding row 0), biases 0, LayerNorm weights 1 and
 // biases 0. No pooler: the QA model is built with `add_pooling_layer=False`.
 import type { ModelConfig } from '@tunekit/core'
-import type { WeightSpec } from './hf-folder.ts'
+import type { WeightSpec } from './weight-spec.ts'
 
 const linear = (path: string, inF: number, outF: number): WeightSpec[] => [
   { name: `${path}.weight`, shape: [outF, inF], init: 'normal' }, // torch Linear stores [out, in]

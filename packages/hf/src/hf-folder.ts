@@ -4,6 +4,7 @@ import { fail, isTunekitError, modelConfigFromText, TunekitError, type Family, t
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bertWeightSpecs } from './bert-weights.ts'
+import type { WeightSpec } from './weight-spec.ts'
 import type { Dtype } from './dtypes.ts'
 import { familyOf } from './family-of.ts'
 import type { TensorSource } from './safetensors.ts'
@@ -42,15 +43,7 @@ export async function readModelConfig(dir: string): Promise<ModelFolderConfig> {
   return read.value
 }
 
-/** One weight of a model: its transformers name and shape (`[out, in]` for linear layers). */
-export interface WeightSpec {
-  name: string
-  shape: number[]
-  /** How transformers initialises it: normal(0, initializer_range), ones (norms) or zeros (biases). */
-  init: 'normal' | 'ones' | 'zeros'
-  /** A row set to 0 after the normal draw: an embedding's `padding_idx` (BERT's word embeddings). */
-  zeroRow?: number
-}
+export type { WeightSpec } from './weight-spec.ts'
 
 /**
  * The weights of a model in transformers' names and state-dict order (bert: bert-weights.ts).
