@@ -3,14 +3,17 @@
  * values and JSON keys are one or two tokens and the vocabulary-sized head costs little. The
  * corpus is `hotelDialogues` text rendered with ChatML (the tool preamble and the <tool_call>
  * blocks included) from seeds the recipe does not train or score on; Python's `tokenizers`
- * trains the BPE (train-bpe.py). The output is committed; the recipe only reads it.
+ * trains the BPE (train-bpe.py). The dialogues' entities (every slot value and hotel name,
+ * `hotelEntities`) are added tokens, one id each, so a value is the same single token in the
+ * user's request and in the call: a domain vocabulary, as entity tokens are. The output is
+ * committed; the recipe only reads it.
  *
  * Run: TUNEKIT_PYTHON=/path/to/python npx tsx recipes/hotel-tokenizer/make.ts
  */
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { chatTemplate, parseSharegpt, renderChat } from '@tunekit/data'
-import { hotelDialogues } from '@tunekit/recipes'
+import { hotelDialogues, hotelEntities } from '@tunekit/recipes'
 
 /** Tokens in the trained vocabulary, before ChatML's two are added. */
 const VOCAB_SIZE = Number(process.env.HOTEL_VOCAB ?? 1000)
@@ -31,4 +34,4 @@ for (const seed of SEEDS) {
 const here = fileURLToPath(new URL('.', import.meta.url))
 const python = process.env.TUNEKIT_PYTHON ?? 'python3'
 const input = documents.map((d) => JSON.stringify(d)).join('\n') + '\n'
-process.stdout.write(execFileSync(python, [`${here}train-bpe.py`, here, String(VOCAB_SIZE)], { input }))
+process.stdout.write(execFileSync(python, [`${here}train-bpe.py`, here, String(VOCAB_SIZE), JSON.stringify(hotelEntities())], { input }))

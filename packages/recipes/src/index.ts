@@ -15,7 +15,7 @@ export {
 export type { OppositesDataset, OppositesOptions, ChatmlTextRecord, QuestionAnswer } from './datasets/opposites.ts'
 export { gradeAnswers, formatGrades, readRunSamples } from './datasets/grade.ts'
 export type { Grades, GradedAnswer, Sample } from './datasets/grade.ts'
-export { hotelDialogues, searchHotelsTool } from './datasets/hotels.ts'
+export { hotelDialogues, hotelEntities, searchHotelsTool } from './datasets/hotels.ts'
 export type { HotelDialogueOptions, HotelRecord, HotelSlot, SharegptTurn } from './datasets/hotels.ts'
 export { faqParagraphs, faqSquadJson } from './datasets/faq.ts'
 export type { FaqOptions, FaqParagraph, FaqQuestion } from './datasets/faq.ts'

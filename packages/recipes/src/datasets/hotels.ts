@@ -83,6 +83,15 @@ const REPLY: Record<Language, (hotel: string, price: number, rating: string) => 
   en: (h, p, r) => `I found ${h}: ${p} yuan, rated ${r}.`,
 }
 
+/**
+ * Every value a slot can take and every hotel a reply can name, both languages: the entities of
+ * the dialogues, which a tokenizer made for them can keep whole (recipes/hotel-tokenizer).
+ */
+export function hotelEntities(): string[] {
+  const values = Object.values(SLOTS).flatMap((byLang) => Object.values(byLang).flatMap((s) => [...s.values]))
+  return [...new Set([...values, ...HOTELS.zh, ...HOTELS.en])]
+}
+
 /** A Fisher–Yates shuffle of a copy of `items`. */
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items]
