@@ -1,7 +1,7 @@
 import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, storedFloatDtype, writeTrainArtifact } from '@tunekit/hf'
-import { cp, readFile, writeFile } from 'node:fs/promises'
+import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, storedFloatDtype } from '@tunekit/hf'
+import { readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
@@ -12,10 +12,11 @@ import { refLogprobsExecutor, trainPreference } from './objectives/dpo-nodes.ts'
 import { qaEvalExecutor } from './qa-eval-node.ts'
 import { qaTrainExecutor } from './qa-train-node.ts'
 import { mergeArtifact, setupMethod } from './methods/index.ts'
-import { adapterTensors, disposeAdapter, trainableCount } from './methods/state.ts'
+import { disposeAdapter, trainableCount } from './methods/state.ts'
 import { quantizeOptions } from './quantize-options.ts'
 import { disposeModel, loadModel, modelBytes } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
+import { writeTrainOutputs } from './train/outputs.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { planSource } from './train/plan-source.ts'
 import { warmupStepsOf } from './train/schedule.ts'
@@ -66,10 +67,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key, hostBytes: bytes.quantizedBytes,
     })
     if (result.interrupted) return
-    await writeTrainArtifact(ctx.outDir, { ...artifact, tensors: adapterTensors(adapter) })
-    await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
-    await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
-    await cp(join(tokenizeDir, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+    await writeTrainOutputs({ outDir: ctx.outDir, artifact, adapter, lastCheckpoint: result.lastCheckpoint!, tokenizerDir, tokenizeDir })
   } finally {
     disposeAdapter(adapter)
     disposeModel(model)

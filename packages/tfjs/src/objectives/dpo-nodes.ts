@@ -1,15 +1,16 @@
-import { readFile, cp } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type DpoStageOptions, type NodeContext, type NodeExecutor, type RefLogprobs } from '@tunekit/core'
 import { loadTokenizer, pairPlan, requirePreferencePairs } from '@tunekit/data'
-import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, writeTrainArtifact } from '@tunekit/hf'
+import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
 import { loadTrained, setupMethod } from '../methods/index.ts'
-import { adapterTensors, disposeAdapter, type AdapterState } from '../methods/state.ts'
+import { disposeAdapter, type AdapterState } from '../methods/state.ts'
 import { disposeModel, loadModel } from '../model/load.ts'
 import type { DecoderModel } from '../model/types.ts'
 import { quantizeOptions } from '../quantize-options.ts'
 import { checkpointWriter } from '../train/checkpoint.ts'
+import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
@@ -102,10 +103,7 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,
     })
     if (result.interrupted) return
-    await writeTrainArtifact(ctx.outDir, { ...artifact, tensors: adapterTensors(adapter) })
-    await cp(join(result.lastCheckpoint!, 'trainer_state.json'), join(ctx.outDir, 'trainer_state.json'))
-    await cp(tokenizerDir, join(ctx.outDir, 'tokenizer'), { recursive: true })
-    await cp(join(tokenizeDir, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
+    await writeTrainOutputs({ outDir: ctx.outDir, artifact, adapter, lastCheckpoint: result.lastCheckpoint!, tokenizerDir, tokenizeDir })
   } finally {
     disposeAdapter(adapter)
     disposeModel(model)
