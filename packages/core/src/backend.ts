@@ -53,6 +53,15 @@ export interface GenerateRequest {
   seed?: number
 }
 
+/**
+ * A {@link GenerateRequest} with every optional setting filled the same way for each backend
+ * (greedy, 256 new tokens, seed 0), so that neither backend (nor the torch worker) keeps defaults
+ * of its own; `topK` / `topP` stay absent when not asked for.
+ */
+export function completeGenerateRequest(r: GenerateRequest): GenerateRequest & { maxNewTokens: number; temperature: number; seed: number } {
+  return { ...r, maxNewTokens: r.maxNewTokens ?? 256, temperature: r.temperature ?? 0, seed: r.seed ?? 0 }
+}
+
 /** A compute backend: runs the train, merge, generate and eval nodes. */
 export interface Backend {
   name: 'tfjs' | 'torch'

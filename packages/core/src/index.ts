@@ -41,6 +41,7 @@ export type { Graph, GraphNode, NodeKind, NodeRead, Json } from './graph/types.t
 export type { BatchPlan, MicroBatch, Segment } from './graph/batch-plan.ts'
 export type { RunEvent, RunEventInput } from './events.ts'
 export type { Backend, BackendCapabilities, NodeContext, NodeExecutor, GenerateRequest } from './backend.ts'
+export { completeGenerateRequest } from './backend.ts'
 export { compile, nodeKey } from './graph/compile.ts'
 export { isWarmStart, warmStartDir, warmStartReads } from './graph/warm-start.ts'
 export type { CompileOptions } from './graph/compile.ts'

@@ -1,4 +1,4 @@
-import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { completeGenerateRequest, findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, storedFloatDtype } from '@tunekit/hf'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -122,7 +122,8 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
       return { engine: e.engine, device: e.device, reason: e.reason, dtypes: ['float32'], quantize: ['nf4', 'int8'], memoryBytes }
     },
     executors: { train, 'ref-logprobs': refLogprobsExecutor, merge, generate, eval: evalExecutor, score: scoreExecutor, 'qa-train': qaTrainExecutor, 'qa-eval': qaEvalExecutor },
-    generate: async (request, onToken) => {
+    generate: async (asked, onToken) => {
+      const request = completeGenerateRequest(asked)
       await selectEngine(opts.device ?? 'auto')
       const key = `${request.model}\0${request.adapter ?? ''}`
       let model = loaded.get(key)
@@ -131,8 +132,8 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
         loaded.set(key, model)
       }
       return generateText(model, encodePrompt(model.tokenizer, request.prompt), {
-        maxNewTokens: request.maxNewTokens ?? 256, temperature: request.temperature ?? 0,
-        ...(request.topK !== undefined ? { topK: request.topK } : {}), ...(request.topP !== undefined ? { topP: request.topP } : {}), seed: request.seed ?? 0,
+        maxNewTokens: request.maxNewTokens, temperature: request.temperature,
+        ...(request.topK !== undefined ? { topK: request.topK } : {}), ...(request.topP !== undefined ? { topP: request.topP } : {}), seed: request.seed,
       }, onToken)
     },
     dispose: async () => {

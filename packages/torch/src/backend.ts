@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fail, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { completeGenerateRequest, fail, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
@@ -109,7 +109,8 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
       const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))
       try {
         const file = join(dir, 'request.json')
-        await writeFile(file, JSON.stringify(request))
+        // every field spelled out (the worker keeps no defaults); no recipe here, so CUDA when there is one
+        await writeFile(file, JSON.stringify({ ...completeGenerateRequest(request), device: 'auto' }))
         return await complete(probe.python, file, onToken)
       } finally {
         await rm(dir, { recursive: true, force: true })

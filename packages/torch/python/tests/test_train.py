@@ -126,12 +126,13 @@ def test_generate_and_eval_nodes(trained):
 def test_complete_streams_tokens_and_logits_writes_safetensors(trained, tmp_path):
     fx, _ = trained
     req = tmp_path / "req.json"
-    req.write_text(json.dumps({"model": str(fx.model), "adapter": str(fx.root / "full" / "out"), "prompt": "w5 w9", "maxNewTokens": 3}))
+    req.write_text(json.dumps({"model": str(fx.model), "adapter": str(fx.root / "full" / "out"), "prompt": "w5 w9", "maxNewTokens": 3,
+                               "temperature": 0, "seed": 0, "device": "cpu"}))
     _, events, _ = run_worker("complete", str(req))
     tokens = [e["text"] for e in events if e["type"] == "token"]
     completion = [e["text"] for e in events if e["type"] == "completion"]
     assert len(completion) == 1 and "".join(tokens).strip() == completion[0].strip()
-    req.write_text(json.dumps({"model": str(fx.model), "ids": [[1, 5, 9]], "out": str(tmp_path / "l.safetensors")}))
+    req.write_text(json.dumps({"cases": [{"model": str(fx.model), "device": "cpu", "ids": [[1, 5, 9]], "out": str(tmp_path / "l.safetensors")}]}))
     run_worker("logits", str(req))
     assert load_file(str(tmp_path / "l.safetensors"))["logits"].shape == (1, 3, 64)
 

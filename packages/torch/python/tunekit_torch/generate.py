@@ -90,12 +90,12 @@ def run_generate(spec: NodeSpec) -> None:
 
 def run_complete(request: dict) -> None:
     """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
-    device = resolve_device(request.get("device", "auto"))
+    device = resolve_device(request["device"])
     model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
     text = complete(
-        model, tokenizer, request["prompt"], max_new_tokens=int(request.get("maxNewTokens", 128)),
-        temperature=float(request.get("temperature", 0.0)), top_k=request.get("topK"), top_p=request.get("topP"),
-        seed=int(request.get("seed", 0)), on_text=lambda piece: emit({"type": "token", "text": piece}),
+        model, tokenizer, request["prompt"], max_new_tokens=int(request["maxNewTokens"]),
+        temperature=float(request["temperature"]), top_k=request.get("topK"), top_p=request.get("topP"),
+        seed=int(request["seed"]), on_text=lambda piece: emit({"type": "token", "text": piece}),
     )
     emit({"type": "completion", "text": text})
 

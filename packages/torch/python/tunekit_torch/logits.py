@@ -1,11 +1,12 @@
 """`python -m tunekit_torch logits request.json`: next-token logits of a model (merged, or base +
 adapter) on given ids, written as safetensors — how adapters are checked across backends.
 
-request: { "model": folder, "adapter"?: folder, "merge"?: true, "ids": [[...], ...] (equal lengths), "out": file.safetensors },
-or a QA case { "qa": true, "model": folder, "rows": [{ "ids", "typeIds" }, ...], "out": file } (start_logits and
-end_logits [rows, seq] of AutoModelForQuestionAnswering, rows padded on the right as the qa stage pads),
-or { "cases": [ such requests ] } to pay the imports once. `merge` folds the adapter first with
-PEFT's merge_and_unload (what the torch backend's merge node runs).
+request: { "cases": [case, ...] } (one worker for them all, to pay the imports once); a case is
+{ "model": folder, "device", "adapter"?: folder, "merge"?: true, "ids": [[...], ...] (equal lengths), "out": file.safetensors },
+or a QA case { "qa": true, "model": folder, "device", "padId", "rows": [{ "ids", "typeIds" }, ...], "out": file }
+(start_logits and end_logits [rows, seq] of AutoModelForQuestionAnswering, rows padded on the right as the
+qa stage pads). `merge` folds the adapter first with PEFT's merge_and_unload (what the torch backend's
+merge node runs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .modeling import resolve_device
 
 
 def run_logits(request: dict) -> None:
-    for case in request.get("cases", [request]):
+    for case in request["cases"]:
         (qa_case if case.get("qa") else one_case)(case)
 
 
@@ -29,10 +30,10 @@ def qa_case(request: dict) -> None:
 
     from .qa_train import qa_batch
 
-    device = resolve_device(request.get("device", "cpu"))
+    device = resolve_device(request["device"])
     model = AutoModelForQuestionAnswering.from_pretrained(request["model"], torch_dtype=torch.float32, attn_implementation="eager").to(device).eval()
     rows = [{**r, "startPosition": 0, "endPosition": 0} for r in request["rows"]]
-    batch = qa_batch(rows, int(request.get("padId", 0)), device)
+    batch = qa_batch(rows, int(request["padId"]), device)
     with torch.no_grad():
         out = model(input_ids=batch["input_ids"], token_type_ids=batch["token_type_ids"], attention_mask=batch["attention_mask"])
     path = Path(request["out"])
@@ -44,7 +45,7 @@ def qa_case(request: dict) -> None:
 def one_case(request: dict) -> None:
     from safetensors.torch import save_file
 
-    device = resolve_device(request.get("device", "cpu"))
+    device = resolve_device(request["device"])
     model, _ = load_for_generation(Path(request["model"]), request.get("adapter"), device)
     if request.get("merge") and request.get("adapter"):
         model = model.merge_and_unload()
