@@ -11,13 +11,7 @@ import { sourceNode } from '../nodes/source.ts'
  */
 export async function addDataNodes(b: GraphBuilder, recipe: Recipe): Promise<void> {
   const { data } = recipe
-  await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
-  const files = sourceReadPaths(data.source, b.options)
-  // A dataset_info entry's file_name picks its file among the source's (and enters the key).
-  const pick = datasetInfoPick(recipe, b.options, files)
-  const datasetInfo = pick ? { file: pick.file, name: pick.name, fileName: pick.fileName } : undefined
-  await b.add('source', [], { ...(datasetInfo ? { extra: { datasetInfo } } : {}), reads: pick ? [pick.path] : files })
-  await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
+  await addSourceNodes(b, recipe)
   await b.add('tokenize', ['format', 'model'])
   const evalSplit = data.split.evalSplit
   if (evalSplit !== undefined && data.source.kind === 'hub') {
@@ -28,4 +22,15 @@ export async function addDataNodes(b: GraphBuilder, recipe: Recipe): Promise<voi
   }
   await b.add('split', b.has('eval-tokenize') ? ['tokenize', 'eval-tokenize'] : ['tokenize'])
   await b.add('collate', ['split'])
+}
+
+/** model, source → format: where every stage that reads records starts (tokenize is the stage's own choice). */
+export async function addSourceNodes(b: GraphBuilder, recipe: Recipe): Promise<void> {
+  await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
+  const files = sourceReadPaths(recipe.data.source, b.options)
+  // A dataset_info entry's file_name picks its file among the source's (and enters the key).
+  const pick = datasetInfoPick(recipe, b.options, files)
+  const datasetInfo = pick ? { file: pick.file, name: pick.name, fileName: pick.fileName } : undefined
+  await b.add('source', [], { ...(datasetInfo ? { extra: { datasetInfo } } : {}), reads: pick ? [pick.path] : files })
+  await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
 }

@@ -1,5 +1,5 @@
 import { warmStartReads } from '../graph/warm-start.ts'
-import { modelReadPaths, formatReadPaths, sourceReadPaths, datasetInfoPick } from '../graph/reads.ts'
+import { addSourceNodes } from './data-nodes.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -15,12 +15,7 @@ export const dpoStage = defineStage({
   summary: 'preference pairs (prompt, chosen, rejected) → the reference\'s log-probabilities, once → the DPO loss (sigmoid, ipo, hinge, robust)',
   build: async (b, recipe) => {
     const { data } = recipe
-    await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
-    const files = sourceReadPaths(data.source, b.options)
-    const pick = datasetInfoPick(recipe, b.options, files)
-    const datasetInfo = pick ? { file: pick.file, name: pick.name, fileName: pick.fileName } : undefined
-    await b.add('source', [], { ...(datasetInfo ? { extra: { datasetInfo } } : {}), reads: pick ? [pick.path] : files })
-    await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
+    await addSourceNodes(b, recipe)
     if (data.template === undefined) throw new Error('dpo: a recipe reached compile without data.template (parseRecipe fills it from the stage)')
     const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
     await b.add('tokenize', ['format', 'model'], { extra: { render } })
