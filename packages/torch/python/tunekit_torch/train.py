@@ -248,12 +248,18 @@ def run_train(spec: NodeSpec) -> None:
         if cadence_hit(args.save_every, step, epoch_end) and step < total:
             checkpoint()
 
+    finish(interrupt, state, total, checkpoint, lambda: write_outputs(spec, model, tokenizer, snapshot(), method))
+
+
+def finish(interrupt, state: dict, total: int, checkpoint, write) -> None:
+    """The end of a training loop (SFT, pretrain, DPO): stopped early by a signal, checkpoint the
+    step reached (if any) and exit 130; else `write` the node's outputs."""
     if interrupt.requested and state["step"] < total:
         log(f"interrupted: checkpointing at step {state['step']}")
         if state["step"] > 0:
             checkpoint()
         raise SystemExit(EXIT_INTERRUPTED)
-    write_outputs(spec, model, tokenizer, snapshot(), method)
+    write()
 
 
 def write_outputs(spec: NodeSpec, model, tokenizer, state: dict, method) -> None:

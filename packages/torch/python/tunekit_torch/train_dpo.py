@@ -16,10 +16,9 @@ import time
 
 import torch
 
-from . import EXIT_INTERRUPTED
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .dpo_loss import dpo_loss
-from .events import WorkerError, emit, info, log, warn
+from .events import WorkerError, emit, info, warn
 from .methods import METHODS
 from .modeling import count_params, resolve_device, resolve_dtype
 from .optim import lr_factor, make_optimizer
@@ -27,7 +26,7 @@ from .params import TrainParams
 from .preference import pair_batch, read_pairs, sequence_logps
 from .shards import open_shards, to_device
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, write_outputs
+from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
 
 
 def run_train_dpo(spec: NodeSpec) -> None:
@@ -131,9 +130,4 @@ def run_train_dpo(spec: NodeSpec) -> None:
         if cadence_hit(args.save_every, step, step % per_epoch == 0 or step == total) and step < total:
             checkpoint()
 
-    if interrupt.requested and state["step"] < total:
-        log(f"interrupted: checkpointing at step {state['step']}")
-        if state["step"] > 0:
-            checkpoint()
-        raise SystemExit(EXIT_INTERRUPTED)
-    write_outputs(spec, model, tokenizer, snapshot(), method)
+    finish(interrupt, state, total, checkpoint, lambda: write_outputs(spec, model, tokenizer, snapshot(), method))
