@@ -65,11 +65,15 @@ export const recipe = loraChatml(options)
 
 await main(import.meta, recipe)
 
-// After a run, grade the merged model's answers to the held-out questions.
-const verb = process.argv[2]
-const partial = process.argv.some((a) => a === '--until' || a === '--only')
-const ran = (verb === undefined || verb === 'run' || verb.startsWith('-')) && !partial
-if (ran && !process.exitCode && (await isEntryPoint(import.meta))) {
-  const samples = readRunSamples(resolve(recipe.output.dir ?? `runs/${recipe.name}`))
-  if (samples.length > 0) console.log(`\nThe merged model, on questions it never saw:\n${formatGrades(gradeAnswers(heldOut, samples))}`)
+/** After a whole run from the command line (not `--until`/`--only`, not another verb), grades the merged model's answers to the held-out questions. */
+export async function gradeAfterRun(meta: ImportMeta, run: typeof recipe): Promise<void> {
+  const verb = process.argv[2]
+  const partial = process.argv.some((a) => a === '--until' || a === '--only')
+  const ran = (verb === undefined || verb === 'run' || verb.startsWith('-')) && !partial
+  if (ran && !process.exitCode && (await isEntryPoint(meta))) {
+    const samples = readRunSamples(resolve(run.output.dir ?? `runs/${run.name}`))
+    if (samples.length > 0) console.log(`\nThe merged model, on questions it never saw:\n${formatGrades(gradeAnswers(heldOut, samples))}`)
+  }
 }
+
+await gradeAfterRun(import.meta, recipe)
