@@ -224,15 +224,16 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
   if (evalGroup === undefined) return []
   const kind = stage?.kind ?? 'sft'
   if (kind === 'pretrain') return [issue('EvalNeedsConversations', { path: 'eval', value: evalGroup }, kind)]
-  if (kind === 'dpo') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
+  if (kind === 'dpo' || kind === 'kto') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
   const held = (data.split?.eval ?? 0.05) > 0 || (data.split?.evalSplit !== undefined && data.source?.kind === 'hub')
   return held ? [] : [issue('EvalNeedsHeldOut', { path: 'data.split.eval', value: data.split?.eval ?? 0 })]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
-function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
+function stageIssues({ stage, data = {}, args = {} }: RecipeParts): Issue[] {
   const kind = stage?.kind ?? 'sft'
   const issues: Issue[] = []
+  if (stage?.kind === 'kto') issues.push(...ktoIssues(stage, args))
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
@@ -246,6 +247,16 @@ function stageIssues({ stage, data = {} }: RecipeParts): Issue[] {
     if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template, hintArgs: ['data.template'] }, 'data.template'))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.mask', value: data.mask, hintArgs: ['data.mask'] }, 'data.mask'))
   }
+  return issues
+}
+
+/** KTO's KL term needs batches of two or more examples, in record order (TRL's KTOTrainer raises the same). */
+function ktoIssues(stage: { lossType?: string | undefined }, args: NonNullable<RecipeParts['args']>): Issue[] {
+  if ((stage.lossType ?? 'kto') !== 'kto') return []
+  const issues: Issue[] = []
+  // args.shuffle defaults to true: a kto recipe says false
+  if (args.shuffle ?? true) issues.push(issue('KtoShuffle', { path: 'args.shuffle', value: args.shuffle ?? true }))
+  if (args.batchSize !== undefined && args.batchSize < 2) issues.push(issue('KtoBatchSizeOne', { path: 'args.batchSize', value: args.batchSize }, args.batchSize))
   return issues
 }
 

@@ -927,6 +927,36 @@ export const errors = {
     message: (stage: string) => `eval scores the assistant turns of held-out conversations, and stage ${show(stage)} holds out no conversations: it trains on every preference pair`,
     hint: "Remove the eval group from this recipe, or score the model in an sft recipe's eval group.",
   },
+  // ── the kto stage (TK470–TK479) ─────────────────────────────────────────────────────────
+  KtoShuffle: {
+    code: 'TK470',
+    name: 'KtoShuffle',
+    title: "KTO's KL term with shuffled batches",
+    message: () => "stage kto estimates its KL term from each batch's examples paired with their neighbours' completions, fixed in record order before training (as TRL's KTOTrainer fixes them), and args.shuffle reorders the batches every epoch, so the KL pairs would no longer come from the batch they are used in",
+    hint: "Set args.shuffle: false (TRL's KTOConfig defaults to train_sampling_strategy 'sequential' for this reason; shuffle the data file once beforehand if it is sorted), or use stage.lossType: 'apo_zero_unpaired', which has no KL term.",
+  },
+  KtoBatchSizeOne: {
+    code: 'TK471',
+    name: 'KtoBatchSizeOne',
+    title: "KTO's KL term with one example per batch",
+    message: (batchSize: number) => `stage kto pairs each example with another example's completion of its batch to estimate the KL term, and args.batchSize ${batchSize} leaves none: the KL estimate would be the example's own reward`,
+    hint: "Set args.batchSize to 2 or more (the micro-batch, not the effective batch: TRL's KTOTrainer requires the same), or use stage.lossType: 'apo_zero_unpaired'.",
+  },
+  KtoWeightsUnbalanced: {
+    code: 'TK472',
+    name: 'KtoWeightsUnbalanced',
+    title: 'Desirable and undesirable examples are unbalanced for their weights',
+    message: (desirable: number, undesirable: number, desirableRange: readonly [number, number], undesirableRange: readonly [number, number]) =>
+      `the data holds ${desirable} desirable and ${undesirable} undesirable examples; with these counts KTO's paper (Eq. 8) suggests stage.desirableWeight in [${desirableRange.join(', ')}] or stage.undesirableWeight in [${undesirableRange.join(', ')}], and neither weight is in its range`,
+    hint: 'Set one of stage.desirableWeight or stage.undesirableWeight (not both) in the range above, so that the two kinds of examples weigh about equally (TRL\'s KTOTrainer gives the same advice).',
+  },
+  NoKtoExamples: {
+    code: 'TK473',
+    name: 'NoKtoExamples',
+    title: 'The kto stage found no examples',
+    message: () => 'stage kto trains on examples of a prompt and a completion labelled desirable or not (or on preference pairs, unpaired), but the tokenized data holds neither',
+    hint: "Give records with a completion and a true/false label (TRL's { prompt, completion, label }, LLaMA-Factory's kto_tag; docs/data-formats.md) or preference pairs, or train with stage { kind: 'sft' }.",
+  },
   // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
   MetricInputMismatch: {
     code: 'TK600',

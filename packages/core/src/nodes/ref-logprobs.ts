@@ -20,6 +20,17 @@ export const refLogprobsParamsSchema = z.strictObject({
   quantize: resolvedSchema(quantizeSchema).optional(),
   /** `lora.init` when it names an adapter folder (its files are read into the key), else absent. */
   adapter: z.string().min(1).optional(),
+  /**
+   * What it scores: absent for the pair stages (each pair's chosen and rejected answer); `'unpaired'`
+   * for kto (each example's completion, pairs unpaired as TRL unpairs them: `ktoExamples` in @tunekit/data).
+   */
+  examples: z.literal('unpaired').optional(),
+  /**
+   * KTO's KL completions (TRL's `KL_completion_ids`): example i of each run of this many consecutive
+   * examples (`args.batchSize`, the batches training sees) is also scored with its predecessor's
+   * completion, the first with the last's. Absent: no KL term (pairs, kto's `apo_zero_unpaired`).
+   */
+  klBatchSize: z.number().int().min(1).optional(),
 })
 
 export type RefLogprobsParams = z.output<typeof refLogprobsParamsSchema>
@@ -36,11 +47,22 @@ export interface RefLogprobs {
   rejected: number[]
 }
 
+/**
+ * `ref-logprobs.json` of kto (params `examples: 'unpaired'`): per example, in `ktoExamples` order,
+ * the reference's summed log-probability (nats) of its completion, and with `klBatchSize` of its KL
+ * completion (`klCompletionOf`) after its prompt; `kl` is empty without a KL term.
+ */
+export interface UnpairedRefLogprobs {
+  records: string[]
+  completions: number[]
+  kl: number[]
+}
+
 export const refLogprobsNode = defineNode({
   kind: 'ref-logprobs',
   schema: refLogprobsParamsSchema,
   runsOn: 'backend',
-  artifact: '`ref-logprobs.json` `{ records, chosen, rejected }`: the reference\'s summed log-probabilities of each pair\'s answers',
+  artifact: '`ref-logprobs.json` `{ records, chosen, rejected }`: the reference\'s summed log-probabilities of each pair\'s answers (kto: `{ records, completions, kl }`, of each completion and KL completion)',
   params: ({ backend, device, model, method, lora }) => ({
     backend, device, dtype: model.dtype, quantize: model.quantize,
     adapter: method.kind === 'lora' && isWarmStart(lora.init) ? lora.init : undefined,

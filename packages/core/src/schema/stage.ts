@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ktoStageSchema } from './kto-stage.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -89,7 +90,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, qaStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, qaStageSchema, ktoStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -105,6 +106,7 @@ export const stageDataDefaults = {
   sft: { template: 'chatml', mask: 'assistant', packing: false },
   pretrain: { mask: 'all', packing: true },
   dpo: { template: 'chatml', mask: 'assistant', packing: false },
+  kto: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

@@ -1,5 +1,6 @@
 import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
+import { ktoStage } from './kto.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
 import { sftStage } from './sft.ts'
@@ -11,4 +12,5 @@ export const stages = {
   pretrain: pretrainStage,
   dpo: dpoStage,
   qa: qaStage,
+  kto: ktoStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }
