@@ -15,24 +15,39 @@ import { trainLoop, type StepObjective, type StepSource, type TrainSettings } fr
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
 import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
+import { ktoData, unpairedScorer } from './kto-nodes.ts'
+import type { PreferenceData, RefScorer } from './preference-data.ts'
 
 const BATCH_PAIRS = 8 // pairs per forward pass of the reference: padding does not change a row's log-probabilities
 
 /**
  * The `ref-logprobs` node: the reference's summed log-probability of each pair's chosen and rejected
- * answer (TRL's precompute_ref_log_probs), once. The reference is the policy training starts from:
+ * answer (TRL's precompute_ref_log_probs), once; for kto each example's completion and KL completion
+ * (kto-nodes.ts). The reference is the policy training starts from:
  * the base alone (a fresh adapter adds nothing), or the base with `lora.init`'s adapter folder.
  */
 export const refLogprobsExecutor: NodeExecutor = async (ctx) => {
   const p = nodeParams('ref-logprobs', ctx.node)
   const tokenizeDir = inputOfKind(ctx, 'tokenize')
-  const { pairs } = await requirePreferencePairs(tokenizeDir, ctx.recipe.stage.kind)
+  // the data first: a stage without its items fails before any model loads
+  const score = p.examples === 'unpaired' ? await unpairedScorer(tokenizeDir, p) : await pairScorer(tokenizeDir, ctx.recipe.stage.kind)
   await selectEngine(p.device)
   const tok = await loadTokenizer(join(tokenizeDir, 'tokenizer'))
   const model = await loadModel(await resolveModelDir(inputOfKind(ctx, 'model')), { quantize: quantizeOptions(p.quantize), vocabSize: tok.vocabSize })
   const warm = p.adapter === undefined ? undefined : warmStartDir(p.adapter, ctx.baseDir)
   const adapter = warm ? loadTrained(model, await readTrainArtifact(warm)) : undefined
   try {
+    await writeJsonAtomic(join(ctx.outDir, 'ref-logprobs.json'), score(model, adapter))
+  } finally {
+    if (adapter) disposeAdapter(adapter)
+    disposeModel(model)
+  }
+}
+
+/** ref-logprobs for the pair stages: the reference's log-probability of each pair's chosen and rejected answer. */
+async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer> {
+  const { pairs } = await requirePreferencePairs(tokenizeDir, stage)
+  return (model, adapter) => {
     const out: RefLogprobs = { records: pairs.map((q) => q.record), chosen: [], rejected: [] }
     for (let start = 0; start < pairs.length; start += BATCH_PAIRS) {
       const indices = Array.from({ length: Math.min(BATCH_PAIRS, pairs.length - start) }, (_, i) => start + i)
@@ -42,10 +57,7 @@ export const refLogprobsExecutor: NodeExecutor = async (ctx) => {
       out.chosen.push(...values.slice(0, indices.length))
       out.rejected.push(...values.slice(indices.length))
     }
-    await writeJsonAtomic(join(ctx.outDir, 'ref-logprobs.json'), out)
-  } finally {
-    if (adapter) disposeAdapter(adapter)
-    disposeModel(model)
+    return out
   }
 }
 
@@ -64,20 +76,33 @@ function dpoObjective(ctx: { model: DecoderModel; adapter: AdapterState; options
   }
 }
 
-/** The train node of a preference stage on tfjs: the pair plan's steps, the DPO loss, the method's artifact. */
+/** The dpo train node's data: the tokenize artifact's pairs and the reference's log-probabilities of their answers. */
+async function dpoData(tokenizeDir: string, refDir: string, options: DpoStageOptions): Promise<PreferenceData<PairBatch>> {
+  const { pairs } = await requirePreferencePairs(tokenizeDir, options.kind)
+  const ref = JSON.parse(await readFile(join(refDir, 'ref-logprobs.json'), 'utf8')) as RefLogprobs
+  return { count: pairs.length, batch: (indices) => pairBatch(pairs, indices), objective: (model, adapter) => dpoObjective({ model, adapter, options, ref }) }
+}
+
+/** The train node of a preference stage on tfjs: its items (dpo's pairs, kto's examples) in the pair plan's steps, its loss, the method's artifact. */
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
+  const tokenizeDir = inputOfKind(ctx, 'tokenize')
+  const refDir = inputOfKind(ctx, 'ref-logprobs')
+  if (objective.kind === 'kto') return trainOn(ctx, await ktoData(tokenizeDir, refDir, objective, p.args.batchSize, ctx.emit, ctx.node.id))
+  return trainOn(ctx, await dpoData(tokenizeDir, refDir, objective))
+}
+
+async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<void> {
+  const p = nodeParams('train', ctx.node)
   const engine = await selectEngine(p.device)
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenizeDir = inputOfKind(ctx, 'tokenize')
   const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const { pairs } = await requirePreferencePairs(tokenizeDir, objective.kind)
-  const ref = JSON.parse(await readFile(join(inputOfKind(ctx, 'ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs
   const a = p.args
-  const plan = pairPlan(pairs.length, a)
+  const plan = pairPlan(data.count, a)
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
@@ -89,15 +114,15 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))
-  const source: StepSource<PairBatch> = {
+  const source: StepSource<B> = {
     totalSteps: plan.totalSteps,
     stepsPerEpoch: plan.stepsPerEpoch,
-    microBatches: (step) => plan.steps[step]!.map((indices) => pairBatch(pairs, indices)),
+    microBatches: (step) => plan.steps[step]!.map((indices) => data.batch(indices)),
     microBatchIndex: (step) => offsets[step] ?? plan.steps.reduce((n, m) => n + m.length, 0),
   }
   try {
     const result = await trainLoop({
-      model, adapter, source, objective: dpoObjective({ model, adapter, options: objective, ref }), settings,
+      model, adapter, source, objective: data.objective(model, adapter), settings,
       ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
       checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,

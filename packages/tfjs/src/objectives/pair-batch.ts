@@ -19,11 +19,11 @@ export interface PairBatch extends TrainBatch {
   lengths: number[]
 }
 
-/** The rows of `pairs` (chosen rows, then rejected rows) as a padded batch with next-token targets. */
-export function pairBatch(pairs: readonly PreferencePair[], indices: readonly number[]): PairBatch {
-  const chosen = indices.map((i) => pairs[i]!).map((p) => [p.promptIds, p.chosenIds, p.chosenLabels] as const)
-  const rejected = indices.map((i) => pairs[i]!).map((p) => [p.promptIds, p.rejectedIds, p.rejectedLabels] as const)
-  const rows = [...chosen, ...rejected]
+/** Answer rows after their prompt: [prompt ids, answer ids, answer labels (1 = carries loss)]. */
+export type AnswerRow = readonly [Int32Array, Int32Array, Uint8Array]
+
+/** Rows `prompt ++ answer`, right-padded, with next-token targets on the labelled answer tokens; `lengths` counts those per row. */
+export function answerRowsBatch(rows: readonly AnswerRow[]): TrainBatch & { lengths: number[] } {
   const length = Math.max(...rows.map(([prompt, answer]) => prompt.length + answer.length))
   const ids = new Int32Array(rows.length * length)
   const mask = new Uint8Array(rows.length * length)
@@ -40,14 +40,21 @@ export function pairBatch(pairs: readonly PreferencePair[], indices: readonly nu
     }
   })
   const lengths = rows.map(([, , labels]) => labels.reduce((n, l) => n + l, 0))
-  return { ...toTrainBatch({ rows: rows.length, length, ids, mask, positions, segments }), pairs: indices.length, indices: [...indices], lengths }
+  return { ...toTrainBatch({ rows: rows.length, length, ids, mask, positions, segments }), lengths }
+}
+
+/** The rows of `pairs` (chosen rows, then rejected rows) as a padded batch with next-token targets. */
+export function pairBatch(pairs: readonly PreferencePair[], indices: readonly number[]): PairBatch {
+  const chosen = indices.map((i) => pairs[i]!).map((p): AnswerRow => [p.promptIds, p.chosenIds, p.chosenLabels])
+  const rejected = indices.map((i) => pairs[i]!).map((p): AnswerRow => [p.promptIds, p.rejectedIds, p.rejectedLabels])
+  return { ...answerRowsBatch([...chosen, ...rejected]), pairs: indices.length, indices: [...indices] }
 }
 
 /**
- * Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row: [2b]. Logits only for
+ * Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row: [rows] ([2b] for pairs). Logits only for
  * those positions; log p = logit[target] − logsumexp(logits).
  */
-export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: PairBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor1D {
+export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: TrainBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor1D {
   return tf.tidy(() => {
     const positions: number[] = []
     const targets: number[] = []

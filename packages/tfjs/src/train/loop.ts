@@ -55,7 +55,16 @@ export interface StepObjective<B> {
   lossSum: (batch: B, opts: ForwardOptions & { gradientCheckpointing?: boolean }) => { loss: tf.Scalar; metrics?: Record<string, number> }
   units: (batch: B) => number
   tokens: (batch: B) => number
+  /**
+   * The step's metrics from the sums of its micro-batches' `metrics` and its units, for objectives
+   * whose metrics are not means over every unit (KTO's rewards/chosen: over the desirable examples).
+   * @defaultValue each sum / units
+   */
+  stepMetrics?: (sums: Readonly<Record<string, number>>, units: number) => Record<string, number>
 }
+
+const meanPerUnit = (sums: Readonly<Record<string, number>>, units: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / Math.max(1, units)]))
 
 /** Next-token cross-entropy over the trained tokens (sft, pretrain). */
 export const tokenObjective = (model: DecoderModel, adapter: AdapterState | undefined): StepObjective<TrainBatch> => ({
@@ -202,7 +211,7 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
           type: 'step', node, step, totalSteps: source.totalSteps, epoch: step / source.stepsPerEpoch, loss, learningRate: lr, gradNorm,
           tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes,
           etaSeconds: (elapsed / (step - firstStep)) * (source.totalSteps - step),
-          ...(Object.keys(metricSums).length > 0 ? { metrics: Object.fromEntries(Object.entries(metricSums).map(([name, sum]) => [name, sum / Math.max(1, trained)])) } : {}),
+          ...(Object.keys(metricSums).length > 0 ? { metrics: (objective.stepMetrics ?? meanPerUnit)(metricSums, trained) } : {}),
         })
       }
       if (source.eval && due(s.evalEvery, step, source.stepsPerEpoch)) {

@@ -1,0 +1,17 @@
+import type { RefLogprobs, UnpairedRefLogprobs } from '@tunekit/core'
+import type { AdapterState } from '../methods/state.ts'
+import type { DecoderModel } from '../model/types.ts'
+import type { StepObjective } from '../train/loop.ts'
+
+/**
+ * What a preference stage's train node trains on (one per objective kind: dpo's pairs, kto's
+ * examples): how many items its plan orders, the micro-batch of some of them, and its objective.
+ */
+export interface PreferenceData<B> {
+  count: number
+  batch: (indices: number[]) => B
+  objective: (model: DecoderModel, adapter: AdapterState) => StepObjective<B>
+}
+
+/** ref-logprobs' scoring of a stage's items with the reference (read from the data before any model loads). */
+export type RefScorer = (model: DecoderModel, adapter: AdapterState | undefined) => RefLogprobs | UnpairedRefLogprobs
