@@ -17,6 +17,7 @@ import { writeQaTokenizer } from './qa-tokenizer.ts'
 import { runQaEval } from './qa-eval-node.ts'
 import { writeQaInitialAdapter } from './qa-initial-adapter.ts'
 import { requirePreferencePairs } from '@tunekit/data'
+import { writeKtoExamples } from './kto-examples.ts'
 import { finishScore, prepareScore } from './score-node.ts'
 
 export interface TorchBackendOptions {
@@ -63,6 +64,17 @@ function referenceAdapter(ctx: NodeContext): string | undefined {
 }
 
 /** The torch backend. Probes the environment lazily (first node or capabilities()), once. */
+/** kto's ref-logprobs and train nodes: the examples file the worker batches from (kto-examples.ts); undefined for other nodes. */
+async function ktoExamplesOf(ctx: NodeContext, kind: string): Promise<string | undefined> {
+  if (kind === 'ref-logprobs') {
+    const p = nodeParams('ref-logprobs', ctx.node)
+    return p.examples === 'unpaired' ? writeKtoExamples(ctx, p.klBatchSize) : undefined
+  }
+  if (kind !== 'train') return undefined
+  const { objective, args } = nodeParams('train', ctx.node)
+  return objective?.kind === 'kto' ? writeKtoExamples(ctx, objective.lossType === 'kto' ? args.batchSize : undefined) : undefined
+}
+
 export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   let checked: Promise<TorchProbe> | undefined
   const ready = (ctx?: NodeContext): Promise<TorchProbe> => {
@@ -88,10 +100,11 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
     const held = kind === 'score' ? await prepareScore(ctx) : undefined
-    if (kind === 'ref-logprobs') await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), ctx.recipe.stage.kind)
+    const ktoExamples = await ktoExamplesOf(ctx, kind)
+    if (kind === 'ref-logprobs' && !ktoExamples) await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), ctx.recipe.stage.kind)
     const pairPlan = kind === 'train' ? await writePairPlan(ctx) : undefined
     const qaPlan = kind === 'qa-train' ? await writeQaPlan(ctx) : undefined
-    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(qaPlan ? { qaPlan } : {}) }
+    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(qaPlan ? { qaPlan } : {}), ...(ktoExamples ? { ktoExamples } : {}) }
     await runWorkerNode(probe.python, ctx, spec, options.onLog ? { onLog: options.onLog } : {})
     // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
     if (kind === 'train') await writeTrainMetadata(ctx)

@@ -1,19 +1,21 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, type NodeContext } from '@tunekit/core'
-import { pairPlan, requirePreferencePairs } from '@tunekit/data'
+import { pairPlan, requireKtoExamples, requirePreferencePairs } from '@tunekit/data'
 
 /**
  * A preference stage's train node: the steps of pair indices (@tunekit/data's pairPlan, the order
  * tfjs trains in) written to the work folder for the worker (node.json's `pairPlan`); undefined
- * for a train node without a preference objective. NoPreferencePairs before the worker starts.
+ * for a train node without a preference objective. NoPreferencePairs (NoKtoExamples) before the worker starts.
  */
 export async function writePairPlan(ctx: NodeContext): Promise<string | undefined> {
   const p = nodeParams('train', ctx.node)
   if (!p.objective) return undefined
-  const { pairs } = await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), p.objective.kind)
+  // kto's plan orders its examples (requireKtoExamples), the others' their pairs
+  const tokenizeDir = inputOfKind(ctx, 'tokenize')
+  const count = p.objective.kind === 'kto' ? (await requireKtoExamples(tokenizeDir)).examples.length : (await requirePreferencePairs(tokenizeDir, p.objective.kind)).pairs.length
   const file = join(ctx.workDir, 'pair-plan.json')
   await mkdir(ctx.workDir, { recursive: true })
-  await writeFile(file, JSON.stringify(pairPlan(pairs.length, p.args)))
+  await writeFile(file, JSON.stringify(pairPlan(count, p.args)))
   return file
 }

@@ -27,6 +27,8 @@ export interface NodeSpec {
   initialAdapter?: string
   /** A preference stage's steps of pair indices (@tunekit/data's pairPlan), written by the TS side. */
   pairPlan?: string
+  /** The kto stage's examples and KL completions (kto-examples.ts), written by the TS side for ref-logprobs and train. */
+  ktoExamples?: string
   /** The qa stage's steps of window indices (qa-plan.ts), written by the TS side. */
   qaPlan?: string
 }

@@ -1,6 +1,9 @@
 import { fail, issue, type Issue } from '@tunekit/core'
 import { readPreferenceShards, type PreferencePair, type UnpairedExample } from './preference-shards.ts'
 
+/** A kto example and where it comes from: pair i's chosen or rejected answer, or unpaired example i (the torch worker rebuilds the list from these). */
+export type KtoExample = UnpairedExample & { source: readonly ['pairs', number, 'chosen' | 'rejected'] | readonly ['unpaired', number] }
+
 /** datasets' `Dataset.map` default `batch_size`: TRL's unpair_preference_dataset maps this many pairs at a time. */
 const UNPAIR_BATCH = 1000
 
@@ -11,12 +14,12 @@ const UNPAIR_BATCH = 1000
  * follow it.
  * @see https://github.com/huggingface/trl/blob/v1.16.0/trl/data_utils.py (_unpair_row)
  */
-export function unpairPreferences(pairs: readonly PreferencePair[]): UnpairedExample[] {
-  const out: UnpairedExample[] = []
+export function unpairPreferences(pairs: readonly PreferencePair[]): KtoExample[] {
+  const out: KtoExample[] = []
   for (let start = 0; start < pairs.length; start += UNPAIR_BATCH) {
     const batch = pairs.slice(start, start + UNPAIR_BATCH)
-    for (const p of batch) out.push({ record: p.record, promptIds: p.promptIds, completionIds: p.chosenIds, labels: p.chosenLabels, desirable: true })
-    for (const p of batch) out.push({ record: p.record, promptIds: p.promptIds, completionIds: p.rejectedIds, labels: p.rejectedLabels, desirable: false })
+    batch.forEach((p, j) => out.push({ record: p.record, promptIds: p.promptIds, completionIds: p.chosenIds, labels: p.chosenLabels, desirable: true, source: ['pairs', start + j, 'chosen'] }))
+    batch.forEach((p, j) => out.push({ record: p.record, promptIds: p.promptIds, completionIds: p.rejectedIds, labels: p.rejectedLabels, desirable: false, source: ['pairs', start + j, 'rejected'] }))
   }
   return out
 }
@@ -26,9 +29,9 @@ export function unpairPreferences(pairs: readonly PreferencePair[]): UnpairedExa
  * artifact's pairs unpaired (`unpairPreferences`), then its unpaired examples, each in record order.
  * NoKtoExamples (TK473, at `data.format`) when the data gave neither.
  */
-export async function requireKtoExamples(tokenizeDir: string): Promise<{ examples: UnpairedExample[]; padId: number }> {
+export async function requireKtoExamples(tokenizeDir: string): Promise<{ examples: KtoExample[]; padId: number }> {
   const shards = await readPreferenceShards(tokenizeDir).catch(() => undefined)
-  const examples = shards ? [...unpairPreferences(shards.pairs), ...shards.unpaired] : []
+  const examples = shards ? [...unpairPreferences(shards.pairs), ...shards.unpaired.map((e, i): KtoExample => ({ ...e, source: ['unpaired', i] }))] : []
   if (!shards || examples.length === 0) fail('NoKtoExamples', { path: 'data.format' })
   return { examples, padId: shards.padId }
 }

@@ -108,6 +108,15 @@ class TrainParamsObjectiveDpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveKto(Params):
+    kind: Literal["kto"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+    desirable_weight: float = field(metadata={"json": "desirableWeight"})
+    undesirable_weight: float = field(metadata={"json": "undesirableWeight"})
+    loss_type: Literal["kto", "apo_zero_unpaired"] = field(metadata={"json": "lossType"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -115,7 +124,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveKto | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,8 @@ class RefLogprobsParams(Params):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     quantize: RefLogprobsParamsQuantize | None = field(default=None, metadata={"json": "quantize"})
     adapter: str | None = field(default=None, metadata={"json": "adapter"})
+    examples: Literal["unpaired"] | None = field(default=None, metadata={"json": "examples"})
+    kl_batch_size: int | None = field(default=None, metadata={"json": "klBatchSize"})
 
 
 @dataclass(frozen=True)

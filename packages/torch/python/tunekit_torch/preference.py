@@ -7,6 +7,7 @@ forward pass; and the summed log-probability of each sequence's labelled answer 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,8 @@ def read_pairs(tokenize_dir: Path) -> list[Pair]:
     return pairs
 
 
-def pair_batch(pairs: list[Pair], pad_id: int, device: torch.device) -> dict:
-    """input_ids, attention_mask and completion_mask [2b, length]: rows 0..b-1 chosen, b..2b-1 rejected."""
-    rows = [(p.prompt, p.chosen, p.chosen_mask) for p in pairs] + [(p.prompt, p.rejected, p.rejected_mask) for p in pairs]
+def answer_rows_batch(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]], pad_id: int, device: torch.device) -> dict:
+    """input_ids, attention_mask and completion_mask [rows, length] of (prompt, answer, answer mask) rows, right-padded."""
     length = max(len(prompt) + len(answer) for prompt, answer, _ in rows)
     input_ids = np.full((len(rows), length), pad_id, dtype=np.int64)
     attention = np.zeros((len(rows), length), dtype=np.int64)
@@ -54,9 +54,15 @@ def pair_batch(pairs: list[Pair], pad_id: int, device: torch.device) -> dict:
         attention[r, :n] = 1
         completion[r, p:n] = mask
     return {"input_ids": to_device(input_ids, device), "attention_mask": to_device(attention, device),
-            "completion_mask": to_device(completion, device), "pairs": len(pairs),
+            "completion_mask": to_device(completion, device),
             # answer tokens that carry loss, per row (host side: IPO's length normalisation)
             "lengths": to_device(completion.sum(axis=1), device)}
+
+
+def pair_batch(pairs: list[Pair], pad_id: int, device: torch.device) -> dict:
+    """input_ids, attention_mask and completion_mask [2b, length]: rows 0..b-1 chosen, b..2b-1 rejected."""
+    rows = [(p.prompt, p.chosen, p.chosen_mask) for p in pairs] + [(p.prompt, p.rejected, p.rejected_mask) for p in pairs]
+    return {**answer_rows_batch(rows, pad_id, device), "pairs": len(pairs)}
 
 
 def sequence_logps(model, batch: dict, autocast) -> torch.Tensor:
@@ -70,3 +76,14 @@ def sequence_logps(model, batch: dict, autocast) -> torch.Tensor:
     # log p = logit[target] − logsumexp(logits), as tfjs computes it (objectives/pair-batch.ts)
     per_token = logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
     return torch.zeros(batch["input_ids"].shape[0], dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)
+
+
+@dataclass
+class PreferenceData:
+    """What a preference stage trains on (dpo's pairs, kto's examples): how many items the pair plan
+    orders, one micro-batch's per-item losses, metric sums and tokens, and a step's metrics from the sums."""
+
+    count: int
+    unit: str
+    micro: Callable[[list[int]], tuple[torch.Tensor, dict, int]]
+    step_metrics: Callable[[dict, int], dict]

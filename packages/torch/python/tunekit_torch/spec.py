@@ -11,7 +11,7 @@ from .params import PARAMS_BY_KIND
 from .params_base import Params, ParamsError
 
 _KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
-_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan"}
+_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan", "ktoExamples"}
 
 
 @dataclass
@@ -29,6 +29,7 @@ class NodeSpec:
     initial_adapter: Path | None = None  # adapter folder written by the TS side (seeded)
     pair_plan: Path | None = None  # a preference stage's steps of pair indices (@tunekit/data pairPlan), written by the TS side
     qa_plan: Path | None = None  # the qa stage's steps of window indices (qa-plan.json), written by the TS side
+    kto_examples: Path | None = None  # the kto stage's examples and KL completions (kto-examples.json), written by the TS side
 
     def input_dir(self, kind: str) -> Path | None:
         """The artifact folder of the first input of this kind (ids can differ, kinds are fixed)."""
@@ -77,6 +78,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
     init = raw.get("initialAdapter")
     pair_plan = raw.get("pairPlan")
     qa_plan = raw.get("qaPlan")
+    kto_examples = raw.get("ktoExamples")
     return NodeSpec(
         node=node["id"],
         kind=kind,
@@ -89,6 +91,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         initial_adapter=Path(init) if init else None,
         pair_plan=Path(pair_plan) if pair_plan else None,
         qa_plan=Path(qa_plan) if qa_plan else None,
+        kto_examples=Path(kto_examples) if kto_examples else None,
     )
 
 

@@ -1,5 +1,5 @@
-"""The train node of a preference stage (DPO): the policy (the recipe's method over the base) on the
-tokenize artifact's pairs, following the pair plan the TS driver wrote (`pairPlan`, @tunekit/data's
+"""The train node of a preference stage (DPO here; KTO's data and loss in train_kto.py): the policy
+(the recipe's method over the base) on the tokenize artifact's pairs (kto: examples), following the pair plan the TS driver wrote (`pairPlan`, @tunekit/data's
 pairPlan), against the reference log-probabilities of the ref-logprobs node.
 
 One forward pass per micro-batch over its chosen and rejected sequences together (TRL's concatenated
@@ -23,10 +23,28 @@ from .methods import METHODS
 from .modeling import count_params, resolve_device, resolve_dtype
 from .optim import lr_factor, make_optimizer
 from .params import TrainParams
-from .preference import pair_batch, read_pairs, sequence_logps
+from .preference import PreferenceData, pair_batch, read_pairs, sequence_logps
 from .shards import open_shards, to_device
 from .spec import NodeSpec
 from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
+from .train_kto import kto_objective
+
+
+def dpo_objective(spec: NodeSpec, objective, model, device, autocast) -> PreferenceData:
+    """DPO over pair micro-batches (chosen and rejected rows in one forward pass); metrics are means over the step's pairs."""
+    tokenize = spec.require_input("tokenize")
+    pairs = read_pairs(tokenize)
+    pad_id = open_shards(tokenize / "pairs").pad_id
+    ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
+    ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
+
+    def micro(mb: list[int]):
+        batch = pair_batch([pairs[i] for i in mb], pad_id, device)
+        reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
+        losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
+        return losses, metrics, int(batch["attention_mask"].sum())
+
+    return PreferenceData(len(pairs), "pairs", micro, lambda sums, n: {name: float(v) / n for name, v in sums.items()})
 
 
 def run_train_dpo(spec: NodeSpec) -> None:
@@ -41,22 +59,17 @@ def run_train_dpo(spec: NodeSpec) -> None:
     plan = json.loads(spec.pair_plan.read_text())
     steps, per_epoch = plan["steps"], int(plan["stepsPerEpoch"])
     total = len(steps)
-    tokenize = spec.require_input("tokenize")
-    pairs = read_pairs(tokenize)
-    pad_id = open_shards(tokenize / "pairs").pad_id
-    ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
-    ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
-
     model, tokenizer, _ = build_model(spec, device, dtype)
     method = METHODS[params.method.kind]
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
     trainable, all_params = count_params(model)
-    info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
-         f"{trainable:,} trainable of {all_params:,} parameters; {len(pairs)} pairs, {total} steps; "
-         f"DPO loss {objective.loss_type}, beta {objective.beta}")
     amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
+    data = (kto_objective if objective.kind == "kto" else dpo_objective)(spec, objective, model, device, autocast)
+    info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
+         f"{trainable:,} trainable of {all_params:,} parameters; {data.count} {data.unit}, {total} steps; "
+         f"{objective.kind} loss {objective.loss_type}, beta {objective.beta}")
 
     state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
     spec.work_dir.mkdir(parents=True, exist_ok=True)
@@ -93,11 +106,9 @@ def run_train_dpo(spec: NodeSpec) -> None:
         sums: dict[str, torch.Tensor] = {}
         tokens = 0
         for mb in micro_batches:
-            batch = pair_batch([pairs[i] for i in mb], pad_id, device)
-            tokens += int(batch["attention_mask"].sum())
-            reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
-            losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
-            # Σ per-pair losses / pairs of the step: accumulation equals one batch of all the step's pairs
+            losses, metrics, batch_tokens = data.micro(mb)
+            tokens += batch_tokens
+            # Σ per-item losses / items of the step: accumulation equals one batch of all the step's items
             (losses.sum() / step_pairs).backward()
             loss_sum += losses.detach().double().sum()
             for name, values in metrics.items():
@@ -123,7 +134,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
                      "loss": step_loss, "learningRate": lr, "gradNorm": grad_norm,
                      "tokensPerSecond": tokens / max(now - step_start, 1e-9),
                      "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step),
-                     "metrics": {name: float(v) / step_pairs for name, v in sums.items()}}
+                     "metrics": data.step_metrics(sums, step_pairs)}
             if device.type == "cuda":
                 event["memoryBytes"] = int(torch.cuda.max_memory_allocated())
             emit(event)

@@ -1,0 +1,168 @@
+// The kto stage against TRL 1.16's KTOTrainer (test/trl/kto_reference.py in .venv-trl), on a tiny
+// random model (hidden 64, 2 layers, the 322-token test tokenizer), cpu, float32. An initial LoRA
+// adapter with B drawn non-zero is written through @tunekit/hf in PEFT's layout; TRL loads it with
+// PEFT (its "ref" copy is the reference) and every tunekit run starts from it (`lora.init`). TRL
+// prepares the data itself from the token ids tunekit tokenized (only its tokenizer is the
+// identity): it unpairs the pairs and rotates the KL completions within batches of 4, so the test
+// checks that tunekit's examples and KL completions are TRL's, in TRL's order. Three cases: unpaired
+// examples (weights 1 / 1.5), pairs given to KTO, and apo_zero_unpaired (no KL term); for each,
+// torch's reference log-probabilities, per-step loss and metrics equal TRL's within 1e-5, tfjs's
+// equal torch's within 1e-4.
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RunEvent, type UnpairedRefLogprobs } from '@tunekit/core'
+import { klCompletionOf, requireKtoExamples, readPreferenceShards } from '@tunekit/data'
+import { initialAdapter, loraSpecFromRecipe, readModelConfig, writeAdapter } from '@tunekit/hf'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { createTorchBackend } from '@tunekit/torch'
+import { tinyTokenizer } from '../data/helpers.ts'
+import { trlPython } from '../python.ts'
+import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+
+const STEPS = 3
+const BATCH = 4
+const METRICS = ['kl', 'rewards/chosen', 'rewards/rejected', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
+
+const words = ['hot', 'up', 'big', 'wet', 'fast', 'old', 'dark', 'loud']
+const opposites = ['cold', 'down', 'small', 'dry', 'slow', 'new', 'light', 'quiet']
+// TRL's unpaired records: the right antonym desirable, another word undesirable (5 and 3)
+const labels = [true, false, true, true, false, true, false, true]
+const unpaired = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, completion: labels[i] ? opposites[i]! : words[(i + 3) % 8]!, label: labels[i]! }))
+// TRL's pairs, which KTO unpairs: 12 examples, the 6 chosen answers then the 6 rejected ones
+const pairs = words.slice(0, 6).map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % 8]! }))
+
+const cases = [
+  { name: 'unpaired', records: unpaired, stage: { lossType: 'kto', beta: 0.1, desirableWeight: 1, undesirableWeight: 1.5 } },
+  { name: 'pairs', records: pairs, stage: { lossType: 'kto', beta: 0.2, desirableWeight: 1, undesirableWeight: 1 } },
+  { name: 'apo_zero_unpaired', records: unpaired, stage: { lossType: 'apo_zero_unpaired', beta: 0.1, desirableWeight: 1.2, undesirableWeight: 1 } },
+] as const
+type Case = (typeof cases)[number]
+
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
+  defineRecipe({
+    name: `tiny-kto-${c.name}`,
+    model: {
+      id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
+      random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
+    },
+    stage: { kind: 'kto', ...c.stage },
+    // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
+    data: { source: inline(c.records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
+    args: { batchSize: BATCH, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
+    backend,
+    device: 'cpu',
+    output: { merge: false },
+  })
+
+type Metrics = Record<string, (number | null)[]>
+interface TrlCase {
+  examples: { completion: number[]; kl: number[] | null; label: boolean }[]
+  ref: { completions: number[]; kl: number[] }
+  loss: number[]
+  metrics: Metrics
+}
+
+/** TRL's process: trains every case from the initial adapter and prints its result. */
+function runTrl(request: unknown): Promise<{ cases: TrlCase[] }> {
+  const child = spawn(trlPython(), [join(import.meta.dirname, 'kto_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1', TRL_EXPERIMENTAL_SILENCE: '1' } })
+  const lines: string[] = []
+  const stderr: string[] = []
+  // Trainer prints its logs on stdout too: the result is the line after the marker
+  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
+  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
+  child.stdin.end(JSON.stringify(request))
+  return new Promise((resolve, reject) =>
+    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as { cases: TrlCase[] }) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
+}
+
+/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05). */
+async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
+  const { family, config } = await readModelConfig(modelDir)
+  const { lora } = recipe
+  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
+  const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
+  const next = mulberry32(7)
+  for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
+  await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
+}
+
+const stepsOf = (run: Run) => run.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step')
+const metricsOf = (run: Run): { loss: number[]; metrics: Metrics } => ({
+  loss: stepsOf(run).map((s) => s.loss),
+  metrics: Object.fromEntries(METRICS.map((m) => [m, stepsOf(run).map((s) => s.metrics?.[m] ?? null)])),
+})
+const maxAbs = (a: readonly (number | null)[], b: readonly (number | null)[]): number => {
+  // a metric absent on one side only (TRL logs none for a side a batch lacks) is a mismatch
+  if (a.length !== b.length || a.some((x, i) => (x === null) !== (b[i] === null))) return Infinity
+  return Math.max(0, ...a.map((x, i) => (x === null ? 0 : Math.abs(x - b[i]!))))
+}
+/** max |Δ| over the per-step loss and each metric. */
+function deltas(run: Run, reference: { loss: number[]; metrics: Metrics }): Record<string, number> {
+  const mine = metricsOf(run)
+  expect(mine.loss.length).toBe(STEPS)
+  return Object.fromEntries([['loss', maxAbs(mine.loss, reference.loss)], ...METRICS.map((m) => [m, maxAbs(mine.metrics[m]!, reference.metrics[m]!)])])
+}
+const refOf = async (run: Run) => JSON.parse(await readFile(join(run.artifact('ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as UnpairedRefLogprobs
+
+let trl: TrlCase[]
+let torchRuns: Run[]
+let tfjsRuns: Run[]
+const tokenized: { examples: Awaited<ReturnType<typeof requireKtoExamples>>['examples'] }[] = []
+
+beforeAll(async () => {
+  const cacheDir = tempDir('kto')
+  const adapter = join(tempDir('kto-adapter'), 'adapter')
+  // the data nodes (TypeScript only): the random model and the token ids TRL is given
+  const data = await Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })))
+  const modelDir = await resolveModelDir(data[0]!.artifact('model'))
+  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
+  const requests = await Promise.all(data.map(async (run, i) => {
+    const shards = await readPreferenceShards(run.artifact('tokenize'))
+    tokenized.push({ examples: (await requireKtoExamples(run.artifact('tokenize'))).examples })
+    const given = cases[i]!.name === 'pairs'
+      ? { pairs: shards.pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds] })) }
+      : { unpaired: shards.unpaired.map((u) => ({ prompt: [...u.promptIds], completion: [...u.completionIds], label: u.desirable })) }
+    return { data: given, batchSize: BATCH, ...cases[i]!.stage }
+  }))
+  const trlResult = runTrl({ model: modelDir, tokenizer: join(data[0]!.artifact('tokenize'), 'tokenizer'), out: tempDir('kto-trl'), adapter, seed: 3, steps: STEPS, learningRate: 1e-2, cases: requests })
+  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
+  tfjsRuns = []
+  for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
+  ;[{ cases: trl }, torchRuns] = await Promise.all([trlResult, torch])
+}, 600_000)
+
+describe('kto data as KTOTrainer prepares it', () => {
+  it.each(cases.map((c, i) => [c.name, i] as const))("%s: the examples, their labels and KL completions are TRL's, in TRL's order", (_, i) => {
+    const examples = tokenized[i]!.examples
+    const klOf = cases[i]!.stage.lossType === 'kto' ? klCompletionOf(examples.length, BATCH) : undefined
+    expect(examples.map((e, j) => ({ completion: [...e.completionIds], kl: klOf ? [...examples[klOf[j]!]!.completionIds] : null, label: e.desirable }))).toEqual(trl[i]!.examples)
+  })
+})
+
+describe('kto on torch against TRL KTOTrainer', () => {
+  it.each(cases.map((c, i) => [c.name, i] as const))("%s: ref-logprobs equal TRL's precomputed ref_logps and ref_KL_logps (1e-5)", async (_, i) => {
+    const ref = await refOf(torchRuns[i]!)
+    expect(maxAbs(ref.completions, trl[i]!.ref.completions)).toBeLessThan(1e-5)
+    expect(ref.kl.length).toBe(trl[i]!.ref.kl.length)
+    if (ref.kl.length > 0) expect(maxAbs(ref.kl, trl[i]!.ref.kl)).toBeLessThan(1e-5)
+  })
+
+  it.each(cases.map((c, i) => [c.name, i] as const))("%s: per-step loss and metrics equal KTOTrainer's (1e-5)", (_, i) => {
+    const d = deltas(torchRuns[i]!, trl[i]!)
+    for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tunekit ${JSON.stringify(metricsOf(torchRuns[i]!))}\nTRL ${JSON.stringify(trl[i])}`).toBeLessThan(1e-5)
+  })
+})
+
+describe('kto on tfjs against torch', () => {
+  it.each(cases.map((c, i) => [c.name, i] as const))('%s: reference log-probabilities, per-step loss and metrics agree (1e-4)', async (_, i) => {
+    const [mine, theirs] = await Promise.all([refOf(tfjsRuns[i]!), refOf(torchRuns[i]!)])
+    expect(maxAbs(mine.completions, theirs.completions)).toBeLessThan(1e-4)
+    expect(maxAbs(mine.kl, theirs.kl)).toBeLessThan(1e-4)
+    const d = deltas(tfjsRuns[i]!, metricsOf(torchRuns[i]!))
+    for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tfjs ${JSON.stringify(metricsOf(tfjsRuns[i]!))}\ntorch ${JSON.stringify(metricsOf(torchRuns[i]!))}`).toBeLessThan(1e-4)
+  })
+})
