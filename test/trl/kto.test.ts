@@ -4,10 +4,11 @@
 // PEFT (its "ref" copy is the reference) and every tunekit run starts from it (`lora.init`). TRL
 // prepares the data itself from the token ids tunekit tokenized (only its tokenizer is the
 // identity): it unpairs the pairs and rotates the KL completions within batches of 4, so the test
-// checks that tunekit's examples and KL completions are TRL's, in TRL's order. Three cases: unpaired
-// examples (weights 1 / 1.5), pairs given to KTO, and apo_zero_unpaired (no KL term); for each,
-// torch's reference log-probabilities, per-step loss and metrics equal TRL's within 1e-5, tfjs's
-// equal torch's within 1e-4.
+// checks that tunekit's examples and KL completions are TRL's, in TRL's order. Two cases: pairs given
+// to KTO (loss kto, weights 1 / 1.5: batches of only desirable, mixed, and only undesirable examples)
+// and unpaired examples with apo_zero_unpaired (no KL term, weights 1.2 / 1); for each, torch's
+// reference log-probabilities, per-step loss and metrics equal TRL's within 1e-5, tfjs's equal
+// torch's within 1e-4. A tfjs re-run with another beta re-runs train only.
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { readFile } from 'node:fs/promises'
@@ -34,23 +35,23 @@ const unpaired = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, comp
 // TRL's pairs, which KTO unpairs: 12 examples, the 6 chosen answers then the 6 rejected ones
 const pairs = words.slice(0, 6).map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % 8]! }))
 
+// one Python worker per node and case is most of this file's time: two cases
 const cases = [
-  { name: 'unpaired', records: unpaired, stage: { lossType: 'kto', beta: 0.1, desirableWeight: 1, undesirableWeight: 1.5 } },
-  { name: 'pairs', records: pairs, stage: { lossType: 'kto', beta: 0.2, desirableWeight: 1, undesirableWeight: 1 } },
-  { name: 'apo_zero_unpaired', records: unpaired, stage: { lossType: 'apo_zero_unpaired', beta: 0.1, desirableWeight: 1.2, undesirableWeight: 1 } },
+  { name: 'pairs, kto', records: pairs, stage: { lossType: 'kto', beta: 0.2, desirableWeight: 1, undesirableWeight: 1.5 } },
+  { name: 'unpaired, apo_zero_unpaired', records: unpaired, stage: { lossType: 'apo_zero_unpaired', beta: 0.1, desirableWeight: 1.2, undesirableWeight: 1 } },
 ] as const
-type Case = (typeof cases)[number]
+type Case = { name: string; records: readonly Record<string, unknown>[]; stage: { lossType: 'kto' | 'apo_zero_unpaired'; beta: number; desirableWeight: number; undesirableWeight: number } }
 
 const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
   defineRecipe({
-    name: `tiny-kto-${c.name}`,
+    name: `tiny-kto-${c.stage.lossType}`,
     model: {
       id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
       random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
     },
     stage: { kind: 'kto', ...c.stage },
     // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
-    data: { source: inline(c.records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    data: { source: inline([...c.records]), format: 'openai', template: 'alpaca', maxLength: 64 },
     lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
     args: { batchSize: BATCH, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
     backend,
@@ -111,27 +112,30 @@ const refOf = async (run: Run) => JSON.parse(await readFile(join(run.artifact('r
 let trl: TrlCase[]
 let torchRuns: Run[]
 let tfjsRuns: Run[]
+let rerun: Run
 const tokenized: { examples: Awaited<ReturnType<typeof requireKtoExamples>>['examples'] }[] = []
 
 beforeAll(async () => {
   const cacheDir = tempDir('kto')
   const adapter = join(tempDir('kto-adapter'), 'adapter')
   // the data nodes (TypeScript only): the random model and the token ids TRL is given
-  const data = await Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })))
+  const torchBackend = createTorchBackend({ python }) // one probe of the Python environment for every run
+  const data = await Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', 'default'), torchBackend, { cacheDir, until: 'tokenize' })))
   const modelDir = await resolveModelDir(data[0]!.artifact('model'))
   await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
   const requests = await Promise.all(data.map(async (run, i) => {
     const shards = await readPreferenceShards(run.artifact('tokenize'))
-    tokenized.push({ examples: (await requireKtoExamples(run.artifact('tokenize'))).examples })
-    const given = cases[i]!.name === 'pairs'
+    tokenized[i] = { examples: (await requireKtoExamples(run.artifact('tokenize'))).examples }
+    const given = cases[i]!.records === pairs
       ? { pairs: shards.pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds] })) }
       : { unpaired: shards.unpaired.map((u) => ({ prompt: [...u.promptIds], completion: [...u.completionIds], label: u.desirable })) }
     return { data: given, batchSize: BATCH, ...cases[i]!.stage }
   }))
   const trlResult = runTrl({ model: modelDir, tokenizer: join(data[0]!.artifact('tokenize'), 'tokenizer'), out: tempDir('kto-trl'), adapter, seed: 3, steps: STEPS, learningRate: 1e-2, cases: requests })
-  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
+  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), torchBackend, { cacheDir })))
   tfjsRuns = []
   for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
+  rerun = await runRecipe(recipe({ ...cases[0], stage: { ...cases[0].stage, beta: 0.5 } }, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir })
   ;[{ cases: trl }, torchRuns] = await Promise.all([trlResult, torch])
 }, 600_000)
 
@@ -164,5 +168,13 @@ describe('kto on tfjs against torch', () => {
     expect(maxAbs(mine.kl, theirs.kl)).toBeLessThan(1e-4)
     const d = deltas(tfjsRuns[i]!, metricsOf(torchRuns[i]!))
     for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tfjs ${JSON.stringify(metricsOf(tfjsRuns[i]!))}\ntorch ${JSON.stringify(metricsOf(torchRuns[i]!))}`).toBeLessThan(1e-4)
+  })
+})
+
+describe('the reference is computed once', () => {
+  it('changing beta re-runs train only: ref-logprobs is cached', () => {
+    const status = (run: Run, id: string) => run.result.nodes.find((n) => n.id === id)?.status
+    expect([status(rerun, 'ref-logprobs'), status(rerun, 'train')]).toEqual(['cached', 'ran'])
+    expect(metricsOf(rerun).loss).not.toEqual(metricsOf(tfjsRuns[0]!).loss)
   })
 })
