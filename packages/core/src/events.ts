@@ -24,7 +24,8 @@ export type RunEvent =
       /**
        * The objective's own metrics, means over the step's examples, named as TRL logs them: a
        * preference stage's `rewards/chosen`, `rewards/rejected`, `rewards/accuracies`,
-       * `rewards/margins`, `logps/chosen`, `logps/rejected`.
+       * `rewards/margins`, `logps/chosen`, `logps/rejected`; kto's `kl` and its rewards and logps
+       * over the step's desirable (chosen) or undesirable (rejected) examples, absent when it has none.
        */
       metrics?: { [name: string]: number }
     }
