@@ -9,19 +9,16 @@
 // and unpaired examples with apo_zero_unpaired (no KL term, weights 1.2 / 1); for each, torch's
 // reference log-probabilities, per-step loss and metrics equal TRL's within 1e-5, tfjs's equal
 // torch's within 1e-4. A tfjs re-run with another beta re-runs train only.
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RunEvent, type UnpairedRefLogprobs } from '@tunekit/core'
+import { defineRecipe, inline, resolveModelDir, type RunEvent, type UnpairedRefLogprobs } from '@tunekit/core'
 import { klCompletionOf, requireKtoExamples, readPreferenceShards } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, readModelConfig, writeAdapter } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { trlPython } from '../python.ts'
 import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+import { runTrl, writeStartAdapter } from './helpers.ts'
 
 const STEPS = 3
 const BATCH = 4
@@ -67,30 +64,6 @@ interface TrlCase {
   metrics: Metrics
 }
 
-/** TRL's process: trains every case from the initial adapter and prints its result. */
-function runTrl(request: unknown): Promise<{ cases: TrlCase[] }> {
-  const child = spawn(trlPython(), [join(import.meta.dirname, 'kto_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1', TRL_EXPERIMENTAL_SILENCE: '1' } })
-  const lines: string[] = []
-  const stderr: string[] = []
-  // Trainer prints its logs on stdout too: the result is the line after the marker
-  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
-  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
-  child.stdin.end(JSON.stringify(request))
-  return new Promise((resolve, reject) =>
-    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as { cases: TrlCase[] }) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
-}
-
-/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05). */
-async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
-  const { family, config } = await readModelConfig(modelDir)
-  const { lora } = recipe
-  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
-  const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
-  const next = mulberry32(7)
-  for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
-  await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
-}
-
 const stepsOf = (run: Run) => run.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step')
 const metricsOf = (run: Run): { loss: number[]; metrics: Metrics } => ({
   loss: stepsOf(run).map((s) => s.loss),
@@ -131,7 +104,7 @@ beforeAll(async () => {
       : { unpaired: shards.unpaired.map((u) => ({ prompt: [...u.promptIds], completion: [...u.completionIds], label: u.desirable })) }
     return { data: given, batchSize: BATCH, ...cases[i]!.stage }
   }))
-  const trlResult = runTrl({ model: modelDir, tokenizer: join(data[0]!.artifact('tokenize'), 'tokenizer'), out: tempDir('kto-trl'), adapter, seed: 3, steps: STEPS, learningRate: 1e-2, cases: requests })
+  const trlResult = runTrl<{ cases: TrlCase[] }>('kto_reference.py', { model: modelDir, tokenizer: join(data[0]!.artifact('tokenize'), 'tokenizer'), out: tempDir('kto-trl'), adapter, seed: 3, steps: STEPS, learningRate: 1e-2, cases: requests })
   const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), torchBackend, { cacheDir })))
   tfjsRuns = []
   for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))

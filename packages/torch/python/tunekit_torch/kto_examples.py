@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .preference import answer_rows_batch, read_pairs
+from .preference import answer_rows_batch, preference_samples, read_pairs
 from .shards import open_shards
 
 
@@ -32,12 +32,8 @@ def _read_unpaired(tokenize_dir: Path) -> list[Example]:
     folder = tokenize_dir / "unpaired"
     if not (folder / "index.json").exists():
         return []
-    layout = json.loads((folder / "index.json").read_text())["preference"]
-    shards = open_shards(folder)
     out = []
-    for i, record in enumerate(layout["records"]):
-        start, n = shards.offsets[i], shards.lengths[i]
-        ids, mask = np.asarray(shards.ids[start : start + n]), np.asarray(shards.mask[start : start + n])
+    for layout, i, record, ids, mask in preference_samples(folder):
         p = int(layout["promptLengths"][i])
         out.append(Example(record, ids[:p], ids[p:], mask[p:], bool(layout["desirable"][i])))
     return out

@@ -7,7 +7,7 @@ forward pass; and the summed log-probability of each sequence's labelled answer 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +27,19 @@ class Pair:
     rejected_mask: np.ndarray
 
 
-def read_pairs(tokenize_dir: Path) -> list[Pair]:
-    """Every pair of `<tokenize>/pairs/`, in record order (readPreferenceShards in @tunekit/data)."""
-    folder = tokenize_dir / "pairs"
+def preference_samples(folder: Path) -> Iterator[tuple[dict, int, str, np.ndarray, np.ndarray]]:
+    """(index.json's `preference` layout, i, record, ids, mask) of every sample of a preference shard set, in record order."""
     layout = json.loads((folder / "index.json").read_text())["preference"]
     shards = open_shards(folder)
-    pairs = []
     for i, record in enumerate(layout["records"]):
         start, n = shards.offsets[i], shards.lengths[i]
-        ids, mask = np.asarray(shards.ids[start : start + n]), np.asarray(shards.mask[start : start + n])
+        yield layout, i, record, np.asarray(shards.ids[start : start + n]), np.asarray(shards.mask[start : start + n])
+
+
+def read_pairs(tokenize_dir: Path) -> list[Pair]:
+    """Every pair of `<tokenize>/pairs/`, in record order (readPreferenceShards in @tunekit/data)."""
+    pairs = []
+    for layout, i, record, ids, mask in preference_samples(tokenize_dir / "pairs"):
         p = int(layout["promptLengths"][i])
         c = p + int(layout["chosenLengths"][i])
         pairs.append(Pair(record, ids[:p], ids[p:c], mask[p:c], ids[c:], mask[c:]))
