@@ -144,6 +144,13 @@ describe('kto on tfjs against torch', () => {
   })
 })
 
+describe("TRL's advice on the weights", () => {
+  it('5 desirable and 3 undesirable examples weighted 1.2 and 1: both backends warn (TK472); the balanced pairs not', () => {
+    const warned = (run: Run) => run.events.some((e) => e.type === 'log' && e.level === 'warn' && e.message.includes('TK472'))
+    expect([torchRuns.map(warned), tfjsRuns.map(warned)]).toEqual([[false, true], [false, true]])
+  })
+})
+
 describe('the reference is computed once', () => {
   it('changing beta re-runs train only: ref-logprobs is cached', () => {
     const status = (run: Run, id: string) => run.result.nodes.find((n) => n.id === id)?.status

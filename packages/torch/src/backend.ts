@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { completeGenerateRequest, fail, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { completeGenerateRequest, fail, formatIssue, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
@@ -16,7 +16,7 @@ import { writeQaPlan } from './qa-plan.ts'
 import { writeQaTokenizer } from './qa-tokenizer.ts'
 import { runQaEval } from './qa-eval-node.ts'
 import { writeQaInitialAdapter } from './qa-initial-adapter.ts'
-import { requirePreferencePairs } from '@tunekit/data'
+import { ktoWeightAdvice, requirePreferencePairs } from '@tunekit/data'
 import { writeKtoExamples } from './kto-examples.ts'
 import { finishScore, prepareScore } from './score-node.ts'
 
@@ -68,11 +68,16 @@ function referenceAdapter(ctx: NodeContext): string | undefined {
 async function ktoExamplesOf(ctx: NodeContext, kind: string): Promise<string | undefined> {
   if (kind === 'ref-logprobs') {
     const p = nodeParams('ref-logprobs', ctx.node)
-    return p.examples === 'unpaired' ? writeKtoExamples(ctx, p.klBatchSize) : undefined
+    return p.examples === 'unpaired' ? (await writeKtoExamples(ctx, p.klBatchSize)).file : undefined
   }
   if (kind !== 'train') return undefined
   const { objective, args } = nodeParams('train', ctx.node)
-  return objective?.kind === 'kto' ? writeKtoExamples(ctx, objective.lossType === 'kto' ? args.batchSize : undefined) : undefined
+  if (objective?.kind !== 'kto') return undefined
+  const { file, examples } = await writeKtoExamples(ctx, objective.lossType === 'kto' ? args.batchSize : undefined)
+  // TRL's advice on unbalanced data, as tfjs's train node gives it
+  const advice = ktoWeightAdvice(examples, objective.desirableWeight, objective.undesirableWeight)
+  if (advice) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: formatIssue(advice) })
+  return file
 }
 
 export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
