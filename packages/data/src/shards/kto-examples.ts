@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fail, issue, type Issue } from '@tunekit/core'
 import { readPreferenceShards, type PreferencePair, type UnpairedExample } from './preference-shards.ts'
 
@@ -30,9 +32,11 @@ export function unpairPreferences(pairs: readonly PreferencePair[]): KtoExample[
  * NoKtoExamples (TK473, at `data.format`) when the data gave neither.
  */
 export async function requireKtoExamples(tokenizeDir: string): Promise<{ examples: KtoExample[]; padId: number }> {
-  const shards = await readPreferenceShards(tokenizeDir).catch(() => undefined)
-  const examples = shards ? [...unpairPreferences(shards.pairs), ...shards.unpaired.map((e, i): KtoExample => ({ ...e, source: ['unpaired', i] }))] : []
-  if (!shards || examples.length === 0) fail('NoKtoExamples', { path: 'data.format' })
+  const has = (set: string): Promise<boolean> => stat(join(tokenizeDir, set, 'index.json')).then(() => true, () => false)
+  if (!(await has('pairs')) && !(await has('unpaired'))) fail('NoKtoExamples', { path: 'data.format' })
+  const shards = await readPreferenceShards(tokenizeDir)
+  const examples = [...unpairPreferences(shards.pairs), ...shards.unpaired.map((e, i): KtoExample => ({ ...e, source: ['unpaired', i] }))]
+  if (examples.length === 0) fail('NoKtoExamples', { path: 'data.format' })
   return { examples, padId: shards.padId }
 }
 
