@@ -3,7 +3,7 @@
 // advice on unbalanced weights and the progress line. TRL parity is test/trl/kto.test.ts.
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, describeEvent, formatIssue, inline, type Graph } from '@tunekit/core'
-import { klCompletionOf, ktoWeightAdvice, unpairPreferences, type PreferencePair, type UnpairedExample } from '@tunekit/data'
+import { klCompletionOf, ktoWeightAdvice, requireKtoExamples, unpairPreferences, type PreferencePair, type UnpairedExample } from '@tunekit/data'
 import { tempDir } from './helpers.ts'
 
 const model = { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } } as const
@@ -68,6 +68,14 @@ describe("kto's examples as KTOTrainer prepares them", () => {
       ['r999', 1199, false, ['pairs', 999, 'rejected']], ['r1000', 1100, true, ['pairs', 1000, 'chosen']], ['r1001', 1101, true, ['pairs', 1001, 'chosen']],
       ['r1001', 1201, false, ['pairs', 1001, 'rejected']],
     ])
+  })
+
+  it('a tokenize artifact with neither pairs nor unpaired examples: NoKtoExamples (TK473)', async () => {
+    await expect(requireKtoExamples(tempDir('kto-empty'))).rejects.toThrowErrorMatchingInlineSnapshot(`
+      [TunekitError: The kto stage found no examples
+      ✖ TK473 stage kto trains on examples of a prompt and a completion labelled desirable or not (or on preference pairs, unpaired), but the tokenized data holds neither → at data.format
+        fix: Give records with a completion and a true/false label (TRL's { prompt, completion, label }, LLaMA-Factory's kto_tag; docs/data-formats.md) or preference pairs, or train with stage { kind: 'sft' }.]
+    `)
   })
 
   it('KL completions rotate by one within each batch, the last batch shorter: (x1, y_n), (x2, y1), …', () => {
