@@ -106,7 +106,7 @@ export const qaTrainExecutor: NodeExecutor = async (ctx: NodeContext) => {
   if (p.method.kind === 'lora' && p.method.dropout > 0) warn(`lora.dropout ${p.method.dropout}: the tfjs QA step runs without dropout (as the parity tests with PEFT do)`)
   const latest = await readQaCheckpoint(ctx.workDir, p.method.kind)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
-  const model = await loadEncoder(modelDir)
+  const model = await loadEncoder(modelDir, { headSeed: p.args.seed })
   const { trainer, artifact } = setupTrainer(model, p, settings, resume?.trained)
   let step = resume?.trainerState.step ?? 0
   if (resume) restoreOptimizer(trainer.optimizer, trainer.names, resume.optimizer, step)

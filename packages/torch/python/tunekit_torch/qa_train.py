@@ -3,7 +3,8 @@ fine-tuned or with LoRA, on the qa-features windows, step for step as the tfjs b
 
 LoRA is a plain PeftModel (get_peft_model with modules_to_save ⊇ ['qa_outputs'] and no task_type:
 PEFT's QUESTION_ANS task type drops token_type_ids), started from the driver's seeded initial A/B
-(qa-initial-adapter.safetensors, the tfjs draw). The artifact holds adapter/ (PEFT's layout) and,
+(qa-initial.safetensors, the tfjs draw). A checkpoint without the QA head (a pretrained encoder)
+gets the driver's fresh head from the same file (its `qa_outputs.*` keys), the head tfjs draws. The artifact holds adapter/ (PEFT's layout) and,
 at the top, the merged model (merge_and_unload), as the tfjs qa-train writes them.
 
 The driver writes the plan (qa-plan.json: each step's window indices, the seeded shuffle tfjs
@@ -52,12 +53,31 @@ def qa_batch(rows: list[dict], pad_id: int, device: torch.device) -> dict[str, t
     return {k: v.to(device) for k, v in {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "start_positions": starts, "end_positions": ends}.items()}
 
 
-def with_lora(model, method, spec: NodeSpec):
-    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
-    from peft import LoraConfig, get_peft_model
+def initial_tensors(spec: NodeSpec) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The driver's qa-initial.safetensors split into the fresh head (base names) and the LoRA A/B (PEFT keys)."""
     from safetensors.torch import load_file
 
     if spec.initial_adapter is None:
+        return {}, {}
+    tensors = load_file(str(spec.initial_adapter))
+    lora = {k: v for k, v in tensors.items() if k.startswith("base_model.")}
+    return {k: v for k, v in tensors.items() if k not in lora}, lora
+
+
+def load_head(model, head: dict[str, torch.Tensor]) -> None:
+    """Copies a fresh head into a model transformers built without it (it drew its own; tfjs draws this one)."""
+    if not head:
+        return
+    missing, unexpected = model.load_state_dict(head, strict=False)
+    if unexpected:
+        raise WorkerError("WorkerFailed", f"the initial head's {sorted(unexpected)!r} match no weight of the model")
+
+
+def with_lora(model, method, spec: NodeSpec, initial: dict[str, torch.Tensor]):
+    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
+    from peft import LoraConfig, get_peft_model
+
+    if not initial:
         raise WorkerError("WorkerFailed", "a LoRA qa-train needs the driver's initial adapter (node.json initialAdapter)")
     config = LoraConfig(r=method.rank, lora_alpha=method.alpha, lora_dropout=0.0, target_modules=list(method.target_modules),
                         modules_to_save=sorted({"qa_outputs", *method.modules_to_save}), use_rslora=method.rs_lora, bias="none")
@@ -68,7 +88,7 @@ def with_lora(model, method, spec: NodeSpec):
     # modules keep their copies of the base, as the tfjs trainer starts them.
     params = dict(model.named_parameters())
     with torch.no_grad():
-        for key, value in load_file(str(spec.initial_adapter)).items():
+        for key, value in initial.items():
             name = key.replace(".lora_A.weight", ".lora_A.default.weight").replace(".lora_B.weight", ".lora_B.default.weight")
             if name not in params:
                 raise WorkerError("WorkerFailed", f"the initial adapter's {key!r} matches no LoRA parameter of the model")
@@ -93,8 +113,10 @@ def run_qa_train(spec: NodeSpec) -> None:
 
     torch.manual_seed(args.seed)
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_folder(spec.require_input("model"))), torch_dtype=torch.float32, attn_implementation="eager").to(device)
+    head, lora = initial_tensors(spec)
+    load_head(model, head)
     if params.method.kind == "lora":
-        model = with_lora(model, params.method, spec)
+        model = with_lora(model, params.method, spec, lora)
     model.eval()  # no dropout: gradients still flow (see the module docstring)
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
