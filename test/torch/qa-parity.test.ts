@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { compile, defineRecipe, file, runGraph, workDirOf, type NodeExecutor, type QaEvalReport, type Recipe } from '@tunekit/core'
+import { compile, defineRecipe, file, runGraph, workDirOf, type NodeExecutor, type QaEvalReport, type Recipe, type RunGraphOptions } from '@tunekit/core'
 import { dataExecutors, writeWordPieceTokenizer, type QaExample, type QaFeatureLine } from '@tunekit/data'
 import { squadV1 } from '@tunekit/eval'
 import { createRandomModel, modelExecutor, randomModelConfig, readSafetensors, writeSafetensors } from '@tunekit/hf'
@@ -52,18 +52,18 @@ const recipe = (method: 'full' | 'lora', backend: 'tfjs' | 'torch'): Recipe<'ber
     model: method === 'full' ? { id: 'tiny-bert', family: 'bert' as const, random: { seed: 0, tokenizer, config: bertConfig } } : { id: 'tiny-bert-pretrained', family: 'bert' as const, path: pretrained },
     stage: { kind: 'qa' as const, docStride: 16 },
     data: { source: file(join(root, 'faq.json')), format: 'squad' as const, maxLength: 48, split: { eval: 0.25, seed: 1 } },
-    args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear' as const, maxGradNorm: 0.5, saveEvery: 'never' as const },
+    args: { batchSize: 4, maxSteps: 4, learningRate: 2e-3, warmupSteps: 1, lrScheduler: 'linear' as const, maxGradNorm: 0.5, saveEvery: method === 'full' ? ('never' as const) : 2 },
     backend,
   }
   return method === 'full' ? defineRecipe({ ...common, method: { kind: 'full' } }) : defineRecipe({ ...common, lora: { rank: 4, alpha: 8, targetModules: ['query', 'value'] } })
 }
 
 /** Runs the recipe on `name`'s backend up to qa-train (or qa-eval when given); the nodes' folders. */
-async function trainWith(name: 'tfjs' | 'torch', method: 'full' | 'lora', executors: Partial<Record<'qa-train' | 'qa-eval', NodeExecutor>>) {
+async function trainWith(name: 'tfjs' | 'torch', method: 'full' | 'lora', executors: Partial<Record<'qa-train' | 'qa-eval', NodeExecutor>>, run: Partial<Pick<RunGraphOptions, 'signal' | 'onEvent'>> = {}) {
   const r = recipe(method, name)
   const dirs = { cacheDir: join(root, `${name}-${method}`, 'cache'), runDir: join(root, `${name}-${method}`, 'run'), baseDir: root }
   const graph = await compile(r, dirs)
-  await runGraph(graph, { recipe: r, ...dirs, until: executors['qa-eval'] ? 'qa-eval' : 'qa-train', executors: { ...dataExecutors, model: modelExecutor, ...executors } })
+  await runGraph(graph, { recipe: r, ...dirs, ...run, until: executors['qa-eval'] ? 'qa-eval' : 'qa-train', executors: { ...dataExecutors, model: modelExecutor, ...executors } })
   const key = (id: string) => graph.nodes.find((n) => n.id === id)!.key
   const dir = (id: string) => join(dirs.cacheDir, key(id))
   return { train: dir('qa-train'), features: dir('qa-features'), eval: dir('qa-eval'), evalWork: workDirOf(dirs.cacheDir, key('qa-eval')) }
@@ -106,11 +106,20 @@ describe('qa-train on torch and tfjs', () => {
     expect(report.trained).toEqual(squadV1(predictions.map((p) => p.answer), held.map((e) => e.answers.text)))
   })
 
-  it('trains LoRA from a checkpoint without its QA head (qa_outputs fresh and saved, the seeded draws both sides make) to the same losses and writes adapter/ beside the merged model', async () => {
+  it('trains LoRA from a checkpoint without its QA head (qa_outputs fresh and saved, the seeded draws both sides make) to the same losses, resumes an interrupted torch run, and writes adapter/ beside the merged model', async () => {
     await selectEngine('cpu')
     const tfjs = await trainWith('tfjs', 'lora', { 'qa-train': createTfjsBackend({ device: 'cpu' }).executors['qa-train']! })
     const backend = createTorchBackend({ python })
-    const torch = await trainWith('torch', 'lora', { 'qa-train': backend.executors['qa-train']! })
+    const executors = { 'qa-train': backend.executors['qa-train']! }
+    // Stopped at its first checkpoint (step 2; the worker checkpoints the step it reached and exits),
+    // then run again: it resumes there, and steps 3–4 (Adam's moments restored) are tfjs's.
+    const stop = new AbortController()
+    await expect(trainWith('torch', 'lora', executors, { signal: stop.signal, onEvent: (e) => void (e.type === 'checkpoint' && stop.abort()) })).rejects.toThrow(/TK/)
+    const steps: number[] = []
+    const logs: string[] = []
+    const torch = await trainWith('torch', 'lora', executors, { onEvent: (e) => void (e.type === 'step' ? steps.push(e.step) : e.type === 'log' && logs.push(e.message)) })
+    expect(logs.some((m) => /resuming from .*checkpoint-[23] at step [23]/.test(m))).toBe(true)
+    expect(steps[0]).toBeGreaterThan(2)
     const [a, b] = [await lossesOf(tfjs.train), await lossesOf(torch.train)]
     expect(b.length).toBe(4)
     a.forEach((l, i) => expect(Math.abs(l - b[i]!) / Math.abs(l)).toBeLessThan(1e-4))
