@@ -126,7 +126,8 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   return issues
 }
 
-const targetsOf = (lora: LoraOptions, linear: readonly string[], defaults: readonly string[]): readonly string[] =>
+/** The module names LoRA adapts: the recipe's list, every linear for `'all-linear'`, else the family's defaults. */
+export const targetsOf = (lora: LoraOptions, linear: readonly string[], defaults: readonly string[]): readonly string[] =>
   lora.targetModules === undefined ? defaults : lora.targetModules === 'all-linear' ? linear : lora.targetModules
 
 export const lora = {
