@@ -12,6 +12,7 @@ import { quantizeOptions } from '../quantize-options.ts'
 import { checkpointWriter } from '../train/checkpoint.ts'
 import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
+import { optimizerSettings } from '../train/optimizer.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
 import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
@@ -85,7 +86,7 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
-    optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
+    optimizer: optimizerSettings(a, p.method),
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))

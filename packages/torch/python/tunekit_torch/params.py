@@ -59,6 +59,7 @@ class TrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,7 @@ class QaTrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .events import WorkerError, emit, info, warn
 from .methods import Full, Lora
 from .modeling import resolve_device
-from .optim import lr_factor, make_optimizer
+from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .spec import NodeSpec, model_folder, write_json_atomic
 from .train import Interrupt, cadence_hit, finish
 
@@ -124,7 +124,7 @@ def run_qa_train(spec: NodeSpec) -> None:
     if params.method.kind == "lora":
         model = with_lora(model, params.method, spec, lora)
     model.eval()  # no dropout: gradients still flow (see the module docstring)
-    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     info(spec.node, f"torch {torch.__version__} on {device.type}; {opt_name}; {sum(p.numel() for p in trainable):,} trainable parameters (full); {len(features)} windows, {per_epoch} steps/epoch, {total} steps")
@@ -153,8 +153,7 @@ def run_qa_train(spec: NodeSpec) -> None:
             break
         indices = steps[index]
         lr = args.learning_rate * factor(index)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         rows = [features[i] for i in indices]
         start = time.perf_counter()
         loss = model(**qa_batch(rows, pad_id, device)).loss

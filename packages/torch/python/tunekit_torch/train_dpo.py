@@ -21,7 +21,7 @@ from .dpo_loss import dpo_loss
 from .events import WorkerError, emit, info, warn
 from .methods import METHODS
 from .modeling import count_params, resolve_device, resolve_dtype
-from .optim import lr_factor, make_optimizer
+from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .params import TrainParams
 from .preference import pair_batch, read_pairs, sequence_logps
 from .shards import open_shards, to_device
@@ -49,7 +49,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
 
     model, tokenizer, _ = build_model(spec, device, dtype)
     method = METHODS[params.method.kind]
-    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     trainable, all_params = count_params(model)
     info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
@@ -84,8 +84,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
             break
         torch.manual_seed(args.seed + index)  # dropout of step s from seed + s, as train.py
         lr = args.learning_rate * factor(index)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         step_start = time.perf_counter()
         micro_batches = steps[index]
         step_pairs = sum(len(mb) for mb in micro_batches)
