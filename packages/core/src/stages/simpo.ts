@@ -1,0 +1,18 @@
+import { warmStartReads } from '../graph/warm-start.ts'
+import { addPreferenceNodes } from './preference-nodes.ts'
+import { defineStage } from './stage.ts'
+
+/**
+ * Simple Preference Optimization as TRL runs it (CPOTrainer, `loss_type='simpo'`): preference pairs
+ * → tokens with the prompt stored once → train on −log σ(β·(length-averaged log-ratio) − γ), plus
+ * `cpoAlpha` times the chosen answer's NLL. No reference model, so no `ref-logprobs` node.
+ */
+export const simpoStage = defineStage({
+  kind: 'simpo',
+  summary: 'preference pairs (prompt, chosen, rejected) → the SimPO loss on length-averaged log-probabilities (margin γ), no reference model',
+  build: async (b, recipe) => {
+    await addPreferenceNodes(b, recipe)
+    const stage = recipe.stage.kind === 'simpo' ? recipe.stage : undefined
+    return b.add('train', ['model', 'tokenize'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+  },
+})

@@ -1,0 +1,52 @@
+import type { OrpoStageOptions } from '@tunekit/core'
+import { tf } from '../engine.ts'
+import type { PairBatch, PairLogps } from './pair-batch.ts'
+
+/** Per-pair values of ORPOTrainer's logged metrics (means over a step are what the step event carries). */
+export const ORPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'] as const
+
+/** log(1 − eˣ) for x < 0, branching at −ln 2 as TRL's log1mexp does (no cancellation on either side). */
+const log1mexp = (x: tf.Tensor): tf.Tensor => tf.where(tf.less(x, -Math.LN2), tf.log1p(tf.neg(tf.exp(x))), tf.log(tf.neg(tf.expm1(x))))
+
+/**
+ * ORPO (Hong et al. 2024, Eq. 4–7) as TRL 1.x's ORPOTrainer computes it. With the length-averaged
+ * log-probabilities a_w = log π(w|x) / |w| and a_l of the chosen and rejected answers:
+ *
+ *   log odds  = (a_w − a_l) − (log(1 − e^{a_w}) − log(1 − e^{a_l}))
+ *   loss      = NLL(x ++ w) − λ · log σ(log odds)
+ *
+ * NLL is the token mean over every predicted token of the micro-batch's chosen sequences, prompt
+ * included (TRL 1.16's "full prompt and response"); each pair carries it, so the mean over a
+ * micro-batch's pairs is TRL's loss. Returns the per-pair losses [b] and the per-pair metric sums.
+ */
+export function orpoLoss(o: OrpoStageOptions, logps: PairLogps, batch: PairBatch): { losses: tf.Tensor1D; metrics: Record<(typeof ORPO_METRICS)[number], number> } {
+  const b = batch.pairs
+  const lambda = o.beta
+  const averages = tf.tidy(() => tf.div(logps.answer, tf.tensor1d(batch.lengths.map((n) => Math.max(n, 1))))) as tf.Tensor1D // [2b]
+  const [losses, logOdds, ratio, nll] = tf.tidy(() => {
+    const [chosen, rejected] = tf.split(averages, 2) as [tf.Tensor1D, tf.Tensor1D]
+    const logOdds = tf.sub(tf.sub(chosen, rejected), tf.sub(log1mexp(chosen), log1mexp(rejected)))
+    const ratio = tf.neg(tf.softplus(tf.neg(logOdds))) // log σ(x) = −softplus(−x)
+    const nll = tf.div(tf.neg(tf.sum(logps.wholeChosen!)), batch.chosenTokens)
+    return [tf.sub(nll, tf.mul(ratio, lambda)), logOdds, ratio, nll] as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Scalar]
+  })
+  const values = averages.dataSync()
+  const [odds, ratios, nllValue] = [logOdds.dataSync(), ratio.dataSync(), nll.dataSync()[0]!]
+  tf.dispose([averages, logOdds, ratio, nll])
+  // rewards λ·a, from the length-averaged log-probabilities (TRL's chosen_rewards)
+  const metrics = { 'rewards/chosen': 0, 'rewards/rejected': 0, 'rewards/accuracies': 0, 'rewards/margins': 0, 'logps/chosen': 0, 'logps/rejected': 0, nll_loss: 0, log_odds_ratio: 0, log_odds_chosen: 0 }
+  for (let i = 0; i < b; i++) {
+    const chosen = lambda * values[i]!
+    const rejected = lambda * values[b + i]!
+    metrics['rewards/chosen'] += chosen
+    metrics['rewards/rejected'] += rejected
+    metrics['rewards/accuracies'] += chosen > rejected ? 1 : 0
+    metrics['rewards/margins'] += chosen - rejected
+    metrics['logps/chosen'] += values[i]!
+    metrics['logps/rejected'] += values[b + i]!
+    metrics.nll_loss += nllValue
+    metrics.log_odds_ratio += ratios[i]!
+    metrics.log_odds_chosen += odds[i]!
+  }
+  return { losses, metrics }
+}
