@@ -5,8 +5,14 @@ import type { PairBatch, PairLogps } from './pair-batch.ts'
 /** Per-pair values of ORPOTrainer's logged metrics (means over a step are what the step event carries). */
 export const ORPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'] as const
 
-/** log(1 − eˣ) for x < 0, branching at −ln 2 as TRL's log1mexp does (no cancellation on either side). */
-const log1mexp = (x: tf.Tensor): tf.Tensor => tf.where(tf.less(x, -Math.LN2), tf.log1p(tf.neg(tf.exp(x))), tf.log(tf.neg(tf.expm1(x))))
+/**
+ * log(1 − eˣ) for x < 0, branching at −ln 2 as TRL's log1mexp does (no cancellation on either
+ * side). The branch is picked on the host: tfjs has no gradient for the comparison op.
+ */
+function log1mexp(x: tf.Tensor1D): tf.Tensor {
+  const below = tf.tensor1d(Array.from(x.dataSync(), (v) => (v < -Math.LN2 ? 1 : 0)), 'bool')
+  return tf.where(below, tf.log1p(tf.neg(tf.exp(x))), tf.log(tf.neg(tf.expm1(x))))
+}
 
 /**
  * ORPO (Hong et al. 2024, Eq. 4–7) as TRL 1.x's ORPOTrainer computes it. With the length-averaged
