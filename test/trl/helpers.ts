@@ -4,11 +4,15 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import { mulberry32, type Recipe, type RunEvent } from '@tunekit/core'
+import { defineRecipe, inline, mulberry32, resolveModelDir, type dpoStageSchema, type orpoStageSchema, type Recipe, type RunEvent, type simpoStageSchema } from '@tunekit/core'
+import type { z } from 'zod'
+import { readPreferenceShards } from '@tunekit/data'
 import { initialAdapter, loraSpecFromRecipe, readModelConfig, writeAdapter } from '@tunekit/hf'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
 import { trlPython } from '../python.ts'
-import type { Run } from '../torch/helpers.ts'
+import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
 
 /** A random Mistral-shaped model: hidden 64, 2 layers, the 322-token test tokenizer. */
 export const tinyModel = {
@@ -20,6 +24,26 @@ const words = ['hot', 'up', 'big', 'wet', 'fast', 'old', 'dark', 'loud']
 const opposites = ['cold', 'down', 'small', 'dry', 'slow', 'new', 'light', 'quiet']
 /** TRL's explicit-prompt records: the right antonym preferred over another word. */
 export const records = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % words.length]! }))
+
+/** The optimisation both sides run: 3 steps of 4 pairs in order (two epochs' worth of the 8), AdamW at a constant 1e-2, seed 3. */
+export const PARITY = { steps: 3, batchSize: 4, learningRate: 1e-2, seed: 3 } as const
+
+type PreferenceStage = z.input<typeof dpoStageSchema> | z.input<typeof orpoStageSchema> | z.input<typeof simpoStageSchema>
+
+/** The recipe of one parity case: the tiny model, the 8 pairs, LoRA from `init`, PARITY's optimisation, cpu, float32, dropout 0. */
+export const parityRecipe = (name: string, stage: PreferenceStage, backend: 'tfjs' | 'torch', init: string) =>
+  defineRecipe({
+    name,
+    model: tinyModel,
+    stage,
+    // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
+    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
+    args: { batchSize: PARITY.batchSize, maxSteps: PARITY.steps, learningRate: PARITY.learningRate, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: PARITY.seed, saveEvery: 'never' },
+    backend,
+    device: 'cpu',
+    output: { merge: false },
+  })
 
 /** Runs `script` (in this folder) in TRL's environment with `request` on stdin; resolves with its `result` line. */
 export function runTrl<T>(script: string, request: unknown): Promise<T> {
@@ -35,7 +59,7 @@ export function runTrl<T>(script: string, request: unknown): Promise<T> {
 }
 
 /** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05), so the policy starts away from the base. */
-export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
+async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
   const { family, config } = await readModelConfig(modelDir)
   const { lora } = recipe
   const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
@@ -43,6 +67,38 @@ export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: s
   const next = mulberry32(7)
   for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
   await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
+}
+
+/** What TRL is given: the random model, its tokenizer, the start adapter and the pairs as token ids and label masks. */
+export interface ParityInputs {
+  model: string
+  tokenizer: string
+  adapter: string
+  pairs: { prompt: number[]; chosen: number[]; rejected: number[]; chosenLabels: number[]; rejectedLabels: number[] }[]
+}
+
+/**
+ * The data nodes once (TypeScript only, into `cacheDir`) and the start adapter every run's
+ * `lora.init` names: `recipe` is any case's recipe with `lora.init: 'default'`.
+ */
+export async function parityInputs(recipe: Recipe, cacheDir: string): Promise<ParityInputs> {
+  const data = await runRecipe(recipe, createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
+  const model = await resolveModelDir(data.artifact('model'))
+  const adapter = join(tempDir('trl-adapter'), 'adapter')
+  await writeStartAdapter(adapter, recipe, model)
+  const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
+  return {
+    model, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), adapter,
+    pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds], chosenLabels: [...p.chosenLabels], rejectedLabels: [...p.rejectedLabels] })),
+  }
+}
+
+/** Every case on torch (the workers in parallel) and on tfjs (in process, one after another), sharing `cacheDir`. */
+export async function runBackends<C>(cases: readonly C[], recipe: (c: C, backend: 'tfjs' | 'torch') => Recipe, cacheDir: string): Promise<{ torch: Run[]; tfjs: Run[] }> {
+  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch'), createTorchBackend({ python }), { cacheDir })))
+  const tfjs: Run[] = []
+  for (const c of cases) tfjs.push(await runRecipe(recipe(c, 'tfjs'), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
+  return { torch: await torch, tfjs }
 }
 
 /** Per-step loss and metrics, as a run's step events carry them or as TRL recorded them. */

@@ -5,16 +5,11 @@
 // pairs, 4 a step, in order, dropout 0. Cases: ORPO (λ 0.2), SimPO as its paper runs it
 // (cpoAlpha 0) and CPO-SimPO with label smoothing. torch's per-step loss and TRL's logged metrics
 // equal TRL's within 1e-5, tfjs's equal torch's within 1e-4, and neither stage has a ref-logprobs node.
-import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { defineRecipe, inline, resolveModelDir } from '@tunekit/core'
-import { readPreferenceShards } from '@tunekit/data'
-import { createTfjsBackend } from '@tunekit/tfjs'
-import { createTorchBackend } from '@tunekit/torch'
-import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
-import { deltas, records, runTrl, stepsOf, tinyModel, valuesOf, writeStartAdapter, type StepValues } from './helpers.ts'
+import { tempDir, type Run } from '../torch/helpers.ts'
+import { deltas, PARITY, parityInputs, parityRecipe, runBackends, runTrl, stepsOf, valuesOf, type StepValues } from './helpers.ts'
 
-const STEPS = 3
+const STEPS = PARITY.steps
 const REWARDS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
 const cases = [
   { stage: { kind: 'orpo', beta: 0.2 }, metrics: [...REWARDS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'] },
@@ -24,19 +19,7 @@ const cases = [
 type Case = (typeof cases)[number]
 const names = cases.map((c) => (c.stage.kind === 'orpo' ? 'orpo' : c.stage.cpoAlpha === 0 ? 'simpo' : 'cpo-simpo'))
 
-const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
-  defineRecipe({
-    name: `tiny-${c.stage.kind}`,
-    model: tinyModel,
-    stage: c.stage,
-    // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
-    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
-    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
-    args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
-    backend,
-    device: 'cpu',
-    output: { merge: false },
-  })
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) => parityRecipe(`tiny-${c.stage.kind}`, c.stage, backend, init)
 
 let trl: { cases: StepValues[] }
 let torchRuns: Run[]
@@ -44,21 +27,10 @@ let tfjsRuns: Run[]
 
 beforeAll(async () => {
   const cacheDir = tempDir('orpo')
-  const adapter = join(tempDir('orpo-adapter'), 'adapter')
-  // the data nodes once (TypeScript only): the random model and the pairs TRL is given as token ids
-  const data = await runRecipe(recipe(cases[0], 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
-  const modelDir = await resolveModelDir(data.artifact('model'))
-  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
-  const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
-  const trlResult = runTrl<typeof trl>('orpo_reference.py', {
-    model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('orpo-trl'), adapter,
-    pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds], chosenLabels: [...p.chosenLabels], rejectedLabels: [...p.rejectedLabels] })),
-    seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases: cases.map((c) => c.stage),
-  })
-  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
-  tfjsRuns = []
-  for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
-  ;[trl, torchRuns] = await Promise.all([trlResult, torch])
+  const inputs = await parityInputs(recipe(cases[0], 'torch', 'default'), cacheDir)
+  const trlResult = runTrl<typeof trl>('orpo_reference.py', { ...inputs, ...PARITY, out: tempDir('orpo-trl'), cases: cases.map((c) => c.stage) })
+  const runs = await runBackends(cases, (c, backend) => recipe(c, backend, inputs.adapter), cacheDir)
+  ;[trl, torchRuns, tfjsRuns] = [await trlResult, runs.torch, runs.tfjs]
 }, 600_000)
 
 describe('orpo and simpo on torch against TRL ORPOTrainer and CPOTrainer (simpo)', () => {

@@ -1,5 +1,5 @@
 import { warmStartReads } from '../graph/warm-start.ts'
-import { addPreferenceNodes } from './preference-nodes.ts'
+import { addPreferenceNodes, addPreferenceTrain } from './preference-nodes.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -15,7 +15,6 @@ export const dpoStage = defineStage({
   build: async (b, recipe) => {
     await addPreferenceNodes(b, recipe)
     await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
-    const stage = recipe.stage.kind === 'dpo' ? recipe.stage : undefined
-    return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+    return addPreferenceTrain(b, recipe, ['model', 'tokenize', 'ref-logprobs'])
   },
 })

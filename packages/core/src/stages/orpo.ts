@@ -1,5 +1,4 @@
-import { warmStartReads } from '../graph/warm-start.ts'
-import { addPreferenceNodes } from './preference-nodes.ts'
+import { addPreferenceNodes, addPreferenceTrain } from './preference-nodes.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -12,7 +11,6 @@ export const orpoStage = defineStage({
   summary: 'preference pairs (prompt, chosen, rejected) → the chosen NLL plus λ·odds-ratio loss, no reference model',
   build: async (b, recipe) => {
     await addPreferenceNodes(b, recipe)
-    const stage = recipe.stage.kind === 'orpo' ? recipe.stage : undefined
-    return b.add('train', ['model', 'tokenize'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+    return addPreferenceTrain(b, recipe, ['model', 'tokenize'])
   },
 })

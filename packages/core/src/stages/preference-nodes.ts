@@ -1,5 +1,6 @@
 import type { Recipe } from '../define.ts'
 import type { GraphBuilder } from '../graph/builder.ts'
+import { warmStartReads } from '../graph/warm-start.ts'
 import { addSourceNodes } from './data-nodes.ts'
 
 /**
@@ -14,4 +15,14 @@ export async function addPreferenceNodes(b: GraphBuilder, recipe: Recipe): Promi
   if (data.template === undefined) throw new Error(`${recipe.stage.kind}: a recipe reached compile without data.template (parseRecipe fills it from the stage)`)
   const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
   await b.add('tokenize', ['format', 'model'], { extra: { render } })
+}
+
+/**
+ * The train node of a preference stage, after `inputs` (dpo's include its ref-logprobs node): the
+ * stage's options are its `objective`, and a `lora.init` folder's files are in its reads.
+ */
+export function addPreferenceTrain(b: GraphBuilder, recipe: Recipe, inputs: string[]): Promise<string> {
+  const { stage } = recipe
+  const objective = stage.kind === 'dpo' || stage.kind === 'orpo' || stage.kind === 'simpo' ? stage : undefined
+  return b.add('train', inputs, { ...(objective ? { extra: { objective } } : {}), reads: warmStartReads(recipe, b.options) })
 }

@@ -1,9 +1,10 @@
 import type { OrpoStageOptions } from '@tunekit/core'
 import { tf } from '../engine.ts'
-import type { PairBatch, PairLogps } from './pair-batch.ts'
+import { lengthAveraged, type PairBatch, type PairLogps } from './pair-batch.ts'
+import { REWARD_METRICS, rewardMetrics } from './reward-metrics.ts'
 
 /** Per-pair values of ORPOTrainer's logged metrics (means over a step are what the step event carries). */
-export const ORPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'] as const
+export const ORPO_METRICS = [...REWARD_METRICS, 'nll_loss', 'log_odds_ratio', 'log_odds_chosen'] as const
 
 /**
  * log(1 − eˣ) for x < 0, branching at −ln 2 as TRL's log1mexp does (no cancellation on either
@@ -28,7 +29,7 @@ function log1mexp(x: tf.Tensor1D): tf.Tensor {
 export function orpoLoss(o: OrpoStageOptions, logps: PairLogps, batch: PairBatch): { losses: tf.Tensor1D; metrics: Record<(typeof ORPO_METRICS)[number], number> } {
   const b = batch.pairs
   const lambda = o.beta
-  const averages = tf.tidy(() => tf.div(logps.answer, tf.tensor1d(batch.lengths.map((n) => Math.max(n, 1))))) as tf.Tensor1D // [2b]
+  const averages = lengthAveraged(logps, batch) // [2b]
   const [losses, logOdds, ratio, nll] = tf.tidy(() => {
     const [chosen, rejected] = tf.split(averages, 2) as [tf.Tensor1D, tf.Tensor1D]
     const logOdds = tf.sub(tf.sub(chosen, rejected), tf.sub(log1mexp(chosen), log1mexp(rejected)))
@@ -40,19 +41,7 @@ export function orpoLoss(o: OrpoStageOptions, logps: PairLogps, batch: PairBatch
   const [odds, ratios, nllValue] = [logOdds.dataSync(), ratio.dataSync(), nll.dataSync()[0]!]
   tf.dispose([averages, logOdds, ratio, nll])
   // rewards λ·a, from the length-averaged log-probabilities (TRL's chosen_rewards)
-  const metrics = { 'rewards/chosen': 0, 'rewards/rejected': 0, 'rewards/accuracies': 0, 'rewards/margins': 0, 'logps/chosen': 0, 'logps/rejected': 0, nll_loss: 0, log_odds_ratio: 0, log_odds_chosen: 0 }
-  for (let i = 0; i < b; i++) {
-    const chosen = lambda * values[i]!
-    const rejected = lambda * values[b + i]!
-    metrics['rewards/chosen'] += chosen
-    metrics['rewards/rejected'] += rejected
-    metrics['rewards/accuracies'] += chosen > rejected ? 1 : 0
-    metrics['rewards/margins'] += chosen - rejected
-    metrics['logps/chosen'] += values[i]!
-    metrics['logps/rejected'] += values[b + i]!
-    metrics.nll_loss += nllValue
-    metrics.log_odds_ratio += ratios[i]!
-    metrics.log_odds_chosen += odds[i]!
-  }
+  const sum = (v: ArrayLike<number>): number => Array.from(v).reduce((n, x) => n + x, 0)
+  const metrics = { ...rewardMetrics(Array.from(values, (v) => lambda * v), values), nll_loss: b * nllValue, log_odds_ratio: sum(ratios), log_odds_chosen: sum(odds) }
   return { losses, metrics }
 }

@@ -87,3 +87,7 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
     return { answer: sums(answerRow, 2 * b), ...(wholeChosen ? { wholeChosen: sums(wholeRow, b) } : {}) }
   })
 }
+
+/** Length-averaged log-probabilities [2b]: each row's summed answer log p over its labelled tokens (ORPO, SimPO, TRL's average_log_prob). */
+export const lengthAveraged = (logps: PairLogps, batch: PairBatch): tf.Tensor1D =>
+  tf.tidy(() => tf.div(logps.answer, tf.tensor1d(batch.lengths.map((n) => Math.max(n, 1))))) as tf.Tensor1D

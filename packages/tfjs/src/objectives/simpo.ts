@@ -1,9 +1,10 @@
 import type { SimpoStageOptions } from '@tunekit/core'
 import { tf } from '../engine.ts'
-import type { PairBatch, PairLogps } from './pair-batch.ts'
+import { lengthAveraged, type PairBatch, type PairLogps } from './pair-batch.ts'
+import { REWARD_METRICS, rewardMetrics } from './reward-metrics.ts'
 
 /** Per-pair values of CPOTrainer's logged metrics for SimPO; `nll_loss` only with `cpoAlpha` > 0 (TRL logs a placeholder 0 otherwise). */
-export const SIMPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected', 'nll_loss'] as const
+export const SIMPO_METRICS = [...REWARD_METRICS, 'nll_loss'] as const
 
 /**
  * SimPO (Meng et al. 2024, Eq. 6) as TRL 1.x's CPOTrainer computes it with `loss_type='simpo'`.
@@ -18,7 +19,7 @@ export const SIMPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/acc
 export function simpoLoss(o: SimpoStageOptions, logps: PairLogps, batch: PairBatch): { losses: tf.Tensor1D; metrics: Record<string, number> } {
   const b = batch.pairs
   const { beta, simpoGamma: gamma, cpoAlpha: alpha, labelSmoothing: eps } = o
-  const averages = tf.tidy(() => tf.div(logps.answer, tf.tensor1d(batch.lengths.map((n) => Math.max(n, 1))))) as tf.Tensor1D // [2b]
+  const averages = lengthAveraged(logps, batch) // [2b]
   const chosenTokens = batch.lengths.slice(0, b).reduce((n, l) => n + l, 0)
   const [losses, nll] = tf.tidy(() => {
     const [chosen, rejected] = tf.split(averages, 2) as [tf.Tensor1D, tf.Tensor1D]
@@ -32,17 +33,6 @@ export function simpoLoss(o: SimpoStageOptions, logps: PairLogps, batch: PairBat
   const nllValue = nll.dataSync()[0]!
   tf.dispose([averages, nll])
   // rewards β·a, from the length-averaged log-probabilities (TRL's chosen_rewards)
-  const metrics: Record<string, number> = { 'rewards/chosen': 0, 'rewards/rejected': 0, 'rewards/accuracies': 0, 'rewards/margins': 0, 'logps/chosen': 0, 'logps/rejected': 0, ...(alpha > 0 ? { nll_loss: 0 } : {}) }
-  for (let i = 0; i < b; i++) {
-    const chosen = beta * values[i]!
-    const rejected = beta * values[b + i]!
-    metrics['rewards/chosen']! += chosen
-    metrics['rewards/rejected']! += rejected
-    metrics['rewards/accuracies']! += chosen > rejected ? 1 : 0
-    metrics['rewards/margins']! += chosen - rejected
-    metrics['logps/chosen']! += values[i]!
-    metrics['logps/rejected']! += values[b + i]!
-    if (alpha > 0) metrics.nll_loss! += nllValue
-  }
+  const metrics: Record<string, number> = { ...rewardMetrics(Array.from(values, (v) => beta * v), values), ...(alpha > 0 ? { nll_loss: b * nllValue } : {}) }
   return { losses, metrics }
 }

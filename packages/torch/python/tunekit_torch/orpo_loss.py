@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .preference import PairLogps
+from .preference import PairLogps, reward_metrics
 
 
 def log1mexp(x: torch.Tensor) -> torch.Tensor:
@@ -36,16 +36,9 @@ def orpo_loss(objective, logps: PairLogps, batch: dict) -> tuple[torch.Tensor, d
     # Σ over the chosen rows' predicted tokens / their count (attention mask minus each row's first token)
     nll = -logps.whole_chosen.sum() / (batch["attention_mask"][:b].sum() - b)
     loss = nll - lam * ratio
-    chosen_reward, rejected_reward = lam * chosen.detach(), lam * rejected.detach()
-    metrics = {
-        "rewards/chosen": chosen_reward,
-        "rewards/rejected": rejected_reward,
-        "rewards/accuracies": (chosen_reward > rejected_reward).float(),
-        "rewards/margins": chosen_reward - rejected_reward,
-        "logps/chosen": chosen.detach(),
-        "logps/rejected": rejected.detach(),
+    return loss, {
+        **reward_metrics(lam * chosen, lam * rejected, chosen, rejected),
         "nll_loss": nll.detach().expand(b),
         "log_odds_ratio": ratio.detach(),
         "log_odds_chosen": log_odds.detach(),
     }
-    return loss, metrics

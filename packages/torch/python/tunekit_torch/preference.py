@@ -90,3 +90,17 @@ def sequence_logps(model, batch: dict, autocast, whole_chosen: bool = False) -> 
         return PairLogps(sums, None)
     whole = torch.zeros(n, dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)[: batch["pairs"]]
     return PairLogps(sums, whole)
+
+
+def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor, chosen_logps: torch.Tensor, rejected_logps: torch.Tensor) -> dict:
+    """TRL's reward metrics per pair ([b] each), as the preference trainers (DPO, ORPO, CPO/SimPO) name
+    them; what a reward is depends on the loss. Accuracy counts chosen reward > rejected, as TRL does."""
+    chosen_rewards, rejected_rewards = chosen_rewards.detach(), rejected_rewards.detach()
+    return {
+        "rewards/chosen": chosen_rewards,
+        "rewards/rejected": rejected_rewards,
+        "rewards/accuracies": (chosen_rewards > rejected_rewards).float(),
+        "rewards/margins": chosen_rewards - rejected_rewards,
+        "logps/chosen": chosen_logps.detach(),
+        "logps/rejected": rejected_logps.detach(),
+    }

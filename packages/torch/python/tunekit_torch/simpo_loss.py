@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from .preference import PairLogps
+from .preference import PairLogps, reward_metrics
 
 
 def simpo_loss(objective, logps: PairLogps, batch: dict) -> tuple:
@@ -28,15 +28,7 @@ def simpo_loss(objective, logps: PairLogps, batch: dict) -> tuple:
     nll = -logps.answer[:b].sum() / batch["lengths"][:b].sum().clamp(min=1)
     if alpha > 0:
         loss = loss + alpha * nll
-    chosen_reward, rejected_reward = beta * chosen.detach(), beta * rejected.detach()
-    metrics = {
-        "rewards/chosen": chosen_reward,
-        "rewards/rejected": rejected_reward,
-        "rewards/accuracies": (chosen_reward > rejected_reward).float(),
-        "rewards/margins": chosen_reward - rejected_reward,
-        "logps/chosen": chosen.detach(),
-        "logps/rejected": rejected.detach(),
-    }
+    metrics = reward_metrics(beta * chosen, beta * rejected, chosen, rejected)
     if alpha > 0:
         metrics["nll_loss"] = nll.detach().expand(b)
     return loss, metrics
