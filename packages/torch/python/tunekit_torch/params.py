@@ -109,6 +109,21 @@ class TrainParamsObjectiveDpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveOrpo(Params):
+    kind: Literal["orpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectiveSimpo(Params):
+    kind: Literal["simpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+    simpo_gamma: float = field(metadata={"json": "simpoGamma"})
+    cpo_alpha: float = field(metadata={"json": "cpoAlpha"})
+    label_smoothing: float = field(metadata={"json": "labelSmoothing"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -116,7 +131,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
