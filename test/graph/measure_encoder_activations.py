@@ -14,6 +14,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import BertConfig, BertForQuestionAnswering
 
+from saved_tensors import saved_bytes_of
+
 SHAPE = dict(vocab_size=500, hidden_size=64, intermediate_size=128, num_attention_heads=4, max_position_embeddings=64)
 BATCH, SEQ, RANK = 4, 32, 8
 
@@ -26,24 +28,14 @@ def saved_bytes(layers: int, method: str) -> tuple[int, int]:
         targets = method.split(":")[1].split(",")
         model = get_peft_model(model, LoraConfig(r=RANK, lora_alpha=16, lora_dropout=0.0, target_modules=targets, modules_to_save=["qa_outputs"]))
     model.eval()
-    weights = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    seen: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in weights:
-            seen[storage.data_ptr()] = storage.nbytes()
-        return t
-
     ids = torch.randint(0, SHAPE["vocab_size"], (BATCH, SEQ))
     types = torch.zeros_like(ids)
     types[:, SEQ // 2:] = 1
     mask = torch.ones_like(ids)
     mask[1, SEQ - 5:] = 0
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(input_ids=ids, token_type_ids=types, attention_mask=mask, start_positions=torch.tensor([1, 2, 3, 4]), end_positions=torch.tensor([2, 3, 4, 5]))
+    saved = saved_bytes_of(model, lambda: model(input_ids=ids, token_type_ids=types, attention_mask=mask, start_positions=torch.tensor([1, 2, 3, 4]), end_positions=torch.tensor([2, 3, 4, 5])))
     trainable = model.get_nb_trainable_parameters()[0] if method != "full" else sum(p.numel() for p in model.parameters())
-    return sum(seen.values()), trainable
+    return saved, trainable
 
 
 out = []

@@ -146,8 +146,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   if (data.from === 'unknown') notes.push(`steps and tokens are unknown until the data nodes run (tunekit run --until ${collateNode ? 'collate' : 'tokenize'})`)
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
-  const { size, issues } = modelSizeAndIssues(modelNode, train.model)
-  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
+  const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   let disk: DiskEstimate | null = null
@@ -173,6 +172,14 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     })
   }
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
+}
+
+/** The model's size from the model node, and the checks of its folder when one is on disk (`opts.inspectModel`). */
+function inspectedModelSize(modelNode: Graph['nodes'][number] | undefined, model: ModelParams, opts: PlanOptions): { size: ModelSize | { reason: string }; issues: Issue[] } {
+  if (!modelNode) return { size: { reason: 'no model node' }, issues: [] }
+  const { size, issues } = modelSizeAndIssues(modelNode, model)
+  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
+  return { size, issues }
 }
 
 /** The qa-features report's training windows, when that node is cached (plan reads no data otherwise). */
@@ -209,8 +216,7 @@ function qaPlan(graph: Graph, nodes: PlanNode[], qaTrain: Graph['nodes'][number]
     ? { from: 'unknown', seqLen }
     : { from: windows === undefined ? 'estimate' : 'cache', totalSteps, tokens: totalSteps * batch * seqLen, seqLen, ...(stepsPerEpoch !== undefined ? { stepsPerEpoch, trainSamples: windows } : {}) }
   if (windows === undefined) notes.push('steps are unknown until qa-features runs (tunekit run --until qa-features); tokens assume windows of maxLength')
-  const { size, issues } = modelNode ? modelSizeAndIssues(modelNode, train.model) : { size: { reason: 'no model node' }, issues: [] }
-  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
+  const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   if ('reason' in size) {
