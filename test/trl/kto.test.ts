@@ -16,9 +16,8 @@ import { defineRecipe, inline, resolveModelDir, type RunEvent, type UnpairedRefL
 import { klCompletionOf, requireKtoExamples, readPreferenceShards } from '@tunekit/data'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
-import { tinyTokenizer } from '../data/helpers.ts'
 import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
-import { runTrl, writeStartAdapter } from './helpers.ts'
+import { runTrl, tinyModel, writeStartAdapter } from './helpers.ts'
 
 const STEPS = 3
 const BATCH = 4
@@ -42,10 +41,7 @@ type Case = { name: string; records: readonly Record<string, unknown>[]; stage: 
 const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
   defineRecipe({
     name: `tiny-kto-${c.stage.lossType}`,
-    model: {
-      id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
-      random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
-    },
+    model: tinyModel,
     stage: { kind: 'kto', ...c.stage },
     // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
     data: { source: inline([...c.records]), format: 'openai', template: 'alpaca', maxLength: 64 },

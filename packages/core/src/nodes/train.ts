@@ -5,7 +5,9 @@ import { fullSchema } from '../methods/full.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { modelSchema } from '../schema/model.ts'
 import { dpoStageSchema } from '../schema/stage.ts'
-import { ktoStageSchema } from '../schema/kto-stage.ts'
+import { orpoStageSchema } from '../schema/stage-orpo.ts'
+import { simpoStageSchema } from '../schema/stage-simpo.ts'
+import { ktoStageSchema } from '../schema/stage-kto.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -40,7 +42,12 @@ export const trainParamsSchema = z.strictObject({
    * The preference objective, when the stage trains on pairs (its options, `stage` as resolved);
    * absent for sft and pretrain (next-token cross-entropy), so their keys are what they were.
    */
-  objective: z.discriminatedUnion('kind', [resolvedSchema(dpoStageSchema) as typeof dpoStageSchema, resolvedSchema(ktoStageSchema) as typeof ktoStageSchema]).optional(),
+  objective: z.discriminatedUnion('kind', [
+    resolvedSchema(dpoStageSchema) as typeof dpoStageSchema,
+    resolvedSchema(orpoStageSchema) as typeof orpoStageSchema,
+    resolvedSchema(simpoStageSchema) as typeof simpoStageSchema,
+    resolvedSchema(ktoStageSchema) as typeof ktoStageSchema,
+  ]).optional(),
 })
 
 export type TrainParams = z.output<typeof trainParamsSchema>

@@ -1,5 +1,7 @@
 import { z } from 'zod'
-import { ktoStageSchema } from './kto-stage.ts'
+import { orpoStageSchema } from './stage-orpo.ts'
+import { simpoStageSchema } from './stage-simpo.ts'
+import { ktoStageSchema } from './stage-kto.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -90,7 +92,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, qaStageSchema, ktoStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, qaStageSchema, ktoStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -106,6 +108,8 @@ export const stageDataDefaults = {
   sft: { template: 'chatml', mask: 'assistant', packing: false },
   pretrain: { mask: 'all', packing: true },
   dpo: { template: 'chatml', mask: 'assistant', packing: false },
+  orpo: { template: 'chatml', mask: 'assistant', packing: false },
+  simpo: { template: 'chatml', mask: 'assistant', packing: false },
   kto: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },

@@ -1,5 +1,5 @@
 import { warmStartReads } from '../graph/warm-start.ts'
-import { addSourceNodes } from './data-nodes.ts'
+import { addPreferenceNodes, addPreferenceTrain } from './preference-nodes.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -13,14 +13,11 @@ export const ktoStage = defineStage({
   kind: 'kto',
   summary: 'unpaired examples (prompt, completion, desirable or not) → the reference\'s log-probabilities of each completion and KL completion, once → the KTO loss (kto, apo_zero_unpaired)',
   build: async (b, recipe) => {
-    const { data, stage } = recipe
-    await addSourceNodes(b, recipe)
-    if (data.template === undefined) throw new Error('kto: a recipe reached compile without data.template (parseRecipe fills it from the stage)')
+    const { stage } = recipe
     if (stage.kind !== 'kto') throw new Error(`kto: built for stage ${stage.kind}`)
-    const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
-    await b.add('tokenize', ['format', 'model'], { extra: { render } })
+    await addPreferenceNodes(b, recipe)
     const klBatchSize = stage.lossType === 'kto' ? recipe.args.batchSize : undefined
     await b.add('ref-logprobs', ['model', 'tokenize'], { extra: { examples: 'unpaired', ...(klBatchSize ? { klBatchSize } : {}) }, reads: warmStartReads(recipe, b.options) })
-    return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { extra: { objective: stage }, reads: warmStartReads(recipe, b.options) })
+    return addPreferenceTrain(b, recipe, ['model', 'tokenize', 'ref-logprobs'])
   },
 })

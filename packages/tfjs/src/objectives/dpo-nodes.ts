@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type DpoStageOptions, type NodeContext, type NodeExecutor, type RefLogprobs } from '@tunekit/core'
+import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type NodeContext, type NodeExecutor, type RefLogprobs, type TrainParams } from '@tunekit/core'
 import { loadTokenizer, pairPlan, requirePreferencePairs } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
@@ -12,9 +12,12 @@ import { quantizeOptions } from '../quantize-options.ts'
 import { checkpointWriter } from '../train/checkpoint.ts'
 import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
+import { optimizerSettings } from '../train/optimizer.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
-import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
+import { orpoLoss } from './orpo.ts'
+import { pairBatch, sequenceLogps, type PairBatch, type PairLogps } from './pair-batch.ts'
+import { simpoLoss } from './simpo.ts'
 import { ktoData, unpairedScorer } from './kto-nodes.ts'
 import type { PreferenceData, RefScorer } from './preference-data.ts'
 
@@ -23,8 +26,8 @@ const BATCH_PAIRS = 8 // pairs per forward pass of the reference: padding does n
 /**
  * The `ref-logprobs` node: the reference's summed log-probability of each pair's chosen and rejected
  * answer (TRL's precompute_ref_log_probs), once; for kto each example's completion and KL completion
- * (kto-nodes.ts). The reference is the policy training starts from:
- * the base alone (a fresh adapter adds nothing), or the base with `lora.init`'s adapter folder.
+ * (kto-nodes.ts). The reference is the policy training starts from: the base alone (a fresh adapter
+ * adds nothing), or the base with `lora.init`'s adapter folder.
  */
 export const refLogprobsExecutor: NodeExecutor = async (ctx) => {
   const p = nodeParams('ref-logprobs', ctx.node)
@@ -51,9 +54,9 @@ async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer
     const out: RefLogprobs = { records: pairs.map((q) => q.record), chosen: [], rejected: [] }
     for (let start = 0; start < pairs.length; start += BATCH_PAIRS) {
       const indices = Array.from({ length: Math.min(BATCH_PAIRS, pairs.length - start) }, (_, i) => start + i)
-      const logps = sequenceLogps(model, adapter, pairBatch(pairs, indices))
-      const values = [...(logps.dataSync() as Float32Array)]
-      logps.dispose()
+      const { answer } = sequenceLogps(model, adapter, pairBatch(pairs, indices))
+      const values = [...(answer.dataSync() as Float32Array)]
+      answer.dispose()
       out.chosen.push(...values.slice(0, indices.length))
       out.rejected.push(...values.slice(indices.length))
     }
@@ -61,36 +64,57 @@ async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer
   }
 }
 
-/** The DPO objective over pair micro-batches: per-pair losses summed, TRL's metrics per pair. */
-function dpoObjective(ctx: { model: DecoderModel; adapter: AdapterState; options: DpoStageOptions; ref: RefLogprobs }): StepObjective<PairBatch> {
+/** The objectives over pair micro-batches (kto trains on examples: kto-nodes.ts). */
+type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' }>
+type PairLoss = (batch: PairBatch, logps: PairLogps) => { losses: tf.Tensor1D; metrics: Record<string, number> }
+
+/**
+ * Each preference objective's loss over a pair micro-batch (objectives/<kind>.ts), keyed by
+ * `stage.kind`; `wholeChosen` when it needs the chosen sequences' log-probabilities beyond the
+ * answer (ORPO's NLL over prompt and answer). Only DPO reads the reference.
+ */
+const pairLosses: { [K in Objective['kind']]: { wholeChosen: boolean; loss: (o: Extract<Objective, { kind: K }>, ref: RefLogprobs | undefined) => PairLoss } } = {
+  dpo: {
+    wholeChosen: false,
+    loss: (o, ref) => (batch, logps) => {
+      const reference = Float32Array.from([...batch.indices.map((i) => ref!.chosen[i]!), ...batch.indices.map((i) => ref!.rejected[i]!)])
+      return dpoLoss(o, logps.answer, reference, batch.lengths)
+    },
+  },
+  orpo: { wholeChosen: true, loss: (o) => (batch, logps) => orpoLoss(o, logps, batch) },
+  simpo: { wholeChosen: false, loss: (o) => (batch, logps) => simpoLoss(o, logps, batch) },
+}
+
+/** A preference objective over pair micro-batches: per-pair losses summed, TRL's metrics per pair. */
+function pairObjective<K extends Objective['kind']>(ctx: { model: DecoderModel; adapter: AdapterState; options: Extract<Objective, { kind: K }>; ref: RefLogprobs | undefined }): StepObjective<PairBatch> {
+  const entry = pairLosses[ctx.options.kind as K]
+  const loss = entry.loss(ctx.options, ctx.ref)
   return {
     lossSum: (batch, opts) => {
-      const reference = Float32Array.from([...batch.indices.map((i) => ctx.ref.chosen[i]!), ...batch.indices.map((i) => ctx.ref.rejected[i]!)])
-      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts)
-      const { losses, metrics } = dpoLoss(ctx.options, logps, reference, batch.lengths)
-      const loss: tf.Scalar = losses.sum()
-      return { loss, metrics }
+      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts, entry.wholeChosen)
+      const { losses, metrics } = loss(batch, logps)
+      const total: tf.Scalar = losses.sum()
+      return { loss: total, metrics }
     },
     units: (batch) => batch.pairs,
     tokens: (batch) => batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0),
   }
 }
 
-/** The dpo train node's data: the tokenize artifact's pairs and the reference's log-probabilities of their answers. */
-async function dpoData(tokenizeDir: string, refDir: string, options: DpoStageOptions): Promise<PreferenceData<PairBatch>> {
-  const { pairs } = await requirePreferencePairs(tokenizeDir, options.kind)
-  const ref = JSON.parse(await readFile(join(refDir, 'ref-logprobs.json'), 'utf8')) as RefLogprobs
-  return { count: pairs.length, batch: (indices) => pairBatch(pairs, indices), objective: (model, adapter) => dpoObjective({ model, adapter, options, ref }) }
+/** The pair stages' train data: the tokenize artifact's pairs and, for dpo, the reference's log-probabilities of their answers. */
+async function pairData(ctx: NodeContext, objective: Objective): Promise<PreferenceData<PairBatch>> {
+  const { pairs } = await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), objective.kind)
+  const refDir = findInputOfKind(ctx, 'ref-logprobs') // dpo's reference; orpo and simpo have none
+  const ref = refDir === undefined ? undefined : (JSON.parse(await readFile(join(refDir, 'ref-logprobs.json'), 'utf8')) as RefLogprobs)
+  return { count: pairs.length, batch: (indices) => pairBatch(pairs, indices), objective: (model, adapter) => pairObjective({ model, adapter, options: objective, ref }) }
 }
 
-/** The train node of a preference stage on tfjs: its items (dpo's pairs, kto's examples) in the pair plan's steps, its loss, the method's artifact. */
+/** The train node of a preference stage on tfjs: its items (pairs; kto's examples) in the pair plan's steps, the stage's loss (DPO against the ref-logprobs node, ORPO, SimPO, KTO), the method's artifact. */
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
-  const tokenizeDir = inputOfKind(ctx, 'tokenize')
-  const refDir = inputOfKind(ctx, 'ref-logprobs')
-  if (objective.kind === 'kto') return trainOn(ctx, await ktoData(tokenizeDir, refDir, objective, p.args.batchSize, ctx.emit, ctx.node.id))
-  return trainOn(ctx, await dpoData(tokenizeDir, refDir, objective))
+  if (objective.kind === 'kto') return trainOn(ctx, await ktoData(inputOfKind(ctx, 'tokenize'), inputOfKind(ctx, 'ref-logprobs'), objective, p.args.batchSize, ctx.emit, ctx.node.id))
+  return trainOn(ctx, await pairData(ctx, objective))
 }
 
 async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<void> {
@@ -110,7 +134,7 @@ async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<vo
   const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
-    optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
+    optimizer: optimizerSettings(a, p.method),
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))

@@ -30,9 +30,9 @@ export async function unpairedScorer(tokenizeDir: string, p: RefLogprobsParams):
 }
 
 function hostLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: Parameters<typeof sequenceLogps>[2], opts: Parameters<typeof sequenceLogps>[3] = {}): number[] {
-  const logps = sequenceLogps(model, adapter, batch, opts)
-  const values = [...(logps.dataSync() as Float32Array)]
-  logps.dispose()
+  const { answer } = sequenceLogps(model, adapter, batch, opts)
+  const values = [...(answer.dataSync() as Float32Array)]
+  answer.dispose()
   return values
 }
 
@@ -57,7 +57,7 @@ function ktoObjective(ctx: { model: DecoderModel; adapter: AdapterState; options
       const reference = Float32Array.from(batch.indices.map((i) => ctx.ref.completions[i]!))
       // the policy's KL log-probabilities are read on the host: z₀ carries no gradient (TRL: torch.no_grad)
       const kl = batch.kl ? klEstimate(hostLogps(ctx.model, ctx.adapter, batch.kl, opts), batch.indices.map((i) => ctx.ref.kl[i]!)) : 0
-      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts)
+      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts).answer
       const { losses, metrics } = ktoLoss(ctx.options, logps, reference, batch.desirable, kl)
       const loss: tf.Scalar = losses.sum()
       return { loss, metrics }

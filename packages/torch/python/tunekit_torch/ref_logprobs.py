@@ -54,7 +54,7 @@ def _score_pairs(tokenize, model, device, autocast) -> dict:
     rejected: list[float] = []
     for start in range(0, len(pairs), BATCH_PAIRS):
         logps = sequence_logps(model, pair_batch(pairs[start : start + BATCH_PAIRS], pad_id, device), autocast)
-        c, r = logps.chunk(2)
+        c, r = logps.answer.chunk(2)
         chosen += c.tolist()
         rejected += r.tolist()
     return {"records": [p.record for p in pairs], "chosen": chosen, "rejected": rejected}
@@ -69,7 +69,7 @@ def _score_unpaired(spec: NodeSpec, model, device, autocast) -> dict:
     kl: list[float] = []
     for start in range(0, len(examples), BATCH_PAIRS):
         batch = kto_batch(examples, list(range(start, min(start + BATCH_PAIRS, len(examples)))), kl_of, pad_id, device)
-        completions += sequence_logps(model, batch, autocast).tolist()
+        completions += sequence_logps(model, batch, autocast).answer.tolist()
         if "kl" in batch:
-            kl += sequence_logps(model, batch["kl"], autocast).tolist()
+            kl += sequence_logps(model, batch["kl"], autocast).answer.tolist()
     return {"records": [e.record for e in examples], "completions": completions, "kl": kl}

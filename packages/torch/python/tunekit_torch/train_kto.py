@@ -32,9 +32,9 @@ def kto_objective(spec: NodeSpec, objective, model, device, autocast) -> Prefere
         kl = torch.zeros((), device=device)
         if "kl" in batch:
             with torch.no_grad():
-                kl = kl_estimate(sequence_logps(model, batch["kl"], autocast), ref_kl[index])
+                kl = kl_estimate(sequence_logps(model, batch["kl"], autocast).answer, ref_kl[index])
             tokens += int(batch["kl"]["attention_mask"].sum())
-        losses, metrics = kto_loss(objective, sequence_logps(model, batch, autocast), ref_logps[index], batch["desirable"], kl)
+        losses, metrics = kto_loss(objective, sequence_logps(model, batch, autocast).answer, ref_logps[index], batch["desirable"], kl)
         return losses, metrics, tokens
 
     return PreferenceData(len(examples), "examples", micro, lambda sums, _n: kto_step_metrics(sums))
