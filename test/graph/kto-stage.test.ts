@@ -38,8 +38,10 @@ describe('the kto stage', () => {
     expect(paramsOf(await compile(kto({ lossType: 'apo_zero_unpaired' }), { baseDir }), 'ref-logprobs')).toEqual({ backend: 'auto', device: 'auto', dtype: 'auto', examples: 'unpaired' })
   })
 
-  it('refuses shuffled batches and batches of one for the KL term (as KTOTrainer), and an eval group', () => {
-    expect(() => defineRecipe({ model, stage: { kind: 'kto' }, data: { source: inline(examples), format: 'openai' }, args: { batchSize: 1 }, eval: { metrics: ['exact'] } })).toThrowErrorMatchingInlineSnapshot(`
+  it('keeps record order by default, refuses shuffled batches and batches of one for the KL term (as KTOTrainer), and an eval group', () => {
+    // args.shuffle defaults to false for kto (TRL's KTOConfig samples sequentially)
+    expect(defineRecipe({ model, stage: { kind: 'kto' }, data: { source: inline(examples), format: 'openai' } }).args.shuffle).toBe(false)
+    expect(() => defineRecipe({ model, stage: { kind: 'kto' }, data: { source: inline(examples), format: 'openai' }, args: { batchSize: 1, shuffle: true }, eval: { metrics: ['exact'] } })).toThrowErrorMatchingInlineSnapshot(`
       [RecipeError: Recipe has 3 problems
       ✖ TK470 stage kto estimates its KL term from each batch's examples paired with their neighbours' completions, fixed in record order before training (as TRL's KTOTrainer fixes them), and args.shuffle reorders the batches every epoch, so the KL pairs would no longer come from the batch they are used in → at args.shuffle
         value: true
@@ -52,7 +54,7 @@ describe('the kto stage', () => {
         fix: Remove the eval group from this recipe, or score the model in an sft recipe's eval group.]
     `)
     // APO-zero needs neither
-    expect(defineRecipe({ model, stage: { kind: 'kto', lossType: 'apo_zero_unpaired' }, data: { source: inline(examples), format: 'openai' }, args: { batchSize: 1 } }).args.shuffle).toBe(true)
+    expect(defineRecipe({ model, stage: { kind: 'kto', lossType: 'apo_zero_unpaired' }, data: { source: inline(examples), format: 'openai' }, args: { batchSize: 1, shuffle: true } }).args.shuffle).toBe(true)
   })
 })
 

@@ -254,8 +254,8 @@ function stageIssues({ stage, data = {}, args = {} }: RecipeParts): Issue[] {
 function ktoIssues(stage: { lossType?: string | undefined }, args: NonNullable<RecipeParts['args']>): Issue[] {
   if ((stage.lossType ?? 'kto') !== 'kto') return []
   const issues: Issue[] = []
-  // args.shuffle defaults to true: a kto recipe says false
-  if (args.shuffle ?? true) issues.push(issue('KtoShuffle', { path: 'args.shuffle', value: args.shuffle ?? true }))
+  // parseRecipe fills args.shuffle: false for kto (withStageArgs): true here is the recipe's own
+  if (args.shuffle ?? false) issues.push(issue('KtoShuffle', { path: 'args.shuffle', value: args.shuffle ?? true }))
   if (args.batchSize !== undefined && args.batchSize < 2) issues.push(issue('KtoBatchSizeOne', { path: 'args.batchSize', value: args.batchSize }, args.batchSize))
   return issues
 }
@@ -281,7 +281,7 @@ function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
  * model-aware checks also run on the valid parts of a recipe that zod rejects.
  */
 export function parseRecipe(input: unknown): Recipe {
-  input = unresolved(input)
+  input = withStageArgs(unresolved(input))
   const parsed = recipeSchema.safeParse(input)
   const choiceIssues = methodChoiceIssues(input)
   // A key of another method is named as such once, not also as zod's unknown key.
@@ -308,6 +308,18 @@ export function parseRecipe(input: unknown): Recipe {
 
 /** Marks a recipe parseRecipe returned: its `lora` and `method` say the same thing twice. */
 const RESOLVED = Symbol.for('tunekit.resolvedRecipe')
+
+/**
+ * The `args` whose default depends on the stage, filled before the schema fills its own: stage kto
+ * keeps record order (`args.shuffle: false`), since its KL pairs are fixed in that order before
+ * training, as TRL's KTOConfig samples sequentially. A recipe that sets shuffle keeps its value
+ * (true is KtoShuffle, TK470).
+ */
+function withStageArgs(input: unknown): unknown {
+  if (!isPlainObject(input) || !isPlainObject(input.stage) || input.stage.kind !== 'kto') return input
+  const args = isPlainObject(input.args) ? input.args : {}
+  return 'shuffle' in args ? input : { ...input, args: { ...args, shuffle: false } }
+}
 
 /**
  * A resolved recipe as the user would have written it: LoRA from the `lora` key, any other method

@@ -105,7 +105,7 @@ export const argsSchema = z.strictObject({
    * Shuffle the training samples each epoch (seeded by `seed` + epoch); `false` keeps the order of
    * the data files, e.g. to reproduce another trainer's run batch for batch. No memory effect;
    * unshuffled data sorted by topic or length can hurt quality.
-   * @defaultValue true
+   * @defaultValue true (false with stage kto: its KL pairs are fixed in record order, as TRL's KTOConfig samples sequentially)
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.Trainer.get_train_dataloader (RandomSampler vs SequentialSampler)
    */
   shuffle: z.boolean().default(true),
