@@ -88,5 +88,6 @@ export type { RunTokenizePreferencesOptions } from './tokenize/run-tokenize-pref
 export { preferenceCheckRows } from './tokenize/preference-checks.ts'
 export { readPreferenceShards, batchesOf } from './shards/preference-shards.ts'
 export { requirePreferencePairs } from './shards/require-pairs.ts'
+export { readPairSplit } from './shards/read-pair-split.ts'
 export type { PreferencePair, UnpairedExample, PreferenceShards } from './shards/preference-shards.ts'
 export type { PreferenceLayout } from './shards/preference-layout.ts'

@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, type NodeContext } from '@tunekit/core'
-import { pairPlan, requirePreferencePairs } from '@tunekit/data'
+import { pairPlan, readPairSplit, requirePreferencePairs } from '@tunekit/data'
 
 /**
  * A preference stage's train node: the steps of pair indices (@tunekit/data's pairPlan, the order
@@ -14,6 +14,8 @@ export async function writePairPlan(ctx: NodeContext): Promise<string | undefine
   const { pairs } = await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), p.objective.kind)
   const file = join(ctx.workDir, 'pair-plan.json')
   await mkdir(ctx.workDir, { recursive: true })
-  await writeFile(file, JSON.stringify(pairPlan(pairs.length, p.args)))
+  // the training pairs only: pair-split's held-out pairs are not trained on (no torch eval of them yet)
+  const { train } = await readPairSplit(ctx, pairs.length)
+  await writeFile(file, JSON.stringify(pairPlan(train, p.args)))
   return file
 }

@@ -1,5 +1,6 @@
 import { warmStartReads } from '../graph/warm-start.ts'
 import { addSourceNodes } from './data-nodes.ts'
+import { addPairSplit } from './pair-split.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -20,7 +21,8 @@ export const dpoStage = defineStage({
     const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
     await b.add('tokenize', ['format', 'model'], { extra: { render } })
     await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
+    const pairSplit = await addPairSplit(b)
     const stage = recipe.stage.kind === 'dpo' ? recipe.stage : undefined
-    return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+    return b.add('train', ['model', 'tokenize', 'ref-logprobs', pairSplit], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
   },
 })

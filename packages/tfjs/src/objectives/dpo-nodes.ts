@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type DpoStageOptions, type NodeContext, type NodeExecutor, type RefLogprobs } from '@tunekit/core'
-import { loadTokenizer, pairPlan, requirePreferencePairs } from '@tunekit/data'
+import { loadTokenizer, pairPlan, readPairSplit, requirePreferencePairs } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
 import { loadTrained, setupMethod } from '../methods/index.ts'
@@ -15,6 +15,7 @@ import { trainLoop, type StepObjective, type StepSource, type TrainSettings } fr
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
 import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
+import { evaluatePairs } from './pair-eval.ts'
 
 const BATCH_PAIRS = 8 // pairs per forward pass of the reference: padding does not change a row's log-probabilities
 
@@ -77,7 +78,8 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const { pairs } = await requirePreferencePairs(tokenizeDir, objective.kind)
   const ref = JSON.parse(await readFile(join(inputOfKind(ctx, 'ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs
   const a = p.args
-  const plan = pairPlan(pairs.length, a)
+  const split = await readPairSplit(ctx, pairs.length)
+  const plan = pairPlan(split.train, a)
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
@@ -86,7 +88,7 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
     optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
-    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
+    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: split.eval.length > 0 ? a.evalEvery : 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))
   const source: StepSource<PairBatch> = {
@@ -94,6 +96,7 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
     stepsPerEpoch: plan.stepsPerEpoch,
     microBatches: (step) => plan.steps[step]!.map((indices) => pairBatch(pairs, indices)),
     microBatchIndex: (step) => offsets[step] ?? plan.steps.reduce((n, m) => n + m.length, 0),
+    evaluate: () => evaluatePairs(model, adapter, objective, pairs, split.eval, ref),
   }
   try {
     const result = await trainLoop({
@@ -103,6 +106,12 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,
     })
     if (result.interrupted) return
+    if (split.eval.length > 0) {
+      // the held-out pairs after training (eval.json beside the adapter), with an eval event unless the last step had one
+      const held = evaluatePairs(model, adapter, objective, pairs, split.eval, ref)
+      if (result.evals.at(-1)?.step !== plan.totalSteps) ctx.emit({ type: 'eval', node: ctx.node.id, step: plan.totalSteps, epoch: plan.totalSteps / plan.stepsPerEpoch, loss: held.loss, metrics: held.metrics })
+      await writeJsonAtomic(join(ctx.outDir, 'eval.json'), held)
+    }
     await writeTrainOutputs({ outDir: ctx.outDir, artifact, adapter, lastCheckpoint: result.lastCheckpoint!, tokenizerDir, tokenizeDir })
   } finally {
     disposeAdapter(adapter)
