@@ -44,7 +44,8 @@ const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
     },
     stage: { kind: 'dpo', ...c },
     // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
-    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    // every pair trains (TRL is handed all 8): no pairs held out
+    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64, split: { eval: 0 } },
     lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
     args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
     backend,

@@ -65,6 +65,9 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
     const flat = tf.tensor1d(Int32Array.from(targets, (t, r) => r * vocab + t), 'int32')
     const picked = tf.gather(tf.reshape(logits, [-1]), flat) // [labelled]
     const tokenLogps = tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1]))
-    return tf.unsortedSegmentSum(tokenLogps, tf.tensor1d(rowOf, 'int32'), batch.batch) as tf.Tensor1D
+    // Σ per row as a product with the rows' one-hot [rows, labelled] (wasm has no UnsortedSegmentSum kernel)
+    const rows = new Float32Array(batch.batch * rowOf.length)
+    rowOf.forEach((r, j) => (rows[r * rowOf.length + j] = 1))
+    return tf.reshape(tf.matMul(tf.tensor2d(rows, [batch.batch, rowOf.length]), tf.reshape(tokenLogps, [-1, 1])), [-1]) as tf.Tensor1D
   })
 }
