@@ -15,7 +15,8 @@ export async function writePairPlan(ctx: NodeContext): Promise<string | undefine
   const file = join(ctx.workDir, 'pair-plan.json')
   await mkdir(ctx.workDir, { recursive: true })
   // the training pairs only: pair-split's held-out pairs are not trained on (no torch eval of them yet)
-  const { train } = await readPairSplit(ctx, pairs.length)
+  const { train, eval: held } = await readPairSplit(ctx, pairs.length)
+  if (held.length > 0) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `${held.length} held-out preference pair(s) (data.split) are left out of training; the torch backend does not evaluate them yet (tfjs does)` })
   await writeFile(file, JSON.stringify(pairPlan(train, p.args)))
   return file
 }

@@ -62,8 +62,10 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
     const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
     const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [labelled, vocab]
     const vocab = logits.shape[1]
-    const flat = tf.tensor1d(Int32Array.from(targets, (t, r) => r * vocab + t), 'int32')
-    const picked = tf.gather(tf.reshape(logits, [-1]), flat) // [labelled]
+    // logits[target] as a one-hot product: tf.gather's gradient needs UnsortedSegmentSum, which wasm lacks
+    // (tf.oneHot's float output is broken on wasm: cast its int32 output)
+    const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32')
+    const picked = tf.sum(tf.mul(logits, onehot), 1) // [labelled]
     const tokenLogps = tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1]))
     // Σ per row as a product with the rows' one-hot [rows, labelled] (wasm has no UnsortedSegmentSum kernel)
     const rows = new Float32Array(batch.batch * rowOf.length)
