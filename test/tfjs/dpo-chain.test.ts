@@ -95,6 +95,11 @@ describe('recipe chains', () => {
         "TK481 model.family: model.family is "mistral", but the recipe it starts from ("qa") trains a "bert" model, whose merged weights this one trains",
       ]
     `)
+    expect(errors({ ...dpo, data: { ...dpo.data, source: { kind: 'hub', repo: 'trl-lib/ultrafeedback_binarized' }, split: { eval: 0, evalSplit: 'test' } } })).toMatchInlineSnapshot(`
+      [
+        "TK486 data.split.evalSplit: data.split.evalSplit "test" names the Hub dataset's own eval split, but stage "dpo" holds out pairs of its training records only (the pair-split node): that split would be ignored",
+      ]
+    `)
     expect(errors({ ...dpo, init: { recipe: 'sft' } })).toMatchInlineSnapshot(`
       [
         "TK485 init.recipe: init.recipe should be a recipe (what defineRecipe returns, or the recipe as an object), got string",

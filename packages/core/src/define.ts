@@ -203,6 +203,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   if (evalSplit !== undefined && data.source?.kind !== undefined && data.source.kind !== 'hub') {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
+  // pair-split carves held-out pairs from the training records; a second source of pairs is not read yet
+  if (evalSplit !== undefined && stageKind === 'dpo') issues.push(issue('EvalSplitWithPreferenceStage', { path: 'data.split.evalSplit', value: evalSplit }, stageKind, evalSplit))
   issues.push(...evalIssues(recipe))
   return issues
 }

@@ -970,6 +970,13 @@ export const errors = {
     message: (got: string) => `init.recipe should be a recipe (what defineRecipe returns, or the recipe as an object), got ${got}`,
     hint: "Import the recipe and name it: import { recipe as sft } from './sft.ts'; … init: { recipe: sft }.",
   },
+  EvalSplitWithPreferenceStage: {
+    code: 'TK486',
+    name: 'EvalSplitWithPreferenceStage',
+    title: "A preference stage with the source's own eval split",
+    message: (stage: string, split: string) => `data.split.evalSplit ${show(split)} names the Hub dataset's own eval split, but stage ${show(stage)} holds out pairs of its training records only (the pair-split node): that split would be ignored`,
+    hint: 'Remove data.split.evalSplit and hold out a share or a count of the pairs with data.split.eval.',
+  },
   // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
   MetricInputMismatch: {
     code: 'TK600',
