@@ -5,6 +5,8 @@ import { fullSchema } from '../methods/full.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { modelSchema } from '../schema/model.ts'
 import { dpoStageSchema } from '../schema/stage.ts'
+import { orpoStageSchema } from '../schema/stage-orpo.ts'
+import { simpoStageSchema } from '../schema/stage-simpo.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -39,7 +41,11 @@ export const trainParamsSchema = z.strictObject({
    * The preference objective, when the stage trains on pairs (its options, `stage` as resolved);
    * absent for sft and pretrain (next-token cross-entropy), so their keys are what they were.
    */
-  objective: z.discriminatedUnion('kind', [resolvedSchema(dpoStageSchema) as typeof dpoStageSchema]).optional(),
+  objective: z.discriminatedUnion('kind', [
+    resolvedSchema(dpoStageSchema) as typeof dpoStageSchema,
+    resolvedSchema(orpoStageSchema) as typeof orpoStageSchema,
+    resolvedSchema(simpoStageSchema) as typeof simpoStageSchema,
+  ]).optional(),
 })
 
 export type TrainParams = z.output<typeof trainParamsSchema>

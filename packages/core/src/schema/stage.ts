@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { orpoStageSchema } from './stage-orpo.ts'
+import { simpoStageSchema } from './stage-simpo.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -89,7 +91,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, qaStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, qaStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -105,6 +107,8 @@ export const stageDataDefaults = {
   sft: { template: 'chatml', mask: 'assistant', packing: false },
   pretrain: { mask: 'all', packing: true },
   dpo: { template: 'chatml', mask: 'assistant', packing: false },
+  orpo: { template: 'chatml', mask: 'assistant', packing: false },
+  simpo: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

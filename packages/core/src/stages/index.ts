@@ -1,8 +1,10 @@
 import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
+import { orpoStage } from './orpo.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
 import { sftStage } from './sft.ts'
+import { simpoStage } from './simpo.ts'
 import type { StageDefinition } from './stage.ts'
 
 /** Every training stage, keyed by `stage.kind`: one file each in this folder. */
@@ -10,5 +12,7 @@ export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
   dpo: dpoStage,
+  orpo: orpoStage,
+  simpo: simpoStage,
   qa: qaStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

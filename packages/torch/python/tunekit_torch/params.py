@@ -59,6 +59,7 @@ class TrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,21 @@ class TrainParamsObjectiveDpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveOrpo(Params):
+    kind: Literal["orpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectiveSimpo(Params):
+    kind: Literal["simpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+    simpo_gamma: float = field(metadata={"json": "simpoGamma"})
+    cpo_alpha: float = field(metadata={"json": "cpoAlpha"})
+    label_smoothing: float = field(metadata={"json": "labelSmoothing"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -115,7 +131,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
@@ -233,6 +249,7 @@ class QaTrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)
