@@ -79,10 +79,10 @@ describe('stages', () => {
     expect(recipe.stage).toEqual({ kind: 'dpo', beta: 0.1, lossType: 'sigmoid', labelSmoothing: 0 })
     const baseDir = tempDir('stage')
     const g = await compile(recipe, { baseDir })
-    // no split or collate (the train node batches the pairs), so no eval node either; merge as for sft
+    // no split or collate (the train node batches the pairs; pair-split holds some out), so no eval node either; merge as for sft
     expect(shape(g)).toEqual([
       ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['ref-logprobs', ['model', 'tokenize']],
-      ['train', ['model', 'tokenize', 'ref-logprobs']], ['merge', ['model', 'train', 'tokenize']],
+      ['pair-split', ['tokenize']], ['train', ['model', 'tokenize', 'ref-logprobs', 'pair-split']], ['merge', ['model', 'train', 'tokenize']],
     ])
     expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'chatml', maxPromptLength: 512 })
     expect(paramsOf(g, 'ref-logprobs')).toEqual({ backend: 'auto', device: 'auto', dtype: 'auto' })

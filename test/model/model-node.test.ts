@@ -1,4 +1,4 @@
-import { compile, defineRecipe, inline, TunekitError, type NodeContext, type RunEventInput } from '@tunekit/core'
+import { compile, defineRecipe, inline, TunekitError, type NodeContext, type RecipeInput, type RunEventInput } from '@tunekit/core'
 import { createRandomModel, modelExecutor, openModelWeights, randomModelConfig, readModelConfig, resolveModelDir } from '@tunekit/hf'
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 
 const tmp = () => mkdtemp(join(tmpdir(), 'tk-mn-'))
 
-type ModelInput = Parameters<typeof defineRecipe<'mistral'>>[0]['model']
+type ModelInput = RecipeInput<'mistral'>['model']
 
 /** Compiles a recipe with this model group and runs its real `model` node into a fresh folder. */
 async function runModelNode(model: ModelInput, baseDir: string): Promise<{ outDir: string; events: RunEventInput[] }> {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { hub, inline, isTunekitError } from '@tunekit/core'
-import { allOppositeQuestions, chatmlText, loraChatml, oppositePairs, oppositePhrasings, oppositesDataset, qloraChatml } from '@tunekit/recipes'
+import { allOppositeQuestions, chatmlText, loraChatml, oppositePairs, oppositePhrasings, oppositesDataset, oppositePreferences, qloraChatml } from '@tunekit/recipes'
 
 const model = { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' } as const
 const data = { source: hub('OpenAssistant/oasst_top1_2023-08-25') }
@@ -92,5 +92,27 @@ describe('the opposites conversation set', () => {
   test('rows feed an inline source as they are', () => {
     const r = loraChatml({ model, data: { source: inline(oppositesDataset().train.slice(0, 4)) } })
     expect(r.data.source).toMatchObject({ kind: 'inline' })
+  })
+})
+
+describe('the opposites preference pairs', () => {
+  test('every question not excluded once, the right antonym chosen and a wrong word rejected, seeded', () => {
+    const { heldOut } = oppositesDataset({ seed: 0, heldOut: 0.1 })
+    const pairs = oppositePreferences({ seed: 0, exclude: heldOut })
+    expect(pairs).toEqual(oppositePreferences({ seed: 0, exclude: heldOut }))
+    expect(pairs).not.toEqual(oppositePreferences({ seed: 1, exclude: heldOut }))
+    const answer = new Map(allOppositeQuestions().map((q) => [q.prompt, q.answer]))
+    expect(pairs.length).toBe(answer.size - heldOut.length)
+    expect(pairs.some((p) => heldOut.some((q) => q.prompt === p.prompt))).toBe(false)
+    const words = new Set(oppositePairs.flat())
+    for (const p of pairs) {
+      expect(p.chosen).toBe(answer.get(p.prompt))
+      expect(p.rejected).not.toBe(p.chosen)
+      expect(words.has(p.rejected)).toBe(true)
+    }
+    // about half reject the word asked about ("opposite of hot?" → "hot")
+    const asked = pairs.filter((p) => p.prompt.includes(` ${p.rejected}`)).length
+    expect(asked / pairs.length).toBeGreaterThan(0.35)
+    expect(asked / pairs.length).toBeLessThan(0.65)
   })
 })

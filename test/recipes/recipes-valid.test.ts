@@ -20,8 +20,14 @@ describe.each(files)('%s', (file) => {
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
     // Extractive QA (recipes/faq-qa.ts) has its own nodes: windows, training, held-out EM/F1.
     if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
+    // A chained recipe's nodes (init.recipe: recipes/opposites-dpo.ts) come first, under its name, with that recipe's keys.
+    const chained = recipe.init ? (recipe.init.recipe as Recipe) : undefined
+    if (chained) expect(ids.filter((id) => id.includes('/'))).toEqual((await compile(chained, { baseDir: dirname(join(root, file)) })).nodes.map((n) => `${chained.name}/${n.id}`))
+    const own = ids.filter((id) => !id.includes('/'))
+    // A preference stage batches its pairs itself: no split or collate, pair-split holds some out.
+    if (recipe.stage.kind === 'dpo') expect(own.slice(0, 7)).toEqual(['model', 'source', 'format', 'tokenize', 'ref-logprobs', 'pair-split', 'train'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
-    expect(ids.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
+    else expect(own.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])
     expect(ids).toContain('train')
     expect(ids).toContain('merge')
@@ -30,7 +36,7 @@ describe.each(files)('%s', (file) => {
 })
 
 it('covers the shipped recipes', () => {
-  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/hotel-tools.ts', 'recipes/methods/dora.ts']))
+  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/opposites-dpo.ts', 'recipes/hotel-tools.ts', 'recipes/methods/dora.ts']))
 })
 
 describe('the shipped 7B recipes follow the qlora-minimal tutorial', () => {

@@ -37,7 +37,8 @@ export const parityRecipe = (name: string, stage: PreferenceStage, backend: 'tfj
     model: tinyModel,
     stage,
     // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
-    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
+    // every pair trains (TRL is handed all 8): dpo holds none out
+    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64, split: { eval: 0 } },
     lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
     args: { batchSize: PARITY.batchSize, maxSteps: PARITY.steps, learningRate: PARITY.learningRate, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: PARITY.seed, saveEvery: 'never' },
     backend,

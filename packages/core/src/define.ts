@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { chainedInput } from './chain-input.ts'
 import { issue, RecipeError, type Issue } from './errors/tunekit-error.ts'
 import { familyInfo, familyNames, type Family, type ModuleName, type SaveableModule } from './families/index.ts'
 import { knownCheckpoints } from './families/checkpoints.ts'
@@ -102,6 +103,19 @@ export type RecipeInput<F extends Family = Family, S extends StageKind = StageKi
             : RecipeSchemaInput[K]
 }
 
+/**
+ * A recipe that starts from another recipe's result (`init: { recipe }`, sft → dpo): as
+ * {@link RecipeInput}, with `model` and `tokens` optional, since they default to the chained
+ * recipe's (this recipe trains that recipe's merged model, with its tokenizer).
+ */
+export type ChainedRecipeInput<F extends Family = Family, S extends StageKind = StageKind, M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined> = {
+  [K in keyof RecipeInput<F, S, M> as K extends 'model' | 'tokens' | 'init' ? never : K]: RecipeInput<F, S, M>[K]
+} & {
+  init: { recipe: Recipe<F> }
+  model?: Partial<ModelInputFor<F>> | undefined
+  tokens?: RecipeInput<F, S, M>['tokens']
+}
+
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
   : T extends object
@@ -169,7 +183,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   const stageKind = recipe.stage?.kind ?? 'sft'
   if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
-  const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
+  // in a chain the tokens were added (and their rows trained) by the recipe it starts from
+  const added = tokens.add && tokens.chatml !== undefined && recipe.init === undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
   const method = recipe.method
   if (method?.kind !== undefined) issues.push(...checkMethod(method as Partial<MethodOptions> & { kind: MethodKind }, checkModel, 'method'))
@@ -188,6 +203,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   if (evalSplit !== undefined && data.source?.kind !== undefined && data.source.kind !== 'hub') {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
+  // pair-split carves held-out pairs from the training records; a second source of pairs is not read yet
+  if (evalSplit !== undefined && stageKind === 'dpo') issues.push(issue('EvalSplitWithPreferenceStage', { path: 'data.split.evalSplit', value: evalSplit }, stageKind, evalSplit))
   issues.push(...evalIssues(recipe))
   return issues
 }
@@ -281,7 +298,8 @@ function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
  * model-aware checks also run on the valid parts of a recipe that zod rejects.
  */
 export function parseRecipe(input: unknown): Recipe {
-  input = withStageArgs(unresolved(input))
+  const chained = chainedInput(unresolved(input), parseRecipe)
+  input = withStageArgs(chained.input)
   const parsed = recipeSchema.safeParse(input)
   const choiceIssues = methodChoiceIssues(input)
   // A key of another method is named as such once, not also as zod's unknown key.
@@ -290,7 +308,7 @@ export function parseRecipe(input: unknown): Recipe {
     ? []
     : fromZodIssues(parsed.error.issues, input, (path) => objectKeysAt(recipeSchema as never, path)).filter((i) => !(i.name === 'UnknownKey' && named.has(i.path)))
   const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
-  const errors = [...shapeIssues, ...choiceIssues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
+  const errors = [...shapeIssues, ...choiceIssues, ...chained.issues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
   if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
   const { method: given, ...recipe } = withStageDefaults(parsed.data)
   const family = familyInfo(recipe.model.family)!
@@ -343,7 +361,7 @@ function unresolved(input: unknown): unknown {
  * })
  */
 export function defineRecipe<const F extends Family, const S extends StageKind = 'sft', const M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined>(
-  recipe: RecipeInput<F, S, M>,
+  recipe: RecipeInput<F, S, M> | ChainedRecipeInput<F, S, M>,
 ): Recipe<F> {
   try {
     return parseRecipe(recipe) as unknown as Recipe<F>

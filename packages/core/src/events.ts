@@ -30,7 +30,7 @@ export type RunEvent =
       metrics?: { [name: string]: number }
     }
   /** Eval loss (mean token cross-entropy, nats) during training, or from the `eval` node (with perplexity = exp(loss) and the labelled tokens). */
-  | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number; perplexity?: number; tokens?: number }
+  | { type: 'eval'; time: number; node: string; step: number; epoch: number; loss: number; perplexity?: number; tokens?: number; metrics?: { [name: string]: number } }
   /** Generation metrics of the `score` node (`report.json`): which model answered, how many held-out turns, metric → percent. */
   | { type: 'score'; time: number; node: string; model: 'trained' | 'base'; examples: number; metrics: { [metric: string]: number | null } }
   | { type: 'checkpoint'; time: number; node: string; step: number; path: string }

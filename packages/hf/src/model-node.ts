@@ -58,6 +58,8 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
 /** Writes the model artifact: a random folder, or `model-ref.json` pointing at the local weights. */
 export const modelExecutor: NodeExecutor = async (ctx) => {
   const params = nodeParams('model', ctx.node)
+  // a recipe chain: the model is the chained recipe's merged folder, this node's one input
+  if (params.chained !== undefined) return writeJsonAtomic(join(ctx.outDir, MODEL_REF), { path: ctx.input(ctx.node.inputs[0]!) })
   if (params.random) {
     const config = randomModelConfig(params)
     const tokenizer = tokenizerSource(params.random.tokenizer, ctx.baseDir)

@@ -1,7 +1,7 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, type NodeContext } from '@tunekit/core'
-import { pairPlan, requireKtoExamples, requirePreferencePairs } from '@tunekit/data'
+import { pairPlan, readPairSplit, requireKtoExamples, requirePreferencePairs } from '@tunekit/data'
 
 /**
  * A preference stage's train node: the steps of pair indices (@tunekit/data's pairPlan, the order
@@ -16,6 +16,9 @@ export async function writePairPlan(ctx: NodeContext): Promise<string | undefine
   const count = p.objective.kind === 'kto' ? (await requireKtoExamples(tokenizeDir)).examples.length : (await requirePreferencePairs(tokenizeDir, p.objective.kind)).pairs.length
   const file = join(ctx.workDir, 'pair-plan.json')
   await mkdir(ctx.workDir, { recursive: true })
-  await writeFile(file, JSON.stringify(pairPlan(count, p.args)))
+  // the training pairs only: pair-split's held-out pairs are not trained on (no torch eval of them yet)
+  const { train, eval: held } = await readPairSplit(ctx, count)
+  if (held.length > 0) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `${held.length} held-out preference pair(s) (data.split) are left out of training; the torch backend does not evaluate them yet (tfjs does)` })
+  await writeFile(file, JSON.stringify(pairPlan(train, p.args)))
   return file
 }

@@ -24,6 +24,8 @@ export async function recipeJsonSchema(): Promise<Record<string, unknown>> {
   }
   const json = z.toJSONSchema(core.recipeSchema, {
     io: 'input',
+    // init.recipe holds a recipe object (a z.custom check): any JSON object there, parseRecipe validates it
+    unrepresentable: 'any',
     override: (ctx) => {
       const keys = byObject.get(ctx.zodSchema)
       const properties = (ctx.jsonSchema as JsonObject).properties as Record<string, JsonObject> | undefined

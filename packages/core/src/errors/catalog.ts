@@ -965,6 +965,56 @@ export const errors = {
     message: () => 'stage kto trains on examples of a prompt and a completion labelled desirable or not (or on preference pairs, unpaired), but the tokenized data holds neither',
     hint: "Give records with a completion and a true/false label (TRL's { prompt, completion, label }, LLaMA-Factory's kto_tag; docs/data-formats.md) or preference pairs, or train with stage { kind: 'sft' }.",
   },
+  // ── recipe chains: init.recipe (TK48x) ─────────────────────────────────────────────────────
+  ChainCycle: {
+    code: 'TK480',
+    name: 'ChainCycle',
+    title: 'A recipe chain names the same recipe twice',
+    message: (name: string, chain: readonly string[]) => `recipe ${show(name)} starts from itself: its chain is ${chain.map(show).join(' → ')}, and a chained recipe's nodes are named after it, so every recipe in a chain needs its own name`,
+    hint: 'Give each recipe of the chain its own name, and let no recipe start from one that starts from it.',
+  },
+  ChainFamilyMismatch: {
+    code: 'TK481',
+    name: 'ChainFamilyMismatch',
+    title: 'The chained recipe trains another model family',
+    message: (given: string, name: string, chained: string) => `model.family is ${show(given)}, but the recipe it starts from (${show(name)}) trains a ${show(chained)} model, whose merged weights this one trains`,
+    hint: (chained: string) => `Leave model.family out (init.recipe gives it), or set it to ${show(chained)}.`,
+  },
+  ChainTokenizerMismatch: {
+    code: 'TK482',
+    name: 'ChainTokenizerMismatch',
+    title: "The chained recipe's tokens differ",
+    message: (key: string, given: unknown, name: string, chained: unknown) => `${key} is ${show(given)}, but the recipe it starts from (${show(name)}) has ${show(chained)}: its merged model's tokenizer and embeddings are built for those tokens`,
+    hint: (key: string, chained: unknown) => `Leave ${key.split('.')[0]} out (init.recipe gives it), or set ${key}: ${show(chained)}.`,
+  },
+  ChainNotModel: {
+    code: 'TK483',
+    name: 'ChainNotModel',
+    title: "The chained recipe's output is not a causal language model",
+    message: (name: string, stage: string) => `init.recipe ${show(name)} has stage ${show(stage)}, whose output is not a causal language model to go on training (a reward model scores, an extractive-QA encoder finds spans)`,
+    hint: "Start from a recipe whose stage trains a causal LM (sft, pretrain, dpo), or train from the base model (leave init out and give model).",
+  },
+  ChainIntoStage: {
+    code: 'TK484',
+    name: 'ChainIntoStage',
+    title: 'This stage cannot start from another recipe',
+    message: (stage: string) => `stage ${show(stage)} trains an encoder from its base weights, and init.recipe hands on a merged causal language model`,
+    hint: 'Leave init out and give model.',
+  },
+  NotARecipe: {
+    code: 'TK485',
+    name: 'NotARecipe',
+    title: 'init.recipe is not a recipe',
+    message: (got: string) => `init.recipe should be a recipe (what defineRecipe returns, or the recipe as an object), got ${got}`,
+    hint: "Import the recipe and name it: import { recipe as sft } from './sft.ts'; … init: { recipe: sft }.",
+  },
+  EvalSplitWithPreferenceStage: {
+    code: 'TK486',
+    name: 'EvalSplitWithPreferenceStage',
+    title: "A preference stage with the source's own eval split",
+    message: (stage: string, split: string) => `data.split.evalSplit ${show(split)} names the Hub dataset's own eval split, but stage ${show(stage)} holds out pairs of its training records only (the pair-split node): that split would be ignored`,
+    hint: 'Remove data.split.evalSplit and hold out a share or a count of the pairs with data.split.eval.',
+  },
   // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
   MetricInputMismatch: {
     code: 'TK600',

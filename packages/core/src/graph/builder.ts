@@ -20,6 +20,11 @@ export interface GraphBuilder {
    */
   add<K extends NodeKind>(kind: K, inputs: readonly string[], opts?: { id?: string; params?: NodeParams<K>; extra?: Partial<NodeParams<K>>; reads?: readonly string[] }): Promise<string>
   has(id: string): boolean
+  /**
+   * Adds another recipe's compiled nodes as they are (kinds, params, reads and keys unchanged), each
+   * id and input id prefixed with `prefix`: a chained recipe's graph (graph/chain.ts).
+   */
+  include(nodes: readonly GraphNode[], prefix: string): void
 }
 
 /** A builder over `hasher`, and the nodes it has added so far (topological order by construction). */
@@ -30,6 +35,14 @@ export function graphBuilder(recipe: Recipe, options: CompileOptions, hasher: Fi
     recipe,
     options,
     has: (id) => byId.has(id),
+    include: (included, prefix) => {
+      for (const n of included) {
+        const node: GraphNode = { ...n, id: `${prefix}${n.id}`, inputs: n.inputs.map((i) => `${prefix}${i}`) }
+        if (byId.has(node.id)) throw new Error(`compile: node ${node.id} added twice`)
+        added.push(node)
+        byId.set(node.id, node)
+      }
+    },
     add: async (kind, inputs, opts = {}) => {
       const id = opts.id ?? kind
       if (byId.has(id)) throw new Error(`compile: node ${id} added twice`)

@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import type { Recipe } from '../define.ts'
 import { stages } from '../stages/index.ts'
 import { graphBuilder } from './builder.ts'
-import { createFileHasher } from './hash.ts'
+import { addChainedRecipe, chainedRecipe, type CompiledNodes } from './chain.ts'
+import { createFileHasher, type FileHasher } from './hash.ts'
 import { addOutputNodes } from './outputs.ts'
 import type { CompileOptions } from './options.ts'
 import type { Graph } from './types.ts'
@@ -20,10 +21,18 @@ export type { CompileOptions } from './options.ts'
  */
 export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Graph> {
   const hasher = createFileHasher(opts.cacheDir ? join(opts.cacheDir, 'file-hashes.json') : undefined)
+  const { nodes } = await compileNodes(recipe, opts, hasher)
+  hasher.save()
+  return { version: 1, recipeName: recipe.name, nodes }
+}
+
+/** The recipe's nodes (a chained recipe's first, graph/chain.ts) and the id of its trained node. */
+async function compileNodes(recipe: Recipe, opts: CompileOptions, hasher: FileHasher): Promise<CompiledNodes> {
   const { builder, nodes } = graphBuilder(recipe, opts, hasher)
+  const up = chainedRecipe(recipe)
+  if (up) await addChainedRecipe(builder, up, (r) => compileNodes(r, opts, hasher))
   const stage = stages[recipe.stage.kind]
   const trained = await stage.build(builder, recipe)
   if (!stage.ownOutputs) await addOutputNodes(builder, recipe, trained)
-  hasher.save()
-  return { version: 1, recipeName: recipe.name, nodes }
+  return { nodes, trained }
 }

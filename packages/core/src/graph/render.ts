@@ -21,11 +21,13 @@ export function renderGraph(graph: Graph, format: GraphFormat, opts: RenderOptio
   const lines: string[] = []
   if (format === 'mermaid') {
     lines.push('flowchart TD')
-    for (const n of graph.nodes) lines.push(`  ${n.id}["${n.id}<br/><small>${n.runsOn} · ${short(n.key)}</small>"]`)
-    for (const n of graph.nodes) for (const i of n.inputs) lines.push(`  ${i} --> ${n.id}`)
+    // a chained recipe's ids (`tiny-chat/train`) hold a '/', which Mermaid ids may not: `tiny-chat_train`, labelled as they are
+    const mid = (id: string): string => id.replace(/[^\w-]/g, '_')
+    for (const n of graph.nodes) lines.push(`  ${mid(n.id)}["${n.id}<br/><small>${n.runsOn} · ${short(n.key)}</small>"]`)
+    for (const n of graph.nodes) for (const i of n.inputs) lines.push(`  ${mid(i)} --> ${mid(n.id)}`)
     if (cached.size > 0) {
       lines.push('  classDef cached fill:#d4edda,stroke:#2e7d32')
-      lines.push(`  class ${graph.nodes.filter((n) => cached.has(n.id)).map((n) => n.id).join(',')} cached`)
+      lines.push(`  class ${graph.nodes.filter((n) => cached.has(n.id)).map((n) => mid(n.id)).join(',')} cached`)
     }
     return `${lines.join('\n')}\n`
   }

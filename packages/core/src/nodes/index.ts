@@ -6,6 +6,7 @@ import { formatNode } from './format.ts'
 import { generateNode } from './generate.ts'
 import { mergeNode } from './merge.ts'
 import { modelNode } from './model.ts'
+import { pairSplitNode } from './pair-split.ts'
 import { refLogprobsNode } from './ref-logprobs.ts'
 import { scoreNode } from './score.ts'
 import type { NodeDefinition } from './node.ts'
@@ -25,6 +26,7 @@ export const nodes = {
   tokenize: tokenizeNode,
   split: splitNode,
   collate: collateNode,
+  'pair-split': pairSplitNode,
   'ref-logprobs': refLogprobsNode,
   train: trainNode,
   merge: mergeNode,

@@ -127,12 +127,14 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const nodes: PlanNode[] = graph.nodes.map((n) => ({
     id: n.id, kind: n.kind, key: n.key, runsOn: n.runsOn, status: isCached(opts.cacheDir, n.key) ? 'cached' : 'to run', figures: figures[n.id] ?? {},
   }))
-  const trainNode = graph.nodes.find((n) => n.kind === 'train')
-  const modelNode = graph.nodes.find((n) => n.kind === 'model')
-  const qaTrain = graph.nodes.find((n) => n.kind === 'qa-train')
+  // the figures are this recipe's: a chained recipe's nodes (`tiny-chat/train`) are listed, not planned
+  const own: Graph = { ...graph, nodes: graph.nodes.filter((n) => !n.id.includes('/')) }
+  const trainNode = own.nodes.find((n) => n.kind === 'train')
+  const modelNode = own.nodes.find((n) => n.kind === 'model')
+  const qaTrain = own.nodes.find((n) => n.kind === 'qa-train')
   if (!trainNode && qaTrain) return qaPlan(graph, nodes, qaTrain, opts)
-  const collateNode = graph.nodes.find((n) => n.kind === 'collate')
-  const tokenizeNode = graph.nodes.find((n) => n.kind === 'tokenize')
+  const collateNode = own.nodes.find((n) => n.kind === 'collate')
+  const tokenizeNode = own.nodes.find((n) => n.kind === 'tokenize')
   if (!trainNode || !modelNode || !tokenizeNode) throw new Error('plan needs a graph with model, tokenize and train nodes (made by compile)')
   const train = nodeParams('train', trainNode)
   // data.maxLength: the batch plan's (collate), or the tokenize node's for a stage without one (dpo)
@@ -142,7 +144,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const backend: Plan['backend'] = opts.backend && caps
     ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
     : assumeBackend(train)
-  const data = planData(graph, figures, train, opts.cacheDir, maxLength)
+  const data = planData(own, figures, train, opts.cacheDir, maxLength)
   if (data.from === 'unknown') notes.push(`steps and tokens are unknown until the data nodes run (tunekit run --until ${collateNode ? 'collate' : 'tokenize'})`)
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 

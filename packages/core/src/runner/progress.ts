@@ -40,7 +40,8 @@ export function describeEvent(e: RunEvent): string | null {
     case 'node-end': return `✔ ${e.node} done in ${duration(e.seconds)}`
     case 'node-progress': return `  ${e.node}: ${e.done}${e.total !== undefined ? `/${e.total}` : ''} ${e.unit}`
     case 'step': return `  ${e.node} ${stepText(e)}`
-    case 'eval': return `  ${e.node} eval step ${e.step}: loss ${num(e.loss)}`
+    // a preference stage's held-out pairs: TRL's eval_rewards/accuracies and margins beside the loss
+    case 'eval': return `  ${e.node} eval step ${e.step}: loss ${num(e.loss)}${e.metrics?.['rewards/accuracies'] !== undefined ? ` acc ${e.metrics['rewards/accuracies'].toFixed(3)} margin ${(e.metrics['rewards/margins'] ?? 0).toFixed(4)}` : ''}`
     case 'score': return `  ${e.node} (${e.model} model, ${e.examples} held-out turns): ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v === null ? '–' : v.toFixed(2)}`).join(', ')}`
     case 'checkpoint': return `  ${e.node} checkpoint at step ${e.step}: ${e.path}`
     case 'sample': return `  ${e.node} sample: ${JSON.stringify(e.prompt)} → ${JSON.stringify(e.completion)}`

@@ -1,5 +1,5 @@
 import { appendFileSync, cpSync, existsSync, lstatSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { RunEvent } from '../events.ts'
 import { writeFileAtomicSync } from '../fs/atomic.ts'
 import type { Graph, NodeKind } from '../graph/types.ts'
@@ -34,6 +34,9 @@ export const RUN_LINKS: Partial<Record<NodeKind, readonly RunLink[]>> = {
  * kind `score`) links under names with the same suffix (`report-base.json`), beside the plain one.
  */
 export function runLinkName(name: string, kind: string, id: string): string {
+  // a chained recipe's node (`tiny-chat/merge`) links into a folder named after that recipe
+  const slash = id.lastIndexOf('/')
+  if (slash >= 0) return `${id.slice(0, slash)}/${runLinkName(name, kind, id.slice(slash + 1))}`
   if (id === kind || !id.startsWith(`${kind}-`)) return name
   const suffix = id.slice(kind.length)
   const dot = name.indexOf('.')
@@ -67,6 +70,7 @@ const exists = (p: string): boolean => {
  */
 export function linkIntoRun(runDir: string, name: string, target: string): string {
   const dest = join(runDir, name)
+  mkdirSync(dirname(dest), { recursive: true })
   const tmp = `${dest}.${process.pid}.link`
   rmSync(tmp, { recursive: true, force: true })
   const folder = lstatSync(target).isDirectory()

@@ -227,7 +227,7 @@ function linkArtifacts(opts: RunGraphOptions, kind: NodeKind, id: string, key: s
   }
   const work = workDirOf(opts.cacheDir, key)
   if (kind === 'train' && existsSync(work) && readdirSync(work).some((f) => f.startsWith('checkpoint-'))) {
-    emit({ type: 'artifact', node: id, name: 'checkpoints', path: linkIntoRun(opts.runDir, 'checkpoints', work) })
+    emit({ type: 'artifact', node: id, name: runLinkName('checkpoints', kind, id), path: linkIntoRun(opts.runDir, runLinkName('checkpoints', kind, id), work) })
   }
 }
 

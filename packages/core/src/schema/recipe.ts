@@ -4,6 +4,7 @@ import { dataSchema } from './data.ts'
 import { evalSchema } from './eval.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { methodSchema } from '../methods/index.ts'
+import { initSchema } from './init.ts'
 import { modelSchema } from './model.ts'
 import { stageSchema } from './stage.ts'
 import { tokensSchema } from './tokens.ts'
@@ -87,6 +88,14 @@ export const recipeSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/model
    */
   model: modelSchema,
+  /**
+   * Start from another recipe's result instead of the base model (`init: { recipe: sft }` for
+   * sft → dpo): that recipe runs first (or comes from the cache) and its merged model is trained.
+   * No memory effect beyond the merged model's.
+   * @defaultValue undefined (the base model of `model`)
+   * @see https://huggingface.co/docs/trl/dpo_trainer (DPO starts from the SFT model)
+   */
+  init: initSchema.optional(),
   /**
    * The training objective and the nodes it adds: `{ kind: 'sft' }` (supervised fine-tuning on
    * conversations) or `{ kind: 'pretrain' }` (continued pretraining on raw text, every token trained).

@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../graph/builder.ts'
-import { datasetInfoPick, formatReadPaths, modelReadPaths, sourceReadPaths } from '../graph/reads.ts'
+import { addModelNode } from '../graph/chain.ts'
+import { datasetInfoPick, formatReadPaths, sourceReadPaths } from '../graph/reads.ts'
 import type { Recipe } from '../define.ts'
 import { sourceNode } from '../nodes/source.ts'
 
@@ -26,7 +27,7 @@ export async function addDataNodes(b: GraphBuilder, recipe: Recipe): Promise<voi
 
 /** model, source → format: where every stage that reads records starts (tokenize is the stage's own choice). */
 export async function addSourceNodes(b: GraphBuilder, recipe: Recipe): Promise<void> {
-  await b.add('model', [], { reads: modelReadPaths(recipe, b.options) })
+  await addModelNode(b, recipe)
   const files = sourceReadPaths(recipe.data.source, b.options)
   // A dataset_info entry's file_name picks its file among the source's (and enters the key).
   const pick = datasetInfoPick(recipe, b.options, files)

@@ -1,4 +1,5 @@
 import { warmStartReads } from '../graph/warm-start.ts'
+import { addPairSplit } from './pair-split.ts'
 import { addPreferenceNodes, addPreferenceTrain } from './preference-nodes.ts'
 import { defineStage } from './stage.ts'
 
@@ -15,6 +16,7 @@ export const dpoStage = defineStage({
   build: async (b, recipe) => {
     await addPreferenceNodes(b, recipe)
     await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
-    return addPreferenceTrain(b, recipe, ['model', 'tokenize', 'ref-logprobs'])
+    const pairSplit = await addPairSplit(b)
+    return addPreferenceTrain(b, recipe, ['model', 'tokenize', 'ref-logprobs', pairSplit])
   },
 })

@@ -1,6 +1,7 @@
 import type { NodeExecutor, NodeKind } from '@tunekit/core'
 import { collateExecutor } from './collate.ts'
 import { formatExecutor } from './format.ts'
+import { pairSplitExecutor } from './pair-split.ts'
 import { qaFeaturesExecutor } from './qa-features.ts'
 import { sourceExecutor } from './source.ts'
 import { splitExecutor } from './split.ts'
@@ -13,5 +14,6 @@ export const dataExecutors = {
   tokenize: tokenizeExecutor,
   split: splitExecutor,
   collate: collateExecutor,
+  'pair-split': pairSplitExecutor,
   'qa-features': qaFeaturesExecutor,
 } satisfies Partial<Record<NodeKind, NodeExecutor>>

@@ -23,14 +23,17 @@ export interface PairPlan {
   steps: number[][][]
 }
 
-/** The pair plan for `count` pairs (docs/architecture.md, "Preference shards"). */
-export function pairPlan(count: number, a: PairPlanArgs): PairPlan {
+/** The pair plan for `count` pairs, or for the pairs of an index list (pair-split's `train`), each step holding those indices (docs/architecture.md, "Preference shards"). */
+export function pairPlan(pairs: number | readonly number[], a: PairPlanArgs): PairPlan {
+  // a count plans pairs 0..count-1; a list (pair-split's train indices) plans those pairs
+  const ids = typeof pairs === 'number' ? Array.from({ length: pairs }, (_, i) => i) : pairs
+  const count = ids.length
   const microPerEpoch = Math.ceil(count / a.batchSize)
   const stepsPerEpoch = Math.max(1, Math.ceil(microPerEpoch / a.gradientAccumulationSteps))
   const totalSteps = a.maxSteps ?? Math.ceil(stepsPerEpoch * a.epochs)
   const steps: number[][][] = []
   for (let epoch = 0; steps.length < totalSteps; epoch++) {
-    const order = a.shuffle ? permutation(count, a.seed + epoch) : Array.from({ length: count }, (_, i) => i)
+    const order = (a.shuffle ? permutation(count, a.seed + epoch) : Array.from({ length: count }, (_, i) => i)).map((i) => ids[i]!)
     const micro = Array.from({ length: microPerEpoch }, (_, m) => order.slice(m * a.batchSize, (m + 1) * a.batchSize))
     for (let s = 0; s < stepsPerEpoch && steps.length < totalSteps; s++) steps.push(micro.slice(s * a.gradientAccumulationSteps, (s + 1) * a.gradientAccumulationSteps))
   }

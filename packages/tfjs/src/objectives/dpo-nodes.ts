@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type NodeContext, type NodeExecutor, type RefLogprobs, type TrainParams } from '@tunekit/core'
-import { loadTokenizer, pairPlan, requirePreferencePairs } from '@tunekit/data'
+import { loadTokenizer, pairPlan, readPairSplit, requirePreferencePairs } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
 import { loadTrained, setupMethod } from '../methods/index.ts'
@@ -17,6 +17,7 @@ import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
 import { orpoLoss } from './orpo.ts'
 import { pairBatch, sequenceLogps, type PairBatch, type PairLogps } from './pair-batch.ts'
+import { evaluatePairs, type PairLoss } from './pair-eval.ts'
 import { simpoLoss } from './simpo.ts'
 import { ktoData, unpairedScorer } from './kto-nodes.ts'
 import type { PreferenceData, RefScorer } from './preference-data.ts'
@@ -66,7 +67,6 @@ async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer
 
 /** The objectives over pair micro-batches (kto trains on examples: kto-nodes.ts). */
 type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' }>
-type PairLoss = (batch: PairBatch, logps: PairLogps) => { losses: tf.Tensor1D; metrics: Record<string, number> }
 
 /**
  * Each preference objective's loss over a pair micro-batch (objectives/<kind>.ts), keyed by
@@ -85,10 +85,16 @@ const pairLosses: { [K in Objective['kind']]: { wholeChosen: boolean; loss: (o: 
   simpo: { wholeChosen: false, loss: (o) => (batch, logps) => simpoLoss(o, logps, batch) },
 }
 
+/** The objective's pair loss (`pairLosses`) with its options and reference, and whether it needs the whole chosen sequences. */
+function pairLossOf<K extends Objective['kind']>(options: Extract<Objective, { kind: K }>, ref: RefLogprobs | undefined): { wholeChosen: boolean; loss: PairLoss } {
+  const entry = pairLosses[options.kind as K]
+  return { wholeChosen: entry.wholeChosen, loss: entry.loss(options, ref) }
+}
+
 /** A preference objective over pair micro-batches: per-pair losses summed, TRL's metrics per pair. */
-function pairObjective<K extends Objective['kind']>(ctx: { model: DecoderModel; adapter: AdapterState; options: Extract<Objective, { kind: K }>; ref: RefLogprobs | undefined }): StepObjective<PairBatch> {
-  const entry = pairLosses[ctx.options.kind as K]
-  const loss = entry.loss(ctx.options, ctx.ref)
+function pairObjective(ctx: { model: DecoderModel; adapter: AdapterState; options: Objective; ref: RefLogprobs | undefined }): StepObjective<PairBatch> {
+  const entry = pairLossOf(ctx.options, ctx.ref)
+  const loss = entry.loss
   return {
     lossSum: (batch, opts) => {
       const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts, entry.wholeChosen)
@@ -106,7 +112,12 @@ async function pairData(ctx: NodeContext, objective: Objective): Promise<Prefere
   const { pairs } = await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), objective.kind)
   const refDir = findInputOfKind(ctx, 'ref-logprobs') // dpo's reference; orpo and simpo have none
   const ref = refDir === undefined ? undefined : (JSON.parse(await readFile(join(refDir, 'ref-logprobs.json'), 'utf8')) as RefLogprobs)
-  return { count: pairs.length, batch: (indices) => pairBatch(pairs, indices), objective: (model, adapter) => pairObjective({ model, adapter, options: objective, ref }) }
+  return {
+    count: pairs.length,
+    batch: (indices) => pairBatch(pairs, indices),
+    objective: (model, adapter) => pairObjective({ model, adapter, options: objective, ref }),
+    evaluate: (model, adapter, held) => evaluatePairs(model, adapter, pairLossOf(objective, ref), pairs, held, ref),
+  }
 }
 
 /** The train node of a preference stage on tfjs: its items (pairs; kto's examples) in the pair plan's steps, the stage's loss (DPO against the ref-logprobs node, ORPO, SimPO, KTO), the method's artifact. */
@@ -126,7 +137,10 @@ async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<vo
   const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
   const a = p.args
-  const plan = pairPlan(data.count, a)
+  // the items that train and, for the pair stages, the held-out pairs (pair-split; none without one)
+  const split = await readPairSplit(ctx, data.count)
+  const plan = pairPlan(split.train, a)
+  const evaluate = split.eval.length > 0 ? data.evaluate : undefined
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
   const latest = await readLatestCheckpoint(ctx.workDir)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
@@ -135,7 +149,7 @@ async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<vo
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
     optimizer: optimizerSettings(a, p.method),
-    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
+    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: evaluate ? a.evalEvery : 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))
   const source: StepSource<B> = {
@@ -143,6 +157,7 @@ async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<vo
     stepsPerEpoch: plan.stepsPerEpoch,
     microBatches: (step) => plan.steps[step]!.map((indices) => data.batch(indices)),
     microBatchIndex: (step) => offsets[step] ?? plan.steps.reduce((n, m) => n + m.length, 0),
+    ...(evaluate ? { evaluate: () => evaluate(model, adapter, split.eval) } : {}),
   }
   try {
     const result = await trainLoop({
@@ -152,6 +167,12 @@ async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<vo
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,
     })
     if (result.interrupted) return
+    if (evaluate) {
+      // the held-out pairs after training (eval.json beside the adapter), with an eval event unless the last step had one
+      const held = evaluate(model, adapter, split.eval)
+      if (result.evals.at(-1)?.step !== plan.totalSteps) ctx.emit({ type: 'eval', node: ctx.node.id, step: plan.totalSteps, epoch: plan.totalSteps / plan.stepsPerEpoch, loss: held.loss, metrics: held.metrics })
+      await writeJsonAtomic(join(ctx.outDir, 'eval.json'), held)
+    }
     await writeTrainOutputs({ outDir: ctx.outDir, artifact, adapter, lastCheckpoint: result.lastCheckpoint!, tokenizerDir, tokenizeDir })
   } finally {
     disposeAdapter(adapter)

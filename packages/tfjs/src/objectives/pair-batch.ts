@@ -88,10 +88,17 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
     const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
     const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [picked, vocab]
     const vocab = logits.shape[1]
-    const flat = tf.tensor1d(Int32Array.from(targets, (t, r) => r * vocab + t), 'int32')
-    const picked = tf.gather(tf.reshape(logits, [-1]), flat) // [picked]
-    const tokenLogps = tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1]))
-    const sums = (rowOf: number[], rows: number): tf.Tensor1D => tf.slice(tf.unsortedSegmentSum(tokenLogps, tf.tensor1d(rowOf, 'int32'), rows + 1), 0, rows) as tf.Tensor1D
+    // logits[target] as a one-hot product: tf.gather's gradient needs UnsortedSegmentSum, which wasm lacks
+    // (tf.oneHot's float output is broken on wasm: cast its int32 output)
+    const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32')
+    const picked = tf.sum(tf.mul(logits, onehot), 1) // [picked]
+    const tokenLogps = tf.reshape(tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1])), [-1, 1]) // [picked, 1]
+    // Σ per row as a product with the rows' one-hot [rows, picked] (wasm has no UnsortedSegmentSum); a row index ≥ rows is dropped
+    const sums = (rowOf: number[], rows: number): tf.Tensor1D => {
+      const m = new Float32Array(rows * rowOf.length)
+      rowOf.forEach((r, j) => { if (r < rows) m[r * rowOf.length + j] = 1 })
+      return tf.reshape(tf.matMul(tf.tensor2d(m, [rows, rowOf.length]), tokenLogps), [-1]) as tf.Tensor1D
+    }
     return { answer: sums(answerRow, n), ...(wholeChosen ? { wholeChosen: sums(wholeRow, b) } : {}) }
   })
 }

@@ -35,6 +35,8 @@ export interface StepSource<B = TrainBatch> {
   /** Micro-batches consumed before step `step` (the plan position stored in checkpoints). */
   microBatchIndex: (step: number) => number
   eval?: () => TrainBatch[]
+  /** An objective's own held-out evaluation (a preference stage's held-out pairs): loss and metrics (means over its examples); instead of `eval`'s token loss. */
+  evaluate?: () => { loss: number; metrics?: Record<string, number> }
 }
 
 /** What a checkpoint writer receives; it returns the checkpoint's path. */
@@ -214,10 +216,10 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
           ...(Object.keys(metricSums).length > 0 ? { metrics: (objective.stepMetrics ?? meanPerUnit)(metricSums, trained) } : {}),
         })
       }
-      if (source.eval && due(s.evalEvery, step, source.stepsPerEpoch)) {
-        const l = evalLoss(model, adapter, source.eval())
+      if ((source.evaluate || source.eval) && due(s.evalEvery, step, source.stepsPerEpoch)) {
+        const { loss: l, metrics } = source.evaluate ? source.evaluate() : { loss: evalLoss(model, adapter, source.eval!()), metrics: undefined }
         evals.push({ step, loss: l })
-        o.emit?.({ type: 'eval', node, step, epoch: step / source.stepsPerEpoch, loss: l })
+        o.emit?.({ type: 'eval', node, step, epoch: step / source.stepsPerEpoch, loss: l, ...(metrics ? { metrics } : {}) })
       }
       if (due(s.saveEvery, step, source.stepsPerEpoch) && step < source.totalSteps) await save()
     }
