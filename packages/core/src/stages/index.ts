@@ -2,6 +2,7 @@ import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
+import { rmStage } from './rm.ts'
 import { sftStage } from './sft.ts'
 import type { StageDefinition } from './stage.ts'
 
@@ -10,5 +11,6 @@ export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
   dpo: dpoStage,
+  rm: rmStage,
   qa: qaStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

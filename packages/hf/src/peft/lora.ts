@@ -38,7 +38,8 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
     r: spec.rank,
     ...(revision !== null ? { revision } : {}),
     target_modules: targetModuleList(spec, family),
-    task_type: 'CAUSAL_LM',
+    // a saved `score` head is a reward model's (the rm stage): PEFT's sequence-classification task
+    task_type: spec.modulesToSave?.includes('score') ? 'SEQ_CLS' : 'CAUSAL_LM',
     ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
     ...(spec.useDora ? { use_dora: true } : {}),
     ...(spec.rsLora ? { use_rslora: true } : {}),

@@ -14,6 +14,7 @@ import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
+import { rmObjective } from './rm-step.ts'
 import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
 
 const BATCH_PAIRS = 8 // pairs per forward pass of the reference: padding does not change a row's log-probabilities
@@ -64,7 +65,7 @@ function dpoObjective(ctx: { model: DecoderModel; adapter: AdapterState; options
   }
 }
 
-/** The train node of a preference stage on tfjs: the pair plan's steps, the DPO loss, the method's artifact. */
+/** The train node of a preference stage on tfjs: the pair plan's steps, the stage's loss (DPO's, the reward model's), the method's artifact. */
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
@@ -74,8 +75,9 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const tokenizeDir = inputOfKind(ctx, 'tokenize')
   const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
-  const { pairs } = await requirePreferencePairs(tokenizeDir, objective.kind)
-  const ref = JSON.parse(await readFile(join(inputOfKind(ctx, 'ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs
+  const { pairs, padId } = await requirePreferencePairs(tokenizeDir, objective.kind)
+  // DPO's reference log-probabilities; the reward model has no reference
+  const ref = objective.kind === 'dpo' ? (JSON.parse(await readFile(join(inputOfKind(ctx, 'ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs) : undefined
   const a = p.args
   const plan = pairPlan(pairs.length, a)
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
@@ -97,7 +99,8 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   }
   try {
     const result = await trainLoop({
-      model, adapter, source, objective: dpoObjective({ model, adapter, options: objective, ref }), settings,
+      model, adapter, source, settings,
+      objective: objective.kind === 'rm' ? rmObjective({ model, adapter, options: objective, padId }) : dpoObjective({ model, adapter, options: objective, ref: ref! }),
       ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
       checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,
