@@ -108,6 +108,12 @@ class TrainParamsObjectiveDpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveRm(Params):
+    kind: Literal["rm"] = field(metadata={"json": "kind"})
+    center_rewards_coefficient: float | None = field(default=None, metadata={"json": "centerRewardsCoefficient"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -115,7 +121,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveRm | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)

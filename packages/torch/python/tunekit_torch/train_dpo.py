@@ -1,10 +1,12 @@
-"""The train node of a preference stage (DPO): the policy (the recipe's method over the base) on the
-tokenize artifact's pairs, following the pair plan the TS driver wrote (`pairPlan`, @tunekit/data's
-pairPlan), against the reference log-probabilities of the ref-logprobs node.
+"""The train node of a preference stage (DPO, the reward model): the policy (the recipe's method over
+the base) on the tokenize artifact's pairs, following the pair plan the TS driver wrote (`pairPlan`,
+@tunekit/data's pairPlan); DPO against the reference log-probabilities of the ref-logprobs node, the
+reward model (rm) through the `score` head of AutoModelForSequenceClassification.
 
 One forward pass per micro-batch over its chosen and rejected sequences together (TRL's concatenated
-forward). Loss of an optimiser step = mean over all its pairs of the per-pair loss (dpo_loss.py);
-logged metrics are TRL's (`rewards/chosen`, …), means over the step's pairs.
+forward). Loss of an optimiser step = mean over all its pairs of the per-pair loss (dpo_loss.py,
+rm_loss.py); logged metrics are TRL's (`rewards/chosen`, …; `accuracy`, `margin`, …), means over
+the step's pairs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .modeling import count_params, resolve_device, resolve_dtype
 from .optim import lr_factor, make_optimizer
 from .params import TrainParams
 from .preference import pair_batch, read_pairs, sequence_logps
+from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
 from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
@@ -44,17 +47,19 @@ def run_train_dpo(spec: NodeSpec) -> None:
     tokenize = spec.require_input("tokenize")
     pairs = read_pairs(tokenize)
     pad_id = open_shards(tokenize / "pairs").pad_id
-    ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
-    ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
+    reward = objective.kind == "rm"  # a reward model has no reference: its score head is what trains
+    if not reward:
+        ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
+        ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
 
-    model, tokenizer, _ = build_model(spec, device, dtype)
+    model, tokenizer, _ = build_model(spec, device, dtype, reward_pad_id=pad_id if reward else None)
     method = METHODS[params.method.kind]
     optimizer, opt_name = make_optimizer(model, args, device, spec.node)
     factor = lr_factor(args, total)
     trainable, all_params = count_params(model)
     info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
          f"{trainable:,} trainable of {all_params:,} parameters; {len(pairs)} pairs, {total} steps; "
-         f"DPO loss {objective.loss_type}, beta {objective.beta}")
+         + (f"reward model, center_rewards_coefficient {objective.center_rewards_coefficient}" if reward else f"DPO loss {objective.loss_type}, beta {objective.beta}"))
     amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
 
@@ -95,8 +100,11 @@ def run_train_dpo(spec: NodeSpec) -> None:
         for mb in micro_batches:
             batch = pair_batch([pairs[i] for i in mb], pad_id, device)
             tokens += int(batch["attention_mask"].sum())
-            reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
-            losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
+            if reward:
+                losses, metrics = rm_loss(objective, sequence_rewards(model, batch, autocast))
+            else:
+                reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
+                losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
             # Σ per-pair losses / pairs of the step: accumulation equals one batch of all the step's pairs
             (losses.sum() / step_pairs).backward()
             loss_sum += losses.detach().double().sum()
