@@ -5,13 +5,15 @@
 // AutoModelForSequenceClassification and every tunekit run starts from it (`lora.init`), training
 // the same 8 pairs, 4 a step, in order, dropout 0. For the plain loss and with
 // centerRewardsCoefficient: torch's per-step loss and RewardTrainer's metrics (accuracy, margin,
-// min/mean/max reward) equal TRL's within 1e-5, tfjs's equal torch's within 1e-4.
+// min/mean/max reward) equal TRL's within 1e-5, tfjs's equal torch's within 1e-4. Each backend's
+// merged folder, loaded by transformers' AutoModelForSequenceClassification.from_pretrained, gives
+// the rewards that backend's `rewards` request gives (base + artifact) within 1e-5.
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RunEvent } from '@tunekit/core'
-import { readPreferenceShards } from '@tunekit/data'
+import { loadTokenizer, readPreferenceShards } from '@tunekit/data'
 import { initialAdapter, loraSpecFromRecipe, readModelConfig, writeAdapter } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
@@ -30,7 +32,7 @@ const opposites = ['cold', 'down', 'small', 'dry', 'slow', 'new', 'light', 'quie
 // TRL's explicit-prompt records: the right antonym preferred over another word
 const records = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % words.length]! }))
 
-const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string, merge = false) =>
   defineRecipe({
     name: 'tiny-rm',
     model: {
@@ -43,24 +45,29 @@ const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
     args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
     backend,
     device: 'cpu',
-    output: { merge: false },
+    output: { merge },
   })
 
 interface Trl {
   cases: { loss: number[]; metrics: Record<string, number[]> }[]
 }
 
-/** TRL's process: trains every case from the initial adapter and prints its result. */
-function runTrl(request: unknown): Promise<Trl> {
+/** TRL's one process: each request (a line on stdin) answered by a `result` line, in order. */
+function startTrl(): { ask: <T>(request: unknown) => Promise<T>; close: () => void } {
   const child = spawn(trlPython(), [join(import.meta.dirname, 'rm_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
-  const lines: string[] = []
+  const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = []
   const stderr: string[] = []
-  // Trainer prints its logs on stdout too: the result is the line after the marker
-  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
+  // Trainer prints its logs on stdout too: a result is the line after the marker
+  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && waiting.shift()?.resolve(JSON.parse(line.slice(7)))))
   child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
-  child.stdin.end(JSON.stringify(request))
-  return new Promise<Trl>((resolve, reject) =>
-    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
+  child.on('close', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`))))
+  return {
+    ask: <T,>(request: unknown) => new Promise<T>((resolve, reject) => {
+      waiting.push({ resolve: (v) => resolve(v as T), reject })
+      child.stdin.write(`${JSON.stringify(request)}\n`)
+    }),
+    close: () => void child.stdin.end(),
+  }
 }
 
 /** The rm stage's LoRA adapter as tunekit draws it (A and the score head from the seed), with B drawn too: U(−0.05, 0.05). */
@@ -90,6 +97,10 @@ function deltas(run: Run, reference: { loss: number[]; metrics: Record<string, n
 let trl: Trl
 let torchRuns: Run[]
 let tfjsRuns: Run[]
+/** Per backend: the rewards of the held-out rows by its `rewards` request (base + artifact) and by transformers on its merged folder. */
+const rewards: Record<'torch' | 'tfjs', { tunekit: number[]; transformers: number[] }> = { torch: { tunekit: [], transformers: [] }, tfjs: { tunekit: [], transformers: [] } }
+// sequences the reward model never trained on, scored after training
+const heldOut = ['The opposite of tall is? short', 'The opposite of tall is? tall', 'The opposite of good is? bad']
 
 beforeAll(async () => {
   const cacheDir = tempDir('rm')
@@ -99,15 +110,25 @@ beforeAll(async () => {
   const modelDir = await resolveModelDir(data.artifact('model'))
   await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
   const { pairs, padId } = await readPreferenceShards(data.artifact('tokenize'))
-  const trlResult = runTrl({
+  const reference = startTrl()
+  const trlResult = reference.ask<Trl>({
     model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('rm-trl'), adapter, padId,
     pairs: pairs.map((p) => ({ chosen: [...p.promptIds, ...p.chosenIds], rejected: [...p.promptIds, ...p.rejectedIds] })),
     seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
   })
-  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
+  // the plain case also merges (its folder is what transformers loads)
+  const backends = { torch: createTorchBackend({ python }), tfjs: createTfjsBackend({ device: 'cpu' }) }
+  const torch = Promise.all(cases.map((c, i) => runRecipe(recipe(c, 'torch', adapter, i === 0), backends.torch, { cacheDir })))
   tfjsRuns = []
-  for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
+  for (const [i, c] of cases.entries()) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter, i === 0), backends.tfjs, { cacheDir }))
   ;[trl, torchRuns] = await Promise.all([trlResult, torch])
+  const tok = await loadTokenizer(join(data.artifact('tokenize'), 'tokenizer'))
+  const rows = heldOut.map((text) => tok.encode(text))
+  for (const [name, run] of [['torch', torchRuns[0]!], ['tfjs', tfjsRuns[0]!]] as const) {
+    rewards[name].tunekit = await backends[name].rewards!({ model: modelDir, adapter: run.artifact('train'), sequences: rows, padId })
+    rewards[name].transformers = (await reference.ask<{ rewards: number[] }>({ merged: run.artifact('merge'), rows })).rewards
+  }
+  reference.close()
 }, 600_000)
 
 describe('rm on torch against TRL RewardTrainer', () => {
@@ -121,5 +142,13 @@ describe('rm on tfjs against torch', () => {
   it.each(cases.map((c, i) => [caseName(c), i] as const))('%s: per-step loss and metrics agree (1e-4)', (_, i) => {
     const d = deltas(tfjsRuns[i]!, metricsOf(torchRuns[i]!))
     for (const [name, delta] of Object.entries(d)) expect(delta, `${name}: tfjs ${JSON.stringify(metricsOf(tfjsRuns[i]!))}\ntorch ${JSON.stringify(metricsOf(torchRuns[i]!))}`).toBeLessThan(1e-4)
+  })
+})
+
+describe('the merged reward model in transformers', () => {
+  it.each(['torch', 'tfjs'] as const)("%s's merged folder: AutoModelForSequenceClassification's rewards equal the backend's rewards request (1e-5)", (name) => {
+    const { tunekit, transformers } = rewards[name]
+    expect(tunekit).toHaveLength(heldOut.length)
+    expect(maxAbs(tunekit, transformers), JSON.stringify(rewards[name])).toBeLessThan(1e-5)
   })
 })

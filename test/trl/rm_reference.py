@@ -1,15 +1,16 @@
 """TRL's RewardTrainer as the oracle for tunekit's rm stage (test/trl/rm.test.ts), in .venv-trl.
 
-Reads one request (JSON on stdin), prints `result <JSON>`:
-  request: {model, tokenizer, padId, pairs, adapter, out, seed, steps, batchSize, learningRate,
-            cases: [{centerRewardsCoefficient}], score?: {ids: [[...]], out}}
+Reads requests (one JSON a line on stdin), prints `result <JSON>` for each, in order:
+  training: {model, tokenizer, padId, pairs, adapter, out, seed, steps, batchSize, learningRate,
+             cases: [{centerRewardsCoefficient}]}
     pairs: [{chosen, rejected}] token ids of the whole sequences (prompt ++ answer), exactly what
            tunekit trains on (its pairs/ shards)
     adapter: the initial adapter in PEFT's SEQ_CLS layout (LoRA matrices with B non-zero, and the
              seeded `score` head in modules_to_save), which every case starts from, as tunekit's runs do
-    merged: optional folder of a merged reward model: its rewards of `rows` through
-            AutoModelForSequenceClassification.from_pretrained
-  result: {cases: [{loss: [per step], metrics: {name: [per step]}}], rewards?: [per row]}
+    result: {cases: [{loss: [per step], metrics: {name: [per step]}}]}
+  merged: {merged: folder of a merged reward model, rows: [[ids], ...]}
+    result: {rewards: [per row]}: AutoModelForSequenceClassification.from_pretrained(folder), as
+            any transformers user loads a reward model
 
 TRL is given the sequences already tokenized, a sequential sampler (no shuffle), dropout off,
 AdamW from torch, constant learning rate, no max_length filter. Loss and metrics are read where
@@ -73,18 +74,19 @@ def merged_rewards(req: dict) -> list[float]:
     return out
 
 
-def main() -> None:
-    req = json.load(sys.stdin)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    result = {}
-    if "pairs" in req:
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(req["tokenizer"])
-        tokenizer.pad_token = tokenizer.convert_ids_to_tokens(req["padId"])  # the pad tunekit's shards use
-        dataset = Dataset.from_list([{"chosen_ids": p["chosen"], "rejected_ids": p["rejected"]} for p in req["pairs"]])
-        result["cases"] = [run_case(req, tokenizer, dataset, case) for case in req["cases"]]
+def answer(req: dict) -> dict:
     if "merged" in req:
-        result["rewards"] = merged_rewards(req)
-    print("result " + json.dumps(result), flush=True)  # Trainer prints its logs on stdout too
+        return {"rewards": merged_rewards(req)}
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(req["tokenizer"])
+    tokenizer.pad_token = tokenizer.convert_ids_to_tokens(req["padId"])  # the pad tunekit's shards use
+    dataset = Dataset.from_list([{"chosen_ids": p["chosen"], "rejected_ids": p["rejected"]} for p in req["pairs"]])
+    return {"cases": [run_case(req, tokenizer, dataset, case) for case in req["cases"]]}
+
+
+def main() -> None:
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    for line in sys.stdin:  # one request a line, answered in order: the imports are paid once
+        print("result " + json.dumps(answer(json.loads(line))), flush=True)  # Trainer prints its logs on stdout too
 
 
 if __name__ == "__main__":

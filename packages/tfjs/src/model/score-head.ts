@@ -2,7 +2,7 @@ import { tf } from '../engine.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
-import type { TokenBatch } from './types.ts'
+import type { DecoderModel, TokenBatch } from './types.ts'
 
 /**
  * The position transformers' `*ForSequenceClassification` reads each row's score at: the last
@@ -22,10 +22,10 @@ export function lastTokenPositions(batch: Pick<TokenBatch, 'batch' | 'seq' | 'id
   return out
 }
 
-/** The trained head `score.weight` [1, hidden]: LoRA's saved module or full fine-tuning's trained tensor. */
-export function scoreWeight(adapter: AdapterState): tf.Tensor2D {
-  const w = adapter.score ?? adapter.weights.get('score.weight')
-  if (!w) throw new Error('score head: the method state holds no score.weight (the rm stage adds it to the trained modules)')
+/** The head `score.weight` [1, hidden]: LoRA's saved module, full fine-tuning's trained tensor, or a merged reward model's own. */
+export function scoreWeight(model: DecoderModel, adapter: AdapterState | undefined): tf.Tensor2D {
+  const w = adapter?.score ?? adapter?.weights.get('score.weight') ?? model.score
+  if (!w) throw new Error('score head: neither the model nor the method state holds score.weight (the rm stage trains it)')
   return w as tf.Tensor2D
 }
 

@@ -12,7 +12,7 @@ import { rmLoss } from './rm.ts'
 /** Rewards [2b] of a pair batch (chosen rows then rejected rows): the score head at each row's last non-pad token. */
 export function pairRewards(model: DecoderModel, adapter: AdapterState, batch: PairBatch, padId: number, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor1D {
   const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
-  const rewards = scoreRewards(hidden, lastTokenPositions(batch, padId), scoreWeight(adapter))
+  const rewards = scoreRewards(hidden, lastTokenPositions(batch, padId), scoreWeight(model, adapter))
   hidden.dispose()
   return rewards
 }
