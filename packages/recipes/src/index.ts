@@ -13,6 +13,8 @@ export {
   seededRandom,
 } from './datasets/opposites.ts'
 export type { OppositesDataset, OppositesOptions, ChatmlTextRecord, QuestionAnswer } from './datasets/opposites.ts'
+export { oppositePreferencePairs } from './datasets/opposite-pairs.ts'
+export type { OppositePreference, OppositePreferences } from './datasets/opposite-pairs.ts'
 export { gradeAnswers, formatGrades, readRunSamples } from './datasets/grade.ts'
 export type { Grades, GradedAnswer, Sample } from './datasets/grade.ts'
 export { hotelDialogues, hotelEntities, searchHotelsTool } from './datasets/hotels.ts'
