@@ -34,8 +34,10 @@ export const recipe = defineRecipe({
     },
   },
   stage: { kind: 'rm' },
+  tokens: { chatml: true }, // ChatML's <|im_end|> ends every answer (the eos), as in tiny-chat
   data: { source: inline(train), format: 'openai', template: 'chatml', maxLength: 64 },
-  lora: { rank: 8, alpha: 16, dropout: 0, targetModules: [...allProjections] },
+  // the two ChatML rows train as trainable tokens; lm_head is not part of a reward model
+  lora: { rank: 8, alpha: 16, dropout: 0, targetModules: [...allProjections], trainableTokens: true },
   args: { batchSize: 16, maxSteps: 90, learningRate: 3e-3, optimizer: 'adamw', logEvery: 10, saveEvery: 30 },
   backend: 'tfjs',
   output: { merge: true },

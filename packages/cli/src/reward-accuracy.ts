@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { artifactDir, compile, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type Recipe } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, tokenizePreferences, type PreferenceItem, type TokenizedPair } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter } from '@tunekit/hf'
+import { growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
 
 /** A preference pair as text: TRL's explicit-prompt record, one user turn and one answer each. */
 export interface TextPair {
@@ -43,9 +43,17 @@ async function writeInitialArtifact(dir: string, recipe: Recipe, train: { params
   const { family, config } = await readModelConfig(modelDir)
   const tok = await loadTokenizer(join(tokenizeDir, 'tokenizer'))
   const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenizeDir))
+  const vocab = Math.max(tok.vocabSize, config.vocabSize)
   const weights = await openModelWeights(modelDir)
   try {
-    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: Math.max(tok.vocabSize, config.vocabSize) }, lora: spec, seed: p.args.seed, baseTensors: weights })
+    // trainable-token rows start from the resized base rows, as the train node's initial adapter (torch/src/initial-adapter.ts)
+    const baseTensors: BaseTensors = {
+      readFloat: async (name) => {
+        const t = await weights.readFloat(name)
+        return name === 'model.embed_tokens.weight' || name === 'lm_head.weight' ? growRows(t, vocab) : t
+      },
+    }
+    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: p.args.seed, baseTensors })
     await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: recipe.model.id })
   } finally {
     await weights.close()
