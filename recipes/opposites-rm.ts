@@ -19,7 +19,7 @@ import { loadBackend, main, rewardAccuracy } from '@tunekit/cli'
 import { allProjections, oppositePreferencePairs } from '@tunekit/recipes'
 
 // 288 training pairs; the 32 questions tiny-chat holds out, as pairs, for the check.
-const { train, heldOut } = oppositePreferencePairs({ seed: 0, heldOut: 0.1 })
+const { train, heldOut } = oppositePreferencePairs({ seed: 0, heldOut: 0.1, rejected: 'echo' })
 
 export const recipe = defineRecipe({
   name: 'opposites-rm',
@@ -36,9 +36,9 @@ export const recipe = defineRecipe({
   stage: { kind: 'rm' },
   tokens: { chatml: true }, // ChatML's <|im_end|> ends every answer (the eos), as in tiny-chat
   data: { source: inline(train), format: 'openai', template: 'chatml', maxLength: 64 },
-  // the two ChatML rows train as trainable tokens; lm_head is not part of a reward model
+  // the two ChatML rows train as trainable tokens; a reward model has no lm_head
   lora: { rank: 8, alpha: 16, dropout: 0, targetModules: [...allProjections], trainableTokens: true },
-  args: { batchSize: 16, maxSteps: 90, learningRate: 3e-3, optimizer: 'adamw', logEvery: 10, saveEvery: 30 },
+  args: { batchSize: 16, maxSteps: 120, learningRate: 1e-2, optimizer: 'adamw', logEvery: 10, saveEvery: 40 },
   backend: 'tfjs',
   output: { merge: true },
 })

@@ -168,6 +168,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   // Every stage but qa trains a causal LM; an encoder has no lm_head to train it with.
   const stageKind = recipe.stage?.kind ?? 'sft'
   if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
+  if (stageKind === 'rm') issues.push(...rmIssues(recipe))
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
@@ -189,6 +190,16 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
     issues.push(issue('EvalSplitNeedsHub', { path: 'data.split.evalSplit', value: evalSplit }, data.source.kind))
   }
   issues.push(...evalIssues(recipe))
+  return issues
+}
+
+/** The rm stage: LoRA (the head is a PEFT saved module), and no decoder outputs (a reward model generates nothing). */
+function rmIssues({ method, output = {} }: RecipeParts): Issue[] {
+  const issues: Issue[] = []
+  if (method?.kind !== undefined && method.kind !== 'lora') issues.push(issue('RewardMethodUnsupported', { path: 'method.kind', value: method.kind }, method.kind))
+  for (const key of ['samples', 'gguf'] as const) {
+    if ((output[key] ?? []).length > 0) issues.push(issue('RewardModelOutputUnsupported', { path: `output.${key}`, value: output[key], hintArgs: [`output.${key}`] }, `output.${key}`))
+  }
   return issues
 }
 
