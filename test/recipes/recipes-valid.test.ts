@@ -20,6 +20,8 @@ describe.each(files)('%s', (file) => {
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
     // Extractive QA (recipes/faq-qa.ts) has its own nodes: windows, training, held-out EM/F1.
     if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
+    // A reward model (recipes/opposites-rm.ts) trains on pairs, batched by train itself: no split or collate.
+    if (recipe.stage.kind === 'rm') return void expect(ids).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
     expect(ids.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])

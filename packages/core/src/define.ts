@@ -167,8 +167,8 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   }
   // Every stage but qa trains a causal LM; an encoder has no lm_head to train it with.
   const stageKind = recipe.stage?.kind ?? 'sft'
-  if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
   if (stageKind === 'rm') issues.push(...rmIssues(recipe))
+  if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   const added = tokens.add && tokens.chatml !== undefined ? addedTokens(tokens) : []
   const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
