@@ -4,9 +4,9 @@
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { artifactDir, compile, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type Recipe } from '@tunekit/core'
+import { artifactDir, compile, nodeParams, resolveModelDir, type Backend, type Recipe } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, tokenizePreferences, type PreferenceItem, type TokenizedPair } from '@tunekit/data'
-import { growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
+import { writeSeededAdapter } from '@tunekit/torch'
 
 /** A preference pair as text: TRL's explicit-prompt record, one user turn and one answer each. */
 export interface TextPair {
@@ -37,27 +37,10 @@ export interface RewardAccuracyOptions {
 }
 
 /** The rm stage's LoRA adapter as training starts (seeded A, B = 0, the seeded head), with the tokenizer, into `dir`. */
-async function writeInitialArtifact(dir: string, recipe: Recipe, train: { params: unknown; id: string; kind: string }, modelDir: string, tokenizeDir: string): Promise<void> {
+async function writeInitialArtifact(dir: string, train: { params: unknown; id: string; kind: string }, modelDir: string, tokenizeDir: string): Promise<void> {
   const p = nodeParams('train', train)
   if (p.method.kind !== 'lora') throw new Error(`rewardAccuracy: model 'initial' draws a LoRA adapter; method ${p.method.kind} starts from the base weights and a head the train node draws`)
-  const { family, config } = await readModelConfig(modelDir)
-  const tok = await loadTokenizer(join(tokenizeDir, 'tokenizer'))
-  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenizeDir))
-  const vocab = Math.max(tok.vocabSize, config.vocabSize)
-  const weights = await openModelWeights(modelDir)
-  try {
-    // trainable-token rows start from the resized base rows, as the train node's initial adapter (torch/src/initial-adapter.ts)
-    const baseTensors: BaseTensors = {
-      readFloat: async (name) => {
-        const t = await weights.readFloat(name)
-        return name === 'model.embed_tokens.weight' || name === 'lm_head.weight' ? growRows(t, vocab) : t
-      },
-    }
-    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: p.args.seed, baseTensors })
-    await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: recipe.model.id })
-  } finally {
-    await weights.close()
-  }
+  await writeSeededAdapter(dir, { method: p.method, model: p.model, seed: p.args.seed, modelDir, tokenizeDir })
   await cp(join(tokenizeDir, 'tokenizer'), join(dir, 'tokenizer'), { recursive: true })
 }
 
@@ -90,7 +73,7 @@ export async function rewardAccuracy(recipe: Recipe, pairs: readonly TextPair[],
   await tokenizePreferences(items, tok, { template, maxLength: data.maxLength, maxPromptLength: data.maxPromptLength, onError: 'fail' }, { pair: (p) => void tokenized.push(p), unpaired: () => undefined })
   const scratch = o.model === 'initial' ? await mkdtemp(join(tmpdir(), 'tunekit-initial-rm-')) : undefined
   try {
-    if (scratch) await writeInitialArtifact(scratch, recipe, train.node, modelDir, tokenizeDir)
+    if (scratch) await writeInitialArtifact(scratch, train.node, modelDir, tokenizeDir)
     const sequences = [...tokenized.map((p) => [...p.prompt, ...p.chosen.ids]), ...tokenized.map((p) => [...p.prompt, ...p.rejected.ids])]
     const rewards = await o.backend.rewards({ model: modelDir, adapter: scratch ?? train.dir, sequences, padId: tok.pad.id })
     const chosen = rewards.slice(0, tokenized.length)
