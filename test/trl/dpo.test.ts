@@ -6,21 +6,16 @@
 // reward metrics equal TRL's within 1e-5, tfjs's equal torch's within 1e-4; the reference
 // log-probabilities equal TRL's precomputed ones; and the runs that differ only in the stage's
 // options (beta, loss) share one ref-logprobs artifact: it is computed once and train re-runs.
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { defineRecipe, inline, mulberry32, resolveModelDir, type Recipe, type RefLogprobs, type RunEvent } from '@tunekit/core'
+import { resolveModelDir, type RefLogprobs } from '@tunekit/core'
 import { readPreferenceShards } from '@tunekit/data'
-import { initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
-import { tinyTokenizer } from '../data/helpers.ts'
-import { trlPython } from '../python.ts'
 import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+import { maxAbs, metricsOf as metricsOfRun, pairRecipe, startTrl, stepDeltas, STEPS, writeStartAdapter } from './helpers.ts'
 
-const STEPS = 3
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
 const cases = [
   { lossType: 'sigmoid', beta: 0.1, labelSmoothing: 0 },
@@ -30,27 +25,7 @@ const cases = [
 ] as const
 type Case = (typeof cases)[number]
 
-const words = ['hot', 'up', 'big', 'wet', 'fast', 'old', 'dark', 'loud']
-const opposites = ['cold', 'down', 'small', 'dry', 'slow', 'new', 'light', 'quiet']
-// TRL's explicit-prompt records: the right antonym preferred over another word
-const records = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`, chosen: opposites[i]!, rejected: words[(i + 3) % words.length]! }))
-
-const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) =>
-  defineRecipe({
-    name: `tiny-dpo-${c.lossType}`,
-    model: {
-      id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
-      random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
-    },
-    stage: { kind: 'dpo', ...c },
-    // alpaca adds no tokens, so nothing but LoRA trains (TRL is handed the adapter alone)
-    data: { source: inline(records), format: 'openai', template: 'alpaca', maxLength: 64 },
-    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], init },
-    args: { batchSize: 4, maxSteps: STEPS, learningRate: 1e-2, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: 3, saveEvery: 'never' },
-    backend,
-    device: 'cpu',
-    output: { merge: false },
-  })
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) => pairRecipe({ name: `tiny-dpo-${c.lossType}`, stage: { kind: 'dpo', ...c }, backend, init })
 
 interface Trl {
   ref: { chosen: number[]; rejected: number[] }
@@ -59,40 +34,14 @@ interface Trl {
 
 /** TRL's process: trains every case from the initial adapter and prints its result. */
 function runTrl(request: unknown): Promise<Trl> {
-  const child = spawn(trlPython(), [join(import.meta.dirname, 'dpo_reference.py')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
-  const lines: string[] = []
-  const stderr: string[] = []
-  // Trainer prints its logs on stdout too: the result is the line after the marker
-  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && lines.push(line.slice(7))))
-  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
-  child.stdin.end(JSON.stringify(request))
-  return new Promise<Trl>((resolve, reject) =>
-    child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as Trl) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
+  const trl = startTrl('dpo_reference.py')
+  const result = trl.ask<Trl>(request)
+  trl.close()
+  return result
 }
 
-/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05). */
-async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
-  const { family, config } = await readModelConfig(modelDir)
-  const { lora } = recipe
-  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
-  const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
-  const next = mulberry32(7)
-  for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
-  await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
-}
-
-const stepsOf = (run: Run) => run.events.filter((e): e is Extract<RunEvent, { type: 'step' }> => e.type === 'step')
-const maxAbs = (a: readonly number[], b: readonly number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))
-/** max |Δ| over the per-step loss and each reward metric. */
-function deltas(run: Run, reference: { loss: number[]; metrics: Record<string, number[]> }): Record<string, number> {
-  const steps = stepsOf(run)
-  expect(steps.length).toBe(STEPS)
-  return Object.fromEntries([
-    ['loss', maxAbs(steps.map((s) => s.loss), reference.loss)],
-    ...METRICS.map((m) => [m, maxAbs(steps.map((s) => s.metrics![m]!), reference.metrics[m]!)]),
-  ])
-}
-const metricsOf = (run: Run) => ({ loss: stepsOf(run).map((s) => s.loss), metrics: Object.fromEntries(METRICS.map((m) => [m, stepsOf(run).map((s) => s.metrics![m]!)])) })
+const deltas = (run: Run, reference: { loss: number[]; metrics: Record<string, number[]> }) => stepDeltas(run, reference, METRICS)
+const metricsOf = (run: Run) => metricsOfRun(run, METRICS)
 
 let trl: Trl
 let torchRuns: Run[]

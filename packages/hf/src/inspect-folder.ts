@@ -44,7 +44,12 @@ export function capIssues(issues: readonly Issue[], what: string): Issue[] {
  * warning (transformers ignores them too). Errors are capped at {@link MAX_LISTED}.
  */
 export function weightIssues(dir: string, model: { family: string; config: ModelConfig }, weights: ReadonlyMap<string, WeightShape>): Issue[] {
-  const specs = modelWeightSpecs(model.family, model.config)
+  // A merged reward model (the rm stage's *ForSequenceClassification) holds the head score [1, hidden] in place of lm_head.
+  const reward = weights.has('score.weight')
+  const specs = [
+    ...modelWeightSpecs(model.family, model.config).filter((spec) => !(reward && spec.name === 'lm_head.weight')),
+    ...(reward ? [{ name: 'score.weight', shape: [1, model.config.hiddenSize] }] : []),
+  ]
   const errors: Issue[] = []
   for (const spec of specs) {
     const found = weights.get(spec.name)
