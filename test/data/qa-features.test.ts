@@ -75,8 +75,15 @@ function v2Json() {
   }
   qas.push({ id: 'no-answer', question: 'Who founded the company?', answers: [], is_impossible: true })
   qas.push({ id: 'spaces', question: '   Where is it based?', answers: (qas[5] as { answers: unknown }).answers })
-  return { version: 'v2.0', data: [{ title: 'long', paragraphs: [{ context, qas }, ...paragraphs.slice(4).map((p) => ({ context: p.context, qas: p.qas }))] }] }
+  return { version: 'v2.0', data: [{ title: 'long', paragraphs: [{ context, qas }, ...paragraphs.slice(4).map((p) => ({ context: p.context, qas: p.qas })), emoji] }] }
 }
+
+// Characters outside the Basic Multilingual Plane before the answer: SQuAD's answer_start counts
+// code points (Python's indices), two fewer here than JavaScript's UTF-16 indices.
+const emojiContext = 'Call us 📞 on weekdays. The office 🏢 opens at 9 am and closes at 5 pm.'
+const emoji = { context: emojiContext, qas: [{ id: 'emoji', question: 'When does the office open?', answers: [{ text: '9 am', answer_start: [...emojiContext.slice(0, emojiContext.indexOf('9 am'))].length }] }] }
+/** Code points before UTF-16 index `u` of `text`. */
+const codePoints = (text: string, u: number): number => [...text.slice(0, u)].length
 
 const errorText = (f: () => unknown): string => {
   try {
@@ -95,8 +102,15 @@ describe('extractive QA data', () => {
     const encoder = wordPieceEncoder(JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as WordPieceJson, 'tokenizer.json')
     const options = { maxLength: 48, docStride: 16 }
     const ours = qaTrainFeatures(examples, encoder, options)
-    const py = JSON.parse(execFileSync(workerPython(), ['-c', PY, dir], { input: JSON.stringify({ examples, ...options }), encoding: 'utf8', env: { ...process.env, TRANSFORMERS_VERBOSITY: 'error' } })) as unknown[]
-    expect(ours.map(({ example, ids, typeIds, offsets, startPosition, endPosition }) => ({ example, ids, typeIds, offsets, startPosition, endPosition }))).toEqual(py)
+    // Python reads answer_start and gives offsets in code points; tunekit's are string indices
+    const asFiled = examples.map((e) => ({ ...e, answers: { text: e.answers.text, answer_start: e.answers.answer_start.map((u) => codePoints(e.context, u)) } }))
+    const py = JSON.parse(execFileSync(workerPython(), ['-c', PY, dir], { input: JSON.stringify({ examples: asFiled, ...options }), encoding: 'utf8', env: { ...process.env, TRANSFORMERS_VERBOSITY: 'error' } })) as unknown[]
+    // (context tokens: type id 1; the questions here are all in the Basic Multilingual Plane)
+    const inCodePoints = ours.map((f) => ({ ...f, offsets: f.offsets.map(([a, b], k) => (f.typeIds[k] === 1 ? [codePoints(examples[f.example]!.context, a), codePoints(examples[f.example]!.context, b)] : [a, b])) }))
+    expect(inCodePoints.map(({ example, ids, typeIds, offsets, startPosition, endPosition }) => ({ example, ids, typeIds, offsets, startPosition, endPosition }))).toEqual(py)
+    const e9 = examples.find((e) => e.id === 'emoji')!
+    expect(e9.context.slice(e9.answers.answer_start[0], e9.answers.answer_start[0]! + 4)).toBe('9 am')
+    expect(ours.some((f) => f.exampleId === 'emoji' && f.startPosition > 0)).toBe(true)
     // what the comparison covers: several windows per long context, answers inside and outside a window, the null answer
     const windows = ours.filter((f) => f.example === 0).length
     const inside = ours.filter((f) => f.startPosition > 0).length

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { countParams, estimateActivations, families, type Dtype, type MemoryInput, type MethodOptions } from '@tunekit/core'
+import { countParams, estimateActivations, estimateEncoderMemory, families, type Dtype, type MemoryInput, type MethodOptions } from '@tunekit/core'
 import { workerPython } from '../python.ts'
 
 const repo = resolve(import.meta.dirname, '../..')
@@ -26,5 +26,25 @@ describe('activation formula against PyTorch', () => {
       }
       expect([m.attention, m.dtype, m.dropout, estimateActivations(input, m.dtype).perLayer]).toEqual([m.attention, m.dtype, m.dropout, m.perLayer])
     }
+  })
+
+  it('matches the bytes autograd keeps per encoder layer of a BertForQuestionAnswering, full and with PEFT LoRA, and PEFT\'s trainable count', () => {
+    const text = execFileSync(workerPython(), [resolve(repo, 'test/graph/measure_encoder_activations.py'), 'full', 'lora:query,value', 'lora:query,key,value,dense', 'lora:dense'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, OMP_NUM_THREADS: '1', TRANSFORMERS_VERBOSITY: 'error' } })
+    const measured = JSON.parse(text) as { shape: Record<string, number>; batch: number; seq: number; rank: number; results: Array<{ method: string; perLayer: number; trainable: number }> }
+    const family = families.bert
+    const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })
+    const method = (m: string): MethodOptions => m === 'full'
+      ? { kind: 'full' }
+      : { kind: 'lora', rank: measured.rank, alpha: 16, dropout: 0, targetModules: m.slice('lora:'.length).split(','), modulesToSave: ['qa_outputs'], trainableTokens: false, rsLora: false, useDora: false, init: 'default' }
+    const estimated = measured.results.map((m) => {
+      const params = countParams(family, config, method(m.method), 0)
+      const input: MemoryInput = {
+        family, config, params, model: { id: 'tiny-bert', family: 'bert', dtype: 'float32', gradientCheckpointing: false },
+        method: method(m.method), optimizer: 'adamw_torch', batchSize: measured.batch, seqLen: measured.seq,
+        target: { backend: 'torch', device: 'cpu', dtypes: ['float32'] },
+      }
+      return { method: m.method, perLayer: estimateEncoderMemory(input).activationsDetail.perLayer, trainable: params.trainable }
+    })
+    expect(estimated).toEqual(measured.results.map(({ method, perLayer, trainable }) => ({ method, perLayer, trainable })))
   })
 })

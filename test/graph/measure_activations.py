@@ -12,6 +12,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from saved_tensors import saved_bytes_of
+
 SHAPE = dict(vocab_size=1000, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
 BATCH, SEQ, RANK = 4, 32, 8
 TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
@@ -22,19 +24,8 @@ def saved_bytes(layers: int, attention: str, dropout: float, dtype: torch.dtype)
     config = LlamaConfig(num_hidden_layers=layers, attn_implementation=attention, **SHAPE)
     model = get_peft_model(LlamaForCausalLM(config).to(dtype), LoraConfig(r=RANK, lora_alpha=16, lora_dropout=dropout, target_modules=TARGETS))
     model.train()
-    weights = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
-    seen: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in weights:
-            seen[storage.data_ptr()] = storage.nbytes()
-        return t
-
     ids = torch.randint(0, SHAPE['vocab_size'], (BATCH, SEQ))
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model(input_ids=ids, labels=ids)
-    return sum(seen.values())
+    return saved_bytes_of(model, lambda: model(input_ids=ids, labels=ids))
 
 
 out = []

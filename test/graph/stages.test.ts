@@ -10,8 +10,8 @@ const shape = (g: Graph) => g.nodes.map((n) => [n.id, n.inputs])
 const paramsOf = (g: Graph, id: string) => g.nodes.find((n) => n.id === id)!.params
 
 describe('stages', () => {
-  it('registers sft, pretrain, dpo, rm and qa, keyed by kind', () => {
-    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'dpo', 'rm', 'qa'])
+  it('registers sft, pretrain, dpo, orpo, simpo, rm and qa, keyed by kind', () => {
+    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'dpo', 'orpo', 'simpo', 'rm', 'qa'])
     expect(Object.entries(stages).every(([k, s]) => s.kind === k)).toBe(true)
   })
 
@@ -97,6 +97,42 @@ describe('stages', () => {
       const after = keys(changed)
       expect(Object.keys(after).filter((id) => after[id] !== before[id])).toEqual(['train', 'merge'])
     }
+  })
+
+  it("orpo and simpo: pairs through the preference render, then train, with no ref-logprobs node; TRL's defaults; beta changes train's key only", async () => {
+    const pairs = [{ prompt: 'hot?', chosen: 'cold', rejected: 'warm' }, { prompt: 'up?', chosen: 'down', rejected: 'up' }]
+    const preference = (stage: { kind: 'orpo'; beta?: number } | { kind: 'simpo' }) =>
+      defineRecipe({ model, stage, data: { source: inline(pairs), format: 'openai' }, tokens: { chatml: true }, lora: { trainableTokens: true } })
+    const [orpo, simpo] = [preference({ kind: 'orpo' }), preference({ kind: 'simpo' })]
+    expect([orpo.stage, simpo.stage]).toEqual([{ kind: 'orpo', beta: 0.1 }, { kind: 'simpo', beta: 0.1, simpoGamma: 0.5, cpoAlpha: 0, labelSmoothing: 0 }])
+    const baseDir = tempDir('stage')
+    const graphs = [await compile(orpo, { baseDir }), await compile(simpo, { baseDir })]
+    for (const g of graphs) {
+      expect(shape(g)).toEqual([
+        ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['train', ['model', 'tokenize']], ['merge', ['model', 'train', 'tokenize']],
+      ])
+      expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'chatml', maxPromptLength: 512 })
+    }
+    expect(graphs.map((g) => paramsOf(g, 'train').objective)).toEqual([orpo.stage, simpo.stage])
+    const keys = (graph: Graph) => Object.fromEntries(graph.nodes.map((n) => [n.id, n.key]))
+    const [before, after] = [keys(graphs[0]!), keys(await compile(preference({ kind: 'orpo', beta: 0.5 }), { baseDir }))]
+    expect(Object.keys(after).filter((id) => after[id] !== before[id])).toEqual(['train', 'merge'])
+  })
+
+  it("refuses an eval group with orpo and simpo, and simpo's labelSmoothing and cpoAlpha out of range", () => {
+    const pairs = [{ prompt: 'hot?', chosen: 'cold', rejected: 'warm' }]
+    for (const kind of ['orpo', 'simpo'] as const) {
+      expect(() => defineRecipe({ model, stage: { kind }, data: { source: inline(pairs), format: 'openai' }, eval: { metrics: ['exact'] } })).toThrow(`TK441 eval scores the assistant turns of held-out conversations, and stage "${kind}" holds out no conversations`)
+    }
+    expect(() => defineRecipe({ model, stage: { kind: 'simpo', labelSmoothing: 0.5, cpoAlpha: -1 }, data: { source: inline(pairs), format: 'openai' } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 2 problems
+      ✖ TK103 expected a number >= 0 → at stage.cpoAlpha
+        value: -1
+        fix: Pick a value inside the range; the key documentation gives typical values.
+      ✖ TK103 expected a number < 0.5 → at stage.labelSmoothing
+        value: 0.5
+        fix: Pick a value inside the range; the key documentation gives typical values.]
+    `)
   })
 
   it('refuses an eval group with dpo, and label smoothing outside [0, 0.5)', () => {

@@ -9,13 +9,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { resolveModelDir, type RefLogprobs } from '@tunekit/core'
-import { readPreferenceShards } from '@tunekit/data'
-import { createTfjsBackend } from '@tunekit/tfjs'
-import { createTorchBackend } from '@tunekit/torch'
-import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
-import { maxAbs, metricsOf as metricsOfRun, pairRecipe, startTrl, stepDeltas, STEPS, writeStartAdapter } from './helpers.ts'
+import type { RefLogprobs } from '@tunekit/core'
+import { tempDir, type Run } from '../torch/helpers.ts'
+import { deltas as deltasOver, maxAbs, PARITY, parityInputs, parityRecipe, runBackends, runTrl, valuesOf, type StepValues } from './helpers.ts'
 
+const STEPS = PARITY.steps
 const METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
 const cases = [
   { lossType: 'sigmoid', beta: 0.1, labelSmoothing: 0 },
@@ -25,23 +23,16 @@ const cases = [
 ] as const
 type Case = (typeof cases)[number]
 
-const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) => pairRecipe({ name: `tiny-dpo-${c.lossType}`, stage: { kind: 'dpo', ...c }, backend, init })
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) => parityRecipe(`tiny-dpo-${c.lossType}`, { kind: 'dpo', ...c }, backend, init)
 
 interface Trl {
   ref: { chosen: number[]; rejected: number[] }
-  cases: { loss: number[]; metrics: Record<string, number[]> }[]
+  cases: StepValues[]
 }
 
-/** TRL's process: trains every case from the initial adapter and prints its result. */
-function runTrl(request: unknown): Promise<Trl> {
-  const trl = startTrl('dpo_reference.py')
-  const result = trl.ask<Trl>(request)
-  trl.close()
-  return result
-}
-
-const deltas = (run: Run, reference: { loss: number[]; metrics: Record<string, number[]> }) => stepDeltas(run, reference, METRICS)
-const metricsOf = (run: Run) => metricsOfRun(run, METRICS)
+/** max |Δ| over the per-step loss and each reward metric. */
+const deltas = (run: Run, reference: StepValues) => deltasOver(run, reference, METRICS, STEPS)
+const metricsOf = (run: Run) => valuesOf(run, METRICS)
 
 let trl: Trl
 let torchRuns: Run[]
@@ -49,22 +40,11 @@ let tfjsRuns: Run[]
 
 beforeAll(async () => {
   const cacheDir = tempDir('dpo')
-  const adapter = join(tempDir('dpo-adapter'), 'adapter')
-  // the data nodes once (TypeScript only): the random model and the pairs TRL is given as token ids
-  const data = await runRecipe(recipe(cases[0], 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
-  const modelDir = await resolveModelDir(data.artifact('model'))
-  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir)
-  const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
-  const trlResult = runTrl({
-    model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('dpo-trl'), adapter,
-    pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds] })),
-    seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
-  })
+  const inputs = await parityInputs(recipe(cases[0], 'torch', 'default'), cacheDir)
+  const trlResult = runTrl<Trl>('dpo_reference.py', { ...inputs, ...PARITY, out: tempDir('dpo-trl'), cases })
   // one cache for all runs: the torch runs share one ref-logprobs key, and so do the tfjs ones
-  const torch = Promise.all(cases.map((c) => runRecipe(recipe(c, 'torch', adapter), createTorchBackend({ python }), { cacheDir })))
-  tfjsRuns = []
-  for (const c of cases) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter), createTfjsBackend({ device: 'cpu' }), { cacheDir }))
-  ;[trl, torchRuns] = await Promise.all([trlResult, torch])
+  const runs = await runBackends(cases, (c, backend) => recipe(c, backend, inputs.adapter), cacheDir)
+  ;[trl, torchRuns, tfjsRuns] = [await trlResult, runs.torch, runs.tfjs]
 }, 600_000)
 
 describe('dpo on torch against TRL DPOTrainer', () => {

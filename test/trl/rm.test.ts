@@ -11,62 +11,50 @@
 // `rewards` on that merged folder gives them too.
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { resolveModelDir } from '@tunekit/core'
-import { loadTokenizer, readPreferenceShards } from '@tunekit/data'
+import { loadTokenizer } from '@tunekit/data'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
-import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
-import { maxAbs, metricsOf as metricsOfRun, pairRecipe, startTrl, stepDeltas, STEPS, writeStartAdapter } from './helpers.ts'
+import { python, tempDir, type Run } from '../torch/helpers.ts'
+import { deltas as stepDeltas, maxAbs, PARITY, parityInputs, parityRecipe, runBackends, startTrl, valuesOf, type StepValues } from './helpers.ts'
 
 const METRICS = ['accuracy', 'margin', 'min_reward', 'mean_reward', 'max_reward'] as const
 const cases = [{}, { centerRewardsCoefficient: 0.01 }] as const
 type Case = (typeof cases)[number]
 const caseName = (c: Case): string => ('centerRewardsCoefficient' in c ? `centerRewardsCoefficient ${c.centerRewardsCoefficient}` : 'plain')
 
-const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string, merge = false) => pairRecipe({ name: 'tiny-rm', stage: { kind: 'rm', ...c }, backend, init, merge })
+// the plain case also merges (its folder is what transformers loads)
+const recipe = (c: Case, backend: 'tfjs' | 'torch', init: string) => parityRecipe('tiny-rm', { kind: 'rm', ...c }, backend, init, c === cases[0])
 
-interface Trl {
-  cases: { loss: number[]; metrics: Record<string, number[]> }[]
-}
+const metricsOf = (run: Run): StepValues => valuesOf(run, METRICS)
+const deltas = (run: Run, reference: StepValues) => stepDeltas(run, reference, METRICS, PARITY.steps)
 
-const metricsOf = (run: Run) => metricsOfRun(run, METRICS)
-const deltas = (run: Run, reference: { loss: number[]; metrics: Record<string, number[]> }) => stepDeltas(run, reference, METRICS)
-
-let trl: Trl
+let trl: { cases: StepValues[] }
 let torchRuns: Run[]
 let tfjsRuns: Run[]
-/** Per backend: the rewards of the held-out rows by its `rewards` request (base + artifact) and by transformers on its merged folder. */
+/** Per backend: the rewards of the held-out rows by its `rewards` request (base + artifact), by transformers on its merged folder, and by tfjs on that folder. */
 const rewards: Record<'torch' | 'tfjs', { tunekit: number[]; transformers: number[]; tfjsMerged: number[] }> = { torch: { tunekit: [], transformers: [], tfjsMerged: [] }, tfjs: { tunekit: [], transformers: [], tfjsMerged: [] } }
 // sequences the reward model never trained on, scored after training
 const heldOut = ['The opposite of tall is? short', 'The opposite of tall is? tall', 'The opposite of good is? bad']
 
 beforeAll(async () => {
   const cacheDir = tempDir('rm')
-  const adapter = join(tempDir('rm-adapter'), 'adapter')
-  // the data nodes once (TypeScript only): the random model and the pairs TRL is given as token ids
-  const data = await runRecipe(recipe(cases[0], 'torch', 'default'), createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
-  const modelDir = await resolveModelDir(data.artifact('model'))
-  await writeStartAdapter(adapter, recipe(cases[0], 'torch', 'default'), modelDir, ['score'])
-  const { pairs, padId } = await readPreferenceShards(data.artifact('tokenize'))
+  const inputs = await parityInputs(recipe(cases[0], 'torch', 'default'), cacheDir, ['score'])
   const reference = startTrl('rm_reference.py')
-  const trlResult = reference.ask<Trl>({
-    model: modelDir, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), out: tempDir('rm-trl'), adapter, padId,
-    pairs: pairs.map((p) => ({ chosen: [...p.promptIds, ...p.chosenIds], rejected: [...p.promptIds, ...p.rejectedIds] })),
-    seed: 3, steps: STEPS, batchSize: 4, learningRate: 1e-2, cases,
+  const trlResult = reference.ask<{ cases: StepValues[] }>({
+    model: inputs.model, tokenizer: inputs.tokenizer, out: tempDir('rm-trl'), adapter: inputs.adapter, padId: inputs.padId,
+    pairs: inputs.pairs.map((p) => ({ chosen: [...p.prompt, ...p.chosen], rejected: [...p.prompt, ...p.rejected] })),
+    seed: PARITY.seed, steps: PARITY.steps, batchSize: PARITY.batchSize, learningRate: PARITY.learningRate, cases,
   })
-  // the plain case also merges (its folder is what transformers loads)
-  const backends = { torch: createTorchBackend({ python }), tfjs: createTfjsBackend({ device: 'cpu' }) }
-  const torch = Promise.all(cases.map((c, i) => runRecipe(recipe(c, 'torch', adapter, i === 0), backends.torch, { cacheDir })))
-  tfjsRuns = []
-  for (const [i, c] of cases.entries()) tfjsRuns.push(await runRecipe(recipe(c, 'tfjs', adapter, i === 0), backends.tfjs, { cacheDir }))
-  ;[trl, torchRuns] = await Promise.all([trlResult, torch])
-  const tok = await loadTokenizer(join(data.artifact('tokenize'), 'tokenizer'))
+  const runs = await runBackends(cases, (c, backend) => recipe(c, backend, inputs.adapter), cacheDir)
+  ;[torchRuns, tfjsRuns, trl] = [runs.torch, runs.tfjs, await trlResult]
+  const tok = await loadTokenizer(inputs.tokenizer)
   const rows = heldOut.map((text) => tok.encode(text))
+  const backends = { torch: createTorchBackend({ python }), tfjs: createTfjsBackend({ device: 'cpu' }) }
   for (const [name, run] of [['torch', torchRuns[0]!], ['tfjs', tfjsRuns[0]!]] as const) {
-    rewards[name].tunekit = await backends[name].rewards!({ model: modelDir, adapter: run.artifact('train'), sequences: rows, padId })
+    rewards[name].tunekit = await backends[name].rewards!({ model: inputs.model, adapter: run.artifact('train'), sequences: rows, padId: inputs.padId })
     rewards[name].transformers = (await reference.ask<{ rewards: number[] }>({ merged: run.artifact('merge'), rows })).rewards
     // tfjs reads a merged reward model too (its own score.weight, no lm_head)
-    rewards[name].tfjsMerged = await backends.tfjs.rewards!({ model: run.artifact('merge'), sequences: rows, padId })
+    rewards[name].tfjsMerged = await backends.tfjs.rewards!({ model: run.artifact('merge'), sequences: rows, padId: inputs.padId })
   }
   reference.close()
 }, 600_000)

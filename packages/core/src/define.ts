@@ -235,7 +235,7 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
   if (evalGroup === undefined) return []
   const kind = stage?.kind ?? 'sft'
   if (kind === 'pretrain') return [issue('EvalNeedsConversations', { path: 'eval', value: evalGroup }, kind)]
-  if (kind === 'dpo' || kind === 'rm') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
+  if (kind === 'dpo' || kind === 'orpo' || kind === 'simpo' || kind === 'rm') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
   const held = (data.split?.eval ?? 0.05) > 0 || (data.split?.evalSplit !== undefined && data.source?.kind === 'hub')
   return held ? [] : [issue('EvalNeedsHeldOut', { path: 'data.split.eval', value: data.split?.eval ?? 0 })]
 }

@@ -1,7 +1,9 @@
 // BertForQuestionAnswering's weights in transformers' names and state-dict order, with how
 // `BertPreTrainedModel._init_weights` initialises them: linear and embedding weights normal(0,
 // initializer_range) (the word embeddings' padding row 0), biases 0, LayerNorm weights 1 and
-// biases 0. No pooler: the QA model is built with `add_pooling_layer=False`.
+// biases 0. No pooler: the QA model is built with `add_pooling_layer=False`. A pretrained checkpoint
+// (bert-base-uncased: BertForPreTraining, its LayerNorms saved as gamma / beta) is read under the
+// names transformers still loads (`aliases`), and its missing `qa_outputs` is a fresh head.
 import type { ModelConfig } from '@tunekit/core'
 import type { WeightSpec } from './weight-spec.ts'
 
@@ -39,6 +41,13 @@ export function bertWeightSpecs(c: ModelConfig): WeightSpec[] {
       ...layerNorm(`${p}.output.LayerNorm`, h),
     )
   }
-  specs.push(...linear('qa_outputs', h, 2)) // [start, end] logits
-  return specs
+  specs.push(...linear('qa_outputs', h, 2).map((s): WeightSpec => ({ ...s, fresh: true }))) // [start, end] logits
+  return specs.map((s) => (s.name.startsWith('bert.') ? { ...s, aliases: oldNames(s.name) } : s))
+}
+
+/** transformers' fallbacks for a BERT weight: without the `bert.` prefix, LayerNorm gamma / beta. */
+function oldNames(name: string): string[] {
+  const bare = name.slice('bert.'.length)
+  const old = (n: string): string | undefined => (n.includes('LayerNorm.') ? n.replace(/\.weight$/, '.gamma').replace(/\.bias$/, '.beta') : undefined)
+  return [bare, old(name), old(bare)].filter((n): n is string => n !== undefined)
 }

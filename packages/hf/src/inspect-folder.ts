@@ -6,7 +6,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { issue, isTunekitError, modelConfigFromText, parseJsonText, TunekitError, type FolderConfig, type Issue, type ModelConfig } from '@tunekit/core'
 import { isFloatDtype, type Dtype } from './dtypes.ts'
+import { familyOf } from './family-of.ts'
 import { modelWeightSpecs } from './hf-folder.ts'
+import type { WeightSpec } from './weight-spec.ts'
+import type { FloatTensor } from './safetensors.ts'
+import { freshWeight, storedWeightName } from './weight-spec.ts'
 import { readWeightHeadersSync } from './sharded.ts'
 
 /** Most problems listed for one folder: a config for another model size gets one line per layer otherwise. */
@@ -46,14 +50,20 @@ export function capIssues(issues: readonly Issue[], what: string): Issue[] {
 export function weightIssues(dir: string, model: { family: string; config: ModelConfig }, weights: ReadonlyMap<string, WeightShape>): Issue[] {
   // A merged reward model (the rm stage's *ForSequenceClassification) holds the head score [1, hidden] in place of lm_head.
   const reward = weights.has('score.weight')
-  const specs = [
+  const specs: WeightSpec[] = [
     ...modelWeightSpecs(model.family, model.config).filter((spec) => !(reward && spec.name === 'lm_head.weight')),
-    ...(reward ? [{ name: 'score.weight', shape: [1, model.config.hiddenSize] }] : []),
+    ...(reward ? [{ name: 'score.weight', shape: [1, model.config.hiddenSize], init: 'normal' as const }] : []),
   ]
   const errors: Issue[] = []
+  const fresh: string[] = []
+  const stored = new Set<string>()
   for (const spec of specs) {
-    const found = weights.get(spec.name)
-    if (!found) {
+    const name = storedWeightName(spec, weights)
+    const found = name === undefined ? undefined : weights.get(name)
+    if (name !== undefined) stored.add(name)
+    if (!found && spec.fresh) {
+      fresh.push(spec.name)
+    } else if (!found) {
       errors.push(issue('MissingWeight', { path: spec.name, hintArgs: [spec.name] }, spec.name, dir, whyNeeded(spec.name, model.config)))
     } else if (!sameShape(found.shape, spec.shape)) {
       errors.push(issue('WeightShapeMismatch', { path: spec.name, value: found.shape }, spec.name, found.file, spec.shape, found.shape))
@@ -61,11 +71,13 @@ export function weightIssues(dir: string, model: { family: string; config: Model
       errors.push(issue('MalformedSafetensors', { path: spec.name, value: found.dtype }, found.file, `weight ${JSON.stringify(spec.name)} is ${found.dtype}; model weights are F32, F16, BF16 or F64`))
     }
   }
-  const expected = new Set(specs.map((s) => s.name))
-  // Harmless extras: rotary tables older checkpoints saved, and lm_head stored beside tied embeddings.
-  const harmless = (n: string): boolean => n.endsWith('rotary_emb.inv_freq') || (model.config.tieWordEmbeddings && n === 'lm_head.weight')
-  const extra = [...weights.keys()].filter((n) => !expected.has(n) && !harmless(n))
+  // Harmless extras: rotary tables older checkpoints saved, lm_head stored beside tied embeddings,
+  // and what a pretrained encoder carries beside the encoder (pooler, the MLM / NSP heads `cls.*`).
+  const harmless = (n: string): boolean =>
+    n.endsWith('rotary_emb.inv_freq') || (model.config.tieWordEmbeddings && n === 'lm_head.weight') || (model.config.encoder !== undefined && (n.startsWith('cls.') || /^(bert\.)?pooler\./.test(n)))
+  const extra = [...weights.keys()].filter((n) => !stored.has(n) && !harmless(n))
   const warnings = extra.length > 0 ? [issue('UnexpectedWeight', { path: dir, value: extra.slice(0, 3), severity: 'warning' }, dir, extra.length, extra.slice(0, 3))] : []
+  if (fresh.length > 0) warnings.push(issue('NewHeadWeights', { path: dir, value: fresh, severity: 'warning' }, dir, fresh, familyOf(model.family).architecture))
   return [...capIssues(errors, 'problems with the weights'), ...warnings]
 }
 
@@ -151,4 +163,16 @@ export function checkModelFolder(dir: string, recipeFamily?: string): { folder: 
 export function checkWeights(dir: string, model: { family: string; config: ModelConfig }): void {
   const errors = weightIssues(dir, model, readWeightHeadersSync(dir)).filter((i) => i.severity === 'error')
   if (errors.length > 0) throw new TunekitError(errors)
+}
+
+/**
+ * The fresh head of a folder whose checkpoint lacks it (a pretrained encoder without `qa_outputs`),
+ * drawn as {@link freshWeight} draws it: what the torch worker loads so that it starts from the
+ * tfjs loader's head. Empty when the folder holds every weight. Reads headers only.
+ */
+export function freshHeadTensors(dir: string, model: { family: string; config: ModelConfig }, seed: number): Map<string, FloatTensor> {
+  const stored = readWeightHeadersSync(dir)
+  const std = model.config.encoder?.initializerRange ?? 0.02
+  const missing = modelWeightSpecs(model.family, model.config).filter((s) => s.fresh && storedWeightName(s, stored) === undefined)
+  return new Map(missing.map((s) => [s.name, freshWeight(s, std, seed)]))
 }

@@ -19,6 +19,7 @@ import { disposeModel, loadModel, modelBytes } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
 import { writeTrainOutputs } from './train/outputs.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
+import { optimizerSettings } from './train/optimizer.ts'
 import { planSource } from './train/plan-source.ts'
 import { warmupStepsOf } from './train/schedule.ts'
 
@@ -57,7 +58,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   })
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
-    optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
+    optimizer: optimizerSettings(a, p.method),
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: a.evalEvery, saveEvery: a.saveEvery,
   }
   try {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, resolveModelDir, writeFileAtomic, writeJsonAtomic, type NodeExecutor, type QaEvalReport, type QaScore } from '@tunekit/core'
 import { qaAnswers, qaTrainFeatures, wordPieceEncoder, type QaExample, type QaFeaturesReport, type WordPieceEncoder, type WordPieceJson } from '@tunekit/data'
-import { squadV1, squadV2 } from '@tunekit/eval'
+import { squadScore } from '@tunekit/eval'
 import { selectEngine, tf } from './engine.ts'
 import { loadEncoder } from './model/encoder-load.ts'
 import { qaLogits, type EncoderModel } from './model/encoder.ts'
@@ -30,16 +30,8 @@ export function qaPredictions(model: EncoderModel, encoder: WordPieceEncoder, ex
   })
 }
 
-/** SQuAD EM and F1 in percent: v1.1's, or v2.0's overall exact/f1. */
-function squadScore(predictions: readonly string[], examples: readonly QaExample[], v2: boolean): QaScore {
-  const gold = examples.map((e) => e.answers.text)
-  if (!v2) return squadV1(predictions, gold)
-  const s = squadV2(predictions, gold)
-  return { exactMatch: s.exact, f1: s.f1 }
-}
-
-async function scoreModel(dir: string, encoder: WordPieceEncoder, examples: readonly QaExample[], w: Windowing): Promise<string[]> {
-  const model = await loadEncoder(dir)
+async function scoreModel(dir: string, encoder: WordPieceEncoder, examples: readonly QaExample[], w: Windowing, headSeed?: number): Promise<string[]> {
+  const model = await loadEncoder(dir, { headSeed })
   try {
     return qaPredictions(model, encoder, examples, w)
   } finally {
@@ -56,11 +48,12 @@ export const qaEvalExecutor: NodeExecutor = async (ctx) => {
   const tokenizerFile = join(featuresDir, 'tokenizer', 'tokenizer.json')
   const encoder = wordPieceEncoder(JSON.parse(await readFile(tokenizerFile, 'utf8')) as WordPieceJson, tokenizerFile)
   const w: Windowing = { maxLength: report.maxLength, docStride: report.docStride, maxAnswerLength: p.maxAnswerLength, handleImpossible: p.version2WithNegative }
-  const base = await scoreModel(await resolveModelDir(inputOfKind(ctx, 'model')), encoder, examples, w)
+  const base = await scoreModel(await resolveModelDir(inputOfKind(ctx, 'model')), encoder, examples, w, p.headSeed)
   const trained = await scoreModel(inputOfKind(ctx, 'qa-train'), encoder, examples, w)
+  const gold = examples.map((e) => e.answers.text)
   const out: QaEvalReport = {
     metric: p.version2WithNegative ? 'squad_v2' : 'squad', questions: examples.length,
-    base: squadScore(base, examples, p.version2WithNegative), trained: squadScore(trained, examples, p.version2WithNegative),
+    base: squadScore(base, gold, p.version2WithNegative), trained: squadScore(trained, gold, p.version2WithNegative),
   }
   await writeFileAtomic(join(ctx.outDir, 'predictions.jsonl'), examples.map((e, i) => `${JSON.stringify({ id: e.id, answer: trained[i], base: base[i] })}\n`).join(''))
   await writeJsonAtomic(join(ctx.outDir, 'report.json'), out)

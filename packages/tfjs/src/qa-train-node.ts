@@ -17,7 +17,7 @@ import { saveEncoder } from './model/encoder-save.ts'
 import type { EncoderModel } from './model/encoder.ts'
 import { qaBatch } from './objectives/qa-batch.ts'
 import { fullQaTrainer, loraQaTrainer, qaTrainStep, type QaTrainer } from './objectives/qa-step.ts'
-import { optimizerTensors, restoreOptimizer, type OptimizerSettings } from './train/optimizer.ts'
+import { optimizerSettings, optimizerTensors, restoreOptimizer, type OptimizerSettings } from './train/optimizer.ts'
 import { lrMultiplier, warmupStepsOf } from './train/schedule.ts'
 
 /** LoRA's spec from the recipe: qa_outputs always trains in full (PEFT's question-answering heads are saved modules). */
@@ -100,13 +100,13 @@ export const qaTrainExecutor: NodeExecutor = async (ctx: NodeContext) => {
   const stepsPerEpoch = Math.ceil(features.length / batchSize)
   const totalSteps = a.maxSteps ?? stepsPerEpoch * a.epochs
   const warmup = warmupStepsOf(a, totalSteps)
-  const settings: OptimizerSettings = { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay }
+  const settings = optimizerSettings(a, p.method)
   const warn = (message: string) => ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message })
   if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw' && a.optimizer !== 'adamw_torch') warn(`optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)`)
   if (p.method.kind === 'lora' && p.method.dropout > 0) warn(`lora.dropout ${p.method.dropout}: the tfjs QA step runs without dropout (as the parity tests with PEFT do)`)
   const latest = await readQaCheckpoint(ctx.workDir, p.method.kind)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
-  const model = await loadEncoder(modelDir)
+  const model = await loadEncoder(modelDir, { headSeed: p.args.seed })
   const { trainer, artifact } = setupTrainer(model, p, settings, resume?.trained)
   let step = resume?.trainerState.step ?? 0
   if (resume) restoreOptimizer(trainer.optimizer, trainer.names, resume.optimizer, step)

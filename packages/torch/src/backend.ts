@@ -15,7 +15,7 @@ import { writePairPlan } from './pair-plan.ts'
 import { writeQaPlan } from './qa-plan.ts'
 import { writeQaTokenizer } from './qa-tokenizer.ts'
 import { runQaEval } from './qa-eval-node.ts'
-import { writeQaInitialAdapter } from './qa-initial-adapter.ts'
+import { writeQaInitialTensors } from './qa-initial.ts'
 import { requirePreferencePairs } from '@tunekit/data'
 import { finishScore, prepareScore } from './score-node.ts'
 
@@ -84,7 +84,7 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
     }
     const write = options.initialAdapter ?? writeInitialAdapter
-    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : kind === 'qa-train' ? await writeQaInitialAdapter(ctx) : undefined
+    const initial = kind === 'train' && write !== false ? await write(ctx) : kind === 'ref-logprobs' ? referenceAdapter(ctx) : kind === 'qa-train' ? await writeQaInitialTensors(ctx) : undefined
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `${kind} on ${describe(probe).engine} (${probe.python})` })
     // score: the prompts are encoded here and the answers decoded and scored here (score-node.ts)
     const held = kind === 'score' ? await prepareScore(ctx) : undefined

@@ -9,17 +9,9 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fail, inputOfKind, nodeParams, resolveModelDir, writeFileAtomic, writeJsonAtomic, type NodeContext, type QaEvalReport, type QaScore } from '@tunekit/core'
 import { qaAnswers, qaTrainFeatures, wordPieceEncoder, type QaExample, type QaFeature, type QaFeaturesReport, type WordPieceJson } from '@tunekit/data'
-import { squadV1, squadV2 } from '@tunekit/eval'
-import { readSafetensors } from '@tunekit/hf'
+import { squadScore } from '@tunekit/eval'
+import { freshHeadTensors, readModelConfig, readSafetensors, writeSafetensors } from '@tunekit/hf'
 import { workerEnv } from './python.ts'
-
-/** SQuAD EM and F1 in percent: v1.1's, or v2.0's overall exact/f1. */
-function squadScore(predictions: readonly string[], examples: readonly QaExample[], v2: boolean): QaScore {
-  const gold = examples.map((e) => e.answers.text)
-  if (!v2) return squadV1(predictions, gold)
-  const s = squadV2(predictions, gold)
-  return { exactMatch: s.exact, f1: s.f1 }
-}
 
 /** Runs `python -m tunekit_torch logits request.json`; a failure is WorkerFailed with the log's tail. */
 function runLogits(python: string, request: string): Promise<void> {
@@ -40,14 +32,24 @@ function runLogits(python: string, request: string): Promise<void> {
   })
 }
 
+/** The fresh QA head qa-train starts from when the base checkpoint has none (a file for the worker), else null. */
+async function baseHead(ctx: NodeContext, dir: string, seed: number): Promise<string | null> {
+  const tensors = freshHeadTensors(dir, await readModelConfig(dir), seed)
+  if (tensors.size === 0) return null
+  const file = join(ctx.workDir, 'qa-logits', 'base-head.safetensors')
+  await mkdir(join(ctx.workDir, 'qa-logits'), { recursive: true })
+  await writeSafetensors(file, tensors)
+  return file
+}
+
 /** Each model's top answer to each question ('' for the null answer). */
-async function predictions(python: string, ctx: NodeContext, models: readonly string[], examples: readonly QaExample[], windows: QaFeature[][], padId: number, o: { maxAnswerLength: number; handleImpossible: boolean }): Promise<string[][]> {
+async function predictions(python: string, ctx: NodeContext, models: ReadonlyArray<{ dir: string; head: string | null }>, examples: readonly QaExample[], windows: QaFeature[][], padId: number, o: { maxAnswerLength: number; handleImpossible: boolean }): Promise<string[][]> {
   const dir = join(ctx.workDir, 'qa-logits')
   await mkdir(dir, { recursive: true })
   const rows = windows.flat().map((f) => ({ ids: f.ids, typeIds: f.typeIds }))
   const outs = models.map((_, i) => join(dir, `logits-${i}.safetensors`))
   const request = join(dir, 'request.json')
-  await writeFile(request, JSON.stringify({ cases: models.map((model, i) => ({ qa: true, model, rows, padId, out: outs[i], device: ctx.recipe.device === 'cuda' ? 'cuda' : ctx.recipe.device === 'cpu' ? 'cpu' : 'auto' })) }))
+  await writeFile(request, JSON.stringify({ cases: models.map((model, i) => ({ qa: true, model: model.dir, head: model.head, rows, padId, out: outs[i], device: ctx.recipe.device === 'cuda' ? 'cuda' : ctx.recipe.device === 'cpu' ? 'cpu' : 'auto' })) }))
   await runLogits(python, request)
   return Promise.all(outs.map(async (out) => {
     const t = (await readSafetensors(out)).tensors
@@ -72,11 +74,13 @@ export async function runQaEval(python: string, ctx: NodeContext): Promise<void>
   const tokenizerFile = join(featuresDir, 'tokenizer', 'tokenizer.json')
   const encoder = wordPieceEncoder(JSON.parse(await readFile(tokenizerFile, 'utf8')) as WordPieceJson, tokenizerFile)
   const windows = examples.map((e) => qaTrainFeatures([e], encoder, { maxLength: report.maxLength, docStride: report.docStride, stripQuestion: false }))
-  const models = [await resolveModelDir(inputOfKind(ctx, 'model')), inputOfKind(ctx, 'qa-train')]
+  const baseDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const models = [{ dir: baseDir, head: await baseHead(ctx, baseDir, p.headSeed) }, { dir: inputOfKind(ctx, 'qa-train'), head: null }]
+  const gold = examples.map((e) => e.answers.text)
   const [base, trained] = await predictions(python, ctx, models, examples, windows, encoder.pad, { maxAnswerLength: p.maxAnswerLength, handleImpossible: p.version2WithNegative })
   const out: QaEvalReport = {
     metric: p.version2WithNegative ? 'squad_v2' : 'squad', questions: examples.length,
-    base: squadScore(base!, examples, p.version2WithNegative), trained: squadScore(trained!, examples, p.version2WithNegative),
+    base: squadScore(base!, gold, p.version2WithNegative), trained: squadScore(trained!, gold, p.version2WithNegative),
   }
   await writeFileAtomic(join(ctx.outDir, 'predictions.jsonl'), examples.map((e, i) => `${JSON.stringify({ id: e.id, answer: trained![i], base: base![i] })}\n`).join(''))
   await writeJsonAtomic(join(ctx.outDir, 'report.json'), out)

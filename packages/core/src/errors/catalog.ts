@@ -426,6 +426,14 @@ export const errors = {
     message: (file: string, reason: string) => `${file}: ${reason}`,
     hint: (baseModel: string) => `Apply the adapter to the model it was trained on${baseModel ? ` (base_model_name_or_path: ${baseModel})` : ''}: \`tunekit chat <that model folder> --adapter <adapter>\`.`,
   },
+  NewHeadWeights: {
+    code: 'TK349',
+    name: 'NewHeadWeights',
+    title: 'The checkpoint has no task head: it starts from random weights',
+    message: (dir: string, head: readonly string[], architecture: string) =>
+      `the weights in ${dir} have no ${list(head)} (a checkpoint saved without ${architecture}'s head, such as a pretrained encoder); ${head.length === 1 ? 'it is' : 'they are'} initialised as transformers initialises a new head, normal(0, initializer_range) with zero biases, seeded by args.seed`,
+    hint: 'Nothing to fix when you fine-tune a pretrained checkpoint: the head trains from this start. To evaluate without training, use a folder that holds a trained head (runs/<name>/merged).',
+  },
   // TK280–TK299: preference data (pairs and KTO's unpaired examples).
   BadPreference: {
     code: 'TK280',

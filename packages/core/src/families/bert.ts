@@ -16,7 +16,7 @@ export type BertLinear = (typeof bertLinear)[number]
 export type BertSaveable = (typeof bertSaveable)[number]
 
 /** BertConfig's defaults for the fields checkpoints sometimes leave out (transformers' configuration_bert.py). */
-const BERT_DEFAULTS = { maxPositionEmbeddings: 512, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0 }
+const BERT_DEFAULTS = { maxPositionEmbeddings: 512, typeVocabSize: 2, layerNormEps: 1e-12, padTokenId: 0, initializerRange: 0.02 }
 
 export function readBertConfig(json: Record<string, unknown>): ModelConfig {
   const num = (key: string, fallback?: number): number => {
@@ -52,12 +52,13 @@ export function readBertConfig(json: Record<string, unknown>): ModelConfig {
       layerNormEps: eps,
       hiddenAct: 'gelu',
       padTokenId: num('pad_token_id', BERT_DEFAULTS.padTokenId),
+      initializerRange: num('initializer_range', BERT_DEFAULTS.initializerRange),
     },
   }
 }
 
 export function writeBertConfig(c: ModelConfig): Record<string, unknown> {
-  const e = c.encoder ?? { typeVocabSize: BERT_DEFAULTS.typeVocabSize, layerNormEps: c.rmsNormEps, hiddenAct: 'gelu', padTokenId: BERT_DEFAULTS.padTokenId }
+  const e = c.encoder ?? { typeVocabSize: BERT_DEFAULTS.typeVocabSize, layerNormEps: c.rmsNormEps, hiddenAct: 'gelu', padTokenId: BERT_DEFAULTS.padTokenId, initializerRange: BERT_DEFAULTS.initializerRange }
   return {
     architectures: ['BertForQuestionAnswering'],
     model_type: 'bert',
@@ -72,7 +73,7 @@ export function writeBertConfig(c: ModelConfig): Record<string, unknown> {
     layer_norm_eps: e.layerNormEps,
     pad_token_id: e.padTokenId,
     position_embedding_type: 'absolute',
-    initializer_range: 0.02,
+    initializer_range: e.initializerRange,
     hidden_dropout_prob: 0.1,
     attention_probs_dropout_prob: 0.1,
     torch_dtype: 'float32',

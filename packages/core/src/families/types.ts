@@ -34,6 +34,8 @@ export interface EncoderConfig {
   hiddenAct: 'gelu'
   /** `pad_token_id`, which BertConfig stores (0 for bert-base-uncased). */
   padTokenId: number
+  /** `initializer_range`: the std of the normal draw of a head the checkpoint lacks (`qa_outputs`). */
+  initializerRange: number
 }
 
 /** One model family (architecture): module names, config fields, parameter counts. */

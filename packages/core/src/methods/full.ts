@@ -24,7 +24,8 @@ export const full = {
   check: (_options, model, at) =>
     model.quantized ? [issue('MethodNeedsUnquantizedWeights', { path: `${at}.kind`, value: 'full' }, 'full')] : [],
   count: (_options, { family, config }) => {
-    const trainable = decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)
+    // an encoder's every tensor trains (the family counts them; decoderParameters lists a decoder's)
+    const trainable = family.kind === 'encoder' ? family.totalParams(config) : decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)
     return { trainable, inBase: true, parts: { full: trainable } }
   },
   activationBytes: (_options, ctx) => ctx.config.numHiddenLayers * trainedLayerActivations(ctx, 'all'),

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { argsSchema } from '../schema/args.ts'
 import { qaStageSchema } from '../schema/stage.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -10,6 +11,8 @@ const qa = qaStageSchema.shape
 export const qaEvalParamsSchema = z.strictObject({
   maxAnswerLength: resolvedSchema(qa.maxAnswerLength),
   version2WithNegative: resolvedSchema(qa.version2WithNegative),
+  /** `args.seed`: the base model's QA head when its checkpoint has none (the head qa-train starts from). */
+  headSeed: resolvedSchema(argsSchema.shape.seed),
   backend: resolvedSchema(backendSchema),
   device: resolvedSchema(deviceSchema),
 })
@@ -35,8 +38,8 @@ export const qaEvalNode = defineNode({
   schema: qaEvalParamsSchema,
   runsOn: 'backend',
   artifact: '`report.json` `{ metric, questions, base: { exactMatch, f1 }, trained: { exactMatch, f1 } }` + `predictions.jsonl` (`{ id, answer, base }`)',
-  params: ({ stage, backend, device }) => {
+  params: ({ stage, args, backend, device }) => {
     if (stage.kind !== 'qa') throw new Error('qa-eval: compiled for a stage other than qa')
-    return { maxAnswerLength: stage.maxAnswerLength, version2WithNegative: stage.version2WithNegative, backend, device }
+    return { maxAnswerLength: stage.maxAnswerLength, version2WithNegative: stage.version2WithNegative, headSeed: args.seed, backend, device }
   },
 })

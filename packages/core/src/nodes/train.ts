@@ -4,7 +4,10 @@ import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { modelSchema } from '../schema/model.ts'
-import { dpoStageSchema, rmStageSchema } from '../schema/stage.ts'
+import { dpoStageSchema } from '../schema/stage.ts'
+import { orpoStageSchema } from '../schema/stage-orpo.ts'
+import { simpoStageSchema } from '../schema/stage-simpo.ts'
+import { rmStageSchema } from '../schema/stage-rm.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -39,7 +42,12 @@ export const trainParamsSchema = z.strictObject({
    * The preference objective, when the stage trains on pairs (its options, `stage` as resolved);
    * absent for sft and pretrain (next-token cross-entropy), so their keys are what they were.
    */
-  objective: z.discriminatedUnion('kind', [resolvedSchema(dpoStageSchema) as typeof dpoStageSchema, resolvedSchema(rmStageSchema) as typeof rmStageSchema]).optional(),
+  objective: z.discriminatedUnion('kind', [
+    resolvedSchema(dpoStageSchema) as typeof dpoStageSchema,
+    resolvedSchema(orpoStageSchema) as typeof orpoStageSchema,
+    resolvedSchema(simpoStageSchema) as typeof simpoStageSchema,
+    resolvedSchema(rmStageSchema) as typeof rmStageSchema,
+  ]).optional(),
 })
 
 export type TrainParams = z.output<typeof trainParamsSchema>

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
 import type { Issue } from '../errors/tunekit-error.ts'
 import type { ModelConfig } from '../families/types.ts'
@@ -7,6 +9,7 @@ import type { Graph } from '../graph/types.ts'
 import { nodeParams, type NodeParams } from '../nodes/index.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
+import { estimateEncoderMemory } from './encoder-memory.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
 import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
@@ -75,7 +78,7 @@ export interface Plan {
   issues: Issue[]
 }
 
-function assumeBackend(train: NodeParams<'train'>): Plan['backend'] {
+function assumeBackend(train: Pick<NodeParams<'train'>, 'device' | 'backend' | 'model'>): Plan['backend'] {
   const cuda = train.device === 'cuda' || (train.device === 'auto' && (train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)))
   if (train.backend !== 'tfjs' && train.device !== 'wasm' && cuda) {
     return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
@@ -143,8 +146,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   if (data.from === 'unknown') notes.push(`steps and tokens are unknown until the data nodes run (tunekit run --until ${collateNode ? 'collate' : 'tokenize'})`)
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
-  const { size, issues } = modelSizeAndIssues(modelNode, train.model)
-  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
+  const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   let disk: DiskEstimate | null = null
@@ -172,23 +174,67 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
 }
 
+/** The model's size from the model node, and the checks of its folder when one is on disk (`opts.inspectModel`). */
+function inspectedModelSize(modelNode: Graph['nodes'][number] | undefined, model: ModelParams, opts: PlanOptions): { size: ModelSize | { reason: string }; issues: Issue[] } {
+  if (!modelNode) return { size: { reason: 'no model node' }, issues: [] }
+  const { size, issues } = modelSizeAndIssues(modelNode, model)
+  if (!('reason' in size) && size.dir !== undefined && opts.inspectModel) issues.push(...opts.inspectModel(size.dir, { family: size.family, config: size.config }))
+  return { size, issues }
+}
+
+/** The qa-features report's training windows, when that node is cached (plan reads no data otherwise). */
+function trainWindows(cacheDir: string, features: Graph['nodes'][number] | undefined): number | undefined {
+  if (!features || !isCached(cacheDir, features.key)) return undefined
+  const file = join(artifactDir(cacheDir, features.key), 'report.json')
+  if (!existsSync(file)) return undefined
+  const windows = (JSON.parse(readFileSync(file, 'utf8')) as { trainWindows?: unknown }).trainWindows
+  return typeof windows === 'number' ? windows : undefined
+}
+
 /**
- * The qa stage's plan: each node's cache status and the backend; its encoder has no memory,
- * disk or ETA estimate yet (the estimators model decoders), which the notes say.
+ * The qa stage's plan: each node's cache status, the backend, the encoder's parameter counts and
+ * a memory estimate (estimateEncoderMemory: float32, eager attention, windows of maxLength as the
+ * worst case), steps from the cached qa-features windows; no ETA (the throughput figures are the
+ * decoders'), which the notes say.
  */
 function qaPlan(graph: Graph, nodes: PlanNode[], qaTrain: Graph['nodes'][number], opts: PlanOptions): Plan {
   const train = nodeParams('qa-train', qaTrain)
   const features = graph.nodes.find((n) => n.kind === 'qa-features')
+  const modelNode = graph.nodes.find((n) => n.kind === 'model')
   const seqLen = features ? nodeParams('qa-features', features).maxLength : 0
   const caps = opts.backend?.capabilities
-  const device = train.device === 'cpu' ? 'cpu' : 'wasm'
   const backend: Plan['backend'] = opts.backend && caps
     ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
-    : { name: 'tfjs', engine: `tfjs-${device}`, device, reason: 'not probed: assumed tfjs (the qa stage runs on tfjs)', assumed: true }
-  const reason = 'the qa stage (encoder) has no parameter, memory or time estimate yet'
+    : assumeBackend(train)
+  const notes: string[] = []
+  const windows = trainWindows(opts.cacheDir, features)
+  const a = train.args
+  const batch = a.batchSize * a.gradientAccumulationSteps
+  const stepsPerEpoch = windows === undefined ? undefined : Math.ceil(windows / batch)
+  const totalSteps = a.maxSteps ?? (stepsPerEpoch === undefined ? undefined : stepsPerEpoch * a.epochs)
+  const data: PlanData = totalSteps === undefined
+    ? { from: 'unknown', seqLen }
+    : { from: windows === undefined ? 'estimate' : 'cache', totalSteps, tokens: totalSteps * batch * seqLen, seqLen, ...(stepsPerEpoch !== undefined ? { stepsPerEpoch, trainSamples: windows } : {}) }
+  if (windows === undefined) notes.push('steps are unknown until qa-features runs (tunekit run --until qa-features); tokens assume windows of maxLength')
+  const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
+  let model: Plan['model']
+  let memory: MemoryEstimate | null = null
+  if ('reason' in size) {
+    model = { id: train.model.id, reason: size.reason }
+    notes.push(`no parameter counts or memory estimate: ${size.reason}`)
+  } else {
+    const family = familyInfo(size.family)!
+    // PEFT's question-answering head always trains in full beside the adapters (the qa-train nodes add it).
+    const method = train.method.kind === 'lora' ? { ...train.method, modulesToSave: [...new Set(['qa_outputs', ...train.method.modulesToSave])] } : train.method
+    const params = countParams(family, size.config, method, 0)
+    model = { ...size, params }
+    const target: MemoryTarget = { backend: backend.name, device: backend.device, dtypes: ['float32'], memoryBytes: backend.memoryBytes }
+    memory = estimateEncoderMemory({ family, config: size.config, params, model: train.model, method, optimizer: a.optimizer, batchSize: a.batchSize, seqLen, target })
+  }
+  const reason = 'no throughput figure for encoders yet: the stored figures are decoders\' tokens/s'
   return {
-    version: 1, recipeName: graph.recipeName, backend, nodes, data: { from: 'unknown', seqLen }, model: { id: train.model.id, reason },
-    memory: null, disk: null, eta: { seconds: null, reason }, notes: [reason], issues: [],
+    version: 1, recipeName: graph.recipeName, backend, nodes, data, model,
+    memory, disk: null, eta: isCached(opts.cacheDir, qaTrain.key) ? { seconds: 0, cached: true } : { seconds: null, reason }, notes, issues,
   }
 }
 

@@ -1,4 +1,7 @@
 import { z } from 'zod'
+import { orpoStageSchema } from './stage-orpo.ts'
+import { simpoStageSchema } from './stage-simpo.ts'
+import { rmStageSchema } from './stage-rm.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -54,26 +57,6 @@ export const dpoStageSchema = z.strictObject({
   labelSmoothing: z.number().min(0).lt(0.5).default(0),
 })
 
-export const rmStageSchema = z.strictObject({
-  /**
-   * Reward modelling on preference pairs (TRL's `RewardTrainer`): a scalar head `score`
-   * (Linear(hidden, 1, bias=False), read at each sequence's last non-padding token, as transformers'
-   * `*ForSequenceClassification`) trained with −log σ(r_chosen − r_rejected); the artifact loads with
-   * `AutoModelForSequenceClassification`. No reference model; the head adds hidden × 1 weights.
-   * @defaultValue (required) `'rm'`
-   * @see https://huggingface.co/docs/trl/reward_trainer
-   */
-  kind: z.literal('rm'),
-  /**
-   * Weight of the term that pulls rewards towards zero mean (TRL's `center_rewards_coefficient`):
-   * the loss adds c · mean((r_chosen + r_rejected)²), Eisenstein et al. 2023, Eq. 2 (TRL recommends
-   * 0.01). Absent: no such term. No memory effect; rewards of different runs become comparable.
-   * @defaultValue undefined (TRL's None: no centering term)
-   * @see https://huggingface.co/docs/trl/reward_trainer#trl.RewardConfig (center_rewards_coefficient)
-   */
-  centerRewardsCoefficient: z.number().min(0).optional(),
-})
-
 export const qaStageSchema = z.strictObject({
   /**
    * Extractive question answering on an encoder (`model.family: 'bert'`, `data.format: 'squad'`):
@@ -109,13 +92,10 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, rmStageSchema, qaStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
-
-/** The options of `stage: { kind: 'rm' }`, resolved. */
-export type RmStageOptions = z.output<typeof rmStageSchema>
 
 export type StageOptions = z.output<typeof stageSchema>
 export type StageKind = StageOptions['kind']
@@ -128,6 +108,8 @@ export const stageDataDefaults = {
   sft: { template: 'chatml', mask: 'assistant', packing: false },
   pretrain: { mask: 'all', packing: true },
   dpo: { template: 'chatml', mask: 'assistant', packing: false },
+  orpo: { template: 'chatml', mask: 'assistant', packing: false },
+  simpo: { template: 'chatml', mask: 'assistant', packing: false },
   rm: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },

@@ -1,5 +1,5 @@
 import { warmStartReads } from '../graph/warm-start.ts'
-import { addSourceNodes } from './data-nodes.ts'
+import { addPreferenceNodes, addPreferenceTrain } from './preference-nodes.ts'
 import { defineStage } from './stage.ts'
 
 /**
@@ -7,20 +7,14 @@ import { defineStage } from './stage.ts'
  * pairs → tokens with the prompt stored once (tokenize's `render: { kind: 'preference' }`) → the
  * reference's summed log-probabilities of every answer (`ref-logprobs`, computed once and cached)
  * → train. The reference depends on the base and the tokens only, so changing `stage.beta`, the
- * loss or `args` re-runs train alone. Pairs are batched in record order by the train node itself
- * (no split or collate: the batch plan is over chat samples, not pairs).
+ * loss or `args` re-runs train alone.
  */
 export const dpoStage = defineStage({
   kind: 'dpo',
   summary: 'preference pairs (prompt, chosen, rejected) → the reference\'s log-probabilities, once → the DPO loss (sigmoid, ipo, hinge, robust)',
   build: async (b, recipe) => {
-    const { data } = recipe
-    await addSourceNodes(b, recipe)
-    if (data.template === undefined) throw new Error('dpo: a recipe reached compile without data.template (parseRecipe fills it from the stage)')
-    const render = { kind: 'preference' as const, template: data.template, maxPromptLength: data.maxPromptLength }
-    await b.add('tokenize', ['format', 'model'], { extra: { render } })
+    await addPreferenceNodes(b, recipe)
     await b.add('ref-logprobs', ['model', 'tokenize'], { reads: warmStartReads(recipe, b.options) })
-    const stage = recipe.stage.kind === 'dpo' ? recipe.stage : undefined
-    return b.add('train', ['model', 'tokenize', 'ref-logprobs'], { ...(stage ? { extra: { objective: stage } } : {}), reads: warmStartReads(recipe, b.options) })
+    return addPreferenceTrain(b, recipe, ['model', 'tokenize', 'ref-logprobs'])
   },
 })

@@ -1,9 +1,11 @@
 import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
+import { orpoStage } from './orpo.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
 import { rmStage } from './rm.ts'
 import { sftStage } from './sft.ts'
+import { simpoStage } from './simpo.ts'
 import type { StageDefinition } from './stage.ts'
 
 /** Every training stage, keyed by `stage.kind`: one file each in this folder. */
@@ -11,6 +13,8 @@ export const stages = {
   sft: sftStage,
   pretrain: pretrainStage,
   dpo: dpoStage,
+  orpo: orpoStage,
+  simpo: simpoStage,
   rm: rmStage,
   qa: qaStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

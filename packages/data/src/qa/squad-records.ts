@@ -4,11 +4,15 @@
 //   { id, question, context, answers: { text: [...], answer_start: [...] } }.
 // Checks, all reported at once: every field is there; each answer's text is the context at its
 // answer_start; a question without an answer only in v2.0 (where it trains the null answer).
-// answer_start counts UTF-16 code units (JavaScript string indices), which equal SQuAD's Python
-// code-point indices for text in the Basic Multilingual Plane.
+// answer_start in the files counts code points (SQuAD's Python string indices, what the official
+// script and run_qa.py slice by); read, it becomes a JavaScript string index (UTF-16 code units),
+// which differs after a character outside the Basic Multilingual Plane (an emoji, rare CJK).
 import { issue, TunekitError, type Issue } from '@tunekit/core'
 
-/** One question, flat. An empty `answers.text` is an unanswerable question (v2.0). */
+/**
+ * One question, flat. An empty `answers.text` is an unanswerable question (v2.0). Read by
+ * {@link readQaExamples}, `answer_start` indexes the JavaScript string (UTF-16 code units).
+ */
 export interface QaExample {
   id: string
   question: string
@@ -101,7 +105,25 @@ export function flatQaExamples(records: readonly unknown[], where: string, issue
   })
 }
 
-/** The checks of every example: answers lie in their context; unanswerable only in v2.0. */
+/** The UTF-16 index of code point `cp` of `text` (the same number when no surrogate pair comes before it); -1 past the end. */
+export function utf16Index(text: string, cp: number): number {
+  if (cp < 0) return -1
+  if (!/[\uD800-\uDBFF]/.test(text)) return cp <= text.length ? cp : -1
+  let units = 0
+  for (let n = 0; n < cp; n++) {
+    if (units >= text.length) return -1
+    units += (text.codePointAt(units) ?? 0) > 0xffff ? 2 : 1
+  }
+  return units <= text.length ? units : -1
+}
+
+/** An example with its answer_start moved from code points (the file's) to string indices. */
+const withUtf16Starts = (e: QaExample): QaExample => ({ ...e, answers: { text: e.answers.text, answer_start: e.answers.answer_start.map((s) => utf16Index(e.context, s)) } })
+
+/**
+ * The checks of every example (answer_start in code points, as the files hold it): answers lie in
+ * their context; unanswerable only in v2.0.
+ */
 export function qaExampleIssues(examples: readonly QaExample[], version: SquadVersion): Issue[] {
   const issues: Issue[] = []
   for (const e of examples) {
@@ -111,8 +133,9 @@ export function qaExampleIssues(examples: readonly QaExample[], version: SquadVe
     }
     e.answers.text.forEach((text, k) => {
       const start = e.answers.answer_start[k]!
-      const found = e.context.slice(start, start + text.length)
-      if (found !== text || start < 0) issues.push(issue('QaAnswerMismatch', { path: `question ${e.id}: answers[${k}]`, value: { text, answer_start: start } }, e.id, text, found, start))
+      const at = utf16Index(e.context, start)
+      const found = at < 0 ? '' : e.context.slice(at, at + text.length)
+      if (found !== text || at < 0) issues.push(issue('QaAnswerMismatch', { path: `question ${e.id}: answers[${k}]`, value: { text, answer_start: start } }, e.id, text, found, start))
     })
   }
   return issues
@@ -128,5 +151,5 @@ export function readQaExamples(input: unknown, where: string, version?: SquadVer
   const v = version ?? (Array.isArray(input) ? undefined : squadFileVersion(input)) ?? '1.1'
   issues.push(...qaExampleIssues(examples, v))
   if (issues.length > 0) throw new TunekitError(issues)
-  return { examples, version: v }
+  return { examples: examples.map(withUtf16Starts), version: v }
 }

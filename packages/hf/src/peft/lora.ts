@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openSafetensors, writeSafetensors, type FloatTensor } from '../safetensors.ts'
 import { adapterIssues, readAdapterConfigText, type AdapterBase } from './lora-check.ts'
+import { familyOf } from '../family-of.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, targetModuleList, type LoraSpec } from './lora-keys.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
 
@@ -38,8 +39,10 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
     r: spec.rank,
     ...(revision !== null ? { revision } : {}),
     target_modules: targetModuleList(spec, family),
-    // a saved `score` head is a reward model's (the rm stage): PEFT's sequence-classification task
-    task_type: spec.modulesToSave?.includes('score') ? 'SEQ_CLS' : 'CAUSAL_LM',
+    // An encoder's adapter is a plain PeftModel's (the torch qa-train's): PEFT 0.21's QUESTION_ANS
+    // task type drops token_type_ids from the forward, so neither backend names a task. A saved
+    // `score` head is a reward model's (the rm stage): PEFT's sequence-classification task.
+    task_type: familyOf(family).kind === 'encoder' ? null : spec.modulesToSave?.includes('score') ? 'SEQ_CLS' : 'CAUSAL_LM',
     ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
     ...(spec.useDora ? { use_dora: true } : {}),
     ...(spec.rsLora ? { use_rslora: true } : {}),

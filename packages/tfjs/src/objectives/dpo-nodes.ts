@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type DpoStageOptions, type NodeContext, type NodeExecutor, type RefLogprobs } from '@tunekit/core'
+import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type NodeContext, type NodeExecutor, type RefLogprobs, type TrainParams } from '@tunekit/core'
 import { loadTokenizer, pairPlan, requirePreferencePairs } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
@@ -12,10 +12,13 @@ import { quantizeOptions } from '../quantize-options.ts'
 import { checkpointWriter } from '../train/checkpoint.ts'
 import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
+import { optimizerSettings } from '../train/optimizer.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
+import { orpoLoss } from './orpo.ts'
 import { rmObjective } from './rm-step.ts'
-import { pairBatch, sequenceLogps, type PairBatch } from './pair-batch.ts'
+import { pairBatch, sequenceLogps, type PairBatch, type PairLogps } from './pair-batch.ts'
+import { simpoLoss } from './simpo.ts'
 
 const BATCH_PAIRS = 8 // pairs per forward pass of the reference: padding does not change a row's log-probabilities
 
@@ -37,9 +40,9 @@ export const refLogprobsExecutor: NodeExecutor = async (ctx) => {
     const out: RefLogprobs = { records: pairs.map((q) => q.record), chosen: [], rejected: [] }
     for (let start = 0; start < pairs.length; start += BATCH_PAIRS) {
       const indices = Array.from({ length: Math.min(BATCH_PAIRS, pairs.length - start) }, (_, i) => start + i)
-      const logps = sequenceLogps(model, adapter, pairBatch(pairs, indices))
-      const values = [...(logps.dataSync() as Float32Array)]
-      logps.dispose()
+      const { answer } = sequenceLogps(model, adapter, pairBatch(pairs, indices))
+      const values = [...(answer.dataSync() as Float32Array)]
+      answer.dispose()
       out.chosen.push(...values.slice(0, indices.length))
       out.rejected.push(...values.slice(indices.length))
     }
@@ -50,22 +53,46 @@ export const refLogprobsExecutor: NodeExecutor = async (ctx) => {
   }
 }
 
-/** The DPO objective over pair micro-batches: per-pair losses summed, TRL's metrics per pair. */
-function dpoObjective(ctx: { model: DecoderModel; adapter: AdapterState; options: DpoStageOptions; ref: RefLogprobs }): StepObjective<PairBatch> {
+type Objective = NonNullable<TrainParams['objective']>
+/** The objectives over pair log-probabilities (the reward model scores with its head instead). */
+type PairOptions = Exclude<Objective, { kind: 'rm' }>
+type PairKind = PairOptions['kind']
+type PairLoss = (batch: PairBatch, logps: PairLogps) => { losses: tf.Tensor1D; metrics: Record<string, number> }
+
+/**
+ * Each preference objective's loss over a pair micro-batch (objectives/<kind>.ts), keyed by
+ * `stage.kind`; `wholeChosen` when it needs the chosen sequences' log-probabilities beyond the
+ * answer (ORPO's NLL over prompt and answer). Only DPO reads the reference.
+ */
+const pairLosses: { [K in PairKind]: { wholeChosen: boolean; loss: (o: Extract<PairOptions, { kind: K }>, ref: RefLogprobs | undefined) => PairLoss } } = {
+  dpo: {
+    wholeChosen: false,
+    loss: (o, ref) => (batch, logps) => {
+      const reference = Float32Array.from([...batch.indices.map((i) => ref!.chosen[i]!), ...batch.indices.map((i) => ref!.rejected[i]!)])
+      return dpoLoss(o, logps.answer, reference, batch.lengths)
+    },
+  },
+  orpo: { wholeChosen: true, loss: (o) => (batch, logps) => orpoLoss(o, logps, batch) },
+  simpo: { wholeChosen: false, loss: (o) => (batch, logps) => simpoLoss(o, logps, batch) },
+}
+
+/** A preference objective over pair micro-batches: per-pair losses summed, TRL's metrics per pair. */
+function pairObjective<K extends PairKind>(ctx: { model: DecoderModel; adapter: AdapterState; options: Extract<PairOptions, { kind: K }>; ref: RefLogprobs | undefined }): StepObjective<PairBatch> {
+  const entry = pairLosses[ctx.options.kind as K]
+  const loss = entry.loss(ctx.options, ctx.ref)
   return {
     lossSum: (batch, opts) => {
-      const reference = Float32Array.from([...batch.indices.map((i) => ctx.ref.chosen[i]!), ...batch.indices.map((i) => ctx.ref.rejected[i]!)])
-      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts)
-      const { losses, metrics } = dpoLoss(ctx.options, logps, reference, batch.lengths)
-      const loss: tf.Scalar = losses.sum()
-      return { loss, metrics }
+      const logps = sequenceLogps(ctx.model, ctx.adapter, batch, opts, entry.wholeChosen)
+      const { losses, metrics } = loss(batch, logps)
+      const total: tf.Scalar = losses.sum()
+      return { loss: total, metrics }
     },
     units: (batch) => batch.pairs,
     tokens: (batch) => batch.segments.reduce((n, seg) => n + (seg >= 0 ? 1 : 0), 0),
   }
 }
 
-/** The train node of a preference stage on tfjs: the pair plan's steps, the stage's loss (DPO's, the reward model's), the method's artifact. */
+/** The train node of a preference stage on tfjs: the pair plan's steps, the stage's loss (DPO against the ref-logprobs node, ORPO, SimPO, the reward model's), the method's artifact. */
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
@@ -76,8 +103,8 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const tokenizerDir = join(tokenizeDir, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
   const { pairs, padId } = await requirePreferencePairs(tokenizeDir, objective.kind)
-  // DPO's reference log-probabilities; the reward model has no reference
-  const ref = objective.kind === 'dpo' ? (JSON.parse(await readFile(join(inputOfKind(ctx, 'ref-logprobs'), 'ref-logprobs.json'), 'utf8')) as RefLogprobs) : undefined
+  const refDir = findInputOfKind(ctx, 'ref-logprobs') // dpo's reference; orpo, simpo and rm have none
+  const ref = refDir === undefined ? undefined : (JSON.parse(await readFile(join(refDir, 'ref-logprobs.json'), 'utf8')) as RefLogprobs)
   const a = p.args
   const plan = pairPlan(pairs.length, a)
   const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
@@ -87,7 +114,7 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
-    optimizer: { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay },
+    optimizer: optimizerSettings(a, p.method),
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
   const offsets = plan.steps.map((_, s) => plan.steps.slice(0, s).reduce((n, m) => n + m.length, 0))
@@ -100,7 +127,8 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
   try {
     const result = await trainLoop({
       model, adapter, source, settings,
-      objective: objective.kind === 'rm' ? rmObjective({ model, adapter, options: objective, padId }) : dpoObjective({ model, adapter, options: objective, ref: ref! }),
+      // the reward model reads its head, not log-probabilities (rm-step.ts)
+      objective: objective.kind === 'rm' ? rmObjective({ model, adapter, options: objective, padId }) : pairObjective({ model, adapter, options: objective, ref }),
       ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
       checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,

@@ -1,8 +1,7 @@
 import type { DpoStageOptions } from '@tunekit/core'
 import { tf } from '../engine.ts'
+import { REWARD_METRICS, rewardMetrics } from './reward-metrics.ts'
 
-/** Per-pair values of TRL's logged metrics (means over a step are what the step event carries). */
-export const DPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accuracies', 'rewards/margins', 'logps/chosen', 'logps/rejected'] as const
 
 /**
  * The DPO family's losses, as TRL 1.x's DPOTrainer computes them (reverse KL). With log-ratios
@@ -16,7 +15,7 @@ export const DPO_METRICS = ['rewards/chosen', 'rewards/rejected', 'rewards/accur
  * `logps` and `refLogps` are [2b] (chosen rows then rejected rows), `lengths` the labelled tokens
  * per row. Returns the per-pair losses [b] and, read on the host, the per-pair metric sums.
  */
-export function dpoLoss(o: DpoStageOptions, logps: tf.Tensor1D, refLogps: Float32Array, lengths: readonly number[]): { losses: tf.Tensor1D; metrics: Record<(typeof DPO_METRICS)[number], number> } {
+export function dpoLoss(o: DpoStageOptions, logps: tf.Tensor1D, refLogps: Float32Array, lengths: readonly number[]): { losses: tf.Tensor1D; metrics: Record<(typeof REWARD_METRICS)[number], number> } {
   const b = logps.shape[0] / 2
   const { beta, labelSmoothing: eps } = o
   const losses = tf.tidy(() => {
@@ -32,16 +31,6 @@ export function dpoLoss(o: DpoStageOptions, logps: tf.Tensor1D, refLogps: Float3
   }) as tf.Tensor1D
   // rewards β ρ from the summed log-ratios, for every loss type (as TRL logs them)
   const values = logps.dataSync()
-  const metrics = { 'rewards/chosen': 0, 'rewards/rejected': 0, 'rewards/accuracies': 0, 'rewards/margins': 0, 'logps/chosen': 0, 'logps/rejected': 0 }
-  for (let i = 0; i < b; i++) {
-    const chosen = beta * (values[i]! - refLogps[i]!)
-    const rejected = beta * (values[b + i]! - refLogps[b + i]!)
-    metrics['rewards/chosen'] += chosen
-    metrics['rewards/rejected'] += rejected
-    metrics['rewards/accuracies'] += chosen > rejected ? 1 : 0
-    metrics['rewards/margins'] += chosen - rejected
-    metrics['logps/chosen'] += values[i]!
-    metrics['logps/rejected'] += values[b + i]!
-  }
+  const metrics = rewardMetrics(Array.from(values, (v, i) => beta * (v - refLogps[i]!)), values)
   return { losses, metrics }
 }

@@ -15,8 +15,10 @@ export interface PairBatch extends TrainBatch {
   pairs: number
   /** Pair indices (the pairs/ shard order), for the reference log-probabilities. */
   indices: number[]
-  /** Labelled answer tokens per row [2b] (IPO's length normalisation). */
+  /** Labelled answer tokens per row [2b] (IPO's, ORPO's and SimPO's length normalisation). */
   lengths: number[]
+  /** Predicted tokens of the chosen rows, prompt included: Σ (|prompt| + |chosen| − 1) (ORPO's NLL denominator). */
+  chosenTokens: number
 }
 
 /** The rows of `pairs` (chosen rows, then rejected rows) as a padded batch with next-token targets. */
@@ -40,31 +42,52 @@ export function pairBatch(pairs: readonly PreferencePair[], indices: readonly nu
     }
   })
   const lengths = rows.map(([, , labels]) => labels.reduce((n, l) => n + l, 0))
-  return { ...toTrainBatch({ rows: rows.length, length, ids, mask, positions, segments }), pairs: indices.length, indices: [...indices], lengths }
+  const chosenTokens = chosen.reduce((n, [prompt, answer]) => n + prompt.length + answer.length - 1, 0)
+  return { ...toTrainBatch({ rows: rows.length, length, ids, mask, positions, segments }), pairs: indices.length, indices: [...indices], lengths, chosenTokens }
+}
+
+/** Summed log-probabilities of a pair batch's rows, from one forward pass. */
+export interface PairLogps {
+  /** Σ log p over each row's labelled answer tokens: [2b], chosen rows then rejected rows. */
+  answer: tf.Tensor1D
+  /** Σ log p over every predicted token of each chosen row, prompt included: [b] (ORPO's NLL); only when asked. */
+  wholeChosen?: tf.Tensor1D
 }
 
 /**
- * Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row: [2b]. Logits only for
- * those positions; log p = logit[target] − logsumexp(logits).
+ * Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row, and with
+ * `wholeChosen` over every token after the first of each chosen row too. Logits only for those
+ * positions; log p = logit[target] − logsumexp(logits).
  */
-export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: PairBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor1D {
+export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: PairBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}, wholeChosen = false): PairLogps {
   return tf.tidy(() => {
     const positions: number[] = []
     const targets: number[] = []
-    const rowOf: number[] = []
-    batch.targets.forEach((t, i) => {
-      if (t >= 0) {
-        positions.push(i)
-        targets.push(t)
-        rowOf.push(Math.floor(i / batch.seq))
-      }
-    })
+    const answerRow: number[] = [] // the row a position's log p adds to, or 2b (dropped) when it is not an answer token
+    const wholeRow: number[] = [] // the chosen row it adds to, or b (dropped)
+    const { seq, pairs: b } = batch
+    for (let i = 0; i < batch.targets.length; i++) {
+      const row = Math.floor(i / seq)
+      const target = batch.targets[i]!
+      // a chosen row's token predicts the next one while both are in the sequence (not padding)
+      const inWhole = wholeChosen && row < b && (i + 1) % seq !== 0 && batch.segments[i]! >= 0 && batch.segments[i + 1]! >= 0
+      if (target < 0 && !inWhole) continue
+      positions.push(i)
+      targets.push(inWhole ? batch.ids[i + 1]! : target)
+      answerRow.push(target >= 0 ? row : 2 * b)
+      wholeRow.push(inWhole ? row : b)
+    }
     const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
-    const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [labelled, vocab]
+    const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [picked, vocab]
     const vocab = logits.shape[1]
     const flat = tf.tensor1d(Int32Array.from(targets, (t, r) => r * vocab + t), 'int32')
-    const picked = tf.gather(tf.reshape(logits, [-1]), flat) // [labelled]
+    const picked = tf.gather(tf.reshape(logits, [-1]), flat) // [picked]
     const tokenLogps = tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1]))
-    return tf.unsortedSegmentSum(tokenLogps, tf.tensor1d(rowOf, 'int32'), batch.batch) as tf.Tensor1D
+    const sums = (rowOf: number[], rows: number): tf.Tensor1D => tf.slice(tf.unsortedSegmentSum(tokenLogps, tf.tensor1d(rowOf, 'int32'), rows + 1), 0, rows) as tf.Tensor1D
+    return { answer: sums(answerRow, 2 * b), ...(wholeChosen ? { wholeChosen: sums(wholeRow, b) } : {}) }
   })
 }
+
+/** Length-averaged log-probabilities [2b]: each row's summed answer log p over its labelled tokens (ORPO, SimPO, TRL's average_log_prob). */
+export const lengthAveraged = (logps: PairLogps, batch: PairBatch): tf.Tensor1D =>
+  tf.tidy(() => tf.div(logps.answer, tf.tensor1d(batch.lengths.map((n) => Math.max(n, 1))))) as tf.Tensor1D

@@ -7,6 +7,14 @@ export interface OptimizerSettings {
   beta2: number
   epsilon: number
   weightDecay: number
+  /** LoRA+ (`lora.loraplusLrRatio`): B matrices and 1-D tensors learn at this multiple of the rate. */
+  loraplusLrRatio?: number | undefined
+}
+
+/** The recipe's optimizer settings: `args` and, for LoRA, LoRA+'s ratio (one place for every train node). */
+export function optimizerSettings(a: { optimizer: string; adamBeta1: number; adamBeta2: number; adamEpsilon: number; weightDecay: number }, method?: { kind: string; loraplusLrRatio?: number | undefined }): OptimizerSettings {
+  const ratio = method?.kind === 'lora' ? method.loraplusLrRatio : undefined
+  return { kind: a.optimizer === 'sgd' ? 'sgd' : 'adamw', beta1: a.adamBeta1, beta2: a.adamBeta2, epsilon: a.adamEpsilon, weightDecay: a.weightDecay, ...(ratio !== undefined ? { loraplusLrRatio: ratio } : {}) }
 }
 
 /** Moments per trainable tensor, in the order of the trainable list; `step` counts updates done. */
@@ -17,17 +25,32 @@ export interface OptimizerState {
   expAvgSq: tf.Tensor[]
   /** Per tensor: weight decay applies (not to biases and norm weights: transformers' Trainer rule, as the torch worker does). */
   decays: boolean[]
+  /** Per tensor: its learning rate over the scheduled one (1, or LoRA+'s ratio for its B group). */
+  lrScales: number[]
 }
 
 /** transformers' Trainer decays every trainable tensor except biases and norm weights. */
 export const decays = (key: string): boolean => !(key.endsWith('.bias') || key.toLowerCase().includes('norm'))
 
+/**
+ * LoRA+'s groups as PEFT's `create_loraplus_optimizer` forms them: B matrices and every 1-D tensor
+ * (biases, DoRA magnitudes) learn at `ratio` × the rate, decayed unless a bias or a LayerNorm's
+ * (PEFT's `decay_parameters`); everything else (A, saved modules, token rows) at the rate, decayed.
+ */
+function loraPlusGroup(key: string, rank: number, ratio: number): { scale: number; decays: boolean } {
+  if (key.includes('lora_B') || rank === 1) return { scale: ratio, decays: !key.includes('bias') && !key.includes('LayerNorm.') }
+  return { scale: 1, decays: true }
+}
+
 export function createOptimizer(settings: OptimizerSettings, params: readonly tf.Variable[], keys: readonly string[] = []): OptimizerState {
   const adam = settings.kind === 'adamw'
+  const ratio = settings.loraplusLrRatio
+  const groups = params.map((p, i) => (ratio !== undefined && keys[i] !== undefined ? loraPlusGroup(keys[i]!, p.rank, ratio) : { scale: 1, decays: keys[i] === undefined || decays(keys[i]!) }))
   return {
     settings,
     step: 0,
-    decays: params.map((_, i) => keys[i] === undefined || decays(keys[i]!)),
+    decays: groups.map((g) => g.decays),
+    lrScales: groups.map((g) => g.scale),
     expAvg: adam ? params.map((p) => tf.zerosLike(p)) : [],
     expAvgSq: adam ? params.map((p) => tf.zerosLike(p)) : [],
   }
@@ -37,14 +60,16 @@ export function createOptimizer(settings: OptimizerSettings, params: readonly tf
  * One update, as torch.optim.AdamW (decoupled weight decay, bias-corrected):
  * `p ← p(1 − lr·wd)`, `m ← β1 m + (1−β1) g`, `v ← β2 v + (1−β2) g²`,
  * `p ← p − lr/(1−β1ᵗ) · m / (√v / √(1−β2ᵗ) + ε)`. SGD as torch.optim.SGD: `p ← p − lr (g + wd p)`.
+ * `lr` is `baseLr` (the scheduled rate) times the tensor's group scale (LoRA+).
  */
-export function optimizerStep(state: OptimizerState, params: readonly tf.Variable[], grads: readonly tf.Tensor[], lr: number): void {
+export function optimizerStep(state: OptimizerState, params: readonly tf.Variable[], grads: readonly tf.Tensor[], baseLr: number): void {
   const s = state.settings
   state.step++
   const t = state.step
   params.forEach((p, i) => {
     const g = grads[i]!
     const wd = state.decays[i] ? s.weightDecay : 0
+    const lr = baseLr * state.lrScales[i]!
     if (s.kind === 'sgd') {
       p.assign(tf.tidy(() => tf.sub(p, tf.mul(wd > 0 ? tf.add(g, tf.mul(p, wd)) : g, lr))))
       return

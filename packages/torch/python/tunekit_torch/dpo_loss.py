@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .preference import reward_metrics
+
 
 def dpo_loss(objective, logps: torch.Tensor, ref_logps: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """Per-pair losses [b] and the metrics' per-pair values, from [2b] log-probabilities (chosen then rejected)."""
@@ -37,13 +39,4 @@ def dpo_loss(objective, logps: torch.Tensor, ref_logps: torch.Tensor, lengths: t
         loss = (-(1 - eps) * F.logsigmoid(beta * delta) + eps * F.logsigmoid(-beta * delta)) / (1 - 2 * eps)
     else:
         raise ValueError(f"unknown DPO loss type {kind!r}")
-    chosen_reward, rejected_reward = beta * chosen_ratio.detach(), beta * rejected_ratio.detach()
-    metrics = {
-        "rewards/chosen": chosen_reward,
-        "rewards/rejected": rejected_reward,
-        "rewards/accuracies": (chosen_reward > rejected_reward).float(),
-        "rewards/margins": chosen_reward - rejected_reward,
-        "logps/chosen": chosen.detach(),
-        "logps/rejected": rejected.detach(),
-    }
-    return loss, metrics
+    return loss, reward_metrics(beta * chosen_ratio, beta * rejected_ratio, chosen, rejected)

@@ -3,7 +3,7 @@ adapter) on given ids, written as safetensors — how adapters are checked acros
 
 request: { "cases": [case, ...] } (one worker for them all, to pay the imports once); a case is
 { "model": folder, "device", "adapter"?: folder, "merge"?: true, "ids": [[...], ...] (equal lengths), "out": file.safetensors },
-or a QA case { "qa": true, "model": folder, "device", "padId", "rows": [{ "ids", "typeIds" }, ...], "out": file }
+or a QA case { "qa": true, "model": folder, "head": file | null, "device", "padId", "rows": [{ "ids", "typeIds" }, ...], "out": file }
 (start_logits and end_logits [rows, seq] of AutoModelForQuestionAnswering, rows padded on the right as the
 qa stage pads). `merge` folds the adapter first with PEFT's merge_and_unload (what the torch backend's
 merge node runs).
@@ -32,6 +32,11 @@ def qa_case(request: dict) -> None:
 
     device = resolve_device(request["device"])
     model = AutoModelForQuestionAnswering.from_pretrained(request["model"], torch_dtype=torch.float32, attn_implementation="eager").to(device).eval()
+    if request["head"] is not None:  # a checkpoint without its QA head: the driver's fresh one (qa_train.load_head)
+        from safetensors.torch import load_file
+
+        from .qa_train import load_head
+        load_head(model, load_file(request["head"]))
     rows = [{**r, "startPosition": 0, "endPosition": 0} for r in request["rows"]]
     batch = qa_batch(rows, int(request["padId"]), device)
     with torch.no_grad():

@@ -30,26 +30,48 @@ def param_groups(model, weight_decay: float) -> list[dict]:
     return groups
 
 
-def make_optimizer(model, args: TrainParamsArgs, device: torch.device, node: str):
+def make_optimizer(model, args: TrainParamsArgs, device: torch.device, node: str, loraplus_lr_ratio: float | None = None):
+    """The optimizer over the trainable tensors; with `loraplus_lr_ratio` (LoRA+) its groups are PEFT's
+    create_loraplus_optimizer's. Each group carries `lr_scale`, its rate over the scheduled one (set_lr)."""
     name, lr = args.optimizer, args.learning_rate
-    groups = param_groups(model, args.weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr), "torch.optim.SGD"
     betas = (args.adam_beta1, args.adam_beta2)
     eps = args.adam_epsilon
-    if name in _BNB:
-        if has_bitsandbytes() and device.type == "cuda":
-            import bitsandbytes as bnb
-
-            cls = getattr(bnb.optim, _BNB[name])
-            return cls(groups, lr=lr, betas=betas, eps=eps), f"bitsandbytes.optim.{_BNB[name]}"
-        why = "no CUDA device" if device.type != "cuda" else "bitsandbytes is not installed"
-        warn(node, f"args.optimizer '{name}' needs bitsandbytes on CUDA ({why}); using torch.optim.AdamW (32-bit states, same update)")
     # CPU: foreach=False, the per-tensor loop gives the same float32 rounding as a plain
     # implementation (the tfjs parity runs there). CUDA: foreach, as transformers' adamw_torch; the
     # per-tensor loop launches ~5 kernels per LoRA tensor (2 × 7 × 32 tensors on a 7B model).
     foreach = device.type == "cuda"
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, foreach=foreach), "torch.optim.AdamW"
+    if name == "sgd":
+        cls, kwargs, label = torch.optim.SGD, {}, "torch.optim.SGD"
+    elif name in _BNB and has_bitsandbytes() and device.type == "cuda":
+        import bitsandbytes as bnb
+
+        cls, kwargs, label = getattr(bnb.optim, _BNB[name]), {"betas": betas, "eps": eps}, f"bitsandbytes.optim.{_BNB[name]}"
+    else:
+        if name in _BNB:
+            why = "no CUDA device" if device.type != "cuda" else "bitsandbytes is not installed"
+            warn(node, f"args.optimizer '{name}' needs bitsandbytes on CUDA ({why}); using torch.optim.AdamW (32-bit states, same update)")
+        cls, kwargs, label = torch.optim.AdamW, {"betas": betas, "eps": eps, "foreach": foreach}, "torch.optim.AdamW"
+    if loraplus_lr_ratio is not None:
+        from peft.optimizers import create_loraplus_optimizer
+
+        optimizer = create_loraplus_optimizer(model, cls, lr=lr, loraplus_lr_ratio=loraplus_lr_ratio, loraplus_weight_decay=args.weight_decay, **kwargs)
+        label = f"{label} (LoRA+ groups, B at {loraplus_lr_ratio:g}× the rate: peft.optimizers.create_loraplus_optimizer)"
+    else:
+        optimizer = cls(param_groups(model, args.weight_decay), lr=lr, **kwargs)
+    for group in optimizer.param_groups:
+        group["lr_scale"] = group["lr"] / lr if lr > 0 else 1.0
+    return optimizer, label
+
+
+def loraplus_ratio(method) -> float | None:
+    """LoRA+'s ratio of a train node's method (`lora.loraplusLrRatio`), None for other methods."""
+    return method.loraplus_lr_ratio if method.kind == "lora" else None
+
+
+def set_lr(optimizer, lr: float) -> None:
+    """The scheduled rate of this step, times each group's own scale (LoRA+'s B group)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group["lr_scale"]
 
 
 def warmup_steps(args: TrainParamsArgs, total: int) -> int:

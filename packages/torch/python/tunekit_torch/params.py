@@ -59,6 +59,7 @@ class TrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,21 @@ class TrainParamsObjectiveDpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveOrpo(Params):
+    kind: Literal["orpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectiveSimpo(Params):
+    kind: Literal["simpo"] = field(metadata={"json": "kind"})
+    beta: float = field(metadata={"json": "beta"})
+    simpo_gamma: float = field(metadata={"json": "simpoGamma"})
+    cpo_alpha: float = field(metadata={"json": "cpoAlpha"})
+    label_smoothing: float = field(metadata={"json": "labelSmoothing"})
+
+
+@dataclass(frozen=True)
 class TrainParamsObjectiveRm(Params):
     kind: Literal["rm"] = field(metadata={"json": "kind"})
     center_rewards_coefficient: float | None = field(default=None, metadata={"json": "centerRewardsCoefficient"})
@@ -121,7 +137,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveRm | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveRm | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
@@ -239,6 +255,7 @@ class QaTrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Preference pairs from the tokenize artifact's `pairs/` shard set (docs/architecture.md,
 "Preference shards"), batched as TRL's DataCollatorForPreference batches them: the b chosen
 sequences (prompt ++ chosen) then the b rejected ones (prompt ++ rejected), right-padded, in one
-forward pass; and the summed log-probability of each sequence's labelled answer tokens.
+forward pass; and the summed log-probability of each sequence's labelled answer tokens (and, for
+ORPO's NLL, of every token of the chosen sequences).
 """
 
 from __future__ import annotations
@@ -55,18 +56,51 @@ def pair_batch(pairs: list[Pair], pad_id: int, device: torch.device) -> dict:
         completion[r, p:n] = mask
     return {"input_ids": to_device(input_ids, device), "attention_mask": to_device(attention, device),
             "completion_mask": to_device(completion, device), "pairs": len(pairs),
-            # answer tokens that carry loss, per row (host side: IPO's length normalisation)
+            # answer tokens that carry loss, per row (IPO's, ORPO's and SimPO's length normalisation)
             "lengths": to_device(completion.sum(axis=1), device)}
 
 
-def sequence_logps(model, batch: dict, autocast) -> torch.Tensor:
-    """Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row: [2b] float32."""
+@dataclass
+class PairLogps:
+    answer: torch.Tensor  # [2b] Σ log p over each row's labelled answer tokens, chosen rows then rejected
+    whole_chosen: torch.Tensor | None  # [b] Σ log p over every token after the first of each chosen row (ORPO's NLL)
+
+
+def sequence_logps(model, batch: dict, autocast, whole_chosen: bool = False) -> PairLogps:
+    """Σ_t log p(ids[t+1] | ids[..t]) over the labelled answer tokens of each row, float32; with
+    `whole_chosen`, over every predicted token of each chosen row too (prompt included)."""
     with autocast():
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False)
-    # only the labelled positions: position t predicts token t+1 ([labelled, vocab], not [2b, length, vocab])
-    rows, cols = batch["completion_mask"][:, 1:].nonzero(as_tuple=True)
+    answer = batch["completion_mask"][:, 1:].bool()  # position t predicts token t+1
+    picked = answer.clone()
+    if whole_chosen:
+        b = batch["pairs"]
+        # a chosen row's token predicts the next while both are in the sequence (right padding)
+        picked[:b] |= batch["attention_mask"][:b, 1:].bool()
+    # only the picked positions: [picked, vocab], not [2b, length, vocab]
+    rows, cols = picked.nonzero(as_tuple=True)
     logits = out.logits[rows, cols].float()
     targets = batch["input_ids"][rows, cols + 1]
     # log p = logit[target] − logsumexp(logits), as tfjs computes it (objectives/pair-batch.ts)
     per_token = logits.gather(1, targets.unsqueeze(1)).squeeze(1) - torch.logsumexp(logits, dim=-1)
-    return torch.zeros(batch["input_ids"].shape[0], dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)
+    n = batch["input_ids"].shape[0]
+    in_answer = answer[rows, cols]
+    sums = torch.zeros(n, dtype=per_token.dtype, device=per_token.device).index_add(0, rows[in_answer], per_token[in_answer])
+    if not whole_chosen:
+        return PairLogps(sums, None)
+    whole = torch.zeros(n, dtype=per_token.dtype, device=per_token.device).index_add(0, rows, per_token)[: batch["pairs"]]
+    return PairLogps(sums, whole)
+
+
+def reward_metrics(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tensor, chosen_logps: torch.Tensor, rejected_logps: torch.Tensor) -> dict:
+    """TRL's reward metrics per pair ([b] each), as the preference trainers (DPO, ORPO, CPO/SimPO) name
+    them; what a reward is depends on the loss. Accuracy counts chosen reward > rejected, as TRL does."""
+    chosen_rewards, rejected_rewards = chosen_rewards.detach(), rejected_rewards.detach()
+    return {
+        "rewards/chosen": chosen_rewards,
+        "rewards/rejected": rejected_rewards,
+        "rewards/accuracies": (chosen_rewards > rejected_rewards).float(),
+        "rewards/margins": chosen_rewards - rejected_rewards,
+        "logps/chosen": chosen_logps.detach(),
+        "logps/rejected": rejected_logps.detach(),
+    }

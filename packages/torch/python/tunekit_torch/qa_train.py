@@ -3,7 +3,8 @@ fine-tuned or with LoRA, on the qa-features windows, step for step as the tfjs b
 
 LoRA is a plain PeftModel (get_peft_model with modules_to_save ⊇ ['qa_outputs'] and no task_type:
 PEFT's QUESTION_ANS task type drops token_type_ids), started from the driver's seeded initial A/B
-(qa-initial-adapter.safetensors, the tfjs draw). The artifact holds adapter/ (PEFT's layout) and,
+(qa-initial.safetensors, the tfjs draw). A checkpoint without the QA head (a pretrained encoder)
+gets the driver's fresh head from the same file (its `qa_outputs.*` keys), the head tfjs draws. The artifact holds adapter/ (PEFT's layout) and,
 at the top, the merged model (merge_and_unload), as the tfjs qa-train writes them.
 
 The driver writes the plan (qa-plan.json: each step's window indices, the seeded shuffle tfjs
@@ -12,6 +13,9 @@ as DataCollatorWithPadding pads it ([PAD], token type 0, mask 0). The loss is th
 (start and end cross-entropies averaged, positions clamped to the sequence); dropout is off
 (model.eval() while training: the tfjs step runs without dropout, and parity needs the same
 forward); global-norm clipping and AdamW at transformers' scheduled learning rate (optim.py).
+Checkpoints every `args.saveEvery` in the shared layout (checkpoint.py: the method's tensors,
+optimizer moments, trainer_state.json); a run of the same key resumes from the newest one, and a
+signal from the driver checkpoints the step reached and exits 130, as the SFT loop does.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .events import WorkerError, emit, info, warn
+from .methods import Full, Lora
 from .modeling import resolve_device
-from .optim import lr_factor, make_optimizer
+from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .spec import NodeSpec, model_folder, write_json_atomic
+from .train import Interrupt, cadence_hit, finish
 
 
 def read_features(features_dir: Path) -> tuple[list[dict], int]:
@@ -52,12 +59,31 @@ def qa_batch(rows: list[dict], pad_id: int, device: torch.device) -> dict[str, t
     return {k: v.to(device) for k, v in {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "start_positions": starts, "end_positions": ends}.items()}
 
 
-def with_lora(model, method, spec: NodeSpec):
-    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
-    from peft import LoraConfig, get_peft_model
+def initial_tensors(spec: NodeSpec) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The driver's qa-initial.safetensors split into the fresh head (base names) and the LoRA A/B (PEFT keys)."""
     from safetensors.torch import load_file
 
     if spec.initial_adapter is None:
+        return {}, {}
+    tensors = load_file(str(spec.initial_adapter))
+    lora = {k: v for k, v in tensors.items() if k.startswith("base_model.")}
+    return {k: v for k, v in tensors.items() if k not in lora}, lora
+
+
+def load_head(model, head: dict[str, torch.Tensor]) -> None:
+    """Copies a fresh head into a model transformers built without it (it drew its own; tfjs draws this one)."""
+    if not head:
+        return
+    missing, unexpected = model.load_state_dict(head, strict=False)
+    if unexpected:
+        raise WorkerError("WorkerFailed", f"the initial head's {sorted(unexpected)!r} match no weight of the model")
+
+
+def with_lora(model, method, spec: NodeSpec, initial: dict[str, torch.Tensor]):
+    """A plain PeftModel over the base, its A/B loaded from the driver's seeded initial tensors."""
+    from peft import LoraConfig, get_peft_model
+
+    if not initial:
         raise WorkerError("WorkerFailed", "a LoRA qa-train needs the driver's initial adapter (node.json initialAdapter)")
     config = LoraConfig(r=method.rank, lora_alpha=method.alpha, lora_dropout=0.0, target_modules=list(method.target_modules),
                         modules_to_save=sorted({"qa_outputs", *method.modules_to_save}), use_rslora=method.rs_lora, bias="none")
@@ -68,7 +94,7 @@ def with_lora(model, method, spec: NodeSpec):
     # modules keep their copies of the base, as the tfjs trainer starts them.
     params = dict(model.named_parameters())
     with torch.no_grad():
-        for key, value in load_file(str(spec.initial_adapter)).items():
+        for key, value in initial.items():
             name = key.replace(".lora_A.weight", ".lora_A.default.weight").replace(".lora_B.weight", ".lora_B.default.weight")
             if name not in params:
                 raise WorkerError("WorkerFailed", f"the initial adapter's {key!r} matches no LoRA parameter of the model")
@@ -93,21 +119,41 @@ def run_qa_train(spec: NodeSpec) -> None:
 
     torch.manual_seed(args.seed)
     model = AutoModelForQuestionAnswering.from_pretrained(str(model_folder(spec.require_input("model"))), torch_dtype=torch.float32, attn_implementation="eager").to(device)
+    head, lora = initial_tensors(spec)
+    load_head(model, head)
     if params.method.kind == "lora":
-        model = with_lora(model, params.method, spec)
+        model = with_lora(model, params.method, spec, lora)
     model.eval()  # no dropout: gradients still flow (see the module docstring)
-    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     info(spec.node, f"torch {torch.__version__} on {device.type}; {opt_name}; {sum(p.numel() for p in trainable):,} trainable parameters (full); {len(features)} windows, {per_epoch} steps/epoch, {total} steps")
 
-    if args.save_every != "never":
-        warn(spec.node, f"args.saveEvery {args.save_every!r}: the torch qa-train writes no intermediate checkpoints yet (an interrupted run starts again; tfjs resumes)")
-    losses: list[float] = []
-    for index, indices in enumerate(steps):
+    method = Lora() if params.method.kind == "lora" else Full()
+    interrupt = Interrupt()
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    found = list_checkpoints(spec.work_dir)
+    # As the tfjs qa-train: only a checkpoint of this node's key resumes (another recipe's is ignored).
+    if found and json.loads((found[-1][1] / "trainer_state.json").read_text()).get("recipeKey") == spec.key:
+        state.update(load_checkpoint(found[-1][1], model, optimizer, spec.node, method))
+        info(spec.node, f"resuming from {found[-1][1]} at step {state['step']}")
+
+    def snapshot() -> dict:
+        step = int(state["step"])
+        return {**state, "epoch": step / per_epoch, "microBatch": step, "rng": {"seed": args.seed, "scheme": "tfjs-qa-v1: epoch order seed * 1000003 + epoch"},
+                "recipeKey": spec.key, "backend": "torch"}
+
+    def checkpoint() -> None:
+        spec.work_dir.mkdir(parents=True, exist_ok=True)
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), args.keep_checkpoints, method)
+        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+
+    for index in range(int(state["step"]), total):
+        if interrupt.requested:
+            break
+        indices = steps[index]
         lr = args.learning_rate * factor(index)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         rows = [features[i] for i in indices]
         start = time.perf_counter()
         loss = model(**qa_batch(rows, pad_id, device)).loss
@@ -121,20 +167,26 @@ def run_qa_train(spec: NodeSpec) -> None:
             raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {value}", args=[index + 1, value])
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(value)
         step = index + 1
+        state["step"] = step
+        state["lossHistory"].append(value)
         if step == 1 or step % args.log_every == 0 or step == total:
             tokens = sum(len(r["ids"]) for r in rows)  # real (unpadded) tokens of the batch
             emit({"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": step / per_epoch, "loss": value,
                   "learningRate": lr, "gradNorm": float(norm), "tokensPerSecond": tokens / max(time.perf_counter() - start, 1e-9)})
+        if cadence_hit(args.save_every, step, step % per_epoch == 0) and step < total:
+            checkpoint()
 
+    finish(interrupt, state, total, checkpoint, lambda: write_outputs(spec, model, params.method.kind, snapshot()))
+
+
+def write_outputs(spec: NodeSpec, model, method_kind: str, state: dict) -> None:
+    """config.json (BertForQuestionAnswering) + model.safetensors, and for LoRA adapter/ (PEFT's
+    layout) beside the merged model; the driver adds the tokenizer files."""
     out = spec.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    # config.json (BertForQuestionAnswering) + model.safetensors; the driver adds the tokenizer files.
-    if params.method.kind == "lora":
+    if method_kind == "lora":
         model.save_pretrained(str(out / "adapter"), safe_serialization=True)
         model = model.merge_and_unload()
     model.save_pretrained(str(out), safe_serialization=True)
-    state = {"step": total, "epoch": total / per_epoch, "microBatch": total, "rng": {"seed": args.seed, "scheme": "tfjs-qa-v1: epoch order seed * 1000003 + epoch"},
-             "recipeKey": spec.key, "lossHistory": losses, "evalHistory": [], "backend": "torch"}
     write_json_atomic(out / "trainer_state.json", state)

@@ -44,7 +44,7 @@ def run_ref_logprobs(spec: NodeSpec) -> None:
     with torch.no_grad():
         for start in range(0, len(pairs), BATCH_PAIRS):
             logps = sequence_logps(model, pair_batch(pairs[start : start + BATCH_PAIRS], pad_id, device), autocast)
-            c, r = logps.chunk(2)
+            c, r = logps.answer.chunk(2)
             chosen += c.tolist()
             rejected += r.tolist()
     spec.out_dir.mkdir(parents=True, exist_ok=True)

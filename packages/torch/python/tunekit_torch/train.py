@@ -30,7 +30,7 @@ from .modeling import (
     resolve_dtype,
 )
 from .methods import METHODS
-from .optim import lr_factor, make_optimizer
+from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps
 from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
@@ -143,7 +143,7 @@ def run_train(spec: NodeSpec) -> None:
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
     model, tokenizer, quant = build_model(spec, device, dtype, packed)
     method = METHODS[params.method.kind]
-    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     base_lr = args.learning_rate
     trainable, all_params = count_params(model)
@@ -195,8 +195,7 @@ def run_train(spec: NodeSpec) -> None:
         # repeats exactly what an uninterrupted one does.
         torch.manual_seed(seed + index)
         lr = base_lr * factor(index)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         batches = upcoming if upcoming is not None else step_batches(index)
         # labels of all the step's micro-batches (= trained_tokens of each), counted on the host
         step_tokens = sum(b["label_count"] for b in batches)

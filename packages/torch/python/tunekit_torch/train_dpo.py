@@ -1,12 +1,13 @@
-"""The train node of a preference stage (DPO, the reward model): the policy (the recipe's method over
-the base) on the tokenize artifact's pairs, following the pair plan the TS driver wrote (`pairPlan`,
-@tunekit/data's pairPlan); DPO against the reference log-probabilities of the ref-logprobs node, the
-reward model (rm) through the `score` head of AutoModelForSequenceClassification.
+"""The train node of a preference stage (DPO, ORPO, SimPO, the reward model): the policy (the
+recipe's method over the base) on the tokenize artifact's pairs, following the pair plan the TS driver
+wrote (`pairPlan`, @tunekit/data's pairPlan); DPO against the reference log-probabilities of the
+ref-logprobs node, ORPO and SimPO without a reference, the reward model (rm) through the `score` head
+of AutoModelForSequenceClassification.
 
 One forward pass per micro-batch over its chosen and rejected sequences together (TRL's concatenated
 forward). Loss of an optimiser step = mean over all its pairs of the per-pair loss (dpo_loss.py,
-rm_loss.py); logged metrics are TRL's (`rewards/chosen`, …; `accuracy`, `margin`, …), means over
-the step's pairs.
+orpo_loss.py, simpo_loss.py, rm_loss.py); logged metrics are TRL's (`rewards/chosen`, …; the reward
+model's `accuracy`, `margin`, …), means over the step's pairs.
 """
 
 from __future__ import annotations
@@ -23,13 +24,36 @@ from .dpo_loss import dpo_loss
 from .events import WorkerError, emit, info, warn
 from .methods import METHODS
 from .modeling import count_params, resolve_device, resolve_dtype
-from .optim import lr_factor, make_optimizer
+from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
+from .orpo_loss import orpo_loss
 from .params import TrainParams
-from .preference import pair_batch, read_pairs, sequence_logps
+from .preference import PairLogps, pair_batch, read_pairs, sequence_logps
+from .simpo_loss import simpo_loss
 from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
 from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
+
+# Each preference objective's per-pair losses and metrics, keyed by stage kind: (objective, log-probabilities,
+# batch, reference [2b] or None) → (losses [b], {metric: [b]}). Only DPO reads the reference.
+PAIR_LOSSES = {
+    "dpo": lambda o, logps, batch, reference: dpo_loss(o, logps.answer, reference, batch["lengths"]),
+    "orpo": lambda o, logps, batch, reference: orpo_loss(o, logps, batch),
+    "simpo": lambda o, logps, batch, reference: simpo_loss(o, logps, batch),
+}
+# objectives that score every token of the chosen sequences, not just the answers (ORPO's NLL)
+WHOLE_CHOSEN = {"orpo"}
+
+
+def describe(objective) -> str:
+    """The objective and its options for the start line: `DPO loss sigmoid, beta 0.1`."""
+    if objective.kind == "dpo":
+        return f"DPO loss {objective.loss_type}, beta {objective.beta}"
+    if objective.kind == "orpo":
+        return f"ORPO, lambda {objective.beta}"
+    if objective.kind == "rm":
+        return f"reward model, center_rewards_coefficient {objective.center_rewards_coefficient}"
+    return f"SimPO, beta {objective.beta}, gamma {objective.simpo_gamma}, cpo_alpha {objective.cpo_alpha}"
 
 
 def run_train_dpo(spec: NodeSpec) -> None:
@@ -47,19 +71,20 @@ def run_train_dpo(spec: NodeSpec) -> None:
     tokenize = spec.require_input("tokenize")
     pairs = read_pairs(tokenize)
     pad_id = open_shards(tokenize / "pairs").pad_id
-    reward = objective.kind == "rm"  # a reward model has no reference: its score head is what trains
-    if not reward:
-        ref = json.loads((spec.require_input("ref-logprobs") / "ref-logprobs.json").read_text())
-        ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32)  # [2, pairs]
+    reward = objective.kind == "rm"  # the reward model scores with its head, not log-probabilities
+    ref_dir = spec.input_dir("ref-logprobs")  # dpo's reference; orpo, simpo and rm have none
+    ref = json.loads((ref_dir / "ref-logprobs.json").read_text()) if ref_dir is not None else None
+    ref_logps = torch.tensor([ref["chosen"], ref["rejected"]], dtype=torch.float32) if ref else None  # [2, pairs]
+    pair_loss, whole_chosen = (None, False) if reward else (PAIR_LOSSES[objective.kind], objective.kind in WHOLE_CHOSEN)
 
     model, tokenizer, _ = build_model(spec, device, dtype, reward_pad_id=pad_id if reward else None)
     method = METHODS[params.method.kind]
-    optimizer, opt_name = make_optimizer(model, args, device, spec.node)
+    optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     trainable, all_params = count_params(model)
     info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
          f"{trainable:,} trainable of {all_params:,} parameters; {len(pairs)} pairs, {total} steps; "
-         + (f"reward model, center_rewards_coefficient {objective.center_rewards_coefficient}" if reward else f"DPO loss {objective.loss_type}, beta {objective.beta}"))
+         f"{describe(objective)}")
     amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
 
@@ -89,8 +114,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
             break
         torch.manual_seed(args.seed + index)  # dropout of step s from seed + s, as train.py
         lr = args.learning_rate * factor(index)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         step_start = time.perf_counter()
         micro_batches = steps[index]
         step_pairs = sum(len(mb) for mb in micro_batches)
@@ -103,8 +127,9 @@ def run_train_dpo(spec: NodeSpec) -> None:
             if reward:
                 losses, metrics = rm_loss(objective, sequence_rewards(model, batch, autocast))
             else:
-                reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device)  # chosen then rejected
-                losses, metrics = dpo_loss(objective, sequence_logps(model, batch, autocast), reference, batch["lengths"])
+                reference = to_device(ref_logps[:, mb].reshape(-1).numpy(), device) if ref_logps is not None else None  # chosen then rejected
+                logps: PairLogps = sequence_logps(model, batch, autocast, whole_chosen)
+                losses, metrics = pair_loss(objective, logps, batch, reference)
             # Σ per-pair losses / pairs of the step: accumulation equals one batch of all the step's pairs
             (losses.sum() / step_pairs).backward()
             loss_sum += losses.detach().double().sum()
