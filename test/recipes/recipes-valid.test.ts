@@ -20,6 +20,8 @@ describe.each(files)('%s', (file) => {
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
     // Extractive QA (recipes/faq-qa.ts) has its own nodes: windows, training, held-out EM/F1.
     if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
+    // A reward model (recipes/opposites-rm.ts) trains on pairs, batched by train itself: no split or collate.
+    if (recipe.stage.kind === 'rm') return void expect(ids).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
     // A chained recipe's nodes (init.recipe: recipes/opposites-dpo.ts) come first, under its name, with that recipe's keys.
     const chained = recipe.init ? (recipe.init.recipe as Recipe) : undefined
     if (chained) expect(ids.filter((id) => id.includes('/'))).toEqual((await compile(chained, { baseDir: dirname(join(root, file)) })).nodes.map((n) => `${chained.name}/${n.id}`))

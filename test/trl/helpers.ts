@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import { defineRecipe, inline, mulberry32, resolveModelDir, type dpoStageSchema, type orpoStageSchema, type Recipe, type RunEvent, type simpoStageSchema } from '@tunekit/core'
+import { defineRecipe, inline, mulberry32, resolveModelDir, type dpoStageSchema, type orpoStageSchema, type Recipe, type rmStageSchema, type RunEvent, type simpoStageSchema } from '@tunekit/core'
 import type { z } from 'zod'
 import { readPreferenceShards } from '@tunekit/data'
 import { initialAdapter, loraSpecFromRecipe, readModelConfig, writeAdapter } from '@tunekit/hf'
@@ -28,10 +28,10 @@ export const records = words.map((w, i) => ({ prompt: `The opposite of ${w} is?`
 /** The optimisation both sides run: 3 steps of 4 pairs in order (two epochs' worth of the 8), AdamW at a constant 1e-2, seed 3. */
 export const PARITY = { steps: 3, batchSize: 4, learningRate: 1e-2, seed: 3 } as const
 
-type PreferenceStage = z.input<typeof dpoStageSchema> | z.input<typeof orpoStageSchema> | z.input<typeof simpoStageSchema>
+type PreferenceStage = z.input<typeof dpoStageSchema> | z.input<typeof orpoStageSchema> | z.input<typeof simpoStageSchema> | z.input<typeof rmStageSchema>
 
 /** The recipe of one parity case: the tiny model, the 8 pairs, LoRA from `init`, PARITY's optimisation, cpu, float32, dropout 0. */
-export const parityRecipe = (name: string, stage: PreferenceStage, backend: 'tfjs' | 'torch', init: string) =>
+export const parityRecipe = (name: string, stage: PreferenceStage, backend: 'tfjs' | 'torch', init: string, merge = false) =>
   defineRecipe({
     name,
     model: tinyModel,
@@ -43,7 +43,7 @@ export const parityRecipe = (name: string, stage: PreferenceStage, backend: 'tfj
     args: { batchSize: PARITY.batchSize, maxSteps: PARITY.steps, learningRate: PARITY.learningRate, lrScheduler: 'constant', shuffle: false, logEvery: 1, seed: PARITY.seed, saveEvery: 'never' },
     backend,
     device: 'cpu',
-    output: { merge: false },
+    output: { merge },
   })
 
 /** Runs `script` (in this folder) in TRL's environment with `request` on stdin; resolves with its `result` line. */
@@ -59,11 +59,31 @@ export function runTrl<T>(script: string, request: unknown): Promise<T> {
     child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as T) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
 }
 
-/** The recipe's LoRA adapter as tunekit draws it (A from the seed), with B drawn too: U(−0.05, 0.05), so the policy starts away from the base. */
-export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string): Promise<void> {
+/** TRL's one process (`script` in this folder) for several requests: each (a line on stdin) answered by a `result` line, in order. */
+export function startTrl(script: string): { ask: <T>(request: unknown) => Promise<T>; close: () => void } {
+  const child = spawn(trlPython(), [join(import.meta.dirname, script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
+  const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = []
+  const stderr: string[] = []
+  createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && waiting.shift()?.resolve(JSON.parse(line.slice(7)))))
+  child.stderr.on('data', (d: Buffer) => stderr.push(d.toString()))
+  child.on('close', (code) => waiting.splice(0).forEach((w) => w.reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`))))
+  return {
+    ask: <T,>(request: unknown) => new Promise<T>((resolve, reject) => {
+      waiting.push({ resolve: (v) => resolve(v as T), reject })
+      child.stdin.write(`${JSON.stringify(request)}\n`)
+    }),
+    close: () => void child.stdin.end(),
+  }
+}
+
+/**
+ * The recipe's LoRA adapter as tunekit draws it (A from the seed; `saved` modules as the stage adds
+ * them, the rm stage's head drawn), with B drawn too: U(−0.05, 0.05), so the policy starts away from the base.
+ */
+export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string, saved: readonly string[] = []): Promise<void> {
   const { family, config } = await readModelConfig(modelDir)
   const { lora } = recipe
-  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave], targetModules: [...lora.targetModules], trainableTokens: false }, family)
+  const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave, ...saved], targetModules: [...lora.targetModules], trainableTokens: false }, family)
   const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
   const next = mulberry32(7)
   for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
@@ -75,6 +95,8 @@ export interface ParityInputs {
   model: string
   tokenizer: string
   adapter: string
+  /** The shards' pad id (the rm stage reads each reward at the last token that is not it). */
+  padId: number
   pairs: { prompt: number[]; chosen: number[]; rejected: number[]; chosenLabels: number[]; rejectedLabels: number[] }[]
 }
 
@@ -82,14 +104,14 @@ export interface ParityInputs {
  * The data nodes once (TypeScript only, into `cacheDir`) and the start adapter every run's
  * `lora.init` names: `recipe` is any case's recipe with `lora.init: 'default'`.
  */
-export async function parityInputs(recipe: Recipe, cacheDir: string): Promise<ParityInputs> {
+export async function parityInputs(recipe: Recipe, cacheDir: string, saved: readonly string[] = []): Promise<ParityInputs> {
   const data = await runRecipe(recipe, createTorchBackend({ python }), { cacheDir, until: 'tokenize' })
   const model = await resolveModelDir(data.artifact('model'))
   const adapter = join(tempDir('trl-adapter'), 'adapter')
-  await writeStartAdapter(adapter, recipe, model)
-  const { pairs } = await readPreferenceShards(data.artifact('tokenize'))
+  await writeStartAdapter(adapter, recipe, model, saved)
+  const { pairs, padId } = await readPreferenceShards(data.artifact('tokenize'))
   return {
-    model, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), adapter,
+    model, tokenizer: join(data.artifact('tokenize'), 'tokenizer'), adapter, padId,
     pairs: pairs.map((p) => ({ prompt: [...p.promptIds], chosen: [...p.chosenIds], rejected: [...p.rejectedIds], chosenLabels: [...p.chosenLabels], rejectedLabels: [...p.rejectedLabels] })),
   }
 }

@@ -1,4 +1,6 @@
 export { main } from './main.ts'
+export { rewardAccuracy } from './reward-accuracy.ts'
+export type { RewardAccuracy, RewardAccuracyOptions, TextPair } from './reward-accuracy.ts'
 export { runCli, createProgram, commands, withDefaultVerb, exitCodes } from './program.ts'
 export type { CliCommand, CliContext, RunCliOptions } from './program.ts'
 export { loadRecipe, readRecipeFile, recipeFor, findTsconfig } from './load-recipe.ts'

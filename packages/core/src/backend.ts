@@ -62,6 +62,18 @@ export function completeGenerateRequest(r: GenerateRequest): GenerateRequest & {
   return { ...r, maxNewTokens: r.maxNewTokens ?? 256, temperature: r.temperature ?? 0, seed: r.seed ?? 0 }
 }
 
+/** Rewards request: the scalar reward a reward model (the rm stage's artifact) gives each token sequence. */
+export interface RewardsRequest {
+  /** Folder of a merged reward model (`*ForSequenceClassification`), or of the base model when `adapter` is given. */
+  model: string
+  /** The rm stage's train artifact (its tokenizer/ sizes the vocabulary). */
+  adapter?: string
+  /** Token ids of each whole sequence (prompt ++ answer), as the rm stage trains on them. */
+  sequences: readonly (readonly number[])[]
+  /** The reward is read at each sequence's last token that is not this id (transformers' rule). */
+  padId: number
+}
+
 /** A compute backend: runs the train, merge, generate and eval nodes. */
 export interface Backend {
   name: 'tfjs' | 'torch'
@@ -70,6 +82,8 @@ export interface Backend {
   executors: Partial<Record<NodeKind, NodeExecutor>>
   /** Generates a completion of already-rendered prompt text (the chat template is the caller's). */
   generate: (request: GenerateRequest, onToken?: (text: string) => void) => Promise<string>
+  /** The reward of each sequence under a reward model (the rm stage's artifact or its merged folder). */
+  rewards?: (request: RewardsRequest) => Promise<number[]>
   /** Releases memory, worker processes and the like. */
   dispose?: () => Promise<void>
 }

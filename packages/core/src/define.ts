@@ -181,6 +181,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   }
   // Every stage but qa trains a causal LM; an encoder has no lm_head to train it with.
   const stageKind = recipe.stage?.kind ?? 'sft'
+  if (stageKind === 'rm') issues.push(...rmIssues(recipe))
   if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   // in a chain the tokens were added (and their rows trained) by the recipe it starts from
@@ -206,6 +207,16 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   // pair-split carves held-out pairs from the training records; a second source of pairs is not read yet
   if (evalSplit !== undefined && stageKind === 'dpo') issues.push(issue('EvalSplitWithPreferenceStage', { path: 'data.split.evalSplit', value: evalSplit }, stageKind, evalSplit))
   issues.push(...evalIssues(recipe))
+  return issues
+}
+
+/** The rm stage: LoRA (the head is a PEFT saved module), and no decoder outputs (a reward model generates nothing). */
+function rmIssues({ method, output = {} }: RecipeParts): Issue[] {
+  const issues: Issue[] = []
+  if (method?.kind !== undefined && method.kind !== 'lora') issues.push(issue('RewardMethodUnsupported', { path: 'method.kind', value: method.kind }, method.kind))
+  for (const key of ['samples', 'gguf'] as const) {
+    if ((output[key] ?? []).length > 0) issues.push(issue('RewardModelOutputUnsupported', { path: `output.${key}`, value: output[key], hintArgs: [`output.${key}`] }, `output.${key}`))
+  }
   return issues
 }
 
@@ -241,7 +252,7 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
   if (evalGroup === undefined) return []
   const kind = stage?.kind ?? 'sft'
   if (kind === 'pretrain') return [issue('EvalNeedsConversations', { path: 'eval', value: evalGroup }, kind)]
-  if (kind === 'dpo' || kind === 'orpo' || kind === 'simpo' || kind === 'kto') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
+  if (kind === 'dpo' || kind === 'orpo' || kind === 'simpo' || kind === 'kto' || kind === 'rm') return [issue('EvalWithPreferenceStage', { path: 'eval', value: evalGroup }, kind)]
   const held = (data.split?.eval ?? 0.05) > 0 || (data.split?.evalSplit !== undefined && data.source?.kind === 'hub')
   return held ? [] : [issue('EvalNeedsHeldOut', { path: 'data.split.eval', value: data.split?.eval ?? 0 })]
 }

@@ -78,6 +78,7 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
 export function moduleWeightName(module: string, layer?: number): string {
   if (module === 'embed_tokens') return 'model.embed_tokens.weight'
   if (module === 'lm_head') return 'lm_head.weight'
+  if (module === 'score') return 'score.weight' // *ForSequenceClassification's head (the rm stage)
   const group = ['gate_proj', 'up_proj', 'down_proj'].includes(module) ? 'mlp' : 'self_attn'
   return `model.layers.${layer ?? 0}.${group}.${module}.weight`
 }

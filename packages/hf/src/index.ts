@@ -28,7 +28,7 @@ export { createRandomModel, randomWeights, mistralTokenizerPath, mistralTokenize
 export type { RandomModelOptions } from './random-model.ts'
 export { loraSpecFromRecipe, targetModuleList, loraKey, magnitudeKey, savedModuleKey, trainableTokensKey, parseAdapterKey } from './peft/lora.ts'
 export type { LoraSpec, AdapterKey } from './peft/lora.ts'
-export { initialAdapter, rowNorms } from './initial-adapter.ts'
+export { initialAdapter, initialScoreHead, rowNorms } from './initial-adapter.ts'
 export type { InitialAdapterOptions, BaseTensors } from './initial-adapter.ts'
 export { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterConfigJson, specFromAdapterConfig, writeAdapter, readAdapter } from './peft/lora.ts'
 export type { AdapterContents, Adapter } from './peft/lora.ts'

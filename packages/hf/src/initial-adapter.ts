@@ -7,7 +7,7 @@
 //   lora_B.weight = 0
 // kaiming_uniform_ with a = √5: gain = √(2 / (1 + a²)) = √(1/3), std = gain / √fan_in, and
 // bound = √3 · std = 1 / √fan_in, where fan_in = in_features (lora_A.weight is [r, in]).
-// modules_to_save start as copies of the base weights; trainable-token rows start as the base
+// modules_to_save start as copies of the base weights (the reward head `score`, which a decoder lacks, is drawn); trainable-token rows start as the base
 // rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`). DoRA's magnitude
 // vectors start as the row norms ‖W + scale·B·A‖ = ‖W‖ (B = 0), as PEFT's DoraLinearLayer.update_layer
 // computes them, so training starts from the base model exactly.
@@ -47,6 +47,16 @@ async function baseWeight(base: BaseTensors | undefined, module: string, config:
   throw new Error(`baseTensors has no ${names.join(' or ')}`)
 }
 
+/**
+ * The reward head `score.weight` [1, hidden] of a decoder that has none: transformers'
+ * `_init_weights` draws a new Linear from N(0, initializer_range²), 0.02 for llama, mistral and
+ * qwen2. Its own stream (seed, its PEFT key), the same bytes for both backends and every method.
+ */
+export function initialScoreHead(config: ModelConfig, seed: number): FloatTensor {
+  const data = fillNormal(createRng(seed, savedModuleKey('score')), new Float32Array(config.hiddenSize), 0, 0.02)
+  return { shape: [1, config.hiddenSize], data }
+}
+
 /** ‖row‖₂ of a [out, in] weight, summed in float64: [out]. */
 export function rowNorms(w: FloatTensor): Float32Array {
   const [rows, cols] = w.shape as [number, number]
@@ -82,7 +92,7 @@ export async function initialAdapter(options: InitialAdapterOptions): Promise<Ma
     }
   }
   for (const module of lora.modulesToSave ?? []) {
-    const w = await baseWeight(options.baseTensors, module, config)
+    const w = module === 'score' ? initialScoreHead(config, seed) : await baseWeight(options.baseTensors, module, config)
     out.set(savedModuleKey(module), { shape: [...w.shape], data: Float32Array.from(w.data) })
   }
   for (const [module, ids] of Object.entries(lora.trainableTokens ?? {})) {

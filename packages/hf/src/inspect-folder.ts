@@ -8,6 +8,7 @@ import { issue, isTunekitError, modelConfigFromText, parseJsonText, TunekitError
 import { isFloatDtype, type Dtype } from './dtypes.ts'
 import { familyOf } from './family-of.ts'
 import { modelWeightSpecs } from './hf-folder.ts'
+import type { WeightSpec } from './weight-spec.ts'
 import type { FloatTensor } from './safetensors.ts'
 import { freshWeight, storedWeightName } from './weight-spec.ts'
 import { readWeightHeadersSync } from './sharded.ts'
@@ -47,7 +48,12 @@ export function capIssues(issues: readonly Issue[], what: string): Issue[] {
  * warning (transformers ignores them too). Errors are capped at {@link MAX_LISTED}.
  */
 export function weightIssues(dir: string, model: { family: string; config: ModelConfig }, weights: ReadonlyMap<string, WeightShape>): Issue[] {
-  const specs = modelWeightSpecs(model.family, model.config)
+  // A merged reward model (the rm stage's *ForSequenceClassification) holds the head score [1, hidden] in place of lm_head.
+  const reward = weights.has('score.weight')
+  const specs: WeightSpec[] = [
+    ...modelWeightSpecs(model.family, model.config).filter((spec) => !(reward && spec.name === 'lm_head.weight')),
+    ...(reward ? [{ name: 'score.weight', shape: [1, model.config.hiddenSize], init: 'normal' as const }] : []),
+  ]
   const errors: Issue[] = []
   const fresh: string[] = []
   const stored = new Set<string>()

@@ -13,8 +13,8 @@ export {
   seededRandom,
 } from './datasets/opposites.ts'
 export type { OppositesDataset, OppositesOptions, ChatmlTextRecord, QuestionAnswer } from './datasets/opposites.ts'
-export { oppositePreferences } from './datasets/opposite-pairs.ts'
-export type { OppositePreference, OppositePreferenceOptions } from './datasets/opposite-pairs.ts'
+export { oppositePreferencePairs, oppositePreferences } from './datasets/opposite-pairs.ts'
+export type { OppositePreference, OppositePreferenceOptions, OppositePreferences } from './datasets/opposite-pairs.ts'
 export { gradeAnswers, formatGrades, readRunSamples } from './datasets/grade.ts'
 export type { Grades, GradedAnswer, Sample } from './datasets/grade.ts'
 export { hotelDialogues, hotelEntities, searchHotelsTool } from './datasets/hotels.ts'

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { selectEngine, type DeviceRequest } from './engine.ts'
 import { encodePrompt, generateText, loadForGeneration, type GenerationModel } from './generate-text.ts'
 import { evalExecutor } from './eval-node.ts'
+import { rewardsOf } from './rewards.ts'
 import { scoreExecutor } from './score-node.ts'
 import { refLogprobsExecutor, trainPreference } from './objectives/dpo-nodes.ts'
 import { qaEvalExecutor } from './qa-eval-node.ts'
@@ -136,6 +137,10 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
         maxNewTokens: request.maxNewTokens, temperature: request.temperature,
         ...(request.topK !== undefined ? { topK: request.topK } : {}), ...(request.topP !== undefined ? { topP: request.topP } : {}), seed: request.seed,
       }, onToken)
+    },
+    rewards: async (request) => {
+      await selectEngine(opts.device ?? 'auto')
+      return rewardsOf(request)
     },
     dispose: async () => {
       for (const m of loaded.values()) m.dispose()

@@ -115,6 +115,9 @@ export async function mergeTrained(o: Omit<MergeOptions, 'adapter'> & { trained:
 }
 
 async function writeMerged(o: Omit<MergeOptions, 'adapter'>, family: string, config: ModelConfig, tensors: Map<string, FloatTensor>, tied: boolean): Promise<void> {
+  // A reward model (the rm stage trained `score`) is a *ForSequenceClassification: the head replaces lm_head.
+  const reward = tensors.has('score.weight')
+  if (reward) tensors.delete('lm_head.weight')
   // Computed in float32, stored in the base's own dtype (a bf16 base merges to bf16), as the
   // torch worker stores it; the metadata comes from @tunekit/hf's one writer for both backends.
   const dtype = storedFloatDtype(o.baseDir)
@@ -124,7 +127,7 @@ async function writeMerged(o: Omit<MergeOptions, 'adapter'>, family: string, con
   // ChatML), not the base model's `</s>`, in config.json and generation_config.json.
   const tok = o.tokenizerDir ? await loadTokenizer(o.tokenizerDir) : undefined
   await writeMergedMetadata(o.outDir, {
-    baseDir: o.baseDir, vocabSize: config.vocabSize, tied, dtype,
+    baseDir: o.baseDir, vocabSize: config.vocabSize, tied, dtype, ...(reward ? { sequenceClassification: true } : {}),
     ...(tok ? { eosTokenId: tok.eos.id, padTokenId: tok.pad.id, tokenizerDir: o.tokenizerDir } : {}),
     ...(o.chatTemplate !== undefined ? { chatTemplate: o.chatTemplate } : {}),
   })

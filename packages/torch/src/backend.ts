@@ -9,8 +9,8 @@ import { completeGenerateRequest, fail, formatIssue, inputOfKind, nodeParams, wa
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
-import { workerEnv } from './python.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
+import { workerRequest } from './worker-request.ts'
 import { writePairPlan } from './pair-plan.ts'
 import { writeQaPlan } from './qa-plan.ts'
 import { writeQaTokenizer } from './qa-tokenizer.ts'
@@ -124,42 +124,23 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     executors: { train: executor('train'), 'ref-logprobs': executor('ref-logprobs'), merge: executor('merge'), generate: executor('generate'), eval: executor('eval'), score: executor('score'), 'qa-train': executor('qa-train'), 'qa-eval': async (ctx) => runQaEval((await ready(ctx)).python, ctx) },
     generate: async (request, onToken) => {
       const probe = await ready()
-      const dir = await mkdtemp(join(tmpdir(), 'tunekit-complete-'))
-      try {
-        const file = join(dir, 'request.json')
-        // every field spelled out (the worker keeps no defaults); no recipe here, so CUDA when there is one
-        await writeFile(file, JSON.stringify({ ...completeGenerateRequest(request), device: 'auto' }))
-        return await complete(probe.python, file, onToken)
-      } finally {
-        await rm(dir, { recursive: true, force: true })
-      }
+      let text: string | undefined
+      // every field spelled out (the worker keeps no defaults); no recipe here, so CUDA when there is one
+      await workerRequest(probe.python, 'complete', { ...completeGenerateRequest(request), device: 'auto' }, (event) => {
+        if (event.type === 'token' && typeof event.text === 'string' && event.text) onToken?.(event.text)
+        else if (event.type === 'completion') text = typeof event.text === 'string' ? event.text : ''
+      })
+      if (text === undefined) fail('WorkerFailed', { path: 'generate' }, 'the worker answered no completion', '')
+      return text
+    },
+    rewards: async (request) => {
+      const probe = await ready()
+      let values: number[] | undefined
+      await workerRequest(probe.python, 'rewards', { model: request.model, adapter: request.adapter ?? null, sequences: request.sequences, padId: request.padId, device: 'auto' }, (event) => {
+        if (event.type === 'rewards') values = event.values as number[]
+      })
+      if (values === undefined) fail('WorkerFailed', { path: 'rewards' }, 'the worker answered no rewards', '')
+      return values
     },
   }
 }
-
-function complete(python: string, requestFile: string, onToken?: (text: string) => void): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-m', 'tunekit_torch', 'complete', requestFile], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    let text: string | undefined
-    let error: string | undefined
-    const log: string[] = []
-    createInterface({ input: child.stderr }).on('line', (l) => void log.push(l))
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.startsWith('{')) return
-      const event = JSON.parse(line) as { type: string; text?: string; message?: string }
-      if (event.type === 'token' && event.text) onToken?.(event.text)
-      else if (event.type === 'completion') text = event.text ?? ''
-      else if (event.type === 'error') error = event.message
-    })
-    child.on('error', (e) => reject(e))
-    child.on('close', (code) => {
-      if (code === 0 && text !== undefined) return resolve(text)
-      try {
-        fail('WorkerFailed', { path: 'generate' }, error ?? `the worker exited with code ${code}`, log.slice(-20).join('\n'))
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
-}
-

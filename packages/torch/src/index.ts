@@ -10,4 +10,4 @@ export { findPython, projectVenvPython, managedVenvDir, PYTHON_PACKAGE_DIR, LOCK
 export type { PythonChoice } from './python.ts'
 export { nodeSpec, runWorkerNode, EXIT_INTERRUPTED, EXIT_UNAVAILABLE } from './worker.ts'
 export type { NodeSpec } from './worker.ts'
-export { writeInitialAdapter } from './initial-adapter.ts'
+export { writeInitialAdapter, writeSeededAdapter } from './initial-adapter.ts'

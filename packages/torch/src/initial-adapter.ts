@@ -1,7 +1,7 @@
 // The seeded initial adapter for a train node, drawn in TypeScript by @tunekit/hf (the
 // same bytes the tfjs backend starts from) and handed to the worker, which loads it into PEFT.
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type NodeContext } from '@tunekit/core'
+import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type MethodParams, type NodeContext, type TrainParams } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import { adapterBaseModel, checkAdapter, growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
 
@@ -16,16 +16,29 @@ export async function writeInitialAdapter(ctx: NodeContext): Promise<string | un
   if (params.method.kind !== 'lora') return undefined
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenize = inputOfKind(ctx, 'tokenize')
-  const { family, config } = await readModelConfig(modelDir)
-  const tok = await loadTokenizer(join(tokenize, 'tokenizer'))
-  const vocab = Math.max(tok.vocabSize, config.vocabSize)
   const warm = warmStartDir(params.method.init, ctx.baseDir)
   if (warm) {
-    checkAdapter(warm, { family, config: { ...config, vocabSize: vocab } })
+    const { family, config } = await readModelConfig(modelDir)
+    const tok = await loadTokenizer(join(tokenize, 'tokenizer'))
+    checkAdapter(warm, { family, config: { ...config, vocabSize: Math.max(tok.vocabSize, config.vocabSize) } })
     return warm
   }
-  const spec = loraSpecFromRecipe(params.method, family, await readTrainableTokenIds(tokenize))
-  const weights = await openModelWeights(modelDir)
+  const dir = join(ctx.workDir, 'initial-adapter')
+  await writeSeededAdapter(dir, { method: params.method, model: params.model, seed: params.args.seed, modelDir, tokenizeDir: tokenize })
+  return dir
+}
+
+/**
+ * The seeded adapter a LoRA train node starts from (A from the seed, B = 0, saved modules and
+ * trainable-token rows from the resized base rows, the rm stage's head drawn), in PEFT's layout,
+ * into `dir`: what the worker and tfjs train from, and what `rewardAccuracy`'s `'initial'` scores.
+ */
+export async function writeSeededAdapter(dir: string, o: { method: Extract<MethodParams, { kind: 'lora' }>; model: TrainParams['model']; seed: number; modelDir: string; tokenizeDir: string }): Promise<void> {
+  const { family, config } = await readModelConfig(o.modelDir)
+  const tok = await loadTokenizer(join(o.tokenizeDir, 'tokenizer'))
+  const vocab = Math.max(tok.vocabSize, config.vocabSize)
+  const spec = loraSpecFromRecipe(o.method, family, await readTrainableTokenIds(o.tokenizeDir))
+  const weights = await openModelWeights(o.modelDir)
   try {
     // modules_to_save / trainable tokens start from the (resized) base rows
     const baseTensors: BaseTensors = {
@@ -34,10 +47,8 @@ export async function writeInitialAdapter(ctx: NodeContext): Promise<string | un
         return name === 'model.embed_tokens.weight' || name === 'lm_head.weight' ? growRows(t, vocab) : t
       },
     }
-    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: params.args.seed, baseTensors })
-    const dir = join(ctx.workDir, 'initial-adapter')
-    await writeAdapter(dir, { tensors, loraConfig: spec, family, ...adapterBaseModel(params.model, modelDir) })
-    return dir
+    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: o.seed, baseTensors })
+    await writeAdapter(dir, { tensors, loraConfig: spec, family, ...adapterBaseModel(o.model, o.modelDir) })
   } finally {
     await weights.close()
   }

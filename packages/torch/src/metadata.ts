@@ -46,5 +46,7 @@ export async function writeMergeMetadata(ctx: NodeContext): Promise<void> {
   await writeMergedMetadata(ctx.outDir, {
     baseDir, vocabSize: tok.vocabSize, tied: tiedAfterMerge(config.tieWordEmbeddings, saved), dtype: storedFloatDtype(ctx.outDir),
     eosTokenId: tok.eos.id, padTokenId: tok.pad.id, tokenizerDir, ...(template !== undefined ? { chatTemplate: template } : {}),
+    // the worker saved a *ForSequenceClassification when the artifact trained the reward head
+    ...(saved.includes('score') ? { sequenceClassification: true } : {}),
   })
 }

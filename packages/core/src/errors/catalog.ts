@@ -1015,6 +1015,21 @@ export const errors = {
     message: (stage: string, split: string) => `data.split.evalSplit ${show(split)} names the Hub dataset's own eval split, but stage ${show(stage)} holds out pairs of its training records only (the pair-split node): that split would be ignored`,
     hint: 'Remove data.split.evalSplit and hold out a share or a count of the pairs with data.split.eval.',
   },
+  // ── the reward model stage, rm (TK46x) ───────────────────────────────────────────────────
+  RewardMethodUnsupported: {
+    code: 'TK460',
+    name: 'RewardMethodUnsupported',
+    title: 'The rm stage trains with LoRA',
+    message: (method: string) => `stage 'rm' trains LoRA adapters with the reward head score saved beside them (PEFT's SEQ_CLS), not method ${show(method)}`,
+    hint: "Use LoRA (the default method); full fine-tuning and freeze of a reward model are not built yet.",
+  },
+  RewardModelOutputUnsupported: {
+    code: 'TK461',
+    name: 'RewardModelOutputUnsupported',
+    title: 'A reward model generates no text and exports no GGUF',
+    message: (key: string) => `${key} needs a causal LM (it generates text or exports for llama.cpp), and stage 'rm' trains a reward model (a sequence classifier with one score)`,
+    hint: (key: string) => `Remove ${key}; score pairs with rewardAccuracy from tunekit (the backends' rewards request), or load the merged folder with AutoModelForSequenceClassification.`,
+  },
   // ── generation metrics, @tunekit/eval (TK60x) ─────────────────────────────────────────────
   MetricInputMismatch: {
     code: 'TK600',

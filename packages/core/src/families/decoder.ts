@@ -94,6 +94,9 @@ export function makeDecoderFamily(opts: {
 }): FamilyInfo<DecoderLinear, DecoderSaveable> {
   const moduleParams = (c: ModelConfig, m: DecoderLinear | DecoderSaveable): number => {
     if (m === 'embed_tokens' || m === 'lm_head') return c.vocabSize * c.hiddenSize
+    // the rm stage's reward head (stages/rm.ts adds it to the saved modules): Linear(hidden, 1)
+    const name: string = m
+    if (name === 'score') return c.hiddenSize
     const [i, o] = decoderLinearShape(c, m)
     const bias = c.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj') ? o : 0
     return i * o + bias

@@ -34,7 +34,9 @@ function mismatches(init: string, json: Record<string, unknown>, recipe: Recipe)
   const lora = recipe.lora
   const linear = familyInfo(recipe.model.family)?.linearModules ?? []
   const targets = adapterTargets(json.target_modules, linear)
-  const saved = json.modules_to_save === null || json.modules_to_save === undefined ? [] : json.modules_to_save
+  const listed = json.modules_to_save === null || json.modules_to_save === undefined ? [] : json.modules_to_save
+  // the rm stage adds the reward head `score` to the modules saved (stages/rm.ts): not the recipe's to list
+  const saved = recipe.stage.kind === 'rm' && Array.isArray(listed) ? listed.filter((m) => m !== 'score') : listed
   const rows: [adapterKey: string, adapterValue: unknown, recipeKey: string, recipeValue: unknown, same: boolean][] = [
     ['r', json.r, 'lora.rank', lora.rank, json.r === lora.rank],
     ['lora_alpha', json.lora_alpha, 'lora.alpha', lora.alpha, json.lora_alpha === lora.alpha],

@@ -8,6 +8,7 @@ import { dpoStageSchema } from '../schema/stage.ts'
 import { orpoStageSchema } from '../schema/stage-orpo.ts'
 import { simpoStageSchema } from '../schema/stage-simpo.ts'
 import { ktoStageSchema } from '../schema/stage-kto.ts'
+import { rmStageSchema } from '../schema/stage-rm.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -47,6 +48,7 @@ export const trainParamsSchema = z.strictObject({
     resolvedSchema(orpoStageSchema) as typeof orpoStageSchema,
     resolvedSchema(simpoStageSchema) as typeof simpoStageSchema,
     resolvedSchema(ktoStageSchema) as typeof ktoStageSchema,
+    resolvedSchema(rmStageSchema) as typeof rmStageSchema,
   ]).optional(),
 })
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { orpoStageSchema } from './stage-orpo.ts'
 import { simpoStageSchema } from './stage-simpo.ts'
 import { ktoStageSchema } from './stage-kto.ts'
+import { rmStageSchema } from './stage-rm.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -92,7 +93,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, qaStageSchema, ktoStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema, ktoStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -111,6 +112,7 @@ export const stageDataDefaults = {
   orpo: { template: 'chatml', mask: 'assistant', packing: false },
   simpo: { template: 'chatml', mask: 'assistant', packing: false },
   kto: { template: 'chatml', mask: 'assistant', packing: false },
+  rm: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

@@ -4,6 +4,7 @@ import { orpoStage } from './orpo.ts'
 import { ktoStage } from './kto.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
+import { rmStage } from './rm.ts'
 import { sftStage } from './sft.ts'
 import { simpoStage } from './simpo.ts'
 import type { StageDefinition } from './stage.ts'
@@ -15,6 +16,7 @@ export const stages = {
   dpo: dpoStage,
   orpo: orpoStage,
   simpo: simpoStage,
+  rm: rmStage,
   qa: qaStage,
   kto: ktoStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

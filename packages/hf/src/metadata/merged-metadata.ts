@@ -22,6 +22,8 @@ export interface MergedMetadata {
   chatTemplate?: string
   /** Storage type of the merged weights. */
   dtype: StoredFloatDtype
+  /** A reward model (its artifact trained the head `score`): config.json of `<Family>ForSequenceClassification`. */
+  sequenceClassification?: boolean
 }
 
 /** Writes a merged model's config.json, generation_config.json and tokenizer files into `dir`. */
@@ -40,6 +42,7 @@ export async function writeMergedMetadata(dir: string, o: MergedMetadata): Promi
     ...(o.tokenizerDir ? { tokenizerFiles: await tokenizerFilesFrom(o.tokenizerDir, config.maxPositionEmbeddings) } : {}),
     ...(o.chatTemplate !== undefined ? { chatTemplate: o.chatTemplate } : {}),
     ...(o.padTokenId !== undefined ? { padTokenId: o.padTokenId } : {}),
+    ...(o.sequenceClassification ? { sequenceClassification: true } : {}),
   })
 }
 

@@ -28,6 +28,12 @@ function ropeScaling(base: Record<string, unknown>): Record<string, unknown> | n
   return type === undefined || type === 'default' ? null : rest
 }
 
+/** config.json's fields of a one-label `*ForSequenceClassification` (num_labels is derived from id2label). */
+function sequenceClassificationFields(architectures: unknown): Record<string, unknown> {
+  const names = Array.isArray(architectures) ? architectures.map(String) : []
+  return { architectures: names.map((a) => a.replace(/ForCausalLM$/, 'ForSequenceClassification')), id2label: { 0: 'LABEL_0' }, label2id: { LABEL_0: 0 } }
+}
+
 export interface ModelConfigJsonOptions {
   /** The base model's config.json as parsed: fields tunekit does not model are kept. */
   base?: Record<string, unknown>
@@ -35,6 +41,11 @@ export interface ModelConfigJsonOptions {
   dtype: StoredFloatDtype
   /** The tokenizer's pad id, when the model is saved with its tokenizer. */
   padTokenId?: number | null
+  /**
+   * A reward model (the rm stage): transformers' `<Family>ForSequenceClassification` with one label,
+   * the scalar head `score` in place of lm_head, as its `save_pretrained` writes the config.
+   */
+  sequenceClassification?: boolean
 }
 
 /**
@@ -61,6 +72,7 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
     torch_dtype: name,
     dtype: name,
     ...(o.padTokenId !== undefined && o.padTokenId !== null ? { pad_token_id: o.padTokenId } : {}),
+    ...(o.sequenceClassification ? sequenceClassificationFields(familyFields.architectures) : {}),
   }
   return Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]))
 }

@@ -20,6 +20,8 @@ export interface ModelMetadata {
   chatTemplate?: string
   /** The tokenizer's pad id (config.json and generation_config.json `pad_token_id`). */
   padTokenId?: number | null
+  /** A reward model's folder (`AutoModelForSequenceClassification`): see modelConfigJson. */
+  sequenceClassification?: boolean
 }
 
 const text = (data: string | Uint8Array): string => (typeof data === 'string' ? data : Buffer.from(data).toString('utf8'))
@@ -44,7 +46,7 @@ export function tokenizerFilesWithTemplate(files: Record<string, string | Uint8A
 /** Writes config.json, generation_config.json and the tokenizer files into `dir`, each atomically. */
 export async function writeModelMetadata(dir: string, m: ModelMetadata): Promise<void> {
   const dtype = m.dtype ?? 'F32'
-  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(m.family, m.config, { ...(m.base ? { base: m.base } : {}), dtype, padTokenId: m.padTokenId ?? null }))
+  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(m.family, m.config, { ...(m.base ? { base: m.base } : {}), dtype, padTokenId: m.padTokenId ?? null, ...(m.sequenceClassification ? { sequenceClassification: true } : {}) }))
   await writeJsonAtomic(join(dir, 'generation_config.json'), generationConfigJson(m.config, m.padTokenId))
   const files = tokenizerFilesWithTemplate(m.tokenizerFiles ?? {}, m.chatTemplate)
   for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)

@@ -121,7 +121,10 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
     } else if (k.kind === 'saved') {
       seenSaved.add(k.module)
       if (!saved.includes(k.module)) bad(`${configFile}: modules_to_save`, `${ADAPTER_WEIGHTS} holds a full copy of ${JSON.stringify(k.module)} but modules_to_save is ${JSON.stringify(json.modules_to_save ?? null)}`, json.modules_to_save)
-      if (base && (t.shape.length !== 2 || t.shape[1] !== base.config.hiddenSize || t.shape[0]! < base.config.vocabSize)) {
+      if (k.module === 'score') {
+        // the reward head, Linear(hidden, num_labels = 1)
+        if (base && (t.shape.length !== 2 || t.shape[0] !== 1 || t.shape[1] !== base.config.hiddenSize)) misfit(key, `${key} has shape ${show(t.shape)} but the model's reward head score is [1, ${base.config.hiddenSize}] (num_labels, hidden_size)`, t.shape)
+      } else if (base && (t.shape.length !== 2 || t.shape[1] !== base.config.hiddenSize || t.shape[0]! < base.config.vocabSize)) {
         misfit(key, `${key} has shape ${show(t.shape)} but the model's ${k.module} is [${base.config.vocabSize} or more rows, ${base.config.hiddenSize}] (vocab_size, hidden_size)`, t.shape)
       }
     } else {

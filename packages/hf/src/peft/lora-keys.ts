@@ -98,6 +98,7 @@ export function parseAdapterKey(key: string): AdapterKey | undefined {
   const magnitude = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_magnitude_vector$/.exec(key)
   if (magnitude) return { kind: 'magnitude', module: magnitude[2]!, layer: Number(magnitude[1]) }
   if (key === `${PREFIX}lm_head.weight`) return { kind: 'saved', module: 'lm_head' }
+  if (key === `${PREFIX}score.weight`) return { kind: 'saved', module: 'score' }
   if (key === `${PREFIX}model.embed_tokens.weight`) return { kind: 'saved', module: 'embed_tokens' }
   const tokens = /^base_model\.model\.(?:model\.)?(embed_tokens|lm_head)\.token_adapter\.trainable_tokens_delta$/.exec(key)
   if (tokens) return { kind: 'tokens', module: tokens[1]! }

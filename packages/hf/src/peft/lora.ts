@@ -40,8 +40,9 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
     ...(revision !== null ? { revision } : {}),
     target_modules: targetModuleList(spec, family),
     // An encoder's adapter is a plain PeftModel's (the torch qa-train's): PEFT 0.21's QUESTION_ANS
-    // task type drops token_type_ids from the forward, so neither backend names a task.
-    task_type: familyOf(family).kind === 'encoder' ? null : 'CAUSAL_LM',
+    // task type drops token_type_ids from the forward, so neither backend names a task. A saved
+    // `score` head is a reward model's (the rm stage): PEFT's sequence-classification task.
+    task_type: familyOf(family).kind === 'encoder' ? null : spec.modulesToSave?.includes('score') ? 'SEQ_CLS' : 'CAUSAL_LM',
     ...(tokens ? { trainable_token_indices: Object.fromEntries(Object.entries(tokens).map(([m, ids]) => [m, [...ids]])) } : {}),
     ...(spec.useDora ? { use_dora: true } : {}),
     ...(spec.rsLora ? { use_rslora: true } : {}),

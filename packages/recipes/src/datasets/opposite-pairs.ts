@@ -1,10 +1,11 @@
 /**
- * Preference pairs for the opposites skill (recipes/opposites-dpo.ts): each question of
- * {@link allOppositeQuestions} once, in TRL's `{ prompt, chosen, rejected }` form, the right
- * antonym chosen and a seeded wrong word rejected: half the time the word asked about itself (the
- * commonest mistake of a half-trained model, "opposite of hot?" → "hot"), else another pair's word.
+ * Preference pairs for the opposites skill, the right antonym chosen and a seeded wrong word
+ * rejected, in TRL's `{ prompt, chosen, rejected }` form: `oppositePreferences` for DPO
+ * (recipes/opposites-dpo.ts: every question not excluded, the wrong word half the time the one
+ * asked about), `oppositePreferencePairs` for the reward model (recipes/opposites-rm.ts: split as
+ * oppositesDataset splits its questions, so held-out pairs are questions tiny-chat never trained on).
  */
-import { allOppositeQuestions, oppositePairs, seededRandom, type QuestionAnswer } from './opposites.ts'
+import { allOppositeQuestions, oppositePairs, oppositesDataset, seededRandom, type OppositesOptions, type QuestionAnswer } from './opposites.ts'
 
 /** One preference record in TRL's explicit-prompt format. */
 export type OppositePreference = { prompt: string; chosen: string; rejected: string }
@@ -42,4 +43,37 @@ export function oppositePreferences(options: OppositePreferenceOptions = {}): Op
     ;[rows[i], rows[j]] = [rows[j]!, rows[i]!]
   }
   return rows
+}
+
+
+export interface OppositePreferences {
+  /** Pairs of the training questions. */
+  train: OppositePreference[]
+  /** Pairs of the held-out questions, for the end-of-run check. */
+  heldOut: OppositePreference[]
+}
+
+/**
+ * Builds the pairs: every question once (training and held-out as oppositesDataset splits them with
+ * the same options), each with one wrong word drawn from the seed (any word of the set but the answer).
+ */
+export function oppositePreferencePairs(options: Pick<OppositesOptions, 'seed' | 'heldOut'> & {
+  /**
+   * The wrong word: `'echo'` the question's own word (a tiny model's commonest mistake: repeating it),
+   * `'random'` any word of the set but the answer, drawn from the seed.
+   * @defaultValue 'random'
+   */
+  rejected?: 'echo' | 'random'
+} = {}): OppositePreferences {
+  const { seed = 0, heldOut = 0.15, rejected = 'random' } = options
+  const held = new Set(oppositesDataset({ seed, heldOut }).heldOut.map((q) => q.prompt))
+  const words = oppositePairs.flat()
+  const random = seededRandom(seed + 1) // its own stream: the split's draws stay oppositesDataset's
+  const pairs = allOppositeQuestions().map((q, i) => {
+    const wrong = words.filter((w) => w !== q.answer)
+    // allOppositeQuestions lists every phrasing over the words in oppositePairs.flat()'s order
+    const echo = words[i % words.length]!
+    return { prompt: q.prompt, chosen: q.answer, rejected: rejected === 'echo' ? echo : wrong[Math.floor(random() * wrong.length)]! }
+  })
+  return { train: pairs.filter((p) => !held.has(p.prompt)), heldOut: pairs.filter((p) => held.has(p.prompt)) }
 }

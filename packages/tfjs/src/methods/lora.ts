@@ -62,6 +62,13 @@ export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: Read
   const saved = spec.modulesToSave ?? []
   if (saved.includes('embed_tokens')) state.embed = copy(savedModuleKey('embed_tokens'), () => model.embed.clone())
   if (saved.includes('lm_head')) state.lmHead = copy(savedModuleKey('lm_head'), () => headMatrix(model.head))
+  if (saved.includes('score')) {
+    // the reward head [1, hidden] (PEFT's SEQ_CLS modules_to_save): drawn by initialAdapter, never from the base
+    const init = initial.get(savedModuleKey('score'))
+    if (!init) throw new Error(`the initial adapter has no ${savedModuleKey('score')}`)
+    state.score = tf.variable(tf.tensor2d(init.data, [1, model.config.hiddenSize]))
+    entries.push([savedModuleKey('score'), state.score])
+  }
   const tokenIds = spec.trainableTokens?.embed_tokens ?? []
   if (tokenIds.length > 0) {
     const ids = Int32Array.from(tokenIds)

@@ -19,6 +19,8 @@ export interface AdapterState {
   embed?: Var2D
   /** Trained lm_head [vocab, hidden]; the `embed` variable itself when tied embeddings train. */
   lmHead?: Var2D
+  /** The reward head `score.weight` [1, hidden], LoRA's saved module (the rm stage); full fine-tuning keeps it in `weights`. */
+  score?: Var2D
   /** `trainableTokens`: the trained rows of the embedding, [ids.length, hidden]. */
   tokens?: { ids: Int32Array; rows: Var2D; index: Map<number, number> }
   /** Full / freeze: trained base tensors by transformers name (`model.layers.1.mlp.up_proj.weight` [out, in]). */

@@ -57,7 +57,8 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   const lmHead = head ? tf.tensor2d(head.data, [config.vocabSize, config.hiddenSize]) : embed
   const blocks = frozenHead(lmHead)
   if (lmHead !== embed) lmHead.dispose()
-  return { family, config, embed, layers, norm, head: blocks }
+  const score = await read('score.weight')
+  return { family, config, embed, layers, norm, head: blocks, ...(score ? { score: tf.tensor2d(score.data, [1, config.hiddenSize]) } : {}) }
 }
 
 /**
@@ -117,7 +118,7 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
 }
 
 export function disposeModel(model: DecoderModel): void {
-  const ts: tf.Tensor[] = [model.embed, model.norm]
+  const ts: tf.Tensor[] = [model.embed, model.norm, ...(model.score ? [model.score] : [])]
   disposeHead(model.head)
   for (const l of model.layers) {
     ts.push(l.inputNorm, l.postNorm)

@@ -41,6 +41,8 @@ export interface DecoderModel {
   norm: tf.Tensor1D // [hidden]
   /** lm_head (the embedding when `tieWordEmbeddings`), cut into vocabulary blocks in both layouts. */
   head: FrozenHead
+  /** A merged reward model's head `score.weight` [1, hidden] (`*ForSequenceClassification`), when the folder has one. */
+  score?: tf.Tensor2D
 }
 
 /** A batch of rows as the model reads them; every array is `[batch * seq]`, row-major. */

@@ -16,6 +16,7 @@ import { optimizerSettings } from '../train/optimizer.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
 import { dpoLoss } from './dpo.ts'
 import { orpoLoss } from './orpo.ts'
+import { rmObjective } from './rm-step.ts'
 import { pairBatch, sequenceLogps, type PairBatch, type PairLogps } from './pair-batch.ts'
 import { evaluatePairs, type PairLoss } from './pair-eval.ts'
 import { simpoLoss } from './simpo.ts'
@@ -65,8 +66,8 @@ async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer
   }
 }
 
-/** The objectives over pair micro-batches (kto trains on examples: kto-nodes.ts). */
-type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' }>
+/** The objectives over pair log-probabilities (kto trains on examples: kto-nodes.ts; the reward model scores with its head: rm-step.ts). */
+type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' } | { kind: 'rm' }>
 
 /**
  * Each preference objective's loss over a pair micro-batch (objectives/<kind>.ts), keyed by
@@ -120,11 +121,18 @@ async function pairData(ctx: NodeContext, objective: Objective): Promise<Prefere
   }
 }
 
-/** The train node of a preference stage on tfjs: its items (pairs; kto's examples) in the pair plan's steps, the stage's loss (DPO against the ref-logprobs node, ORPO, SimPO, KTO), the method's artifact. */
+/** The reward model's train data: the pairs, scored by the `score` head at each row's last real token (rm-step.ts). */
+async function rmData(ctx: NodeContext, objective: Extract<NonNullable<TrainParams['objective']>, { kind: 'rm' }>): Promise<PreferenceData<PairBatch>> {
+  const { pairs, padId } = await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), objective.kind)
+  return { count: pairs.length, batch: (indices) => pairBatch(pairs, indices), objective: (model, adapter) => rmObjective({ model, adapter, options: objective, padId }) }
+}
+
+/** The train node of a preference stage on tfjs: its items (pairs; kto's examples) in the pair plan's steps, the stage's loss (DPO against the ref-logprobs node, ORPO, SimPO, KTO, the reward model's), the method's artifact. */
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
   if (objective.kind === 'kto') return trainOn(ctx, await ktoData(inputOfKind(ctx, 'tokenize'), inputOfKind(ctx, 'ref-logprobs'), objective, p.args.batchSize, ctx.emit, ctx.node.id))
+  if (objective.kind === 'rm') return trainOn(ctx, await rmData(ctx, objective))
   return trainOn(ctx, await pairData(ctx, objective))
 }
 

@@ -1,4 +1,4 @@
-"""`python -m tunekit_torch run node.json | probe | complete request.json | logits request.json`."""
+"""`python -m tunekit_torch run node.json | probe | complete request.json | logits request.json | rewards request.json`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import traceback
 from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from .events import WorkerError, emit, log
 
-USAGE = "usage: python -m tunekit_torch run NODE.json | probe | complete REQUEST.json | logits REQUEST.json"
+USAGE = "usage: python -m tunekit_torch run NODE.json | probe | complete REQUEST.json | logits REQUEST.json | rewards REQUEST.json"
 
 
 def run_node(path: str) -> None:
@@ -57,6 +57,11 @@ def main(argv: list[str]) -> int:
 
             with open(argv[1]) as f:
                 run_logits(json.load(f))
+        elif command == "rewards" and len(argv) == 2:
+            from .rewards import run_rewards
+
+            with open(argv[1]) as f:
+                run_rewards(json.load(f))
         elif command == "complete" and len(argv) == 2:
             from .generate import run_complete
 

@@ -19,11 +19,29 @@ from .params import MergeParams
 from .spec import NodeSpec, model_folder
 
 
+def is_reward_artifact(train_dir) -> bool:
+    """Whether the rm stage trained it: a PEFT adapter of task SEQ_CLS, or a full model with the head `score`."""
+    import json
+
+    config = train_dir / "adapter_config.json"
+    if config.exists():
+        return json.loads(config.read_text()).get("task_type") == "SEQ_CLS"
+    weights = train_dir / "model.safetensors"
+    if weights.exists():
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as f:
+            return "score.weight" in f.keys()
+    return False
+
+
 def merged_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype):
     train_dir = spec.require_input("train")
     tok_dir = train_dir / "tokenizer" if (train_dir / "tokenizer").exists() else spec.require_input("tokenize") / "tokenizer"
     tokenizer = load_tokenizer(tok_dir)
-    base = load_base(model_folder(spec.require_input("model")), dtype, device)
+    # a reward model's artifact (the rm stage) merges into AutoModelForSequenceClassification
+    pad_id = tokenizer.pad_token_id if is_reward_artifact(train_dir) else None
+    base = load_base(model_folder(spec.require_input("model")), dtype, device, reward_pad_id=pad_id)
     resize_embeddings(base, len(tokenizer), spec.node)
     return METHODS[artifact_kind(train_dir)].merged(base, train_dir), tokenizer, train_dir
 

@@ -99,14 +99,22 @@ def attention_kind(device: torch.device, dtype: torch.dtype, packed: bool) -> st
     return "sdpa"
 
 
-def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None, attention: str = "sdpa"):
-    from transformers import AutoModelForCausalLM
+def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None, attention: str = "sdpa", reward_pad_id: int | None = None):
+    """The causal LM, or with `reward_pad_id` the reward model's AutoModelForSequenceClassification
+    (num_labels 1; its new `score` head is replaced by the driver's seeded one, the initial adapter's)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     kwargs = {"dtype": dtype, "attn_implementation": attention}
     if quant is not None:
         kwargs["quantization_config"] = quant
         kwargs["device_map"] = {"": device.index or 0}
-    model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    if reward_pad_id is not None:
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()  # "score.weight newly initialized": the driver's head replaces it
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, pad_token_id=reward_pad_id, **kwargs)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
     if quant is None:
         model.to(device)
     return model
@@ -142,7 +150,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         use_dora=lora.use_dora,
         init_lora_weights="gaussian" if lora.init == "gaussian" else True,
         bias="none",
-        task_type="CAUSAL_LM",
+        # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
+        task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
     )
     cfg.base_model_name_or_path = model_id
     return cfg

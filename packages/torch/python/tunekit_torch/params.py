@@ -133,6 +133,12 @@ class TrainParamsObjectiveKto(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveRm(Params):
+    kind: Literal["rm"] = field(metadata={"json": "kind"})
+    center_rewards_coefficient: float | None = field(default=None, metadata={"json": "centerRewardsCoefficient"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -140,7 +146,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,10 @@ def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
     return total / count if count else None
 
 
-def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False):
-    """Base model (quantised when possible), resized embeddings, then the method (methods.py)."""
+def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False, reward_pad_id: int | None = None):
+    """Base model (quantised when possible), resized embeddings, then the method (methods.py).
+    `reward_pad_id`: the reward model's base, AutoModelForSequenceClassification with one label,
+    reading each row's score at its last token that is not this id."""
     from peft import prepare_model_for_kbit_training
 
     params: TrainParams = spec.params
@@ -107,7 +109,7 @@ def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed
     tokenizer = load_tokenizer(tokenize / "tokenizer")
     quant = quantization_config(model_p.quantize, device, dtype, spec.node)
     attention = attention_kind(device, dtype, packed)
-    base = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention)
+    base = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention, reward_pad_id)
     info(spec.node, f"attention: {attention}")
     resize_embeddings(base, len(tokenizer), spec.node)
     checkpointing = model_p.gradient_checkpointing

@@ -1,11 +1,13 @@
-"""The train node of a preference stage (DPO, ORPO, SimPO; KTO's data and loss in train_kto.py): the
-policy (the recipe's method over the base) on the tokenize artifact's pairs (kto: examples), following the pair plan the TS driver wrote (`pairPlan`,
-@tunekit/data's pairPlan); DPO against the reference log-probabilities of the ref-logprobs node,
-ORPO and SimPO without a reference.
+"""The train node of a preference stage (DPO, ORPO, SimPO, the reward model; KTO's data and loss in
+train_kto.py): the policy (the recipe's method over the base) on the tokenize artifact's pairs (kto:
+examples), following the pair plan the TS driver wrote (`pairPlan`, @tunekit/data's pairPlan); DPO
+against the reference log-probabilities of the ref-logprobs node, ORPO and SimPO without a
+reference, the reward model (rm) through the `score` head of AutoModelForSequenceClassification.
 
 One forward pass per micro-batch over its chosen and rejected sequences together (TRL's concatenated
 forward). Loss of an optimiser step = mean over all its pairs of the per-pair loss (dpo_loss.py,
-orpo_loss.py, simpo_loss.py); logged metrics are TRL's (`rewards/chosen`, …), means over the step's pairs.
+orpo_loss.py, simpo_loss.py, rm_loss.py); logged metrics are TRL's (`rewards/chosen`, …; the reward
+model's `accuracy`, `margin`, …), means over the step's pairs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .orpo_loss import orpo_loss
 from .params import TrainParams
 from .preference import PairLogps, PreferenceData, pair_batch, read_pairs, sequence_logps
 from .simpo_loss import simpo_loss
+from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
 from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
@@ -51,6 +54,8 @@ def describe(objective) -> str:
         return f"DPO loss {objective.loss_type}, beta {objective.beta}"
     if objective.kind == "orpo":
         return f"ORPO, lambda {objective.beta}"
+    if objective.kind == "rm":
+        return f"reward model, center_rewards_coefficient {objective.center_rewards_coefficient}"
     return f"SimPO, beta {objective.beta}, gamma {objective.simpo_gamma}, cpo_alpha {objective.cpo_alpha}"
 
 
@@ -75,6 +80,24 @@ def pair_objective(spec: NodeSpec, objective, model, device, autocast) -> Prefer
     return PreferenceData(len(pairs), "pairs", micro, lambda sums, n: {name: float(v) / n for name, v in sums.items()})
 
 
+def rm_objective(spec: NodeSpec, objective, model, device, autocast) -> PreferenceData:
+    """The reward model over pair micro-batches: each row's reward from the `score` head, TRL's
+    pairwise loss and metrics, means over the step's pairs."""
+    tokenize = spec.require_input("tokenize")
+    pairs = read_pairs(tokenize)
+    pad_id = open_shards(tokenize / "pairs").pad_id
+
+    def micro(mb: list[int]):
+        batch = pair_batch([pairs[i] for i in mb], pad_id, device)
+        losses, metrics = rm_loss(objective, sequence_rewards(model, batch, autocast))
+        return losses, metrics, int(batch["attention_mask"].sum())
+
+    return PreferenceData(len(pairs), "pairs", micro, lambda sums, n: {name: float(v) / n for name, v in sums.items()})
+
+
+OBJECTIVES = {"kto": kto_objective, "rm": rm_objective}  # the pair stages: pair_objective
+
+
 def run_train_dpo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, objective = params.args, params.objective
@@ -87,14 +110,16 @@ def run_train_dpo(spec: NodeSpec) -> None:
     plan = json.loads(spec.pair_plan.read_text())
     steps, per_epoch = plan["steps"], int(plan["stepsPerEpoch"])
     total = len(steps)
-    model, tokenizer, _ = build_model(spec, device, dtype)
+    # the reward model scores with its head (AutoModelForSequenceClassification reads the last non-pad token)
+    reward_pad_id = open_shards(spec.require_input("tokenize") / "pairs").pad_id if objective.kind == "rm" else None
+    model, tokenizer, _ = build_model(spec, device, dtype, reward_pad_id=reward_pad_id)
     method = METHODS[params.method.kind]
     optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     factor = lr_factor(args, total)
     trainable, all_params = count_params(model)
     amp = device.type == "cuda" and dtype in (torch.bfloat16, torch.float16)
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
-    data = (kto_objective if objective.kind == "kto" else pair_objective)(spec, objective, model, device, autocast)
+    data = OBJECTIVES.get(objective.kind, pair_objective)(spec, objective, model, device, autocast)
     info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights; {opt_name}; "
          f"{trainable:,} trainable of {all_params:,} parameters; {data.count} {data.unit}, {total} steps; "
          f"{describe(objective)}")
