@@ -20,11 +20,13 @@
  * average 9–20; tfjs-wasm): the call format (JSON valid 100%, every function name right), BLEU-4 65
  * on the replies, and slot F1 47.4 on 100 held-out dialogues (63 calls); the misses are another
  * value of the right slot, a slot the user did not ask for, or a missed one. The seed's F1 ≥ 0.90
- * is NOT reached. The 61.5 measured before on 40 held-out dialogues (24 calls) was the luck of a
- * small split. More distinct dialogues do not help within this step budget: 4000 of them (no
- * repeats, nothing to learn by heart) gave slot F1 12–18 after 300–500 steps, as the model had
- * not yet learned to copy a value from the request; the copy needs more steps than ten minutes of
- * these cores give (docs/evaluation.md has what was tried).
+ * is NOT reached. The 61.5 measured before on 40 held-out dialogues (24 calls) does not hold on
+ * 100: with the call's slots in the order the user named them (the generator before) the same
+ * recipe scores 20.3 there, with them in the tool's parameter order 47.4. More distinct dialogues
+ * do not help within this step budget: 4000 of them (no repeats, nothing to learn by heart) gave
+ * slot F1 12–18 after 300–500 steps, as the model had not yet learned to copy a value from the
+ * request; the copy needs more steps than ten minutes of these cores give (docs/evaluation.md has
+ * what was tried).
  *
  * Run:    npx tsx recipes/hotel-tools.ts            (trains, then prints the table: base and fine-tuned)
  *         npx tsx recipes/hotel-tools.ts eval --base   (the base row alone; trains nothing)
