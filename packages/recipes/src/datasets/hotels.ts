@@ -107,18 +107,23 @@ const REDRAWS = 50
 
 const pick = <T>(items: readonly T[], random: () => number): T => items[Math.floor(random() * items.length)]!
 
-/** One request with one to `maxSlots` distinct constraints, in the order the user names them, and its call's arguments. */
+/**
+ * One request with one to `maxSlots` distinct constraints, in the order the user names them, and
+ * its call's arguments in the tool's parameter order (as CrossWOZ's dialogue states list slots in
+ * the ontology's order), whatever order the user named them in.
+ */
 function drawRequest(lang: Language, maxSlots: number, random: () => number): { request: string; args: Partial<Record<HotelSlot, string>> } {
   const slotNames = Object.keys(SLOTS) as HotelSlot[]
   const count = 1 + Math.floor(random() * Math.min(maxSlots, slotNames.length))
   const slots = shuffled(slotNames, random).slice(0, count)
-  const args: Partial<Record<HotelSlot, string>> = {}
+  const chosen = new Map<HotelSlot, string>()
   const asks = slots.map((slot) => {
     const { values, ask } = SLOTS[slot][lang]
     const value = pick(values, random)
-    args[slot] = value
+    chosen.set(slot, value)
     return pick(ask, random).replace('{v}', value)
   })
+  const args = Object.fromEntries(slotNames.filter((s) => chosen.has(s)).map((s) => [s, chosen.get(s)!]))
   return { request: `${pick(OPENINGS[lang], random)}${asks.join(JOIN[lang])}${END[lang]}`, args }
 }
 
