@@ -6,39 +6,29 @@
  * prompt is the question ("What is the opposite of hot?"), `chosen` the right antonym, `rejected`
  * another word of the set. The questions tiny-chat holds out are held out here too: the reward model
  * never trains on them, and the end of the run scores them (`rewardAccuracy` from tunekit, the
- * backend's `rewards` request). The model is tiny-chat's merged SFT model when recipes/tiny-chat.ts
- * has been run in this checkout (runs/tiny-chat/merged), else the same tiny Mistral with random
- * weights (a recipe cannot name another recipe's output yet; from random weights the held-out
- * accuracy stays near chance). The rm stage puts the scalar head `score` on it (Linear(hidden, 1),
+ * backend's `rewards` request). The model is tiny-chat's merged SFT model, chained: `init: { recipe:
+ * tinyChat }` makes tiny-chat's graph part of this one (a tiny-chat run before shares its cache;
+ * running this first runs tiny-chat too; from random weights the held-out accuracy stays near
+ * chance). The rm stage puts the scalar head `score` on it (Linear(hidden, 1),
  * trained in full beside LoRA) and trains TRL's RewardTrainer loss −log σ(r_chosen − r_rejected).
  * The merged folder is an AutoModelForSequenceClassification.
  *
  * Figure:  from tiny-chat's SFT model, 53.1% before training (random head), 96.9% after (32 pairs).
- * Memory:  < 1 GB.  Time: 45 s on 2 shared CPU cores (tfjs-wasm), after tiny-chat (≈ 1–2 min).
- * Run:     npx tsx recipes/tiny-chat.ts && npx tsx recipes/opposites-rm.ts
+ * Memory:  < 1 GB.  Time: 45 s on 2 shared CPU cores (tfjs-wasm), plus tiny-chat's run when it is not cached (≈ 1–2 min).
+ * Run:     npx tsx recipes/opposites-rm.ts
  */
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
 import { defineRecipe, inline, isEntryPoint } from '@tunekit/core'
 import { loadBackend, main, rewardAccuracy } from '@tunekit/cli'
 import { allProjections, oppositePreferencePairs } from '@tunekit/recipes'
+import { recipe as tinyChat } from './tiny-chat.ts'
 
 // 288 training pairs; the 32 questions tiny-chat holds out, as pairs, for the check.
 const { train, heldOut } = oppositePreferencePairs({ seed: 0, heldOut: 0.1 })
 
-// tiny-chat's merged SFT model when it has been run here (npx tsx recipes/tiny-chat.ts), else the
-// same tiny model with random weights: a recipe cannot name another recipe's output yet.
-const sft = resolve(import.meta.dirname, '../runs/tiny-chat/merged')
-const fromSft = existsSync(join(sft, 'model.safetensors'))
-const tinyMistral = { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 }
-
 export const recipe = defineRecipe({
   name: 'opposites-rm',
-  model: fromSft
-    ? { id: 'tunekit/tiny-chat', family: 'mistral', dtype: 'float32', path: sft }
-    : { id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32', random: { seed: 0, tokenizer: 'mistral', config: tinyMistral } },
+  init: { recipe: tinyChat }, // model and tokens (ChatML's, <|im_end|> the eos) are tiny-chat's: its merged model
   stage: { kind: 'rm' },
-  tokens: { chatml: true }, // ChatML's <|im_end|> ends every answer (the eos), as in tiny-chat
   data: { source: inline(train), format: 'openai', template: 'chatml', maxLength: 64 },
   // the two ChatML rows train as trainable tokens; a reward model has no lm_head
   lora: { rank: 8, alpha: 16, dropout: 0, targetModules: [...allProjections], trainableTokens: true },
@@ -58,8 +48,7 @@ if (whole && !process.exitCode && (await isEntryPoint(import.meta))) {
     const before = await rewardAccuracy(recipe, heldOut, { backend, model: 'initial' })
     const after = await rewardAccuracy(recipe, heldOut, { backend, model: 'trained' })
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`
-    const base = fromSft ? "tiny-chat's SFT model" : 'a random tiny model (run recipes/tiny-chat.ts first to start from its SFT model)'
-    console.log(`\nReward model on ${base}: pairwise accuracy on ${heldOut.length} held-out pairs (chosen = the right antonym): ${pct(before.accuracy)} before training (random head), ${pct(after.accuracy)} after`)
+    console.log(`\nReward model on tiny-chat's SFT model: pairwise accuracy on ${heldOut.length} held-out pairs (chosen = the right antonym): ${pct(before.accuracy)} before training (random head), ${pct(after.accuracy)} after`)
   } finally {
     await backend.dispose?.()
   }

@@ -9,13 +9,17 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const recipes = readdirSync(join(root, 'recipes')).filter((f) => f.endsWith('.ts')).map((f) => `recipes/${f}`)
 // The encoder's qa stage has its own nodes (and parameters and memory, but no ETA: no encoder throughput figure).
 const QA = new Set(['recipes/faq-qa.ts'])
-// A dpo recipe chained from tiny-chat (init.recipe) lists tiny-chat's nodes under its name, then its own.
-const CHAINED = new Set(['recipes/opposites-dpo.ts'])
+// The dpo and rm recipes chained from tiny-chat (init.recipe) list tiny-chat's nodes under its name, then their own.
+const chainedFromTinyChat = ['tiny-chat/collate', 'tiny-chat/train', 'tiny-chat/merge', 'model', 'tokenize']
+const CHAINED: Record<string, string[]> = {
+  'recipes/opposites-dpo.ts': [...chainedFromTinyChat, 'ref-logprobs', 'pair-split', 'train', 'merge'],
+  'recipes/opposites-rm.ts': [...chainedFromTinyChat, 'train', 'merge'],
+}
 const shape = (recipe: string) =>
   QA.has(recipe)
     ? { nodes: ['model', 'source', 'qa-features', 'qa-train', 'qa-eval'], edge: 'qa-features --> qa-train', qa: true }
-    : CHAINED.has(recipe)
-      ? { nodes: ['tiny-chat/collate', 'tiny-chat/train', 'tiny-chat/merge', 'model', 'tokenize', 'ref-logprobs', 'pair-split', 'train', 'merge'], edge: 'tiny-chat_merge --> model', qa: false }
+    : CHAINED[recipe]
+      ? { nodes: CHAINED[recipe], edge: 'tiny-chat_merge --> model', qa: false }
       : { nodes: ['model', 'source', 'tokenize', 'collate', 'train', 'merge'], edge: 'train --> merge', qa: false }
 
 // No weights and no datasets: an empty Hub cache, no model path.

@@ -16,8 +16,9 @@ describe('plan and graph on every shipped recipe, with no weights present', () =
     const graph = await compile(recipe, { baseDir: recipesDir, cacheDir, env })
     // the encoder's qa stage has its own nodes; it is planned like the others (no ETA: no encoder throughput figure)
     const qa = recipe.stage.kind === 'qa'
-    // a preference stage batches its pairs itself (no collate): pair-split feeds its train node
-    expect(renderGraph(graph, 'mermaid')).toContain(qa ? 'qa-features --> qa-train' : recipe.stage.kind === 'dpo' ? 'pair-split --> train' : 'collate --> train')
+    // a preference stage batches its pairs itself (no collate): pair-split feeds dpo's train node, tokenize the reward model's
+    const edge = qa ? 'qa-features --> qa-train' : recipe.stage.kind === 'dpo' ? 'pair-split --> train' : recipe.stage.kind === 'rm' ? 'tokenize --> train' : 'collate --> train'
+    expect(renderGraph(graph, 'mermaid')).toContain(edge)
     const p = plan(graph, { cacheDir, throughputFile: join(root, 'none.json') })
     expect(p.nodes.every((n) => n.status === 'to run')).toBe(true)
     expect(p.memory).not.toBeNull() // known checkpoints and random models: numbers without config.json

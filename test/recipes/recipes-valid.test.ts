@@ -20,12 +20,12 @@ describe.each(files)('%s', (file) => {
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
     // Extractive QA (recipes/faq-qa.ts) has its own nodes: windows, training, held-out EM/F1.
     if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
-    // A reward model (recipes/opposites-rm.ts) trains on pairs, batched by train itself: no split or collate.
-    if (recipe.stage.kind === 'rm') return void expect(ids).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
-    // A chained recipe's nodes (init.recipe: recipes/opposites-dpo.ts) come first, under its name, with that recipe's keys.
+    // A chained recipe's nodes (init.recipe: recipes/opposites-dpo.ts, opposites-rm.ts) come first, under its name, with that recipe's keys.
     const chained = recipe.init ? (recipe.init.recipe as Recipe) : undefined
     if (chained) expect(ids.filter((id) => id.includes('/'))).toEqual((await compile(chained, { baseDir: dirname(join(root, file)) })).nodes.map((n) => `${chained.name}/${n.id}`))
     const own = ids.filter((id) => !id.includes('/'))
+    // A reward model trains on pairs, batched by train itself: no split or collate.
+    if (recipe.stage.kind === 'rm') return void expect(own).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
     // A preference stage batches its pairs itself: no split or collate, pair-split holds some out.
     if (recipe.stage.kind === 'dpo') expect(own.slice(0, 7)).toEqual(['model', 'source', 'format', 'tokenize', 'ref-logprobs', 'pair-split', 'train'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.

@@ -54,7 +54,8 @@ export async function rewardAccuracy(recipe: Recipe, pairs: readonly TextPair[],
   const cacheDir = resolve(recipe.output.cacheDir)
   const graph = await compile(recipe, { baseDir: o.baseDir ?? process.cwd(), cacheDir })
   const dirOf = (kind: string) => {
-    const node = graph.nodes.find((n) => n.kind === kind)
+    // this recipe's own node: a chained recipe's (init.recipe) come first, under `<name>/` ids
+    const node = graph.nodes.find((n) => n.kind === kind && !n.id.includes('/'))
     if (!node) throw new Error(`rewardAccuracy: recipe ${recipe.name} has no ${kind} node (is it an rm recipe?)`)
     return { node, dir: artifactDir(cacheDir, node.key) }
   }
