@@ -3,7 +3,7 @@
 // recipe trains that recipe's merged model with that recipe's tokenizer. What cannot chain is a
 // catalog error here, before any compute (compile adds the chained graph: graph/chain.ts).
 import { issue, type Issue } from './errors/tunekit-error.ts'
-import { canonicalJson } from './graph/hash.ts'
+import { canonicalJson } from './json.ts'
 
 type Obj = Record<string, unknown>
 const isObject = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v)

@@ -105,14 +105,17 @@ export type RecipeInput<F extends Family = Family, S extends StageKind = StageKi
 
 /**
  * A recipe that starts from another recipe's result (`init: { recipe }`, sft → dpo): as
- * {@link RecipeInput}, with `model` and `tokens` optional, since they default to the chained
- * recipe's (this recipe trains that recipe's merged model, with its tokenizer).
+ * {@link RecipeInput}, with `model` left out (this recipe trains the chained recipe's merged model)
+ * and `tokens` optional (they default to the chained recipe's, its tokenizer). `model` is typed
+ * `undefined` here rather than a partial model so that the editor's hover over `model.family` of a
+ * plain recipe keeps its TSDoc (a union of two model types loses it).
  */
 export type ChainedRecipeInput<F extends Family = Family, S extends StageKind = StageKind, M extends MethodInputFor<F> | undefined = MethodInputFor<F> | undefined> = {
   [K in keyof RecipeInput<F, S, M> as K extends 'model' | 'tokens' | 'init' ? never : K]: RecipeInput<F, S, M>[K]
 } & {
   init: { recipe: Recipe<F> }
-  model?: Partial<ModelInputFor<F>> | undefined
+  /** Given by the chained recipe (its merged model); a recipe given as data may still name one, which must match (TK481). */
+  model?: undefined
   tokens?: RecipeInput<F, S, M>['tokens']
 }
 

@@ -1,5 +1,6 @@
 /** JSON-serialisable values: graph nodes, params and artifacts' index files hold only these. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type { Json } from '../json.ts'
+import type { Json } from '../json.ts'
 
 import type { NodeKind } from '../nodes/index.ts'
 
