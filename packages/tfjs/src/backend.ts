@@ -1,6 +1,6 @@
-import { completeGenerateRequest, findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { completeGenerateRequest, findInputOfKind, inputOfKind, nodeParams, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
-import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact, storedFloatDtype } from '@tunekit/hf'
+import { readTrainArtifact, storedFloatDtype } from '@tunekit/hf'
 import { readFile, writeFile } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -12,28 +12,23 @@ import { scoreExecutor } from './score-node.ts'
 import { refLogprobsExecutor, trainPreference } from './objectives/dpo-nodes.ts'
 import { qaEvalExecutor } from './qa-eval-node.ts'
 import { qaTrainExecutor } from './qa-train-node.ts'
-import { mergeArtifact, setupMethod } from './methods/index.ts'
+import { mergeArtifact } from './methods/index.ts'
 import { disposeAdapter, trainableCount } from './methods/state.ts'
-import { quantizeOptions } from './quantize-options.ts'
-import { disposeModel, loadModel, modelBytes } from './model/load.ts'
+import { disposeModel, modelBytes } from './model/load.ts'
 import { checkpointWriter } from './train/checkpoint.ts'
 import { writeTrainOutputs } from './train/outputs.ts'
 import { trainLoop, type TrainSettings } from './train/loop.ts'
 import { optimizerSettings } from './train/optimizer.ts'
 import { planSource } from './train/plan-source.ts'
 import { warmupStepsOf } from './train/schedule.ts'
+import { openTrainNode, startTraining } from './train/start.ts'
 
 
 const train: NodeExecutor = async (ctx: NodeContext) => {
   const p = nodeParams('train', ctx.node)
   // a preference stage (dpo) trains pairs against the ref-logprobs node's reference
   if (p.objective) return trainPreference(ctx)
-  const engine = await selectEngine(p.device)
-  ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
-  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
-  const tokenizeDir = inputOfKind(ctx, 'tokenize')
-  const tokenizerDir = join(tokenizeDir, 'tokenizer')
-  const tok = await loadTokenizer(tokenizerDir)
+  const { modelDir, tokenizeDir, tokenizerDir, tok } = await openTrainNode(ctx)
   const plan = JSON.parse(await readFile(join(inputOfKind(ctx, 'collate'), 'plan.json'), 'utf8')) as BatchPlan
   const split = inputOfKind(ctx, 'split')
   const [trainShards, evalShards] = await Promise.all([readShards(join(split, 'train')), readShards(join(split, 'eval'))])
@@ -41,16 +36,11 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   if (a.optimizer !== 'sgd' && a.optimizer !== 'adamw_torch' && a.optimizer !== 'adamw') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `optimizer ${a.optimizer}: tfjs keeps float32 AdamW moments (no paging or 8-bit states)` })
   }
-  const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
-  const latest = await readLatestCheckpoint(ctx.workDir)
+  const { model, resume, adapter, artifact } = await startTraining(ctx, { p, modelDir, tokenizeDir, vocabSize: tok.vocabSize })
   // Either backend's checkpoint resumes (same adapter and optimizer layout); only tfjs's replays the same dropout masks.
-  const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
   if (resume && resume.trainerState.backend !== 'tfjs') {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: `resuming a ${resume.trainerState.backend} checkpoint: dropout masks from here on differ from an uninterrupted run` })
   }
-  // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
-  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, baseDir: ctx.baseDir, resumed: resume?.adapter.tensors })
-  const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   const bytes = modelBytes(model)
   ctx.emit({
     type: 'log', node: ctx.node.id, level: 'info',

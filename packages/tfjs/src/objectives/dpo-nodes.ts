@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { findInputOfKind, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, writeJsonAtomic, type NodeContext, type NodeExecutor, type RefLogprobs, type TrainParams } from '@tunekit/core'
+import { findInputOfKind, inputOfKind, nodeParams, resolveModelDir, warmStartDir, writeJsonAtomic, type NodeContext, type NodeExecutor, type RefLogprobs, type TrainParams } from '@tunekit/core'
 import { loadTokenizer, pairPlan, readPairSplit, requirePreferencePairs } from '@tunekit/data'
-import { adapterBaseModel, readLatestCheckpoint, readTrainArtifact } from '@tunekit/hf'
+import { readTrainArtifact } from '@tunekit/hf'
 import { selectEngine, type tf } from '../engine.ts'
-import { loadTrained, setupMethod } from '../methods/index.ts'
+import { loadTrained } from '../methods/index.ts'
 import { disposeAdapter, type AdapterState } from '../methods/state.ts'
 import { disposeModel, loadModel } from '../model/load.ts'
 import type { DecoderModel } from '../model/types.ts'
@@ -14,6 +14,7 @@ import { writeTrainOutputs } from '../train/outputs.ts'
 import { trainLoop, type StepObjective, type StepSource, type TrainSettings } from '../train/loop.ts'
 import { optimizerSettings } from '../train/optimizer.ts'
 import { warmupStepsOf } from '../train/schedule.ts'
+import { openTrainNode, startTraining } from '../train/start.ts'
 import { dpoLoss } from './dpo.ts'
 import { orpoLoss } from './orpo.ts'
 import { rmObjective } from './rm-step.ts'
@@ -137,23 +138,13 @@ export async function trainPreference(ctx: NodeContext): Promise<void> {
 }
 
 async function trainOn<B>(ctx: NodeContext, data: PreferenceData<B>): Promise<void> {
-  const p = nodeParams('train', ctx.node)
-  const engine = await selectEngine(p.device)
-  ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
-  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
-  const tokenizeDir = inputOfKind(ctx, 'tokenize')
-  const tokenizerDir = join(tokenizeDir, 'tokenizer')
-  const tok = await loadTokenizer(tokenizerDir)
+  const { p, modelDir, tokenizeDir, tokenizerDir, tok } = await openTrainNode(ctx)
   const a = p.args
   // the items that train and, for the pair stages, the held-out pairs (pair-split; none without one)
   const split = await readPairSplit(ctx, data.count)
   const plan = pairPlan(split.train, a)
   const evaluate = split.eval.length > 0 ? data.evaluate : undefined
-  const model = await loadModel(modelDir, { quantize: quantizeOptions(p.model.quantize), vocabSize: tok.vocabSize })
-  const latest = await readLatestCheckpoint(ctx.workDir)
-  const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
-  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(tokenizeDir), seed: a.seed, baseDir: ctx.baseDir, resumed: resume?.adapter.tensors })
-  const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
+  const { model, resume, adapter, artifact } = await startTraining(ctx, { p, modelDir, tokenizeDir, vocabSize: tok.vocabSize })
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, plan.totalSteps), maxGradNorm: a.maxGradNorm,
     optimizer: optimizerSettings(a, p.method),
