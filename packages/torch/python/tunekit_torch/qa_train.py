@@ -21,7 +21,6 @@ signal from the driver checkpoints the step reached and exits 130, as the SFT lo
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from .methods import Full, Lora
 from .modeling import resolve_device
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .spec import NodeSpec, model_folder, write_json_atomic
-from .train import Interrupt, cadence_hit, finish
+from .train import Interrupt, cadence_hit, finish, grad_norm, optimizer_update
 
 
 def read_features(features_dir: Path) -> tuple[list[dict], int]:
@@ -158,15 +157,9 @@ def run_qa_train(spec: NodeSpec) -> None:
         start = time.perf_counter()
         loss = model(**qa_batch(rows, pad_id, device)).loss
         loss.backward()
-        if args.max_grad_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(trainable, args.max_grad_norm)
-        else:
-            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable if p.grad is not None]))
+        norm = grad_norm(trainable, args.max_grad_norm)
         value = float(loss.detach())
-        if not math.isfinite(value):
-            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {value}", args=[index + 1, value])
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_update(optimizer, value, index + 1)
         step = index + 1
         state["step"] = step
         state["lossHistory"].append(value)

@@ -66,6 +66,26 @@ def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
     return loss, int(batch["label_count"])
 
 
+def grad_norm(params, max_norm: float) -> torch.Tensor:
+    """The gradients' global L2 norm (left on the device), clipped to `max_norm` in place when it is > 0
+    (clip_grad_norm_). Clipping before the finiteness check is harmless: a non-finite step discards them."""
+    if max_norm > 0:
+        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
+
+
+def optimizer_update(optimizer, step_loss: float, step: int, checkpoint=None) -> None:
+    """Applies step `step`'s gradients (1-based). A non-finite loss discards them, checkpoints the
+    last good state when `checkpoint` is given, and fails with NonFiniteLoss."""
+    if not math.isfinite(step_loss):
+        optimizer.zero_grad(set_to_none=True)
+        if checkpoint is not None:
+            checkpoint()
+        raise WorkerError("NonFiniteLoss", f"the loss at step {step} is {step_loss}", args=[step, step_loss])
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
     if every == "never":
         return False
@@ -208,21 +228,12 @@ def run_train(spec: NodeSpec) -> None:
             (loss / max(step_tokens, 1)).backward()
             loss_sum += loss.detach().double()
             window_tokens += sum(int(seg["length"]) for row in mb["rows"] for seg in row)  # real tokens
-        # Clipping before the finiteness check is harmless: a non-finite step discards the gradients.
-        if max_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(trainable_params, max_norm)
-        else:
-            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None]))
+        norm = grad_norm(trainable_params, max_norm)
         values = torch.stack([loss_sum, norm.detach().double()])
         upcoming = step_batches(index + 1) if index + 1 < total else None
-        loss_total, grad_norm = values.tolist()
+        loss_total, norm_value = values.tolist()
         step_loss = loss_total / max(step_tokens, 1)
-        if not math.isfinite(step_loss):
-            optimizer.zero_grad(set_to_none=True)
-            checkpoint()
-            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", args=[index + 1, step_loss])
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_update(optimizer, step_loss, index + 1, checkpoint)
 
         step = index + 1
         micro_done += len(micro_batches)
@@ -234,7 +245,7 @@ def run_train(spec: NodeSpec) -> None:
         if step % log_every == 0 or step == total or step == done_at_start + 1:
             now = time.perf_counter()
             event = {"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"],
-                     "loss": step_loss, "learningRate": lr, "gradNorm": grad_norm,
+                     "loss": step_loss, "learningRate": lr, "gradNorm": norm_value,
                      "tokensPerSecond": window_tokens / max(now - window_start, 1e-9),
                      "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step)}
             if device.type == "cuda":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import time
 
 import torch
@@ -32,7 +31,7 @@ from .simpo_loss import simpo_loss
 from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, finish, write_outputs
+from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, write_outputs
 from .train_kto import kto_objective
 
 # Each preference objective's per-pair losses and metrics, keyed by stage kind: (objective, log-probabilities,
@@ -165,17 +164,9 @@ def run_train_dpo(spec: NodeSpec) -> None:
             loss_sum += losses.detach().double().sum()
             for name, values in metrics.items():
                 sums[name] = sums.get(name, torch.zeros((), dtype=torch.float64, device=device)) + values.double().sum()
-        if args.max_grad_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(trainable_params, args.max_grad_norm)
-        else:
-            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in trainable_params if p.grad is not None]))
-        step_loss, grad_norm = (v / d for v, d in zip(torch.stack([loss_sum, norm.detach().double()]).tolist(), (step_pairs, 1)))
-        if not math.isfinite(step_loss):
-            optimizer.zero_grad(set_to_none=True)
-            checkpoint()
-            raise WorkerError("NonFiniteLoss", f"the loss at step {index + 1} is {step_loss}", args=[index + 1, step_loss])
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        norm = grad_norm(trainable_params, args.max_grad_norm)
+        step_loss, norm_value = (v / d for v, d in zip(torch.stack([loss_sum, norm.detach().double()]).tolist(), (step_pairs, 1)))
+        optimizer_update(optimizer, step_loss, index + 1, checkpoint)
         step = index + 1
         state["step"], state["epoch"] = step, step / per_epoch
         state["microBatch"] = sum(len(s) for s in steps[:step])
@@ -183,7 +174,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
         if step % args.log_every == 0 or step == total or step == done_at_start + 1:
             now = time.perf_counter()
             event = {"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"],
-                     "loss": step_loss, "learningRate": lr, "gradNorm": grad_norm,
+                     "loss": step_loss, "learningRate": lr, "gradNorm": norm_value,
                      "tokensPerSecond": tokens / max(now - step_start, 1e-9),
                      "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step),
                      "metrics": data.step_metrics(sums, step_pairs)}
