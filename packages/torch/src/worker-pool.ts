@@ -58,6 +58,8 @@ class ServeProcess {
   private pending: Pending | undefined
   private idleTimer: NodeJS.Timeout | undefined
   exited = false
+  /** Its stdin was closed after IDLE_MS: it is on its way out and takes no call. */
+  ending = false
 
   constructor(python: string, env: NodeJS.ProcessEnv, private readonly onGone: (p: ServeProcess) => void) {
     this.child = spawn(python, ['-m', 'tunekit_torch', 'serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -105,7 +107,10 @@ class ServeProcess {
     this.pending = undefined
     if (reusable && !this.exited) {
       this.reference(false)
-      this.idleTimer = setTimeout(() => this.child.stdin.end(), IDLE_MS)
+      this.idleTimer = setTimeout(() => {
+        this.ending = true
+        this.child.stdin.end()
+      }, IDLE_MS)
       this.idleTimer.unref()
     }
     pending?.resolve(result)
@@ -116,7 +121,8 @@ class ServeProcess {
     if (this.exited) return
     this.exited = true
     clearTimeout(this.idleTimer)
-    if (this.pending) this.finish(result, false)
+    // serve exits 0 only at the end of its stdin: with a call under way that is a failure too
+    if (this.pending) this.finish(result.code === 0 ? { ...result, code: 1 } : result, false)
     else this.onGone(this)
   }
 
@@ -139,7 +145,7 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
   const key = `${python}\0${JSON.stringify(env)}`
   const free = idle.get(key) ?? []
   let worker = free.pop()
-  while (worker && (worker.exited || worker.busy)) worker = free.pop()
+  while (worker && (worker.exited || worker.ending || worker.busy)) worker = free.pop()
   worker ??= new ServeProcess(python, env, (p) => {
     const list = idle.get(key) ?? []
     idle.set(key, list.filter((q) => q !== p))
