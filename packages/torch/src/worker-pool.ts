@@ -33,6 +33,8 @@ export interface WorkerCallHandlers {
 
 export interface WorkerCallHandle {
   done: Promise<WorkerCallResult>
+  /** The process running the call (undefined when it could not be started). */
+  pid: number | undefined
   /** Signals the process running the call (SIGINT: finish the step, checkpoint, exit 75). */
   kill: (signal: NodeJS.Signals) => void
 }
@@ -68,6 +70,11 @@ class ServeProcess {
     createInterface({ input: this.child.stdout }).on('line', (line) => this.line(line))
     this.child.on('error', (e: NodeJS.ErrnoException) => this.gone({ code: null, signal: null, spawnError: e }))
     this.child.on('close', (code, signal) => this.gone({ code, signal }))
+  }
+
+  /** Whether it can take a call: not exited (its exit may come before the close event), not ending. */
+  get usable(): boolean {
+    return !this.exited && !this.ending && this.child.exitCode === null && this.child.signalCode === null
   }
 
   get busy(): boolean {
@@ -145,7 +152,7 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
   const key = `${python}\0${JSON.stringify(env)}`
   const free = idle.get(key) ?? []
   let worker = free.pop()
-  while (worker && (worker.exited || worker.ending || worker.busy)) worker = free.pop()
+  while (worker && (!worker.usable || worker.busy)) worker = free.pop()
   worker ??= new ServeProcess(python, env, (p) => {
     const list = idle.get(key) ?? []
     idle.set(key, list.filter((q) => q !== p))
@@ -155,5 +162,5 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
     if (!running.exited && result.code !== EXIT_INTERRUPTED) idle.set(key, [...(idle.get(key) ?? []).filter((q) => q !== running), running])
     return result
   })
-  return { done, kill: (signal) => void running.child.kill(signal) }
+  return { done, pid: running.child.pid, kill: (signal) => void running.child.kill(signal) }
 }
