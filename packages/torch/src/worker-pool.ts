@@ -164,3 +164,18 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
   })
   return { done, pid: running.child.pid, kill: (signal) => void running.child.kill(signal) }
 }
+
+/**
+ * Runs one command in a process of its own (`python ...args`, e.g. torchrun's launcher, whose
+ * processes cannot be reused), with callWorker's handlers and result: the call ends when it exits.
+ */
+export function callProcess(python: string, args: readonly string[], handlers: WorkerCallHandlers = {}): WorkerCallHandle {
+  const child = spawn(python, args, { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  createInterface({ input: child.stderr }).on('line', (line) => handlers.onStderr?.(line))
+  createInterface({ input: child.stdout }).on('line', (line) => handlers.onStdout?.(line))
+  const done = new Promise<WorkerCallResult>((resolve) => {
+    child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: e }))
+    child.on('close', (code, signal) => resolve({ code, signal }))
+  })
+  return { done, pid: child.pid, kill: (signal) => void child.kill(signal) }
+}
