@@ -37,6 +37,8 @@ export interface WorkerCallHandle {
   pid: number | undefined
   /** Signals the process running the call (SIGINT: finish the step, checkpoint, exit 75). */
   kill: (signal: NodeJS.Signals) => void
+  /** Answers the running command on its stdin (one JSON line), for a command that asks the driver mid-call. */
+  write: (line: string) => void
 }
 
 /** An idle worker ends after this long without a call (a UI server or a notebook keeps Node up). */
@@ -162,7 +164,7 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
     if (!running.exited && result.code !== EXIT_INTERRUPTED) idle.set(key, [...(idle.get(key) ?? []).filter((q) => q !== running), running])
     return result
   })
-  return { done, pid: running.child.pid, kill: (signal) => void running.child.kill(signal) }
+  return { done, pid: running.child.pid, kill: (signal) => void running.child.kill(signal), write: (line) => void running.child.stdin.write(`${line}\n`) }
 }
 
 /**
@@ -170,12 +172,13 @@ export function callWorker(python: string, call: WorkerCall, handlers: WorkerCal
  * processes cannot be reused), with callWorker's handlers and result: the call ends when it exits.
  */
 export function callProcess(python: string, args: readonly string[], handlers: WorkerCallHandlers = {}): WorkerCallHandle {
-  const child = spawn(python, args, { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(python, args, { env: workerEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
+  child.stdin.on('error', () => {}) // a dead process: its close event reports it
   createInterface({ input: child.stderr }).on('line', (line) => handlers.onStderr?.(line))
   createInterface({ input: child.stdout }).on('line', (line) => handlers.onStdout?.(line))
   const done = new Promise<WorkerCallResult>((resolve) => {
     child.on('error', (e: NodeJS.ErrnoException) => resolve({ code: null, signal: null, spawnError: e }))
     child.on('close', (code, signal) => resolve({ code, signal }))
   })
-  return { done, pid: child.pid, kill: (signal) => void child.kill(signal) }
+  return { done, pid: child.pid, kill: (signal) => void child.kill(signal), write: (line) => void child.stdin.write(`${line}\n`) }
 }
