@@ -23,3 +23,5 @@ export { prepareRecipe, missingInputs, addRecipeFlags, parseSetFlags, applyOverr
 export type { RecipeFlags, PreparedRecipe, RecipeOverridesData } from './commands/recipe-flags.ts'
 export { wire, loadBackend } from './wire.ts'
 export type { Wiring } from './wire.ts'
+export { startUiServer } from './ui/server.ts'
+export type { UiServer, UiServerOptions } from './ui/server.ts'

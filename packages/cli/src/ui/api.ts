@@ -63,7 +63,11 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
       sendJson(res, 200, { runs, recipes: state.offered.map((r) => r.id) })
     },
     'GET /api/run': async (_req, res, url) => {
-      const run = runOf(url.searchParams.get('run'))
+      const id = url.searchParams.get('run') ?? ''
+      // A run just started has no run folder until its child has checked the recipe and compiled it.
+      const starting = state.launcher.get(id) && !findRun(folders(), id)
+      if (starting) return sendJson(res, 200, { starting: true, launch: launchInfo(id) })
+      const run = runOf(id)
       const files = RUN_FILES.filter((f) => existsSync(join(run.dir, f)))
       sendJson(res, 200, {
         summary: summarizeRun(run),

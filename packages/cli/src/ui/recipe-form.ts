@@ -2,7 +2,7 @@
 // values (the page builds its fields from them), and the check a start goes through. The form
 // sends `--set` flags, so a start is refused by exactly the checks `tunekit run --set …` makes.
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { extname, join, relative, resolve } from 'node:path'
+import { basename, extname, join, relative, resolve } from 'node:path'
 import { fail, TunekitError, type Recipe } from '@tunekit/core'
 import type { CliContext } from '../context.ts'
 import { recipeExtensions } from '../load-recipe.ts'
@@ -26,9 +26,12 @@ export function offeredRecipes(root: string, given: readonly string[]): OfferedR
   const files = given.length > 0
     ? given.map((f) => resolve(root, f))
     : existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)).filter(isRecipeFile).sort() : []
+  // A file outside the project is named by its file name when that is unique (pages and
+  // screenshots then show no machine's paths), else by its absolute path.
+  const unique = (file: string): boolean => files.filter((f) => basename(f) === basename(file)).length === 1
   return files.map((file) => {
     const rel = relative(root, file)
-    return { id: rel && !rel.startsWith('..') ? rel.split('\\').join('/') : file, file }
+    return { id: rel && !rel.startsWith('..') ? rel.split('\\').join('/') : unique(file) ? basename(file) : file, file }
   })
 }
 

@@ -156,8 +156,19 @@ function chatBox(id) {
   return h('div', { class: 'chat' }, log, form, template)
 }
 
+/** A run whose child has not written its run folder yet: its launch (stderr when it failed), again in half a second. */
+function startingPage(id, launch) {
+  const failed = !launch.running && launch.exitCode !== null
+  main.replaceChildren(h('h2', {}, `${id} `, h('span', { class: `status ${failed ? 'failed' : 'running'}`, id: 'status' }, failed ? 'failed' : 'starting')),
+    launch.stderr ? h('pre', { class: 'issues', id: 'stderr' }, launch.stderr) : h('p', { class: 'muted' }, 'checking and compiling the recipe…'))
+  if (failed) return
+  const timer = setTimeout(() => route(), 500)
+  leave = () => clearTimeout(timer)
+}
+
 async function runPage(id) {
   const info = await api('/api/run', { run: id })
+  if (info.starting) return startingPage(id, info.launch)
   const status = h('span', { class: `status ${info.summary.status}`, id: 'status' }, info.summary.status)
   const stderr = h('pre', { id: 'stderr', class: 'issues', hidden: '' })
   const stop = h('button', { id: 'stop', onclick: async () => { stop.disabled = true; await post('/api/stop', { run: id }) } }, 'Stop')
@@ -197,7 +208,7 @@ async function runPage(id) {
     stop.disabled = !(now.launch && now.launch.running)
     resume.disabled = !now.launch || running
     if (now.launch && !now.launch.running && now.launch.exitCode !== 0 && now.launch.exitCode !== 130 && now.launch.stderr) { stderr.hidden = false; stderr.textContent = now.launch.stderr }
-    if (now.merged && !chatPlace.firstChild) chatPlace.append(chatBox(id))
+    if (now.merged && !chatPlace.querySelector('.chat')) chatPlace.replaceChildren(chatBox(id))
     if (!now.merged && !chatPlace.firstChild) chatPlace.replaceChildren(h('p', { class: 'muted' }, 'the chat opens once the run has merged its model'))
   }
   drawGraph(graphBox, info.graph, states)

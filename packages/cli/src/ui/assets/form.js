@@ -72,6 +72,7 @@ function fields(parent, node, values, prefix) {
       group.innerHTML = '<summary></summary>'
       group.querySelector('summary').textContent = path
       group.title = child.description || ''
+      group.open = path === 'args' // the optimisation keys are what a run changes most
       if (fields(group, child, values, `${path}.`) > 0) { parent.appendChild(group); n++ }
     } else if (inputKind(child)) {
       parent.appendChild(field(path, child, values[path]))
