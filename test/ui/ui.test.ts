@@ -89,8 +89,11 @@ describe('tunekit ui in a headless Chromium', () => {
     await expect.poll(() => page.textContent('#issues'), { timeout: 30_000 }).toContain('TK103 expected a number > 0 → at args.maxSteps')
     await shot('start-form')
 
-    // Small: 16 steps of 4 conversations, a checkpoint every 2 steps, one held-out question.
+    // Small: 16 steps of 4 conversations, a checkpoint every 2 steps, one held-out question. A low
+    // learning rate keeps the model from learning to answer with eos alone in so few steps, so
+    // that its answer has tokens to stream.
     await set('args.maxSteps', '16')
+    await set('args.learningRate', '1e-4')
     await set('args.batchSize', '4')
     await set('args.saveEvery', '2')
     await set('args.logEvery', '1')
@@ -127,8 +130,13 @@ describe('tunekit ui in a headless Chromium', () => {
     // run's generate node did for the same question.
     expect(await page.textContent('#chat-prompt')).toContain(`<|im_start|>user\n${question}<|im_end|>\n<|im_start|>assistant\n`)
     const sample = JSON.parse(readFileSync(join(project, 'runs/tiny-chat/samples/samples.jsonl'), 'utf8').split('\n')[0]!) as { completion: string }
+    expect(sample.completion.trim()).not.toBe('')
     expect(await page.textContent('.turn[data-done="true"] .answer')).toBe(sample.completion.trim())
-    await shot('run-done-chat')
+    // Streamed: the answer arrived in pieces before the whole of it.
+    expect(Number(await page.getAttribute('.turn[data-done="true"]', 'data-pieces'))).toBeGreaterThan(1)
+    if (shots) await page.locator('.chat').screenshot({ path: join(shots, 'chat.png') })
+    await page.evaluate('window.scrollTo(0, 0)')
+    await shot('run-done')
 
     await page.goto(server.url)
     await page.waitForSelector('#runs')

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { Command } from 'commander'
+import { fail } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { startUiServer } from '../ui/server.ts'
 
@@ -21,7 +22,9 @@ function openBrowser(url: string): void {
  * this launch's token and serves until Ctrl-C, which stops the runs it started (each checkpoints).
  */
 export async function ui(ctx: CliContext, recipes: readonly string[], opts: UiOptions): Promise<void> {
-  const server = await startUiServer({ root: ctx.cwd, recipes, port: opts.port !== undefined ? Number(opts.port) : 0 })
+  const port = opts.port !== undefined ? Number(opts.port) : 0
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail('UiBadPort', { path: '--port', value: opts.port }, String(opts.port))
+  const server = await startUiServer({ root: ctx.cwd, recipes, port })
   ctx.out(`tunekit ui: ${server.url}\n(the token in the URL is this launch's; Ctrl-C stops the dashboard and the runs it started)\n`)
   if (opts.open) openBrowser(server.url)
   await new Promise<void>((done) => (ctx.signal.aborted ? done() : ctx.signal.addEventListener('abort', () => done(), { once: true })))

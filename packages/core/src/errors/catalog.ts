@@ -656,6 +656,13 @@ export const errors = {
     message: (port: number) => `port ${port} on 127.0.0.1 is already in use`,
     hint: 'Pick another with --port N, or leave --port out to let the system choose a free one.',
   },
+  UiBadPort: {
+    code: 'TK726',
+    name: 'UiBadPort',
+    title: 'The dashboard port is not a port number',
+    message: (port: string) => `--port ${show(port)} is not a whole number from 0 to 65535`,
+    hint: 'Give a port such as --port 7860, or 0 (the default) to let the system choose a free one.',
+  },
   UiRunNotFound: {
     code: 'TK723',
     name: 'UiRunNotFound',

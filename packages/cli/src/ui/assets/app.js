@@ -147,7 +147,7 @@ function chatBox(id) {
         const m = JSON.parse(buf.slice(6, cut)) // "data: …"
         buf = buf.slice(cut + 2)
         if (m.prompt !== undefined) template.textContent = `rendered with the training template:\n${m.prompt}`
-        if (m.piece !== undefined) answer.textContent += m.piece
+        if (m.piece !== undefined) { answer.textContent += m.piece; turn.dataset.pieces = String(Number(turn.dataset.pieces || 0) + 1) }
         if (m.answer !== undefined) { answer.textContent = m.answer; turn.dataset.done = 'true'; turns.push({ role: 'assistant', content: m.answer }) }
         if (m.error !== undefined) answer.textContent = m.error
       }
@@ -199,7 +199,9 @@ async function runPage(id) {
     }
     if (['node-start', 'node-end', 'node-cached', 'run-start', 'run-end'].includes(e.type)) drawGraph(graphBox, info.graph, states)
     if (e.type === 'run-start' || e.type === 'run-end') refresh()
+    if (e.type === 'run-end') loadPlan() // the cache changed: what is left to run, and its ETA
   }
+  const loadPlan = () => api('/api/plan', { run: id }).then((p) => drawPlan(planBox, p), (e) => planBox.replaceChildren(h('pre', { class: 'issues' }, issuesText(e))))
   const refresh = async () => {
     const now = await api('/api/run', { run: id })
     status.className = `status ${now.summary.status}`
@@ -213,7 +215,7 @@ async function runPage(id) {
   }
   drawGraph(graphBox, info.graph, states)
   await refresh()
-  api('/api/plan', { run: id }).then((p) => drawPlan(planBox, p), (e) => planBox.replaceChildren(h('pre', { class: 'issues' }, issuesText(e))))
+  loadPlan()
   const source = new EventSource(`/api/events?${q({ run: id })}`)
   source.onmessage = (m) => onEvent(JSON.parse(m.data))
   // The launch's own state (exit code, stderr) changes without an event when a run fails to start.
