@@ -141,6 +141,9 @@ describe('tunekit ui in a headless Chromium', () => {
     await page.goto(server.url)
     await page.waitForSelector('#runs')
     expect(await page.textContent('#runs')).toContain('done')
+    // The comparison chart has the run's training loss, every step of it.
+    await page.waitForSelector('[data-metric="compare-loss"] polyline[data-series="runs/tiny-chat"]')
+    expect(((await page.getAttribute('[data-metric="compare-loss"] polyline', 'points')) ?? '').split(' ')).toHaveLength(16)
     await shot('runs')
     expect(existsSync(join(project, 'runs/tiny-chat/merged/config.json'))).toBe(true)
     expect(pageErrors).toEqual([])

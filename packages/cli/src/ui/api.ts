@@ -10,7 +10,7 @@ import { chatReply, type ChatTurn } from './chat-session.ts'
 import { streamEvents } from './event-stream.ts'
 import type { Launcher } from './launcher.ts'
 import { checkStart, formSchema, offeredRecipe, recipeValues, type OfferedRecipe } from './recipe-form.ts'
-import { findRun, listRunFolders, RUN_FILES, runId, summarizeRun, type RunFolder } from './runs.ts'
+import { findRun, listRunFolders, lossPoints, readEvents, RUN_FILES, runId, summarizeRun, type RunFolder } from './runs.ts'
 import { HttpError, readJsonBody, sendJson } from './http.ts'
 
 /** What the handlers share: the project folder, the recipe files offered, the runs started. */
@@ -47,7 +47,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
     const l = state.launcher.get(id)
     if (!l) return null
     const recipe = state.offered.find((r) => r.file === l.file)?.id ?? l.file
-    return { recipe, set: l.set, running: l.child?.exitCode === null, exitCode: l.exitCode ?? null, stderr: l.stderr }
+    return { recipe, set: l.set, running: state.launcher.running(id), exitCode: l.exitCode ?? null, stderr: l.stderr }
   }
 
   const startChecked = async (body: Record<string, unknown>): Promise<{ file: string; set: string[]; run: string; runDir: string; name: string }> => {
@@ -61,6 +61,11 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
     'GET /api/runs': async (_req, res) => {
       const runs = folders().map((f) => ({ ...summarizeRun(f), launched: state.launcher.get(f.id) !== undefined }))
       sendJson(res, 200, { runs, recipes: state.offered.map((r) => r.id) })
+    },
+    'GET /api/losses': async (_req, res) => {
+      // Every run's training loss by step, for the runs page's comparison chart.
+      const runs = folders().map((f) => ({ id: f.id, points: lossPoints(readEvents(f.dir)) }))
+      sendJson(res, 200, { runs: runs.filter((r) => r.points.length > 0) })
     },
     'GET /api/run': async (_req, res, url) => {
       const id = url.searchParams.get('run') ?? ''

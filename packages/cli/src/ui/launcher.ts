@@ -33,6 +33,8 @@ export interface Launcher {
   stop(run: string): boolean
   resume(run: string): Launch
   get(run: string): Launch | undefined
+  /** Whether the run's process is still going. */
+  running(run: string): boolean
   all(): Launch[]
   /** Stops every running child (Ctrl-C on the server): each checkpoints before it exits. */
   stopAll(): Promise<void>
@@ -73,6 +75,7 @@ export function createLauncher(root: string, env: NodeJS.ProcessEnv = process.en
       return spawnRun(l)
     },
     get: (run) => launches.get(run),
+    running: (run) => running(launches.get(run)),
     all: () => [...launches.values()],
     stopAll: async () => {
       const live = [...launches.values()].filter(running)

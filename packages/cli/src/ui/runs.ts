@@ -28,6 +28,8 @@ export interface RunSummary {
   score?: { [metric: string]: number | null }
   startedAt?: number
   updatedAt?: number
+  /** Seconds the runs into this folder took, from each run-start to its run-end (or its last event). */
+  seconds: number
 }
 
 /** The files of a run folder a page may read, by the name the API uses. */
@@ -81,10 +83,14 @@ function locked(dir: string): boolean {
 export function summarizeRun(folder: RunFolder): RunSummary {
   const events = readEvents(folder.dir)
   const recipe = JSON.parse(readFileSync(join(folder.dir, 'recipe.json'), 'utf8')) as { name?: string }
-  const summary: RunSummary = { id: folder.id, recipe: recipe.name ?? folder.id, status: 'new', steps: 0 }
+  const summary: RunSummary = { id: folder.id, recipe: recipe.name ?? folder.id, status: 'new', steps: 0, seconds: 0 }
+  let runStart = 0 // time of the current run's run-start (ms); its share of `seconds` is counted at each event
   for (const e of events) {
     summary.startedAt ??= e.time
+    if (e.type === 'run-start') runStart = e.time
+    else if (runStart > 0) summary.seconds += (e.time - (summary.updatedAt ?? e.time)) / 1000
     summary.updatedAt = e.time
+    if (e.type === 'run-end') runStart = 0
     if (e.type === 'run-start') Object.assign(summary, { status: 'running', code: undefined })
     if (e.type === 'run-end') Object.assign(summary, e.ok ? { status: 'done' } : { status: e.code === 'TK404' ? 'stopped' : 'failed', code: e.code })
     if (e.type === 'step') {
@@ -97,4 +103,11 @@ export function summarizeRun(folder: RunFolder): RunSummary {
   // A run killed without its run-end (kill -9) left "running" in its events: the lock says otherwise.
   if (summary.status === 'running' && !locked(folder.dir)) summary.status = 'stopped'
   return summary
+}
+
+/** The training loss by step of a folder's events (a step redone after a resume keeps its last value), in step order. */
+export function lossPoints(events: readonly RunEvent[]): [number, number][] {
+  const byStep = new Map<number, number>()
+  for (const e of events) if (e.type === 'step') byStep.set(e.step, e.loss)
+  return [...byStep.entries()].sort((a, b) => a[0] - b[0])
 }

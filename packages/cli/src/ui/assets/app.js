@@ -38,8 +38,15 @@ async function runsPage() {
     h('td', {}, `${r.steps}${r.totalSteps ? ` / ${r.totalSteps}` : ''}`),
     h('td', {}, num(r.bestLoss)), h('td', {}, num(r.evalLoss)),
     h('td', {}, r.score ? Object.entries(r.score).map(([k, v]) => `${k} ${num(v)}`).join(', ') : '–'),
-    h('td', {}, ago(r.updatedAt))))
-  const table = h('table', { id: 'runs' }, h('tr', {}, ...['run', 'recipe', 'status', 'steps', 'best loss', 'eval loss', 'score', 'updated'].map((t) => h('th', {}, t))), ...rows)
+    h('td', {}, `${Math.round(r.seconds)} s`), h('td', {}, ago(r.updatedAt))))
+  const table = h('table', { id: 'runs' }, h('tr', {}, ...['run', 'recipe', 'status', 'steps', 'best loss', 'eval loss', 'score', 'time', 'updated'].map((t) => h('th', {}, t))), ...rows)
+  // Every run's training loss on one chart.
+  const compare = h('div', { class: 'charts', id: 'compare' })
+  api('/api/losses').then(({ runs: losses }) => {
+    if (losses.length === 0) return
+    const chart = window.tk.chart(compare, 'training loss of each run', 'compare-loss')
+    for (const r of losses) for (const [step, loss] of r.points) chart.add(r.id, step, loss)
+  })
   const select = h('select', { id: 'recipe' }, ...recipes.map((r) => new Option(r, r)))
   const formBox = h('div', { id: 'form' })
   const out = h('div', { class: 'issues', id: 'issues' })
@@ -59,7 +66,7 @@ async function runsPage() {
       location.hash = `#/run/${encodeURIComponent(run)}`
     } catch (e) { out.textContent = issuesText(e) } finally { start.disabled = false }
   } }, 'Start')
-  main.replaceChildren(h('h2', {}, 'Runs'), runs.length ? table : h('p', { class: 'muted' }, 'No run folders under ./runs yet.'),
+  main.replaceChildren(h('h2', {}, 'Runs'), runs.length ? table : h('p', { class: 'muted' }, 'No run folders under ./runs yet.'), compare,
     h('h2', {}, 'Start a run'), recipes.length ? h('div', { class: 'row' }, h('label', { for: 'recipe' }, 'recipe file'), select, start) : h('p', { class: 'muted' }, 'No recipe files offered (start `tunekit ui` with some, or put them in ./recipes).'),
     out, h('p', { class: 'muted' }, 'Change what you want; only changed keys are sent, as `tunekit run --set key=value` flags.'), formBox)
   if (recipes.length) await load()

@@ -68,9 +68,15 @@ window.tk.chart = function chart(parent, title, key) {
       svg.appendChild(svgEl(sorted.length === 1 ? 'circle' : 'polyline', sorted.length === 1
         ? { cx: px(sorted[0][0]), cy: py(sorted[0][1]), r: 2.5, fill: color }
         : { points: d, fill: 'none', stroke: color, 'stroke-width': 1.6, 'data-series': name }))
-      last.push(`${series.size > 1 ? `${name} ` : ''}${short(sorted[sorted.length - 1][1])}`)
+      last.push([`${series.size > 1 ? `${name} ` : ''}${short(sorted[sorted.length - 1][1])}`, color])
     }
-    box.querySelector('.last').textContent = last.join(' · ')
+    // The last value of each series, in its line's colour (the legend when there are several).
+    box.querySelector('.last').replaceChildren(...last.flatMap(([text, color], k) => {
+      const span = document.createElement('span')
+      span.textContent = text
+      if (series.size > 1) span.style.color = color
+      return k === 0 ? [span] : [' · ', span]
+    }))
   }
 
   return {
