@@ -44,10 +44,11 @@ afterAll(async () => {
   await server?.close()
 })
 
-const shot = async (name: string): Promise<void> => {
+/** A screenshot for docs/ui.md, of the page's top `height` pixels (kept small: they are committed). */
+const shot = async (name: string, height = 760): Promise<void> => {
   if (!shots) return
   mkdirSync(shots, { recursive: true })
-  await page.screenshot({ path: join(shots, `${name}.png`) })
+  await page.screenshot({ path: join(shots, `${name}.png`), clip: { x: 0, y: 0, width: 1100, height } })
 }
 
 /** Points of the loss chart's train line so far. */
@@ -87,7 +88,7 @@ describe('tunekit ui in a headless Chromium', () => {
     await set('args.maxSteps', '-4')
     await page.click('#start')
     await expect.poll(() => page.textContent('#issues'), { timeout: 30_000 }).toContain('TK103 expected a number > 0 → at args.maxSteps')
-    await shot('start-form')
+    await shot('start-form', 560)
 
     // Small: 16 steps of 4 conversations, a checkpoint every 2 steps, one held-out question. A low
     // learning rate keeps the model from learning to answer with eos alone in so few steps, so
@@ -122,6 +123,16 @@ describe('tunekit ui in a headless Chromium', () => {
     expect(await page.getAttribute('[data-node="tokenize"]', 'data-state')).toBe('cached')
     expect(await page.getAttribute('[data-node="merge"]', 'data-state')).toBe('done')
 
+    // The data as the model saw it: the tokenize checks, and the labels of a sample are its answer and eos.
+    await page.waitForSelector('.sample')
+    expect(await page.textContent('#data-checks')).toContain('✔ eos supervised')
+    const trained = await page.locator('.sample[data-sample="0"] .tok.trained').allTextContents()
+    expect(trained.join('')).toMatch(/^\w+<\|im_end\|>$/)
+    if (shots) {
+      const box = (await page.locator('#data').boundingBox())!
+      await page.screenshot({ path: join(shots, 'data.png'), fullPage: true, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 420) } })
+    }
+
     await page.waitForSelector('#chat-input')
     await page.fill('#chat-input', question)
     await page.press('#chat-input', 'Enter')
@@ -140,11 +151,12 @@ describe('tunekit ui in a headless Chromium', () => {
 
     await page.goto(server.url)
     await page.waitForSelector('#runs')
+    await page.waitForSelector('form.recipe', { state: 'attached' })
     expect(await page.textContent('#runs')).toContain('done')
     // The comparison chart has the run's training loss, every step of it.
     await page.waitForSelector('[data-metric="compare-loss"] polyline[data-series="runs/tiny-chat"]')
     expect(((await page.getAttribute('[data-metric="compare-loss"] polyline', 'points')) ?? '').split(' ')).toHaveLength(16)
-    await shot('runs')
+    await shot('runs', 400)
     expect(existsSync(join(project, 'runs/tiny-chat/merged/config.json'))).toBe(true)
     expect(pageErrors).toEqual([])
   })

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import { fail, formatPlan, plan, type Graph } from '@tunekit/core'
 import { modelInspector } from '../commands/recipe-flags.ts'
 import { chatReply, type ChatTurn } from './chat-session.ts'
+import { dataView } from './data-view.ts'
 import { streamEvents } from './event-stream.ts'
 import type { Launcher } from './launcher.ts'
 import { checkStart, formSchema, offeredRecipe, recipeValues, type OfferedRecipe } from './recipe-form.ts'
@@ -93,6 +94,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
       const planned = plan(graph, { cacheDir: resolve(state.root, recipe.output.cacheDir), inspectModel: modelInspector })
       sendJson(res, 200, { plan: planned, text: formatPlan(planned) })
     },
+    'GET /api/data': async (_req, res, url) => sendJson(res, 200, await dataView(state.root, runOf(url.searchParams.get('run')).dir)),
     'GET /api/recipe-form': async (_req, res, url) => {
       const { file } = offeredRecipe(state.offered, url.searchParams.get('recipe') ?? '')
       const [schema, { values }] = await Promise.all([formSchema(), recipeValues(state.root, file)])

@@ -126,6 +126,18 @@ function drawPlan(box, { plan, text }) {
   box.replaceChildren(...parts)
 }
 
+/** The tokenize checks and the first samples, token by token: trained tokens (labels) marked. */
+function drawData(box, view) {
+  if (!view.ready) return box.replaceChildren(h('p', { class: 'muted' }, view.reason))
+  const sample = (s, i) => h('div', { class: 'sample', 'data-sample': String(i) },
+    ...s.tokens.map((t) => h('span', { class: t.trained ? 'tok trained' : 'tok masked', title: t.trained ? 'trained (a label)' : 'masked' }, t.text)),
+    s.length > s.tokens.length ? h('span', { class: 'muted' }, ` … ${s.length - s.tokens.length} more tokens`) : null)
+  box.replaceChildren(h('pre', { id: 'data-checks' }, view.text),
+    h('p', { class: 'legend' }, h('span', { class: 'tok trained' }, 'trained'), ' ', h('span', { class: 'tok masked' }, 'masked'), ` — the first ${view.samples.length} samples as tokenized`),
+    ...view.samples.map(sample),
+    view.template ? h('details', {}, h('summary', {}, 'chat template'), h('pre', {}, view.template)) : null)
+}
+
 function chatBox(id) {
   const log = h('div', { id: 'chat-log' })
   const input = h('input', { id: 'chat-input', placeholder: 'ask the merged model…', autocomplete: 'off' })
@@ -186,9 +198,11 @@ async function runPage(id) {
   const graphBox = h('div', { class: 'graph', id: 'graph' })
   const planBox = h('div', { id: 'plan' }, h('p', { class: 'muted' }, 'planning…'))
   const chatPlace = h('div', { id: 'chat' })
+  const dataBox = h('div', { id: 'data' }, h('p', { class: 'muted' }, 'reading the tokenized data…'))
+  const loadData = () => api('/api/data', { run: id }).then((v) => drawData(dataBox, v), (e) => dataBox.replaceChildren(h('pre', { class: 'issues' }, issuesText(e))))
   const launch = info.launch
   main.replaceChildren(h('h2', {}, `${info.summary.recipe} `, status), h('p', { class: 'muted' }, id, launch ? ` · started here from ${launch.recipe}${launch.set.length ? ` with --set ${launch.set.join(' --set ')}` : ''}` : ''),
-    h('div', { class: 'row' }, stop, resume), stderr, h('h2', {}, 'Curves'), charts, h('h2', {}, 'Graph'), graphBox, h('h2', {}, 'Plan'), planBox, h('h2', {}, 'Chat'), chatPlace)
+    h('div', { class: 'row' }, stop, resume), stderr, h('h2', {}, 'Curves'), charts, h('h2', {}, 'Graph'), graphBox, h('h2', {}, 'Plan'), planBox, h('h2', {}, 'Data'), dataBox, h('h2', {}, 'Chat'), chatPlace)
 
   const byKey = {}
   const chartOf = (key, title) => (byKey[key] ||= window.tk.chart(charts, title, key))
@@ -207,6 +221,7 @@ async function runPage(id) {
     if (['node-start', 'node-end', 'node-cached', 'run-start', 'run-end'].includes(e.type)) drawGraph(graphBox, info.graph, states)
     if (e.type === 'run-start' || e.type === 'run-end') refresh()
     if (e.type === 'run-end') loadPlan() // the cache changed: what is left to run, and its ETA
+    if ((e.type === 'node-end' || e.type === 'node-cached') && e.node === 'tokenize') loadData()
   }
   const loadPlan = () => api('/api/plan', { run: id }).then((p) => drawPlan(planBox, p), (e) => planBox.replaceChildren(h('pre', { class: 'issues' }, issuesText(e))))
   const refresh = async () => {
@@ -223,6 +238,7 @@ async function runPage(id) {
   drawGraph(graphBox, info.graph, states)
   await refresh()
   loadPlan()
+  loadData()
   const source = new EventSource(`/api/events?${q({ run: id })}`)
   source.onmessage = (m) => onEvent(JSON.parse(m.data))
   // The launch's own state (exit code, stderr) changes without an event when a run fails to start.
