@@ -4,6 +4,7 @@
 // checkpoint, not from step 1), its merged model answers in the chat, and requests without the
 // token are refused. With TUNEKIT_UI_SCREENSHOTS=<folder> it writes the screenshots of docs/ui.md.
 import { execFileSync } from 'node:child_process'
+import { request } from 'node:http'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -70,9 +71,44 @@ describe('tunekit ui in a headless Chromium', () => {
     }
     const opened = await page.goto(base)
     expect(opened?.status()).toBe(403)
+    // With the token but another Host (a page on another name resolved to 127.0.0.1): refused too.
+    const rebound = await new Promise<number>((done, fail) =>
+      request({ host: '127.0.0.1', port: server.port, path: `/api/runs?token=${server.token}`, headers: { host: `evil.example:${server.port}` } }, (res) => done(res.statusCode ?? 0)).on('error', fail).end())
+    expect(rebound).toBe(403)
   })
 
-  it('starts tiny-chat from the form, streams its loss curve, stops, resumes and chats with the result', async () => {
+  it('opens only the recipe files and run folders it lists, and takes only JSON bodies', async () => {
+    const call = async (path: string, body: unknown, type = 'application/json'): Promise<[number, string]> => {
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}?token=${server.token}`, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(body) })
+      const answer = (await res.json()) as { error: string; issues?: { text: string }[] }
+      return [res.status, answer.issues?.map((i) => i.text).join('\n') ?? answer.error]
+    }
+    expect(await call('/api/start', { recipe: '../recipes/mistral-oasst.ts' })).toMatchInlineSnapshot(`
+      [
+        400,
+        "✖ TK721 "../recipes/mistral-oasst.ts" is not one of the recipe files this dashboard offers (tiny-chat.ts) → at recipe
+        value: "../recipes/mistral-oasst.ts"
+        fix: Start \`tunekit ui\` with the recipe files to offer (\`tunekit ui recipes/my-recipe.ts\`), or put them in ./recipes.",
+      ]
+    `)
+    expect(await call('/api/stop', { run: '../../etc' })).toMatchInlineSnapshot(`
+      [
+        400,
+        "✖ TK723 "../../etc" is not a run folder of this project → at run
+        value: "../../etc"
+        fix: Pick a run from the runs page; run folders are runs/<name> (or output.dir) with a recipe.json.",
+      ]
+    `)
+    expect(await call('/api/start', { recipe: 'tiny-chat.ts' }, 'text/plain')).toMatchInlineSnapshot(`
+      [
+        415,
+        "send application/json",
+      ]
+    `)
+  })
+
+  // The timeout is a safety net for a loaded machine (about 35 s on an idle core).
+  it('starts tiny-chat from the form, streams its loss curve, stops, resumes and chats with the result', { timeout: 300_000 }, async () => {
     await page.goto(server.url)
     await page.waitForSelector('form.recipe [name="args.maxSteps"]', { state: 'attached' })
     // The form's help text is the schema's TSDoc.
@@ -148,6 +184,12 @@ describe('tunekit ui in a headless Chromium', () => {
     if (shots) await page.locator('.chat').screenshot({ path: join(shots, 'chat.png') })
     await page.evaluate('window.scrollTo(0, 0)')
     await shot('run-done')
+
+    // Export: `tunekit export` with the same recipe and flags, the training and merge cache hits.
+    await page.click('#export')
+    await expect.poll(() => page.textContent('#gguf'), { timeout: 60_000 }).toContain('model-f16.gguf')
+    expect(await page.getAttribute('[data-node="export"]', 'data-state')).toBe('done')
+    expect(await page.getAttribute('[data-node="train"]', 'data-state')).toBe('cached')
 
     await page.goto(server.url)
     await page.waitForSelector('#runs')

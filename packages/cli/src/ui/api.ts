@@ -48,7 +48,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
     const l = state.launcher.get(id)
     if (!l) return null
     const recipe = state.offered.find((r) => r.file === l.file)?.id ?? l.file
-    return { recipe, set: l.set, running: state.launcher.running(id), exitCode: l.exitCode ?? null, stderr: l.stderr }
+    return { recipe, set: l.set, verb: l.verb, running: state.launcher.running(id), exitCode: l.exitCode ?? null, stderr: l.stderr }
   }
 
   const startChecked = async (body: Record<string, unknown>): Promise<{ file: string; set: string[]; run: string; runDir: string; name: string }> => {
@@ -81,6 +81,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
         graph: readJson(run.dir, 'graph.json'),
         eval: readJson(run.dir, 'eval.json'),
         report: readJson(run.dir, 'report.json'),
+        gguf: readJson(run.dir, 'gguf/export.json'),
         files,
         merged: existsSync(join(run.dir, 'merged', 'config.json')),
         launch: launchInfo(run.id),
@@ -113,11 +114,11 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
       const run = runOf(text(await readJsonBody(req), 'run'))
       sendJson(res, 200, { stopping: state.launcher.stop(run.id) })
     },
-    'POST /api/resume': async (req, res) => {
+    ...Object.fromEntries((['resume', 'merge', 'export'] as const).map((action) => [`POST /api/${action}`, async (req: IncomingMessage, res: ServerResponse) => {
       const run = runOf(text(await readJsonBody(req), 'run'))
-      state.launcher.resume(run.id)
+      state.launcher.again(run.id, action === 'resume' ? 'run' : action)
       sendJson(res, 200, { run: run.id })
-    },
+    }])),
     'POST /api/chat': async (req, res) => {
       const body = await readJsonBody(req)
       const run = runOf(text(body, 'run'))

@@ -1,4 +1,5 @@
-// Runs the dashboard starts: each is `tunekit run <recipe> --set … --json --no-wait` in a child
+// Runs the dashboard starts: each is `tunekit run <recipe> --set … --json --no-wait` (or `merge`,
+// `export` with the same recipe and flags) in a child
 // process, so training never blocks the server's event loop (a tfjs step is seconds of synchronous
 // work) and Stop is the CLI's own Ctrl-C: SIGINT, the train node checkpoints at the end of its
 // step, the run ends with Interrupted (TK404) and exit code 130. Resume starts the same command
@@ -13,6 +14,9 @@ const TUNEKIT_BIN = fileURLToPath(new URL('../../bin/tunekit.js', import.meta.ur
 /** The last characters of a child's stderr kept for the page (its catalog messages). */
 const STDERR_KEEP = 8000
 
+/** The commands the dashboard runs on a recipe: train (and what follows), merge only, GGUF export. */
+export type LaunchVerb = 'run' | 'merge' | 'export'
+
 /** A run this dashboard started: how, and what its process is doing. */
 export interface Launch {
   /** The run folder's id (see runs.ts). */
@@ -21,6 +25,8 @@ export interface Launch {
   /** The recipe file (absolute) and the `--set` flags it was started with. */
   file: string
   set: readonly string[]
+  /** The command of the last process. */
+  verb: LaunchVerb
   child?: ChildProcess
   /** Exit code of the last process (130: stopped after a checkpoint). */
   exitCode?: number | null
@@ -29,9 +35,10 @@ export interface Launch {
 
 /** The runs started from the dashboard, by run id. */
 export interface Launcher {
-  start(launch: Omit<Launch, 'stderr'>): Launch
+  start(launch: Omit<Launch, 'stderr' | 'verb'>): Launch
   stop(run: string): boolean
-  resume(run: string): Launch
+  /** The same recipe file and flags again: `run` resumes from the last checkpoint, `merge` and `export` reuse the cached training. */
+  again(run: string, verb: LaunchVerb): Launch
   get(run: string): Launch | undefined
   /** Whether the run's process is still going. */
   running(run: string): boolean
@@ -46,7 +53,7 @@ export function createLauncher(root: string, env: NodeJS.ProcessEnv = process.en
   const running = (l: Launch | undefined): boolean => l?.child !== undefined && l.child.exitCode === null && l.child.signalCode === null
 
   const spawnRun = (launch: Launch): Launch => {
-    const args = [TUNEKIT_BIN, 'run', launch.file, ...launch.set.flatMap((f) => ['--set', f]), '--json', '--no-wait']
+    const args = [TUNEKIT_BIN, launch.verb, launch.file, ...launch.set.flatMap((f) => ['--set', f]), '--json', '--no-wait']
     const child = spawn(process.execPath, args, { cwd: root, env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] })
     Object.assign(launch, { child, exitCode: undefined, stderr: '' })
     child.stderr?.setEncoding('utf8').on('data', (text: string) => {
@@ -62,17 +69,17 @@ export function createLauncher(root: string, env: NodeJS.ProcessEnv = process.en
   return {
     start: (l) => {
       if (running(launches.get(l.run))) fail('UiRunActive', { path: 'run', value: l.run }, l.run)
-      return spawnRun({ ...l, stderr: '' })
+      return spawnRun({ ...l, verb: 'run', stderr: '' })
     },
     stop: (run) => {
       const l = launches.get(run)
       return running(l) ? l!.child!.kill('SIGINT') : false
     },
-    resume: (run) => {
+    again: (run, verb) => {
       const l = launches.get(run)
       if (!l) return fail('UiNothingToResume', { path: 'run', value: run }, run)
       if (running(l)) fail('UiRunActive', { path: 'run', value: run }, run)
-      return spawnRun(l)
+      return spawnRun(Object.assign(l, { verb }))
     },
     get: (run) => launches.get(run),
     running: (run) => running(launches.get(run)),

@@ -191,9 +191,12 @@ async function runPage(id) {
   const status = h('span', { class: `status ${info.summary.status}`, id: 'status' }, info.summary.status)
   const stderr = h('pre', { id: 'stderr', class: 'issues', hidden: '' })
   const stop = h('button', { id: 'stop', onclick: async () => { stop.disabled = true; await post('/api/stop', { run: id }) } }, 'Stop')
-  const resume = h('button', { id: 'resume', onclick: async () => {
-    try { await post('/api/resume', { run: id }); stderr.hidden = true } catch (e) { stderr.hidden = false; stderr.textContent = issuesText(e) }
-  } }, 'Resume')
+  // Resume, Merge and Export run the same recipe file and flags again (tunekit run / merge / export).
+  const again = (action, label) => h('button', { id: action, onclick: async () => {
+    try { await post(`/api/${action}`, { run: id }); stderr.hidden = true } catch (e) { stderr.hidden = false; stderr.textContent = issuesText(e) }
+  } }, label)
+  const resume = again('resume', 'Resume'), merge = again('merge', 'Merge'), exporter = again('export', 'Export GGUF')
+  const gguf = h('p', { id: 'gguf', class: 'muted' })
   const charts = h('div', { class: 'charts', id: 'charts' })
   const graphBox = h('div', { class: 'graph', id: 'graph' })
   const planBox = h('div', { id: 'plan' }, h('p', { class: 'muted' }, 'planning…'))
@@ -202,7 +205,7 @@ async function runPage(id) {
   const loadData = () => api('/api/data', { run: id }).then((v) => drawData(dataBox, v), (e) => dataBox.replaceChildren(h('pre', { class: 'issues' }, issuesText(e))))
   const launch = info.launch
   main.replaceChildren(h('h2', {}, `${info.summary.recipe} `, status), h('p', { class: 'muted' }, id, launch ? ` · started here from ${launch.recipe}${launch.set.length ? ` with --set ${launch.set.join(' --set ')}` : ''}` : ''),
-    h('div', { class: 'row' }, stop, resume), stderr, h('h2', {}, 'Curves'), charts, h('h2', {}, 'Graph'), graphBox, h('h2', {}, 'Plan'), planBox, h('h2', {}, 'Data'), dataBox, h('h2', {}, 'Chat'), chatPlace)
+    h('div', { class: 'row' }, stop, resume, merge, exporter), gguf, stderr, h('h2', {}, 'Curves'), charts, h('h2', {}, 'Graph'), graphBox, h('h2', {}, 'Plan'), planBox, h('h2', {}, 'Data'), dataBox, h('h2', {}, 'Chat'), chatPlace)
 
   const byKey = {}
   const chartOf = (key, title) => (byKey[key] ||= window.tk.chart(charts, title, key))
@@ -230,7 +233,10 @@ async function runPage(id) {
     status.textContent = now.summary.status
     const running = now.launch ? now.launch.running : now.summary.status === 'running'
     stop.disabled = !(now.launch && now.launch.running)
-    resume.disabled = !now.launch || running
+    for (const b of [resume, merge, exporter]) b.disabled = !now.launch || running
+    if (now.gguf) gguf.textContent = `GGUF in ${id}/gguf: ${now.gguf.files.map((f) => `${f.file} (${f.type}, ${(f.bytes / 1e6).toFixed(1)} MB)`).join(', ')}`
+    // merge and export add nodes to the graph (graph.json is written at each run-start)
+    if (now.graph && now.graph.nodes.length !== info.graph.nodes.length) { info.graph = now.graph; drawGraph(graphBox, info.graph, states) }
     if (now.launch && !now.launch.running && now.launch.exitCode !== 0 && now.launch.exitCode !== 130 && now.launch.stderr) { stderr.hidden = false; stderr.textContent = now.launch.stderr }
     if (now.merged && !chatPlace.querySelector('.chat')) chatPlace.replaceChildren(chatBox(id))
     if (!now.merged && !chatPlace.firstChild) chatPlace.replaceChildren(h('p', { class: 'muted' }, 'the chat opens once the run has merged its model'))
