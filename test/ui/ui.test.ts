@@ -185,12 +185,6 @@ describe('tunekit ui in a headless Chromium', () => {
     await page.evaluate('window.scrollTo(0, 0)')
     await shot('run-done')
 
-    // Export: `tunekit export` with the same recipe and flags, the training and merge cache hits.
-    await page.click('#export')
-    await expect.poll(() => page.textContent('#gguf'), { timeout: 60_000 }).toContain('model-f16.gguf')
-    expect(await page.getAttribute('[data-node="export"]', 'data-state')).toBe('done')
-    expect(await page.getAttribute('[data-node="train"]', 'data-state')).toBe('cached')
-
     await page.goto(server.url)
     await page.waitForSelector('#runs')
     await page.waitForSelector('form.recipe', { state: 'attached' })
