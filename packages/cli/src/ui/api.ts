@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
 import { fail, formatPlan, plan, type Graph } from '@tunekit/core'
 import { modelInspector } from '../commands/recipe-flags.ts'
-import { chatReply, type ChatTurn } from './chat-session.ts'
+import { chatReply, type ChatEngines, type ChatTurn } from './chat-session.ts'
 import { dataView } from './data-view.ts'
 import { streamEvents } from './event-stream.ts'
 import type { Launcher } from './launcher.ts'
@@ -19,6 +19,8 @@ export interface ApiState {
   root: string
   offered: readonly OfferedRecipe[]
   launcher: Launcher
+  /** The models the chat has loaded. */
+  engines: ChatEngines
 }
 
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>
@@ -122,7 +124,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
     'POST /api/chat': async (req, res) => {
       const body = await readJsonBody(req)
       const run = runOf(text(body, 'run'))
-      await chatReply(state.root, run.dir, chatTurns(body.messages), res)
+      await chatReply(state.engines, state.root, run.dir, chatTurns(body.messages), res)
     },
   }
 }

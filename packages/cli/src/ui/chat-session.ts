@@ -15,13 +15,13 @@ export type ChatTurn = Message
 /** `tunekit chat`'s defaults: the longest answer in tokens, greedy. */
 const GENERATION = { maxNewTokens: 128, temperature: 0 }
 
-/** Loaded engines by merged folder (its real path: a rerun relinks `merged` to a new cache entry). */
-const engines = new Map<string, Promise<ChatEngine>>()
+/** A server's loaded models, by merged folder (its real path: a rerun relinks `merged` to a new cache entry). */
+export type ChatEngines = Map<string, Promise<ChatEngine>>
 
 const send = (res: ServerResponse, value: unknown): boolean => res.write(`data: ${JSON.stringify(value)}\n\n`)
 
 /** Answers the last user turn of `turns` with the merged model of the run in `runDir`. */
-export async function chatReply(root: string, runDir: string, turns: readonly ChatTurn[], res: ServerResponse): Promise<void> {
+export async function chatReply(engines: ChatEngines, root: string, runDir: string, turns: readonly ChatTurn[], res: ServerResponse): Promise<void> {
   const merged = join(runDir, 'merged')
   if (!existsSync(join(merged, 'config.json'))) fail('NotMergedYet', { path: 'output.merge', value: runDir, hintArgs: [runDir] }, runDir, merged)
   const real = realpathSync(merged)
@@ -45,7 +45,7 @@ export async function chatReply(root: string, runDir: string, turns: readonly Ch
 }
 
 /** Frees every loaded model (the server is closing). */
-export async function closeChats(): Promise<void> {
+export async function closeChats(engines: ChatEngines): Promise<void> {
   const loaded = [...engines.values()]
   engines.clear()
   await Promise.all(loaded.map(async (p) => (await p.catch(() => undefined))?.dispose()))

@@ -1,5 +1,5 @@
 // `tunekit ui`'s HTTP server: node's own http on 127.0.0.1, every request checked by guard.ts,
-// the page's three assets and a JSON API over the project's run folders (api.ts). Nothing a
+// the page's five assets and a JSON API over the project's run folders (api.ts). Nothing a
 // request sends is evaluated: recipe files are picked by id from the list given at launch, run
 // folders by id from the list of run folders, and overrides are data checked as `--set` flags.
 import { readFileSync } from 'node:fs'
@@ -32,8 +32,6 @@ export interface UiServerOptions {
   recipes?: readonly string[]
   /** 0 (default) lets the system pick a free port. */
   port?: number
-  /** For tests: a fixed token instead of a random one. */
-  token?: string
 }
 
 export interface UiServer {
@@ -73,8 +71,8 @@ function answerError(res: ServerResponse, e: unknown): void {
 
 /** Starts the dashboard on 127.0.0.1; UiPortInUse (TK722) when the port is taken. */
 export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
-  const token = opts.token ?? newToken()
-  const state: ApiState = { root: opts.root, offered: offeredRecipes(opts.root, opts.recipes ?? []), launcher: createLauncher(opts.root) }
+  const token = newToken()
+  const state: ApiState = { root: opts.root, offered: offeredRecipes(opts.root, opts.recipes ?? []), launcher: createLauncher(opts.root), engines: new Map() }
   const routes = apiRoutes(state)
   let port = 0
   const server: Server = createServer((req, res) => {
@@ -101,7 +99,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     token,
     close: async () => {
       await state.launcher.stopAll()
-      await closeChats()
+      await closeChats(state.engines)
       server.closeAllConnections()
       await new Promise<void>((done) => server.close(() => done()))
     },
