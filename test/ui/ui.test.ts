@@ -28,7 +28,7 @@ let project: string
 let server: UiServer
 let browser: Browser
 let page: Page
-/** Uncaught errors of the page's scripts: the test ends by asserting there were none. */
+/** Uncaught errors of the page's scripts and console errors: the browser test ends by asserting there were none. */
 const pageErrors: string[] = []
 
 beforeAll(async () => {
@@ -38,6 +38,8 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
   page.on('pageerror', (e) => pageErrors.push(e.message))
+  // Console errors too: a script or style the page's Content-Security-Policy blocked says so there.
+  page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())))
 })
 
 afterAll(async () => {
@@ -109,6 +111,7 @@ describe('tunekit ui in a headless Chromium', () => {
 
   // The timeout is a safety net for a loaded machine (about 35 s on an idle core).
   it('starts tiny-chat from the form, streams its loss curve, stops, resumes and chats with the result', { timeout: 300_000 }, async () => {
+    pageErrors.length = 0 // the refused requests above were logged as failed loads
     await page.goto(server.url)
     await page.waitForSelector('form.recipe [name="args.maxSteps"]', { state: 'attached' })
     // The form's help text is the schema's TSDoc.
@@ -125,6 +128,7 @@ describe('tunekit ui in a headless Chromium', () => {
     await page.click('#start')
     await expect.poll(() => page.textContent('#issues'), { timeout: 30_000 }).toContain('TK103 expected a number > 0 → at args.maxSteps')
     await shot('start-form', 560)
+    pageErrors.length = 0 // Chromium logs the refused start (400) as a failed load
 
     // Small: 16 steps of 4 conversations, a checkpoint every 2 steps, one held-out question. A low
     // learning rate keeps the model from learning to answer with eos alone in so few steps, so
