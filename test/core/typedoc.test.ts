@@ -5,8 +5,10 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 
 // Every warning is an error: a broken {@link}, a public type referencing an unexported one, or a
-// TSDoc tag typedoc does not know. The core package alone first (its packages/core/typedoc.json),
-// then the whole reference exactly as `npm run docs` builds it (typedoc.json, packages mode).
+// TSDoc tag typedoc does not know. The whole reference exactly as `npm run docs` builds it
+// (typedoc.json, packages mode, which reads each package's own typedoc.json, core's
+// intentionallyNotExported among them); the packages' build configs compile in
+// test/e2e/install-tarballs.test.ts (npm pack).
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -18,23 +20,9 @@ const typedoc = (args: string[]): Promise<{ code: number; output: string }> =>
   )
 
 describe('typedoc', () => {
-  it('documents @tunekit/core without a warning', async () => {
-    const result = await typedoc([
-      '--options', 'packages/core/typedoc.json',
-      '--entryPointStrategy', 'resolve',
-      '--entryPoints', 'packages/core/src/index.ts',
-      '--tsconfig', 'packages/core/tsconfig.build.json',
-      '--disableSources',
-      '--emit', 'none',
-      '--treatWarningsAsErrors',
-    ])
-    expect(result.output).not.toMatch(/\[(warning|error)\]/)
-    expect(result.code).toBe(0)
-  })
-
   it('builds the API reference of every package (npm run docs) without a warning', async () => {
     const result = await typedoc(['--options', 'typedoc.json', '--emit', 'none', '--treatWarningsAsErrors'])
     expect(result.output).not.toMatch(/\[(warning|error)\]/)
     expect(result.code).toBe(0)
-  })
+  }, 300_000) // ~65 s of CPU on an idle 2-core machine; more when other work shares it
 })

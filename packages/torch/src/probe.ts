@@ -2,7 +2,8 @@
 // cached; `backend: 'auto'` uses it to pick torch when a CUDA-capable torch is present.
 import { fail, issue, TunekitError } from '@tunekit/core'
 import { readFileSync } from 'node:fs'
-import { findPython, LOCK_FILE, runPython, tail } from './python.ts'
+import { findPython, LOCK_FILE, tail } from './python.ts'
+import { callWorker } from './worker-pool.ts'
 
 export interface TorchDevice {
   name: string
@@ -66,11 +67,14 @@ export function probeTorch(options: { python?: string } = {}): Promise<TorchProb
 }
 
 async function probeOnce(python: string): Promise<TorchProbe> {
-  const result = await runPython(python, ['-m', 'tunekit_torch', 'probe'])
+  // on the worker process the run's nodes then use (worker-pool.ts): its imports are paid once
+  const stdout: string[] = []
+  const stderr: string[] = []
+  const result = await callWorker(python, { command: 'probe' }, { onStdout: (l) => void stdout.push(l), onStderr: (l) => void stderr.push(l) }).done
   if (result.spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${result.spawnError.code ?? result.spawnError.message})`])
-  const line = result.stdout.split('\n').find((l) => l.startsWith('{'))
+  const line = stdout.find((l) => l.startsWith('{'))
   if (result.code !== 0 || !line) {
-    fail('WorkerFailed', { path: 'backend', value: python }, `\`${python} -m tunekit_torch probe\` exited with code ${result.code}`, tail(result.stderr))
+    fail('WorkerFailed', { path: 'backend', value: python }, `\`${python} -m tunekit_torch probe\` exited with code ${result.code}`, tail(stderr.join('\n')))
   }
   const raw = JSON.parse(line) as Omit<TorchProbe, 'pythonVersion' | 'python'> & { python: string; executable: string }
   const probe: TorchProbe = {

@@ -3,33 +3,21 @@
 // model from the worker (transformers' AutoModelForQuestionAnswering, `logits` with qa cases, one
 // process for both), then the QA pipeline's post-processing (qaAnswers) and SQuAD EM/F1 here, as
 // on tfjs. Writes report.json and predictions.jsonl.
-import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fail, inputOfKind, nodeParams, resolveModelDir, writeFileAtomic, writeJsonAtomic, type NodeContext, type QaEvalReport, type QaScore } from '@tunekit/core'
 import { qaAnswers, qaTrainFeatures, wordPieceEncoder, type QaExample, type QaFeature, type QaFeaturesReport, type WordPieceJson } from '@tunekit/data'
 import { squadScore } from '@tunekit/eval'
 import { freshHeadTensors, readModelConfig, readSafetensors, writeSafetensors } from '@tunekit/hf'
-import { workerEnv } from './python.ts'
+import { callWorker } from './worker-pool.ts'
 
-/** Runs `python -m tunekit_torch logits request.json`; a failure is WorkerFailed with the log's tail. */
-function runLogits(python: string, request: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-m', 'tunekit_torch', 'logits', request], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    const log: string[] = []
-    createInterface({ input: child.stderr }).on('line', (l) => void log.push(l))
-    createInterface({ input: child.stdout }).on('line', (l) => void log.push(l))
-    child.on('error', reject)
-    child.on('close', (code) => {
-      if (code === 0) return resolve()
-      try {
-        fail('WorkerFailed', { path: 'qa-eval' }, `the worker exited with code ${code}`, log.slice(-20).join('\n'))
-      } catch (e) {
-        reject(e)
-      }
-    })
-  })
+/** Runs the worker's `logits request.json`; a failure is WorkerFailed with the log's tail. */
+async function runLogits(python: string, request: string): Promise<void> {
+  const log: string[] = []
+  const keep = (l: string): void => void log.push(l)
+  const { code, spawnError } = await callWorker(python, { command: 'logits', file: request }, { onStdout: keep, onStderr: keep }).done
+  if (spawnError) throw spawnError
+  if (code !== 0) fail('WorkerFailed', { path: 'qa-eval' }, `the worker exited with code ${code}`, log.slice(-20).join('\n'))
 }
 
 /** The fresh QA head qa-train starts from when the base checkpoint has none (a file for the worker), else null. */

@@ -1,16 +1,12 @@
-// Runs one graph node in a worker process: writes the node spec, streams the worker's JSON-line
-// events to ctx.emit, turns Ctrl-C (ctx.signal) into SIGINT = "checkpoint and stop", and maps
+// Runs one graph node on the run's worker process (worker-pool.ts): writes the node spec, streams
+// the worker's JSON-line events to ctx.emit, turns Ctrl-C (ctx.signal) into SIGINT = "checkpoint and stop", and maps
 // failures to catalog errors with the last lines of the worker's log.
-import { spawn } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fail, type NodeContext, type RunEventInput } from '@tunekit/core'
-import { workerEnv } from './python.ts'
+import { callWorker, EXIT_INTERRUPTED, EXIT_UNAVAILABLE } from './worker-pool.ts'
 
-/** Exit codes of `python -m tunekit_torch` (see tunekit_torch/__init__.py). */
-export const EXIT_INTERRUPTED = 75
-export const EXIT_UNAVAILABLE = 69
+export { EXIT_INTERRUPTED, EXIT_UNAVAILABLE }
 
 const EVENT_TYPES = new Set(['node-progress', 'step', 'eval', 'checkpoint', 'sample', 'log'])
 
@@ -60,7 +56,7 @@ interface WorkerError {
   args?: unknown[]
 }
 
-/** Spawns the worker on a spec and resolves when it finishes; rejects with a catalog error. */
+/** Runs a spec on the run's worker and resolves when it finishes; rejects with a catalog error. */
 export async function runWorkerNode(
   python: string,
   ctx: NodeContext,
@@ -70,16 +66,14 @@ export async function runWorkerNode(
   await mkdir(ctx.workDir, { recursive: true })
   const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
   await writeFile(specPath, JSON.stringify(spec, null, 2))
-  const child = spawn(python, ['-m', 'tunekit_torch', 'run', specPath], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   const logLines: string[] = []
   let workerError: WorkerError | undefined
-  createInterface({ input: child.stderr }).on('line', (line) => {
+  const onStderr = (line: string): void => {
     logLines.push(line)
     if (logLines.length > 200) logLines.shift()
     options.onLog?.(line)
-  })
-  const lines = createInterface({ input: child.stdout })
-  lines.on('line', (line) => {
+  }
+  const onStdout = (line: string): void => {
     if (!line.startsWith('{')) return void logLines.push(line)
     let event: { type?: string }
     try {
@@ -89,19 +83,17 @@ export async function runWorkerNode(
     }
     if (event.type === 'error') workerError = event as WorkerError
     else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
-  })
+  }
+  const call = callWorker(python, { command: 'run', file: specPath }, { onStdout, onStderr })
   let killTimer: NodeJS.Timeout | undefined
   const interrupt = (): void => {
-    child.kill('SIGINT') // the worker finishes its step, checkpoints and exits 75
-    killTimer = setTimeout(() => child.kill('SIGKILL'), options.interruptGraceMs ?? 300_000)
+    call.kill('SIGINT') // the worker finishes its step, checkpoints and exits 75
+    killTimer = setTimeout(() => call.kill('SIGKILL'), options.interruptGraceMs ?? 300_000)
     killTimer.unref()
   }
   if (ctx.signal.aborted) interrupt()
   else ctx.signal.addEventListener('abort', interrupt, { once: true })
-  const [code, signal, spawnError] = await new Promise<[number | null, NodeJS.Signals | null, NodeJS.ErrnoException | undefined]>((resolve) => {
-    child.on('error', (e: NodeJS.ErrnoException) => resolve([null, null, e]))
-    child.on('close', (c, s) => resolve([c, s, undefined]))
-  })
+  const { code, signal, spawnError } = await call.done
   ctx.signal.removeEventListener('abort', interrupt)
   if (killTimer) clearTimeout(killTimer)
   const node = ctx.node.id
