@@ -12,12 +12,13 @@ import { initCommand } from './commands/init.ts'
 import { chatCommand } from './commands/chat.ts'
 import { askCommand } from './commands/ask.ts'
 import { evalCommand } from './commands/eval.ts'
+import { uiCommand } from './commands/ui.ts'
 import type { CliCommand, CliContext } from './context.ts'
 
 export type { CliCommand, CliContext } from './context.ts'
 
 /** Every command of `tunekit`, in `--help` order. Adding one is one import and one line here. */
-export const commands: readonly CliCommand[] = [runCommand, evalCommand, planCommand, checkCommand, graphCommand, chatCommand, askCommand, mergeCommand, exportCommand, initCommand, schemaCommand, setupCommand]
+export const commands: readonly CliCommand[] = [runCommand, evalCommand, planCommand, checkCommand, graphCommand, chatCommand, askCommand, mergeCommand, exportCommand, initCommand, schemaCommand, setupCommand, uiCommand]
 
 /**
  * The verb a recipe file runs when started without one (`npx tsx recipe.ts`): `run` once that

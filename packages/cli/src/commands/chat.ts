@@ -24,7 +24,8 @@ export interface ChatOptions {
   system?: string
 }
 
-interface Message {
+/** One turn of a chat. */
+export interface Message {
   role: 'system' | 'user' | 'assistant'
   content: string
 }
@@ -85,8 +86,6 @@ async function modelFolder(ctx: CliContext, modelArg: string | undefined, opts: 
  */
 export async function chat(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions, input: Readable = process.stdin): Promise<void> {
   const engine = opts.gguf !== undefined ? await ggufEngine(ctx, opts.gguf, opts.threads) : await folderEngine(ctx, modelArg, opts)
-  const { chatTemplate, renderChat } = await import('@tunekit/data')
-  const template = chatTemplate({ jinja: engine.jinja }, { bosToken: engine.bos, eosToken: engine.eos })
   const interactive = (input as { isTTY?: boolean }).isTTY === true
   const history: Message[] = opts.system ? [{ role: 'system', content: opts.system }] : []
   const maxNewTokens = opts.maxNewTokens !== undefined ? Number(opts.maxNewTokens) : 128
@@ -110,9 +109,7 @@ export async function chat(ctx: CliContext, modelArg: string | undefined, opts: 
         continue
       }
       history.push({ role: 'user', content: line })
-      const rendered = renderChat(template, history, true)
-      // Training prepended bos to every sample (tokens.addBos); a prompt must start the same way.
-      const prompt = engine.addBos && !rendered.startsWith(engine.bos) ? `${engine.bos}${rendered}` : rendered
+      const prompt = await chatPrompt(engine, history)
       if (interactive) ctx.out('model › ')
       const answer = await engine.generate(prompt, { maxNewTokens, temperature }, interactive ? (piece) => ctx.out(piece) : undefined)
       const text = answer.trim()
@@ -125,8 +122,20 @@ export async function chat(ctx: CliContext, modelArg: string | undefined, opts: 
   }
 }
 
+/**
+ * The prompt of a conversation so far, rendered with the engine's training template and the
+ * generation prompt (the dashboard's chat renders the same way).
+ */
+export async function chatPrompt(engine: Pick<ChatEngine, 'jinja' | 'bos' | 'eos' | 'addBos'>, history: readonly Message[]): Promise<string> {
+  const { chatTemplate, renderChat } = await import('@tunekit/data')
+  const template = chatTemplate({ jinja: engine.jinja }, { bosToken: engine.bos, eosToken: engine.eos })
+  const rendered = renderChat(template, [...history], true)
+  // Training prepended bos to every sample (tokens.addBos); a prompt must start the same way.
+  return engine.addBos && !rendered.startsWith(engine.bos) ? `${engine.bos}${rendered}` : rendered
+}
+
 /** What generates the answers: a backend over a model folder, or llama.cpp over a GGUF file. */
-interface ChatEngine {
+export interface ChatEngine {
   what: string
   runner: string
   jinja: string
@@ -137,7 +146,8 @@ interface ChatEngine {
   dispose(): Promise<void>
 }
 
-async function folderEngine(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions): Promise<ChatEngine> {
+/** A backend (tfjs by default) over a model folder, or a base model plus `opts.adapter`, checked from their headers first. */
+export async function folderEngine(ctx: CliContext, modelArg: string | undefined, opts: ChatOptions): Promise<ChatEngine> {
   const model = await modelFolder(ctx, modelArg, opts)
   const adapter = opts.adapter !== undefined ? resolve(ctx.cwd, opts.adapter) : undefined
   // The model folder and the adapter are checked from their headers before a backend loads them:

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
   compile,
+  extendRecipe,
   fail,
   file as fileSource,
   isTunekitError,
@@ -16,6 +17,7 @@ import {
   type Issue,
   type PlanOptions,
   type Recipe,
+  type RecipeOverrides,
 } from '@tunekit/core'
 import { checkModelFolder, inspectModelFolder } from '@tunekit/hf'
 import { recipeFor } from '../load-recipe.ts'
@@ -28,6 +30,46 @@ export interface RecipeFlags {
   backend?: 'auto' | 'tfjs' | 'torch'
   /** Set by `tunekit eval`: the recipe must have an eval group; `'base'` (`--base`) turns on its base row. */
   evalModel?: 'trained' | 'base'
+  /** `--set key=value` overrides (dotted recipe keys), applied to the recipe before the other flags. */
+  set?: string[]
+}
+
+/** A recipe's keys to override, nested as the recipe holds them (`{ args: { maxSteps: 20 } }`). */
+export type RecipeOverridesData = { [key: string]: unknown }
+
+/** A `--set` value: JSON when it parses (numbers, booleans, quoted text, lists, objects), else the text itself. */
+function setValue(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The overrides of `--set key=value` flags, nested by the keys' dots (`args.maxSteps=20` →
+ * `{ args: { maxSteps: 20 } }`); a later flag for the same key wins. BadSetFlag (TK720) for a flag
+ * without `=` or with an empty key part.
+ */
+export function parseSetFlags(flags: readonly string[]): RecipeOverridesData {
+  const out: RecipeOverridesData = {}
+  for (const flag of flags) {
+    const eq = flag.indexOf('=')
+    const keys = eq > 0 ? flag.slice(0, eq).split('.') : []
+    if (keys.length === 0 || keys.some((k) => k.trim() === '')) fail('BadSetFlag', { path: '--set', value: flag }, flag)
+    let at = out
+    for (const key of keys.slice(0, -1)) {
+      const next = at[key]
+      at = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as RecipeOverridesData) : (at[key] = {})
+    }
+    at[keys[keys.length - 1]!] = setValue(flag.slice(eq + 1))
+  }
+  return out
+}
+
+/** `recipe` with `overrides` applied and validated again (objects merged, arrays replaced): RecipeError with every problem, as for the file itself. */
+export function applyOverrides(recipe: Recipe, overrides: RecipeOverridesData): Recipe {
+  return Object.keys(overrides).length === 0 ? recipe : extendRecipe(recipe, overrides as RecipeOverrides<Recipe['model']['family']>)
 }
 
 /** Adds `--model-path`, `--data-path` and `--backend` to a command. */
@@ -36,6 +78,7 @@ export function addRecipeFlags(cmd: Command): Command {
     .option('--model-path <folder>', 'local folder with the model weights (Hugging Face layout); overrides model.path and TUNEKIT_MODEL_PATH')
     .option('--data-path <path>', 'local data file or folder (json, jsonl, csv, parquet) instead of data.source')
     .addOption(new Option('--backend <name>', 'compute backend, overriding the recipe').choices(['auto', 'tfjs', 'torch']))
+    .option('--set <key=value>', 'override a recipe key (dotted: args.maxSteps=20; the value is read as JSON when it parses); repeatable', (v: string, all: string[] = []) => [...all, v])
 }
 
 /** A recipe ready to compile: the command-line flags applied, paths resolved. */
@@ -56,7 +99,8 @@ export interface PreparedRecipe {
  * path, a data path (a local `file()` source; the Hub's own test split no longer applies), a backend.
  */
 export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined, flags: RecipeFlags, verb = 'run'): Promise<PreparedRecipe> {
-  const { recipe: loaded, file } = await recipeFor(ctx, fileArg, verb)
+  const { recipe: given, file } = await recipeFor(ctx, fileArg, verb)
+  const loaded = applyOverrides(given, parseSetFlags(flags.set ?? []))
   let input: Record<string, unknown> = { ...loaded }
   if (flags.modelPath !== undefined) input = { ...input, model: { ...loaded.model, path: resolve(ctx.cwd, flags.modelPath) } }
   if (flags.dataPath !== undefined) {
