@@ -37,6 +37,7 @@ beforeAll(async () => {
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] })
   page = await browser.newPage({ viewport: { width: 1100, height: 760 } })
+  page.setDefaultTimeout(150_000) // a safety net: the schema docs and the runs take minutes on a loaded machine
   page.on('pageerror', (e) => pageErrors.push(e.message))
   // Console errors too: a script or style the page's Content-Security-Policy blocked says so there.
   page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())))
@@ -110,7 +111,7 @@ describe('tunekit ui in a headless Chromium', () => {
   })
 
   // The timeout is a safety net for a loaded machine (about 35 s on an idle core).
-  it('starts tiny-chat from the form, streams its loss curve, stops, resumes and chats with the result', { timeout: 300_000 }, async () => {
+  it('starts tiny-chat from the form, streams its loss curve, stops, resumes and chats with the result', { timeout: 600_000 }, async () => {
     pageErrors.length = 0 // the refused requests above were logged as failed loads
     await page.goto(server.url)
     await page.waitForSelector('form.recipe [name="args.maxSteps"]', { state: 'attached' })
@@ -126,7 +127,7 @@ describe('tunekit ui in a headless Chromium', () => {
     // An invalid value is refused with the catalog's message, as `tunekit run --set` refuses it.
     await set('args.maxSteps', '-4')
     await page.click('#start')
-    await expect.poll(() => page.textContent('#issues'), { timeout: 30_000 }).toContain('TK103 expected a number > 0 → at args.maxSteps')
+    await expect.poll(() => page.textContent('#issues'), { timeout: 150_000 }).toContain('TK103 expected a number > 0 → at args.maxSteps')
     await shot('start-form', 560)
     pageErrors.length = 0 // Chromium logs the refused start (400) as a failed load
 
@@ -141,11 +142,11 @@ describe('tunekit ui in a headless Chromium', () => {
     await set('output.samples', JSON.stringify([question]))
     await page.click('#start')
     await page.waitForURL(/#\/run\/runs%2Ftiny-chat$/)
-    await expect.poll(lossPoints, { timeout: 60_000 }).toBeGreaterThanOrEqual(3)
+    await expect.poll(lossPoints, { timeout: 150_000 }).toBeGreaterThanOrEqual(3)
     await shot('run-training')
 
     await page.click('#stop')
-    await expect.poll(() => page.textContent('#status'), { timeout: 60_000 }).toBe('stopped')
+    await expect.poll(() => page.textContent('#status'), { timeout: 150_000 }).toBe('stopped')
     expect(await page.getAttribute('[data-node="train"]', 'data-state')).toBe('stopped')
     const stopped = events()
     const saved = stopped.filter((e) => e.type === 'checkpoint').map((e) => (e.type === 'checkpoint' ? e.step : 0))
@@ -153,7 +154,7 @@ describe('tunekit ui in a headless Chromium', () => {
     expect(stopped.at(-1)).toMatchObject({ type: 'run-end', ok: false, code: 'TK404' })
 
     await page.click('#resume')
-    await expect.poll(() => page.textContent('#status'), { timeout: 90_000 }).toBe('done')
+    await expect.poll(() => page.textContent('#status'), { timeout: 150_000 }).toBe('done')
     await expect.poll(lossPoints).toBe(16)
     // Resumed from the last checkpoint: the second run's first step is the one after it.
     const all = events()
@@ -176,7 +177,7 @@ describe('tunekit ui in a headless Chromium', () => {
     await page.waitForSelector('#chat-input')
     await page.fill('#chat-input', question)
     await page.press('#chat-input', 'Enter')
-    await page.waitForSelector('.turn[data-done="true"]', { timeout: 60_000 })
+    await page.waitForSelector('.turn[data-done="true"]', { timeout: 150_000 })
     // The chat renders with the training template (ChatML here) and decodes greedily, as the
     // run's generate node did for the same question.
     expect(await page.textContent('#chat-prompt')).toContain(`<|im_start|>user\n${question}<|im_end|>\n<|im_start|>assistant\n`)
