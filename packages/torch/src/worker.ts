@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fail, type NodeContext, type RunEventInput } from '@tunekit/core'
 import { workerEnv } from './python.ts'
+import { distributedOf, workerArgs } from './torchrun.ts'
 
 /** Exit codes of `python -m tunekit_torch` (see tunekit_torch/__init__.py). */
 export const EXIT_INTERRUPTED = 75
@@ -31,6 +32,8 @@ export interface NodeSpec {
   ktoExamples?: string
   /** The qa stage's steps of window indices (qa-plan.ts), written by the TS side. */
   qaPlan?: string
+  /** Set when the worker runs as torchrun's processes (torchrun.ts): how each wraps the model. */
+  distributed?: { strategy: 'ddp' | 'fsdp' }
 }
 
 export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {
@@ -49,6 +52,8 @@ export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {
     device: wanted === 'cuda' || wanted === 'cpu' ? wanted : 'auto',
   }
   if (initialAdapter) spec.initialAdapter = initialAdapter
+  const distributed = distributedOf(ctx)
+  if (distributed) spec.distributed = { strategy: distributed.strategy }
   return spec
 }
 
@@ -70,7 +75,8 @@ export async function runWorkerNode(
   await mkdir(ctx.workDir, { recursive: true })
   const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
   await writeFile(specPath, JSON.stringify(spec, null, 2))
-  const child = spawn(python, ['-m', 'tunekit_torch', 'run', specPath], { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const distributed = distributedOf(ctx)
+  const child = spawn(python, workerArgs(specPath, distributed), { env: workerEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   const logLines: string[] = []
   let workerError: WorkerError | undefined
   createInterface({ input: child.stderr }).on('line', (line) => {
@@ -108,7 +114,8 @@ export async function runWorkerNode(
   const logTail = logLines.slice(-20).join('\n')
   if (spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${spawnError.code ?? spawnError.message})`])
   if (code === 0) return
-  if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130))) fail('Interrupted', { path: node }, node)
+  // torchrun answers its processes' exit 75 with its own failure code: after Ctrl-C that is the interrupt
+  if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130 || distributed !== undefined))) fail('Interrupted', { path: node }, node)
   if (workerError?.name === 'CudaUnavailable') fail('CudaUnavailable', { path: 'device', value: ctx.recipe.device }, workerError.message)
   if (workerError?.name === 'NonFiniteLoss') {
     const [step, loss] = workerError.args ?? []
