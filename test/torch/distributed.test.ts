@@ -86,7 +86,7 @@ describe('torchrun on CPU: 2 processes train as one', { timeout: 600_000 }, () =
       cacheDir: cache(),
       beforeRun: async (work) => cpSync(join(fsdp.work('train'), 'checkpoint-2'), join(work('train'), 'checkpoint-2'), { recursive: true }),
     })
-  })
+  }, 600_000)
 
   it('per-step and eval losses within 1e-5 of the one-process run, under DDP and FSDP', () => {
     expect(losses(one, 'step').size).toBe(4)
@@ -129,6 +129,20 @@ describe('torchrun on CPU: 2 processes train as one', { timeout: 600_000 }, () =
       }
     })()
     expect(isTunekitError(err) && err.issues.map((i) => i.code)).toEqual(['TK650', 'TK651', 'TK652', 'TK654'])
-    expect((err as Error).message).toMatchInlineSnapshot()
+    expect((err as Error).message).toMatchInlineSnapshot(`
+      "Recipe has 4 problems
+      ✖ TK650 the recipe has a distributed group, which launches the torch worker under torchrun, but backend is "tfjs" → at backend
+        value: "tfjs"
+        fix: Set backend: 'torch', or remove the distributed group to train in one process.
+      ✖ TK651 distributed runs 4 process(es) (nprocPerNode × nnodes), but an optimiser step has 3 micro-batch(es) (args.gradientAccumulationSteps): each process takes an equal share of every step's micro-batches, so the global batch stays batchSize × gradientAccumulationSteps → at distributed.nprocPerNode
+        value: 2
+        fix: Set args.gradientAccumulationSteps to a multiple of 4 (e.g. 4, with args.batchSize 2 that is 8 samples a step), or run 3 process(es) or a divisor of it.
+      ✖ TK652 distributed.nodeRank is 2, but with nnodes 2 the machines are numbered 0 to 1 → at distributed.nodeRank
+        value: 2
+        fix: Give each machine its own --node-rank from 0 to nnodes − 1 (machine 0 is at masterAddr), or raise distributed.nnodes.
+      ✖ TK654 distributed.strategy 'fsdp' shards the base weights, but model.quantize packs them as bitsandbytes 4/8-bit tensors, which the worker's fully_shard does not split → at distributed.strategy
+        value: "fsdp"
+        fix: Use distributed.strategy: 'ddp' for QLoRA (each process holds the 4-bit base; only the adapter's gradients are summed), or drop model.quantize."
+    `)
   })
 })

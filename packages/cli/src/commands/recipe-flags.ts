@@ -28,7 +28,19 @@ export interface RecipeFlags {
   backend?: 'auto' | 'tfjs' | 'torch'
   /** Set by `tunekit eval`: the recipe must have an eval group; `'base'` (`--base`) turns on its base row. */
   evalModel?: 'trained' | 'base'
+  /** The per-machine values of the recipe's `distributed` group (torchrun's flags of the same names). */
+  nprocPerNode?: number
+  nnodes?: number
+  nodeRank?: number
+  masterAddr?: string
+  masterPort?: number
 }
+
+/** The distributed keys the command line sets, by flag. */
+const DISTRIBUTED_FLAGS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'] as const
+
+/** A whole number for a command-line flag (zod then checks its range, with the recipe's path). */
+const wholeNumber = (value: string): number => (/^\d+$/.test(value) ? Number(value) : Number.NaN)
 
 /** Adds `--model-path`, `--data-path` and `--backend` to a command. */
 export function addRecipeFlags(cmd: Command): Command {
@@ -36,6 +48,11 @@ export function addRecipeFlags(cmd: Command): Command {
     .option('--model-path <folder>', 'local folder with the model weights (Hugging Face layout); overrides model.path and TUNEKIT_MODEL_PATH')
     .option('--data-path <path>', 'local data file or folder (json, jsonl, csv, parquet) instead of data.source')
     .addOption(new Option('--backend <name>', 'compute backend, overriding the recipe').choices(['auto', 'tfjs', 'torch']))
+    .option('--nproc-per-node <n>', "processes on this machine under torchrun (sets distributed.nprocPerNode)", wholeNumber)
+    .option('--nnodes <n>', 'machines taking part (sets distributed.nnodes)', wholeNumber)
+    .option('--node-rank <i>', "this machine's index, 0 to nnodes − 1 (sets distributed.nodeRank)", wholeNumber)
+    .option('--master-addr <host>', 'address of machine 0 (sets distributed.masterAddr)')
+    .option('--master-port <port>', "machine 0's rendezvous port (sets distributed.masterPort)", wholeNumber)
 }
 
 /** A recipe ready to compile: the command-line flags applied, paths resolved. */
@@ -66,7 +83,10 @@ export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined
   if (flags.backend !== undefined) input = { ...input, backend: flags.backend }
   if (flags.evalModel !== undefined && !loaded.eval) fail('NoEvalGroup', { path: 'eval' }, loaded.name)
   if (flags.evalModel === 'base') input = { ...input, eval: { ...loaded.eval, base: true } }
-  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined || flags.evalModel === 'base'
+  // a distributed flag adds the group when the recipe has none (its other keys take their defaults)
+  const distributed = Object.fromEntries(DISTRIBUTED_FLAGS.flatMap((key) => (flags[key] === undefined ? [] : [[key, flags[key]]])))
+  if (Object.keys(distributed).length > 0) input = { ...input, distributed: { ...loaded.distributed, ...distributed } }
+  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined || flags.evalModel === 'base' || Object.keys(distributed).length > 0
   const recipe = changed ? parseRecipe(input) : loaded
   return {
     recipe,

@@ -53,12 +53,13 @@ def save_checkpoint(work_dir: Path, model, optimizer, state: dict, keep: int, me
     tensors whole) and rank 0 alone writes, so the checkpoint holds nothing rank-specific."""
     from safetensors.torch import save_file
 
-    from .distributed import Dist, full_params
+    from .distributed import Dist, full_params, resharded
 
     dist = dist or Dist()
     step = int(state["step"])
     final = work_dir / f"checkpoint-{step}"
     tmp = work_dir / f".checkpoint-{step}.tmp-{os.getpid()}"
+    resharded(model, dist)
     moments = optimizer_moments(optimizer, method.keyed_params(model))
     with full_params(model, dist):
         if dist.main:

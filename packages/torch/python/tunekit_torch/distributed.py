@@ -121,6 +121,14 @@ def _fsdp_modules(model) -> list:
     return [m for m in model.modules() if isinstance(m, FSDPModule)]
 
 
+def resharded(model, d: Dist) -> None:
+    """FSDP: every unit's parameters back to their shards, the tensors the optimizer holds (the root
+    unit keeps its parameters gathered after a forward, FSDP2's default), so its state is found by them."""
+    if d.strategy == "fsdp":
+        for unit in _fsdp_modules(model):
+            unit.reshard()
+
+
 @contextlib.contextmanager
 def full_params(model, d: Dist):
     """Inside, the model's parameters are whole tensors on every rank (FSDP: all-gathered, then
