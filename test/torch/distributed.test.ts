@@ -2,15 +2,17 @@
 // the ranks, so every step's loss, the eval loss and the trained adapter are the one-process run's,
 // under DDP and under FSDP; a 2-process FSDP checkpoint resumed by one process continues as the
 // one-process run does.
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defineRecipe, inline, isTunekitError, parseRecipe, type Recipe } from '@tunekit/core'
 import { readSafetensors } from '@tunekit/hf'
 import { createTorchBackend } from '@tunekit/torch'
+import { runCli } from '@tunekit/cli'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, runRecipe, tempDir, type Run } from './helpers.ts'
+import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
 
 type Distributed = { nprocPerNode: number; strategy: 'ddp' | 'fsdp'; masterPort: number }
 
@@ -119,6 +121,9 @@ describe('torchrun on CPU: 2 processes train as one', { timeout: 600_000 }, () =
     expect(existsSync(join(resumed.work('train'), 'checkpoint-2'))).toBe(true)
   })
 
+})
+
+describe('the distributed group is checked before any process starts', () => {
   it('invalid combinations are catalog errors, all at once', () => {
     const bad = { ...recipe(), backend: 'tfjs', stage: { kind: 'sft' }, args: { ...recipe().args, gradientAccumulationSteps: 3 }, distributed: { nprocPerNode: 2, nnodes: 2, nodeRank: 2, strategy: 'fsdp' }, model: { ...recipe().model, quantize: { bits: 4, type: 'nf4' } } }
     const err = (() => {
@@ -144,5 +149,14 @@ describe('torchrun on CPU: 2 processes train as one', { timeout: 600_000 }, () =
         value: "fsdp"
         fix: Use distributed.strategy: 'ddp' for QLoRA (each process holds the 4-bit base; only the adapter's gradients are summed), or drop model.quantize."
     `)
+  })
+
+  it("the command line's per-machine flags set the group's keys, checked as the recipe's", async () => {
+    let err = ''
+    const args = ['graph', join(repoRoot, 'recipes/tiny-chat.ts'), '--nproc-per-node', '2', '--node-rank', '1', '--master-port', '29511']
+    const code = await runCli(args, { cwd: mkdtempSync(join(tmpdir(), 'tunekit-cwd-')), out: () => {}, err: (t) => void (err += t) })
+    expect(code).toBe(1)
+    // tiny-chat trains on tfjs with one micro-batch a step, on one machine
+    expect(err.match(/TK65\d/g)).toEqual(['TK650', 'TK651', 'TK652'])
   })
 })
