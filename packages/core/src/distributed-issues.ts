@@ -1,13 +1,22 @@
 // The distributed group's combinations with the rest of the recipe (checkRecipe runs them).
 import { issue, type Issue } from './errors/tunekit-error.ts'
-import type { RecipeParts } from './define.ts'
+import type { DistributedOptions } from './schema/distributed.ts'
+
+/** The parts of a recipe the checks read (what checkRecipe has: possibly partial, before defaults). */
+export interface DistributedParts {
+  distributed?: Partial<DistributedOptions> | undefined
+  backend?: string | undefined
+  stage?: { kind?: string | undefined } | undefined
+  args?: { gradientAccumulationSteps?: number | undefined; batchSize?: number | undefined } | undefined
+  model?: { quantize?: unknown } | undefined
+}
 
 /**
  * A distributed group trains the sft or pretrain stage on the torch backend, with a world size
  * (nprocPerNode × nnodes) that divides the micro-batches of a step, a node rank below nnodes, and
  * FSDP only over unquantised weights. Values the recipe leaves out take the schema's defaults.
  */
-export function distributedIssues({ distributed, backend, stage, args = {}, model = {} }: RecipeParts): Issue[] {
+export function distributedIssues({ distributed, backend, stage, args = {}, model = {} }: DistributedParts): Issue[] {
   if (distributed === undefined) return []
   const issues: Issue[] = []
   const b = backend ?? 'auto'
