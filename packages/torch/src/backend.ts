@@ -10,6 +10,7 @@ import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
 import { installCommand, probeTorch, versionMismatches, type TorchProbe } from './probe.ts'
 import { nodeSpec, runWorkerNode } from './worker.ts'
+import { distributedOf } from './torchrun.ts'
 import { workerRequest } from './worker-request.ts'
 import { writePairPlan } from './pair-plan.ts'
 import { writeQaPlan } from './qa-plan.ts'
@@ -111,6 +112,9 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     const qaPlan = kind === 'qa-train' ? await writeQaPlan(ctx) : undefined
     const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(qaPlan ? { qaPlan } : {}), ...(ktoExamples ? { ktoExamples } : {}) }
     await runWorkerNode(probe.python, ctx, spec, options.onLog ? { onLog: options.onLog } : {})
+    // under torchrun only machine 0 (node rank 0) wrote the artifact: this one stops, committing nothing
+    const distributed = distributedOf(ctx)
+    if (distributed && distributed.nodeRank > 0) fail('DistributedFollowerDone', { path: 'distributed.nodeRank', value: distributed.nodeRank }, distributed.nodeRank, distributed.nnodes)
     // the worker wrote the tensors; the metadata comes from @tunekit/hf, as on tfjs
     if (kind === 'train') await writeTrainMetadata(ctx)
     if (kind === 'merge') await writeMergeMetadata(ctx)

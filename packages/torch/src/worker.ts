@@ -4,7 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fail, type NodeContext, type RunEventInput } from '@tunekit/core'
-import { callWorker, EXIT_INTERRUPTED, EXIT_UNAVAILABLE } from './worker-pool.ts'
+import { callProcess, callWorker, EXIT_INTERRUPTED, EXIT_UNAVAILABLE } from './worker-pool.ts'
+import { distributedOf, torchrunArgs } from './torchrun.ts'
 
 export { EXIT_INTERRUPTED, EXIT_UNAVAILABLE }
 
@@ -27,6 +28,8 @@ export interface NodeSpec {
   ktoExamples?: string
   /** The qa stage's steps of window indices (qa-plan.ts), written by the TS side. */
   qaPlan?: string
+  /** Set when the worker runs as torchrun's processes (torchrun.ts): how each wraps the model. */
+  distributed?: { strategy: 'ddp' | 'fsdp' }
 }
 
 export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {
@@ -45,6 +48,8 @@ export function nodeSpec(ctx: NodeContext, initialAdapter?: string): NodeSpec {
     device: wanted === 'cuda' || wanted === 'cpu' ? wanted : 'auto',
   }
   if (initialAdapter) spec.initialAdapter = initialAdapter
+  const distributed = distributedOf(ctx)
+  if (distributed) spec.distributed = { strategy: distributed.strategy }
   return spec
 }
 
@@ -66,6 +71,7 @@ export async function runWorkerNode(
   await mkdir(ctx.workDir, { recursive: true })
   const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
   await writeFile(specPath, JSON.stringify(spec, null, 2))
+  const distributed = distributedOf(ctx)
   const logLines: string[] = []
   let workerError: WorkerError | undefined
   const onStderr = (line: string): void => {
@@ -84,7 +90,8 @@ export async function runWorkerNode(
     if (event.type === 'error') workerError = event as WorkerError
     else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
   }
-  const call = callWorker(python, { command: 'run', file: specPath }, { onStdout, onStderr })
+  // torchrun's ranks are processes of their own; every other node runs on the run's worker
+  const call = distributed ? callProcess(python, torchrunArgs(specPath, distributed), { onStdout, onStderr }) : callWorker(python, { command: 'run', file: specPath }, { onStdout, onStderr })
   let killTimer: NodeJS.Timeout | undefined
   const interrupt = (): void => {
     call.kill('SIGINT') // the worker finishes its step, checkpoints and exits 75
@@ -100,7 +107,8 @@ export async function runWorkerNode(
   const logTail = logLines.slice(-20).join('\n')
   if (spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${spawnError.code ?? spawnError.message})`])
   if (code === 0) return
-  if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130))) fail('Interrupted', { path: node }, node)
+  // torchrun answers its processes' exit 75 with its own failure code: after Ctrl-C that is the interrupt
+  if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130 || distributed !== undefined))) fail('Interrupted', { path: node }, node)
   if (workerError?.name === 'CudaUnavailable') fail('CudaUnavailable', { path: 'device', value: ctx.recipe.device }, workerError.message)
   if (workerError?.name === 'NonFiniteLoss') {
     const [step, loss] = workerError.args ?? []

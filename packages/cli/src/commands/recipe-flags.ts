@@ -32,6 +32,12 @@ export interface RecipeFlags {
   evalModel?: 'trained' | 'base'
   /** `--set key=value` overrides (dotted recipe keys), applied to the recipe before the other flags. */
   set?: string[]
+  /** The per-machine values of the recipe's `distributed` group (torchrun's flags of the same names). */
+  nprocPerNode?: number
+  nnodes?: number
+  nodeRank?: number
+  masterAddr?: string
+  masterPort?: number
 }
 
 /** A recipe's keys to override, nested as the recipe holds them (`{ args: { maxSteps: 20 } }`). */
@@ -72,6 +78,12 @@ export function applyOverrides(recipe: Recipe, overrides: RecipeOverridesData): 
   return Object.keys(overrides).length === 0 ? recipe : extendRecipe(recipe, overrides as RecipeOverrides<Recipe['model']['family']>)
 }
 
+/** The distributed keys the command line sets, by flag. */
+const DISTRIBUTED_FLAGS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort'] as const
+
+/** A whole number for a command-line flag (zod then checks its range, with the recipe's path). */
+const wholeNumber = (value: string): number => (/^\d+$/.test(value) ? Number(value) : Number.NaN)
+
 /** Adds `--model-path`, `--data-path` and `--backend` to a command. */
 export function addRecipeFlags(cmd: Command): Command {
   return cmd
@@ -79,6 +91,11 @@ export function addRecipeFlags(cmd: Command): Command {
     .option('--data-path <path>', 'local data file or folder (json, jsonl, csv, parquet) instead of data.source')
     .addOption(new Option('--backend <name>', 'compute backend, overriding the recipe').choices(['auto', 'tfjs', 'torch']))
     .option('--set <key=value>', 'override a recipe key (dotted: args.maxSteps=20; the value is read as JSON when it parses); repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--nproc-per-node <n>', "processes on this machine under torchrun (sets distributed.nprocPerNode)", wholeNumber)
+    .option('--nnodes <n>', 'machines taking part (sets distributed.nnodes)', wholeNumber)
+    .option('--node-rank <i>', "this machine's index, 0 to nnodes − 1 (sets distributed.nodeRank)", wholeNumber)
+    .option('--master-addr <host>', 'address of machine 0 (sets distributed.masterAddr)')
+    .option('--master-port <port>', "machine 0's rendezvous port (sets distributed.masterPort)", wholeNumber)
 }
 
 /** A recipe ready to compile: the command-line flags applied, paths resolved. */
@@ -110,7 +127,10 @@ export async function prepareRecipe(ctx: CliContext, fileArg: string | undefined
   if (flags.backend !== undefined) input = { ...input, backend: flags.backend }
   if (flags.evalModel !== undefined && !loaded.eval) fail('NoEvalGroup', { path: 'eval' }, loaded.name)
   if (flags.evalModel === 'base') input = { ...input, eval: { ...loaded.eval, base: true } }
-  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined || flags.evalModel === 'base'
+  // a distributed flag adds the group when the recipe has none (its other keys take their defaults)
+  const distributed = Object.fromEntries(DISTRIBUTED_FLAGS.flatMap((key) => (flags[key] === undefined ? [] : [[key, flags[key]]])))
+  if (Object.keys(distributed).length > 0) input = { ...input, distributed: { ...loaded.distributed, ...distributed } }
+  const changed = flags.modelPath !== undefined || flags.dataPath !== undefined || flags.backend !== undefined || flags.evalModel === 'base' || Object.keys(distributed).length > 0
   const recipe = changed ? parseRecipe(input) : loaded
   return {
     recipe,

@@ -1202,6 +1202,52 @@ export const errors = {
     message: (types: readonly string[]) => `--out is one file, but the recipe's output.gguf lists ${list(types)}`,
     hint: 'Add --type to pick the one --out gets (e.g. --type q8_0), or leave --out off: every file is linked into the run folder (runs/<name>/gguf/).',
   },
+  // ── several processes: the distributed group, torchrun (TK650–TK659) ───────────────────
+  DistributedNeedsTorch: {
+    code: 'TK650',
+    name: 'DistributedNeedsTorch',
+    title: 'Several processes train on the torch backend only',
+    message: (backend: string) => `the recipe has a distributed group, which launches the torch worker under torchrun, but backend is ${show(backend)}${backend === 'auto' ? ' (which may choose tfjs)' : ''}`,
+    hint: "Set backend: 'torch', or remove the distributed group to train in one process.",
+  },
+  DistributedAccumulation: {
+    code: 'TK651',
+    name: 'DistributedAccumulation',
+    title: "The processes cannot share a step's micro-batches evenly",
+    message: (world: number, accumulation: number) =>
+      `distributed runs ${world} process(es) (nprocPerNode × nnodes), but an optimiser step has ${accumulation} micro-batch(es) (args.gradientAccumulationSteps): each process takes an equal share of every step's micro-batches, so the global batch stays batchSize × gradientAccumulationSteps`,
+    hint: (world: number, batchSize: number, accumulation: number) =>
+      `Set args.gradientAccumulationSteps to a multiple of ${world} (e.g. ${world * Math.max(1, Math.round(accumulation / world))}, with args.batchSize ${batchSize} that is ${batchSize * world * Math.max(1, Math.round(accumulation / world))} samples a step), or run ${accumulation} process(es) or a divisor of it.`,
+  },
+  DistributedNodeRank: {
+    code: 'TK652',
+    name: 'DistributedNodeRank',
+    title: "The machine's node rank is not below nnodes",
+    message: (nodeRank: number, nnodes: number) => `distributed.nodeRank is ${nodeRank}, but with nnodes ${nnodes} the machines are numbered 0 to ${nnodes - 1}`,
+    hint: 'Give each machine its own --node-rank from 0 to nnodes − 1 (machine 0 is at masterAddr), or raise distributed.nnodes.',
+  },
+  DistributedStage: {
+    code: 'TK653',
+    name: 'DistributedStage',
+    title: 'Several processes train the sft and pretrain stages only',
+    message: (stage: string) => `stage '${stage}' trains in one process: the torchrun loop deals the batch plan's micro-batches, which the sft and pretrain stages train on`,
+    hint: "Remove the distributed group for this stage, or train stage 'sft' or 'pretrain' with it.",
+  },
+  DistributedFsdpQuantized: {
+    code: 'TK654',
+    name: 'DistributedFsdpQuantized',
+    title: 'FSDP does not shard 4-bit weights here',
+    message: () => "distributed.strategy 'fsdp' shards the base weights, but model.quantize packs them as bitsandbytes 4/8-bit tensors, which the worker's fully_shard does not split",
+    hint: "Use distributed.strategy: 'ddp' for QLoRA (each process holds the 4-bit base; only the adapter's gradients are summed), or drop model.quantize.",
+  },
+  DistributedFollowerDone: {
+    code: 'TK655',
+    name: 'DistributedFollowerDone',
+    title: 'This machine trained its share; machine 0 holds the results',
+    message: (nodeRank: number, nnodes: number) =>
+      `node rank ${nodeRank} of ${nnodes} finished its processes' share of training; only machine 0 (node rank 0) writes the events, checkpoints and trained artifact, so this machine has nothing to merge, evaluate or export`,
+    hint: 'Look at the run folder on machine 0 (node rank 0): it goes on with merge, eval and export.',
+  },
   // ── Generation metrics in the recipe: the eval group and its score nodes (TK70x) ─────────
   EvalNeedsHeldOut: {
     code: 'TK700',

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { argsSchema } from './args.ts'
 import { dataSchema } from './data.ts'
+import { distributedSchema } from './distributed.ts'
 import { evalSchema } from './eval.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { methodSchema } from '../methods/index.ts'
@@ -163,6 +164,14 @@ export const recipeSchema = z.strictObject({
    * @see https://www.tensorflow.org/js/guide/platform_environment
    */
   device: deviceSchema,
+  /**
+   * Train in several processes under torchrun (DDP or FSDP), on one machine or several; torch
+   * backend, sft and pretrain stages. Each process holds a model copy (DDP) or a shard (FSDP);
+   * the global batch and the losses are the one-process run's.
+   * @defaultValue undefined (one process)
+   * @see https://pytorch.org/docs/stable/elastic/run.html
+   */
+  distributed: distributedSchema.optional(),
   /**
    * Where results go, and whether to merge.
    * Merging needs disk for a full copy of the model.

@@ -8,10 +8,21 @@ import sys
 import threading
 
 _lock = threading.RLock()  # re-entrant: a signal handler may print while the main thread holds it
+_rank = 0  # under torchrun (distributed.py): only rank 0 prints events; the others only errors and logs
+
+
+def set_rank(rank: int) -> None:
+    """This process's rank under torchrun: ranks other than 0 print no events (but errors), and
+    their log lines say which rank wrote them."""
+    global _rank
+    _rank = rank
 
 
 def emit(event: dict) -> None:
-    """Prints one RunEvent (without `time`) as a JSON line; non-finite numbers become null."""
+    """Prints one RunEvent (without `time`) as a JSON line; non-finite numbers become null.
+    Under torchrun only rank 0's events are printed (any rank's errors are)."""
+    if _rank != 0 and event.get("type") != "error":
+        return
 
     def clean(v):
         if isinstance(v, float) and not math.isfinite(v):
@@ -28,13 +39,17 @@ def emit(event: dict) -> None:
 
 def log(message: str) -> None:
     """A line for the worker log (stderr); the driver keeps the last lines for error reports."""
+    if _rank != 0:
+        message = f"[rank {_rank}] {message}"
     with _lock:
         sys.stderr.write(message.rstrip("\n") + "\n")
         sys.stderr.flush()
 
 
 def info(node: str | None, message: str) -> None:
-    """An `info` log event the user sees (and the log line)."""
+    """An `info` log event the user sees (and the log line); rank 0's alone under torchrun."""
+    if _rank != 0:
+        return
     log(message)
     event = {"type": "log", "level": "info", "message": message}
     if node:
@@ -43,7 +58,9 @@ def info(node: str | None, message: str) -> None:
 
 
 def warn(node: str | None, message: str) -> None:
-    """A `warn` log event: something was mapped to a weaker equivalent, never silently."""
+    """A `warn` log event: something was mapped to a weaker equivalent, never silently (rank 0's alone)."""
+    if _rank != 0:
+        return
     log("warning: " + message)
     event = {"type": "log", "level": "warn", "message": message}
     if node:

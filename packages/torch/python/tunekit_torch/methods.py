@@ -173,7 +173,8 @@ class Freeze:
         from safetensors.torch import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
-        tensors = {n: p.detach().to("cpu").contiguous() for n, p in sorted(_named_trainable(model).items())}
+        # clone: under FSDP (distributed.full_params) the tensors are views into the all-gather buffer
+        tensors = {n: p.detach().to("cpu").clone() for n, p in sorted(_named_trainable(model).items())}
         save_file(tensors, str(folder / FREEZE_WEIGHTS), metadata={"format": "pt"})
         marker = {"kind": "freeze", **model._tunekit_freeze, "tensors": list(tensors), "config": model.config.to_dict(),
                   "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}

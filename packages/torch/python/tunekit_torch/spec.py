@@ -11,7 +11,7 @@ from .params import PARAMS_BY_KIND
 from .params_base import Params, ParamsError
 
 _KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
-_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan", "ktoExamples"}
+_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan", "ktoExamples", "distributed"}
 
 
 @dataclass
@@ -30,6 +30,7 @@ class NodeSpec:
     pair_plan: Path | None = None  # a preference stage's steps of pair indices (@tunekit/data pairPlan), written by the TS side
     qa_plan: Path | None = None  # the qa stage's steps of window indices (qa-plan.json), written by the TS side
     kto_examples: Path | None = None  # the kto stage's examples and KL completions (kto-examples.json), written by the TS side
+    distributed_strategy: str | None = None  # "ddp" | "fsdp": this process is one rank under torchrun (distributed.py)
 
     def input_dir(self, kind: str) -> Path | None:
         """The artifact folder of the first input of this kind (ids can differ, kinds are fixed)."""
@@ -79,6 +80,9 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
     pair_plan = raw.get("pairPlan")
     qa_plan = raw.get("qaPlan")
     kto_examples = raw.get("ktoExamples")
+    distributed = raw.get("distributed")
+    if distributed is not None and (not isinstance(distributed, dict) or set(distributed) != {"strategy"} or distributed["strategy"] not in ("ddp", "fsdp")):
+        _bad(path, f"distributed is {distributed!r}, expected {{'strategy': 'ddp' | 'fsdp'}}")
     return NodeSpec(
         node=node["id"],
         kind=kind,
@@ -92,6 +96,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         pair_plan=Path(pair_plan) if pair_plan else None,
         qa_plan=Path(qa_plan) if qa_plan else None,
         kto_examples=Path(kto_examples) if kto_examples else None,
+        distributed_strategy=distributed["strategy"] if distributed else None,
     )
 
 

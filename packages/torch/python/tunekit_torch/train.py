@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from . import EXIT_INTERRUPTED
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import list_checkpoints, load_moments, load_trained, save_checkpoint
+from .distributed import Dist, full_params, no_sync
+from . import distributed
 from .events import WorkerError, emit, info, log, warn
 from .modeling import (
     attention_kind,
@@ -31,7 +33,7 @@ from .modeling import (
 )
 from .methods import METHODS
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
-from .shards import build_batch, open_shards, read_plan, schedule_steps
+from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
 
@@ -68,9 +70,15 @@ def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
 
 def grad_norm(params, max_norm: float) -> torch.Tensor:
     """The gradients' global L2 norm (left on the device), clipped to `max_norm` in place when it is > 0
-    (clip_grad_norm_). Clipping before the finiteness check is harmless: a non-finite step discards them."""
-    if max_norm > 0:
-        return torch.nn.utils.clip_grad_norm_(params, max_norm)
+    (clip_grad_norm_). Clipping before the finiteness check is harmless: a non-finite step discards them.
+    FSDP's sharded gradients: clip_grad_norm_ reduces the shards' norms over the ranks (with an
+    infinite bound when nothing is clipped: a scale of exactly 1), and the norm comes back whole."""
+    from torch.distributed.tensor import DTensor
+
+    from .distributed import full_tensor
+
+    if max_norm > 0 or any(isinstance(p, DTensor) for p in params):
+        return full_tensor(torch.nn.utils.clip_grad_norm_(params, max_norm if max_norm > 0 else math.inf))
     return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params if p.grad is not None]))
 
 
@@ -94,26 +102,28 @@ def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
     return step % int(every) == 0
 
 
-def evaluate_sum(model, shards, micro_batches, device, autocast) -> tuple[float, int]:
-    """Sum of token cross-entropies over the eval micro-batches, and the labelled tokens they hold."""
+def evaluate_sum(model, shards, micro_batches, device, autocast, dist: Dist | None = None) -> tuple[float, int]:
+    """Sum of token cross-entropies over the eval micro-batches, and the labelled tokens they hold
+    (under torchrun each rank computes its share and the sums are added over the ranks)."""
+    dist = dist or Dist()
     was_training = model.training
     model.eval()
     # float64 on the device: the same sum as adding the float32 losses as Python floats, read once
-    total, count = torch.zeros((), dtype=torch.float64, device=device), 0
+    sums = torch.zeros(2, dtype=torch.float64, device=device)  # [loss sum, labels]
     with torch.no_grad():
-        for mb in micro_batches:
+        for mb, weight in dist.share(micro_batches):
             loss, n = token_loss_sum(model, build_batch(shards, mb, device), autocast)
-            total += loss.double()
-            count += n
+            sums += torch.stack([loss.double(), torch.tensor(float(n), dtype=torch.float64, device=device)]) * weight
     model.train(was_training)
-    return float(total), count
+    total, count = dist.all_sum(sums).tolist()
+    return total, int(count)
 
 
-def evaluate(model, shards, micro_batches, device, autocast) -> float | None:
+def evaluate(model, shards, micro_batches, device, autocast, dist: Dist | None = None) -> float | None:
     """Mean eval loss, or None without eval data."""
     if shards is None or not micro_batches:
         return None
-    total, count = evaluate_sum(model, shards, micro_batches, device, autocast)
+    total, count = evaluate_sum(model, shards, micro_batches, device, autocast, dist)
     return total / count if count else None
 
 
@@ -146,9 +156,17 @@ def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed
 
 
 def run_train(spec: NodeSpec) -> None:
+    """The SFT / pretrain train node, in one process or as one rank under torchrun (distributed.py)."""
+    dist, device = distributed.start(spec.distributed_strategy, resolve_device(spec.device))
+    try:
+        train_loop(spec, dist, device)
+    finally:
+        distributed.stop(dist)
+
+
+def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
     params: TrainParams = spec.params
     args = params.args
-    device = resolve_device(spec.device)
     dtype = resolve_dtype(params.model.dtype, device, spec.node)
     interrupt = Interrupt()
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
@@ -163,11 +181,27 @@ def run_train(spec: NodeSpec) -> None:
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
     model, tokenizer, quant = build_model(spec, device, dtype, packed)
     method = METHODS[params.method.kind]
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    if dist.main:
+        spec.work_dir.mkdir(parents=True, exist_ok=True)
+    found = list_checkpoints(spec.work_dir)
+    if found:
+        # whole tensors into the unwrapped model on every rank, before DDP copies or FSDP shards it
+        step_found, folder = found[-1]
+        loaded = load_trained(folder, model, spec.node, method)
+        if loaded.get("recipeKey") not in (None, spec.key):
+            warn(spec.node, f"{folder.name} belongs to another recipe key; resuming its weights anyway")
+        state.update(loaded)
+        info(spec.node, f"resuming from {folder} at step {state['step']} (written by {loaded.get('backend', '?')})")
+    forward_model = distributed.wrap(model, dist, device)
     optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
+    if found:
+        load_moments(found[-1][1], optimizer, method.keyed_params(model), float(state["step"]))
     factor = lr_factor(args, total)
     base_lr = args.learning_rate
     trainable, all_params = count_params(model)
-    info(spec.node, f"torch {torch.__version__} on {device.type}, {str(dtype).replace('torch.', '')} weights"
+    procs = f" × {dist.world} processes ({dist.strategy})" if dist.on else ""
+    info(spec.node, f"torch {torch.__version__} on {device.type}{procs}, {str(dtype).replace('torch.', '')} weights"
          f"{', 4-bit' if quant is not None and getattr(quant, 'load_in_4bit', False) else ''}; {opt_name}; "
          f"{trainable:,} trainable of {all_params:,} parameters; {total} steps")
 
@@ -176,39 +210,31 @@ def run_train(spec: NodeSpec) -> None:
     autocast = (lambda: torch.autocast("cuda", dtype=dtype)) if amp else contextlib.nullcontext
 
     seed, keep, max_norm, log_every = args.seed, args.keep_checkpoints, args.max_grad_norm, args.log_every
-    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
-    spec.work_dir.mkdir(parents=True, exist_ok=True)
-    found = list_checkpoints(spec.work_dir)
-    if found:
-        step_found, folder = found[-1]
-        loaded = load_checkpoint(folder, model, optimizer, spec.node, method)
-        if loaded.get("recipeKey") not in (None, spec.key):
-            warn(spec.node, f"{folder.name} belongs to another recipe key; resuming its weights anyway")
-        state.update(loaded)
-        info(spec.node, f"resuming from {folder} at step {state['step']} (written by {loaded.get('backend', '?')})")
 
     def snapshot() -> dict:
         return {**state, "rng": {"seed": seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch",
                 "totalSteps": total}
 
     def checkpoint() -> None:
-        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), keep, method)
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), keep, method, dist)
         emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
 
-    model.train()
+    forward_model.train()
     window_tokens, window_start, run_start = 0, time.perf_counter(), time.perf_counter()
     done_at_start = int(state["step"])
     trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
     per_epoch = int(plan["stepsPerEpoch"])
     micro_done = sum(len(s[2]) for s in steps[:done_at_start])  # micro-batches before this step
 
-    def step_batches(i: int) -> list[dict]:
-        """The micro-batches of step i on the device (host work: numpy reads, queued copies)."""
-        return [build_batch(train_shards, mb, device) for mb in steps[i][2]]
+    def step_batches(i: int) -> list[tuple[dict, float]]:
+        """This rank's micro-batches of step i on the device, with their weights (host work: numpy
+        reads, queued copies); all of them in one process."""
+        return [(build_batch(train_shards, mb, device), weight) for mb, weight in dist.share(steps[i][2])]
 
     upcoming = None  # step index+1's batches, built while the GPU still runs step index
+    stop_requested = False
     for index in range(done_at_start, total):
-        if interrupt.requested:
+        if stop_requested:
             break
         epoch, first, micro_batches = steps[index]
         # Dropout and any other randomness of step s are drawn from seed + s, so a resumed run
@@ -217,21 +243,26 @@ def run_train(spec: NodeSpec) -> None:
         lr = base_lr * factor(index)
         set_lr(optimizer, lr)
         batches = upcoming if upcoming is not None else step_batches(index)
-        # labels of all the step's micro-batches (= trained_tokens of each), counted on the host
-        step_tokens = sum(b["label_count"] for b in batches)
+        # labels of all the step's micro-batches, every rank's (each reads the whole plan), counted on the host
+        step_tokens = sum(trained_tokens(train_shards, mb) for mb in micro_batches)
         # The micro-batch losses stay on the device (float64: the same sum as adding them as Python
         # floats); the host reads the step's loss and gradient norm in one transfer below, the only
         # point per optimiser step where it waits for the GPU.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        for mb, batch in zip(micro_batches, batches):
-            loss, _ = token_loss_sum(model, batch, autocast)
-            (loss / max(step_tokens, 1)).backward()
-            loss_sum += loss.detach().double()
-            window_tokens += sum(int(seg["length"]) for row in mb["rows"] for seg in row)  # real tokens
+        for k, (batch, weight) in enumerate(batches):
+            with no_sync(forward_model, dist, last=k == len(batches) - 1):
+                loss, _ = token_loss_sum(forward_model, batch, autocast)
+                # × world under DDP/FSDP, which average the ranks' gradients: their sum is the step's
+                (loss * (weight * dist.grad_scale / max(step_tokens, 1))).backward()
+            loss_sum += loss.detach().double() * weight
+        window_tokens += sum(int(seg["length"]) for mb in micro_batches for row in mb["rows"] for seg in row)  # real tokens, all ranks
+        # the ranks' loss sums and stop requests, added in one collective (a no-op in one process)
+        totals = dist.all_sum(torch.stack([loss_sum, torch.tensor(float(interrupt.requested), dtype=torch.float64, device=device)]))
         norm = grad_norm(trainable_params, max_norm)
-        values = torch.stack([loss_sum, norm.detach().double()])
+        values = torch.stack([totals[0], totals[1], norm.detach().double()])
         upcoming = step_batches(index + 1) if index + 1 < total else None
-        loss_total, norm_value = values.tolist()
+        loss_total, stops, norm_value = values.tolist()
+        stop_requested = stops > 0  # every rank stops after the same step
         step_loss = loss_total / max(step_tokens, 1)
         optimizer_update(optimizer, step_loss, index + 1, checkpoint)
 
@@ -253,14 +284,15 @@ def run_train(spec: NodeSpec) -> None:
             emit(event)
             window_tokens, window_start = 0, now
         if cadence_hit(args.eval_every, step, epoch_end):
-            eval_loss = evaluate(model, eval_shards, plan["eval"]["microBatches"], device, autocast)
+            eval_loss = evaluate(forward_model, eval_shards, plan["eval"]["microBatches"], device, autocast, dist)
             if eval_loss is not None:
                 state["evalHistory"].append({"step": step, "loss": eval_loss})
                 emit({"type": "eval", "node": spec.node, "step": step, "epoch": state["epoch"], "loss": eval_loss})
         if cadence_hit(args.save_every, step, epoch_end) and step < total:
             checkpoint()
 
-    finish(interrupt, state, total, checkpoint, lambda: write_outputs(spec, model, tokenizer, snapshot(), method))
+    interrupt.requested = interrupt.requested or stop_requested
+    finish(interrupt, state, total, checkpoint, lambda: write_outputs(spec, model, tokenizer, snapshot(), method, dist))
 
 
 def finish(interrupt, state: dict, total: int, checkpoint, write) -> None:
@@ -274,11 +306,16 @@ def finish(interrupt, state: dict, total: int, checkpoint, write) -> None:
     write()
 
 
-def write_outputs(spec: NodeSpec, model, tokenizer, state: dict, method) -> None:
+def write_outputs(spec: NodeSpec, model, tokenizer, state: dict, method, dist: Dist | None = None) -> None:
     """The method's tensors (a PEFT adapter's adapter_model.safetensors for LoRA) and trainer_state.json
-    into outDir. The metadata (adapter_config.json, tokenizer/, chat_template.jinja) is written by the
-    TS driver through @tunekit/hf, the same bytes as the tfjs backend's."""
-    out = spec.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    method.save(model, out, tensors_only=True)
-    write_json_atomic(out / "trainer_state.json", state)
+    into outDir, by rank 0 alone under torchrun (every rank takes part in gathering FSDP's shards).
+    The metadata (adapter_config.json, tokenizer/, chat_template.jinja) is written by the TS driver
+    through @tunekit/hf, the same bytes as the tfjs backend's."""
+    dist = dist or Dist()
+    with full_params(model, dist):
+        if dist.main:
+            out = spec.out_dir
+            out.mkdir(parents=True, exist_ok=True)
+            method.save(model, out, tensors_only=True)
+            write_json_atomic(out / "trainer_state.json", state)
+    dist.barrier()
