@@ -1,4 +1,5 @@
 import { fail } from '../errors/tunekit-error.ts'
+import { readRopeScaling, ropeScalingJson } from './rope-scaling.ts'
 import type { FamilyInfo, ModelConfig } from './types.ts'
 
 // The llama-style decoder shared by llama, mistral and qwen2 (transformers' LlamaForCausalLM,
@@ -26,6 +27,7 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
   const heads = num('num_attention_heads')
   const hidden = num('hidden_size')
   const eos = json.eos_token_id
+  const ropeScaling = readRopeScaling(json, modelType)
   return {
     modelType,
     vocabSize: num('vocab_size'),
@@ -39,6 +41,7 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     rmsNormEps: num('rms_norm_eps', 1e-6),
     // transformers 5 writes theta only inside rope_parameters
     ropeTheta: num('rope_theta', ropeParametersTheta(json.rope_parameters) ?? defaults.ropeTheta),
+    ...(ropeScaling ? { ropeScaling } : {}),
     tieWordEmbeddings: json.tie_word_embeddings === true,
     slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
@@ -61,6 +64,7 @@ export function writeDecoderConfig(c: ModelConfig, architecture: string): Record
     max_position_embeddings: c.maxPositionEmbeddings,
     rms_norm_eps: c.rmsNormEps,
     rope_theta: c.ropeTheta,
+    ...(c.ropeScaling ? { rope_scaling: ropeScalingJson(c.ropeScaling) } : {}),
     tie_word_embeddings: c.tieWordEmbeddings,
     hidden_act: 'silu',
     attention_bias: c.attentionBias,

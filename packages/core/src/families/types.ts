@@ -1,3 +1,5 @@
+import type { RopeScaling } from './rope-scaling.ts'
+
 /** The config.json numbers a planner needs, read from a Hugging Face config. */
 export interface ModelConfig {
   /** config.json `model_type`. */
@@ -13,6 +15,8 @@ export interface ModelConfig {
   maxPositionEmbeddings: number
   rmsNormEps: number
   ropeTheta: number
+  /** config.json's rope scaling (llama 3.x's `'llama3'`, linear, dynamic, yarn); absent for plain rotary embeddings. */
+  ropeScaling?: RopeScaling
   tieWordEmbeddings: boolean
   /** Mistral's sliding-window attention width, when set. */
   slidingWindow: number | null

@@ -2,7 +2,7 @@
 // `rope_scaling`, `torch_dtype`) beside what transformers 5 reads (`rope_parameters`, `dtype`).
 // Transformers 4.38 ignores `rope_parameters` and, without `rope_theta`, silently uses 10000, so a
 // config with only the new form gives a Llama-3 base (theta 500000) wrong logits with no warning.
-import type { ModelConfig } from '@tunekit/core'
+import { ropeScalingJson, type ModelConfig } from '@tunekit/core'
 import { familyOf } from '../family-of.ts'
 
 /** Storage types of float weights and their torch names (config.json `torch_dtype` / `dtype`). */
@@ -57,7 +57,8 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
   const base = o.base ?? {}
   const kept = Object.fromEntries(Object.entries(base).filter(([k]) => !DERIVED.has(k)))
   const { torch_dtype: _written, ...familyFields } = familyOf(family).writeConfig(config)
-  const scaling = ropeScaling(base)
+  // the config's own scaling (what both backends compute with) before the base's raw dict
+  const scaling = config.ropeScaling ? ropeScalingJson(config.ropeScaling) : ropeScaling(base)
   const name = torchDtypeNames[o.dtype]
   // An encoder has learned absolute positions: no rotary fields at all.
   const rope = config.encoder !== undefined ? {} : {

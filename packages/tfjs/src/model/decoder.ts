@@ -55,7 +55,8 @@ export function headLogits(model: DecoderModel, adapter: AdapterState | undefine
 /** Rotary tables [batch, 1, seq, headDim] for the batch's position ids. */
 export function ropeFor(model: DecoderModel, positions: Int32Array, batch: number, seq: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   const d = model.config.headDim
-  const { cos, sin } = ropeTables(positions, d, model.config.ropeTheta)
+  const c = model.config
+  const { cos, sin } = ropeTables(positions, { theta: c.ropeTheta, dim: d, maxPositionEmbeddings: c.maxPositionEmbeddings, ...(c.ropeScaling ? { scaling: c.ropeScaling } : {}) })
   return { cos: tf.tensor4d(cos, [batch, 1, seq, d]), sin: tf.tensor4d(sin, [batch, 1, seq, d]) }
 }
 
