@@ -54,6 +54,17 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       numAttentionHeads: 32, maxPositionEmbeddings: 4096,
     }),
   },
+  'meta-llama/Llama-3.2-1B': {
+    id: 'meta-llama/Llama-3.2-1B',
+    family: 'llama',
+    publishedParams: 1_235_814_400,
+    config: decoder({
+      modelType: 'llama', vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numHiddenLayers: 16,
+      numAttentionHeads: 32, numKeyValueHeads: 8, headDim: 64, maxPositionEmbeddings: 131072, ropeTheta: 500_000,
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      tieWordEmbeddings: true, bosTokenId: 128000, eosTokenId: 128001,
+    }),
+  },
   'Qwen/Qwen2-0.5B': {
     id: 'Qwen/Qwen2-0.5B',
     family: 'qwen2',
