@@ -47,7 +47,7 @@ export type { WeightSpec } from './weight-spec.ts'
 
 /**
  * The weights of a model in transformers' names and state-dict order (bert: bert-weights.ts).
- * A llama / mistral / qwen2 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`), MLP and the two
+ * A llama / mistral / qwen2 / qwen3 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`, q/k norms when `qkNorm`), MLP and the two
  * norms, then the final norm and `lm_head` unless the embeddings are tied.
  */
 export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
@@ -65,6 +65,7 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
       specs.push(linear(`${p}.self_attn.${m}.weight`, m))
       if (c.attentionBias && m !== 'o_proj') specs.push({ name: `${p}.self_attn.${m}.bias`, shape: [info.linearShape(c, m)[1]], init: 'zeros' })
     }
+    if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: 'ones' })
     for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
     specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
     specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })

@@ -75,6 +75,18 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       ropeTheta: 1_000_000, tieWordEmbeddings: true, attentionBias: true, bosTokenId: null, eosTokenId: 151643,
     }),
   },
+  // Tied: named_parameters() counts the embedding once; the Hub's safetensors count (751,632,384)
+  // adds the lm_head copy the file stores. Non-embedding: 440,467,456, the model card's 0.44B.
+  'Qwen/Qwen3-0.6B': {
+    id: 'Qwen/Qwen3-0.6B',
+    family: 'qwen3',
+    publishedParams: 596_049_920,
+    config: decoder({
+      modelType: 'qwen3', vocabSize: 151936, hiddenSize: 1024, intermediateSize: 3072, numHiddenLayers: 28,
+      numAttentionHeads: 16, numKeyValueHeads: 8, headDim: 128, maxPositionEmbeddings: 40960, rmsNormEps: 1e-6,
+      ropeTheta: 1_000_000, tieWordEmbeddings: true, qkNorm: true, bosTokenId: 151643, eosTokenId: 151645,
+    }),
+  },
   // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler
   // (590,592) and with qa_outputs (1,538).
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),

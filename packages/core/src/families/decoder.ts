@@ -2,9 +2,9 @@ import { fail } from '../errors/tunekit-error.ts'
 import { readRopeScaling, ropeScalingJson } from './rope-scaling.ts'
 import type { FamilyInfo, ModelConfig } from './types.ts'
 
-// The llama-style decoder shared by llama, mistral and qwen2 (transformers' LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM): pre-norm RMSNorm, GQA attention with rotary embeddings,
-// SwiGLU MLP. Each family file states only what differs.
+// The llama-style decoder shared by llama, mistral, qwen2 and qwen3 (transformers' LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM): pre-norm RMSNorm, GQA attention with
+// rotary embeddings, SwiGLU MLP. Each family states only what differs (its `defaults`).
 
 export const decoderLinear = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
 export const decoderSaveable = ['embed_tokens', 'lm_head'] as const
@@ -17,7 +17,15 @@ function ropeParametersTheta(v: unknown): number | undefined {
   return typeof theta === 'number' ? theta : undefined
 }
 
-export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: { ropeTheta: number; attentionBias: boolean }): ModelConfig {
+/** What a family changes in the shared decoder: config.json defaults and qwen3's q/k norms. */
+export interface DecoderDefaults {
+  ropeTheta: number
+  attentionBias: boolean
+  /** Per-head RMSNorm of q and k (qwen3). */
+  qkNorm?: true
+}
+
+export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: DecoderDefaults): ModelConfig {
   const num = (key: string, fallback?: number): number => {
     const v = json[key]
     if (typeof v === 'number') return v
@@ -45,6 +53,7 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     tieWordEmbeddings: json.tie_word_embeddings === true,
     slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
+    ...(defaults.qkNorm ? { qkNorm: true } : {}),
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : null,
     eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : null,
   }
@@ -93,7 +102,7 @@ export function decoderLinearShape(c: ModelConfig, module: DecoderLinear): reado
 export function makeDecoderFamily(opts: {
   name: string
   architecture: string
-  defaults: { ropeTheta: number; attentionBias: boolean }
+  defaults: DecoderDefaults
   defaultTargetModules: readonly DecoderLinear[]
 }): FamilyInfo<DecoderLinear, DecoderSaveable> {
   const moduleParams = (c: ModelConfig, m: DecoderLinear | DecoderSaveable): number => {
@@ -118,7 +127,8 @@ export function makeDecoderFamily(opts: {
     linearShapes: (c, m) => [decoderLinearShape(c, m)],
     moduleParams,
     totalParams: (c) => {
-      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize // + 2 RMSNorm
+      // + 2 RMSNorm [hidden], + qwen3's q_norm / k_norm [head_dim]
+      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize + (c.qkNorm ? 2 * c.headDim : 0)
       const embed = c.vocabSize * c.hiddenSize
       const head = c.tieWordEmbeddings ? 0 : embed
       return c.numHiddenLayers * perLayer + embed + head + c.hiddenSize // + final norm

@@ -25,6 +25,12 @@ export const families = {
     defaults: { ropeTheta: 1_000_000, attentionBias: true },
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
+  qwen3: makeDecoderFamily({
+    name: 'qwen3',
+    architecture: 'Qwen3ForCausalLM',
+    defaults: { ropeTheta: 1_000_000, attentionBias: false, qkNorm: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
   bert: bertFamily,
 } as const satisfies Record<string, FamilyInfo>
 

@@ -22,6 +22,11 @@ export interface ModelConfig {
   slidingWindow: number | null
   /** Whether q/k/v projections carry a bias (qwen2). */
   attentionBias: boolean
+  /**
+   * qwen3's per-head RMSNorm of queries and keys (`self_attn.q_norm` / `k_norm`, weight [head_dim])
+   * after the projections, before the rotary embedding; absent for the other decoders.
+   */
+  qkNorm?: true
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */

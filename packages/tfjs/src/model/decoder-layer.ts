@@ -7,7 +7,7 @@ import { rmsNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
 import type { DecoderLayer, DecoderModel, Linear } from './types.ts'
 
-// One decoder layer of every family (llama, mistral, qwen2): the forward pass (decoder.ts), the
+// One decoder layer of every family (llama, mistral, qwen2, qwen3): the forward pass (decoder.ts), the
 // gradient-checkpointed recompute (recompute.ts) and generation's cached steps (generate.ts) call it.
 
 /** What every layer of one forward pass shares. */
@@ -32,6 +32,12 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
 /** A norm's weight: the trained copy under full / freeze, else the frozen one. */
 export const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D): tf.Tensor1D => (ctx.adapter?.weights.get(name) as tf.Tensor1D | undefined) ?? frozen
 
+/** qwen3's RMSNorm over each head's width of q or k [batch, heads, seq, headDim]; the identity without one. */
+function headNorm(ctx: LayerContext, layer: DecoderLayer, name: 'q_norm' | 'k_norm', frozen: tf.Tensor1D | undefined, x: tf.Tensor4D): tf.Tensor4D {
+  if (!frozen) return x
+  return rmsNorm(x, normWeight(ctx, `${layer.path}.self_attn.${name}.weight`, frozen), ctx.model.config.rmsNormEps) as tf.Tensor4D
+}
+
 /**
  * One pre-norm decoder layer: `x + attn(norm(x))`, then `h + mlp(norm(h))`. x: [batch * seq, hidden].
  * With `cache`, keys/values of earlier tokens are prepended and the entry is replaced by the longer one.
@@ -40,8 +46,8 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   const c = ctx.model.config
   const eps = c.rmsNormEps
   const normed = rmsNorm(x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm), eps) as tf.Tensor2D
-  const q = applyRope(splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim), ctx.cos, ctx.sin)
-  let k = applyRope(splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim), ctx.cos, ctx.sin)
+  const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
+  let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
   let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
   if (cache) {
     const past = cache.entries[cache.index]
