@@ -58,6 +58,8 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
     const [inF, outF] = info.linearShape(c, module)
     return { name, shape: [outF, inF], init: 'normal' } // torch Linear stores [out, in]
   }
+  // Gemma's norms apply (1 + w): transformers initialises w to 0
+  const norm = c.gemma ? 'zeros' : 'ones'
   const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' }]
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}`
@@ -65,12 +67,12 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
       specs.push(linear(`${p}.self_attn.${m}.weight`, m))
       if (c.attentionBias && m !== 'o_proj') specs.push({ name: `${p}.self_attn.${m}.bias`, shape: [info.linearShape(c, m)[1]], init: 'zeros' })
     }
-    if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: 'ones' })
+    if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: norm })
     for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
-    specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
-    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
+    specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: norm })
+    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: norm })
   }
-  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: 'ones' })
+  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: norm })
   if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' })
   return specs
 }

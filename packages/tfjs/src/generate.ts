@@ -4,7 +4,7 @@ import type { AdapterState } from './methods/state.ts'
 import type { KvEntry } from './model/attention.ts'
 import { decoderLayer, embed, headLogits, ropeFor, type LayerContext } from './model/decoder.ts'
 import { decodeMask } from './model/mask.ts'
-import { rmsNorm } from './model/rmsnorm.ts'
+import { modelNorm } from './model/rmsnorm.ts'
 import type { DecoderModel } from './model/types.ts'
 
 export interface SamplingOptions {
@@ -31,7 +31,7 @@ function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32
     model.layers.forEach((layer, i) => {
       hidden = decoderLayer(ctx, layer, hidden, { entries: cache, index: i })
     })
-    const last = tf.slice(rmsNorm(hidden, model.norm, model.config.rmsNormEps) as tf.Tensor2D, [n - 1, 0], [1, -1])
+    const last = tf.slice(modelNorm(model.config, hidden, model.norm) as tf.Tensor2D, [n - 1, 0], [1, -1])
     return headLogits(model, adapter, last)
   })
   const data = logits.dataSync() as Float32Array

@@ -87,6 +87,16 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       ropeTheta: 1_000_000, tieWordEmbeddings: true, qkNorm: true, bosTokenId: 151643, eosTokenId: 151645,
     }),
   },
+  'google/gemma-2b': {
+    id: 'google/gemma-2b',
+    family: 'gemma',
+    publishedParams: 2_506_172_416,
+    config: decoder({
+      modelType: 'gemma', vocabSize: 256000, hiddenSize: 2048, intermediateSize: 16384, numHiddenLayers: 18,
+      numAttentionHeads: 8, numKeyValueHeads: 1, headDim: 256, maxPositionEmbeddings: 8192, rmsNormEps: 1e-6,
+      tieWordEmbeddings: true, gemma: true, bosTokenId: 2, eosTokenId: 1,
+    }),
+  },
   // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler
   // (590,592) and with qa_outputs (1,538).
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),

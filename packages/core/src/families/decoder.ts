@@ -23,6 +23,8 @@ export interface DecoderDefaults {
   attentionBias: boolean
   /** Per-head RMSNorm of q and k (qwen3). */
   qkNorm?: true
+  /** Gemma's embedding scale, (1 + w) norms and GeGLU MLP. */
+  gemma?: true
 }
 
 export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: DecoderDefaults): ModelConfig {
@@ -54,6 +56,8 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
     ...(defaults.qkNorm ? { qkNorm: true } : {}),
+    // transformers' GemmaConfig reads a legacy hidden_act "gelu" as gelu_pytorch_tanh too
+    ...(defaults.gemma ? { gemma: true } : {}),
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : null,
     eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : null,
   }
@@ -75,7 +79,7 @@ export function writeDecoderConfig(c: ModelConfig, architecture: string): Record
     rope_theta: c.ropeTheta,
     ...(c.ropeScaling ? { rope_scaling: ropeScalingJson(c.ropeScaling) } : {}),
     tie_word_embeddings: c.tieWordEmbeddings,
-    hidden_act: 'silu',
+    hidden_act: c.gemma ? 'gelu_pytorch_tanh' : 'silu',
     attention_bias: c.attentionBias,
     ...(c.slidingWindow !== null ? { sliding_window: c.slidingWindow } : {}),
     ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),

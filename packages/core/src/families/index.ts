@@ -31,6 +31,12 @@ export const families = {
     defaults: { ropeTheta: 1_000_000, attentionBias: false, qkNorm: true },
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
+  gemma: makeDecoderFamily({
+    name: 'gemma',
+    architecture: 'GemmaForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false, gemma: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
   bert: bertFamily,
 } as const satisfies Record<string, FamilyInfo>
 

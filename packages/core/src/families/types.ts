@@ -27,6 +27,12 @@ export interface ModelConfig {
    * after the projections, before the rotary embedding; absent for the other decoders.
    */
   qkNorm?: true
+  /**
+   * Gemma's decoder: embeddings scaled by `sqrt(hidden_size)`, RMSNorm weights applied as `(1 + w)`
+   * (stored zero-centred), and the GeGLU MLP `down(gelu_tanh(gate(x)) · up(x))`
+   * (`gelu_pytorch_tanh`); absent for the llama-style decoders (SwiGLU, plain weights).
+   */
+  gemma?: true
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */

@@ -3,7 +3,7 @@ import type { AdapterState } from '../methods/state.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
 import { loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
 import { swiglu } from './mlp.ts'
-import { rmsNorm } from './rmsnorm.ts'
+import { modelNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
 import type { DecoderLayer, DecoderModel, Linear } from './types.ts'
 
@@ -35,7 +35,7 @@ export const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D)
 /** qwen3's RMSNorm over each head's width of q or k [batch, heads, seq, headDim]; the identity without one. */
 function headNorm(ctx: LayerContext, layer: DecoderLayer, name: 'q_norm' | 'k_norm', frozen: tf.Tensor1D | undefined, x: tf.Tensor4D): tf.Tensor4D {
   if (!frozen) return x
-  return rmsNorm(x, normWeight(ctx, `${layer.path}.self_attn.${name}.weight`, frozen), ctx.model.config.rmsNormEps) as tf.Tensor4D
+  return modelNorm(ctx.model.config, x, normWeight(ctx, `${layer.path}.self_attn.${name}.weight`, frozen)) as tf.Tensor4D
 }
 
 /**
@@ -44,8 +44,7 @@ function headNorm(ctx: LayerContext, layer: DecoderLayer, name: 'q_norm' | 'k_no
  */
 export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tensor2D, cache?: { entries: KvEntry[]; index: number }): tf.Tensor2D {
   const c = ctx.model.config
-  const eps = c.rmsNormEps
-  const normed = rmsNorm(x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm), eps) as tf.Tensor2D
+  const normed = modelNorm(c, x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm)) as tf.Tensor2D
   const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
   let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
   let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
@@ -60,7 +59,7 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   }
   const attended = mergeHeads(groupedAttention(q, k, v, ctx.mask, c))
   const h = tf.add(x, project(ctx, attended, layer.o)) as tf.Tensor2D
-  const normed2 = rmsNorm(h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm), eps) as tf.Tensor2D
-  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down))
+  const normed2 = modelNorm(c, h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm)) as tf.Tensor2D
+  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down), c.gemma === true)
   return tf.add(h, mlp) as tf.Tensor2D
 }

@@ -6,15 +6,25 @@ import { causalSegmentMask } from './mask.ts'
 import { frozenHeadLogits } from './head.ts'
 import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
-import { rmsNorm } from './rmsnorm.ts'
+import { modelNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
 import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
 export { decoderLayer, type LayerContext } from './decoder-layer.ts'
 import type { DecoderModel, TokenBatch } from './types.ts'
 
-/** Token embeddings [n, hidden]: the saved copy if trained, with `trainableTokens` rows swapped in. */
+/**
+ * Token embeddings [n, hidden]: the saved copy if trained, with `trainableTokens` rows swapped in;
+ * Gemma's scaled by `sqrt(hidden)` (in float32, as GemmaTextScaledWordEmbedding).
+ */
 export function embed(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = embedRows(model, adapter, ids)
+    return model.config.gemma ? tf.mul(rows, Math.fround(Math.sqrt(model.config.hiddenSize))) : rows
+  })
+}
+
+function embedRows(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array): tf.Tensor2D {
   return tf.tidy(() => {
     const hidden = gatherRows(adapter?.embed ?? model.embed, ids)
     const tokens = adapter?.tokens
@@ -74,7 +84,7 @@ export function forwardHidden(model: DecoderModel, adapter: AdapterState | undef
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
-    return rmsNorm(hidden, normWeight(ctx, 'model.norm.weight', model.norm), model.config.rmsNormEps) as tf.Tensor2D
+    return modelNorm(model.config, hidden, normWeight(ctx, 'model.norm.weight', model.norm)) as tf.Tensor2D
   })
 }
 
