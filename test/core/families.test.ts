@@ -15,6 +15,7 @@ describe('the model family registry', () => {
       'Qwen/Qwen2-0.5B': 494_032_768,
       'Qwen/Qwen3-0.6B': 596_049_920,
       'google/gemma-2b': 2_506_172_416,
+      'google/gemma-2-2b': 2_614_341_888,
       'google-bert/bert-base-uncased': 108_893_186,
       'bert-base-uncased': 108_893_186,
     })
@@ -90,7 +91,7 @@ describe('the model family registry', () => {
   })
 
   it('lists module names and defaults per family', () => {
-    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'bert'])
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'bert'])
     for (const name of familyNames) {
       const f = familyInfo(name)!
       expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)

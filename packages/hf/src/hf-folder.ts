@@ -71,6 +71,7 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
     for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
     specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: norm })
     specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: norm })
+    if (c.gemma2) for (const n of ['pre_feedforward_layernorm', 'post_feedforward_layernorm']) specs.push({ name: `${p}.${n}.weight`, shape: [c.hiddenSize], init: norm })
   }
   specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: norm })
   if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' })

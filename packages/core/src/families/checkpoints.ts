@@ -97,6 +97,17 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       tieWordEmbeddings: true, gemma: true, bosTokenId: 2, eosTokenId: 1,
     }),
   },
+  'google/gemma-2-2b': {
+    id: 'google/gemma-2-2b',
+    family: 'gemma2',
+    publishedParams: 2_614_341_888,
+    config: decoder({
+      modelType: 'gemma2', vocabSize: 256000, hiddenSize: 2304, intermediateSize: 9216, numHiddenLayers: 26,
+      numAttentionHeads: 8, numKeyValueHeads: 4, headDim: 256, maxPositionEmbeddings: 8192, rmsNormEps: 1e-6,
+      slidingWindow: 4096, tieWordEmbeddings: true, gemma: true, bosTokenId: 2, eosTokenId: 1,
+      gemma2: { queryPreAttnScalar: 256, attnLogitSoftcapping: 50, finalLogitSoftcapping: 30, slidingLayers: Array.from({ length: 26 }, (_, i) => i % 2 === 0) },
+    }),
+  },
   // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler
   // (590,592) and with qa_outputs (1,538).
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),

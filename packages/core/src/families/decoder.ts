@@ -1,6 +1,6 @@
 import { fail } from '../errors/tunekit-error.ts'
 import { readRopeScaling, ropeScalingJson } from './rope-scaling.ts'
-import type { FamilyInfo, ModelConfig } from './types.ts'
+import type { FamilyInfo, Gemma2Config, ModelConfig } from './types.ts'
 
 // The llama-style decoder shared by llama, mistral, qwen2 and qwen3 (transformers' LlamaForCausalLM,
 // MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM): pre-norm RMSNorm, GQA attention with
@@ -25,6 +25,20 @@ export interface DecoderDefaults {
   qkNorm?: true
   /** Gemma's embedding scale, (1 + w) norms and GeGLU MLP. */
   gemma?: true
+  /** Gemma 2's soft-capping, pre/post feed-forward norms and alternating sliding window. */
+  gemma2?: true
+}
+
+/** Gemma 2's fields with Gemma2Config's defaults (layer_types: sliding on even layers). */
+function readGemma2(json: Record<string, unknown>, layers: number): Gemma2Config {
+  const cap = (key: string, fallback: number): number | null => (typeof json[key] === 'number' ? json[key] : json[key] === null ? null : fallback)
+  const types = Array.isArray(json.layer_types) ? json.layer_types : undefined
+  return {
+    queryPreAttnScalar: typeof json.query_pre_attn_scalar === 'number' ? json.query_pre_attn_scalar : 256,
+    attnLogitSoftcapping: cap('attn_logit_softcapping', 50),
+    finalLogitSoftcapping: cap('final_logit_softcapping', 30),
+    slidingLayers: Array.from({ length: layers }, (_, i) => (types ? types[i] === 'sliding_attention' : i % 2 === 0)),
+  }
 }
 
 export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: DecoderDefaults): ModelConfig {
@@ -53,11 +67,12 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     ropeTheta: num('rope_theta', ropeParametersTheta(json.rope_parameters) ?? defaults.ropeTheta),
     ...(ropeScaling ? { ropeScaling } : {}),
     tieWordEmbeddings: json.tie_word_embeddings === true,
-    slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
+    slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : defaults.gemma2 && json.sliding_window === undefined ? 4096 : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
     ...(defaults.qkNorm ? { qkNorm: true } : {}),
     // transformers' GemmaConfig reads a legacy hidden_act "gelu" as gelu_pytorch_tanh too
     ...(defaults.gemma ? { gemma: true } : {}),
+    ...(defaults.gemma2 ? { gemma2: readGemma2(json, num('num_hidden_layers')) } : {}),
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : null,
     eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : null,
   }
@@ -79,7 +94,14 @@ export function writeDecoderConfig(c: ModelConfig, architecture: string): Record
     rope_theta: c.ropeTheta,
     ...(c.ropeScaling ? { rope_scaling: ropeScalingJson(c.ropeScaling) } : {}),
     tie_word_embeddings: c.tieWordEmbeddings,
-    hidden_act: c.gemma ? 'gelu_pytorch_tanh' : 'silu',
+    // Gemma 2 reads hidden_activation, the others hidden_act
+    [c.gemma2 ? 'hidden_activation' : 'hidden_act']: c.gemma ? 'gelu_pytorch_tanh' : 'silu',
+    ...(c.gemma2 ? {
+      query_pre_attn_scalar: c.gemma2.queryPreAttnScalar,
+      attn_logit_softcapping: c.gemma2.attnLogitSoftcapping,
+      final_logit_softcapping: c.gemma2.finalLogitSoftcapping,
+      layer_types: c.gemma2.slidingLayers.map((s) => (s ? 'sliding_attention' : 'full_attention')),
+    } : {}),
     attention_bias: c.attentionBias,
     ...(c.slidingWindow !== null ? { sliding_window: c.slidingWindow } : {}),
     ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
@@ -132,7 +154,9 @@ export function makeDecoderFamily(opts: {
     moduleParams,
     totalParams: (c) => {
       // + 2 RMSNorm [hidden], + qwen3's q_norm / k_norm [head_dim]
-      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize + (c.qkNorm ? 2 * c.headDim : 0)
+      // Gemma 2: + pre / post feed-forward norms
+      const norms = (c.gemma2 ? 4 : 2) * c.hiddenSize + (c.qkNorm ? 2 * c.headDim : 0)
+      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + norms
       const embed = c.vocabSize * c.hiddenSize
       const head = c.tieWordEmbeddings ? 0 : embed
       return c.numHiddenLayers * perLayer + embed + head + c.hiddenSize // + final norm

@@ -33,10 +33,24 @@ export interface ModelConfig {
    * (`gelu_pytorch_tanh`); absent for the llama-style decoders (SwiGLU, plain weights).
    */
   gemma?: true
+  /** What Gemma 2 adds to the gemma decoder; absent for every other family. */
+  gemma2?: Gemma2Config
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
   encoder?: EncoderConfig
+}
+
+/** Gemma 2's config.json fields beyond Gemma's (transformers' Gemma2Config). */
+export interface Gemma2Config {
+  /** `query_pre_attn_scalar`: attention scores are scaled by its inverse square root (not head_dim's). */
+  queryPreAttnScalar: number
+  /** `attn_logit_softcapping`: scores become `cap · tanh(scores / cap)` before the mask; null for none. */
+  attnLogitSoftcapping: number | null
+  /** `final_logit_softcapping`: logits become `cap · tanh(logits / cap)`; null for none. */
+  finalLogitSoftcapping: number | null
+  /** Per layer, whether it attends only within `slidingWindow` (`layer_types` "sliding_attention"; by default the even layers). */
+  slidingLayers: boolean[]
 }
 
 /** The config.json fields of a BERT-style encoder beyond the shared numbers (transformers' BertConfig). */

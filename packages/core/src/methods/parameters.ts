@@ -24,6 +24,7 @@ export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderPa
       if (c.qkNorm && m === 'o_proj') out.push({ name: `${p}.self_attn.q_norm.weight`, shape: [c.headDim] }, { name: `${p}.self_attn.k_norm.weight`, shape: [c.headDim] })
     }
     out.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize] }, { name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize] })
+    if (c.gemma2) out.push({ name: `${p}.pre_feedforward_layernorm.weight`, shape: [c.hiddenSize] }, { name: `${p}.post_feedforward_layernorm.weight`, shape: [c.hiddenSize] })
   }
   out.push({ name: 'model.norm.weight', shape: [c.hiddenSize] })
   if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize] })

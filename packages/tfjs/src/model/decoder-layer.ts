@@ -20,6 +20,8 @@ export interface LayerContext {
   cos: tf.Tensor4D // [batch, 1, seq, headDim]
   sin: tf.Tensor4D
   mask: tf.Tensor4D // [batch, 1, seq, seqK]
+  /** Gemma 2: the mask of its sliding-window layers (`mask` then has no window). */
+  slidingMask?: tf.Tensor4D
 }
 
 function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
@@ -57,9 +59,13 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
     cache.entries[cache.index] = { k: tf.keep(k), v: tf.keep(v) }
     if (past) tf.dispose([past.k, past.v])
   }
-  const attended = mergeHeads(groupedAttention(q, k, v, ctx.mask, c))
-  const h = tf.add(x, project(ctx, attended, layer.o)) as tf.Tensor2D
-  const normed2 = modelNorm(c, h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm)) as tf.Tensor2D
+  const attended = mergeHeads(groupedAttention(q, k, v, layer.sliding && ctx.slidingMask ? ctx.slidingMask : ctx.mask, c))
+  const norm = (name: string, frozen: tf.Tensor1D, t: tf.Tensor2D): tf.Tensor2D => modelNorm(c, t, normWeight(ctx, `${layer.path}.${name}.weight`, frozen)) as tf.Tensor2D
+  const out = project(ctx, attended, layer.o)
+  // Gemma 2 norms the attention output (post_attention_layernorm) and both sides of the MLP
+  const pre = layer.preFfNorm
+  const h = tf.add(x, pre ? norm('post_attention_layernorm', layer.postNorm, out) : out) as tf.Tensor2D
+  const normed2 = pre ? norm('pre_feedforward_layernorm', pre, h) : norm('post_attention_layernorm', layer.postNorm, h)
   const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down), c.gemma === true)
-  return tf.add(h, mlp) as tf.Tensor2D
+  return tf.add(h, layer.postFfNorm ? norm('post_feedforward_layernorm', layer.postFfNorm, mlp) : mlp) as tf.Tensor2D
 }

@@ -1,4 +1,6 @@
+import type { ModelConfig } from '@tunekit/core'
 import { tf } from '../engine.ts'
+import { softcap } from './attention.ts'
 import type { ForwardOptions } from './linear.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { ropeTables } from './rope.ts'
@@ -44,7 +46,7 @@ function embedRows(model: DecoderModel, adapter: AdapterState | undefined, ids: 
 }
 
 /** Logits [n, vocab] of final hidden states [n, hidden]: `hidden · lm_headᵀ`. */
-export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
+function headRows(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const logits: tf.Tensor2D = adapter?.lmHead ? matMulT(hidden, adapter.lmHead) : frozenHeadLogits(hidden, model.head)
     const tokens = adapter?.tokens
@@ -62,6 +64,12 @@ export function headLogits(model: DecoderModel, adapter: AdapterState | undefine
   })
 }
 
+/** Logits [n, vocab] of final hidden states: {@link headRows}, soft-capped for Gemma 2 (`final_logit_softcapping`). */
+export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
+  const cap = model.config.gemma2?.finalLogitSoftcapping
+  return cap ? tf.tidy(() => softcap(headRows(model, adapter, hidden), cap)) : headRows(model, adapter, hidden)
+}
+
 /** Rotary tables [batch, 1, seq, headDim] for the batch's position ids. */
 export function ropeFor(model: DecoderModel, positions: Int32Array, batch: number, seq: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   const d = model.config.headDim
@@ -71,15 +79,23 @@ export function ropeFor(model: DecoderModel, positions: Int32Array, batch: numbe
 }
 
 /**
+ * The attention masks of a forward pass from a mask maker (window or null): one for every layer,
+ * with the config's sliding window (Mistral's), or Gemma 2's full mask plus its sliding layers' one.
+ */
+export function layerMasks(c: ModelConfig, make: (window: number | null) => tf.Tensor4D): { mask: tf.Tensor4D; slidingMask?: tf.Tensor4D } {
+  if (!c.gemma2) return { mask: make(c.slidingWindow) }
+  return { mask: make(null), slidingMask: make(c.slidingWindow) }
+}
+
+/**
  * Final hidden states [batch * seq, hidden] (after the last RMSNorm). Attention is causal within
  * each packed segment; `gradientCheckpointing` recomputes each layer in the backward pass.
  */
 export function forwardHidden(model: DecoderModel, adapter: AdapterState | undefined, batch: TokenBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const { cos, sin } = ropeFor(model, batch.positions, batch.batch, batch.seq)
-    const maskData = causalSegmentMask(batch.batch, batch.seq, batch.segments, model.config.slidingWindow)
-    const mask = tf.tensor4d(maskData, [batch.batch, 1, batch.seq, batch.seq])
-    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, mask }
+    const masks = layerMasks(model.config, (window) => tf.tensor4d(causalSegmentMask(batch.batch, batch.seq, batch.segments, window), [batch.batch, 1, batch.seq, batch.seq]))
+    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, ...masks }
     let hidden = embed(model, adapter, batch.ids)
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)

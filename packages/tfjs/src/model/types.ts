@@ -26,6 +26,11 @@ export interface DecoderLayer {
   /** qwen3's per-head q / k RMSNorm weights [headDim] (`self_attn.q_norm` / `k_norm`), when `qkNorm`. */
   qNorm?: tf.Tensor1D
   kNorm?: tf.Tensor1D
+  /** Gemma 2's norms around the MLP [hidden]; its post_attention_layernorm then norms the attention output. */
+  preFfNorm?: tf.Tensor1D
+  postFfNorm?: tf.Tensor1D
+  /** Gemma 2's sliding-window layers (`layer_types` "sliding_attention"): they use the context's `slidingMask`. */
+  sliding?: true
   q: Linear
   k: Linear
   v: Linear
