@@ -31,9 +31,9 @@ export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'ge
     ...(family === 'qwen3' ? { qkNorm: true, tieWordEmbeddings: true } : {}),
     // head_dim 32 apart from hidden / heads (16), as Gemma's 256 is apart from 2048 / 8
     ...(family === 'gemma' || family === 'gemma2' ? { gemma: true, tieWordEmbeddings: true, headDim: 32, numKeyValueHeads: 1 } : {}),
-    // caps small enough that tanh bends the scores and logits (not whole: transformers 5 refuses an int
-    // where Gemma2Config types a float); layer 0 attends within 4 tokens
-    ...(family === 'gemma2' ? { slidingWindow: 4, gemma2: { queryPreAttnScalar: 24, attnLogitSoftcapping: 2.5, finalLogitSoftcapping: 3.5, slidingLayers: [true, false] } } : {}),
+    // caps small enough that tanh bends the scores and logits, whole numbers: config.json must still
+    // write them as floats (3.0), which transformers 5's strict Gemma2Config asks for; layer 0 attends within 4 tokens
+    ...(family === 'gemma2' ? { slidingWindow: 4, gemma2: { queryPreAttnScalar: 24, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3, slidingLayers: [true, false] } } : {}),
     ...overrides,
   }
 }
