@@ -11,7 +11,11 @@ describe('the model family registry', () => {
     expect(totals).toEqual({
       'mistralai/Mistral-7B-v0.1': 7_241_732_096,
       'meta-llama/Llama-2-7b-hf': 6_738_415_616,
+      'meta-llama/Llama-3.2-1B': 1_235_814_400,
       'Qwen/Qwen2-0.5B': 494_032_768,
+      'Qwen/Qwen3-0.6B': 596_049_920,
+      'google/gemma-2b': 2_506_172_416,
+      'google/gemma-2-2b': 2_614_341_888,
       'google-bert/bert-base-uncased': 108_893_186,
       'bert-base-uncased': 108_893_186,
     })
@@ -60,8 +64,34 @@ describe('the model family registry', () => {
     `)
   })
 
+  it("reads rope scaling in either config.json spelling, with transformers' defaults, and names what it cannot compute", () => {
+    const base = { vocab_size: 100, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 4096 }
+    // Llama 3.2's transformers-4 form and transformers 5's rope_parameters give the same scaling
+    const llama3 = { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 }
+    const expected = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 }
+    expect(families.llama.readConfig({ ...base, rope_scaling: llama3 }).ropeScaling).toEqual(expected)
+    expect(families.llama.readConfig({ ...base, rope_parameters: { ...llama3, rope_theta: 500000 } })).toMatchObject({ ropeTheta: 500000, ropeScaling: expected })
+    expect(families.llama.readConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling).toEqual({ type: 'linear', factor: 2 })
+    expect(families.llama.readConfig({ ...base, rope_parameters: { rope_type: 'default', rope_theta: 1e4 } }).ropeScaling).toBeUndefined()
+    // yarn without attention_factor: 0.1 ln(factor) + 1; the original context defaults to max_position_embeddings
+    expect(families.llama.readConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }).ropeScaling).toEqual({
+      type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 4096, attentionFactor: 0.1 * Math.log(4) + 1, betaFast: 32, betaSlow: 1, truncate: true,
+    })
+    expect(() => families.llama.readConfig({ ...base, rope_scaling: { rope_type: 'longrope', factor: 4 } })).toThrowErrorMatchingInlineSnapshot(`
+      [TunekitError: A rope_scaling type tunekit does not compute
+      ✖ TK250 config.json's rope scaling type "longrope" (rope_scaling / rope_parameters "rope_type") is not one tunekit computes for llama; supported: linear, dynamic, llama3, yarn → at rope_scaling.rope_type
+        value: "longrope"
+        fix: Use a checkpoint whose rope scaling is one of the supported types (Llama 3.x uses 'llama3'), or restore its config.json if it was edited.]
+    `)
+    expect(() => families.llama.readConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1 } })).toThrowErrorMatchingInlineSnapshot(`
+      [TunekitError: A rope_scaling field is missing or not a number
+      ✖ TK251 config.json's llama3 rope scaling: high_freq_factor is missing → at rope_scaling.high_freq_factor
+        fix: Give the field as transformers' modeling_rope_utils reads it (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings, …), or restore the checkpoint's config.json.]
+    `)
+  })
+
   it('lists module names and defaults per family', () => {
-    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'bert'])
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'bert'])
     for (const name of familyNames) {
       const f = familyInfo(name)!
       expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)

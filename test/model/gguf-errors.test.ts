@@ -42,6 +42,19 @@ describe('exportGguf errors', () => {
     expect(existsSync(out)).toBe(false)
   })
 
+  it('a model with scaled rotary embeddings is refused rather than written with plain rope', async () => {
+    const config = JSON.parse(await readFile(join(model.dir, 'config.json'), 'utf8')) as Record<string, unknown>
+    const dir = await variant({ 'config.json': JSON.stringify({ ...config, rope_scaling: { rope_type: 'linear', factor: 2 } }) })
+    const out = join(dir, 'x.gguf')
+    expect((await message(exportGguf(dir, out))).replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
+      "GGUF export of a model with scaled rotary embeddings
+      ✖ TK252 $DIR: config.json scales its rotary embeddings (rope type "linear"); the GGUF writer does not write llama.cpp's rope scaling keys or rope_freqs tensor yet, so the file would run with plain rotary embeddings and give other logits → at $DIR: config.json rope_scaling
+        value: "linear"
+        fix: Leave output.gguf empty for this model and convert the merged folder (runs/<name>/merged) with llama.cpp's convert_hf_to_gguf.py, which writes the rope scaling."
+    `)
+    expect(existsSync(out)).toBe(false)
+  })
+
   it('a tokenizer llama.cpp has no form for (Unigram) is refused, naming the file', async () => {
     const json = JSON.parse(await readFile(join(model.dir, 'tokenizer.json'), 'utf8')) as { model: Record<string, unknown> }
     const dir = await variant({ 'tokenizer.json': JSON.stringify({ ...json, model: { type: 'Unigram', vocab: [['a', 0]] } }) })

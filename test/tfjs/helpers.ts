@@ -18,7 +18,7 @@ export const useEngine = () => selectEngine('wasm')
 export const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'tk-tfjs-'))
 
 /** A tiny config of a registry family: 2 layers, hidden 64, 4 heads over 2 kv heads. */
-export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2', overrides: Partial<ModelConfig> = {}): ModelConfig {
+export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2', overrides: Partial<ModelConfig> = {}): ModelConfig {
   const base = knownCheckpoints['tunekit/tiny-mistral']!.config
   return {
     ...base,
@@ -27,13 +27,19 @@ export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2', overrides: Par
     slidingWindow: family === 'mistral' ? 6 : null,
     attentionBias: family === 'qwen2',
     tieWordEmbeddings: family === 'qwen2',
-    ropeTheta: family === 'qwen2' ? 1_000_000 : 10_000,
+    ropeTheta: family === 'qwen2' || family === 'qwen3' ? 1_000_000 : 10_000,
+    ...(family === 'qwen3' ? { qkNorm: true, tieWordEmbeddings: true } : {}),
+    // head_dim 32 apart from hidden / heads (16), as Gemma's 256 is apart from 2048 / 8
+    ...(family === 'gemma' || family === 'gemma2' ? { gemma: true, tieWordEmbeddings: true, headDim: 32, numKeyValueHeads: 1 } : {}),
+    // caps small enough that tanh bends the scores and logits, whole numbers: config.json must still
+    // write them as floats (3.0), which transformers 5's strict Gemma2Config asks for; layer 0 attends within 4 tokens
+    ...(family === 'gemma2' ? { slidingWindow: 4, gemma2: { queryPreAttnScalar: 24, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3, slidingLayers: [true, false] } } : {}),
     ...overrides,
   }
 }
 
 /** Writes a random model folder; initializer range 0.2 so logits are far from uniform. */
-export async function tinyModelDir(family: 'llama' | 'mistral' | 'qwen2', overrides: Partial<ModelConfig> = {}, seed = 1): Promise<{ dir: string; config: ModelConfig }> {
+export async function tinyModelDir(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2', overrides: Partial<ModelConfig> = {}, seed = 1): Promise<{ dir: string; config: ModelConfig }> {
   const dir = await tmp()
   const config = tinyConfig(family, overrides)
   await createRandomModel(dir, { family, config, seed, tokenizer: 'mistral', initializerRange: 0.2 })

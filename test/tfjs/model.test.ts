@@ -1,13 +1,10 @@
 import { openModelWeights } from '@tunekit/hf'
+import type { ModelConfig, RopeScaling } from '@tunekit/core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { forward } from '../../packages/tfjs/src/model/decoder.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
 import { adapterFor, readerOf, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, useEngine } from './helpers.ts'
-
-beforeAll(async () => {
-  await useEngine()
-})
 
 const ids = [5, 17, 33, 2, 90, 61, 44, 8, 12, 70, 3]
 const single = (n: number) => ({
@@ -18,19 +15,60 @@ const single = (n: number) => ({
   segments: new Int32Array(n),
 })
 
+// Each case's folder through transformers and through tfjs; one Python process for the file.
+// Rope scaling on llama (head_dim 16, theta 1e4): llama3's original context 64 with frequency
+// factors 1 and 4 keeps, smooths and divides some frequencies each; dynamic's context (8) is
+// shorter than the sequence (11), so theta grows; yarn's ramp spans dims 1–5 of 8.
+const cases: Array<{ name: string; family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2'; overrides?: Partial<ModelConfig> }> = [
+  { name: 'llama', family: 'llama' },
+  { name: 'mistral', family: 'mistral' },
+  { name: 'qwen2', family: 'qwen2' },
+  { name: 'qwen3', family: 'qwen3' },
+  { name: 'gemma', family: 'gemma' },
+  { name: 'gemma2', family: 'gemma2' },
+  ...([
+    { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
+    { type: 'linear', factor: 4 },
+    { type: 'dynamic', factor: 4 },
+    { type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 64, attentionFactor: 1.1386, betaFast: 32, betaSlow: 1, truncate: true },
+  ] satisfies RopeScaling[]).map((ropeScaling) => ({
+    name: `llama rope ${ropeScaling.type}`,
+    family: 'llama' as const,
+    overrides: { ropeScaling, ...(ropeScaling.type === 'dynamic' ? { maxPositionEmbeddings: 8 } : {}) },
+  })),
+]
+const ours: Record<string, Float32Array> = {}
+const refs: Record<string, number[]> = {}
+
+beforeAll(async () => {
+  await useEngine()
+  const dirs = await Promise.all(cases.map((c) => tinyModelDir(c.family, c.overrides)))
+  const logits = referenceLogits(dirs.map(({ dir }) => ({ dir, ids: [ids] })))
+  for (const [i, { dir }] of dirs.entries()) {
+    const model = await loadModel(dir)
+    ours[cases[i]!.name] = forward(model, undefined, single(ids.length)).dataSync() as Float32Array
+    refs[cases[i]!.name] = logits[i]!
+  }
+}, 120_000)
+
+const expectParity = (name: string): void => {
+  const ref = refs[name]!
+  expect(ours[name]!.length).toBe(ref.length)
+  expect(maxAbsDiff(ours[name]!, ref) / maxAbs(ref), name).toBeLessThan(1e-5)
+}
+
 describe('decoder forward', () => {
   // The proof of the model math: the same folder through transformers and through tfjs.
   // Mistral's window (6) is shorter than the sequence (11), so the sliding window is exercised.
-  it('llama, mistral and qwen2 logits match transformers', async () => {
-    const families = ['llama', 'mistral', 'qwen2'] as const
-    const dirs = await Promise.all(families.map((f) => tinyModelDir(f)))
-    const refs = referenceLogits(dirs.map(({ dir }) => ({ dir, ids: [ids] })))
-    for (const [i, { dir }] of dirs.entries()) {
-      const model = await loadModel(dir)
-      const ours = forward(model, undefined, single(ids.length)).dataSync()
-      const ref = refs[i]!
-      expect(ours.length).toBe(ref.length)
-      expect(maxAbsDiff(ours, ref) / maxAbs(ref), families[i]).toBeLessThan(1e-5)
+  it('llama, mistral, qwen2, qwen3, gemma and gemma 2 logits match transformers', () => {
+    for (const name of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2']) expectParity(name)
+  })
+
+  it("llama's rope scaling (llama3, linear, dynamic, yarn) gives transformers' logits, and other logits than plain rope", () => {
+    for (const type of ['llama3', 'linear', 'dynamic', 'yarn']) {
+      expectParity(`llama rope ${type}`)
+      // same seed and weights as the plain llama: only the rotary tables differ
+      expect(maxAbsDiff(refs[`llama rope ${type}`]!, refs.llama!), type).toBeGreaterThan(1e-3)
     }
   })
 

@@ -47,7 +47,7 @@ export type { WeightSpec } from './weight-spec.ts'
 
 /**
  * The weights of a model in transformers' names and state-dict order (bert: bert-weights.ts).
- * A llama / mistral / qwen2 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`), MLP and the two
+ * A llama / mistral / qwen2 / qwen3 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`, q/k norms when `qkNorm`), MLP and the two
  * norms, then the final norm and `lm_head` unless the embeddings are tied.
  */
 export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
@@ -58,6 +58,8 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
     const [inF, outF] = info.linearShape(c, module)
     return { name, shape: [outF, inF], init: 'normal' } // torch Linear stores [out, in]
   }
+  // Gemma's norms apply (1 + w): transformers initialises w to 0
+  const norm = c.gemma ? 'zeros' : 'ones'
   const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' }]
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}`
@@ -65,11 +67,13 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
       specs.push(linear(`${p}.self_attn.${m}.weight`, m))
       if (c.attentionBias && m !== 'o_proj') specs.push({ name: `${p}.self_attn.${m}.bias`, shape: [info.linearShape(c, m)[1]], init: 'zeros' })
     }
+    if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: norm })
     for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
-    specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
-    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: 'ones' })
+    specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: norm })
+    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: norm })
+    if (c.gemma2) for (const n of ['pre_feedforward_layernorm', 'post_feedforward_layernorm']) specs.push({ name: `${p}.${n}.weight`, shape: [c.hiddenSize], init: norm })
   }
-  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: 'ones' })
+  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], init: norm })
   if (!c.tieWordEmbeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' })
   return specs
 }

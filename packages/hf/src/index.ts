@@ -17,7 +17,7 @@ export { configFromJson, readModelConfig, modelWeightSpecs, moduleWeightName, wr
 export { initialEncoderLoraTensors, type EncoderLoraInitSpec } from './encoder-lora-init.ts'
 export type { ModelFolderConfig, WeightSpec, ModelFolderContents } from './hf-folder.ts'
 export { freshWeight, storedWeightName } from './weight-spec.ts'
-export { modelConfigJson, torchDtypeNames } from './metadata/model-config-json.ts'
+export { modelConfigJson, modelConfigJsonText, torchDtypeNames, writeModelConfigJson } from './metadata/model-config-json.ts'
 export type { ModelConfigJsonOptions, StoredFloatDtype } from './metadata/model-config-json.ts'
 export { writeModelMetadata, generationConfigJson, tokenizerFilesWithTemplate } from './metadata/write-model-metadata.ts'
 export type { ModelMetadata } from './metadata/write-model-metadata.ts'

@@ -2,9 +2,9 @@ import { createRng, type Rng } from '@tunekit/hf'
 import { tf } from './engine.ts'
 import type { AdapterState } from './methods/state.ts'
 import type { KvEntry } from './model/attention.ts'
-import { decoderLayer, embed, headLogits, ropeFor, type LayerContext } from './model/decoder.ts'
+import { decoderLayer, embed, headLogits, layerMasks, ropeFor, type LayerContext } from './model/decoder.ts'
 import { decodeMask } from './model/mask.ts'
-import { rmsNorm } from './model/rmsnorm.ts'
+import { modelNorm } from './model/rmsnorm.ts'
 import type { DecoderModel } from './model/types.ts'
 
 export interface SamplingOptions {
@@ -25,13 +25,13 @@ function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32
     const n = ids.length
     const positions = Int32Array.from({ length: n }, (_, i) => past + i)
     const { cos, sin } = ropeFor(model, positions, 1, n)
-    const mask = tf.tensor4d(decodeMask(past, n, model.config.slidingWindow), [1, 1, n, past + n])
-    const ctx: LayerContext = { model, adapter, opts: {}, batch: 1, seq: n, cos, sin, mask }
+    const masks = layerMasks(model.config, (window) => tf.tensor4d(decodeMask(past, n, window), [1, 1, n, past + n]))
+    const ctx: LayerContext = { model, adapter, opts: {}, batch: 1, seq: n, cos, sin, ...masks }
     let hidden = embed(model, adapter, ids)
     model.layers.forEach((layer, i) => {
       hidden = decoderLayer(ctx, layer, hidden, { entries: cache, index: i })
     })
-    const last = tf.slice(rmsNorm(hidden, model.norm, model.config.rmsNormEps) as tf.Tensor2D, [n - 1, 0], [1, -1])
+    const last = tf.slice(modelNorm(model.config, hidden, model.norm) as tf.Tensor2D, [n - 1, 0], [1, -1])
     return headLogits(model, adapter, last)
   })
   const data = logits.dataSync() as Float32Array

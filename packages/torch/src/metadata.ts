@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import {
-  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, modelConfigJson, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata,
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
 } from '@tunekit/hf'
 
 /** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
@@ -30,7 +30,7 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
 /** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */
 async function fullConfig(dir: string): Promise<void> {
   const { family, config } = await readModelConfig(dir)
-  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(family, config, { dtype: storedFloatDtype(dir) }))
+  await writeModelConfigJson(join(dir, 'config.json'), family, config, { dtype: storedFloatDtype(dir) })
 }
 
 /** The merged folder's config.json, generation_config.json and tokenizer files, beside the worker's safetensors. */

@@ -540,6 +540,30 @@ export const errors = {
       `${file}: ${count} lora_magnitude_vector tensor(s) (first: ${first}) but adapter_config.json does not set use_dora; applied as plain LoRA they would be ignored and the model would not be the one trained`,
     hint: 'Set "use_dora": true in adapter_config.json (and lora.useDora: true in a recipe that continues it), or use the adapter_config.json written with these weights.',
   },
+  // TK250–TK259: model families (rope scaling, qwen3, gemma).
+  UnsupportedRopeScaling: {
+    code: 'TK250',
+    name: 'UnsupportedRopeScaling',
+    title: 'A rope_scaling type tunekit does not compute',
+    message: (modelType: string, ropeType: unknown, known: readonly string[]) =>
+      `config.json's rope scaling type ${show(ropeType)} (rope_scaling / rope_parameters "rope_type") is not one tunekit computes for ${modelType}; supported: ${known.join(', ')}`,
+    hint: "Use a checkpoint whose rope scaling is one of the supported types (Llama 3.x uses 'llama3'), or restore its config.json if it was edited.",
+  },
+  BadRopeScaling: {
+    code: 'TK251',
+    name: 'BadRopeScaling',
+    title: 'A rope_scaling field is missing or not a number',
+    message: (ropeType: string, field: string, reason: string) => `config.json's ${ropeType} rope scaling: ${field} ${reason}`,
+    hint: "Give the field as transformers' modeling_rope_utils reads it (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings, …), or restore the checkpoint's config.json.",
+  },
+  GgufRopeScalingUnsupported: {
+    code: 'TK252',
+    name: 'GgufRopeScalingUnsupported',
+    title: 'GGUF export of a model with scaled rotary embeddings',
+    message: (dir: string, ropeType: string) =>
+      `${dir}: config.json scales its rotary embeddings (rope type ${show(ropeType)}); the GGUF writer does not write llama.cpp's rope scaling keys or rope_freqs tensor yet, so the file would run with plain rotary embeddings and give other logits`,
+    hint: "Leave output.gguf empty for this model and convert the merged folder (runs/<name>/merged) with llama.cpp's convert_hf_to_gguf.py, which writes the rope scaling.",
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',

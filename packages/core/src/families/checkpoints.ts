@@ -54,6 +54,17 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       numAttentionHeads: 32, maxPositionEmbeddings: 4096,
     }),
   },
+  'meta-llama/Llama-3.2-1B': {
+    id: 'meta-llama/Llama-3.2-1B',
+    family: 'llama',
+    publishedParams: 1_235_814_400,
+    config: decoder({
+      modelType: 'llama', vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numHiddenLayers: 16,
+      numAttentionHeads: 32, numKeyValueHeads: 8, headDim: 64, maxPositionEmbeddings: 131072, ropeTheta: 500_000,
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      tieWordEmbeddings: true, bosTokenId: 128000, eosTokenId: 128001,
+    }),
+  },
   'Qwen/Qwen2-0.5B': {
     id: 'Qwen/Qwen2-0.5B',
     family: 'qwen2',
@@ -62,6 +73,39 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       modelType: 'qwen2', vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864, numHiddenLayers: 24,
       numAttentionHeads: 14, numKeyValueHeads: 2, maxPositionEmbeddings: 131072, rmsNormEps: 1e-6,
       ropeTheta: 1_000_000, tieWordEmbeddings: true, attentionBias: true, bosTokenId: null, eosTokenId: 151643,
+    }),
+  },
+  // Tied: named_parameters() counts the embedding once; the Hub's safetensors count (751,632,384)
+  // adds the lm_head copy the file stores. Non-embedding: 440,467,456, the model card's 0.44B.
+  'Qwen/Qwen3-0.6B': {
+    id: 'Qwen/Qwen3-0.6B',
+    family: 'qwen3',
+    publishedParams: 596_049_920,
+    config: decoder({
+      modelType: 'qwen3', vocabSize: 151936, hiddenSize: 1024, intermediateSize: 3072, numHiddenLayers: 28,
+      numAttentionHeads: 16, numKeyValueHeads: 8, headDim: 128, maxPositionEmbeddings: 40960, rmsNormEps: 1e-6,
+      ropeTheta: 1_000_000, tieWordEmbeddings: true, qkNorm: true, bosTokenId: 151643, eosTokenId: 151645,
+    }),
+  },
+  'google/gemma-2b': {
+    id: 'google/gemma-2b',
+    family: 'gemma',
+    publishedParams: 2_506_172_416,
+    config: decoder({
+      modelType: 'gemma', vocabSize: 256000, hiddenSize: 2048, intermediateSize: 16384, numHiddenLayers: 18,
+      numAttentionHeads: 8, numKeyValueHeads: 1, headDim: 256, maxPositionEmbeddings: 8192, rmsNormEps: 1e-6,
+      tieWordEmbeddings: true, gemma: true, bosTokenId: 2, eosTokenId: 1,
+    }),
+  },
+  'google/gemma-2-2b': {
+    id: 'google/gemma-2-2b',
+    family: 'gemma2',
+    publishedParams: 2_614_341_888,
+    config: decoder({
+      modelType: 'gemma2', vocabSize: 256000, hiddenSize: 2304, intermediateSize: 9216, numHiddenLayers: 26,
+      numAttentionHeads: 8, numKeyValueHeads: 4, headDim: 256, maxPositionEmbeddings: 8192, rmsNormEps: 1e-6,
+      slidingWindow: 4096, tieWordEmbeddings: true, gemma: true, bosTokenId: 2, eosTokenId: 1,
+      gemma2: { queryPreAttnScalar: 256, attnLogitSoftcapping: 50, finalLogitSoftcapping: 30, slidingLayers: Array.from({ length: 26 }, (_, i) => i % 2 === 0) },
     }),
   },
   // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler

@@ -1,9 +1,10 @@
 import { fail } from '../errors/tunekit-error.ts'
-import type { FamilyInfo, ModelConfig } from './types.ts'
+import { readRopeScaling, ropeScalingJson } from './rope-scaling.ts'
+import type { FamilyInfo, Gemma2Config, ModelConfig } from './types.ts'
 
-// The llama-style decoder shared by llama, mistral and qwen2 (transformers' LlamaForCausalLM,
-// MistralForCausalLM, Qwen2ForCausalLM): pre-norm RMSNorm, GQA attention with rotary embeddings,
-// SwiGLU MLP. Each family file states only what differs.
+// The llama-style decoder shared by llama, mistral, qwen2 and qwen3 (transformers' LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM): pre-norm RMSNorm, GQA attention with
+// rotary embeddings, SwiGLU MLP. Each family states only what differs (its `defaults`).
 
 export const decoderLinear = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
 export const decoderSaveable = ['embed_tokens', 'lm_head'] as const
@@ -16,7 +17,31 @@ function ropeParametersTheta(v: unknown): number | undefined {
   return typeof theta === 'number' ? theta : undefined
 }
 
-export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: { ropeTheta: number; attentionBias: boolean }): ModelConfig {
+/** What a family changes in the shared decoder: config.json defaults and qwen3's q/k norms. */
+export interface DecoderDefaults {
+  ropeTheta: number
+  attentionBias: boolean
+  /** Per-head RMSNorm of q and k (qwen3). */
+  qkNorm?: true
+  /** Gemma's embedding scale, (1 + w) norms and GeGLU MLP. */
+  gemma?: true
+  /** Gemma 2's soft-capping, pre/post feed-forward norms and alternating sliding window. */
+  gemma2?: true
+}
+
+/** Gemma 2's fields with Gemma2Config's defaults (layer_types: sliding on even layers). */
+function readGemma2(json: Record<string, unknown>, layers: number): Gemma2Config {
+  const cap = (key: string, fallback: number): number | null => (typeof json[key] === 'number' ? json[key] : json[key] === null ? null : fallback)
+  const types = Array.isArray(json.layer_types) ? json.layer_types : undefined
+  return {
+    queryPreAttnScalar: typeof json.query_pre_attn_scalar === 'number' ? json.query_pre_attn_scalar : 256,
+    attnLogitSoftcapping: cap('attn_logit_softcapping', 50),
+    finalLogitSoftcapping: cap('final_logit_softcapping', 30),
+    slidingLayers: Array.from({ length: layers }, (_, i) => (types ? types[i] === 'sliding_attention' : i % 2 === 0)),
+  }
+}
+
+export function readDecoderConfig(json: Record<string, unknown>, modelType: string, defaults: DecoderDefaults): ModelConfig {
   const num = (key: string, fallback?: number): number => {
     const v = json[key]
     if (typeof v === 'number') return v
@@ -26,6 +51,7 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
   const heads = num('num_attention_heads')
   const hidden = num('hidden_size')
   const eos = json.eos_token_id
+  const ropeScaling = readRopeScaling(json, modelType)
   return {
     modelType,
     vocabSize: num('vocab_size'),
@@ -39,9 +65,14 @@ export function readDecoderConfig(json: Record<string, unknown>, modelType: stri
     rmsNormEps: num('rms_norm_eps', 1e-6),
     // transformers 5 writes theta only inside rope_parameters
     ropeTheta: num('rope_theta', ropeParametersTheta(json.rope_parameters) ?? defaults.ropeTheta),
+    ...(ropeScaling ? { ropeScaling } : {}),
     tieWordEmbeddings: json.tie_word_embeddings === true,
-    slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : null,
+    slidingWindow: typeof json.sliding_window === 'number' && json.use_sliding_window !== false ? json.sliding_window : defaults.gemma2 && json.sliding_window === undefined ? 4096 : null,
     attentionBias: typeof json.attention_bias === 'boolean' ? json.attention_bias : defaults.attentionBias,
+    ...(defaults.qkNorm ? { qkNorm: true } : {}),
+    // transformers' GemmaConfig reads a legacy hidden_act "gelu" as gelu_pytorch_tanh too
+    ...(defaults.gemma ? { gemma: true } : {}),
+    ...(defaults.gemma2 ? { gemma2: readGemma2(json, num('num_hidden_layers')) } : {}),
     bosTokenId: typeof json.bos_token_id === 'number' ? json.bos_token_id : null,
     eosTokenId: typeof eos === 'number' ? eos : Array.isArray(eos) && typeof eos[0] === 'number' ? eos[0] : null,
   }
@@ -61,8 +92,16 @@ export function writeDecoderConfig(c: ModelConfig, architecture: string): Record
     max_position_embeddings: c.maxPositionEmbeddings,
     rms_norm_eps: c.rmsNormEps,
     rope_theta: c.ropeTheta,
+    ...(c.ropeScaling ? { rope_scaling: ropeScalingJson(c.ropeScaling) } : {}),
     tie_word_embeddings: c.tieWordEmbeddings,
-    hidden_act: 'silu',
+    // Gemma 2 reads hidden_activation, the others hidden_act
+    [c.gemma2 ? 'hidden_activation' : 'hidden_act']: c.gemma ? 'gelu_pytorch_tanh' : 'silu',
+    ...(c.gemma2 ? {
+      query_pre_attn_scalar: c.gemma2.queryPreAttnScalar,
+      attn_logit_softcapping: c.gemma2.attnLogitSoftcapping,
+      final_logit_softcapping: c.gemma2.finalLogitSoftcapping,
+      layer_types: c.gemma2.slidingLayers.map((s) => (s ? 'sliding_attention' : 'full_attention')),
+    } : {}),
     attention_bias: c.attentionBias,
     ...(c.slidingWindow !== null ? { sliding_window: c.slidingWindow } : {}),
     ...(c.bosTokenId !== null ? { bos_token_id: c.bosTokenId } : {}),
@@ -89,7 +128,7 @@ export function decoderLinearShape(c: ModelConfig, module: DecoderLinear): reado
 export function makeDecoderFamily(opts: {
   name: string
   architecture: string
-  defaults: { ropeTheta: number; attentionBias: boolean }
+  defaults: DecoderDefaults
   defaultTargetModules: readonly DecoderLinear[]
 }): FamilyInfo<DecoderLinear, DecoderSaveable> {
   const moduleParams = (c: ModelConfig, m: DecoderLinear | DecoderSaveable): number => {
@@ -114,7 +153,10 @@ export function makeDecoderFamily(opts: {
     linearShapes: (c, m) => [decoderLinearShape(c, m)],
     moduleParams,
     totalParams: (c) => {
-      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + 2 * c.hiddenSize // + 2 RMSNorm
+      // + 2 RMSNorm [hidden], + qwen3's q_norm / k_norm [head_dim]
+      // Gemma 2: + pre / post feed-forward norms
+      const norms = (c.gemma2 ? 4 : 2) * c.hiddenSize + (c.qkNorm ? 2 * c.headDim : 0)
+      const perLayer = decoderLinear.reduce((sum, m) => sum + moduleParams(c, m), 0) + norms
       const embed = c.vocabSize * c.hiddenSize
       const head = c.tieWordEmbeddings ? 0 : embed
       return c.numHiddenLayers * perLayer + embed + head + c.hiddenSize // + final norm

@@ -25,6 +25,24 @@ export const families = {
     defaults: { ropeTheta: 1_000_000, attentionBias: true },
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
+  qwen3: makeDecoderFamily({
+    name: 'qwen3',
+    architecture: 'Qwen3ForCausalLM',
+    defaults: { ropeTheta: 1_000_000, attentionBias: false, qkNorm: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  gemma: makeDecoderFamily({
+    name: 'gemma',
+    architecture: 'GemmaForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false, gemma: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  gemma2: makeDecoderFamily({
+    name: 'gemma2',
+    architecture: 'Gemma2ForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false, gemma: true, gemma2: true },
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
   bert: bertFamily,
 } as const satisfies Record<string, FamilyInfo>
 
@@ -39,4 +57,4 @@ export function familyInfo(family: string): FamilyInfo | undefined {
   return (families as Record<string, FamilyInfo>)[family]
 }
 
-export type { EncoderConfig, FamilyInfo, ModelConfig } from './types.ts'
+export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig } from './types.ts'

@@ -1,3 +1,5 @@
+import type { RopeScaling } from './rope-scaling.ts'
+
 /** The config.json numbers a planner needs, read from a Hugging Face config. */
 export interface ModelConfig {
   /** config.json `model_type`. */
@@ -13,15 +15,42 @@ export interface ModelConfig {
   maxPositionEmbeddings: number
   rmsNormEps: number
   ropeTheta: number
+  /** config.json's rope scaling (llama 3.x's `'llama3'`, linear, dynamic, yarn); absent for plain rotary embeddings. */
+  ropeScaling?: RopeScaling
   tieWordEmbeddings: boolean
   /** Mistral's sliding-window attention width, when set. */
   slidingWindow: number | null
   /** Whether q/k/v projections carry a bias (qwen2). */
   attentionBias: boolean
+  /**
+   * qwen3's per-head RMSNorm of queries and keys (`self_attn.q_norm` / `k_norm`, weight [head_dim])
+   * after the projections, before the rotary embedding; absent for the other decoders.
+   */
+  qkNorm?: true
+  /**
+   * Gemma's decoder: embeddings scaled by `sqrt(hidden_size)`, RMSNorm weights applied as `(1 + w)`
+   * (stored zero-centred), and the GeGLU MLP `down(gelu_tanh(gate(x)) · up(x))`
+   * (`gelu_pytorch_tanh`); absent for the llama-style decoders (SwiGLU, plain weights).
+   */
+  gemma?: true
+  /** What Gemma 2 adds to the gemma decoder; absent for every other family. */
+  gemma2?: Gemma2Config
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
   encoder?: EncoderConfig
+}
+
+/** Gemma 2's config.json fields beyond Gemma's (transformers' Gemma2Config). */
+export interface Gemma2Config {
+  /** `query_pre_attn_scalar`: attention scores are scaled by its inverse square root (not head_dim's). */
+  queryPreAttnScalar: number
+  /** `attn_logit_softcapping`: scores become `cap · tanh(scores / cap)` before the mask; null for none. */
+  attnLogitSoftcapping: number | null
+  /** `final_logit_softcapping`: logits become `cap · tanh(logits / cap)`; null for none. */
+  finalLogitSoftcapping: number | null
+  /** Per layer, whether it attends only within `slidingWindow` (`layer_types` "sliding_attention"; by default the even layers). */
+  slidingLayers: boolean[]
 }
 
 /** The config.json fields of a BERT-style encoder beyond the shared numbers (transformers' BertConfig). */

@@ -20,8 +20,11 @@ export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderPa
       const group = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn'
       out.push({ name: `${p}.${group}.${m}.weight`, shape: [outF, inF] })
       if (c.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj')) out.push({ name: `${p}.${group}.${m}.bias`, shape: [outF] })
+      // qwen3 registers its q/k norms after o_proj
+      if (c.qkNorm && m === 'o_proj') out.push({ name: `${p}.self_attn.q_norm.weight`, shape: [c.headDim] }, { name: `${p}.self_attn.k_norm.weight`, shape: [c.headDim] })
     }
     out.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize] }, { name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize] })
+    if (c.gemma2) out.push({ name: `${p}.pre_feedforward_layernorm.weight`, shape: [c.hiddenSize] }, { name: `${p}.post_feedforward_layernorm.weight`, shape: [c.hiddenSize] })
   }
   out.push({ name: 'model.norm.weight', shape: [c.hiddenSize] })
   if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize] })

@@ -121,6 +121,9 @@ export async function exportGguf(modelFolder: string, outFile: string, options: 
   const { family, config } = await readModelConfig(dir)
   if (!Object.hasOwn(ggufArchitectures, family)) fail('GgufFamilyUnsupported', { path: 'model.family', value: family }, family, Object.keys(ggufArchitectures))
   const arch = ggufArchitectures[family as GgufFamily]
+  // llama.cpp takes scaled rope as rope.scaling.* keys or a rope_freqs tensor, which this writer does not
+  // emit yet: without them the file would run with plain rotary embeddings and other logits.
+  if (config.ropeScaling) fail('GgufRopeScalingUnsupported', { path: `${dir}: config.json rope_scaling`, value: config.ropeScaling.type }, dir, config.ropeScaling.type)
   const tokenizer = await tokenizerOf(dir, config)
   const file = resolve(outFile)
   const weights = await openModelWeights(dir)

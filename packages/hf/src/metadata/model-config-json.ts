@@ -2,7 +2,7 @@
 // `rope_scaling`, `torch_dtype`) beside what transformers 5 reads (`rope_parameters`, `dtype`).
 // Transformers 4.38 ignores `rope_parameters` and, without `rope_theta`, silently uses 10000, so a
 // config with only the new form gives a Llama-3 base (theta 500000) wrong logits with no warning.
-import type { ModelConfig } from '@tunekit/core'
+import { ropeScalingJson, writeFileAtomic, type ModelConfig } from '@tunekit/core'
 import { familyOf } from '../family-of.ts'
 
 /** Storage types of float weights and their torch names (config.json `torch_dtype` / `dtype`). */
@@ -57,7 +57,8 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
   const base = o.base ?? {}
   const kept = Object.fromEntries(Object.entries(base).filter(([k]) => !DERIVED.has(k)))
   const { torch_dtype: _written, ...familyFields } = familyOf(family).writeConfig(config)
-  const scaling = ropeScaling(base)
+  // the config's own scaling (what both backends compute with) before the base's raw dict
+  const scaling = config.ropeScaling ? ropeScalingJson(config.ropeScaling) : ropeScaling(base)
   const name = torchDtypeNames[o.dtype]
   // An encoder has learned absolute positions: no rotary fields at all.
   const rope = config.encoder !== undefined ? {} : {
@@ -75,4 +76,19 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
     ...(o.sequenceClassification ? sequenceClassificationFields(familyFields.architectures) : {}),
   }
   return Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]))
+}
+
+// Fields transformers 5's strict config dataclasses type as float: a whole value written as `30`
+// (what JSON.stringify gives for 30.0) is refused there ("expected float, got int"), e.g. Gemma 2's caps.
+const FLOAT_FIELDS = ['final_logit_softcapping', 'attn_logit_softcapping', 'rms_norm_eps', 'initializer_range']
+const wholeFloat = new RegExp(`^(  "(?:${FLOAT_FIELDS.join('|')})": -?\\d+)(,?)$`, 'gm')
+
+/** config.json's text: two-space JSON with float-typed fields written as floats (`30.0`). */
+export function modelConfigJsonText(json: Record<string, unknown>): string {
+  return `${JSON.stringify(json, null, 2).replace(wholeFloat, '$1.0$2')}\n`
+}
+
+/** Writes {@link modelConfigJson}'s config.json atomically; the one writer both backends and every method use. */
+export function writeModelConfigJson(path: string, family: string, config: ModelConfig, o: ModelConfigJsonOptions): Promise<void> {
+  return writeFileAtomic(path, modelConfigJsonText(modelConfigJson(family, config, o)))
 }

@@ -5,7 +5,7 @@
 import type { ModelConfig } from '@tunekit/core'
 import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import { join } from 'node:path'
-import { modelConfigJson, type StoredFloatDtype } from './model-config-json.ts'
+import { writeModelConfigJson, type StoredFloatDtype } from './model-config-json.ts'
 
 export interface ModelMetadata {
   family: string
@@ -46,7 +46,7 @@ export function tokenizerFilesWithTemplate(files: Record<string, string | Uint8A
 /** Writes config.json, generation_config.json and the tokenizer files into `dir`, each atomically. */
 export async function writeModelMetadata(dir: string, m: ModelMetadata): Promise<void> {
   const dtype = m.dtype ?? 'F32'
-  await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(m.family, m.config, { ...(m.base ? { base: m.base } : {}), dtype, padTokenId: m.padTokenId ?? null, ...(m.sequenceClassification ? { sequenceClassification: true } : {}) }))
+  await writeModelConfigJson(join(dir, 'config.json'), m.family, m.config, { ...(m.base ? { base: m.base } : {}), dtype, padTokenId: m.padTokenId ?? null, ...(m.sequenceClassification ? { sequenceClassification: true } : {}) })
   await writeJsonAtomic(join(dir, 'generation_config.json'), generationConfigJson(m.config, m.padTokenId))
   const files = tokenizerFilesWithTemplate(m.tokenizerFiles ?? {}, m.chatTemplate)
   for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)

@@ -4,10 +4,9 @@
 //   tunekit_method.json    { "kind": "full" }
 // so `AutoModelForCausalLM.from_pretrained(<train artifact>)` loads it; merging copies the weights.
 import { join } from 'node:path'
-import { writeJsonAtomic } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { configFromJson } from '../hf-folder.ts'
-import { modelConfigJson } from '../metadata/model-config-json.ts'
+import { writeModelConfigJson } from '../metadata/model-config-json.ts'
 import { readSafetensors, writeSafetensors, type FloatTensor } from '../safetensors.ts'
 import { openModelWeights } from '../sharded.ts'
 import { readMethodFile, writeMethodFile } from './method-file.ts'
@@ -28,7 +27,7 @@ export const full = {
   files: ['config.json', FULL_WEIGHTS],
   write: async (dir, a) => {
     await writeSafetensors(join(dir, FULL_WEIGHTS), sorted(a.tensors), { metadata: { format: 'pt' } })
-    await writeJsonAtomic(join(dir, 'config.json'), modelConfigJson(a.family, a.method.config, { dtype: 'F32' })) // the widest form, as a merge writes it
+    await writeModelConfigJson(join(dir, 'config.json'), a.family, a.method.config, { dtype: 'F32' }) // the widest form, as a merge writes it
     await writeMethodFile(dir, { kind: 'full', base_model_name_or_path: a.baseModel })
   },
   read: async (dir): Promise<ReadArtifact | undefined> => {

@@ -21,11 +21,19 @@ export function groupedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
     const group = heads / kvHeads // query heads per kv head (head h uses kv head floor(h / group), as repeat_kv)
     const seqK = k.shape[2]
     const qg = tf.reshape(q, [batch, kvHeads, group * seqQ, headDim])
-    const scores = tf.mul(matMul(qg, swapLast(k)), 1 / Math.sqrt(headDim)) // [batch, kvHeads, group*seqQ, seqK]
+    // Gemma 2 scales by query_pre_attn_scalar and soft-caps the scores before the mask
+    const g2 = config.gemma2
+    const raw = tf.mul(matMul(qg, swapLast(k)), 1 / Math.sqrt(g2 ? g2.queryPreAttnScalar : headDim)) // [batch, kvHeads, group*seqQ, seqK]
+    const scores = g2?.attnLogitSoftcapping ? softcap(raw, g2.attnLogitSoftcapping) : raw
     const masked = tf.add(tf.reshape(scores, [batch, kvHeads, group, seqQ, seqK]), tf.reshape(mask, [batch, 1, 1, seqQ, seqK]))
     const probs = tf.reshape(tf.softmax(masked, -1), [batch, kvHeads, group * seqQ, seqK])
     return tf.reshape(matMul(probs, v), [batch, heads, seqQ, headDim]) as tf.Tensor4D
   })
+}
+
+/** `cap · tanh(x / cap)`: Gemma 2's soft-capping of attention scores and final logits. */
+export function softcap<T extends tf.Tensor>(x: T, cap: number): T {
+  return tf.tidy(() => tf.mul(tf.tanh(tf.div(x, cap)), cap) as T)
 }
 
 /** [batch * seq, heads * headDim] → [batch, heads, seq, headDim] */

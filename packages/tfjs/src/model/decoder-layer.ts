@@ -3,11 +3,11 @@ import type { AdapterState } from '../methods/state.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
 import { loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
 import { swiglu } from './mlp.ts'
-import { rmsNorm } from './rmsnorm.ts'
+import { modelNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
 import type { DecoderLayer, DecoderModel, Linear } from './types.ts'
 
-// One decoder layer of every family (llama, mistral, qwen2): the forward pass (decoder.ts), the
+// One decoder layer of every family (llama, mistral, qwen2, qwen3): the forward pass (decoder.ts), the
 // gradient-checkpointed recompute (recompute.ts) and generation's cached steps (generate.ts) call it.
 
 /** What every layer of one forward pass shares. */
@@ -20,6 +20,8 @@ export interface LayerContext {
   cos: tf.Tensor4D // [batch, 1, seq, headDim]
   sin: tf.Tensor4D
   mask: tf.Tensor4D // [batch, 1, seq, seqK]
+  /** Gemma 2: the mask of its sliding-window layers (`mask` then has no window). */
+  slidingMask?: tf.Tensor4D
 }
 
 function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
@@ -32,16 +34,21 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
 /** A norm's weight: the trained copy under full / freeze, else the frozen one. */
 export const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D): tf.Tensor1D => (ctx.adapter?.weights.get(name) as tf.Tensor1D | undefined) ?? frozen
 
+/** qwen3's RMSNorm over each head's width of q or k [batch, heads, seq, headDim]; the identity without one. */
+function headNorm(ctx: LayerContext, layer: DecoderLayer, name: 'q_norm' | 'k_norm', frozen: tf.Tensor1D | undefined, x: tf.Tensor4D): tf.Tensor4D {
+  if (!frozen) return x
+  return modelNorm(ctx.model.config, x, normWeight(ctx, `${layer.path}.self_attn.${name}.weight`, frozen)) as tf.Tensor4D
+}
+
 /**
  * One pre-norm decoder layer: `x + attn(norm(x))`, then `h + mlp(norm(h))`. x: [batch * seq, hidden].
  * With `cache`, keys/values of earlier tokens are prepended and the entry is replaced by the longer one.
  */
 export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tensor2D, cache?: { entries: KvEntry[]; index: number }): tf.Tensor2D {
   const c = ctx.model.config
-  const eps = c.rmsNormEps
-  const normed = rmsNorm(x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm), eps) as tf.Tensor2D
-  const q = applyRope(splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim), ctx.cos, ctx.sin)
-  let k = applyRope(splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim), ctx.cos, ctx.sin)
+  const normed = modelNorm(c, x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm)) as tf.Tensor2D
+  const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
+  let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
   let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
   if (cache) {
     const past = cache.entries[cache.index]
@@ -52,9 +59,13 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
     cache.entries[cache.index] = { k: tf.keep(k), v: tf.keep(v) }
     if (past) tf.dispose([past.k, past.v])
   }
-  const attended = mergeHeads(groupedAttention(q, k, v, ctx.mask, c))
-  const h = tf.add(x, project(ctx, attended, layer.o)) as tf.Tensor2D
-  const normed2 = rmsNorm(h, normWeight(ctx, `${layer.path}.post_attention_layernorm.weight`, layer.postNorm), eps) as tf.Tensor2D
-  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down))
-  return tf.add(h, mlp) as tf.Tensor2D
+  const attended = mergeHeads(groupedAttention(q, k, v, layer.sliding && ctx.slidingMask ? ctx.slidingMask : ctx.mask, c))
+  const norm = (name: string, frozen: tf.Tensor1D, t: tf.Tensor2D): tf.Tensor2D => modelNorm(c, t, normWeight(ctx, `${layer.path}.${name}.weight`, frozen)) as tf.Tensor2D
+  const out = project(ctx, attended, layer.o)
+  // Gemma 2 norms the attention output (post_attention_layernorm) and both sides of the MLP
+  const pre = layer.preFfNorm
+  const h = tf.add(x, pre ? norm('post_attention_layernorm', layer.postNorm, out) : out) as tf.Tensor2D
+  const normed2 = pre ? norm('pre_feedforward_layernorm', pre, h) : norm('post_attention_layernorm', layer.postNorm, h)
+  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down), c.gemma === true)
+  return tf.add(h, layer.postFfNorm ? norm('post_feedforward_layernorm', layer.postFfNorm, mlp) : mlp) as tf.Tensor2D
 }

@@ -1,4 +1,6 @@
+import type { ModelConfig } from '@tunekit/core'
 import { tf } from '../engine.ts'
+import { softcap } from './attention.ts'
 import type { ForwardOptions } from './linear.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { ropeTables } from './rope.ts'
@@ -6,15 +8,25 @@ import { causalSegmentMask } from './mask.ts'
 import { frozenHeadLogits } from './head.ts'
 import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
-import { rmsNorm } from './rmsnorm.ts'
+import { modelNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
 import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
 export { decoderLayer, type LayerContext } from './decoder-layer.ts'
 import type { DecoderModel, TokenBatch } from './types.ts'
 
-/** Token embeddings [n, hidden]: the saved copy if trained, with `trainableTokens` rows swapped in. */
+/**
+ * Token embeddings [n, hidden]: the saved copy if trained, with `trainableTokens` rows swapped in;
+ * Gemma's scaled by `sqrt(hidden)` (in float32, as GemmaTextScaledWordEmbedding).
+ */
 export function embed(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = embedRows(model, adapter, ids)
+    return model.config.gemma ? tf.mul(rows, Math.fround(Math.sqrt(model.config.hiddenSize))) : rows
+  })
+}
+
+function embedRows(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array): tf.Tensor2D {
   return tf.tidy(() => {
     const hidden = gatherRows(adapter?.embed ?? model.embed, ids)
     const tokens = adapter?.tokens
@@ -34,7 +46,7 @@ export function embed(model: DecoderModel, adapter: AdapterState | undefined, id
 }
 
 /** Logits [n, vocab] of final hidden states [n, hidden]: `hidden · lm_headᵀ`. */
-export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
+function headRows(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     const logits: tf.Tensor2D = adapter?.lmHead ? matMulT(hidden, adapter.lmHead) : frozenHeadLogits(hidden, model.head)
     const tokens = adapter?.tokens
@@ -52,11 +64,27 @@ export function headLogits(model: DecoderModel, adapter: AdapterState | undefine
   })
 }
 
+/** Logits [n, vocab] of final hidden states: {@link headRows}, soft-capped for Gemma 2 (`final_logit_softcapping`). */
+export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
+  const cap = model.config.gemma2?.finalLogitSoftcapping
+  return cap ? tf.tidy(() => softcap(headRows(model, adapter, hidden), cap)) : headRows(model, adapter, hidden)
+}
+
 /** Rotary tables [batch, 1, seq, headDim] for the batch's position ids. */
 export function ropeFor(model: DecoderModel, positions: Int32Array, batch: number, seq: number): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
   const d = model.config.headDim
-  const { cos, sin } = ropeTables(positions, d, model.config.ropeTheta)
+  const c = model.config
+  const { cos, sin } = ropeTables(positions, { theta: c.ropeTheta, dim: d, maxPositionEmbeddings: c.maxPositionEmbeddings, ...(c.ropeScaling ? { scaling: c.ropeScaling } : {}) })
   return { cos: tf.tensor4d(cos, [batch, 1, seq, d]), sin: tf.tensor4d(sin, [batch, 1, seq, d]) }
+}
+
+/**
+ * The attention masks of a forward pass from a mask maker (window or null): one for every layer,
+ * with the config's sliding window (Mistral's), or Gemma 2's full mask plus its sliding layers' one.
+ */
+export function layerMasks(c: ModelConfig, make: (window: number | null) => tf.Tensor4D): { mask: tf.Tensor4D; slidingMask?: tf.Tensor4D } {
+  if (!c.gemma2) return { mask: make(c.slidingWindow) }
+  return { mask: make(null), slidingMask: make(c.slidingWindow) }
 }
 
 /**
@@ -66,14 +94,13 @@ export function ropeFor(model: DecoderModel, positions: Int32Array, batch: numbe
 export function forwardHidden(model: DecoderModel, adapter: AdapterState | undefined, batch: TokenBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const { cos, sin } = ropeFor(model, batch.positions, batch.batch, batch.seq)
-    const maskData = causalSegmentMask(batch.batch, batch.seq, batch.segments, model.config.slidingWindow)
-    const mask = tf.tensor4d(maskData, [batch.batch, 1, batch.seq, batch.seq])
-    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, mask }
+    const masks = layerMasks(model.config, (window) => tf.tensor4d(causalSegmentMask(batch.batch, batch.seq, batch.segments, window), [batch.batch, 1, batch.seq, batch.seq]))
+    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, ...masks }
     let hidden = embed(model, adapter, batch.ids)
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
-    return rmsNorm(hidden, normWeight(ctx, 'model.norm.weight', model.norm), model.config.rmsNormEps) as tf.Tensor2D
+    return modelNorm(model.config, hidden, normWeight(ctx, 'model.norm.weight', model.norm)) as tf.Tensor2D
   })
 }
 

@@ -43,6 +43,9 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
       path: p,
       inputNorm: await vector(`${p}.input_layernorm.weight`),
       postNorm: await vector(`${p}.post_attention_layernorm.weight`),
+      ...(config.qkNorm ? { qNorm: await vector(`${p}.self_attn.q_norm.weight`), kNorm: await vector(`${p}.self_attn.k_norm.weight`) } : {}),
+      ...(config.gemma2 ? { preFfNorm: await vector(`${p}.pre_feedforward_layernorm.weight`), postFfNorm: await vector(`${p}.post_feedforward_layernorm.weight`) } : {}),
+      ...(config.gemma2?.slidingLayers[i] ? { sliding: true as const } : {}),
       q: await linear(`${p}.self_attn.q_proj`, b),
       k: await linear(`${p}.self_attn.k_proj`, b),
       v: await linear(`${p}.self_attn.v_proj`, b),
@@ -107,7 +110,7 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
   let tensorBytes = (model.embed.size + model.norm.size) * 4 + headBytes(model.head)
   let packed = 0
   for (const l of model.layers) {
-    tensorBytes += (l.inputNorm.size + l.postNorm.size) * 4
+    for (const n of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.preFfNorm, l.postFfNorm]) tensorBytes += (n?.size ?? 0) * 4
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
       if (lin.bias) tensorBytes += lin.bias.size * 4
       if (lin.weight.kind === 'dense') tensorBytes += lin.weight.weightT.size * 4
@@ -121,7 +124,7 @@ export function disposeModel(model: DecoderModel): void {
   const ts: tf.Tensor[] = [model.embed, model.norm, ...(model.score ? [model.score] : [])]
   disposeHead(model.head)
   for (const l of model.layers) {
-    ts.push(l.inputNorm, l.postNorm)
+    for (const n of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.preFfNorm, l.postFfNorm]) if (n) ts.push(n)
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
       if (lin.bias) ts.push(lin.bias)
       if (lin.weight.kind === 'dense') ts.push(lin.weight.weightT)

@@ -21,10 +21,10 @@ export function checkpointed(ctx: LayerContext, layer: DecoderLayer, index: numb
     const save = args.pop() as tf.GradSaveFunc
     const input = args[0] as tf.Tensor2D
     // The rotary tables and mask belong to the forward pass's tidy scope: save them so they live until the backward.
-    save([input, ctx.cos, ctx.sin, ctx.mask])
+    save([input, ctx.cos, ctx.sin, ctx.mask, ...(ctx.slidingMask ? [ctx.slidingMask] : [])])
     const value = tf.tidy(() => decoderLayer(ctx, layer, input))
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
-      const again: LayerContext = { ...ctx, cos: saved[1] as tf.Tensor4D, sin: saved[2] as tf.Tensor4D, mask: saved[3] as tf.Tensor4D }
+      const again: LayerContext = { ...ctx, cos: saved[1] as tf.Tensor4D, sin: saved[2] as tf.Tensor4D, mask: saved[3] as tf.Tensor4D, ...(saved[4] ? { slidingMask: saved[4] as tf.Tensor4D } : {}) }
       const engine = tf.engine() as unknown as { state: TapeState }
       // A nested gradient pass clears the engine's tape when it ends; the outer pass still needs it.
       const outerTape = engine.state.activeTape

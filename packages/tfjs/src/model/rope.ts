@@ -1,21 +1,25 @@
+import { ropeFrequencies, type RopeSettings } from '@tunekit/core'
 import { tf } from '../engine.ts'
 
 /**
  * Rotary embedding tables for the given position ids, in transformers' layout:
- * `inv_freq[i] = 1 / theta^(2i / dim)`, `emb = cat(freqs, freqs)`, so rotate_half pairs `i` with `i + dim/2`.
+ * `emb = cat(freqs, freqs)` with `freqs = position * inv_freq`, so rotate_half pairs `i` with `i + dim/2`;
+ * inv_freq and the cos/sin factor as the config's rope scaling gives them (rope-scaling.ts in core).
  * Computed in float32 like transformers. Returns cos and sin, each `[count, dim]`.
  */
-export function ropeTables(positions: Int32Array, dim: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(positions: Int32Array, rope: RopeSettings): { cos: Float32Array; sin: Float32Array } {
+  const dim = rope.dim
   const half = dim / 2
-  const invFreq = new Float32Array(half)
-  for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / dim)
+  // dynamic NTK reads the batch's longest position, as transformers' `max(position_ids) + 1`
+  const seqLen = positions.reduce((m, p) => Math.max(m, p), 0) + 1
+  const { invFreq, attentionScaling } = ropeFrequencies(rope, seqLen)
   const cos = new Float32Array(positions.length * dim)
   const sin = new Float32Array(positions.length * dim)
   for (let t = 0; t < positions.length; t++) {
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(positions[t]! * invFreq[i]!)
-      const c = Math.cos(angle)
-      const s = Math.sin(angle)
+      const c = Math.fround(Math.cos(angle) * attentionScaling)
+      const s = Math.fround(Math.sin(angle) * attentionScaling)
       cos[t * dim + i] = c
       cos[t * dim + i + half] = c
       sin[t * dim + i] = s

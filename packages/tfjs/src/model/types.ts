@@ -23,6 +23,14 @@ export interface DecoderLayer {
   path: string
   inputNorm: tf.Tensor1D // [hidden]
   postNorm: tf.Tensor1D // [hidden]
+  /** qwen3's per-head q / k RMSNorm weights [headDim] (`self_attn.q_norm` / `k_norm`), when `qkNorm`. */
+  qNorm?: tf.Tensor1D
+  kNorm?: tf.Tensor1D
+  /** Gemma 2's norms around the MLP [hidden]; its post_attention_layernorm then norms the attention output. */
+  preFfNorm?: tf.Tensor1D
+  postFfNorm?: tf.Tensor1D
+  /** Gemma 2's sliding-window layers (`layer_types` "sliding_attention"): they use the context's `slidingMask`. */
+  sliding?: true
   q: Linear
   k: Linear
   v: Linear
@@ -32,7 +40,7 @@ export interface DecoderLayer {
   down: Linear
 }
 
-/** A llama / mistral / qwen2 decoder held on the engine. Frozen: nothing here is trained. */
+/** A llama / mistral / qwen2 / qwen3 decoder held on the engine. Frozen: nothing here is trained. */
 export interface DecoderModel {
   family: string
   config: ModelConfig
