@@ -67,7 +67,7 @@ describe('the language service on a recipe', () => {
   })
 
   it('offers the known families inside family', () => {
-    expect(completions("family: '")).toEqual(['bert', 'llama', 'mistral', 'qwen2'])
+    expect(completions("family: '")).toEqual(['bert', 'gemma', 'gemma2', 'llama', 'mistral', 'qwen2', 'qwen3'])
   })
 
   it('shows the TSDoc of lora.rank on hover, with its default and source', () => {

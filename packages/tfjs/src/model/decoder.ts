@@ -64,7 +64,7 @@ function headRows(model: DecoderModel, adapter: AdapterState | undefined, hidden
   })
 }
 
-/** Logits [n, vocab] of final hidden states: {@link headRows}, soft-capped for Gemma 2 (`final_logit_softcapping`). */
+/** Logits [n, vocab] of final hidden states: `headRows`, soft-capped for Gemma 2 (`final_logit_softcapping`). */
 export function headLogits(model: DecoderModel, adapter: AdapterState | undefined, hidden: tf.Tensor2D): tf.Tensor2D {
   const cap = model.config.gemma2?.finalLogitSoftcapping
   return cap ? tf.tidy(() => softcap(headRows(model, adapter, hidden), cap)) : headRows(model, adapter, hidden)
