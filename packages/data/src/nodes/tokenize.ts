@@ -19,7 +19,7 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
   }
   if (p.render.kind === 'prompt') {
     // grpo: each conversation's prompt side, rendered with the generation prompt
-    const { report } = await runTokenizePrompts(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { template: p.render.template, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens })
+    const { report } = await runTokenizePrompts(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { template: p.render.template, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens, trainableTokens: p.trainableTokens })
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `prompts: ${report.prompts} (longest ${report.longestPrompt} tokens, ${report.truncated} cut to maxPromptLength, ${report.skipped.length} skipped)` })
     return
   }

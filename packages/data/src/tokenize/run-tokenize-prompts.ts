@@ -11,6 +11,7 @@ import { readJsonLines } from '../util/lines.ts'
 import { encodePrompt } from './encode-prompt.ts'
 import { modelChatTemplate, type TemplateChoice } from './run-tokenize.ts'
 import { skipUnrendered } from './tokenize.ts'
+import { trainableTokenIds } from './trainable-tokens.ts'
 
 /** One line of a prompt artifact's `prompts.jsonl` (render `prompt`, the grpo stage). */
 export interface PromptLine {
@@ -29,6 +30,8 @@ export interface RunTokenizePromptsOptions {
   maxPromptLength: number
   onError: 'fail' | 'skip'
   tokens: TokenChoices
+  /** `lora.trainableTokens`, resolved to ids into index.json (`trainableTokenIds`). @defaultValue false */
+  trainableTokens?: boolean | readonly string[]
 }
 
 /** What the prompt step did (`report.json`). */
@@ -45,7 +48,8 @@ export interface PromptReport {
  * The tokenize node for online RL (render `prompt`): each conversation of `conversations.jsonl`
  * split at its last assistant turn; the turns before it rendered with the generation prompt and
  * encoded as generation encodes a prompt (`encodePrompt`), that turn's text kept as the answer.
- * Writes `prompts.jsonl`, `tokenizer/`, `chat_template.jinja` and `report.json`.
+ * Writes `prompts.jsonl`, `index.json` (`{ prompts, eosId, padId, bosId, trainableTokenIds }`),
+ * `tokenizer/`, `chat_template.jinja` and `report.json`.
  */
 export async function runTokenizePrompts(conversationsPath: string, modelDir: string, outDir: string, opts: RunTokenizePromptsOptions): Promise<{ report: PromptReport }> {
   await mkdir(outDir, { recursive: true })
@@ -75,6 +79,8 @@ export async function runTokenizePrompts(conversationsPath: string, modelDir: st
   }
   if (report.prompts === 0) fail('GrpoNoPrompts', { path: 'data.source', value: conversationsPath }, report.skipped.length)
   await writeFileAtomic(join(outDir, 'prompts.jsonl'), `${lines.join('\n')}\n`)
+  const trainable = trainableTokenIds(opts.trainableTokens ?? false, { chatml: opts.tokens.chatml ?? false, add: opts.tokens.add ?? [] }, tok.idOf)
+  await writeJsonAtomic(join(outDir, 'index.json'), { prompts: report.prompts, eosId: tok.eos.id, padId: tok.pad.id, bosId: tok.addBos && tok.bos ? tok.bos.id : null, trainableTokenIds: trainable })
   const jinja = savedChatTemplate(template, tok)
   await saveTokenizer(tok, join(outDir, 'tokenizer'), jinja)
   if (jinja !== undefined) await writeFileAtomic(join(outDir, 'chat_template.jinja'), jinja)

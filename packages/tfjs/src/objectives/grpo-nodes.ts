@@ -1,6 +1,8 @@
-import { groupAdvantages, nodeParams, rewardMetrics, rewardNames, scoreCompletions, type GrpoExample, type NodeContext, type RewardFunction } from '@tunekit/core'
+import { groupAdvantages, nodeParams, rewardMetrics, rewardNames, scoreCompletions, warmStartDir, type GrpoExample, type NodeContext, type RewardFunction, type TrainParams } from '@tunekit/core'
 import { completionSeed, grpoPlan, readPrompts, type LoadedTokenizer, type PromptLine } from '@tunekit/data'
+import { readTrainArtifact } from '@tunekit/hf'
 import { generateIds } from '../generate.ts'
+import { loadTrained } from '../methods/index.ts'
 import { disposeAdapter, type AdapterState } from '../methods/state.ts'
 import { disposeModel } from '../model/load.ts'
 import type { DecoderModel } from '../model/types.ts'
@@ -25,6 +27,16 @@ export function rewardsOf(ctx: NodeContext, o: GrpoOptions): readonly RewardFunc
   return rewards
 }
 
+/**
+ * The reference of the KL term: the policy training starts from, as TRL's GRPOTrainer takes it
+ * (the base with the adapter off for a fresh adapter, whose B = 0 adds nothing; a frozen copy of
+ * `lora.init`'s adapter for a warm start: TRL's "ref" adapter).
+ */
+async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel): Promise<AdapterState | undefined> {
+  const warm = p.method.kind === 'lora' ? warmStartDir(p.method.init, ctx.baseDir) : undefined
+  return warm ? loadTrained(model, await readTrainArtifact(warm)) : undefined
+}
+
 /** What a reward function sees of a prompt's record. */
 export const exampleOf = (p: PromptLine): GrpoExample => ({ id: p.id, messages: p.messages, ...(p.answer === undefined ? {} : { answer: p.answer }) })
 
@@ -42,6 +54,8 @@ export function completionMetrics(completions: readonly number[][], eosId: numbe
 interface GrpoStepContext {
   model: DecoderModel
   adapter: AdapterState
+  /** The reference: the policy training starts from (undefined: the base, the adapter off). */
+  reference: AdapterState | undefined
   o: GrpoOptions
   rewards: readonly RewardFunction[]
   prompts: readonly PromptLine[]
@@ -55,7 +69,7 @@ interface GrpoStepContext {
  * One step's micro-batches: numGenerations completions of each of its prompts sampled from the
  * policy (dropout off; the completion keeps its eos, as TRL's completion_mask does), scored by the
  * reward functions, advantages normalised per group, then `batchSize` completions a micro-batch
- * with the reference's token log-probabilities (the base: the adapter off) when β > 0.
+ * with the reference's token log-probabilities when β > 0.
  */
 async function grpoStep(c: GrpoStepContext, step: number, promptIndices: readonly number[]): Promise<GrpoBatch[]> {
   const { o, tok } = c
@@ -77,7 +91,7 @@ async function grpoStep(c: GrpoStepContext, step: number, promptIndices: readonl
     const grpo: GrpoBatch = { ...batch, completions: idx.length, advantages: idx.map((j) => adv.advantages[j]!), ...(start === 0 ? { metrics } : {}) }
     if (o.beta !== 0) {
       const { positions, targets } = labelledPositions(batch)
-      const ref = pickedLogps(c.model, undefined, batch, positions, targets, {}, o.temperature)
+      const ref = pickedLogps(c.model, c.reference, batch, positions, targets, {}, o.temperature)
       grpo.ref = ref.dataSync() as Float32Array
       ref.dispose()
     }
@@ -113,7 +127,8 @@ export async function trainGrpo(ctx: NodeContext): Promise<void> {
       ctx.emit({ type: 'sample', node: ctx.node.id, prompt: question, completion: `${texts[j]} (reward ${values[j]!.toFixed(3)})` })
     }
   }
-  const stepContext: GrpoStepContext = { model, adapter, o, rewards, prompts, tok, seed: a.seed, batchSize: a.batchSize, emitSamples }
+  const reference = o.beta !== 0 ? await referenceOf(ctx, p, model) : undefined
+  const stepContext: GrpoStepContext = { model, adapter, reference, o, rewards, prompts, tok, seed: a.seed, batchSize: a.batchSize, emitSamples }
   const source: StepSource<GrpoBatch> = {
     totalSteps: plan.totalSteps,
     stepsPerEpoch: plan.stepsPerEpoch,
@@ -130,6 +145,7 @@ export async function trainGrpo(ctx: NodeContext): Promise<void> {
     if (result.interrupted) return
     await writeTrainOutputs({ outDir: ctx.outDir, artifact, adapter, lastCheckpoint: result.lastCheckpoint!, tokenizerDir, tokenizeDir })
   } finally {
+    if (reference) disposeAdapter(reference)
     disposeAdapter(adapter)
     disposeModel(model)
   }
