@@ -23,8 +23,8 @@ import { heldOut, options as tinyChat } from './tiny-chat.ts'
 // tiny-chat's 288 training conversations; its 32 held-out questions stay out of both stages.
 const { train } = oppositesDataset({ seed: 0, heldOut: 0.1 })
 
-/** tiny-chat stopped at 40 of its 120 steps: it has the format and some of the words. */
-export const shortSft = loraChatml({ ...tinyChat, name: 'tiny-chat-short', args: { ...tinyChat.args, maxSteps: 40 } })
+/** tiny-chat stopped at 50 of its 120 steps: it has the format and some of the words. */
+export const shortSft = loraChatml({ ...tinyChat, name: 'tiny-chat-short', args: { ...tinyChat.args, maxSteps: 50 } })
 
 /** 1 when the answer is exactly the reference antonym (surrounding space ignored), else 0. */
 function exactAnswer(completion: string, example: GrpoExample): number {

@@ -48,7 +48,11 @@ const recipe = defineRecipe({
 interface Side { loss: number; advantages: number[]; ref: number[]; grads: Record<string, number[]> }
 const results: { trl: Side; tunekit: Side; tfjs: Side }[] = []
 const trl = startTrl('grpo_reference.py')
-afterAll(() => trl.close())
+afterAll(() => {
+  trl.close()
+  // the parity figures, for the record (docs/recipes.md quotes them)
+  console.info(results.map((r, i) => `${cases[i]!.lossType}: |Δloss| torch–TRL ${Math.abs(r.tunekit.loss - r.trl.loss).toExponential(1)}, |Δgrad| ${gradDelta(r.tunekit, r.trl).toExponential(1)}; tfjs–torch ${Math.abs(r.tfjs.loss - r.tunekit.loss).toExponential(1)}, ${gradDelta(r.tfjs, r.tunekit).toExponential(1)}`).join('\n'))
+})
 
 const maxAbs = (a: readonly number[], b: readonly number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))
 const gradDelta = (a: Side, b: Side) => {

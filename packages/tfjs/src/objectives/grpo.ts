@@ -59,10 +59,11 @@ function tokenWeights(o: GrpoOptions, batch: GrpoBatch, rows: readonly number[])
 
 /**
  * GRPO's per-token loss (TRL 1.16's `_compute_loss`, importance_sampling_level 'token'):
- *   r_t = exp(log π(o_t) − log π_old(o_t)),  ℓ_t = −min(r_t·A, clip(r_t, 1−ε, 1+ε)·A) + β·KL_t,
+ *   r_t = exp(log π(o_t) − log π_old(o_t)),  ℓ_t = −min(r_t·A, clip(r_t, 1−ε, 1+ε)·A) + β·KL_t·r_t,
  *   KL_t = exp(ref_t − log π_t) − (ref_t − log π_t) − 1  (the k3 estimator),
  * π_old the policy that sampled (one update per generation: its log p is this pass's, held constant,
- * so r = 1 and the gradient is −A·∇log π), log p of logits / temperature. Returns Σ_t w_t·ℓ_t and
+ * so r = 1 and the gradient is (−A + β·KL)·∇log π + β·∇KL: the KL times r is TRL's default
+ * use_bias_correction_kl), log p of logits / temperature. Returns Σ_t w_t·ℓ_t and
  * the sums behind TRL's `kl` and `clip_ratio/region_mean`.
  */
 export function grpoLoss(o: GrpoOptions, logps: tf.Tensor1D, batch: GrpoBatch, rows: readonly number[]): { loss: tf.Scalar; klSum: number; clipped: number } {
@@ -76,7 +77,8 @@ export function grpoLoss(o: GrpoOptions, logps: tf.Tensor1D, batch: GrpoBatch, r
     const delta = tf.sub(tf.tensor1d(batch.ref!), logps) // ref − log π
     const kl = tf.sub(tf.sub(tf.exp(delta), delta), 1)
     klSum = tf.sum(kl).dataSync()[0]!
-    perToken = tf.add(perToken, tf.mul(kl, o.beta))
+    // TRL's use_bias_correction_kl (its default): KL · ratio, the same value, one more gradient term KL · ∇log π
+    perToken = tf.add(perToken, tf.mul(tf.mul(kl, ratio), o.beta))
   }
   // clipped tokens: the ratio left [1 − ε, 1 + ε] on the side the advantage pushes it (TRL's is_region_clipped)
   const r = ratio.dataSync()

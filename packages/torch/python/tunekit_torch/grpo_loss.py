@@ -7,7 +7,8 @@ is unbiased, a NaN advantage is 0.
 
 Per token (`_compute_loss`), with log p of logits / temperature:
     ratio_t = exp(log π(o_t) − log π_old(o_t))          (π_old = this pass, detached: ratio 1)
-    ℓ_t = −min(ratio_t·A, clip(ratio_t, 1−ε, 1+ε)·A) + β·(exp(ref_t − log π_t) − (ref_t − log π_t) − 1)
+    KL_t = exp(ref_t − log π_t) − (ref_t − log π_t) − 1                (the k3 estimator)
+    ℓ_t = −min(ratio_t·A, clip(ratio_t, 1−ε, 1+ε)·A) + β·KL_t·ratio_t  (use_bias_correction_kl, TRL's default)
 The loss: dapo Σ ℓ / (completion tokens of the generation batch); bnpo Σ ℓ / tokens of the micro-batch;
 grpo the mean over completions of each one's token mean; dr_grpo Σ ℓ / (completions × max_completion_length);
 all but dapo then divided by the accumulation steps.
@@ -56,8 +57,9 @@ def grpo_loss(objective, logps: torch.Tensor, ref_logps: torch.Tensor | None, ad
     kl_sum = torch.zeros(())
     if objective.beta != 0.0:
         kl = torch.exp(ref_logps - logps) - (ref_logps - logps) - 1
-        per_token = per_token + objective.beta * kl
         kl_sum = (kl * mask).sum().detach()
+        # TRL's use_bias_correction_kl (its default): KL · ratio, the same value, one more gradient term KL · ∇log π
+        per_token = per_token + objective.beta * kl * ratio
     kind = objective.loss_type
     if kind == "dapo":
         loss = (per_token * mask).sum() / max(generation_tokens, 1)
