@@ -55,8 +55,10 @@ const verb = process.argv[2]
 const ran = (verb === undefined || verb === 'run' || verb.startsWith('-')) && !process.argv.some((a) => a === '--until' || a === '--only')
 if (ran && !process.exitCode && (await isEntryPoint(import.meta))) {
   const runDir = resolve(recipe.output.dir ?? `runs/${recipe.name}`)
-  const steps = readFileSync(join(runDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).map((l) => JSON.parse(l) as { node: string; step: number; metrics?: Record<string, number> })
-  const curve = steps.filter((e) => e.node === 'train' && e.metrics?.reward !== undefined)
+  // events.jsonl grows by every run of this folder: the curve is the last run that trained (a cached train logs no steps)
+  const events = readFileSync(join(runDir, 'events.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { type: string; node?: string; step?: number; metrics?: Record<string, number> })
+  const runs = events.reduce<(typeof events)[]>((all, e) => (e.type === 'run-start' ? [...all, []] : (all.at(-1)?.push(e), all)), [[]])
+  const curve = runs.map((run) => run.filter((e) => e.type === 'step' && e.node === 'train' && e.metrics?.reward !== undefined)).findLast((c) => c.length > 0) ?? []
   console.log(`\nReward curve (mean exact-answer reward of the step's ${recipe.stage.kind === 'grpo' ? recipe.args.batchSize : 0} sampled answers):`)
   for (const e of curve) console.log(`  step ${String(e.step).padStart(3)}  ${e.metrics!.reward!.toFixed(3)}  ${'█'.repeat(Math.round(40 * e.metrics!.reward!))}`)
   const before = gradeAnswers(heldOut, readRunSamples(join(runDir, shortSft.name)))
