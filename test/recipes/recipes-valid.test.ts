@@ -27,7 +27,9 @@ describe.each(files)('%s', (file) => {
     // A reward model trains on pairs, batched by train itself: no split or collate.
     if (recipe.stage.kind === 'rm') return void expect(own).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
     // A preference stage batches its pairs itself: no split or collate, pair-split holds some out.
-    if (recipe.stage.kind === 'dpo') expect(own.slice(0, 7)).toEqual(['model', 'source', 'format', 'tokenize', 'ref-logprobs', 'pair-split', 'train'])
+    // GRPO samples its completions online from the prompts: no split, collate or reference node.
+    if (recipe.stage.kind === 'grpo') expect(own.slice(0, 5)).toEqual(['model', 'source', 'format', 'tokenize', 'train'])
+    else if (recipe.stage.kind === 'dpo') expect(own.slice(0, 7)).toEqual(['model', 'source', 'format', 'tokenize', 'ref-logprobs', 'pair-split', 'train'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
     else expect(own.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])

@@ -78,14 +78,14 @@ export function startTrl(script: string): { ask: <T>(request: unknown) => Promis
 
 /**
  * The recipe's LoRA adapter as tunekit draws it (A from the seed; `saved` modules as the stage adds
- * them, the rm stage's head drawn), with B drawn too: U(−0.05, 0.05), so the policy starts away from the base.
+ * them, the rm stage's head drawn), with B drawn too: U(−0.05, 0.05) from `bSeed`, so the policy starts away from the base.
  */
-export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string, saved: readonly string[] = []): Promise<void> {
+export async function writeStartAdapter(dir: string, recipe: Recipe, modelDir: string, saved: readonly string[] = [], bSeed = 7): Promise<void> {
   const { family, config } = await readModelConfig(modelDir)
   const { lora } = recipe
   const spec = loraSpecFromRecipe({ ...lora, modulesToSave: [...lora.modulesToSave, ...saved], targetModules: [...lora.targetModules], trainableTokens: false }, family)
   const tensors = await initialAdapter({ family, config, lora: spec, seed: 3 })
-  const next = mulberry32(7)
+  const next = mulberry32(bSeed)
   for (const [name, t] of tensors) if (name.includes('lora_B')) t.data.forEach((_, i) => (t.data[i] = (next() - 0.5) * 0.1))
   await writeAdapter(dir, { tensors, loraConfig: spec, family, baseModel: modelDir })
 }

@@ -122,6 +122,8 @@ export type ChainedRecipeInput<F extends Family = Family, S extends StageKind = 
 
 type DeepReadonly<T> = T extends (infer U)[]
   ? readonly DeepReadonly<U>[]
+  : T extends (...args: never[]) => unknown
+    ? T // a function (a grpo reward) stays callable
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T
@@ -262,10 +264,13 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
-function stageIssues({ stage, data = {}, args = {} }: RecipeParts): Issue[] {
+function stageIssues({ stage, data = {}, args = {}, backend }: RecipeParts): Issue[] {
   const kind = stage?.kind ?? 'sft'
   const issues: Issue[] = []
   if (stage?.kind === 'kto') issues.push(...ktoIssues(stage, args))
+  if (stage?.kind === 'grpo') issues.push(...grpoIssues(stage, args))
+  // the torch worker has GRPO's loss (grpo_loss.py) but not yet its sampling loop
+  if (stage?.kind === 'grpo' && backend === 'torch') issues.push(issue('GrpoNeedsTfjs', { path: 'backend', value: backend }))
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
@@ -279,6 +284,16 @@ function stageIssues({ stage, data = {}, args = {} }: RecipeParts): Issue[] {
     if (data.template !== undefined && kind !== 'pretrain') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.template', value: data.template, hintArgs: ['data.template'] }, 'data.template'))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('TokensFormatNeedsNoTemplate', { path: 'data.mask', value: data.mask, hintArgs: ['data.mask'] }, 'data.mask'))
   }
+  return issues
+}
+
+/** A GRPO step holds whole groups of completions; one weight per reward (TRL's GRPOTrainer checks the same). */
+function grpoIssues(stage: { numGenerations?: number | undefined; rewards?: readonly unknown[] | undefined; rewardWeights?: readonly number[] | undefined }, args: NonNullable<RecipeParts['args']>): Issue[] {
+  const issues: Issue[] = []
+  const generations = stage.numGenerations ?? 8
+  const completions = (args.batchSize ?? 8) * (args.gradientAccumulationSteps ?? 1)
+  if (completions % generations !== 0) issues.push(issue('GrpoGenerationsNotDividing', { path: 'stage.numGenerations', value: generations, hintArgs: [generations * Math.max(1, Math.round((args.batchSize ?? 8) / generations))] }, completions, generations))
+  if (stage.rewardWeights !== undefined && stage.rewards !== undefined && stage.rewardWeights.length !== stage.rewards.length) issues.push(issue('GrpoRewardWeights', { path: 'stage.rewardWeights', value: stage.rewardWeights }, stage.rewardWeights.length, stage.rewards.length))
   return issues
 }
 

@@ -150,6 +150,8 @@ export { simpoStageSchema, type SimpoStageOptions } from './schema/stage-simpo.t
 export { ktoStageSchema } from './schema/stage-kto.ts'
 export type { KtoStageOptions } from './schema/stage-kto.ts'
 export { rmStageSchema, type RmStageOptions } from './schema/stage-rm.ts'
+export { grpoStageSchema, rewardFunctionSchema, type GrpoStageOptions, type GrpoExample, type RewardFunction } from './schema/stage-grpo.ts'
+export { scoreCompletions, groupAdvantages, rewardMetrics, rewardNames, type Advantages } from './grpo-rewards.ts'
 export { backendSchema, deviceSchema } from './schema/recipe.ts'
 export { distributedSchema, worldSize } from './schema/distributed.ts'
 export type { DistributedOptions } from './schema/distributed.ts'

@@ -97,6 +97,8 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   }
 
   const executor = (kind: 'train' | 'ref-logprobs' | 'merge' | 'generate' | 'eval' | 'score' | 'qa-train'): NodeExecutor => async (ctx) => {
+    // backend 'auto' resolved here: the worker has GRPO's loss but not its sampling loop yet
+    if (kind === 'train' && ctx.recipe.stage.kind === 'grpo') fail('GrpoNeedsTfjs', { path: 'backend', value: ctx.recipe.backend })
     const probe = await ready(ctx)
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)

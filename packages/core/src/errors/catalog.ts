@@ -1308,6 +1308,49 @@ export const errors = {
     message: (recipe: string) => `tunekit eval scores what the recipe's eval group asks for, and recipe ${show(recipe)} has none`,
     hint: "Add one, e.g. eval: { metrics: ['bleu4', 'rougeL'] } (and toolCalls for function calling); it needs held-out data (data.split.eval).",
   },
+  // ── the grpo stage (TK490–TK499) ────────────────────────────────────────────────────────
+  GrpoNoPrompts: {
+    code: 'TK490',
+    name: 'GrpoNoPrompts',
+    title: 'No prompt to sample completions for',
+    message: (skipped: number) => `stage grpo samples completions of each conversation's prompt (the turns before its last assistant turn), and the data gave none (${skipped} conversation(s) skipped)`,
+    hint: "Give the stage conversations (data.format 'openai', 'sharegpt', 'alpaca', …) with at least one user turn each.",
+  },
+  GrpoGenerationsNotDividing: {
+    code: 'TK491',
+    name: 'GrpoGenerationsNotDividing',
+    title: 'The step does not hold whole groups of completions',
+    message: (completions: number, generations: number) => `a step trains on args.batchSize × args.gradientAccumulationSteps = ${completions} completions, which is not a multiple of stage.numGenerations ${generations}: the last prompt's group would be cut`,
+    hint: (suggested: number) => `Make args.batchSize × args.gradientAccumulationSteps a multiple of stage.numGenerations (TRL's GRPOTrainer requires the same), e.g. args.batchSize: ${suggested}.`,
+  },
+  GrpoRewardWeights: {
+    code: 'TK492',
+    name: 'GrpoRewardWeights',
+    title: 'One reward weight per reward function',
+    message: (weights: number, rewards: number) => `stage.rewardWeights has ${weights} weight(s) and stage.rewards ${rewards} function(s)`,
+    hint: 'Give one weight per reward function, in the same order, or leave rewardWeights out (every weight 1).',
+  },
+  GrpoRewardNotNumber: {
+    code: 'TK493',
+    name: 'GrpoRewardNotNumber',
+    title: 'A reward function did not return a finite number',
+    message: (index: number, got: string, completion: string) => `stage.rewards[${index}] returned ${got} for the completion ${show(completion)}`,
+    hint: 'Return a finite number from every reward function (0 for a completion that earns nothing); a Promise must resolve to one.',
+  },
+  GrpoRewardThrew: {
+    code: 'TK494',
+    name: 'GrpoRewardThrew',
+    title: 'A reward function threw',
+    message: (index: number, reason: string, completion: string) => `stage.rewards[${index}] threw "${reason}" for the completion ${show(completion)}`,
+    hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
+  },
+  GrpoNeedsTfjs: {
+    code: 'TK495',
+    name: 'GrpoNeedsTfjs',
+    title: 'The grpo stage trains on tfjs only for now',
+    message: () => 'stage grpo samples completions and scores them with the recipe\'s reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests',
+    hint: "Set backend: 'tfjs' (or 'auto' on a machine without CUDA).",
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -34,6 +34,16 @@ export const renderParamsSchema = z.discriminatedUnion('kind', [
     template: resolvedSchema(data.template.unwrap()),
     maxPromptLength: resolvedSchema(data.maxPromptLength),
   }),
+  z.strictObject({
+    /**
+     * Prompts for online RL (the grpo stage picks it): each conversation up to its last assistant
+     * turn, rendered with the generation prompt, its end kept at `maxPromptLength` tokens; the
+     * last assistant turn's text is kept beside it as the example's reference answer.
+     */
+    kind: z.literal('prompt'),
+    template: resolvedSchema(data.template.unwrap()),
+    maxPromptLength: resolvedSchema(data.maxPromptLength),
+  }),
 ])
 
 /** `tokenize` params: rendering, lengths, the tokenizer's added tokens and which token rows train. */
@@ -63,7 +73,7 @@ export const tokenizeNode = defineNode({
   kind: 'tokenize',
   schema: tokenizeParamsSchema,
   runsOn: 'data',
-  artifact: 'token shards (`pairs/` and `unpaired/` shard sets for render `preference`) + `tokenizer/` + `chat_template.jinja` (chat, preference) + `report.json`; index.json holds `trainableTokenIds`',
+  artifact: 'token shards (`pairs/` and `unpaired/` shard sets for render `preference`; `prompts.jsonl` for render `prompt`) + `tokenizer/` + `chat_template.jinja` (chat, preference) + `report.json`; index.json holds `trainableTokenIds`',
   params: (recipe) => ({
     render: renderOf(recipe.data),
     maxLength: recipe.data.maxLength,

@@ -9,6 +9,7 @@ import { orpoStageSchema } from '../schema/stage-orpo.ts'
 import { simpoStageSchema } from '../schema/stage-simpo.ts'
 import { ktoStageSchema } from '../schema/stage-kto.ts'
 import { rmStageSchema } from '../schema/stage-rm.ts'
+import { grpoStageSchema } from '../schema/stage-grpo.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -31,6 +32,17 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
 
 export type MethodParams = z.output<typeof methodParamsSchema>
 
+/**
+ * The grpo stage's options as the train node holds them: each reward function as its source text
+ * (`fn.toString()`), so the key changes when a reward's code does; the executor calls the recipe's
+ * functions themselves (`ctx.recipe.stage.rewards`), in this order.
+ */
+export const grpoObjectiveSchema = z.strictObject({
+  ...resolvedShape(grpoStageSchema.shape),
+  /** The source text of each of `stage.rewards`, in order. */
+  rewards: z.array(z.string()).min(1),
+})
+
 /** `train` params: the model as trained (dtype, quantisation), the method, the optimisation and where it runs. */
 export const trainParamsSchema = z.strictObject({
   model: resolvedSchema(modelSchema),
@@ -49,6 +61,7 @@ export const trainParamsSchema = z.strictObject({
     resolvedSchema(simpoStageSchema) as typeof simpoStageSchema,
     resolvedSchema(ktoStageSchema) as typeof ktoStageSchema,
     resolvedSchema(rmStageSchema) as typeof rmStageSchema,
+    grpoObjectiveSchema,
   ]).optional(),
 })
 

@@ -25,6 +25,8 @@ function stepText(e: Extract<RunEvent, { type: 'step' }>): string {
   // a preference stage's reward accuracy and margin (TRL's rewards/accuracies, rewards/margins)
   const m = e.metrics ?? {}
   const rewards = m['rewards/accuracies'] !== undefined && m['rewards/margins'] !== undefined ? ` acc ${num(m['rewards/accuracies'], 3)} margin ${num(m['rewards/margins'])}`
+    // grpo's mean reward of the step's completions, and its KL to the reference when beta > 0
+    : m.reward !== undefined ? ` reward ${num(m.reward, 3)}${m.kl !== undefined ? ` kl ${num(m.kl)}` : ''}`
     // kto's KL estimate, and its margin when the step had desirable and undesirable examples
     : m.kl !== undefined ? ` kl ${num(m.kl)}${m['rewards/margins'] !== undefined ? ` margin ${num(m['rewards/margins'])}` : ''}` : ''
   return `step ${e.step}/${e.totalSteps} epoch ${num(e.epoch, 2)} loss ${num(e.loss)}${rewards} lr ${e.learningRate.toExponential(2)} grad ${num(e.gradNorm, 3)} ${rate(e.tokensPerSecond)} tok/s${mem}${eta}`

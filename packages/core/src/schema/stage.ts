@@ -3,6 +3,7 @@ import { orpoStageSchema } from './stage-orpo.ts'
 import { simpoStageSchema } from './stage-simpo.ts'
 import { ktoStageSchema } from './stage-kto.ts'
 import { rmStageSchema } from './stage-rm.ts'
+import { grpoStageSchema } from './stage-grpo.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -93,7 +94,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema, ktoStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema, ktoStageSchema, grpoStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -113,6 +114,7 @@ export const stageDataDefaults = {
   simpo: { template: 'chatml', mask: 'assistant', packing: false },
   kto: { template: 'chatml', mask: 'assistant', packing: false },
   rm: { template: 'chatml', mask: 'assistant', packing: false },
+  grpo: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

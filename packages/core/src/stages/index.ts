@@ -1,5 +1,6 @@
 import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
+import { grpoStage } from './grpo.ts'
 import { orpoStage } from './orpo.ts'
 import { ktoStage } from './kto.ts'
 import { pretrainStage } from './pretrain.ts'
@@ -19,4 +20,5 @@ export const stages = {
   rm: rmStage,
   qa: qaStage,
   kto: ktoStage,
+  grpo: grpoStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

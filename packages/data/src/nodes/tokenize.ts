@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, resolveModelDir, type NodeExecutor } from '@tunekit/core'
 import { runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
 import { runTokenizePreferences } from '../tokenize/run-tokenize-preferences.ts'
+import { runTokenizePrompts } from '../tokenize/run-tokenize-prompts.ts'
 
 /** The `tokenize` node: conversations (chat template + mask), documents (raw text), pre-tokenized records or preference records → token shards. */
 export const tokenizeExecutor: NodeExecutor = async (ctx) => {
@@ -14,6 +15,12 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
     const opts = { template: p.render.template, maxLength: p.maxLength, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens, trainableTokens: p.trainableTokens }
     const { table } = await runTokenizePreferences(formatDir, modelDir, ctx.outDir, opts)
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `data checks\n${table}` })
+    return
+  }
+  if (p.render.kind === 'prompt') {
+    // grpo: each conversation's prompt side, rendered with the generation prompt
+    const { report } = await runTokenizePrompts(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { template: p.render.template, maxPromptLength: p.render.maxPromptLength, onError: p.onError, tokens: p.tokens, trainableTokens: p.trainableTokens })
+    ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `prompts: ${report.prompts} (longest ${report.longestPrompt} tokens, ${report.truncated} cut to maxPromptLength, ${report.skipped.length} skipped)` })
     return
   }
   const { table } = p.render.kind === 'text'

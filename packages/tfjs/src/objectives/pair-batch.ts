@@ -85,14 +85,7 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
       answerRow.push(target >= 0 ? row : n)
       wholeRow.push(inWhole ? row : b)
     }
-    const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
-    const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [picked, vocab]
-    const vocab = logits.shape[1]
-    // logits[target] as a one-hot product: tf.gather's gradient needs UnsortedSegmentSum, which wasm lacks
-    // (tf.oneHot's float output is broken on wasm: cast its int32 output)
-    const onehot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), vocab), 'float32')
-    const picked = tf.sum(tf.mul(logits, onehot), 1) // [picked]
-    const tokenLogps = tf.reshape(tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1])), [-1, 1]) // [picked, 1]
+    const tokenLogps = tf.reshape(pickedLogps(model, adapter, batch, positions, targets, opts), [-1, 1]) // [picked, 1]
     // Σ per row as a product with the rows' one-hot [rows, picked] (wasm has no UnsortedSegmentSum); a row index ≥ rows is dropped
     const sums = (rowOf: number[], rows: number): tf.Tensor1D => {
       const m = new Float32Array(rows * rowOf.length)
@@ -100,6 +93,25 @@ export function sequenceLogps(model: DecoderModel, adapter: AdapterState | undef
       return tf.reshape(tf.matMul(tf.tensor2d(m, [rows, rowOf.length]), tokenLogps), [-1]) as tf.Tensor1D
     }
     return { answer: sums(answerRow, n), ...(wholeChosen ? { wholeChosen: sums(wholeRow, b) } : {}) }
+  })
+}
+
+/**
+ * log p(targets[j] | ids[..positions[j]]) of one forward pass, [picked]: logits only at those
+ * positions (flat indices into [rows * seq]), divided by `temperature` first (GRPO scores its
+ * completions under the sampling distribution, as TRL does); log p = logit[target] − logsumexp(logits).
+ */
+export function pickedLogps(model: DecoderModel, adapter: AdapterState | undefined, batch: TrainBatch, positions: readonly number[], targets: readonly number[], opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}, temperature = 1): tf.Tensor1D {
+  return tf.tidy(() => {
+    const hidden = forwardHidden(model, adapter, batch, opts) // [rows * seq, hidden]
+    const raw = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(positions))) // [picked, vocab]
+    const logits: tf.Tensor2D = temperature === 1 ? raw : tf.div(raw, temperature)
+    const vocab = logits.shape[1]
+    // logits[target] as a one-hot product: tf.gather's gradient needs UnsortedSegmentSum, which wasm lacks
+    // (tf.oneHot's float output is broken on wasm: cast its int32 output)
+    const onehot = tf.cast(tf.oneHot(tf.tensor1d([...targets], 'int32'), vocab), 'float32')
+    const picked = tf.sum(tf.mul(logits, onehot), 1) // [picked]
+    return tf.sub(picked, tf.squeeze(tf.logSumExp(logits, 1, true), [1])) as tf.Tensor1D
   })
 }
 

@@ -30,8 +30,8 @@ export interface TrainSettings {
 export interface StepSource<B = TrainBatch> {
   totalSteps: number
   stepsPerEpoch: number
-  /** Micro-batches of optimizer step `step` (0-based), `gradientAccumulationSteps` of them or fewer at an epoch end. */
-  microBatches: (step: number) => B[]
+  /** Micro-batches of optimizer step `step` (0-based), `gradientAccumulationSteps` of them or fewer at an epoch end; a Promise where they are made online (grpo samples and scores its completions). */
+  microBatches: (step: number) => B[] | Promise<B[]>
   /** Micro-batches consumed before step `step` (the plan position stored in checkpoints). */
   microBatchIndex: (step: number) => number
   eval?: () => TrainBatch[]
@@ -167,7 +167,7 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
         return { losses, evals, step, interrupted: true, lastCheckpoint, peakBytes }
       }
       const stepStart = performance.now()
-      const micro = source.microBatches(step)
+      const micro = await source.microBatches(step)
       const trained = micro.reduce((n, b) => n + objective.units(b), 0)
       const firstMicro = source.microBatchIndex(step)
       let grads: tf.Tensor[] = vars.map((v) => tf.zerosLike(v))

@@ -139,6 +139,20 @@ class TrainParamsObjectiveRm(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectiveGrpo(Params):
+    kind: Literal["grpo"] = field(metadata={"json": "kind"})
+    rewards: list[str] = field(metadata={"json": "rewards"})
+    num_generations: int = field(metadata={"json": "numGenerations"})
+    beta: float = field(metadata={"json": "beta"})
+    epsilon: float = field(metadata={"json": "epsilon"})
+    temperature: float = field(metadata={"json": "temperature"})
+    max_completion_length: int = field(metadata={"json": "maxCompletionLength"})
+    scale_rewards: Literal["group", "batch", "none"] = field(metadata={"json": "scaleRewards"})
+    loss_type: Literal["dapo", "grpo", "bnpo", "dr_grpo"] = field(metadata={"json": "lossType"})
+    reward_weights: list[float] | None = field(default=None, metadata={"json": "rewardWeights"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -146,7 +160,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | TrainParamsObjectiveGrpo | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
