@@ -8,6 +8,7 @@ import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { rmsNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
+import { dropVirtual, prependVirtual, withVirtualTokens } from './virtual-tokens.ts'
 import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
 export { decoderLayer, type LayerContext } from './decoder-layer.ts'
@@ -65,15 +66,20 @@ export function ropeFor(model: DecoderModel, positions: Int32Array, batch: numbe
  */
 export function forwardHidden(model: DecoderModel, adapter: AdapterState | undefined, batch: TokenBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor2D {
   return tf.tidy(() => {
-    const { cos, sin } = ropeFor(model, batch.positions, batch.batch, batch.seq)
-    const maskData = causalSegmentMask(batch.batch, batch.seq, batch.segments, model.config.slidingWindow)
-    const mask = tf.tensor4d(maskData, [batch.batch, 1, batch.seq, batch.seq])
-    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, mask }
+    // prompt tuning: the layers see each row with its virtual tokens first (virtual-tokens.ts)
+    const prompt = adapter?.prompt
+    const rows = prompt ? withVirtualTokens(batch, prompt.shape[0]) : batch
+    const { cos, sin } = ropeFor(model, rows.positions, rows.batch, rows.seq)
+    const maskData = causalSegmentMask(rows.batch, rows.seq, rows.segments, model.config.slidingWindow)
+    const mask = tf.tensor4d(maskData, [rows.batch, 1, rows.seq, rows.seq])
+    const ctx: LayerContext = { model, adapter, opts, batch: rows.batch, seq: rows.seq, cos, sin, mask }
     let hidden = embed(model, adapter, batch.ids)
+    if (prompt) hidden = prependVirtual(hidden, prompt, batch.batch, batch.seq)
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
-    return rmsNorm(hidden, normWeight(ctx, 'model.norm.weight', model.norm), model.config.rmsNormEps) as tf.Tensor2D
+    const out = rmsNorm(hidden, normWeight(ctx, 'model.norm.weight', model.norm), model.config.rmsNormEps) as tf.Tensor2D
+    return prompt ? dropVirtual(out, batch.batch, prompt.shape[0], batch.seq) : out
   })
 }
 
