@@ -34,7 +34,7 @@ export { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterConfigJson, specFromAdapterConf
 export type { AdapterContents, Adapter } from './peft/lora.ts'
 export { layouts, writeTrainArtifact, readTrainArtifact, replaceTrained } from './peft/index.ts'
 export type { MethodLayout, PromptShape, ReadArtifact, TrainArtifact, TrainedMethod } from './peft/index.ts'
-export { initialPromptEmbeddings, promptInitIds } from './peft/prompt-init.ts'
+export { initialPromptEmbeddings, promptInitIds, promptTextIds } from './peft/prompt-init.ts'
 export { ia3Key, ia3ConfigJson, PROMPT_EMBEDDINGS, promptTuningConfigJson, peftTypeOf } from './peft/index.ts'
 export { FULL_WEIGHTS, readFloats } from './peft/full.ts'
 export { FREEZE_WEIGHTS } from './peft/freeze.ts'

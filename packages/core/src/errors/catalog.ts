@@ -682,8 +682,8 @@ export const errors = {
     code: 'TK375',
     name: 'PromptTuningMerge',
     title: 'A prompt-tuning adapter cannot be merged',
-    message: (key: string) => `${key} needs a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
-    hint: (key: string) => `Remove ${key} (and set output.merge: false); generate, score and \`tunekit chat --adapter\` run the base model with the adapter, its virtual tokens prepended.`,
+    message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
+    hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {

@@ -49,10 +49,14 @@ export function ia3Modules(o: { readonly targetModules?: readonly string[] | und
   return { targets: o.targetModules, feedforward: o.feedforwardModules ?? [] }
 }
 
-/** Checks an adapter method that trains no embedding rows: the recipe's added tokens would keep their start vectors. */
+/**
+ * An adapter method that trains no embedding rows: the recipe's added tokens keep their start
+ * vectors (the resized rows). A warning, not an error: ChatML's markers are inputs the adapted
+ * layers learn to read, though the model cannot learn to emit them better than it starts.
+ */
 export function addedTokensUntrained(model: CheckModel, at: string, kind: string): Issue[] {
   if (model.addedTokens.length === 0) return []
-  return [issue('AddedTokensNeedEmbeddings', { path: `${at}.kind`, value: kind, hintArgs: [`method '${kind}' trains no embedding rows: add no tokens (tokens.chatml: false, no tokens.add) with a tokenizer that has its own chat template, or train LoRA with lora.trainableTokens: true.`] }, model.addedTokens)]
+  return [issue('AddedTokensNeedEmbeddings', { path: `${at}.kind`, value: kind, severity: 'warning', hintArgs: [`method '${kind}' trains no embedding rows: add no tokens (tokens.chatml: false, no tokens.add) with a tokenizer that has its own chat template, or train LoRA with lora.trainableTokens: true.`] }, model.addedTokens)]
 }
 
 function check(o: Partial<Ia3Options>, model: CheckModel, at: string): Issue[] {

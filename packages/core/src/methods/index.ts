@@ -39,6 +39,11 @@ export function countTrainable(method: MethodOptions, model: MethodModel): Train
   return definition(method.kind).count(method, model)
 }
 
+/** Whether `merge` can fold the method's artifact into the base (every method but prompt tuning). */
+export function methodMerges(method: { kind: MethodKind }): boolean {
+  return definition(method.kind).mergeable !== false
+}
+
 export function methodActivationBytes(method: MethodOptions, ctx: ActivationContext): number {
   return definition(method.kind).activationBytes(method, ctx)
 }

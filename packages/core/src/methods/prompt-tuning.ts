@@ -54,6 +54,7 @@ function check(o: Partial<PromptTuningOptions>, model: CheckModel, at: string): 
 export const promptTuning = {
   schema: promptTuningSchema,
   check,
+  mergeable: false,
   // PEFT's PromptEmbedding: one [numVirtualTokens, hidden] embedding (one transformer submodule for a decoder)
   count: (o, { config }) => {
     const prompt = o.numVirtualTokens * config.hiddenSize
@@ -63,3 +64,24 @@ export const promptTuning = {
   // its products as a trained layer does, per token (the n virtual rows are beside the row's tokens).
   activationBytes: (_o, { config: c, computeBytes: p }) => c.numHiddenLayers * p * (2 * c.hiddenSize + c.intermediateSize),
 } satisfies MethodDefinition<typeof promptTuningSchema>
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * What prompt tuning cannot do, read from the recipe as written (output.merge defaults to true; an
+ * unwritten one is simply not merged): merge or export the model, pack rows (pretrain packs unless
+ * `data.packing: false`), or train a stage that scores sequences with its own forward passes.
+ */
+export function promptTuningRecipeIssues(input: unknown): Issue[] {
+  const raw = isObject(input) ? input : {}
+  if (!isObject(raw.method) || raw.method.kind !== 'prompt-tuning') return []
+  const issues: Issue[] = []
+  const output = isObject(raw.output) ? raw.output : {}
+  if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true }, 'output.merge'))
+  if (Array.isArray(output.gguf) && output.gguf.length > 0) issues.push(issue('PromptTuningMerge', { path: 'output.gguf', value: output.gguf }, 'output.gguf'))
+  const stage = isObject(raw.stage) && typeof raw.stage.kind === 'string' ? raw.stage.kind : 'sft'
+  if (stage !== 'sft' && stage !== 'pretrain') issues.push(issue('PromptTuningStage', { path: 'stage.kind', value: stage }, stage))
+  const data = isObject(raw.data) ? raw.data : {}
+  if (data.packing === true || (stage === 'pretrain' && data.packing !== false)) issues.push(issue('PromptTuningPacking', { path: 'data.packing', value: data.packing ?? true }))
+  return issues
+}

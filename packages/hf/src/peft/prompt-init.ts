@@ -13,6 +13,11 @@ export function promptInitIds(textIds: readonly number[], n: number): number[] {
   return Array.from({ length: reps }, () => textIds).flat().slice(0, n)
 }
 
+/** PEFT's TEXT init ids: `tokenizer(text)["input_ids"]`, the bos first when the tokenizer adds one. */
+export function promptTextIds(tok: { addBos: boolean; bos?: { id: number } | undefined; encode: (text: string) => number[] }, text: string): number[] {
+  return [...(tok.addBos && tok.bos ? [tok.bos.id] : []), ...tok.encode(text)]
+}
+
 /** `{ prompt_embeddings: [n, hidden] }`; `textIds` for TEXT (else RANDOM), rows of `embedding` [vocab, hidden]. */
 export async function initialPromptEmbeddings(o: { numVirtualTokens: number; hiddenSize: number; seed: number; textIds?: readonly number[] | undefined; embedding: () => Promise<FloatTensor> }): Promise<Map<string, FloatTensor>> {
   const n = o.numVirtualTokens

@@ -4,7 +4,7 @@
 // Nothing merges: the graph has no merge node for this method.
 import { join } from 'node:path'
 import { loadTokenizer } from '@tunekit/data'
-import { initialPromptEmbeddings, PROMPT_EMBEDDINGS, type FloatTensor } from '@tunekit/hf'
+import { initialPromptEmbeddings, PROMPT_EMBEDDINGS, promptTextIds, type FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { AdapterState } from './state.ts'
@@ -17,15 +17,9 @@ function promptState(model: DecoderModel, tensors: ReadonlyMap<string, FloatTens
   return { lora: new Map(), prompt, scale: 0, dropout: 0, weights: new Map(), entries: [[PROMPT_EMBEDDINGS, prompt]] }
 }
 
-/** PEFT's TEXT init ids: `tokenizer(text)["input_ids"]`, the bos first when the tokenizer adds one. */
-export async function promptTextIds(tokenizeDir: string, text: string): Promise<number[]> {
-  const tok = await loadTokenizer(join(tokenizeDir, 'tokenizer'))
-  return [...(tok.addBos && tok.bos ? [tok.bos.id] : []), ...tok.encode(text)]
-}
-
 export const promptTuning = {
   setup: async ({ model, method, seed, tokenizeDir, resumed }) => {
-    const textIds = method.promptTuningInit === 'TEXT' ? await promptTextIds(tokenizeDir, method.promptTuningInitText ?? '') : undefined
+    const textIds = method.promptTuningInit === 'TEXT' ? promptTextIds(await loadTokenizer(join(tokenizeDir, 'tokenizer')), method.promptTuningInitText ?? '') : undefined
     const initial = resumed ?? await initialPromptEmbeddings({
       numVirtualTokens: method.numVirtualTokens, hiddenSize: model.config.hiddenSize, seed, textIds,
       embedding: async () => ({ shape: model.embed.shape, data: (await model.embed.data()) as Float32Array }),
