@@ -125,17 +125,27 @@ class PromptTuning(Lora):
     def wrap(self, base, method: TrainParamsMethodPromptTuning, ctx: dict):
         from peft import PromptTuningConfig, get_peft_model
 
-        from .modeling import load_adapter_weights
-
         # RANDOM here: PEFT's TEXT init would load tokenizer_name_or_path; the driver drew the TEXT rows already
         cfg = PromptTuningConfig(num_virtual_tokens=method.num_virtual_tokens, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
         model = get_peft_model(base, cfg)
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
         if ctx.get("initial_adapter") is None:
             raise WorkerError("WorkerFailed", "prompt tuning needs the driver's initial adapter (its virtual tokens' start values)")
-        load_adapter_weights(model, ctx["initial_adapter"], ctx["node"])
+        self.load(model, Path(ctx["initial_adapter"]), ctx["node"])
         _trainable_float32(model)
         return model
+
+    def load(self, model, folder: Path, node: str) -> None:
+        # set_peft_model_state_dict copies prompt_embeddings but reports it as an unexpected key of
+        # the base model's load, so it is copied here
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / "adapter_model.safetensors"))
+        if set(tensors) != {"prompt_embeddings"}:
+            raise WorkerError("WorkerFailed", f"{folder}: a prompt-tuning adapter holds prompt_embeddings only, not {sorted(tensors)[:5]}")
+        weight = model.prompt_encoder["default"].embedding.weight
+        with torch.no_grad():
+            weight.copy_(tensors["prompt_embeddings"].to(weight.device, weight.dtype))
 
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
         # PEFT saves the prompt as a copy (get_prompt_embedding_to_save), so the parameter is named here
