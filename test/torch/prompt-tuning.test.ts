@@ -3,8 +3,8 @@
 // through PEFT's own PromptTuningConfig, both starting from the same TEXT-initialised virtual
 // tokens); each backend's adapter is PEFT's layout (peft_type PROMPT_TUNING, prompt_embeddings) and
 // loads in PEFT as-is with tunekit's logits; the graph has no merge node, and generate runs the
-// base model with the adapter on both backends (the same greedy samples); plan's count is PEFT's;
-// what prompt tuning cannot do is a catalog error.
+// base model with the adapter on both backends (the same greedy samples); plan's count is PEFT's
+// (its catalog errors: test/core/peft-methods.test.ts).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -102,25 +102,5 @@ describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
     expect(counted).toBe(N * 64)
     expect(counted).toBe(logged(torch.events, /([\d,]+) trainable of/))
     expect(counted).toBe(logged(tfjs.events, /(\d+) trainable parameters/))
-  })
-
-  it('what prompt tuning cannot do is a catalog error: merging, packing, a TEXT init without text', async () => {
-    const define = () => recipe('tfjs', {
-      method: { kind: 'prompt-tuning', promptTuningInit: 'TEXT' },
-      data: { source: { kind: 'inline', records }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 64, packing: true },
-      output: { merge: true },
-    })
-    expect(define).toThrowErrorMatchingInlineSnapshot(`
-      [RecipeError: Recipe has 3 problems
-      ✖ TK375 output.merge asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either) → at output.merge
-        value: true
-        fix: Leave out output.merge (or set it to false) and output.gguf; generate, score and \`tunekit chat --adapter\` run the base model with the adapter, its virtual tokens prepended.
-      ✖ TK373 data.packing puts several examples in one row, but prompt tuning prepends its virtual tokens once per row and PEFT ignores position ids for it, so the packed examples after the first would see the wrong positions and the other examples → at data.packing
-        value: true
-        fix: Set data.packing: false (each row one example, padded), or train LoRA.
-      ✖ TK371 method.promptTuningInit is 'TEXT' but method.promptTuningInitText is not set; the virtual tokens start as the embeddings of that text's tokens → at method.promptTuningInitText
-        value: undefined
-        fix: Set method.promptTuningInitText (e.g. 'Answer the question:'), or use promptTuningInit: 'RANDOM'.]
-    `)
   })
 })

@@ -46,7 +46,7 @@ export type PromptTuningOptions = z.output<typeof promptTuningSchema>
 
 function check(o: Partial<PromptTuningOptions>, model: CheckModel, at: string): Issue[] {
   const issues: Issue[] = [...addedTokensUntrained(model, at, 'prompt-tuning')]
-  if (o.promptTuningInit === 'TEXT' && o.promptTuningInitText === undefined) issues.push(issue('PromptInitTextMissing', { path: `${at}.promptTuningInitText`, value: undefined }))
+  if (o.promptTuningInit === 'TEXT' && o.promptTuningInitText === undefined) issues.push(issue('PromptInitTextMissing', { path: `${at}.promptTuningInitText` }))
   if (o.promptTuningInit === 'RANDOM' && o.promptTuningInitText !== undefined) issues.push(issue('PromptInitTextUnused', { path: `${at}.promptTuningInitText`, value: o.promptTuningInitText }))
   return issues
 }
