@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, plan, type RunEvent } from '@tunekit/core'
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, ia3Key, readSafetensors, resolveModelDir } from '@tunekit/hf'
+import { compile, defineRecipe, formatIssue, plan, type RunEvent } from '@tunekit/core'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, ia3Key, inspectAdapter, readModelConfig, readSafetensors, resolveModelDir } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
@@ -103,5 +103,12 @@ describe('IA³ on tfjs and torch (cpu, float32)', () => {
     expect(counted).toBe(640)
     expect(counted).toBe(logged(torch.events, /([\d,]+) trainable of/))
     expect(counted).toBe(logged(tfjs.events, /(\d+) trainable parameters/))
+  })
+
+  it('an IA³ adapter applied to a model it does not fit is a catalog error before anything loads (TK348)', async () => {
+    const dir = tfjs.artifact('train')
+    const { family, config } = await readModelConfig(await resolveModelDir(tfjs.artifact('model')))
+    const issues = inspectAdapter(dir, { family, config: { ...config, numHiddenLayers: 1, intermediateSize: 96 } })
+    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot()
   })
 })

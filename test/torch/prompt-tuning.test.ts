@@ -8,8 +8,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, plan, type RecipeInput, type RunEvent } from '@tunekit/core'
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PROMPT_EMBEDDINGS, readSafetensors, resolveModelDir } from '@tunekit/hf'
+import { compile, defineRecipe, formatIssue, plan, type RecipeInput, type RunEvent } from '@tunekit/core'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, inspectAdapter, PROMPT_EMBEDDINGS, readModelConfig, readSafetensors, resolveModelDir } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
@@ -102,5 +102,13 @@ describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
     expect(counted).toBe(N * 64)
     expect(counted).toBe(logged(torch.events, /([\d,]+) trainable of/))
     expect(counted).toBe(logged(tfjs.events, /(\d+) trainable parameters/))
+  })
+
+  it('a prompt-tuning adapter applied to a model of another width is a catalog error before anything loads (TK348)', async () => {
+    const dir = torch.artifact('train')
+    const { family, config } = await readModelConfig(await resolveModelDir(tfjs.artifact('model')))
+    expect(inspectAdapter(dir, { family, config }).filter((i) => i.severity === 'error')).toEqual([])
+    const issues = inspectAdapter(dir, { family, config: { ...config, hiddenSize: 32 } })
+    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot()
   })
 })

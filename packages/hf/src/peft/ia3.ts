@@ -4,13 +4,8 @@
 //                              (a feed-forward module's: …mlp.down_proj.ia3_l [1, in])
 import { familyOf } from '../family-of.ts'
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
+export { ia3Key } from './peft-keys.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
-
-/** PEFT's key of a module's IA³ vector (`k_proj`, layer 0 → `base_model.model.model.layers.0.self_attn.k_proj.ia3_l`). */
-export function ia3Key(module: string, layer: number): string {
-  const group = module === 'gate_proj' || module === 'up_proj' || module === 'down_proj' ? 'mlp' : 'self_attn'
-  return `base_model.model.model.layers.${layer}.${group}.${module}.ia3_l`
-}
 
 /** adapter_config.json as PEFT's IA3Config writes it, with only the keys PEFT ≥ 0.6 knows (lists sorted: PEFT holds them as sets). */
 export function ia3ConfigJson(m: { targetModules: readonly string[]; feedforwardModules: readonly string[] }, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
@@ -34,8 +29,8 @@ const names = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : type
 export const ia3 = {
   files: ['adapter_config.json', 'adapter_model.safetensors'],
   write: (dir, a) => writePeftAdapter(dir, ia3ConfigJson(a.method, a.family, a.baseModel, a.revision ?? null), a.tensors),
-  read: async (dir): Promise<ReadArtifact | undefined> => {
-    const found = await readPeftAdapter(dir, 'IA3')
+  read: async (dir, base): Promise<ReadArtifact | undefined> => {
+    const found = await readPeftAdapter(dir, 'IA3', base)
     if (!found) return undefined
     return { method: { kind: 'ia3', targetModules: names(found.json.target_modules), feedforwardModules: names(found.json.feedforward_modules) }, tensors: found.tensors }
   },

@@ -1,10 +1,11 @@
 // The two files of every PEFT adapter folder (LoRA, IA³, prompt tuning): adapter_config.json with
 // keys sorted, as PEFT's save_pretrained writes them, and adapter_model.safetensors (float32, keys
 // sorted). Which PEFT method a folder holds is its config's `peft_type`.
-import { writeJsonAtomic } from '@tunekit/core'
+import { TunekitError, writeJsonAtomic } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeSafetensors, type FloatTensor } from '../safetensors.ts'
+import { readHeaderSync, writeSafetensors, type FloatTensor } from '../safetensors.ts'
+import { otherPeftIssues, type PeftBase } from './peft-check.ts'
 import { readFloats } from './full.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './lora-keys.ts'
 
@@ -27,9 +28,14 @@ export async function peftTypeOf(dir: string): Promise<unknown> {
   }
 }
 
-/** The config and tensors of a PEFT adapter of `peftType`; undefined for a folder of another method. */
-export async function readPeftAdapter(dir: string, peftType: string): Promise<{ json: Record<string, unknown>; tensors: Map<string, FloatTensor> } | undefined> {
+/**
+ * The config and tensors of a PEFT adapter of `peftType` (IA³, prompt tuning), checked from the
+ * header first (peft-check.ts), against `base` when given; undefined for a folder of another method.
+ */
+export async function readPeftAdapter(dir: string, peftType: string, base?: PeftBase): Promise<{ json: Record<string, unknown>; tensors: Map<string, FloatTensor> } | undefined> {
   if ((await peftTypeOf(dir)) !== peftType) return undefined
   const json = JSON.parse(await readFile(join(dir, ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>
+  const errors = (otherPeftIssues(dir, json, readHeaderSync(join(dir, ADAPTER_WEIGHTS)).tensors, base) ?? []).filter((i) => i.severity === 'error')
+  if (errors.length > 0) throw new TunekitError(errors)
   return { json, tensors: await readFloats(join(dir, ADAPTER_WEIGHTS)) }
 }

@@ -6,8 +6,7 @@ import type { PromptShape } from './types.ts'
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
 
-/** PEFT's key of the virtual-token embeddings. */
-export const PROMPT_EMBEDDINGS = 'prompt_embeddings'
+export { PROMPT_EMBEDDINGS } from './peft-keys.ts'
 
 /**
  * adapter_config.json as PEFT's PromptTuningConfig writes it. `inference_mode: true`: PEFT then
@@ -34,8 +33,8 @@ export function promptTuningConfigJson(m: { numVirtualTokens: number; promptTuni
 export const promptTuning = {
   files: ['adapter_config.json', 'adapter_model.safetensors'],
   write: (dir, a) => writePeftAdapter(dir, promptTuningConfigJson(a.method, a.method.shape, a.baseModel, a.revision ?? null), a.tensors),
-  read: async (dir): Promise<ReadArtifact | undefined> => {
-    const found = await readPeftAdapter(dir, 'PROMPT_TUNING')
+  read: async (dir, base): Promise<ReadArtifact | undefined> => {
+    const found = await readPeftAdapter(dir, 'PROMPT_TUNING', base)
     if (!found) return undefined
     const j = found.json
     const text = typeof j.prompt_tuning_init_text === 'string' ? j.prompt_tuning_init_text : undefined
