@@ -109,6 +109,19 @@ describe('IA³ on tfjs and torch (cpu, float32)', () => {
     const dir = tfjs.artifact('train')
     const { family, config } = await readModelConfig(await resolveModelDir(tfjs.artifact('model')))
     const issues = inspectAdapter(dir, { family, config: { ...config, numHiddenLayers: 1, intermediateSize: 96 } })
-    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot()
+    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR').replace(/base_model_name_or_path: [^)]*/g, 'base_model_name_or_path: $BASE')).toMatchInlineSnapshot(`
+      "✖ TK348 $DIR/adapter_model.safetensors: base_model.model.model.layers.0.mlp.down_proj.ia3_l is [1, 128], but down_proj of this model needs [1, 96] → at base_model.model.model.layers.0.mlp.down_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`.
+      ✖ TK348 $DIR/adapter_model.safetensors: layer 1, but the model has 1 layers → at base_model.model.model.layers.1.mlp.down_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`.
+      ✖ TK348 $DIR/adapter_model.safetensors: layer 1, but the model has 1 layers → at base_model.model.model.layers.1.mlp.up_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`.
+      ✖ TK348 $DIR/adapter_model.safetensors: layer 1, but the model has 1 layers → at base_model.model.model.layers.1.self_attn.k_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`.
+      ✖ TK348 $DIR/adapter_model.safetensors: layer 1, but the model has 1 layers → at base_model.model.model.layers.1.self_attn.q_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`.
+      ✖ TK348 $DIR/adapter_model.safetensors: layer 1, but the model has 1 layers → at base_model.model.model.layers.1.self_attn.v_proj.ia3_l
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`."
+    `)
   })
 })

@@ -109,6 +109,9 @@ describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
     const { family, config } = await readModelConfig(await resolveModelDir(tfjs.artifact('model')))
     expect(inspectAdapter(dir, { family, config }).filter((i) => i.severity === 'error')).toEqual([])
     const issues = inspectAdapter(dir, { family, config: { ...config, hiddenSize: 32 } })
-    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot()
+    expect(issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR').replace(/base_model_name_or_path: [^)]*/g, 'base_model_name_or_path: $BASE')).toMatchInlineSnapshot(`
+      "✖ TK348 $DIR/adapter_model.safetensors: token_dim is 64, but the model's hidden_size is 32 → at prompt_embeddings
+        fix: Apply the adapter to the model it was trained on (base_model_name_or_path: $BASE): \`tunekit chat <that model folder> --adapter <adapter>\`."
+    `)
   })
 })
