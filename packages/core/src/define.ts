@@ -6,6 +6,8 @@ import { knownCheckpoints } from './families/checkpoints.ts'
 import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
+import type { ia3Schema } from './methods/ia3.ts'
+import { promptTuningRecipeIssues, type promptTuningSchema } from './methods/prompt-tuning.ts'
 import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
 import type { loraSchema } from './methods/lora.ts'
 import type { LayerModule } from './methods/trained-activations.ts'
@@ -47,14 +49,24 @@ export type FreezeInput = {
 /** `method: { kind: 'lora', … }` of family `F`: the `lora` key's options with a kind. */
 export type LoraMethodInputFor<F extends Family> = { kind: 'lora' } & LoraInputFor<F>
 
+type Ia3SchemaInput = z.input<typeof ia3Schema>
+
+/** `method: { kind: 'ia3', … }` of family `F`: the module names typed. */
+export type Ia3InputFor<F extends Family> = {
+  [K in keyof Ia3SchemaInput]: K extends 'targetModules' | 'feedforwardModules' ? readonly ModuleName<F>[] : Ia3SchemaInput[K]
+}
+
+/** `method: { kind: 'prompt-tuning', … }`. */
+export type PromptTuningInput = z.input<typeof promptTuningSchema>
+
 /** The recipe's `method` key of family `F`. */
-export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput
+export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput
 
 /**
  * LoRA's options belong to LoRA: with another method `M` the `lora` key is a type error (and
  * OptionOfAnotherMethod at check), as `trainableLayers` on `full` is (the schemas are strict).
  */
-export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput] ? never : LoraInputFor<F>
+export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput] ? never : LoraInputFor<F>
 
 /**
  * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes
@@ -331,7 +343,7 @@ export function parseRecipe(input: unknown): Recipe {
   const chained = chainedInput(unresolved(input), parseRecipe)
   input = withStageArgs(chained.input)
   const parsed = recipeSchema.safeParse(input)
-  const choiceIssues = methodChoiceIssues(input)
+  const choiceIssues = [...methodChoiceIssues(input), ...promptTuningRecipeIssues(input)]
   // A key of another method is named as such once, not also as zod's unknown key.
   const named = new Set(choiceIssues.map((i) => i.path))
   const shapeIssues = parsed.success

@@ -5,6 +5,7 @@ import type { KvEntry } from './model/attention.ts'
 import { decoderLayer, embed, headLogits, layerMasks, ropeFor, type LayerContext } from './model/decoder.ts'
 import { decodeMask } from './model/mask.ts'
 import { modelNorm } from './model/rmsnorm.ts'
+import { prependVirtual } from './model/virtual-tokens.ts'
 import type { DecoderModel } from './model/types.ts'
 
 export interface SamplingOptions {
@@ -22,12 +23,15 @@ export interface SamplingOptions {
 function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array, cache: KvEntry[], past: number): Float32Array {
   // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
   const logits = tf.tidy(() => {
-    const n = ids.length
+    // prompt tuning: the first pass puts the virtual tokens before the prompt; the cache keeps them
+    const prompt = past === 0 ? adapter?.prompt : undefined
+    const n = ids.length + (prompt?.shape[0] ?? 0)
     const positions = Int32Array.from({ length: n }, (_, i) => past + i)
     const { cos, sin } = ropeFor(model, positions, 1, n)
     const masks = layerMasks(model.config, (window) => tf.tensor4d(decodeMask(past, n, window), [1, 1, n, past + n]))
     const ctx: LayerContext = { model, adapter, opts: {}, batch: 1, seq: n, cos, sin, ...masks }
     let hidden = embed(model, adapter, ids)
+    if (prompt) hidden = prependVirtual(hidden, prompt, 1, ids.length)
     model.layers.forEach((layer, i) => {
       hidden = decoderLayer(ctx, layer, hidden, { entries: cache, index: i })
     })
@@ -80,7 +84,7 @@ export function generateIds(model: DecoderModel, adapter: AdapterState | undefin
   const out: number[] = []
   try {
     let logits = step(model, adapter, Int32Array.from(promptIds), cache, 0)
-    let past = promptIds.length
+    let past = promptIds.length + (adapter?.prompt?.shape[0] ?? 0)
     for (let i = 0; i < (opts.maxNewTokens ?? 128); i++) {
       const next = sampleToken(logits, opts, rng)
       if (eos.has(next)) break

@@ -106,12 +106,14 @@ async function readBase(o: Pick<MergeOptions, 'baseDir' | 'vocabSize'>): Promise
 }
 
 /**
- * Full and freeze: the base weights with the trained tensors in their place (full replaces every
- * one), written as a Hugging Face folder; an untrained tensor keeps the base's bytes.
+ * Full, freeze and IA³: the base weights with the trained tensors in their place (full replaces every
+ * one; IA³'s are the scaled base weights), written as a Hugging Face folder; an untrained tensor keeps the base's bytes.
  */
-export async function mergeTrained(o: Omit<MergeOptions, 'adapter'> & { trained: ReadonlyMap<string, FloatTensor> }): Promise<void> {
+export async function mergeTrained(o: Omit<MergeOptions, 'adapter'> & { trained: ReadonlyMap<string, FloatTensor> | ((base: ReadonlyMap<string, FloatTensor>) => ReadonlyMap<string, FloatTensor>) }): Promise<void> {
   const { family, config, tensors } = await readBase(o)
-  await writeMerged(o, family, config, replaceTrained(tensors, o.trained), config.tieWordEmbeddings)
+  // IA³ computes its replacements from the base (W ⊙ l); full and freeze give them as trained
+  const trained = typeof o.trained === 'function' ? o.trained(tensors) : o.trained
+  await writeMerged(o, family, config, replaceTrained(tensors, trained), config.tieWordEmbeddings)
 }
 
 async function writeMerged(o: Omit<MergeOptions, 'adapter'>, family: string, config: ModelConfig, tensors: Map<string, FloatTensor>, tied: boolean): Promise<void> {

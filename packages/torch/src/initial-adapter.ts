@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type MethodParams, type NodeContext, type TrainParams } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
-import { adapterBaseModel, checkAdapter, growRows, initialAdapter, loraSpecFromRecipe, openModelWeights, readModelConfig, writeAdapter, type BaseTensors } from '@tunekit/hf'
+import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPromptEmbeddings, loraSpecFromRecipe, openModelWeights, promptTextIds, readModelConfig, writeAdapter, writeTrainArtifact, type BaseTensors } from '@tunekit/hf'
 
 /**
  * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
@@ -13,6 +13,7 @@ import { adapterBaseModel, checkAdapter, growRows, initialAdapter, loraSpecFromR
  */
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
   const params = nodeParams('train', ctx.node)
+  if (params.method.kind === 'prompt-tuning') return writeInitialPrompt(ctx, params.method)
   if (params.method.kind !== 'lora') return undefined
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenize = inputOfKind(ctx, 'tokenize')
@@ -52,4 +53,32 @@ export async function writeSeededAdapter(dir: string, o: { method: Extract<Metho
   } finally {
     await weights.close()
   }
+}
+
+/**
+ * Prompt tuning's start values, drawn as tfjs draws them (@tunekit/hf's initialPromptEmbeddings:
+ * RANDOM from the seed, TEXT the resized base embedding's rows of the text's ids), written in
+ * PEFT's layout into `<workDir>/initial-adapter/` for the worker to load into its PromptEmbedding.
+ */
+async function writeInitialPrompt(ctx: NodeContext, method: Extract<MethodParams, { kind: 'prompt-tuning' }>): Promise<string> {
+  const p = nodeParams('train', ctx.node)
+  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const { family, config } = await readModelConfig(modelDir)
+  const tok = await loadTokenizer(join(inputOfKind(ctx, 'tokenize'), 'tokenizer'))
+  const embedding = async () => {
+    const weights = await openModelWeights(modelDir)
+    try {
+      return growRows(await weights.readFloat('model.embed_tokens.weight'), Math.max(tok.vocabSize, config.vocabSize))
+    } finally {
+      await weights.close()
+    }
+  }
+  const tensors = await initialPromptEmbeddings({
+    numVirtualTokens: method.numVirtualTokens, hiddenSize: config.hiddenSize, seed: p.args.seed, embedding,
+    textIds: method.promptTuningInit === 'TEXT' ? promptTextIds(tok, method.promptTuningInitText ?? '') : undefined,
+  })
+  const dir = join(ctx.workDir, 'initial-adapter')
+  const { hiddenSize, numAttentionHeads, numHiddenLayers } = config
+  await writeTrainArtifact(dir, { method: { ...method, shape: { hiddenSize, numAttentionHeads, numHiddenLayers } }, tensors, family, ...adapterBaseModel(p.model, modelDir) })
+  return dir
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import {
-  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, ia3ConfigJson, promptTuningConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
 } from '@tunekit/hf'
 
 /** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
@@ -19,11 +19,14 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   await cp(join(tokenize, 'tokenizer'), join(ctx.outDir, 'tokenizer'), { recursive: true })
   await cp(join(tokenize, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
   if (p.method.kind === 'full') return fullConfig(ctx.outDir)
-  if (p.method.kind !== 'lora') return
+  if (p.method.kind === 'freeze') return
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
-  const { family } = await readModelConfig(modelDir)
-  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
+  const { family, config } = await readModelConfig(modelDir)
   const { baseModel, revision } = adapterBaseModel(p.model, modelDir)
+  // IA³ and prompt tuning: PEFT's config of that method, as @tunekit/hf's layout writes it for tfjs
+  if (p.method.kind === 'ia3') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), ia3ConfigJson(p.method, family, baseModel, revision))
+  if (p.method.kind === 'prompt-tuning') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), promptTuningConfigJson(p.method, config, baseModel, revision))
+  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
   await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(spec, family, baseModel, revision))
 }
 

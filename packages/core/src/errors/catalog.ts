@@ -715,6 +715,50 @@ export const errors = {
     message: (key: string) => `${key} needs a causal LM (it generates text or exports for llama.cpp), and stage 'qa' trains a span-extraction model`,
     hint: (key: string) => `Remove ${key}; the qa stage writes the trained model in transformers' layout (BertForQuestionAnswering) and scores held-out questions itself (qa-eval's report.json).`,
   },
+  // TK370–TK379: IA³ and prompt tuning (issue 13).
+  Ia3FeedforwardNotTarget: {
+    code: 'TK370',
+    name: 'Ia3FeedforwardNotTarget',
+    title: 'An IA³ feed-forward module is not a target module',
+    message: (module: string, targets: readonly string[]) =>
+      `${show(module)} is in feedforwardModules but not in the target modules (${targets.join(', ')}); IA³ scales the input only of modules it adapts (PEFT's IA3Config refuses this too)`,
+    hint: 'Add the module to method.targetModules, or remove it from method.feedforwardModules.',
+  },
+  PromptInitTextMissing: {
+    code: 'TK371',
+    name: 'PromptInitTextMissing',
+    title: "Prompt tuning's TEXT init needs a text",
+    message: () => "method.promptTuningInit is 'TEXT' but method.promptTuningInitText is not set; the virtual tokens start as the embeddings of that text's tokens",
+    hint: "Set method.promptTuningInitText (e.g. 'Answer the question:'), or use promptTuningInit: 'RANDOM'.",
+  },
+  PromptInitTextUnused: {
+    code: 'TK372',
+    name: 'PromptInitTextUnused',
+    title: "A prompt-tuning init text without promptTuningInit: 'TEXT'",
+    message: () => "method.promptTuningInitText is set but method.promptTuningInit is 'RANDOM', so the text would be ignored",
+    hint: "Set method.promptTuningInit: 'TEXT' to start from the text, or remove method.promptTuningInitText.",
+  },
+  PromptTuningPacking: {
+    code: 'TK373',
+    name: 'PromptTuningPacking',
+    title: 'Prompt tuning cannot train packed rows',
+    message: () => "data.packing puts several examples in one row, but prompt tuning prepends its virtual tokens once per row and PEFT ignores position ids for it, so the packed examples after the first would see the wrong positions and the other examples",
+    hint: 'Set data.packing: false (each row one example, padded), or train LoRA.',
+  },
+  PromptTuningStage: {
+    code: 'TK374',
+    name: 'PromptTuningStage',
+    title: 'Prompt tuning trains the sft and pretrain stages only',
+    message: (stage: string) => `stage '${stage}' scores sequences with its own forward passes (reference log-probabilities, pairs, heads), which do not prepend prompt tuning's virtual tokens`,
+    hint: "Use stage 'sft' (or 'pretrain') with prompt tuning, or train this stage with LoRA or IA³.",
+  },
+  PromptTuningMerge: {
+    code: 'TK375',
+    name: 'PromptTuningMerge',
+    title: 'A prompt-tuning adapter cannot be merged',
+    message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
+    hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

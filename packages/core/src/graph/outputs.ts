@@ -1,6 +1,10 @@
 import type { Recipe } from '../define.ts'
 import type { GraphBuilder } from './builder.ts'
+import { methodMerges } from '../methods/index.ts'
 import { scoreParams } from '../nodes/score.ts'
+
+/** Whether the graph has a merge node: `output.merge`, for a method that merges (prompt tuning does not). */
+export const merges = (recipe: Recipe): boolean => recipe.output.merge && methodMerges(recipe.method)
 
 /** Whether the recipe holds out an eval set (a share or count of the records, or the source's own split). */
 export const hasEvalSet = (recipe: Recipe): boolean => recipe.data.split.eval > 0 || (recipe.data.split.evalSplit !== undefined && recipe.data.source.kind === 'hub')
@@ -14,8 +18,8 @@ export const hasEvalSet = (recipe: Recipe): boolean => recipe.data.split.eval > 
 export async function addOutputNodes(b: GraphBuilder, recipe: Recipe, trained: string): Promise<void> {
   // A preference stage batches its pairs itself (no split, no collate): nothing is held out.
   if (hasEvalSet(recipe) && b.has('collate')) await b.add('eval', ['model', trained, 'tokenize', 'split', 'collate'])
-  if (recipe.output.merge) await b.add('merge', ['model', trained, 'tokenize'])
-  if (recipe.output.samples.length > 0) await b.add('generate', recipe.output.merge ? ['merge', 'tokenize'] : ['model', trained, 'tokenize'])
+  if (merges(recipe)) await b.add('merge', ['model', trained, 'tokenize'])
+  if (recipe.output.samples.length > 0) await b.add('generate', merges(recipe) ? ['merge', 'tokenize'] : ['model', trained, 'tokenize'])
   // checkRecipe has refused output.gguf without output.merge (GgufNeedsMerge)
   if (recipe.output.gguf.length > 0) await b.add('export', ['merge'])
   if (recipe.eval && hasEvalSet(recipe) && b.has('split')) await addScoreNodes(b, recipe, trained)
@@ -29,7 +33,7 @@ export async function addOutputNodes(b: GraphBuilder, recipe: Recipe, trained: s
  */
 async function addScoreNodes(b: GraphBuilder, recipe: Recipe, trained: string): Promise<void> {
   const held = b.has('eval-tokenize') ? ['eval-format', 'eval-tokenize', 'split'] : ['format', 'tokenize', 'split']
-  const answering = recipe.output.merge ? ['merge'] : ['model', trained]
+  const answering = merges(recipe) ? ['merge'] : ['model', trained]
   await b.add('score', [...answering, ...held])
   if (recipe.eval?.base) await b.add('score', ['model', ...held], { id: 'score-base', params: scoreParams(recipe, 'base') })
 }

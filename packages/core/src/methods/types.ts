@@ -51,6 +51,8 @@ export interface MethodDefinition<S extends z.ZodType<{ kind: string }> = z.ZodT
   // Method syntax (not arrow properties): the registry holds each method's own option type.
   check(options: Partial<z.output<S>>, model: CheckModel, at: string): Issue[]
   count(options: z.output<S>, model: MethodModel): TrainableCount
+  /** `false` for a method whose artifact cannot be folded into the weights (prompt tuning): the graph has no merge node. */
+  mergeable?: false
   /** Extra bytes per token, summed over all layers, that autograd keeps for the trained tensors. */
   activationBytes(options: z.output<S>, ctx: ActivationContext): number
 }

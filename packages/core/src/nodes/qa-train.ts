@@ -4,7 +4,7 @@ import { modelSchema } from '../schema/model.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
 import { resolvedSchema } from './resolved.ts'
-import { methodParamsSchema } from './train.ts'
+import { methodParams, methodParamsSchema } from './train.ts'
 
 /** `qa-train` params: the encoder as trained, the method (full or LoRA), the optimisation and where it runs. */
 export const qaTrainParamsSchema = z.strictObject({
@@ -24,7 +24,7 @@ export const qaTrainNode = defineNode({
   artifact: "the trained model in transformers' layout (BertForQuestionAnswering: config.json, model.safetensors, tokenizer files; LoRA merged into it) + `adapter/` (LoRA: PEFT's adapter_model.safetensors) + `trainer_state.json`",
   params: (recipe) => ({
     model: recipe.model,
-    method: recipe.method.kind === 'lora' ? { kind: 'lora' as const, ...recipe.lora } : recipe.method,
+    method: methodParams(recipe),
     args: recipe.args,
     backend: recipe.backend,
     device: recipe.device,

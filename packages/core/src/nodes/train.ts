@@ -2,7 +2,10 @@ import { z } from 'zod'
 import { argsSchema } from '../schema/args.ts'
 import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
+import { ia3Modules, ia3Schema } from '../methods/ia3.ts'
 import { loraSchema } from '../methods/lora.ts'
+import { promptTuningSchema } from '../methods/prompt-tuning.ts'
+import type { Recipe } from '../define.ts'
 import { modelSchema } from '../schema/model.ts'
 import { dpoStageSchema } from '../schema/stage.ts'
 import { orpoStageSchema } from '../schema/stage-orpo.ts'
@@ -28,7 +31,25 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject(resolvedShape(fullSchema.shape)),
   z.strictObject(resolvedShape(freezeSchema.shape)),
+  z.strictObject({
+    ...resolvedShape(ia3Schema.shape),
+    /** Module names: the family's PEFT defaults filled in (`ia3Modules`). */
+    targetModules: z.array(z.string().min(1)).min(1),
+    feedforwardModules: z.array(z.string().min(1)),
+  }),
+  z.strictObject(resolvedShape(promptTuningSchema.shape)),
 ])
+
+/** The train node's method of a recipe: LoRA from the `lora` key, IA³ with its modules resolved, any other as given. */
+export function methodParams(recipe: Recipe) {
+  const m = recipe.method
+  if (m.kind === 'lora') return { kind: 'lora' as const, ...recipe.lora }
+  if (m.kind === 'ia3') {
+    const { targets, feedforward } = ia3Modules(m, recipe.model.family)
+    return { kind: 'ia3' as const, targetModules: [...targets], feedforwardModules: [...feedforward] }
+  }
+  return m
+}
 
 export type MethodParams = z.output<typeof methodParamsSchema>
 
@@ -75,7 +96,7 @@ export const trainNode = defineNode({
   params: (recipe) => ({
     model: recipe.model,
     tokens: recipe.tokens,
-    method: recipe.method.kind === 'lora' ? { kind: 'lora' as const, ...recipe.lora } : recipe.method,
+    method: methodParams(recipe),
     args: recipe.args,
     backend: recipe.backend,
     device: recipe.device,

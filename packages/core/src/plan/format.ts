@@ -39,7 +39,7 @@ export function formatPlan(p: Plan): string {
     out.push(`model: ${m.id} (${m.family}, numbers from ${m.source}), ${count(m.params.base)} params`)
     const parts = m.params.method === 'lora'
       ? `LoRA ${count(m.params.lora)}${m.params.doraMagnitudes ? `, DoRA magnitudes ${count(m.params.doraMagnitudes)}` : ''}${m.params.modulesToSave ? `, saved modules ${count(m.params.modulesToSave)}` : ''}${m.params.trainableTokens ? `, token rows ${count(m.params.trainableTokens)}` : ''}`
-      : `${m.params.method}, the base's own tensors`
+      : m.params.trainedInBase ? `${m.params.method}, the base's own tensors` : `${m.params.method}, beside the frozen base (PEFT's count)`
     out.push(`trainable: ${count(m.params.trainable)} of ${count(m.params.total)} (${pct}%): ${parts}`)
   } else {
     out.push(`model: ${p.model.id} — ${p.model.reason}`)

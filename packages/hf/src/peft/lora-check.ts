@@ -12,6 +12,7 @@ import { capIssues } from '../inspect-folder.ts'
 import { moduleWeightName } from '../hf-folder.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, magnitudeKey, parseAdapterKey } from './lora-keys.ts'
 import { readHeaderSync } from '../safetensors.ts'
+import { otherPeftIssues } from './peft-check.ts'
 
 
 /** The model an adapter is applied to: its family and config.json numbers. */
@@ -202,8 +203,15 @@ export function inspectAdapter(dir: string, base?: AdapterBase): Issue[] {
   const file = join(dir, ADAPTER_CONFIG)
   if (!existsSync(file)) return [issue('MalformedAdapter', { path: dir, value: dir }, file, `${dir} has no ${ADAPTER_CONFIG}, so it is not a PEFT adapter folder`)]
   try {
-    const json = readAdapterConfigText(file, readFileSync(file, 'utf8'))
+    const text = readFileSync(file, 'utf8')
     const weights = join(dir, ADAPTER_WEIGHTS)
+    const parsed = parseJsonText(text)
+    // IA³ and prompt tuning have their own checks (peft-check.ts); any other peft_type is LoRA's to read or refuse
+    const other = parsed.ok && existsSync(weights) && parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value)
+      ? otherPeftIssues(dir, parsed.value as Record<string, unknown>, readHeaderSync(weights).tensors, base)
+      : undefined
+    if (other) return other
+    const json = readAdapterConfigText(file, text)
     if (!existsSync(weights)) return [issue('MalformedAdapter', { path: weights }, weights, `the adapter has no ${ADAPTER_WEIGHTS}`)]
     return adapterIssues(dir, json, readHeaderSync(weights).tensors, base)
   } catch (e) {

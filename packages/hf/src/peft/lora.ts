@@ -8,6 +8,7 @@ import { openSafetensors, writeSafetensors, type FloatTensor } from '../safetens
 import { adapterIssues, readAdapterConfigText, type AdapterBase } from './lora-check.ts'
 import { familyOf } from '../family-of.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, targetModuleList, type LoraSpec } from './lora-keys.ts'
+import { peftTypeOf, writePeftAdapter } from './peft-adapter.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
 
 export * from './lora-keys.ts'
@@ -85,9 +86,7 @@ export interface AdapterContents {
 
 /** Writes adapter_config.json and adapter_model.safetensors (float32) into `dir`, each atomically. */
 export async function writeAdapter(dir: string, contents: AdapterContents): Promise<void> {
-  const sorted = [...contents.tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // PEFT's files list keys sorted too
-  await writeSafetensors(join(dir, ADAPTER_WEIGHTS), sorted, { metadata: { format: 'pt' } })
-  await writeJsonAtomic(join(dir, ADAPTER_CONFIG), adapterConfigJson(contents.loraConfig, contents.family, contents.baseModel, contents.revision ?? null))
+  await writePeftAdapter(dir, adapterConfigJson(contents.loraConfig, contents.family, contents.baseModel, contents.revision ?? null), contents.tensors)
 }
 
 /** An adapter read back: tensors as float32 by PEFT key, the spec and the raw config. */
@@ -128,6 +127,9 @@ export const lora = {
   write: (dir, a) => writeAdapter(dir, { tensors: a.tensors, loraConfig: a.method.spec, family: a.family, baseModel: a.baseModel, revision: a.revision ?? null }),
   read: async (dir, base): Promise<ReadArtifact | undefined> => {
     if (!(await exists(join(dir, ADAPTER_CONFIG)))) return undefined
+    // another PEFT method's adapter (IA³, prompt tuning) is its layout's; a broken config is LoRA's to name
+    const type = await peftTypeOf(dir)
+    if (type === 'IA3' || type === 'PROMPT_TUNING') return undefined
     const adapter = await readAdapter(dir, base)
     return { method: { kind: 'lora', spec: adapter.loraConfig }, tensors: adapter.tensors }
   },

@@ -10,6 +10,13 @@ export type TrainedMethod =
   | { kind: 'full'; config: ModelConfig }
   /** Some weights trained; `tensors` of the artifact are exactly those. */
   | { kind: 'freeze'; options: Omit<FreezeOptions, 'kind'>; config: ModelConfig }
+  /** IA³'s modules as PEFT's config lists them (the family's defaults resolved). */
+  | { kind: 'ia3'; targetModules: readonly string[]; feedforwardModules: readonly string[] }
+  /** Prompt tuning: the options and the numbers of the model its adapter_config.json records. */
+  | { kind: 'prompt-tuning'; numVirtualTokens: number; promptTuningInit: 'RANDOM' | 'TEXT'; promptTuningInitText?: string; shape: PromptShape }
+
+/** What PEFT's prompt-learning config records of the model (token_dim, num_attention_heads, num_layers). */
+export type PromptShape = Pick<ModelConfig, 'hiddenSize' | 'numAttentionHeads' | 'numHiddenLayers'>
 
 /** A train artifact or checkpoint to write: the trained tensors and the method that made them. */
 export interface TrainArtifact<M extends TrainedMethod = TrainedMethod> {

@@ -11,6 +11,10 @@ import type { DecoderModel, Linear } from '../model/types.ts'
 export interface AdapterState {
   /** LoRA pairs by module path, e.g. `model.layers.0.self_attn.q_proj`. */
   lora: Map<string, LoraPair>
+  /** IA³'s vectors by module path: [out, 1] scales the output, [1, in] (`feedforward`) the input. */
+  ia3?: Map<string, { vector: tf.Variable; feedforward: boolean }>
+  /** Prompt tuning's virtual-token embeddings [n, hidden], prepended to every row (model/virtual-tokens.ts). */
+  prompt?: Var2D
   /** `alpha / rank` (or `/ sqrt(rank)` with rsLoRA); 0 without LoRA. */
   scale: number
   /** Dropout on LoRA's input while training. */

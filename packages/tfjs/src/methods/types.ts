@@ -19,6 +19,8 @@ export interface SetupInput<K extends MethodKind> {
   seed: number
   /** The recipe's folder: a warm start's `lora.init` folder resolves from here. */
   baseDir: string
+  /** The tokenize artifact (its tokenizer/: prompt tuning's TEXT init). */
+  tokenizeDir: string
   /** A checkpoint's trained tensors, under the method's artifact keys. */
   resumed: ReadonlyMap<string, FloatTensor> | undefined
 }

@@ -1,7 +1,7 @@
 import { tf } from '../engine.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { groupedAttention, mergeHeads, splitHeads, type KvEntry } from './attention.ts'
-import { loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
+import { ia3Linear, loraLinear, trainedLinear, type ForwardOptions } from './linear.ts'
 import { swiglu } from './mlp.ts'
 import { modelNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
@@ -28,6 +28,8 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   const a = ctx.adapter
   const trained = a?.weights.get(`${lin.path}.weight`)
   if (trained) return trainedLinear(x, trained as tf.Variable<tf.Rank.R2>, (a!.weights.get(`${lin.path}.bias`) as tf.Variable<tf.Rank.R1> | undefined) ?? lin.bias)
+  const scaled = a?.ia3?.get(lin.path)
+  if (scaled) return ia3Linear(x, lin, scaled.vector, scaled.feedforward)
   return loraLinear(x, lin, a?.lora.get(lin.path), a?.scale ?? 0, a?.dropout ?? 0, ctx.opts)
 }
 

@@ -10,6 +10,7 @@ import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { modelNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
+import { dropVirtual, prependVirtual, withVirtualTokens } from './virtual-tokens.ts'
 import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
 export { decoderLayer, type LayerContext } from './decoder-layer.ts'
@@ -93,14 +94,19 @@ export function layerMasks(c: ModelConfig, make: (window: number | null) => tf.T
  */
 export function forwardHidden(model: DecoderModel, adapter: AdapterState | undefined, batch: TokenBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor2D {
   return tf.tidy(() => {
-    const { cos, sin } = ropeFor(model, batch.positions, batch.batch, batch.seq)
-    const masks = layerMasks(model.config, (window) => tf.tensor4d(causalSegmentMask(batch.batch, batch.seq, batch.segments, window), [batch.batch, 1, batch.seq, batch.seq]))
-    const ctx: LayerContext = { model, adapter, opts, batch: batch.batch, seq: batch.seq, cos, sin, ...masks }
+    // prompt tuning: the layers see each row with its virtual tokens first (virtual-tokens.ts)
+    const prompt = adapter?.prompt
+    const rows = prompt ? withVirtualTokens(batch, prompt.shape[0]) : batch
+    const { cos, sin } = ropeFor(model, rows.positions, rows.batch, rows.seq)
+    const masks = layerMasks(model.config, (window) => tf.tensor4d(causalSegmentMask(rows.batch, rows.seq, rows.segments, window), [rows.batch, 1, rows.seq, rows.seq]))
+    const ctx: LayerContext = { model, adapter, opts, batch: rows.batch, seq: rows.seq, cos, sin, ...masks }
     let hidden = embed(model, adapter, batch.ids)
+    if (prompt) hidden = prependVirtual(hidden, prompt, batch.batch, batch.seq)
     model.layers.forEach((layer, i) => {
       hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
-    return modelNorm(model.config, hidden, normWeight(ctx, 'model.norm.weight', model.norm)) as tf.Tensor2D
+    const out = modelNorm(model.config, hidden, normWeight(ctx, 'model.norm.weight', model.norm)) as tf.Tensor2D
+    return prompt ? dropVirtual(out, batch.batch, prompt.shape[0], batch.seq) : out
   })
 }
 

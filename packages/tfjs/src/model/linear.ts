@@ -58,3 +58,11 @@ export function loraLinear(x: tf.Tensor2D, lin: Linear, pair: LoraPair | undefin
     return tf.add(base, tf.mul(update, scale))
   })
 }
+
+/** IA³ (PEFT's IA3 Linear forward): `(x Wᵀ + b) ⊙ l` for an output vector l [out, 1], `(x ⊙ l) Wᵀ + b` for a feed-forward one [1, in]. */
+export function ia3Linear(x: tf.Tensor2D, lin: Linear, vector: tf.Variable, feedforward: boolean): tf.Tensor2D {
+  return tf.tidy(() => {
+    const l = tf.reshape(vector, [-1]) as tf.Tensor1D
+    return feedforward ? baseLinear(tf.mul(x, l) as tf.Tensor2D, lin) : (tf.mul(baseLinear(x, lin), l) as tf.Tensor2D)
+  })
+}

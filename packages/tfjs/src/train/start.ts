@@ -33,7 +33,7 @@ export async function startTraining(ctx: NodeContext, o: { p: TrainParams; model
   const latest = await readLatestCheckpoint(ctx.workDir)
   const resume = latest && latest.trainerState.recipeKey === ctx.node.key ? latest : undefined
   // The method's file (methods/<kind>.ts) builds what trains: LoRA's seeded adapter, or trainable copies of base tensors.
-  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(o.tokenizeDir), seed: p.args.seed, baseDir: ctx.baseDir, resumed: resume?.adapter.tensors })
+  const { state: adapter, trained } = await setupMethod({ model, method: p.method, modelDir, trainableTokenIds: await readTrainableTokenIds(o.tokenizeDir), seed: p.args.seed, baseDir: ctx.baseDir, tokenizeDir: o.tokenizeDir, resumed: resume?.adapter.tensors })
   const artifact = { method: trained, family: p.model.family, ...adapterBaseModel(p.model, modelDir) }
   return { model, resume, adapter, artifact }
 }

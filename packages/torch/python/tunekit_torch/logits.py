@@ -57,6 +57,7 @@ def one_case(request: dict) -> None:
     ids = torch.tensor(request["ids"], dtype=torch.long, device=device)  # [batch, seq]
     with torch.no_grad():
         logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).logits  # [batch, seq, vocab]
+    logits = logits[:, logits.shape[1] - ids.shape[1]:]  # prompt tuning's virtual positions first: not the ids
     out = Path(request["out"])
     tmp = out.with_name(out.name + ".tmp")
     save_file({"logits": logits.float().cpu().contiguous()}, str(tmp))

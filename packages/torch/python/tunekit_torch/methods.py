@@ -4,6 +4,8 @@
 - full:   every parameter requires_grad; the artifact is the trained model (save_pretrained).
 - freeze: requires_grad only on the tensors LLaMA-Factory's freeze rule picks; the artifact is
           those tensors under their transformers names (trained_tensors.safetensors).
+- ia3, prompt-tuning: PEFT's own IA3Config / PromptTuningConfig; the artifact is a PEFT adapter
+          folder, as LoRA's (adapter_config.json's peft_type tells them apart).
 full and freeze write `tunekit_method.json` (docs/architecture.md, "Train artifact per method"),
 the same files @tunekit/hf's peft/full.ts and peft/freeze.ts write, so either backend reads either's.
 """
@@ -17,16 +19,19 @@ from pathlib import Path
 import torch
 
 from .events import WorkerError, warn
-from .params import TrainParamsMethodFreeze, TrainParamsMethodFull, TrainParamsMethodLora
+from .params import TrainParamsMethodFreeze, TrainParamsMethodFull, TrainParamsMethodIa3, TrainParamsMethodLora, TrainParamsMethodPromptTuning
 
 METHOD_FILE = "tunekit_method.json"
+# adapter_config.json's peft_type -> tunekit's method kind (any other type is read as LoRA, which names the problem)
+PEFT_KINDS = {"LORA": "lora", "IA3": "ia3", "PROMPT_TUNING": "prompt-tuning"}
 FREEZE_WEIGHTS = "trained_tensors.safetensors"
 
 
 def artifact_kind(folder: Path) -> str:
     """Which method wrote a train artifact (or checkpoint): a PEFT adapter, or tunekit_method.json's kind."""
-    if (folder / "adapter_config.json").exists():
-        return "lora"
+    config = folder / "adapter_config.json"
+    if config.exists():
+        return PEFT_KINDS.get(json.loads(config.read_text()).get("peft_type"), "lora")
     marker = folder / METHOD_FILE
     if marker.exists():
         return json.loads(marker.read_text())["kind"]
@@ -95,6 +100,56 @@ class Lora:
 
     def merged(self, base, folder: Path):
         return self.attach(base, folder).merge_and_unload()
+
+
+class Ia3(Lora):
+    """IA³ through PEFT's IA3Config; every vector starts at 1 (init_ia3_weights), as on tfjs, so
+    no initial adapter is needed (a checkpoint's is loaded like LoRA's)."""
+
+    def wrap(self, base, method: TrainParamsMethodIa3, ctx: dict):
+        from peft import IA3Config, get_peft_model
+
+        cfg = IA3Config(target_modules=list(method.target_modules), feedforward_modules=list(method.feedforward_modules),
+                        init_ia3_weights=True, task_type="CAUSAL_LM")
+        model = get_peft_model(base, cfg)
+        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
+        _trainable_float32(model)
+        return model
+
+
+class PromptTuning(Lora):
+    """Prompt tuning through PEFT's PromptTuningConfig, its embeddings loaded from the driver's
+    initial adapter (@tunekit/hf's initialPromptEmbeddings: the draw tfjs starts from). PEFT's
+    forward prepends the virtual tokens, so its logits are n positions longer (train.py drops them)."""
+
+    def wrap(self, base, method: TrainParamsMethodPromptTuning, ctx: dict):
+        from peft import PromptTuningConfig, get_peft_model
+
+        # RANDOM here: PEFT's TEXT init would load tokenizer_name_or_path; the driver drew the TEXT rows already
+        cfg = PromptTuningConfig(num_virtual_tokens=method.num_virtual_tokens, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
+        model = get_peft_model(base, cfg)
+        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
+        if ctx.get("initial_adapter") is None:
+            raise WorkerError("WorkerFailed", "prompt tuning needs the driver's initial adapter (its virtual tokens' start values)")
+        self.load(model, Path(ctx["initial_adapter"]), ctx["node"])
+        _trainable_float32(model)
+        return model
+
+    def load(self, model, folder: Path, node: str) -> None:
+        # set_peft_model_state_dict copies prompt_embeddings but reports it as an unexpected key of
+        # the base model's load, so it is copied here
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / "adapter_model.safetensors"))
+        if set(tensors) != {"prompt_embeddings"}:
+            raise WorkerError("WorkerFailed", f"{folder}: a prompt-tuning adapter holds prompt_embeddings only, not {sorted(tensors)[:5]}")
+        weight = model.prompt_encoder["default"].embedding.weight
+        with torch.no_grad():
+            weight.copy_(tensors["prompt_embeddings"].to(weight.device, weight.dtype))
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        # PEFT saves the prompt as a copy (get_prompt_embedding_to_save), so the parameter is named here
+        return {"prompt_embeddings": model.prompt_encoder["default"].embedding.weight}
 
 
 class Full:
@@ -199,4 +254,10 @@ class Freeze:
         return self.attach(base, folder)
 
 
-METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze()}
+METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze(), "ia3": Ia3(), "prompt-tuning": PromptTuning()}
+
+
+def virtual_tokens(model) -> int:
+    """Positions a prompt-learning PEFT model puts before each row (0 for every other model)."""
+    config = getattr(model, "active_peft_config", None)
+    return int(config.num_virtual_tokens) if config is not None and getattr(config, "is_prompt_learning", False) else 0

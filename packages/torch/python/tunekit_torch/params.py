@@ -76,6 +76,21 @@ class TrainParamsMethodFreeze(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodIa3(Params):
+    kind: Literal["ia3"] = field(metadata={"json": "kind"})
+    target_modules: list[str] = field(metadata={"json": "targetModules"})
+    feedforward_modules: list[str] = field(metadata={"json": "feedforwardModules"})
+
+
+@dataclass(frozen=True)
+class TrainParamsMethodPromptTuning(Params):
+    kind: Literal["prompt-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    prompt_tuning_init: Literal["RANDOM", "TEXT"] = field(metadata={"json": "promptTuningInit"})
+    prompt_tuning_init_text: str | None = field(default=None, metadata={"json": "promptTuningInitText"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -156,7 +171,7 @@ class TrainParamsObjectiveGrpo(Params):
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
-    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze = field(metadata={"json": "method"})
+    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning = field(metadata={"json": "method"})
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
@@ -297,6 +312,21 @@ class QaTrainParamsMethodFreeze(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsMethodIa3(Params):
+    kind: Literal["ia3"] = field(metadata={"json": "kind"})
+    target_modules: list[str] = field(metadata={"json": "targetModules"})
+    feedforward_modules: list[str] = field(metadata={"json": "feedforwardModules"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodPromptTuning(Params):
+    kind: Literal["prompt-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    prompt_tuning_init: Literal["RANDOM", "TEXT"] = field(metadata={"json": "promptTuningInit"})
+    prompt_tuning_init_text: str | None = field(default=None, metadata={"json": "promptTuningInitText"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -324,7 +354,7 @@ class QaTrainParamsArgs(Params):
 @dataclass(frozen=True)
 class QaTrainParams(Params):
     model: QaTrainParamsModel = field(metadata={"json": "model"})
-    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze = field(metadata={"json": "method"})
+    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning = field(metadata={"json": "method"})
     args: QaTrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})

@@ -31,7 +31,7 @@ from .modeling import (
     resolve_device,
     resolve_dtype,
 )
-from .methods import METHODS
+from .methods import METHODS, virtual_tokens
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
@@ -55,14 +55,17 @@ class Interrupt:
 def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropy over the labelled positions (float32 tensor, left on the
     device: reading it would wait for the GPU), and their count (counted on the host)."""
+    # prompt tuning: PEFT drops position ids (counting from 0 over the virtual tokens too) and its
+    # logits start with the virtual positions, which are no row's tokens
+    prefix = virtual_tokens(model)
     with autocast():
         out = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
-            position_ids=batch["position_ids"],
+            position_ids=None if prefix else batch["position_ids"],
             use_cache=False,
         )
-    logits = out.logits.float()  # [rows, length, vocab]
+    logits = out.logits[:, prefix:].float()  # [rows, length, vocab]
     labels = batch["labels"]
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
     return loss, int(batch["label_count"])
