@@ -49,7 +49,7 @@ export type FreezeInput = {
 /** `method: { kind: 'lora', … }` of family `F`: the `lora` key's options with a kind. */
 export type LoraMethodInputFor<F extends Family> = { kind: 'lora' } & LoraInputFor<F>
 
-type Ia3SchemaInput = z.input<typeof ia3Schema>
+export type Ia3SchemaInput = z.input<typeof ia3Schema>
 
 /** `method: { kind: 'ia3', … }` of family `F`: the module names typed. */
 export type Ia3InputFor<F extends Family> = {
