@@ -9,17 +9,19 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const recipes = readdirSync(join(root, 'recipes')).filter((f) => f.endsWith('.ts')).map((f) => `recipes/${f}`)
 // The encoder's qa stage has its own nodes (and parameters and memory, but no ETA: no encoder throughput figure).
 const QA = new Set(['recipes/faq-qa.ts'])
-// The dpo and rm recipes chained from tiny-chat (init.recipe) list tiny-chat's nodes under its name, then their own.
-const chainedFromTinyChat = ['tiny-chat/collate', 'tiny-chat/train', 'tiny-chat/merge', 'model', 'tokenize']
-const CHAINED: Record<string, string[]> = {
-  'recipes/opposites-dpo.ts': [...chainedFromTinyChat, 'ref-logprobs', 'pair-split', 'train', 'merge'],
-  'recipes/opposites-rm.ts': [...chainedFromTinyChat, 'train', 'merge'],
+// The dpo, rm and grpo recipes chained from a tiny-chat recipe (init.recipe) list its nodes under its name, then their own.
+const chainedFrom = (name: string) => [`${name}/collate`, `${name}/train`, `${name}/merge`, 'model', 'tokenize']
+const CHAINED: Record<string, { nodes: string[]; edge: string }> = {
+  'recipes/opposites-dpo.ts': { nodes: [...chainedFrom('tiny-chat'), 'ref-logprobs', 'pair-split', 'train', 'merge'], edge: 'tiny-chat_merge --> model' },
+  'recipes/opposites-rm.ts': { nodes: [...chainedFrom('tiny-chat'), 'train', 'merge'], edge: 'tiny-chat_merge --> model' },
+  // GRPO from tiny-chat stopped early (tiny-chat-short): prompts from tokenize, no collate of its own
+  'recipes/opposites-grpo.ts': { nodes: [...chainedFrom('tiny-chat-short'), 'train', 'merge'], edge: 'tiny-chat-short_merge --> model' },
 }
 const shape = (recipe: string) =>
   QA.has(recipe)
     ? { nodes: ['model', 'source', 'qa-features', 'qa-train', 'qa-eval'], edge: 'qa-features --> qa-train', qa: true }
     : CHAINED[recipe]
-      ? { nodes: CHAINED[recipe], edge: 'tiny-chat_merge --> model', qa: false }
+      ? { ...CHAINED[recipe], qa: false }
       : { nodes: ['model', 'source', 'tokenize', 'collate', 'train', 'merge'], edge: 'train --> merge', qa: false }
 
 // No weights and no datasets: an empty Hub cache, no model path.
