@@ -8,17 +8,15 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, formatIssue, plan, type RunEvent } from '@tunekit/core'
+import { compile, defineRecipe, formatIssue, plan } from '@tunekit/core'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, inspectAdapter, magnitudeKey, openModelWeights, readModelConfig, readSafetensors, resolveModelDir, rowNorms, writeSafetensors } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
 import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
-import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
+import { losses, maxRel, logged, adapterAndMergeFigures, TINY_IDS } from './logits.ts'
 
 const STEPS = 10
-// One fixed sequence inside the test tokenizer's 320 ids, with the ChatML ids (320, 321) it gains.
-const IDS = [1, 320, 57, 112, 9, 201, 33, 321, 320, 150, 77, 4]
 const model = {
   id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
   random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
@@ -40,11 +38,6 @@ const recipe = (backend: 'tfjs' | 'torch', over: { useDora?: boolean; init?: str
     output: { merge: backend === 'tfjs' },
   })
 
-const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
-const logged = (events: RunEvent[], pattern: RegExp): number => {
-  const line = events.find((e) => e.type === 'log' && pattern.test(e.message))
-  return Number((line as { message: string }).message.match(pattern)![1]!.replace(/,/g, ''))
-}
 
 describe('DoRA on tfjs and torch (cpu, float32)', () => {
   let tfjs: Run
@@ -79,26 +72,11 @@ describe('DoRA on tfjs and torch (cpu, float32)', () => {
   })
 
   it("each backend's adapter loads in PEFT with tunekit's logits, and both merges give the adapter's logits (1e-5)", { timeout: 300_000 }, async () => {
-    const base = await resolveModelDir(tfjs.artifact('model'))
-    const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
-    const [tfjsInPeft, torchInPeft, tfjsMerged, peftMerged] = await torchLogits([
-      { model: base, adapter: tfjs.artifact('train') },
-      { model: base, adapter: torch.artifact('train') },
-      { model: tfjs.artifact('merge') },
-      { model: base, adapter: torch.artifact('train'), merge: true }, // PEFT's merge_and_unload, as the torch merge node runs it
-    ], IDS)
-    const tfjsAdapter = await tfjsLogits(base, tfjs.artifact('train'), tokenizer, IDS)
-    const figures = {
-      'tfjs adapter: tfjs vs PEFT': relDiff(tfjsAdapter, tfjsInPeft!),
-      'torch adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer, IDS), torchInPeft!),
-      'tfjs merge (transformers) vs its adapter (PEFT)': relDiff(tfjsMerged!, tfjsInPeft!),
-      'tfjs merge (tfjs) vs its adapter (tfjs)': relDiff(await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer, IDS), tfjsAdapter),
-      'PEFT merge_and_unload vs its adapter (PEFT)': relDiff(peftMerged!, torchInPeft!),
-    }
+    const { figures, backends } = await adapterAndMergeFigures(tfjs, torch, TINY_IDS)
     console.log(Object.entries(figures).map(([k, v]) => `${k}: ${v.toExponential(2)}`).join('\n'))
     for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
     // the two backends trained the same model
-    expect(relDiff(tfjsInPeft!, torchInPeft!)).toBeLessThan(1e-4)
+    expect(backends).toBeLessThan(1e-4)
   })
 
   it("plan counts the magnitudes: PEFT's get_nb_trainable_parameters() (the torch worker logs it), and tfjs trains as many", async () => {

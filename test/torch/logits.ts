@@ -4,13 +4,16 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import { readSafetensors } from '@tunekit/hf'
+import type { RunEvent } from '@tunekit/core'
+import { readSafetensors, resolveModelDir } from '@tunekit/hf'
 import { forward, loadForGeneration, selectEngine } from '@tunekit/tfjs'
 import { PYTHON_PACKAGE_DIR } from '@tunekit/torch'
 import { python, tempDir, type Run } from './helpers.ts'
 
 /** Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids). */
 export const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
+/** One fixed sequence inside the test tokenizer's 320 ids (tinyTokenizer), with the ChatML ids (320, 321) it gains. */
+export const TINY_IDS = [1, 320, 57, 112, 9, 201, 33, 321, 320, 150, 77, 4]
 
 /** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases; `merge`: the adapter folded by PEFT's merge_and_unload. */
 export async function torchLogits(cases: Array<{ model: string; adapter?: string; merge?: boolean }>, ids: number[] = IDS): Promise<Float32Array[]> {
@@ -52,3 +55,38 @@ export function relDiff(a: Float32Array, b: Float32Array): number {
 
 /** Per-step losses a train artifact recorded (trainer_state.json). */
 export const losses = (run: Run): number[] => (JSON.parse(readFileSync(join(run.artifact('train'), 'trainer_state.json'), 'utf8')) as { lossHistory: number[] }).lossHistory
+
+/** The largest relative difference of two loss curves, element by element. */
+export const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
+
+/** The number a run's first log line matching `pattern` carries in its first group (thousands separators dropped). */
+export function logged(events: RunEvent[], pattern: RegExp): number {
+  const line = events.find((e) => e.type === 'log' && pattern.test(e.message))
+  return Number((line as { message: string }).message.match(pattern)![1]!.replace(/,/g, ''))
+}
+
+/**
+ * A mergeable method's cross-checks after a tfjs and a torch run of one recipe: each backend's
+ * adapter in PEFT against tfjs's logits of it, the tfjs merge (in transformers and in tfjs) and
+ * PEFT's merge_and_unload (as the torch merge node runs it) against their adapters; and the two
+ * adapters' PEFT logits, for how alike the backends trained.
+ */
+export async function adapterAndMergeFigures(tfjs: Run, torch: Run, ids: number[]): Promise<{ figures: Record<string, number>; backends: number }> {
+  const base = await resolveModelDir(tfjs.artifact('model'))
+  const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
+  const [tfjsInPeft, torchInPeft, tfjsMerged, peftMerged] = await torchLogits([
+    { model: base, adapter: tfjs.artifact('train') },
+    { model: base, adapter: torch.artifact('train') },
+    { model: tfjs.artifact('merge') },
+    { model: base, adapter: torch.artifact('train'), merge: true },
+  ], ids)
+  const tfjsAdapter = await tfjsLogits(base, tfjs.artifact('train'), tokenizer, ids)
+  const figures = {
+    'tfjs adapter: tfjs vs PEFT': relDiff(tfjsAdapter, tfjsInPeft!),
+    'torch adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer, ids), torchInPeft!),
+    'tfjs merge (transformers) vs its adapter (PEFT)': relDiff(tfjsMerged!, tfjsInPeft!),
+    'tfjs merge (tfjs) vs its adapter (tfjs)': relDiff(await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer, ids), tfjsAdapter),
+    'PEFT merge_and_unload vs its adapter (PEFT)': relDiff(peftMerged!, torchInPeft!),
+  }
+  return { figures, backends: relDiff(tfjsInPeft!, torchInPeft!) }
+}

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { python, runRecipe, tinyRecipe } from './helpers.ts'
-import { losses } from './logits.ts'
+import { losses, maxRel } from './logits.ts'
 
 const STEPS = 8
 const recipe = (backend: 'tfjs' | 'torch', loraplusLrRatio?: number) =>
@@ -17,7 +17,6 @@ const recipe = (backend: 'tfjs' | 'torch', loraplusLrRatio?: number) =>
     args: { batchSize: 2, maxSteps: STEPS, learningRate: 2e-3, weightDecay: 0.05, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: 'never' },
     output: { merge: false },
   })
-const maxRel = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
 
 describe('LoRA+ on tfjs and torch (cpu, float32)', () => {
   it("per-step losses agree to 1e-4 relative (torch through PEFT's create_loraplus_optimizer), and differ from plain LoRA's", { timeout: 600_000 }, async () => {

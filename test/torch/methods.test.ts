@@ -6,17 +6,15 @@
 import { cpSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, plan, type MethodInputFor, type RunEvent } from '@tunekit/core'
+import { compile, defineRecipe, plan, type MethodInputFor } from '@tunekit/core'
 import { openModelWeights, readSafetensors, resolveModelDir } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
 import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
-import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
+import { logged, losses, maxRel, relDiff, tfjsLogits, torchLogits, TINY_IDS } from './logits.ts'
 
 const STEPS = 10
-// One fixed sequence inside the test tokenizer's 320 ids, with the ChatML ids (320, 321) it gains.
-const IDS = [1, 320, 57, 112, 9, 201, 33, 321, 320, 150, 77, 4]
 const model = {
   id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
   random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
@@ -42,12 +40,6 @@ const cases = {
   freeze: { kind: 'freeze', trainableLayers: 1, trainableModules: ['self_attn', 'mlp'], extraModules: ['embed_tokens'] },
 } as const satisfies Record<string, MethodInputFor<'mistral'>>
 
-const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
-const trainableLogged = (events: RunEvent[], pattern: RegExp): number => {
-  const line = events.find((e) => e.type === 'log' && pattern.test(e.message))
-  return Number((line as { message: string }).message.match(pattern)![1]!.replace(/,/g, ''))
-}
-
 describe.each(Object.entries(cases))('%s on tfjs and torch (cpu, float32)', (kind, method) => {
   let tfjs: Run
   let torch: Run
@@ -65,15 +57,15 @@ describe.each(Object.entries(cases))('%s on tfjs and torch (cpu, float32)', (kin
     const p = plan(graph, { cacheDir: torch.cacheDir })
     expect('params' in p.model).toBe(true)
     const counted = 'params' in p.model ? p.model.params.trainable : NaN
-    expect(counted).toBe(trainableLogged(torch.events, /([\d,]+) trainable of/))
-    expect(counted).toBe(trainableLogged(tfjs.events, /(\d+) trainable parameters/))
+    expect(counted).toBe(logged(torch.events, /([\d,]+) trainable of/))
+    expect(counted).toBe(logged(tfjs.events, /(\d+) trainable parameters/))
   })
 
   it("each backend's merged folder loads in transformers with tfjs's logits (1e-5)", { timeout: 300_000 }, async () => {
     const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
     const folders = [tfjs.artifact('merge'), torch.artifact('merge'), ...(kind === 'full' ? [tfjs.artifact('train'), torch.artifact('train')] : [])]
-    const fromTransformers = await torchLogits(folders.map((model) => ({ model })), IDS)
-    for (const [i, folder] of folders.entries()) expect(relDiff(await tfjsLogits(folder, undefined, tokenizer, IDS), fromTransformers[i]!), folder).toBeLessThan(1e-5)
+    const fromTransformers = await torchLogits(folders.map((model) => ({ model })), TINY_IDS)
+    for (const [i, folder] of folders.entries()) expect(relDiff(await tfjsLogits(folder, undefined, tokenizer, TINY_IDS), fromTransformers[i]!), folder).toBeLessThan(1e-5)
     // the two backends trained the same model
     expect(relDiff(fromTransformers[0]!, fromTransformers[1]!)).toBeLessThan(1e-4)
   })

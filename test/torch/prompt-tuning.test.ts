@@ -8,18 +8,16 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, formatIssue, plan, type RecipeInput, type RunEvent } from '@tunekit/core'
+import { compile, defineRecipe, formatIssue, plan, type RecipeInput } from '@tunekit/core'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, inspectAdapter, PROMPT_EMBEDDINGS, readModelConfig, readSafetensors, resolveModelDir } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
 import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
-import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
+import { losses, relDiff, tfjsLogits, torchLogits, maxRel, logged, TINY_IDS } from './logits.ts'
 
 const STEPS = 6
 const N = 4
-// One fixed sequence inside the test tokenizer's 320 ids, with the ChatML ids (320, 321) it gains.
-const IDS = [1, 320, 57, 112, 9, 201, 33, 321, 320, 150, 77, 4]
 const model = {
   id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32',
   random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
@@ -40,11 +38,6 @@ const recipe = (backend: 'tfjs' | 'torch', over: Partial<RecipeInput<'mistral', 
     ...over,
   })
 
-const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
-const logged = (events: RunEvent[], pattern: RegExp): number => {
-  const line = events.find((e) => e.type === 'log' && pattern.test(e.message))
-  return Number((line as { message: string }).message.match(pattern)![1]!.replace(/,/g, ''))
-}
 const samples = (run: Run): unknown[] => readFileSync(join(run.artifact('generate'), 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown)
 
 describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
@@ -77,16 +70,16 @@ describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
     const [tfjsInPeft, torchInPeft] = await torchLogits([
       { model: base, adapter: tfjs.artifact('train') },
       { model: base, adapter: torch.artifact('train') },
-    ], IDS)
+    ], TINY_IDS)
     const figures = {
-      'tfjs adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, tfjs.artifact('train'), tokenizer, IDS), tfjsInPeft!),
-      'torch adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer, IDS), torchInPeft!),
+      'tfjs adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, tfjs.artifact('train'), tokenizer, TINY_IDS), tfjsInPeft!),
+      'torch adapter: tfjs vs PEFT': relDiff(await tfjsLogits(base, torch.artifact('train'), tokenizer, TINY_IDS), torchInPeft!),
     }
     console.log(Object.entries(figures).map(([k, v]) => `${k}: ${v.toExponential(2)}`).join('\n'))
     for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
     expect(relDiff(tfjsInPeft!, torchInPeft!)).toBeLessThan(1e-4)
     // the virtual tokens change the logits: the adapter is not the base model
-    expect(relDiff(tfjsInPeft!, await tfjsLogits(base, undefined, tokenizer, IDS))).toBeGreaterThan(1e-3)
+    expect(relDiff(tfjsInPeft!, await tfjsLogits(base, undefined, tokenizer, TINY_IDS))).toBeGreaterThan(1e-3)
   })
 
   it('has no merge node; generate runs the base model with the adapter on both backends, with the same greedy samples', async () => {
