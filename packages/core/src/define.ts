@@ -7,7 +7,7 @@ import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
 import type { ia3Schema } from './methods/ia3.ts'
-import { promptTuningRecipeIssues, type promptTuningSchema } from './methods/prompt-tuning.ts'
+import type { promptTuningSchema } from './methods/prompt-tuning.ts'
 import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
 import type { loraSchema } from './methods/lora.ts'
 import type { LayerModule } from './methods/trained-activations.ts'
@@ -343,7 +343,7 @@ export function parseRecipe(input: unknown): Recipe {
   const chained = chainedInput(unresolved(input), parseRecipe)
   input = withStageArgs(chained.input)
   const parsed = recipeSchema.safeParse(input)
-  const choiceIssues = [...methodChoiceIssues(input), ...promptTuningRecipeIssues(input)]
+  const choiceIssues = methodChoiceIssues(input)
   // A key of another method is named as such once, not also as zod's unknown key.
   const named = new Set(choiceIssues.map((i) => i.path))
   const shapeIssues = parsed.success

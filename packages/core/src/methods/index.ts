@@ -56,7 +56,8 @@ const keysOf = (kind: MethodKind): string[] => Object.keys(methods[kind].schema.
  * Options given for a method the recipe does not train with, read from the recipe as written
  * (defaults would hide them): the `lora` key beside a non-LoRA method, LoRA twice, and a key of
  * one method inside another's `method` object (`trainableLayers` on `full`). Zod would call the
- * last one an unknown key; this names the method it belongs to.
+ * last one an unknown key; this names the method it belongs to. Then what the chosen method rules
+ * out in the rest of the recipe (its `recipeIssues`: prompt tuning's merge, packing and stages).
  */
 export function methodChoiceIssues(input: unknown): Issue[] {
   const raw = isPlainObject(input) ? input : {}
@@ -75,7 +76,8 @@ export function methodChoiceIssues(input: unknown): Issue[] {
     const owner = (Object.keys(methods) as MethodKind[]).find((k) => k !== kind && keysOf(k).includes(key))
     if (owner) issues.push(issue('OptionOfAnotherMethod', { path: `method.${key}`, value: method[key], hintArgs: [`method.${key}`, `set method.kind to '${owner}'`] }, key, owner, kind))
   }
-  return issues
+  const definition: MethodDefinition = methods[kind]
+  return [...issues, ...(definition.recipeIssues?.(raw) ?? [])]
 }
 
 export type { ActivationContext, CheckModel, MethodDefinition, MethodModel, TrainableCount } from './types.ts'

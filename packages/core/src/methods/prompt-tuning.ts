@@ -55,6 +55,7 @@ export const promptTuning = {
   schema: promptTuningSchema,
   check,
   mergeable: false,
+  recipeIssues,
   // PEFT's PromptEmbedding: one [numVirtualTokens, hidden] embedding (one transformer submodule for a decoder)
   count: (o, { config }) => {
     const prompt = o.numVirtualTokens * config.hiddenSize
@@ -72,9 +73,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * unwritten one is simply not merged): merge or export the model, pack rows (pretrain packs unless
  * `data.packing: false`), or train a stage that scores sequences with its own forward passes.
  */
-export function promptTuningRecipeIssues(input: unknown): Issue[] {
-  const raw = isObject(input) ? input : {}
-  if (!isObject(raw.method) || raw.method.kind !== 'prompt-tuning') return []
+function recipeIssues(raw: Record<string, unknown>): Issue[] {
   const issues: Issue[] = []
   const output = isObject(raw.output) ? raw.output : {}
   if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true }, 'output.merge'))

@@ -53,6 +53,8 @@ export interface MethodDefinition<S extends z.ZodType<{ kind: string }> = z.ZodT
   count(options: z.output<S>, model: MethodModel): TrainableCount
   /** `false` for a method whose artifact cannot be folded into the weights (prompt tuning): the graph has no merge node. */
   mergeable?: false
+  /** What the method rules out in the rest of the recipe (stage, packing, output), read from the recipe as written. */
+  recipeIssues?(recipe: Record<string, unknown>): Issue[]
   /** Extra bytes per token, summed over all layers, that autograd keeps for the trained tensors. */
   activationBytes(options: z.output<S>, ctx: ActivationContext): number
 }
