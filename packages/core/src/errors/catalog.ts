@@ -564,6 +564,23 @@ export const errors = {
       `${dir}: config.json scales its rotary embeddings (rope type ${show(ropeType)}); the GGUF writer does not write llama.cpp's rope scaling keys or rope_freqs tensor yet, so the file would run with plain rotary embeddings and give other logits`,
     hint: "Leave output.gguf empty for this model and convert the merged folder (runs/<name>/merged) with llama.cpp's convert_hf_to_gguf.py, which writes the rope scaling.",
   },
+  // TK253–TK259, TK266–TK269: model families (phi-3, mixtral, family 'auto', remote code).
+  PartialRotaryUnsupported: {
+    code: 'TK253',
+    name: 'PartialRotaryUnsupported',
+    title: 'Rotary embeddings over part of each head',
+    message: (modelType: string, factor: number) =>
+      `config.json's partial_rotary_factor is ${factor}: ${modelType} rotates only that share of each head's width (as Phi-4-mini does), which tunekit's rotary tables do not compute; only 1 is supported`,
+    hint: "Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini / medium), or family 'auto' on the torch backend, where transformers computes the model.",
+  },
+  RemoteCodeModel: {
+    code: 'TK254',
+    name: 'RemoteCodeModel',
+    title: 'The architecture is remote code (trust_remote_code)',
+    message: (file: string, modelType: string) =>
+      `${file}: model_type ${show(modelType)} is defined by Python code shipped with the checkpoint (config.json auto_map; transformers loads it only with trust_remote_code=True), and tunekit runs no downloaded code on either backend`,
+    hint: (instead: string) => `Use ${instead}.`,
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',

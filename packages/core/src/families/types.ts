@@ -35,6 +35,11 @@ export interface ModelConfig {
   gemma?: true
   /** What Gemma 2 adds to the gemma decoder; absent for every other family. */
   gemma2?: Gemma2Config
+  /**
+   * Phi-3's fused projections: one `qkv_proj` [q | k | v] and one `gate_up_proj` [gate | up]
+   * (its MLP `down(up · silu(gate))`); absent for the decoders with separate q/k/v and gate/up.
+   */
+  fusedProjections?: true
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
@@ -70,6 +75,11 @@ export interface EncoderConfig {
 /** One model family (architecture): module names, config fields, parameter counts. */
 export interface FamilyInfo<M extends string = string, S extends string = string> {
   name: string
+  /**
+   * config.json `model_type` of the family's checkpoints when it is not `name`: an alias such as
+   * `yi`, whose checkpoints are llama's (`model_type: "llama"`, LlamaForCausalLM).
+   */
+  modelType?: string
   /**
    * `decoder`: a causal LM (sft, pretrain, preference stages); `encoder`: a bidirectional encoder
    * with a task head (BERT with `qa_outputs`), which only span stages train.

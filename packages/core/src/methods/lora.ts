@@ -107,7 +107,7 @@ export const loraMethodSchema = z.strictObject({
   ...loraSchema.shape,
 })
 
-const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', down_proj: 'mlp' }
+const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', qkv_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', gate_up_proj: 'norm2', down_proj: 'mlp' }
 
 /** Model-aware checks of LoRA options at `at` (`lora` or `method`). */
 function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckModel, at: string): Issue[] {

@@ -31,16 +31,18 @@ export interface DecoderLayer {
   postFfNorm?: tf.Tensor1D
   /** Gemma 2's sliding-window layers (`layer_types` "sliding_attention"): they use the context's `slidingMask`. */
   sliding?: true
-  q: Linear
-  k: Linear
-  v: Linear
+  /** The q, k and v projections, or phi-3's one `qkv_proj` whose output is [q | k | v]. */
+  qkv: readonly Linear[]
   o: Linear
-  gate: Linear
-  up: Linear
+  /** The gate and up projections, or phi-3's one `gate_up_proj` whose output is [gate | up]. */
+  gateUp: readonly Linear[]
   down: Linear
 }
 
-/** A llama / mistral / qwen2 / qwen3 decoder held on the engine. Frozen: nothing here is trained. */
+/** Every linear module of a layer in transformers' order (q, k, v, o, gate, up, down; phi-3: qkv, o, gate_up, down). */
+export const layerLinears = (l: DecoderLayer): Linear[] => [...l.qkv, l.o, ...l.gateUp, l.down]
+
+/** A llama-style decoder (llama, mistral, qwen2/3, gemma/2, phi-3) held on the engine. Frozen: nothing here is trained. */
 export interface DecoderModel {
   family: string
   config: ModelConfig
