@@ -18,7 +18,7 @@ export const useEngine = () => selectEngine('wasm')
 export const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'tk-tfjs-'))
 
 /** The decoder families the tfjs tests build tiny random models of. */
-export type TinyFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2' | 'phi3'
+export type TinyFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2' | 'phi3' | 'mixtral'
 
 /** A tiny config of a registry family: 2 layers, hidden 64, 4 heads over 2 kv heads. */
 export function tinyConfig(family: TinyFamily, overrides: Partial<ModelConfig> = {}): ModelConfig {
@@ -39,6 +39,8 @@ export function tinyConfig(family: TinyFamily, overrides: Partial<ModelConfig> =
     ...(family === 'gemma2' ? { slidingWindow: 4, gemma2: { queryPreAttnScalar: 24, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3, slidingLayers: [true, false] } } : {}),
     // fused qkv_proj / gate_up_proj; Phi-3 mini's sliding window (2047 there) shorter than the sequence here
     ...(family === 'phi3' ? { fusedProjections: true, slidingWindow: 5 } : {}),
+    // 4 experts, each token routed to 2
+    ...(family === 'mixtral' ? { ropeTheta: 1_000_000, moe: { numExperts: 4, topK: 2, routerAuxLossCoef: 0.02 } } : {}),
     ...overrides,
   }
 }

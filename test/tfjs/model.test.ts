@@ -27,6 +27,7 @@ const cases: Array<{ name: string; family: TinyFamily; overrides?: Partial<Model
   { name: 'gemma', family: 'gemma' },
   { name: 'gemma2', family: 'gemma2' },
   { name: 'phi3', family: 'phi3' },
+  { name: 'mixtral', family: 'mixtral' },
   ...([
     { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
     { type: 'linear', factor: 4 },
@@ -55,14 +56,16 @@ beforeAll(async () => {
 const expectParity = (name: string): void => {
   const ref = refs[name]!
   expect(ours[name]!.length).toBe(ref.length)
-  expect(maxAbsDiff(ours[name]!, ref) / maxAbs(ref), name).toBeLessThan(1e-5)
+  const rel = maxAbsDiff(ours[name]!, ref) / maxAbs(ref)
+  console.log(`${name}: max |tfjs − transformers| / max |transformers| = ${rel.toExponential(2)}`)
+  expect(rel, name).toBeLessThan(1e-5)
 }
 
 describe('decoder forward', () => {
   // The proof of the model math: the same folder through transformers and through tfjs.
   // Mistral's window (6) is shorter than the sequence (11), so the sliding window is exercised.
-  it('llama, mistral, qwen2, qwen3, gemma, gemma 2 and phi-3 logits match transformers', () => {
-    for (const name of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3']) expectParity(name)
+  it('llama, mistral, qwen2, qwen3, gemma, gemma 2, phi-3 and mixtral logits match transformers', () => {
+    for (const name of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']) expectParity(name)
   })
 
   it("llama's rope scaling (llama3, linear, dynamic, yarn) gives transformers' logits, and other logits than plain rope", () => {

@@ -72,6 +72,11 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
     }
     if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: norm })
     for (const m of mlp) specs.push(linear(`${p}.mlp.${m}.weight`, m))
+    // Mixtral, as save_pretrained writes it (transformers 5 fuses the experts only in memory): the router, then each expert's w1, w2, w3
+    if (c.moe) {
+      specs.push(linear(`${p}.block_sparse_moe.gate.weight`, 'gate'))
+      for (let e = 0; e < c.moe.numExperts; e++) for (const m of ['w1', 'w2', 'w3']) specs.push(linear(`${p}.block_sparse_moe.experts.${e}.${m}.weight`, m))
+    }
     specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: norm })
     specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: norm })
     if (c.gemma2) for (const n of ['pre_feedforward_layernorm', 'post_feedforward_layernorm']) specs.push({ name: `${p}.${n}.weight`, shape: [c.hiddenSize], init: norm })

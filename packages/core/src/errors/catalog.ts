@@ -581,6 +581,30 @@ export const errors = {
       `${file}: model_type ${show(modelType)} is defined by Python code shipped with the checkpoint (config.json auto_map; transformers loads it only with trust_remote_code=True), and tunekit runs no downloaded code on either backend`,
     hint: (instead: string) => `Use ${instead}.`,
   },
+  MoeModulesUnsupported: {
+    code: 'TK255',
+    name: 'MoeModulesUnsupported',
+    title: "A mixture of experts' experts or router trained",
+    message: (what: string, family: string) =>
+      `${what} on ${family}'s experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters and tunekit does not train yet`,
+    hint: "Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.",
+  },
+  MoeJitterUnsupported: {
+    code: 'TK256',
+    name: 'MoeJitterUnsupported',
+    title: 'Router jitter noise',
+    message: (modelType: string, jitter: number) =>
+      `config.json's router_jitter_noise is ${jitter}: ${modelType} would multiply each router input by uniform noise while training, a draw the two backends cannot repeat alike`,
+    hint: 'Set router_jitter_noise to 0 in config.json (Mixtral ships 0).',
+  },
+  MoeGradientCheckpointing: {
+    code: 'TK257',
+    name: 'MoeGradientCheckpointing',
+    title: 'Gradient checkpointing of a mixture of experts on tfjs',
+    message: (family: string) =>
+      `model.gradientCheckpointing on a ${family} model: tfjs recomputes each layer as one custom gradient, which would hide the router's probabilities from the load-balancing loss (router_aux_loss_coef)`,
+    hint: "Leave model.gradientCheckpointing off on the tfjs backend, use backend: 'torch', or set router_aux_loss_coef to 0 in config.json.",
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',

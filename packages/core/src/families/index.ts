@@ -1,5 +1,5 @@
 import { bertFamily } from './bert.ts'
-import { decoderLinear, makeDecoderFamily, phi3Linear } from './decoder.ts'
+import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
 import type { FamilyInfo } from './types.ts'
 
 /**
@@ -57,6 +57,15 @@ export const families = {
     linearModules: phi3Linear,
     defaultTargetModules: ['qkv_proj', 'o_proj'],
   }),
+  // Mixtral: llama's attention, a top-k mixture of SwiGLU experts in place of the MLP
+  mixtral: makeDecoderFamily({
+    name: 'mixtral',
+    architecture: 'MixtralForCausalLM',
+    defaults: { ropeTheta: 1_000_000, attentionBias: false, moe: true },
+    linearModules: attentionLinear,
+    expertModules: mixtralExperts,
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
   // Yi (01-ai): llama's architecture and config.json (model_type "llama"); the family id keeps
   // recipes readable and its chat models' ChatML template at hand
   yi: makeDecoderFamily({
@@ -72,8 +81,10 @@ export const families = {
 
 export type Family = keyof typeof families
 export const familyNames = Object.keys(families) as Family[]
-/** Linear module names of a family, for `lora.targetModules`. */
-export type ModuleName<F extends Family> = (typeof families)[F]['linearModules'][number]
+/** Linear module names of a family, for `lora.targetModules` (Mixtral's expert names included). */
+export type ModuleName<F extends Family> =
+  | (typeof families)[F]['linearModules'][number]
+  | ((typeof families)[F] extends { expertModules: readonly (infer E)[] } ? E : never)
 /** Module names of a family that `lora.modulesToSave` accepts. */
 export type SaveableModule<F extends Family> = (typeof families)[F]['saveableModules'][number]
 
@@ -84,4 +95,4 @@ export function familyInfo(family: string): FamilyInfo | undefined {
 /** config.json `model_type` of a family's checkpoints (its name unless the family is an alias, as yi is llama's). */
 export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
 
-export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig } from './types.ts'
+export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'

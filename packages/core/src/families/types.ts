@@ -40,10 +40,22 @@ export interface ModelConfig {
    * (its MLP `down(up · silu(gate))`); absent for the decoders with separate q/k/v and gate/up.
    */
   fusedProjections?: true
+  /** Mixtral's sparse mixture of experts in place of the MLP; absent for the dense decoders. */
+  moe?: MoeConfig
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
   encoder?: EncoderConfig
+}
+
+/** Mixtral's config.json fields of its mixture of experts (transformers' MixtralConfig). */
+export interface MoeConfig {
+  /** `num_local_experts`: SwiGLU experts per layer (`block_sparse_moe.experts.<e>.w1/w2/w3`). */
+  numExperts: number
+  /** `num_experts_per_tok`: experts each token is routed to (top-k of the router's softmax, renormalised). */
+  topK: number
+  /** `router_aux_loss_coef`: weight of the load-balancing loss added to the training loss (0 turns it off). */
+  routerAuxLossCoef: number
 }
 
 /** Gemma 2's config.json fields beyond Gemma's (transformers' Gemma2Config). */
@@ -89,6 +101,12 @@ export interface FamilyInfo<M extends string = string, S extends string = string
   architecture: string
   /** Linear modules LoRA can target, in PEFT / transformers naming. */
   linearModules: readonly M[]
+  /**
+   * Module names of a mixture of experts (Mixtral's `w1`, `w2`, `w3`, the router `gate`): typed for
+   * `targetModules` as PEFT names them, not adapted by tunekit yet (catalog MoeModulesUnsupported);
+   * absent for dense families.
+   */
+  expertModules?: readonly M[]
   /** Modules that `modulesToSave` can hold (full trainable copies). */
   saveableModules: readonly S[]
   /** PEFT's default target modules for this architecture. */

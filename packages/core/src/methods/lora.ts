@@ -116,7 +116,8 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   const { targetModules, modulesToSave } = lora
   if (Array.isArray(targetModules)) {
     targetModules.forEach((m, i) => {
-      if (!family.linearModules.includes(m)) {
+      if (family.expertModules?.includes(m)) issues.push(issue('MoeModulesUnsupported', { path: `${at}.targetModules[${i}]`, value: m }, `LoRA on ${m}`, family.name))
+      else if (!family.linearModules.includes(m)) {
         issues.push(issue('UnknownModule', { path: `${at}.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
       }
     })

@@ -5,9 +5,10 @@ import { ia3Linear, loraLinear, trainedLinear, type ForwardOptions } from './lin
 import { swiglu } from './mlp.ts'
 import { modelNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
-import type { DecoderLayer, DecoderModel, Linear } from './types.ts'
+import { moeBlock } from './moe.ts'
+import { isMoe, type DecoderLayer, type DecoderModel, type DenseMlp, type Linear } from './types.ts'
 
-// One decoder layer of every decoder family (llama, mistral, qwen2/3, gemma/2, phi-3): the forward pass (decoder.ts), the
+// One decoder layer of every decoder family (llama, mistral, qwen2/3, gemma/2, phi-3, mixtral): the forward pass (decoder.ts), the
 // gradient-checkpointed recompute (recompute.ts) and generation's cached steps (generate.ts) call it.
 
 /** What every layer of one forward pass shares. */
@@ -40,6 +41,13 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
 function projectSplit(ctx: LayerContext, x: tf.Tensor2D, lins: readonly Linear[], widths: readonly number[]): tf.Tensor2D[] {
   if (lins.length === widths.length) return lins.map((lin) => project(ctx, x, lin))
   return tf.split(project(ctx, x, lins[0]!), [...widths], 1)
+}
+
+/** The gated MLP of x: SwiGLU, or Gemma's GeGLU. */
+export function denseMlp(ctx: LayerContext, x: tf.Tensor2D, mlp: DenseMlp): tf.Tensor2D {
+  const width = ctx.model.config.intermediateSize
+  const gateUp = (t: tf.Tensor2D) => projectSplit(ctx, t, mlp.gateUp, [width, width]) as [tf.Tensor2D, tf.Tensor2D]
+  return swiglu(x, gateUp, (t) => project(ctx, t, mlp.down), ctx.model.config.gemma === true)
 }
 
 /** A norm's weight: the trained copy under full / freeze, else the frozen one. */
@@ -79,7 +87,6 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   const pre = layer.preFfNorm
   const h = tf.add(x, pre ? norm('post_attention_layernorm', layer.postNorm, out) : out) as tf.Tensor2D
   const normed2 = pre ? norm('pre_feedforward_layernorm', pre, h) : norm('post_attention_layernorm', layer.postNorm, h)
-  const gateUp = (t: tf.Tensor2D) => projectSplit(ctx, t, layer.gateUp, [c.intermediateSize, c.intermediateSize]) as [tf.Tensor2D, tf.Tensor2D]
-  const mlp = swiglu(normed2, gateUp, (t) => project(ctx, t, layer.down), c.gemma === true)
+  const mlp = isMoe(layer.mlp) ? moeBlock(normed2, layer.mlp, c, (t, lin) => project(ctx, t, lin), ctx.opts) : denseMlp(ctx, normed2, layer.mlp)
   return tf.add(h, layer.postFfNorm ? norm('post_feedforward_layernorm', layer.postFfNorm, mlp) : mlp) as tf.Tensor2D
 }

@@ -5,7 +5,7 @@ import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'
 import { disposeHead, frozenHead, headBytes } from './head.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './resize.ts'
-import { layerLinears, type DecoderLayer, type DecoderModel, type FrozenWeight, type Linear } from './types.ts'
+import { layerLinears, type DecoderLayer, type DecoderModel, type DenseMlp, type FrozenWeight, type Linear, type MoeMlp } from './types.ts'
 
 /** Storage of the frozen linear weights (QLoRA); embeddings, norms and lm_head stay float32. */
 export interface QuantizeOptions {
@@ -51,8 +51,7 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
         ? [await linear(`${p}.self_attn.qkv_proj`, b)]
         : [await linear(`${p}.self_attn.q_proj`, b), await linear(`${p}.self_attn.k_proj`, b), await linear(`${p}.self_attn.v_proj`, b)],
       o: await linear(`${p}.self_attn.o_proj`, false),
-      gateUp: config.fusedProjections ? [await linear(`${p}.mlp.gate_up_proj`, false)] : [await linear(`${p}.mlp.gate_proj`, false), await linear(`${p}.mlp.up_proj`, false)],
-      down: await linear(`${p}.mlp.down_proj`, false),
+      mlp: await mlpOf(p, config, linear),
     })
   }
   const norm = await vector('model.norm.weight')
@@ -62,6 +61,20 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   if (lmHead !== embed) lmHead.dispose()
   const score = await read('score.weight')
   return { family, config, embed, layers, norm, head: blocks, ...(score ? { score: tf.tensor2d(score.data, [1, config.hiddenSize]) } : {}) }
+}
+
+/** A layer's MLP by its weights: gate/up (phi-3 fused) and down, or Mixtral's router and experts (w1 gate, w3 up, w2 down). */
+async function mlpOf(p: string, config: ModelConfig, linear: (path: string, bias: boolean) => Promise<Linear>): Promise<DenseMlp | MoeMlp> {
+  if (config.moe) {
+    const experts: DenseMlp[] = []
+    for (let e = 0; e < config.moe.numExperts; e++) {
+      const at = `${p}.block_sparse_moe.experts.${e}`
+      experts.push({ gateUp: [await linear(`${at}.w1`, false), await linear(`${at}.w3`, false)], down: await linear(`${at}.w2`, false) })
+    }
+    return { router: await linear(`${p}.block_sparse_moe.gate`, false), experts }
+  }
+  const gateUp = config.fusedProjections ? [await linear(`${p}.mlp.gate_up_proj`, false)] : [await linear(`${p}.mlp.gate_proj`, false), await linear(`${p}.mlp.up_proj`, false)]
+  return { gateUp, down: await linear(`${p}.mlp.down_proj`, false) }
 }
 
 /**
