@@ -17,6 +17,7 @@ describe('the model family registry', () => {
       'google/gemma-2b': 2_506_172_416,
       'google/gemma-2-2b': 2_614_341_888,
       'microsoft/Phi-3-mini-4k-instruct': 3_821_079_552,
+      'mistralai/Mixtral-8x7B-v0.1': 46_702_792_704,
       '01-ai/Yi-6B': 6_061_035_520,
       '01-ai/Yi-6B-Chat': 6_061_035_520,
       'google-bert/bert-base-uncased': 108_893_186,
@@ -95,7 +96,7 @@ describe('the model family registry', () => {
   })
 
   it('lists module names and defaults per family', () => {
-    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'yi', 'bert'])
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral', 'yi', 'bert'])
     for (const name of familyNames) {
       const f = familyInfo(name)!
       expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)
@@ -110,6 +111,13 @@ describe('the model family registry', () => {
     expect(families.phi3.linearShape(phi3, 'qkv_proj')).toEqual([3072, 3 * 3072])
     expect(families.phi3.linearShape(phi3, 'gate_up_proj')).toEqual([3072, 2 * 8192])
     expect(families.yi.linearModules).toEqual(families.llama.linearModules)
+    // Mixtral: 'all-linear' is the attention (PEFT's all-linear finds no nn.Linear experts in transformers 5);
+    // an expert name is one module per expert
+    const mixtral = knownCheckpoints['mistralai/Mixtral-8x7B-v0.1']!.config
+    expect(families.mixtral.linearModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj'])
+    expect(families.mixtral.expertModules).toEqual(['w1', 'w2', 'w3', 'gate'])
+    expect(families.mixtral.linearShapes(mixtral, 'w2')).toEqual(Array.from({ length: 8 }, () => [14336, 4096]))
+    expect(families.mixtral.moduleParams(mixtral, 'gate')).toBe(8 * 4096)
   })
 
   it("reads a yi checkpoint (model_type llama) without a mismatch, and refuses phi-3's partial rotary and longrope", () => {

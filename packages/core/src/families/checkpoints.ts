@@ -118,6 +118,17 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       numAttentionHeads: 32, maxPositionEmbeddings: 4096, slidingWindow: 2047, fusedProjections: true, eosTokenId: 32000,
     }),
   },
+  // 8 experts of 3 × 4096 × 14336 per layer, top 2; the router 8 × 4096.
+  'mistralai/Mixtral-8x7B-v0.1': {
+    id: 'mistralai/Mixtral-8x7B-v0.1',
+    family: 'mixtral',
+    publishedParams: 46_702_792_704,
+    config: decoder({
+      modelType: 'mixtral', vocabSize: 32000, hiddenSize: 4096, intermediateSize: 14336, numHiddenLayers: 32,
+      numAttentionHeads: 32, numKeyValueHeads: 8, maxPositionEmbeddings: 32768, ropeTheta: 1_000_000,
+      moe: { numExperts: 8, topK: 2, routerAuxLossCoef: 0.02 },
+    }),
+  },
   // Yi's config.json is llama's (model_type llama): GQA 32 / 4, rope_theta 5e6, a 64k vocabulary.
   '01-ai/Yi-6B': {
     id: '01-ai/Yi-6B',

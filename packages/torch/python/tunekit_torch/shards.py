@@ -62,7 +62,7 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> di
     """Tensors of one micro-batch, right-padded to `micro_batch.length`.
 
     Returns input_ids, labels, position_ids [rows, length], label_count (int: labels != IGNORE,
-    counted on the host) and attention_mask: 2D [rows, length]
+    counted on the host), token_mask [rows, length] (1 on tokens, 0 on padding) and attention_mask: 2D [rows, length]
     when every row holds one segment, else 4D [rows, 1, length, length] boolean (True = attend;
     the models run with SDPA, which takes it as is), block-diagonal causal so attention never
     crosses packed segments.
@@ -103,6 +103,7 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> di
         "label_count": int((labels != IGNORE).sum()),
     }
     seg = to_device(segment, device)
+    out["token_mask"] = (seg > 0).long()  # [rows, length] 1 = a token, 0 = padding (the MoE aux loss counts tokens)
     if not packed:
         out["attention_mask"] = (seg > 0).long()
     else:

@@ -32,6 +32,7 @@ from .modeling import (
     resolve_dtype,
 )
 from .methods import METHODS, virtual_tokens
+from .moe_loss import router_aux_coef, router_aux_term
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
@@ -52,23 +53,29 @@ class Interrupt:
         self.requested = True
 
 
-def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
+def token_loss_sum(model, batch: dict, autocast, training: bool = False) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropy over the labelled positions (float32 tensor, left on the
-    device: reading it would wait for the GPU), and their count (counted on the host)."""
+    device: reading it would wait for the GPU), and their count (counted on the host). In
+    `training`, a mixture of experts adds its router load-balancing term (moe_loss.py)."""
     # prompt tuning: PEFT drops position ids (counting from 0 over the virtual tokens too) and its
     # logits start with the virtual positions, which are no row's tokens
     prefix = virtual_tokens(model)
+    aux = training and router_aux_coef(model) > 0
     with autocast():
         out = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             position_ids=None if prefix else batch["position_ids"],
             use_cache=False,
+            **({"output_router_logits": True} if aux else {}),
         )
     logits = out.logits[:, prefix:].float()  # [rows, length, vocab]
     labels = batch["labels"]
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
-    return loss, int(batch["label_count"])
+    count = int(batch["label_count"])
+    if aux and count > 0:
+        loss = loss + router_aux_term(model, out, batch["token_mask"], count)
+    return loss, count
 
 
 def grad_norm(params, max_norm: float) -> torch.Tensor:
@@ -254,7 +261,7 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for k, (batch, weight) in enumerate(batches):
             with no_sync(forward_model, dist, last=k == len(batches) - 1):
-                loss, _ = token_loss_sum(forward_model, batch, autocast)
+                loss, _ = token_loss_sum(forward_model, batch, autocast, training=True)
                 # × world under DDP/FSDP, which average the ranks' gradients: their sum is the step's
                 (loss * (weight * dist.grad_scale / max(step_tokens, 1))).backward()
             loss_sum += loss.detach().double() * weight
