@@ -1,5 +1,5 @@
-import { families, familyInfo, familyModelType, familyNames, knownCheckpoints, modelConfigFromText, type Family } from '@tunekit/core'
-import { describe, expect, it } from 'vitest'
+import { defineRecipe, families, familyInfo, hub, familyModelType, familyNames, knownCheckpoints, modelConfigFromText, type Family, type ModuleName } from '@tunekit/core'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 
 describe('the model family registry', () => {
   it('counts the published parameter totals of the known checkpoints', () => {
@@ -118,6 +118,9 @@ describe('the model family registry', () => {
     expect(families.mixtral.expertModules).toEqual(['w1', 'w2', 'w3', 'gate'])
     expect(families.mixtral.linearShapes(mixtral, 'w2')).toEqual(Array.from({ length: 8 }, () => [14336, 4096]))
     expect(families.mixtral.moduleParams(mixtral, 'gate')).toBe(8 * 4096)
+    expectTypeOf<ModuleName<'phi3'>>().toEqualTypeOf<'o_proj' | 'qkv_proj' | 'gate_up_proj' | 'down_proj'>()
+    expectTypeOf<ModuleName<'mixtral'>>().toEqualTypeOf<'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'w1' | 'w2' | 'w3' | 'gate'>()
+    expectTypeOf<ModuleName<'yi'>>().toEqualTypeOf<ModuleName<'llama'>>()
   })
 
   it("reads a yi checkpoint (model_type llama) without a mismatch, and refuses phi-3's partial rotary and longrope", () => {
@@ -130,7 +133,7 @@ describe('the model family registry', () => {
       [TunekitError: Rotary embeddings over part of each head
       ✖ TK253 config.json's partial_rotary_factor is 0.75: phi3 rotates only that share of each head's width (as Phi-4-mini does), which tunekit's rotary tables do not compute; only 1 is supported → at partial_rotary_factor
         value: 0.75
-        fix: Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini / medium), or family 'auto' on the torch backend, where transformers computes the model.]
+        fix: Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini, Phi-3 medium).]
     `)
     expect(() => families.phi3.readConfig({ ...phi, rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 64 } })).toThrowErrorMatchingInlineSnapshot(`
       [TunekitError: A rope_scaling type tunekit does not compute
@@ -146,7 +149,7 @@ describe('the model family registry', () => {
       [
         {
           "code": "TK254",
-          "hint": "Use THUDM/glm-4-9b-chat-hf, the native port (model_type glm4), with family 'auto' on the torch backend.",
+          "hint": "Use GLM-4's transformers-native port (THUDM/glm-4-9b-chat-hf, model_type glm4; not a tunekit family yet) or a checkpoint of a family tunekit runs (qwen2, llama, …).",
           "message": "glm/config.json: model_type "chatglm" is defined by Python code shipped with the checkpoint (config.json auto_map; transformers loads it only with trust_remote_code=True), and tunekit runs no downloaded code on either backend",
           "name": "RemoteCodeModel",
           "path": "glm/config.json: model_type",
@@ -160,7 +163,7 @@ describe('the model family registry', () => {
       [
         {
           "code": "TK254",
-          "hint": "Use a transformers-native checkpoint of the architecture (config.json without auto_map) with its family, or family 'auto' on the torch backend.",
+          "hint": "Use a transformers-native checkpoint of the architecture (config.json without auto_map) of a family tunekit runs.",
           "message": "custom/config.json: model_type "my_arch" is defined by Python code shipped with the checkpoint (config.json auto_map; transformers loads it only with trust_remote_code=True), and tunekit runs no downloaded code on either backend",
           "name": "RemoteCodeModel",
           "path": "custom/config.json: auto_map",
@@ -168,6 +171,26 @@ describe('the model family registry', () => {
           "value": "my_arch",
         },
       ]
+    `)
+  })
+
+  it("types Mixtral's expert and router names for targetModules, and refuses training them (TK255)", () => {
+    const model = { id: 'mistralai/Mixtral-8x7B-v0.1', family: 'mixtral' } as const
+    const data = { source: hub('a/b'), format: 'alpaca' } as const
+    expect(() => defineRecipe({ model, data, lora: { targetModules: ['q_proj', 'w1', 'gate'] } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 2 problems
+      ✖ TK255 LoRA on w1 trains mixtral's experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters; tunekit does not train them yet → at lora.targetModules[1]
+        value: "w1"
+        fix: Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.
+      ✖ TK255 LoRA on gate trains mixtral's experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters; tunekit does not train them yet → at lora.targetModules[2]
+        value: "gate"
+        fix: Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.]
+    `)
+    expect(() => defineRecipe({ model, data, method: { kind: 'full' } })).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 1 problem
+      ✖ TK255 full fine-tuning trains mixtral's experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters; tunekit does not train them yet → at method.kind
+        value: "full"
+        fix: Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.]
     `)
   })
 })

@@ -564,14 +564,14 @@ export const errors = {
       `${dir}: config.json scales its rotary embeddings (rope type ${show(ropeType)}); the GGUF writer does not write llama.cpp's rope scaling keys or rope_freqs tensor yet, so the file would run with plain rotary embeddings and give other logits`,
     hint: "Leave output.gguf empty for this model and convert the merged folder (runs/<name>/merged) with llama.cpp's convert_hf_to_gguf.py, which writes the rope scaling.",
   },
-  // TK253–TK259, TK266–TK269: model families (phi-3, mixtral, family 'auto', remote code).
+  // TK253–TK259, TK266–TK269: model families (phi-3, mixtral, remote code).
   PartialRotaryUnsupported: {
     code: 'TK253',
     name: 'PartialRotaryUnsupported',
     title: 'Rotary embeddings over part of each head',
     message: (modelType: string, factor: number) =>
       `config.json's partial_rotary_factor is ${factor}: ${modelType} rotates only that share of each head's width (as Phi-4-mini does), which tunekit's rotary tables do not compute; only 1 is supported`,
-    hint: "Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini / medium), or family 'auto' on the torch backend, where transformers computes the model.",
+    hint: 'Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini, Phi-3 medium).',
   },
   RemoteCodeModel: {
     code: 'TK254',
@@ -586,7 +586,7 @@ export const errors = {
     name: 'MoeModulesUnsupported',
     title: "A mixture of experts' experts or router trained",
     message: (what: string, family: string) =>
-      `${what} on ${family}'s experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters and tunekit does not train yet`,
+      `${what} trains ${family}'s experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters; tunekit does not train them yet`,
     hint: "Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.",
   },
   MoeJitterUnsupported: {

@@ -81,10 +81,8 @@ export const families = {
 
 export type Family = keyof typeof families
 export const familyNames = Object.keys(families) as Family[]
-/** Linear module names of a family, for `lora.targetModules` (Mixtral's expert names included). */
-export type ModuleName<F extends Family> =
-  | (typeof families)[F]['linearModules'][number]
-  | ((typeof families)[F] extends { expertModules: readonly (infer E)[] } ? E : never)
+/** Linear module names of a family, for `lora.targetModules` (typed with Mixtral's expert names: `linearModules`' element type is the family's every name). */
+export type ModuleName<F extends Family> = (typeof families)[F]['linearModules'][number]
 /** Module names of a family that `lora.modulesToSave` accepts. */
 export type SaveableModule<F extends Family> = (typeof families)[F]['saveableModules'][number]
 

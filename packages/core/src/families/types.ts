@@ -99,7 +99,10 @@ export interface FamilyInfo<M extends string = string, S extends string = string
   kind: 'decoder' | 'encoder'
   /** config.json `architectures[0]` written for this family. */
   architecture: string
-  /** Linear modules LoRA can target, in PEFT / transformers naming. */
+  /**
+   * Linear modules LoRA can target, in PEFT / transformers naming (what `'all-linear'` means). Its
+   * element type also covers `expertModules`, so recipes type them as PEFT names them.
+   */
   linearModules: readonly M[]
   /**
    * Module names of a mixture of experts (Mixtral's `w1`, `w2`, `w3`, the router `gate`): typed for
