@@ -2,6 +2,7 @@ import { tf } from '../engine.ts'
 import { fail } from '@tunekit/core'
 import type { ForwardOptions, RouterRecord } from '../model/linear.ts'
 import { loadBalancingLoss } from '../model/moe.ts'
+import { withVirtualTokens } from '../model/virtual-tokens.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { forwardHidden, headLogits } from '../model/decoder.ts'
 import { gatherRows } from '../model/ops.ts'
@@ -47,7 +48,9 @@ export function lossSum(model: DecoderModel, adapter: AdapterState | undefined, 
       const router: RouterRecord[] = []
       const ce = tokenLossSum(model, adapter, batch, { ...opts, router })
       if (router.length === 0) return ce // no trained token: no forward pass
-      const real = Float32Array.from(batch.segments, (s) => (s >= 0 ? 1 : 0)) // padding is segment -1
+      // the rows the layers saw (prompt tuning's virtual tokens first, in their row's segment); padding is segment -1
+      const seen = adapter?.prompt ? withVirtualTokens(batch, adapter.prompt.shape[0]) : batch
+      const real = Float32Array.from(seen.segments, (s) => (s >= 0 ? 1 : 0))
       return tf.add(ce, tf.mul(loadBalancingLoss(router, real, model.config), moe.routerAuxLossCoef * batch.trained)) as tf.Scalar
     })
   }

@@ -74,7 +74,11 @@ def token_loss_sum(model, batch: dict, autocast, training: bool = False) -> tupl
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
     count = int(batch["label_count"])
     if aux and count > 0:
-        loss = loss + router_aux_term(model, out, batch["token_mask"], count)
+        # prompt tuning: PEFT's attention mask counts the virtual tokens, which lead every row
+        mask = batch["token_mask"]
+        if prefix:
+            mask = torch.cat([torch.ones(mask.shape[0], prefix, dtype=mask.dtype, device=mask.device), mask], dim=1)
+        loss = loss + router_aux_term(model, out, mask, count)
     return loss, count
 
 
