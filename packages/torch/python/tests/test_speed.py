@@ -150,3 +150,12 @@ def test_padding_free_refuses_virtual_tokens(fx):
     spec = fx.spec("pt", params=TrainParams.from_json(params), initialAdapter=str(initial))
     code, events, _ = run_worker("run", str(spec), check=False)
     assert code == 1 and events[-1]["name"] == "PaddingFreeVirtualTokens"
+
+
+def test_torch_compile_without_a_compiler_is_a_named_error(fx, monkeypatch):
+    """On CPU inductor compiles C++: without g++ / c++ on PATH the worker refuses before the first
+    step (the compiled run itself is tests-slow/test_compile.py: minutes of compilation here)."""
+    monkeypatch.setenv("PATH", str(fx.root / "no-compiler"))
+    code, events, _ = run_worker("run", str(fx.spec("nocc", params=train_params(torchCompile=True))), check=False)
+    assert code == 1 and events[-1]["name"] == "TorchCompileUnavailable"
+    assert "no C++ compiler" in events[-1]["args"][0]
