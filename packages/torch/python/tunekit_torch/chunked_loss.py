@@ -10,7 +10,8 @@ the LoRA adapter and its optimizer states. Here the model runs without its lm_he
     final_logit_softcapping; z_t = W h_t + b without it)
 
 Liger's fused linear-cross-entropy kernel (Triton, CUDA) computes it when `liger-kernel` is
-importable; otherwise `ChunkedLinearCrossEntropy` below does, in chunks of `CHUNK_TOKENS` tokens.
+importable (not in the pinned environment: that path has not run in tunekit's tests); otherwise
+`ChunkedLinearCrossEntropy` below does, in chunks of `CHUNK_TOKENS` tokens.
 Like Liger's, it computes the gradients in the forward pass (one chunk's logits alive at a time),
 ∂loss/∂z_t = softmax(z_t) − onehot(y_t), so the backward pass only scales them by the incoming
 gradient and never recomputes a chunk.
@@ -32,12 +33,14 @@ PLAIN_HEAD_TYPES = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3"
 
 
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
-    """Σ over tokens of cross-entropy(W h + b, y), chunk by chunk; labels are never IGNORE here."""
+    """Σ over tokens of cross-entropy(W h + b, y), chunk by chunk; labels are never IGNORE here.
+    `grads`: whether autograd was on at the call (inside forward it is always off), so that an eval
+    pass computes no gradient."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, bias, labels, softcap, chunk):
+    def forward(ctx, hidden, weight, bias, labels, softcap, chunk, grads=True):
         # hidden [tokens, d], weight [vocab, d], bias [vocab] or None, labels [tokens]
-        want_h, want_w, want_b = ctx.needs_input_grad[:3]
+        want_h, want_w, want_b = (grads and need for need in ctx.needs_input_grad[:3])
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
         grad_h = torch.empty_like(hidden) if want_h else None
         grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device) if want_w else None
@@ -83,7 +86,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             grad_w = (next(saved) * grad_total).to(ctx.dtypes[0])
         if want_b:
             grad_b = (next(saved) * grad_total).to(ctx.dtypes[1])
-        return grad_h, grad_w, grad_b, None, None, None
+        return grad_h, grad_w, grad_b, None, None, None, None
 
 
 def output_head(model) -> torch.nn.Linear | None:
@@ -121,6 +124,8 @@ def head_loss_sum(model, hidden: torch.Tensor, labels: torch.Tensor, label_index
     if h.is_cuda and has_liger():
         from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
 
+        # one dtype for the kernel: QLoRA's prepare_model_for_kbit_training leaves the lm_head in float32
         loss = LigerFusedLinearCrossEntropyLoss(ignore_index=IGNORE, reduction="sum", softcap=softcap)
-        return loss(head.weight, h, y, head.bias).float()
-    return ChunkedLinearCrossEntropy.apply(h, head.weight, head.bias, y, softcap, CHUNK_TOKENS)
+        bias = None if head.bias is None else head.bias.to(h.dtype)
+        return loss(head.weight.to(h.dtype), h, y, bias).float()
+    return ChunkedLinearCrossEntropy.apply(h, head.weight, head.bias, y, softcap, CHUNK_TOKENS, torch.is_grad_enabled())
