@@ -114,6 +114,9 @@ export async function runWorkerNode(
     const [step, loss] = workerError.args ?? []
     fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))
   }
+  // the speed options' refusals (tunekit_torch/speed.py)
+  if (workerError?.name === 'PaddingFreeVirtualTokens') fail('PaddingFreeVirtualTokens', { path: 'args.paddingFree', value: true }, Number(workerError.args?.[0]))
+  if (workerError?.name === 'TorchCompileUnavailable') fail('TorchCompileUnavailable', { path: 'args.torchCompile', value: true }, String(workerError.args?.[0] ?? workerError.message))
   const reason = workerError
     ? `${node}: ${workerError.message}`
     : `${node}: the worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`
