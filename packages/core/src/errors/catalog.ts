@@ -1388,13 +1388,6 @@ export const errors = {
     message: (index: number, reason: string, completion: string) => `stage.rewards[${index}] threw "${reason}" for the completion ${show(completion)}`,
     hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
   },
-  GrpoNeedsTfjs: {
-    code: 'TK495',
-    name: 'GrpoNeedsTfjs',
-    title: 'The grpo stage trains on tfjs only for now',
-    message: () => 'stage grpo samples completions and scores them with the recipe\'s reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests',
-    hint: "Set backend: 'tfjs' (or 'auto' on a machine without CUDA).",
-  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors
