@@ -18,13 +18,13 @@ const exact = (completion: string, example: GrpoExample) => (completion.trim() =
 const short = async (completion: string) => 1 / (1 + completion.length)
 const backend = createTorchBackend({ python })
 
-const recipe = (rewards: ((c: string, e: GrpoExample) => number | Promise<number>)[], name = 'tiny-grpo-torch') => defineRecipe({
+const recipe = (rewards: ((c: string, e: GrpoExample) => number | Promise<number>)[], name = 'tiny-grpo-torch', maxSteps = 2) => defineRecipe({
   name,
   model: tinyModel,
   stage: { kind: 'grpo', rewards, numGenerations: 4, beta: 0.1, temperature: 0.9, maxCompletionLength: 5, rewardWeights: rewards.map(() => 1) },
   data: { source: inline(words.map((w, i) => ({ messages: [{ role: 'user', content: `The opposite of ${w} is?` }, { role: 'assistant', content: opposites[i]! }] }))), format: 'openai', template: 'alpaca', maxLength: 64 },
   lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
-  args: { batchSize: 4, gradientAccumulationSteps: 2, maxSteps: 3, learningRate: 1e-2, logEvery: 1, saveEvery: 1, seed: 5 },
+  args: { batchSize: 4, gradientAccumulationSteps: 2, maxSteps, learningRate: 1e-2, logEvery: 1, saveEvery: 1, seed: 5 },
   backend: 'torch',
   device: 'cpu',
 })
@@ -38,7 +38,7 @@ describe('grpo on torch', () => {
   it('samples, asks for the rewards, trains, and logs what tfjs logs', async () => {
     reference = await runRecipe(recipe([exact, short]), backend, { until: 'train' })
     const steps = stepsOf(reference.events)
-    expect(steps.map((s) => s.step)).toEqual([1, 2, 3])
+    expect(steps.map((s) => s.step)).toEqual([1, 2])
     for (const s of steps) {
       expect(Number.isFinite(s.loss)).toBe(true)
       expect(Object.keys(s.metrics!).sort()).toEqual(['clip_ratio/region_mean', 'completions/clipped_ratio', 'completions/max_length', 'completions/mean_length', 'completions/min_length', 'frac_reward_zero_std', 'kl', 'reward', 'reward_std', 'rewards/exact/mean', 'rewards/exact/std', 'rewards/short/mean', 'rewards/short/std'])
@@ -48,7 +48,7 @@ describe('grpo on torch', () => {
     expect(steps[0]!.metrics!.kl).toBe(0) // the first step's policy is its reference (B = 0)
     expect(steps.at(-1)!.metrics!.kl).toBeGreaterThan(0)
     const samples = reference.events.filter((e) => e.type === 'sample')
-    expect(samples.length).toBe(6) // 2 a logged step
+    expect(samples.length).toBe(4) // 2 a logged step
     expect(words.map((w) => `The opposite of ${w} is?`)).toContain((samples[0] as { prompt: string }).prompt)
     const adapter = await readTrainArtifact(reference.artifact('train'))
     expect(adapter.tensors.size).toBeGreaterThan(0)
@@ -61,10 +61,10 @@ describe('grpo on torch', () => {
     }
     const error = await runRecipe(recipe([exact, fails], 'tiny-grpo-throws'), backend, { until: 'train' }).then(() => undefined, (e: unknown) => e)
     expect((error as { code?: string }).code).toBe('TK494')
-    expect((error as Error).message).toMatch(/^stage\.rewards\[1\] threw "no parser for this" for the completion /)
+    expect((error as Error).message).toMatch(/TK494 stage\.rewards\[1\] \(fails\) threw "no parser for this" for the completion ".*" of example ".+"/)
     // the same worker process answers the next call
-    const again = await runRecipe(recipe([short], 'tiny-grpo-after'), backend, { until: 'train' })
-    expect(stepsOf(again.events).length).toBe(3)
+    const again = await runRecipe(recipe([short], 'tiny-grpo-after', 1), backend, { until: 'train' })
+    expect(stepsOf(again.events).length).toBe(1)
   }, 120_000)
 
   it('Ctrl-C checkpoints and a rerun resumes to the same losses and adapter', async () => {
@@ -76,7 +76,7 @@ describe('grpo on torch', () => {
     }).then(() => undefined, (e: unknown) => e)
     expect((error as { code?: string }).code).toBe('TK404')
     const resumed = await runRecipe(recipe([exact, short]), backend, { cacheDir, until: 'train' })
-    expect(stepsOf(resumed.events)[0]!.step).toBeGreaterThan(1)
+    expect(stepsOf(resumed.events).map((s) => s.step)).toEqual([2])
     expect(lossHistory(resumed.artifact('train'))).toEqual(lossHistory(reference.artifact('train')))
     const a = await readTrainArtifact(reference.artifact('train'))
     const b = await readTrainArtifact(resumed.artifact('train'))

@@ -8,9 +8,11 @@ import type { GrpoExample, RewardFunction } from './schema/stage-grpo.ts'
 /**
  * Each reward function's score of each completion: [completion][function]. Calls the functions in
  * order over the completions (async ones awaited together); a throw or a value that is not a finite
- * number is GrpoRewardThrew (TK494) / GrpoRewardNotNumber (TK493), with the completion.
+ * number is GrpoRewardThrew (TK494) / GrpoRewardNotNumber (TK493), naming the function (its index,
+ * and its name when it has one), the completion and its example's id.
  */
 export async function scoreCompletions(rewards: readonly RewardFunction[], completions: readonly string[], examples: readonly GrpoExample[]): Promise<number[][]> {
+  const names = rewards.map((f) => (f.name && f.name !== 'anonymous' ? f.name : ''))
   return Promise.all(completions.map(async (completion, i) => {
     const row: number[] = []
     for (const [f, reward] of rewards.entries()) {
@@ -18,9 +20,9 @@ export async function scoreCompletions(rewards: readonly RewardFunction[], compl
       try {
         value = await reward(completion, examples[i]!)
       } catch (e) {
-        fail('GrpoRewardThrew', { path: `stage.rewards.${f}`, value: completion }, f, e instanceof Error ? e.message : String(e), completion)
+        fail('GrpoRewardThrew', { path: `stage.rewards.${f}`, value: completion }, f, e instanceof Error ? e.message : String(e), completion, names[f], examples[i]!.id)
       }
-      if (typeof value !== 'number' || !Number.isFinite(value)) fail('GrpoRewardNotNumber', { path: `stage.rewards.${f}`, value: completion }, f, typeof value === 'number' ? String(value) : typeof value, completion)
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail('GrpoRewardNotNumber', { path: `stage.rewards.${f}`, value: completion }, f, typeof value === 'number' ? String(value) : typeof value, completion, names[f], examples[i]!.id)
       row.push(value)
     }
     return row
