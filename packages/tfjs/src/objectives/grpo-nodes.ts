@@ -25,7 +25,7 @@ async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel
   return warm ? loadTrained(model, await readTrainArtifact(warm)) : undefined
 }
 
-interface GrpoStepContext {
+export interface GrpoStepContext {
   model: DecoderModel
   adapter: AdapterState
   /** The reference: the policy training starts from (undefined: the base, the adapter off). */
@@ -54,8 +54,18 @@ async function grpoStep(c: GrpoStepContext, step: number, promptIndices: readonl
   })
   const examples = rows.map(grpoExampleOf)
   const scored = await scoreGrpoStep(c.scoring, completions, examples)
-  const { advantages: adv, metrics } = scored
   c.emitSamples(step, scored, examples)
+  return grpoBatches(c, rows, completions, scored)
+}
+
+/**
+ * A step's micro-batches from its completions (each of the prompt of `rows[j]`, its eos kept when
+ * sampled) and their scores: `batchSize` completions a micro-batch, each with its advantage, the
+ * reference's token log-probabilities when β > 0, the step's metrics on the first.
+ */
+export function grpoBatches(c: Pick<GrpoStepContext, 'model' | 'reference' | 'o' | 'batchSize'>, rows: readonly Pick<PromptLine, 'promptIds'>[], completions: readonly number[][], scored: Pick<ScoredStep, 'advantages' | 'metrics'>): GrpoBatch[] {
+  const { o } = c
+  const { advantages: adv, metrics } = scored
   const batches: GrpoBatch[] = []
   for (let start = 0; start < rows.length; start += c.batchSize) {
     const idx = Array.from({ length: Math.min(c.batchSize, rows.length - start) }, (_, k) => start + k)

@@ -104,6 +104,40 @@ def logps_of(model, batch: dict, temperature: float) -> torch.Tensor:
     return completion_logps(model, batch["input_ids"], batch["attention_mask"], batch["completion_length"], temperature, position_ids)
 
 
+def grpo_update(model, optimizer, o, args, prompts: list[list[int]], completions: list[list[int]], per_function: torch.Tensor, pad_id: int,
+                start: StartWeights | None, step: int, checkpoint=None) -> tuple[float, float, dict]:
+    """One optimiser step on a step's completions (the prompt of each, its completion's ids, its
+    rewards [completions, functions]): group advantages, the reference's log p (β > 0), micro-batches
+    of `args.batch_size` completions, the GRPO loss's gradients, clipping and the update. Returns the
+    step's loss, gradient norm and the sums behind `kl` and `clip_ratio/region_mean`."""
+    device = next(model.parameters()).device
+    _, advantages, _ = group_advantages(per_function, o.reward_weights, o.num_generations, o.scale_rewards)
+    micro = [list(range(s, min(s + args.batch_size, len(prompts)))) for s in range(0, len(prompts), args.batch_size)]
+    batches = [grpo_batch([prompts[j] for j in mb], [completions[j] for j in mb], pad_id, device) for mb in micro]
+    refs = [None] * len(batches)
+    if start is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), start.active(model):
+            refs = [logps_of(model, b, o.temperature) for b in batches]
+        model.train(was_training)
+    generation_tokens = sum(len(c) for c in completions)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    sums = {"_kl": 0.0, "_clipped": 0.0, "_tokens": 0.0}
+    for mb, batch, ref in zip(micro, batches, refs):
+        logps = logps_of(model, batch, o.temperature)
+        loss, parts = grpo_loss(o, logps, ref, advantages[mb].to(device), batch["completion_mask"], generation_tokens, len(micro))
+        loss.backward()
+        loss_sum += loss.detach().double()
+        for name, value in parts.items():
+            sums[name] += float(value)
+    trainable = [p for g in optimizer.param_groups for p in g["params"]]
+    norm = grad_norm(trainable, args.max_grad_norm)
+    step_loss, norm_value = torch.stack([loss_sum, norm.detach().double()]).tolist()
+    optimizer_update(optimizer, step_loss, step, checkpoint)
+    return step_loss, norm_value, sums
+
+
 def run_train_grpo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, o = params.args, params.objective
@@ -128,7 +162,6 @@ def run_train_grpo(spec: NodeSpec) -> None:
          f"GRPO loss {o.loss_type}, {o.num_generations} generations, beta {o.beta}, epsilon {o.epsilon}")
     state, snapshot, checkpoint = resumable(spec, model, optimizer, method, total)
 
-    trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
     done_at_start = int(state["step"])
     run_start = time.perf_counter()
     for index in range(done_at_start, total):
@@ -140,30 +173,11 @@ def run_train_grpo(spec: NodeSpec) -> None:
         with torch.no_grad():
             completions = [sample(model, prompts[r], o, completion_seed(args.seed, index, len(rows), j), eos_id, pad_id, device) for j, r in enumerate(rows)]
         per_function, metrics = ask_rewards(index, rows, completions)
-        _, advantages, _ = group_advantages(per_function, o.reward_weights, o.num_generations, o.scale_rewards)
-        micro = [list(range(s, min(s + args.batch_size, len(rows)))) for s in range(0, len(rows), args.batch_size)]
-        batches = [grpo_batch([prompts[rows[j]] for j in mb], [completions[j] for j in mb], pad_id, device) for mb in micro]
-        refs = [None] * len(batches)
-        if start is not None:
-            with torch.no_grad(), start.active(model):
-                refs = [logps_of(model, b, o.temperature) for b in batches]
         model.train()
         torch.manual_seed(args.seed + index)  # dropout of step s from seed + s, as train.py
         lr = args.learning_rate * factor(index)
         set_lr(optimizer, lr)
-        generation_tokens = sum(len(c) for c in completions)
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        sums = {"_kl": 0.0, "_clipped": 0.0, "_tokens": 0.0}
-        for mb, batch, ref in zip(micro, batches, refs):
-            logps = logps_of(model, batch, o.temperature)
-            loss, parts = grpo_loss(o, logps, ref, advantages[mb].to(device), batch["completion_mask"], generation_tokens, len(micro))
-            loss.backward()
-            loss_sum += loss.detach().double()
-            for name, value in parts.items():
-                sums[name] += float(value)
-        norm = grad_norm(trainable_params, args.max_grad_norm)
-        step_loss, norm_value = torch.stack([loss_sum, norm.detach().double()]).tolist()
-        optimizer_update(optimizer, step_loss, index + 1, checkpoint)
+        step_loss, norm_value, sums = grpo_update(model, optimizer, o, args, [prompts[r] for r in rows], completions, per_function, pad_id, start, index + 1, checkpoint)
         step = index + 1
         state["step"], state["epoch"], state["microBatch"] = step, step / per_epoch, step * args.gradient_accumulation_steps
         state["lossHistory"].append(step_loss)
