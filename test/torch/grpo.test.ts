@@ -4,7 +4,7 @@
 // adapter; a reward that throws is the catalog error and the worker is free again (no hang); Ctrl-C
 // checkpoints and a rerun resumes to the same losses and adapter.
 import { describe, expect, it } from 'vitest'
-import { defineRecipe, inline, type GrpoExample, type RunEvent } from '@tunekit/core'
+import { defineRecipe, describeEvent, inline, type GrpoExample, type RunEvent } from '@tunekit/core'
 import { readTrainArtifact } from '@tunekit/hf'
 import { createTorchBackend } from '@tunekit/torch'
 import { readFileSync } from 'node:fs'
@@ -35,7 +35,7 @@ const lossHistory = (dir: string) => (JSON.parse(readFileSync(join(dir, 'trainer
 describe('grpo on torch', () => {
   let reference: Awaited<ReturnType<typeof runRecipe>>
 
-  it('samples, asks for the rewards, trains, and logs what tfjs logs', async () => {
+  it('samples, asks for the rewards, trains, and logs what tfjs logs (the progress line shows reward and kl)', async () => {
     reference = await runRecipe(recipe([exact, short]), backend, { until: 'train' })
     const steps = stepsOf(reference.events)
     expect(steps.map((s) => s.step)).toEqual([1, 2])
@@ -47,6 +47,7 @@ describe('grpo on torch', () => {
     }
     expect(steps[0]!.metrics!.kl).toBe(0) // the first step's policy is its reference (B = 0)
     expect(steps.at(-1)!.metrics!.kl).toBeGreaterThan(0)
+    expect(describeEvent(steps[1]!)).toMatch(/ reward \d+\.\d{3} kl \d/) // the CLI's progress line, as on tfjs
     const samples = reference.events.filter((e) => e.type === 'sample')
     expect(samples.length).toBe(4) // 2 a logged step
     expect(words.map((w) => `The opposite of ${w} is?`)).toContain((samples[0] as { prompt: string }).prompt)
