@@ -100,9 +100,11 @@ export async function runWorkerNode(
       return void logLines.push(line)
     }
     if (event.type === 'error') workerError = event as WorkerError
-    else if (event.type === 'reward-request' && options.onRequest) answering = answering.then(() => answerRequest(options.onRequest!, event as { type: string }))
+    // a request no handler answers is refused, never left waiting (the worker blocks on it)
+    else if (event.type === 'reward-request') answering = answering.then(() => answerRequest(options.onRequest ?? noAnswer, event as { type: string }))
     else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
   }
+  const noAnswer = (): Promise<string> => Promise.reject(new Error(`${ctx.node.id}: the worker asked for rewards and this node answers none`))
   // the worker blocks on each request until its answer, so the answers queue in order
   let answering = Promise.resolve()
   let requestError: unknown
