@@ -70,12 +70,13 @@ def ask_rewards(step: int, rows: list[int], completions: list[list[int]]) -> tup
 
 
 class StartWeights:
-    """The policy training starts from, the KL term's reference (TRL's): a fresh LoRA adapter (B = 0)
-    is the base with the adapter off; anything else (a warm-start adapter, PiSSA's, full or freeze
-    weights) a copy of the trainable tensors at the start, swapped in for the reference pass."""
+    """The KL term's reference, as TRL and tfjs take it: for a PEFT method trained from a fresh
+    adapter (LoRA's B = 0, IA³'s ones, prompt tuning's virtual tokens) the base with the adapter off;
+    otherwise (a warm-start adapter, any other LoRA init, full or freeze weights) the policy at the
+    start: a copy of the trainable tensors, swapped in for the reference pass."""
 
     def __init__(self, model, method) -> None:
-        fresh = method.kind == "lora" and method.init in ("default", "gaussian")
+        fresh = method.kind in ("ia3", "prompt-tuning") or (method.kind == "lora" and method.init in ("default", "gaussian"))
         self.saved = None if fresh else {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
     @contextlib.contextmanager
