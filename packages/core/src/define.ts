@@ -277,13 +277,11 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
-function stageIssues({ stage, data = {}, args = {}, backend }: RecipeParts): Issue[] {
+function stageIssues({ stage, data = {}, args = {} }: RecipeParts): Issue[] {
   const kind = stage?.kind ?? 'sft'
   const issues: Issue[] = []
   if (stage?.kind === 'kto') issues.push(...ktoIssues(stage, args))
   if (stage?.kind === 'grpo') issues.push(...grpoIssues(stage, args))
-  // the torch worker has GRPO's loss (grpo_loss.py) but not yet its sampling loop
-  if (stage?.kind === 'grpo' && backend === 'torch') issues.push(issue('GrpoNeedsTfjs', { path: 'backend', value: backend }))
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))

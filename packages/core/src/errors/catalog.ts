@@ -1410,22 +1410,15 @@ export const errors = {
     code: 'TK493',
     name: 'GrpoRewardNotNumber',
     title: 'A reward function did not return a finite number',
-    message: (index: number, got: string, completion: string) => `stage.rewards[${index}] returned ${got} for the completion ${show(completion)}`,
+    message: (index: number, got: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} returned ${got} for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Return a finite number from every reward function (0 for a completion that earns nothing); a Promise must resolve to one.',
   },
   GrpoRewardThrew: {
     code: 'TK494',
     name: 'GrpoRewardThrew',
     title: 'A reward function threw',
-    message: (index: number, reason: string, completion: string) => `stage.rewards[${index}] threw "${reason}" for the completion ${show(completion)}`,
+    message: (index: number, reason: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} threw "${reason}" for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
-  },
-  GrpoNeedsTfjs: {
-    code: 'TK495',
-    name: 'GrpoNeedsTfjs',
-    title: 'The grpo stage trains on tfjs only for now',
-    message: () => 'stage grpo samples completions and scores them with the recipe\'s reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests',
-    hint: "Set backend: 'tfjs' (or 'auto' on a machine without CUDA).",
   },
 } as const satisfies Record<string, ErrorData>
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from . import EXIT_INTERRUPTED
 from .chunked_loss import head_loss_sum
-from .checkpoint import list_checkpoints, load_moments, load_trained, save_checkpoint
+from .checkpoint import list_checkpoints, load_checkpoint, load_moments, load_trained, save_checkpoint
 from .distributed import Dist, full_params, no_sync
 from . import distributed
 from .events import WorkerError, emit, info, log, warn
@@ -119,6 +119,31 @@ def optimizer_update(optimizer, step_loss: float, step: int, checkpoint=None) ->
         raise WorkerError("NonFiniteLoss", f"the loss at step {step} is {step_loss}", args=[step, step_loss])
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
+
+
+def resumable(spec: NodeSpec, model, optimizer, method, total: int):
+    """The trainer state of a one-process loop (the preference stages, GRPO), from the work folder's
+    last checkpoint when there is one, with `snapshot()` (what a checkpoint records) and
+    `checkpoint()` (writes one and says so)."""
+    seed = spec.params.args.seed
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    spec.work_dir.mkdir(parents=True, exist_ok=True)
+    found = list_checkpoints(spec.work_dir)
+    if found:
+        loaded = load_checkpoint(found[-1][1], model, optimizer, spec.node, method)
+        if loaded.get("recipeKey") not in (None, spec.key):
+            warn(spec.node, f"{found[-1][1].name} belongs to another recipe key; resuming its weights anyway")
+        state.update(loaded)
+        info(spec.node, f"resuming from {found[-1][1]} at step {state['step']}")
+
+    def snapshot() -> dict:
+        return {**state, "rng": {"seed": seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
+
+    def checkpoint() -> None:
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), spec.params.args.keep_checkpoints, method)
+        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+
+    return state, snapshot, checkpoint
 
 
 def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
