@@ -759,6 +759,51 @@ export const errors = {
     message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
     hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
   },
+  // TK384–TK391: PiSSA and LoftQ start values (lora.initLoraWeights, PEFT's init_lora_weights; issue 13).
+  LoraInitConflict: {
+    code: 'TK384',
+    name: 'LoraInitConflict',
+    title: 'Two start values for the adapter',
+    message: (init: string, start: string) =>
+      `lora.initLoraWeights ${show(init)} computes A and B from the base weights, but lora.init is ${show(start)}, which gives them other start values`,
+    hint: "Leave lora.init at 'default' with PiSSA or LoftQ; a PiSSA adapter tunekit wrote is already a plain LoRA of the original base, so continue it with lora.init (its folder) and initLoraWeights: true.",
+  },
+  LoftqNeedsQuantize: {
+    code: 'TK385',
+    name: 'LoftqNeedsQuantize',
+    title: 'LoftQ without a quantised base',
+    message: () => "lora.initLoraWeights 'loftq' fits A and B to the quantisation error of each weight, but model.quantize is not set, so there is no quantisation error to fit",
+    hint: "Set model.quantize (e.g. { bits: 4, type: 'nf4' }), or use initLoraWeights: 'pissa' for a full-precision base.",
+  },
+  PissaWithQuantize: {
+    code: 'TK386',
+    name: 'PissaWithQuantize',
+    title: 'PiSSA on a quantised base',
+    message: (init: string) =>
+      `lora.initLoraWeights ${show(init)} replaces each adapted weight by its residual after the top singular vectors, which needs the full-precision weights, but model.quantize is set (PEFT's pissa_init refuses quantised weights too)`,
+    hint: "Use initLoraWeights: 'loftq' with model.quantize (LoftQ is the quantisation-aware form), or remove model.quantize to train PiSSA.",
+  },
+  LoftqConfigWithoutLoftq: {
+    code: 'TK387',
+    name: 'LoftqConfigWithoutLoftq',
+    title: "lora.loftqConfig without initLoraWeights: 'loftq'",
+    message: (init: unknown) => `lora.loftqConfig configures LoftQ's quantiser, but lora.initLoraWeights is ${show(init)}, so it would be ignored`,
+    hint: "Set lora.initLoraWeights: 'loftq' (with model.quantize), or remove lora.loftqConfig.",
+  },
+  LoraInitWithDora: {
+    code: 'TK388',
+    name: 'LoraInitWithDora',
+    title: 'PiSSA or LoftQ with DoRA',
+    message: (init: string) => `lora.initLoraWeights ${show(init)} with lora.useDora: tunekit does not convert a DoRA adapter started from singular vectors into a plain adapter of the original base`,
+    hint: 'Choose one: remove lora.useDora, or set initLoraWeights: true.',
+  },
+  LoftqBackendUnsupported: {
+    code: 'TK389',
+    name: 'LoftqBackendUnsupported',
+    title: 'LoftQ is not available on this backend',
+    message: (backend: string, why: string) => `lora.initLoraWeights 'loftq' cannot run on the ${backend} backend: ${why}`,
+    hint: (other: string) => `Run the recipe on the ${other} backend, or use initLoraWeights: true (QLoRA's default start).`,
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',
