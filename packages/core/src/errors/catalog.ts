@@ -797,12 +797,13 @@ export const errors = {
     message: (init: string) => `lora.initLoraWeights ${show(init)} with lora.useDora: tunekit does not convert a DoRA adapter started from singular vectors into a plain adapter of the original base`,
     hint: 'Choose one: remove lora.useDora, or set initLoraWeights: true.',
   },
-  LoftqBackendUnsupported: {
+  LoftqUnavailable: {
     code: 'TK389',
-    name: 'LoftqBackendUnsupported',
-    title: 'LoftQ is not available on this backend',
-    message: (backend: string, why: string) => `lora.initLoraWeights 'loftq' cannot run on the ${backend} backend: ${why}`,
-    hint: (other: string) => `Run the recipe on the ${other} backend, or use initLoraWeights: true (QLoRA's default start).`,
+    name: 'LoftqUnavailable',
+    title: 'LoftQ is not trained by tunekit yet',
+    message: () =>
+      "lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it)",
+    hint: "Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init.",
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {

@@ -101,7 +101,8 @@ export const loraSchema = z.strictObject({
    * written converted to a plain rank-2r LoRA of the unmodified base (PEFT's
    * `path_initial_model_for_weight_conversion`). `'loftq'`: LoftQ, only with `model.quantize`: A and B
    * fit the quantisation error of W (`loftqConfig`), the base replaced by the quantised residual,
-   * which recovers much of the quality QLoRA loses at 4 bits. Same trainable count as LoRA.
+   * which recovers much of the quality QLoRA loses at 4 bits; checked, but not trained yet (TK389:
+   * its artifact is a new base as well as an adapter). Same trainable count as LoRA.
    * @defaultValue true
    * @see https://arxiv.org/abs/2404.02948 (PiSSA), https://arxiv.org/abs/2310.08659 (LoftQ),
    *   https://huggingface.co/docs/peft/developer_guides/lora#initialization (init_lora_weights)
@@ -187,6 +188,7 @@ function initIssues(lora: Partial<z.output<typeof loraMethodSchema>>, model: Che
   if (lora.init !== undefined && lora.init !== 'default') issues.push(issue('LoraInitConflict', { path: `${at}.init`, value: lora.init }, init, lora.init))
   if (lora.useDora === true) issues.push(issue('LoraInitWithDora', { path, value: init }, init))
   if (init === 'loftq' && !model.quantized) issues.push(issue('LoftqNeedsQuantize', { path, value: init }))
+  if (init === 'loftq') issues.push(issue('LoftqUnavailable', { path, value: init }))
   if (init !== 'loftq' && model.quantized) issues.push(issue('PissaWithQuantize', { path, value: init }, init))
   return issues
 }

@@ -148,9 +148,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
         use_rslora=lora.rs_lora,
         use_dora=lora.use_dora,
-        # PiSSA / LoftQ: PEFT computes A, B and the replaced base weights itself (pissa_init, loftq_init)
+        # PiSSA: PEFT computes A, B and the residual base weights itself (pissa_init); LoftQ is refused at check (TK389)
         init_lora_weights=lora.init_lora_weights if lora.init_lora_weights is not True else "gaussian" if lora.init == "gaussian" else True,
-        loftq_config=loftq_config(lora),
         bias="none",
         # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
         task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
@@ -159,18 +158,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
     return cfg
 
 
-def loftq_config(lora: TrainParamsMethodLora):
-    """PEFT's LoftQConfig of `lora.loftqConfig` (its defaults when LoftQ is chosen without one), else {}."""
-    from peft import LoftQConfig
-
-    if lora.init_lora_weights != "loftq":
-        return {}
-    c = lora.loftq_config
-    return LoftQConfig(loftq_bits=c.loftq_bits, loftq_iter=c.loftq_iter) if c is not None else LoftQConfig()
-
-
 def starts_from_weights(lora: TrainParamsMethodLora) -> bool:
-    """PiSSA and LoftQ: PEFT computes lora_A / lora_B from the base weights, so the driver's initial adapter has none."""
+    """PiSSA: PEFT computes lora_A / lora_B from the base weights, so the driver's initial adapter has none."""
     return lora.init_lora_weights is not True
 
 
