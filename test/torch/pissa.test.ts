@@ -4,18 +4,19 @@
 // differ in sign, which neither the residual, the losses (Adam is sign-equivariant) nor the
 // converted adapter sees. Per-step losses agree over 10 steps; each backend's adapter is written
 // converted (a rank-2r LoRA of the unmodified base, PEFT's path_initial_model_for_weight_conversion)
-// and loads in PEFT as-is with tunekit's logits; both merges give the adapter's logits; plan's
-// trainable count is PEFT's (a rank-r LoRA's).
-import { readFileSync } from 'node:fs'
+// and loads in PEFT as-is with tunekit's logits; both merges give the adapter's logits; the
+// converted adapter is the trained PiSSA model (PEFT's own load of the rank-r adapter, pissa_init re-run);
+// plan's trainable count is PEFT's (a rank-r LoRA's).
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, plan } from '@tunekit/core'
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readSafetensors } from '@tunekit/hf'
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readSafetensors, resolveModelDir, writeSafetensors, type FloatTensor } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
-import { losses, maxRel, logged, adapterAndMergeFigures, TINY_IDS } from './logits.ts'
+import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
+import { losses, maxRel, logged, adapterAndMergeFigures, relDiff, torchLogits, TINY_IDS } from './logits.ts'
 
 const STEPS = 10
 const model = {
@@ -66,6 +67,35 @@ describe('PiSSA on tfjs and torch (cpu, float32)', () => {
     for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
     console.log(`PiSSA adapters, tfjs vs torch in PEFT: ${backends.toExponential(2)}`)
     expect(backends).toBeLessThan(1e-4)
+  })
+
+  it("the conversion is PEFT's: each converted adapter gives the logits of its trained rank-r PiSSA adapter, which PEFT loads by re-running pissa_init on the original base", { timeout: 300_000 }, async () => {
+    // the unconverted adapter back from the converted one: A = A'[:r], B = B'[:, :r], init_lora_weights 'pissa'
+    const unconverted = async (run: Run): Promise<string> => {
+      const dir = join(tempDir('pissa'), 'unconverted')
+      mkdirSync(dir)
+      cpSync(join(run.artifact('train'), 'tokenizer'), join(dir, 'tokenizer'), { recursive: true }) // the vocabulary the embeddings grow to
+      const json = JSON.parse(readFileSync(join(run.artifact('train'), ADAPTER_CONFIG), 'utf8')) as Record<string, unknown>
+      writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...json, r: 4, lora_alpha: 8, init_lora_weights: 'pissa' }))
+      const { tensors } = await readSafetensors(join(run.artifact('train'), ADAPTER_WEIGHTS))
+      const rankR = [...tensors].map(([k, t]): [string, FloatTensor] => {
+        const [rows, cols] = t.shape as [number, number]
+        if (k.endsWith('lora_A.weight')) return [k, { shape: [rows / 2, cols], data: (t.data as Float32Array).slice(0, (rows / 2) * cols) }]
+        if (k.endsWith('lora_B.weight')) return [k, { shape: [rows, cols / 2], data: Float32Array.from({ length: rows * (cols / 2) }, (_, i) => (t.data as Float32Array)[Math.floor(i / (cols / 2)) * cols + (i % (cols / 2))]!) }]
+        return [k, t as FloatTensor]
+      })
+      await writeSafetensors(join(dir, ADAPTER_WEIGHTS), rankR)
+      return dir
+    }
+    const base = await resolveModelDir(torch.artifact('model'))
+    const runs = [tfjs, torch]
+    const cases = await Promise.all(runs.map(async (run) => [{ model: base, adapter: await unconverted(run) }, { model: base, adapter: run.artifact('train') }]))
+    const logits = await torchLogits(cases.flat(), TINY_IDS)
+    runs.forEach((_, i) => {
+      const diff = relDiff(logits[2 * i + 1]!, logits[2 * i]!)
+      console.log(`${i === 0 ? 'tfjs' : 'torch'}: PiSSA on the residual base vs the converted LoRA on the original base (PEFT): ${diff.toExponential(2)}`)
+      expect(diff).toBeLessThan(1e-5)
+    })
   })
 
   it("plan counts a rank-r LoRA: PEFT's get_nb_trainable_parameters() (the torch worker logs it), and tfjs trains as many", async () => {
