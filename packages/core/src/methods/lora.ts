@@ -5,6 +5,22 @@ import type { CheckModel, MethodDefinition } from './types.ts'
 // LoRA (Hu et al., 2021): W' = W + (alpha / r) · B·A with A [r, in], B [out, r] trained and W frozen;
 // rsLoRA scales by alpha / √r. The options are PEFT's LoraConfig fields in camelCase.
 
+/** PEFT's LoftQConfig, camelCase (`lora.loftqConfig`). */
+export const loftqConfigSchema = z.strictObject({
+  /**
+   * Bits of the quantised residual: 4 (NF4, blocks of 64) or 8 (int8 per row).
+   * @defaultValue 4
+   * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_bits)
+   */
+  loftqBits: z.union([z.literal(4), z.literal(8)]).default(4),
+  /**
+   * Alternating quantise / low-rank steps; the paper uses 1 to 5.
+   * @defaultValue 1
+   * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_iter)
+   */
+  loftqIter: z.number().int().positive().default(1),
+})
+
 export const loraSchema = z.strictObject({
   /**
    * Rank r of the low-rank update B·A. Adapter memory and trainable parameters grow linearly
@@ -116,20 +132,7 @@ export const loraSchema = z.strictObject({
    * @defaultValue undefined (`{ loftqBits: 4, loftqIter: 1 }` with LoftQ)
    * @see https://arxiv.org/abs/2310.08659 (LoftQ), https://huggingface.co/docs/peft/package_reference/loftq
    */
-  loftqConfig: z.strictObject({
-    /**
-     * Bits of the quantised residual: 4 (NF4, blocks of 64) or 8 (int8 per row).
-     * @defaultValue 4
-     * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_bits)
-     */
-    loftqBits: z.union([z.literal(4), z.literal(8)]).default(4),
-    /**
-     * Alternating quantise / low-rank steps; the paper uses 1 to 5.
-     * @defaultValue 1
-     * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_iter)
-     */
-    loftqIter: z.number().int().positive().default(1),
-  }).optional(),
+  loftqConfig: loftqConfigSchema.optional(),
 })
 
 export type LoraInput = z.input<typeof loraSchema>
