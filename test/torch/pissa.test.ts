@@ -10,7 +10,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, plan } from '@tunekit/core'
+import { compile, defineRecipe, plan, type RecipeInput } from '@tunekit/core'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readSafetensors, resolveModelDir, writeSafetensors, type FloatTensor } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
@@ -24,13 +24,14 @@ const model = {
   random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
 } as const
 
-const recipe = (backend: 'tfjs' | 'torch') =>
+const pissa = { rank: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', trainableTokens: true, initLoraWeights: 'pissa' } as const
+const recipe = (backend: 'tfjs' | 'torch', lora: RecipeInput<'mistral'>['lora'] = pissa) =>
   defineRecipe<'mistral'>({
     name: 'tiny-pissa',
     model,
     data: { source: { kind: 'inline', records }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 64, split: { eval: 0 } },
     tokens: { chatml: true },
-    lora: { rank: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', trainableTokens: true, initLoraWeights: 'pissa' },
+    lora,
     args: { batchSize: 2, maxSteps: STEPS, learningRate: 2e-3, warmupSteps: 2, lrScheduler: 'linear', logEvery: 1, seed: 3, evalEvery: 'never', saveEvery: STEPS },
     backend,
     device: 'cpu',
@@ -94,6 +95,20 @@ describe('PiSSA on tfjs and torch (cpu, float32)', () => {
     for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
     console.log(`PiSSA adapters, tfjs vs torch in PEFT: ${backends.toExponential(2)}`)
     expect(backends).toBeLessThan(1e-4)
+  })
+
+  it('a warm start continues the converted adapter as plain LoRA, and refuses an unconverted one: TK390', async () => {
+    const converted = tfjs.artifact('train')
+    const warm = (init: string, rank: number, alpha: number) => compile(recipe('tfjs', { ...pissa, rank, alpha, initLoraWeights: true, init }), { baseDir: repoRoot, cacheDir: tempDir('pissa-cache') })
+    await expect(warm(converted, 8, 16)).resolves.toBeDefined()
+    const dir = await unconverted(tfjs)
+    const err = await warm(dir, 4, 8).catch((e: unknown) => e)
+    expect((err as Error).message.replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
+      "A warm-start adapter trained against a residual base
+      ✖ TK390 "$DIR" has init_lora_weights "pissa": its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model → at lora.init
+        value: "$DIR"
+        fix: Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already."
+    `)
   })
 
   it("plan counts a rank-r LoRA: PEFT's get_nb_trainable_parameters() (the torch worker logs it), and tfjs trains as many", async () => {
