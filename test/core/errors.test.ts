@@ -31,7 +31,7 @@ describe('RecipeError', () => {
     ])
     expect(e.message).toMatchInlineSnapshot(`
       "Recipe has 3 problems
-      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init → at lora.rnak
+      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init, initLoraWeights, loftqConfig → at lora.rnak
         value: 16
         fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
       ✖ TK103 expected a number > 0 → at args.learningRate

@@ -252,6 +252,7 @@ function qaIssues({ model = {}, data = {}, method, lora = {}, output = {} }: Rec
     if (plain.useDora) issues.push(issue('QaMethodUnsupported', { path: `${at}.useDora`, value: true }, 'DoRA'))
     if (plain.trainableTokens !== undefined && plain.trainableTokens !== false) issues.push(issue('QaMethodUnsupported', { path: `${at}.trainableTokens`, value: plain.trainableTokens }, 'trainable tokens'))
     if (plain.init !== undefined && plain.init !== 'default') issues.push(issue('QaMethodUnsupported', { path: `${at}.init`, value: plain.init }, `init '${plain.init}'`))
+    if (plain.initLoraWeights !== undefined && plain.initLoraWeights !== true) issues.push(issue('QaMethodUnsupported', { path: `${at}.initLoraWeights`, value: plain.initLoraWeights }, `initLoraWeights '${plain.initLoraWeights}'`))
   }
   if (model.quantize !== undefined) issues.push(issue('QaMethodUnsupported', { path: 'model.quantize', value: model.quantize }, 'a quantised base (QLoRA)'))
   if (data.split?.evalSplit !== undefined) issues.push(issue('QaEvalSplitUnsupported', { path: 'data.split.evalSplit', value: data.split.evalSplit }, data.split.evalSplit))

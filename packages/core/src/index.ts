@@ -12,7 +12,7 @@ export { modelSchema, quantizeSchema, randomInitSchema } from './schema/model.ts
 export type { ModelOptions } from './schema/model.ts'
 export { tokensSchema, CHATML_TOKENS, addedTokens } from './schema/tokens.ts'
 export type { TokensOptions } from './schema/tokens.ts'
-export { loraSchema, loraMethodSchema } from './methods/lora.ts'
+export { loftqConfigSchema, loraSchema, loraMethodSchema } from './methods/lora.ts'
 export type { LoraOptions, LoraInput } from './methods/lora.ts'
 export { methods, methodSchema, resolveMethod, checkMethod, countTrainable, methodActivationBytes, methodChoiceIssues } from './methods/index.ts'
 export type { MethodKind, MethodInput, MethodOptions, MethodOf, MethodDefinition, MethodModel, CheckModel, TrainableCount, ActivationContext } from './methods/index.ts'

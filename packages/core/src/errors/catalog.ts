@@ -800,6 +800,60 @@ export const errors = {
     message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
     hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
   },
+  // TK384–TK391: PiSSA and LoftQ start values (lora.initLoraWeights, PEFT's init_lora_weights; issue 13).
+  LoraInitConflict: {
+    code: 'TK384',
+    name: 'LoraInitConflict',
+    title: 'Two start values for the adapter',
+    message: (init: string, start: string) =>
+      `lora.initLoraWeights ${show(init)} computes A and B from the base weights, but lora.init is ${show(start)}, which gives them other start values`,
+    hint: "Leave lora.init at 'default' with PiSSA or LoftQ; a PiSSA adapter tunekit wrote is already a plain LoRA of the original base, so continue it with lora.init (its folder) and initLoraWeights: true.",
+  },
+  LoftqNeedsQuantize: {
+    code: 'TK385',
+    name: 'LoftqNeedsQuantize',
+    title: 'LoftQ without a quantised base',
+    message: () => "lora.initLoraWeights 'loftq' fits A and B to the quantisation error of each weight, but model.quantize is not set, so there is no quantisation error to fit",
+    hint: "Set model.quantize (e.g. { bits: 4, type: 'nf4' }), or use initLoraWeights: 'pissa' for a full-precision base.",
+  },
+  PissaWithQuantize: {
+    code: 'TK386',
+    name: 'PissaWithQuantize',
+    title: 'PiSSA on a quantised base',
+    message: (init: string) =>
+      `lora.initLoraWeights ${show(init)} replaces each adapted weight by its residual after the top singular vectors, which needs the full-precision weights, but model.quantize is set (PEFT's pissa_init refuses quantised weights too)`,
+    hint: "Use initLoraWeights: 'loftq' with model.quantize (LoftQ is the quantisation-aware form), or remove model.quantize to train PiSSA.",
+  },
+  LoftqConfigWithoutLoftq: {
+    code: 'TK387',
+    name: 'LoftqConfigWithoutLoftq',
+    title: "lora.loftqConfig without initLoraWeights: 'loftq'",
+    message: (init: unknown) => `lora.loftqConfig configures LoftQ's quantiser, but lora.initLoraWeights is ${show(init)}, so it would be ignored`,
+    hint: "Set lora.initLoraWeights: 'loftq' (with model.quantize), or remove lora.loftqConfig.",
+  },
+  LoraInitWithDora: {
+    code: 'TK388',
+    name: 'LoraInitWithDora',
+    title: 'PiSSA or LoftQ with DoRA',
+    message: (init: string) => `lora.initLoraWeights ${show(init)} with lora.useDora: tunekit does not convert a DoRA adapter started from singular vectors into a plain adapter of the original base`,
+    hint: 'Choose one: remove lora.useDora, or set initLoraWeights: true.',
+  },
+  LoftqUnavailable: {
+    code: 'TK389',
+    name: 'LoftqUnavailable',
+    title: 'LoftQ is not trained by tunekit yet',
+    message: () =>
+      "lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it)",
+    hint: "Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init.",
+  },
+  WarmStartUnconverted: {
+    code: 'TK390',
+    name: 'WarmStartUnconverted',
+    title: 'A warm-start adapter trained against a residual base',
+    message: (folder: string, start: string) =>
+      `${show(folder)} has init_lora_weights ${show(start)}: its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model`,
+    hint: "Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already.",
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

@@ -31,6 +31,8 @@ export interface AdapterState {
   weights: Map<string, tf.Variable>
   /** The trainable variables by artifact key, in a fixed order (the optimizer state follows it). */
   entries: Array<[string, tf.Variable]>
+  /** PiSSA's start values A0, B0 by PEFT key: the artifact is written converted against them (@tunekit/hf's convertedArtifact). */
+  pissaStart?: ReadonlyMap<string, FloatTensor>
 }
 
 /** Every linear module of the model, in layer order. */

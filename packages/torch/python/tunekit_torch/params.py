@@ -48,6 +48,12 @@ class TrainParamsTokens(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodLoraLoftqConfig(Params):
+    loftq_bits: Literal[4] | Literal[8] = field(metadata={"json": "loftqBits"})
+    loftq_iter: int = field(metadata={"json": "loftqIter"})
+
+
+@dataclass(frozen=True)
 class TrainParamsMethodLora(Params):
     kind: Literal["lora"] = field(metadata={"json": "kind"})
     rank: int = field(metadata={"json": "rank"})
@@ -59,7 +65,9 @@ class TrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    init_lora_weights: Literal[True] | Literal["pissa"] | str | Literal["loftq"] = field(metadata={"json": "initLoraWeights"})
     loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
+    loftq_config: TrainParamsMethodLoraLoftqConfig | None = field(default=None, metadata={"json": "loftqConfig"})
 
 
 @dataclass(frozen=True)
@@ -287,6 +295,12 @@ class QaTrainParamsModel(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsMethodLoraLoftqConfig(Params):
+    loftq_bits: Literal[4] | Literal[8] = field(metadata={"json": "loftqBits"})
+    loftq_iter: int = field(metadata={"json": "loftqIter"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsMethodLora(Params):
     kind: Literal["lora"] = field(metadata={"json": "kind"})
     rank: int = field(metadata={"json": "rank"})
@@ -298,7 +312,9 @@ class QaTrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    init_lora_weights: Literal[True] | Literal["pissa"] | str | Literal["loftq"] = field(metadata={"json": "initLoraWeights"})
     loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
+    loftq_config: QaTrainParamsMethodLoraLoftqConfig | None = field(default=None, metadata={"json": "loftqConfig"})
 
 
 @dataclass(frozen=True)
