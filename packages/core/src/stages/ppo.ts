@@ -61,3 +61,9 @@ export const ppoStage = defineStage({
     return b.add('train', inputs, { extra: { objective }, reads })
   },
 })
+
+/** The rm train artifact folder a ppo train node reads: its `<recipe>/train` input's, or the folder the recipe names. */
+export function rewardModelDir(ctx: { input: (id: string) => string }, rewardModel: { recipe?: string | undefined; path?: string | undefined }): string {
+  if (rewardModel.path !== undefined) return rewardModel.path
+  return ctx.input(`${rewardModel.recipe!}/train`)
+}
