@@ -30,7 +30,7 @@ const model = {
 } as const
 const words = ['hot', 'up', 'big', 'wet']
 const opposites = ['cold', 'down', 'small', 'dry']
-const lora = { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'] }
+const lora = { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'] } as const
 const rm = defineRecipe({
   name: 'tiny-rm', model, stage: { kind: 'rm' },
   data: { source: inline(words.map((w, i) => ({ prompt: `Opposite of ${w}?`, chosen: opposites[i]!, rejected: w }))), format: 'openai', template: 'alpaca', maxLength: 96, split: { eval: 0 } },

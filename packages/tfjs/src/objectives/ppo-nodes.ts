@@ -33,9 +33,20 @@ export interface PpoModels {
   valueHead: Var2D
 }
 
-/** log p [L] of each row's completion tokens under `adapter`, logits ÷ (temperature + 1e-7), and the final hidden states' value / score positions. */
-function rolloutPass(m: PpoModels, rows: readonly { promptIds: readonly number[]; completion: readonly number[] }[], width: number, o: PpoOptions, padId: number) {
-  const batch = ppoBatch(rows.map((r) => ({ ...r, logprobs: [], advantages: [], returns: [], values: [] })))
+/** A rollout micro-batch's rows: prompt ++ completion, right-padded. */
+const rolloutBatch = (rows: readonly RolloutRow[]): PpoBatch => ppoBatch(rows.map((r) => ({ ...r, logprobs: [], advantages: [], returns: [], values: [] })))
+
+type RolloutRow = { promptIds: readonly number[]; completion: readonly number[] }
+
+/** The reward model's score of each row [rows]: its `score` head at the row's last real token (the completion's eos, or its last token when cut). */
+export function rewardScores(model: DecoderModel, reward: AdapterState, rows: readonly RolloutRow[], padId: number): number[] {
+  const batch = rolloutBatch(rows)
+  return [...tf.tidy(() => scoreRewards(forwardHidden(model, reward, batch), lastTokenPositions(batch, padId), scoreWeight(model, reward)).dataSync() as Float32Array)]
+}
+
+/** log π_old and log π_ref [L] of each row's completion tokens (logits ÷ (temperature + 1e-7)) and the values [min(L + 1, W)] of the policy's value head. */
+export function rolloutPass(m: Omit<PpoModels, 'reward'>, rows: readonly RolloutRow[], width: number, o: PpoOptions) {
+  const batch = rolloutBatch(rows)
   const logit: number[] = []
   const targets: number[] = []
   const value: number[] = []
@@ -53,7 +64,6 @@ function rolloutPass(m: PpoModels, rows: readonly { promptIds: readonly number[]
   })
   const policy = logps(m.policy, true)
   const reference = logps(m.reference, false)
-  const scores = tf.tidy(() => scoreRewards(forwardHidden(m.model, m.reward, batch), lastTokenPositions(batch, padId), scoreWeight(m.model, m.reward)).dataSync() as Float32Array)
   const split = (flat: Float32Array, lengths: readonly number[]): number[][] => {
     let at = 0
     return lengths.map((n) => [...flat.subarray(at, (at += n))])
@@ -63,7 +73,6 @@ function rolloutPass(m: PpoModels, rows: readonly { promptIds: readonly number[]
     logprobs: split(policy.logps, lengths),
     refLogprobs: split(reference.logps, lengths),
     values: split(policy.values!, lengths.map((n) => Math.min(n + 1, width))),
-    scores: [...scores],
   }
 }
 
@@ -83,11 +92,11 @@ function rollout(m: PpoModels, o: PpoOptions, prompts: readonly PromptLine[], id
   const parts = { logprobs: [] as number[][], refLogprobs: [] as number[][], values: [] as number[][], scores: [] as number[] }
   for (let start = 0; start < ids.length; start += ctx.batchSize) {
     const rows = ids.slice(start, start + ctx.batchSize).map((i, k) => ({ promptIds: prompts[i]!.promptIds, completion: completions[start + k]! }))
-    const pass = rolloutPass(m, rows, width, o, ctx.padId)
+    const pass = rolloutPass(m, rows, width, o)
     parts.logprobs.push(...pass.logprobs)
     parts.refLogprobs.push(...pass.refLogprobs)
     parts.values.push(...pass.values)
-    parts.scores.push(...pass.scores)
+    parts.scores.push(...rewardScores(m.model, m.reward, rows, ctx.padId))
   }
   const hasEos = completions.map((c) => c.includes(ctx.eosId))
   const a: PpoAdvantages = ppoAdvantages(o, { ...parts, hasEos })
