@@ -66,9 +66,12 @@ describe('the ppo stage on tfjs', () => {
     expect(existsSync(join(dir('merge'), 'config.json'))).toBe(true)
   }, 120_000)
 
-  it('a reward model that is not an rm recipe is TK501; a folder without an rm artifact is TK500', async () => {
+  it('a reward model that is not an rm recipe is TK501, one on another base TK502, a folder without an rm artifact TK500; a rollout of one TK503', async () => {
     const notRm = defineRecipe({ ...rm, name: 'tiny-sft', stage: { kind: 'sft' } } as Parameters<typeof defineRecipe>[0])
     expect(() => ppo(notRm as Recipe)).toThrow(/TK501/)
+    const elsewhere = defineRecipe({ ...rm, name: 'tiny-rm-elsewhere', model: { ...model, id: 'tunekit/other-tiny' } } as Parameters<typeof defineRecipe>[0])
+    expect(() => ppo(elsewhere as Recipe)).toThrow(/TK502 the reward model "tiny-rm-elsewhere" trains on model tunekit\/other-tiny and this recipe's policy on model tunekit\/tiny-mistral/)
+    expect(() => defineRecipe({ ...ppo(rm), args: { batchSize: 1 } } as Parameters<typeof defineRecipe>[0])).toThrow(/TK503/)
     await expect(compile(ppo('no-such-folder'), { baseDir: cacheDir, cacheDir })).rejects.toThrow(TunekitError)
     await expect(compile(ppo('no-such-folder'), { baseDir: cacheDir, cacheDir })).rejects.toThrow(/TK500/)
   })
