@@ -11,7 +11,13 @@
  * the model answers exactly before and after PPO (greedy samples of the merged models, gradeAnswers),
  * and the score curve (the reward model's mean score of each logged step's rollout).
  *
- * Memory: < 1 GB.  Time: see docs/recipes.md (measured on 2 shared CPU cores).
+ * Figure:  7/32 exact answers before PPO (the short SFT), 6/32 after; the rollouts' mean score rises
+ *          from −0.10 to 0.5–1.2 (noisy, 16 answers a rollout) while the held-out answers do not get
+ *          better: the policy finds words the reward model scores high that are not the antonym (the
+ *          reward model's pairs reject only other words of the set). A run with maxSteps 30 and
+ *          learningRate 3e-3 drifted further (KL up to 11) and answered 1/32.
+ * Memory: < 1 GB.  Time: 7.3 min from a cold cache on 2 shared CPU cores (tfjs-wasm, `nice -n 10`):
+ *          the short SFT, the reward model (≈ 1 min), PPO 5.1 min (sampling one answer at a time).
  * Run:    npx tsx recipes/opposites-ppo.ts          (`plan`, `graph`, `check` work too)
  */
 import { defineRecipe, extendRecipe, inline, isEntryPoint } from '@tunekit/core'
