@@ -10,8 +10,8 @@ export const ppoStageSchema = z.strictObject({
    * sft → rm → ppo): the policy samples a completion of each prompt, the reward model scores it, the
    * per-token rewards are −klCoef·KL to the reference plus the score at the end, a value head on the
    * policy's last hidden state gives GAE advantages, and ppo epochs over mini-batches step on the
-   * clipped policy and value losses. Memory: the policy and its value head, the reward model's
-   * adapter on the same base (no second copy), and a reference pass (the adapter off).
+   * clipped policy and value losses. Memory: the policy and its value head, the reward model (see
+   * `rewardModel`), and a reference pass (the policy's adapter off: no second copy).
    * @defaultValue (required) `'ppo'`
    * @see https://huggingface.co/docs/trl/v0.29.1/en/ppo_trainer
    */
@@ -19,8 +19,9 @@ export const ppoStageSchema = z.strictObject({
   /**
    * The reward model: an rm-stage recipe (defineRecipe's result; its graph joins this one, so a run
    * of it before shares the cache) or the folder of an rm train artifact (adapter + `score` head)
-   * over this recipe's base model (LLaMA-Factory's `reward_model_type: lora`). Its adapter sits on
-   * the policy's base model: no second copy in memory. The score is read at a completion's last token.
+   * over this recipe's base model (LLaMA-Factory's `reward_model_type: lora`). Memory: on tfjs its
+   * adapter sits on the policy's base model (no second copy); the torch worker loads it as a second
+   * model (base + adapter, as its rewards request does). The score is read at a completion's last token.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/trl/v0.29.1/en/ppo_trainer (reward_model)
    */
