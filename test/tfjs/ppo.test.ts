@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, describeEvent, inline, runGraph, TunekitError, artifactDir, type Recipe, type RunEvent } from '@tunekit/core'
+import { compile, defineRecipe, describeEvent, extendRecipe, inline, runGraph, TunekitError, artifactDir, type Recipe, type RunEvent } from '@tunekit/core'
 import { dataExecutors } from '@tunekit/data'
 import { modelExecutor, readSafetensors } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
@@ -69,9 +69,9 @@ describe('the ppo stage on tfjs', () => {
   it('a reward model that is not an rm recipe is TK501, one on another base TK502, a folder without an rm artifact TK500; a rollout of one TK503', async () => {
     const notRm = defineRecipe({ ...rm, name: 'tiny-sft', stage: { kind: 'sft' } } as Parameters<typeof defineRecipe>[0])
     expect(() => ppo(notRm as Recipe)).toThrow(/TK501/)
-    const elsewhere = defineRecipe({ ...rm, name: 'tiny-rm-elsewhere', model: { ...model, id: 'tunekit/other-tiny' } } as Parameters<typeof defineRecipe>[0])
-    expect(() => ppo(elsewhere as Recipe)).toThrow(/TK502 the reward model "tiny-rm-elsewhere" trains on model tunekit\/other-tiny and this recipe's policy on model tunekit\/tiny-mistral/)
-    expect(() => defineRecipe({ ...ppo(rm), args: { batchSize: 1 } } as Parameters<typeof defineRecipe>[0])).toThrow(/TK503/)
+    const elsewhere = extendRecipe(rm, { name: 'tiny-rm-elsewhere', model: { id: 'tunekit/other-tiny' } })
+    expect(() => ppo(elsewhere)).toThrow(/TK502 the reward model "tiny-rm-elsewhere" trains on model tunekit\/other-tiny and this recipe's policy on model tunekit\/tiny-mistral/)
+    expect(() => extendRecipe(ppo(rm), { args: { batchSize: 1 } })).toThrow(/TK503/)
     await expect(compile(ppo('no-such-folder'), { baseDir: cacheDir, cacheDir })).rejects.toThrow(TunekitError)
     await expect(compile(ppo('no-such-folder'), { baseDir: cacheDir, cacheDir })).rejects.toThrow(/TK500/)
   })
