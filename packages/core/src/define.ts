@@ -16,6 +16,7 @@ import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './sch
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
+import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -189,7 +190,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -276,14 +277,12 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
-function stageIssues({ stage, data = {}, args = {}, backend, init, model }: RecipeParts): Issue[] {
+function stageIssues({ stage, data = {}, args = {}, init, model }: RecipeParts): Issue[] {
   const kind = stage?.kind ?? 'sft'
   const issues: Issue[] = []
   if (stage?.kind === 'kto') issues.push(...ktoIssues(stage, args))
   if (stage?.kind === 'grpo') issues.push(...grpoIssues(stage, args))
   if (stage?.kind === 'ppo') issues.push(...ppoIssues(stage, { init, model }, args))
-  // the torch worker has GRPO's loss (grpo_loss.py) but not yet its sampling loop
-  if (stage?.kind === 'grpo' && backend === 'torch') issues.push(issue('GrpoNeedsTfjs', { path: 'backend', value: backend }))
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))

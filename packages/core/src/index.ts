@@ -158,7 +158,7 @@ export { grpoStageSchema, rewardFunctionSchema, type GrpoStageOptions, type Grpo
 export { ppoStageSchema, type PpoStageOptions } from './schema/stage-ppo.ts'
 export { rewardModelDir } from './stages/ppo.ts'
 export { ppoAdvantages, ppoRolloutMetrics, type PpoRollout, type PpoAdvantages } from './ppo-advantages.ts'
-export { scoreCompletions, groupAdvantages, rewardMetrics, rewardNames, type Advantages } from './grpo-rewards.ts'
+export { scoreCompletions, groupAdvantages, rewardMetrics, rewardNames, recipeRewards, grpoExampleOf, completionMetrics, grpoSampleEvents, scoreGrpoStep, type Advantages, type GrpoScoring, type ScoredStep } from './grpo-rewards.ts'
 export { backendSchema, deviceSchema } from './schema/recipe.ts'
 export { distributedSchema, worldSize } from './schema/distributed.ts'
 export type { DistributedOptions } from './schema/distributed.ts'

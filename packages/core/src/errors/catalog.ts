@@ -1316,6 +1316,38 @@ export const errors = {
       `node rank ${nodeRank} of ${nnodes} finished its processes' share of training; only machine 0 (node rank 0) writes the events, checkpoints and trained artifact, so this machine has nothing to merge, evaluate or export`,
     hint: 'Look at the run folder on machine 0 (node rank 0): it goes on with merge, eval and export.',
   },
+  // ── the torch backend's speed options: padding-free, chunked loss, torch.compile (TK656–TK669) ──
+  TorchSpeedNeedsTorch: {
+    code: 'TK656',
+    name: 'TorchSpeedNeedsTorch',
+    title: 'This speed option belongs to the torch backend',
+    message: (option: string, backend: string) =>
+      `args.${option} changes how the torch worker lays out batches, computes the loss or compiles the model, but backend is ${show(backend)}${backend === 'auto' ? ' (which may choose tfjs)' : ''}`,
+    hint: (option: string) => `Set backend: 'torch', or remove args.${option} (the tfjs backend trains without it).`,
+  },
+  TorchSpeedStage: {
+    code: 'TK657',
+    name: 'TorchSpeedStage',
+    title: 'The speed options apply to the sft and pretrain stages only',
+    message: (option: string, stage: string) =>
+      `args.${option} is an option of the sft / pretrain training loop, which follows the batch plan's micro-batches; stage '${stage}' computes its loss in its own loop`,
+    hint: (option: string) => `Remove args.${option} for this stage, or train stage 'sft' or 'pretrain' with it.`,
+  },
+  PaddingFreeVirtualTokens: {
+    code: 'TK658',
+    name: 'PaddingFreeVirtualTokens',
+    title: "Padding-free rows cannot carry a method's virtual tokens",
+    message: (tokens: number) =>
+      `args.paddingFree lays a micro-batch's samples end to end in one row, but the method puts its ${tokens} virtual token(s) before each row, so only the first sample of the row would see them`,
+    hint: 'Remove args.paddingFree for this method (its micro-batches stay padded), or train a method without virtual tokens (LoRA, IA³, full, freeze).',
+  },
+  TorchCompileUnavailable: {
+    code: 'TK659',
+    name: 'TorchCompileUnavailable',
+    title: 'torch.compile could not compile the model here',
+    message: (reason: string) => `args.torchCompile: ${reason}`,
+    hint: 'Install what inductor needs (a C++ compiler such as g++ on CPU; Triton, shipped with CUDA builds of torch, on a GPU), or remove args.torchCompile to train uncompiled.',
+  },
   // ── Generation metrics in the recipe: the eval group and its score nodes (TK70x) ─────────
   EvalNeedsHeldOut: {
     code: 'TK700',
@@ -1378,22 +1410,15 @@ export const errors = {
     code: 'TK493',
     name: 'GrpoRewardNotNumber',
     title: 'A reward function did not return a finite number',
-    message: (index: number, got: string, completion: string) => `stage.rewards[${index}] returned ${got} for the completion ${show(completion)}`,
+    message: (index: number, got: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} returned ${got} for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Return a finite number from every reward function (0 for a completion that earns nothing); a Promise must resolve to one.',
   },
   GrpoRewardThrew: {
     code: 'TK494',
     name: 'GrpoRewardThrew',
     title: 'A reward function threw',
-    message: (index: number, reason: string, completion: string) => `stage.rewards[${index}] threw "${reason}" for the completion ${show(completion)}`,
+    message: (index: number, reason: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} threw "${reason}" for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
-  },
-  GrpoNeedsTfjs: {
-    code: 'TK495',
-    name: 'GrpoNeedsTfjs',
-    title: 'The grpo stage trains on tfjs only for now',
-    message: () => 'stage grpo samples completions and scores them with the recipe\'s reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests',
-    hint: "Set backend: 'tfjs' (or 'auto' on a machine without CUDA).",
   },
   // ── the ppo stage (TK500–TK519) ─────────────────────────────────────────────────────────
   PpoRewardModelNotArtifact: {

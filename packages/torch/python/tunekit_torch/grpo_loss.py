@@ -35,10 +35,14 @@ def group_advantages(per_function: torch.Tensor, weights: list[float] | None, nu
     return rewards, torch.nan_to_num(advantages, nan=0.0), std
 
 
-def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, completion_length: int, temperature: float) -> torch.Tensor:
+def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, completion_length: int, temperature: float,
+                     position_ids: torch.Tensor | None = None) -> torch.Tensor:
     """log p of each of the last `completion_length` tokens of each row [b, c], from logits / temperature
-    (TRL's `_get_per_token_logps_and_entropies`: the logits of the positions before them)."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # [b, seq, vocab]
+    (TRL's `_get_per_token_logps_and_entropies`: the logits of the positions before them). TRL passes no
+    position ids (a left-padded row's count from its padding); the train node passes them counted over
+    each row's own tokens, as generation and tfjs's right-padded rows count them."""
+    extra = {} if position_ids is None else {"position_ids": position_ids}
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **extra).logits  # [b, seq, vocab]
     logits = logits[:, -completion_length - 1 : -1, :].float() / temperature
     targets = input_ids[:, -completion_length:]
     return torch.gather(logits.log_softmax(dim=-1), 2, targets.unsqueeze(-1)).squeeze(-1)

@@ -99,6 +99,13 @@ def attention_kind(device: torch.device, dtype: torch.dtype, packed: bool) -> st
     return "sdpa"
 
 
+def unwrapped(model):
+    """The transformers model under torch.compile's, DDP's and PEFT's wrappers (PEFT's layers stay in it)."""
+    for name in ("_orig_mod", "module"):
+        model = getattr(model, name, model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None, attention: str = "sdpa", reward_pad_id: int | None = None):
     """The causal LM, or with `reward_pad_id` the reward model's AutoModelForSequenceClassification
     (num_labels 1; its new `score` head is replaced by the driver's seeded one, the initial adapter's)."""

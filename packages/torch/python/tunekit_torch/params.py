@@ -113,6 +113,9 @@ class TrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
+    chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
+    torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
 
 
 @dataclass(frozen=True)
@@ -378,6 +381,9 @@ class QaTrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
+    chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
+    torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
 
 
 @dataclass(frozen=True)
