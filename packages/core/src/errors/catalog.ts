@@ -1515,6 +1515,35 @@ export const errors = {
     message: (index: number, reason: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} threw "${reason}" for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
   },
+  // ── the ppo stage (TK500–TK519) ─────────────────────────────────────────────────────────
+  PpoRewardModelNotArtifact: {
+    code: 'TK500',
+    name: 'PpoRewardModelNotArtifact',
+    title: 'stage.rewardModel is not an rm train artifact',
+    message: (folder: string, missing: string) => `stage.rewardModel names the folder ${show(folder)}, which has no ${missing}: the ppo stage reads a reward model from an rm stage's train artifact (a LoRA adapter with the score head saved)`,
+    hint: "Give the rm recipe itself (stage: { kind: 'ppo', rewardModel: rmRecipe }), or the train folder of an rm run (runs/<name>/train).",
+  },
+  PpoRewardModelNotRm: {
+    code: 'TK501',
+    name: 'PpoRewardModelNotRm',
+    title: 'stage.rewardModel is not a reward-model recipe',
+    message: (name: string, kind: string) => `stage.rewardModel is recipe ${show(name)}, whose stage is ${show(kind)}: a reward model comes from stage rm (a scalar score head)`,
+    hint: "Give a recipe with stage: { kind: 'rm' } trained on preference pairs (recipes/opposites-rm.ts).",
+  },
+  PpoRewardModelBase: {
+    code: 'TK502',
+    name: 'PpoRewardModelBase',
+    title: 'The reward model is not on the policy\'s base model',
+    message: (name: string, theirs: string, ours: string) => `the reward model ${show(name)} trains on ${theirs} and this recipe's policy on ${ours}: its adapter sits on the policy's base (one copy in memory), so both must start from the same model`,
+    hint: 'Chain both from the same recipe (init: { recipe: sftRecipe } in the rm and the ppo recipe), as LLaMA-Factory trains sft → rm → ppo.',
+  },
+  PpoRolloutTooSmall: {
+    code: 'TK503',
+    name: 'PpoRolloutTooSmall',
+    title: 'A mini-batch of one completion',
+    message: (tokens: number) => `a rollout of args.batchSize × args.gradientAccumulationSteps × stage.numMiniBatches = ${tokens} completion(s) is too few: the advantages are whitened over the rollout's tokens, and TRL's PPOTrainer needs more than one`,
+    hint: 'Use args.batchSize of 2 or more.',
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -18,9 +18,9 @@ import { answerRowsBatch, pickedLogps, type AnswerRow } from './pair-batch.ts'
 /**
  * The reference of the KL term: the policy training starts from, as TRL's GRPOTrainer takes it
  * (the base with the adapter off for a fresh adapter, whose B = 0 adds nothing; a frozen copy of
- * `lora.init`'s adapter for a warm start: TRL's "ref" adapter).
+ * `lora.init`'s adapter for a warm start: TRL's "ref" adapter). The ppo stage's reference too.
  */
-async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel): Promise<AdapterState | undefined> {
+export async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel): Promise<AdapterState | undefined> {
   const warm = p.method.kind === 'lora' ? warmStartDir(p.method.init, ctx.baseDir) : undefined
   return warm ? loadTrained(model, await readTrainArtifact(warm)) : undefined
 }

@@ -77,11 +77,12 @@ def grpo_loss(objective, logps: torch.Tensor, ref_logps: torch.Tensor | None, ad
     return loss, {"_kl": kl_sum, "_clipped": (region.to(mask.dtype) * mask).sum().detach(), "_tokens": mask.sum().detach()}
 
 
-def grpo_batch(prompts: list[list[int]], completions: list[list[int]], pad_id: int, device) -> dict:
-    """TRL's layout of a generation batch: prompts left-padded, completions right-padded, concatenated;
-    the completion mask marks each completion's own tokens (eos included)."""
+def grpo_batch(prompts: list[list[int]], completions: list[list[int]], pad_id: int, device, width: int | None = None) -> dict:
+    """TRL's layout of a generation batch: prompts left-padded, completions right-padded (to `width`,
+    default the longest: ppo's micro-batches keep their rollout's), concatenated; the completion mask
+    marks each completion's own tokens (eos included)."""
     p_len = max(len(p) for p in prompts)
-    c_len = max(len(c) for c in completions)
+    c_len = width if width is not None else max(len(c) for c in completions)
     ids, attention, mask = [], [], []
     for p, c in zip(prompts, completions):
         ids.append([pad_id] * (p_len - len(p)) + p + c + [pad_id] * (c_len - len(c)))

@@ -179,6 +179,35 @@ class TrainParamsObjectiveGrpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectivePpoRewardModel0(Params):
+    recipe: str = field(metadata={"json": "recipe"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectivePpoRewardModel1(Params):
+    path: str = field(metadata={"json": "path"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectivePpo(Params):
+    kind: Literal["ppo"] = field(metadata={"json": "kind"})
+    reward_model: TrainParamsObjectivePpoRewardModel0 | TrainParamsObjectivePpoRewardModel1 = field(metadata={"json": "rewardModel"})
+    num_ppo_epochs: int = field(metadata={"json": "numPpoEpochs"})
+    num_mini_batches: int = field(metadata={"json": "numMiniBatches"})
+    cliprange: float = field(metadata={"json": "cliprange"})
+    cliprange_value: float = field(metadata={"json": "cliprangeValue"})
+    vf_coef: float = field(metadata={"json": "vfCoef"})
+    gamma: float = field(metadata={"json": "gamma"})
+    lam: float = field(metadata={"json": "lam"})
+    kl_coef: float = field(metadata={"json": "klCoef"})
+    kl_estimator: Literal["k1", "k3"] = field(metadata={"json": "klEstimator"})
+    whiten_rewards: bool = field(metadata={"json": "whitenRewards"})
+    temperature: float = field(metadata={"json": "temperature"})
+    response_length: int = field(metadata={"json": "responseLength"})
+    missing_eos_penalty: float | None = field(default=None, metadata={"json": "missingEosPenalty"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -186,7 +215,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | TrainParamsObjectiveGrpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | TrainParamsObjectiveGrpo | TrainParamsObjectivePpo | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
