@@ -742,22 +742,44 @@ export const errors = {
     code: 'TK373',
     name: 'PromptTuningPacking',
     title: 'Prompt tuning cannot train packed rows',
-    message: () => "data.packing puts several examples in one row, but prompt tuning prepends its virtual tokens once per row and PEFT ignores position ids for it, so the packed examples after the first would see the wrong positions and the other examples",
+    message: (method: string = 'prompt tuning') => `data.packing puts several examples in one row, but ${method} prepends its virtual tokens once per row and PEFT ignores position ids for it, so the packed examples after the first would see the wrong positions and the other examples`,
     hint: 'Set data.packing: false (each row one example, padded), or train LoRA.',
   },
   PromptTuningStage: {
     code: 'TK374',
     name: 'PromptTuningStage',
     title: 'Prompt tuning trains the sft and pretrain stages only',
-    message: (stage: string) => `stage '${stage}' scores sequences with its own forward passes (reference log-probabilities, pairs, heads), which do not prepend prompt tuning's virtual tokens`,
-    hint: "Use stage 'sft' (or 'pretrain') with prompt tuning, or train this stage with LoRA or IA³.",
+    message: (stage: string, method: string = 'prompt tuning') => `stage '${stage}' scores sequences with its own forward passes (reference log-probabilities, pairs, heads), which do not prepend ${method}'s virtual tokens`,
+    hint: (method: string = 'prompt tuning') => `Use stage 'sft' (or 'pretrain') with ${method}, or train this stage with LoRA or IA³.`,
   },
   PromptTuningMerge: {
     code: 'TK375',
     name: 'PromptTuningMerge',
     title: 'A prompt-tuning adapter cannot be merged',
-    message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
+    message: (key: string, method: string = 'prompt tuning') => `${key} asks for a merged model, but ${method}'s virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
     hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
+  },
+  // TK376–TK383: P-tuning and prefix tuning (issue 13).
+  PrefixTuningFamily: {
+    code: 'TK376',
+    name: 'PrefixTuningFamily',
+    title: "Prefix tuning needs a decoder whose attention takes a key/value prefix",
+    message: (family: string) => `prefix tuning feeds per-layer key/value prefixes to attention as past key values, but family '${family}' ${family === 'bert' ? 'is an encoder (PEFT passes no past key values to its question-answering head)' : "has Gemma 2's sliding-window and soft-capped attention layers, which tunekit's tfjs attention does not give a prefix"}`,
+    hint: "Train this family with prompt tuning or P-tuning (virtual tokens before the input), LoRA or IA³; prefix tuning runs on llama, mistral, qwen2, qwen3 and gemma.",
+  },
+  PTuningEncoderLayersIgnored: {
+    code: 'TK377',
+    name: 'PTuningEncoderLayersIgnored',
+    title: "P-tuning's MLP encoder ignores encoderNumLayers",
+    message: (layers: number) => `method.encoderNumLayers is ${layers}, but the MLP prompt encoder always has PEFT's three linear layers; only the LSTM encoder stacks encoderNumLayers layers`,
+    hint: "Remove method.encoderNumLayers, or set method.encoderReparameterizationType: 'LSTM'.",
+  },
+  PrefixEncoderWidthUnused: {
+    code: 'TK378',
+    name: 'PrefixEncoderWidthUnused',
+    title: 'encoderHiddenSize without prefixProjection',
+    message: () => 'method.encoderHiddenSize is set but method.prefixProjection is false, so there is no projection MLP for it to size (PEFT ignores it too)',
+    hint: 'Set method.prefixProjection: true to train the prefix through the MLP, or remove method.encoderHiddenSize.',
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
