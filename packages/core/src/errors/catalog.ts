@@ -781,6 +781,13 @@ export const errors = {
     message: () => 'method.encoderHiddenSize is set but method.prefixProjection is false, so there is no projection MLP for it to size (PEFT ignores it too)',
     hint: 'Set method.prefixProjection: true to train the prefix through the MLP, or remove method.encoderHiddenSize.',
   },
+  PrefixTuningCheckpointing: {
+    code: 'TK379',
+    name: 'PrefixTuningCheckpointing',
+    title: 'Prefix tuning cannot train with gradient checkpointing',
+    message: () => "model.gradientCheckpointing recomputes each layer in the backward pass, but prefix tuning's keys and values enter every layer as its past (a cache), which the recompute does not carry; PEFT refuses the combination too",
+    hint: 'Set model.gradientCheckpointing: false (prefix tuning keeps rows their own length, so activations grow less than with prompt tuning), or train P-tuning.',
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

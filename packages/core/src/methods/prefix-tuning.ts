@@ -79,11 +79,20 @@ function check(o: Partial<PrefixTuningOptions>, model: CheckModel, at: string): 
   return issues
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** The prompt-learning checks, and gradient checkpointing, which PEFT refuses with a prefix (its cache is not recomputed). */
+function recipeIssues(raw: Record<string, unknown>): Issue[] {
+  const model = isObject(raw.model) ? raw.model : {}
+  const checkpointing = model.gradientCheckpointing === true ? [issue('PrefixTuningCheckpointing', { path: 'model.gradientCheckpointing', value: true })] : []
+  return [...promptLearningIssues('prefix tuning')(raw), ...checkpointing]
+}
+
 export const prefixTuning = {
   schema: prefixTuningSchema,
   check,
   mergeable: false,
-  recipeIssues: promptLearningIssues('prefix tuning'),
+  recipeIssues,
   count: (o, { config }) => {
     const { embedding, projection } = prefixParts(o, config)
     return { trainable: embedding + projection, inBase: false, parts: { prefix: embedding, ...(projection > 0 ? { projection } : {}) } }

@@ -40,6 +40,6 @@ export function replaceTrained(base: Map<string, FloatTensor>, trained: Readonly
 export type { MethodLayout, PrefixShape, PromptShape, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
 export { ia3Key, ia3ConfigJson } from './ia3.ts'
 export { PROMPT_EMBEDDINGS, promptTuningConfigJson } from './prompt-tuning.ts'
-export { pTuningConfigJson } from './p-tuning.ts'
-export { prefixTuningConfigJson } from './prefix-tuning.ts'
+export { pTuningConfigJson, pTuningTrained } from './p-tuning.ts'
+export { prefixTuningConfigJson, prefixTrained } from './prefix-tuning.ts'
 export { peftTypeOf } from './peft-adapter.ts'

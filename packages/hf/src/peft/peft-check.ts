@@ -4,7 +4,7 @@
 // modules of the family, layers below num_hidden_layers. LoRA's checks are lora-check.ts.
 import { familyInfo, issue, type Issue, type ModelConfig } from '@tunekit/core'
 import { join } from 'node:path'
-import { ia3Key, PROMPT_EMBEDDINGS } from './peft-keys.ts'
+import { ia3Key, PROMPT_EMBEDDINGS, PROMPT_ENCODER } from './peft-keys.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from './lora-keys.ts'
 
 /** The model an adapter is applied to (lora-check.ts's AdapterBase). */
@@ -15,9 +15,6 @@ export interface PeftBase {
 
 const names = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [])
 const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i])
-
-/** PEFT's prefix of the prompt encoder's parameter names (`prompt_encoder.default.mlp_head.0.weight`). */
-export const PROMPT_ENCODER = 'prompt_encoder.default.'
 
 // The prompt-learning types: the width of prompt_embeddings' rows from token_dim and num_layers, and
 // whether token_dim is the key/value width (prefix tuning, PEFT's grouped-query rule) or hidden_size.

@@ -7,10 +7,17 @@
 // Along the last axis: layer 0's keys, layer 0's values, layer 1's keys, … each [kvHeads, headDim]
 // (PEFT views it as [n, layers · 2, heads, headDim]). A checkpoint adds the projection's tensors
 // under PEFT's parameter names (`prompt_encoder.default.…`).
+import { prefixEncoderWidth, prefixKvDim, type ModelConfig, type PrefixTuningOptions } from '@tunekit/core'
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
 import type { MethodLayout, PrefixShape, ReadArtifact, TrainedMethod } from './types.ts'
 
 type PrefixTrained = Extract<TrainedMethod, { kind: 'prefix-tuning' }>
+
+/** What a prefix-tuning artifact records on this model: PEFT's grouped-query token_dim and heads, the encoder width resolved. */
+export function prefixTrained(m: PrefixTuningOptions, c: ModelConfig): PrefixTrained {
+  const { kind: _kind, ...options } = m
+  return { kind: 'prefix-tuning', ...options, encoderHiddenSize: prefixEncoderWidth(m, c), shape: { tokenDim: prefixKvDim(c), numAttentionHeads: c.numKeyValueHeads, numHiddenLayers: c.numHiddenLayers } }
+}
 
 /** adapter_config.json as PEFT's PrefixTuningConfig writes it (the fields PEFT ≥ 0.6 knows). */
 export function prefixTuningConfigJson(m: Omit<PrefixTrained, 'kind' | 'shape'>, shape: PrefixShape, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
