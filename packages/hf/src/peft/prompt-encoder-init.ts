@@ -3,9 +3,11 @@
 // alike), under PEFT's parameter names. As torch initialises them: nn.Embedding N(0, 1);
 // nn.Linear(in, out) weight and bias U(−1/√in, 1/√in) (kaiming_uniform with a = √5); nn.LSTM every
 // tensor U(−1/√hidden, 1/√hidden). Each tensor has its own stream (args.seed, its name).
+import { prefixWidth, type ModelConfig } from '@tunekit/core'
 import { createRng } from '../prng.ts'
 import type { FloatTensor } from '../safetensors.ts'
 import { PROMPT_ENCODER } from './peft-keys.ts'
+import type { TrainedMethod } from './types.ts'
 
 type Tensors = Map<string, FloatTensor>
 
@@ -62,4 +64,10 @@ export function initialPrefix(o: { numVirtualTokens: number; kvDim: number; widt
   linear(out, o.seed, 'transform.0', o.kvDim, o.encoderHiddenSize)
   linear(out, o.seed, 'transform.2', o.encoderHiddenSize, o.width)
   return out
+}
+
+/** The start values of a P-tuning or prefix-tuning run on a model of config `c`: what both backends train from. */
+export function initialPromptEncoder(m: Extract<TrainedMethod, { kind: 'p-tuning' | 'prefix-tuning' }>, c: ModelConfig, seed: number): Tensors {
+  if (m.kind === 'p-tuning') return initialPTuning({ ...m, hiddenSize: c.hiddenSize, seed })
+  return initialPrefix({ ...m, kvDim: m.shape.tokenDim, width: prefixWidth(c), seed })
 }

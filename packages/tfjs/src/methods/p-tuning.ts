@@ -3,7 +3,7 @@
 // virtual tokens that forwardHidden puts before every row (model/virtual-tokens.ts), each step,
 // so the gradient reaches the encoder. The artifact is PEFT's: the encoder's output as
 // `prompt_embeddings`, which generation and `load` use as prompt tuning's embeddings.
-import { initialPTuning, pTuningTrained, type FloatTensor } from '@tunekit/hf'
+import { initialPromptEncoder, pTuningTrained, type FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { bidirectionalLstm, linearLayer, type LstmWeights } from '../model/prompt-encoder.ts'
 import type { AdapterState } from './state.ts'
@@ -40,7 +40,7 @@ function pTuningState(m: Trained<'p-tuning'>, start: ReadonlyMap<string, FloatTe
 export const pTuning = {
   setup: async ({ model, method, seed, resumed }) => {
     const trained = pTuningTrained(method, model.config)
-    const start = resumed ?? initialPTuning({ ...trained, hiddenSize: model.config.hiddenSize, seed })
+    const start = resumed ?? initialPromptEncoder(trained, model.config, seed)
     return { state: pTuningState(trained, start, seed), trained }
   },
   // the artifact holds the encoder's output only: the virtual tokens as prompt tuning's

@@ -2,8 +2,8 @@
 // embedding itself or, with `prefixProjection`, tanh-MLP(embedding [n, kvDim]); every layer's
 // attention takes its slice as past keys and values (model/prefix.ts). The artifact is PEFT's: the
 // prefix as `prompt_embeddings`, which `load` and generation use directly.
-import { prefixKvDim, prefixWidth } from '@tunekit/core'
-import { initialPrefix, prefixTrained, PROMPT_EMBEDDINGS, type FloatTensor } from '@tunekit/hf'
+import { prefixWidth } from '@tunekit/core'
+import { initialPromptEncoder, prefixTrained, PROMPT_EMBEDDINGS, type FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
 import { linearLayer } from '../model/prompt-encoder.ts'
 import type { AdapterState } from './state.ts'
@@ -21,9 +21,8 @@ function prefixState(m: Trained<'prefix-tuning'>, start: ReadonlyMap<string, Flo
 
 export const prefixTuning = {
   setup: async ({ model, method, seed, resumed }) => {
-    const c = model.config
-    const trained = prefixTrained(method, c)
-    const start = resumed ?? initialPrefix({ ...trained, kvDim: prefixKvDim(c), width: prefixWidth(c), seed })
+    const trained = prefixTrained(method, model.config)
+    const start = resumed ?? initialPromptEncoder(trained, model.config, seed)
     return { state: prefixState(trained, start), trained }
   },
   load: (model, artifact) => {

@@ -55,8 +55,9 @@ class Interrupt:
 def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropy over the labelled positions (float32 tensor, left on the
     device: reading it would wait for the GPU), and their count (counted on the host)."""
-    # prompt tuning: PEFT drops position ids (counting from 0 over the virtual tokens too) and its
-    # logits start with the virtual positions, which are no row's tokens
+    # prompt tuning, P-tuning: PEFT drops position ids (counting from 0 over the virtual tokens too)
+    # and its logits start with the virtual positions, which are no row's tokens; prefix tuning
+    # (virtual_tokens 0) takes the position ids and shifts them by n, after its cached prefix
     prefix = virtual_tokens(model)
     with autocast():
         out = model(
