@@ -757,7 +757,7 @@ export const errors = {
     name: 'PromptTuningMerge',
     title: 'A prompt-tuning adapter cannot be merged',
     message: (key: string, method: string = 'prompt tuning') => `${key} asks for a merged model, but ${method}'s virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
-    hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
+    hint: (method: string = 'prompt tuning') => `Leave out output.merge (or set it to false) and output.gguf; generate, score and \`tunekit chat --adapter\` run the base model with the adapter, ${method === 'prefix tuning' ? 'its prefix before every layer\'s keys and values' : 'its virtual tokens prepended'}.`,
   },
   // TK376–TK383: P-tuning and prefix tuning (issue 13).
   PrefixTuningFamily: {

@@ -78,8 +78,8 @@ export function promptLearningIssues(method: string): (raw: Record<string, unkno
   return (raw) => {
     const issues: Issue[] = []
     const output = isObject(raw.output) ? raw.output : {}
-    if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true }, 'output.merge', method))
-    if (Array.isArray(output.gguf) && output.gguf.length > 0) issues.push(issue('PromptTuningMerge', { path: 'output.gguf', value: output.gguf }, 'output.gguf', method))
+    if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true, hintArgs: [method] }, 'output.merge', method))
+    if (Array.isArray(output.gguf) && output.gguf.length > 0) issues.push(issue('PromptTuningMerge', { path: 'output.gguf', value: output.gguf, hintArgs: [method] }, 'output.gguf', method))
     const stage = isObject(raw.stage) && typeof raw.stage.kind === 'string' ? raw.stage.kind : 'sft'
     if (stage !== 'sft' && stage !== 'pretrain') issues.push(issue('PromptTuningStage', { path: 'stage.kind', value: stage, hintArgs: [method] }, stage, method))
     const data = isObject(raw.data) ? raw.data : {}
