@@ -47,8 +47,6 @@ export const prefixTuningSchema = z.strictObject({
 
 export type PrefixTuningOptions = z.output<typeof prefixTuningSchema>
 
-type PrefixConfig = Pick<ModelConfig, 'headDim' | 'numKeyValueHeads' | 'numHiddenLayers'>
-
 /** PEFT's prefix token_dim for grouped-query attention: headDim · numKeyValueHeads. */
 export const prefixKvDim = (c: Pick<ModelConfig, 'headDim' | 'numKeyValueHeads'>): number => c.headDim * c.numKeyValueHeads
 
@@ -56,10 +54,10 @@ export const prefixKvDim = (c: Pick<ModelConfig, 'headDim' | 'numKeyValueHeads'>
 export const prefixEncoderWidth = (o: { encoderHiddenSize?: number | undefined }, c: Pick<ModelConfig, 'headDim' | 'numKeyValueHeads'>): number => o.encoderHiddenSize ?? prefixKvDim(c)
 
 /** Width of one virtual token's prefix: keys and values of every layer, layers · 2 · kvDim. */
-export const prefixWidth = (c: PrefixConfig): number => c.numHiddenLayers * 2 * prefixKvDim(c)
+export const prefixWidth = (c: Pick<ModelConfig, 'headDim' | 'numKeyValueHeads' | 'numHiddenLayers'>): number => c.numHiddenLayers * 2 * prefixKvDim(c)
 
 /** PEFT's PrefixEncoder in training mode: the embedding, and the projection MLP's two linears. */
-export function prefixParts(o: PrefixTuningOptions, c: PrefixConfig): { embedding: number; projection: number } {
+export function prefixParts(o: PrefixTuningOptions, c: Pick<ModelConfig, 'headDim' | 'numKeyValueHeads' | 'numHiddenLayers'>): { embedding: number; projection: number } {
   const n = o.numVirtualTokens
   if (!o.prefixProjection) return { embedding: n * prefixWidth(c), projection: 0 }
   const d = prefixKvDim(c)

@@ -9,17 +9,15 @@ import { pTuningEncoderWidth, type ModelConfig, type PTuningOptions } from '@tun
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
 import type { MethodLayout, PromptShape, ReadArtifact, TrainedMethod } from './types.ts'
 
-type PTuningTrained = Extract<TrainedMethod, { kind: 'p-tuning' }>
-
 /** What a P-tuning artifact records of the recipe's options on this model (the encoder width resolved as PEFT does). */
-export function pTuningTrained(m: PTuningOptions, c: ModelConfig): PTuningTrained {
+export function pTuningTrained(m: PTuningOptions, c: ModelConfig): Extract<TrainedMethod, { kind: 'p-tuning' }> {
   const { kind: _kind, ...options } = m
   const { hiddenSize, numAttentionHeads, numHiddenLayers } = c
   return { kind: 'p-tuning', ...options, encoderHiddenSize: pTuningEncoderWidth(m, hiddenSize), shape: { hiddenSize, numAttentionHeads, numHiddenLayers } }
 }
 
 /** adapter_config.json as PEFT's PromptEncoderConfig writes it (the fields PEFT ≥ 0.6 knows, keys sorted by the writer). */
-export function pTuningConfigJson(m: Omit<PTuningTrained, 'kind' | 'shape'>, shape: PromptShape, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
+export function pTuningConfigJson(m: Omit<Extract<TrainedMethod, { kind: 'p-tuning' }>, 'kind' | 'shape'>, shape: PromptShape, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
   return {
     base_model_name_or_path: baseModel,
     encoder_dropout: m.encoderDropout,

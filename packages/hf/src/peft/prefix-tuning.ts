@@ -11,16 +11,14 @@ import { prefixEncoderWidth, prefixKvDim, type ModelConfig, type PrefixTuningOpt
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
 import type { MethodLayout, PrefixShape, ReadArtifact, TrainedMethod } from './types.ts'
 
-type PrefixTrained = Extract<TrainedMethod, { kind: 'prefix-tuning' }>
-
 /** What a prefix-tuning artifact records on this model: PEFT's grouped-query token_dim and heads, the encoder width resolved. */
-export function prefixTrained(m: PrefixTuningOptions, c: ModelConfig): PrefixTrained {
+export function prefixTrained(m: PrefixTuningOptions, c: ModelConfig): Extract<TrainedMethod, { kind: 'prefix-tuning' }> {
   const { kind: _kind, ...options } = m
   return { kind: 'prefix-tuning', ...options, encoderHiddenSize: prefixEncoderWidth(m, c), shape: { tokenDim: prefixKvDim(c), numAttentionHeads: c.numKeyValueHeads, numHiddenLayers: c.numHiddenLayers } }
 }
 
 /** adapter_config.json as PEFT's PrefixTuningConfig writes it (the fields PEFT ≥ 0.6 knows). */
-export function prefixTuningConfigJson(m: Omit<PrefixTrained, 'kind' | 'shape'>, shape: PrefixShape, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
+export function prefixTuningConfigJson(m: Omit<Extract<TrainedMethod, { kind: 'prefix-tuning' }>, 'kind' | 'shape'>, shape: PrefixShape, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
   return {
     base_model_name_or_path: baseModel,
     encoder_hidden_size: m.encoderHiddenSize,

@@ -9,27 +9,25 @@ import type { FloatTensor } from '../safetensors.ts'
 import { PROMPT_ENCODER } from './peft-keys.ts'
 import type { TrainedMethod } from './types.ts'
 
-type Tensors = Map<string, FloatTensor>
-
-function normal(out: Tensors, seed: number, name: string, shape: [number, number]): void {
+function normal(out: Map<string, FloatTensor>, seed: number, name: string, shape: [number, number]): void {
   const key = `${PROMPT_ENCODER}${name}`
   out.set(key, { shape, data: createRng(seed, key).fillNormal(new Float32Array(shape[0] * shape[1]), 0, 1) })
 }
 
-function uniform(out: Tensors, seed: number, name: string, shape: number[], bound: number): void {
+function uniform(out: Map<string, FloatTensor>, seed: number, name: string, shape: number[], bound: number): void {
   const key = `${PROMPT_ENCODER}${name}`
   out.set(key, { shape, data: createRng(seed, key).fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1)), bound) })
 }
 
 /** `nn.Linear(inF, outF)` named `name` (`mlp_head.0`): weight [outF, inF], bias [outF]. */
-function linear(out: Tensors, seed: number, name: string, inF: number, outF: number): void {
+function linear(out: Map<string, FloatTensor>, seed: number, name: string, inF: number, outF: number): void {
   uniform(out, seed, `${name}.weight`, [outF, inF], 1 / Math.sqrt(inF))
   uniform(out, seed, `${name}.bias`, [outF], 1 / Math.sqrt(inF))
 }
 
 /** P-tuning's PromptEncoder: the embedding [n, hidden], then the MLP or the bidirectional LSTM and its MLP head. */
-export function initialPTuning(o: { numVirtualTokens: number; hiddenSize: number; encoderHiddenSize: number; encoderReparameterizationType: 'MLP' | 'LSTM'; encoderNumLayers: number; seed: number }): Tensors {
-  const out: Tensors = new Map()
+export function initialPTuning(o: { numVirtualTokens: number; hiddenSize: number; encoderHiddenSize: number; encoderReparameterizationType: 'MLP' | 'LSTM'; encoderNumLayers: number; seed: number }): Map<string, FloatTensor> {
+  const out: Map<string, FloatTensor> = new Map()
   const [h, e, seed] = [o.hiddenSize, o.encoderHiddenSize, o.seed]
   normal(out, seed, 'embedding.weight', [o.numVirtualTokens, h])
   if (o.encoderReparameterizationType === 'MLP') {
@@ -54,8 +52,8 @@ export function initialPTuning(o: { numVirtualTokens: number; hiddenSize: number
 }
 
 /** Prefix tuning's PrefixEncoder: the prefix [n, width] itself, or embeddings [n, kvDim] and the tanh MLP kvDim → e → width. */
-export function initialPrefix(o: { numVirtualTokens: number; kvDim: number; width: number; encoderHiddenSize: number; prefixProjection: boolean; seed: number }): Tensors {
-  const out: Tensors = new Map()
+export function initialPrefix(o: { numVirtualTokens: number; kvDim: number; width: number; encoderHiddenSize: number; prefixProjection: boolean; seed: number }): Map<string, FloatTensor> {
+  const out: Map<string, FloatTensor> = new Map()
   if (!o.prefixProjection) {
     normal(out, o.seed, 'embedding.weight', [o.numVirtualTokens, o.width])
     return out
@@ -67,7 +65,7 @@ export function initialPrefix(o: { numVirtualTokens: number; kvDim: number; widt
 }
 
 /** The start values of a P-tuning or prefix-tuning run on a model of config `c`: what both backends train from. */
-export function initialPromptEncoder(m: Extract<TrainedMethod, { kind: 'p-tuning' | 'prefix-tuning' }>, c: ModelConfig, seed: number): Tensors {
+export function initialPromptEncoder(m: Extract<TrainedMethod, { kind: 'p-tuning' | 'prefix-tuning' }>, c: ModelConfig, seed: number): Map<string, FloatTensor> {
   if (m.kind === 'p-tuning') return initialPTuning({ ...m, hiddenSize: c.hiddenSize, seed })
   return initialPrefix({ ...m, kvDim: m.shape.tokenDim, width: prefixWidth(c), seed })
 }
