@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { compile, parseRecipe, type Recipe } from '@tunekit/core'
+import { compile, methods, parseRecipe, type MethodDefinition, type Recipe } from '@tunekit/core'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f))
@@ -11,7 +11,7 @@ const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((
 const files = [...tsFiles('recipes'), ...tsFiles('recipes/methods'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
 
 describe.each(files)('%s', (file) => {
-  it('exports a valid recipe that compiles to a graph ending in train and merge (qa: qa-train and qa-eval)', async () => {
+  it('exports a valid recipe that compiles to a graph ending in train and merge (qa: qa-train and qa-eval; no merge for the prompt-learning methods)', async () => {
     const { recipe } = (await import(pathToFileURL(join(root, file)).href)) as { recipe: Recipe }
     // Validating again gives the same recipe: defaults were filled in and nothing is left to fix.
     expect(parseRecipe(recipe)).toEqual(recipe)
@@ -40,13 +40,16 @@ describe.each(files)('%s', (file) => {
     else expect(own.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])
     expect(ids).toContain('train')
-    expect(ids).toContain('merge')
+    // prompt, P- and prefix tuning cannot be merged: their recipes have no merge node
+    const merges = (methods[recipe.method.kind] as MethodDefinition).mergeable !== false
+    if (merges) expect(ids).toContain('merge')
+    else expect(ids).not.toContain('merge')
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)
   })
 })
 
 it('covers the shipped recipes', () => {
-  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/opposites-dpo.ts', 'recipes/hotel-tools.ts', 'recipes/methods/dora.ts']))
+  expect(files).toEqual(expect.arrayContaining(['recipes/mistral-oasst.ts', 'recipes/llama2-oasst.ts', 'recipes/tiny-chat.ts', 'recipes/opposites-dpo.ts', 'recipes/hotel-tools.ts', 'recipes/methods/dora.ts', 'recipes/methods/p-tuning.ts', 'recipes/methods/prefix-tuning.ts']))
 })
 
 describe('the shipped 7B recipes follow the qlora-minimal tutorial', () => {

@@ -403,7 +403,7 @@ describe('adapters: checked against their config and the base model when read', 
   it('an unknown peft_type: TK347', async () => {
     const { dir } = await adapterCase('adapter-peft-type', { config: { peft_type: 'LOHA' } })
     expect(failed(await cli(dir, 'chat', 'model', '--adapter', 'adapter'), dir, 'TK347')).toMatchInlineSnapshot(`
-      "✖ TK347 $CASE/adapter/adapter_config.json: peft_type is "LOHA"; tunekit reads LORA adapters (PEFT's LoraConfig), and IA3 and PROMPT_TUNING ones for chat and generate → at $CASE/adapter/adapter_config.json: peft_type
+      "✖ TK347 $CASE/adapter/adapter_config.json: peft_type is "LOHA"; tunekit reads LORA adapters (PEFT's LoraConfig), and IA3, PROMPT_TUNING, P_TUNING and PREFIX_TUNING ones for chat and generate → at $CASE/adapter/adapter_config.json: peft_type
         value: "LOHA""
     `)
   })

@@ -8,6 +8,8 @@ import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
 import type { ia3Schema } from './methods/ia3.ts'
 import type { promptTuningSchema } from './methods/prompt-tuning.ts'
+import type { pTuningSchema } from './methods/p-tuning.ts'
+import type { prefixTuningSchema } from './methods/prefix-tuning.ts'
 import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
 import type { loraSchema } from './methods/lora.ts'
 import type { LayerModule } from './methods/trained-activations.ts'
@@ -60,14 +62,17 @@ export type Ia3InputFor<F extends Family> = {
 /** `method: { kind: 'prompt-tuning', … }`. */
 export type PromptTuningInput = z.input<typeof promptTuningSchema>
 
+/** `method: { kind: 'p-tuning', … }` or `{ kind: 'prefix-tuning', … }`. */
+export type PromptLearningInput = z.input<typeof pTuningSchema> | z.input<typeof prefixTuningSchema>
+
 /** The recipe's `method` key of family `F`. */
-export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput
+export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | PromptLearningInput
 
 /**
  * LoRA's options belong to LoRA: with another method `M` the `lora` key is a type error (and
  * OptionOfAnotherMethod at check), as `trainableLayers` on `full` is (the schemas are strict).
  */
-export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput] ? never : LoraInputFor<F>
+export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | PromptLearningInput] ? never : LoraInputFor<F>
 
 /**
  * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes

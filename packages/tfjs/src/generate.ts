@@ -5,7 +5,8 @@ import type { KvEntry } from './model/attention.ts'
 import { decoderLayer, embed, headLogits, layerMasks, ropeFor, type LayerContext } from './model/decoder.ts'
 import { decodeMask } from './model/mask.ts'
 import { modelNorm } from './model/rmsnorm.ts'
-import { prependVirtual } from './model/virtual-tokens.ts'
+import { prependVirtual, virtualPrompt } from './model/virtual-tokens.ts'
+import { prefixPast } from './model/prefix.ts'
 import type { DecoderModel } from './model/types.ts'
 
 export interface SamplingOptions {
@@ -23,8 +24,8 @@ export interface SamplingOptions {
 function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32Array, cache: KvEntry[], past: number): Float32Array {
   // tidy returns the tensor, not its data: tidy walks a returned typed array element by element.
   const logits = tf.tidy(() => {
-    // prompt tuning: the first pass puts the virtual tokens before the prompt; the cache keeps them
-    const prompt = past === 0 ? adapter?.prompt : undefined
+    // prompt tuning, P-tuning: the first pass puts the virtual tokens before the prompt; the cache keeps them
+    const prompt = past === 0 ? virtualPrompt(adapter, false) : undefined
     const n = ids.length + (prompt?.shape[0] ?? 0)
     const positions = Int32Array.from({ length: n }, (_, i) => past + i)
     const { cos, sin } = ropeFor(model, positions, 1, n)
@@ -41,6 +42,15 @@ function step(model: DecoderModel, adapter: AdapterState | undefined, ids: Int32
   const data = logits.dataSync() as Float32Array
   logits.dispose()
   return data
+}
+
+/** Fills an empty cache with prefix tuning's per-layer keys and values; returns their count n (0 without a prefix). */
+function seedPrefix(model: DecoderModel, adapter: AdapterState | undefined, cache: KvEntry[]): number {
+  const make = adapter?.prefix
+  if (!make) return 0
+  const entries = tf.tidy(() => prefixPast(model.config, make(false), 1).flatMap((e) => [e.k, e.v]))
+  for (let i = 0; i < entries.length; i += 2) cache.push({ k: entries[i] as tf.Tensor4D, v: entries[i + 1] as tf.Tensor4D })
+  return cache[0]?.k.shape[2] ?? 0
 }
 
 /** Picks the next token: argmax, or a draw after temperature, top-k and top-p (nucleus) filtering. */
@@ -83,8 +93,11 @@ export function generateIds(model: DecoderModel, adapter: AdapterState | undefin
   const eos = new Set(opts.eosIds ?? [])
   const out: number[] = []
   try {
-    let logits = step(model, adapter, Int32Array.from(promptIds), cache, 0)
-    let past = promptIds.length + (adapter?.prompt?.shape[0] ?? 0)
+    // prefix tuning: the cache starts with the prefix, n past positions of every layer
+    const prefixed = seedPrefix(model, adapter, cache)
+    const virtual = prefixed === 0 ? tf.tidy(() => virtualPrompt(adapter, false)?.shape[0] ?? 0) : 0
+    let logits = step(model, adapter, Int32Array.from(promptIds), cache, prefixed)
+    let past = prefixed + promptIds.length + virtual
     for (let i = 0; i < (opts.maxNewTokens ?? 128); i++) {
       const next = sampleToken(logits, opts, rng)
       if (eos.has(next)) break

@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type MethodParams, type NodeContext, type TrainParams } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
-import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPromptEmbeddings, loraSpecFromRecipe, openModelWeights, promptTextIds, readModelConfig, writeAdapter, writeTrainArtifact, type BaseTensors } from '@tunekit/hf'
+import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPromptEmbeddings, initialPromptEncoder, loraSpecFromRecipe, pTuningTrained, prefixTrained, openModelWeights, promptTextIds, readModelConfig, writeAdapter, writeTrainArtifact, type BaseTensors } from '@tunekit/hf'
 
 /**
  * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
@@ -14,6 +14,7 @@ import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPrompt
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
   const params = nodeParams('train', ctx.node)
   if (params.method.kind === 'prompt-tuning') return writeInitialPrompt(ctx, params.method)
+  if (params.method.kind === 'p-tuning' || params.method.kind === 'prefix-tuning') return writeInitialEncoder(ctx, params)
   if (params.method.kind !== 'lora') return undefined
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenize = inputOfKind(ctx, 'tokenize')
@@ -81,5 +82,20 @@ async function writeInitialPrompt(ctx: NodeContext, method: Extract<MethodParams
   const dir = join(ctx.workDir, 'initial-adapter')
   const { hiddenSize, numAttentionHeads, numHiddenLayers } = config
   await writeTrainArtifact(dir, { method: { ...method, shape: { hiddenSize, numAttentionHeads, numHiddenLayers } }, tensors, family, ...adapterBaseModel(p.model, modelDir) })
+  return dir
+}
+
+/**
+ * P-tuning's and prefix tuning's encoder start values (@tunekit/hf's initialPromptEncoder, the
+ * tensors tfjs starts from, under PEFT's parameter names), into `<workDir>/initial-adapter/` for
+ * the worker to copy into PEFT's PromptEncoder / PrefixEncoder.
+ */
+async function writeInitialEncoder(ctx: NodeContext, p: TrainParams): Promise<string> {
+  const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
+  const { family, config } = await readModelConfig(modelDir)
+  const method = p.method.kind === 'p-tuning' ? pTuningTrained(p.method, config) : p.method.kind === 'prefix-tuning' ? prefixTrained(p.method, config) : undefined
+  if (!method) throw new Error(`writeInitialEncoder: method ${p.method.kind} has no prompt encoder`)
+  const dir = join(ctx.workDir, 'initial-adapter')
+  await writeTrainArtifact(dir, { method, tensors: initialPromptEncoder(method, config, p.args.seed), family, ...adapterBaseModel(p.model, modelDir) })
   return dir
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import {
-  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, ia3ConfigJson, isPissa, pissaConvertedSpec, promptTuningConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, ia3ConfigJson, isPissa, pissaConvertedSpec, promptTuningConfigJson, pTuningConfigJson, pTuningTrained, prefixTuningConfigJson, prefixTrained, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
 } from '@tunekit/hf'
 
 /** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
@@ -26,6 +26,14 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   // IA³ and prompt tuning: PEFT's config of that method, as @tunekit/hf's layout writes it for tfjs
   if (p.method.kind === 'ia3') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), ia3ConfigJson(p.method, family, baseModel, revision))
   if (p.method.kind === 'prompt-tuning') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), promptTuningConfigJson(p.method, config, baseModel, revision))
+  if (p.method.kind === 'p-tuning') {
+    const trained = pTuningTrained(p.method, config)
+    return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), pTuningConfigJson(trained, trained.shape, baseModel, revision))
+  }
+  if (p.method.kind === 'prefix-tuning') {
+    const trained = prefixTrained(p.method, config)
+    return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), prefixTuningConfigJson(trained, trained.shape, baseModel, revision))
+  }
   const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
   // a PiSSA adapter is written converted by the worker (rank 2r on the original base), as tfjs writes it
   await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(isPissa(spec) ? pissaConvertedSpec(spec) : spec, family, baseModel, revision))

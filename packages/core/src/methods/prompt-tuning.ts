@@ -55,7 +55,7 @@ export const promptTuning = {
   schema: promptTuningSchema,
   check,
   mergeable: false,
-  recipeIssues,
+  recipeIssues: promptLearningIssues('prompt tuning'),
   // PEFT's PromptEmbedding: one [numVirtualTokens, hidden] embedding (one transformer submodule for a decoder)
   count: (o, { config }) => {
     const prompt = o.numVirtualTokens * config.hiddenSize
@@ -69,18 +69,27 @@ export const promptTuning = {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /**
- * What prompt tuning cannot do, read from the recipe as written (output.merge defaults to true; an
- * unwritten one is simply not merged): merge or export the model, pack rows (pretrain packs unless
- * `data.packing: false`), or train a stage that scores sequences with its own forward passes.
+ * What a prompt-learning method (prompt tuning, P-tuning, prefix tuning: PEFT's
+ * `is_prompt_learning`) cannot do, read from the recipe as written (output.merge defaults to true;
+ * an unwritten one is simply not merged): merge or export the model, pack rows (pretrain packs
+ * unless `data.packing: false`) or lay them end to end (`args.paddingFree`), or train a stage that
+ * scores sequences with its own forward passes.
  */
-function recipeIssues(raw: Record<string, unknown>): Issue[] {
-  const issues: Issue[] = []
-  const output = isObject(raw.output) ? raw.output : {}
-  if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true }, 'output.merge'))
-  if (Array.isArray(output.gguf) && output.gguf.length > 0) issues.push(issue('PromptTuningMerge', { path: 'output.gguf', value: output.gguf }, 'output.gguf'))
-  const stage = isObject(raw.stage) && typeof raw.stage.kind === 'string' ? raw.stage.kind : 'sft'
-  if (stage !== 'sft' && stage !== 'pretrain') issues.push(issue('PromptTuningStage', { path: 'stage.kind', value: stage }, stage))
-  const data = isObject(raw.data) ? raw.data : {}
-  if (data.packing === true || (stage === 'pretrain' && data.packing !== false)) issues.push(issue('PromptTuningPacking', { path: 'data.packing', value: data.packing ?? true }))
-  return issues
+export function promptLearningIssues(method: string): (raw: Record<string, unknown>) => Issue[] {
+  return (raw) => {
+    const issues: Issue[] = []
+    const output = isObject(raw.output) ? raw.output : {}
+    if (output.merge === true) issues.push(issue('PromptTuningMerge', { path: 'output.merge', value: true, hintArgs: [method] }, 'output.merge', method))
+    if (Array.isArray(output.gguf) && output.gguf.length > 0) issues.push(issue('PromptTuningMerge', { path: 'output.gguf', value: output.gguf, hintArgs: [method] }, 'output.gguf', method))
+    const stage = isObject(raw.stage) && typeof raw.stage.kind === 'string' ? raw.stage.kind : 'sft'
+    if (stage !== 'sft' && stage !== 'pretrain') issues.push(issue('PromptTuningStage', { path: 'stage.kind', value: stage, hintArgs: [method] }, stage, method))
+    const data = isObject(raw.data) ? raw.data : {}
+    if (data.packing === true || (stage === 'pretrain' && data.packing !== false)) issues.push(issue('PromptTuningPacking', { path: 'data.packing', value: data.packing ?? true }, method))
+    // padding-free rows hold several samples, and the virtual tokens (or prefix) lead a row, not a sample
+    const args = isObject(raw.args) ? raw.args : {}
+    const chosen = isObject(raw.method) ? raw.method : {}
+    const tokens = typeof chosen.numVirtualTokens === 'number' ? chosen.numVirtualTokens : 20
+    if (args.paddingFree === true) issues.push(issue('PaddingFreeVirtualTokens', { path: 'args.paddingFree', value: true }, tokens))
+    return issues
+  }
 }

@@ -5,6 +5,8 @@ import { fullSchema } from '../methods/full.ts'
 import { ia3Modules, ia3Schema } from '../methods/ia3.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { promptTuningSchema } from '../methods/prompt-tuning.ts'
+import { pTuningSchema } from '../methods/p-tuning.ts'
+import { prefixTuningSchema } from '../methods/prefix-tuning.ts'
 import type { Recipe } from '../define.ts'
 import { modelSchema } from '../schema/model.ts'
 import { dpoStageSchema } from '../schema/stage.ts'
@@ -39,6 +41,8 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
     feedforwardModules: z.array(z.string().min(1)),
   }),
   z.strictObject(resolvedShape(promptTuningSchema.shape)),
+  z.strictObject(resolvedShape(pTuningSchema.shape)),
+  z.strictObject(resolvedShape(prefixTuningSchema.shape)),
 ])
 
 /** The train node's method of a recipe: LoRA from the `lora` key, IA³ with its modules resolved, any other as given. */

@@ -4,12 +4,14 @@ import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
 import { lora } from './lora.ts'
+import { pTuning } from './p-tuning.ts'
+import { prefixTuning } from './prefix-tuning.ts'
 import { promptTuning } from './prompt-tuning.ts'
 import type { AdapterBase } from './lora-check.ts'
 import type { MethodLayout, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
 
 /** The artifact layout of each training method, keyed by kind (core's `methods` registry has the same keys). */
-export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning } satisfies { [K in MethodKind]: MethodLayout<K> }
+export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning } satisfies { [K in MethodKind]: MethodLayout<K> }
 
 /** Writes a train artifact (or the trained part of a checkpoint) in its method's layout. */
 export function writeTrainArtifact(dir: string, artifact: TrainArtifact): Promise<void> {
@@ -35,7 +37,9 @@ export function replaceTrained(base: Map<string, FloatTensor>, trained: Readonly
   return base
 }
 
-export type { MethodLayout, PromptShape, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
+export type { MethodLayout, PrefixShape, PromptShape, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
 export { ia3Key, ia3ConfigJson } from './ia3.ts'
 export { PROMPT_EMBEDDINGS, promptTuningConfigJson } from './prompt-tuning.ts'
+export { pTuningConfigJson, pTuningTrained } from './p-tuning.ts'
+export { prefixTuningConfigJson, prefixTrained } from './prefix-tuning.ts'
 export { peftTypeOf } from './peft-adapter.ts'

@@ -187,7 +187,7 @@ export function readAdapterConfigText(file: string, text: string): Record<string
   const json = parsed.value
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail(file, 'adapter_config.json is not a JSON object', json)
   const j = json as Record<string, unknown>
-  if (j.peft_type !== 'LORA') fail(`${file}: peft_type`, `peft_type is ${JSON.stringify(j.peft_type)}; tunekit reads LORA adapters (PEFT's LoraConfig), and IA3 and PROMPT_TUNING ones for chat and generate`, j.peft_type)
+  if (j.peft_type !== 'LORA') fail(`${file}: peft_type`, `peft_type is ${JSON.stringify(j.peft_type)}; tunekit reads LORA adapters (PEFT's LoraConfig), and IA3, PROMPT_TUNING, P_TUNING and PREFIX_TUNING ones for chat and generate`, j.peft_type)
   for (const key of ['r', 'lora_alpha']) {
     const v = j[key]
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (key === 'r' && !Number.isInteger(v))) fail(`${file}: ${key}`, `${key} is ${JSON.stringify(v)}; it must be a positive ${key === 'r' ? 'whole ' : ''}number`, v)
@@ -206,7 +206,7 @@ export function inspectAdapter(dir: string, base?: AdapterBase): Issue[] {
     const text = readFileSync(file, 'utf8')
     const weights = join(dir, ADAPTER_WEIGHTS)
     const parsed = parseJsonText(text)
-    // IA³ and prompt tuning have their own checks (peft-check.ts); any other peft_type is LoRA's to read or refuse
+    // IA³ and the prompt-learning methods have their own checks (peft-check.ts); any other peft_type is LoRA's to read or refuse
     const other = parsed.ok && existsSync(weights) && parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value)
       ? otherPeftIssues(dir, parsed.value as Record<string, unknown>, readHeaderSync(weights).tensors, base)
       : undefined

@@ -130,7 +130,7 @@ export const lora = {
     if (!(await exists(join(dir, ADAPTER_CONFIG)))) return undefined
     // another PEFT method's adapter (IA³, prompt tuning) is its layout's; a broken config is LoRA's to name
     const type = await peftTypeOf(dir)
-    if (type === 'IA3' || type === 'PROMPT_TUNING') return undefined
+    if (type === 'IA3' || type === 'PROMPT_TUNING' || type === 'P_TUNING' || type === 'PREFIX_TUNING') return undefined
     const adapter = await readAdapter(dir, base)
     return { method: { kind: 'lora', spec: adapter.loraConfig }, tensors: adapter.tensors }
   },

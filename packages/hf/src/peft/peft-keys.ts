@@ -8,3 +8,6 @@ export function ia3Key(module: string, layer: number): string {
 
 /** PEFT's key of the virtual-token embeddings. */
 export const PROMPT_EMBEDDINGS = 'prompt_embeddings'
+
+/** PEFT's prefix of the prompt encoder's parameter names (`prompt_encoder.default.mlp_head.0.weight`): P-tuning's and prefix tuning's checkpoints. */
+export const PROMPT_ENCODER = 'prompt_encoder.default.'

@@ -14,9 +14,20 @@ export type TrainedMethod =
   | { kind: 'ia3'; targetModules: readonly string[]; feedforwardModules: readonly string[] }
   /** Prompt tuning: the options and the numbers of the model its adapter_config.json records. */
   | { kind: 'prompt-tuning'; numVirtualTokens: number; promptTuningInit: 'RANDOM' | 'TEXT'; promptTuningInitText?: string; shape: PromptShape }
+  /** P-tuning: PromptEncoderConfig's options (encoder width resolved) and the model's numbers. */
+  | { kind: 'p-tuning'; numVirtualTokens: number; encoderReparameterizationType: 'MLP' | 'LSTM'; encoderHiddenSize: number; encoderNumLayers: number; encoderDropout: number; shape: PromptShape }
+  /** Prefix tuning: PrefixTuningConfig's options (encoder width resolved) and its prefix shape. */
+  | { kind: 'prefix-tuning'; numVirtualTokens: number; prefixProjection: boolean; encoderHiddenSize: number; shape: PrefixShape }
 
 /** What PEFT's prompt-learning config records of the model (token_dim, num_attention_heads, num_layers). */
 export type PromptShape = Pick<ModelConfig, 'hiddenSize' | 'numAttentionHeads' | 'numHiddenLayers'>
+
+/** What PEFT's PrefixTuningConfig records: token_dim = headDim · kv heads, num_attention_heads = kv heads, num_layers. */
+export interface PrefixShape {
+  tokenDim: number
+  numAttentionHeads: number
+  numHiddenLayers: number
+}
 
 /** A train artifact or checkpoint to write: the trained tensors and the method that made them. */
 export interface TrainArtifact<M extends TrainedMethod = TrainedMethod> {

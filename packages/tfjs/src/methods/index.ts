@@ -6,12 +6,14 @@ import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
 import { lora } from './lora.ts'
+import { pTuning } from './p-tuning.ts'
+import { prefixTuning } from './prefix-tuning.ts'
 import { promptTuning } from './prompt-tuning.ts'
 import type { AdapterState } from './state.ts'
 import type { SetupInput, TfjsMethod } from './types.ts'
 
 /** How each method trains on tfjs, keyed by kind (core's `methods` has the same keys). */
-export const tfjsMethods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning } satisfies { [K in MethodKind]: TfjsMethod<K> }
+export const tfjsMethods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning } satisfies { [K in MethodKind]: TfjsMethod<K> }
 
 // One generic view of the registry: the entry of a method's kind takes that method's options.
 const entry = (kind: MethodKind): TfjsMethod<MethodKind> => tfjsMethods[kind] as unknown as TfjsMethod<MethodKind>

@@ -10,7 +10,7 @@ import type { DecoderModel } from '../model/types.ts'
 import type { AdapterState } from './state.ts'
 import type { TfjsMethod } from './types.ts'
 
-function promptState(model: DecoderModel, tensors: ReadonlyMap<string, FloatTensor>): AdapterState {
+export function promptState(model: DecoderModel, tensors: ReadonlyMap<string, FloatTensor>): AdapterState {
   const init = tensors.get(PROMPT_EMBEDDINGS)
   if (!init) throw new Error(`the prompt-tuning adapter has no ${PROMPT_EMBEDDINGS}`)
   const prompt = tf.variable(tf.tensor2d(init.data, [init.shape[0]!, model.config.hiddenSize]))

@@ -15,6 +15,12 @@ export interface AdapterState {
   ia3?: Map<string, { vector: tf.Variable; feedforward: boolean }>
   /** Prompt tuning's virtual-token embeddings [n, hidden], prepended to every row (model/virtual-tokens.ts). */
   prompt?: Var2D
+  /** P-tuning: the prompt encoder, computing the virtual-token embeddings [n, hidden] from its variables (`training`: dropout on). */
+  promptEncoder?: (training: boolean) => tf.Tensor2D
+  /** Prefix tuning: the prefix [n, layers · 2 · kvDim] (layer 0's keys, its values, layer 1's keys, …), from its variables. */
+  prefix?: (training: boolean) => tf.Tensor2D
+  /** Tensors written beside (and in the artifact instead of) `entries`: P-tuning's and prefix tuning's `prompt_embeddings`. */
+  saved?: () => Map<string, FloatTensor>
   /** `alpha / rank` (or `/ sqrt(rank)` with rsLoRA); 0 without LoRA. */
   scale: number
   /** Dropout on LoRA's input while training. */
@@ -45,10 +51,17 @@ export function trainableEntries(state: AdapterState): Array<[string, tf.Variabl
   return state.entries
 }
 
-/** Current trained tensors under their artifact keys, read back to the host. */
-export function adapterTensors(state: AdapterState): Map<string, FloatTensor> {
+/**
+ * Current trained tensors under their artifact keys, read back to the host, with the method's
+ * `saved` ones; `artifact`: only those where the method has them (PEFT's prompt-learning layout
+ * saves the encoder's output, a checkpoint keeps the encoder too, to resume).
+ */
+export function adapterTensors(state: AdapterState, o: { artifact?: boolean } = {}): Map<string, FloatTensor> {
+  const saved = state.saved?.()
+  if (saved && o.artifact) return saved
   const out = new Map<string, FloatTensor>()
   for (const [key, v] of state.entries) out.set(key, { shape: [...v.shape], data: v.dataSync() as Float32Array })
+  for (const [key, t] of saved ?? []) out.set(key, t)
   return out
 }
 

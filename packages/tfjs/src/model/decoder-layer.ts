@@ -23,6 +23,8 @@ export interface LayerContext {
   mask: tf.Tensor4D // [batch, 1, seq, seqK]
   /** Gemma 2: the mask of its sliding-window layers (`mask` then has no window). */
   slidingMask?: tf.Tensor4D
+  /** Prefix tuning: each layer's past keys and values [batch, kvHeads, n, headDim] before the row's (model/prefix.ts). */
+  prefix?: KvEntry[]
 }
 
 function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
@@ -71,6 +73,11 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(qOut!, ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
   let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(kOut!, ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
   let v = splitHeads(vOut!, ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
+  const prefix = ctx.prefix?.[ctx.model.layers.indexOf(layer)]
+  if (prefix) {
+    k = tf.concat([prefix.k, k], 2)
+    v = tf.concat([prefix.v, v], 2)
+  }
   if (cache) {
     const past = cache.entries[cache.index]
     if (past) {

@@ -10,7 +10,8 @@ import { matMul, matMulT } from './matmul.ts'
 import { gatherRows } from './ops.ts'
 import { modelNorm } from './rmsnorm.ts'
 import { checkpointed } from './recompute.ts'
-import { dropVirtual, prependVirtual, withVirtualTokens } from './virtual-tokens.ts'
+import { dropVirtual, prependVirtual, virtualPrompt, withVirtualTokens } from './virtual-tokens.ts'
+import { afterPrefix, prefixPast, withPrefixColumns } from './prefix.ts'
 import { decoderLayer, normWeight, type LayerContext } from './decoder-layer.ts'
 
 export { decoderLayer, type LayerContext } from './decoder-layer.ts'
@@ -94,16 +95,23 @@ export function layerMasks(c: ModelConfig, make: (window: number | null) => tf.T
  */
 export function forwardHidden(model: DecoderModel, adapter: AdapterState | undefined, batch: TokenBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Tensor2D {
   return tf.tidy(() => {
-    // prompt tuning: the layers see each row with its virtual tokens first (virtual-tokens.ts)
-    const prompt = adapter?.prompt
-    const rows = prompt ? withVirtualTokens(batch, prompt.shape[0]) : batch
+    const training = opts.training === true
+    // prompt tuning, P-tuning: the layers see each row with its virtual tokens first (virtual-tokens.ts)
+    const prompt = virtualPrompt(adapter, training)
+    // prefix tuning: each layer's attention sees the prefix as past keys and values (prefix.ts)
+    const prefix = adapter?.prefix?.(training)
+    const n = prefix?.shape[0] ?? 0
+    const rows = prompt ? withVirtualTokens(batch, prompt.shape[0]) : prefix ? afterPrefix(batch, n) : batch
     const { cos, sin } = ropeFor(model, rows.positions, rows.batch, rows.seq)
-    const masks = layerMasks(model.config, (window) => tf.tensor4d(causalSegmentMask(rows.batch, rows.seq, rows.segments, window), [rows.batch, 1, rows.seq, rows.seq]))
-    const ctx: LayerContext = { model, adapter, opts, batch: rows.batch, seq: rows.seq, cos, sin, ...masks }
+    const rowMask = (window: number | null): Float32Array => causalSegmentMask(rows.batch, rows.seq, rows.segments, window)
+    const masks = layerMasks(model.config, (window) => tf.tensor4d(prefix ? withPrefixColumns(rowMask(window), rows.batch, rows.seq, n, window) : rowMask(window), [rows.batch, 1, rows.seq, n + rows.seq]))
+    const ctx: LayerContext = { model, adapter, opts, batch: rows.batch, seq: rows.seq, cos, sin, ...masks, ...(prefix ? { prefix: prefixPast(model.config, prefix, batch.batch) } : {}) }
     let hidden = embed(model, adapter, batch.ids)
     if (prompt) hidden = prependVirtual(hidden, prompt, batch.batch, batch.seq)
+    // PEFT refuses gradient checkpointing with prefix tuning (PrefixTuningCheckpointing at check)
+    const recompute = opts.gradientCheckpointing === true && training && !prefix
     model.layers.forEach((layer, i) => {
-      hidden = opts.gradientCheckpointing && opts.training ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
+      hidden = recompute ? checkpointed(ctx, layer, i, hidden) : decoderLayer(ctx, layer, hidden)
     })
     const out = modelNorm(model.config, hidden, normWeight(ctx, 'model.norm.weight', model.norm)) as tf.Tensor2D
     return prompt ? dropVirtual(out, batch.batch, prompt.shape[0], batch.seq) : out

@@ -1,10 +1,16 @@
 import { tf } from '../engine.ts'
+import type { AdapterState } from '../methods/state.ts'
 import type { TokenBatch } from './types.ts'
 
-// Prompt tuning's virtual tokens in the forward pass, as PEFT's PeftModelForCausalLM runs them:
+// Prompt tuning's (and P-tuning's) virtual tokens in the forward pass, as PEFT's PeftModelForCausalLM runs them:
 // the n trained embeddings go before each row's token embeddings, positions count from 0 over the
 // longer row (PEFT drops position ids), the row's tokens attend to all of them; the hidden states of
 // the virtual positions are dropped again, so logits and losses see the row as it was.
+
+/** The virtual tokens [n, hidden] of prompt tuning (its variable) or P-tuning (its encoder's output); none for other methods. */
+export function virtualPrompt(adapter: AdapterState | undefined, training: boolean): tf.Tensor2D | undefined {
+  return adapter?.prompt ?? adapter?.promptEncoder?.(training)
+}
 
 /** The batch n positions longer: virtual tokens first, in the segment of the row's first token. */
 export function withVirtualTokens(batch: TokenBatch, n: number): TokenBatch {

@@ -1,7 +1,7 @@
 import { fail, type RunEventInput } from '@tunekit/core'
 import type { FloatTensor, TrainerState } from '@tunekit/hf'
 import { tf } from '../engine.ts'
-import { trainableEntries, type AdapterState } from '../methods/state.ts'
+import { adapterTensors, trainableEntries, type AdapterState } from '../methods/state.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { ForwardOptions } from '../model/linear.ts'
 import type { TrainBatch } from './batch.ts'
@@ -153,8 +153,7 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
       evalHistory: [...evals],
       backend: 'tfjs',
     }
-    const adapterTensors = new Map(entries.map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]))
-    lastCheckpoint = await o.checkpoint({ step, adapter: adapterTensors, optimizer: optimizerTensors(optimizer, keys), trainerState })
+    lastCheckpoint = await o.checkpoint({ step, adapter: adapterTensors(adapter), optimizer: optimizerTensors(optimizer, keys), trainerState })
     o.emit?.({ type: 'checkpoint', node, step, path: lastCheckpoint })
   }
 

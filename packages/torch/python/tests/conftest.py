@@ -101,7 +101,7 @@ def train_params(**args) -> TrainParams:
         "model": {"id": "tiny", "family": "mistral", "revision": "main", "dtype": "float32", "gradientCheckpointing": False},
         "tokens": {"chatml": False, "add": [], "addBos": True},
         "method": {"kind": "lora", "rank": 4, "alpha": 8, "dropout": 0.0, "targetModules": ["q_proj", "v_proj"], "modulesToSave": [],
-                   "trainableTokens": False, "rsLora": False, "useDora": False, "init": "default"},
+                   "trainableTokens": False, "rsLora": False, "useDora": False, "init": "default", "initLoraWeights": True},
         "args": base_args, "backend": "torch", "device": "cpu",
     })
 

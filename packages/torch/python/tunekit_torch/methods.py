@@ -4,8 +4,9 @@
 - full:   every parameter requires_grad; the artifact is the trained model (save_pretrained).
 - freeze: requires_grad only on the tensors LLaMA-Factory's freeze rule picks; the artifact is
           those tensors under their transformers names (trained_tensors.safetensors).
-- ia3, prompt-tuning: PEFT's own IA3Config / PromptTuningConfig; the artifact is a PEFT adapter
-          folder, as LoRA's (adapter_config.json's peft_type tells them apart).
+- ia3, prompt-tuning, p-tuning, prefix-tuning: PEFT's own IA3Config / PromptTuningConfig /
+          PromptEncoderConfig / PrefixTuningConfig; the artifact is a PEFT adapter folder, as
+          LoRA's (adapter_config.json's peft_type tells them apart).
 full and freeze write `tunekit_method.json` (docs/architecture.md, "Train artifact per method"),
 the same files @tunekit/hf's peft/full.ts and peft/freeze.ts write, so either backend reads either's.
 """
@@ -19,11 +20,21 @@ from pathlib import Path
 import torch
 
 from .events import WorkerError, warn
-from .params import TrainParamsMethodFreeze, TrainParamsMethodFull, TrainParamsMethodIa3, TrainParamsMethodLora, TrainParamsMethodPromptTuning
+from .params import (
+    TrainParamsMethodFreeze,
+    TrainParamsMethodFull,
+    TrainParamsMethodIa3,
+    TrainParamsMethodLora,
+    TrainParamsMethodPrefixTuning,
+    TrainParamsMethodPromptTuning,
+    TrainParamsMethodPTuning,
+)
 
 METHOD_FILE = "tunekit_method.json"
 # adapter_config.json's peft_type -> tunekit's method kind (any other type is read as LoRA, which names the problem)
-PEFT_KINDS = {"LORA": "lora", "IA3": "ia3", "PROMPT_TUNING": "prompt-tuning"}
+PEFT_KINDS = {"LORA": "lora", "IA3": "ia3", "PROMPT_TUNING": "prompt-tuning", "P_TUNING": "p-tuning", "PREFIX_TUNING": "prefix-tuning"}
+# the prompt encoder's parameter names in a checkpoint (@tunekit/hf's PROMPT_ENCODER)
+PROMPT_ENCODER = "prompt_encoder.default."
 FREEZE_WEIGHTS = "trained_tensors.safetensors"
 
 
@@ -157,6 +168,76 @@ class PromptTuning(Lora):
         return {"prompt_embeddings": model.prompt_encoder["default"].embedding.weight}
 
 
+class PromptEncoderMethod(Lora):
+    """P-tuning and prefix tuning through PEFT's PromptEncoderConfig / PrefixTuningConfig, the
+    encoder's parameters copied from the driver's initial adapter (@tunekit/hf's
+    initialPromptEncoder: the draw tfjs starts from, under PEFT's parameter names). The artifact is
+    PEFT's (`prompt_embeddings`, the encoder's output); a checkpoint adds the encoder's parameters."""
+
+    def peft_config(self, method):
+        raise NotImplementedError
+
+    def wrap(self, base, method, ctx: dict):
+        from peft import get_peft_model
+
+        model = get_peft_model(base, self.peft_config(method))
+        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
+        if ctx.get("initial_adapter") is None:
+            raise WorkerError("WorkerFailed", "P-tuning and prefix tuning need the driver's initial adapter (the prompt encoder's start values)")
+        self.load(model, Path(ctx["initial_adapter"]), ctx["node"])
+        _trainable_float32(model)
+        return model
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        return {PROMPT_ENCODER + n: p for n, p in model.prompt_encoder["default"].named_parameters()}
+
+    def load(self, model, folder: Path, node: str) -> None:
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(folder / "adapter_model.safetensors"))
+        params = self.keyed_params(model)
+        missing = [k for k in params if k not in tensors]
+        if missing:
+            raise WorkerError("WorkerFailed", f"{folder}: lacks the prompt encoder's {missing[:3]} (a train artifact holds its output only, which cannot train on)")
+        with torch.no_grad():
+            for key, p in params.items():
+                p.copy_(tensors[key].to(p.device, p.dtype))
+
+    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
+        from safetensors.torch import save_file
+
+        from .modeling import adapter_state
+
+        folder.mkdir(parents=True, exist_ok=True)
+        # PEFT's own saved tensor (the encoder's output); a checkpoint keeps the encoder too, to resume
+        state = {k: v.detach().to("cpu").contiguous() for k, v in adapter_state(model).items()}
+        if not tensors_only:
+            state.update({k: p.detach().to("cpu").clone().contiguous() for k, p in self.keyed_params(model).items()})
+            model.peft_config["default"].save_pretrained(str(folder))
+        save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+
+
+class PTuning(PromptEncoderMethod):
+    """P-tuning: PEFT's PromptEncoder (MLP, or bidirectional LSTM and MLP) before the input, as prompt tuning's virtual tokens."""
+
+    def peft_config(self, method: TrainParamsMethodPTuning):
+        from peft import PromptEncoderConfig
+
+        return PromptEncoderConfig(num_virtual_tokens=method.num_virtual_tokens, encoder_reparameterization_type=method.encoder_reparameterization_type,
+                                   encoder_hidden_size=method.encoder_hidden_size, encoder_num_layers=method.encoder_num_layers,
+                                   encoder_dropout=method.encoder_dropout, task_type="CAUSAL_LM")
+
+
+class PrefixTuning(PromptEncoderMethod):
+    """Prefix tuning: PEFT's PrefixEncoder, its output every layer's past keys and values."""
+
+    def peft_config(self, method: TrainParamsMethodPrefixTuning):
+        from peft import PrefixTuningConfig
+
+        return PrefixTuningConfig(num_virtual_tokens=method.num_virtual_tokens, prefix_projection=method.prefix_projection,
+                                  encoder_hidden_size=method.encoder_hidden_size, task_type="CAUSAL_LM")
+
+
 class Full:
     """Every parameter trains; keys are transformers' parameter names."""
 
@@ -259,10 +340,13 @@ class Freeze:
         return self.attach(base, folder)
 
 
-METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze(), "ia3": Ia3(), "prompt-tuning": PromptTuning()}
+METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze(), "ia3": Ia3(), "prompt-tuning": PromptTuning(), "p-tuning": PTuning(), "prefix-tuning": PrefixTuning()}
 
 
 def virtual_tokens(model) -> int:
-    """Positions a prompt-learning PEFT model puts before each row (0 for every other model)."""
+    """Positions a prompt-learning PEFT model puts before each row (0 for every other model, and for
+    prefix tuning, whose prefix is the attention's past: PEFT shifts the given position ids by n)."""
     config = getattr(model, "active_peft_config", None)
-    return int(config.num_virtual_tokens) if config is not None and getattr(config, "is_prompt_learning", False) else 0
+    if config is None or not getattr(config, "is_prompt_learning", False) or config.peft_type == "PREFIX_TUNING":
+        return 0
+    return int(config.num_virtual_tokens)

@@ -99,6 +99,24 @@ class TrainParamsMethodPromptTuning(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodPTuning(Params):
+    kind: Literal["p-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    encoder_reparameterization_type: Literal["MLP", "LSTM"] = field(metadata={"json": "encoderReparameterizationType"})
+    encoder_num_layers: int = field(metadata={"json": "encoderNumLayers"})
+    encoder_dropout: float = field(metadata={"json": "encoderDropout"})
+    encoder_hidden_size: int | None = field(default=None, metadata={"json": "encoderHiddenSize"})
+
+
+@dataclass(frozen=True)
+class TrainParamsMethodPrefixTuning(Params):
+    kind: Literal["prefix-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    prefix_projection: bool = field(metadata={"json": "prefixProjection"})
+    encoder_hidden_size: int | None = field(default=None, metadata={"json": "encoderHiddenSize"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -211,7 +229,7 @@ class TrainParamsObjectivePpo(Params):
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
-    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning = field(metadata={"json": "method"})
+    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning | TrainParamsMethodPTuning | TrainParamsMethodPrefixTuning = field(metadata={"json": "method"})
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
@@ -375,6 +393,24 @@ class QaTrainParamsMethodPromptTuning(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsMethodPTuning(Params):
+    kind: Literal["p-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    encoder_reparameterization_type: Literal["MLP", "LSTM"] = field(metadata={"json": "encoderReparameterizationType"})
+    encoder_num_layers: int = field(metadata={"json": "encoderNumLayers"})
+    encoder_dropout: float = field(metadata={"json": "encoderDropout"})
+    encoder_hidden_size: int | None = field(default=None, metadata={"json": "encoderHiddenSize"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodPrefixTuning(Params):
+    kind: Literal["prefix-tuning"] = field(metadata={"json": "kind"})
+    num_virtual_tokens: int = field(metadata={"json": "numVirtualTokens"})
+    prefix_projection: bool = field(metadata={"json": "prefixProjection"})
+    encoder_hidden_size: int | None = field(default=None, metadata={"json": "encoderHiddenSize"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -405,7 +441,7 @@ class QaTrainParamsArgs(Params):
 @dataclass(frozen=True)
 class QaTrainParams(Params):
     model: QaTrainParamsModel = field(metadata={"json": "model"})
-    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning = field(metadata={"json": "method"})
+    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning | QaTrainParamsMethodPTuning | QaTrainParamsMethodPrefixTuning = field(metadata={"json": "method"})
     args: QaTrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})

@@ -19,7 +19,6 @@ import torch
 
 from .chunked_loss import has_liger, unsupported_reason
 from .events import WorkerError, info, warn
-from .methods import virtual_tokens
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,13 @@ def resolve_speed(args, model, device: torch.device, node: str) -> Speed:
     prompt-learning method (its virtual tokens are put before each row: one flat row would give them
     to its first sample only); a loss that cannot be chunked takes the plain path with a warning."""
     padding_free = bool(args.padding_free)
-    if padding_free and virtual_tokens(model):
+    # prefix tuning counts no virtual positions (its prefix is the attention's past) but leads a row too;
+    # recipe checks refuse all three first (promptLearningIssues), this guards a hand-written request
+    peft_config = getattr(model, "active_peft_config", None)
+    if padding_free and getattr(peft_config, "is_prompt_learning", False):
         raise WorkerError("PaddingFreeVirtualTokens", "args.paddingFree lays a micro-batch's samples end to end in one row, "
                           "but the method puts its virtual tokens before each row, so only the first sample would see them",
-                          args=[virtual_tokens(model)])
+                          args=[int(peft_config.num_virtual_tokens)])
     chunked = bool(args.chunked_loss)
     if chunked:
         reason = unsupported_reason(model)

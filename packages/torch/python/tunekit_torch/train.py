@@ -65,8 +65,9 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
     (args.chunkedLoss): from the last hidden state at the labelled positions only, a chunk of
     tokens at a time (chunked_loss.py), never the whole logits. In `training`, a mixture of experts
     adds its router load-balancing term (moe_loss.py)."""
-    # prompt tuning: PEFT drops position ids (counting from 0 over the virtual tokens too) and its
-    # logits start with the virtual positions, which are no row's tokens
+    # prompt tuning, P-tuning: PEFT drops position ids (counting from 0 over the virtual tokens too)
+    # and its logits start with the virtual positions, which are no row's tokens; prefix tuning
+    # (virtual_tokens 0) takes the position ids and shifts them by n, after its cached prefix
     prefix = virtual_tokens(model)
     aux = training and router_aux_coef(model) > 0
     extra = {"logits_to_keep": NO_POSITIONS.to(batch["input_ids"].device), "output_hidden_states": True} if chunked else {}
