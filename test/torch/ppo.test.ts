@@ -2,8 +2,8 @@
 // recipe (trained on tfjs: its artifact is the same either way) → ppo on torch, 2 rollouts of 2 ppo
 // epochs through the real graph. Each step event carries TRL's statistics, each rollout a sample, and
 // the train artifact holds the policy adapter (PEFT's layout) and the value head; Ctrl-C checkpoints
-// (inside a rollout too) and a rerun resumes to the same losses, adapter and value head.
-import { readFileSync } from 'node:fs'
+// and a rerun resumes to the same losses, adapter and value head, as does a kill inside a rollout.
+import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { defineRecipe, inline, type RunEvent } from '@tunekit/core'
@@ -63,7 +63,7 @@ describe('the ppo stage in the torch worker', () => {
     expect([...adapter.tensors.keys()].every((k) => k.includes('lora_'))).toBe(true) // the policy adapter alone, PEFT's layout
   }, 240_000)
 
-  it('Ctrl-C checkpoints (inside a rollout too) and a rerun resumes to the same losses, adapter and value head', async () => {
+  it('Ctrl-C checkpoints and a rerun resumes to the same losses, adapter and value head', async () => {
     const cacheDir = tempDir('ppo-resume')
     const abort = new AbortController()
     const error = await runRecipe(ppo(rmDir), torch, {
@@ -73,13 +73,26 @@ describe('the ppo stage in the torch worker', () => {
     expect((error as { code?: string }).code).toBe('TK404')
     const resumed = await runRecipe(ppo(rmDir), torch, { cacheDir, until: 'train' })
     const first = stepsOf(resumed.events)[0]!.step
-    expect(first).toBeGreaterThan(1) // resumed, not restarted
+    expect(first).toBeGreaterThan(1) // resumed, not restarted (where the signal lands is the machine's timing)
     expect(first).toBeLessThan(5)
+    await expectSameRun(resumed)
+  }, 240_000)
+
+  it("a kill inside a rollout: the reference's checkpoint-3 (rollout 2, its second ppo epoch to go) resumes to the same step 4", async () => {
+    const resumed = await runRecipe(ppo(rmDir), torch, {
+      cacheDir: tempDir('ppo-kill'), until: 'train',
+      beforeRun: async (work) => cpSync(join(reference.work('train'), 'checkpoint-3'), join(work('train'), 'checkpoint-3'), { recursive: true }),
+    })
+    expect(stepsOf(resumed.events).map((s) => s.step)).toEqual([4])
+    await expectSameRun(resumed)
+  }, 240_000)
+
+  async function expectSameRun(resumed: Awaited<ReturnType<typeof runRecipe>>): Promise<void> {
     expect(lossHistory(resumed.artifact('train'))).toEqual(lossHistory(reference.artifact('train')))
     const a = await readTrainArtifact(reference.artifact('train'))
     const b = await readTrainArtifact(resumed.artifact('train'))
     for (const [key, t] of a.tensors) expect(b.tensors.get(key)!.data, key).toEqual(t.data)
     const headOf = async (dir: string) => (await readSafetensors(join(dir, 'value_head.safetensors'))).tensors.get('v_head.summary.weight')!.data
     expect(await headOf(resumed.artifact('train'))).toEqual(await headOf(reference.artifact('train')))
-  }, 240_000)
+  }
 })
