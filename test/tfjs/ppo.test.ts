@@ -73,7 +73,7 @@ describe('the ppo stage on tfjs', () => {
     expect(existsSync(join(dir('merge'), 'config.json'))).toBe(true)
   }, 120_000)
 
-  it('Ctrl-C inside a rollout checkpoints it, and a rerun resumes to the same losses, adapter and value head', async () => {
+  it('Ctrl-C inside a rollout checkpoints it, and at a rollout boundary; the reruns resume to the same losses, adapter and value head', async () => {
     const cache = tempDir('ppo-resume')
     const abort = new AbortController()
     const error = await runRecipe(ppo(rm), {
@@ -81,8 +81,14 @@ describe('the ppo stage on tfjs', () => {
       onEvent: (e) => { if (e.type === 'checkpoint' && e.node === 'train' && e.step === 1) abort.abort() }, // step 1: the first rollout's second ppo epoch to go
     }).then(() => undefined, (e: unknown) => e)
     expect((error as { code?: string }).code).toBe('TK404')
+    const boundary = new AbortController()
+    const again = await runRecipe(ppo(rm), {
+      cache, signal: boundary.signal,
+      onEvent: (e) => { if (e.type === 'checkpoint' && e.node === 'train' && e.step === 2) boundary.abort() }, // step 2: a rollout boundary, no rollout saved
+    }).then(() => undefined, (e: unknown) => e)
+    expect((again as { code?: string }).code).toBe('TK404')
     const resumed = await runRecipe(ppo(rm), { cache })
-    expect(stepsOf(resumed.events).map((s) => s.step)).toEqual([2, 3, 4])
+    expect(stepsOf(resumed.events).map((s) => s.step)).toEqual([3, 4]) // resumed twice: inside the first rollout, then at its end
     expect(lossHistory(resumed.dir('train'))).toEqual(lossHistory(reference.dir('train')))
     for (const file of ['adapter_model.safetensors', 'value_head.safetensors']) {
       const a = await readSafetensors(join(reference.dir('train'), file))
