@@ -38,6 +38,8 @@ export interface CheckpointContents {
   /** AdamW moments by `<tensor key>.exp_avg` / `.exp_avg_sq` (empty for SGD without momentum). */
   optimizer: ReadonlyMap<string, FloatTensor>
   trainerState: TrainerState
+  /** Writes a stage's own files into the (temp) checkpoint folder: the ppo stage's value head, and its rollout inside one. */
+  extra?: (folder: string) => Promise<void>
 }
 
 export interface CheckpointEntry {
@@ -73,6 +75,7 @@ export async function writeCheckpoint(workDir: string, step: number, contents: C
     await writeTrainArtifact(tmp, contents.adapter)
     await writeSafetensors(join(tmp, OPTIMIZER_STATE), [...contents.optimizer], { metadata: { format: 'pt' } })
     await writeJsonAtomic(join(tmp, TRAINER_STATE), contents.trainerState)
+    await contents.extra?.(tmp)
     await rm(final, { recursive: true, force: true }) // rename cannot replace a non-empty folder
     await rename(tmp, final)
   } catch (e) {

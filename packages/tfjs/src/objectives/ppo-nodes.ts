@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { nodeParams, ppoAdvantages, ppoRolloutMetrics, rewardModelDir, type NodeContext, type PpoAdvantages } from '@tunekit/core'
 import { completionSeed, grpoPlan, permutation, readPrompts, type PromptLine } from '@tunekit/data'
-import { readTrainArtifact, writeSafetensors } from '@tunekit/hf'
+import { readSafetensors, readTrainArtifact, writeCheckpoint, writeSafetensors, type Checkpoint, type FloatTensor } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { generateIds } from '../generate.ts'
 import { loadTrained } from '../methods/index.ts'
@@ -11,7 +13,6 @@ import { disposeModel } from '../model/load.ts'
 import { gatherRows } from '../model/ops.ts'
 import { lastTokenPositions, scoreRewards, scoreWeight } from '../model/score-head.ts'
 import type { DecoderModel } from '../model/types.ts'
-import { checkpointWriter } from '../train/checkpoint.ts'
 import { trainLoop, type StepSource, type TrainSettings } from '../train/loop.ts'
 import { optimizerSettings } from '../train/optimizer.ts'
 import { writeTrainOutputs } from '../train/outputs.ts'
@@ -23,6 +24,8 @@ import { ppoBatch, ppoObjective, type PpoBatch, type PpoOptions, type PpoRow } f
 /** The value head's file in the train artifact (LLaMA-Factory's name) and its tensor (Linear(hidden, 1, bias=False), as TRL's value model's `score`). */
 export const VALUE_HEAD_FILE = 'value_head.safetensors'
 export const VALUE_HEAD_KEY = 'v_head.summary.weight'
+/** A checkpoint inside a rollout: the rollout its remaining steps read (its sampling policy is no longer the checkpoint's). */
+export const ROLLOUT_FILE = 'ppo_rollout.json'
 
 /** What the rollout reads each completion with: the policy and its value head, the reference (undefined: the adapter off) and the reward model. */
 export interface PpoModels {
@@ -78,6 +81,17 @@ export function rolloutPass(m: Omit<PpoModels, 'reward'>, rows: readonly Rollout
 
 interface Rollout { rows: PpoRow[]; metrics: Record<string, number> }
 
+/** The rollout a checkpoint inside one holds (JSON keeps each float32 exactly), or undefined at a rollout boundary. */
+async function savedRollout(resume: Checkpoint | undefined): Promise<{ index: number; data: Rollout } | undefined> {
+  const file = resume ? join(resume.path, ROLLOUT_FILE) : undefined
+  return file && existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as { index: number; data: Rollout }) : undefined
+}
+
+/** A checkpoint's value head (beside the method's tensors, whose file holds the method's keys alone), or undefined without a checkpoint. */
+async function savedHead(resume: Checkpoint | undefined): Promise<FloatTensor | undefined> {
+  return resume ? ((await readSafetensors(join(resume.path, VALUE_HEAD_FILE))).tensors.get(VALUE_HEAD_KEY) as FloatTensor) : undefined
+}
+
 /**
  * One rollout (TRL's PPOTrainer.train() before its ppo epochs): a completion of each prompt sampled
  * from the policy (dropout off; it ends at eos, kept: TRL's stop_token 'eos'), read by the policy,
@@ -109,7 +123,9 @@ function rollout(m: PpoModels, o: PpoOptions, prompts: readonly PromptLine[], id
  * gradientAccumulationSteps × numMiniBatches` prompts (the grpo plan's steps, one completion
  * each), then numPpoEpochs passes, each a seeded permutation split into numMiniBatches optimizer
  * steps of gradientAccumulationSteps micro-batches; the policy adapter in the method's layout and
- * the value head beside it (`value_head.safetensors`).
+ * the value head beside it (`value_head.safetensors`). Checkpoints (saveEvery, Ctrl-C) hold the value
+ * head among the trained tensors and, inside a rollout, the rollout; every shuffle and dropout mask is
+ * seeded from its position, so a rerun resumes to the same steps.
  */
 export async function trainPpo(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
@@ -122,19 +138,20 @@ export async function trainPpo(ctx: NodeContext): Promise<void> {
   const perRollout = o.numPpoEpochs * o.numMiniBatches
   const totalSteps = plan.totalSteps * perRollout
   const { model, resume, adapter, artifact } = await startTraining(ctx, { p, modelDir, tokenizeDir, vocabSize: tok.vocabSize })
-  if (resume) ctx.emit({ type: 'log', node: ctx.node.id, level: 'warn', message: 'ppo: a checkpoint of this node was found; the ppo stage does not resume yet, so it trains from the start' })
   const reward = loadTrained(model, await readTrainArtifact(rewardModelDir(ctx, o.rewardModel)))
   const reference = await referenceOf(ctx, p, model)
-  // TRL's value model starts as the reward model (its examples load both from the rm's path): the head starts as its score head
-  const valueHead = tf.variable(tf.clone(scoreWeight(model, reward)), true, VALUE_HEAD_KEY) as Var2D
+  // TRL's value model starts as the reward model (its examples load both from the rm's path): the head starts as its score head;
+  // a checkpoint holds the trained one among its tensors
+  const saved = await savedHead(resume)
+  const valueHead = tf.variable(saved ? tf.tensor2d(saved.data, saved.shape as [number, number]) : tf.clone(scoreWeight(model, reward)), true, VALUE_HEAD_KEY) as Var2D
   const models: PpoModels = { model, policy: adapter, reference, reward, valueHead }
   const trained: AdapterState = { ...adapter, entries: [...adapter.entries, [VALUE_HEAD_KEY, valueHead]] }
   const settings: TrainSettings = {
     learningRate: a.learningRate, lrScheduler: a.lrScheduler, warmupSteps: warmupStepsOf(a, totalSteps), maxGradNorm: a.maxGradNorm,
     optimizer: optimizerSettings(a, p.method),
-    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: 'never',
+    seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
-  let current: { index: number; data: Rollout } | undefined
+  let current = await savedRollout(resume)
   const microBatches = (step: number): PpoBatch[] => {
     const index = Math.floor(step / perRollout)
     if (current?.index !== index) {
@@ -155,7 +172,15 @@ export async function trainPpo(ctx: NodeContext): Promise<void> {
   try {
     const result = await trainLoop({
       model, adapter: trained, source, objective: ppoObjective(model, adapter, valueHead, o), settings,
-      checkpoint: checkpointWriter(ctx.workDir, artifact, a.keepCheckpoints),
+      ...(resume ? { resume: { trainerState: resume.trainerState, optimizer: resume.optimizer } } : {}),
+      checkpoint: (r) => writeCheckpoint(ctx.workDir, r.step, {
+        adapter: { ...artifact, tensors: new Map([...r.adapter].filter(([key]) => key !== VALUE_HEAD_KEY)) }, optimizer: r.optimizer, trainerState: r.trainerState,
+        extra: async (folder) => {
+          await writeSafetensors(join(folder, VALUE_HEAD_FILE), [[VALUE_HEAD_KEY, r.adapter.get(VALUE_HEAD_KEY)!]])
+          // inside a rollout (the next step reads the one in hand), the rollout goes with it
+          if (r.step % perRollout !== 0 && current) await writeFile(join(folder, ROLLOUT_FILE), JSON.stringify(current))
+        },
+      }, { keep: a.keepCheckpoints }),
       emit: ctx.emit, signal: ctx.signal, node: ctx.node.id, recipeKey: ctx.node.key,
     })
     if (result.interrupted) return

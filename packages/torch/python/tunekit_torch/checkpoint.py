@@ -48,9 +48,11 @@ def optimizer_moments(optimizer, keyed: dict[str, torch.nn.Parameter]) -> dict[s
     return out
 
 
-def save_checkpoint(work_dir: Path, model, optimizer, state: dict, keep: int, method, dist=None) -> Path:
+def save_checkpoint(work_dir: Path, model, optimizer, state: dict, keep: int, method, dist=None, extra=None) -> Path:
     """Writes checkpoint-<step>. Under torchrun (`dist`) every rank calls it (FSDP gathers the
-    tensors whole) and rank 0 alone writes, so the checkpoint holds nothing rank-specific."""
+    tensors whole) and rank 0 alone writes, so the checkpoint holds nothing rank-specific.
+    `extra(folder)` writes a stage's own files (ppo's value head and rollout) into the temp folder
+    before it is renamed into place."""
     from safetensors.torch import save_file
 
     from .distributed import Dist, full_params, resharded
@@ -68,6 +70,8 @@ def save_checkpoint(work_dir: Path, model, optimizer, state: dict, keep: int, me
     if dist.main:
         save_file(moments, str(tmp / "optimizer.safetensors"), metadata={"format": "pt"})
         (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2))
+        if extra is not None:
+            extra(tmp)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for _, old in list_checkpoints(work_dir)[:-keep]:

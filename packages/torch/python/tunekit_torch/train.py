@@ -134,10 +134,10 @@ def optimizer_update(optimizer, step_loss: float, step: int, checkpoint=None) ->
     optimizer.zero_grad(set_to_none=True)
 
 
-def resumable(spec: NodeSpec, model, optimizer, method, total: int):
-    """The trainer state of a one-process loop (the preference stages, GRPO), from the work folder's
+def resumable(spec: NodeSpec, model, optimizer, method, total: int, extra=None):
+    """The trainer state of a one-process loop (the preference stages, GRPO, PPO), from the work folder's
     last checkpoint when there is one, with `snapshot()` (what a checkpoint records) and
-    `checkpoint()` (writes one and says so)."""
+    `checkpoint()` (writes one and says so; `extra(folder)` adds a stage's own files to it)."""
     seed = spec.params.args.seed
     state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
     spec.work_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +153,7 @@ def resumable(spec: NodeSpec, model, optimizer, method, total: int):
         return {**state, "rng": {"seed": seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
 
     def checkpoint() -> None:
-        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), spec.params.args.keep_checkpoints, method)
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), spec.params.args.keep_checkpoints, method, extra=extra)
         emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
 
     return state, snapshot, checkpoint

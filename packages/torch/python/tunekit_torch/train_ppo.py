@@ -8,6 +8,9 @@ value model from the reward model) gives the values. Then num_ppo_epochs passes 
 shuffled split into num_mini_batches optimizer steps of batch_size micro-batches (the loss of a step is
 the mean over its micro-batches, TRL's gradient accumulation). Outputs: the method's tensors (the
 policy adapter, PEFT's layout), trainer_state.json and value_head.safetensors (`v_head.summary.weight`).
+Checkpoints (saveEvery, Ctrl-C) hold the value head with its moments and, inside a rollout, the rollout
+itself; each rollout's shuffles and each step's dropout are seeded from its index, so a rerun resumes
+to the same steps as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import time
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
+from .checkpoint import list_checkpoints, optimizer_moments
 from .events import emit, info
 from .grpo_loss import grpo_batch
 from .methods import METHODS
@@ -28,10 +32,11 @@ from .params import TrainParams
 from .ppo_loss import policy_pass, ppo_advantages, ppo_loss
 from .rewards import reward_model
 from .spec import NodeSpec
-from .train import build_model, grad_norm, optimizer_update, write_outputs
+from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, write_outputs
 from .generate import generate_ids
 
 VALUE_HEAD_FILE, VALUE_HEAD_KEY = "value_head.safetensors", "v_head.summary.weight"
+ROLLOUT_FILE = "ppo_rollout.pt"  # a checkpoint inside a rollout: the rollout its remaining steps read
 
 
 def reward_dir(spec: NodeSpec, reward) -> Path:
@@ -99,14 +104,50 @@ def rollout_metrics(old: dict) -> dict:
     }
 
 
+def rollout_orders(seed: int, index: int, n: int, epochs: int) -> list[list[int]]:
+    """Each ppo epoch's shuffle of rollout `index` (TRL's b_inds), from a generator seeded per rollout,
+    so that a resumed run draws the same orders without the generator's state."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
+    return [torch.randperm(n, generator=generator).tolist() for _ in range(epochs)]
+
+
+def save_ppo_extra(folder: Path, head: torch.nn.Parameter, optimizer, old: dict | None) -> None:
+    """A checkpoint's ppo files: the value head with its AdamW moments, and, inside a rollout, the
+    rollout (what its remaining ppo steps read: its sampling policy is no longer the model's)."""
+    save_file({VALUE_HEAD_KEY: head.detach().float().cpu().contiguous(), **optimizer_moments(optimizer, {VALUE_HEAD_KEY: head})}, str(folder / VALUE_HEAD_FILE))
+    if old is not None:
+        torch.save(old, folder / ROLLOUT_FILE)
+
+
+def load_ppo_extra(folder: Path, head: torch.nn.Parameter, optimizer, step: int, device) -> dict | None:
+    """The value head and its moments from a checkpoint (saved by save_ppo_extra), and its rollout if it has one."""
+    saved = load_file(str(folder / VALUE_HEAD_FILE))
+    with torch.no_grad():
+        head.copy_(saved[VALUE_HEAD_KEY].to(head.device))
+    if f"{VALUE_HEAD_KEY}.exp_avg" in saved:
+        optimizer.state[head] = {"step": torch.tensor(float(step), dtype=torch.float32), "exp_avg": saved[f"{VALUE_HEAD_KEY}.exp_avg"].to(head.device),
+                                 "exp_avg_sq": saved[f"{VALUE_HEAD_KEY}.exp_avg_sq"].to(head.device)}
+    rollout_file = folder / ROLLOUT_FILE
+    return torch.load(rollout_file, map_location=device, weights_only=True) if rollout_file.exists() else None
+
+
+def emit_sample(spec: NodeSpec, tokenizer, prompt_lines: list[dict], old: dict, ids: list[int], eos: int) -> None:
+    """The rollout's first completion as a sample event, as tfjs emits it (the prompt's last message)."""
+    messages = prompt_lines[ids[0]].get("messages") or [{}]
+    completion = tokenizer.decode([t for t in old["completions"][0] if t != eos])
+    emit({"type": "sample", "node": spec.node, "prompt": messages[-1].get("content", ""), "completion": completion})
+
+
 def run_train_ppo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, o = params.args, params.objective
     device = resolve_device(spec.device)
     dtype = resolve_dtype(params.model.dtype, device, spec.node)
+    interrupt = Interrupt()
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
     plan = json.loads(spec.pair_plan.read_text())
-    prompts = [json.loads(line)["promptIds"] for line in (spec.require_input("tokenize") / "prompts.jsonl").read_text().splitlines() if line]
+    prompt_lines = [json.loads(line) for line in (spec.require_input("tokenize") / "prompts.jsonl").read_text().splitlines() if line]
+    prompts = [line["promptIds"] for line in prompt_lines]
     per_rollout = o.num_ppo_epochs * o.num_mini_batches
     total = len(plan["rollouts"]) * per_rollout
     model, tokenizer, _ = build_model(spec, device, dtype)
@@ -119,43 +160,58 @@ def run_train_ppo(spec: NodeSpec) -> None:
     trainable, all_params = count_params(model)
     info(spec.node, f"torch {torch.__version__} on {device.type}; {opt_name}; {trainable:,} trainable of {all_params:,} parameters + the value head; "
          f"{len(prompts)} prompts, {len(plan['rollouts'])} rollouts × {per_rollout} steps; PPO, kl_coef {o.kl_coef}, cliprange {o.cliprange}, vf_coef {o.vf_coef}")
-    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    old: dict | None = None  # the rollout the steps read; a checkpoint inside it carries it
+    state, snapshot, checkpoint = resumable(spec, model, optimizer, method, total,
+                                            extra=lambda folder: save_ppo_extra(folder, head, optimizer, old if state["step"] % per_rollout else None))
+    done_at_start = int(state["step"])
+    if done_at_start > 0:
+        old = load_ppo_extra(list_checkpoints(spec.work_dir)[-1][1], head, optimizer, done_at_start, device)
     trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
-    generator = torch.Generator().manual_seed(args.seed)
     run_start = time.perf_counter()
-    for index, ids in enumerate(plan["rollouts"]):
-        old = rollout(model, reward, head, o, [prompts[i] for i in ids], plan, index, args.batch_size, args.seed, device)
+    for step_index in range(done_at_start, total):
+        if interrupt.requested:
+            break
+        index, within = divmod(step_index, per_rollout)
+        ids = plan["rollouts"][index]
+        if within == 0 or old is None:
+            old = rollout(model, reward, head, o, [prompts[i] for i in ids], plan, index, args.batch_size, args.seed, device)
+            emit_sample(spec, tokenizer, prompt_lines, old, ids, plan["eosId"])
         rollout_stats = rollout_metrics(old)
         n = len(ids)
         size = -(-n // o.num_mini_batches)
-        for epoch in range(o.num_ppo_epochs):
-            order = torch.randperm(n, generator=generator).tolist()  # TRL's b_inds
-            for mini in range(o.num_mini_batches):
-                step_start = time.perf_counter()
-                lr = args.learning_rate * factor(state["step"])
-                set_lr(optimizer, lr)
-                rows = order[mini * size : (mini + 1) * size]
-                micro = [rows[s : s + args.batch_size] for s in range(0, len(rows), args.batch_size)]
-                loss_sum, sums = 0.0, {}
-                for mb in micro:
-                    batch = grpo_batch([old["prompts"][i] for i in mb], [old["completions"][i] for i in mb], plan["padId"], device, old["width"])
-                    logps, vpred, logits = policy_pass(model, head, batch, o.temperature)
-                    loss, stats = ppo_loss(o, logps, vpred, logits, old, torch.tensor(mb, device=device))
-                    (loss / len(micro)).backward()
-                    loss_sum += float(loss.detach()) / len(micro)
-                    for k, v in stats.items():
-                        sums[k] = sums.get(k, 0.0) + v / len(micro)
-                norm = float(grad_norm(trainable_params, args.max_grad_norm))
-                state["step"] += 1
-                optimizer_update(optimizer, loss_sum, state["step"])
-                step = state["step"]
-                state["epoch"] = step / (int(plan["stepsPerEpoch"]) * per_rollout)
-                state["lossHistory"].append(loss_sum)
-                if step % args.log_every == 0 or step == total or step == 1:
-                    now = time.perf_counter()
-                    emit({"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"], "loss": loss_sum,
-                          "learningRate": lr, "gradNorm": norm, "tokensPerSecond": float(old["mask"][rows].sum()) / max(now - step_start, 1e-9),
-                          "etaSeconds": (now - run_start) / step * (total - step), "metrics": {**sums, **rollout_stats}})
-    snapshot = {**state, "rng": {"seed": args.seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
-    write_outputs(spec, model, tokenizer, snapshot, method)
-    save_file({VALUE_HEAD_KEY: head.detach().float().cpu().contiguous()}, str(spec.out_dir / VALUE_HEAD_FILE))
+        epoch, mini = divmod(within, o.num_mini_batches)
+        order = rollout_orders(args.seed, index, n, o.num_ppo_epochs)[epoch]
+        step_start = time.perf_counter()
+        model.train()  # a resumed rollout skipped rollout()'s return to training mode
+        torch.manual_seed(args.seed + step_index)  # dropout of step s from seed + s, as train.py
+        lr = args.learning_rate * factor(step_index)
+        set_lr(optimizer, lr)
+        rows = order[mini * size : (mini + 1) * size]
+        micro = [rows[s : s + args.batch_size] for s in range(0, len(rows), args.batch_size)]
+        loss_sum, sums = 0.0, {}
+        for mb in micro:
+            batch = grpo_batch([old["prompts"][i] for i in mb], [old["completions"][i] for i in mb], plan["padId"], device, old["width"])
+            logps, vpred, logits = policy_pass(model, head, batch, o.temperature)
+            loss, stats = ppo_loss(o, logps, vpred, logits, old, torch.tensor(mb, device=device))
+            (loss / len(micro)).backward()
+            loss_sum += float(loss.detach()) / len(micro)
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v / len(micro)
+        norm = float(grad_norm(trainable_params, args.max_grad_norm))
+        step = step_index + 1
+        optimizer_update(optimizer, loss_sum, step, checkpoint)
+        state["step"], state["epoch"], state["microBatch"] = step, step / (int(plan["stepsPerEpoch"]) * per_rollout), step * args.gradient_accumulation_steps
+        state["lossHistory"].append(loss_sum)
+        if step % args.log_every == 0 or step == total or step == done_at_start + 1:
+            now = time.perf_counter()
+            emit({"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"], "loss": loss_sum,
+                  "learningRate": lr, "gradNorm": norm, "tokensPerSecond": float(old["mask"][rows].sum()) / max(now - step_start, 1e-9),
+                  "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step), "metrics": {**sums, **rollout_stats}})
+        if cadence_hit(args.save_every, step, step % (int(plan["stepsPerEpoch"]) * per_rollout) == 0) and step < total:
+            checkpoint()
+
+    def write() -> None:
+        write_outputs(spec, model, tokenizer, snapshot(), method)
+        save_file({VALUE_HEAD_KEY: head.detach().float().cpu().contiguous()}, str(spec.out_dir / VALUE_HEAD_FILE))
+
+    finish(interrupt, state, total, checkpoint, write)
