@@ -204,7 +204,9 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   // in a chain the tokens were added (and their rows trained) by the recipe it starts from
   const added = tokens.add && tokens.chatml !== undefined && recipe.init === undefined ? addedTokens(tokens) : []
-  const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
+  const randomLayers = model.random?.config?.num_hidden_layers
+  const numLayers = typeof randomLayers === 'number' ? randomLayers : (model.id === undefined ? undefined : knownCheckpoints[model.id]?.config.numHiddenLayers)
+  const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added, ...(numLayers !== undefined ? { numLayers } : {}) }
   const method = recipe.method
   if (method?.kind !== undefined) issues.push(...checkMethod(method as Partial<MethodOptions> & { kind: MethodKind }, checkModel, 'method'))
   else issues.push(...checkMethod({ ...lora, kind: 'lora' } as Partial<MethodOptions> & { kind: 'lora' }, checkModel, 'lora'))

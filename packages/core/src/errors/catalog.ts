@@ -759,6 +759,21 @@ export const errors = {
     message: (key: string) => `${key} asks for a merged model, but prompt tuning's virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
     hint: 'Leave out output.merge (or set it to false) and output.gguf; generate, score and `tunekit chat --adapter` run the base model with the adapter, its virtual tokens prepended.',
   },
+  // TK392–TK399: LLaMA Pro block expansion and GaLore.
+  ExpandedBlocksNotDivisor: {
+    code: 'TK392',
+    name: 'ExpandedBlocksNotDivisor',
+    title: 'LLaMA Pro needs a block count that divides the layer count',
+    message: (blocks: number, layers: number) => `method.numExpandedBlocks is ${blocks}, but the model has ${layers} decoder layers: a copy goes after every (layers / blocks)-th layer, so the blocks must divide the layers evenly (LLaMA-Factory's llama_pro.py refuses it too)`,
+    hint: (divisors: readonly number[]) => `Set method.numExpandedBlocks to one of ${divisors.join(', ')}.`,
+  },
+  LlamaProMerge: {
+    code: 'TK393',
+    name: 'LlamaProMerge',
+    title: 'A LLaMA Pro model needs no merge',
+    message: (key: string) => `${key} asks for a merged model, but LLaMA Pro's train artifact already is the expanded model (a transformers folder with the added blocks): there is no adapter to fold in`,
+    hint: 'Leave out output.merge (or set it to false) and output.gguf; load the train artifact itself (AutoModelForCausalLM.from_pretrained), and generate, score and `tunekit chat` read it as it is.',
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

@@ -3,6 +3,7 @@ import { issue, type Issue } from '../errors/tunekit-error.ts'
 import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
+import { llamaPro } from './llama-pro.ts'
 import { lora, type LoraOptions } from './lora.ts'
 import { promptTuning } from './prompt-tuning.ts'
 import type { ActivationContext, CheckModel, MethodDefinition, MethodModel, TrainableCount } from './types.ts'
@@ -12,12 +13,12 @@ import type { ActivationContext, CheckModel, MethodDefinition, MethodModel, Trai
  * one in `@tunekit/hf/src/peft/` (its artifact layout), one in `@tunekit/tfjs/src/methods/` and an
  * entry in the torch worker's `methods.py`; nothing else switches on the kind.
  */
-export const methods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning } satisfies Record<string, MethodDefinition>
+export const methods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'llama-pro': llamaPro } satisfies Record<string, MethodDefinition>
 
 export type MethodKind = keyof typeof methods
 
 /** The recipe's `method` key: one object per method, told apart by `kind`. */
-export const methodSchema = z.discriminatedUnion('kind', [lora.schema, full.schema, freeze.schema, ia3.schema, promptTuning.schema])
+export const methodSchema = z.discriminatedUnion('kind', [lora.schema, full.schema, freeze.schema, ia3.schema, promptTuning.schema, llamaPro.schema])
 
 export type MethodInput = z.input<typeof methodSchema>
 /** A method with every default filled in; LoRA's is the recipe's `lora` group plus `kind: 'lora'`. */
@@ -39,7 +40,7 @@ export function countTrainable(method: MethodOptions, model: MethodModel): Train
   return definition(method.kind).count(method, model)
 }
 
-/** Whether `merge` can fold the method's artifact into the base (every method but prompt tuning). */
+/** Whether `merge` can fold the method's artifact into the base (every method but prompt tuning and LLaMA Pro). */
 export function methodMerges(method: { kind: MethodKind }): boolean {
   return definition(method.kind).mergeable !== false
 }

@@ -3,6 +3,7 @@ import { argsSchema } from '../schema/args.ts'
 import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
 import { ia3Modules, ia3Schema } from '../methods/ia3.ts'
+import { llamaProSchema } from '../methods/llama-pro.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { promptTuningSchema } from '../methods/prompt-tuning.ts'
 import type { Recipe } from '../define.ts'
@@ -38,6 +39,7 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
     feedforwardModules: z.array(z.string().min(1)),
   }),
   z.strictObject(resolvedShape(promptTuningSchema.shape)),
+  z.strictObject(resolvedShape(llamaProSchema.shape)),
 ])
 
 /** The train node's method of a recipe: LoRA from the `lora` key, IA³ with its modules resolved, any other as given. */

@@ -3,13 +3,14 @@ import type { FloatTensor } from '../safetensors.ts'
 import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
+import { llamaPro } from './llama-pro.ts'
 import { lora } from './lora.ts'
 import { promptTuning } from './prompt-tuning.ts'
 import type { AdapterBase } from './lora-check.ts'
 import type { MethodLayout, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
 
 /** The artifact layout of each training method, keyed by kind (core's `methods` registry has the same keys). */
-export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning } satisfies { [K in MethodKind]: MethodLayout<K> }
+export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'llama-pro': llamaPro } satisfies { [K in MethodKind]: MethodLayout<K> }
 
 /** Writes a train artifact (or the trained part of a checkpoint) in its method's layout. */
 export function writeTrainArtifact(dir: string, artifact: TrainArtifact): Promise<void> {
@@ -39,3 +40,4 @@ export type { MethodLayout, PromptShape, ReadArtifact, TrainArtifact, TrainedMet
 export { ia3Key, ia3ConfigJson } from './ia3.ts'
 export { PROMPT_EMBEDDINGS, promptTuningConfigJson } from './prompt-tuning.ts'
 export { peftTypeOf } from './peft-adapter.ts'
+export { expandTensors } from './llama-pro.ts'

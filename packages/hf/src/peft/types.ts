@@ -14,6 +14,8 @@ export type TrainedMethod =
   | { kind: 'ia3'; targetModules: readonly string[]; feedforwardModules: readonly string[] }
   /** Prompt tuning: the options and the numbers of the model its adapter_config.json records. */
   | { kind: 'prompt-tuning'; numVirtualTokens: number; promptTuningInit: 'RANDOM' | 'TEXT'; promptTuningInitText?: string; shape: PromptShape }
+  /** LLaMA Pro: `config` is the expanded model's config.json (more layers, vocabulary grown by added tokens). */
+  | { kind: 'llama-pro'; numExpandedBlocks: number; config: ModelConfig }
 
 /** What PEFT's prompt-learning config records of the model (token_dim, num_attention_heads, num_layers). */
 export type PromptShape = Pick<ModelConfig, 'hiddenSize' | 'numAttentionHeads' | 'numHiddenLayers'>

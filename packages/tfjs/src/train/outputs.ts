@@ -16,7 +16,7 @@ export async function writeTrainOutputs(o: {
   tokenizerDir: string
   tokenizeDir: string
 }): Promise<void> {
-  await writeTrainArtifact(o.outDir, { ...o.artifact, tensors: adapterTensors(o.adapter) })
+  await writeTrainArtifact(o.outDir, { ...o.artifact, tensors: new Map([...(o.adapter.artifactExtra ?? []), ...adapterTensors(o.adapter)]) })
   await cp(join(o.lastCheckpoint, 'trainer_state.json'), join(o.outDir, 'trainer_state.json'))
   await cp(o.tokenizerDir, join(o.outDir, 'tokenizer'), { recursive: true })
   await cp(join(o.tokenizeDir, 'chat_template.jinja'), join(o.outDir, 'chat_template.jinja')).catch(() => undefined)

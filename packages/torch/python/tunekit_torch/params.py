@@ -91,6 +91,12 @@ class TrainParamsMethodPromptTuning(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodLlamaPro(Params):
+    kind: Literal["llama-pro"] = field(metadata={"json": "kind"})
+    num_expanded_blocks: int = field(metadata={"json": "numExpandedBlocks"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -171,7 +177,7 @@ class TrainParamsObjectiveGrpo(Params):
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
-    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning = field(metadata={"json": "method"})
+    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning | TrainParamsMethodLlamaPro = field(metadata={"json": "method"})
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
@@ -327,6 +333,12 @@ class QaTrainParamsMethodPromptTuning(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsMethodLlamaPro(Params):
+    kind: Literal["llama-pro"] = field(metadata={"json": "kind"})
+    num_expanded_blocks: int = field(metadata={"json": "numExpandedBlocks"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -354,7 +366,7 @@ class QaTrainParamsArgs(Params):
 @dataclass(frozen=True)
 class QaTrainParams(Params):
     model: QaTrainParamsModel = field(metadata={"json": "model"})
-    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning = field(metadata={"json": "method"})
+    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning | QaTrainParamsMethodLlamaPro = field(metadata={"json": "method"})
     args: QaTrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
