@@ -7,6 +7,7 @@ import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
 import type { ia3Schema } from './methods/ia3.ts'
+import type { llamaProSchema } from './methods/llama-pro.ts'
 import type { promptTuningSchema } from './methods/prompt-tuning.ts'
 import { checkMethod, methodChoiceIssues, type MethodKind, type MethodOptions } from './methods/index.ts'
 import type { loraSchema } from './methods/lora.ts'
@@ -59,8 +60,11 @@ export type Ia3InputFor<F extends Family> = {
 /** `method: { kind: 'prompt-tuning', … }`. */
 export type PromptTuningInput = z.input<typeof promptTuningSchema>
 
+/** `method: { kind: 'llama-pro', … }`. */
+export type LlamaProInput = z.input<typeof llamaProSchema>
+
 /** The recipe's `method` key of family `F`. */
-export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput
+export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | LlamaProInput
 
 /**
  * LoRA's options belong to LoRA: with another method `M` the `lora` key is a type error (and

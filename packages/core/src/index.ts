@@ -1,5 +1,5 @@
 export { defineRecipe, extendRecipe, parseRecipe, checkRecipe, mergeDeep } from './define.ts'
-export type { Recipe, RecipeInput, ChainedRecipeInput, RecipeOverrides, LoraInputFor, ModelInputFor, RecipeParts, StageInputFor, DataInputFor, MethodInputFor, LoraMethodInputFor, FreezeInput, Ia3InputFor, Ia3SchemaInput, PromptTuningInput, FreezeSchemaInput, LoraKeyFor, ExactMethod } from './define.ts'
+export type { Recipe, RecipeInput, ChainedRecipeInput, RecipeOverrides, LoraInputFor, ModelInputFor, RecipeParts, StageInputFor, DataInputFor, MethodInputFor, LoraMethodInputFor, FreezeInput, Ia3InputFor, Ia3SchemaInput, PromptTuningInput, LlamaProInput, FreezeSchemaInput, LoraKeyFor, ExactMethod } from './define.ts'
 export { isEntryPoint } from './entry-point.ts'
 export type { EntryMeta } from './entry-point.ts'
 export { hub, file, inline } from './sources.ts'
