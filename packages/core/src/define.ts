@@ -17,6 +17,7 @@ import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './sch
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
+import { galoreIssues } from './galore-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -193,7 +194,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...galoreIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)

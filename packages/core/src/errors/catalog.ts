@@ -774,6 +774,34 @@ export const errors = {
     message: (key: string) => `${key} asks for a merged model, but LLaMA Pro's train artifact already is the expanded model (a transformers folder with the added blocks): there is no adapter to fold in`,
     hint: 'Leave out output.merge (or set it to false) and output.gguf; load the train artifact itself (AutoModelForCausalLM.from_pretrained), and generate, score and `tunekit chat` read it as it is.',
   },
+  GaloreUnavailable: {
+    code: 'TK394',
+    name: 'GaloreUnavailable',
+    title: 'GaLore needs the galore-torch package',
+    message: (detail: string) => `args.optimizer 'galore_adamw' runs transformers' GaLore optimizer, which imports galore_torch, and the torch worker's Python cannot import it (${detail})`,
+    hint: "Install it into the worker's Python (TUNEKIT_PYTHON): `pip install galore-torch`; or use args.optimizer 'adamw_torch'.",
+  },
+  GaloreBackend: {
+    code: 'TK395',
+    name: 'GaloreBackend',
+    title: 'GaLore runs on the torch backend only',
+    message: () => "args.optimizer 'galore_adamw' projects gradients with galore-torch's optimizer in the torch worker; the tfjs backend has no GaLore optimizer",
+    hint: "Set backend: 'torch' (with `pip install galore-torch` in its Python), or use args.optimizer 'adamw_torch'.",
+  },
+  GaloreNeedsFullRankMethod: {
+    code: 'TK396',
+    name: 'GaloreNeedsFullRankMethod',
+    title: "GaLore projects the base's own weights",
+    message: (kind: string) => `args.optimizer 'galore_adamw' projects the gradients of trained 2-D base weights, but method '${kind}' trains adapter tensors beside frozen weights (already small: nothing for GaLore to save)`,
+    hint: "Use method: { kind: 'full' } (or 'freeze', 'llama-pro') with GaLore, or keep the adapter with args.optimizer 'adamw_torch'.",
+  },
+  GaloreOptionsUnused: {
+    code: 'TK397',
+    name: 'GaloreOptionsUnused',
+    title: 'args.galore is set but GaLore is not the optimizer',
+    message: (optimizer: string) => `args.galore sets GaLore's projection, but args.optimizer is '${optimizer}', so it would be ignored`,
+    hint: "Set args.optimizer: 'galore_adamw', or remove args.galore.",
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { argsSchema } from '../schema/args.ts'
+import { withGaloreDefaults } from '../schema/galore.ts'
 import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
 import { ia3Modules, ia3Schema } from '../methods/ia3.ts'
@@ -99,7 +100,7 @@ export const trainNode = defineNode({
     model: recipe.model,
     tokens: recipe.tokens,
     method: methodParams(recipe),
-    args: recipe.args,
+    args: withGaloreDefaults(recipe.args),
     backend: recipe.backend,
     device: recipe.device,
   }),

@@ -97,6 +97,15 @@ class TrainParamsMethodLlamaPro(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsArgsGalore(Params):
+    optim_target_modules: Literal["all-linear"] | list[str] = field(metadata={"json": "optimTargetModules"})
+    rank: int = field(metadata={"json": "rank"})
+    update_proj_gap: int = field(metadata={"json": "updateProjGap"})
+    scale: float = field(metadata={"json": "scale"})
+    proj_type: Literal["std", "reverse_std", "right", "left", "full"] = field(metadata={"json": "projType"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -105,7 +114,7 @@ class TrainParamsArgs(Params):
     lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = field(metadata={"json": "lrScheduler"})
     warmup_steps: int = field(metadata={"json": "warmupSteps"})
     warmup_ratio: float = field(metadata={"json": "warmupRatio"})
-    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd"] = field(metadata={"json": "optimizer"})
+    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd", "galore_adamw"] = field(metadata={"json": "optimizer"})
     weight_decay: float = field(metadata={"json": "weightDecay"})
     adam_beta1: float = field(metadata={"json": "adamBeta1"})
     adam_beta2: float = field(metadata={"json": "adamBeta2"})
@@ -119,6 +128,7 @@ class TrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    galore: TrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
 
 
 @dataclass(frozen=True)
@@ -339,6 +349,15 @@ class QaTrainParamsMethodLlamaPro(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsArgsGalore(Params):
+    optim_target_modules: Literal["all-linear"] | list[str] = field(metadata={"json": "optimTargetModules"})
+    rank: int = field(metadata={"json": "rank"})
+    update_proj_gap: int = field(metadata={"json": "updateProjGap"})
+    scale: float = field(metadata={"json": "scale"})
+    proj_type: Literal["std", "reverse_std", "right", "left", "full"] = field(metadata={"json": "projType"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -347,7 +366,7 @@ class QaTrainParamsArgs(Params):
     lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = field(metadata={"json": "lrScheduler"})
     warmup_steps: int = field(metadata={"json": "warmupSteps"})
     warmup_ratio: float = field(metadata={"json": "warmupRatio"})
-    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd"] = field(metadata={"json": "optimizer"})
+    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd", "galore_adamw"] = field(metadata={"json": "optimizer"})
     weight_decay: float = field(metadata={"json": "weightDecay"})
     adam_beta1: float = field(metadata={"json": "adamBeta1"})
     adam_beta2: float = field(metadata={"json": "adamBeta2"})
@@ -361,6 +380,7 @@ class QaTrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    galore: QaTrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
 
 
 @dataclass(frozen=True)
