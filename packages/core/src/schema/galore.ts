@@ -49,6 +49,6 @@ export type GaloreOptions = z.output<typeof galoreSchema>
  * The args a train node holds: with `optimizer: 'galore_adamw'`, `galore` filled from the schema's
  * defaults when left out (the worker reads every value from here, no second set of defaults).
  */
-export function withGaloreDefaults<A extends { optimizer: string; galore?: GaloreOptions | undefined }>(args: A): A {
+export function withGaloreDefaults<A extends { readonly optimizer: string; readonly galore?: unknown }>(args: A): A {
   return args.optimizer === 'galore_adamw' && args.galore === undefined ? { ...args, galore: galoreSchema.parse({}) } : args
 }
