@@ -24,7 +24,7 @@ const failure = async (run: Promise<unknown>): Promise<string> => {
   try {
     await run
   } catch (e) {
-    if (isTunekitError(e)) return `${e.code} ${e.issues[0]!.path}: ${e.message.split('\n')[0]}`
+    if (isTunekitError(e)) return e.message
     throw e
   }
   return 'no error'
@@ -34,7 +34,12 @@ describe('GaLore', () => {
   it("torch: transformers' GaLore optimizer, or TK394 with the fix when galore_torch is missing", { timeout: 300_000 }, async () => {
     const available = pythonJson('import json; from transformers.utils import is_galore_torch_available as a; print(json.dumps(a()))') as boolean
     if (!available) {
-      expect(await failure(runRecipe(recipe('torch'), createTorchBackend({ python }), { until: 'train' }))).toMatchInlineSnapshot()
+      expect(await failure(runRecipe(recipe('torch'), createTorchBackend({ python }), { until: 'train' }))).toMatchInlineSnapshot(`
+        "GaLore needs the galore-torch package
+        ✖ TK394 args.optimizer 'galore_adamw' runs transformers' GaLore optimizer, which imports galore_torch, and the torch worker's Python cannot import it (import galore_torch failed) → at args.optimizer
+          value: "galore_adamw"
+          fix: Install it into the worker's Python (TUNEKIT_PYTHON): \`pip install galore-torch\`; or use args.optimizer 'adamw_torch'."
+      `)
       return
     }
     const run = await runRecipe(recipe('torch'), createTorchBackend({ python }), { until: 'train' })
@@ -44,6 +49,11 @@ describe('GaLore', () => {
   })
 
   it("tfjs: the train node refuses it (TK395) when backend 'auto' lands there", { timeout: 120_000 }, async () => {
-    expect(await failure(runRecipe(recipe('auto'), createTfjsBackend({ device: 'cpu' }), { until: 'train' }))).toMatchInlineSnapshot()
+    expect(await failure(runRecipe(recipe('auto'), createTfjsBackend({ device: 'cpu' }), { until: 'train' }))).toMatchInlineSnapshot(`
+      "GaLore runs on the torch backend only
+      ✖ TK395 args.optimizer 'galore_adamw' projects gradients with galore-torch's optimizer in the torch worker; the tfjs backend has no GaLore optimizer → at args.optimizer
+        value: "galore_adamw"
+        fix: Set backend: 'torch' (with \`pip install galore-torch\` in its Python), or use args.optimizer 'adamw_torch'."
+    `)
   })
 })
