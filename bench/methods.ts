@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   }
   const files = (await readdir(methodsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(methodsDir, f))
   const rows: MethodRow[] = []
+  const results = join(root, 'bench', 'results')
+  await mkdir(results, { recursive: true })
   for (const file of files) {
     console.error(`bench/methods: ${relative(root, file)} …`)
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one', file], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 })
@@ -107,12 +109,10 @@ async function main(): Promise<void> {
       continue
     }
     rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as MethodRow)
+    // written after every row: a long run interrupted keeps what it measured
+    await writeFile(join(results, 'methods.json'), `${JSON.stringify({ measuredAt: new Date().toISOString().slice(0, 10), backend: 'tfjs', rows }, null, 2)}\n`)
   }
-  const table = formatTable(rows)
-  console.log(table)
-  const results = join(root, 'bench', 'results')
-  await mkdir(results, { recursive: true })
-  await writeFile(join(results, 'methods.json'), `${JSON.stringify({ measuredAt: new Date().toISOString().slice(0, 10), backend: 'tfjs', rows }, null, 2)}\n`)
+  console.log(formatTable(rows))
 }
 
 await main()

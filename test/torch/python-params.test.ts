@@ -15,12 +15,12 @@ describe('tunekit_torch/params.py', () => {
     const source = pythonParamsSource()
     expect(source.match(/^class \w+/gm)).toEqual([
       'class TrainParamsModelQuantize', 'class TrainParamsModelRandom', 'class TrainParamsModel', 'class TrainParamsTokens',
-      'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsMethodIa3', 'class TrainParamsMethodPromptTuning', 'class TrainParamsMethodLlamaPro', 'class TrainParamsArgs', 'class TrainParamsObjectiveDpo',
+      'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsMethodIa3', 'class TrainParamsMethodPromptTuning', 'class TrainParamsMethodLlamaPro', 'class TrainParamsArgsGalore', 'class TrainParamsArgs', 'class TrainParamsObjectiveDpo',
       'class TrainParamsObjectiveOrpo', 'class TrainParamsObjectiveSimpo', 'class TrainParamsObjectiveKto', 'class TrainParamsObjectiveRm', 'class TrainParamsObjectiveGrpo', 'class TrainParams',
       'class RefLogprobsParamsQuantize', 'class RefLogprobsParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
       'class ScoreParamsQuantize', 'class ScoreParams',
       'class QaTrainParamsModelQuantize', 'class QaTrainParamsModelRandom', 'class QaTrainParamsModel', 'class QaTrainParamsMethodLora',
-      'class QaTrainParamsMethodFull', 'class QaTrainParamsMethodFreeze', 'class QaTrainParamsMethodIa3', 'class QaTrainParamsMethodPromptTuning', 'class QaTrainParamsMethodLlamaPro', 'class QaTrainParamsArgs', 'class QaTrainParams',
+      'class QaTrainParamsMethodFull', 'class QaTrainParamsMethodFreeze', 'class QaTrainParamsMethodIa3', 'class QaTrainParamsMethodPromptTuning', 'class QaTrainParamsMethodLlamaPro', 'class QaTrainParamsArgsGalore', 'class QaTrainParamsArgs', 'class QaTrainParams',
     ])
     expect(source).toContain('    learning_rate: float = field(metadata={"json": "learningRate"})')
     expect(source).toContain('    max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})')
