@@ -4,7 +4,7 @@
 // memory and RSS, ms per step, and held-out accuracy on the opposites questions after the run.
 // Prints one table, writes bench/results/methods.json; docs/methods.md shows the table.
 //
-// Run: nice -n 10 npx tsx bench/methods.ts        (one recipe: npx tsx bench/methods.ts --one <file>)
+// Run: nice -n 10 npx tsx bench/methods.ts        (one recipe: --one <file>; the saved table again: --table)
 // A recipe added to recipes/methods/ is a row of the next run; nothing here names the methods.
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -95,6 +95,12 @@ async function main(): Promise<void> {
   if (one >= 0) {
     // the child: one recipe, its row as the last line of stdout
     console.log(JSON.stringify(await measure(resolve(process.argv[one + 1]!))))
+    return
+  }
+  if (process.argv.includes('--table')) {
+    // the saved rows again, as docs/methods.md shows them
+    const saved = JSON.parse(readFileSync(join(root, 'bench', 'results', 'methods.json'), 'utf8')) as { rows: MethodRow[] }
+    console.log(formatTable(saved.rows))
     return
   }
   const files = (await readdir(methodsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(methodsDir, f))
