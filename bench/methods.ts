@@ -4,7 +4,8 @@
 // memory and RSS, ms per step, and held-out accuracy on the opposites questions after the run.
 // Prints one table, writes bench/results/methods.json; docs/methods.md shows the table.
 //
-// Run: nice -n 10 npx tsx bench/methods.ts        (one recipe: --one <file>; the saved table again: --table)
+// Run: nice -n 10 npx tsx bench/methods.ts        (--only <file>…: measure those again, keep the other rows;
+//      --one <file>: one row as JSON; --table: the saved table again)
 // A recipe added to recipes/methods/ is a row of the next run; nothing here names the methods.
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -103,9 +104,12 @@ async function main(): Promise<void> {
     console.log(formatTable(saved.rows))
     return
   }
-  const files = (await readdir(methodsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(methodsDir, f))
-  const rows: MethodRow[] = []
   const results = join(root, 'bench', 'results')
+  // --only <file>…: measure those again and keep the saved rows of the others
+  const only = process.argv.includes('--only') ? process.argv.slice(process.argv.indexOf('--only') + 1).map((f) => resolve(f)) : undefined
+  const files = only ?? (await readdir(methodsDir)).filter((f) => f.endsWith('.ts')).sort().map((f) => join(methodsDir, f))
+  const kept = only ? (JSON.parse(readFileSync(join(results, 'methods.json'), 'utf8')) as { rows: MethodRow[] }).rows.filter((r) => !only.includes(join(root, r.recipe))) : []
+  const rows: MethodRow[] = [...kept]
   await mkdir(results, { recursive: true })
   for (const file of files) {
     console.error(`bench/methods: ${relative(root, file)} …`)
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
       continue
     }
     rows.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as MethodRow)
+    rows.sort((a, b) => (a.recipe < b.recipe ? -1 : 1))
     // written after every row: a long run interrupted keeps what it measured
     await writeFile(join(results, 'methods.json'), `${JSON.stringify({ measuredAt: new Date().toISOString().slice(0, 10), backend: 'tfjs', rows }, null, 2)}\n`)
   }

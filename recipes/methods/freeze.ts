@@ -7,7 +7,7 @@
 import { main } from '@tunekit/cli'
 import { gradeAfterRun, tinyChatWith } from '../tiny-chat.ts'
 
-export const recipe = tinyChatWith('tiny-chat-freeze', { kind: 'freeze', trainableLayers: 1, extraModules: ['embed_tokens', 'lm_head'] }, 1e-3)
+export const recipe = tinyChatWith('tiny-chat-freeze', { kind: 'freeze', trainableLayers: 1, extraModules: ['embed_tokens', 'lm_head'] })
 
 await main(import.meta, recipe)
 

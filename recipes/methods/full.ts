@@ -7,7 +7,7 @@
 import { main } from '@tunekit/cli'
 import { gradeAfterRun, tinyChatWith } from '../tiny-chat.ts'
 
-export const recipe = tinyChatWith('tiny-chat-full', { kind: 'full' }, 1e-3)
+export const recipe = tinyChatWith('tiny-chat-full', { kind: 'full' })
 
 await main(import.meta, recipe)
 

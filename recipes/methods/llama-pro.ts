@@ -7,7 +7,7 @@
 import { main } from '@tunekit/cli'
 import { gradeAfterRun, tinyChatWith } from '../tiny-chat.ts'
 
-export const recipe = tinyChatWith('tiny-chat-llama-pro', { kind: 'llama-pro', numExpandedBlocks: 2 }, 1e-3)
+export const recipe = tinyChatWith('tiny-chat-llama-pro', { kind: 'llama-pro', numExpandedBlocks: 2 })
 
 await main(import.meta, recipe)
 
