@@ -34,6 +34,8 @@ export { dataSchema, sourceSchema, formatSchema, splitSchema } from './schema/da
 export { hubSourceSchema, fileSourceSchema, inlineSourceSchema, chatmlTextFormatSchema, columnMapSchema, datasetInfoFormatSchema, jinjaTemplateSchema } from './schema/data.ts'
 export type { DataOptions, Source, Format } from './schema/data.ts'
 export { argsSchema } from './schema/args.ts'
+export { galoreSchema } from './schema/galore.ts'
+export type { GaloreOptions } from './schema/galore.ts'
 export type { ArgsOptions } from './schema/args.ts'
 export { families, familyNames, familyInfo } from './families/index.ts'
 export type { EncoderConfig, Family, FamilyInfo, Gemma2Config, ModelConfig, ModuleName, SaveableModule } from './families/index.ts'
