@@ -21,6 +21,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['./test/global-setup.ts'],
     // One test file per core: vitest's default leaves one core idle (cores − 1), which on a
     // 2-core CI machine runs the files one at a time; most files spend their time in one
     // single-threaded tfjs-wasm process or waiting on a Python worker.

@@ -1,10 +1,14 @@
-"""Plain transformers + PEFT LoRA/QLoRA training, configured as the qlora-minimal tutorial:
-Trainer, pad to the longest sample of each batch, group_by_length, no packing, paged AdamW,
-bf16, LoRA on every linear layer. The baseline that bench/gpu-train.py compares tunekit with.
+"""The baselines bench/gpu-train.py compares tunekit with, on LoRA/QLoRA on every linear layer:
+
+- `--trainer hf` (default): plain transformers + PEFT, configured as the qlora-minimal tutorial:
+  Trainer, pad to the longest sample of each batch, group_by_length, no packing, paged AdamW, bf16;
+- `--trainer trl`: TRL's SFTTrainer with `padding_free=True` (its DataCollatorForLanguageModeling
+  lays each batch end to end in one row with restarting position ids and the varlen boundaries),
+  completion-only loss from the shards' mask, over the same PEFT model.
 
 Usage (normally started by gpu-train.py, which prepares the model and data):
   python bench/gpu-baseline.py --model DIR --shards DIR --steps 20 --warmup 3 --batch 16 [--quant nf4] [--plan plan.json] [--out result.json]
-  --tiny runs on CPU in float32 (to check the script without a GPU).
+  --tiny runs on CPU in float32 (to check the script without a GPU); --trainer trl needs trl and --tokenizer.
 Prints one JSON line: tokens/s (real, padded), peak memory, step time.
 """
 
@@ -52,6 +56,26 @@ class Collator:
         return {"input_ids": ids, "labels": labels, "attention_mask": attn}
 
 
+def shard_masks(shards: Path) -> list[list[int]]:
+    """Each sample's loss mask (1 = a supervised token): SFTTrainer's completion_mask."""
+    index = json.loads((shards / "index.json").read_text())
+    mask = np.memmap(shards / "mask.bin", dtype="u1", mode="r")
+    return [np.asarray(mask[off : off + n]).astype(int).tolist() for off, n in zip(index["offsets"], index["lengths"])]
+
+
+def trl_trainer(model, samples: list[dict], masks: list[list[int]], a, common: dict, clock):
+    """TRL's SFTTrainer, padding-free, on tokenized samples (input_ids + completion_mask: TRL skips
+    its own tokenization) in the given order, with the loss on the completion tokens only."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    data = Dataset.from_list([{"input_ids": x["input_ids"], "completion_mask": m} for x, m in zip(samples, masks)])
+    config = SFTConfig(padding_free=True, packing=False, completion_only_loss=True, max_length=None,  # the samples fit: no truncation
+                       dataset_num_proc=None, **common)
+    return SFTTrainer(model=model, args=config, train_dataset=data, processing_class=AutoTokenizer.from_pretrained(a.tokenizer), callbacks=[clock])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -65,6 +89,8 @@ def main() -> None:
     ap.add_argument("--gradient-checkpointing", action="store_true")
     ap.add_argument("--tiny", action="store_true", help="CPU, float32, adamw_torch: a functional check only")
     ap.add_argument("--plan", help="tunekit plan.json: train on exactly its micro-batches, in order (same work as the worker)")
+    ap.add_argument("--trainer", choices=["hf", "trl"], default="hf", help="transformers Trainer, or TRL's SFTTrainer (padding-free)")
+    ap.add_argument("--tokenizer", help="tokenizer folder (SFTTrainer's processing_class)")
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -92,6 +118,7 @@ def main() -> None:
                         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
     model = get_peft_model(model, config)
     samples, pad_id = load_samples(Path(a.shards))
+    masks = shard_masks(Path(a.shards))
     if a.plan:
         # The plan's batches already follow group_by_length (gpu-train.py builds them as
         # LengthGroupedSampler does); reading them in order gives both scripts identical batches,
@@ -101,6 +128,7 @@ def main() -> None:
         if any(len(row) != 1 or row[0]["start"] != 0 for mb in mbs for row in mb["rows"]) or any(len(mb["rows"]) != a.batch for mb in mbs):
             raise SystemExit("--plan: only unpacked plans of whole samples with --batch rows per micro-batch")
         samples = [samples[row[0]["sample"]] for mb in mbs for row in mb["rows"]]
+        masks = [masks[row[0]["sample"]] for mb in mbs for row in mb["rows"]]
 
     times: list[float] = []
     real_tokens: list[int] = []
@@ -126,8 +154,8 @@ def main() -> None:
             padded_tokens.append(out["input_ids"].numel())
             return out
 
-    args = TrainingArguments(
-        output_dir=str(Path(a.out or "bench/results/baseline").with_suffix("")) + "-trainer",
+    common = dict(
+        output_dir=str(Path(a.out or "bench/results/baseline").with_suffix("")) + f"-{a.trainer}",
         per_device_train_batch_size=a.batch,
         gradient_accumulation_steps=1,
         max_steps=a.steps + a.warmup,
@@ -143,18 +171,25 @@ def main() -> None:
         save_strategy="no",
         report_to=[],
         dataloader_num_workers=0,
-        remove_unused_columns=False,
         use_cpu=not cuda,
         disable_tqdm=True,
     )
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=CountingCollator(pad_id), callbacks=[Clock()])
+    if a.trainer == "trl":
+        trainer = trl_trainer(model, samples, masks, a, common, Clock())
+        # SFTTrainer builds its own collator (padding-free refuses another): the batches are the plan's, in order
+        lengths = [len(x["input_ids"]) for x in samples]
+        real_tokens.extend(sum(lengths[i : i + a.batch]) for i in range(0, len(lengths), a.batch))
+        padded_tokens.extend(real_tokens)
+    else:
+        args = TrainingArguments(remove_unused_columns=False, **common)
+        trainer = Trainer(model=model, args=args, train_dataset=samples, data_collator=CountingCollator(pad_id), callbacks=[Clock()])
     trainer.train()
     w = a.warmup
     t = sum(times[w:])
     result = {
-        "impl": "transformers+peft (qlora-minimal)",
+        "impl": "TRL SFTTrainer (padding-free)" if a.trainer == "trl" else "transformers Trainer + PEFT",
         "quant": a.quant,
         "steps": len(times) - w,
         "tokensPerSecond": sum(real_tokens[w : len(times)]) / t,

@@ -12,6 +12,8 @@
  *
  * Memory: < 1 GB.  Time: a few minutes on a laptop CPU from a cold cache (the short SFT included).
  * Run:    npx tsx recipes/opposites-grpo.ts          (`plan`, `graph`, `check` work too)
+ * Torch:  npx tsx recipes/opposites-grpo.ts --set backend=torch   (the worker samples; the reward
+ *         below still runs here, asked over the worker's stdin; the short SFT stays on tfjs)
  */
 import { defineRecipe, inline, isEntryPoint, type GrpoExample } from '@tunekit/core'
 import { main } from '@tunekit/cli'

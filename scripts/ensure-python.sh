@@ -21,6 +21,7 @@
 #                    datasets, pandas, pyarrow, …; ~67 MB of wheels, ~300 MB installed), the oracle of
 #                    the preference stages' parity tests; torch, transformers and PEFT are the worker
 #                    stack's, through a .pth file as for .venv-compat. Skipped when TUNEKIT_TRL_PYTHON is set.
+#                    Beside it, .venv-trl/trl-0.29.1: TRL 0.29.1's wheel unpacked (PPOTrainer's oracle; below).
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a
 # second environment installs offline: pip's HTTP cache does not persist on every machine. Packages
@@ -92,4 +93,16 @@ if [ -z "${TUNEKIT_COMPAT_PYTHON:-}" ]; then
 fi
 if [ -z "${TUNEKIT_TRL_PYTHON:-}" ]; then
   ensure_overlay .venv-trl test/trl/requirements.lock
+fi
+
+# TRL 0.29.1, the last TRL with PPOTrainer (the ppo stage's oracle, test/trl/ppo_reference.py): its wheel
+# (~0.5 MB, pure Python) unpacked into .venv-trl/trl-0.29.1, not installed: the reference puts it first
+# on PYTHONPATH of a .venv-trl process, where it imports against the same torch / transformers / PEFT.
+# Skipped when TUNEKIT_TRL029 names an unpacked copy.
+if [ -z "${TUNEKIT_TRL029:-}" ] && [ ! -f .venv-trl/trl-0.29.1/trl/experimental/ppo/ppo_trainer.py ]; then
+  mkdir -p "$WHEELS" .venv-trl
+  wheel="$WHEELS/trl-0.29.1-py3-none-any.whl"
+  [ -f "$wheel" ] || python3 -m pip --disable-pip-version-check download --quiet --no-deps --dest "$WHEELS" trl==0.29.1
+  rm -rf .venv-trl/trl-0.29.1.partial
+  python3 -m zipfile -e "$wheel" .venv-trl/trl-0.29.1.partial && mv .venv-trl/trl-0.29.1.partial .venv-trl/trl-0.29.1
 fi

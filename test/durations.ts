@@ -2,6 +2,13 @@
 // files of 10 s and more. vitest.config.ts starts the longest first, so that no long file starts
 // last and keeps one core busy alone at the end; a file not listed keeps vitest's order after them.
 export const testSeconds: Record<string, number> = {
+  'test/torch/grpo.test.ts': 55, // estimated from a loaded run; the next CI run replaces it
+  'test/torch/grpo-backends.test.ts': 40, // estimated from a loaded run; the next CI run replaces it
+  'test/torch/pissa.test.ts': 40, // estimated from a loaded run; the next CI run replaces it
+  'test/trl/ppo.test.ts': 30, // estimated from a loaded run; the next CI run replaces it
+  'test/torch/ppo.test.ts': 25, // estimated from a loaded run; the next CI run replaces it
+  'test/torch/speed.test.ts': 20, // estimated from a loaded run; the next CI run replaces it
+  'test/tfjs/ppo.test.ts': 12, // estimated from a loaded run; the next CI run replaces it
   'test/e2e/install-tarballs.test.ts': 152,
   'test/reliability/run-conditions.test.ts': 121,
   'test/cli/plan-graph.test.ts': 111,

@@ -21,6 +21,12 @@ export const compatPython = (): string => process.env.TUNEKIT_COMPAT_PYTHON ?? `
 /** Path of TRL's environment (the preference stages' oracle; TUNEKIT_TRL_PYTHON, else .venv-trl). */
 export const trlPython = (): string => process.env.TUNEKIT_TRL_PYTHON ?? `${root}.venv-trl/bin/python`
 
+/**
+ * TRL 0.29.1's unpacked wheel (TUNEKIT_TRL029, else .venv-trl/trl-0.29.1, unpacked by
+ * scripts/ensure-python.sh): the last TRL with PPOTrainer, put first on PYTHONPATH of a .venv-trl process.
+ */
+export const trl029Path = (): string => process.env.TUNEKIT_TRL029 ?? `${root}.venv-trl/trl-0.29.1`
+
 /** Runs a Python snippet in the reference environment with `input` on stdin; returns stdout, throws with stderr on failure. */
 export function runReference(code: string, input = ''): string {
   const r = spawnSync(referencePython(), ['-c', code], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })

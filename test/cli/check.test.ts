@@ -62,7 +62,7 @@ describe('bin/tunekit.js check (spawned, as `npx tunekit check`)', () => {
     expect(stderr).toMatchInlineSnapshot(`
       "test/fixtures/recipes/bad.ts:8:47 - error TS2322: Type '"c_attn"' is not assignable to type '"q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj"'.
       Recipe has 3 problems
-      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init → at lora.rnak
+      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init, initLoraWeights, loftqConfig → at lora.rnak
         value: 16
         fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
       ✖ TK103 expected a number > 0 → at args.learningRate

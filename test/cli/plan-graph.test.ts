@@ -9,13 +9,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const recipes = readdirSync(join(root, 'recipes')).filter((f) => f.endsWith('.ts')).map((f) => `recipes/${f}`)
 // The encoder's qa stage has its own nodes (and parameters and memory, but no ETA: no encoder throughput figure).
 const QA = new Set(['recipes/faq-qa.ts'])
-// The dpo, rm and grpo recipes chained from a tiny-chat recipe (init.recipe) list its nodes under its name, then their own.
+// The dpo, rm, grpo and ppo recipes chained from a tiny-chat recipe (init.recipe) list its nodes under its name, then their own.
 const chainedFrom = (name: string) => [`${name}/collate`, `${name}/train`, `${name}/merge`, 'model', 'tokenize']
 const CHAINED: Record<string, { nodes: string[]; edge: string }> = {
   'recipes/opposites-dpo.ts': { nodes: [...chainedFrom('tiny-chat'), 'ref-logprobs', 'pair-split', 'train', 'merge'], edge: 'tiny-chat_merge --> model' },
   'recipes/opposites-rm.ts': { nodes: [...chainedFrom('tiny-chat'), 'train', 'merge'], edge: 'tiny-chat_merge --> model' },
   // GRPO from tiny-chat stopped early (tiny-chat-short): prompts from tokenize, no collate of its own
   'recipes/opposites-grpo.ts': { nodes: [...chainedFrom('tiny-chat-short'), 'train', 'merge'], edge: 'tiny-chat-short_merge --> model' },
+  // PPO from the same short SFT, its reward model (opposites-rm on that SFT) joined under its name, read by train
+  'recipes/opposites-ppo.ts': { nodes: [...chainedFrom('tiny-chat-short'), 'opposites-rm-short/train', 'train', 'merge'], edge: 'opposites-rm-short_train --> train' },
 }
 const shape = (recipe: string) =>
   QA.has(recipe)

@@ -9,7 +9,7 @@ describe('defineRecipe', () => {
   it("fills PEFT's and transformers' defaults", () => {
     expect(recipe.lora).toEqual({
       rank: 8, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], modulesToSave: [],
-      trainableTokens: false, rsLora: false, useDora: false, init: 'default',
+      trainableTokens: false, rsLora: false, useDora: false, init: 'default', initLoraWeights: true,
     })
     expect(recipe.args).toMatchObject({ batchSize: 8, gradientAccumulationSteps: 1, epochs: 3, learningRate: 5e-5, lrScheduler: 'linear', optimizer: 'adamw_torch', maxGradNorm: 1, seed: 42 })
     expect(recipe.data).toMatchObject({ template: 'chatml', maxLength: 1024, truncation: 'truncate', mask: 'assistant', split: { eval: 0.05, seed: 42 } })

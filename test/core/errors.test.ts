@@ -31,7 +31,7 @@ describe('RecipeError', () => {
     ])
     expect(e.message).toMatchInlineSnapshot(`
       "Recipe has 3 problems
-      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init → at lora.rnak
+      ✖ TK102 unknown key "rnak" (did you mean "rank"?); allowed keys here: rank, alpha, dropout, targetModules, modulesToSave, trainableTokens, rsLora, useDora, loraplusLrRatio, init, initLoraWeights, loftqConfig → at lora.rnak
         value: 16
         fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
       ✖ TK103 expected a number > 0 → at args.learningRate
@@ -66,7 +66,7 @@ describe('RecipeError', () => {
     const e = recipeError({ ...base, model: { id: 'x/y', family: 'gpt2' }, lora: { targetModules: ['c_attn'] } })
     expect(e.issues.map((i) => `${i.code} ${i.path}`)).toEqual(['TK202 model.family'])
     expect(formatIssue(e.issues[0]!)).toMatchInlineSnapshot(`
-      "✖ TK202 "gpt2" is not a known model family; known families: llama, mistral, qwen2, qwen3, gemma, gemma2, bert → at model.family
+      "✖ TK202 "gpt2" is not a known model family; known families: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert → at model.family
         value: "gpt2"
         fix: Set model.family to the architecture of the checkpoint (config.json "model_type")."
     `)

@@ -47,7 +47,7 @@ describe('the grpo stage', () => {
     expect(messages(() => parseRecipe({ ...grpo([]), stage: { kind: 'grpo', rewards: ['(c) => 1'] } }))).toMatchInlineSnapshot(`"TK106 stage.rewards[0]: expected a reward function (completion, example) => number"`)
     expect(messages(() => parseRecipe(grpo([exact], { numGenerations: 3 })))).toMatchInlineSnapshot(`"TK491 stage.numGenerations: a step trains on args.batchSize × args.gradientAccumulationSteps = 8 completions, which is not a multiple of stage.numGenerations 3: the last prompt's group would be cut"`)
     expect(messages(() => parseRecipe(grpo([exact], { rewardWeights: [1, 2] })))).toMatchInlineSnapshot(`"TK492 stage.rewardWeights: stage.rewardWeights has 2 weight(s) and stage.rewards 1 function(s)"`)
-    expect(messages(() => parseRecipe({ ...grpo([exact]), backend: 'torch' }))).toMatchInlineSnapshot(`"TK495 backend: stage grpo samples completions and scores them with the recipe's reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests"`)
+    expect(() => parseRecipe({ ...grpo([exact]), backend: 'torch' })).not.toThrow() // the torch worker trains grpo too
   })
 
   it('scores completions with each reward and normalises advantages per group (unbiased std, + 1e-4)', async () => {

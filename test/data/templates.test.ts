@@ -16,7 +16,7 @@ const chat: Message[] = [
   { role: 'assistant', content: 'four' },
 ]
 
-const tokens = ['<|im_start|>', '<|im_end|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>', '<start_of_turn>', '<end_of_turn>']
+const tokens = ['<|im_start|>', '<|im_end|>', '<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>', '<start_of_turn>', '<end_of_turn>', '<|system|>', '<|user|>', '<|assistant|>', '<|end|>']
 
 /** The labelled text of each sample: decoded runs of supervised tokens. */
 async function trainedText(tok: LoadedTokenizer, name: BuiltinTemplate, messages: Message[], mask: 'assistant' | 'last-assistant' = 'assistant'): Promise<string[]> {

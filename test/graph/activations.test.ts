@@ -16,7 +16,7 @@ describe('activation formula against PyTorch', () => {
     const measured = JSON.parse(text) as { shape: Record<string, number>; batch: number; seq: number; rank: number; results: Measured[] }
     const family = families.llama
     const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })
-    const lora = (dropout: number): MethodOptions => ({ kind: 'lora', rank: measured.rank, alpha: 8, dropout, targetModules: targets, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default' })
+    const lora = (dropout: number): MethodOptions => ({ kind: 'lora', rank: measured.rank, alpha: 8, dropout, targetModules: targets, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default', initLoraWeights: true })
     for (const m of measured.results) {
       const input: MemoryInput = {
         family, config, params: countParams(family, config, lora(m.dropout), 0),
@@ -35,7 +35,7 @@ describe('activation formula against PyTorch', () => {
     const config = family.readConfig({ ...measured.shape, num_hidden_layers: 2 })
     const method = (m: string): MethodOptions => m === 'full'
       ? { kind: 'full' }
-      : { kind: 'lora', rank: measured.rank, alpha: 16, dropout: 0, targetModules: m.slice('lora:'.length).split(','), modulesToSave: ['qa_outputs'], trainableTokens: false, rsLora: false, useDora: false, init: 'default' }
+      : { kind: 'lora', rank: measured.rank, alpha: 16, dropout: 0, targetModules: m.slice('lora:'.length).split(','), modulesToSave: ['qa_outputs'], trainableTokens: false, rsLora: false, useDora: false, init: 'default', initLoraWeights: true }
     const estimated = measured.results.map((m) => {
       const params = countParams(family, config, method(m.method), 0)
       const input: MemoryInput = {

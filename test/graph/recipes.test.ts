@@ -17,7 +17,7 @@ describe('plan and graph on every shipped recipe, with no weights present', () =
     // the encoder's qa stage has its own nodes; it is planned like the others (no ETA: no encoder throughput figure)
     const qa = recipe.stage.kind === 'qa'
     // a preference stage batches its pairs itself (no collate): pair-split feeds dpo's train node, tokenize the reward model's
-    const edge = qa ? 'qa-features --> qa-train' : recipe.stage.kind === 'dpo' ? 'pair-split --> train' : recipe.stage.kind === 'rm' || recipe.stage.kind === 'grpo' ? 'tokenize --> train' : 'collate --> train'
+    const edge = qa ? 'qa-features --> qa-train' : recipe.stage.kind === 'dpo' ? 'pair-split --> train' : recipe.stage.kind === 'rm' || recipe.stage.kind === 'grpo' || recipe.stage.kind === 'ppo' ? 'tokenize --> train' : 'collate --> train'
     expect(renderGraph(graph, 'mermaid')).toContain(edge)
     const p = plan(graph, { cacheDir, throughputFile: join(root, 'none.json') })
     expect(p.nodes.every((n) => n.status === 'to run')).toBe(true)

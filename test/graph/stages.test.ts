@@ -10,8 +10,8 @@ const shape = (g: Graph) => g.nodes.map((n) => [n.id, n.inputs])
 const paramsOf = (g: Graph, id: string) => g.nodes.find((n) => n.id === id)!.params
 
 describe('stages', () => {
-  it('registers sft, pretrain, dpo, orpo, simpo, rm, qa, kto and grpo, keyed by kind', () => {
-    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'dpo', 'orpo', 'simpo', 'rm', 'qa', 'kto', 'grpo'])
+  it('registers sft, pretrain, dpo, orpo, simpo, rm, qa, kto, grpo and ppo, keyed by kind', () => {
+    expect(Object.keys(stages)).toEqual(['sft', 'pretrain', 'dpo', 'orpo', 'simpo', 'rm', 'qa', 'kto', 'grpo', 'ppo'])
     expect(Object.entries(stages).every(([k, s]) => s.kind === k)).toBe(true)
   })
 

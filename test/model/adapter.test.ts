@@ -79,11 +79,11 @@ describe('PEFT adapter layout', () => {
   })
 
   it('maps a recipe lora group to PEFT names, all-linear expanded', () => {
-    const s = loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0.1, targetModules: 'all-linear', modulesToSave: [], trainableTokens: true, rsLora: true, useDora: false, init: 'default' }, 'llama', [32000, 32001])
+    const s = loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0.1, targetModules: 'all-linear', modulesToSave: [], trainableTokens: true, rsLora: true, useDora: false, init: 'default', initLoraWeights: true }, 'llama', [32000, 32001])
     const json = adapterConfigJson(s, 'llama', null)
     expect(json).toMatchObject({ target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], use_rslora: true, lora_dropout: 0.1, trainable_token_indices: { embed_tokens: [32000, 32001] } })
     expect('modules_to_save' in json).toBe(false) // unused: not written
-    expect(loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default' }, 'mistral').targetModules).toEqual(['q_proj', 'v_proj'])
+    expect(loraSpecFromRecipe({ rank: 4, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default', initLoraWeights: true }, 'mistral').targetModules).toEqual(['q_proj', 'v_proj'])
     expect(parseAdapterKey('base_model.model.model.layers.12.mlp.up_proj.lora_B.weight')).toEqual({ kind: 'lora', module: 'up_proj', layer: 12, matrix: 'lora_B' })
     expect(parseAdapterKey('base_model.model.model.embed_tokens.weight')).toEqual({ kind: 'saved', module: 'embed_tokens' })
     expect(parseAdapterKey('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })

@@ -22,13 +22,19 @@ describe.each(files)('%s', (file) => {
     if (recipe.stage.kind === 'qa') return void expect(ids).toEqual(['model', 'source', 'qa-features', 'qa-train', 'qa-eval'])
     // A chained recipe's nodes (init.recipe: recipes/opposites-dpo.ts, opposites-rm.ts) come first, under its name, with that recipe's keys.
     const chained = recipe.init ? (recipe.init.recipe as Recipe) : undefined
-    if (chained) expect(ids.filter((id) => id.includes('/'))).toEqual((await compile(chained, { baseDir: dirname(join(root, file)) })).nodes.map((n) => `${chained.name}/${n.id}`))
+    // ppo's reward model (an rm recipe) joins the graph the same way, after the chained recipe's nodes.
+    const rewardModel = recipe.stage.kind === 'ppo' && typeof recipe.stage.rewardModel !== 'string' ? (recipe.stage.rewardModel as unknown as Recipe) : undefined
+    const included = [chained, rewardModel].filter((r): r is Recipe => r !== undefined)
+    const expected: string[] = []
+    for (const r of included) expected.push(...(await compile(r, { baseDir: dirname(join(root, file)) })).nodes.map((n) => `${r.name}/${n.id}`))
+    if (chained) expect(ids.filter((id) => id.includes('/'))).toEqual(expected)
     const own = ids.filter((id) => !id.includes('/'))
     // A reward model trains on pairs, batched by train itself: no split or collate.
     if (recipe.stage.kind === 'rm') return void expect(own).toEqual(['model', 'source', 'format', 'tokenize', 'train', 'merge'])
     // A preference stage batches its pairs itself: no split or collate, pair-split holds some out.
     // GRPO samples its completions online from the prompts: no split, collate or reference node.
-    if (recipe.stage.kind === 'grpo') expect(own.slice(0, 5)).toEqual(['model', 'source', 'format', 'tokenize', 'train'])
+    // PPO samples online too, and reads its reward model's train node.
+    if (recipe.stage.kind === 'grpo' || recipe.stage.kind === 'ppo') expect(own.slice(0, 5)).toEqual(['model', 'source', 'format', 'tokenize', 'train'])
     else if (recipe.stage.kind === 'dpo') expect(own.slice(0, 7)).toEqual(['model', 'source', 'format', 'tokenize', 'ref-logprobs', 'pair-split', 'train'])
     // The eval chain (eval-source → eval-format → eval-tokenize) exists only with data.split.evalSplit.
     else expect(own.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])

@@ -17,8 +17,11 @@ export const useEngine = () => selectEngine('wasm')
 
 export const tmp = (): Promise<string> => mkdtemp(join(tmpdir(), 'tk-tfjs-'))
 
+/** The decoder families the tfjs tests build tiny random models of. */
+export type TinyFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2' | 'phi3' | 'mixtral'
+
 /** A tiny config of a registry family: 2 layers, hidden 64, 4 heads over 2 kv heads. */
-export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2', overrides: Partial<ModelConfig> = {}): ModelConfig {
+export function tinyConfig(family: TinyFamily, overrides: Partial<ModelConfig> = {}): ModelConfig {
   const base = knownCheckpoints['tunekit/tiny-mistral']!.config
   return {
     ...base,
@@ -34,12 +37,16 @@ export function tinyConfig(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'ge
     // caps small enough that tanh bends the scores and logits, whole numbers: config.json must still
     // write them as floats (3.0), which transformers 5's strict Gemma2Config asks for; layer 0 attends within 4 tokens
     ...(family === 'gemma2' ? { slidingWindow: 4, gemma2: { queryPreAttnScalar: 24, attnLogitSoftcapping: 2, finalLogitSoftcapping: 3, slidingLayers: [true, false] } } : {}),
+    // fused qkv_proj / gate_up_proj; Phi-3 mini's sliding window (2047 there) shorter than the sequence here
+    ...(family === 'phi3' ? { fusedProjections: true, slidingWindow: 5 } : {}),
+    // 4 experts, each token routed to 2
+    ...(family === 'mixtral' ? { ropeTheta: 1_000_000, moe: { numExperts: 4, topK: 2, routerAuxLossCoef: 0.02 } } : {}),
     ...overrides,
   }
 }
 
 /** Writes a random model folder; initializer range 0.2 so logits are far from uniform. */
-export async function tinyModelDir(family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2', overrides: Partial<ModelConfig> = {}, seed = 1): Promise<{ dir: string; config: ModelConfig }> {
+export async function tinyModelDir(family: TinyFamily, overrides: Partial<ModelConfig> = {}, seed = 1): Promise<{ dir: string; config: ModelConfig }> {
   const dir = await tmp()
   const config = tinyConfig(family, overrides)
   await createRandomModel(dir, { family, config, seed, tokenizer: 'mistral', initializerRange: 0.2 })

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { forward } from '../../packages/tfjs/src/model/decoder.ts'
 import { loadModel } from '../../packages/tfjs/src/model/load.ts'
-import { adapterFor, readerOf, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, useEngine } from './helpers.ts'
+import { adapterFor, readerOf, maxAbs, maxAbsDiff, referenceLogits, tinyModelDir, useEngine, type TinyFamily } from './helpers.ts'
 
 const ids = [5, 17, 33, 2, 90, 61, 44, 8, 12, 70, 3]
 const single = (n: number) => ({
@@ -19,13 +19,15 @@ const single = (n: number) => ({
 // Rope scaling on llama (head_dim 16, theta 1e4): llama3's original context 64 with frequency
 // factors 1 and 4 keeps, smooths and divides some frequencies each; dynamic's context (8) is
 // shorter than the sequence (11), so theta grows; yarn's ramp spans dims 1–5 of 8.
-const cases: Array<{ name: string; family: 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma' | 'gemma2'; overrides?: Partial<ModelConfig> }> = [
+const cases: Array<{ name: string; family: TinyFamily; overrides?: Partial<ModelConfig> }> = [
   { name: 'llama', family: 'llama' },
   { name: 'mistral', family: 'mistral' },
   { name: 'qwen2', family: 'qwen2' },
   { name: 'qwen3', family: 'qwen3' },
   { name: 'gemma', family: 'gemma' },
   { name: 'gemma2', family: 'gemma2' },
+  { name: 'phi3', family: 'phi3' },
+  { name: 'mixtral', family: 'mixtral' },
   ...([
     { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
     { type: 'linear', factor: 4 },
@@ -54,14 +56,16 @@ beforeAll(async () => {
 const expectParity = (name: string): void => {
   const ref = refs[name]!
   expect(ours[name]!.length).toBe(ref.length)
-  expect(maxAbsDiff(ours[name]!, ref) / maxAbs(ref), name).toBeLessThan(1e-5)
+  const rel = maxAbsDiff(ours[name]!, ref) / maxAbs(ref)
+  console.log(`${name}: max |tfjs − transformers| / max |transformers| = ${rel.toExponential(2)}`)
+  expect(rel, name).toBeLessThan(1e-5)
 }
 
 describe('decoder forward', () => {
   // The proof of the model math: the same folder through transformers and through tfjs.
   // Mistral's window (6) is shorter than the sequence (11), so the sliding window is exercised.
-  it('llama, mistral, qwen2, qwen3, gemma and gemma 2 logits match transformers', () => {
-    for (const name of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2']) expectParity(name)
+  it('llama, mistral, qwen2, qwen3, gemma, gemma 2, phi-3 and mixtral logits match transformers', () => {
+    for (const name of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']) expectParity(name)
   })
 
   it("llama's rope scaling (llama3, linear, dynamic, yarn) gives transformers' logits, and other logits than plain rope", () => {

@@ -71,14 +71,16 @@ export function logged(events: RunEvent[], pattern: RegExp): number {
  * PEFT's merge_and_unload (as the torch merge node runs it) against their adapters; and the two
  * adapters' PEFT logits, for how alike the backends trained.
  */
-export async function adapterAndMergeFigures(tfjs: Run, torch: Run, ids: number[]): Promise<{ figures: Record<string, number>; backends: number }> {
+export async function adapterAndMergeFigures(tfjs: Run, torch: Run, ids: number[], extra: Array<{ model: string; adapter?: string; merge?: boolean }> = []): Promise<{ figures: Record<string, number>; backends: number; extra: Float32Array[] }> {
   const base = await resolveModelDir(tfjs.artifact('model'))
   const tokenizer = join(tfjs.artifact('train'), 'tokenizer')
-  const [tfjsInPeft, torchInPeft, tfjsMerged, peftMerged] = await torchLogits([
+  // `extra`: the caller's own cases in the same worker (one Python start less), their logits returned
+  const [tfjsInPeft, torchInPeft, tfjsMerged, peftMerged, ...extraLogits] = await torchLogits([
     { model: base, adapter: tfjs.artifact('train') },
     { model: base, adapter: torch.artifact('train') },
     { model: tfjs.artifact('merge') },
     { model: base, adapter: torch.artifact('train'), merge: true },
+    ...extra,
   ], ids)
   const tfjsAdapter = await tfjsLogits(base, tfjs.artifact('train'), tokenizer, ids)
   const figures = {
@@ -88,5 +90,5 @@ export async function adapterAndMergeFigures(tfjs: Run, torch: Run, ids: number[
     'tfjs merge (tfjs) vs its adapter (tfjs)': relDiff(await tfjsLogits(tfjs.artifact('merge'), undefined, tokenizer, ids), tfjsAdapter),
     'PEFT merge_and_unload vs its adapter (PEFT)': relDiff(peftMerged!, torchInPeft!),
   }
-  return { figures, backends: relDiff(tfjsInPeft!, torchInPeft!) }
+  return { figures, backends: relDiff(tfjsInPeft!, torchInPeft!), extra: extraLogits }
 }

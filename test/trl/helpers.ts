@@ -59,9 +59,9 @@ export function runTrl<T>(script: string, request: unknown): Promise<T> {
     child.on('close', (code) => (code === 0 && lines.length === 1 ? resolve(JSON.parse(lines[0]!) as T) : reject(new Error(`TRL exited ${code}:\n${stderr.join('').slice(-4000)}`)))))
 }
 
-/** TRL's one process (`script` in this folder) for several requests: each (a line on stdin) answered by a `result` line, in order. */
-export function startTrl(script: string): { ask: <T>(request: unknown) => Promise<T>; close: () => void } {
-  const child = spawn(trlPython(), [join(import.meta.dirname, script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1' } })
+/** TRL's one process (`script` in this folder, `env` added to its environment) for several requests: each (a line on stdin) answered by a `result` line, in order. */
+export function startTrl(script: string, env: Record<string, string> = {}): { ask: <T>(request: unknown) => Promise<T>; close: () => void } {
+  const child = spawn(trlPython(), [join(import.meta.dirname, script)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false', TQDM_DISABLE: '1', ...env } })
   const waiting: { resolve: (v: unknown) => void; reject: (e: Error) => void }[] = []
   const stderr: string[] = []
   createInterface({ input: child.stdout }).on('line', (line) => void (line.startsWith('result ') && waiting.shift()?.resolve(JSON.parse(line.slice(7)))))

@@ -18,6 +18,7 @@ import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
 import { galoreIssues } from './galore-issues.ts'
+import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
 // The family-typed input types are homomorphic mapped types over the schema's own types, never
@@ -194,7 +195,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...galoreIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -258,6 +259,7 @@ function qaIssues({ model = {}, data = {}, method, lora = {}, output = {} }: Rec
     if (plain.useDora) issues.push(issue('QaMethodUnsupported', { path: `${at}.useDora`, value: true }, 'DoRA'))
     if (plain.trainableTokens !== undefined && plain.trainableTokens !== false) issues.push(issue('QaMethodUnsupported', { path: `${at}.trainableTokens`, value: plain.trainableTokens }, 'trainable tokens'))
     if (plain.init !== undefined && plain.init !== 'default') issues.push(issue('QaMethodUnsupported', { path: `${at}.init`, value: plain.init }, `init '${plain.init}'`))
+    if (plain.initLoraWeights !== undefined && plain.initLoraWeights !== true) issues.push(issue('QaMethodUnsupported', { path: `${at}.initLoraWeights`, value: plain.initLoraWeights }, `initLoraWeights '${plain.initLoraWeights}'`))
   }
   if (model.quantize !== undefined) issues.push(issue('QaMethodUnsupported', { path: 'model.quantize', value: model.quantize }, 'a quantised base (QLoRA)'))
   if (data.split?.evalSplit !== undefined) issues.push(issue('QaEvalSplitUnsupported', { path: 'data.split.evalSplit', value: data.split.evalSplit }, data.split.evalSplit))
@@ -283,13 +285,12 @@ function evalIssues({ eval: evalGroup, stage, data = {} }: RecipeParts): Issue[]
 }
 
 /** Invalid combinations of the stage with data options (the values a recipe gives, before the stage's defaults). */
-function stageIssues({ stage, data = {}, args = {}, backend }: RecipeParts): Issue[] {
+function stageIssues({ stage, data = {}, args = {}, init, model }: RecipeParts): Issue[] {
   const kind = stage?.kind ?? 'sft'
   const issues: Issue[] = []
   if (stage?.kind === 'kto') issues.push(...ktoIssues(stage, args))
   if (stage?.kind === 'grpo') issues.push(...grpoIssues(stage, args))
-  // the torch worker has GRPO's loss (grpo_loss.py) but not yet its sampling loop
-  if (stage?.kind === 'grpo' && backend === 'torch') issues.push(issue('GrpoNeedsTfjs', { path: 'backend', value: backend }))
+  if (stage?.kind === 'ppo') issues.push(...ppoIssues(stage, { init, model }, args))
   if (kind === 'pretrain') {
     if (data.template !== undefined) issues.push(issue('TemplateWithPretrain', { path: 'data.template', value: data.template }))
     if (data.mask !== undefined && data.mask !== 'all') issues.push(issue('MaskWithPretrain', { path: 'data.mask', value: data.mask }, data.mask))
@@ -313,6 +314,25 @@ function grpoIssues(stage: { numGenerations?: number | undefined; rewards?: read
   const completions = (args.batchSize ?? 8) * (args.gradientAccumulationSteps ?? 1)
   if (completions % generations !== 0) issues.push(issue('GrpoGenerationsNotDividing', { path: 'stage.numGenerations', value: generations, hintArgs: [generations * Math.max(1, Math.round((args.batchSize ?? 8) / generations))] }, completions, generations))
   if (stage.rewardWeights !== undefined && stage.rewards !== undefined && stage.rewardWeights.length !== stage.rewards.length) issues.push(issue('GrpoRewardWeights', { path: 'stage.rewardWeights', value: stage.rewardWeights }, stage.rewardWeights.length, stage.rewards.length))
+  return issues
+}
+
+/** What a recipe's base is, for comparing two: the recipe it chains from, else its model id. */
+const baseOf = (r: { init?: { recipe?: { name?: unknown } | undefined } | undefined; model?: { id?: unknown } | undefined }): string =>
+  r.init?.recipe?.name !== undefined ? `recipe ${String(r.init.recipe.name)}'s merged model` : `model ${String(r.model?.id)}`
+
+/** PPO's reward model is an rm recipe on the policy's base; a rollout holds more than one completion (TRL's whitening). */
+function ppoIssues(stage: { rewardModel?: unknown; numMiniBatches?: number | undefined }, own: Pick<RecipeParts, 'init' | 'model'>, args: NonNullable<RecipeParts['args']>): Issue[] {
+  const issues: Issue[] = []
+  const rm = stage.rewardModel
+  if (rm !== null && typeof rm === 'object') {
+    const up = rm as { name?: unknown; stage?: { kind?: unknown }; init?: { recipe?: { name?: unknown } }; model?: { id?: unknown } }
+    const kind = String(up.stage?.kind ?? 'sft')
+    if (kind !== 'rm') issues.push(issue('PpoRewardModelNotRm', { path: 'stage.rewardModel', value: up.name }, String(up.name), kind))
+    else if (baseOf(up) !== baseOf(own as Parameters<typeof baseOf>[0])) issues.push(issue('PpoRewardModelBase', { path: 'stage.rewardModel', value: up.name }, String(up.name), baseOf(up), baseOf(own as Parameters<typeof baseOf>[0])))
+  }
+  const rollout = (args.batchSize ?? 8) * (args.gradientAccumulationSteps ?? 1) * (stage.numMiniBatches ?? 1)
+  if (rollout < 2) issues.push(issue('PpoRolloutTooSmall', { path: 'args.batchSize', value: args.batchSize ?? 8 }, rollout))
   return issues
 }
 

@@ -1,14 +1,18 @@
 // The grpo stage's rewards and advantages, backend-independent: tfjs calls them in-process; the
 // torch driver answers the worker's reward requests with `scoreCompletions`.
 import { fail } from './errors/tunekit-error.ts'
+import type { RunEventInput } from './events.ts'
+import type { NodeContext } from './backend.ts'
 import type { GrpoExample, RewardFunction } from './schema/stage-grpo.ts'
 
 /**
  * Each reward function's score of each completion: [completion][function]. Calls the functions in
  * order over the completions (async ones awaited together); a throw or a value that is not a finite
- * number is GrpoRewardThrew (TK494) / GrpoRewardNotNumber (TK493), with the completion.
+ * number is GrpoRewardThrew (TK494) / GrpoRewardNotNumber (TK493), naming the function (its index,
+ * and its name when it has one), the completion and its example's id.
  */
 export async function scoreCompletions(rewards: readonly RewardFunction[], completions: readonly string[], examples: readonly GrpoExample[]): Promise<number[][]> {
+  const names = rewards.map((f) => (f.name && f.name !== 'anonymous' ? f.name : ''))
   return Promise.all(completions.map(async (completion, i) => {
     const row: number[] = []
     for (const [f, reward] of rewards.entries()) {
@@ -16,9 +20,9 @@ export async function scoreCompletions(rewards: readonly RewardFunction[], compl
       try {
         value = await reward(completion, examples[i]!)
       } catch (e) {
-        fail('GrpoRewardThrew', { path: `stage.rewards.${f}`, value: completion }, f, e instanceof Error ? e.message : String(e), completion)
+        fail('GrpoRewardThrew', { path: `stage.rewards.${f}`, value: completion }, f, e instanceof Error ? e.message : String(e), completion, names[f], examples[i]!.id)
       }
-      if (typeof value !== 'number' || !Number.isFinite(value)) fail('GrpoRewardNotNumber', { path: `stage.rewards.${f}`, value: completion }, f, typeof value === 'number' ? String(value) : typeof value, completion)
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail('GrpoRewardNotNumber', { path: `stage.rewards.${f}`, value: completion }, f, typeof value === 'number' ? String(value) : typeof value, completion, names[f], examples[i]!.id)
       row.push(value)
     }
     return row
@@ -78,3 +82,71 @@ export function rewardMetrics(perFunction: readonly (readonly number[])[], names
 
 /** The metric name of each reward function: its own name when it has one (TRL's `__name__`), else its index. */
 export const rewardNames = (rewards: readonly RewardFunction[]): string[] => rewards.map((f, i) => (f.name && f.name !== 'anonymous' ? f.name : String(i)))
+
+/** The recipe's reward functions, checked against the train node's key (their source text). */
+export function recipeRewards(ctx: NodeContext, keyed: readonly string[]): readonly RewardFunction[] {
+  const { stage } = ctx.recipe
+  const rewards = stage.kind === 'grpo' ? stage.rewards : []
+  if (rewards.length !== keyed.length || rewards.some((f, i) => f.toString() !== keyed[i])) {
+    throw new Error('grpo: the recipe\'s reward functions are not those of the train node\'s key (the graph was compiled from another recipe)')
+  }
+  return rewards
+}
+
+/** What a reward function sees of a prompt's record (a line of tokenize's prompts.jsonl). */
+export const grpoExampleOf = (p: { id: string; messages: GrpoExample['messages']; answer?: string }): GrpoExample => ({ id: p.id, messages: p.messages, ...(p.answer === undefined ? {} : { answer: p.answer }) })
+
+/** Completion lengths as TRL logs them: mean/min/max, and the share cut at maxCompletionLength (no eos). */
+export function completionMetrics(completions: readonly (readonly number[])[], eosId: number): Record<string, number> {
+  const lengths = completions.map((c) => c.length)
+  return {
+    'completions/mean_length': lengths.reduce((a, b) => a + b, 0) / lengths.length,
+    'completions/min_length': Math.min(...lengths),
+    'completions/max_length': Math.max(...lengths),
+    'completions/clipped_ratio': completions.filter((c) => c.at(-1) !== eosId).length / completions.length,
+  }
+}
+
+const SAMPLES_SHOWN = 2 // completions a logged step shows as sample events
+
+/**
+ * The sample events of step `step` (0-based) on the first step and each logged one: the first
+ * completions' question (the prompt's last turn), text and reward.
+ */
+export function grpoSampleEvents(node: string, step: number, logEvery: number, examples: readonly GrpoExample[], texts: readonly string[], rewards: readonly number[]): RunEventInput[] {
+  if (step !== 0 && (step + 1) % logEvery !== 0) return []
+  return examples.slice(0, SAMPLES_SHOWN).map((example, j) => ({ type: 'sample', node, prompt: example.messages.at(-1)?.content ?? '', completion: `${texts[j]} (reward ${rewards[j]!.toFixed(3)})` }))
+}
+
+/** What scoring a step's completions needs of the stage and its tokenizer. */
+export interface GrpoScoring {
+  rewards: readonly RewardFunction[]
+  rewardWeights: readonly number[] | undefined
+  numGenerations: number
+  scaleRewards: 'group' | 'batch' | 'none'
+  eosId: number
+  /** Token ids → text (the tokenize artifact's tokenizer). */
+  decode: (ids: number[]) => string
+}
+
+/** A step's completions scored: their texts, each function's rewards, the advantages and TRL's step metrics. */
+export interface ScoredStep {
+  texts: string[]
+  perFunction: number[][]
+  advantages: Advantages
+  metrics: Record<string, number>
+}
+
+/**
+ * One step's completions (token ids, eos kept when sampled) decoded without their eos, scored by
+ * the reward functions of the prompts' `examples` (one per completion, group by group), with the
+ * group-normalised advantages and the reward and length metrics: what both backends do with a
+ * step's samples (tfjs in-process, torch answering its worker's reward request).
+ */
+export async function scoreGrpoStep(s: GrpoScoring, completions: readonly (readonly number[])[], examples: readonly GrpoExample[]): Promise<ScoredStep> {
+  const texts = completions.map((ids) => s.decode(ids.at(-1) === s.eosId ? ids.slice(0, -1) : [...ids]))
+  const perFunction = await scoreCompletions(s.rewards, texts, examples)
+  const advantages = groupAdvantages(perFunction, s.rewardWeights, s.numGenerations, s.scaleRewards)
+  const metrics = { ...rewardMetrics(perFunction, rewardNames(s.rewards), advantages), ...completionMetrics(completions, s.eosId) }
+  return { texts, perFunction, advantages, metrics }
+}

@@ -1,6 +1,6 @@
 // Hugging Face model folders (what `save_pretrained` writes and `from_pretrained` reads):
 // config.json, weights (see sharded.ts), tokenizer files, generation_config.json (metadata/).
-import { fail, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
+import { decoderModuleGroup, fail, isTunekitError, modelConfigFromText, TunekitError, type Family, type FamilyInfo, type ModelConfig } from '@tunekit/core'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bertWeightSpecs } from './bert-weights.ts'
@@ -47,7 +47,7 @@ export type { WeightSpec } from './weight-spec.ts'
 
 /**
  * The weights of a model in transformers' names and state-dict order (bert: bert-weights.ts).
- * A llama / mistral / qwen2 / qwen3 decoder's: embeddings, then per layer attention (+ q/k/v biases when `attentionBias`, q/k norms when `qkNorm`), MLP and the two
+ * A llama-style decoder's (llama, mistral, qwen2/3, gemma/2, phi-3): embeddings, then per layer attention (+ q/k/v biases when `attentionBias`, q/k norms when `qkNorm`), MLP and the two
  * norms, then the final norm and `lm_head` unless the embeddings are tied.
  */
 export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
@@ -61,14 +61,22 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
   // Gemma's norms apply (1 + w): transformers initialises w to 0
   const norm = c.gemma ? 'zeros' : 'ones'
   const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' }]
+  // the family's attention modules, then its MLP's (phi-3: o_proj, qkv_proj, gate_up_proj, down_proj)
+  const attention = info.linearModules.filter((m) => decoderModuleGroup(m) === 'self_attn')
+  const mlp = info.linearModules.filter((m) => decoderModuleGroup(m) === 'mlp')
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}`
-    for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj']) {
+    for (const m of attention) {
       specs.push(linear(`${p}.self_attn.${m}.weight`, m))
       if (c.attentionBias && m !== 'o_proj') specs.push({ name: `${p}.self_attn.${m}.bias`, shape: [info.linearShape(c, m)[1]], init: 'zeros' })
     }
     if (c.qkNorm) for (const m of ['q_norm', 'k_norm']) specs.push({ name: `${p}.self_attn.${m}.weight`, shape: [c.headDim], init: norm })
-    for (const m of ['gate_proj', 'up_proj', 'down_proj']) specs.push(linear(`${p}.mlp.${m}.weight`, m))
+    for (const m of mlp) specs.push(linear(`${p}.mlp.${m}.weight`, m))
+    // Mixtral, as save_pretrained writes it (transformers 5 fuses the experts only in memory): the router, then each expert's w1, w2, w3
+    if (c.moe) {
+      specs.push(linear(`${p}.block_sparse_moe.gate.weight`, 'gate'))
+      for (let e = 0; e < c.moe.numExperts; e++) for (const m of ['w1', 'w2', 'w3']) specs.push(linear(`${p}.block_sparse_moe.experts.${e}.${m}.weight`, m))
+    }
     specs.push({ name: `${p}.input_layernorm.weight`, shape: [c.hiddenSize], init: norm })
     specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [c.hiddenSize], init: norm })
     if (c.gemma2) for (const n of ['pre_feedforward_layernorm', 'post_feedforward_layernorm']) specs.push({ name: `${p}.${n}.weight`, shape: [c.hiddenSize], init: norm })
@@ -83,8 +91,7 @@ export function moduleWeightName(module: string, layer?: number): string {
   if (module === 'embed_tokens') return 'model.embed_tokens.weight'
   if (module === 'lm_head') return 'lm_head.weight'
   if (module === 'score') return 'score.weight' // *ForSequenceClassification's head (the rm stage)
-  const group = ['gate_proj', 'up_proj', 'down_proj'].includes(module) ? 'mlp' : 'self_attn'
-  return `model.layers.${layer ?? 0}.${group}.${module}.weight`
+  return `model.layers.${layer ?? 0}.${decoderModuleGroup(module)}.${module}.weight`
 }
 
 export interface ModelFolderContents extends Omit<ModelMetadata, 'dtype'> {

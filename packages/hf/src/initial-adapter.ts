@@ -10,11 +10,13 @@
 // modules_to_save start as copies of the base weights (the reward head `score`, which a decoder lacks, is drawn); trainable-token rows start as the base
 // rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`). DoRA's magnitude
 // vectors start as the row norms ‖W + scale·B·A‖ = ‖W‖ (B = 0), as PEFT's DoraLinearLayer.update_layer
-// computes them, so training starts from the base model exactly.
+// computes them, so training starts from the base model exactly. PiSSA's A and B are the base
+// weight's principal singular vectors (peft/pissa.ts), not a draw.
 import type { ModelConfig } from '@tunekit/core'
 import { moduleWeightName } from './hf-folder.ts'
 import { familyOf } from './family-of.ts'
 import { loraKey, magnitudeKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
+import { isPissa, pissaStart } from './peft/pissa.ts'
 import { createRng, fillNormal, fillUniform } from './prng.ts'
 import type { FloatTensor } from './safetensors.ts'
 
@@ -27,8 +29,15 @@ export interface InitialAdapterOptions {
   lora: LoraSpec
   /** `args.seed`: the same seed gives the same bytes on every machine. */
   seed: number
-  /** Needed when `lora.modulesToSave`, `lora.trainableTokens` or `lora.useDora` is set (their start values come from base weights). */
+  /** Needed when `lora.modulesToSave`, `lora.trainableTokens`, `lora.useDora` or PiSSA is set (their start values come from base weights). */
   baseTensors?: BaseTensors
+  /**
+   * PiSSA (`lora.initLoraWeights`): `true` computes A and B from the SVD of each base weight
+   * (peft/pissa.ts; the tfjs backend); `false` leaves them out, for the torch worker, which
+   * computes them itself with PEFT's pissa_init.
+   * @defaultValue true
+   */
+  pissaMatrices?: boolean
 }
 
 async function baseWeight(base: BaseTensors | undefined, module: string, config: ModelConfig, layer?: number): Promise<FloatTensor> {
@@ -82,6 +91,14 @@ export async function initialAdapter(options: InitialAdapterOptions): Promise<Ma
     for (const module of modules) {
       const [inF, outF] = info.linearShape(config, module)
       const keyA = loraKey(module, layer, 'lora_A')
+      if (isPissa(lora)) {
+        if (options.pissaMatrices ?? true) {
+          const { a, b } = pissaStart(await baseWeight(options.baseTensors, module, config, layer), lora)
+          out.set(keyA, a)
+          out.set(loraKey(module, layer, 'lora_B'), b)
+        }
+        continue
+      }
       const a = new Float32Array(lora.rank * inF) // [r, in]
       const rng = createRng(seed, keyA)
       if ((lora.init ?? 'default') === 'gaussian') fillNormal(rng, a, 0, 1 / lora.rank)

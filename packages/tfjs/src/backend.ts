@@ -11,6 +11,7 @@ import { rewardsOf } from './rewards.ts'
 import { scoreExecutor } from './score-node.ts'
 import { refLogprobsExecutor, trainPreference } from './objectives/dpo-nodes.ts'
 import { trainGrpo } from './objectives/grpo-nodes.ts'
+import { trainPpo } from './objectives/ppo-nodes.ts'
 import { qaEvalExecutor } from './qa-eval-node.ts'
 import { qaTrainExecutor } from './qa-train-node.ts'
 import { mergeArtifact } from './methods/index.ts'
@@ -29,6 +30,7 @@ const train: NodeExecutor = async (ctx: NodeContext) => {
   const p = nodeParams('train', ctx.node)
   // a preference stage (dpo) trains pairs against the ref-logprobs node's reference
   if (p.objective?.kind === 'grpo') return trainGrpo(ctx)
+  if (p.objective?.kind === 'ppo') return trainPpo(ctx)
   if (p.objective) return trainPreference(ctx)
   const { modelDir, tokenizeDir, tokenizerDir, tok } = await openTrainNode(ctx)
   const plan = JSON.parse(await readFile(join(inputOfKind(ctx, 'collate'), 'plan.json'), 'utf8')) as BatchPlan

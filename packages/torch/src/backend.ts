@@ -20,6 +20,7 @@ import { writeQaInitialTensors } from './qa-initial.ts'
 import { ktoWeightAdvice, requirePreferencePairs } from '@tunekit/data'
 import { writeKtoExamples } from './kto-examples.ts'
 import { finishScore, prepareScore } from './score-node.ts'
+import { prepareGrpo, type RewardRequest } from './grpo-node.ts'
 
 export interface TorchBackendOptions {
   /** Python with the worker's packages. @defaultValue TUNEKIT_PYTHON, then the managed venv */
@@ -97,8 +98,6 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
   }
 
   const executor = (kind: 'train' | 'ref-logprobs' | 'merge' | 'generate' | 'eval' | 'score' | 'qa-train'): NodeExecutor => async (ctx) => {
-    // backend 'auto' resolved here: the worker has GRPO's loss but not its sampling loop yet
-    if (kind === 'train' && ctx.recipe.stage.kind === 'grpo') fail('GrpoNeedsTfjs', { path: 'backend', value: ctx.recipe.backend })
     const probe = await ready(ctx)
     if (ctx.recipe.device === 'cuda' && !probe.cuda) {
       fail('CudaUnavailable', { path: 'device', value: 'cuda' }, `device 'cuda' was requested but torch ${probe.versions.torch} at ${probe.python} sees no CUDA device`)
@@ -110,10 +109,11 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
     const held = kind === 'score' ? await prepareScore(ctx) : undefined
     const ktoExamples = await ktoExamplesOf(ctx, kind)
     if (kind === 'ref-logprobs' && !ktoExamples) await requirePreferencePairs(inputOfKind(ctx, 'tokenize'), ctx.recipe.stage.kind)
-    const pairPlan = kind === 'train' ? await writePairPlan(ctx) : undefined
+    const grpo = kind === 'train' ? await prepareGrpo(ctx) : undefined
+    const pairPlan = kind === 'train' && !grpo ? await writePairPlan(ctx) : undefined
     const qaPlan = kind === 'qa-train' ? await writeQaPlan(ctx) : undefined
-    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(qaPlan ? { qaPlan } : {}), ...(ktoExamples ? { ktoExamples } : {}) }
-    await runWorkerNode(probe.python, ctx, spec, options.onLog ? { onLog: options.onLog } : {})
+    const spec = { ...nodeSpec(ctx, initial), ...(pairPlan ? { pairPlan } : {}), ...(grpo ? { grpoPlan: grpo.plan } : {}), ...(qaPlan ? { qaPlan } : {}), ...(ktoExamples ? { ktoExamples } : {}) }
+    await runWorkerNode(probe.python, ctx, spec, { ...(options.onLog ? { onLog: options.onLog } : {}), ...(grpo ? { onRequest: (event) => grpo.answer(event as RewardRequest) } : {}) })
     // under torchrun only machine 0 (node rank 0) wrote the artifact: this one stops, committing nothing
     const distributed = distributedOf(ctx)
     if (distributed && distributed.nodeRank > 0) fail('DistributedFollowerDone', { path: 'distributed.nodeRank', value: distributed.nodeRank }, distributed.nodeRank, distributed.nnodes)

@@ -48,7 +48,8 @@ export async function writeSeededAdapter(dir: string, o: { method: Extract<Metho
         return name === 'model.embed_tokens.weight' || name === 'lm_head.weight' ? growRows(t, vocab) : t
       },
     }
-    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: o.seed, baseTensors })
+    // PiSSA's A and B: the worker's PEFT pissa_init computes them (torch.linalg.svd), so they are left out
+    const tensors = await initialAdapter({ family, config: { ...config, vocabSize: vocab }, lora: spec, seed: o.seed, baseTensors, pissaMatrices: false })
     await writeAdapter(dir, { tensors, loraConfig: spec, family, ...adapterBaseModel(o.model, o.modelDir) })
   } finally {
     await weights.close()

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, writeJsonAtomic, type NodeContext } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import {
-  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, ia3ConfigJson, promptTuningConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
+  ADAPTER_CONFIG, adapterBaseModel, adapterConfigJson, ia3ConfigJson, isPissa, pissaConvertedSpec, promptTuningConfigJson, loraSpecFromRecipe, readModelConfig, specFromAdapterConfig, storedFloatDtype, tiedAfterMerge, writeMergedMetadata, writeModelConfigJson,
 } from '@tunekit/hf'
 
 /** The train artifact's metadata: tokenizer/, chat_template.jinja and, for LoRA, adapter_config.json. */
@@ -27,7 +27,8 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   if (p.method.kind === 'ia3') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), ia3ConfigJson(p.method, family, baseModel, revision))
   if (p.method.kind === 'prompt-tuning') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), promptTuningConfigJson(p.method, config, baseModel, revision))
   const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
-  await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(spec, family, baseModel, revision))
+  // a PiSSA adapter is written converted by the worker (rank 2r on the original base), as tfjs writes it
+  await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(isPissa(spec) ? pissaConvertedSpec(spec) : spec, family, baseModel, revision))
 }
 
 /** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */

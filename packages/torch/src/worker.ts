@@ -24,6 +24,8 @@ export interface NodeSpec {
   initialAdapter?: string
   /** A preference stage's steps of pair indices (@tunekit/data's pairPlan), written by the TS side. */
   pairPlan?: string
+  /** The grpo stage's steps of prompt indices (@tunekit/data's grpoPlan), written by the TS side (grpo-node.ts). */
+  grpoPlan?: string
   /** The kto stage's examples and KL completions (kto-examples.ts), written by the TS side for ref-logprobs and train. */
   ktoExamples?: string
   /** The qa stage's steps of window indices (qa-plan.ts), written by the TS side. */
@@ -66,7 +68,17 @@ export async function runWorkerNode(
   python: string,
   ctx: NodeContext,
   spec: NodeSpec,
-  options: { onLog?: (line: string) => void; /** After Ctrl-C, how long the worker may take to checkpoint before it is killed. @defaultValue 300000 */ interruptGraceMs?: number } = {},
+  options: {
+    onLog?: (line: string) => void
+    /** After Ctrl-C, how long the worker may take to checkpoint before it is killed. @defaultValue 300000 */
+    interruptGraceMs?: number
+    /**
+     * Answers a request the worker asks mid-call (an event of type `reward-request`) with the line
+     * written to its stdin; a rejection answers `{ "error": message }`, which ends the worker's
+     * call, and is what runWorkerNode then throws (the catalog error of a failing reward).
+     */
+    onRequest?: (event: { type: string }) => Promise<string>
+  } = {},
 ): Promise<void> {
   await mkdir(ctx.workDir, { recursive: true })
   const specPath = join(ctx.workDir, `node-${ctx.node.id}.json`)
@@ -88,7 +100,23 @@ export async function runWorkerNode(
       return void logLines.push(line)
     }
     if (event.type === 'error') workerError = event as WorkerError
+    // a request no handler answers is refused, never left waiting (the worker blocks on it)
+    else if (event.type === 'reward-request') answering = answering.then(() => answerRequest(options.onRequest ?? noAnswer, event as { type: string }))
     else if (event.type && EVENT_TYPES.has(event.type)) ctx.emit(event as RunEventInput)
+  }
+  const noAnswer = (): Promise<string> => Promise.reject(new Error(`${ctx.node.id}: the worker asked for rewards and this node answers none`))
+  // the worker blocks on each request until its answer, so the answers queue in order
+  let answering = Promise.resolve()
+  let requestError: unknown
+  const answerRequest = async (onRequest: (event: { type: string }) => Promise<string>, event: { type: string }): Promise<void> => {
+    let line: string
+    try {
+      line = await onRequest(event)
+    } catch (e) {
+      requestError ??= e
+      line = JSON.stringify({ error: e instanceof Error ? e.message : String(e) })
+    }
+    call.write(line)
   }
   // torchrun's ranks are processes of their own; every other node runs on the run's worker
   const call = distributed ? callProcess(python, torchrunArgs(specPath, distributed), { onStdout, onStderr }) : callWorker(python, { command: 'run', file: specPath }, { onStdout, onStderr })
@@ -101,11 +129,13 @@ export async function runWorkerNode(
   if (ctx.signal.aborted) interrupt()
   else ctx.signal.addEventListener('abort', interrupt, { once: true })
   const { code, signal, spawnError } = await call.done
+  await answering
   ctx.signal.removeEventListener('abort', interrupt)
   if (killTimer) clearTimeout(killTimer)
   const node = ctx.node.id
   const logTail = logLines.slice(-20).join('\n')
   if (spawnError) fail('PythonMissing', { path: 'backend', value: python }, [`${python} (${spawnError.code ?? spawnError.message})`])
+  if (requestError !== undefined) throw requestError
   if (code === 0) return
   // torchrun answers its processes' exit 75 with its own failure code: after Ctrl-C that is the interrupt
   if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130 || distributed !== undefined))) fail('Interrupted', { path: node }, node)
@@ -115,6 +145,9 @@ export async function runWorkerNode(
     const [step, loss] = workerError.args ?? []
     fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))
   }
+  // the speed options' refusals (tunekit_torch/speed.py)
+  if (workerError?.name === 'PaddingFreeVirtualTokens') fail('PaddingFreeVirtualTokens', { path: 'args.paddingFree', value: true }, Number(workerError.args?.[0]))
+  if (workerError?.name === 'TorchCompileUnavailable') fail('TorchCompileUnavailable', { path: 'args.torchCompile', value: true }, String(workerError.args?.[0] ?? workerError.message))
   const reason = workerError
     ? `${node}: ${workerError.message}`
     : `${node}: the worker ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`

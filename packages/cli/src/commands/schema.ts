@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, rename, writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Command } from 'commander'
 import { z } from 'zod'
 import * as core from '@tunekit/core'
@@ -45,13 +43,6 @@ export async function recipeJsonSchema(): Promise<Record<string, unknown>> {
   return json
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true })
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-  await writeFile(tmp, text)
-  await rename(tmp, file)
-}
-
 /** `tunekit schema [--out file]`: prints or writes the recipe JSON Schema. */
 export async function schema(ctx: CliContext, options: { out?: string }): Promise<void> {
   const text = `${JSON.stringify(await recipeJsonSchema(), null, 2)}\n`
@@ -60,7 +51,7 @@ export async function schema(ctx: CliContext, options: { out?: string }): Promis
     return
   }
   const file = resolve(ctx.cwd, options.out)
-  await writeAtomic(file, text)
+  await core.writeFileAtomic(file, text)
   ctx.err(`Wrote the recipe JSON Schema to ${options.out}\n`)
 }
 

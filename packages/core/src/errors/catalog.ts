@@ -564,6 +564,47 @@ export const errors = {
       `${dir}: config.json scales its rotary embeddings (rope type ${show(ropeType)}); the GGUF writer does not write llama.cpp's rope scaling keys or rope_freqs tensor yet, so the file would run with plain rotary embeddings and give other logits`,
     hint: "Leave output.gguf empty for this model and convert the merged folder (runs/<name>/merged) with llama.cpp's convert_hf_to_gguf.py, which writes the rope scaling.",
   },
+  // TK253–TK259, TK266–TK269: model families (phi-3, mixtral, remote code).
+  PartialRotaryUnsupported: {
+    code: 'TK253',
+    name: 'PartialRotaryUnsupported',
+    title: 'Rotary embeddings over part of each head',
+    message: (modelType: string, factor: number) =>
+      `config.json's partial_rotary_factor is ${factor}: ${modelType} rotates only that share of each head's width (as Phi-4-mini does), which tunekit's rotary tables do not compute; only 1 is supported`,
+    hint: 'Use a checkpoint whose partial_rotary_factor is 1 (Phi-3 mini, Phi-3 medium).',
+  },
+  RemoteCodeModel: {
+    code: 'TK254',
+    name: 'RemoteCodeModel',
+    title: 'The architecture is remote code (trust_remote_code)',
+    message: (file: string, modelType: string) =>
+      `${file}: model_type ${show(modelType)} is defined by Python code shipped with the checkpoint (config.json auto_map; transformers loads it only with trust_remote_code=True), and tunekit runs no downloaded code on either backend`,
+    hint: (instead: string) => `Use ${instead}.`,
+  },
+  MoeModulesUnsupported: {
+    code: 'TK255',
+    name: 'MoeModulesUnsupported',
+    title: "A mixture of experts' experts or router trained",
+    message: (what: string, family: string) =>
+      `${what} trains ${family}'s experts or router: transformers 5 holds the experts as fused 3-D parameters (experts.gate_up_proj / down_proj) and the router as a bare weight, which PEFT adapts through target_parameters; tunekit does not train them yet`,
+    hint: "Adapt the attention modules (q_proj, k_proj, v_proj, o_proj; 'all-linear' is these), with modulesToSave for embed_tokens / lm_head if needed.",
+  },
+  MoeJitterUnsupported: {
+    code: 'TK256',
+    name: 'MoeJitterUnsupported',
+    title: 'Router jitter noise',
+    message: (modelType: string, jitter: number) =>
+      `config.json's router_jitter_noise is ${jitter}: ${modelType} would multiply each router input by uniform noise while training, a draw the two backends cannot repeat alike`,
+    hint: 'Set router_jitter_noise to 0 in config.json (Mixtral ships 0).',
+  },
+  MoeGradientCheckpointing: {
+    code: 'TK257',
+    name: 'MoeGradientCheckpointing',
+    title: 'Gradient checkpointing of a mixture of experts on tfjs',
+    message: (family: string) =>
+      `model.gradientCheckpointing on a ${family} model: tfjs recomputes each layer as one custom gradient, which would hide the router's probabilities from the load-balancing loss (router_aux_loss_coef)`,
+    hint: "Leave model.gradientCheckpointing off on the tfjs backend, use backend: 'torch', or set router_aux_loss_coef to 0 in config.json.",
+  },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
     code: 'TK350',
@@ -801,6 +842,60 @@ export const errors = {
     title: 'args.galore is set but GaLore is not the optimizer',
     message: (optimizer: string) => `args.galore sets GaLore's projection, but args.optimizer is '${optimizer}', so it would be ignored`,
     hint: "Set args.optimizer: 'galore_adamw', or remove args.galore.",
+  },
+  // TK384–TK391: PiSSA and LoftQ start values (lora.initLoraWeights, PEFT's init_lora_weights; issue 13).
+  LoraInitConflict: {
+    code: 'TK384',
+    name: 'LoraInitConflict',
+    title: 'Two start values for the adapter',
+    message: (init: string, start: string) =>
+      `lora.initLoraWeights ${show(init)} computes A and B from the base weights, but lora.init is ${show(start)}, which gives them other start values`,
+    hint: "Leave lora.init at 'default' with PiSSA or LoftQ; a PiSSA adapter tunekit wrote is already a plain LoRA of the original base, so continue it with lora.init (its folder) and initLoraWeights: true.",
+  },
+  LoftqNeedsQuantize: {
+    code: 'TK385',
+    name: 'LoftqNeedsQuantize',
+    title: 'LoftQ without a quantised base',
+    message: () => "lora.initLoraWeights 'loftq' fits A and B to the quantisation error of each weight, but model.quantize is not set, so there is no quantisation error to fit",
+    hint: "Set model.quantize (e.g. { bits: 4, type: 'nf4' }), or use initLoraWeights: 'pissa' for a full-precision base.",
+  },
+  PissaWithQuantize: {
+    code: 'TK386',
+    name: 'PissaWithQuantize',
+    title: 'PiSSA on a quantised base',
+    message: (init: string) =>
+      `lora.initLoraWeights ${show(init)} replaces each adapted weight by its residual after the top singular vectors, which needs the full-precision weights, but model.quantize is set (PEFT's pissa_init refuses quantised weights too)`,
+    hint: "Use initLoraWeights: 'loftq' with model.quantize (LoftQ is the quantisation-aware form), or remove model.quantize to train PiSSA.",
+  },
+  LoftqConfigWithoutLoftq: {
+    code: 'TK387',
+    name: 'LoftqConfigWithoutLoftq',
+    title: "lora.loftqConfig without initLoraWeights: 'loftq'",
+    message: (init: unknown) => `lora.loftqConfig configures LoftQ's quantiser, but lora.initLoraWeights is ${show(init)}, so it would be ignored`,
+    hint: "Set lora.initLoraWeights: 'loftq' (with model.quantize), or remove lora.loftqConfig.",
+  },
+  LoraInitWithDora: {
+    code: 'TK388',
+    name: 'LoraInitWithDora',
+    title: 'PiSSA or LoftQ with DoRA',
+    message: (init: string) => `lora.initLoraWeights ${show(init)} with lora.useDora: tunekit does not convert a DoRA adapter started from singular vectors into a plain adapter of the original base`,
+    hint: 'Choose one: remove lora.useDora, or set initLoraWeights: true.',
+  },
+  LoftqUnavailable: {
+    code: 'TK389',
+    name: 'LoftqUnavailable',
+    title: 'LoftQ is not trained by tunekit yet',
+    message: () =>
+      "lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it)",
+    hint: "Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init.",
+  },
+  WarmStartUnconverted: {
+    code: 'TK390',
+    name: 'WarmStartUnconverted',
+    title: 'A warm-start adapter trained against a residual base',
+    message: (folder: string, start: string) =>
+      `${show(folder)} has init_lora_weights ${show(start)}: its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model`,
+    hint: "Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already.",
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
@@ -1359,6 +1454,38 @@ export const errors = {
       `node rank ${nodeRank} of ${nnodes} finished its processes' share of training; only machine 0 (node rank 0) writes the events, checkpoints and trained artifact, so this machine has nothing to merge, evaluate or export`,
     hint: 'Look at the run folder on machine 0 (node rank 0): it goes on with merge, eval and export.',
   },
+  // ── the torch backend's speed options: padding-free, chunked loss, torch.compile (TK656–TK669) ──
+  TorchSpeedNeedsTorch: {
+    code: 'TK656',
+    name: 'TorchSpeedNeedsTorch',
+    title: 'This speed option belongs to the torch backend',
+    message: (option: string, backend: string) =>
+      `args.${option} changes how the torch worker lays out batches, computes the loss or compiles the model, but backend is ${show(backend)}${backend === 'auto' ? ' (which may choose tfjs)' : ''}`,
+    hint: (option: string) => `Set backend: 'torch', or remove args.${option} (the tfjs backend trains without it).`,
+  },
+  TorchSpeedStage: {
+    code: 'TK657',
+    name: 'TorchSpeedStage',
+    title: 'The speed options apply to the sft and pretrain stages only',
+    message: (option: string, stage: string) =>
+      `args.${option} is an option of the sft / pretrain training loop, which follows the batch plan's micro-batches; stage '${stage}' computes its loss in its own loop`,
+    hint: (option: string) => `Remove args.${option} for this stage, or train stage 'sft' or 'pretrain' with it.`,
+  },
+  PaddingFreeVirtualTokens: {
+    code: 'TK658',
+    name: 'PaddingFreeVirtualTokens',
+    title: "Padding-free rows cannot carry a method's virtual tokens",
+    message: (tokens: number) =>
+      `args.paddingFree lays a micro-batch's samples end to end in one row, but the method puts its ${tokens} virtual token(s) before each row, so only the first sample of the row would see them`,
+    hint: 'Remove args.paddingFree for this method (its micro-batches stay padded), or train a method without virtual tokens (LoRA, IA³, full, freeze).',
+  },
+  TorchCompileUnavailable: {
+    code: 'TK659',
+    name: 'TorchCompileUnavailable',
+    title: 'torch.compile could not compile the model here',
+    message: (reason: string) => `args.torchCompile: ${reason}`,
+    hint: 'Install what inductor needs (a C++ compiler such as g++ on CPU; Triton, shipped with CUDA builds of torch, on a GPU), or remove args.torchCompile to train uncompiled.',
+  },
   // ── Generation metrics in the recipe: the eval group and its score nodes (TK70x) ─────────
   EvalNeedsHeldOut: {
     code: 'TK700',
@@ -1421,22 +1548,44 @@ export const errors = {
     code: 'TK493',
     name: 'GrpoRewardNotNumber',
     title: 'A reward function did not return a finite number',
-    message: (index: number, got: string, completion: string) => `stage.rewards[${index}] returned ${got} for the completion ${show(completion)}`,
+    message: (index: number, got: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} returned ${got} for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Return a finite number from every reward function (0 for a completion that earns nothing); a Promise must resolve to one.',
   },
   GrpoRewardThrew: {
     code: 'TK494',
     name: 'GrpoRewardThrew',
     title: 'A reward function threw',
-    message: (index: number, reason: string, completion: string) => `stage.rewards[${index}] threw "${reason}" for the completion ${show(completion)}`,
+    message: (index: number, reason: string, completion: string, name = '', example = '') => `stage.rewards[${index}]${name ? ` (${name})` : ''} threw "${reason}" for the completion ${show(completion)}${example ? ` of example ${show(example)}` : ''}`,
     hint: 'Make the reward function total: a completion the policy samples can be any text (empty, cut at maxCompletionLength, in another format); return a low reward instead of throwing.',
   },
-  GrpoNeedsTfjs: {
-    code: 'TK495',
-    name: 'GrpoNeedsTfjs',
-    title: 'The grpo stage trains on tfjs only for now',
-    message: () => 'stage grpo samples completions and scores them with the recipe\'s reward functions in-process; the torch worker has the GRPO loss but not yet the sampling loop and its reward requests',
-    hint: "Set backend: 'tfjs' (or 'auto' on a machine without CUDA).",
+  // ── the ppo stage (TK500–TK519) ─────────────────────────────────────────────────────────
+  PpoRewardModelNotArtifact: {
+    code: 'TK500',
+    name: 'PpoRewardModelNotArtifact',
+    title: 'stage.rewardModel is not an rm train artifact',
+    message: (folder: string, missing: string) => `stage.rewardModel names the folder ${show(folder)}, which has no ${missing}: the ppo stage reads a reward model from an rm stage's train artifact (a LoRA adapter with the score head saved)`,
+    hint: "Give the rm recipe itself (stage: { kind: 'ppo', rewardModel: rmRecipe }), or the train folder of an rm run (runs/<name>/train).",
+  },
+  PpoRewardModelNotRm: {
+    code: 'TK501',
+    name: 'PpoRewardModelNotRm',
+    title: 'stage.rewardModel is not a reward-model recipe',
+    message: (name: string, kind: string) => `stage.rewardModel is recipe ${show(name)}, whose stage is ${show(kind)}: a reward model comes from stage rm (a scalar score head)`,
+    hint: "Give a recipe with stage: { kind: 'rm' } trained on preference pairs (recipes/opposites-rm.ts).",
+  },
+  PpoRewardModelBase: {
+    code: 'TK502',
+    name: 'PpoRewardModelBase',
+    title: 'The reward model is not on the policy\'s base model',
+    message: (name: string, theirs: string, ours: string) => `the reward model ${show(name)} trains on ${theirs} and this recipe's policy on ${ours}: its adapter sits on the policy's base (one copy in memory), so both must start from the same model`,
+    hint: 'Chain both from the same recipe (init: { recipe: sftRecipe } in the rm and the ppo recipe), as LLaMA-Factory trains sft → rm → ppo.',
+  },
+  PpoRolloutTooSmall: {
+    code: 'TK503',
+    name: 'PpoRolloutTooSmall',
+    title: 'A mini-batch of one completion',
+    message: (tokens: number) => `a rollout of args.batchSize × args.gradientAccumulationSteps × stage.numMiniBatches = ${tokens} completion(s) is too few: the advantages are whitened over the rollout's tokens, and TRL's PPOTrainer needs more than one`,
+    hint: 'Use args.batchSize of 2 or more.',
   },
 } as const satisfies Record<string, ErrorData>
 

@@ -108,6 +108,46 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       gemma2: { queryPreAttnScalar: 256, attnLogitSoftcapping: 50, finalLogitSoftcapping: 30, slidingLayers: Array.from({ length: 26 }, (_, i) => i % 2 === 0) },
     }),
   },
+  // Fused qkv_proj [3072 → 9216] and gate_up_proj [3072 → 16384]; sliding window 2047 as its config.json says.
+  'microsoft/Phi-3-mini-4k-instruct': {
+    id: 'microsoft/Phi-3-mini-4k-instruct',
+    family: 'phi3',
+    publishedParams: 3_821_079_552,
+    config: decoder({
+      modelType: 'phi3', vocabSize: 32064, hiddenSize: 3072, intermediateSize: 8192, numHiddenLayers: 32,
+      numAttentionHeads: 32, maxPositionEmbeddings: 4096, slidingWindow: 2047, fusedProjections: true, eosTokenId: 32000,
+    }),
+  },
+  // 8 experts of 3 × 4096 × 14336 per layer, top 2; the router 8 × 4096.
+  'mistralai/Mixtral-8x7B-v0.1': {
+    id: 'mistralai/Mixtral-8x7B-v0.1',
+    family: 'mixtral',
+    publishedParams: 46_702_792_704,
+    config: decoder({
+      modelType: 'mixtral', vocabSize: 32000, hiddenSize: 4096, intermediateSize: 14336, numHiddenLayers: 32,
+      numAttentionHeads: 32, numKeyValueHeads: 8, maxPositionEmbeddings: 32768, ropeTheta: 1_000_000,
+      moe: { numExperts: 8, topK: 2, routerAuxLossCoef: 0.02 },
+    }),
+  },
+  // Yi's config.json is llama's (model_type llama): GQA 32 / 4, rope_theta 5e6, a 64k vocabulary.
+  '01-ai/Yi-6B': {
+    id: '01-ai/Yi-6B',
+    family: 'yi',
+    publishedParams: 6_061_035_520,
+    config: decoder({
+      modelType: 'llama', vocabSize: 64000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32,
+      numAttentionHeads: 32, numKeyValueHeads: 4, maxPositionEmbeddings: 4096, ropeTheta: 5_000_000,
+    }),
+  },
+  '01-ai/Yi-6B-Chat': {
+    id: '01-ai/Yi-6B-Chat',
+    family: 'yi',
+    publishedParams: 6_061_035_520,
+    config: decoder({
+      modelType: 'llama', vocabSize: 64000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32,
+      numAttentionHeads: 32, numKeyValueHeads: 4, maxPositionEmbeddings: 4096, ropeTheta: 5_000_000,
+    }),
+  },
   // BertForQuestionAnswering's count: BertModel's published 109,482,240 without the pooler
   // (590,592) and with qa_outputs (1,538).
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),

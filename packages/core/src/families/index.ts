@@ -1,5 +1,5 @@
 import { bertFamily } from './bert.ts'
-import { makeDecoderFamily } from './decoder.ts'
+import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
 import type { FamilyInfo } from './types.ts'
 
 /**
@@ -11,36 +11,69 @@ export const families = {
     name: 'llama',
     architecture: 'LlamaForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   mistral: makeDecoderFamily({
     name: 'mistral',
     architecture: 'MistralForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   qwen2: makeDecoderFamily({
     name: 'qwen2',
     architecture: 'Qwen2ForCausalLM',
     defaults: { ropeTheta: 1_000_000, attentionBias: true },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   qwen3: makeDecoderFamily({
     name: 'qwen3',
     architecture: 'Qwen3ForCausalLM',
     defaults: { ropeTheta: 1_000_000, attentionBias: false, qkNorm: true },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   gemma: makeDecoderFamily({
     name: 'gemma',
     architecture: 'GemmaForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false, gemma: true },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   gemma2: makeDecoderFamily({
     name: 'gemma2',
     architecture: 'Gemma2ForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false, gemma: true, gemma2: true },
+    linearModules: decoderLinear,
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  // Phi-3 (mini / small-context medium): fused qkv_proj and gate_up_proj, which PEFT targets as they are
+  phi3: makeDecoderFamily({
+    name: 'phi3',
+    architecture: 'Phi3ForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false, fusedProjections: true },
+    linearModules: phi3Linear,
+    defaultTargetModules: ['qkv_proj', 'o_proj'],
+  }),
+  // Mixtral: llama's attention, a top-k mixture of SwiGLU experts in place of the MLP
+  mixtral: makeDecoderFamily({
+    name: 'mixtral',
+    architecture: 'MixtralForCausalLM',
+    defaults: { ropeTheta: 1_000_000, attentionBias: false, moe: true },
+    linearModules: attentionLinear,
+    expertModules: mixtralExperts,
+    defaultTargetModules: ['q_proj', 'v_proj'],
+  }),
+  // Yi (01-ai): llama's architecture and config.json (model_type "llama"); the family id keeps
+  // recipes readable and its chat models' ChatML template at hand
+  yi: makeDecoderFamily({
+    name: 'yi',
+    modelType: 'llama',
+    architecture: 'LlamaForCausalLM',
+    defaults: { ropeTheta: 10000, attentionBias: false },
+    linearModules: decoderLinear,
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   bert: bertFamily,
@@ -48,7 +81,7 @@ export const families = {
 
 export type Family = keyof typeof families
 export const familyNames = Object.keys(families) as Family[]
-/** Linear module names of a family, for `lora.targetModules`. */
+/** Linear module names of a family, for `lora.targetModules` (typed with Mixtral's expert names: `linearModules`' element type is the family's every name). */
 export type ModuleName<F extends Family> = (typeof families)[F]['linearModules'][number]
 /** Module names of a family that `lora.modulesToSave` accepts. */
 export type SaveableModule<F extends Family> = (typeof families)[F]['saveableModules'][number]
@@ -57,4 +90,7 @@ export function familyInfo(family: string): FamilyInfo | undefined {
   return (families as Record<string, FamilyInfo>)[family]
 }
 
-export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig } from './types.ts'
+/** config.json `model_type` of a family's checkpoints (its name unless the family is an alias, as yi is llama's). */
+export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
+
+export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'

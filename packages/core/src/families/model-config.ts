@@ -3,7 +3,8 @@
 // loaders of @tunekit/hf (the model node, tfjs, torch's initial adapter).
 import { issue, isTunekitError, type Issue } from '../errors/tunekit-error.ts'
 import { parseJsonText } from '../fs/json-text.ts'
-import { familyInfo, familyNames, type Family } from './index.ts'
+import { familyInfo, familyModelType, familyNames, type Family } from './index.ts'
+import { remoteCodeIssue } from './remote-code.ts'
 import type { ModelConfig } from './types.ts'
 
 /** config.json read: the family (its `model_type`), the planning numbers and the raw object. */
@@ -58,9 +59,14 @@ export function modelConfigFromText(file: string, text: string, recipeFamily?: s
     return { ok: false, issues: [issue('MalformedModelConfig', { path: `${file}: model_type` }, file, 'config.json has no "model_type", which names the architecture to load')] }
   }
   const info = typeof modelType === 'string' ? familyInfo(modelType) : undefined
-  if (!info) return { ok: false, issues: [issue('UnsupportedModelType', { path: `${file}: model_type`, value: modelType }, file, modelType, familyNames)] }
+  if (!info) {
+    const remote = remoteCodeIssue(file, record)
+    return { ok: false, issues: [remote ?? issue('UnsupportedModelType', { path: `${file}: model_type`, value: modelType }, file, modelType, familyNames)] }
+  }
   const warnings: Issue[] = []
-  if (recipeFamily !== undefined && recipeFamily !== info.name) {
+  // an alias family (yi) names checkpoints of another model_type (llama): no mismatch
+  const recipeInfo = recipeFamily === undefined ? undefined : familyInfo(recipeFamily)
+  if (recipeFamily !== undefined && recipeFamily !== info.name && (recipeInfo === undefined || familyModelType(recipeInfo) !== info.name)) {
     warnings.push(issue('FamilyMismatch', { path: 'model.family', value: recipeFamily, severity: 'warning', hintArgs: [info.name] }, recipeFamily, info.name, file))
   }
   let config: ModelConfig

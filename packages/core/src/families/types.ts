@@ -35,10 +35,27 @@ export interface ModelConfig {
   gemma?: true
   /** What Gemma 2 adds to the gemma decoder; absent for every other family. */
   gemma2?: Gemma2Config
+  /**
+   * Phi-3's fused projections: one `qkv_proj` [q | k | v] and one `gate_up_proj` [gate | up]
+   * (its MLP `down(up · silu(gate))`); absent for the decoders with separate q/k/v and gate/up.
+   */
+  fusedProjections?: true
+  /** Mixtral's sparse mixture of experts in place of the MLP; absent for the dense decoders. */
+  moe?: MoeConfig
   bosTokenId: number | null
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
   encoder?: EncoderConfig
+}
+
+/** Mixtral's config.json fields of its mixture of experts (transformers' MixtralConfig). */
+export interface MoeConfig {
+  /** `num_local_experts`: SwiGLU experts per layer (`block_sparse_moe.experts.<e>.w1/w2/w3`). */
+  numExperts: number
+  /** `num_experts_per_tok`: experts each token is routed to (top-k of the router's softmax, renormalised). */
+  topK: number
+  /** `router_aux_loss_coef`: weight of the load-balancing loss added to the training loss (0 turns it off). */
+  routerAuxLossCoef: number
 }
 
 /** Gemma 2's config.json fields beyond Gemma's (transformers' Gemma2Config). */
@@ -71,14 +88,28 @@ export interface EncoderConfig {
 export interface FamilyInfo<M extends string = string, S extends string = string> {
   name: string
   /**
+   * config.json `model_type` of the family's checkpoints when it is not `name`: an alias such as
+   * `yi`, whose checkpoints are llama's (`model_type: "llama"`, LlamaForCausalLM).
+   */
+  modelType?: string
+  /**
    * `decoder`: a causal LM (sft, pretrain, preference stages); `encoder`: a bidirectional encoder
    * with a task head (BERT with `qa_outputs`), which only span stages train.
    */
   kind: 'decoder' | 'encoder'
   /** config.json `architectures[0]` written for this family. */
   architecture: string
-  /** Linear modules LoRA can target, in PEFT / transformers naming. */
+  /**
+   * Linear modules LoRA can target, in PEFT / transformers naming (what `'all-linear'` means). Its
+   * element type also covers `expertModules`, so recipes type them as PEFT names them.
+   */
   linearModules: readonly M[]
+  /**
+   * Module names of a mixture of experts (Mixtral's `w1`, `w2`, `w3`, the router `gate`): typed for
+   * `targetModules` as PEFT names them, not adapted by tunekit yet (catalog MoeModulesUnsupported);
+   * absent for dense families.
+   */
+  expertModules?: readonly M[]
   /** Modules that `modulesToSave` can hold (full trainable copies). */
   saveableModules: readonly S[]
   /** PEFT's default target modules for this architecture. */

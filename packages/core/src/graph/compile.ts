@@ -32,6 +32,10 @@ async function compileNodes(recipe: Recipe, opts: CompileOptions, hasher: FileHa
   const up = chainedRecipe(recipe)
   if (up) await addChainedRecipe(builder, up, (r) => compileNodes(r, opts, hasher))
   const stage = stages[recipe.stage.kind]
+  for (const other of stage.requires?.(recipe) ?? []) {
+    const { nodes: included } = await compileNodes(other, opts, hasher)
+    builder.include(included, `${other.name}/`)
+  }
   const trained = await stage.build(builder, recipe)
   if (!stage.ownOutputs) await addOutputNodes(builder, recipe, trained)
   return { nodes, trained }

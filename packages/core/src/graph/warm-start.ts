@@ -75,6 +75,12 @@ export function warmStartReads(recipe: Recipe, opts: CompileOptions): string[] {
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return notAdapter(`its adapter_config.json is not a JSON object`)
   const json = parsed.value as Record<string, unknown>
   if (json.peft_type !== 'LORA') notAdapter(`its adapter_config.json has peft_type ${JSON.stringify(json.peft_type)}, not "LORA"`)
+  // PiSSA-style starts (PEFT saved without path_initial_model_for_weight_conversion): A and B fit
+  // PEFT's residual base, so on the original base they would be another model
+  const start = json.init_lora_weights
+  if (typeof start === 'string' && /^(pissa|olora|corda|loftq)/i.test(start)) {
+    throw new TunekitError([issue('WarmStartUnconverted', { path: 'lora.init', value: init }, init, start)])
+  }
   const found = mismatches(init, json, recipe)
   if (found.length > 0) throw new TunekitError(found)
   return files

@@ -3,7 +3,7 @@ import { issue, type Issue } from '../errors/tunekit-error.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import { decoderParameters, sizeOf } from './parameters.ts'
 import { LAYER_MODULES, trainedLayerActivations } from './trained-activations.ts'
-import type { MethodDefinition } from './types.ts'
+import type { CheckModel, MethodDefinition } from './types.ts'
 
 // Freeze tuning (LLaMA-Factory's `finetuning_type: freeze`): every weight is frozen except the
 // chosen modules of the last (or first) N decoder layers and a few named modules outside the
@@ -71,9 +71,11 @@ export function freezeTrainedNames(options: Pick<FreezeOptions, 'trainableLayers
   })
 }
 
-function check(o: Partial<FreezeOptions>, model: { quantized: boolean; addedTokens: readonly string[] }, at: string): Issue[] {
+function check(o: Partial<FreezeOptions>, model: CheckModel, at: string): Issue[] {
   const issues: Issue[] = []
   if (model.quantized) issues.push(issue('MethodNeedsUnquantizedWeights', { path: `${at}.kind`, value: 'freeze' }, 'freeze'))
+  // a frozen-but-last-layers run trains those layers' experts in full
+  if (model.family.expertModules) issues.push(issue('MoeModulesUnsupported', { path: `${at}.kind`, value: 'freeze' }, 'freeze tuning', model.family.name))
   if (Array.isArray(o.trainableModules)) {
     o.trainableModules.forEach((m, i) => {
       if (!(LAYER_MODULES as readonly string[]).includes(m)) issues.push(issue('UnknownFreezeModule', { path: `${at}.trainableModules[${i}]`, value: m, hintArgs: [LAYER_MODULES] }, m, 'trainableModules', LAYER_MODULES))

@@ -21,8 +21,10 @@ export type FullOptions = z.output<typeof fullSchema>
 
 export const full = {
   schema: fullSchema,
-  check: (_options, model, at) =>
-    model.quantized ? [issue('MethodNeedsUnquantizedWeights', { path: `${at}.kind`, value: 'full' }, 'full')] : [],
+  check: (_options, model, at) => [
+    ...(model.quantized ? [issue('MethodNeedsUnquantizedWeights', { path: `${at}.kind`, value: 'full' }, 'full')] : []),
+    ...(model.family.expertModules ? [issue('MoeModulesUnsupported', { path: `${at}.kind`, value: 'full' }, 'full fine-tuning', model.family.name)] : []),
+  ],
   count: (_options, { family, config }) => {
     // an encoder's every tensor trains (the family counts them; decoderParameters lists a decoder's)
     const trainable = family.kind === 'encoder' ? family.totalParams(config) : decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)

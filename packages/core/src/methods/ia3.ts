@@ -40,6 +40,10 @@ const PEFT_DEFAULTS: Record<string, { targets: readonly string[]; feedforward: r
   llama: { targets: ['k_proj', 'v_proj', 'down_proj'], feedforward: ['down_proj'] },
   mistral: { targets: ['k_proj', 'v_proj', 'down_proj'], feedforward: ['down_proj'] },
   qwen2: { targets: ['q_proj', 'v_proj', 'down_proj'], feedforward: ['down_proj'] },
+  // yi's checkpoints are llama's (PEFT keys the table by model_type); PEFT's mixtral row (k_proj,
+  // v_proj, w2) scales an expert projection, which tunekit does not adapt: attention only
+  yi: { targets: ['k_proj', 'v_proj', 'down_proj'], feedforward: ['down_proj'] },
+  mixtral: { targets: ['k_proj', 'v_proj'], feedforward: [] },
 }
 
 /** The modules IA³ scales and which of them scale their input: the recipe's, else PEFT's defaults for the family. */
@@ -64,7 +68,8 @@ function check(o: Partial<Ia3Options>, model: CheckModel, at: string): Issue[] {
   const issues: Issue[] = [...addedTokensUntrained(model, at, 'ia3')]
   const known = (names: readonly string[] | undefined, key: string) =>
     names?.forEach((m, i) => {
-      if (!family.linearModules.includes(m)) issues.push(issue('UnknownModule', { path: `${at}.${key}[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
+      if (family.expertModules?.includes(m)) issues.push(issue('MoeModulesUnsupported', { path: `${at}.${key}[${i}]`, value: m }, `IA³ on ${m}`, family.name))
+      else if (!family.linearModules.includes(m)) issues.push(issue('UnknownModule', { path: `${at}.${key}[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
     })
   known(o.targetModules, 'targetModules')
   known(o.feedforwardModules, 'feedforwardModules')

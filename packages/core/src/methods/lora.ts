@@ -5,6 +5,22 @@ import type { CheckModel, MethodDefinition } from './types.ts'
 // LoRA (Hu et al., 2021): W' = W + (alpha / r) · B·A with A [r, in], B [out, r] trained and W frozen;
 // rsLoRA scales by alpha / √r. The options are PEFT's LoraConfig fields in camelCase.
 
+/** PEFT's LoftQConfig, camelCase (`lora.loftqConfig`). */
+export const loftqConfigSchema = z.strictObject({
+  /**
+   * Bits of the quantised residual: 4 (NF4, blocks of 64) or 8 (int8 per row).
+   * @defaultValue 4
+   * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_bits)
+   */
+  loftqBits: z.union([z.literal(4), z.literal(8)]).default(4),
+  /**
+   * Alternating quantise / low-rank steps; the paper uses 1 to 5.
+   * @defaultValue 1
+   * @see https://huggingface.co/docs/peft/package_reference/loftq (loftq_iter)
+   */
+  loftqIter: z.number().int().positive().default(1),
+})
+
 export const loraSchema = z.strictObject({
   /**
    * Rank r of the low-rank update B·A. Adapter memory and trainable parameters grow linearly
@@ -90,6 +106,33 @@ export const loraSchema = z.strictObject({
    *   https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (adapter_name_or_path)
    */
   init: z.union([z.enum(['default', 'gaussian']), z.string().min(1)]).default('default'),
+  /**
+   * How A and B start (PEFT's `init_lora_weights`). `true`: as `init` says (B = 0, training starts
+   * at the base model). `'pissa'`: PiSSA, A and B from the top-`rank` singular vectors of each
+   * adapted weight W (`B·A = U_r S_r V_rᵀ / scale`) and the base replaced by the residual
+   * `W − scale·B·A`, so the model starts unchanged but trains the principal directions: faster
+   * convergence and better final quality than LoRA at the same rank in the paper; a full SVD of
+   * every adapted matrix before step 1 (time, no lasting memory). `'pissa_niter_N'`: the same from a
+   * randomised SVD with N subspace iterations (torch; tfjs computes the exact SVD). The adapter is
+   * written converted to a plain rank-2r LoRA of the unmodified base (PEFT's
+   * `path_initial_model_for_weight_conversion`). `'loftq'`: LoftQ, only with `model.quantize`: A and B
+   * fit the quantisation error of W (`loftqConfig`), the base replaced by the quantised residual,
+   * which recovers much of the quality QLoRA loses at 4 bits; checked, but not trained yet (TK389:
+   * its artifact is a new base as well as an adapter). Same trainable count as LoRA.
+   * @defaultValue true
+   * @see https://arxiv.org/abs/2404.02948 (PiSSA), https://arxiv.org/abs/2310.08659 (LoftQ),
+   *   https://huggingface.co/docs/peft/developer_guides/lora#initialization (init_lora_weights)
+   */
+  initLoraWeights: z.union([z.literal(true), z.literal('pissa'), z.templateLiteral(['pissa_niter_', z.number().int().positive()]), z.literal('loftq')]).default(true),
+  /**
+   * LoftQ's quantiser (PEFT's `LoftQConfig`), only with `initLoraWeights: 'loftq'`: `loftqBits` the
+   * bits of the quantised residual (4: NF4 in blocks of 64; 8: int8 per row) and `loftqIter` the
+   * alternating quantise / SVD steps (more: a smaller quantisation error, each an SVD per adapted
+   * matrix before step 1). No lasting memory effect.
+   * @defaultValue undefined (`{ loftqBits: 4, loftqIter: 1 }` with LoftQ)
+   * @see https://arxiv.org/abs/2310.08659 (LoftQ), https://huggingface.co/docs/peft/package_reference/loftq
+   */
+  loftqConfig: loftqConfigSchema.optional(),
 })
 
 export type LoraInput = z.input<typeof loraSchema>
@@ -107,7 +150,7 @@ export const loraMethodSchema = z.strictObject({
   ...loraSchema.shape,
 })
 
-const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', down_proj: 'mlp' }
+const INPUT_OF: Record<string, string> = { q_proj: 'norm1', k_proj: 'norm1', v_proj: 'norm1', qkv_proj: 'norm1', o_proj: 'attn', gate_proj: 'norm2', up_proj: 'norm2', gate_up_proj: 'norm2', down_proj: 'mlp' }
 
 /** Model-aware checks of LoRA options at `at` (`lora` or `method`). */
 function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckModel, at: string): Issue[] {
@@ -116,7 +159,8 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   const { targetModules, modulesToSave } = lora
   if (Array.isArray(targetModules)) {
     targetModules.forEach((m, i) => {
-      if (!family.linearModules.includes(m)) {
+      if (family.expertModules?.includes(m)) issues.push(issue('MoeModulesUnsupported', { path: `${at}.targetModules[${i}]`, value: m }, `LoRA on ${m}`, family.name))
+      else if (!family.linearModules.includes(m)) {
         issues.push(issue('UnknownModule', { path: `${at}.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
       }
     })
@@ -135,6 +179,21 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   if (modulesToSave?.includes('embed_tokens') && lora.trainableTokens !== undefined && lora.trainableTokens !== false) {
     issues.push(issue('TrainableTokensWithSavedEmbeddings', { path: `${at}.trainableTokens`, value: lora.trainableTokens }))
   }
+  return [...issues, ...initIssues(lora, model, at)]
+}
+
+/** PiSSA / LoftQ start values against the rest of the options (PEFT refuses the same combinations). */
+function initIssues(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckModel, at: string): Issue[] {
+  const init = lora.initLoraWeights ?? true
+  const path = `${at}.initLoraWeights`
+  const issues: Issue[] = []
+  if (lora.loftqConfig !== undefined && init !== 'loftq') issues.push(issue('LoftqConfigWithoutLoftq', { path: `${at}.loftqConfig`, value: lora.loftqConfig }, init))
+  if (init === true) return issues
+  if (lora.init !== undefined && lora.init !== 'default') issues.push(issue('LoraInitConflict', { path: `${at}.init`, value: lora.init }, init, lora.init))
+  if (lora.useDora === true) issues.push(issue('LoraInitWithDora', { path, value: init }, init))
+  if (init === 'loftq' && !model.quantized) issues.push(issue('LoftqNeedsQuantize', { path, value: init }))
+  if (init === 'loftq') issues.push(issue('LoftqUnavailable', { path, value: init }))
+  if (init !== 'loftq' && model.quantized) issues.push(issue('PissaWithQuantize', { path, value: init }, init))
   return issues
 }
 

@@ -1,3 +1,4 @@
+import { decoderModuleGroup } from '../families/decoder.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 
 /** One parameter of a decoder in transformers naming, with its shape. */
@@ -17,7 +18,7 @@ export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderPa
     const p = `model.layers.${i}`
     for (const m of family.linearModules) {
       const [inF, outF] = family.linearShape(c, m)
-      const group = m === 'gate_proj' || m === 'up_proj' || m === 'down_proj' ? 'mlp' : 'self_attn'
+      const group = decoderModuleGroup(m)
       out.push({ name: `${p}.${group}.${m}.weight`, shape: [outF, inF] })
       if (c.attentionBias && (m === 'q_proj' || m === 'k_proj' || m === 'v_proj')) out.push({ name: `${p}.${group}.${m}.bias`, shape: [outF] })
       // qwen3 registers its q/k norms after o_proj

@@ -15,6 +15,7 @@ import { simpoStageSchema } from '../schema/stage-simpo.ts'
 import { ktoStageSchema } from '../schema/stage-kto.ts'
 import { rmStageSchema } from '../schema/stage-rm.ts'
 import { grpoStageSchema } from '../schema/stage-grpo.ts'
+import { ppoStageSchema } from '../schema/stage-ppo.ts'
 import { tokensSchema } from '../schema/tokens.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -67,6 +68,17 @@ export const grpoObjectiveSchema = z.strictObject({
   rewards: z.array(z.string()).min(1),
 })
 
+/**
+ * The ppo stage's options as the train node holds them: the reward model as the id prefix of the
+ * rm recipe whose graph joined this one (its `<recipe>/train` node is an input), or as the folder
+ * of an rm train artifact (its files are in the node's reads).
+ */
+export const ppoObjectiveSchema = z.strictObject({
+  ...resolvedShape(ppoStageSchema.shape),
+  /** `{ recipe }`: the rm recipe's name (its nodes are `<recipe>/…`); `{ path }`: an rm train artifact folder, absolute. */
+  rewardModel: z.union([z.strictObject({ recipe: z.string().min(1) }), z.strictObject({ path: z.string().min(1) })]),
+})
+
 /** `train` params: the model as trained (dtype, quantisation), the method, the optimisation and where it runs. */
 export const trainParamsSchema = z.strictObject({
   model: resolvedSchema(modelSchema),
@@ -86,6 +98,7 @@ export const trainParamsSchema = z.strictObject({
     resolvedSchema(ktoStageSchema) as typeof ktoStageSchema,
     resolvedSchema(rmStageSchema) as typeof rmStageSchema,
     grpoObjectiveSchema,
+    ppoObjectiveSchema,
   ]).optional(),
 })
 

@@ -26,6 +26,8 @@ function stepText(e: Extract<RunEvent, { type: 'step' }>): string {
   const m = e.metrics ?? {}
   const rewards = m['rewards/accuracies'] !== undefined && m['rewards/margins'] !== undefined ? ` acc ${num(m['rewards/accuracies'], 3)} margin ${num(m['rewards/margins'])}`
     // grpo's mean reward of the step's completions, and its KL to the reference when beta > 0
+    // ppo's mean reward-model score of the rollout's completions and its KL to the reference (TRL's objective/scores, objective/kl)
+    : m['objective/scores'] !== undefined ? ` score ${num(m['objective/scores'], 3)} kl ${num(m['objective/kl'] ?? 0)}`
     : m.reward !== undefined ? ` reward ${num(m.reward, 3)}${m.kl !== undefined ? ` kl ${num(m.kl)}` : ''}`
     // kto's KL estimate, and its margin when the step had desirable and undesirable examples
     : m.kl !== undefined ? ` kl ${num(m.kl)}${m['rewards/margins'] !== undefined ? ` margin ${num(m['rewards/margins'])}` : ''}` : ''

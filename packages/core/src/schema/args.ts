@@ -151,6 +151,33 @@ export const argsSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.logging_steps
    */
   logEvery: z.number().int().positive().default(10),
+  /**
+   * Padding-free micro-batches on the torch backend: each micro-batch's samples are laid end to end
+   * in one row with position ids restarting at 0 per sample, so no padding token is computed
+   * (FlashAttention-2's varlen kernel when flash-attn is installed; SDPA builds the block-diagonal
+   * mask from the position ids). Losses are the padded run's; activation memory scales with real
+   * tokens instead of rows × the longest row.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/trl/sft_trainer#padding-free
+   */
+  paddingFree: z.boolean().optional(),
+  /**
+   * Compute the cross-entropy from the last hidden state in chunks of tokens (Liger's fused
+   * linear-cross-entropy kernel when liger-kernel is installed on CUDA), so the [tokens × vocab]
+   * logits are never held whole: for a 32k vocabulary that saves 4 × 32 000 bytes per labelled
+   * token and more per token of the batch. Same losses and gradients; torch backend only.
+   * @defaultValue false
+   * @see https://github.com/linkedin/Liger-Kernel#high-level-apis (fused_linear_cross_entropy)
+   */
+  chunkedLoss: z.boolean().optional(),
+  /**
+   * Compile the model's forward and backward with `torch.compile` (inductor) on the torch backend:
+   * fused kernels, usually faster steps after a first compilation (seconds to minutes, again for
+   * each new batch shape), same losses. Needs a C++ compiler on CPU, Triton on CUDA.
+   * @defaultValue false
+   * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.torch_compile
+   */
+  torchCompile: z.boolean().optional(),
 })
 
 export type ArgsInput = z.input<typeof argsSchema>

@@ -218,7 +218,7 @@ export const dataSchema = z.strictObject({
    */
   template: z
     .union([
-      z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'alpaca', 'model']),
+      z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'phi-3', 'alpaca', 'model']),
       jinjaTemplateSchema,
     ])
     .optional(),

@@ -74,8 +74,9 @@ export const modelSchema = z.strictObject({
    */
   id: z.string().min(1),
   /**
-   * Architecture of the checkpoint (config.json `model_type`). It decides the module names that
-   * `lora.targetModules` and `lora.modulesToSave` accept.
+   * Architecture of the checkpoint (config.json `model_type`; `'yi'` names Yi's llama-type
+   * checkpoints). It decides the module names that `lora.targetModules` and `lora.modulesToSave`
+   * accept (phi-3's fused `qkv_proj` / `gate_up_proj`, Mixtral's experts' `w1`–`w3` and `gate`).
    * No memory effect by itself.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/transformers/model_doc/auto

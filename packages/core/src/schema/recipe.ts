@@ -118,7 +118,7 @@ export const recipeSchema = z.strictObject({
    * @defaultValue PEFT's LoraConfig defaults
    * @see https://arxiv.org/abs/2106.09685 (LoRA)
    */
-  lora: loraSchema.default({ rank: 8, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default' }),
+  lora: loraSchema.default({ rank: 8, alpha: 8, dropout: 0, modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default', initLoraWeights: true }),
   /**
    * The training method when it is not LoRA: `{ kind: 'full' }` (every weight trains) or
    * `{ kind: 'freeze', trainableLayers, trainableModules, extraModules }` (some layers train).

@@ -4,6 +4,7 @@ import { simpoStageSchema } from './stage-simpo.ts'
 import { ktoStageSchema } from './stage-kto.ts'
 import { rmStageSchema } from './stage-rm.ts'
 import { grpoStageSchema } from './stage-grpo.ts'
+import { ppoStageSchema } from './stage-ppo.ts'
 
 export const sftStageSchema = z.strictObject({
   /**
@@ -94,7 +95,7 @@ export const qaStageSchema = z.strictObject({
 })
 
 /** The training stage: a discriminated union on `kind` (one member per file in core/src/stages/). */
-export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema, ktoStageSchema, grpoStageSchema])
+export const stageSchema = z.discriminatedUnion('kind', [sftStageSchema, pretrainStageSchema, dpoStageSchema, orpoStageSchema, simpoStageSchema, rmStageSchema, qaStageSchema, ktoStageSchema, grpoStageSchema, ppoStageSchema])
 
 /** The options of `stage: { kind: 'dpo' }`, resolved. */
 export type DpoStageOptions = z.output<typeof dpoStageSchema>
@@ -115,6 +116,7 @@ export const stageDataDefaults = {
   kto: { template: 'chatml', mask: 'assistant', packing: false },
   rm: { template: 'chatml', mask: 'assistant', packing: false },
   grpo: { template: 'chatml', mask: 'assistant', packing: false },
+  ppo: { template: 'chatml', mask: 'assistant', packing: false },
   // qa reads no conversations: its windows are never packed and every window trains.
   qa: { mask: 'all', packing: false },
 } as const satisfies Record<StageKind, { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean }>

@@ -2,6 +2,7 @@ import type { StageKind } from '../schema/stage.ts'
 import { dpoStage } from './dpo.ts'
 import { grpoStage } from './grpo.ts'
 import { orpoStage } from './orpo.ts'
+import { ppoStage } from './ppo.ts'
 import { ktoStage } from './kto.ts'
 import { pretrainStage } from './pretrain.ts'
 import { qaStage } from './qa.ts'
@@ -21,4 +22,5 @@ export const stages = {
   qa: qaStage,
   kto: ktoStage,
   grpo: grpoStage,
+  ppo: ppoStage,
 } satisfies { [K in StageKind]: StageDefinition<K> }

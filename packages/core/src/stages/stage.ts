@@ -13,6 +13,8 @@ export interface StageDefinition<K extends StageKind = StageKind> {
   summary: string
   /** Adds the stage's nodes; returns the id of the node whose artifact is the trained model (`train`). */
   build: (builder: GraphBuilder, recipe: Recipe) => Promise<string>
+  /** Other recipes whose graphs this one reads (ppo's reward model): compile includes each under `<name>/`, keys unchanged. */
+  requires?: (recipe: Recipe) => readonly Recipe[]
   /** The stage adds its own nodes after training (qa); compile then adds no decoder outputs (eval loss, merge, samples, GGUF, score). */
   ownOutputs?: true
 }

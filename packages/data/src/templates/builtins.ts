@@ -5,7 +5,7 @@
  * `add_generation_prompt`, `bos_token` and `eos_token`.
  */
 import { CHATML_TOKENS } from '@tunekit/core'
-export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'alpaca'
+export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'phi-3' | 'alpaca'
 
 /**
  * What ChatML's system turn says around the tool list (the Hermes / Qwen2.5 layout, in our words):
@@ -120,6 +120,14 @@ export const builtinTemplates: Record<BuiltinTemplate, string> = {
     "{{ '<start_of_turn>' + role + '\\n' + content | trim + '<end_of_turn>\\n' }}{% endfor %}" +
     "{% if add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}",
 
+  // <|user|>\n…<|end|>\n<|assistant|>\n…<|end|>\n — Phi-3-mini-4k-instruct's template without the eos it
+  // appends after the last turn when not generating (the assistant turn ends with <|end|>)
+  'phi-3':
+    '{% for message in messages %}' +
+    "{% if message['role'] == 'system' or message['role'] == 'user' or message['role'] == 'assistant' %}{{ '<|' + message['role'] + '|>\\n' + message['content'] + '<|end|>\\n' }}" +
+    "{% else %}{{ raise_exception('phi-3 has no ' + message['role'] + ' role') }}{% endif %}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}",
+
   // system\n\n### Instruction:\n…\n\n### Response:\n…</s>\n\n
   alpaca:
     '{% for message in messages %}' +
@@ -139,6 +147,7 @@ export const turnEnd: Record<BuiltinTemplate, string | undefined> = {
   'mistral-instruct': undefined,
   'llama-3': '<|eot_id|>',
   gemma: '<end_of_turn>',
+  'phi-3': '<|end|>',
   alpaca: undefined,
 }
 
@@ -149,5 +158,6 @@ export const templateMarkers: Record<BuiltinTemplate, readonly string[]> = {
   'mistral-instruct': [],
   'llama-3': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],
   gemma: ['<start_of_turn>', '<end_of_turn>'],
+  'phi-3': ['<|system|>', '<|user|>', '<|assistant|>', '<|end|>'],
   alpaca: [],
 }

@@ -80,7 +80,7 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
 
 // Fields transformers 5's strict config dataclasses type as float: a whole value written as `30`
 // (what JSON.stringify gives for 30.0) is refused there ("expected float, got int"), e.g. Gemma 2's caps.
-const FLOAT_FIELDS = ['final_logit_softcapping', 'attn_logit_softcapping', 'rms_norm_eps', 'initializer_range']
+const FLOAT_FIELDS = ['final_logit_softcapping', 'attn_logit_softcapping', 'rms_norm_eps', 'initializer_range', 'router_aux_loss_coef', 'router_jitter_noise']
 const wholeFloat = new RegExp(`^(  "(?:${FLOAT_FIELDS.join('|')})": -?\\d+)(,?)$`, 'gm')
 
 /** config.json's text: two-space JSON with float-typed fields written as floats (`30.0`). */

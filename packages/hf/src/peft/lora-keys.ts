@@ -29,6 +29,12 @@ export interface LoraSpec {
   init?: 'default' | 'gaussian'
   /** @defaultValue false */
   rsLora?: boolean
+  /**
+   * PEFT's `init_lora_weights` when A and B start from the base weights: PiSSA (`'pissa'`,
+   * `'pissa_niter_N'`) or LoftQ; absent for the drawn start (`init`). A PiSSA train artifact is
+   * written converted (peft/pissa.ts) and has none.
+   */
+  initLoraWeights?: 'pissa' | `pissa_niter_${number}` | 'loftq'
   /** DoRA: a magnitude vector per adapted module (PEFT `use_dora`). @defaultValue false */
   useDora?: boolean
   /** Linear module names (`'all-linear'` = every linear module of the family but lm_head). */
@@ -49,12 +55,18 @@ export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableT
     // a warm start's folder (lora.init) gives the start values; the adapter is still PEFT's default kind
     init: lora.init === 'gaussian' ? 'gaussian' : 'default',
     rsLora: lora.rsLora,
+    ...(lora.initLoraWeights !== true ? { initLoraWeights: lora.initLoraWeights } : {}),
     useDora: lora.useDora,
     targetModules: lora.targetModules ?? info.defaultTargetModules,
     modulesToSave: lora.modulesToSave,
     // PEFT applies a plain list of indices to the input embedding (and to lm_head when tied).
     ...(lora.trainableTokens !== false && trainableTokenIds.length > 0 ? { trainableTokens: { embed_tokens: trainableTokenIds } } : {}),
   }
+}
+
+/** `alpha / rank`, or `alpha / sqrt(rank)` with rsLoRA: the factor of B·A in `W + scale·B·A`. */
+export function loraScale(s: Pick<LoraSpec, 'alpha' | 'rank' | 'rsLora'>): number {
+  return s.rsLora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank
 }
 
 /** The concrete linear module names of a spec's targets, in the family's order. */

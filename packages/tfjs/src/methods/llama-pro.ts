@@ -5,11 +5,16 @@
 import { decoderParameters, expansionIssues, expandedConfig, expandedLayers, fail, familyInfo, llamaProTrainedNames } from '@tunekit/core'
 import { expandTensors, type FloatTensor } from '@tunekit/hf'
 import { baseWeightReader } from '../model/load.ts'
-import type { DecoderLayer, DecoderModel, Linear } from '../model/types.ts'
+import { isMoe, type DecoderLayer, type DecoderModel, type DenseMlp, type Linear, type MoeMlp } from '../model/types.ts'
 import { startValues, trainedWeightsState } from './trained-weights.ts'
 import type { TfjsMethod } from './types.ts'
 
-const renamed = (lin: Linear, path: string): Linear => ({ ...lin, path: `${path}.${lin.path.split('.').slice(-2).join('.')}` })
+// a module path moved from layer `from` to layer `to`: model.layers.{from}.… → model.layers.{to}.…
+const renamed = (lin: Linear, from: string, to: string): Linear => ({ ...lin, path: to + lin.path.slice(from.length) })
+const renamedMlp = (mlp: DenseMlp | MoeMlp, from: string, to: string): DenseMlp | MoeMlp =>
+  isMoe(mlp)
+    ? { router: renamed(mlp.router, from, to), experts: mlp.experts.map((e) => renamedMlp(e, from, to) as DenseMlp) }
+    : { gateUp: mlp.gateUp.map((l) => renamed(l, from, to)), down: renamed(mlp.down, from, to) }
 
 /**
  * Makes a loaded base model the expanded one: layers in expanded order with their paths renumbered
@@ -23,7 +28,7 @@ export function expandModel(model: DecoderModel, numExpandedBlocks: number): voi
   const layers: DecoderLayer[] = expandedLayers(base.length, numExpandedBlocks).map(({ source }, j) => {
     const l = base[source]!
     const path = `model.layers.${j}`
-    return { ...l, path, q: renamed(l.q, path), k: renamed(l.k, path), v: renamed(l.v, path), o: renamed(l.o, path), gate: renamed(l.gate, path), up: renamed(l.up, path), down: renamed(l.down, path) }
+    return { ...l, path, qkv: l.qkv.map((q) => renamed(q, l.path, path)), o: renamed(l.o, l.path, path), mlp: renamedMlp(l.mlp, l.path, path) }
   })
   model.layers.splice(0, model.layers.length, ...layers)
   model.config = expandedConfig(model.config, numExpandedBlocks)

@@ -3,7 +3,7 @@
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
 import { warmStartDir } from '@tunekit/core'
-import { initialAdapter, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { initialAdapter, isPissa, pissaResidual, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
 import type { LoraPair } from '../model/linear.ts'
@@ -81,6 +81,32 @@ export function createAdapter(model: DecoderModel, spec: LoraSpec, initial: Read
   return state
 }
 
+/**
+ * PiSSA's initial adapter (A0, B0 from each weight's SVD; saved modules as LoRA's) and the
+ * train node's model turned into the residual base: each adapted weight W [out, in] replaced by
+ * `W − scale·B0·A0` (@tunekit/hf's pissaResidual), as PEFT's pissa_init replaces the base layer's.
+ */
+async function pissaBase(model: DecoderModel, modelDir: string, spec: LoraSpec, seed: number): Promise<Map<string, FloatTensor>> {
+  const base = await baseWeightReader(modelDir, model.config.vocabSize)
+  try {
+    const start = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed, baseTensors: base })
+    const targets = new Set(targetModuleList(spec, model.family))
+    const scale = loraScale(spec)
+    for (const lin of linearModules(model)) {
+      if (!targets.has(moduleName(lin.path))) continue
+      if (lin.weight.kind !== 'dense') throw new Error(`PiSSA needs the full-precision weight of ${lin.path}`)
+      const w = await base.readFloat(`${lin.path}.weight`)
+      const res = pissaResidual(w, start.get(keyOf(lin.path, 'A'))!, start.get(keyOf(lin.path, 'B'))!, scale)
+      const old = lin.weight.weightT
+      lin.weight = { kind: 'dense', weightT: tf.tidy(() => tf.transpose(tf.tensor2d(res.data, res.shape as [number, number]))) } // [in, out]
+      old.dispose()
+    }
+    return start
+  } finally {
+    await base.close()
+  }
+}
+
 export const lora = {
   setup: async ({ model, method, modelDir, trainableTokenIds, seed, baseDir, resumed }) => {
     const spec = loraSpecFromRecipe(method, model.family, [...trainableTokenIds])
@@ -88,6 +114,12 @@ export const lora = {
     const warm = warmStartDir(method.init, baseDir)
     // A warm start continues an existing adapter (checked against the model first); else the seeded draw.
     if (!initial && warm) initial = (await readAdapter(warm, { family: model.family, config: model.config })).tensors
+    if (isPissa(spec)) {
+      // PiSSA: the base becomes W − scale·B0·A0 on every run (resumed too: the SVD is deterministic)
+      const start = await pissaBase(model, modelDir, spec, seed)
+      const state = createAdapter(model, spec, initial ?? start)
+      return { state: { ...state, pissaStart: new Map([...start].filter(([k]) => /\.lora_[AB]\.weight$/.test(k))) }, trained: { kind: 'lora', spec } }
+    }
     if (!initial) {
       const base = await baseWeightReader(modelDir, model.config.vocabSize)
       initial = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed, baseTensors: base }).finally(() => base.close())

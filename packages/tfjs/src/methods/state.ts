@@ -1,7 +1,7 @@
 import type { FloatTensor } from '@tunekit/hf'
 import type { tf, Var2D } from '../engine.ts'
 import type { LoraPair } from '../model/linear.ts'
-import type { DecoderModel, Linear } from '../model/types.ts'
+import { layerLinears, type DecoderModel, type Linear } from '../model/types.ts'
 
 /**
  * What a method trains on one model, as the forward pass reads it. Every tensor here is a
@@ -36,11 +36,13 @@ export interface AdapterState {
    * (LLaMA Pro's expanded model: every tensor that does not train). Checkpoints hold `entries` only.
    */
   artifactExtra?: ReadonlyMap<string, FloatTensor>
+  /** PiSSA's start values A0, B0 by PEFT key: the artifact is written converted against them (@tunekit/hf's convertedArtifact). */
+  pissaStart?: ReadonlyMap<string, FloatTensor>
 }
 
 /** Every linear module of the model, in layer order. */
 export function linearModules(model: DecoderModel): Linear[] {
-  return model.layers.flatMap((l) => [l.q, l.k, l.v, l.o, l.gate, l.up, l.down])
+  return model.layers.flatMap(layerLinears)
 }
 
 /** The trainable variables in a fixed order (the optimizer state follows it). */

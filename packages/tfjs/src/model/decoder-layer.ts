@@ -5,9 +5,10 @@ import { ia3Linear, loraLinear, trainedLinear, type ForwardOptions } from './lin
 import { swiglu } from './mlp.ts'
 import { modelNorm } from './rmsnorm.ts'
 import { applyRope } from './rope.ts'
-import type { DecoderLayer, DecoderModel, Linear } from './types.ts'
+import { moeBlock } from './moe.ts'
+import { isMoe, type DecoderLayer, type DecoderModel, type DenseMlp, type Linear } from './types.ts'
 
-// One decoder layer of every family (llama, mistral, qwen2, qwen3): the forward pass (decoder.ts), the
+// One decoder layer of every decoder family (llama, mistral, qwen2/3, gemma/2, phi-3, mixtral): the forward pass (decoder.ts), the
 // gradient-checkpointed recompute (recompute.ts) and generation's cached steps (generate.ts) call it.
 
 /** What every layer of one forward pass shares. */
@@ -33,6 +34,22 @@ function project(ctx: LayerContext, x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   return loraLinear(x, lin, a?.lora.get(lin.path), a?.scale ?? 0, a?.dropout ?? 0, ctx.opts)
 }
 
+/**
+ * The outputs of the modules `lins` on x, cut to `widths`: one per module, or one fused module's
+ * output split along its features (phi-3's [q | k | v], [gate | up]).
+ */
+function projectSplit(ctx: LayerContext, x: tf.Tensor2D, lins: readonly Linear[], widths: readonly number[]): tf.Tensor2D[] {
+  if (lins.length === widths.length) return lins.map((lin) => project(ctx, x, lin))
+  return tf.split(project(ctx, x, lins[0]!), [...widths], 1)
+}
+
+/** The gated MLP of x: SwiGLU, or Gemma's GeGLU. */
+export function denseMlp(ctx: LayerContext, x: tf.Tensor2D, mlp: DenseMlp): tf.Tensor2D {
+  const width = ctx.model.config.intermediateSize
+  const gateUp = (t: tf.Tensor2D) => projectSplit(ctx, t, mlp.gateUp, [width, width]) as [tf.Tensor2D, tf.Tensor2D]
+  return swiglu(x, gateUp, (t) => project(ctx, t, mlp.down), ctx.model.config.gemma === true)
+}
+
 /** A norm's weight: the trained copy under full / freeze, else the frozen one. */
 export const normWeight = (ctx: LayerContext, name: string, frozen: tf.Tensor1D): tf.Tensor1D => (ctx.adapter?.weights.get(name) as tf.Tensor1D | undefined) ?? frozen
 
@@ -49,9 +66,11 @@ function headNorm(ctx: LayerContext, layer: DecoderLayer, name: 'q_norm' | 'k_no
 export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tensor2D, cache?: { entries: KvEntry[]; index: number }): tf.Tensor2D {
   const c = ctx.model.config
   const normed = modelNorm(c, x, normWeight(ctx, `${layer.path}.input_layernorm.weight`, layer.inputNorm)) as tf.Tensor2D
-  const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(project(ctx, normed, layer.q), ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
-  let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(project(ctx, normed, layer.k), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
-  let v = splitHeads(project(ctx, normed, layer.v), ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
+  const kvWidth = c.numKeyValueHeads * c.headDim
+  const [qOut, kOut, vOut] = projectSplit(ctx, normed, layer.qkv, [c.numAttentionHeads * c.headDim, kvWidth, kvWidth])
+  const q = applyRope(headNorm(ctx, layer, 'q_norm', layer.qNorm, splitHeads(qOut!, ctx.batch, ctx.seq, c.numAttentionHeads, c.headDim)), ctx.cos, ctx.sin)
+  let k = applyRope(headNorm(ctx, layer, 'k_norm', layer.kNorm, splitHeads(kOut!, ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)), ctx.cos, ctx.sin)
+  let v = splitHeads(vOut!, ctx.batch, ctx.seq, c.numKeyValueHeads, c.headDim)
   if (cache) {
     const past = cache.entries[cache.index]
     if (past) {
@@ -68,6 +87,6 @@ export function decoderLayer(ctx: LayerContext, layer: DecoderLayer, x: tf.Tenso
   const pre = layer.preFfNorm
   const h = tf.add(x, pre ? norm('post_attention_layernorm', layer.postNorm, out) : out) as tf.Tensor2D
   const normed2 = pre ? norm('pre_feedforward_layernorm', pre, h) : norm('post_attention_layernorm', layer.postNorm, h)
-  const mlp = swiglu(normed2, (t) => project(ctx, t, layer.gate), (t) => project(ctx, t, layer.up), (t) => project(ctx, t, layer.down), c.gemma === true)
+  const mlp = isMoe(layer.mlp) ? moeBlock(normed2, layer.mlp, c, (t, lin) => project(ctx, t, lin), ctx.opts) : denseMlp(ctx, normed2, layer.mlp)
   return tf.add(h, layer.postFfNorm ? norm('post_feedforward_layernorm', layer.postFfNorm, mlp) : mlp) as tf.Tensor2D
 }

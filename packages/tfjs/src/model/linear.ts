@@ -19,6 +19,14 @@ export interface ForwardOptions {
   training?: boolean
   /** Dropout seed of this micro-batch. */
   seed?: number
+  /** Collects each MoE layer's router probabilities and top-k choices, for the load-balancing loss (moe.ts). */
+  router?: RouterRecord[]
+}
+
+/** One MoE layer's routing of a forward pass: softmax of the router logits [n, experts] (kept) and the top-k mask (1 where chosen). */
+export interface RouterRecord {
+  probs: tf.Tensor2D
+  chosen: Float32Array
 }
 
 /** The frozen product `x Wᵀ`, no bias. x: [n, in] → [n, out]. */

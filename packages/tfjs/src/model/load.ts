@@ -5,7 +5,7 @@ import { quantize } from '../quant/linear.ts'
 import { quantizedBytes } from '../quant/types.ts'
 import { disposeHead, frozenHead, headBytes } from './head.ts'
 import { growRows, resizedConfig, VOCAB_WEIGHTS } from './resize.ts'
-import type { DecoderLayer, DecoderModel, FrozenWeight, Linear } from './types.ts'
+import { layerLinears, type DecoderLayer, type DecoderModel, type DenseMlp, type FrozenWeight, type Linear, type MoeMlp } from './types.ts'
 
 /** Storage of the frozen linear weights (QLoRA); embeddings, norms and lm_head stay float32. */
 export interface QuantizeOptions {
@@ -46,13 +46,12 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
       ...(config.qkNorm ? { qNorm: await vector(`${p}.self_attn.q_norm.weight`), kNorm: await vector(`${p}.self_attn.k_norm.weight`) } : {}),
       ...(config.gemma2 ? { preFfNorm: await vector(`${p}.pre_feedforward_layernorm.weight`), postFfNorm: await vector(`${p}.post_feedforward_layernorm.weight`) } : {}),
       ...(config.gemma2?.slidingLayers[i] ? { sliding: true as const } : {}),
-      q: await linear(`${p}.self_attn.q_proj`, b),
-      k: await linear(`${p}.self_attn.k_proj`, b),
-      v: await linear(`${p}.self_attn.v_proj`, b),
+      // phi-3 keeps q/k/v and gate/up fused, as its checkpoints store them
+      qkv: config.fusedProjections
+        ? [await linear(`${p}.self_attn.qkv_proj`, b)]
+        : [await linear(`${p}.self_attn.q_proj`, b), await linear(`${p}.self_attn.k_proj`, b), await linear(`${p}.self_attn.v_proj`, b)],
       o: await linear(`${p}.self_attn.o_proj`, false),
-      gate: await linear(`${p}.mlp.gate_proj`, false),
-      up: await linear(`${p}.mlp.up_proj`, false),
-      down: await linear(`${p}.mlp.down_proj`, false),
+      mlp: await mlpOf(p, config, linear),
     })
   }
   const norm = await vector('model.norm.weight')
@@ -62,6 +61,20 @@ export async function buildModel(family: string, config: ModelConfig, read: Weig
   if (lmHead !== embed) lmHead.dispose()
   const score = await read('score.weight')
   return { family, config, embed, layers, norm, head: blocks, ...(score ? { score: tf.tensor2d(score.data, [1, config.hiddenSize]) } : {}) }
+}
+
+/** A layer's MLP by its weights: gate/up (phi-3 fused) and down, or Mixtral's router and experts (w1 gate, w3 up, w2 down). */
+async function mlpOf(p: string, config: ModelConfig, linear: (path: string, bias: boolean) => Promise<Linear>): Promise<DenseMlp | MoeMlp> {
+  if (config.moe) {
+    const experts: DenseMlp[] = []
+    for (let e = 0; e < config.moe.numExperts; e++) {
+      const at = `${p}.block_sparse_moe.experts.${e}`
+      experts.push({ gateUp: [await linear(`${at}.w1`, false), await linear(`${at}.w3`, false)], down: await linear(`${at}.w2`, false) })
+    }
+    return { router: await linear(`${p}.block_sparse_moe.gate`, false), experts }
+  }
+  const gateUp = config.fusedProjections ? [await linear(`${p}.mlp.gate_up_proj`, false)] : [await linear(`${p}.mlp.gate_proj`, false), await linear(`${p}.mlp.up_proj`, false)]
+  return { gateUp, down: await linear(`${p}.mlp.down_proj`, false) }
 }
 
 /**
@@ -111,7 +124,7 @@ export function modelBytes(model: DecoderModel): { tensorBytes: number; quantize
   let packed = 0
   for (const l of model.layers) {
     for (const n of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.preFfNorm, l.postFfNorm]) tensorBytes += (n?.size ?? 0) * 4
-    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+    for (const lin of layerLinears(l)) {
       if (lin.bias) tensorBytes += lin.bias.size * 4
       if (lin.weight.kind === 'dense') tensorBytes += lin.weight.weightT.size * 4
       else packed += quantizedBytes(lin.weight.weight)
@@ -125,7 +138,7 @@ export function disposeModel(model: DecoderModel): void {
   disposeHead(model.head)
   for (const l of model.layers) {
     for (const n of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.preFfNorm, l.postFfNorm]) if (n) ts.push(n)
-    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+    for (const lin of layerLinears(l)) {
       if (lin.bias) ts.push(lin.bias)
       if (lin.weight.kind === 'dense') ts.push(lin.weight.weightT)
     }

@@ -2,13 +2,14 @@ import { tf } from '../engine.ts'
 
 /**
  * The gated MLP `down(act(gate(x)) * up(x))`: SwiGLU (`act` silu) or, with `geluTanh`, Gemma's GeGLU
- * (transformers' `gelu_pytorch_tanh`); the three projections are passed in (they may carry LoRA).
+ * (transformers' `gelu_pytorch_tanh`); the projections are passed in (they may carry LoRA):
+ * `gateUp` gives gate(x) and up(x), from two modules or phi-3's one `gate_up_proj`.
  */
-export function swiglu(x: tf.Tensor2D, gate: (h: tf.Tensor2D) => tf.Tensor2D, up: (h: tf.Tensor2D) => tf.Tensor2D, down: (h: tf.Tensor2D) => tf.Tensor2D, geluTanh = false): tf.Tensor2D {
+export function swiglu(x: tf.Tensor2D, gateUp: (h: tf.Tensor2D) => readonly [tf.Tensor2D, tf.Tensor2D], down: (h: tf.Tensor2D) => tf.Tensor2D, geluTanh = false): tf.Tensor2D {
   return tf.tidy(() => {
-    const g = gate(x) // [n, intermediate]
+    const [g, u] = gateUp(x) // [n, intermediate] each
     const activated = geluTanh ? geluTanhApprox(g) : tf.mul(g, tf.sigmoid(g)) // silu
-    return down(tf.mul(activated, up(x)))
+    return down(tf.mul(activated, u))
   })
 }
 

@@ -31,16 +31,35 @@ export interface DecoderLayer {
   postFfNorm?: tf.Tensor1D
   /** Gemma 2's sliding-window layers (`layer_types` "sliding_attention"): they use the context's `slidingMask`. */
   sliding?: true
-  q: Linear
-  k: Linear
-  v: Linear
+  /** The q, k and v projections, or phi-3's one `qkv_proj` whose output is [q | k | v]. */
+  qkv: readonly Linear[]
   o: Linear
-  gate: Linear
-  up: Linear
+  /** The gated MLP, or Mixtral's mixture of experts. */
+  mlp: DenseMlp | MoeMlp
+}
+
+/** A gated MLP `down(act(gate(x)) · up(x))`. */
+export interface DenseMlp {
+  /** The gate and up projections (Mixtral's w1 and w3), or phi-3's one `gate_up_proj` whose output is [gate | up]. */
+  gateUp: readonly Linear[]
+  /** The down projection (Mixtral's w2). */
   down: Linear
 }
 
-/** A llama / mistral / qwen2 / qwen3 decoder held on the engine. Frozen: nothing here is trained. */
+/** Mixtral's sparse MoE block: the router `gate` [experts, hidden] and one SwiGLU MLP per expert. */
+export interface MoeMlp {
+  router: Linear
+  experts: readonly DenseMlp[]
+}
+
+export const isMoe = (mlp: DenseMlp | MoeMlp): mlp is MoeMlp => 'router' in mlp
+
+const mlpLinears = (mlp: DenseMlp | MoeMlp): Linear[] => (isMoe(mlp) ? [mlp.router, ...mlp.experts.flatMap(mlpLinears)] : [...mlp.gateUp, mlp.down])
+
+/** Every linear module of a layer in transformers' order (q, k, v, o, gate, up, down; phi-3: qkv, o, gate_up, down; Mixtral: q, k, v, o, router, experts). */
+export const layerLinears = (l: DecoderLayer): Linear[] => [...l.qkv, l.o, ...mlpLinears(l.mlp)]
+
+/** A llama-style decoder (llama, mistral, qwen2/3, gemma/2, phi-3, mixtral) held on the engine. Frozen: nothing here is trained. */
 export interface DecoderModel {
   family: string
   config: ModelConfig

@@ -68,7 +68,7 @@ async function pairScorer(tokenizeDir: string, stage: string): Promise<RefScorer
 }
 
 /** The objectives over pair log-probabilities (kto trains on examples: kto-nodes.ts; the reward model scores with its head: rm-step.ts). */
-type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' } | { kind: 'rm' } | { kind: 'grpo' }>
+type Objective = Exclude<NonNullable<TrainParams['objective']>, { kind: 'kto' } | { kind: 'rm' } | { kind: 'grpo' } | { kind: 'ppo' }>
 
 /**
  * Each preference objective's loss over a pair micro-batch (objectives/<kind>.ts), keyed by
@@ -132,7 +132,7 @@ async function rmData(ctx: NodeContext, objective: Extract<NonNullable<TrainPara
 export async function trainPreference(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const objective = p.objective!
-  if (objective.kind === 'grpo') throw new Error('trainPreference: the grpo stage trains in grpo-nodes.ts')
+  if (objective.kind === 'grpo' || objective.kind === 'ppo') throw new Error(`trainPreference: the ${objective.kind} stage trains in ${objective.kind}-nodes.ts`)
   if (objective.kind === 'kto') return trainOn(ctx, await ktoData(inputOfKind(ctx, 'tokenize'), inputOfKind(ctx, 'ref-logprobs'), objective, p.args.batchSize, ctx.emit, ctx.node.id))
   if (objective.kind === 'rm') return trainOn(ctx, await rmData(ctx, objective))
   return trainOn(ctx, await pairData(ctx, objective))

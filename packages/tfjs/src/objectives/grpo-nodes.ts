@@ -1,4 +1,4 @@
-import { groupAdvantages, nodeParams, rewardMetrics, rewardNames, scoreCompletions, warmStartDir, type GrpoExample, type NodeContext, type RewardFunction, type TrainParams } from '@tunekit/core'
+import { grpoExampleOf, grpoSampleEvents, nodeParams, recipeRewards, scoreGrpoStep, warmStartDir, type GrpoExample, type GrpoScoring, type NodeContext, type ScoredStep, type TrainParams } from '@tunekit/core'
 import { completionSeed, grpoPlan, readPrompts, type LoadedTokenizer, type PromptLine } from '@tunekit/data'
 import { readTrainArtifact } from '@tunekit/hf'
 import { generateIds } from '../generate.ts'
@@ -15,54 +15,28 @@ import { openTrainNode, startTraining } from '../train/start.ts'
 import { grpoObjective, labelledPositions, type GrpoBatch, type GrpoOptions } from './grpo.ts'
 import { answerRowsBatch, pickedLogps, type AnswerRow } from './pair-batch.ts'
 
-const SAMPLES_SHOWN = 2 // completions a logged step shows as sample events
-
-/** The recipe's reward functions, checked against the node's key (their source text). */
-export function rewardsOf(ctx: NodeContext, o: GrpoOptions): readonly RewardFunction[] {
-  const { stage } = ctx.recipe
-  const rewards = stage.kind === 'grpo' ? stage.rewards : []
-  if (rewards.length !== o.rewards.length || rewards.some((f, i) => f.toString() !== o.rewards[i])) {
-    throw new Error('grpo: the recipe\'s reward functions are not those of the train node\'s key (the graph was compiled from another recipe)')
-  }
-  return rewards
-}
-
 /**
  * The reference of the KL term: the policy training starts from, as TRL's GRPOTrainer takes it
  * (the base with the adapter off for a fresh adapter, whose B = 0 adds nothing; a frozen copy of
- * `lora.init`'s adapter for a warm start: TRL's "ref" adapter).
+ * `lora.init`'s adapter for a warm start: TRL's "ref" adapter). The ppo stage's reference too.
  */
-async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel): Promise<AdapterState | undefined> {
+export async function referenceOf(ctx: NodeContext, p: TrainParams, model: DecoderModel): Promise<AdapterState | undefined> {
   const warm = p.method.kind === 'lora' ? warmStartDir(p.method.init, ctx.baseDir) : undefined
   return warm ? loadTrained(model, await readTrainArtifact(warm)) : undefined
 }
 
-/** What a reward function sees of a prompt's record. */
-export const exampleOf = (p: PromptLine): GrpoExample => ({ id: p.id, messages: p.messages, ...(p.answer === undefined ? {} : { answer: p.answer }) })
-
-/** Completion lengths as TRL logs them: mean/min/max, and the share cut at maxCompletionLength (no eos). */
-export function completionMetrics(completions: readonly number[][], eosId: number): Record<string, number> {
-  const lengths = completions.map((c) => c.length)
-  return {
-    'completions/mean_length': lengths.reduce((a, b) => a + b, 0) / lengths.length,
-    'completions/min_length': Math.min(...lengths),
-    'completions/max_length': Math.max(...lengths),
-    'completions/clipped_ratio': completions.filter((c) => c.at(-1) !== eosId).length / completions.length,
-  }
-}
-
-interface GrpoStepContext {
+export interface GrpoStepContext {
   model: DecoderModel
   adapter: AdapterState
   /** The reference: the policy training starts from (undefined: the base, the adapter off). */
   reference: AdapterState | undefined
   o: GrpoOptions
-  rewards: readonly RewardFunction[]
+  scoring: GrpoScoring
   prompts: readonly PromptLine[]
   tok: LoadedTokenizer
   seed: number
   batchSize: number
-  emitSamples: (step: number, prompts: readonly PromptLine[], texts: readonly string[], rewards: readonly number[]) => void
+  emitSamples: (step: number, scored: ScoredStep, examples: readonly GrpoExample[]) => void
 }
 
 /**
@@ -78,11 +52,20 @@ async function grpoStep(c: GrpoStepContext, step: number, promptIndices: readonl
     const out = generateIds(c.model, c.adapter, p.promptIds, { maxNewTokens: o.maxCompletionLength, temperature: o.temperature, seed: completionSeed(c.seed, step, rows.length, j), eosIds: [tok.eos.id] })
     return out.length < o.maxCompletionLength ? [...out, tok.eos.id] : out // stopped at eos: it is a trained token
   })
-  const texts = completions.map((ids) => tok.decode(ids.at(-1) === tok.eos.id ? ids.slice(0, -1) : ids))
-  const perFunction = await scoreCompletions(c.rewards, texts, rows.map(exampleOf))
-  const adv = groupAdvantages(perFunction, o.rewardWeights, o.numGenerations, o.scaleRewards)
-  const metrics = { ...rewardMetrics(perFunction, rewardNames(c.rewards), adv), ...completionMetrics(completions, tok.eos.id) }
-  c.emitSamples(step, rows, texts, adv.rewards)
+  const examples = rows.map(grpoExampleOf)
+  const scored = await scoreGrpoStep(c.scoring, completions, examples)
+  c.emitSamples(step, scored, examples)
+  return grpoBatches(c, rows, completions, scored)
+}
+
+/**
+ * A step's micro-batches from its completions (each of the prompt of `rows[j]`, its eos kept when
+ * sampled) and their scores: `batchSize` completions a micro-batch, each with its advantage, the
+ * reference's token log-probabilities when β > 0, the step's metrics on the first.
+ */
+export function grpoBatches(c: Pick<GrpoStepContext, 'model' | 'reference' | 'o' | 'batchSize'>, rows: readonly Pick<PromptLine, 'promptIds'>[], completions: readonly number[][], scored: Pick<ScoredStep, 'advantages' | 'metrics'>): GrpoBatch[] {
+  const { o } = c
+  const { advantages: adv, metrics } = scored
   const batches: GrpoBatch[] = []
   for (let start = 0; start < rows.length; start += c.batchSize) {
     const idx = Array.from({ length: Math.min(c.batchSize, rows.length - start) }, (_, k) => start + k)
@@ -109,7 +92,7 @@ export async function trainGrpo(ctx: NodeContext): Promise<void> {
   const p = nodeParams('train', ctx.node)
   const o = p.objective
   if (o?.kind !== 'grpo') throw new Error('trainGrpo: the train node has no grpo objective')
-  const rewards = rewardsOf(ctx, o)
+  const rewards = recipeRewards(ctx, o.rewards)
   const { modelDir, tokenizeDir, tokenizerDir, tok } = await openTrainNode(ctx)
   const prompts = await readPrompts(tokenizeDir)
   const a = p.args
@@ -120,15 +103,12 @@ export async function trainGrpo(ctx: NodeContext): Promise<void> {
     optimizer: optimizerSettings(a, p.method),
     seed: a.seed, gradientCheckpointing: p.model.gradientCheckpointing, logEvery: a.logEvery, evalEvery: 'never', saveEvery: a.saveEvery,
   }
-  const emitSamples: GrpoStepContext['emitSamples'] = (step, rows, texts, values) => {
-    if (step !== 0 && (step + 1) % a.logEvery !== 0) return
-    for (let j = 0; j < Math.min(SAMPLES_SHOWN, rows.length); j++) {
-      const question = rows[j]!.messages.at(-1)?.content ?? ''
-      ctx.emit({ type: 'sample', node: ctx.node.id, prompt: question, completion: `${texts[j]} (reward ${values[j]!.toFixed(3)})` })
-    }
+  const emitSamples: GrpoStepContext['emitSamples'] = (step, scored, examples) => {
+    for (const event of grpoSampleEvents(ctx.node.id, step, a.logEvery, examples, scored.texts, scored.advantages.rewards)) ctx.emit(event)
   }
   const reference = o.beta !== 0 ? await referenceOf(ctx, p, model) : undefined
-  const stepContext: GrpoStepContext = { model, adapter, reference, o, rewards, prompts, tok, seed: a.seed, batchSize: a.batchSize, emitSamples }
+  const scoring: GrpoScoring = { rewards, rewardWeights: o.rewardWeights, numGenerations: o.numGenerations, scaleRewards: o.scaleRewards, eosId: tok.eos.id, decode: (ids) => tok.decode(ids) }
+  const stepContext: GrpoStepContext = { model, adapter, reference, o, scoring, prompts, tok, seed: a.seed, batchSize: a.batchSize, emitSamples }
   const source: StepSource<GrpoBatch> = {
     totalSteps: plan.totalSteps,
     stepsPerEpoch: plan.stepsPerEpoch,

@@ -1,5 +1,8 @@
 import { tf } from '../engine.ts'
-import type { ForwardOptions } from '../model/linear.ts'
+import { fail } from '@tunekit/core'
+import type { ForwardOptions, RouterRecord } from '../model/linear.ts'
+import { loadBalancingLoss } from '../model/moe.ts'
+import { withVirtualTokens } from '../model/virtual-tokens.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { forwardHidden, headLogits } from '../model/decoder.ts'
 import { gatherRows } from '../model/ops.ts'
@@ -32,9 +35,29 @@ export function crossEntropySum(logits: tf.Tensor2D, targets: Int32Array): tf.Sc
 
 /**
  * Summed next-token cross-entropy over the batch's trained positions (a scalar). Logits are
- * computed only for those rows, so prompt tokens cost no vocabulary matmul.
+ * computed only for those rows, so prompt tokens cost no vocabulary matmul. A mixture of experts
+ * in training adds `router_aux_loss_coef · aux · trained` (transformers' `loss += coef · aux_loss`
+ * on the mean, here on the sum, so the step's loss is mean CE + coef · the label-weighted aux).
  */
 export function lossSum(model: DecoderModel, adapter: AdapterState | undefined, batch: TrainBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean } = {}): tf.Scalar {
+  const moe = model.config.moe
+  if (moe && moe.routerAuxLossCoef > 0 && opts.training) {
+    // a checkpointed layer is one custom gradient: the router probabilities inside it get none from the aux loss
+    if (opts.gradientCheckpointing) fail('MoeGradientCheckpointing', { path: 'model.gradientCheckpointing', value: true }, model.family)
+    return tf.tidy(() => {
+      const router: RouterRecord[] = []
+      const ce = tokenLossSum(model, adapter, batch, { ...opts, router })
+      if (router.length === 0) return ce // no trained token: no forward pass
+      // the rows the layers saw (prompt tuning's virtual tokens first, in their row's segment); padding is segment -1
+      const seen = adapter?.prompt ? withVirtualTokens(batch, adapter.prompt.shape[0]) : batch
+      const real = Float32Array.from(seen.segments, (s) => (s >= 0 ? 1 : 0))
+      return tf.add(ce, tf.mul(loadBalancingLoss(router, real, model.config), moe.routerAuxLossCoef * batch.trained)) as tf.Scalar
+    })
+  }
+  return tokenLossSum(model, adapter, batch, opts)
+}
+
+function tokenLossSum(model: DecoderModel, adapter: AdapterState | undefined, batch: TrainBatch, opts: ForwardOptions & { gradientCheckpointing?: boolean }): tf.Scalar {
   return tf.tidy(() => {
     const rows: number[] = []
     const targets: number[] = []

@@ -22,7 +22,11 @@ def run_node(path: str) -> None:
     from .spec import read_spec
 
     spec = read_spec(path)  # a kind without a params class is refused there
-    if spec.kind == "train" and spec.params.objective is not None:
+    if spec.kind == "train" and spec.params.objective is not None and spec.params.objective.kind == "ppo":
+        from .train_ppo import run_train_ppo as runner
+    elif spec.kind == "train" and spec.params.objective is not None and spec.params.objective.kind == "grpo":
+        from .train_grpo import run_train_grpo as runner
+    elif spec.kind == "train" and spec.params.objective is not None:
         from .train_dpo import run_train_dpo as runner
     elif spec.kind == "train":
         from .train import run_train as runner

@@ -35,10 +35,14 @@ def group_advantages(per_function: torch.Tensor, weights: list[float] | None, nu
     return rewards, torch.nan_to_num(advantages, nan=0.0), std
 
 
-def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, completion_length: int, temperature: float) -> torch.Tensor:
+def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, completion_length: int, temperature: float,
+                     position_ids: torch.Tensor | None = None) -> torch.Tensor:
     """log p of each of the last `completion_length` tokens of each row [b, c], from logits / temperature
-    (TRL's `_get_per_token_logps_and_entropies`: the logits of the positions before them)."""
-    logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # [b, seq, vocab]
+    (TRL's `_get_per_token_logps_and_entropies`: the logits of the positions before them). TRL passes no
+    position ids (a left-padded row's count from its padding); the train node passes them counted over
+    each row's own tokens, as generation and tfjs's right-padded rows count them."""
+    extra = {} if position_ids is None else {"position_ids": position_ids}
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **extra).logits  # [b, seq, vocab]
     logits = logits[:, -completion_length - 1 : -1, :].float() / temperature
     targets = input_ids[:, -completion_length:]
     return torch.gather(logits.log_softmax(dim=-1), 2, targets.unsqueeze(-1)).squeeze(-1)
@@ -73,11 +77,12 @@ def grpo_loss(objective, logps: torch.Tensor, ref_logps: torch.Tensor | None, ad
     return loss, {"_kl": kl_sum, "_clipped": (region.to(mask.dtype) * mask).sum().detach(), "_tokens": mask.sum().detach()}
 
 
-def grpo_batch(prompts: list[list[int]], completions: list[list[int]], pad_id: int, device) -> dict:
-    """TRL's layout of a generation batch: prompts left-padded, completions right-padded, concatenated;
-    the completion mask marks each completion's own tokens (eos included)."""
+def grpo_batch(prompts: list[list[int]], completions: list[list[int]], pad_id: int, device, width: int | None = None) -> dict:
+    """TRL's layout of a generation batch: prompts left-padded, completions right-padded (to `width`,
+    default the longest: ppo's micro-batches keep their rollout's), concatenated; the completion mask
+    marks each completion's own tokens (eos included)."""
     p_len = max(len(p) for p in prompts)
-    c_len = max(len(c) for c in completions)
+    c_len = width if width is not None else max(len(c) for c in completions)
     ids, attention, mask = [], [], []
     for p, c in zip(prompts, completions):
         ids.append([pad_id] * (p_len - len(p)) + p + c + [pad_id] * (c_len - len(c)))

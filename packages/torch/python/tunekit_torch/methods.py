@@ -67,14 +67,18 @@ class Lora:
     def wrap(self, base, method: TrainParamsMethodLora, ctx: dict):
         from peft import get_peft_model
 
-        from .modeling import load_adapter_weights, lora_config
+        from .modeling import adapter_state, load_adapter_weights, lora_config, starts_from_weights
         from .spec import trainable_token_ids
 
         cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
-        model = get_peft_model(base, cfg)
+        model = get_peft_model(base, cfg)  # PiSSA / LoftQ: PEFT replaces the adapted base weights here
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]  # not the local folder
+        computed = (".lora_A.", ".lora_B.") if starts_from_weights(method) else ()
+        # PiSSA's A0, B0: the train artifact is written converted against them (save)
+        model._tunekit_pissa_start = {k: v.detach().to("cpu").clone() for k, v in adapter_state(model).items() if any(c in k for c in computed)} \
+            if str(method.init_lora_weights).startswith("pissa") else None
         if ctx.get("initial_adapter") is not None:
-            load_adapter_weights(model, ctx["initial_adapter"], ctx["node"])
+            load_adapter_weights(model, ctx["initial_adapter"], ctx["node"], computed)
         else:
             warn(ctx["node"], "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
         _trainable_float32(model)
@@ -88,7 +92,8 @@ class Lora:
     def save(self, model, folder: Path, tensors_only: bool = False) -> None:
         from .modeling import save_adapter
 
-        save_adapter(model, folder, with_config=not tensors_only)
+        # the train artifact (tensors_only) of a PiSSA run is converted; a checkpoint is not
+        save_adapter(model, folder, with_config=not tensors_only, pissa_start=getattr(model, "_tunekit_pissa_start", None) if tensors_only else None)
 
     def load(self, model, folder: Path, node: str) -> None:
         from .modeling import load_adapter_weights

@@ -99,6 +99,13 @@ def attention_kind(device: torch.device, dtype: torch.dtype, packed: bool) -> st
     return "sdpa"
 
 
+def unwrapped(model):
+    """The transformers model under torch.compile's, DDP's and PEFT's wrappers (PEFT's layers stay in it)."""
+    for name in ("_orig_mod", "module"):
+        model = getattr(model, name, model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None, attention: str = "sdpa", reward_pad_id: int | None = None):
     """The causal LM, or with `reward_pad_id` the reward model's AutoModelForSequenceClassification
     (num_labels 1; its new `score` head is replaced by the driver's seeded one, the initial adapter's)."""
@@ -148,7 +155,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
         use_rslora=lora.rs_lora,
         use_dora=lora.use_dora,
-        init_lora_weights="gaussian" if lora.init == "gaussian" else True,
+        # PiSSA: PEFT computes A, B and the residual base weights itself (pissa_init); LoftQ is refused at check (TK389)
+        init_lora_weights=lora.init_lora_weights if lora.init_lora_weights is not True else "gaussian" if lora.init == "gaussian" else True,
         bias="none",
         # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
         task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
@@ -157,8 +165,14 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
     return cfg
 
 
-def load_adapter_weights(peft_model, folder: Path, node: str) -> None:
-    """Loads an adapter in PEFT layout (e.g. the seeded initial adapter from the TS side)."""
+def starts_from_weights(lora: TrainParamsMethodLora) -> bool:
+    """PiSSA: PEFT computes lora_A / lora_B from the base weights, so the driver's initial adapter has none."""
+    return lora.init_lora_weights is not True
+
+
+def load_adapter_weights(peft_model, folder: Path, node: str, computed: tuple[str, ...] = ()) -> None:
+    """Loads an adapter in PEFT layout (e.g. the seeded initial adapter from the TS side); tensors
+    whose names contain one of `computed` (PiSSA's lora_A / lora_B) may be absent: PEFT computed them."""
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
@@ -169,7 +183,7 @@ def load_adapter_weights(peft_model, folder: Path, node: str) -> None:
         raise WorkerError("WorkerFailed", f"{folder}: adapter keys not in the model: {unexpected[:5]}")
     # every trainable tensor must come from the file (base weights are "missing" by design)
     trainable = {n.replace(".default", "") for n, p in peft_model.named_parameters() if p.requires_grad}
-    missing = [k for k in (getattr(result, "missing_keys", []) or []) if k.replace(".default", "") in trainable]
+    missing = [k for k in (getattr(result, "missing_keys", []) or []) if k.replace(".default", "") in trainable and not any(c in k for c in computed)]
     if missing:
         raise WorkerError("WorkerFailed", f"{folder}: adapter lacks {len(missing)} trained tensor(s), e.g. {missing[:3]}")
 
@@ -193,13 +207,30 @@ def adapter_key_of_params(peft_model) -> dict[str, torch.nn.Parameter]:
     return out
 
 
-def save_adapter(peft_model, folder: Path, with_config: bool = True) -> None:
+def pissa_to_lora(state: dict[str, torch.Tensor], start: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A trained PiSSA adapter as a plain LoRA of the original base, PEFT's LoraModel.subtract_mutated_init:
+    ΔW = B·A − B0·A0 = [B | −B0]·[A ; A0] (rank 2r; adapter_config.json doubles r and alpha). Unlike
+    PEFT's, every other tensor (modules_to_save, trainable tokens) is kept as trained."""
+    out = dict(state)
+    for k, v in state.items():
+        if ".lora_A." in k:
+            out[k] = torch.cat([v, start[k]], dim=0)
+        elif ".lora_B." in k:
+            out[k] = torch.cat([v, -start[k]], dim=1)
+    return out
+
+
+def save_adapter(peft_model, folder: Path, with_config: bool = True, pissa_start: dict[str, torch.Tensor] | None = None) -> None:
     """adapter_model.safetensors, plus PEFT's own adapter_config.json for checkpoints (`with_config`);
-    a train artifact's config is written by the TS driver in the form old PEFT versions load."""
+    a train artifact's config is written by the TS driver in the form old PEFT versions load. With
+    `pissa_start` (a PiSSA train artifact) the tensors are converted (pissa_to_lora); checkpoints
+    keep the rank-r tensors of the residual base."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous() for k, v in adapter_state(peft_model).items()}
+    if pissa_start is not None:
+        state = pissa_to_lora(state, pissa_start)
     save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
     if with_config:
         peft_model.peft_config["default"].save_pretrained(str(folder))

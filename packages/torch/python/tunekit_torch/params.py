@@ -29,7 +29,7 @@ class TrainParamsModelRandom(Params):
 @dataclass(frozen=True)
 class TrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "bert"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
@@ -48,6 +48,12 @@ class TrainParamsTokens(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodLoraLoftqConfig(Params):
+    loftq_bits: Literal[4] | Literal[8] = field(metadata={"json": "loftqBits"})
+    loftq_iter: int = field(metadata={"json": "loftqIter"})
+
+
+@dataclass(frozen=True)
 class TrainParamsMethodLora(Params):
     kind: Literal["lora"] = field(metadata={"json": "kind"})
     rank: int = field(metadata={"json": "rank"})
@@ -59,7 +65,9 @@ class TrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    init_lora_weights: Literal[True] | Literal["pissa"] | str | Literal["loftq"] = field(metadata={"json": "initLoraWeights"})
     loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
+    loftq_config: TrainParamsMethodLoraLoftqConfig | None = field(default=None, metadata={"json": "loftqConfig"})
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,9 @@ class TrainParamsArgs(Params):
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
     galore: TrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
+    padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
+    chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
+    torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
 
 
 @dataclass(frozen=True)
@@ -184,6 +195,35 @@ class TrainParamsObjectiveGrpo(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsObjectivePpoRewardModel0(Params):
+    recipe: str = field(metadata={"json": "recipe"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectivePpoRewardModel1(Params):
+    path: str = field(metadata={"json": "path"})
+
+
+@dataclass(frozen=True)
+class TrainParamsObjectivePpo(Params):
+    kind: Literal["ppo"] = field(metadata={"json": "kind"})
+    reward_model: TrainParamsObjectivePpoRewardModel0 | TrainParamsObjectivePpoRewardModel1 = field(metadata={"json": "rewardModel"})
+    num_ppo_epochs: int = field(metadata={"json": "numPpoEpochs"})
+    num_mini_batches: int = field(metadata={"json": "numMiniBatches"})
+    cliprange: float = field(metadata={"json": "cliprange"})
+    cliprange_value: float = field(metadata={"json": "cliprangeValue"})
+    vf_coef: float = field(metadata={"json": "vfCoef"})
+    gamma: float = field(metadata={"json": "gamma"})
+    lam: float = field(metadata={"json": "lam"})
+    kl_coef: float = field(metadata={"json": "klCoef"})
+    kl_estimator: Literal["k1", "k3"] = field(metadata={"json": "klEstimator"})
+    whiten_rewards: bool = field(metadata={"json": "whitenRewards"})
+    temperature: float = field(metadata={"json": "temperature"})
+    response_length: int = field(metadata={"json": "responseLength"})
+    missing_eos_penalty: float | None = field(default=None, metadata={"json": "missingEosPenalty"})
+
+
+@dataclass(frozen=True)
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
@@ -191,7 +231,7 @@ class TrainParams(Params):
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
-    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | TrainParamsObjectiveGrpo | None = field(default=None, metadata={"json": "objective"})
+    objective: TrainParamsObjectiveDpo | TrainParamsObjectiveOrpo | TrainParamsObjectiveSimpo | TrainParamsObjectiveKto | TrainParamsObjectiveRm | TrainParamsObjectiveGrpo | TrainParamsObjectivePpo | None = field(default=None, metadata={"json": "objective"})
 
 
 @dataclass(frozen=True)
@@ -290,13 +330,19 @@ class QaTrainParamsModelRandom(Params):
 @dataclass(frozen=True)
 class QaTrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "bert"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
     path: str | None = field(default=None, metadata={"json": "path"})
     quantize: QaTrainParamsModelQuantize | None = field(default=None, metadata={"json": "quantize"})
     random: QaTrainParamsModelRandom | None = field(default=None, metadata={"json": "random"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsMethodLoraLoftqConfig(Params):
+    loftq_bits: Literal[4] | Literal[8] = field(metadata={"json": "loftqBits"})
+    loftq_iter: int = field(metadata={"json": "loftqIter"})
 
 
 @dataclass(frozen=True)
@@ -311,7 +357,9 @@ class QaTrainParamsMethodLora(Params):
     rs_lora: bool = field(metadata={"json": "rsLora"})
     use_dora: bool = field(metadata={"json": "useDora"})
     init: Literal["default", "gaussian"] | str = field(metadata={"json": "init"})
+    init_lora_weights: Literal[True] | Literal["pissa"] | str | Literal["loftq"] = field(metadata={"json": "initLoraWeights"})
     loraplus_lr_ratio: float | None = field(default=None, metadata={"json": "loraplusLrRatio"})
+    loftq_config: QaTrainParamsMethodLoraLoftqConfig | None = field(default=None, metadata={"json": "loftqConfig"})
 
 
 @dataclass(frozen=True)
@@ -381,6 +429,9 @@ class QaTrainParamsArgs(Params):
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
     galore: QaTrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
+    padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
+    chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
+    torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
 
 
 @dataclass(frozen=True)

@@ -58,17 +58,29 @@ def trained_tokens(shards: ShardSet, micro_batch: dict) -> int:
     return n
 
 
-def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> dict:
+def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device, flat: bool = False) -> dict:
     """Tensors of one micro-batch, right-padded to `micro_batch.length`.
 
     Returns input_ids, labels, position_ids [rows, length], label_count (int: labels != IGNORE,
-    counted on the host) and attention_mask: 2D [rows, length]
+    counted on the host), label_index (the flat positions of those labels, ascending, built on the
+    host so the chunked loss gathers them without a GPU wait), token_mask [rows, length] (1 on
+    tokens, 0 on padding: the MoE aux loss counts tokens) and attention_mask: 2D [rows, length]
     when every row holds one segment, else 4D [rows, 1, length, length] boolean (True = attend;
     the models run with SDPA, which takes it as is), block-diagonal causal so attention never
     crosses packed segments.
+
+    `flat` (padding-free, transformers' DataCollatorWithFlattening layout): every segment of every
+    row is laid end to end in one row [1, real tokens], no padding, position ids restarting at 0 in
+    each segment and no attention_mask: transformers tells the samples apart from the position ids
+    (FlashAttention-2's varlen kernel; under SDPA and eager `create_causal_mask` builds the
+    block-diagonal mask from them). `cu_seq_lens` [segments + 1] (int32) and `max_length` are the
+    segments' boundaries for the varlen kernel, computed here rather than from the device position ids.
     """
     rows = micro_batch["rows"]
     length = int(micro_batch["length"])
+    if flat:
+        rows = [[seg for row in rows for seg in row]]
+        length = sum(int(seg["length"]) for seg in rows[0])
     b = len(rows)
     input_ids = np.full((b, length), shards.pad_id, dtype=np.int64)
     labels = np.full((b, length), IGNORE, dtype=np.int64)
@@ -95,14 +107,23 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device) -> di
         # padding continues positions so rotary tables stay in range; it is never a label
         if col < length:
             positions[r, col:] = np.arange(length - col)
+    label_index = np.flatnonzero(labels.reshape(-1) != IGNORE)
     out = {
         "input_ids": to_device(input_ids, device),
         "labels": to_device(labels, device),
         "position_ids": to_device(positions, device),
         # counted here on the host: counting the device labels would wait for the GPU
-        "label_count": int((labels != IGNORE).sum()),
+        "label_count": int(label_index.size),
+        "label_index": to_device(label_index.astype(np.int64), device),
     }
     seg = to_device(segment, device)
+    out["token_mask"] = (seg > 0).long()  # [rows, length] 1 = a token, 0 = padding (the MoE aux loss counts tokens)
+    if flat:
+        lengths = [int(seg["length"]) for seg in rows[0]]
+        out["attention_mask"] = None
+        out["cu_seq_lens"] = to_device(np.cumsum([0] + lengths).astype(np.int32), device)
+        out["max_length"] = max(lengths, default=0)
+        return out
     if not packed:
         out["attention_mask"] = (seg > 0).long()
     else:

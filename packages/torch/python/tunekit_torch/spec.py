@@ -11,7 +11,7 @@ from .params import PARAMS_BY_KIND
 from .params_base import Params, ParamsError
 
 _KEYS = {"version", "node", "inputs", "outDir", "workDir", "device"}
-_OPTIONAL = {"initialAdapter", "pairPlan", "qaPlan", "ktoExamples", "distributed"}
+_OPTIONAL = {"initialAdapter", "pairPlan", "grpoPlan", "qaPlan", "ktoExamples", "distributed"}
 
 
 @dataclass
@@ -28,6 +28,7 @@ class NodeSpec:
     device: str  # "auto" | "cpu" | "cuda"
     initial_adapter: Path | None = None  # adapter folder written by the TS side (seeded)
     pair_plan: Path | None = None  # a preference stage's steps of pair indices (@tunekit/data pairPlan), written by the TS side
+    grpo_plan: Path | None = None  # the grpo stage's steps of prompt indices (@tunekit/data grpoPlan), written by the TS side
     qa_plan: Path | None = None  # the qa stage's steps of window indices (qa-plan.json), written by the TS side
     kto_examples: Path | None = None  # the kto stage's examples and KL completions (kto-examples.json), written by the TS side
     distributed_strategy: str | None = None  # "ddp" | "fsdp": this process is one rank under torchrun (distributed.py)
@@ -78,6 +79,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         _bad(path, str(e))
     init = raw.get("initialAdapter")
     pair_plan = raw.get("pairPlan")
+    grpo_plan = raw.get("grpoPlan")
     qa_plan = raw.get("qaPlan")
     kto_examples = raw.get("ktoExamples")
     distributed = raw.get("distributed")
@@ -94,6 +96,7 @@ def read_spec(path: str | os.PathLike) -> NodeSpec:
         device=raw["device"],
         initial_adapter=Path(init) if init else None,
         pair_plan=Path(pair_plan) if pair_plan else None,
+        grpo_plan=Path(grpo_plan) if grpo_plan else None,
         qa_plan=Path(qa_plan) if qa_plan else None,
         kto_examples=Path(kto_examples) if kto_examples else None,
         distributed_strategy=distributed["strategy"] if distributed else None,

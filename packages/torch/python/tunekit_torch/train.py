@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from . import EXIT_INTERRUPTED
-from .checkpoint import list_checkpoints, load_moments, load_trained, save_checkpoint
+from .chunked_loss import head_loss_sum
+from .checkpoint import list_checkpoints, load_checkpoint, load_moments, load_trained, save_checkpoint
 from .distributed import Dist, full_params, no_sync
 from . import distributed
 from .events import WorkerError, emit, info, log, warn
@@ -30,12 +31,15 @@ from .modeling import (
     resize_embeddings,
     resolve_device,
     resolve_dtype,
+    unwrapped,
 )
 from .methods import METHODS, virtual_tokens
+from .moe_loss import router_aux_coef, router_aux_term
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
+from .speed import Speed, compile_errors, compiled, resolve_speed
 
 
 class Interrupt:
@@ -52,23 +56,55 @@ class Interrupt:
         self.requested = True
 
 
-def token_loss_sum(model, batch: dict, autocast) -> tuple[torch.Tensor, int]:
+NO_POSITIONS = torch.empty(0, dtype=torch.long)  # logits_to_keep: the model runs without its lm_head
+
+
+def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training: bool = False) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropy over the labelled positions (float32 tensor, left on the
-    device: reading it would wait for the GPU), and their count (counted on the host)."""
+    device: reading it would wait for the GPU), and their count (counted on the host). `chunked`
+    (args.chunkedLoss): from the last hidden state at the labelled positions only, a chunk of
+    tokens at a time (chunked_loss.py), never the whole logits. In `training`, a mixture of experts
+    adds its router load-balancing term (moe_loss.py)."""
     # prompt tuning: PEFT drops position ids (counting from 0 over the virtual tokens too) and its
     # logits start with the virtual positions, which are no row's tokens
     prefix = virtual_tokens(model)
+    aux = training and router_aux_coef(model) > 0
+    extra = {"logits_to_keep": NO_POSITIONS.to(batch["input_ids"].device), "output_hidden_states": True} if chunked else {}
+    if aux:
+        extra["output_router_logits"] = True
+    if batch.get("cu_seq_lens") is not None and model_attention(model) == "flash_attention_2":
+        # a padding-free row's sample boundaries for the varlen kernel, built on the host (TRL's
+        # DataCollatorForLanguageModeling passes the same): without them every layer derives them
+        # from the device position ids, a GPU wait each
+        cu, longest = batch["cu_seq_lens"], batch["max_length"]
+        extra.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=longest, max_length_k=longest)
     with autocast():
         out = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
             position_ids=None if prefix else batch["position_ids"],
             use_cache=False,
+            **extra,
         )
-    logits = out.logits[:, prefix:].float()  # [rows, length, vocab]
-    labels = batch["labels"]
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
-    return loss, int(batch["label_count"])
+        if chunked:
+            loss = head_loss_sum(model, out.hidden_states[-1][:, prefix:], batch["labels"], batch["label_index"])
+    if not chunked:
+        logits = out.logits[:, prefix:].float()  # [rows, length, vocab]
+        labels = batch["labels"]
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
+    count = int(batch["label_count"])
+    if aux and count > 0:
+        # prompt tuning: PEFT's attention mask counts the virtual tokens, which lead every row
+        mask = batch["token_mask"]
+        if prefix:
+            mask = torch.cat([torch.ones(mask.shape[0], prefix, dtype=mask.dtype, device=mask.device), mask], dim=1)
+        loss = loss + router_aux_term(model, out, mask, count)
+    return loss, count
+
+
+def model_attention(model) -> str | None:
+    """The attention implementation transformers runs (through DDP's, torch.compile's and PEFT's wrappers)."""
+    return getattr(unwrapped(model).config, "_attn_implementation", None)
 
 
 def grad_norm(params, max_norm: float) -> torch.Tensor:
@@ -97,6 +133,31 @@ def optimizer_update(optimizer, step_loss: float, step: int, checkpoint=None) ->
     optimizer.zero_grad(set_to_none=True)
 
 
+def resumable(spec: NodeSpec, model, optimizer, method, total: int):
+    """The trainer state of a one-process loop (the preference stages, GRPO), from the work folder's
+    last checkpoint when there is one, with `snapshot()` (what a checkpoint records) and
+    `checkpoint()` (writes one and says so)."""
+    seed = spec.params.args.seed
+    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
+    spec.work_dir.mkdir(parents=True, exist_ok=True)
+    found = list_checkpoints(spec.work_dir)
+    if found:
+        loaded = load_checkpoint(found[-1][1], model, optimizer, spec.node, method)
+        if loaded.get("recipeKey") not in (None, spec.key):
+            warn(spec.node, f"{found[-1][1].name} belongs to another recipe key; resuming its weights anyway")
+        state.update(loaded)
+        info(spec.node, f"resuming from {found[-1][1]} at step {state['step']}")
+
+    def snapshot() -> dict:
+        return {**state, "rng": {"seed": seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
+
+    def checkpoint() -> None:
+        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), spec.params.args.keep_checkpoints, method)
+        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+
+    return state, snapshot, checkpoint
+
+
 def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
     if every == "never":
         return False
@@ -105,33 +166,34 @@ def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
     return step % int(every) == 0
 
 
-def evaluate_sum(model, shards, micro_batches, device, autocast, dist: Dist | None = None) -> tuple[float, int]:
+def evaluate_sum(model, shards, micro_batches, device, autocast, dist: Dist | None = None, speed: Speed | None = None) -> tuple[float, int]:
     """Sum of token cross-entropies over the eval micro-batches, and the labelled tokens they hold
     (under torchrun each rank computes its share and the sums are added over the ranks)."""
-    dist = dist or Dist()
+    dist, speed = dist or Dist(), speed or Speed()
     was_training = model.training
     model.eval()
     # float64 on the device: the same sum as adding the float32 losses as Python floats, read once
     sums = torch.zeros(2, dtype=torch.float64, device=device)  # [loss sum, labels]
     with torch.no_grad():
         for mb, weight in dist.share(micro_batches):
-            loss, n = token_loss_sum(model, build_batch(shards, mb, device), autocast)
+            loss, n = token_loss_sum(model, build_batch(shards, mb, device, speed.padding_free), autocast, speed.chunked_loss)
             sums += torch.stack([loss.double(), torch.tensor(float(n), dtype=torch.float64, device=device)]) * weight
     model.train(was_training)
     total, count = dist.all_sum(sums).tolist()
     return total, int(count)
 
 
-def evaluate(model, shards, micro_batches, device, autocast, dist: Dist | None = None) -> float | None:
+def evaluate(model, shards, micro_batches, device, autocast, dist: Dist | None = None, speed: Speed | None = None) -> float | None:
     """Mean eval loss, or None without eval data."""
     if shards is None or not micro_batches:
         return None
-    total, count = evaluate_sum(model, shards, micro_batches, device, autocast, dist)
+    total, count = evaluate_sum(model, shards, micro_batches, device, autocast, dist, speed)
     return total / count if count else None
 
 
 def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed: bool = False, reward_pad_id: int | None = None):
     """Base model (quantised when possible), resized embeddings, then the method (methods.py).
+    `packed`: some row holds several segments as a 4-D mask (not padding-free: see attention_kind).
     `reward_pad_id`: the reward model's base, AutoModelForSequenceClassification with one label,
     reading each row's score at its last token that is not this id."""
     from peft import prepare_model_for_kbit_training
@@ -182,7 +244,9 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
     total = len(steps)
 
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
-    model, tokenizer, quant = build_model(spec, device, dtype, packed)
+    # padding-free rows carry no 4-D mask, so FlashAttention-2 takes packed plans too
+    model, tokenizer, quant = build_model(spec, device, dtype, packed and not args.padding_free)
+    speed = resolve_speed(args, model, device, spec.node)
     method = METHODS[params.method.kind]
     state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
     if dist.main:
@@ -196,7 +260,7 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
             warn(spec.node, f"{folder.name} belongs to another recipe key; resuming its weights anyway")
         state.update(loaded)
         info(spec.node, f"resuming from {folder} at step {state['step']} (written by {loaded.get('backend', '?')})")
-    forward_model = distributed.wrap(model, dist, device)
+    forward_model = compiled(distributed.wrap(model, dist, device), speed, spec.node)
     optimizer, opt_name = make_optimizer(model, args, device, spec.node, loraplus_ratio(params.method))
     if found:
         load_moments(found[-1][1], optimizer, method.keyed_params(model), float(state["step"]))
@@ -232,7 +296,7 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
     def step_batches(i: int) -> list[tuple[dict, float]]:
         """This rank's micro-batches of step i on the device, with their weights (host work: numpy
         reads, queued copies); all of them in one process."""
-        return [(build_batch(train_shards, mb, device), weight) for mb, weight in dist.share(steps[i][2])]
+        return [(build_batch(train_shards, mb, device, speed.padding_free), weight) for mb, weight in dist.share(steps[i][2])]
 
     upcoming = None  # step index+1's batches, built while the GPU still runs step index
     stop_requested = False
@@ -253,8 +317,8 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
         # point per optimiser step where it waits for the GPU.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         for k, (batch, weight) in enumerate(batches):
-            with no_sync(forward_model, dist, last=k == len(batches) - 1):
-                loss, _ = token_loss_sum(forward_model, batch, autocast)
+            with no_sync(forward_model, dist, last=k == len(batches) - 1), compile_errors():
+                loss, _ = token_loss_sum(forward_model, batch, autocast, speed.chunked_loss, training=True)
                 # × world under DDP/FSDP, which average the ranks' gradients: their sum is the step's
                 (loss * (weight * dist.grad_scale / max(step_tokens, 1))).backward()
             loss_sum += loss.detach().double() * weight
@@ -287,7 +351,7 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
             emit(event)
             window_tokens, window_start = 0, now
         if cadence_hit(args.eval_every, step, epoch_end):
-            eval_loss = evaluate(forward_model, eval_shards, plan["eval"]["microBatches"], device, autocast, dist)
+            eval_loss = evaluate(forward_model, eval_shards, plan["eval"]["microBatches"], device, autocast, dist, speed)
             if eval_loss is not None:
                 state["evalHistory"].append({"step": step, "loss": eval_loss})
                 emit({"type": "eval", "node": spec.node, "step": step, "epoch": state["epoch"], "loss": eval_loss})

@@ -18,9 +18,8 @@ import time
 
 import torch
 
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .dpo_loss import dpo_loss
-from .events import WorkerError, emit, info, warn
+from .events import WorkerError, emit, info
 from .methods import METHODS
 from .modeling import count_params, resolve_device, resolve_dtype
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
@@ -31,7 +30,7 @@ from .simpo_loss import simpo_loss
 from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, write_outputs
+from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, write_outputs
 from .train_kto import kto_objective
 
 # Each preference objective's per-pair losses and metrics, keyed by stage kind: (objective, log-probabilities,
@@ -123,22 +122,7 @@ def run_train_dpo(spec: NodeSpec) -> None:
          f"{trainable:,} trainable of {all_params:,} parameters; {data.count} {data.unit}, {total} steps; "
          f"{describe(objective)}")
 
-    state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
-    spec.work_dir.mkdir(parents=True, exist_ok=True)
-    found = list_checkpoints(spec.work_dir)
-    if found:
-        loaded = load_checkpoint(found[-1][1], model, optimizer, spec.node, method)
-        if loaded.get("recipeKey") not in (None, spec.key):
-            warn(spec.node, f"{found[-1][1].name} belongs to another recipe key; resuming its weights anyway")
-        state.update(loaded)
-        info(spec.node, f"resuming from {found[-1][1]} at step {state['step']}")
-
-    def snapshot() -> dict:
-        return {**state, "rng": {"seed": args.seed, "scheme": "seed+step"}, "recipeKey": spec.key, "backend": "torch", "totalSteps": total}
-
-    def checkpoint() -> None:
-        path = save_checkpoint(spec.work_dir, model, optimizer, snapshot(), args.keep_checkpoints, method)
-        emit({"type": "checkpoint", "node": spec.node, "step": state["step"], "path": str(path)})
+    state, snapshot, checkpoint = resumable(spec, model, optimizer, method, total)
 
     model.train()
     trainable_params = [p for g in optimizer.param_groups for p in g["params"]]
