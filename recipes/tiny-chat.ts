@@ -15,9 +15,9 @@
  * Run:    npx tsx recipes/tiny-chat.ts          (`plan`, `graph`, `check` work too)
  *         npx tunekit chat runs/tiny-chat/merged
  */
-import { inline, isEntryPoint } from '@tunekit/core'
+import { defineRecipe, inline, isEntryPoint, type MethodInputFor, type Recipe } from '@tunekit/core'
 import { main } from '@tunekit/cli'
-import { formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSamples, type ChatmlRecipeOptions } from '@tunekit/recipes'
+import { chatmlLoraDefaults, formatGrades, gradeAnswers, loraChatml, oppositesDataset, readRunSamples, type ChatmlRecipeOptions } from '@tunekit/recipes'
 import { resolve } from 'node:path'
 
 // 288 training conversations; 32 (phrasing, word) questions held out for the final check.
@@ -62,6 +62,25 @@ export const options = {
 } satisfies ChatmlRecipeOptions<'mistral'>
 
 export const recipe = loraChatml(options)
+
+/**
+ * tiny-chat trained with another method (recipes/methods/): the same model, data, ChatML template,
+ * steps and held-out samples, `method` in place of LoRA, unmerged; `learningRate` where the method's usual
+ * rate differs (prompt tuning and IA³ train few values and take larger steps).
+ */
+export function tinyChatWith(name: string, method: MethodInputFor<'mistral'>, learningRate: number = options.args.learningRate): Recipe<'mistral'> {
+  const { lora: _lora, ...shared } = options
+  const { lora: _defaults, ...defaults } = chatmlLoraDefaults
+  // type arguments given: a method of any kind, as the recipe files pass it
+  return defineRecipe<'mistral', 'sft', MethodInputFor<'mistral'>>({
+    ...defaults, ...shared, name, method,
+    data: { ...defaults.data, ...shared.data },
+    args: { ...defaults.args, ...shared.args, learningRate },
+    // the samples come from the base with the train artifact applied, for every method alike
+    // (prompt tuning and LLaMA Pro have no merge)
+    output: { ...shared.output, merge: false },
+  })
+}
 
 await main(import.meta, recipe)
 

@@ -26,6 +26,11 @@ describe('method types', () => {
       // @ts-expect-error lora is LoRA's option group; this recipe trains in full
       lora: { rank: 16 },
     })
+    // every method but LoRA's, this round's too (LoraKeyFor reads them from MethodInputFor)
+    for (const method of [{ kind: 'llama-pro' }, { kind: 'p-tuning' }, { kind: 'prefix-tuning' }] as const) {
+      // @ts-expect-error lora is LoRA's option group; this recipe trains another method
+      defineRecipe({ model, data, method, lora: { rank: 16 } })
+    }
     defineRecipe({
       model,
       data,

@@ -11,7 +11,7 @@ const tsFiles = (dir: string): string[] => readdirSync(join(root, dir)).filter((
 const files = [...tsFiles('recipes'), ...tsFiles('recipes/methods'), 'templates/recipe.ts', ...tsFiles('templates/package/src/recipes')]
 
 describe.each(files)('%s', (file) => {
-  it('exports a valid recipe that compiles to a graph ending in train and merge (qa: qa-train and qa-eval; no merge for the prompt-learning methods)', async () => {
+  it('exports a valid recipe that compiles to a graph ending in train and merge unless output.merge is false or the method cannot merge (qa: qa-train and qa-eval)', async () => {
     const { recipe } = (await import(pathToFileURL(join(root, file)).href)) as { recipe: Recipe }
     // Validating again gives the same recipe: defaults were filled in and nothing is left to fix.
     expect(parseRecipe(recipe)).toEqual(recipe)
@@ -40,8 +40,9 @@ describe.each(files)('%s', (file) => {
     else expect(own.filter((id) => !id.startsWith('eval-')).slice(0, 6)).toEqual(['model', 'source', 'format', 'tokenize', 'split', 'collate'])
     if (recipe.data.split.evalSplit !== undefined) expect(graph.nodes.find((n) => n.id === 'split')!.inputs).toEqual(['tokenize', 'eval-tokenize'])
     expect(ids).toContain('train')
-    // prompt, P- and prefix tuning cannot be merged: their recipes have no merge node
-    const merges = (methods[recipe.method.kind] as MethodDefinition).mergeable !== false
+    // prompt, P- and prefix tuning and LLaMA Pro cannot be merged, and recipes/methods/ beside LoRA
+    // sample the base with the artifact applied: their recipes have no merge node
+    const merges = (methods[recipe.method.kind] as MethodDefinition).mergeable !== false && recipe.output.merge
     if (merges) expect(ids).toContain('merge')
     else expect(ids).not.toContain('merge')
     for (const node of graph.nodes) expect(node.key).toMatch(/^[0-9a-f]{64}$/)

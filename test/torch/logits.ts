@@ -15,12 +15,12 @@ export const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973
 /** One fixed sequence inside the test tokenizer's 320 ids (tinyTokenizer), with the ChatML ids (320, 321) it gains. */
 export const TINY_IDS = [1, 320, 57, 112, 9, 201, 33, 321, 320, 150, 77, 4]
 
-/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases; `merge`: the adapter folded by PEFT's merge_and_unload. */
-export async function torchLogits(cases: Array<{ model: string; adapter?: string; merge?: boolean }>, ids: number[] = IDS): Promise<Float32Array[]> {
+/** Logits [seq, vocab] from the torch worker (transformers + PEFT), one worker for all cases; `merge`: the adapter folded by PEFT's merge_and_unload; a case's `ids` in place of the common ones. */
+export async function torchLogits(cases: Array<{ model: string; adapter?: string; merge?: boolean; ids?: number[] }>, ids: number[] = IDS): Promise<Float32Array[]> {
   const dir = tempDir('logits')
   const request = join(dir, 'request.json')
   const outs = cases.map((_, i) => join(dir, `logits-${i}.safetensors`))
-  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [ids], out: outs[i], device: 'cpu' })) }))
+  writeFileSync(request, JSON.stringify({ cases: cases.map((c, i) => ({ ...c, ids: [c.ids ?? ids], out: outs[i], device: 'cpu' })) }))
   const r = spawnSync(python, ['-m', 'tunekit_torch', 'logits', request], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: PYTHON_PACKAGE_DIR, HF_HUB_OFFLINE: '1' } })
   if (r.status !== 0) throw new Error(r.stderr.slice(-3000))
   return Promise.all(outs.map(async (out) => (await readSafetensors(out)).tensors.get('logits')!.data as Float32Array))

@@ -7,6 +7,7 @@ import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
 import type { ia3Schema } from './methods/ia3.ts'
+import type { llamaProSchema } from './methods/llama-pro.ts'
 import type { promptTuningSchema } from './methods/prompt-tuning.ts'
 import type { pTuningSchema } from './methods/p-tuning.ts'
 import type { prefixTuningSchema } from './methods/prefix-tuning.ts'
@@ -18,6 +19,7 @@ import { recipeSchema, type RecipeSchemaInput, type ResolvedRecipe } from './sch
 import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
+import { galoreIssues } from './galore-issues.ts'
 import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
@@ -65,14 +67,18 @@ export type PromptTuningInput = z.input<typeof promptTuningSchema>
 /** `method: { kind: 'p-tuning', … }` or `{ kind: 'prefix-tuning', … }`. */
 export type PromptLearningInput = z.input<typeof pTuningSchema> | z.input<typeof prefixTuningSchema>
 
+/** `method: { kind: 'llama-pro', … }`. */
+export type LlamaProInput = z.input<typeof llamaProSchema>
+
 /** The recipe's `method` key of family `F`. */
-export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | PromptLearningInput
+export type MethodInputFor<F extends Family> = LoraMethodInputFor<F> | z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | PromptLearningInput | LlamaProInput
 
 /**
  * LoRA's options belong to LoRA: with another method `M` the `lora` key is a type error (and
- * OptionOfAnotherMethod at check), as `trainableLayers` on `full` is (the schemas are strict).
+ * OptionOfAnotherMethod at check), as `trainableLayers` on `full` is (the schemas are strict). Every
+ * method of {@link MethodInputFor} but LoRA's, so a new method needs no entry here.
  */
-export type LoraKeyFor<F extends Family, M> = [M] extends [z.input<typeof fullSchema> | FreezeInput | Ia3InputFor<F> | PromptTuningInput | PromptLearningInput] ? never : LoraInputFor<F>
+export type LoraKeyFor<F extends Family, M> = [M] extends [Exclude<MethodInputFor<F>, LoraMethodInputFor<F>>] ? never : LoraInputFor<F>
 
 /**
  * `M` as written, with any key its method does not have typed `never`: an inferred `M` escapes
@@ -195,7 +201,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -210,7 +216,9 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
   // in a chain the tokens were added (and their rows trained) by the recipe it starts from
   const added = tokens.add && tokens.chatml !== undefined && recipe.init === undefined ? addedTokens(tokens) : []
-  const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added }
+  const randomLayers = model.random?.config?.num_hidden_layers
+  const numLayers = typeof randomLayers === 'number' ? randomLayers : (model.id === undefined ? undefined : knownCheckpoints[model.id]?.config.numHiddenLayers)
+  const checkModel = { family, quantized: model.quantize !== undefined, addedTokens: added, ...(numLayers !== undefined ? { numLayers } : {}) }
   const method = recipe.method
   if (method?.kind !== undefined) issues.push(...checkMethod(method as Partial<MethodOptions> & { kind: MethodKind }, checkModel, 'method'))
   else issues.push(...checkMethod({ ...lora, kind: 'lora' } as Partial<MethodOptions> & { kind: 'lora' }, checkModel, 'lora'))

@@ -39,7 +39,7 @@ export type { MethodLayout, PrefixShape, PromptShape, ReadArtifact, TrainArtifac
 export { initialPromptEmbeddings, promptInitIds, promptTextIds } from './peft/prompt-init.ts'
 export { initialPTuning, initialPrefix, initialPromptEncoder } from './peft/prompt-encoder-init.ts'
 export { PROMPT_ENCODER } from './peft/peft-keys.ts'
-export { ia3Key, ia3ConfigJson, PROMPT_EMBEDDINGS, promptTuningConfigJson, pTuningConfigJson, pTuningTrained, prefixTuningConfigJson, prefixTrained, peftTypeOf } from './peft/index.ts'
+export { ia3Key, ia3ConfigJson, PROMPT_EMBEDDINGS, promptTuningConfigJson, pTuningConfigJson, pTuningTrained, prefixTuningConfigJson, prefixTrained, peftTypeOf, expandTensors } from './peft/index.ts'
 export { FULL_WEIGHTS, readFloats } from './peft/full.ts'
 export { FREEZE_WEIGHTS } from './peft/freeze.ts'
 export { METHOD_FILE } from './peft/method-file.ts'

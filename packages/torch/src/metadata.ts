@@ -18,7 +18,7 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   const tokenize = inputOfKind(ctx, 'tokenize')
   await cp(join(tokenize, 'tokenizer'), join(ctx.outDir, 'tokenizer'), { recursive: true })
   await cp(join(tokenize, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
-  if (p.method.kind === 'full') return fullConfig(ctx.outDir)
+  if (p.method.kind === 'full' || p.method.kind === 'llama-pro') return fullConfig(ctx.outDir)
   if (p.method.kind === 'freeze') return
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const { family, config } = await readModelConfig(modelDir)

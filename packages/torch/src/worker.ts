@@ -140,6 +140,7 @@ export async function runWorkerNode(
   // torchrun answers its processes' exit 75 with its own failure code: after Ctrl-C that is the interrupt
   if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130 || distributed !== undefined))) fail('Interrupted', { path: node }, node)
   if (workerError?.name === 'CudaUnavailable') fail('CudaUnavailable', { path: 'device', value: ctx.recipe.device }, workerError.message)
+  if (workerError?.name === 'GaloreUnavailable') fail('GaloreUnavailable', { path: 'args.optimizer', value: 'galore_adamw' }, workerError.message)
   if (workerError?.name === 'NonFiniteLoss') {
     const [step, loss] = workerError.args ?? []
     fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))

@@ -829,6 +829,49 @@ export const errors = {
     message: () => "model.gradientCheckpointing recomputes each layer in the backward pass, but prefix tuning's keys and values enter every layer as its past (a cache), which the recompute does not carry; PEFT refuses the combination too",
     hint: 'Set model.gradientCheckpointing: false (prefix tuning keeps rows their own length, so activations grow less than with prompt tuning), or train P-tuning.',
   },
+  // TK392–TK399: LLaMA Pro block expansion and GaLore.
+  ExpandedBlocksNotDivisor: {
+    code: 'TK392',
+    name: 'ExpandedBlocksNotDivisor',
+    title: 'LLaMA Pro needs a block count that divides the layer count',
+    message: (blocks: number, layers: number) => `method.numExpandedBlocks is ${blocks}, but the model has ${layers} decoder layers: a copy goes after every (layers / blocks)-th layer, so the blocks must divide the layers evenly (LLaMA-Factory's llama_pro.py refuses it too)`,
+    hint: (divisors: readonly number[]) => `Set method.numExpandedBlocks to one of ${divisors.join(', ')}.`,
+  },
+  LlamaProMerge: {
+    code: 'TK393',
+    name: 'LlamaProMerge',
+    title: 'A LLaMA Pro model needs no merge',
+    message: (key: string) => `${key} asks for a merged model, but LLaMA Pro's train artifact already is the expanded model (a transformers folder with the added blocks): there is no adapter to fold in`,
+    hint: 'Leave out output.merge (or set it to false) and output.gguf; load the train artifact itself (AutoModelForCausalLM.from_pretrained), and generate, score and `tunekit chat` read it as it is.',
+  },
+  GaloreUnavailable: {
+    code: 'TK394',
+    name: 'GaloreUnavailable',
+    title: 'GaLore needs the galore-torch package',
+    message: (detail: string) => `args.optimizer 'galore_adamw' runs transformers' GaLore optimizer, which imports galore_torch, and the torch worker's Python cannot import it (${detail})`,
+    hint: "Install it into the worker's Python (TUNEKIT_PYTHON): `pip install galore-torch`; or use args.optimizer 'adamw_torch'.",
+  },
+  GaloreBackend: {
+    code: 'TK395',
+    name: 'GaloreBackend',
+    title: 'GaLore runs on the torch backend only',
+    message: () => "args.optimizer 'galore_adamw' projects gradients with galore-torch's optimizer in the torch worker; the tfjs backend has no GaLore optimizer",
+    hint: "Set backend: 'torch' (with `pip install galore-torch` in its Python), or use args.optimizer 'adamw_torch'.",
+  },
+  GaloreNeedsFullRankMethod: {
+    code: 'TK396',
+    name: 'GaloreNeedsFullRankMethod',
+    title: "GaLore projects the base's own weights",
+    message: (kind: string) => `args.optimizer 'galore_adamw' projects the gradients of trained 2-D base weights, but method '${kind}' trains adapter tensors beside frozen weights (already small: nothing for GaLore to save)`,
+    hint: "Use method: { kind: 'full' } (or 'freeze', 'llama-pro') with GaLore, or keep the adapter with args.optimizer 'adamw_torch'.",
+  },
+  GaloreOptionsUnused: {
+    code: 'TK397',
+    name: 'GaloreOptionsUnused',
+    title: 'args.galore is set but GaLore is not the optimizer',
+    message: (optimizer: string) => `args.galore sets GaLore's projection, but args.optimizer is '${optimizer}', so it would be ignored`,
+    hint: "Set args.optimizer: 'galore_adamw', or remove args.galore.",
+  },
   // TK384–TK391: PiSSA and LoftQ start values (lora.initLoraWeights, PEFT's init_lora_weights; issue 13).
   LoraInitConflict: {
     code: 'TK384',

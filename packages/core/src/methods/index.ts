@@ -3,6 +3,7 @@ import { issue, type Issue } from '../errors/tunekit-error.ts'
 import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
+import { llamaPro } from './llama-pro.ts'
 import { lora, type LoraOptions } from './lora.ts'
 import { pTuning } from './p-tuning.ts'
 import { prefixTuning } from './prefix-tuning.ts'
@@ -14,12 +15,12 @@ import type { ActivationContext, CheckModel, MethodDefinition, MethodModel, Trai
  * one in `@tunekit/hf/src/peft/` (its artifact layout), one in `@tunekit/tfjs/src/methods/` and an
  * entry in the torch worker's `methods.py`; nothing else switches on the kind.
  */
-export const methods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning } satisfies Record<string, MethodDefinition>
+export const methods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning, 'llama-pro': llamaPro } satisfies Record<string, MethodDefinition>
 
 export type MethodKind = keyof typeof methods
 
 /** The recipe's `method` key: one object per method, told apart by `kind`. */
-export const methodSchema = z.discriminatedUnion('kind', [lora.schema, full.schema, freeze.schema, ia3.schema, promptTuning.schema, pTuning.schema, prefixTuning.schema])
+export const methodSchema = z.discriminatedUnion('kind', [lora.schema, full.schema, freeze.schema, ia3.schema, promptTuning.schema, pTuning.schema, prefixTuning.schema, llamaPro.schema])
 
 export type MethodInput = z.input<typeof methodSchema>
 /** A method with every default filled in; LoRA's is the recipe's `lora` group plus `kind: 'lora'`. */
@@ -41,7 +42,7 @@ export function countTrainable(method: MethodOptions, model: MethodModel): Train
   return definition(method.kind).count(method, model)
 }
 
-/** Whether `merge` can fold the method's artifact into the base (every method but the prompt-learning ones). */
+/** Whether `merge` can fold the method's artifact into the base (every method but the prompt-learning ones and LLaMA Pro). */
 export function methodMerges(method: { kind: MethodKind }): boolean {
   return definition(method.kind).mergeable !== false
 }

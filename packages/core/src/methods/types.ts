@@ -17,6 +17,8 @@ export interface CheckModel {
   quantized: boolean
   /** The tokens the recipe adds (ChatML's and `tokens.add`). */
   addedTokens: readonly string[]
+  /** Decoder layers, when known before any file is read (a random model's config, a known checkpoint). */
+  numLayers?: number
 }
 
 /** Trainable parameters of a method, PEFT's `print_trainable_parameters` count. */

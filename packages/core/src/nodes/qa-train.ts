@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { argsSchema } from '../schema/args.ts'
+import { withGaloreDefaults } from '../schema/galore.ts'
 import { modelSchema } from '../schema/model.ts'
 import { backendSchema, deviceSchema } from '../schema/recipe.ts'
 import { defineNode } from './node.ts'
@@ -25,7 +26,7 @@ export const qaTrainNode = defineNode({
   params: (recipe) => ({
     model: recipe.model,
     method: methodParams(recipe),
-    args: recipe.args,
+    args: withGaloreDefaults(recipe.args),
     backend: recipe.backend,
     device: recipe.device,
   }),

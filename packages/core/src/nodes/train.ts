@@ -1,8 +1,10 @@
 import { z } from 'zod'
 import { argsSchema } from '../schema/args.ts'
+import { withGaloreDefaults } from '../schema/galore.ts'
 import { freezeSchema } from '../methods/freeze.ts'
 import { fullSchema } from '../methods/full.ts'
 import { ia3Modules, ia3Schema } from '../methods/ia3.ts'
+import { llamaProSchema } from '../methods/llama-pro.ts'
 import { loraSchema } from '../methods/lora.ts'
 import { promptTuningSchema } from '../methods/prompt-tuning.ts'
 import { pTuningSchema } from '../methods/p-tuning.ts'
@@ -43,6 +45,7 @@ export const methodParamsSchema = z.discriminatedUnion('kind', [
   z.strictObject(resolvedShape(promptTuningSchema.shape)),
   z.strictObject(resolvedShape(pTuningSchema.shape)),
   z.strictObject(resolvedShape(prefixTuningSchema.shape)),
+  z.strictObject(resolvedShape(llamaProSchema.shape)),
 ])
 
 /** The train node's method of a recipe: LoRA from the `lora` key, IA³ with its modules resolved, any other as given. */
@@ -114,7 +117,7 @@ export const trainNode = defineNode({
     model: recipe.model,
     tokens: recipe.tokens,
     method: methodParams(recipe),
-    args: recipe.args,
+    args: withGaloreDefaults(recipe.args),
     backend: recipe.backend,
     device: recipe.device,
   }),

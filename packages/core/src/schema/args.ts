@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { galoreSchema } from './galore.ts'
 
 const cadence = z.union([z.number().int().positive(), z.enum(['epoch', 'never'])])
 
@@ -57,11 +58,19 @@ export const argsSchema = z.strictObject({
   warmupRatio: z.number().min(0).max(1).default(0),
   /**
    * Optimiser. AdamW keeps two float32 states per trainable parameter (8 bytes); paged variants
-   * page those states to CPU memory under pressure (torch + bitsandbytes); SGD keeps none.
+   * page those states to CPU memory under pressure (torch + bitsandbytes); SGD keeps none;
+   * `galore_adamw` keeps the targeted weights' states in a low-rank projection (torch + galore-torch, `args.galore`).
    * @defaultValue 'adamw_torch'
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.optim
    */
-  optimizer: z.enum(['adamw_torch', 'adamw', 'paged_adamw_32bit', 'paged_adamw_8bit', 'adamw_8bit', 'sgd']).default('adamw_torch'),
+  optimizer: z.enum(['adamw_torch', 'adamw', 'paged_adamw_32bit', 'paged_adamw_8bit', 'adamw_8bit', 'sgd', 'galore_adamw']).default('adamw_torch'),
+  /**
+   * GaLore's settings, read with `optimizer: 'galore_adamw'` (transformers' `optim_target_modules` and
+   * `optim_args`). A lower rank: less optimizer memory for the targeted weights.
+   * @defaultValue undefined (transformers' defaults: all-linear, rank 128, gap 200, scale 0.25, std)
+   * @see https://arxiv.org/abs/2403.03507 (GaLore)
+   */
+  galore: galoreSchema.optional(),
   /**
    * Decoupled weight decay of AdamW (Loshchilov & Hutter): regularises the adapter on small data
    * sets. No memory effect.

@@ -3,6 +3,7 @@ import type { FloatTensor } from '../safetensors.ts'
 import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
+import { llamaPro } from './llama-pro.ts'
 import { lora } from './lora.ts'
 import { pTuning } from './p-tuning.ts'
 import { prefixTuning } from './prefix-tuning.ts'
@@ -11,7 +12,7 @@ import type { AdapterBase } from './lora-check.ts'
 import type { MethodLayout, ReadArtifact, TrainArtifact, TrainedMethod } from './types.ts'
 
 /** The artifact layout of each training method, keyed by kind (core's `methods` registry has the same keys). */
-export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning } satisfies { [K in MethodKind]: MethodLayout<K> }
+export const layouts = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning, 'llama-pro': llamaPro } satisfies { [K in MethodKind]: MethodLayout<K> }
 
 /** Writes a train artifact (or the trained part of a checkpoint) in its method's layout. */
 export function writeTrainArtifact(dir: string, artifact: TrainArtifact): Promise<void> {
@@ -43,3 +44,4 @@ export { PROMPT_EMBEDDINGS, promptTuningConfigJson } from './prompt-tuning.ts'
 export { pTuningConfigJson, pTuningTrained } from './p-tuning.ts'
 export { prefixTuningConfigJson, prefixTrained } from './prefix-tuning.ts'
 export { peftTypeOf } from './peft-adapter.ts'
+export { expandTensors } from './llama-pro.ts'

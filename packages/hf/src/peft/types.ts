@@ -18,6 +18,8 @@ export type TrainedMethod =
   | { kind: 'p-tuning'; numVirtualTokens: number; encoderReparameterizationType: 'MLP' | 'LSTM'; encoderHiddenSize: number; encoderNumLayers: number; encoderDropout: number; shape: PromptShape }
   /** Prefix tuning: PrefixTuningConfig's options (encoder width resolved) and its prefix shape. */
   | { kind: 'prefix-tuning'; numVirtualTokens: number; prefixProjection: boolean; encoderHiddenSize: number; shape: PrefixShape }
+  /** LLaMA Pro: `config` is the expanded model's config.json (more layers, vocabulary grown by added tokens). */
+  | { kind: 'llama-pro'; numExpandedBlocks: number; config: ModelConfig }
 
 /** What PEFT's prompt-learning config records of the model (token_dim, num_attention_heads, num_layers). */
 export type PromptShape = Pick<ModelConfig, 'hiddenSize' | 'numAttentionHeads' | 'numHiddenLayers'>

@@ -5,6 +5,7 @@ import type { DecoderModel } from '../model/types.ts'
 import { freeze } from './freeze.ts'
 import { full } from './full.ts'
 import { ia3 } from './ia3.ts'
+import { llamaPro } from './llama-pro.ts'
 import { lora } from './lora.ts'
 import { pTuning } from './p-tuning.ts'
 import { prefixTuning } from './prefix-tuning.ts'
@@ -13,7 +14,7 @@ import type { AdapterState } from './state.ts'
 import type { SetupInput, TfjsMethod } from './types.ts'
 
 /** How each method trains on tfjs, keyed by kind (core's `methods` has the same keys). */
-export const tfjsMethods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning } satisfies { [K in MethodKind]: TfjsMethod<K> }
+export const tfjsMethods = { lora, full, freeze, ia3, 'prompt-tuning': promptTuning, 'p-tuning': pTuning, 'prefix-tuning': prefixTuning, 'llama-pro': llamaPro } satisfies { [K in MethodKind]: TfjsMethod<K> }
 
 // One generic view of the registry: the entry of a method's kind takes that method's options.
 const entry = (kind: MethodKind): TfjsMethod<MethodKind> => tfjsMethods[kind] as unknown as TfjsMethod<MethodKind>

@@ -37,6 +37,11 @@ export interface AdapterState {
   weights: Map<string, tf.Variable>
   /** The trainable variables by artifact key, in a fixed order (the optimizer state follows it). */
   entries: Array<[string, tf.Variable]>
+  /**
+   * Tensors the train artifact holds beside the trained ones, host copies by transformers name
+   * (LLaMA Pro's expanded model: every tensor that does not train). Checkpoints hold `entries` only.
+   */
+  artifactExtra?: ReadonlyMap<string, FloatTensor>
   /** PiSSA's start values A0, B0 by PEFT key: the artifact is written converted against them (@tunekit/hf's convertedArtifact). */
   pissaStart?: ReadonlyMap<string, FloatTensor>
 }

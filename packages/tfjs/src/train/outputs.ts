@@ -17,8 +17,8 @@ export async function writeTrainOutputs(o: {
   tokenizerDir: string
   tokenizeDir: string
 }): Promise<void> {
-  // PiSSA trained against the residual base: written as a plain LoRA of the original one
-  await writeTrainArtifact(o.outDir, convertedArtifact({ ...o.artifact, tensors: adapterTensors(o.adapter, { artifact: true }) }, o.adapter.pissaStart))
+  // PiSSA trained against the residual base: written as a plain LoRA of the original one; LLaMA Pro's frozen tensors beside the trained ones
+  await writeTrainArtifact(o.outDir, convertedArtifact({ ...o.artifact, tensors: new Map([...(o.adapter.artifactExtra ?? []), ...adapterTensors(o.adapter, { artifact: true })]) }, o.adapter.pissaStart))
   await cp(join(o.lastCheckpoint, 'trainer_state.json'), join(o.outDir, 'trainer_state.json'))
   await cp(o.tokenizerDir, join(o.outDir, 'tokenizer'), { recursive: true })
   await cp(join(o.tokenizeDir, 'chat_template.jinja'), join(o.outDir, 'chat_template.jinja')).catch(() => undefined)

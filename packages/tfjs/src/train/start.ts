@@ -1,7 +1,7 @@
 // The start of every tfjs train node (SFT/pretrain in backend.ts, the preference stages in
 // objectives/dpo-nodes.ts): the engine, the model and tokenize inputs, the tokenizer; then the
 // model loaded, the newest checkpoint of this node's key, and what trains (the method's state).
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type NodeContext, type TrainParams } from '@tunekit/core'
+import { fail, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, type NodeContext, type TrainParams } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import { adapterBaseModel, readLatestCheckpoint } from '@tunekit/hf'
 import { join } from 'node:path'
@@ -13,6 +13,8 @@ import { quantizeOptions } from '../quantize-options.ts'
 /** The train node's params, its engine (logged), the base model's folder and the tokenize artifact's tokenizer. */
 export async function openTrainNode(ctx: NodeContext) {
   const p = nodeParams('train', ctx.node)
+  // checkRecipe says it when the recipe names tfjs; `backend: 'auto'` resolves here
+  if (p.args.optimizer === 'galore_adamw') fail('GaloreBackend', { path: 'args.optimizer', value: p.args.optimizer })
   const engine = await selectEngine(p.device)
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `tfjs engine: ${engine.engine} (${engine.reason})` })
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))

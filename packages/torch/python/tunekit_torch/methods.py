@@ -4,6 +4,8 @@
 - full:   every parameter requires_grad; the artifact is the trained model (save_pretrained).
 - freeze: requires_grad only on the tensors LLaMA-Factory's freeze rule picks; the artifact is
           those tensors under their transformers names (trained_tensors.safetensors).
+- llama-pro: the base expanded in place (expand_blocks, LLaMA-Factory's llama_pro.py), only the added
+          blocks train; the artifact is the expanded model (save_pretrained), as full's.
 - ia3, prompt-tuning, p-tuning, prefix-tuning: PEFT's own IA3Config / PromptTuningConfig /
           PromptEncoderConfig / PrefixTuningConfig; the artifact is a PEFT adapter folder, as
           LoRA's (adapter_config.json's peft_type tells them apart).
@@ -24,6 +26,7 @@ from .params import (
     TrainParamsMethodFreeze,
     TrainParamsMethodFull,
     TrainParamsMethodIa3,
+    TrainParamsMethodLlamaPro,
     TrainParamsMethodLora,
     TrainParamsMethodPrefixTuning,
     TrainParamsMethodPromptTuning,
@@ -340,7 +343,88 @@ class Freeze:
         return self.attach(base, folder)
 
 
-METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze(), "ia3": Ia3(), "prompt-tuning": PromptTuning(), "p-tuning": PTuning(), "prefix-tuning": PrefixTuning()}
+def expand_blocks(model, n: int) -> list[int]:
+    """LLaMA-Factory's scripts/llama_pro.py on a loaded model: after every (layers / n)-th decoder layer
+    a deep copy of it, with every o_proj and down_proj tensor zero, so the copy adds nothing to the
+    residual stream and the expanded model computes the base's function. Renumbers the attention
+    layers (the KV cache's index), grows num_hidden_layers (and layer_types). Returns the copies' indices."""
+    import copy
+
+    layers = model.model.layers
+    num = len(layers)
+    if n <= 0 or num % n != 0:
+        raise WorkerError("WorkerFailed", f"method.numExpandedBlocks {n} does not divide the model's {num} layers (ExpandedBlocksNotDivisor)")
+    split = num // n
+    out, added, sources = [], [], []
+    for i, layer in enumerate(layers):
+        out.append(layer)
+        sources.append(i)
+        if (i + 1) % split == 0:
+            block = copy.deepcopy(layer)
+            with torch.no_grad():
+                for name, p in block.named_parameters():
+                    if "o_proj" in name or "down_proj" in name:
+                        p.zero_()
+            added.append(len(out))
+            out.append(block)
+            sources.append(i)
+    model.model.layers = torch.nn.ModuleList(out)
+    for j, layer in enumerate(out):
+        layer.self_attn.layer_idx = j
+    types = getattr(model.config, "layer_types", None)
+    if types:
+        model.config.layer_types = [types[i] for i in sources]
+    model.config.num_hidden_layers = len(out)
+    return added
+
+
+def llama_pro_trainable_ids(num_layers: int, n: int) -> list[int]:
+    """LLaMA-Factory's freeze with use_llama_pro (model/adapter.py, _setup_freeze_tuning) over the
+    expanded model's layers: stride = layers // freeze_trainable_layers, ids range(stride - 1, layers + stride - 1, stride)."""
+    stride = num_layers // n
+    return list(range(stride - 1, num_layers + stride - 1, stride))
+
+
+class LlamaPro:
+    """LLaMA Pro: the base expanded in place (expand_blocks), then only the added blocks train; the
+    artifact is the expanded model (save_pretrained) and a method file, as full's is. No merge."""
+
+    def wrap(self, base, method: TrainParamsMethodLlamaPro, ctx: dict):
+        added = expand_blocks(base, method.num_expanded_blocks)
+        ids = llama_pro_trainable_ids(len(base.model.layers), method.num_expanded_blocks)
+        assert ids == added, f"the added blocks {added} are not LLaMA-Factory's trainable layers {ids}"
+        base.requires_grad_(False)
+        for j in ids:
+            base.model.layers[j].requires_grad_(True)
+        _trainable_float32(base)
+        base._tunekit_llama_pro = method.num_expanded_blocks
+        return base
+
+    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
+        return _named_trainable(model)
+
+    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(str(folder), safe_serialization=True)
+        marker = {"kind": "llama-pro", "numExpandedBlocks": model._tunekit_llama_pro, "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}
+        (folder / METHOD_FILE).write_text(json.dumps(marker, indent=2))
+
+    def load(self, model, folder: Path, node: str) -> None:
+        # a tfjs checkpoint holds the added blocks only; a torch one the whole expanded model
+        Full.load(self, model, folder, node)
+
+    def attach(self, base, folder: Path):
+        n = int(json.loads((folder / METHOD_FILE).read_text())["numExpandedBlocks"])
+        expand_blocks(base, n)
+        base._tunekit_llama_pro = n
+        Full.load(self, base, folder, "")
+        return base
+
+    def merged(self, base, folder: Path):
+        raise WorkerError("WorkerFailed", f"{folder} is a LLaMA Pro model: it is the merged model already (LlamaProMerge)")
+
+
+METHODS = {"lora": Lora(), "full": Full(), "freeze": Freeze(), "ia3": Ia3(), "prompt-tuning": PromptTuning(), "p-tuning": PTuning(), "prefix-tuning": PrefixTuning(), "llama-pro": LlamaPro()}
 
 
 def virtual_tokens(model) -> int:

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .events import warn
+from .events import WorkerError, warn
 from .modeling import has_bitsandbytes
 from .params import TrainParamsArgs
 
@@ -40,6 +40,8 @@ def make_optimizer(model, args: TrainParamsArgs, device: torch.device, node: str
     # implementation (the tfjs parity runs there). CUDA: foreach, as transformers' adamw_torch; the
     # per-tensor loop launches ~5 kernels per LoRA tensor (2 × 7 × 32 tensors on a 7B model).
     foreach = device.type == "cuda"
+    if name == "galore_adamw":
+        return galore_optimizer(model, args, node)
     if name == "sgd":
         cls, kwargs, label = torch.optim.SGD, {}, "torch.optim.SGD"
     elif name in _BNB and has_bitsandbytes() and device.type == "cuda":
@@ -60,6 +62,33 @@ def make_optimizer(model, args: TrainParamsArgs, device: torch.device, node: str
         optimizer = cls(param_groups(model, args.weight_decay), lr=lr, **kwargs)
     for group in optimizer.param_groups:
         group["lr_scale"] = group["lr"] / lr if lr > 0 else 1.0
+    return optimizer, label
+
+
+def galore_optimizer(model, args: TrainParamsArgs, node: str):
+    """transformers' own GaLore optimizer (Trainer.get_optimizer_cls_and_kwargs with optim="galore_adamw",
+    optim_target_modules and optim_args): galore_torch's GaLoreAdamW over two groups, the targeted
+    linear weights with rank / update_proj_gap / scale / proj_type, and every other tensor. As in
+    transformers, those groups carry no weight decay (GaLoreAdamW's default, 0)."""
+    from transformers import Trainer, TrainingArguments
+    from transformers.utils import is_galore_torch_available
+
+    if not is_galore_torch_available():
+        raise WorkerError("GaloreUnavailable", "import galore_torch failed")
+    g = args.galore  # the train node fills it with galore_adamw (withGaloreDefaults)
+    target, rank, gap, scale, proj = g.optim_target_modules, g.rank, g.update_proj_gap, g.scale, g.proj_type
+    targs = TrainingArguments(output_dir="unused", optim="galore_adamw", optim_target_modules=target if isinstance(target, str) else list(target),
+                              optim_args=f"rank={rank}, update_proj_gap={gap}, scale={scale}, proj_type={proj}", learning_rate=args.learning_rate,
+                              report_to=[], use_cpu=True)
+    cls, kwargs = Trainer.get_optimizer_cls_and_kwargs(targs, model)
+    # frozen tensors out of the groups (transformers leaves them in; they get no gradient either way)
+    kwargs["params"] = [{**group, "params": [p for p in group["params"] if p.requires_grad]} for group in kwargs["params"]]
+    kwargs["params"] = [group for group in kwargs["params"] if group["params"]]
+    optimizer = cls(**kwargs)
+    for group in optimizer.param_groups:
+        group["lr_scale"] = 1.0
+    targeted = sum(p.numel() for group in optimizer.param_groups if "rank" in group for p in group["params"])
+    label = f"galore_torch.{cls.__name__} (transformers' optim='galore_adamw': rank {rank}, update_proj_gap {gap}, scale {scale}, proj_type {proj}; {targeted:,} values projected)"
     return optimizer, label
 
 

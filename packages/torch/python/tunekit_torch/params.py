@@ -117,6 +117,21 @@ class TrainParamsMethodPrefixTuning(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsMethodLlamaPro(Params):
+    kind: Literal["llama-pro"] = field(metadata={"json": "kind"})
+    num_expanded_blocks: int = field(metadata={"json": "numExpandedBlocks"})
+
+
+@dataclass(frozen=True)
+class TrainParamsArgsGalore(Params):
+    optim_target_modules: Literal["all-linear"] | list[str] = field(metadata={"json": "optimTargetModules"})
+    rank: int = field(metadata={"json": "rank"})
+    update_proj_gap: int = field(metadata={"json": "updateProjGap"})
+    scale: float = field(metadata={"json": "scale"})
+    proj_type: Literal["std", "reverse_std", "right", "left", "full"] = field(metadata={"json": "projType"})
+
+
+@dataclass(frozen=True)
 class TrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -125,7 +140,7 @@ class TrainParamsArgs(Params):
     lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = field(metadata={"json": "lrScheduler"})
     warmup_steps: int = field(metadata={"json": "warmupSteps"})
     warmup_ratio: float = field(metadata={"json": "warmupRatio"})
-    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd"] = field(metadata={"json": "optimizer"})
+    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd", "galore_adamw"] = field(metadata={"json": "optimizer"})
     weight_decay: float = field(metadata={"json": "weightDecay"})
     adam_beta1: float = field(metadata={"json": "adamBeta1"})
     adam_beta2: float = field(metadata={"json": "adamBeta2"})
@@ -139,6 +154,7 @@ class TrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    galore: TrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
     padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
     chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
     torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
@@ -229,7 +245,7 @@ class TrainParamsObjectivePpo(Params):
 class TrainParams(Params):
     model: TrainParamsModel = field(metadata={"json": "model"})
     tokens: TrainParamsTokens = field(metadata={"json": "tokens"})
-    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning | TrainParamsMethodPTuning | TrainParamsMethodPrefixTuning = field(metadata={"json": "method"})
+    method: TrainParamsMethodLora | TrainParamsMethodFull | TrainParamsMethodFreeze | TrainParamsMethodIa3 | TrainParamsMethodPromptTuning | TrainParamsMethodPTuning | TrainParamsMethodPrefixTuning | TrainParamsMethodLlamaPro = field(metadata={"json": "method"})
     args: TrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
@@ -411,6 +427,21 @@ class QaTrainParamsMethodPrefixTuning(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsMethodLlamaPro(Params):
+    kind: Literal["llama-pro"] = field(metadata={"json": "kind"})
+    num_expanded_blocks: int = field(metadata={"json": "numExpandedBlocks"})
+
+
+@dataclass(frozen=True)
+class QaTrainParamsArgsGalore(Params):
+    optim_target_modules: Literal["all-linear"] | list[str] = field(metadata={"json": "optimTargetModules"})
+    rank: int = field(metadata={"json": "rank"})
+    update_proj_gap: int = field(metadata={"json": "updateProjGap"})
+    scale: float = field(metadata={"json": "scale"})
+    proj_type: Literal["std", "reverse_std", "right", "left", "full"] = field(metadata={"json": "projType"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsArgs(Params):
     batch_size: int = field(metadata={"json": "batchSize"})
     gradient_accumulation_steps: int = field(metadata={"json": "gradientAccumulationSteps"})
@@ -419,7 +450,7 @@ class QaTrainParamsArgs(Params):
     lr_scheduler: Literal["constant", "constant_with_warmup", "linear", "cosine"] = field(metadata={"json": "lrScheduler"})
     warmup_steps: int = field(metadata={"json": "warmupSteps"})
     warmup_ratio: float = field(metadata={"json": "warmupRatio"})
-    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd"] = field(metadata={"json": "optimizer"})
+    optimizer: Literal["adamw_torch", "adamw", "paged_adamw_32bit", "paged_adamw_8bit", "adamw_8bit", "sgd", "galore_adamw"] = field(metadata={"json": "optimizer"})
     weight_decay: float = field(metadata={"json": "weightDecay"})
     adam_beta1: float = field(metadata={"json": "adamBeta1"})
     adam_beta2: float = field(metadata={"json": "adamBeta2"})
@@ -433,6 +464,7 @@ class QaTrainParamsArgs(Params):
     seed: int = field(metadata={"json": "seed"})
     log_every: int = field(metadata={"json": "logEvery"})
     max_steps: int | None = field(default=None, metadata={"json": "maxSteps"})
+    galore: QaTrainParamsArgsGalore | None = field(default=None, metadata={"json": "galore"})
     padding_free: bool | None = field(default=None, metadata={"json": "paddingFree"})
     chunked_loss: bool | None = field(default=None, metadata={"json": "chunkedLoss"})
     torch_compile: bool | None = field(default=None, metadata={"json": "torchCompile"})
@@ -441,7 +473,7 @@ class QaTrainParamsArgs(Params):
 @dataclass(frozen=True)
 class QaTrainParams(Params):
     model: QaTrainParamsModel = field(metadata={"json": "model"})
-    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning | QaTrainParamsMethodPTuning | QaTrainParamsMethodPrefixTuning = field(metadata={"json": "method"})
+    method: QaTrainParamsMethodLora | QaTrainParamsMethodFull | QaTrainParamsMethodFreeze | QaTrainParamsMethodIa3 | QaTrainParamsMethodPromptTuning | QaTrainParamsMethodPTuning | QaTrainParamsMethodPrefixTuning | QaTrainParamsMethodLlamaPro = field(metadata={"json": "method"})
     args: QaTrainParamsArgs = field(metadata={"json": "args"})
     backend: Literal["auto", "tfjs", "torch"] = field(metadata={"json": "backend"})
     device: Literal["auto", "cpu", "cuda", "wasm"] = field(metadata={"json": "device"})
