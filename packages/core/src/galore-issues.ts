@@ -1,4 +1,3 @@
-import type { RecipeParts } from './define.ts'
 import { issue, type Issue } from './errors/tunekit-error.ts'
 
 /** Methods whose trained tensors are the base's own 2-D weights, the ones GaLore projects. */
@@ -9,7 +8,14 @@ const FULL_RANK_METHODS = ['full', 'freeze', 'llama-pro']
  * base's weights (an adapter's matrices are low-rank already), and `args.galore` only with it.
  * Whether galore-torch is importable is the worker's to say (GaloreUnavailable).
  */
-export function galoreIssues({ args = {}, backend, method }: RecipeParts): Issue[] {
+/** The recipe parts GaLore's checks read (define.ts's RecipeParts has them; named here so this file imports no define.ts back). */
+interface GaloreParts {
+  args?: { optimizer?: string | undefined; galore?: unknown } | undefined
+  backend?: string | undefined
+  method?: { kind?: string | undefined } | undefined
+}
+
+export function galoreIssues({ args = {}, backend, method }: GaloreParts): Issue[] {
   const issues: Issue[] = []
   const galore = args.optimizer === 'galore_adamw'
   if (galore && backend === 'tfjs') issues.push(issue('GaloreBackend', { path: 'args.optimizer', value: args.optimizer }))
