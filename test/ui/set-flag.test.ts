@@ -64,7 +64,7 @@ describe('--set key=value', () => {
       ✖ TK103 expected a number > 0 → at args.maxSteps
         value: -1
         fix: Pick a value inside the range; the key documentation gives typical values.
-      ✖ TK102 unknown key "nope"; allowed keys here: batchSize, gradientAccumulationSteps, epochs, maxSteps, learningRate, lrScheduler, warmupSteps, warmupRatio, optimizer, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, groupByLength, shuffle, evalEvery, saveEvery, keepCheckpoints, seed, logEvery, paddingFree, chunkedLoss, torchCompile → at args.nope
+      ✖ TK102 unknown key "nope"; allowed keys here: batchSize, gradientAccumulationSteps, epochs, maxSteps, learningRate, lrScheduler, warmupSteps, warmupRatio, optimizer, galore, weightDecay, adamBeta1, adamBeta2, adamEpsilon, maxGradNorm, groupByLength, shuffle, evalEvery, saveEvery, keepCheckpoints, seed, logEvery, paddingFree, chunkedLoss, torchCompile → at args.nope
         value: 1
         fix: Check the spelling; keys are camelCase (rank, learningRate, targetModules).
       "
