@@ -178,6 +178,7 @@ class PromptEncoderMethod(Lora):
     PEFT's (`prompt_embeddings`, the encoder's output); a checkpoint adds the encoder's parameters."""
 
     def peft_config(self, method):
+        # abstract: PTuning and PrefixTuning below each build their PEFT config; nothing instantiates this class
         raise NotImplementedError
 
     def wrap(self, base, method, ctx: dict):

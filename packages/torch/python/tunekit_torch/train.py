@@ -159,6 +159,16 @@ def resumable(spec: NodeSpec, model, optimizer, method, total: int, extra=None):
     return state, snapshot, checkpoint
 
 
+def train_start(spec: NodeSpec, device: torch.device | None = None) -> tuple[torch.device, torch.dtype, Interrupt]:
+    """What every training loop sets up first: the device (the launcher's under torchrun), the model's
+    dtype on it, the Ctrl-C handler, and deterministic kernels on CPU (the bit-exact resume)."""
+    device = device or resolve_device(spec.device)
+    dtype = resolve_dtype(spec.params.model.dtype, device, spec.node)
+    interrupt = Interrupt()
+    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    return device, dtype, interrupt
+
+
 def cadence_hit(every: int | str, step: int, epoch_end: bool) -> bool:
     if every == "never":
         return False
@@ -233,9 +243,7 @@ def run_train(spec: NodeSpec) -> None:
 def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
     params: TrainParams = spec.params
     args = params.args
-    dtype = resolve_dtype(params.model.dtype, device, spec.node)
-    interrupt = Interrupt()
-    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    device, dtype, interrupt = train_start(spec, device)
 
     plan = read_plan(spec.require_input("collate"))
     split = spec.require_input("split")

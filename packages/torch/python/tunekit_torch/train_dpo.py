@@ -21,7 +21,7 @@ import torch
 from .dpo_loss import dpo_loss
 from .events import WorkerError, emit, info
 from .methods import METHODS
-from .modeling import count_params, resolve_device, resolve_dtype
+from .modeling import count_params
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .orpo_loss import orpo_loss
 from .params import TrainParams
@@ -30,7 +30,7 @@ from .simpo_loss import simpo_loss
 from .rm_loss import rm_loss, sequence_rewards
 from .shards import open_shards, to_device
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, write_outputs
+from .train import build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, train_start, write_outputs
 from .train_kto import kto_objective
 
 # Each preference objective's per-pair losses and metrics, keyed by stage kind: (objective, log-probabilities,
@@ -99,10 +99,7 @@ OBJECTIVES = {"kto": kto_objective, "rm": rm_objective}  # the pair stages: pair
 def run_train_dpo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, objective = params.args, params.objective
-    device = resolve_device(spec.device)
-    dtype = resolve_dtype(params.model.dtype, device, spec.node)
-    interrupt = Interrupt()
-    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    device, dtype, interrupt = train_start(spec)
     if spec.pair_plan is None:
         raise WorkerError("WorkerFailed", f"node {spec.node!r} trains preference pairs but node.json names no pairPlan")
     plan = json.loads(spec.pair_plan.read_text())

@@ -28,11 +28,11 @@ import torch
 from .events import WorkerError, emit, info
 from .grpo_loss import completion_logps, group_advantages, grpo_batch, grpo_loss
 from .methods import METHODS, virtual_tokens
-from .modeling import count_params, resolve_device, resolve_dtype
+from .modeling import count_params
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .params import TrainParams
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, write_outputs
+from .train import build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, train_start, write_outputs
 
 
 def completion_seed(seed: int, step: int, per_step: int, j: int) -> int:
@@ -142,10 +142,7 @@ def grpo_update(model, optimizer, o, args, prompts: list[list[int]], completions
 def run_train_grpo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, o = params.args, params.objective
-    device = resolve_device(spec.device)
-    dtype = resolve_dtype(params.model.dtype, device, spec.node)
-    interrupt = Interrupt()
-    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    device, dtype, interrupt = train_start(spec)
     if spec.grpo_plan is None:
         raise WorkerError("WorkerFailed", f"node {spec.node!r} trains grpo but node.json names no grpoPlan")
     plan = json.loads(spec.grpo_plan.read_text())

@@ -26,13 +26,13 @@ from .checkpoint import list_checkpoints, optimizer_moments
 from .events import emit, info
 from .grpo_loss import grpo_batch
 from .methods import METHODS
-from .modeling import count_params, resolve_device, resolve_dtype
+from .modeling import count_params
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .params import TrainParams
 from .ppo_loss import policy_pass, ppo_advantages, ppo_loss
 from .rewards import reward_model
 from .spec import NodeSpec
-from .train import Interrupt, build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, write_outputs
+from .train import build_model, cadence_hit, finish, grad_norm, optimizer_update, resumable, train_start, write_outputs
 from .generate import generate_ids
 
 VALUE_HEAD_FILE, VALUE_HEAD_KEY = "value_head.safetensors", "v_head.summary.weight"
@@ -141,10 +141,7 @@ def emit_sample(spec: NodeSpec, tokenizer, prompt_lines: list[dict], old: dict, 
 def run_train_ppo(spec: NodeSpec) -> None:
     params: TrainParams = spec.params
     args, o = params.args, params.objective
-    device = resolve_device(spec.device)
-    dtype = resolve_dtype(params.model.dtype, device, spec.node)
-    interrupt = Interrupt()
-    torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    device, dtype, interrupt = train_start(spec)
     plan = json.loads(spec.pair_plan.read_text())
     prompt_lines = [json.loads(line) for line in (spec.require_input("tokenize") / "prompts.jsonl").read_text().splitlines() if line]
     prompts = [line["promptIds"] for line in prompt_lines]
