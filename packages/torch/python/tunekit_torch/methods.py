@@ -253,10 +253,15 @@ class Full:
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
         return _named_trainable(model)
 
+    def marker(self, model) -> dict:
+        """The method file's fields before base_model_name_or_path."""
+        return {"kind": "full"}
+
     def save(self, model, folder: Path, tensors_only: bool = False) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(folder), safe_serialization=True)
-        (folder / METHOD_FILE).write_text(json.dumps({"kind": "full", "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}, indent=2))
+        marker = {**self.marker(model), "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}
+        (folder / METHOD_FILE).write_text(json.dumps(marker, indent=2))
 
     def load(self, model, folder: Path, node: str) -> None:
         from safetensors.torch import load_file
@@ -386,7 +391,7 @@ def llama_pro_trainable_ids(num_layers: int, n: int) -> list[int]:
     return list(range(stride - 1, num_layers + stride - 1, stride))
 
 
-class LlamaPro:
+class LlamaPro(Full):
     """LLaMA Pro: the base expanded in place (expand_blocks), then only the added blocks train; the
     artifact is the expanded model (save_pretrained) and a method file, as full's is. No merge."""
 
@@ -401,24 +406,17 @@ class LlamaPro:
         base._tunekit_llama_pro = method.num_expanded_blocks
         return base
 
-    def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
-        return _named_trainable(model)
+    def marker(self, model) -> dict:
+        return {"kind": "llama-pro", "numExpandedBlocks": model._tunekit_llama_pro}
 
-    def save(self, model, folder: Path, tensors_only: bool = False) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(str(folder), safe_serialization=True)
-        marker = {"kind": "llama-pro", "numExpandedBlocks": model._tunekit_llama_pro, "base_model_name_or_path": getattr(model, "_tunekit_model_id", None)}
-        (folder / METHOD_FILE).write_text(json.dumps(marker, indent=2))
-
-    def load(self, model, folder: Path, node: str) -> None:
-        # a tfjs checkpoint holds the added blocks only; a torch one the whole expanded model
-        Full.load(self, model, folder, node)
+    # keyed_params, save and load are full's: a tfjs checkpoint holds the added blocks only, a torch
+    # one the whole expanded model, and load reads whichever trained tensors the folder has
 
     def attach(self, base, folder: Path):
         n = int(json.loads((folder / METHOD_FILE).read_text())["numExpandedBlocks"])
         expand_blocks(base, n)
         base._tunekit_llama_pro = n
-        Full.load(self, base, folder, "")
+        self.load(base, folder, "")
         return base
 
     def merged(self, base, folder: Path):
