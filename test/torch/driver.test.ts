@@ -10,9 +10,9 @@ import { python, tempDir, tinyRecipe } from './helpers.ts'
 describe('torch driver', { timeout: 300_000 }, () => {
   it('pins the tested versions in the lock', () => {
     expect(readLock()).toEqual({
-      torch: '2.11.0', transformers: '5.23.0', peft: '0.21.2', accelerate: '1.15.0', safetensors: '0.8.0', numpy: '2.4.6', tokenizers: '0.23.3', pytest: '9.2.0',
+      torch: '2.11.0', transformers: '5.23.0', peft: '0.21.2', accelerate: '1.15.0', safetensors: '0.8.0', numpy: '2.4.6', pillow: '13.0.0', tokenizers: '0.23.3', pytest: '9.2.0',
     })
-    expect(versionMismatches({ torch: '2.11.0+cu130', transformers: '5.22.0', peft: null, accelerate: '1.15.0', safetensors: '0.8.0', numpy: '2.4.6', tokenizers: '0.23.3' }))
+    expect(versionMismatches({ torch: '2.11.0+cu130', transformers: '5.22.0', peft: null, accelerate: '1.15.0', safetensors: '0.8.0', numpy: '2.4.6', pillow: '13.0.0', tokenizers: '0.23.3' }))
       .toEqual(['transformers 5.22.0 installed, 5.23.0 tested', 'peft is missing (0.21.2 tested)'])
   })
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 /** Folder holding the `tunekit_torch` package and the requirement locks. */
 export const PYTHON_PACKAGE_DIR = fileURLToPath(new URL('../python/', import.meta.url))
-/** Pinned versions of torch, transformers, peft, accelerate, safetensors, numpy, tokenizers. */
+/** Pinned versions of torch, transformers, peft, accelerate, safetensors, numpy, pillow, tokenizers. */
 export const LOCK_FILE = join(PYTHON_PACKAGE_DIR, 'requirements.lock')
 /** bitsandbytes, installed on top where an NVIDIA GPU is present. */
 export const CUDA_LOCK_FILE = join(PYTHON_PACKAGE_DIR, 'requirements-cuda.lock')

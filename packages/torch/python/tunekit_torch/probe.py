@@ -7,7 +7,7 @@ import importlib.metadata as md
 import platform
 import sys
 
-PACKAGES = ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "tokenizers", "bitsandbytes"]
+PACKAGES = ["torch", "transformers", "peft", "accelerate", "safetensors", "numpy", "pillow", "tokenizers", "bitsandbytes"]
 
 
 def installed_versions() -> dict[str, str | None]:
