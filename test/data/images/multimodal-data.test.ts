@@ -71,7 +71,7 @@ async function pipeline(records: Json[], format: Json, modelDir: string, more: {
   }
 }
 
-const alpaca = [
+const alpaca: Json[] = [
   { instruction: '<image>What colour?', output: 'red', images: ['pics/a.png'] },
   { instruction: 'Compare <image> and <image>.', output: 'the same', images: ['pics/b.png', 'pics/c.png'] },
   { instruction: 'No picture here.', output: 'fine' },
@@ -147,7 +147,7 @@ describe('LLaVA: alpaca records with an images column', () => {
 
 describe('Qwen2-VL: sharegpt and openai records', () => {
   it('expands <image> to <|vision_start|> <|image_pad|> × t·h·w/4 <|vision_end|>, patch rows and image_grid_thw per image', async () => {
-    const records = [
+    const records: Json[] = [
       { conversations: [{ from: 'human', value: '<image>Name it.' }, { from: 'gpt', value: 'a square' }], images: ['pics/a.png'] },
       { conversations: [{ from: 'human', value: 'Two: <image><image>' }, { from: 'gpt', value: 'both' }], images: ['pics/b.png', 'pics/c.png'] },
     ]
@@ -166,7 +166,7 @@ describe('Qwen2-VL: sharegpt and openai records', () => {
   })
 
   it('reads openai image_url parts (a relative path and a file:// URL) and the images column, in that order', async () => {
-    const records = [{
+    const records: Json[] = [{
       messages: [
         { role: 'user', content: [{ type: 'image_url', image_url: { url: 'pics/a.png' } }, { type: 'text', text: 'and' }, { type: 'image_url', image_url: { url: pathToFileURL(join(dir, 'pics/b.png')).href } }, { type: 'text', text: ' then <image>' }] },
         { role: 'assistant', content: 'three' },
@@ -180,7 +180,7 @@ describe('Qwen2-VL: sharegpt and openai records', () => {
   })
 
   it('leaves out a sample whose image tokens maxLength would cut, and counts it', async () => {
-    const records = [
+    const records: Json[] = [
       { conversations: [{ from: 'human', value: 'short' }, { from: 'gpt', value: 'ok' }] },
       { conversations: [{ from: 'human', value: '<image>' }, { from: 'gpt', value: 'ok' }], images: ['pics/c.png'] },
     ]
