@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { mulberry32, type Json } from '@tunekit/core'
+import { compile, defineRecipe, file as fileSource, mulberry32, type Json } from '@tunekit/core'
 import { loadTokenizer, preprocessImage, preprocessorConfigOf, readImage, readShards, sampleOf, writePng, type BatchPlan, type Shards, type TokenizeReport } from '@tunekit/data'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJson, runDataNodes, tempDir, tinyTokenizer } from '../helpers.ts'
@@ -219,5 +219,23 @@ describe('errors before compute', () => {
         value: "<dir>/text"
         fix: Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor)."
     `)
+  })
+})
+
+describe('the graph key', () => {
+  it("covers the images' bytes: the format node reads every image the records name, so new pixels make new keys", async () => {
+    await writeFile(join(dir, 'keyed.jsonl'), [JSON.stringify(alpaca[0]), JSON.stringify(alpaca[2])].join('\n'))
+    const recipe = defineRecipe({
+      name: 'keyed',
+      model: { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } },
+      data: { source: fileSource('keyed.jsonl'), format: 'alpaca', maxLength: 64 },
+    })
+    const formatNode = async () => (await compile(recipe, { baseDir: dir })).nodes.find((n) => n.id === 'format')!
+    const before = await formatNode()
+    expect(before.reads.map((r) => r.path)).toEqual([join(dir, 'pics/a.png')])
+    await image('pics/a.png', 37, 23, 99)
+    const after = await formatNode()
+    expect(after.key).not.toBe(before.key)
+    await image('pics/a.png', 37, 23, 1)
   })
 })
