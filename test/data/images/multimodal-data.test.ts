@@ -239,3 +239,16 @@ describe('the graph key', () => {
     await image('pics/a.png', 37, 23, 1)
   })
 })
+
+describe('processor settings', () => {
+  it("vision_feature_select_strategy 'full' keeps the CLS feature: one image token more", async () => {
+    const im = await readImage(join(dir, 'pics/a.png'))
+    const of = (strategy: string) => preprocessImage(im, preprocessorConfigOf(clipConfig, { vision_config: { patch_size: 14 }, vision_feature_select_strategy: strategy }, 'm')).imageTokens
+    expect([of('default'), of('full')]).toEqual([4, 5])
+  })
+
+  it('a processor tunekit does not port, or PIL NEAREST, is ImageModelUnsupported (TK509)', () => {
+    expect(() => preprocessorConfigOf({ image_processor_type: 'SiglipImageProcessor' }, {}, 'm')).toThrow(/TK509 the model "m" cannot take images: preprocessor_config.json's image_processor_type is "SiglipImageProcessor"/)
+    expect(() => preprocessorConfigOf({ ...clipConfig, resample: 0 }, {}, 'm')).toThrow(/TK509 .*resample is 0 \(PIL's NEAREST\)/)
+  })
+})
