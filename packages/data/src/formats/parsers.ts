@@ -39,7 +39,7 @@ const msg = (role: Role, content: string): Message => ({ role, content })
  */
 const withImages = (parsed: Parsed, images: string[] | undefined): Parsed => {
   if (images === undefined) return parsed
-  if (parsed.kind !== 'conversation') return problem(`the record has ${images.length} image(s); tunekit reads images for sft conversations only, not for preference or KTO records`)
+  if (parsed.kind !== 'conversation') return images.length === 0 ? parsed : problem(`the record has ${images.length} image(s); tunekit reads images for sft conversations only, not for preference or KTO records`)
   checkPlaceholders(parsed.messages, images)
   return { ...parsed, images }
 }

@@ -121,7 +121,7 @@ export async function formatRecords(
       summary.conversations++
       const c: Conversation = { id, messages: parsed.messages }
       if (parsed.tools) c.tools = parsed.tools
-      if (parsed.images) c.images = parsed.images
+      if (parsed.images?.length) c.images = parsed.images
       await opts.onConversation(c)
     } else if (parsed.kind === 'tokens') {
       summary.tokenized++
