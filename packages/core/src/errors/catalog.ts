@@ -1616,6 +1616,49 @@ export const errors = {
     message: (tokens: number) => `a rollout of args.batchSize × args.gradientAccumulationSteps × stage.numMiniBatches = ${tokens} completion(s) is too few: the advantages are whitened over the rollout's tokens, and TRL's PPOTrainer needs more than one`,
     hint: 'Use args.batchSize of 2 or more.',
   },
+  // ── images: multimodal records and their preprocessing (TK504–TK509) ─────────────────────
+  ImageUnreadable: {
+    code: 'TK504',
+    name: 'ImageUnreadable',
+    title: 'An image file cannot be read',
+    message: (file: string, reason: string) => `the image ${show(file)} cannot be read: ${reason}`,
+    hint: 'Give a PNG file (8-bit gray, gray + alpha, RGB, RGBA or palette); convert other images first, e.g. with PIL: Image.open(path).convert("RGB").save("image.png").',
+  },
+  ImageUnsupported: {
+    code: 'TK505',
+    name: 'ImageUnsupported',
+    title: 'A PNG of a kind tunekit does not decode',
+    message: (file: string, what: string) => `the PNG ${show(file)} is ${what}, which tunekit's decoder does not read (it reads non-interlaced PNGs of 8 bits per channel, or palette / gray of 1, 2, 4 or 8 bits)`,
+    hint: 'Save the image again as a plain 8-bit PNG, e.g. with PIL: Image.open(path).convert("RGB").save(path) (PIL writes non-interlaced PNGs).',
+  },
+  ImageCountMismatch: {
+    code: 'TK506',
+    name: 'ImageCountMismatch',
+    title: 'The <image> placeholders and the images differ in number',
+    message: (where: string, counts: string) => `${where} has ${counts}: each image takes the place of one <image> in the text, in order, as LLaMA-Factory's mm_plugin requires`,
+    hint: 'Put one <image> in the user message for each path in the record\'s "images" list (or one image_url part for each image), or remove the extra ones.',
+  },
+  ImageMissing: {
+    code: 'TK507',
+    name: 'ImageMissing',
+    title: 'An image the data names does not exist',
+    message: (where: string, reason: string) => `${where} ${reason}`,
+    hint: 'Image paths are relative to the data file\'s folder (LLaMA-Factory\'s dataset_dir / media_dir) or absolute; fix the path or add the file.',
+  },
+  ImageUrlNotLocal: {
+    code: 'TK508',
+    name: 'ImageUrlNotLocal',
+    title: 'An image_url is not a local file',
+    message: (where: string, reason: string) => `${where} ${reason}: tunekit reads images from local files only, never from the network while it prepares data`,
+    hint: 'Download the image next to the data file and give its path ("image.png" or "file:///abs/image.png") as the url.',
+  },
+  ImageModelUnsupported: {
+    code: 'TK509',
+    name: 'ImageModelUnsupported',
+    title: 'The model cannot take these images',
+    message: (folder: string, reason: string) => `the model ${show(folder)} cannot take images: ${reason}`,
+    hint: "Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor).",
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors
