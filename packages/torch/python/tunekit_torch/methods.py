@@ -91,7 +91,7 @@ class Lora:
             if str(method.init_lora_weights).startswith("pissa") else None
         if ctx.get("initial_adapter") is not None:
             load_adapter_weights(model, ctx["initial_adapter"], ctx["node"], computed)
-        else:
+        elif ctx.get("family") != "auto":  # family 'auto' always starts from PEFT's draw (no layout to draw one in TypeScript)
             warn(ctx["node"], "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
         _trainable_float32(model)
         return model
