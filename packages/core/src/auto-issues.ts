@@ -10,8 +10,8 @@ interface AutoParts {
   model?: { family?: string | undefined; random?: unknown } | undefined
   backend?: string | undefined
   stage?: { kind?: string | undefined } | undefined
-  method?: { kind?: string | undefined; targetModules?: unknown; useDora?: boolean | undefined; initLoraWeights?: unknown } | undefined
-  lora?: { targetModules?: unknown } | undefined
+  method?: { kind?: string | undefined; targetModules?: unknown; trainableTokens?: unknown } | undefined
+  lora?: { targetModules?: unknown; trainableTokens?: unknown } | undefined
 }
 
 /**
@@ -32,6 +32,9 @@ export function autoIssues({ model, backend, stage, method, lora }: AutoParts): 
   if (kind === 'lora') {
     const at = method?.kind === 'lora' ? 'method' : 'lora'
     const targets = method?.kind === 'lora' ? method.targetModules : lora?.targetModules
+    // trainable tokens name the input embedding `embed_tokens`, which an 'auto' checkpoint need not call it
+    const tokens = method?.kind === 'lora' ? method.trainableTokens : lora?.trainableTokens
+    if (tokens !== undefined && tokens !== false) issues.push(issue('AutoUnsupported', { path: `${at}.trainableTokens`, value: tokens }, `${at}.trainableTokens`))
     if (!Array.isArray(targets)) issues.push(issue('AutoNeedsTargetModules', { path: `${at}.targetModules`, value: targets ?? null }, targets === undefined ? 'targetModules left out (PEFT\'s default table)' : `targetModules ${JSON.stringify(targets)}`))
   }
   return issues

@@ -116,9 +116,11 @@ export const errors = {
     code: 'TK202',
     name: 'UnknownFamily',
     title: 'Unknown model family',
-    message: (family: string, allowed: readonly string[]) =>
-      `${show(family)} is not a known model family; known families: ${allowed.join(', ')}`,
-    hint: 'Set model.family to the architecture of the checkpoint (config.json "model_type").',
+    message: (family: string | undefined, allowed: readonly string[]) =>
+      family === undefined
+        ? `model.family is not given (tunekit does not guess it from model.id); known families: ${allowed.join(', ')}`
+        : `${show(family)} is not a known model family; known families: ${allowed.join(', ')}`,
+    hint: "Set model.family to the architecture of the checkpoint (config.json \"model_type\"); for a decoder tunekit has no family for, model.family: 'auto' with backend: 'torch' trains any architecture transformers loads without remote code.",
   },
   AddedTokensNeedEmbeddings: {
     code: 'TK203',
@@ -610,8 +612,8 @@ export const errors = {
     code: 'TK258',
     name: 'AutoModuleNotFound',
     title: 'Module not in the model folder',
-    message: (module: string, dir: string, modelType: string, names: readonly string[]) =>
-      `${show(module)} names no module of ${dir} (model_type ${show(modelType)}, family 'auto'); its weights' modules are ${names.join(', ')}`,
+    message: (module: string, dir: string, modelType: string, names: readonly string[], where: string) =>
+      `${show(module)} names no module of ${dir} (model_type ${show(modelType)}, family 'auto'); the ${where} are ${names.join(', ')}`,
     hint: (module: string, names: readonly string[]) => {
       const guess = closest(module, names)
       return guess ? `Did you mean ${show(guess)}? Use the module names listed (PEFT matches a name against the end of each module path).` : 'Use the module names listed (PEFT matches a name against the end of each module path).'

@@ -10,22 +10,24 @@ export type WeightShapeReader = (dir: string) => WeightShapes
 
 /**
  * The folder's family entry and the recipe's module names checked against it: every
- * `targetModules` name must match a linear module of the decoder layers, every `modulesToSave`
- * name a module outside them (AutoModuleNotFound, with the names there are).
+ * `targetModules` name must match a linear module of the decoder layers (AutoModuleNotFound, with
+ * the names there are); a `modulesToSave` name outside the stored modules is a warning.
  */
 export function probeAutoFamily(dir: string, config: ModelConfig, method: MethodOptions, read: WeightShapeReader): { family: FamilyInfo; issues: Issue[] } {
   const family = probedFamily(config, read(dir))
   const issues: Issue[] = []
   if (method.kind !== 'lora') return { family, issues }
-  const notFound = (module: string, path: string, names: readonly string[]): Issue =>
-    issue('AutoModuleNotFound', { path, value: module, hintArgs: [module, names] }, module, dir, config.modelType, names)
   // a list: 'all-linear' and the default are AutoNeedsTargetModules at check time
   const targets: readonly string[] = Array.isArray(method.targetModules) ? method.targetModules : []
   targets.forEach((m, i) => {
-    if (family.linearShapes(config, m).length === 0) issues.push(notFound(m, `lora.targetModules[${i}]`, family.linearModules))
+    if (family.linearShapes(config, m).length > 0) return
+    issues.push(issue('AutoModuleNotFound', { path: `lora.targetModules[${i}]`, value: m, hintArgs: [m, family.linearModules] }, m, dir, config.modelType, family.linearModules, "linear modules of its decoder layers' weights"))
   })
+  // A warning only: transformers 5 renames some stored heads when it loads them (gpt_neox's stored
+  // embed_out is the module lm_head), so the worker checks these against the loaded model's modules.
   method.modulesToSave.forEach((m, i) => {
-    if (!family.saveableModules.includes(m)) issues.push(notFound(m, `lora.modulesToSave[${i}]`, family.saveableModules))
+    if (family.saveableModules.includes(m)) return
+    issues.push(issue('AutoModuleNotFound', { path: `lora.modulesToSave[${i}]`, value: m, severity: 'warning', hintArgs: [m, family.saveableModules] }, m, dir, config.modelType, family.saveableModules, 'modules of its weights outside the decoder layers (as stored; the worker checks the loaded names)'))
   })
   return { family, issues }
 }
