@@ -1154,7 +1154,7 @@ export const errors = {
     name: 'FamilyNeeded',
     title: 'Model family needed',
     message: (model: string) => `${show(model)} is not a checkpoint tunekit knows, so its family cannot be inferred`,
-    hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`.`,
+    hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`; for an architecture none of these is, write the recipe with model.family: 'auto', backend: 'torch' and lora.targetModules.`,
   },
   RecipeFileNotFound: {
     code: 'TK413',
