@@ -214,7 +214,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   const stageKind = recipe.stage?.kind ?? 'sft'
   if (stageKind === 'rm') issues.push(...rmIssues(recipe))
   if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
-  else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
+  else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder' && !familyInfo(f)?.probed)] }, family.name, recipe.stage?.kind ?? 'sft'))
   // in a chain the tokens were added (and their rows trained) by the recipe it starts from
   const added = tokens.add && tokens.chatml !== undefined && recipe.init === undefined ? addedTokens(tokens) : []
   const randomLayers = model.random?.config?.num_hidden_layers
