@@ -12,6 +12,7 @@ interface AutoParts {
   stage?: { kind?: string | undefined } | undefined
   method?: { kind?: string | undefined; targetModules?: unknown; trainableTokens?: unknown } | undefined
   lora?: { targetModules?: unknown; trainableTokens?: unknown } | undefined
+  output?: { gguf?: readonly unknown[] | undefined } | undefined
 }
 
 /**
@@ -19,7 +20,7 @@ interface AutoParts {
  * the modules from, LoRA with its module names listed or full fine-tuning, stage sft or pretrain.
  * The names themselves are checked against the folder's weights by `plan` (AutoModuleNotFound).
  */
-export function autoIssues({ model, backend, stage, method, lora }: AutoParts): Issue[] {
+export function autoIssues({ model, backend, stage, method, lora, output }: AutoParts): Issue[] {
   if (model?.family !== 'auto') return []
   const issues: Issue[] = []
   const native = familyNames.filter((f) => familyInfo(f)?.kind === 'decoder' && f !== 'auto')
@@ -29,6 +30,8 @@ export function autoIssues({ model, backend, stage, method, lora }: AutoParts): 
   if (!AUTO_METHODS.includes(kind)) issues.push(issue('AutoUnsupported', { path: 'method.kind', value: kind }, `method '${kind}'`))
   const stageKind = stage?.kind ?? 'sft'
   if (!AUTO_STAGES.includes(stageKind)) issues.push(issue('AutoUnsupported', { path: 'stage.kind', value: stageKind }, `stage '${stageKind}'`))
+  // the GGUF writer names llama-style tensors (model.layers.<i>.self_attn.q_proj, …)
+  if ((output?.gguf ?? []).length > 0) issues.push(issue('AutoUnsupported', { path: 'output.gguf', value: output?.gguf }, 'output.gguf'))
   if (kind === 'lora') {
     const at = method?.kind === 'lora' ? 'method' : 'lora'
     const targets = method?.kind === 'lora' ? method.targetModules : lora?.targetModules

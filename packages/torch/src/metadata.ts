@@ -41,8 +41,9 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
 
 /** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */
 async function fullConfig(dir: string, recipeFamily: string): Promise<void> {
-  const { family, config } = await readModelConfig(dir, recipeFamily)
-  await writeModelConfigJson(join(dir, 'config.json'), family, config, { dtype: storedFloatDtype(dir) })
+  const { family, config, json } = await readModelConfig(dir, recipeFamily)
+  // family 'auto' writes only what training changes: the rest of config.json is save_pretrained's, kept
+  await writeModelConfigJson(join(dir, 'config.json'), family, config, { dtype: storedFloatDtype(dir), ...(family === 'auto' ? { base: json } : {}) })
 }
 
 /** The merged folder's config.json, generation_config.json and tokenizer files, beside the worker's safetensors. */
