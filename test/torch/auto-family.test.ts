@@ -5,11 +5,12 @@
 // a plain transformers + PEFT loop on the same batches, and the merge loads in transformers with
 // the logits of PEFT's merge_and_unload. One Python process serves the whole file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compile, defineRecipe, file, formatIssue, isTunekitError, modelConfigFromText, parseRecipe, plan, RecipeError, type Recipe } from '@tunekit/core'
+import { compile, defineRecipe, file, formatIssue, inline, isTunekitError, modelConfigFromText, parseRecipe, plan, RecipeError, type Recipe } from '@tunekit/core'
+import { readShards, sampleOf } from '@tunekit/data'
 import { inspectModelFolder, readWeightShapes } from '@tunekit/hf'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
@@ -131,6 +132,39 @@ describe("family 'auto' on torch: a tiny GPT-NeoX", { timeout: 600_000 }, () => 
       "✖ TK258 "embed_out" names no module of tunekit/tiny-gpt-neox (model_type "gpt_neox", family 'auto'); the modules outside the decoder layers of the model transformers loads are embed_in, final_layer_norm, lm_head → at lora.modulesToSave
         value: "embed_out"
         fix: Use the module names listed (PEFT matches a name against the end of each module path)."
+    `)
+  })
+
+  it("chat data without data.template gets the checkpoint's own chat_template, rendered to transformers' ids; none there is TK269", async () => {
+    const chatDir = join(work, 'gpt-neox-chat')
+    cpSync(dir, chatDir, { recursive: true })
+    const own = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] }}{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}"
+    const config = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>
+    writeFileSync(join(chatDir, 'tokenizer_config.json'), JSON.stringify({ ...config, chat_template: own }))
+    const chat = (folder: string): Recipe<'auto'> => defineRecipe<'auto'>({
+      name: 'tiny-gpt-neox-chat',
+      model: { id: 'tunekit/tiny-gpt-neox', family: 'auto', path: folder, dtype: 'float32' },
+      data: { source: inline([{ prompt: 'two plus two?', response: 'four' }]), format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 64, split: { eval: 0 } },
+      lora: { targetModules: TARGETS },
+      backend: 'torch',
+    })
+    expect(chat(chatDir).data.template).toBe('model')
+    const cacheDir = tempDir('auto-chat')
+    expect((await planned(chat(chatDir), cacheDir)).issues.filter((i) => i.code === 'TK269')).toEqual([])
+    const tokenized = await runRecipe(chat(chatDir), backend, { until: 'tokenize', cacheDir })
+    const ids = Array.from(sampleOf(await readShards(tokenized.artifact('tokenize')), 0).ids)
+    // the saved tokenizer (bos in front of the template, as training put it) gives the trained ids in transformers
+    const messages = [{ role: 'user', content: 'two plus two?' }, { role: 'assistant', content: 'four' }]
+    const hf = await reference.ask<{ ids: number[] }>({ op: 'chat', dir: join(tokenized.artifact('tokenize'), 'tokenizer'), messages })
+    expect(ids).toEqual(hf.ids)
+    const bare = await reference.ask<{ ids: number[] }>({ op: 'chat', dir: chatDir, messages })
+    expect(ids).toEqual([0, ...bare.ids])
+    // the test tokenizer's own tokenizer_config.json has no chat_template
+    const missing = (await planned(chat(dir), tempDir('auto-chat'))).issues.filter((i) => i.code === 'TK269')
+    expect(missing.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
+      "✖ TK269 $DIR/tokenizer_config.json has no chat_template, and family 'auto' renders chat data with the checkpoint's own template unless data.template names one → at data.template
+        value: "model"
+        fix: Set data.template (e.g. 'chatml', or { jinja: '…' }), or add the checkpoint's chat_template to tokenizer_config.json."
     `)
   })
 

@@ -15,6 +15,8 @@ file: it reads one JSON request per stdin line and answers one JSON line on stdo
       [seq * vocab] of merge_and_unload() on "ids".
   {"op": "logits", "dir", "ids"}
       AutoModelForCausalLM.from_pretrained(dir) and its logits on "ids": {"logits"}.
+  {"op": "chat", "dir", "messages"}
+      AutoTokenizer.from_pretrained(dir).apply_chat_template(messages, tokenize=True): {"ids"}.
 """
 import json
 import shutil
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPTNeoXConfig, GPTNeoXForCausalLM
 
 torch.use_deterministic_algorithms(True, warn_only=True)
 
@@ -91,7 +93,12 @@ def logits(req):
     return {"logits": logits_of(model, req["ids"])}
 
 
-OPS = {"write": write, "reference": reference, "logits": logits}
+def chat(req):
+    ids = AutoTokenizer.from_pretrained(req["dir"]).apply_chat_template(req["messages"], tokenize=True)
+    return {"ids": list(ids["input_ids"] if hasattr(ids, "keys") else ids)}
+
+
+OPS = {"write": write, "reference": reference, "logits": logits, "chat": chat}
 for line in sys.stdin:
     req = json.loads(line)
     print(json.dumps(OPS[req["op"]](req)), flush=True)

@@ -353,10 +353,15 @@ function ktoIssues(stage: { lossType?: string | undefined }, args: NonNullable<R
   return issues
 }
 
-/** The recipe with the stage's data defaults filled in where it leaves them out (schema/stage.ts). */
+/** The recipe with the stage's data defaults (schema/stage.ts) and the family's template filled in where it leaves them out. */
 function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
-  const defaults: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  const stage: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  // a family with a template of its own ('auto': the checkpoint's) gets it where the stage renders chat
+  // ('chatml-text' data is ChatML already, whatever the family)
   const { data } = recipe
+  const chatmlText = data.format === 'chatml-text' || (typeof data.format === 'object' && 'kind' in data.format && data.format.kind === 'chatml-text')
+  const own = chatmlText ? undefined : familyInfo(recipe.model.family)?.defaultTemplate
+  const defaults = stage.template !== undefined && own !== undefined ? { ...stage, template: own } : stage
   return {
     ...recipe,
     data: {

@@ -68,6 +68,8 @@ export const autoFamily: FamilyInfo<string, string> = {
   kind: 'decoder',
   architecture: 'AutoModelForCausalLM',
   probed: true,
+  // no table of this architecture's chat format: the checkpoint's own (AutoTemplateMissing without one)
+  defaultTemplate: 'model',
   linearModules: [],
   saveableModules: [],
   defaultTargetModules: [],

@@ -102,6 +102,11 @@ export interface FamilyInfo<M extends string = string, S extends string = string
    * `probedFamily` builds the real entry); config.json is then kept as the checkpoint wrote it.
    */
   probed?: true
+  /**
+   * The chat template chat data gets when `data.template` is left out, where it is not the stage's
+   * `'chatml'`: `'model'` (the checkpoint's own tokenizer_config.json chat_template) for `auto`.
+   */
+  defaultTemplate?: 'model'
   /** config.json `architectures[0]` written for this family. */
   architecture: string
   /**

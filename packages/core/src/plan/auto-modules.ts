@@ -1,5 +1,7 @@
 // Plan-time checks and counts of family 'auto': the module names and shapes come from the model
 // folder's safetensors headers (read by the caller's `weightShapes`: core reads no safetensors).
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { issue, type Issue } from '../errors/tunekit-error.ts'
 import { probedFamily, type WeightShapes } from '../families/auto.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
@@ -30,4 +32,21 @@ export function probeAutoFamily(dir: string, config: ModelConfig, method: Method
     issues.push(issue('AutoModuleNotFound', { path: `lora.modulesToSave[${i}]`, value: m, severity: 'warning', hintArgs: [m, family.saveableModules] }, m, dir, config.modelType, family.saveableModules, 'modules of its weights outside the decoder layers (as stored; the worker checks the loaded names)'))
   })
   return { family, issues }
+}
+
+/**
+ * Family 'auto' with chat data and no `data.template`: the checkpoint's own chat_template, which
+ * its tokenizer_config.json must hold (AutoTemplateMissing otherwise; the tokenize node says the same).
+ */
+export function autoTemplateIssues(dir: string, template: unknown): Issue[] {
+  if (template !== 'model') return []
+  const file = join(dir, 'tokenizer_config.json')
+  let own: unknown
+  try {
+    own = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { chat_template?: unknown }).chat_template : undefined
+  } catch {
+    return [] // a malformed tokenizer_config.json is the inspector's MalformedTokenizer
+  }
+  const present = typeof own === 'string' || (Array.isArray(own) && own.length > 0)
+  return present ? [] : [issue('AutoTemplateMissing', { path: 'data.template', value: 'model' }, file)]
 }

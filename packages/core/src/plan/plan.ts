@@ -11,7 +11,7 @@ import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateEncoderMemory } from './encoder-memory.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
-import { probeAutoFamily, type WeightShapeReader } from './auto-modules.ts'
+import { autoTemplateIssues, probeAutoFamily, type WeightShapeReader } from './auto-modules.ts'
 import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
 
@@ -155,6 +155,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
   const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
+  const render = nodeParams('tokenize', tokenizeNode).render
+  if (train.model.family === 'auto' && !('reason' in size) && size.dir !== undefined && render.kind === 'chat') issues.push(...autoTemplateIssues(size.dir, render.template))
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   let disk: DiskEstimate | null = null
