@@ -113,6 +113,28 @@ describe("family 'auto' on torch: a tiny GPT-NeoX", { timeout: 600_000 }, () => 
     expect([merged.model_type, merged.architectures, merged.dtype]).toEqual(['gpt_neox', ['GPTNeoXForCausalLM'], 'float32'])
   })
 
+  it('full fine-tuning: plan counts every tensor of the folder, and 3 steps equal a plain transformers loop (1e-5)', async () => {
+    const fullRecipe = defineRecipe<'auto'>({
+      name: 'tiny-gpt-neox-full',
+      model: { id: 'tunekit/tiny-gpt-neox', family: 'auto', path: dir, dtype: 'float32' },
+      data: { source: file(tokens), format: 'tokens', maxLength: 64, split: { eval: 0 } },
+      method: { kind: 'full' },
+      args: { batchSize: BATCH, maxSteps: STEPS, learningRate: LR, lrScheduler: 'constant', shuffle: false, logEvery: 1, evalEvery: 'never', saveEvery: 'never', seed: SEED },
+      backend: 'torch',
+      device: 'cpu',
+    })
+    const [ref, fullRun] = await Promise.all([
+      reference.ask<{ trainable: number; losses: number[] }>({ op: 'full', dir, tokens, batch: BATCH, steps: STEPS, lr: LR }),
+      runRecipe(fullRecipe, backend, { until: 'train' }),
+    ])
+    const p = await planned(fullRecipe, fullRun.cacheDir)
+    expect('params' in p.model ? p.model.params.trainable : NaN).toBe(ref.trainable)
+    const got = fullRun.events.flatMap((e) => (e.type === 'step' ? [e.loss] : []))
+    const rel = maxRel(got, ref.losses)
+    console.log(`auto full: ${ref.trainable} trainable; losses max relative difference ${rel.toExponential(2)}`)
+    expect(rel).toBeLessThan(1e-5)
+  })
+
   it("plan lists the folder's module names for a name that is not there, with the closest; a saved module's stored name is a warning", async () => {
     expect(modules).toContain('query_key_value')
     const p = await planned(recipe(dir, tokens, { targetModules: ['query_key_val', 'dense'], modulesToSave: ['lm_head'] }), tempDir('auto-cache'))

@@ -13,6 +13,8 @@ file: it reads one JSON request per stdin line and answers one JSON line on stdo
       labels -100. Answers {"trainable", "all"} (PEFT's get_nb_trainable_parameters, what
       print_trainable_parameters prints), {"losses"} per step, and {"merged"}: the logits
       [seq * vocab] of merge_and_unload() on "ids".
+  {"op": "full", "dir", "tokens", "batch", "steps", "lr"}
+      The same loop with every parameter trained (full fine-tuning): {"trainable", "losses"}.
   {"op": "logits", "dir", "ids"}
       AutoModelForCausalLM.from_pretrained(dir) and its logits on "ids": {"logits"}.
   {"op": "chat", "dir", "messages"}
@@ -65,6 +67,23 @@ def logits_of(model, ids):
         return model(input_ids=torch.tensor([ids])).logits[0].flatten().tolist()
 
 
+def train_steps(model, req):
+    """`steps` AdamW steps on the records in file order; the per-step losses."""
+    records = [json.loads(line) for line in open(req["tokens"])]
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=req["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    losses = []
+    for step in range(req["steps"]):
+        loss = model(**batch_tensors(records[step * req["batch"]:(step + 1) * req["batch"]])).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
 def reference(req):
     model = AutoModelForCausalLM.from_pretrained(req["dir"], dtype=torch.float32, attn_implementation="eager")
     torch.manual_seed(req["seed"])
@@ -72,20 +91,14 @@ def reference(req):
                      modules_to_save=req["save"] or None, bias="none", task_type="CAUSAL_LM")
     peft_model = get_peft_model(model, cfg)
     trainable, total = peft_model.get_nb_trainable_parameters()
-    records = [json.loads(line) for line in open(req["tokens"])]
-    peft_model.train()
-    params = [p for p in peft_model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=req["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
-    losses = []
-    for step in range(req["steps"]):
-        loss = peft_model(**batch_tensors(records[step * req["batch"]:(step + 1) * req["batch"]])).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
+    losses = train_steps(peft_model, req)
     merged = peft_model.merge_and_unload().eval()
     return {"trainable": trainable, "all": total, "losses": losses, "merged": logits_of(merged, req["ids"])}
+
+
+def full(req):
+    model = AutoModelForCausalLM.from_pretrained(req["dir"], dtype=torch.float32, attn_implementation="eager")
+    return {"trainable": sum(p.numel() for p in model.parameters()), "losses": train_steps(model, req)}
 
 
 def logits(req):
@@ -98,7 +111,7 @@ def chat(req):
     return {"ids": list(ids["input_ids"] if hasattr(ids, "keys") else ids)}
 
 
-OPS = {"write": write, "reference": reference, "logits": logits, "chat": chat}
+OPS = {"write": write, "reference": reference, "full": full, "logits": logits, "chat": chat}
 for line in sys.stdin:
     req = json.loads(line)
     print(json.dumps(OPS[req["op"]](req)), flush=True)
