@@ -183,6 +183,9 @@ describe("family 'auto' on torch: a tiny GPT-NeoX", { timeout: 600_000 }, () => 
     expect(ids).toEqual([0, ...bare.ids])
     // the test tokenizer's own tokenizer_config.json has no chat_template
     const missing = (await planned(chat(dir), tempDir('auto-chat'))).issues.filter((i) => i.code === 'TK269')
+    // a run that skipped the plan stops at the tokenize node with the same error
+    const err = await runRecipe(chat(dir), backend, { until: 'tokenize' }).catch((e: unknown) => e)
+    expect(isTunekitError(err) ? err.issues.map((i) => i.code) : err).toEqual(['TK269'])
     expect(missing.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
       "✖ TK269 $DIR/tokenizer_config.json has no chat_template, and family 'auto' renders chat data with the checkpoint's own template unless data.template names one → at data.template
         value: "model"

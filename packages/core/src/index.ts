@@ -74,6 +74,7 @@ export { DONE_MARKER, artifactDir, workDirOf, isCached, readMarker, cleanCache, 
 export type { DoneMarker } from './cache/store.ts'
 export { plan } from './plan/plan.ts'
 export type { Plan, PlanOptions, PlanNode, PlanData, PlanEta, ModelInspector } from './plan/plan.ts'
+export { autoTemplateIssues } from './plan/auto-modules.ts'
 export type { WeightShapeReader } from './plan/auto-modules.ts'
 export { formatPlan, duration } from './plan/format.ts'
 export { estimateMemory, estimateActivations, bitsPerQuantizedParam, resolveWeightDtype } from './plan/memory.ts'

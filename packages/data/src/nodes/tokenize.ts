@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fail, inputOfKind, nodeParams, resolveModelDir, type NodeExecutor } from '@tunekit/core'
-import { modelChatTemplate, runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
+import { autoTemplateIssues, inputOfKind, nodeParams, resolveModelDir, TunekitError, type NodeExecutor } from '@tunekit/core'
+import { runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
 import { runTokenizePreferences } from '../tokenize/run-tokenize-preferences.ts'
 import { runTokenizePrompts } from '../tokenize/run-tokenize-prompts.ts'
 
@@ -24,18 +23,13 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `prompts: ${report.prompts} (longest ${report.longestPrompt} tokens, ${report.truncated} cut to maxPromptLength, ${report.skipped.length} skipped)` })
     return
   }
-  if (p.render.kind === 'chat' && p.render.template === 'model' && p.family === 'auto') requireOwnTemplate(modelDir)
+  // family 'auto' renders chat data with the checkpoint's own template unless data.template names one (the plan's check again)
+  const missing = p.render.kind === 'chat' && p.family === 'auto' ? autoTemplateIssues(modelDir, p.render.template) : []
+  if (missing.length > 0) throw new TunekitError(missing)
   const { table } = p.render.kind === 'text'
     ? await runTokenizeText(join(formatDir, 'documents.jsonl'), modelDir, ctx.outDir, common)
     : p.render.kind === 'tokens'
       ? await runTokenizeIds(join(formatDir, 'tokens.jsonl'), modelDir, ctx.outDir, { ...common, onError: p.onError })
       : await runTokenize(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { ...common, template: p.render.template, mask: p.render.mask, onError: p.onError })
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `data checks\n${table}` })
-}
-
-/** Family 'auto' renders chat data with the checkpoint's own template unless data.template names one: AutoTemplateMissing without it. */
-function requireOwnTemplate(modelDir: string): void {
-  const file = join(modelDir, 'tokenizer_config.json')
-  const config = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { chat_template?: unknown }) : {}
-  if (modelChatTemplate(config.chat_template) === undefined) fail('AutoTemplateMissing', { path: 'data.template', value: 'model' }, file)
 }
