@@ -20,6 +20,7 @@ import { stageDataDefaults, type StageKind } from './schema/stage.ts'
 import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
 import { galoreIssues } from './galore-issues.ts'
+import { autoIssues } from './auto-issues.ts'
 import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
@@ -201,7 +202,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe), ...autoIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)
@@ -213,7 +214,7 @@ export function checkRecipe(recipe: RecipeParts): Issue[] {
   const stageKind = recipe.stage?.kind ?? 'sft'
   if (stageKind === 'rm') issues.push(...rmIssues(recipe))
   if (stageKind === 'qa') issues.push(...qaIssues(recipe, family))
-  else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder')] }, family.name, recipe.stage?.kind ?? 'sft'))
+  else if (family.kind === 'encoder') issues.push(issue('EncoderStage', { path: 'model.family', value: model.family, hintArgs: [family.name, familyNames.filter((f) => familyInfo(f)?.kind === 'decoder' && !familyInfo(f)?.probed)] }, family.name, recipe.stage?.kind ?? 'sft'))
   // in a chain the tokens were added (and their rows trained) by the recipe it starts from
   const added = tokens.add && tokens.chatml !== undefined && recipe.init === undefined ? addedTokens(tokens) : []
   const randomLayers = model.random?.config?.num_hidden_layers
@@ -352,10 +353,15 @@ function ktoIssues(stage: { lossType?: string | undefined }, args: NonNullable<R
   return issues
 }
 
-/** The recipe with the stage's data defaults filled in where it leaves them out (schema/stage.ts). */
+/** The recipe with the stage's data defaults (schema/stage.ts) and the family's template filled in where it leaves them out. */
 function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
-  const defaults: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  const stage: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
+  // a family with a template of its own ('auto': the checkpoint's) gets it where the stage renders chat
+  // ('chatml-text' data is ChatML already, whatever the family)
   const { data } = recipe
+  const chatmlText = data.format === 'chatml-text' || (typeof data.format === 'object' && 'kind' in data.format && data.format.kind === 'chatml-text')
+  const own = chatmlText ? undefined : familyInfo(recipe.model.family)?.defaultTemplate
+  const defaults = stage.template !== undefined && own !== undefined ? { ...stage, template: own } : stage
   return {
     ...recipe,
     data: {

@@ -34,11 +34,12 @@ export function configFromJson(json: Record<string, unknown>, family: string, wh
 /**
  * Reads `dir/config.json` into the family registry's ModelConfig (family from `model_type`), with
  * the plan's rules (core's `modelConfigFromText`): every problem is a catalog error naming the file.
+ * With `recipeFamily` 'auto', any model_type transformers loads without remote code is read generically.
  */
-export async function readModelConfig(dir: string): Promise<ModelFolderConfig> {
+export async function readModelConfig(dir: string, recipeFamily?: string): Promise<ModelFolderConfig> {
   const file = join(dir, 'config.json')
   const text = await readFile(file, 'utf8').catch(() => fail('ModelNotFound', { path: dir, hintArgs: [dir] }, dir, [file]))
-  const read = modelConfigFromText(file, text)
+  const read = modelConfigFromText(file, text, recipeFamily)
   if (!read.ok) throw new TunekitError(read.issues)
   return read.value
 }

@@ -10,7 +10,7 @@ export { MAX_HEADER_BYTES, parseHeader, readHeader, readHeaderSync, openSafetens
 export type { Tensor, FloatTensor, TensorInfo, SafetensorsHeader, SafetensorsFile, TensorToWrite, LazyTensor, TensorSource, WriteOptions } from './safetensors.ts'
 export { SINGLE_FILE, INDEX_FILE, parseSize, openModelWeights, readWeightHeadersSync, writeModelWeights } from './sharded.ts'
 export type { ModelWeights, WeightEntry } from './sharded.ts'
-export { MAX_LISTED, capIssues, weightIssues, tokenizerIdCount, tokenizerIssues, inspectModelFolder, checkModelFolder, checkWeights, freshHeadTensors } from './inspect-folder.ts'
+export { MAX_LISTED, capIssues, weightIssues, tokenizerIdCount, tokenizerIssues, inspectModelFolder, checkModelFolder, checkWeights, freshHeadTensors, readWeightShapes } from './inspect-folder.ts'
 export type { WeightShape } from './inspect-folder.ts'
 export { familyOf } from './family-of.ts'
 export { configFromJson, readModelConfig, modelWeightSpecs, moduleWeightName, writeModelFolder } from './hf-folder.ts'

@@ -48,6 +48,8 @@ export function capIssues(issues: readonly Issue[], what: string): Issue[] {
  * warning (transformers ignores them too). Errors are capped at {@link MAX_LISTED}.
  */
 export function weightIssues(dir: string, model: { family: string; config: ModelConfig }, weights: ReadonlyMap<string, WeightShape>): Issue[] {
+  // family 'auto': no layout to hold the weights to (their names are the modules), only their types
+  if (familyOf(model.family).probed) return capIssues(floatIssues(weights), 'problems with the weights')
   // A merged reward model (the rm stage's *ForSequenceClassification) holds the head score [1, hidden] in place of lm_head.
   const reward = weights.has('score.weight')
   const specs: WeightSpec[] = [
@@ -79,6 +81,17 @@ export function weightIssues(dir: string, model: { family: string; config: Model
   const warnings = extra.length > 0 ? [issue('UnexpectedWeight', { path: dir, value: extra.slice(0, 3), severity: 'warning' }, dir, extra.length, extra.slice(0, 3))] : []
   if (fresh.length > 0) warnings.push(issue('NewHeadWeights', { path: dir, value: fresh, severity: 'warning' }, dir, fresh, familyOf(model.family).architecture))
   return [...capIssues(errors, 'problems with the weights'), ...warnings]
+}
+
+/** Every weight that is not a float type, for a folder with no layout to check (family 'auto'). */
+function floatIssues(weights: ReadonlyMap<string, WeightShape>): Issue[] {
+  return [...weights].filter(([, w]) => !isFloatDtype(w.dtype)).map(([name, w]) =>
+    issue('MalformedSafetensors', { path: name, value: w.dtype }, w.file, `weight ${JSON.stringify(name)} is ${w.dtype}; model weights are F32, F16, BF16 or F64`))
+}
+
+/** A folder's weight names and shapes from its safetensors headers (what plan's family 'auto' counts from). */
+export function readWeightShapes(dir: string): Map<string, readonly number[]> {
+  return new Map([...readWeightHeadersSync(dir)].map(([name, w]) => [name, w.shape]))
 }
 
 /** Token ids a parsed tokenizer.json can produce: its vocabulary plus added tokens (highest id + 1). */

@@ -9,16 +9,19 @@ import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPrompt
  * Writes `<workDir>/initial-adapter/` from the node's LoRA method and `args.seed`; returns the folder.
  * A warm start (`lora.init` naming an adapter folder) returns that folder, checked against the
  * model, for the worker to load through PEFT. Full and freeze start from the base weights
- * themselves: nothing to draw, no folder.
+ * themselves: nothing to draw, no folder; nor does a fresh LoRA of family 'auto' (PEFT draws it).
  */
 export async function writeInitialAdapter(ctx: NodeContext): Promise<string | undefined> {
   const params = nodeParams('train', ctx.node)
   if (params.method.kind === 'prompt-tuning') return writeInitialPrompt(ctx, params.method)
   if (params.method.kind === 'p-tuning' || params.method.kind === 'prefix-tuning') return writeInitialEncoder(ctx, params)
   if (params.method.kind !== 'lora') return undefined
+  const warm = warmStartDir(params.method.init, ctx.baseDir)
+  // family 'auto' has no module layout to draw an adapter in (or check one against) here: the worker's
+  // PEFT draws it from args.seed (torch.manual_seed before get_peft_model) and loads a warm start itself
+  if (params.model.family === 'auto') return warm
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
   const tokenize = inputOfKind(ctx, 'tokenize')
-  const warm = warmStartDir(params.method.init, ctx.baseDir)
   if (warm) {
     const { family, config } = await readModelConfig(modelDir)
     const tok = await loadTokenizer(join(tokenize, 'tokenizer'))

@@ -18,10 +18,10 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
   const tokenize = inputOfKind(ctx, 'tokenize')
   await cp(join(tokenize, 'tokenizer'), join(ctx.outDir, 'tokenizer'), { recursive: true })
   await cp(join(tokenize, 'chat_template.jinja'), join(ctx.outDir, 'chat_template.jinja')).catch(() => undefined)
-  if (p.method.kind === 'full' || p.method.kind === 'llama-pro') return fullConfig(ctx.outDir)
+  if (p.method.kind === 'full' || p.method.kind === 'llama-pro') return fullConfig(ctx.outDir, p.model.family)
   if (p.method.kind === 'freeze') return
   const modelDir = await resolveModelDir(inputOfKind(ctx, 'model'))
-  const { family, config } = await readModelConfig(modelDir)
+  const { family, config } = await readModelConfig(modelDir, p.model.family)
   const { baseModel, revision } = adapterBaseModel(p.model, modelDir)
   // IA³ and prompt tuning: PEFT's config of that method, as @tunekit/hf's layout writes it for tfjs
   if (p.method.kind === 'ia3') return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), ia3ConfigJson(p.method, family, baseModel, revision))
@@ -40,9 +40,10 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
 }
 
 /** Full's artifact is a model folder: its config.json in the widest form, from what save_pretrained wrote (as tfjs writes it). */
-async function fullConfig(dir: string): Promise<void> {
-  const { family, config } = await readModelConfig(dir)
-  await writeModelConfigJson(join(dir, 'config.json'), family, config, { dtype: storedFloatDtype(dir) })
+async function fullConfig(dir: string, recipeFamily: string): Promise<void> {
+  const { family, config, json } = await readModelConfig(dir, recipeFamily)
+  // family 'auto' writes only what training changes: the rest of config.json is save_pretrained's, kept
+  await writeModelConfigJson(join(dir, 'config.json'), family, config, { dtype: storedFloatDtype(dir), ...(family === 'auto' ? { base: json } : {}) })
 }
 
 /** The merged folder's config.json, generation_config.json and tokenizer files, beside the worker's safetensors. */
@@ -51,12 +52,15 @@ export async function writeMergeMetadata(ctx: NodeContext): Promise<void> {
   const tokenizerDir = join(tokenize, 'tokenizer')
   const tok = await loadTokenizer(tokenizerDir)
   const baseDir = await resolveModelDir(inputOfKind(ctx, 'model'))
-  const { config } = await readModelConfig(baseDir)
+  // the merge node's params hold no family: the model input's do ('auto' reads config.json generically)
+  const modelNode = ctx.graph.nodes.find((n) => n.kind === 'model' && ctx.node.inputs.includes(n.id))
+  const family = modelNode ? nodeParams('model', modelNode).family : undefined
+  const { config } = await readModelConfig(baseDir, family)
   const adapterConfig = join(inputOfKind(ctx, 'train'), ADAPTER_CONFIG)
   const saved = existsSync(adapterConfig) ? specFromAdapterConfig(JSON.parse(await readFile(adapterConfig, 'utf8')) as Record<string, unknown>).modulesToSave ?? [] : []
   const template = await readFile(join(tokenize, 'chat_template.jinja'), 'utf8').catch(() => undefined)
   await writeMergedMetadata(ctx.outDir, {
-    baseDir, vocabSize: tok.vocabSize, tied: tiedAfterMerge(config.tieWordEmbeddings, saved), dtype: storedFloatDtype(ctx.outDir),
+    baseDir, ...(family !== undefined ? { family } : {}), vocabSize: tok.vocabSize, tied: tiedAfterMerge(config.tieWordEmbeddings, saved), dtype: storedFloatDtype(ctx.outDir),
     eosTokenId: tok.eos.id, padTokenId: tok.pad.id, tokenizerDir, ...(template !== undefined ? { chatTemplate: template } : {}),
     // the worker saved a *ForSequenceClassification when the artifact trained the reward head
     ...(saved.includes('score') ? { sequenceClassification: true } : {}),

@@ -145,6 +145,13 @@ export async function runWorkerNode(
     const [step, loss] = workerError.args ?? []
     fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))
   }
+  // family 'auto': a modules_to_save name PEFT would match with no module of the loaded model (methods.py)
+  if (workerError?.name === 'AutoModuleNotFound') {
+    const [module, dir, modelType, names] = (workerError.args ?? []).map(String)
+    const listed = (names ?? '').split(',')
+    // no spelling guess: a stored name the loader renamed is not a typo of its neighbour (embed_out is not embed_in)
+    fail('AutoModuleNotFound', { path: 'lora.modulesToSave', value: module, hintArgs: [module ?? '', []] }, module ?? '', dir ?? '', modelType ?? '', listed, 'modules outside the decoder layers of the model transformers loads')
+  }
   // the speed options' refusals (tunekit_torch/speed.py)
   if (workerError?.name === 'PaddingFreeVirtualTokens') fail('PaddingFreeVirtualTokens', { path: 'args.paddingFree', value: true }, Number(workerError.args?.[0]))
   if (workerError?.name === 'TorchCompileUnavailable') fail('TorchCompileUnavailable', { path: 'args.torchCompile', value: true }, String(workerError.args?.[0] ?? workerError.message))

@@ -78,7 +78,7 @@ function checkModel(opts: InitOptions): { id: string; family: string } | undefin
   if (opts.model === undefined) return undefined
   const family = opts.family ?? knownCheckpoints[opts.model]?.family
   if (family === undefined) {
-    return fail('FamilyNeeded', { path: '--family', value: opts.model, hintArgs: [opts.model, familyNames] }, opts.model)
+    return fail('FamilyNeeded', { path: '--family', value: opts.model, hintArgs: [opts.model, familyNames.filter((f) => f !== 'auto')] }, opts.model)
   }
   if (!(familyNames as readonly string[]).includes(family)) return fail('UnknownFamily', { path: '--family', value: family }, family, familyNames)
   return { id: opts.model, family }
@@ -313,7 +313,7 @@ export const initCommand: CliCommand = (ctx) =>
     .option('--package', 'scaffold a publishable recipe package (package.json, src, README, a test)')
     .option('--name <name>', 'recipe name, or with --package the npm package name')
     .option('--model <id>', "base model's Hub id (default: a tiny random model that runs anywhere)")
-    .option('--family <family>', `model family when --model is not a known checkpoint (${familyNames.join(', ')})`)
+    .option('--family <family>', `model family when --model is not a known checkpoint (${familyNames.filter((f) => f !== 'auto').join(', ')})`)
     .option('--force', 'overwrite existing files')
     .action(async (target: string | undefined, opts: InitOptions) => {
       if (opts.package) await initPackage(ctx, target, opts)

@@ -2,7 +2,7 @@ import { Command } from 'commander'
 import { formatPlan, plan, TunekitError, type Plan, type PlanOptions } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, weightShapeReader, type RecipeFlags } from './recipe-flags.ts'
 
 export interface PlanCommandOptions extends RecipeFlags {
   json?: boolean
@@ -25,7 +25,7 @@ export async function planRecipe(ctx: CliContext, fileArg: string | undefined, o
     if (wiring.resolved) backend = { name: wiring.resolved.backend.name, capabilities: wiring.resolved.capabilities }
     await wiring.dispose()
   }
-  const result = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, ...(backend ? { backend } : {}) })
+  const result = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, weightShapes: weightShapeReader, ...(backend ? { backend } : {}) })
   const missing = missingInputs(prepared.recipe, prepared.baseDir)
   const notes = missing.map((i) => `${i.message}. ${i.hint}`)
   const full: Plan = { ...result, notes: [...result.notes, ...notes] }

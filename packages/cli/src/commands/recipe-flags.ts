@@ -19,7 +19,7 @@ import {
   type Recipe,
   type RecipeOverrides,
 } from '@tunekit/core'
-import { checkModelFolder, inspectModelFolder } from '@tunekit/hf'
+import { checkModelFolder, inspectModelFolder, readWeightShapes } from '@tunekit/hf'
 import { recipeFor } from '../load-recipe.ts'
 import type { CliContext } from '../context.ts'
 
@@ -190,6 +190,9 @@ export function missingInputs(recipe: Recipe, baseDir: string, env: Record<strin
 
 /** What `plan` runs on a local model folder beyond config.json: the weights' headers and the tokenizer files. */
 export const modelInspector: NonNullable<PlanOptions['inspectModel']> = inspectModelFolder
+
+/** What `plan` reads a local folder's weight names and shapes with: family 'auto' counts and checks its modules from them. */
+export const weightShapeReader: NonNullable<PlanOptions['weightShapes']> = readWeightShapes
 
 /**
  * The problems of the recipe's local model folder, when there is one (config.json, weights'

@@ -18,7 +18,7 @@ import {
 import type { CliCommand, CliContext } from '../context.ts'
 import { wire } from '../wire.ts'
 import { scoreTable } from './score-table.ts'
-import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, type PreparedRecipe, type RecipeFlags } from './recipe-flags.ts'
+import { addRecipeFlags, compilePrepared, missingInputs, modelInspector, prepareRecipe, weightShapeReader, type PreparedRecipe, type RecipeFlags } from './recipe-flags.ts'
 
 /** Options of {@link runRecipe}: the recipe flags, the node selection, and how to report. */
 export interface RunOptions extends RecipeFlags, Selection {
@@ -54,14 +54,14 @@ export async function runPrepared(ctx: CliContext, prepared: PreparedRecipe, opt
   const missing = missingInputs(recipe, prepared.baseDir)
   if (missing.length > 0) {
     // Show what the run would be (the backend assumed, not probed), then what is missing.
-    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector }))}\n\n`)
+    if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, weightShapes: weightShapeReader }))}\n\n`)
     throw new TunekitError(missing, `Cannot run ${recipe.name}: ${missing.length === 1 ? 'an input is' : `${missing.length} inputs are`} not on this machine`)
   }
 
   // A model folder the plan finds broken (config.json, weights' headers, tokenizer) stops the run
   // before the first node, each problem printed once: the plan without them, then the error.
   // --force does not go past these: the model node would refuse the folder anyway.
-  const checked = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector })
+  const checked = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, weightShapes: weightShapeReader })
   const broken = checked.issues.filter((i) => i.severity === 'error')
   if (broken.length > 0) {
     if (!opts.json) ctx.out(`${formatPlan({ ...checked, issues: checked.issues.filter((i) => i.severity !== 'error') })}\n`)
@@ -82,7 +82,7 @@ export async function runPrepared(ctx: CliContext, prepared: PreparedRecipe, opt
       : createProgressRenderer({ write: ctx.out, tty: process.stdout.isTTY === true })
     const resolved = wiring.resolved
     const backend = resolved ? { backend: { name: resolved.backend.name, capabilities: resolved.capabilities } } : {}
-    const planned = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, ...backend })
+    const planned = plan(graph, { cacheDir: prepared.cacheDir, inspectModel: modelInspector, weightShapes: weightShapeReader, ...backend })
     if (!opts.json) ctx.out(`✔ ${recipe.name}: recipe checked\n${formatPlan(planned)}\n\n`)
     // The plan's verdicts stop the run before its first node; --force goes on, saying so.
     const problems = planProblems(planned, recipe, visit)

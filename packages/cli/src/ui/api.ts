@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join, resolve } from 'node:path'
 import { fail, formatPlan, plan, type Graph } from '@tunekit/core'
-import { modelInspector } from '../commands/recipe-flags.ts'
+import { modelInspector, weightShapeReader } from '../commands/recipe-flags.ts'
 import { chatReply, type ChatEngines, type ChatTurn } from './chat-session.ts'
 import { dataView } from './data-view.ts'
 import { streamEvents } from './event-stream.ts'
@@ -94,7 +94,7 @@ export function apiRoutes(state: ApiState): Record<string, Route> {
       const run = runOf(url.searchParams.get('run'))
       const graph = readJson(run.dir, 'graph.json') as Graph
       const recipe = readJson(run.dir, 'recipe.json') as { output: { cacheDir: string } }
-      const planned = plan(graph, { cacheDir: resolve(state.root, recipe.output.cacheDir), inspectModel: modelInspector })
+      const planned = plan(graph, { cacheDir: resolve(state.root, recipe.output.cacheDir), inspectModel: modelInspector, weightShapes: weightShapeReader })
       sendJson(res, 200, { plan: planned, text: formatPlan(planned) })
     },
     'GET /api/data': async (_req, res, url) => sendJson(res, 200, await dataView(state.root, runOf(url.searchParams.get('run')).dir)),

@@ -116,9 +116,11 @@ export const errors = {
     code: 'TK202',
     name: 'UnknownFamily',
     title: 'Unknown model family',
-    message: (family: string, allowed: readonly string[]) =>
-      `${show(family)} is not a known model family; known families: ${allowed.join(', ')}`,
-    hint: 'Set model.family to the architecture of the checkpoint (config.json "model_type").',
+    message: (family: string | undefined, allowed: readonly string[]) =>
+      family === undefined
+        ? `model.family is not given (tunekit does not guess it from model.id); known families: ${allowed.join(', ')}`
+        : `${show(family)} is not a known model family; known families: ${allowed.join(', ')}`,
+    hint: "Set model.family to the architecture of the checkpoint (config.json \"model_type\"); for a decoder tunekit has no family for, model.family: 'auto' with backend: 'torch' trains any architecture transformers loads without remote code.",
   },
   AddedTokensNeedEmbeddings: {
     code: 'TK203',
@@ -395,7 +397,7 @@ export const errors = {
     title: 'Model architecture not supported',
     message: (file: string, modelType: unknown, known: readonly string[]) =>
       `${file}: model_type ${show(modelType)} is not an architecture tunekit can load; known: ${known.join(', ')}`,
-    hint: 'Use a checkpoint of a known family (config.json "model_type"), or restore its config.json if it was edited.',
+    hint: "Use a checkpoint of a known family (config.json \"model_type\"), or train it as it is with model.family: 'auto' and backend: 'torch' (any decoder transformers loads without remote code), or restore its config.json if it was edited.",
   },
   FamilyMismatch: {
     code: 'TK345',
@@ -604,6 +606,55 @@ export const errors = {
     message: (family: string) =>
       `model.gradientCheckpointing on a ${family} model: tfjs recomputes each layer as one custom gradient, which would hide the router's probabilities from the load-balancing loss (router_aux_loss_coef)`,
     hint: "Leave model.gradientCheckpointing off on the tfjs backend, use backend: 'torch', or set router_aux_loss_coef to 0 in config.json.",
+  },
+  // TK258, TK259, TK266–TK269: family 'auto' (module names read from the model folder; torch only).
+  AutoModuleNotFound: {
+    code: 'TK258',
+    name: 'AutoModuleNotFound',
+    title: 'Module not in the model folder',
+    message: (module: string, dir: string, modelType: string, names: readonly string[], where: string) =>
+      `${show(module)} names no module of ${dir} (model_type ${show(modelType)}, family 'auto'); the ${where} are ${names.join(', ')}`,
+    hint: (module: string, names: readonly string[]) => {
+      const guess = closest(module, names)
+      return guess ? `Did you mean ${show(guess)}? Use the module names listed (PEFT matches a name against the end of each module path).` : 'Use the module names listed (PEFT matches a name against the end of each module path).'
+    },
+  },
+  AutoNeedsTorch: {
+    code: 'TK259',
+    name: 'AutoNeedsTorch',
+    title: "family 'auto' outside the torch backend",
+    message: (backend: string) =>
+      `model.family 'auto' loads the checkpoint with transformers' AutoModelForCausalLM, which only the torch backend has; backend ${show(backend)}${backend === 'auto' ? ' picks tfjs on a machine without CUDA' : ' has a model of its own per family'}`,
+    hint: (families: readonly string[]) => `Set backend: 'torch', or use a family tunekit runs natively on both backends (${families.join(', ')}).`,
+  },
+  AutoNeedsTargetModules: {
+    code: 'TK266',
+    name: 'AutoNeedsTargetModules',
+    title: "family 'auto' needs its module names",
+    message: (value: string) =>
+      `${value} with family 'auto': tunekit has no table of this architecture's linear modules, so it cannot say which to adapt before the folder is read`,
+    hint: "List the module names, e.g. targetModules: ['query_key_value', 'dense'] for gpt_neox; `tunekit plan` lists the folder's names when one does not fit.",
+  },
+  AutoNeedsWeights: {
+    code: 'TK267',
+    name: 'AutoNeedsWeights',
+    title: "family 'auto' needs a model folder",
+    message: () => "model.random with family 'auto': a random model is written from a family's own layout, and 'auto' has none until a folder's weights are read",
+    hint: "Point model.path (or model.id in the Hub cache) at a transformers model folder (save_pretrained of a random model works), or use a native family with model.random.",
+  },
+  AutoUnsupported: {
+    code: 'TK268',
+    name: 'AutoUnsupported',
+    title: "Not available with family 'auto'",
+    message: (what: string) => `${what} with family 'auto': it reads the modules of a known layout (embed_tokens, model.layers.<i>.…), which an 'auto' checkpoint need not have`,
+    hint: "Use LoRA (lora) or full fine-tuning (method: { kind: 'full' }) with stage sft or pretrain, or a native family of the checkpoint.",
+  },
+  AutoTemplateMissing: {
+    code: 'TK269',
+    name: 'AutoTemplateMissing',
+    title: "No chat template for family 'auto'",
+    message: (file: string) => `${file} has no chat_template, and family 'auto' renders chat data with the checkpoint's own template unless data.template names one`,
+    hint: "Set data.template (e.g. 'chatml', or { jinja: '…' }), or add the checkpoint's chat_template to tokenizer_config.json.",
   },
   // TK350–TK359: pre-tokenized records (data.format 'tokens').
   TokenLabelsLength: {
@@ -1103,7 +1154,7 @@ export const errors = {
     name: 'FamilyNeeded',
     title: 'Model family needed',
     message: (model: string) => `${show(model)} is not a checkpoint tunekit knows, so its family cannot be inferred`,
-    hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`.`,
+    hint: (model: string, families: readonly string[]) => `Pass --family (${families.join(', ')}): \`tunekit init --model ${model} --family ${families[0]}\`; for an architecture none of these is, write the recipe with model.family: 'auto', backend: 'torch' and lora.targetModules.`,
   },
   RecipeFileNotFound: {
     code: 'TK413',

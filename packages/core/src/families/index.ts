@@ -1,3 +1,4 @@
+import { autoFamily } from './auto.ts'
 import { bertFamily } from './bert.ts'
 import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
 import type { FamilyInfo } from './types.ts'
@@ -77,6 +78,8 @@ export const families = {
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   bert: bertFamily,
+  // any other decoder transformers loads without remote code (torch backend only): module names from the folder's weights
+  auto: autoFamily,
 } as const satisfies Record<string, FamilyInfo>
 
 export type Family = keyof typeof families
@@ -93,4 +96,5 @@ export function familyInfo(family: string): FamilyInfo | undefined {
 /** config.json `model_type` of a family's checkpoints (its name unless the family is an alias, as yi is llama's). */
 export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
 
+export { matchesModule, probedFamily, type WeightShapes } from './auto.ts'
 export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'

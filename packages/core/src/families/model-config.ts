@@ -24,8 +24,8 @@ const JSON_NAMES: Record<(typeof COUNTS)[number], string> = {
   numAttentionHeads: 'num_attention_heads', numKeyValueHeads: 'num_key_value_heads',
 }
 
-/** Checks the numbers against each other: counts are whole and positive, heads divide evenly. */
-function configProblems(c: ModelConfig): Array<{ key: string; value: unknown; reason: string }> {
+/** Checks the numbers against each other: counts are whole and positive, heads divide evenly, rotary heads are even. */
+function configProblems(c: ModelConfig, rotary: boolean): Array<{ key: string; value: unknown; reason: string }> {
   const out: Array<{ key: string; value: unknown; reason: string }> = []
   for (const k of COUNTS) {
     if (!Number.isSafeInteger(c[k]) || c[k] <= 0) out.push({ key: JSON_NAMES[k], value: c[k], reason: `${JSON_NAMES[k]} is ${c[k]}, not a positive whole number` })
@@ -34,7 +34,7 @@ function configProblems(c: ModelConfig): Array<{ key: string; value: unknown; re
   if (!Number.isSafeInteger(c.headDim) || c.headDim <= 0) {
     out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim} (hidden_size ${c.hiddenSize} / num_attention_heads ${c.numAttentionHeads} unless given), not a positive whole number` })
   }
-  else if (c.encoder === undefined && c.headDim % 2 !== 0) out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim}, odd; rotary embeddings need an even width` })
+  else if (rotary && c.encoder === undefined && c.headDim % 2 !== 0) out.push({ key: 'head_dim', value: c.headDim, reason: `head_dim is ${c.headDim}, odd; rotary embeddings need an even width` })
   if (c.numAttentionHeads % c.numKeyValueHeads !== 0) {
     out.push({ key: 'num_key_value_heads', value: c.numKeyValueHeads, reason: `num_attention_heads ${c.numAttentionHeads} is not a multiple of num_key_value_heads ${c.numKeyValueHeads}` })
   }
@@ -58,15 +58,17 @@ export function modelConfigFromText(file: string, text: string, recipeFamily?: s
   if (modelType === undefined) {
     return { ok: false, issues: [issue('MalformedModelConfig', { path: `${file}: model_type` }, file, 'config.json has no "model_type", which names the architecture to load')] }
   }
-  const info = typeof modelType === 'string' ? familyInfo(modelType) : undefined
-  if (!info) {
-    const remote = remoteCodeIssue(file, record)
-    return { ok: false, issues: [remote ?? issue('UnsupportedModelType', { path: `${file}: model_type`, value: modelType }, file, modelType, familyNames)] }
+  // family 'auto' reads any model_type generically (transformers' AutoModelForCausalLM loads it); remote code stays refused
+  const auto = recipeFamily === 'auto'
+  const info = auto ? familyInfo('auto') : typeof modelType === 'string' ? familyInfo(modelType) : undefined
+  const remote = !info || auto ? remoteCodeIssue(file, record) : undefined
+  if (!info || remote) {
+    return { ok: false, issues: [remote ?? issue('UnsupportedModelType', { path: `${file}: model_type`, value: modelType }, file, modelType, familyNames.filter((f) => f !== 'auto'))] }
   }
   const warnings: Issue[] = []
   // an alias family (yi) names checkpoints of another model_type (llama): no mismatch
   const recipeInfo = recipeFamily === undefined ? undefined : familyInfo(recipeFamily)
-  if (recipeFamily !== undefined && recipeFamily !== info.name && (recipeInfo === undefined || familyModelType(recipeInfo) !== info.name)) {
+  if (recipeFamily !== undefined && !auto && recipeFamily !== info.name && (recipeInfo === undefined || familyModelType(recipeInfo) !== info.name)) {
     warnings.push(issue('FamilyMismatch', { path: 'model.family', value: recipeFamily, severity: 'warning', hintArgs: [info.name] }, recipeFamily, info.name, file))
   }
   let config: ModelConfig
@@ -76,7 +78,8 @@ export function modelConfigFromText(file: string, text: string, recipeFamily?: s
     if (!isTunekitError(e)) throw e
     return { ok: false, issues: e.issues.map((i) => ({ ...i, path: `${file}: ${i.path}` })) }
   }
-  const problems = configProblems(config)
+  // an 'auto' architecture may have no rotary embeddings (opt's learned positions): no even head_dim needed
+  const problems = configProblems(config, !info.probed)
   if (problems.length > 0) {
     return { ok: false, issues: problems.map((p) => issue('MalformedModelConfig', { path: `${file}: ${p.key}`, value: p.value }, file, p.reason)) }
   }

@@ -97,6 +97,16 @@ export interface FamilyInfo<M extends string = string, S extends string = string
    * with a task head (BERT with `qa_outputs`), which only span stages train.
    */
   kind: 'decoder' | 'encoder'
+  /**
+   * Module names and shapes come from the model folder's weights, not from this entry (`auto`:
+   * `probedFamily` builds the real entry); config.json is then kept as the checkpoint wrote it.
+   */
+  probed?: true
+  /**
+   * The chat template chat data gets when `data.template` is left out, where it is not the stage's
+   * `'chatml'`: `'model'` (the checkpoint's own tokenizer_config.json chat_template) for `auto`.
+   */
+  defaultTemplate?: 'model'
   /** config.json `architectures[0]` written for this family. */
   architecture: string
   /**

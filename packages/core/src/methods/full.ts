@@ -26,8 +26,9 @@ export const full = {
     ...(model.family.expertModules ? [issue('MoeModulesUnsupported', { path: `${at}.kind`, value: 'full' }, 'full fine-tuning', model.family.name)] : []),
   ],
   count: (_options, { family, config }) => {
-    // an encoder's every tensor trains (the family counts them; decoderParameters lists a decoder's)
-    const trainable = family.kind === 'encoder' ? family.totalParams(config) : decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)
+    // decoderParameters lists a llama-style decoder's tensors; the family counts the rest
+    // an encoder's, or an 'auto' folder's (its weights are the list), every tensor trains
+    const trainable = family.kind === 'encoder' || family.probed ? family.totalParams(config) : decoderParameters(family, config).reduce((n, p) => n + sizeOf(p.shape), 0)
     return { trainable, inBase: true, parts: { full: trainable } }
   },
   activationBytes: (_options, ctx) => ctx.config.numHiddenLayers * trainedLayerActivations(ctx, 'all'),

@@ -157,7 +157,8 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   const { family } = model
   const issues: Issue[] = []
   const { targetModules, modulesToSave } = lora
-  if (Array.isArray(targetModules)) {
+  // family 'auto': the names are the folder's, checked by plan against its weights (AutoModuleNotFound)
+  if (Array.isArray(targetModules) && !family.probed) {
     targetModules.forEach((m, i) => {
       if (family.expertModules?.includes(m)) issues.push(issue('MoeModulesUnsupported', { path: `${at}.targetModules[${i}]`, value: m }, `LoRA on ${m}`, family.name))
       else if (!family.linearModules.includes(m)) {
@@ -166,7 +167,7 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
     })
   }
   modulesToSave?.forEach((m, i) => {
-    if (!family.saveableModules.includes(m)) {
+    if (!family.probed && !family.saveableModules.includes(m)) {
       issues.push(issue('UnknownModule', { path: `${at}.modulesToSave[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.saveableModules))
     }
   })

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
-import type { Issue } from '../errors/tunekit-error.ts'
+import { isTunekitError, type Issue } from '../errors/tunekit-error.ts'
 import type { ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
@@ -11,6 +11,7 @@ import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateEncoderMemory } from './encoder-memory.ts'
 import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
+import { autoTemplateIssues, probeAutoFamily, type WeightShapeReader } from './auto-modules.ts'
 import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
 
@@ -30,6 +31,11 @@ export interface PlanOptions {
   throughputFile?: string
   /** Checks the local model folder's weights and tokenizer; without it only config.json is checked. */
   inspectModel?: ModelInspector
+  /**
+   * Reads a local folder's weight names and shapes (safetensors headers): family 'auto' takes its
+   * module names and parameter counts from them; without it an 'auto' plan has no counts.
+   */
+  weightShapes?: WeightShapeReader
 }
 
 export interface PlanNode {
@@ -149,6 +155,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
 
   const { size, issues } = inspectedModelSize(modelNode, train.model, opts)
+  const render = nodeParams('tokenize', tokenizeNode).render
+  if (train.model.family === 'auto' && !('reason' in size) && size.dir !== undefined && render.kind === 'chat') issues.push(...autoTemplateIssues(size.dir, render.template))
   let model: Plan['model']
   let memory: MemoryEstimate | null = null
   let disk: DiskEstimate | null = null
@@ -156,7 +164,8 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     model = { id: train.model.id, reason: size.reason }
     notes.push(`no parameter counts or memory estimate: ${size.reason}`)
   } else {
-    const family = familyInfo(size.family)!
+    const family = size.family === 'auto' ? autoFamilyOf(size, train.method, opts, issues) : familyInfo(size.family)!
+    if (!family) return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model: { id: train.model.id, reason: AUTO_NO_READER }, memory, disk, eta: { seconds: null, reason: 'model size unknown' }, notes: [...notes, `no parameter counts or memory estimate: ${AUTO_NO_READER}`], issues }
     const params = countParams(family, size.config, train.method, addedTokenCount(train.tokens))
     model = { ...size, params }
     const target: MemoryTarget = {
@@ -174,6 +183,22 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
     })
   }
   return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
+}
+
+const AUTO_NO_READER = "family 'auto' counts from the folder's weights, and plan was given no weightShapes reader (or no folder)"
+
+/** Family 'auto': the entry built from the folder's weights, its module-name issues added to `issues`; undefined without a folder or reader. */
+function autoFamilyOf(size: ModelSize, method: NodeParams<'train'>['method'], opts: PlanOptions, issues: Issue[]): ReturnType<typeof familyInfo> {
+  if (size.dir === undefined || !opts.weightShapes) return undefined
+  try {
+    const probed = probeAutoFamily(size.dir, size.config, method, opts.weightShapes)
+    issues.push(...probed.issues)
+    return probed.family
+  } catch (e) {
+    // unreadable headers: the inspector has listed them already
+    if (isTunekitError(e)) return undefined
+    throw e
+  }
 }
 
 /** The model's size from the model node, and the checks of its folder when one is on disk (`opts.inspectModel`). */

@@ -213,7 +213,7 @@ export const dataSchema = z.strictObject({
    * own chat_template) or `{ jinja }`. `'chatml-text'` data is already rendered and uses `'chatml'`.
    * Training and inference must use the same template, or quality drops; no memory effect.
    * Not allowed with `stage: { kind: 'pretrain' }` (raw text is trained as it is).
-   * @defaultValue 'chatml' with stage sft; none with stage pretrain
+   * @defaultValue 'chatml' with stage sft (`'model'` with family 'auto'); none with stage pretrain
    * @see https://huggingface.co/docs/transformers/chat_templating
    */
   template: z

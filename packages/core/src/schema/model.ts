@@ -77,6 +77,8 @@ export const modelSchema = z.strictObject({
    * Architecture of the checkpoint (config.json `model_type`; `'yi'` names Yi's llama-type
    * checkpoints). It decides the module names that `lora.targetModules` and `lora.modulesToSave`
    * accept (phi-3's fused `qkv_proj` / `gate_up_proj`, Mixtral's experts' `w1`–`w3` and `gate`).
+   * `'auto'` (backend `'torch'` only) trains any other decoder transformers loads without remote
+   * code: its module names are read from the folder's weights by `tunekit plan`.
    * No memory effect by itself.
    * @defaultValue (required)
    * @see https://huggingface.co/docs/transformers/model_doc/auto

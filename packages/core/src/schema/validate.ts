@@ -64,7 +64,7 @@ export function fromZodIssues(
         break
       case 'invalid_value':
         // The family decides everything model-dependent: say so, with the config.json hint.
-        if (at === 'model.family' && typeof value === 'string') {
+        if (at === 'model.family' && (typeof value === 'string' || value === undefined)) {
           out.push(issue('UnknownFamily', { path: at, value }, value, zi.values.map(String)))
         } else {
           out.push(issue('InvalidValue', { path: at, value }, zi.values))

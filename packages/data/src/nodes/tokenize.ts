@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, resolveModelDir, type NodeExecutor } from '@tunekit/core'
+import { autoTemplateIssues, inputOfKind, nodeParams, resolveModelDir, TunekitError, type NodeExecutor } from '@tunekit/core'
 import { runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
 import { runTokenizePreferences } from '../tokenize/run-tokenize-preferences.ts'
 import { runTokenizePrompts } from '../tokenize/run-tokenize-prompts.ts'
@@ -23,6 +23,9 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
     ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `prompts: ${report.prompts} (longest ${report.longestPrompt} tokens, ${report.truncated} cut to maxPromptLength, ${report.skipped.length} skipped)` })
     return
   }
+  // family 'auto' renders chat data with the checkpoint's own template unless data.template names one (the plan's check again)
+  const missing = p.render.kind === 'chat' && p.family === 'auto' ? autoTemplateIssues(modelDir, p.render.template) : []
+  if (missing.length > 0) throw new TunekitError(missing)
   const { table } = p.render.kind === 'text'
     ? await runTokenizeText(join(formatDir, 'documents.jsonl'), modelDir, ctx.outDir, common)
     : p.render.kind === 'tokens'

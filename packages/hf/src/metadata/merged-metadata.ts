@@ -10,6 +10,8 @@ import { writeModelMetadata } from './write-model-metadata.ts'
 export interface MergedMetadata {
   /** The base model folder. */
   baseDir: string
+  /** The recipe's model.family when it reads config.json otherwise than by model_type ('auto'). */
+  family?: string
   /** Vocabulary rows after adding tokens; the config grows to it (never shrinks). */
   vocabSize?: number
   /** Whether lm_head is still the embedding (not when a LoRA saved either one as its own copy). */
@@ -28,7 +30,7 @@ export interface MergedMetadata {
 
 /** Writes a merged model's config.json, generation_config.json and tokenizer files into `dir`. */
 export async function writeMergedMetadata(dir: string, o: MergedMetadata): Promise<void> {
-  const { family, config, json } = await readModelConfig(o.baseDir)
+  const { family, config, json } = await readModelConfig(o.baseDir, o.family)
   await writeModelMetadata(dir, {
     family,
     config: {

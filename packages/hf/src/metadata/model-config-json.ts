@@ -55,13 +55,16 @@ export interface ModelConfigJsonOptions {
  */
 export function modelConfigJson(family: string, config: ModelConfig, o: ModelConfigJsonOptions): Record<string, unknown> {
   const base = o.base ?? {}
-  const kept = Object.fromEntries(Object.entries(base).filter(([k]) => !DERIVED.has(k)))
-  const { torch_dtype: _written, ...familyFields } = familyOf(family).writeConfig(config)
+  const info = familyOf(family)
+  // family 'auto': the checkpoint's own rotary fields (gpt_neox's rotary_pct, …) are its architecture's; kept as written
+  const derived = info.probed ? new Set([...DERIVED].filter((k) => !k.startsWith('rope_'))) : DERIVED
+  const kept = Object.fromEntries(Object.entries(base).filter(([k]) => !derived.has(k)))
+  const { torch_dtype: _written, ...familyFields } = info.writeConfig(config)
   // the config's own scaling (what both backends compute with) before the base's raw dict
   const scaling = config.ropeScaling ? ropeScalingJson(config.ropeScaling) : ropeScaling(base)
   const name = torchDtypeNames[o.dtype]
   // An encoder has learned absolute positions: no rotary fields at all.
-  const rope = config.encoder !== undefined ? {} : {
+  const rope = config.encoder !== undefined || info.probed ? {} : {
     rope_theta: config.ropeTheta,
     rope_scaling: scaling,
     rope_parameters: { rope_type: 'default', ...scaling, rope_theta: config.ropeTheta },

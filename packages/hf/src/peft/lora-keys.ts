@@ -69,9 +69,12 @@ export function loraScale(s: Pick<LoraSpec, 'alpha' | 'rank' | 'rsLora'>): numbe
   return s.rsLora ? s.alpha / Math.sqrt(s.rank) : s.alpha / s.rank
 }
 
-/** The concrete linear module names of a spec's targets, in the family's order. */
+/** The concrete linear module names of a spec's targets, in the family's order (family 'auto': as the recipe lists them). */
 export function targetModuleList(spec: LoraSpec, family: string): string[] {
-  const linear = familyOf(family).linearModules
+  const info = familyOf(family)
+  const linear = info.linearModules
+  // family 'auto': the recipe's names are the folder's own (plan checked them against its weights)
+  if (info.probed && spec.targetModules !== 'all-linear') return [...spec.targetModules]
   if (spec.targetModules === 'all-linear') return [...linear]
   return linear.filter((m) => spec.targetModules.includes(m))
 }

@@ -73,6 +73,20 @@ def _load_named(model, tensors: dict[str, torch.Tensor], folder: Path) -> None:
             params[name].copy_(t.to(params[name].device, params[name].dtype))
 
 
+def _check_saved_modules(base, method: TrainParamsMethodLora, model_id: str) -> None:
+    """Family 'auto': PEFT wraps no module for a modules_to_save name that matches none, silently;
+    the plan read the stored names, which transformers may rename on loading (gpt_neox's stored
+    embed_out is the module lm_head), so the loaded model's names decide here."""
+    modules = [(n, mod) for n, mod in base.named_modules() if n]
+    names = [n for n, _ in modules]
+    # the modules outside the decoder layers that hold weights of their own (no dropout, no containers)
+    outside = sorted({n.rsplit(".", 1)[-1] for n, mod in modules if not re.search(r"\.\d+(\.|$)", n) and any(True for _ in mod.parameters(recurse=False))})
+    for m in method.modules_to_save:
+        if not any(n == m or n.endswith(f".{m}") for n in names):
+            raise WorkerError("AutoModuleNotFound", f"modules_to_save names {m!r}, which no module of the loaded model matches",
+                              args=[m, model_id, base.config.model_type, ",".join(outside)])
+
+
 class Lora:
     """LoRA through PEFT; keys are PEFT's saved names."""
 
@@ -83,6 +97,8 @@ class Lora:
         from .spec import trainable_token_ids
 
         cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
+        if ctx.get("family") == "auto":
+            _check_saved_modules(base, method, ctx["model_id"])
         model = get_peft_model(base, cfg)  # PiSSA / LoftQ: PEFT replaces the adapted base weights here
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]  # not the local folder
         computed = (".lora_A.", ".lora_B.") if starts_from_weights(method) else ()
@@ -91,7 +107,7 @@ class Lora:
             if str(method.init_lora_weights).startswith("pissa") else None
         if ctx.get("initial_adapter") is not None:
             load_adapter_weights(model, ctx["initial_adapter"], ctx["node"], computed)
-        else:
+        elif ctx.get("family") != "auto":  # family 'auto' always starts from PEFT's draw (no layout to draw one in TypeScript)
             warn(ctx["node"], "no initial adapter from the driver; using PEFT's own seeded initialisation (not comparable with tfjs)")
         _trainable_float32(model)
         return model

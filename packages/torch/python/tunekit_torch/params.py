@@ -29,7 +29,7 @@ class TrainParamsModelRandom(Params):
 @dataclass(frozen=True)
 class TrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "auto"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
@@ -348,7 +348,7 @@ class QaTrainParamsModelRandom(Params):
 @dataclass(frozen=True)
 class QaTrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "auto"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
