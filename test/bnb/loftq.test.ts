@@ -32,7 +32,7 @@ const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>): number => {
 /** B·A [out, in] of B [out, r] and A [r, in]. */
 const product = (b: ArrayLike<number>, a: ArrayLike<number>, out: number, r: number, inF: number): Float64Array => {
   const p = new Float64Array(out * inF)
-  for (let o = 0; o < out; o++) for (let k = 0; k < r; k++) for (let i = 0; i < inF; i++) p[o * inF + i] += b[o * r + k]! * a[k * inF + i]!
+  for (let o = 0; o < out; o++) for (let k = 0; k < r; k++) for (let i = 0; i < inF; i++) p[o * inF + i] = p[o * inF + i]! + b[o * r + k]! * a[k * inF + i]!
   return p
 }
 

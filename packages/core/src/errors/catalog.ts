@@ -913,10 +913,10 @@ export const errors = {
   LoftqUnavailable: {
     code: 'TK389',
     name: 'LoftqUnavailable',
-    title: 'LoftQ is not trained by tunekit yet',
-    message: () =>
-      "lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it)",
-    hint: "Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init.",
+    title: 'LoftQ on the torch backend needs bitsandbytes on CUDA',
+    message: (why: string) =>
+      `lora.initLoraWeights 'loftq' on the torch backend runs PEFT's loftq_init, which quantises each adapted weight with bitsandbytes on a CUDA (or XPU) device (compute_device = "cuda" in peft/utils/loftq_utils.py), and this worker cannot (${why})`,
+    hint: "Run it where the worker's Python (TUNEKIT_PYTHON) has bitsandbytes (`pip install bitsandbytes`) and a CUDA GPU, or set backend: 'tfjs', whose LoftQ runs on the CPU and gives the same start (its NF4 and int8 are bitsandbytes' bit for bit).",
   },
   WarmStartUnconverted: {
     code: 'TK390',

@@ -192,7 +192,6 @@ function initIssues(lora: Partial<z.output<typeof loraMethodSchema>>, model: Che
   if (lora.init !== undefined && lora.init !== 'default') issues.push(issue('LoraInitConflict', { path: `${at}.init`, value: lora.init }, init, lora.init))
   if (lora.useDora === true) issues.push(issue('LoraInitWithDora', { path, value: init }, init))
   if (init === 'loftq' && !model.quantized) issues.push(issue('LoftqNeedsQuantize', { path, value: init }))
-  if (init === 'loftq') issues.push(issue('LoftqUnavailable', { path, value: init }))
   if (init !== 'loftq' && model.quantized) issues.push(issue('PissaWithQuantize', { path, value: init }, init))
   return issues
 }

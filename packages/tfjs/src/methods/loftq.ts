@@ -34,8 +34,8 @@ export function loftqInit(w: FloatTensor, o: LoftqOptions): { base: FloatTensor;
   const [out, inF] = w.shape as [number, number]
   const r = o.rank
   if (r > Math.min(out, inF)) throw new Error(`LoftQ rank ${r} exceeds the ${out} × ${inF} weight's rank`)
-  let res = Float32Array.from(w.data)
-  let base = res
+  let res: Float32Array = Float32Array.from(w.data)
+  let base: Float32Array = res
   const a = new Float32Array(r * inF)
   const b = new Float32Array(out * r)
   for (let i = 0; i < o.iters; i++) {
