@@ -1,11 +1,20 @@
 // LoftQ's start values on tfjs against PEFT's loftq_init (test/bnb/loftq_reference.py: PEFT 0.21's function
 // transcribed with compute_device 'cpu', bitsandbytes 0.50.2's CPU quantisers, in .venv-bnb): the NF4 and
 // int8 codes and scales bit for bit, the dequantised base within 1e-5 and B·A within 1e-4 (SVD signs
-// differ between the Jacobi SVD and LAPACK's, so A and B are compared through their product).
+// differ between the Jacobi SVD and LAPACK's, so A and B are compared through their product). Then a tfjs
+// LoftQ run of the tiny model (NF4 base, 3 steps): its artifact's replaced base is loftq_init's on the
+// model's own weights, PEFT loads the adapter as-is onto the base with that replaced base put in and
+// gives tfjs's logits, and the merged folder gives the same in transformers (1e-5). One Python process.
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createRng, f16ToF32, f32ToF16, fillNormal, type FloatTensor } from '@tunekit/hf'
+import { defineRecipe } from '@tunekit/core'
+import { createRng, f16ToF32, f32ToF16, fillNormal, LOFTQ_BASE, readSafetensors, resolveModelDir, type FloatTensor } from '@tunekit/hf'
+import { createTfjsBackend } from '@tunekit/tfjs'
+import { tinyTokenizer } from '../data/helpers.ts'
+import { records, runRecipe, type Run } from '../torch/helpers.ts'
+import { relDiff, tfjsLogits } from '../torch/logits.ts'
 import { quantize } from '../../packages/tfjs/src/quant/linear.ts'
 import { loftqInit, type LoftqOptions } from '../../packages/tfjs/src/methods/loftq.ts'
 import { bnbPython } from '../python.ts'
@@ -15,14 +24,41 @@ const weights: FloatTensor[] = ([[64, 64], [32, 64], [64, 128]] as const).map(([
 const cases: LoftqOptions[] = [{ bits: 4, rank: 4, iters: 1 }, { bits: 4, rank: 4, iters: 3 }, { bits: 8, rank: 2, iters: 2 }]
 
 interface RefWeight { base: number[]; a: number[]; b: number[]; codes: number[]; scales: number[] }
+interface RefModel { bases: Record<string, number[]>; peft: number[]; merged: number[] }
 let reference: Array<{ weights: RefWeight[] }>
+let refModel: RefModel
+let run: Run
+let baseDir: string
 
-beforeAll(() => {
-  const request = { cases: cases.map((c) => ({ ...c, weights: weights.map((w) => ({ shape: w.shape, data: [...w.data] })) })) }
+/** Ids inside the test tokenizer's 320 (alpaca adds no tokens). */
+const IDS = [1, 57, 112, 9, 201, 33, 150, 77, 4]
+const recipe = defineRecipe<'mistral'>({
+  name: 'tiny-loftq',
+  model: {
+    id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32', quantize: { bits: 4, type: 'nf4', doubleQuant: false },
+    random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
+  },
+  data: { source: { kind: 'inline', records: records.slice(0, 6) }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, template: 'alpaca', maxLength: 48, split: { eval: 0 } },
+  lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], initLoraWeights: 'loftq', loftqConfig: { loftqBits: 4, loftqIter: 2 } },
+  args: { batchSize: 2, maxSteps: 3, learningRate: 1e-2, logEvery: 1, seed: 3, saveEvery: 'never' },
+  backend: 'tfjs',
+  device: 'cpu',
+  output: { merge: true },
+})
+
+beforeAll(async () => {
+  run = await runRecipe(recipe, createTfjsBackend({ device: 'cpu' }), { until: 'merge' })
+  baseDir = await resolveModelDir(run.artifact('model'))
+  const request = {
+    cases: cases.map((c) => ({ ...c, weights: weights.map((w) => ({ shape: w.shape, data: [...w.data] })) })),
+    model: { dir: baseDir, adapter: run.artifact('train'), merged: run.artifact('merge'), bits: 4, iters: 2, ids: IDS },
+  }
   const r = spawnSync(bnbPython(), [join(import.meta.dirname, 'loftq_reference.py')], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 })
   if (r.status !== 0) throw new Error(`loftq_reference.py exited ${r.status}:\n${r.stderr.slice(-3000)}`)
-  reference = (JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('result '))!.slice(7)) as { cases: typeof reference }).cases
-}, 120_000)
+  const result = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('result '))!.slice(7)) as { cases: typeof reference; model: RefModel }
+  reference = result.cases
+  refModel = result.model
+}, 300_000)
 
 const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>): number => {
   let m = 0
@@ -57,5 +93,24 @@ describe('LoftQ against PEFT and bitsandbytes', () => {
       expect(maxDiff(mine.base.data, ref.base)).toBeLessThanOrEqual(1e-5)
       expect(maxDiff(product(mine.b.data, mine.a.data, out, o.rank, inF), product(ref.b, ref.a, out, o.rank, inF))).toBeLessThanOrEqual(1e-4)
     })
+  })
+
+  it("a tfjs LoftQ run: the artifact's replaced base is loftq_init's (1e-5), and PEFT loads the adapter as-is onto it with tfjs's logits (1e-5)", async () => {
+    const { tensors } = await readSafetensors(join(run.artifact('train'), LOFTQ_BASE))
+    // the adapted weights only: q_proj and v_proj of both layers
+    expect([...tensors.keys()].sort()).toEqual(Object.keys(refModel.bases).sort())
+    expect(tensors.size).toBe(4)
+    for (const [name, t] of tensors) expect(maxDiff(t.data as Float32Array, refModel.bases[name]!), name).toBeLessThanOrEqual(1e-5)
+    const config = JSON.parse(readFileSync(join(run.artifact('train'), 'adapter_config.json'), 'utf8')) as Record<string, unknown>
+    expect(config.init_lora_weights).toBe(true) // PEFT must not run loftq_init again on load
+    const tokenizer = join(run.artifact('train'), 'tokenizer')
+    const mine = await tfjsLogits(baseDir, run.artifact('train'), tokenizer, IDS)
+    const figures = {
+      'tfjs adapter: tfjs vs PEFT (replaced base put in)': relDiff(mine, Float32Array.from(refModel.peft)),
+      'tfjs merge (transformers) vs its adapter (PEFT)': relDiff(Float32Array.from(refModel.merged), Float32Array.from(refModel.peft)),
+      'tfjs merge (tfjs) vs its adapter (tfjs)': relDiff(await tfjsLogits(run.artifact('merge'), undefined, tokenizer, IDS), mine),
+    }
+    console.log(Object.entries(figures).map(([k, v]) => `LoftQ ${k}: ${v.toExponential(2)}`).join('\n'))
+    for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
   })
 })

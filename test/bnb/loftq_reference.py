@@ -13,6 +13,12 @@ result (one line, "result " + JSON): { cases: [{ weights: [{ base, a, b, codes, 
   bitsandbytes' quantisation of the weight itself (the first iteration's): nf4 `codes` the packed bytes
   (first value in the high nibble) and `scales` the absmax per block of 64; int8 `codes` the row-major int8
   values and `scales` the absmax per row (of the float16 weight, as Int8Params quantises it).
+
+With `model: { dir, adapter, merged, bits, iters, ids }` as well (a tfjs LoftQ run): `model.bases` the
+dequantised base loftq_init gives for each weight the adapter's loftq_base.safetensors names (read from the
+original model folder `dir`), `model.peft` the logits [seq, vocab] of PEFT's load of the adapter as-is
+(AutoModelForCausalLM of `dir`, the replaced weights put in with load_state_dict(strict=False), then
+PeftModel.from_pretrained) and `model.merged` those of transformers' load of the merged folder.
 """
 
 import json
@@ -58,6 +64,28 @@ def quantized(weight, num_bits):
     return q.data.reshape(-1).tolist(), q.SCB.reshape(-1).tolist()
 
 
+def model_case(m):
+    from pathlib import Path
+
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    replaced = load_file(str(Path(m["adapter"]) / "loftq_base.safetensors"))
+    original = AutoModelForCausalLM.from_pretrained(m["dir"], dtype=torch.float32)
+    rank = json.loads((Path(m["adapter"]) / "adapter_config.json").read_text())["r"]
+    weights = dict(original.named_parameters())
+    bases = {name: loftq_init(weights[name].detach(), m["bits"], rank, m["iters"])[0].reshape(-1).tolist() for name in replaced}
+    ids = torch.tensor([m["ids"]])
+    base = AutoModelForCausalLM.from_pretrained(m["dir"], dtype=torch.float32)
+    missing, unexpected = base.load_state_dict(replaced, strict=False)
+    assert not unexpected, unexpected
+    with torch.no_grad():
+        peft = PeftModel.from_pretrained(base, m["adapter"]).eval()(ids).logits[0]
+        merged = AutoModelForCausalLM.from_pretrained(m["merged"], dtype=torch.float32).eval()(ids).logits[0]
+    return {"bases": bases, "peft": peft.reshape(-1).tolist(), "merged": merged.reshape(-1).tolist()}
+
+
 def main():
     request = json.loads(sys.stdin.read())
     cases = []
@@ -69,7 +97,7 @@ def main():
             codes, scales = quantized(weight, case["bits"])
             out.append({"base": base.reshape(-1).tolist(), "a": a.reshape(-1).tolist(), "b": b.reshape(-1).tolist(), "codes": codes, "scales": scales})
         cases.append({"weights": out})
-    print("result " + json.dumps({"cases": cases}))
+    print("result " + json.dumps({"cases": cases, **({"model": model_case(request["model"])} if "model" in request else {})}))
 
 
 if __name__ == "__main__":
