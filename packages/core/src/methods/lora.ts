@@ -218,7 +218,10 @@ export const lora = {
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
     const adapters = c.numHiddenLayers * perLayer
-    return { trainable: adapters + magnitudes + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens } }
+    const trainable = adapters + magnitudes + modulesToSave + trainableTokens
+    // LoftQ's artifact keeps the replaced base of every adapted weight [out, in] beside the adapter (hf's peft/loftq.ts)
+    const loftqBase = o.initLoraWeights === 'loftq' ? c.numHiddenLayers * shapes.reduce((sum, [inF, outF]) => sum + inF * outF, 0) : 0
+    return { trainable, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens }, ...(loftqBase > 0 ? { artifact: trainable + loftqBase } : {}) }
   },
   // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
   // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each
