@@ -4,17 +4,18 @@
 // differ between the Jacobi SVD and LAPACK's, so A and B are compared through their product). Then a tfjs
 // LoftQ run of the tiny model (NF4 base, 3 steps): its artifact's replaced base is loftq_init's on the
 // model's own weights, PEFT loads the adapter as-is onto the base with that replaced base put in and
-// gives tfjs's logits, and the merged folder gives the same in transformers (1e-5). One Python process.
+// gives tfjs's logits, and the merged folder gives the same in transformers (1e-5); plan counts LoRA's values,
+// QLoRA's memory, and the artifact's bytes on disk. One Python process.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { defineRecipe } from '@tunekit/core'
-import { createRng, f16ToF32, f32ToF16, fillNormal, LOFTQ_BASE, readSafetensors, resolveModelDir, type FloatTensor } from '@tunekit/hf'
+import { compile, defineRecipe, plan, type RecipeInput } from '@tunekit/core'
+import { ADAPTER_WEIGHTS, createRng, f16ToF32, f32ToF16, fillNormal, LOFTQ_BASE, readSafetensors, resolveModelDir, type FloatTensor } from '@tunekit/hf'
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { records, runRecipe, type Run } from '../torch/helpers.ts'
-import { relDiff, tfjsLogits } from '../torch/logits.ts'
+import { records, repoRoot, runRecipe, tempDir, tensorBytes, type Run } from '../torch/helpers.ts'
+import { logged, relDiff, tfjsLogits } from '../torch/logits.ts'
 import { quantize } from '../../packages/tfjs/src/quant/linear.ts'
 import { loftqInit, type LoftqOptions } from '../../packages/tfjs/src/methods/loftq.ts'
 import { bnbPython } from '../python.ts'
@@ -32,19 +33,21 @@ let baseDir: string
 
 /** Ids inside the test tokenizer's 320 (alpaca adds no tokens). */
 const IDS = [1, 57, 112, 9, 201, 33, 150, 77, 4]
-const recipe = defineRecipe<'mistral'>({
+const LOFTQ = { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], initLoraWeights: 'loftq', loftqConfig: { loftqBits: 4, loftqIter: 2 } } as const
+const recipeWith = (lora: RecipeInput<'mistral'>['lora']) => defineRecipe<'mistral'>({
   name: 'tiny-loftq',
   model: {
     id: 'tunekit/tiny-mistral', family: 'mistral', dtype: 'float32', quantize: { bits: 4, type: 'nf4', doubleQuant: false },
     random: { seed: 1, tokenizer: tinyTokenizer, config: { vocab_size: 320, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256 } },
   },
   data: { source: { kind: 'inline', records: records.slice(0, 6) }, format: { kind: 'columns', prompt: 'prompt', response: 'response' }, template: 'alpaca', maxLength: 48, split: { eval: 0 } },
-  lora: { rank: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'], initLoraWeights: 'loftq', loftqConfig: { loftqBits: 4, loftqIter: 2 } },
+  lora,
   args: { batchSize: 2, maxSteps: 3, learningRate: 1e-2, logEvery: 1, seed: 3, saveEvery: 'never' },
   backend: 'tfjs',
   device: 'cpu',
   output: { merge: true },
 })
+const recipe = recipeWith(LOFTQ)
 
 beforeAll(async () => {
   run = await runRecipe(recipe, createTfjsBackend({ device: 'cpu' }), { until: 'merge' })
@@ -112,5 +115,21 @@ describe('LoftQ against PEFT and bitsandbytes', () => {
     }
     console.log(Object.entries(figures).map(([k, v]) => `LoftQ ${k}: ${v.toExponential(2)}`).join('\n'))
     for (const [what, diff] of Object.entries(figures)) expect(diff, what).toBeLessThan(1e-5)
+  })
+
+  it("plan counts LoRA's trainable values and QLoRA's memory, and its disk estimate is the artifact's bytes (adapter + replaced base)", async () => {
+    const fresh = tempDir('loftq-plan')
+    const planOf = async (lora: RecipeInput<'mistral'>['lora']) => plan(await compile(recipeWith(lora), { baseDir: repoRoot, cacheDir: fresh }), { cacheDir: fresh })
+    const { loftqConfig: _loftq, ...qloraOptions } = LOFTQ
+    const [loftq, qlora] = [await planOf(LOFTQ), await planOf({ ...qloraOptions, initLoraWeights: true })]
+    const trainable = 'params' in loftq.model ? loftq.model.params.trainable : NaN
+    // 2 layers × (q_proj 4·(64 + 64) + v_proj 4·(64 + 32))
+    expect(trainable).toBe(1792)
+    expect(trainable).toBe(logged(run.events, /(\d+) trainable parameters/))
+    expect(loftq.memory).toEqual(qlora.memory)
+    const files = [ADAPTER_WEIGHTS, LOFTQ_BASE].map((f) => tensorBytes(join(run.artifact('train'), f)))
+    // the adapter's 1792 values and the four replaced weights 2 · (64·64 + 32·64), float32
+    expect(files).toEqual([1792 * 4, 12288 * 4])
+    expect(loftq.disk!.parts.find((d) => d.name === 'adapter')!.bytes).toBe(files[0]! + files[1]!)
   })
 })

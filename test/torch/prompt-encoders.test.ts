@@ -6,7 +6,7 @@
 // backend's adapter is PEFT's layout and loads in PEFT as-is with tfjs's logits; plan's trainable
 // count is PEFT's get_nb_trainable_parameters() and its disk estimate the artifact's bytes; no merge node, and generate gives the same greedy
 // samples on both backends. One worker process serves the whole file.
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { compile, defineRecipe, plan, type MethodInputFor } from '@tunekit/core'
@@ -14,7 +14,7 @@ import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PROMPT_EMBEDDINGS, readSafetensors, re
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
+import { python, records, repoRoot, runRecipe, tempDir, tensorBytes, type Run } from './helpers.ts'
 import { logged, losses, maxRel, relDiff, tfjsLogits, TINY_IDS, torchLogits } from './logits.ts'
 
 const STEPS = 10
@@ -46,15 +46,6 @@ const recipe = (backend: 'tfjs' | 'torch', method: MethodInputFor<'mistral'>) =>
     device: 'cpu',
     output: { samples: ['What is 1 plus 3?'], maxNewTokens: 3 },
   })
-
-/** Bytes of a safetensors file's tensors: its size less the 8-byte length and the JSON header. */
-function tensorBytes(file: string): number {
-  const fd = openSync(file, 'r')
-  const head = Buffer.alloc(8)
-  readSync(fd, head, 0, 8, 0)
-  closeSync(fd)
-  return statSync(file).size - 8 - Number(head.readBigUInt64LE(0))
-}
 
 const samples = (run: Run): unknown[] => readFileSync(join(run.artifact('generate'), 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown)
 
