@@ -117,8 +117,10 @@ export const loraSchema = z.strictObject({
    * written converted to a plain rank-2r LoRA of the unmodified base (PEFT's
    * `path_initial_model_for_weight_conversion`). `'loftq'`: LoftQ, only with `model.quantize`: A and B
    * fit the quantisation error of W (`loftqConfig`), the base replaced by the quantised residual,
-   * which recovers much of the quality QLoRA loses at 4 bits; checked, but not trained yet (TK389:
-   * its artifact is a new base as well as an adapter). Same trainable count as LoRA.
+   * which recovers much of the quality QLoRA loses at 4 bits; the artifact keeps that replaced base
+   * beside the adapter (`loftq_base.safetensors`: every adapted weight in float32, that part of the
+   * model unquantised on disk). torch needs bitsandbytes on CUDA for it (TK389); tfjs runs it on the
+   * CPU. Same trainable count as LoRA.
    * @defaultValue true
    * @see https://arxiv.org/abs/2404.02948 (PiSSA), https://arxiv.org/abs/2310.08659 (LoftQ),
    *   https://huggingface.co/docs/peft/developer_guides/lora#initialization (init_lora_weights)
