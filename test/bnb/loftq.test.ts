@@ -136,4 +136,16 @@ describe('LoftQ against PEFT and bitsandbytes', () => {
     expect(files).toEqual([1792 * 4, 12288 * 4])
     expect(loftq.disk!.parts.find((d) => d.name === 'adapter')!.bytes).toBe(files[0]! + files[1]!)
   })
+
+  it('a warm start from the LoftQ artifact is refused (TK380): its adapter fits the replaced base, not the model', async () => {
+    const dir = run.artifact('train')
+    const { loftqConfig: _loftq, ...plain } = LOFTQ
+    const err = await compile(recipeWith({ ...plain, initLoraWeights: true, init: dir }), { baseDir: repoRoot, cacheDir: tempDir('loftq-warm') }).catch((e: unknown) => e)
+    expect((err as Error).message.replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
+      "A warm-start adapter trained against a LoftQ base
+      ✖ TK380 "$DIR" holds loftq_base.safetensors: it is a LoftQ adapter, trained against the replaced base it keeps there (each adapted weight quantised with its residual), not against the model's own weights, so continuing it on those weights would start from another model → at lora.init
+        value: "$DIR"
+        fix: Merge it first (\`tunekit merge\`, which folds it into the replaced base) and train a new adapter on the merged model, or start a new LoftQ run (lora.initLoraWeights: 'loftq') on the original model."
+    `)
+  })
 })

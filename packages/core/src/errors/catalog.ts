@@ -926,6 +926,15 @@ export const errors = {
       `${show(folder)} has init_lora_weights ${show(start)}: its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model`,
     hint: "Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already.",
   },
+  // TK380–TK383: LoftQ's artifact (issue 13).
+  WarmStartLoftq: {
+    code: 'TK380',
+    name: 'WarmStartLoftq',
+    title: 'A warm-start adapter trained against a LoftQ base',
+    message: (folder: string) =>
+      `${show(folder)} holds loftq_base.safetensors: it is a LoftQ adapter, trained against the replaced base it keeps there (each adapted weight quantised with its residual), not against the model's own weights, so continuing it on those weights would start from another model`,
+    hint: 'Merge it first (`tunekit merge`, which folds it into the replaced base) and train a new adapter on the merged model, or start a new LoftQ run (lora.initLoraWeights: \'loftq\') on the original model.',
+  },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {
     code: 'TK312',
