@@ -2,7 +2,7 @@
 // DoRA's magnitude-scaled form in model/dora.ts),
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
-import { warmStartDir } from '@tunekit/core'
+import { loftqConfigSchema, warmStartDir } from '@tunekit/core'
 import { initialAdapter, isLoftq, isPissa, pissaResidual, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
@@ -169,7 +169,8 @@ export const lora = {
     }
     if (isLoftq(spec)) {
       // LoftQ: the base becomes Q(W − B0·A0) on every run (resumed too: deterministic); the artifact keeps it
-      const { start, replaced } = await loftqBase(model, modelDir, spec, { seed, bits: method.loftqConfig?.loftqBits ?? 4, iters: method.loftqConfig?.loftqIter ?? 1 })
+      const loftq = method.loftqConfig ?? loftqConfigSchema.parse({}) // absent: the schema's defaults
+      const { start, replaced } = await loftqBase(model, modelDir, spec, { seed, bits: loftq.loftqBits, iters: loftq.loftqIter })
       return { state: { ...createAdapter(model, spec, initial ?? start), artifactExtra: replaced }, trained: { kind: 'lora', spec } }
     }
     if (!initial) {

@@ -157,7 +157,7 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         use_dora=lora.use_dora,
         # PiSSA / LoftQ: PEFT computes A, B and the replaced base weights itself (pissa_init, loftq_init)
         init_lora_weights=lora.init_lora_weights if lora.init_lora_weights is not True else "gaussian" if lora.init == "gaussian" else True,
-        loftq_config=loftq_config(lora),
+        **({"loftq_config": loftq_config(lora)} if lora.init_lora_weights == "loftq" else {}),
         bias="none",
         # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
         task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
@@ -167,10 +167,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
 
 
 def loftq_config(lora: TrainParamsMethodLora):
-    """PEFT's LoftQConfig for init_lora_weights 'loftq' (else None); LoftqUnavailable (TK389) where PEFT's
+    """PEFT's LoftQConfig for init_lora_weights 'loftq'; LoftqUnavailable (TK389) where PEFT's
     loftq_init cannot run: it quantises with bitsandbytes on compute_device "cuda" (or "xpu")."""
-    if lora.init_lora_weights != "loftq":
-        return None
     from peft import LoftQConfig
     from peft.import_utils import is_bnb_4bit_available, is_bnb_available, is_xpu_available
 
@@ -178,8 +176,8 @@ def loftq_config(lora: TrainParamsMethodLora):
         raise WorkerError("LoftqUnavailable", "import bitsandbytes failed")
     if not torch.cuda.is_available() and not is_xpu_available():
         raise WorkerError("LoftqUnavailable", "torch.cuda.is_available() is False")
-    c = lora.loftq_config
-    return LoftQConfig(loftq_bits=c.loftq_bits if c else 4, loftq_iter=c.loftq_iter if c else 1)
+    c = lora.loftq_config  # absent: PEFT's LoftQConfig defaults, which the recipe schema's equal
+    return LoftQConfig(loftq_bits=c.loftq_bits, loftq_iter=c.loftq_iter) if c else LoftQConfig()
 
 
 def loftq_base(peft_model) -> dict[str, torch.Tensor]:
