@@ -22,6 +22,10 @@
 #                    the preference stages' parity tests; torch, transformers and PEFT are the worker
 #                    stack's, through a .pth file as for .venv-compat. Skipped when TUNEKIT_TRL_PYTHON is set.
 #                    Beside it, .venv-trl/trl-0.29.1: TRL 0.29.1's wheel unpacked (PPOTrainer's oracle; below).
+#   .venv-bnb        bitsandbytes 0.50.2 and galore-torch 1.0 over the worker stack (test/bnb/requirements.lock:
+#                    one 43 MB wheel, ~130 MB installed), the oracle of LoftQ's quantiser and the optimiser
+#                    of the torch backend's args.galore; torch, transformers and PEFT through a .pth file as
+#                    for .venv-compat. Skipped when TUNEKIT_BNB_PYTHON is set.
 #
 # Wheels are kept in a local wheelhouse ($TUNEKIT_WHEELS, default ~/.cache/tunekit-wheels) so a
 # second environment installs offline: pip's HTTP cache does not persist on every machine. Packages
@@ -93,6 +97,9 @@ if [ -z "${TUNEKIT_COMPAT_PYTHON:-}" ]; then
 fi
 if [ -z "${TUNEKIT_TRL_PYTHON:-}" ]; then
   ensure_overlay .venv-trl test/trl/requirements.lock
+fi
+if [ -z "${TUNEKIT_BNB_PYTHON:-}" ]; then
+  ensure_overlay .venv-bnb test/bnb/requirements.lock
 fi
 
 # TRL 0.29.1, the last TRL with PPOTrainer (the ppo stage's oracle, test/trl/ppo_reference.py): its wheel

@@ -2,7 +2,8 @@
 // stack (TUNEKIT_PYTHON, else .venv), the reference implementations — sacrebleu, rouge-score,
 // gguf, tensorboard, the SQuAD scripts — (TUNEKIT_REFERENCE_PYTHON, else .venv-reference), an
 // old transformers 4.38 / PEFT 0.9 / tokenizers 0.15 stack (TUNEKIT_COMPAT_PYTHON, else .venv-compat)
-// and TRL over the worker stack (TUNEKIT_TRL_PYTHON, else .venv-trl). Never
+// TRL over the worker stack (TUNEKIT_TRL_PYTHON, else .venv-trl) and bitsandbytes + galore-torch over
+// it (TUNEKIT_BNB_PYTHON, else .venv-bnb). Never
 // a path of its own: tests find them from the repository root, so they run from any checkout path.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,9 @@ export const compatPython = (): string => process.env.TUNEKIT_COMPAT_PYTHON ?? `
 
 /** Path of TRL's environment (the preference stages' oracle; TUNEKIT_TRL_PYTHON, else .venv-trl). */
 export const trlPython = (): string => process.env.TUNEKIT_TRL_PYTHON ?? `${root}.venv-trl/bin/python`
+
+/** Path of bitsandbytes' and galore-torch's environment over the worker stack (LoftQ's oracle, GaLore; TUNEKIT_BNB_PYTHON, else .venv-bnb). */
+export const bnbPython = (): string => process.env.TUNEKIT_BNB_PYTHON ?? `${root}.venv-bnb/bin/python`
 
 /**
  * TRL 0.29.1's unpacked wheel (TUNEKIT_TRL029, else .venv-trl/trl-0.29.1, unpacked by

@@ -36,22 +36,15 @@ describe('lora.initLoraWeights', () => {
     `)
   })
 
-  it('LoftQ without model.quantize, and LoftQ at all (not trained yet)', () => {
+  it('LoftQ without model.quantize; with it, accepted', () => {
     expect(recipeError({ ...base, lora: { initLoraWeights: 'loftq' } }).message).toMatchInlineSnapshot(`
-      "Recipe has 2 problems
+      "Recipe has 1 problem
       ✖ TK385 lora.initLoraWeights 'loftq' fits A and B to the quantisation error of each weight, but model.quantize is not set, so there is no quantisation error to fit → at lora.initLoraWeights
         value: "loftq"
-        fix: Set model.quantize (e.g. { bits: 4, type: 'nf4' }), or use initLoraWeights: 'pissa' for a full-precision base.
-      ✖ TK389 lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it) → at lora.initLoraWeights
-        value: "loftq"
-        fix: Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init."
+        fix: Set model.quantize (e.g. { bits: 4, type: 'nf4' }), or use initLoraWeights: 'pissa' for a full-precision base."
     `)
-    expect(recipeError({ ...base, model: { ...base.model, quantize: { bits: 4, type: 'nf4' } }, lora: { initLoraWeights: 'loftq', loftqConfig: { loftqIter: 2 } } }).message).toMatchInlineSnapshot(`
-      "Recipe has 1 problem
-      ✖ TK389 lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it) → at lora.initLoraWeights
-        value: "loftq"
-        fix: Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init."
-    `)
+    // with a quantised base LoftQ is accepted (trained on tfjs; on torch through PEFT's LoftQConfig, TK389 without CUDA)
+    expect(defineRecipe({ ...base, model: { ...base.model, quantize: { bits: 4, type: 'nf4' } }, lora: { initLoraWeights: 'loftq', loftqConfig: { loftqIter: 2 } } }).lora?.initLoraWeights).toBe('loftq')
   })
 
   it('refuses a value that is not one of PEFT’s', () => {

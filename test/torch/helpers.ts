@@ -1,6 +1,6 @@
 // A tiny seeded recipe run through the real pipeline (compile, data executors, model node) with
 // the torch backend: a random Mistral-shaped model of ~1.1M parameters on CPU, float32.
-import { existsSync, mkdtempSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { spawnSync } from 'node:child_process'
@@ -14,6 +14,15 @@ export const repoRoot = resolve(import.meta.dirname, '../..')
 /** The Python the tests use: TUNEKIT_PYTHON (CI sets it), else the repository's .venv. */
 export const python = workerPython()
 if (!existsSync(python)) throw new Error(`test/torch needs a Python with the pinned packages: set TUNEKIT_PYTHON or create ${python} (see .ci/run)`)
+
+/** Bytes of a safetensors file's tensors: its size less the 8-byte length and the JSON header. */
+export function tensorBytes(file: string): number {
+  const fd = openSync(file, 'r')
+  const head = Buffer.alloc(8)
+  readSync(fd, head, 0, 8, 0)
+  closeSync(fd)
+  return statSync(file).size - 8 - Number(head.readBigUInt64LE(0))
+}
 
 export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), `tunekit-torch-${prefix}-`))
 

@@ -4,7 +4,7 @@
 // cpu, float32. Per variant: per-step losses agree over 10 steps (torch through PEFT's own
 // PromptEncoderConfig / PrefixTuningConfig, both starting from @tunekit/hf's encoder draw); each
 // backend's adapter is PEFT's layout and loads in PEFT as-is with tfjs's logits; plan's trainable
-// count is PEFT's get_nb_trainable_parameters(); no merge node, and generate gives the same greedy
+// count is PEFT's get_nb_trainable_parameters() and its disk estimate the artifact's bytes; no merge node, and generate gives the same greedy
 // samples on both backends. One worker process serves the whole file.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -14,7 +14,7 @@ import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, PROMPT_EMBEDDINGS, readSafetensors, re
 import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
+import { python, records, repoRoot, runRecipe, tempDir, tensorBytes, type Run } from './helpers.ts'
 import { logged, losses, maxRel, relDiff, tfjsLogits, TINY_IDS, torchLogits } from './logits.ts'
 
 const STEPS = 10
@@ -112,6 +112,12 @@ describe.each(names)('%s on tfjs and torch (cpu, float32)', (name) => {
     const counted = 'params' in p.model ? p.model.params.trainable : NaN
     expect(counted).toBe(logged(torch.events, /([\d,]+) trainable of/))
     expect(counted).toBe(logged(tfjsRun().events, /(\d+) trainable parameters/))
+    // plan's disk for the adapter (an empty cache: train still to run) is the artifact's tensor bytes, the
+    // encoder's output, not the trained encoder (P-tuning and the projection train more than they save)
+    const fresh = tempDir('plan')
+    const disk = plan(await compile(recipe('torch', v.method), { baseDir: repoRoot, cacheDir: fresh }), { cacheDir: fresh }).disk!
+    for (const run of [tfjsRun(), torch]) expect(disk.parts.find((d) => d.name === 'adapter')!.bytes).toBe(tensorBytes(join(run.artifact('train'), ADAPTER_WEIGHTS)))
+    expect(disk.parts.find((d) => d.name === 'adapter')!.bytes).toBe(N * v.width * 4)
   })
 
   it('has no merge node; generate runs the adapter with the same greedy samples on both backends', () => {

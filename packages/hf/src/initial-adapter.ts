@@ -11,12 +11,13 @@
 // rows (PEFT's TrainableTokensLayer.update_layer copies `weight[token_indices]`). DoRA's magnitude
 // vectors start as the row norms ‖W + scale·B·A‖ = ‖W‖ (B = 0), as PEFT's DoraLinearLayer.update_layer
 // computes them, so training starts from the base model exactly. PiSSA's A and B are the base
-// weight's principal singular vectors (peft/pissa.ts), not a draw.
+// weight's principal singular vectors (peft/pissa.ts), not a draw; LoftQ's are left to the backend.
 import type { ModelConfig } from '@tunekit/core'
 import { moduleWeightName } from './hf-folder.ts'
 import { familyOf } from './family-of.ts'
 import { loraKey, magnitudeKey, savedModuleKey, targetModuleList, trainableTokensKey, type LoraSpec } from './peft/lora.ts'
 import { isPissa, pissaStart } from './peft/pissa.ts'
+import { isLoftq } from './peft/loftq.ts'
 import { createRng, fillNormal, fillUniform } from './prng.ts'
 import type { FloatTensor } from './safetensors.ts'
 
@@ -99,6 +100,9 @@ export async function initialAdapter(options: InitialAdapterOptions): Promise<Ma
         }
         continue
       }
+      // LoftQ's A and B fit each weight's quantisation error: the backend computes them with the replaced
+      // base (tfjs: methods/loftq.ts; torch: PEFT's loftq_init), so none are drawn
+      if (isLoftq(lora)) continue
       const a = new Float32Array(lora.rank * inF) // [r, in]
       const rng = createRng(seed, keyA)
       if ((lora.init ?? 'default') === 'gaussian') fillNormal(rng, a, 0, 1 / lora.rank)

@@ -56,6 +56,8 @@ export async function mergeAdapter(o: MergeOptions): Promise<void> {
   // Tied embeddings stay tied unless one side was trained as a separate copy; then lm_head starts as the base embedding.
   const tied = tiedAfterMerge(config.tieWordEmbeddings, savedModules)
   if (config.tieWordEmbeddings && !tied && !tensors.has('lm_head.weight')) tensors.set('lm_head.weight', { ...tensors.get('model.embed_tokens.weight')! })
+  // LoftQ's replaced base weights (transformers names, hf's peft/loftq.ts) stand in for the base's before folding
+  for (const [key, t] of o.adapter.tensors) if (!key.startsWith('base_model.') && tensors.has(key)) tensors.set(key, t)
   for (const [key, t] of o.adapter.tensors) {
     const parsed = parseAdapterKey(key)
     if (!parsed) continue

@@ -141,6 +141,7 @@ export async function runWorkerNode(
   if (code === EXIT_INTERRUPTED || (ctx.signal.aborted && (signal === 'SIGINT' || code === 130 || distributed !== undefined))) fail('Interrupted', { path: node }, node)
   if (workerError?.name === 'CudaUnavailable') fail('CudaUnavailable', { path: 'device', value: ctx.recipe.device }, workerError.message)
   if (workerError?.name === 'GaloreUnavailable') fail('GaloreUnavailable', { path: 'args.optimizer', value: 'galore_adamw' }, workerError.message)
+  if (workerError?.name === 'LoftqUnavailable') fail('LoftqUnavailable', { path: 'lora.initLoraWeights', value: 'loftq' }, workerError.message)
   if (workerError?.name === 'NonFiniteLoss') {
     const [step, loss] = workerError.args ?? []
     fail('NonFiniteLoss', { path: node }, Number(step), loss === null ? Number.NaN : Number(loss))

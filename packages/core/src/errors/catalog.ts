@@ -964,10 +964,10 @@ export const errors = {
   LoftqUnavailable: {
     code: 'TK389',
     name: 'LoftqUnavailable',
-    title: 'LoftQ is not trained by tunekit yet',
-    message: () =>
-      "lora.initLoraWeights 'loftq' replaces each adapted weight by a quantised residual that the adapter is trained against, so its artifact is a new base model as well as an adapter; tunekit writes neither backend's LoftQ base yet (PEFT's loftq_init also needs bitsandbytes on CUDA, and the tfjs NF4 quantiser is not yet checked against it)",
-    hint: "Train QLoRA with initLoraWeights: true, or run PEFT's LoftQ flow in Python (LoraConfig(init_lora_weights='loftq'), save the base and the adapter) and continue its adapter with lora.init.",
+    title: 'LoftQ on the torch backend needs bitsandbytes on CUDA',
+    message: (why: string) =>
+      `lora.initLoraWeights 'loftq' on the torch backend runs PEFT's loftq_init, which quantises each adapted weight with bitsandbytes on a CUDA (or XPU) device (compute_device = "cuda" in peft/utils/loftq_utils.py), and this worker cannot (${why})`,
+    hint: "Run it where the worker's Python (TUNEKIT_PYTHON) has bitsandbytes (`pip install bitsandbytes`) and a CUDA GPU, or set backend: 'tfjs', whose LoftQ runs on the CPU and gives the same start (its NF4 and int8 are bitsandbytes' bit for bit).",
   },
   WarmStartUnconverted: {
     code: 'TK390',
@@ -976,6 +976,15 @@ export const errors = {
     message: (folder: string, start: string) =>
       `${show(folder)} has init_lora_weights ${show(start)}: its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model`,
     hint: "Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already.",
+  },
+  // TK380–TK383: LoftQ's artifact (issue 13).
+  WarmStartLoftq: {
+    code: 'TK380',
+    name: 'WarmStartLoftq',
+    title: 'A warm-start adapter trained against a LoftQ base',
+    message: (folder: string) =>
+      `${show(folder)} holds loftq_base.safetensors: it is a LoftQ adapter, trained against the replaced base it keeps there (each adapted weight quantised with its residual), not against the model's own weights, so continuing it on those weights would start from another model`,
+    hint: 'Merge it first (`tunekit merge`, which folds it into the replaced base) and train a new adapter on the merged model, or start a new LoftQ run (lora.initLoraWeights: \'loftq\') on the original model.',
   },
   // TK312–TK339: hostile data inputs (files, encodings, shapes) named before compute is spent.
   DataSymlinkLoop: {

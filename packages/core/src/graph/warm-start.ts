@@ -81,6 +81,8 @@ export function warmStartReads(recipe: Recipe, opts: CompileOptions): string[] {
   if (typeof start === 'string' && /^(pissa|olora|corda|loftq)/i.test(start)) {
     throw new TunekitError([issue('WarmStartUnconverted', { path: 'lora.init', value: init }, init, start)])
   }
+  // LoftQ (hf's peft/loftq.ts): a plain LoRA of the replaced base the folder keeps beside it, not of the model's own
+  if (existsSync(join(dir, 'loftq_base.safetensors'))) throw new TunekitError([issue('WarmStartLoftq', { path: 'lora.init', value: init }, init)])
   const found = mismatches(init, json, recipe)
   if (found.length > 0) throw new TunekitError(found)
   return files

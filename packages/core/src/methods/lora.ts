@@ -117,8 +117,10 @@ export const loraSchema = z.strictObject({
    * written converted to a plain rank-2r LoRA of the unmodified base (PEFT's
    * `path_initial_model_for_weight_conversion`). `'loftq'`: LoftQ, only with `model.quantize`: A and B
    * fit the quantisation error of W (`loftqConfig`), the base replaced by the quantised residual,
-   * which recovers much of the quality QLoRA loses at 4 bits; checked, but not trained yet (TK389:
-   * its artifact is a new base as well as an adapter). Same trainable count as LoRA.
+   * which recovers much of the quality QLoRA loses at 4 bits; the artifact keeps that replaced base
+   * beside the adapter (`loftq_base.safetensors`: every adapted weight in float32, that part of the
+   * model unquantised on disk). torch needs bitsandbytes on CUDA for it (TK389); tfjs runs it on the
+   * CPU. Same trainable count as LoRA.
    * @defaultValue true
    * @see https://arxiv.org/abs/2404.02948 (PiSSA), https://arxiv.org/abs/2310.08659 (LoftQ),
    *   https://huggingface.co/docs/peft/developer_guides/lora#initialization (init_lora_weights)
@@ -193,7 +195,6 @@ function initIssues(lora: Partial<z.output<typeof loraMethodSchema>>, model: Che
   if (lora.init !== undefined && lora.init !== 'default') issues.push(issue('LoraInitConflict', { path: `${at}.init`, value: lora.init }, init, lora.init))
   if (lora.useDora === true) issues.push(issue('LoraInitWithDora', { path, value: init }, init))
   if (init === 'loftq' && !model.quantized) issues.push(issue('LoftqNeedsQuantize', { path, value: init }))
-  if (init === 'loftq') issues.push(issue('LoftqUnavailable', { path, value: init }))
   if (init !== 'loftq' && model.quantized) issues.push(issue('PissaWithQuantize', { path, value: init }, init))
   return issues
 }
@@ -220,7 +221,10 @@ export const lora = {
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
     const adapters = c.numHiddenLayers * perLayer
-    return { trainable: adapters + magnitudes + modulesToSave + trainableTokens, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens } }
+    const trainable = adapters + magnitudes + modulesToSave + trainableTokens
+    // LoftQ's artifact keeps the replaced base of every adapted weight [out, in] beside the adapter (hf's peft/loftq.ts)
+    const loftqBase = o.initLoraWeights === 'loftq' ? c.numHiddenLayers * shapes.reduce((sum, [inF, outF]) => sum + inF * outF, 0) : 0
+    return { trainable, inBase: false, parts: { lora: adapters, doraMagnitudes: magnitudes, modulesToSave, trainableTokens }, ...(loftqBase > 0 ? { artifact: trainable + loftqBase } : {}) }
   },
   // A keeps its input, B keeps A's output [r] in fp32. Without a cast (fp32 model) and without
   // dropout, A's input is the layer's own tensor, shared by the modules reading it; otherwise each

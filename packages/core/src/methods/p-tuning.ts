@@ -102,7 +102,8 @@ export const pTuning = {
   recipeIssues: promptLearningIssues('P-tuning'),
   count: (o, { config }) => {
     const { embedding, encoder } = pTuningParts(o, config)
-    return { trainable: embedding + encoder, inBase: false, parts: { promptEmbeddings: embedding, promptEncoder: encoder } }
+    // the artifact is PEFT's prompt_embeddings [n, hidden], the encoder's output: the encoder stays in checkpoints
+    return { trainable: embedding + encoder, inBase: false, parts: { promptEmbeddings: embedding, promptEncoder: encoder }, artifact: embedding }
   },
   // As prompt tuning: the gradient reaches the virtual tokens through every frozen layer.
   activationBytes: (_o, { config: c, computeBytes: p }) => c.numHiddenLayers * p * (2 * c.hiddenSize + c.intermediateSize),

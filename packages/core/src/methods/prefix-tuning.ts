@@ -93,7 +93,8 @@ export const prefixTuning = {
   recipeIssues,
   count: (o, { config }) => {
     const { embedding, projection } = prefixParts(o, config)
-    return { trainable: embedding + projection, inBase: false, parts: { prefix: embedding, ...(projection > 0 ? { projection } : {}) } }
+    // with the projection the artifact is PEFT's prompt_embeddings [n, layers·2·kvDim], the projection's output
+    return { trainable: embedding + projection, inBase: false, parts: { prefix: embedding, ...(projection > 0 ? { projection } : {}) }, ...(projection > 0 ? { artifact: o.numVirtualTokens * prefixWidth(config) } : {}) }
   },
   // The gradient reaches the prefix through every layer's attention: each layer keeps the inputs of
   // its products per token (the prefix adds n keys per layer, not tokens).

@@ -32,6 +32,12 @@ export interface TrainableCount {
   inBase: boolean
   /** The count split by part, for `tunekit plan` (e.g. `{ lora, modulesToSave, trainableTokens }`). */
   parts: Record<string, number>
+  /**
+   * Values the train artifact holds (float32), where that is not `trainable`: LoftQ's replaced base
+   * weights beside the adapter, the prompt P-tuning and projected prefix tuning save (the encoder's
+   * output, not the encoder). Plan's disk estimate reads it; checkpoints hold the trainable tensors.
+   */
+  artifact?: number
 }
 
 /** Per-token activation bytes the method adds to the frozen-model formula (docs/memory-planning.md). */

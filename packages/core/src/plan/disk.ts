@@ -90,11 +90,13 @@ export function estimateDisk(input: DiskInput): DiskEstimate {
     if (tokens !== undefined) parts.push({ name: 'shards', nodes: ids('tokenize', 'split'), bytes: 2 * 5 * tokens, detail: `2 copies × ${tokens} tokens × 5 bytes` })
   }
   if (toRun('train')) {
-    const adapter = params.trainable * 4
+    // the artifact's values (LoftQ's replaced base, a prompt encoder's output) where they are not the trained ones; checkpoints hold those
+    const artifact = params.artifact ?? params.trainable
+    const trained = params.trainable * 4
     const state = params.trainable * (OPTIMIZER_BYTES[input.args.optimizer] ?? 8)
     const copies = input.args.keepCheckpoints + 1
-    parts.push({ name: 'adapter', nodes: ids('train'), bytes: adapter, detail: `${params.trainable} float32` })
-    parts.push({ name: 'checkpoints', nodes: ids('train'), bytes: copies * (adapter + state), detail: `${copies} × ${gb(adapter + state)} (adapter + optimizer states)` })
+    parts.push({ name: 'adapter', nodes: ids('train'), bytes: artifact * 4, detail: `${artifact} float32` })
+    parts.push({ name: 'checkpoints', nodes: ids('train'), bytes: copies * (trained + state), detail: `${copies} × ${gb(trained + state)} (adapter + optimizer states)` })
   }
   if (toRun('merge')) parts.push({ name: 'merged', nodes: ids('merge'), bytes: params.base * input.weightBytes, detail: `${input.weightBytes} bytes × ${params.base}` })
   const exported = graph.nodes.find((n) => n.kind === 'export' && !isCached(cacheDir, n.key))

@@ -97,6 +97,8 @@ export interface ParamCounts {
   modulesToSave: number
   trainableTokens: number
   trainable: number
+  /** Values the train artifact holds where that is not `trainable` (LoftQ's replaced base, P-tuning's and projected prefix tuning's saved prompt). */
+  artifact?: number
   /** The trained tensors are the base's own (full, freeze): not counted twice in `total`. */
   trainedInBase: boolean
   /** base + trainable for LoRA (PEFT keeps the original of a saved module beside its trainable copy); base otherwise. */
@@ -120,6 +122,6 @@ export function countParams(family: FamilyInfo, config: ModelConfig, method: Met
   const part = (name: string): number => counted.parts[name] ?? 0
   return {
     method: method.kind, base, linear, lora: part('lora'), doraMagnitudes: part('doraMagnitudes'), modulesToSave: part('modulesToSave'), trainableTokens: part('trainableTokens'),
-    trainable: counted.trainable, trainedInBase: counted.inBase, total: counted.inBase ? base : base + counted.trainable, addedTokens,
+    trainable: counted.trainable, ...(counted.artifact !== undefined ? { artifact: counted.artifact } : {}), trainedInBase: counted.inBase, total: counted.inBase ? base : base + counted.trainable, addedTokens,
   }
 }

@@ -9,6 +9,8 @@ import { adapterIssues, readAdapterConfigText, type AdapterBase } from './lora-c
 import { familyOf } from '../family-of.ts'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, targetModuleList, type LoraSpec } from './lora-keys.ts'
 import { peftTypeOf, writePeftAdapter } from './peft-adapter.ts'
+import { isLoftq, LOFTQ_BASE, splitLoftqTensors } from './loftq.ts'
+import { readFloats } from './full.ts'
 import type { MethodLayout, ReadArtifact } from './types.ts'
 
 export * from './lora-keys.ts'
@@ -32,7 +34,8 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
     bias: 'none',
     fan_in_fan_out: false,
     inference_mode: true,
-    init_lora_weights: spec.initLoraWeights ?? ((spec.init ?? 'default') === 'gaussian' ? 'gaussian' : true),
+    // LoftQ's adapter is a plain LoRA of its replaced base (loftq.ts): PEFT must not run loftq_init again on load
+    init_lora_weights: spec.initLoraWeights === 'loftq' ? true : spec.initLoraWeights ?? ((spec.init ?? 'default') === 'gaussian' ? 'gaussian' : true),
     lora_alpha: spec.alpha,
     lora_dropout: spec.dropout ?? 0,
     ...(spec.modulesToSave && spec.modulesToSave.length > 0 ? { modules_to_save: [...spec.modulesToSave] } : {}),
@@ -122,16 +125,25 @@ export async function readAdapter(dir: string, base?: AdapterBase): Promise<Adap
 
 const exists = (file: string): Promise<boolean> => stat(file).then(() => true, () => false)
 
-/** LoRA's train artifact: a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+/**
+ * LoRA's train artifact: a PEFT adapter folder (adapter_config.json + adapter_model.safetensors);
+ * LoftQ's adds its replaced base weights (loftq_base.safetensors, loftq.ts).
+ */
 export const lora = {
   files: [ADAPTER_CONFIG, ADAPTER_WEIGHTS],
-  write: (dir, a) => writeAdapter(dir, { tensors: a.tensors, loraConfig: a.method.spec, family: a.family, baseModel: a.baseModel, revision: a.revision ?? null }),
+  write: async (dir, a) => {
+    const { adapter, base } = isLoftq(a.method.spec) ? splitLoftqTensors(a.tensors) : { adapter: a.tensors, base: new Map<string, FloatTensor>() }
+    if (base.size > 0) await writeSafetensors(join(dir, LOFTQ_BASE), [...base].sort(([x], [y]) => (x < y ? -1 : 1)), { metadata: { format: 'pt' } })
+    await writeAdapter(dir, { tensors: adapter, loraConfig: a.method.spec, family: a.family, baseModel: a.baseModel, revision: a.revision ?? null })
+  },
   read: async (dir, base): Promise<ReadArtifact | undefined> => {
     if (!(await exists(join(dir, ADAPTER_CONFIG)))) return undefined
     // another PEFT method's adapter (IA³, prompt tuning) is its layout's; a broken config is LoRA's to name
     const type = await peftTypeOf(dir)
     if (type === 'IA3' || type === 'PROMPT_TUNING' || type === 'P_TUNING' || type === 'PREFIX_TUNING') return undefined
     const adapter = await readAdapter(dir, base)
-    return { method: { kind: 'lora', spec: adapter.loraConfig }, tensors: adapter.tensors }
+    if (!(await exists(join(dir, LOFTQ_BASE)))) return { method: { kind: 'lora', spec: adapter.loraConfig }, tensors: adapter.tensors }
+    const replaced = await readFloats(join(dir, LOFTQ_BASE))
+    return { method: { kind: 'lora', spec: { ...adapter.loraConfig, initLoraWeights: 'loftq' } }, tensors: new Map([...adapter.tensors, ...replaced]) }
   },
 } satisfies MethodLayout<'lora'>

@@ -2,8 +2,8 @@
 // DoRA's magnitude-scaled form in model/dora.ts),
 // saved modules as trainable copies, trainable-token rows swapped into the embedding. Keys are
 // PEFT's (`loraKey` & co. from @tunekit/hf), so the adapter is the one both backends write.
-import { warmStartDir } from '@tunekit/core'
-import { initialAdapter, isPissa, pissaResidual, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
+import { loftqConfigSchema, warmStartDir } from '@tunekit/core'
+import { initialAdapter, isLoftq, isPissa, pissaResidual, loraKey as peftLoraKey, loraSpecFromRecipe, magnitudeKey, readAdapter, savedModuleKey, targetModuleList, trainableTokensKey, type FloatTensor, type LoraSpec } from '@tunekit/hf'
 import { tf, type Var2D } from '../engine.ts'
 import { headMatrix } from '../model/head.ts'
 import type { LoraPair } from '../model/linear.ts'
@@ -11,6 +11,9 @@ import { baseWeightReader } from '../model/load.ts'
 import type { DecoderModel } from '../model/types.ts'
 import { mergeAdapter } from '../merge.ts'
 import { loraScale } from './lora-scale.ts'
+import { loftqInit } from './loftq.ts'
+import { quantize } from '../quant/linear.ts'
+import type { FrozenWeight } from '../model/types.ts'
 
 export { loraScale } from './lora-scale.ts'
 import { linearModules, type AdapterState } from './state.ts'
@@ -107,6 +110,50 @@ async function pissaBase(model: DecoderModel, modelDir: string, spec: LoraSpec, 
   }
 }
 
+/** The frozen weight `w` [out, in] in the form `like` has: packed with its quantiser's settings, or dense. */
+function frozenLike(like: FrozenWeight, w: FloatTensor): FrozenWeight {
+  const shape = w.shape as [number, number]
+  if (like.kind === 'dense') return { kind: 'dense', weightT: tf.tidy(() => tf.transpose(tf.tensor2d(w.data, shape))) } // [in, out]
+  const q = like.weight
+  return { kind: 'quantized', weight: quantize(w.data, shape, { type: q.type, blockSize: q.blockSize, doubleQuant: !(q.scales instanceof Float32Array) }) }
+}
+
+/** Puts replaced base weights (transformers names, [out, in]) into the model's adapted linears, in their stored form. */
+function replaceBase(model: DecoderModel, weights: ReadonlyMap<string, FloatTensor>): void {
+  for (const lin of linearModules(model)) {
+    const w = weights.get(`${lin.path}.weight`)
+    if (!w) continue
+    const old = lin.weight
+    lin.weight = frozenLike(old, w)
+    if (old.kind === 'dense') old.weightT.dispose()
+  }
+}
+
+/**
+ * LoftQ's initial adapter (A = R, B = L of each weight's quantisation error, loftq.ts; saved modules
+ * as LoRA's) and the replaced base weights Q(W − B0·A0) by transformers name, put into the model in
+ * its quantised form (model.quantize's settings), as PEFT's loftq_init replaces the base layer's.
+ */
+async function loftqBase(model: DecoderModel, modelDir: string, spec: LoraSpec, o: { seed: number; bits: 4 | 8; iters: number }): Promise<{ start: Map<string, FloatTensor>; replaced: Map<string, FloatTensor> }> {
+  const base = await baseWeightReader(modelDir, model.config.vocabSize)
+  try {
+    const start = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed: o.seed, baseTensors: base })
+    const targets = new Set(targetModuleList(spec, model.family))
+    const replaced = new Map<string, FloatTensor>()
+    for (const lin of linearModules(model)) {
+      if (!targets.has(moduleName(lin.path))) continue
+      const init = loftqInit(await base.readFloat(`${lin.path}.weight`), { bits: o.bits, rank: spec.rank, iters: o.iters })
+      start.set(keyOf(lin.path, 'A'), init.a)
+      start.set(keyOf(lin.path, 'B'), init.b)
+      replaced.set(`${lin.path}.weight`, init.base)
+    }
+    replaceBase(model, replaced)
+    return { start, replaced }
+  } finally {
+    await base.close()
+  }
+}
+
 export const lora = {
   setup: async ({ model, method, modelDir, trainableTokenIds, seed, baseDir, resumed }) => {
     const spec = loraSpecFromRecipe(method, model.family, [...trainableTokenIds])
@@ -120,13 +167,23 @@ export const lora = {
       const state = createAdapter(model, spec, initial ?? start)
       return { state: { ...state, pissaStart: new Map([...start].filter(([k]) => /\.lora_[AB]\.weight$/.test(k))) }, trained: { kind: 'lora', spec } }
     }
+    if (isLoftq(spec)) {
+      // LoftQ: the base becomes Q(W − B0·A0) on every run (resumed too: deterministic); the artifact keeps it
+      const loftq = method.loftqConfig ?? loftqConfigSchema.parse({}) // absent: the schema's defaults
+      const { start, replaced } = await loftqBase(model, modelDir, spec, { seed, bits: loftq.loftqBits, iters: loftq.loftqIter })
+      return { state: { ...createAdapter(model, spec, initial ?? start), artifactExtra: replaced }, trained: { kind: 'lora', spec } }
+    }
     if (!initial) {
       const base = await baseWeightReader(modelDir, model.config.vocabSize)
       initial = await initialAdapter({ family: model.family, config: model.config, lora: spec, seed, baseTensors: base }).finally(() => base.close())
     }
     return { state: createAdapter(model, spec, initial), trained: { kind: 'lora', spec } }
   },
-  load: (model, artifact) => createAdapter(model, artifact.method.spec, artifact.tensors),
+  load: (model, artifact) => {
+    // a LoftQ artifact's replaced base weights go into the model before its adapter
+    if (isLoftq(artifact.method.spec)) replaceBase(model, artifact.tensors)
+    return createAdapter(model, artifact.method.spec, artifact.tensors)
+  },
   merge: async (o) => {
     await mergeAdapter({ ...o, adapter: { tensors: o.artifact.tensors, loraConfig: o.artifact.method.spec } })
   },

@@ -17,8 +17,10 @@ export const NF4_MAX_HALF_GAP = (() => {
   return gap / 2
 })()
 
-// Midpoints between adjacent levels: a normalised value maps to the level whose interval holds it.
-const MIDPOINTS = Array.from({ length: 15 }, (_, i) => (NF4_LEVELS[i]! + NF4_LEVELS[i + 1]!) / 2)
+// Midpoints between adjacent levels in float32, as bitsandbytes' bounds `(code[:-1] + code[1:]) / 2`: a
+// normalised value maps to the level whose interval holds it, a value on a midpoint to the lower level
+// (torch.bucketize, right=False).
+const MIDPOINTS = Array.from({ length: 15 }, (_, i) => Math.fround((NF4_LEVELS[i]! + NF4_LEVELS[i + 1]!) / 2))
 
 function nearestLevel(x: number): number {
   let code = 0
@@ -51,7 +53,12 @@ export function dequantizeScales(s: Float32Array | DoubleQuantScales): Float32Ar
   return out
 }
 
-/** Quantises a `[out, in]` float32 weight to NF4 in blocks of `blockSize` (64 in QLoRA). */
+/**
+ * Quantises a `[out, in]` float32 weight to NF4 in blocks of `blockSize` (64 in QLoRA), in bitsandbytes'
+ * float32 arithmetic (its quantize_4bit, backends/default/ops.py): a full block scaled by the
+ * reciprocal `x · (1 / absmax)`, the last partial one divided `x / absmax`, clamped to [-1, 1], so the
+ * codes and scales are bitsandbytes' bit for bit (test/bnb/loftq.test.ts).
+ */
 export function quantizeNf4(data: Float32Array, shape: [number, number], opts: { blockSize?: number; doubleQuant?: boolean } = {}): QuantizedWeight {
   const blockSize = opts.blockSize ?? 64
   const n = data.length
@@ -63,8 +70,11 @@ export function quantizeNf4(data: Float32Array, shape: [number, number], opts: {
     let absmax = 0
     for (let i = b * blockSize; i < end; i++) absmax = Math.max(absmax, Math.abs(data[i]!))
     scales[b] = absmax
+    const full = end - b * blockSize === blockSize
+    const inv = Math.fround(1 / Math.max(absmax, 1e-38)) // absmax.clamp(min=1e-38): an all-zero block codes 0
     for (let i = b * blockSize; i < end; i++) {
-      const code = nearestLevel(absmax === 0 ? 0 : data[i]! / absmax)
+      const scaled = full ? Math.fround(data[i]! * inv) : Math.fround(data[i]! / Math.max(absmax, 1e-38))
+      const code = nearestLevel(Math.min(1, Math.max(-1, scaled)))
       codes[i >> 1] = codes[i >> 1]! | (i % 2 === 0 ? code << 4 : code)
     }
   }

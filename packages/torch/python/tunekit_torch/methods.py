@@ -93,7 +93,7 @@ class Lora:
     def wrap(self, base, method: TrainParamsMethodLora, ctx: dict):
         from peft import get_peft_model
 
-        from .modeling import adapter_state, load_adapter_weights, lora_config, starts_from_weights
+        from .modeling import adapter_state, load_adapter_weights, loftq_base, lora_config, starts_from_weights
         from .spec import trainable_token_ids
 
         cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
@@ -105,6 +105,7 @@ class Lora:
         # PiSSA's A0, B0: the train artifact is written converted against them (save)
         model._tunekit_pissa_start = {k: v.detach().to("cpu").clone() for k, v in adapter_state(model).items() if any(c in k for c in computed)} \
             if str(method.init_lora_weights).startswith("pissa") else None
+        model._tunekit_loftq_base = loftq_base(model) if method.init_lora_weights == "loftq" else None
         if ctx.get("initial_adapter") is not None:
             load_adapter_weights(model, ctx["initial_adapter"], ctx["node"], computed)
         elif ctx.get("family") != "auto":  # family 'auto' always starts from PEFT's draw (no layout to draw one in TypeScript)
@@ -121,7 +122,8 @@ class Lora:
         from .modeling import save_adapter
 
         # the train artifact (tensors_only) of a PiSSA run is converted; a checkpoint is not
-        save_adapter(model, folder, with_config=not tensors_only, pissa_start=getattr(model, "_tunekit_pissa_start", None) if tensors_only else None)
+        save_adapter(model, folder, with_config=not tensors_only, pissa_start=getattr(model, "_tunekit_pissa_start", None) if tensors_only else None,
+                     loftq=getattr(model, "_tunekit_loftq_base", None) if tensors_only else None)
 
     def load(self, model, folder: Path, node: str) -> None:
         from .modeling import load_adapter_weights
@@ -131,6 +133,12 @@ class Lora:
     def attach(self, base, folder: Path):
         from peft import PeftModel
 
+        replaced = folder / "loftq_base.safetensors"
+        if replaced.exists():
+            # LoftQ: the adapter is a plain LoRA of the replaced base (@tunekit/hf's peft/loftq.ts), put in first
+            from safetensors.torch import load_file
+
+            _load_named(base, load_file(str(replaced)), folder)
         return PeftModel.from_pretrained(base, str(folder), is_trainable=False)
 
     def merged(self, base, folder: Path):

@@ -155,14 +155,39 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         trainable_token_indices={"embed_tokens": token_ids} if token_ids else None,
         use_rslora=lora.rs_lora,
         use_dora=lora.use_dora,
-        # PiSSA: PEFT computes A, B and the residual base weights itself (pissa_init); LoftQ is refused at check (TK389)
+        # PiSSA / LoftQ: PEFT computes A, B and the replaced base weights itself (pissa_init, loftq_init)
         init_lora_weights=lora.init_lora_weights if lora.init_lora_weights is not True else "gaussian" if lora.init == "gaussian" else True,
+        **({"loftq_config": loftq_config(lora)} if lora.init_lora_weights == "loftq" else {}),
         bias="none",
         # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
         task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
     )
     cfg.base_model_name_or_path = model_id
     return cfg
+
+
+def loftq_config(lora: TrainParamsMethodLora):
+    """PEFT's LoftQConfig for init_lora_weights 'loftq'; LoftqUnavailable (TK389) where PEFT's
+    loftq_init cannot run: it quantises with bitsandbytes on compute_device "cuda" (or "xpu")."""
+    from peft import LoftQConfig
+    from peft.import_utils import is_bnb_4bit_available, is_bnb_available, is_xpu_available
+
+    if not is_bnb_available() or not is_bnb_4bit_available():
+        raise WorkerError("LoftqUnavailable", "import bitsandbytes failed")
+    if not torch.cuda.is_available() and not is_xpu_available():
+        raise WorkerError("LoftqUnavailable", "torch.cuda.is_available() is False")
+    c = lora.loftq_config  # absent: PEFT's LoftQConfig defaults, which the recipe schema's equal
+    return LoftQConfig(loftq_bits=c.loftq_bits, loftq_iter=c.loftq_iter) if c else LoftQConfig()
+
+
+def loftq_base(peft_model) -> dict[str, torch.Tensor]:
+    """LoftQ's replaced base weights by transformers name (`model.layers.0.self_attn.q_proj.weight`), float32
+    on the CPU: what @tunekit/hf's peft/loftq.ts keeps beside the adapter (loftq_base.safetensors)."""
+    from peft.tuners.lora import LoraLayer
+
+    prefix = "base_model.model."
+    return {f"{name[len(prefix):]}.weight": m.get_base_layer().weight.detach().to("cpu", torch.float32).contiguous()
+            for name, m in peft_model.named_modules() if isinstance(m, LoraLayer)}
 
 
 def starts_from_weights(lora: TrainParamsMethodLora) -> bool:
@@ -220,11 +245,13 @@ def pissa_to_lora(state: dict[str, torch.Tensor], start: dict[str, torch.Tensor]
     return out
 
 
-def save_adapter(peft_model, folder: Path, with_config: bool = True, pissa_start: dict[str, torch.Tensor] | None = None) -> None:
+def save_adapter(peft_model, folder: Path, with_config: bool = True, pissa_start: dict[str, torch.Tensor] | None = None,
+                 loftq: dict[str, torch.Tensor] | None = None) -> None:
     """adapter_model.safetensors, plus PEFT's own adapter_config.json for checkpoints (`with_config`);
     a train artifact's config is written by the TS driver in the form old PEFT versions load. With
     `pissa_start` (a PiSSA train artifact) the tensors are converted (pissa_to_lora); checkpoints
-    keep the rank-r tensors of the residual base."""
+    keep the rank-r tensors of the residual base. With `loftq` (a LoftQ train artifact) its replaced base
+    weights go beside the adapter (loftq_base.safetensors)."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -232,6 +259,8 @@ def save_adapter(peft_model, folder: Path, with_config: bool = True, pissa_start
     if pissa_start is not None:
         state = pissa_to_lora(state, pissa_start)
     save_file(state, str(folder / "adapter_model.safetensors"), metadata={"format": "pt"})
+    if loftq is not None:
+        save_file(loftq, str(folder / "loftq_base.safetensors"), metadata={"format": "pt"})
     if with_config:
         peft_model.peft_config["default"].save_pretrained(str(folder))
 

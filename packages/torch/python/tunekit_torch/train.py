@@ -213,7 +213,10 @@ def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed
     model_p, method, args = params.model, params.method, params.args
     tokenize = spec.require_input("tokenize")
     tokenizer = load_tokenizer(tokenize / "tokenizer")
-    quant = quantization_config(model_p.quantize, device, dtype, spec.node)
+    # LoftQ: PEFT's loftq_init quantises the full-precision weights itself ("you should not pass a quantized
+    # model", LoraConfig.loftq_config), so the base loads unquantised and its adapted weights become Q(W - B0·A0)
+    loftq = getattr(method, "init_lora_weights", None) == "loftq"
+    quant = None if loftq else quantization_config(model_p.quantize, device, dtype, spec.node)
     attention = attention_kind(device, dtype, packed)
     base = load_base(model_folder(spec.require_input("model")), dtype, device, quant, attention, reward_pad_id)
     info(spec.node, f"attention: {attention}")
