@@ -1,5 +1,7 @@
 import { bertFamily } from './bert.ts'
 import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
+import { llavaFamily } from './llava.ts'
+import { qwen2VlFamily } from './qwen2-vl.ts'
 import type { FamilyInfo } from './types.ts'
 
 /**
@@ -77,6 +79,9 @@ export const families = {
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   bert: bertFamily,
+  // vision-language models (torch backend only): the language model's modules, a projector, a frozen vision tower
+  llava: llavaFamily,
+  qwen2_vl: qwen2VlFamily,
 } as const satisfies Record<string, FamilyInfo>
 
 export type Family = keyof typeof families
@@ -93,4 +98,5 @@ export function familyInfo(family: string): FamilyInfo | undefined {
 /** config.json `model_type` of a family's checkpoints (its name unless the family is an alias, as yi is llama's). */
 export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
 
-export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'
+export type { EncoderConfig, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, MoeConfig, Qwen2VlVision, VisionConfig, VisionModules } from './types.ts'
+export { llavaImageTokens } from './vision-config.ts'
