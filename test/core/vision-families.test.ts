@@ -39,8 +39,10 @@ describe('vision-language families', () => {
     if (!qwen.ok) throw new Error(JSON.stringify(qwen.issues))
     expect(qwen.value.config.vision).toMatchObject({ kind: 'qwen2_vl', hiddenSize: 32, spatialMergeSize: 2, imageTokenId: 399, visionStartTokenId: 397, mropeSection: [2, 3, 3] })
     expect(qwen.value.config.attentionBias).toBe(true)
-    // transformers: 83,104 parameters
-    expect(families.qwen2_vl.totalParams(qwen.value.config)).toBe(83_104)
+    // transformers: 91,520 parameters (tower 26,496, merger 20,704)
+    expect(families.qwen2_vl.totalParams(qwen.value.config)).toBe(91_520)
+    expect(families.qwen2_vl.vision.towerParams(qwen.value.config)).toBe(26_496)
+    expect(families.qwen2_vl.moduleParams(qwen.value.config, 'merger')).toBe(20_704)
   })
 
   it('reads the Hub checkpoints\' Qwen2-VL form (decoder fields at the top, rope_scaling type mrope)', () => {
