@@ -45,7 +45,7 @@ export { families, familyNames, familyInfo, familyModelType } from './families/i
 export { decoderModuleGroup } from './families/decoder.ts'
 export { remoteCodeIssue, REMOTE_CODE_MODEL_TYPES } from './families/remote-code.ts'
 export type { EncoderConfig, Family, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, ModuleName, MoeConfig, Qwen2VlVision, SaveableModule, VisionConfig, VisionModules } from './families/index.ts'
-export { llavaImageTokens } from './families/index.ts'
+export { llavaImageTokens, visionTokens, type VisionToken } from './families/index.ts'
 export { modelConfigFromText } from './families/model-config.ts'
 export { readRopeScaling, ropeFrequencies, ropeScalingJson, ropeScalingTypes } from './families/rope-scaling.ts'
 export type { RopeScaling, RopeSettings } from './families/rope-scaling.ts'

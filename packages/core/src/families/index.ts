@@ -99,4 +99,4 @@ export function familyInfo(family: string): FamilyInfo | undefined {
 export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
 
 export type { EncoderConfig, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, MoeConfig, Qwen2VlVision, VisionConfig, VisionModules } from './types.ts'
-export { llavaImageTokens } from './vision-config.ts'
+export { llavaImageTokens, visionTokens, type VisionToken } from './vision-config.ts'

@@ -3,7 +3,7 @@
 // Hub checkpoints write it) with the vision tower, projector and image tokens in `vision`.
 import { fail } from '../errors/tunekit-error.ts'
 import { readDecoderConfig, writeDecoderConfig, type DecoderDefaults } from './decoder.ts'
-import type { LlavaVision, ModelConfig, Qwen2VlVision } from './types.ts'
+import type { LlavaVision, ModelConfig, Qwen2VlVision, VisionConfig } from './types.ts'
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
@@ -62,7 +62,7 @@ export function writeLlavaConfig(c: ModelConfig): Record<string, unknown> {
   return {
     architectures: ['LlavaForConditionalGeneration'],
     model_type: 'llava',
-    text_config: { ...text, model_type: v.textModelType },
+    text_config: { ...text, model_type: v.textModelType, rope_parameters: { rope_type: 'default', ...(isObject(text.rope_scaling) ? text.rope_scaling : {}), rope_theta: text.rope_theta } },
     vision_config: {
       model_type: 'clip_vision_model',
       hidden_size: v.hiddenSize,
@@ -160,4 +160,27 @@ export function writeQwen2VlConfig(c: ModelConfig): Record<string, unknown> {
     tie_word_embeddings: c.tieWordEmbeddings,
     torch_dtype: 'float32',
   }
+}
+
+/** A vision token: its text in the tokenizer and its id in config.json. */
+export interface VisionToken {
+  content: string
+  id: number
+  /** Where config.json keeps the id (`image_token_index`, `vision_start_token_id`, …). */
+  field: string
+}
+
+/**
+ * The special tokens a model's image placeholders expand to, with their config.json ids: LLaVA's
+ * `<image>` (× image tokens); Qwen2-VL's `<|vision_start|>` `<|image_pad|>` (× image tokens)
+ * `<|vision_end|>`, and `<|video_pad|>`, as Qwen2VLProcessor spells them.
+ */
+export function visionTokens(v: VisionConfig): VisionToken[] {
+  if (v.kind === 'llava') return [{ content: '<image>', id: v.imageTokenId, field: 'image_token_index' }]
+  return [
+    { content: '<|vision_start|>', id: v.visionStartTokenId, field: 'vision_start_token_id' },
+    { content: '<|vision_end|>', id: v.visionEndTokenId, field: 'vision_end_token_id' },
+    { content: '<|image_pad|>', id: v.imageTokenId, field: 'image_token_id' },
+    { content: '<|video_pad|>', id: v.videoTokenId, field: 'video_token_id' },
+  ]
 }

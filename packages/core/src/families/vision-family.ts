@@ -23,7 +23,7 @@ export interface VisionFamilyOptions<T extends string, P extends string, S exten
   projectorExtraParams?(config: ModelConfig): number
 }
 
-export function makeVisionFamily<T extends string, P extends string, S extends string>(o: VisionFamilyOptions<T, P, S>): FamilyInfo<DecoderLinear | T | P, DecoderSaveable | S> {
+export function makeVisionFamily<T extends string, P extends string, S extends string>(o: VisionFamilyOptions<T, P, S>): FamilyInfo<DecoderLinear | T | P, DecoderSaveable | S> & { vision: VisionModules<DecoderLinear | T | P, DecoderSaveable | S> } {
   const text = makeDecoderFamily({ name: o.name, architecture: o.architecture, defaults: o.defaults, linearModules: decoderLinear, defaultTargetModules: ['q_proj', 'v_proj'] })
   const projectors: readonly string[] = o.projectorModules
   const isProjector = (m: string): m is P => projectors.includes(m)
