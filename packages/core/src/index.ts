@@ -47,6 +47,7 @@ export { remoteCodeIssue, REMOTE_CODE_MODEL_TYPES } from './families/remote-code
 export type { EncoderConfig, Family, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, ModuleName, MoeConfig, Qwen2VlVision, SaveableModule, VisionConfig, VisionModules } from './families/index.ts'
 export { llavaImageTokens, visionTokens, type VisionToken } from './families/index.ts'
 export { modelConfigFromText } from './families/model-config.ts'
+export { randomConfigJson } from './families/random-config.ts'
 export { readRopeScaling, ropeFrequencies, ropeScalingJson, ropeScalingTypes } from './families/rope-scaling.ts'
 export type { RopeScaling, RopeSettings } from './families/rope-scaling.ts'
 export type { FolderConfig, FolderConfigRead } from './families/model-config.ts'

@@ -2,7 +2,7 @@
 // quantize / gradientCheckpointing. With `random`, it writes a random-initialised Hugging Face
 // folder into its artifact; otherwise it finds the existing folder (model.path,
 // TUNEKIT_MODEL_PATH, or the Hub cache) and writes `model-ref.json` `{ "path": abs folder }`.
-import { fail, knownCheckpoints, MODEL_REF, nodeParams, parseJsonText, requireModelDir, type ModelConfig, type ModelNodeParams, type NodeExecutor } from '@tunekit/core'
+import { fail, knownCheckpoints, randomConfigJson, MODEL_REF, nodeParams, parseJsonText, requireModelDir, type ModelConfig, type ModelNodeParams, type NodeExecutor } from '@tunekit/core'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
@@ -44,7 +44,7 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
   const overrides = params.random?.config ?? {}
   const known = knownCheckpoints[params.id]
   const base: Record<string, unknown> = known ? info.writeConfig(known.config) : { model_type: params.family }
-  const config = configFromJson(withOverrides(base, overrides), params.family, 'model.random.config')
+  const config = configFromJson(randomConfigJson(base, overrides), params.family, 'model.random.config')
   const problem =
     !Number.isInteger(config.headDim) ? `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numAttentionHeads}`
     : config.numAttentionHeads % config.numKeyValueHeads !== 0 ? `num_attention_heads ${config.numAttentionHeads} is not a multiple of num_key_value_heads ${config.numKeyValueHeads}`
@@ -52,30 +52,6 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
     : undefined
   if (problem) fail('InvalidRecipe', { path: 'model.random.config', value: overrides }, problem)
   return config
-}
-
-/**
- * config.json with `random.config` on top; a dotted key sets a field of a sub-config
- * (`'vision_config.image_size'`, `'text_config.hidden_size'`: a vision-language model's). `head_dim`
- * follows a changed width or head count unless it is given too.
- */
-function withOverrides(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = structuredClone(base)
-  for (const [key, value] of Object.entries(overrides)) {
-    const path = key.split('.')
-    let at = out
-    for (const part of path.slice(0, -1)) {
-      const inner = at[part]
-      at = at[part] = typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {}
-    }
-    at[path[path.length - 1]!] = value
-  }
-  for (const prefix of ['', 'text_config.']) {
-    const sub = prefix === '' ? out : out.text_config
-    const changed = ['hidden_size', 'num_attention_heads'].some((k) => `${prefix}${k}` in overrides)
-    if (changed && !(`${prefix}head_dim` in overrides) && typeof sub === 'object' && sub !== null) delete (sub as Record<string, unknown>).head_dim
-  }
-  return out
 }
 
 /** Writes the model artifact: a random folder, or `model-ref.json` pointing at the local weights. */

@@ -1616,6 +1616,20 @@ export const errors = {
     message: (tokens: number) => `a rollout of args.batchSize × args.gradientAccumulationSteps × stage.numMiniBatches = ${tokens} completion(s) is too few: the advantages are whitened over the rollout's tokens, and TRL's PPOTrainer needs more than one`,
     hint: 'Use args.batchSize of 2 or more.',
   },
+  VisionNeedsTorch: {
+    code: 'TK510',
+    name: 'VisionNeedsTorch',
+    title: 'Vision-language models train on the torch backend',
+    message: (family: string, backend: string) => `model.family ${show(family)} is a vision-language model (transformers' own classes in the torch worker: vision tower, projector, language model), which the tfjs backend does not implement; backend is ${show(backend)}${backend === 'auto' ? ", which may pick tfjs" : ''}`,
+    hint: "Set backend: 'torch'.",
+  },
+  VisionTowerFrozen: {
+    code: 'TK511',
+    name: 'VisionTowerFrozen',
+    title: 'The vision tower is frozen',
+    message: (module: string, family: string) => `${show(module)} is a module of ${family}'s vision tower only, which stays frozen (LLaMA-Factory's freeze_vision_tower): LoRA adapts the language model and the projector`,
+    hint: (family: string, modules: readonly string[]) => `Target the language model's or projector's modules of ${family}: ${modules.join(', ')}.`,
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -56,7 +56,7 @@ export const randomInitSchema = z.strictObject({
    * @defaultValue {}
    * @see https://huggingface.co/docs/transformers/model_doc/mistral#transformers.MistralConfig
    */
-  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null(), z.array(z.number())])).default({}),
+  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null(), z.array(z.number()).readonly()])).default({}),
   /**
    * Where the tokenizer comes from: a folder with tokenizer.json, or the name of a tokenizer that
    * ships with tunekit's dependencies (`'mistral'` for the real Mistral-7B v0.1 tokenizer).
