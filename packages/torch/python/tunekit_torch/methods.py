@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from .vision import freeze_tower, tower_pattern
 from .events import WorkerError, warn
 from .params import (
     TrainParamsMethodFreeze,
@@ -82,7 +83,7 @@ class Lora:
         from .modeling import adapter_state, load_adapter_weights, lora_config, starts_from_weights
         from .spec import trainable_token_ids
 
-        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
+        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]), tower_pattern(base))
         model = get_peft_model(base, cfg)  # PiSSA / LoftQ: PEFT replaces the adapted base weights here
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]  # not the local folder
         computed = (".lora_A.", ".lora_B.") if starts_from_weights(method) else ()
@@ -247,6 +248,7 @@ class Full:
 
     def wrap(self, base, method: TrainParamsMethodFull, ctx: dict):
         base.requires_grad_(True)
+        freeze_tower(base)  # a vision-language model's tower stays frozen; its projector and language model train
         _trainable_float32(base)
         return base
 
