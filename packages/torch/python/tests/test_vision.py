@@ -131,6 +131,7 @@ class VisionFixture:
         else:
             out["pixel_values"] = torch.from_numpy(np.concatenate([self.pixels[s] for s in pair]))
             out["image_grid_thw"] = torch.tensor([[1, 4, 4] for _ in pair])
+            out["mm_token_type_ids"] = (ids == VOCAB + 2).int()  # what Qwen2VLProcessor returns: 1 on <|image_pad|>
         return out
 
 

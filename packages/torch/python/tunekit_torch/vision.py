@@ -94,3 +94,14 @@ def batch_images(pixels: PixelShards, samples: list[int], device: torch.device) 
         "pixel_values": torch.from_numpy(np.concatenate(arrays, axis=0)).to(device),
         "image_grid_thw": torch.tensor([pixels.grid_thw[i] for i in index], dtype=torch.long, device=device),
     }
+
+
+def forward_inputs(model, batch: dict) -> dict:
+    """The vision inputs of a forward pass: the batch's pixel inputs and, for Qwen2-VL, the
+    `mm_token_type_ids` its processor returns beside input_ids (1 on `<|image_pad|>`, 2 on
+    `<|video_pad|>`, 0 on text: create_mm_token_type_ids), from which it computes the M-RoPE positions."""
+    vision = dict(batch.get("vision") or {})
+    if vision and model_type(model) == "qwen2_vl":
+        ids, cfg = batch["input_ids"], model.config
+        vision["mm_token_type_ids"] = (ids == cfg.image_token_id).int() + 2 * (ids == cfg.video_token_id).int()
+    return vision
