@@ -39,6 +39,11 @@ export interface Conversation {
   messages: Message[]
   /** The functions the assistant may call, when the record declares them. */
   tools?: ToolDefinition[]
+  /**
+   * Absolute paths of the record's images, in the order of the `<image>` placeholders in its
+   * messages (the format step resolved and checked them).
+   */
+  images?: string[]
 }
 
 /** One line of `documents.jsonl` (data.format 'text', the pretrain stage): one raw document. */
@@ -107,7 +112,7 @@ const roleNames: Record<string, Role> = {
 export const normaliseRole = (name: string): Role | undefined => roleNames[name.trim().toLowerCase()]
 
 /** Catalog entries a record problem can be reported as; each takes `(where, reason)`. */
-export type RecordErrorName = 'BadRecord' | 'BadPreference' | 'PreferencePromptsDiffer' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool' | 'TokenLabelsLength' | 'TokenRecordUnlabelled'
+export type RecordErrorName = 'BadRecord' | 'BadPreference' | 'PreferencePromptsDiffer' | 'BadToolDefinitions' | 'BadToolCall' | 'ToolResultWithoutCall' | 'UnknownTool' | 'TokenLabelsLength' | 'TokenRecordUnlabelled' | 'ImageCountMismatch' | 'ImageMissing' | 'ImageUrlNotLocal'
 
 /**
  * A record that cannot be used; the format step turns it into its catalog error (BadRecord unless

@@ -36,6 +36,8 @@ export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, nam
       response: c.response ?? alpacaDefaults.response,
       system: c.system,
       history: c.history,
+      // LLaMA-Factory reads images only from a column the entry names
+      images: c.images,
     }
     if (entry.ranking) {
       columns.chosen = c.chosen ?? 'chosen'
@@ -54,6 +56,7 @@ export function datasetInfoFormat(entry: DatasetInfoEntry, infoPath: string, nam
     messages: c.messages ?? sharegptDefaults.messages,
     system: c.system,
     tools: c.tools,
+    images: c.images,
     roleTag: t.role_tag ?? sharegptDefaults.roleTag,
     contentTag: t.content_tag ?? sharegptDefaults.contentTag,
     roles,

@@ -1,11 +1,12 @@
 import { describeValue } from '../util/describe.ts'
 import { checkTurns, normaliseRole, problem, type Message, type Role, type ToolDefinition } from './conversation.ts'
+import { checkPlaceholders, imageColumn, imagePlaceholder, imageUrlPath } from './images.ts'
 import { preferenceOf, splitSharedPrompt, unpairedOf, type ParsedPreference } from './preference.ts'
 import { checkToolUse, parseCallText, parseToolCalls, parseToolDefinitions } from './tools.ts'
 
 /** What one record turns into: the messages (checked), a preference pair or a KTO example, plus tools if any. */
 export type Parsed =
-  | { kind: 'conversation'; messages: Message[]; tools?: ToolDefinition[] }
+  | { kind: 'conversation'; messages: Message[]; tools?: ToolDefinition[]; images?: string[] }
   | ParsedPreference
   | { kind: 'document'; text: string }
   | { kind: 'tokens'; ids: number[]; mask: number[] }
@@ -31,6 +32,17 @@ const text = (record: DataRecord, column: string, required: boolean): string | u
 }
 
 const msg = (role: Role, content: string): Message => ({ role, content })
+
+/**
+ * A conversation with the images the record declares (paths as written): their count must equal
+ * the `<image>` placeholders'. Preference and KTO records with images are refused, not trained blind.
+ */
+const withImages = (parsed: Parsed, images: string[] | undefined): Parsed => {
+  if (images === undefined) return parsed
+  if (parsed.kind !== 'conversation') return problem(`the record has ${images.length} image(s); tunekit reads images for sft conversations only, not for preference or KTO records`)
+  checkPlaceholders(parsed.messages, images)
+  return { ...parsed, images }
+}
 
 /** A preference answer's text: missing or empty is BadPreference (a side that says nothing). */
 const answerText = (record: DataRecord, column: string): string => {
@@ -77,11 +89,17 @@ export interface AlpacaColumns {
   rejected?: string | undefined
   /** LLaMA-Factory's `kto_tag`: the column holding KTO's true / false label. */
   ktoTag?: string | undefined
+  /** LLaMA-Factory's `images`: the column of image paths (relative to the data file's folder). */
+  images?: string | undefined
 }
-export const alpacaDefaults: AlpacaColumns = { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history' }
+export const alpacaDefaults: AlpacaColumns = { prompt: 'instruction', query: 'input', response: 'output', system: 'system', history: 'history', images: 'images' }
 
-/** instruction / input / output / system / history (`[[question, answer], …]`); chosen / rejected make a preference. */
+/** instruction / input / output / system / history (`[[question, answer], …]`), images; chosen / rejected make a preference. */
 export function parseAlpaca(record: DataRecord, c: AlpacaColumns = alpacaDefaults): Parsed {
+  return withImages(alpacaRecord(record, c), c.images ? imageColumn(record[c.images], c.images) : undefined)
+}
+
+function alpacaRecord(record: DataRecord, c: AlpacaColumns): Parsed {
   const messages: Message[] = []
   const system = c.system ? text(record, c.system, false) : undefined
   if (system) messages.push(msg('system', system))
@@ -123,6 +141,8 @@ export interface SharegptTags {
   rejected?: string | undefined
   /** LLaMA-Factory's `kto_tag`: the column holding KTO's true / false label (the last turn is the completion). */
   ktoTag?: string | undefined
+  /** LLaMA-Factory's `images`: the column of image paths (relative to the data file's folder). */
+  images?: string | undefined
 }
 export const sharegptDefaults: SharegptTags = {
   messages: 'conversations',
@@ -134,6 +154,7 @@ export const sharegptDefaults: SharegptTags = {
   callTag: 'function_call',
   chosen: 'chosen',
   rejected: 'rejected',
+  images: 'images',
 }
 
 const turn = (value: unknown, t: SharegptTags, where: string): Message => {
@@ -157,8 +178,12 @@ const conversation = (messages: Message[], tools: ToolDefinition[] | undefined):
   return tools ? { kind: 'conversation', messages, tools } : { kind: 'conversation', messages }
 }
 
-/** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system. */
+/** conversations of `{ from, value }` (human / gpt / system / function_call / observation), tools, system, images. */
 export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefaults): Parsed {
+  return withImages(sharegptRecord(record, t), t.images ? imageColumn(record[t.images], t.images) : undefined)
+}
+
+function sharegptRecord(record: DataRecord, t: SharegptTags): Parsed {
   const list = record[t.messages] ?? (t.messages === 'conversations' ? record.messages : undefined)
   if (!Array.isArray(list)) return problem(`missing field ${JSON.stringify(t.messages)}, a list of turns (${fieldsOf(record)})`)
   const messages = list.map((v, i) => turn(v, t, `turn ${i + 1}`))
@@ -174,15 +199,22 @@ export function parseSharegpt(record: DataRecord, t: SharegptTags = sharegptDefa
 }
 
 // ── openai ──────────────────────────────────────────────────────────────────────────────────
-const openaiContent = (content: unknown, where: string): string => {
+/**
+ * A message's text. Content parts: `{ type: 'text', text }`, and `{ type: 'image_url', image_url: { url } }`
+ * (a local file), which becomes an `<image>` placeholder at its place with its path pushed to `images`.
+ */
+const openaiContent = (content: unknown, where: string, images?: string[]): string => {
   if (typeof content === 'string') return content
   if (content === null) return ''
-  // content parts: [{ type: 'text', text }]
   if (Array.isArray(content)) {
     return content
       .map((p, j) => {
         const part = p as DataRecord
-        if (part?.type !== 'text' || typeof part.text !== 'string') problem(`${where} part ${j + 1} is not a text part`)
+        if (part?.type === 'image_url' && images) {
+          images.push(imageUrlPath(part, `${where} part ${j + 1}`))
+          return imagePlaceholder
+        }
+        if (part?.type !== 'text' || typeof part.text !== 'string') problem(`${where} part ${j + 1} is not a text${images ? ' or image_url' : ''} part`)
         return part.text as string
       })
       .join('')
@@ -195,7 +227,7 @@ const openaiContent = (content: unknown, where: string): string => {
  * tool turns; ChatGLM's `observation` role is a tool result and its `metadata` on an assistant turn
  * names the function whose arguments are the content.
  */
-const openaiMessage = (m: unknown, i: number): Message => {
+const openaiMessage = (m: unknown, i: number, images?: string[]): Message => {
   const where = `message ${i + 1}`
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return problem(`${where} is ${describeValue(m)}, not an object`)
   const r = m as DataRecord
@@ -204,7 +236,7 @@ const openaiMessage = (m: unknown, i: number): Message => {
   const calls = role === 'assistant' ? parseToolCalls(r.tool_calls, where) : undefined
   if (role === 'assistant' && !calls && typeof r.metadata === 'string' && r.metadata.trim() !== '')
     return { role: 'assistant', content: '', toolCalls: parseToolCalls([{ name: r.metadata.trim(), arguments: openaiContent(r.content, where) }], where)! }
-  const out = msg(role!, calls && (r.content === null || r.content === undefined) ? '' : openaiContent(r.content, where))
+  const out = msg(role!, calls && (r.content === null || r.content === undefined) ? '' : openaiContent(r.content, where, images))
   if (calls) out.toolCalls = calls
   if (role === 'tool' && typeof r.tool_call_id === 'string') out.toolCallId = r.tool_call_id
   return out
@@ -262,5 +294,10 @@ export function parseOpenai(record: DataRecord): Parsed {
   if ((record.chosen !== undefined && record.rejected !== undefined) || (!conversational && (record.chosen !== undefined || record.rejected !== undefined || record.completion !== undefined)))
     return parseTrlPreference(record)
   if (!Array.isArray(record.messages)) return problem(`missing field "messages", a list of { role, content } (${fieldsOf(record)})`)
-  return conversation(openaiMessages(record.messages, 'messages'), openaiTools(record))
+  // image_url parts first, in message order, then LLaMA-Factory's `images` column (its mllm_demo)
+  const images: string[] = []
+  const messages = record.messages.map((m, i) => openaiMessage(m, i, images))
+  const column = imageColumn(record.images, 'images')
+  const declared = images.length > 0 || column !== undefined ? [...images, ...(column ?? [])] : undefined
+  return withImages(conversation(messages, openaiTools(record)), declared)
 }

@@ -1,5 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises'
-import { isAbsolute, join, relative } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fail, type Format } from '@tunekit/core'
 import { jsonLinesWriter, readJsonLines } from '../util/lines.ts'
 import { readFile } from 'node:fs/promises'
@@ -7,6 +7,7 @@ import { writeJsonAtomic } from '@tunekit/core'
 import type { RecordLine, SourceOrigin, SourceSummary } from '../sources/run-source.ts'
 import { RecordProblem, type Conversation, type Document, type Preference, type TokenRecord, type Unpaired } from './conversation.ts'
 import { loadDatasetInfo } from './dataset-info.ts'
+import { resolveImages } from './images.ts'
 import { parseAlpaca, parseChatmlText, parseOpenai, parseSharegpt, parseText, type Parsed } from './parsers.ts'
 import { parseTokens } from './tokens.ts'
 
@@ -92,6 +93,8 @@ export async function formatRecords(
     onUnpaired?: (u: Unpaired) => Promise<void> | void
     onDocument?: (d: Document) => Promise<void> | void
     onTokens?: (t: TokenRecord) => Promise<void> | void
+    /** The folder a record's relative image paths start from, by origin, and how errors show a path. */
+    images?: { dirOf: (origin: number) => string; shown: (path: string) => string }
   },
 ): Promise<FormatSummary> {
   const summary: FormatSummary = { records: 0, conversations: 0, preferences: 0, unpaired: 0, documents: 0, tokenized: 0, skipped: [] }
@@ -102,6 +105,10 @@ export async function formatRecords(
     try {
       if ('error' in item) throw new RecordProblem(item.error)
       parsed = parse(item.record)
+      if (parsed.kind === 'conversation' && parsed.images) {
+        const dir = opts.images?.dirOf(item.origin) ?? process.cwd()
+        parsed = { ...parsed, images: resolveImages(parsed.images, dir, opts.images?.shown ?? ((p) => p)) }
+      }
     } catch (e) {
       if (!(e instanceof RecordProblem)) throw e
       if (opts.onError === 'skip') {
@@ -114,6 +121,7 @@ export async function formatRecords(
       summary.conversations++
       const c: Conversation = { id, messages: parsed.messages }
       if (parsed.tools) c.tools = parsed.tools
+      if (parsed.images) c.images = parsed.images
       await opts.onConversation(c)
     } else if (parsed.kind === 'tokens') {
       summary.tokenized++
@@ -156,9 +164,21 @@ export async function runFormat(
   const unpaired = jsonLinesWriter(join(outDir, 'unpaired.jsonl'))
   const documents = jsonLinesWriter(join(outDir, 'documents.jsonl'))
   const tokens = jsonLinesWriter(join(outDir, 'tokens.jsonl'))
+  // LLaMA-Factory resolves image paths against media_dir, which defaults to the dataset_dir (the
+  // folder of dataset_info.json); without one, the data file's folder; inline records, the recipe's.
+  const datasetDir = typeof format === 'object' && format.kind === 'dataset-info' ? dirname(resolve(opts.baseDir, format.file)) : undefined
+  const images = {
+    dirOf: (origin: number): string => {
+      const file = source.origins[origin]?.file
+      // an inline record's origin is 'inline records', not a path
+      return datasetDir ?? (file && isAbsolute(file) ? dirname(file) : opts.baseDir)
+    },
+    shown: (path: string): string => shownPath(path, opts.baseDir),
+  }
   let summary: FormatSummary
   try {
     summary = await formatRecords(readJsonLines<RecordLine>(join(sourceDir, 'records.jsonl')), parse, {
+      images,
       origins: source.origins.map((o) => ({ ...o, file: shownPath(o.file, opts.baseDir) })),
       onError: opts.onError,
       onConversation: (c) => conversations.write(c),

@@ -32,7 +32,8 @@ async function writeSubset(shards: Awaited<ReturnType<typeof readShards>>, indic
     const s = sampleOf(shards, i)
     tokens += s.ids.length
     for (let t = 1; t < s.mask.length; t++) trained += s.mask[t]!
-    await w.add(s.ids, s.mask)
+    // a sample's images travel with it
+    await w.add(s.ids, s.mask, s.images)
   }
   const meta = { stats: { samples: indices.length, tokens, trainedTokens: trained, sourceIndices: indices }, eosId: shards.index.eosId, padId: shards.index.padId, bosId: shards.index.bosId }
   return w.close(key ? { ...meta, key } : meta)

@@ -3,6 +3,7 @@ import { open, mkdir, readFile, rename, rm, type FileHandle } from 'node:fs/prom
 import { join } from 'node:path'
 import type { Json } from '@tunekit/core'
 import { tempName, writeJsonAtomic } from '@tunekit/core'
+import { imagesOf, pixelWriter, readPixels, type ImagesIndex, type ShardImage } from './pixel-shards.ts'
 import type { PreferenceLayout } from './preference-layout.ts'
 
 /**
@@ -31,6 +32,8 @@ export interface ShardIndex {
    * then its answers; the lengths that cut it are here.
    */
   preference?: PreferenceLayout
+  /** Sets whose samples have images: where each sample's images are in `pixels.bin` (pixel-shards.ts). */
+  images?: ImagesIndex
 }
 
 /** A shard set in memory: typed arrays over the whole files. */
@@ -38,11 +41,13 @@ export interface Shards {
   index: ShardIndex
   ids: Int32Array
   mask: Uint8Array
+  /** pixels.bin, when the set has images. */
+  pixels?: Float32Array
 }
 
 export interface ShardWriter {
-  /** Appends one sample; `mask[i]` = 1 when token i is a label. */
-  add: (ids: ArrayLike<number>, mask: ArrayLike<number>) => Promise<void>
+  /** Appends one sample; `mask[i]` = 1 when token i is a label; its images go to pixels.bin. */
+  add: (ids: ArrayLike<number>, mask: ArrayLike<number>, images?: readonly ShardImage[]) => Promise<void>
   count: () => number
   /** Writes index.json and moves the files into place. */
   close: (meta: { key?: string; stats: { [key: string]: Json }; eosId: number; padId: number; bosId: number | null; trainableTokenIds?: number[]; preference?: PreferenceLayout }) => Promise<ShardIndex>
@@ -75,6 +80,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
   const lengths: number[] = []
   let total = 0
   const hash = createHash('sha256')
+  const pixels = pixelWriter(dir)
   const flush = async (): Promise<void> => {
     if (used === 0) return
     hash.update(idBytes.subarray(0, used * 4))
@@ -84,7 +90,8 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
     used = 0
   }
   return {
-    async add(ids, mask) {
+    async add(ids, mask, images) {
+      await pixels.add(images)
       offsets.push(total)
       lengths.push(ids.length)
       total += ids.length
@@ -102,6 +109,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
       await maskFile.close().catch(() => undefined)
       await rm(idsTmp, { force: true })
       await rm(maskTmp, { force: true })
+      await pixels.abort()
     },
     async close(meta) {
       await flush()
@@ -109,6 +117,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
       await maskFile.close()
       await rename(idsTmp, idsPath)
       await rename(maskTmp, maskPath)
+      const images = await pixels.close()
       const index: ShardIndex = {
         format: 'tunekit-shards',
         version: 1,
@@ -122,6 +131,7 @@ export async function shardWriter(dir: string): Promise<ShardWriter> {
         bosId: meta.bosId,
         ...(meta.trainableTokenIds ? { trainableTokenIds: meta.trainableTokenIds } : {}),
         ...(meta.preference ? { preference: meta.preference } : {}),
+        ...(images ? { images } : {}),
       }
       await writeJsonAtomic(join(dir, 'index.json'), index)
       return index
@@ -148,14 +158,15 @@ export async function readShards(dir: string): Promise<Shards> {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength)
   for (let i = 0; i < ids.length; i++) ids[i] = view.getInt32(i * 4, true)
   const mask = new Uint8Array(await readFile(join(dir, 'mask.bin')))
-  return { index, ids, mask }
+  return index.images ? { index, ids, mask, pixels: await readPixels(dir) } : { index, ids, mask }
 }
 
-/** Sample `i` of a shard set: views, no copy. */
-export const sampleOf = (s: Shards, i: number): { ids: Int32Array; mask: Uint8Array } => {
+/** Sample `i` of a shard set: views, no copy; `images` when the set has them. */
+export const sampleOf = (s: Shards, i: number): { ids: Int32Array; mask: Uint8Array; images?: ShardImage[] } => {
   const start = s.index.offsets[i]!
   const end = start + s.index.lengths[i]!
-  return { ids: s.ids.subarray(start, end), mask: s.mask.subarray(start, end) }
+  const sample = { ids: s.ids.subarray(start, end), mask: s.mask.subarray(start, end) }
+  return s.index.images && s.pixels ? { ...sample, images: imagesOf(s.index.images, s.pixels, i) } : sample
 }
 
 /** Removes a shard set folder (used when a step must start over). */

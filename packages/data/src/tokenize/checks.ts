@@ -26,6 +26,13 @@ export function checkRows(r: TokenizeReport, plan?: { trainedTokensPerEpoch: num
     ...(r.tools
       ? [{ check: 'tools rendered', status: 'ok' as const, detail: `${r.tools.definitions} definitions and ${r.tools.calls} calls of ${r.tools.conversations} conversations are in the text; every call parses back as JSON` }]
       : []),
+    ...(r.images
+      ? [{
+        check: 'images',
+        status: r.images.cut > 0 ? ('warn' as const) : ('ok' as const),
+        detail: `${r.images.images} images of ${r.images.conversations} conversations as ${r.images.tokens} image tokens (never labels)${r.images.cut ? `; ${r.images.cut} sample(s) left out: maxLength ${r.maxLength} cuts into their image tokens` : ''}`,
+      }]
+      : []),
     {
       check: 'eos supervised',
       status: r.eosMissing === 0 ? 'ok' : 'fail',

@@ -4,6 +4,7 @@ import { TunekitError } from '@tunekit/core'
 import type { Conversation, Document, TokenRecord } from '../formats/conversation.ts'
 import { builtinTemplates, templateMarkers, turnEnd, type BuiltinTemplate } from '../templates/builtins.ts'
 import { chatTemplate } from '../templates/render.ts'
+import { imageExpander } from '../images/image-expander.ts'
 import { savedChatTemplate } from '../templates/saved-template.ts'
 import { loadTokenizer, type LoadedTokenizer, type TokenChoices } from '../tokenizer/load.ts'
 import { saveTokenizer } from '../tokenizer/save.ts'
@@ -76,9 +77,10 @@ export async function runTokenize(
       onError: opts.onError,
       markers: isBuiltin(opts.template) ? templateMarkers[opts.template] : [],
       checkRoundTrip: opts.checkRoundTrip ?? true,
+      images: imageExpander(modelDir, tok),
     }, (s) => {
       conversationIndices.push(s.conversation)
-      return writer.add(s.ids, s.mask)
+      return writer.add(s.ids, s.mask, s.images)
     })
   } catch (e) {
     await writer.abort()

@@ -1,5 +1,7 @@
 import { issue, TunekitError, type Issue } from '@tunekit/core'
 import type { Conversation } from '../formats/conversation.ts'
+import type { ImageExpander } from '../images/image-expander.ts'
+import type { PreprocessedImage } from '../images/preprocess.ts'
 import { renderSpans, type ChatTemplate } from '../templates/render.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
 import { cutToBudget, longestTokenChars, messageBudget } from './budget.ts'
@@ -19,6 +21,8 @@ export interface TokenizeOptions {
   markers?: readonly string[]
   /** Decode every piece and compare with the rendered text. @defaultValue true */
   checkRoundTrip?: boolean
+  /** Conversations with images: their `<image>` placeholders expanded, their pixels prepared. */
+  images?: ImageExpander
 }
 
 /** A sample ready for the shards. */
@@ -27,6 +31,8 @@ export interface TokenizedSample {
   mask: Uint8Array
   /** Line of the conversation it came from (0-based, in the input order); pieces of a split conversation share it. */
   conversation: number
+  /** The sample's images, in the order of their tokens. */
+  images?: PreprocessedImage[]
 }
 
 /** What the tokenize step did and found: the numbers behind the checks table. */
@@ -67,6 +73,12 @@ export interface TokenizeReport {
    * and calls were checked in the rendered text (definitions shown, calls parse back as JSON).
    */
   tools?: { conversations: number; definitions: number; calls: number }
+  /**
+   * Present when some conversation has images: how many conversations had them, the images and
+   * image tokens of the samples written, and the samples left out because maxLength would cut
+   * into their image tokens (an image's tokens are kept whole or not at all).
+   */
+  images?: { conversations: number; images: number; tokens: number; cut: number }
   eos: { token: string; id: number }
   pad: { token: string; id: number }
   issues: Issue[]
@@ -119,12 +131,24 @@ export async function tokenizeConversations(
   let firstEosMissing = ''
   let firstFullyMasked = ''
   let firstRoundTrip = ''
-  const emit = async (ids: number[], mask: Uint8Array): Promise<void> => {
+  const emit = async (ids: number[], mask: Uint8Array, images?: PreprocessedImage[]): Promise<void> => {
     r.samples++
     r.tokens += ids.length
     r.longest = Math.max(r.longest, ids.length)
     for (let i = 1; i < mask.length; i++) r.trainedTokens += mask[i]!
-    await onSample({ ids, mask, conversation: r.conversations - 1 })
+    if (images && r.images) {
+      r.images.images += images.length
+      for (const id of ids) if (opts.images!.ids().has(id)) r.images.tokens++
+    }
+    await onSample(images ? { ids, mask, conversation: r.conversations - 1, images } : { ids, mask, conversation: r.conversations - 1 })
+  }
+  /** Whether the first `length` ids hold every image token of the conversation (else the sample is left out). */
+  const imagesWhole = (ids: number[], length: number, expected: number): boolean => {
+    let n = 0
+    for (let i = 0; i < length; i++) if (opts.images!.ids().has(ids[i]!)) n++
+    if (n === expected) return true
+    r.images!.cut++
+    return false
   }
 
   // Text beyond this many characters of one message cannot reach a kept token (budget.ts).
@@ -138,7 +162,12 @@ export async function tokenizeConversations(
   for await (const conv of conversations) {
     r.conversations++
     const where = `conversation ${conv.id}`
-    const bounded = cutToBudget(conv.messages, budget)
+    const expanded = conv.images?.length && opts.images ? await opts.images.expand(conv) : undefined
+    if (expanded) {
+      r.images ??= { conversations: 0, images: 0, tokens: 0, cut: 0 }
+      r.images.conversations++
+    }
+    const bounded = cutToBudget(expanded?.messages ?? conv.messages, budget)
     let rendered
     try {
       rendered = renderSpans(opts.template, bounded.messages, tok.eos.token, conv.tools)
@@ -183,6 +212,8 @@ export async function tokenizeConversations(
         s.end++
       }
     }
+    // image tokens are inputs, never labels, whatever the mask mode
+    if (expanded) for (let i = 0; i < ids.length; i++) if (opts.images!.ids().has(ids[i]!)) mask[i] = 0
     // the last label of every trained assistant turn must be eos (within what is kept)
     const kept = opts.truncation === 'truncate' ? Math.min(ids.length, opts.maxLength) : ids.length
     for (const s of turnSpans) {
@@ -200,7 +231,11 @@ export async function tokenizeConversations(
         if (opts.onError === 'skip') r.skipped.push({ where, reason: 'no supervised token' })
         continue
       }
-      await emit(ids, mask)
+      await emit(ids, mask, expanded?.images)
+    } else if (expanded && opts.truncation !== 'drop' && (opts.truncation === 'split' || !imagesWhole(ids, opts.maxLength, expanded.tokens))) {
+      // a cut through an image's tokens (or pieces that would share its pixels) is not trainable
+      if (opts.truncation === 'split') r.images!.cut++
+      dropLong(ids.length, true)
     } else if (opts.truncation === 'drop') {
       dropLong(ids.length, true)
     } else if (opts.truncation === 'truncate') {
@@ -211,7 +246,7 @@ export async function tokenizeConversations(
         if (opts.onError === 'skip') r.skipped.push({ where, reason: `no supervised token in the first ${opts.maxLength} tokens` })
         continue
       }
-      await emit(ids.slice(0, opts.maxLength), mask.slice(0, opts.maxLength))
+      await emit(ids.slice(0, opts.maxLength), mask.slice(0, opts.maxLength), expanded?.images)
     } else {
       r.split++
       for (let start = 0; start < ids.length; start += opts.maxLength) {
