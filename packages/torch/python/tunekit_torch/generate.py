@@ -37,8 +37,9 @@ def load_for_generation(folder, adapter, device, dtype=None, quant=None):
     return model, tokenizer
 
 
-def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None) -> str:
-    """Completes already-rendered prompt text; greedy when temperature is 0."""
+def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None, vision=None) -> str:
+    """Completes already-rendered prompt text; greedy when temperature is 0. `vision`: a vision-language
+    model's pixel inputs for the image tokens the text holds (vision.py's batch_images)."""
     from transformers import TextStreamer
 
     class Stream(TextStreamer):
@@ -60,6 +61,10 @@ def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, t
     if stop:
         kwargs["eos_token_id"] = stop
     streamer = Stream(tokenizer, skip_prompt=True, skip_special_tokens=True) if on_text else None
+    if vision:
+        from .vision import forward_inputs
+
+        kwargs.update(forward_inputs(model, {"input_ids": ids["input_ids"], "vision": vision}))
     with torch.no_grad():
         out = model.generate(**ids, streamer=streamer, **kwargs)
     return tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
@@ -88,7 +93,7 @@ def run_generate(spec: NodeSpec) -> None:
     (spec.out_dir / "samples.jsonl").write_text("".join(l + "\n" for l in lines))
 
 
-def run_complete(request: dict) -> None:
+def run_complete(request: dict, folder: Path | None = None) -> None:
     """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
     device = resolve_device(request["device"])
     model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
@@ -96,8 +101,26 @@ def run_complete(request: dict) -> None:
         model, tokenizer, request["prompt"], max_new_tokens=int(request["maxNewTokens"]),
         temperature=float(request["temperature"]), top_k=request.get("topK"), top_p=request.get("topP"),
         seed=int(request["seed"]), on_text=lambda piece: emit({"type": "token", "text": piece}),
+        vision=request_images(request, folder, device),
     )
     emit({"type": "completion", "text": text})
+
+
+def request_images(request: dict, folder: Path | None, device: torch.device) -> dict:
+    """A complete request's images (`pixels`: { file (in `folder`, beside request.json), offsets, shapes, gridThw }) as
+    pixel inputs, {} without any."""
+    import numpy as np
+
+    from .vision import PixelShards, batch_images
+
+    p = request.get("pixels")
+    if not p:
+        return {}
+    file = Path(folder or ".") / p["file"]
+    n = len(p["offsets"])
+    shards = PixelShards(pixels=np.fromfile(file, dtype="<f4"), counts=[n], first=[0], offsets=list(p["offsets"]), shapes=[list(s) for s in p["shapes"]],
+                         grid_thw=[list(g) for g in p["gridThw"]] if p.get("gridThw") else None)
+    return batch_images(shards, [0], device)
 
 
 def generate_ids(model, prompt: list[int], eos: list[int], max_new_tokens: int, do_sample: bool, temperature: float, top_p: float, seed: int, pad_id: int) -> list[int]:
