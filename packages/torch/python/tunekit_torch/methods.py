@@ -74,6 +74,18 @@ def _load_named(model, tensors: dict[str, torch.Tensor], folder: Path) -> None:
             params[name].copy_(t.to(params[name].device, params[name].dtype))
 
 
+def _load_vision_full(model, folder: Path) -> None:
+    """A vision-language model's full artifact: save_pretrained stores its checkpoint names (LLaVA's
+    language_model.model.*), not the module paths, so transformers' own loader reads it and its state
+    dict (module paths) goes into `model`."""
+    from transformers import AutoModelForImageTextToText
+
+    loaded = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=next(model.parameters()).dtype)
+    result = model.load_state_dict(loaded.state_dict(), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise WorkerError("WorkerFailed", f"{folder}: missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]}")
+
+
 class Lora:
     """LoRA through PEFT; keys are PEFT's saved names."""
 
@@ -268,6 +280,8 @@ class Full:
     def load(self, model, folder: Path, node: str) -> None:
         from safetensors.torch import load_file
 
+        if tower_pattern(model) is not None:
+            return _load_vision_full(model, folder)
         tensors = load_file(str(folder / "model.safetensors"))
         _load_named(model, tensors, folder)
         missing = [n for n in _named_trainable(model) if n not in tensors]
