@@ -1,4 +1,4 @@
-import { families, knownCheckpoints, llavaImageTokens, modelConfigFromText, type ModuleName } from '@tunekit/core'
+import { countTrainable, defineRecipe, families, inline, knownCheckpoints, methods, llavaImageTokens, modelConfigFromText, type ModuleName } from '@tunekit/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 // LlavaForConditionalGeneration and Qwen2VLForConditionalGeneration as transformers 5.23's
@@ -61,5 +61,31 @@ describe('vision-language families', () => {
     expect(families.qwen2_vl.vision.projectorModules).toEqual(['mlp.0', 'mlp.2'])
     const c = knownCheckpoints['llava-hf/llava-1.5-7b-hf']!.config
     expect(families.llava.linearShape(c, 'linear_1')).toEqual([1024, 4096])
+  })
+})
+
+describe('vision-language recipes', () => {
+  const recipe = (extra: Record<string, unknown>) => ({
+    name: 'v', model: { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava' as const }, data: { source: inline([{ instruction: 'a', output: 'b' }]), format: 'alpaca' as const }, ...extra,
+  })
+  it('train on the torch backend only and keep the vision tower frozen (TK510, TK511)', () => {
+    expect(() => defineRecipe(recipe({ lora: { targetModules: ['q_proj', 'fc1', 'linear_1'] } }))).toThrowErrorMatchingInlineSnapshot(`
+      [RecipeError: Recipe has 2 problems
+      ✖ TK510 model.family "llava" is a vision-language model (transformers' own classes in the torch worker: vision tower, projector, language model), which the tfjs backend does not implement; backend is "auto", which may pick tfjs → at backend
+        value: "auto"
+        fix: Set backend: 'torch'.
+      ✖ TK511 "fc1" is a module of llava's vision tower only, which stays frozen (LLaMA-Factory's freeze_vision_tower): LoRA adapts the language model and the projector → at lora.targetModules[1]
+        value: "fc1"
+        fix: Target the language model's or projector's modules of llava: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj, linear_1, linear_2.]
+    `)
+    expect(() => defineRecipe(recipe({ backend: 'torch', lora: { targetModules: ['q_proj', 'linear_1'] } }))).not.toThrow()
+  })
+
+  it('count LoRA on the projector once and full training without the tower', () => {
+    const c = knownCheckpoints['llava-hf/llava-1.5-7b-hf']!.config
+    const counted = countTrainable(methods.lora.schema.parse({ kind: 'lora', targetModules: ['linear_1', 'linear_2'] }), { family: families.llava, config: c, addedTokens: 0 })
+    expect(counted.trainable).toBe(8 * (1024 + 4096) + 8 * (4096 + 4096))
+    const full = countTrainable({ kind: 'full' }, { family: families.llava, config: c, addedTokens: 0 })
+    expect(full.trainable).toBe(7_063_427_072 - 303_507_456)
   })
 })
