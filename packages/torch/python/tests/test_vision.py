@@ -205,3 +205,35 @@ def test_qwen2_vl_loss_equals_transformers_and_peft(tmp_path):
     expected, _ = reference_losses(fx, ["q_proj", "v_proj", "mlp.0", "mlp.2"])
     assert len(worker) == 3
     assert np.allclose(worker, expected, rtol=0, atol=1e-5), (worker, expected)
+
+
+def test_llava_complete_feeds_the_request_images(llava):
+    """`complete` with `pixels` (the torch driver's pixels.bin beside request.json) answers what
+    transformers' generate answers with those pixel_values."""
+    from transformers import AutoModelForImageTextToText
+
+    fx, _ = llava
+    merged_dir = fx.root / "merge" / "out"
+    assert (merged_dir / "config.json").exists(), "runs after the merge test"
+    for f in (fx.tokenize / "tokenizer").iterdir():
+        shutil.copy(f, merged_dir / f.name)
+    ids, _ = fx.samples[0]
+    prompt_ids = ids[:-3]  # the image tokens and the question
+    folder = fx.root / "complete"
+    folder.mkdir()
+    fx.pixels[0].astype("<f4").tofile(folder / "pixels.bin")
+    from tunekit_torch.modeling import load_tokenizer
+
+    tok = load_tokenizer(merged_dir)
+    prompt = tok.decode(prompt_ids[1:], skip_special_tokens=False)
+    request = {"model": str(merged_dir), "prompt": prompt, "maxNewTokens": 4, "temperature": 0, "seed": 0, "device": "cpu",
+               "pixels": {"file": "pixels.bin", "offsets": [0], "shapes": [list(fx.pixels[0].shape)], "gridThw": None}}
+    (folder / "request.json").write_text(json.dumps(request))
+    _, events, _ = run_worker("complete", str(folder / "request.json"))
+    text = next(e["text"] for e in events if e["type"] == "completion")
+    model = AutoModelForImageTextToText.from_pretrained(str(merged_dir), dtype=torch.float32).eval()
+    enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
+    assert enc["input_ids"][0].tolist().count(VOCAB) == 16  # the prompt's 16 <image> tokens
+    with torch.no_grad():
+        out = model.generate(**enc, pixel_values=torch.from_numpy(fx.pixels[0][None]), max_new_tokens=4, do_sample=False, eos_token_id=[2], pad_token_id=2)
+    assert text == tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
