@@ -37,6 +37,25 @@ def load_for_generation(folder, adapter, device, dtype=None, quant=None):
     return model, tokenizer
 
 
+_LAST: dict = {}  # the serve process's last model for `complete`: a chat's (or a recipe's) turns load it once
+
+
+def weights_stamp(folder) -> tuple:
+    """What identifies a folder's weights on disk: each safetensors file's name, size and mtime."""
+    if folder is None:
+        return ()
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(folder).glob("*.safetensors")))
+
+
+def cached_for_generation(folder: Path, adapter, device):
+    """load_for_generation, kept for the next request of the same model, adapter and weights."""
+    key = (str(folder), str(adapter), str(device), weights_stamp(folder), weights_stamp(adapter))
+    if _LAST.get("key") != key:
+        _LAST.clear()
+        _LAST.update(key=key, loaded=load_for_generation(folder, adapter, device))
+    return _LAST["loaded"]
+
+
 def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None, vision=None) -> str:
     """Completes already-rendered prompt text; greedy when temperature is 0. `vision`: a vision-language
     model's pixel inputs for the image tokens the text holds (vision.py's batch_images)."""
@@ -96,7 +115,7 @@ def run_generate(spec: NodeSpec) -> None:
 def run_complete(request: dict, folder: Path | None = None) -> None:
     """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
     device = resolve_device(request["device"])
-    model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
+    model, tokenizer = cached_for_generation(Path(request["model"]), request.get("adapter"), device)
     text = complete(
         model, tokenizer, request["prompt"], max_new_tokens=int(request["maxNewTokens"]),
         temperature=float(request["temperature"]), top_k=request.get("topK"), top_p=request.get("topP"),
