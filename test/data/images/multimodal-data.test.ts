@@ -4,7 +4,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { mulberry32, type Json } from '@tunekit/core'
+import { compile, defineRecipe, file as fileSource, mulberry32, type Json } from '@tunekit/core'
 import { loadTokenizer, preprocessImage, preprocessorConfigOf, readImage, readShards, sampleOf, writePng, type BatchPlan, type Shards, type TokenizeReport } from '@tunekit/data'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readJson, runDataNodes, tempDir, tinyTokenizer } from '../helpers.ts'
@@ -71,7 +71,7 @@ async function pipeline(records: Json[], format: Json, modelDir: string, more: {
   }
 }
 
-const alpaca = [
+const alpaca: Json[] = [
   { instruction: '<image>What colour?', output: 'red', images: ['pics/a.png'] },
   { instruction: 'Compare <image> and <image>.', output: 'the same', images: ['pics/b.png', 'pics/c.png'] },
   { instruction: 'No picture here.', output: 'fine' },
@@ -147,7 +147,7 @@ describe('LLaVA: alpaca records with an images column', () => {
 
 describe('Qwen2-VL: sharegpt and openai records', () => {
   it('expands <image> to <|vision_start|> <|image_pad|> × t·h·w/4 <|vision_end|>, patch rows and image_grid_thw per image', async () => {
-    const records = [
+    const records: Json[] = [
       { conversations: [{ from: 'human', value: '<image>Name it.' }, { from: 'gpt', value: 'a square' }], images: ['pics/a.png'] },
       { conversations: [{ from: 'human', value: 'Two: <image><image>' }, { from: 'gpt', value: 'both' }], images: ['pics/b.png', 'pics/c.png'] },
     ]
@@ -166,7 +166,7 @@ describe('Qwen2-VL: sharegpt and openai records', () => {
   })
 
   it('reads openai image_url parts (a relative path and a file:// URL) and the images column, in that order', async () => {
-    const records = [{
+    const records: Json[] = [{
       messages: [
         { role: 'user', content: [{ type: 'image_url', image_url: { url: 'pics/a.png' } }, { type: 'text', text: 'and' }, { type: 'image_url', image_url: { url: pathToFileURL(join(dir, 'pics/b.png')).href } }, { type: 'text', text: ' then <image>' }] },
         { role: 'assistant', content: 'three' },
@@ -180,7 +180,7 @@ describe('Qwen2-VL: sharegpt and openai records', () => {
   })
 
   it('leaves out a sample whose image tokens maxLength would cut, and counts it', async () => {
-    const records = [
+    const records: Json[] = [
       { conversations: [{ from: 'human', value: 'short' }, { from: 'gpt', value: 'ok' }] },
       { conversations: [{ from: 'human', value: '<image>' }, { from: 'gpt', value: 'ok' }], images: ['pics/c.png'] },
     ]
@@ -219,5 +219,36 @@ describe('errors before compute', () => {
         value: "<dir>/text"
         fix: Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor)."
     `)
+  })
+})
+
+describe('the graph key', () => {
+  it("covers the images' bytes: the format node reads every image the records name, so new pixels make new keys", async () => {
+    await writeFile(join(dir, 'keyed.jsonl'), [JSON.stringify(alpaca[0]), JSON.stringify(alpaca[2])].join('\n'))
+    const recipe = defineRecipe({
+      name: 'keyed',
+      model: { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } },
+      data: { source: fileSource('keyed.jsonl'), format: 'alpaca', maxLength: 64 },
+    })
+    const formatNode = async () => (await compile(recipe, { baseDir: dir })).nodes.find((n) => n.id === 'format')!
+    const before = await formatNode()
+    expect(before.reads.map((r) => r.path)).toEqual([join(dir, 'pics/a.png')])
+    await image('pics/a.png', 37, 23, 99)
+    const after = await formatNode()
+    expect(after.key).not.toBe(before.key)
+    await image('pics/a.png', 37, 23, 1)
+  })
+})
+
+describe('processor settings', () => {
+  it("vision_feature_select_strategy 'full' keeps the CLS feature: one image token more", async () => {
+    const im = await readImage(join(dir, 'pics/a.png'))
+    const of = (strategy: string) => preprocessImage(im, preprocessorConfigOf(clipConfig, { vision_config: { patch_size: 14 }, vision_feature_select_strategy: strategy }, 'm')).imageTokens
+    expect([of('default'), of('full')]).toEqual([4, 5])
+  })
+
+  it('a processor tunekit does not port, or PIL NEAREST, is ImageModelUnsupported (TK509)', () => {
+    expect(() => preprocessorConfigOf({ image_processor_type: 'SiglipImageProcessor' }, {}, 'm')).toThrow(/TK509 the model "m" cannot take images: preprocessor_config.json's image_processor_type is "SiglipImageProcessor"/)
+    expect(() => preprocessorConfigOf({ ...clipConfig, resample: 0 }, {}, 'm')).toThrow(/TK509 .*resample is 0 \(PIL's NEAREST\)/)
   })
 })

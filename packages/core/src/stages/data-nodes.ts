@@ -1,5 +1,6 @@
 import type { GraphBuilder } from '../graph/builder.ts'
 import { addModelNode } from '../graph/chain.ts'
+import { imageReadPaths } from '../graph/image-reads.ts'
 import { datasetInfoPick, formatReadPaths, sourceReadPaths } from '../graph/reads.ts'
 import type { Recipe } from '../define.ts'
 import { sourceNode } from '../nodes/source.ts'
@@ -33,5 +34,6 @@ export async function addSourceNodes(b: GraphBuilder, recipe: Recipe): Promise<v
   const pick = datasetInfoPick(recipe, b.options, files)
   const datasetInfo = pick ? { file: pick.file, name: pick.name, fileName: pick.fileName } : undefined
   await b.add('source', [], { ...(datasetInfo ? { extra: { datasetInfo } } : {}), reads: pick ? [pick.path] : files })
-  await b.add('format', ['source'], { reads: formatReadPaths(recipe, b.options) })
+  // the images the records name: their bytes enter the format node's key (and so tokenize's)
+  await b.add('format', ['source'], { reads: [...formatReadPaths(recipe, b.options), ...imageReadPaths(recipe, b.options, pick ? [pick.path] : files)] })
 }

@@ -6,6 +6,7 @@ import { inflateSync } from 'node:zlib'
 import { fail } from '@tunekit/core'
 import { compositeOnWhite } from './composite.ts'
 import { rgbImage, type RgbImage } from './image.ts'
+import { paeth } from './paeth.ts'
 import { pngChunks, type PngChunk } from './png-chunks.ts'
 
 interface Header {
@@ -34,14 +35,6 @@ function header(chunk: PngChunk | undefined, file: string): Header {
   if (h.bitDepth === 16) unsupported(`${kindOf[h.colorType]} of 16 bits per channel`)
   if (h.interlace !== 0) unsupported('interlaced (Adam7)')
   return h
-}
-
-const paeth = (a: number, b: number, c: number): number => {
-  const p = a + b - c
-  const pa = Math.abs(p - a)
-  const pb = Math.abs(p - b)
-  const pc = Math.abs(p - c)
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
 }
 
 /** Undoes the per-row filters (§7.3): `raw` is height × (1 filter byte + rowBytes). */

@@ -4,6 +4,7 @@ import { deflateSync } from 'node:zlib'
 import { writeFileAtomic } from '@tunekit/core'
 import { crc32 } from './crc32.ts'
 import type { RgbImage } from './image.ts'
+import { paeth } from './paeth.ts'
 import { pngSignature } from './png-chunks.ts'
 
 /** Raw 8-bit pixels of one PNG colour type: 0 gray, 2 RGB, 3 palette (indices), 4 gray + alpha, 6 RGBA. */
@@ -28,12 +29,6 @@ const chunk = (type: string, data: Uint8Array): Buffer => {
   const crc = Buffer.alloc(4)
   crc.writeUInt32BE(crc32(head.subarray(4), data))
   return Buffer.concat([head, data, crc])
-}
-
-const paeth = (a: number, b: number, c: number): number => {
-  const p = a + b - c
-  const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)]
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c
 }
 
 /** One row filtered with each of the five filters; returns the one whose bytes (as signed) sum smallest in magnitude. */

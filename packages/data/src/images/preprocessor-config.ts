@@ -69,8 +69,8 @@ export function preprocessorConfigOf(processor: unknown, model: unknown, folder:
     const list = typeof v === 'number' ? [v, v, v] : v
     return Array.isArray(list) && list.length === 3 && list.every((x) => typeof x === 'number') ? (list as Rgb) : bad(`preprocessor_config.json's ${key} is ${JSON.stringify(v)}, not three numbers`)
   }
-  const resample = num('resample', 3)
-  if (!(resample in resamplingFilters)) bad(`its resample is ${resample} (PIL's ${resample === 0 ? 'NEAREST' : 'unknown filter'}), and tunekit resamples with ${Object.entries(resamplingFilters).map(([k, v]) => `${k} (${v})`).join(', ')}`)
+  const resample = processor.resample ?? 3
+  if (typeof resample !== 'number' || !(resample in resamplingFilters)) bad(`its resample is ${resample} (PIL's ${resample === 0 ? 'NEAREST' : 'unknown filter'}), and tunekit resamples with ${Object.entries(resamplingFilters).map(([k, v]) => `${k} (${v})`).join(', ')}`)
   const common: Common = {
     doResize: flag('do_resize'),
     resample: resample as Resampling,

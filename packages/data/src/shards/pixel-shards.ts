@@ -4,6 +4,7 @@
 import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempName } from '@tunekit/core'
+import { isLittleEndian } from '../util/endian.ts'
 
 /** `index.json`'s `images`: per sample, how many images and the first one's number; per image, where and what shape. */
 export interface ImagesIndex {
@@ -23,8 +24,6 @@ export interface ShardImage {
   shape: number[]
   gridThw?: [number, number, number] | number[]
 }
-
-const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /** Appends each sample's images to `dir/pixels.bin` (temp name until close); nothing is written for a set without images. */
 export function pixelWriter(dir: string) {

@@ -5,6 +5,7 @@ import type { Json } from '@tunekit/core'
 import { tempName, writeJsonAtomic } from '@tunekit/core'
 import { imagesOf, pixelWriter, readPixels, type ImagesIndex, type ShardImage } from './pixel-shards.ts'
 import type { PreferenceLayout } from './preference-layout.ts'
+import { isLittleEndian } from '../util/endian.ts'
 
 /**
  * `index.json` of a token shard set (docs/architecture.md, "Token shards"): sample `i` is
@@ -54,8 +55,6 @@ export interface ShardWriter {
   /** Closes the files and removes the temp files: what a failed tokenize calls, so no `*.tmp-*` and no open handle remains. */
   abort: () => Promise<void>
 }
-
-const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
 
 /**
  * Streams samples into `dir` (created): ids and masks go through reused buffers flushed every

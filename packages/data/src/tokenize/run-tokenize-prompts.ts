@@ -59,6 +59,8 @@ export async function runTokenizePrompts(conversationsPath: string, modelDir: st
   const report: PromptReport = { template: template.name, prompts: 0, longestPrompt: 0, truncated: 0, skipped: [] }
   const lines: string[] = []
   for await (const c of readJsonLines<Conversation>(conversationsPath)) {
+    // a prompt without its image tokens and pixels would sample from text alone: refused, not degraded
+    if (c.images?.length) fail('BadRecord', { path: 'data.format', value: `conversation ${c.id}` }, `conversation ${c.id}`, `it has ${c.images.length} image(s), and the grpo stage does not read images yet (multimodal training is sft)`)
     const last = c.messages.findLastIndex((m) => m.role === 'assistant')
     const prompt = last < 0 ? c.messages : c.messages.slice(0, last)
     let ids: number[]
