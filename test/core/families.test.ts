@@ -22,6 +22,9 @@ describe('the model family registry', () => {
       '01-ai/Yi-6B-Chat': 6_061_035_520,
       'google-bert/bert-base-uncased': 108_893_186,
       'bert-base-uncased': 108_893_186,
+      'llava-hf/llava-1.5-7b-hf': 7_063_427_072,
+      'Qwen/Qwen2-VL-2B-Instruct': 2_208_985_600,
+      'Qwen/Qwen2-VL-7B-Instruct': 8_291_375_616,
     })
     for (const c of Object.values(knownCheckpoints)) {
       if (c.publishedParams > 0) expect(families[c.family].totalParams(c.config)).toBe(c.publishedParams)
@@ -96,12 +99,12 @@ describe('the model family registry', () => {
   })
 
   it('lists module names and defaults per family', () => {
-    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral', 'yi', 'bert', 'auto'])
+    expect(familyNames).toEqual(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral', 'yi', 'bert', 'llava', 'qwen2_vl', 'auto'])
     for (const name of familyNames) {
       const f = familyInfo(name)!
       expect(f.defaultTargetModules.every((m) => f.linearModules.includes(m))).toBe(true)
-      // 'auto' names no module until a folder's weights are read (probedFamily, test/torch/auto-family.test.ts)
-      expect(f.saveableModules).toEqual(f.probed ? [] : f.kind === 'decoder' ? ['embed_tokens', 'lm_head'] : ['qa_outputs', 'word_embeddings'])
+      // a vision-language family can also save its projector whole; 'auto' names no module until a folder's weights are read
+      expect(f.saveableModules).toEqual(f.probed ? [] : f.kind === 'decoder' ? ['embed_tokens', 'lm_head', ...(f.vision ? [f.vision.projector] : [])] : ['qa_outputs', 'word_embeddings'])
     }
     expect(families.bert.linearModules).toEqual(['query', 'key', 'value', 'dense'])
     expect(families.bert.defaultTargetModules).toEqual(['query', 'value'])

@@ -51,6 +51,22 @@ export interface GenerateRequest {
   topK?: number
   topP?: number
   seed?: number
+  /**
+   * Images of a vision-language model's prompt, preprocessed as its image processor does
+   * (@tunekit/data's preprocessImage), in the order of their image tokens, which `prompt` already
+   * holds expanded. The torch backend only (VisionNeedsTorch on tfjs).
+   */
+  images?: readonly GenerateImage[]
+}
+
+/** One preprocessed image of a {@link GenerateRequest}: what the pixel shards hold for an image. */
+export interface GenerateImage {
+  /** float32 pixels, row-major in `shape`. */
+  pixels: Float32Array
+  /** `[3, H, W]` (CLIP) or `[patches, C·T·P·P]` (Qwen2-VL). */
+  shape: readonly number[]
+  /** Qwen2-VL's (t, h, w) patch grid. */
+  gridThw?: readonly [number, number, number]
 }
 
 /**

@@ -21,6 +21,7 @@ import { addedTokens } from './schema/tokens.ts'
 import { distributedIssues } from './distributed-issues.ts'
 import { galoreIssues } from './galore-issues.ts'
 import { autoIssues } from './auto-issues.ts'
+import { visionIssues } from './vision-issues.ts'
 import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
@@ -202,7 +203,7 @@ export type RecipeParts = DeepPartial<ResolvedRecipe>
  * only its valid parts (a check whose values are missing is skipped: zod reports those).
  */
 export function checkRecipe(recipe: RecipeParts): Issue[] {
-  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe), ...autoIssues(recipe)]
+  const issues: Issue[] = [...stageIssues(recipe), ...outputIssues(recipe), ...distributedIssues(recipe), ...speedIssues(recipe), ...galoreIssues(recipe), ...autoIssues(recipe), ...visionIssues(recipe)]
   const { model = {}, lora = {}, tokens = {}, data = {} } = recipe
   if (model.family === undefined) return issues
   const family = familyInfo(model.family)

@@ -5,17 +5,8 @@
 // (bert-base-uncased: BertForPreTraining, its LayerNorms saved as gamma / beta) is read under the
 // names transformers still loads (`aliases`), and its missing `qa_outputs` is a fresh head.
 import type { ModelConfig } from '@tunekit/core'
-import type { WeightSpec } from './weight-spec.ts'
+import { biasedLinear as linear, layerNorm, type WeightSpec } from './weight-spec.ts'
 
-const linear = (path: string, inF: number, outF: number): WeightSpec[] => [
-  { name: `${path}.weight`, shape: [outF, inF], init: 'normal' }, // torch Linear stores [out, in]
-  { name: `${path}.bias`, shape: [outF], init: 'zeros' },
-]
-
-const layerNorm = (path: string, width: number): WeightSpec[] => [
-  { name: `${path}.weight`, shape: [width], init: 'ones' },
-  { name: `${path}.bias`, shape: [width], init: 'zeros' },
-]
 
 export function bertWeightSpecs(c: ModelConfig): WeightSpec[] {
   const h = c.hiddenSize

@@ -4,6 +4,7 @@ import { decoderModuleGroup, fail, isTunekitError, modelConfigFromText, TunekitE
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { bertWeightSpecs } from './bert-weights.ts'
+import { visionModelWeightSpecs } from './vision-weights.ts'
 import type { WeightSpec } from './weight-spec.ts'
 import type { Dtype } from './dtypes.ts'
 import { familyOf } from './family-of.ts'
@@ -54,6 +55,12 @@ export type { WeightSpec } from './weight-spec.ts'
 export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpec[] {
   const info = familyOf(family)
   if (info.kind === 'encoder') return bertWeightSpecs(config)
+  if (info.vision) return visionModelWeightSpecs(config, decoderWeightSpecs(info, config))
+  return decoderWeightSpecs(info, config)
+}
+
+/** A llama-style decoder's weights (the text model of a vision-language one too), in transformers' names. */
+function decoderWeightSpecs(info: FamilyInfo, config: ModelConfig): WeightSpec[] {
   const c = config
   const linear = (name: string, module: string): WeightSpec => {
     const [inF, outF] = info.linearShape(c, module)
@@ -63,8 +70,10 @@ export function modelWeightSpecs(family: string, config: ModelConfig): WeightSpe
   const norm = c.gemma ? 'zeros' : 'ones'
   const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], init: 'normal' }]
   // the family's attention modules, then its MLP's (phi-3: o_proj, qkv_proj, gate_up_proj, down_proj)
-  const attention = info.linearModules.filter((m) => decoderModuleGroup(m) === 'self_attn')
-  const mlp = info.linearModules.filter((m) => decoderModuleGroup(m) === 'mlp')
+  // a vision-language family's projector modules are not the decoder layers'
+  const layerModules = info.linearModules.filter((m) => !info.vision?.projectorModules.includes(m))
+  const attention = layerModules.filter((m) => decoderModuleGroup(m) === 'self_attn')
+  const mlp = layerModules.filter((m) => decoderModuleGroup(m) === 'mlp')
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}`
     for (const m of attention) {

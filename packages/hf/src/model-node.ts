@@ -2,7 +2,7 @@
 // quantize / gradientCheckpointing. With `random`, it writes a random-initialised Hugging Face
 // folder into its artifact; otherwise it finds the existing folder (model.path,
 // TUNEKIT_MODEL_PATH, or the Hub cache) and writes `model-ref.json` `{ "path": abs folder }`.
-import { fail, knownCheckpoints, MODEL_REF, nodeParams, parseJsonText, requireModelDir, type ModelConfig, type ModelNodeParams, type NodeExecutor } from '@tunekit/core'
+import { fail, knownCheckpoints, randomConfigJson, MODEL_REF, nodeParams, parseJsonText, requireModelDir, type ModelConfig, type ModelNodeParams, type NodeExecutor } from '@tunekit/core'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
@@ -44,8 +44,7 @@ export function randomModelConfig(params: Pick<ModelNodeParams, 'id' | 'family' 
   const overrides = params.random?.config ?? {}
   const known = knownCheckpoints[params.id]
   const base: Record<string, unknown> = known ? info.writeConfig(known.config) : { model_type: params.family }
-  if (('hidden_size' in overrides || 'num_attention_heads' in overrides) && !('head_dim' in overrides)) delete base.head_dim
-  const config = configFromJson({ ...base, ...overrides }, params.family, 'model.random.config')
+  const config = configFromJson(randomConfigJson(base, overrides), params.family, 'model.random.config')
   const problem =
     !Number.isInteger(config.headDim) ? `hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numAttentionHeads}`
     : config.numAttentionHeads % config.numKeyValueHeads !== 0 ? `num_attention_heads ${config.numAttentionHeads} is not a multiple of num_key_value_heads ${config.numKeyValueHeads}`

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { modelWeightSpecs, writeModelFolder } from './hf-folder.ts'
 import { createRng, fillNormal } from './prng.ts'
 import type { LazyTensor } from './safetensors.ts'
+import { withVisionTokens } from './vision-tokens.ts'
 
 export interface RandomModelOptions {
   family: string
@@ -92,14 +93,25 @@ export function randomWeights(family: string, config: ModelConfig, seed: number,
   ])
 }
 
+/** A vision-language model's config and tokenizer.json with its image tokens (vision-tokens.ts); others unchanged. */
+export async function withImageTokens(config: ModelConfig, tokenizerFiles: Record<string, Uint8Array | string>): Promise<{ config: ModelConfig; tokenizerFiles: Record<string, Uint8Array | string> }> {
+  const file = tokenizerFiles['tokenizer.json']
+  if (!config.vision || file === undefined) return { config, tokenizerFiles }
+  const parsed = JSON.parse(typeof file === 'string' ? file : Buffer.from(file).toString('utf8')) as Parameters<typeof withVisionTokens>[0]
+  const next = withVisionTokens(parsed, config)
+  if (next.added.length === 0) return { config: next.config, tokenizerFiles }
+  return { config: next.config, tokenizerFiles: { ...tokenizerFiles, 'tokenizer.json': `${JSON.stringify(next.tokenizer, null, 2)}\n` } }
+}
+
 /** Writes a random-initialised model with its tokenizer into `dir` (Hugging Face layout). */
 export async function createRandomModel(dir: string, options: RandomModelOptions): Promise<void> {
-  const { family, config, seed } = options
+  const { family, seed } = options
+  const { config, tokenizerFiles } = await withImageTokens(options.config, await tokenizerFilesFrom(options.tokenizer, options.config.maxPositionEmbeddings))
   await writeModelFolder(dir, {
     family,
     config,
     tensors: randomWeights(family, config, seed, options),
-    tokenizerFiles: await tokenizerFilesFrom(options.tokenizer, config.maxPositionEmbeddings),
+    tokenizerFiles,
     chatTemplate: options.chatTemplate,
     maxShardSize: options.maxShardSize,
     floatDtype: options.floatDtype,

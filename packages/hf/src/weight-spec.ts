@@ -22,6 +22,18 @@ export interface WeightSpec {
   fresh?: true
 }
 
+/** A torch Linear with a bias: weight [out, in] normal, bias [out] zeros (`_init_weights`). */
+export const biasedLinear = (path: string, inF: number, outF: number): WeightSpec[] => [
+  { name: `${path}.weight`, shape: [outF, inF], init: 'normal' },
+  { name: `${path}.bias`, shape: [outF], init: 'zeros' },
+]
+
+/** A LayerNorm: weight ones, bias zeros. */
+export const layerNorm = (path: string, width: number): WeightSpec[] => [
+  { name: `${path}.weight`, shape: [width], init: 'ones' },
+  { name: `${path}.bias`, shape: [width], init: 'zeros' },
+]
+
 /** The name a checkpoint stores a weight under: its own or the first alias present; none when absent. */
 export function storedWeightName(spec: WeightSpec, stored: { has(name: string): boolean }): string | undefined {
   return [spec.name, ...(spec.aliases ?? [])].find((n) => stored.has(n))

@@ -21,3 +21,5 @@ export { hotelDialogues, hotelEntities, searchHotelsTool } from './datasets/hote
 export type { HotelDialogueOptions, HotelRecord, HotelSlot, SharegptTurn } from './datasets/hotels.ts'
 export { faqParagraphs, faqSquadJson } from './datasets/faq.ts'
 export type { FaqOptions, FaqParagraph, FaqQuestion } from './datasets/faq.ts'
+export { drawShape, shapeColours, shapeImages, shapeNames, shapeQuestions, writeShapesDataset } from './datasets/shapes.ts'
+export type { ColourName, ShapeImage, ShapeName, ShapeRecord, ShapesDataset, ShapesOptions } from './datasets/shapes.ts'

@@ -1,4 +1,4 @@
-import { completeGenerateRequest, findInputOfKind, inputOfKind, nodeParams, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
+import { completeGenerateRequest, fail, findInputOfKind, inputOfKind, nodeParams, resolveModelDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { chatTemplate, loadTokenizer, readShards, renderChat, type BatchPlan } from '@tunekit/data'
 import { readTrainArtifact, storedFloatDtype } from '@tunekit/hf'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -119,6 +119,8 @@ export function createTfjsBackend(opts: { device?: DeviceRequest } = {}): Backen
     },
     executors: { train, 'ref-logprobs': refLogprobsExecutor, merge, generate, eval: evalExecutor, score: scoreExecutor, 'qa-train': qaTrainExecutor, 'qa-eval': qaEvalExecutor },
     generate: async (asked, onToken) => {
+      // images need a vision-language model: transformers' classes in the torch worker
+      if (asked.images?.length) fail('VisionNeedsTorch', { path: 'backend', value: 'tfjs' }, 'a model with images', 'tfjs')
       const request = completeGenerateRequest(asked)
       await selectEngine(opts.device ?? 'auto')
       const key = `${request.model}\0${request.adapter ?? ''}`

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { pixelRequest } from './pixel-request.ts'
 import { completeGenerateRequest, fail, formatIssue, inputOfKind, nodeParams, warmStartDir, type Backend, type BackendCapabilities, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { writeInitialAdapter } from './initial-adapter.ts'
 import { writeMergeMetadata, writeTrainMetadata } from './metadata.ts'
@@ -132,10 +133,12 @@ export function createTorchBackend(options: TorchBackendOptions = {}): Backend {
       const probe = await ready()
       let text: string | undefined
       // every field spelled out (the worker keeps no defaults); no recipe here, so CUDA when there is one
-      await workerRequest(probe.python, 'complete', { ...completeGenerateRequest(request), device: 'auto' }, (event) => {
+      const { images, ...asked } = completeGenerateRequest(request)
+      const pixels = pixelRequest(images ?? [])
+      await workerRequest(probe.python, 'complete', { ...asked, device: 'auto', pixels: pixels.request }, (event) => {
         if (event.type === 'token' && typeof event.text === 'string' && event.text) onToken?.(event.text)
         else if (event.type === 'completion') text = typeof event.text === 'string' ? event.text : ''
-      })
+      }, pixels.files)
       if (text === undefined) fail('WorkerFailed', { path: 'generate' }, 'the worker answered no completion', '')
       return text
     },

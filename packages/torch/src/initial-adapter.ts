@@ -1,7 +1,7 @@
 // The seeded initial adapter for a train node, drawn in TypeScript by @tunekit/hf (the
 // same bytes the tfjs backend starts from) and handed to the worker, which loads it into PEFT.
 import { join } from 'node:path'
-import { inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type MethodParams, type NodeContext, type TrainParams } from '@tunekit/core'
+import { familyInfo, inputOfKind, nodeParams, readTrainableTokenIds, resolveModelDir, warmStartDir, type MethodParams, type NodeContext, type TrainParams } from '@tunekit/core'
 import { loadTokenizer } from '@tunekit/data'
 import { adapterBaseModel, checkAdapter, growRows, initialAdapter, initialPromptEmbeddings, initialPromptEncoder, loraSpecFromRecipe, pTuningTrained, prefixTrained, openModelWeights, promptTextIds, readModelConfig, writeAdapter, writeTrainArtifact, type BaseTensors } from '@tunekit/hf'
 
@@ -28,6 +28,9 @@ export async function writeInitialAdapter(ctx: NodeContext): Promise<string | un
     checkAdapter(warm, { family, config: { ...config, vocabSize: Math.max(tok.vocabSize, config.vocabSize) } })
     return warm
   }
+  // a vision-language model trains on torch alone, with module paths (model.language_model.layers.<i>…)
+  // the drawn adapter does not name yet: the worker draws A from args.seed with PEFT's own init
+  if (familyInfo(params.model.family)?.vision) return undefined
   const dir = join(ctx.workDir, 'initial-adapter')
   await writeSeededAdapter(dir, { method: params.method, model: params.model, seed: params.args.seed, modelDir, tokenizeDir: tokenize })
   return dir

@@ -14,10 +14,12 @@ export interface WorkerEvent {
 }
 
 /** Runs the worker's `<command> request.json` (on the run's worker process, worker-pool.ts); resolves when it exits 0, else fails with WorkerFailed at `path`. */
-export async function workerRequest(python: string, command: 'complete' | 'rewards', request: unknown, onEvent: (event: WorkerEvent) => void): Promise<void> {
+/** `files`: written beside request.json (the request names them relative to it: a prompt's pixels.bin). */
+export async function workerRequest(python: string, command: 'complete' | 'rewards', request: unknown, onEvent: (event: WorkerEvent) => void, files: Record<string, Uint8Array> = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), `tunekit-${command}-`))
   try {
     const file = join(dir, 'request.json')
+    for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes)
     await writeFile(file, JSON.stringify(request))
     let error: string | undefined
     const log: string[] = []

@@ -7,6 +7,7 @@ import { fail, TunekitError, type Backend } from '@tunekit/core'
 import { checkModelFolder, inspectAdapter } from '@tunekit/hf'
 import type { CliCommand, CliContext } from '../context.ts'
 import { recipeFor } from '../load-recipe.ts'
+import { chatImage } from './chat-image.ts'
 import { loadBackend } from '../wire.ts'
 
 export interface ChatOptions {
@@ -22,6 +23,8 @@ export interface ChatOptions {
   maxNewTokens?: string
   temperature?: string
   system?: string
+  /** A PNG the conversation is about (a vision-language model on the torch backend): its `<image>` leads the first user message. */
+  image?: string
 }
 
 /** One turn of a chat. */
@@ -108,7 +111,9 @@ export async function chat(ctx: CliContext, modelArg: string | undefined, opts: 
         if (interactive) ctx.out('you › ')
         continue
       }
-      history.push({ role: 'user', content: line })
+      // the image belongs to the conversation's first user message (again after /reset)
+      const first = opts.image !== undefined && !history.some((m) => m.role === 'user')
+      history.push({ role: 'user', content: first && !line.includes('<image>') ? `<image>${line}` : line })
       const prompt = await chatPrompt(engine, history)
       if (interactive) ctx.out('model › ')
       const answer = await engine.generate(prompt, { maxNewTokens, temperature }, interactive ? (piece) => ctx.out(piece) : undefined)
@@ -158,10 +163,11 @@ export async function folderEngine(ctx: CliContext, modelArg: string | undefined
     if (errors.length > 0) throw new TunekitError(errors, `The adapter cannot be applied to ${model}`)
   }
   const { jinja, bos, eos, addBos } = trainingTemplate(adapter ? [adapter, model] : [model])
+  const image = opts.image === undefined ? undefined : await chatImage(resolve(ctx.cwd, opts.image), model, adapter ? join(adapter, 'tokenizer') : model)
   const backend: Backend = await loadBackend(opts.backend ?? 'tfjs')
   return {
     what: `${model}${adapter ? ` + ${adapter}` : ''}`, runner: backend.name, jinja, bos, eos, addBos,
-    generate: (prompt, g, onToken) => backend.generate({ model, ...(adapter ? { adapter } : {}), prompt, ...g }, onToken),
+    generate: (prompt, g, onToken) => backend.generate({ model, ...(adapter ? { adapter } : {}), ...(image ? { prompt: image.expand(prompt), images: [image.image] } : { prompt }), ...g }, onToken),
     dispose: async () => backend.dispose?.(),
   }
 }
@@ -185,6 +191,7 @@ export const chatCommand: CliCommand = (ctx) =>
     .option('--max-new-tokens <n>', 'longest answer in tokens', '128')
     .option('--temperature <t>', '0 for greedy decoding', '0')
     .option('--system <text>', 'a system message to start the conversation with')
+    .option('--image <file>', 'a PNG the conversation is about (llava / qwen2_vl on --backend torch), preprocessed as the model\'s image processor does')
     .action(async (modelArg: string | undefined, opts: ChatOptions) => {
       await chat(ctx, modelArg, opts)
     })

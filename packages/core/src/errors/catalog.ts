@@ -1719,6 +1719,20 @@ export const errors = {
     message: (folder: string, reason: string) => `the model ${show(folder)} cannot take images: ${reason}`,
     hint: "Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor).",
   },
+  VisionNeedsTorch: {
+    code: 'TK510',
+    name: 'VisionNeedsTorch',
+    title: 'Vision-language models train on the torch backend',
+    message: (family: string, backend: string) => `model.family ${show(family)} is a vision-language model (transformers' own classes in the torch worker: vision tower, projector, language model), which the tfjs backend does not implement; backend is ${show(backend)}${backend === 'auto' ? ", which may pick tfjs" : ''}`,
+    hint: "Set backend: 'torch'.",
+  },
+  VisionTowerFrozen: {
+    code: 'TK511',
+    name: 'VisionTowerFrozen',
+    title: 'The vision tower is frozen',
+    message: (module: string, family: string) => `${show(module)} is a module of ${family}'s vision tower only, which stays frozen (LLaMA-Factory's freeze_vision_tower): LoRA adapts the language model and the projector`,
+    hint: (family: string, modules: readonly string[]) => `Target the language model's or projector's modules of ${family}: ${modules.join(', ')}.`,
+  },
 } as const satisfies Record<string, ErrorData>
 
 export type ErrorName = keyof typeof errors

@@ -1,6 +1,7 @@
 import { readBertConfig } from './bert.ts'
 import type { Family } from './index.ts'
 import type { ModelConfig } from './types.ts'
+import { readLlavaConfig, readQwen2VlConfig } from './vision-config.ts'
 
 /** A checkpoint whose config numbers tunekit knows, so it can plan without downloading anything. */
 export interface KnownCheckpoint {
@@ -33,6 +34,22 @@ function bertBaseUncased(id: string): KnownCheckpoint {
   })
   return { id, family: 'bert', publishedParams: 108_893_186, config }
 }
+
+/** llava-hf/llava-1.5-7b-hf's config.json: Vicuna-7B (llama, 32064 tokens with `<image>` and padding) behind CLIP ViT-L/14 at 336 px. */
+const llava15 = readLlavaConfig({
+  model_type: 'llava', image_token_index: 32000, projector_hidden_act: 'gelu', vision_feature_layer: -2, vision_feature_select_strategy: 'default',
+  text_config: { model_type: 'llama', vocab_size: 32064, hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32, max_position_embeddings: 4096, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: 2 },
+  vision_config: { hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, image_size: 336, patch_size: 14, projection_dim: 768 },
+})
+
+/** Qwen2-VL's config.json fields both sizes share (the vision tower, tokens, M-RoPE). */
+const qwen2Vl = (text: Record<string, unknown>): ModelConfig => readQwen2VlConfig({
+  model_type: 'qwen2_vl', max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1_000_000, bos_token_id: 151643, eos_token_id: 151645,
+  image_token_id: 151655, video_token_id: 151656, vision_start_token_id: 151652, vision_end_token_id: 151653,
+  rope_scaling: { type: 'mrope', mrope_section: [16, 24, 24] },
+  ...text,
+  vision_config: { depth: 32, embed_dim: 1280, mlp_ratio: 4, num_heads: 16, in_chans: 3, hidden_size: text.hidden_size, patch_size: 14, spatial_merge_size: 2, temporal_patch_size: 2 },
+})
 
 /** Config numbers copied from each checkpoint's config.json. */
 export const knownCheckpoints: Record<string, KnownCheckpoint> = {
@@ -152,6 +169,20 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
   // (590,592) and with qa_outputs (1,538).
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),
   'bert-base-uncased': bertBaseUncased('bert-base-uncased'),
+  // CLIP tower 303,507,456 + projector 20,979,712 + language model 6,738,939,904 (transformers' count)
+  'llava-hf/llava-1.5-7b-hf': { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', publishedParams: 7_063_427_072, config: llava15 },
+  'Qwen/Qwen2-VL-2B-Instruct': {
+    id: 'Qwen/Qwen2-VL-2B-Instruct',
+    family: 'qwen2_vl',
+    publishedParams: 2_208_985_600,
+    config: qwen2Vl({ vocab_size: 151936, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, tie_word_embeddings: true }),
+  },
+  'Qwen/Qwen2-VL-7B-Instruct': {
+    id: 'Qwen/Qwen2-VL-7B-Instruct',
+    family: 'qwen2_vl',
+    publishedParams: 8_291_375_616,
+    config: qwen2Vl({ vocab_size: 152064, hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 28, num_attention_heads: 28, num_key_value_heads: 4, tie_word_embeddings: false }),
+  },
   /** A tiny Mistral-shaped test model on the real 32k Mistral vocabulary. */
   'tunekit/tiny-mistral': {
     id: 'tunekit/tiny-mistral',

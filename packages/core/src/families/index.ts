@@ -1,6 +1,8 @@
 import { autoFamily } from './auto.ts'
 import { bertFamily } from './bert.ts'
 import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
+import { llavaFamily } from './llava.ts'
+import { qwen2VlFamily } from './qwen2-vl.ts'
 import type { FamilyInfo } from './types.ts'
 
 /**
@@ -78,6 +80,9 @@ export const families = {
     defaultTargetModules: ['q_proj', 'v_proj'],
   }),
   bert: bertFamily,
+  // vision-language models (torch backend only): the language model's modules, a projector, a frozen vision tower
+  llava: llavaFamily,
+  qwen2_vl: qwen2VlFamily,
   // any other decoder transformers loads without remote code (torch backend only): module names from the folder's weights
   auto: autoFamily,
 } as const satisfies Record<string, FamilyInfo>
@@ -97,4 +102,5 @@ export function familyInfo(family: string): FamilyInfo | undefined {
 export const familyModelType = (info: FamilyInfo): string => info.modelType ?? info.name
 
 export { matchesModule, probedFamily, type WeightShapes } from './auto.ts'
-export type { EncoderConfig, FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'
+export type { EncoderConfig, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, MoeConfig, Qwen2VlVision, VisionConfig, VisionModules } from './types.ts'
+export { llavaImageTokens, visionTokens, type VisionToken } from './vision-config.ts'

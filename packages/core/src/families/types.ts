@@ -46,6 +46,66 @@ export interface ModelConfig {
   eosTokenId: number | null
   /** What only an encoder (BERT) has; absent for decoders. */
   encoder?: EncoderConfig
+  /**
+   * What a vision-language model (LLaVA, Qwen2-VL) adds to its language model, whose numbers are
+   * the fields above (config.json `text_config`); absent for text-only models.
+   */
+  vision?: VisionConfig
+}
+
+/** A vision-language model's vision tower, projector and image tokens (vision-config.ts reads them). */
+export type VisionConfig = LlavaVision | Qwen2VlVision
+
+/** LLaVA (transformers' LlavaConfig): a CLIP vision tower, a two-layer projector, a llama / mistral language model. */
+export interface LlavaVision {
+  kind: 'llava'
+  /** `text_config.model_type`: the language model (`llama`, `mistral`). */
+  textModelType: string
+  /** CLIPVisionConfig's `hidden_size`, `intermediate_size`, `num_hidden_layers`, `num_attention_heads`. */
+  hiddenSize: number
+  intermediateSize: number
+  numHiddenLayers: number
+  numAttentionHeads: number
+  /** `image_size` × `image_size` pixels in, cut into `patch_size` squares: (image/patch)² image tokens. */
+  imageSize: number
+  patchSize: number
+  numChannels: number
+  layerNormEps: number
+  /** CLIPVisionConfig's `projection_dim` (written back; LLaVA does not use CLIP's projection). */
+  projectionDim: number
+  /** `image_token_index`: the id each image placeholder is expanded to. */
+  imageTokenId: number
+  /** `projector_hidden_act` between `linear_1` and `linear_2`. */
+  projectorHiddenAct: string
+  /** `multimodal_projector_bias`: biases on `linear_1` / `linear_2`. */
+  projectorBias: boolean
+  /** `vision_feature_layer`: the CLIP hidden state the projector reads (-2: the last layer's input). */
+  featureLayer: number
+  /** `vision_feature_select_strategy`: `default` drops the CLS position, `full` keeps it (+1 token). */
+  featureSelectStrategy: 'default' | 'full'
+}
+
+/** Qwen2-VL (transformers' Qwen2VLConfig): a ViT over 3-D patches with 2-D rotary positions, a patch merger, a qwen2 decoder with M-RoPE. */
+export interface Qwen2VlVision {
+  kind: 'qwen2_vl'
+  /** Qwen2VLVisionConfig's `embed_dim`, `depth`, `num_heads`, `mlp_ratio`. */
+  hiddenSize: number
+  numHiddenLayers: number
+  numAttentionHeads: number
+  mlpRatio: number
+  patchSize: number
+  /** `temporal_patch_size`: frames per patch (an image is repeated to fill them). */
+  temporalPatchSize: number
+  /** `spatial_merge_size`: the merger joins merge × merge patches into one image token. */
+  spatialMergeSize: number
+  numChannels: number
+  /** `image_token_id` (`<|image_pad|>`), `vision_start_token_id`, `vision_end_token_id`, `video_token_id`. */
+  imageTokenId: number
+  visionStartTokenId: number
+  visionEndTokenId: number
+  videoTokenId: number
+  /** M-RoPE's split of each head's rotary frequencies over (time, height, width); sums to head_dim / 2. */
+  mropeSection: number[]
 }
 
 /** Mixtral's config.json fields of its mixture of experts (transformers' MixtralConfig). */
@@ -139,4 +199,21 @@ export interface FamilyInfo<M extends string = string, S extends string = string
   moduleParams(config: ModelConfig, module: M | S): number
   /** Total parameters of the base model. */
   totalParams(config: ModelConfig): number
+  /** A vision-language family's vision side; absent for text-only families. */
+  vision?: VisionModules<M, S>
+}
+
+/** Where a vision-language family's vision tower and projector are, by module name. */
+export interface VisionModules<M extends string = string, S extends string = string> {
+  /** The vision tower's linear modules: typed for `targetModules` so that naming one is a clear error (the tower is frozen). */
+  towerModules: readonly M[]
+  /** The projector's linear modules (LLaVA's `linear_1` / `linear_2`, Qwen2-VL's merger `mlp.0` / `mlp.2`): one of each, not one per layer. */
+  projectorModules: readonly M[]
+  /** The projector as one module `modulesToSave` can hold. */
+  projector: S
+  /** PEFT's `exclude_modules` regex for the vision tower (full match on the module path), kept frozen by every method. */
+  towerPattern: string
+  /** Parameters of the vision tower and of the projector. */
+  towerParams(config: ModelConfig): number
+  projectorParams(config: ModelConfig): number
 }

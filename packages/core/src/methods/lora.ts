@@ -163,7 +163,8 @@ function check(lora: Partial<z.output<typeof loraMethodSchema>>, model: CheckMod
   if (Array.isArray(targetModules) && !family.probed) {
     targetModules.forEach((m, i) => {
       if (family.expertModules?.includes(m)) issues.push(issue('MoeModulesUnsupported', { path: `${at}.targetModules[${i}]`, value: m }, `LoRA on ${m}`, family.name))
-      else if (!family.linearModules.includes(m)) {
+      // a vision tower's own module is VisionTowerFrozen (vision-issues.ts)
+      else if (!family.linearModules.includes(m) && !family.vision?.towerModules.includes(m)) {
         issues.push(issue('UnknownModule', { path: `${at}.targetModules[${i}]`, value: m, hintArgs: [family.name] }, m, family.name, family.linearModules))
       }
     })
@@ -212,15 +213,21 @@ export const lora = {
    * train `rows × hidden`.
    */
   count: (o, { family, config: c, addedTokens }) => {
-    const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
+    const all = targetsOf(o, family.linearModules, family.defaultTargetModules)
+    // a vision-language model's projector modules are one each, not one a layer
+    const once = all.filter((m) => family.vision?.projectorModules.includes(m))
+    const targets = all.filter((m) => !once.includes(m))
     // every module a name matches (bert's `dense` is three a layer)
     const shapes = targets.flatMap((m) => family.linearShapes(c, m))
-    const perLayer = shapes.reduce((sum, [inF, outF]) => sum + o.rank * (inF + outF), 0)
-    const magnitudes = o.useDora ? c.numHiddenLayers * shapes.reduce((sum, [, outF]) => sum + outF, 0) : 0
+    const onceShapes = once.flatMap((m) => family.linearShapes(c, m))
+    const adapted = (list: ReadonlyArray<readonly [number, number]>): number => list.reduce((sum, [inF, outF]) => sum + o.rank * (inF + outF), 0)
+    const outs = (list: ReadonlyArray<readonly [number, number]>): number => list.reduce((sum, [, outF]) => sum + outF, 0)
+    const perLayer = adapted(shapes)
+    const magnitudes = o.useDora ? c.numHiddenLayers * outs(shapes) + outs(onceShapes) : 0
     const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
-    const adapters = c.numHiddenLayers * perLayer
+    const adapters = c.numHiddenLayers * perLayer + adapted(onceShapes)
     const trainable = adapters + magnitudes + modulesToSave + trainableTokens
     // LoftQ's artifact keeps the replaced base of every adapted weight [out, in] beside the adapter (hf's peft/loftq.ts)
     const loftqBase = o.initLoraWeights === 'loftq' ? c.numHiddenLayers * shapes.reduce((sum, [inF, outF]) => sum + inF * outF, 0) : 0

@@ -14,9 +14,11 @@ export interface DecoderParameter {
  */
 export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderParameter[] {
   const out: DecoderParameter[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize] }]
+  // a vision-language model's projector (one of each module, with biases) trains with its language model; its vision tower stays frozen
+  const projector: readonly string[] = family.vision?.projectorModules ?? []
   for (let i = 0; i < c.numHiddenLayers; i++) {
     const p = `model.layers.${i}`
-    for (const m of family.linearModules) {
+    for (const m of family.linearModules.filter((n) => !projector.includes(n))) {
       const [inF, outF] = family.linearShape(c, m)
       const group = decoderModuleGroup(m)
       out.push({ name: `${p}.${group}.${m}.weight`, shape: [outF, inF] })
@@ -29,6 +31,10 @@ export function decoderParameters(family: FamilyInfo, c: ModelConfig): DecoderPa
   }
   out.push({ name: 'model.norm.weight', shape: [c.hiddenSize] })
   if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize] })
+  for (const m of projector) {
+    const [inF, outF] = family.linearShape(c, m)
+    out.push({ name: `${family.vision!.projector}.${m}.weight`, shape: [outF, inF] }, { name: `${family.vision!.projector}.${m}.bias`, shape: [outF] })
+  }
   return out
 }
 

@@ -1,3 +1,4 @@
+import { randomConfigJson } from '../families/random-config.ts'
 import { readFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { issue, type Issue } from '../errors/tunekit-error.ts'
@@ -25,7 +26,7 @@ export interface ModelParams {
   family: string
   dtype: 'auto' | 'float32' | 'float16' | 'bfloat16'
   quantize?: { bits: 4 | 8; type: 'nf4' | 'fp4' | 'int8'; doubleQuant: boolean; computeDtype: string; blockSize: number }
-  random?: { seed: number; config: Record<string, number | boolean | string | null>; tokenizer: string }
+  random?: { seed: number; config: Record<string, number | boolean | string | null | readonly number[]>; tokenizer: string }
   gradientCheckpointing: boolean
 }
 
@@ -49,11 +50,8 @@ export function modelSizeAndIssues(modelNode: GraphNode, model: ModelParams): { 
   const known = knownCheckpoints[model.id]
   if (model.random) {
     const base: Record<string, unknown> = known ? family.writeConfig(known.config) : {}
-    // A new width or head count gives a new head_dim unless one is given (as the model node does).
-    const o = model.random.config
-    if (('hidden_size' in o || 'num_attention_heads' in o) && !('head_dim' in o)) delete base.head_dim
     try {
-      return { size: { id: model.id, family: family.name, source: 'random', config: family.readConfig({ ...base, ...model.random.config }) }, issues: [] }
+      return { size: { id: model.id, family: family.name, source: 'random', config: family.readConfig(randomConfigJson(base, model.random.config)) }, issues: [] }
     } catch (e) {
       return { size: { reason: `model.random.config of an unknown checkpoint lacks a field: ${firstLine(e)}` }, issues: [] }
     }

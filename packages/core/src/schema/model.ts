@@ -50,11 +50,13 @@ export const randomInitSchema = z.strictObject({
   seed: z.number().int().nonnegative().default(0),
   /**
    * config.json fields (Hugging Face names) to override on the known checkpoint's config; the
-   * model's size and so its memory follow from them.
+   * model's size and so its memory follow from them. A dotted key sets a field of a sub-config
+   * (`'vision_config.image_size'`, `'text_config.hidden_size'` of a vision-language model); a list
+   * of numbers is for fields such as Qwen2-VL's `mrope_section`.
    * @defaultValue {}
    * @see https://huggingface.co/docs/transformers/model_doc/mistral#transformers.MistralConfig
    */
-  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null()])).default({}),
+  config: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null(), z.array(z.number()).readonly()])).default({}),
   /**
    * Where the tokenizer comes from: a folder with tokenizer.json, or the name of a tokenizer that
    * ships with tunekit's dependencies (`'mistral'` for the real Mistral-7B v0.1 tokenizer).

@@ -1,6 +1,9 @@
 // The metadata of a merged model, computed from the base folder and the training tokenizer alone,
 // so the tfjs merge and the torch worker's merge (which writes only the safetensors) end with the
 // same config.json, generation_config.json and tokenizer files, byte for byte.
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { readModelConfig } from '../hf-folder.ts'
 import { tokenizerFilesFrom } from '../random-model.ts'
 import { readWeightHeadersSync } from '../sharded.ts'
@@ -45,6 +48,8 @@ export async function writeMergedMetadata(dir: string, o: MergedMetadata): Promi
     ...(o.chatTemplate !== undefined ? { chatTemplate: o.chatTemplate } : {}),
     ...(o.padTokenId !== undefined ? { padTokenId: o.padTokenId } : {}),
     ...(o.sequenceClassification ? { sequenceClassification: true } : {}),
+    // a vision-language model's image processor, as the base has it
+    ...(existsSync(join(o.baseDir, 'preprocessor_config.json')) ? { preprocessorConfig: await readFile(join(o.baseDir, 'preprocessor_config.json')) } : {}),
   })
 }
 

@@ -63,8 +63,8 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
   // the config's own scaling (what both backends compute with) before the base's raw dict
   const scaling = config.ropeScaling ? ropeScalingJson(config.ropeScaling) : ropeScaling(base)
   const name = torchDtypeNames[o.dtype]
-  // An encoder has learned absolute positions: no rotary fields at all.
-  const rope = config.encoder !== undefined || info.probed ? {} : {
+  // An encoder has learned absolute positions: no rotary fields at all; a vision-language model's are its text_config's (the family writes them).
+  const rope = config.encoder !== undefined || config.vision !== undefined || info.probed ? {} : {
     rope_theta: config.ropeTheta,
     rope_scaling: scaling,
     rope_parameters: { rope_type: 'default', ...scaling, rope_theta: config.ropeTheta },
@@ -84,7 +84,8 @@ export function modelConfigJson(family: string, config: ModelConfig, o: ModelCon
 // Fields transformers 5's strict config dataclasses type as float: a whole value written as `30`
 // (what JSON.stringify gives for 30.0) is refused there ("expected float, got int"), e.g. Gemma 2's caps.
 const FLOAT_FIELDS = ['final_logit_softcapping', 'attn_logit_softcapping', 'rms_norm_eps', 'initializer_range', 'router_aux_loss_coef', 'router_jitter_noise']
-const wholeFloat = new RegExp(`^(  "(?:${FLOAT_FIELDS.join('|')})": -?\\d+)(,?)$`, 'gm')
+// (at any depth: a vision-language model's text_config holds rms_norm_eps)
+const wholeFloat = new RegExp(`^( +"(?:${FLOAT_FIELDS.join('|')})": -?\\d+)(,?)$`, 'gm')
 
 /** config.json's text: two-space JSON with float-typed fields written as floats (`30.0`). */
 export function modelConfigJsonText(json: Record<string, unknown>): string {

@@ -6,6 +6,7 @@ import type { ModelConfig } from '@tunekit/core'
 import { writeFileAtomic, writeJsonAtomic } from '@tunekit/core'
 import { join } from 'node:path'
 import { writeModelConfigJson, type StoredFloatDtype } from './model-config-json.ts'
+import { preprocessorConfigJson } from './preprocessor-config-json.ts'
 
 export interface ModelMetadata {
   family: string
@@ -22,6 +23,11 @@ export interface ModelMetadata {
   padTokenId?: number | null
   /** A reward model's folder (`AutoModelForSequenceClassification`): see modelConfigJson. */
   sequenceClassification?: boolean
+  /**
+   * preprocessor_config.json's bytes (a merged model: the base's); a vision-language model without
+   * them gets preprocessorConfigJson's (a random one).
+   */
+  preprocessorConfig?: string | Uint8Array
 }
 
 const text = (data: string | Uint8Array): string => (typeof data === 'string' ? data : Buffer.from(data).toString('utf8'))
@@ -50,4 +56,6 @@ export async function writeModelMetadata(dir: string, m: ModelMetadata): Promise
   await writeJsonAtomic(join(dir, 'generation_config.json'), generationConfigJson(m.config, m.padTokenId))
   const files = tokenizerFilesWithTemplate(m.tokenizerFiles ?? {}, m.chatTemplate)
   for (const [name, data] of Object.entries(files)) await writeFileAtomic(join(dir, name), data)
+  const processor = m.preprocessorConfig ?? preprocessorConfigJson(m.config)
+  if (processor !== undefined) await writeFileAtomic(join(dir, 'preprocessor_config.json'), typeof processor === 'string' || processor instanceof Uint8Array ? processor : `${JSON.stringify(processor, null, 2)}\n`)
 }

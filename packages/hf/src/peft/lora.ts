@@ -32,6 +32,8 @@ export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: str
   const json: Record<string, unknown> = {
     base_model_name_or_path: baseModel,
     bias: 'none',
+    // a vision-language model's frozen tower (LLaVA's CLIP q/k/v_proj share the decoder's names): PEFT ≥ 0.14's regex
+    ...(familyOf(family).vision ? { exclude_modules: familyOf(family).vision!.towerPattern } : {}),
     fan_in_fan_out: false,
     inference_mode: true,
     // LoftQ's adapter is a plain LoRA of its replaced base (loftq.ts): PEFT must not run loftq_init again on load

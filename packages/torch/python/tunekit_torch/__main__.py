@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from pathlib import Path
 
 from . import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .events import WorkerError, emit, log
@@ -63,7 +64,9 @@ def command_code(command: str, file: str | None) -> int:
             else:
                 from .generate import run_complete as runner
             with open(file) as f:
-                runner(json.load(f))
+                request = json.load(f)
+            # complete: a prompt's pixels.bin lies beside request.json
+            runner(request, Path(file).parent) if command == "complete" else runner(request)
         else:
             log(USAGE)
             return EXIT_USAGE

@@ -37,8 +37,28 @@ def load_for_generation(folder, adapter, device, dtype=None, quant=None):
     return model, tokenizer
 
 
-def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None) -> str:
-    """Completes already-rendered prompt text; greedy when temperature is 0."""
+_LAST: dict = {}  # the serve process's last model for `complete`: a chat's (or a recipe's) turns load it once
+
+
+def weights_stamp(folder) -> tuple:
+    """What identifies a folder's weights on disk: each safetensors file's name, size and mtime."""
+    if folder is None:
+        return ()
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(folder).glob("*.safetensors")))
+
+
+def cached_for_generation(folder: Path, adapter, device):
+    """load_for_generation, kept for the next request of the same model, adapter and weights."""
+    key = (str(folder), str(adapter), str(device), weights_stamp(folder), weights_stamp(adapter))
+    if _LAST.get("key") != key:
+        _LAST.clear()
+        _LAST.update(key=key, loaded=load_for_generation(folder, adapter, device))
+    return _LAST["loaded"]
+
+
+def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, top_k=None, top_p=None, seed=0, on_text=None, vision=None) -> str:
+    """Completes already-rendered prompt text; greedy when temperature is 0. `vision`: a vision-language
+    model's pixel inputs for the image tokens the text holds (vision.py's batch_images)."""
     from transformers import TextStreamer
 
     class Stream(TextStreamer):
@@ -60,6 +80,10 @@ def complete(model, tokenizer, text: str, max_new_tokens=128, temperature=0.0, t
     if stop:
         kwargs["eos_token_id"] = stop
     streamer = Stream(tokenizer, skip_prompt=True, skip_special_tokens=True) if on_text else None
+    if vision:
+        from .vision import forward_inputs
+
+        kwargs.update(forward_inputs(model, {"input_ids": ids["input_ids"], "vision": vision}))
     with torch.no_grad():
         out = model.generate(**ids, streamer=streamer, **kwargs)
     return tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
@@ -88,16 +112,34 @@ def run_generate(spec: NodeSpec) -> None:
     (spec.out_dir / "samples.jsonl").write_text("".join(l + "\n" for l in lines))
 
 
-def run_complete(request: dict) -> None:
+def run_complete(request: dict, folder: Path | None = None) -> None:
     """`python -m tunekit_torch complete request.json`: streams {"type":"token"} lines, then the text."""
     device = resolve_device(request["device"])
-    model, tokenizer = load_for_generation(Path(request["model"]), request.get("adapter"), device)
+    model, tokenizer = cached_for_generation(Path(request["model"]), request.get("adapter"), device)
     text = complete(
         model, tokenizer, request["prompt"], max_new_tokens=int(request["maxNewTokens"]),
         temperature=float(request["temperature"]), top_k=request.get("topK"), top_p=request.get("topP"),
         seed=int(request["seed"]), on_text=lambda piece: emit({"type": "token", "text": piece}),
+        vision=request_images(request, folder, device),
     )
     emit({"type": "completion", "text": text})
+
+
+def request_images(request: dict, folder: Path | None, device: torch.device) -> dict:
+    """A complete request's images (`pixels`: { file (in `folder`, beside request.json), offsets, shapes, gridThw }) as
+    pixel inputs, {} without any."""
+    import numpy as np
+
+    from .vision import PixelShards, batch_images
+
+    p = request.get("pixels")
+    if not p:
+        return {}
+    file = Path(folder or ".") / p["file"]
+    n = len(p["offsets"])
+    shards = PixelShards(pixels=np.fromfile(file, dtype="<f4"), counts=[n], first=[0], offsets=list(p["offsets"]), shapes=[list(s) for s in p["shapes"]],
+                         grid_thw=[list(g) for g in p["gridThw"]] if p.get("gridThw") else None)
+    return batch_images(shards, [0], device)
 
 
 def generate_ids(model, prompt: list[int], eos: list[int], max_new_tokens: int, do_sample: bool, temperature: float, top_p: float, seed: int, pad_id: int) -> list[int]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from .vision import freeze_tower, tower_pattern
 from .events import WorkerError, warn
 from .params import (
     TrainParamsMethodFreeze,
@@ -87,6 +88,18 @@ def _check_saved_modules(base, method: TrainParamsMethodLora, model_id: str) -> 
                               args=[m, model_id, base.config.model_type, ",".join(outside)])
 
 
+def _load_vision_full(model, folder: Path) -> None:
+    """A vision-language model's full artifact: save_pretrained stores its checkpoint names (LLaVA's
+    language_model.model.*), not the module paths, so transformers' own loader reads it and its state
+    dict (module paths) goes into `model`."""
+    from transformers import AutoModelForImageTextToText
+
+    loaded = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=next(model.parameters()).dtype)
+    result = model.load_state_dict(loaded.state_dict(), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise WorkerError("WorkerFailed", f"{folder}: missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]}")
+
+
 class Lora:
     """LoRA through PEFT; keys are PEFT's saved names."""
 
@@ -96,7 +109,7 @@ class Lora:
         from .modeling import adapter_state, load_adapter_weights, loftq_base, lora_config, starts_from_weights
         from .spec import trainable_token_ids
 
-        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]))
+        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]), tower_pattern(base))
         if ctx.get("family") == "auto":
             _check_saved_modules(base, method, ctx["model_id"])
         model = get_peft_model(base, cfg)  # PiSSA / LoftQ: PEFT replaces the adapted base weights here
@@ -271,6 +284,7 @@ class Full:
 
     def wrap(self, base, method: TrainParamsMethodFull, ctx: dict):
         base.requires_grad_(True)
+        freeze_tower(base)  # a vision-language model's tower stays frozen; its projector and language model train
         _trainable_float32(base)
         return base
 
@@ -290,6 +304,8 @@ class Full:
     def load(self, model, folder: Path, node: str) -> None:
         from safetensors.torch import load_file
 
+        if tower_pattern(model) is not None:
+            return _load_vision_full(model, folder)
         tensors = load_file(str(folder / "model.safetensors"))
         _load_named(model, tensors, folder)
         missing = [n for n in _named_trainable(model) if n not in tensors]

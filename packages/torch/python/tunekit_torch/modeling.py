@@ -120,11 +120,24 @@ def load_base(folder: Path, dtype: torch.dtype, device: torch.device, quant=None
 
         logging.set_verbosity_error()  # "score.weight newly initialized": the driver's head replaces it
         model = AutoModelForSequenceClassification.from_pretrained(str(folder), num_labels=1, pad_token_id=reward_pad_id, **kwargs)
+    elif is_vision_folder(folder):
+        # LLaVA, Qwen2-VL: transformers' own *ForConditionalGeneration (vision tower, projector, language model)
+        from transformers import AutoModelForImageTextToText
+
+        model = AutoModelForImageTextToText.from_pretrained(str(folder), **kwargs)
     else:
         model = AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
     if quant is None:
         model.to(device)
     return model
+
+
+def is_vision_folder(folder: Path) -> bool:
+    """Whether a model folder's config.json is a vision-language model's (vision.py's TOWER)."""
+    from .vision import TOWER
+
+    config = Path(folder) / "config.json"
+    return config.exists() and json.loads(config.read_text()).get("model_type") in TOWER
 
 
 def resize_embeddings(model, vocab: int, node: str) -> int:
@@ -142,8 +155,9 @@ def resize_embeddings(model, vocab: int, node: str) -> int:
     return vocab - old
 
 
-def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]):
-    """PEFT's LoraConfig of the train node's method; `token_ids` from the tokenize artifact (trainableTokenIds)."""
+def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int], exclude: str | None = None):
+    """PEFT's LoraConfig of the train node's method; `token_ids` from the tokenize artifact (trainableTokenIds);
+    `exclude`: PEFT's exclude_modules regex (a vision tower)."""
     from peft import LoraConfig
 
     cfg = LoraConfig(
@@ -161,6 +175,8 @@ def lora_config(lora: TrainParamsMethodLora, model_id: str, token_ids: list[int]
         bias="none",
         # the reward head saved in full is a sequence classifier's (PEFT's SEQ_CLS keeps `score` in modules_to_save)
         task_type="SEQ_CLS" if "score" in lora.modules_to_save else "CAUSAL_LM",
+        # a vision-language model's frozen tower (vision.py): LLaVA's CLIP q/k/v_proj share the decoder's names
+        **({"exclude_modules": exclude} if exclude else {}),
     )
     cfg.base_model_name_or_path = model_id
     return cfg

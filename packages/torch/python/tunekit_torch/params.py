@@ -22,14 +22,14 @@ class TrainParamsModelQuantize(Params):
 @dataclass(frozen=True)
 class TrainParamsModelRandom(Params):
     seed: int = field(metadata={"json": "seed"})
-    config: dict[str, float | bool | str | None] = field(metadata={"json": "config"})
+    config: dict[str, float | bool | str | None | list[float]] = field(metadata={"json": "config"})
     tokenizer: str = field(metadata={"json": "tokenizer"})
 
 
 @dataclass(frozen=True)
 class TrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "auto"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "llava", "qwen2_vl", "auto"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})
@@ -341,14 +341,14 @@ class QaTrainParamsModelQuantize(Params):
 @dataclass(frozen=True)
 class QaTrainParamsModelRandom(Params):
     seed: int = field(metadata={"json": "seed"})
-    config: dict[str, float | bool | str | None] = field(metadata={"json": "config"})
+    config: dict[str, float | bool | str | None | list[float]] = field(metadata={"json": "config"})
     tokenizer: str = field(metadata={"json": "tokenizer"})
 
 
 @dataclass(frozen=True)
 class QaTrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
-    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "auto"] = field(metadata={"json": "family"})
+    family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "llava", "qwen2_vl", "auto"] = field(metadata={"json": "family"})
     revision: str = field(metadata={"json": "revision"})
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = field(metadata={"json": "dtype"})
     gradient_checkpointing: bool = field(metadata={"json": "gradientCheckpointing"})

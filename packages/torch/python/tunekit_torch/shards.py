@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .vision import PixelShards, batch_images, open_pixels
+
 IGNORE = -100  # label value PyTorch's cross-entropy skips
 
 
@@ -26,6 +28,7 @@ class ShardSet:
     pad_id: int
     eos_id: int | None
     bos_id: int | None
+    pixels: PixelShards | None = None  # the samples' images (vision.py), None without any
 
 
 def open_shards(folder: Path) -> ShardSet:
@@ -45,6 +48,7 @@ def open_shards(folder: Path) -> ShardSet:
         pad_id=int(pad if pad is not None else (eos if eos is not None else 0)),
         eos_id=eos,
         bos_id=index.get("bosId"),
+        pixels=open_pixels(folder, index),
     )
 
 
@@ -108,6 +112,7 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device, flat:
         if col < length:
             positions[r, col:] = np.arange(length - col)
     label_index = np.flatnonzero(labels.reshape(-1) != IGNORE)
+    vision = images_of(shards, rows, device)
     out = {
         "input_ids": to_device(input_ids, device),
         "labels": to_device(labels, device),
@@ -116,6 +121,8 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device, flat:
         "label_count": int(label_index.size),
         "label_index": to_device(label_index.astype(np.int64), device),
     }
+    if vision:
+        out["vision"] = vision
     seg = to_device(segment, device)
     out["token_mask"] = (seg > 0).long()  # [rows, length] 1 = a token, 0 = padding (the MoE aux loss counts tokens)
     if flat:
@@ -134,6 +141,21 @@ def build_batch(shards: ShardSet, micro_batch: dict, device: torch.device, flat:
         allowed |= torch.eye(length, dtype=torch.bool, device=device)[None]
         out["attention_mask"] = allowed[:, None]
     return out
+
+
+def images_of(shards: ShardSet, rows: list[list[dict]], device: torch.device) -> dict:
+    """The pixel inputs of a micro-batch's samples (vision.py's batch_images), {} without images. A
+    sample with images must be whole in its segment: a cut one would hold fewer image tokens than pixels."""
+    if shards.pixels is None:
+        return {}
+    samples = []
+    for row in rows:
+        for seg in row:
+            s = int(seg["sample"])
+            if shards.pixels.counts[s] and (int(seg["start"]) != 0 or int(seg["length"]) != shards.lengths[s]):
+                raise ValueError(f"sample {s} holds images and is cut in the batch plan (start {seg['start']}, length {seg['length']} of {shards.lengths[s]})")
+            samples.append(s)
+    return batch_images(shards.pixels, samples, device)
 
 
 def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -1,0 +1,107 @@
+"""Vision-language models (LLaVA, Qwen2-VL) in the worker: transformers' own classes, the vision tower
+frozen (LLaMA-Factory's `freeze_vision_tower`), and each micro-batch's images from the pixel shards.
+
+Pixel shards (docs/architecture.md, "Token shards"): `pixels.bin` little-endian float32, every image's
+preprocessed pixels back to back in sample order; `index.json`'s `images`: `counts` (images per sample),
+`first` (per sample, the index of its first image), `offsets` (per image, float offset in pixels.bin),
+`shapes` (per image: [3, H, W] for CLIP, [patches, C·T·P·P] for Qwen2-VL) and `gridThw` (Qwen2-VL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+# model_type -> the module paths of the frozen vision tower (PEFT's exclude_modules: a full match on a
+# module's path; the Qwen2-VL merger, inside `visual`, is the projector and stays trainable)
+TOWER = {"llava": r".*vision_tower.*", "qwen2_vl": r".*visual\.(blocks|patch_embed).*"}
+
+
+def model_type(model) -> str | None:
+    config = getattr(model, "config", None)
+    return getattr(config, "model_type", None)
+
+
+def is_vision(model) -> bool:
+    return model_type(model) in TOWER
+
+
+def tower_pattern(model) -> str | None:
+    """PEFT's exclude_modules regex of a vision-language model's tower, None for a text model."""
+    return TOWER.get(model_type(model))
+
+
+def freeze_tower(model) -> int:
+    """requires_grad off on every vision tower parameter (full / freeze training); returns how many tensors."""
+    import re
+
+    pattern = tower_pattern(model)
+    if pattern is None:
+        return 0
+    frozen = 0
+    for name, p in model.named_parameters():
+        module = name.rsplit(".", 1)[0]
+        if re.fullmatch(pattern, module):
+            p.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
+@dataclass
+class PixelShards:
+    pixels: np.ndarray  # [total floats] float32
+    counts: list[int]
+    first: list[int]
+    offsets: list[int]
+    shapes: list[list[int]]
+    grid_thw: list[list[int]] | None
+
+
+def open_pixels(folder: Path, index: dict) -> PixelShards | None:
+    """The shard set's images, or None when its samples hold none."""
+    images = index.get("images")
+    if not images or not images.get("offsets"):
+        return None
+    return PixelShards(
+        pixels=np.memmap(folder / "pixels.bin", dtype="<f4", mode="r"),
+        counts=list(images["counts"]),
+        first=list(images["first"]),
+        offsets=list(images["offsets"]),
+        shapes=[list(s) for s in images["shapes"]],
+        grid_thw=[list(g) for g in images["gridThw"]] if images.get("gridThw") else None,
+    )
+
+
+def batch_images(pixels: PixelShards, samples: list[int], device: torch.device) -> dict:
+    """`pixel_values` (and Qwen2-VL's `image_grid_thw`) of the samples' images, in the order their image
+    tokens come in the batch (rows in order, segments in order): what the models' forward scatters into
+    the image token positions. Empty when the samples hold no image."""
+    index = [pixels.first[s] + k for s in samples for k in range(pixels.counts[s])]
+    if not index:
+        return {}
+    arrays = []
+    for i in index:
+        size = int(np.prod(pixels.shapes[i]))
+        arrays.append(np.asarray(pixels.pixels[pixels.offsets[i] : pixels.offsets[i] + size]).reshape(pixels.shapes[i]))
+    if pixels.grid_thw is None:
+        # CLIP: every image is [3, H, W] at the processor's crop size: one [n, 3, H, W] batch
+        return {"pixel_values": torch.from_numpy(np.stack(arrays)).to(device)}
+    # Qwen2-VL: each image's patch rows, concatenated, and each image's (t, h, w) grid
+    return {
+        "pixel_values": torch.from_numpy(np.concatenate(arrays, axis=0)).to(device),
+        "image_grid_thw": torch.tensor([pixels.grid_thw[i] for i in index], dtype=torch.long, device=device),
+    }
+
+
+def forward_inputs(model, batch: dict) -> dict:
+    """The vision inputs of a forward pass: the batch's pixel inputs and, for Qwen2-VL, the
+    `mm_token_type_ids` its processor returns beside input_ids (1 on `<|image_pad|>`, 2 on
+    `<|video_pad|>`, 0 on text: create_mm_token_type_ids), from which it computes the M-RoPE positions."""
+    vision = dict(batch.get("vision") or {})
+    if vision and model_type(model) == "qwen2_vl":
+        ids, cfg = batch["input_ids"], model.config
+        vision["mm_token_type_ids"] = (ids == cfg.image_token_id).int() + 2 * (ids == cfg.video_token_id).int()
+    return vision
