@@ -3,7 +3,7 @@
 // tokens, every real token trained), with each wasm kernel switch off ("before") and on, the
 // variants alternated step by step in one process so that they see the same load; medians.
 //
-// Run: nice -n 10 npx tsx bench/tfjs-speed.ts [repeats=3] [variants=before,batched,all]
+// Run: nice -n 10 npx tsx bench/tfjs-speed.ts [repeats=3] [variants=before,slices,batched,all]
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
 import { createRandomModel, createRng, initialAdapter, type LoraSpec } from '@tunekit/hf'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -22,14 +22,15 @@ const lora: LoraSpec = { rank: 16, alpha: 32, targetModules: 'all-linear', modul
 
 /** The kernel switches of each variant: `before` is the plain tfjs formulation of every kernel. */
 const variants: Record<string, KernelOptions> = {
-  before: { splitBatchedMatMul: false, fusedHeadLoss: false },
-  batched: { splitBatchedMatMul: true, fusedHeadLoss: false },
-  head: { splitBatchedMatMul: false, fusedHeadLoss: true },
-  all: { splitBatchedMatMul: true, fusedHeadLoss: true },
+  before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false },
+  slices: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: false },
+  batched: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: false },
+  head: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: true },
+  all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true },
 }
 
 const repeats = Number(process.argv[2] ?? 3)
-const chosen = (process.argv[3] ?? 'before,batched,all').split(',')
+const chosen = (process.argv[3] ?? 'before,slices,batched,all').split(',')
 
 /** 8 rows of 150–250 real tokens (seeded), right-padded to the longest; every real token after the first is a label. */
 function jobBatch(): TrainBatch {

@@ -14,13 +14,31 @@ beforeAll(async () => {
 })
 
 afterEach(() => {
-  setKernelOptions({ splitBatchedMatMul: true, fusedHeadLoss: true })
+  setKernelOptions({ splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true })
 })
 
 /** Deterministic values in [-1, 1). */
 const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => (((i * 7919 + seed * 104729) % 2003) / 1001.5) - 1)
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
+
+describe('slices through a view of the wasm heap', () => {
+  it('slice, split and unstack give the package kernels\' values, contiguous or not', () => {
+    const x = tf.tensor3d(values(3 * 4 * 5, 6), [3, 4, 5])
+    const cuts = (): tf.Tensor[] => [
+      tf.slice(x, [1, 0, 0], [2, 4, 5]), // contiguous
+      tf.slice(x, [0, 1, 2], [3, 2, 3]), // strided in every axis but the first
+      ...tf.split(x, [2, 3], 2),
+      ...tf.unstack(x, 1),
+      tf.slice(tf.tensor1d([1, 2, 3], 'int32'), [1], [2]),
+    ]
+    const viaHeap = cuts()
+    setKernelOptions({ heapSlices: false })
+    const copied = cuts()
+    expect(viaHeap.map((t) => t.shape)).toEqual(copied.map((t) => t.shape))
+    viaHeap.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(copied[i]!.dataSync())))
+  })
+})
 
 describe('batched product', () => {
   it('split into 2-D products equals the batched kernel, value and both gradients', () => {

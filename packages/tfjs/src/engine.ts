@@ -5,6 +5,9 @@ import '@tensorflow/tfjs-backend-wasm'
 // ESM with extensionless imports that Node cannot load); the union package's Node build registers
 // them in the global gradient registry that tfjs-core reads.
 import '@tensorflow/tfjs'
+import { registerWasmSliceKernels } from './wasm-kernels.ts'
+
+registerWasmSliceKernels()
 
 /** Which TensorFlow.js engine runs the math, and why it was picked. */
 export interface EngineInfo {

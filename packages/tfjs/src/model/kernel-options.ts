@@ -8,9 +8,11 @@ export interface KernelOptions {
   splitBatchedMatMul: boolean
   /** Next-token cross-entropy fused with the lm_head product, in vocabulary blocks, the softmax kept from the forward pass for the backward. */
   fusedHeadLoss: boolean
+  /** wasm's Slice, SplitV and Unpack reading their input through a view of the heap, not a copy of the whole input per slice (wasm-kernels.ts). */
+  heapSlices: boolean
 }
 
-const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true }
+const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true }
 
 /** The current switches (a copy). */
 export const kernelOptions = (): Readonly<KernelOptions> => ({ ...options })
