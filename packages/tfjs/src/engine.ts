@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-wasm'
 // them in the global gradient registry that tfjs-core reads.
 import '@tensorflow/tfjs'
 import { registerWasmSliceKernels } from './wasm-kernels.ts'
+import { useWasmThreads } from './wasm-threads.ts'
 
 registerWasmSliceKernels()
 
@@ -67,10 +68,13 @@ export async function selectEngine(request: DeviceRequest = 'auto'): Promise<Eng
   }
   if (request !== 'cpu') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false)
+    // the threaded build needs SIMD too; it replaces the `wasm` backend before its first use
+    const threads = simd ? await useWasmThreads() : { reason: 'no SIMD' }
+    const pool = 'threads' in threads ? `${threads.threads} threads` : `1 thread: ${threads.reason}`
     const got = await use('wasm', {
       engine: 'tfjs-wasm',
       device: 'wasm',
-      reason: [...notes, request === 'wasm' ? 'device: wasm requested' : `wasm backend (SIMD ${simd ? 'on' : 'off'})`].join('; '),
+      reason: [...notes, request === 'wasm' ? `device: wasm requested (${pool})` : `wasm backend (SIMD ${simd ? 'on' : 'off'}, ${pool})`].join('; '),
     })
     if (got) return got
   }
