@@ -5,6 +5,7 @@ import { frozenHead, frozenHeadLogits, HEAD_BLOCK } from '../../packages/tfjs/sr
 import { headCrossEntropySum } from '../../packages/tfjs/src/model/head-loss.ts'
 import { setKernelOptions } from '../../packages/tfjs/src/model/kernel-options.ts'
 import { crossEntropySum } from '../../packages/tfjs/src/train/loss.ts'
+import { wasmThreadCount } from '../../packages/tfjs/src/wasm-threads.ts'
 import { useEngine } from './helpers.ts'
 
 // The wasm-friendly kernels against the plain tfjs formulations they replace, forward and backward.
@@ -81,5 +82,12 @@ describe('fused head loss', () => {
     const plain = tf.variableGrads(() => crossEntropySum(tf.matMul(h, m, false, true), targets), [h, m])
     expect(Math.abs(fused.value.dataSync()[0]! - plain.value.dataSync()[0]!)).toBeLessThan(1e-4)
     for (const v of [h, m]) expect(maxDiff(fused.grads[v.name]!, plain.grads[v.name]!)).toBeLessThan(1e-5)
+  })
+})
+
+describe('wasm threads', () => {
+  it('takes TUNEKIT_WASM_THREADS, else a pool only with 4+ cores, at most the build\'s 8', () => {
+    expect([wasmThreadCount({}, 2), wasmThreadCount({}, 4), wasmThreadCount({}, 16)]).toEqual([1, 4, 8])
+    expect([wasmThreadCount({ TUNEKIT_WASM_THREADS: '1' }, 16), wasmThreadCount({ TUNEKIT_WASM_THREADS: '3' }, 2), wasmThreadCount({ TUNEKIT_WASM_THREADS: 'x' }, 16)]).toEqual([1, 3, 1])
   })
 })

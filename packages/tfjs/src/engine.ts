@@ -70,7 +70,7 @@ export async function selectEngine(request: DeviceRequest = 'auto'): Promise<Eng
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false)
     // the threaded build needs SIMD too; it replaces the `wasm` backend before its first use
     const threads = simd ? await useWasmThreads() : { reason: 'no SIMD' }
-    const pool = 'threads' in threads ? `${threads.threads} threads` : `1 thread: ${threads.reason}`
+    const pool = 'threads' in threads ? `${threads.threads} threads` : `1 thread; ${threads.reason}`
     const got = await use('wasm', {
       engine: 'tfjs-wasm',
       device: 'wasm',

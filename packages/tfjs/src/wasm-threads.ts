@@ -72,7 +72,7 @@ export function useWasmThreads(threads = wasmThreadCount()): Promise<{ threads: 
 }
 
 async function startThreaded(threads: number): Promise<{ threads: number } | { reason: string }> {
-  if (threads < 2) return { reason: 'one thread (TUNEKIT_WASM_THREADS sets more)' }
+  if (threads < 2) return { reason: 'a pool needs 4+ cores or TUNEKIT_WASM_THREADS' }
   try {
     const require = createRequire(import.meta.url)
     const root = dirname(dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))) // …/tfjs-backend-wasm (main is dist/…)
