@@ -22,7 +22,8 @@ export function swapLast(x: tf.Tensor): tf.Tensor {
 export function product(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const batchShape = a.shape.slice(0, -2)
   const count = batchShape.reduce((n, d) => n * d, 1)
-  if (count === 1 || !kernelOptions().splitBatchedMatMul || tf.getBackend() !== 'wasm') return tf.matMul(a, b)
+  const sameBatch = b.rank === a.rank && b.shape.slice(0, -2).every((d, i) => d === batchShape[i]) // no broadcasting
+  if (count === 1 || !sameBatch || !kernelOptions().splitBatchedMatMul || tf.getBackend() !== 'wasm') return tf.matMul(a, b)
   return tf.tidy(() => {
     const [m, k] = a.shape.slice(-2) as [number, number]
     const n = b.shape[b.rank - 1]!
