@@ -46,7 +46,7 @@ export const recipe = defineRecipe({
       // A byte-level BPE made for these dialogues (./hotel-tokenizer/make.ts): 1000 BPE ids and one
       // id per slot value and hotel name; the vocabulary-sized head no longer dominates a step.
       tokenizer: './hotel-tokenizer',
-      config: { vocab_size: 1051, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 },
+      config: { vocab_size: 1057, hidden_size: 128, intermediate_size: 256, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 },
     },
   },
   tokens: { chatml: true }, // <|im_start|> and <|im_end|> added as special tokens, <|im_end|> the eos
