@@ -23,7 +23,8 @@ from tokenizers import Tokenizer
 from transformers import MistralConfig, MistralForCausalLM
 
 p = argparse.ArgumentParser()
-p.add_argument('--seed', type=int, default=0, help='seed of the generator (train and held-out dialogues) and of the init')
+p.add_argument('--seed', type=int, default=0, help='seed of the generator (train and held-out dialogues)')
+p.add_argument('--init-seed', type=int, default=0, help='seed of the init and of the batch order')
 p.add_argument('--train', type=int, default=360, help='train dialogues (the first ones of the seed)')
 p.add_argument('--heldout-seed', type=int, default=None, help='another generator seed for the 100 held-out dialogues (default: the 100 after the train ones)')
 p.add_argument('--steps', type=int, default=600)
@@ -31,12 +32,13 @@ p.add_argument('--lr', type=float, default=3e-3)
 p.add_argument('--warmup', type=int, default=20)
 p.add_argument('--layers', type=int, default=2)
 p.add_argument('--tied', action='store_true', help='tie the head to the embeddings')
+p.add_argument('--grouped', action='store_true', help='batches as groupByLength makes them from 360 samples: the epoch sorted longest first')
 p.add_argument('--bare-keys', action='store_true', help='drop the call-key tokens from the tokenizer (the tokenizer before)')
 p.add_argument('--eval-every', type=int, default=0)
 a = p.parse_args()
 torch.set_num_threads(1)
-torch.manual_seed(a.seed)
-random.seed(a.seed)
+torch.manual_seed(a.init_seed)
+random.seed(a.init_seed)
 
 
 def dialogues(seed: int, count: int) -> list:
@@ -125,6 +127,8 @@ start = time.time()
 step = 0
 while step < a.steps:
     order = random.sample(range(len(data)), len(data))
+    if a.grouped:  # one megabatch (50 batches) holds the epoch: sorted longest first, ties by index
+        order = sorted(range(len(data)), key=lambda i: (-len(data[i][0]), i))
     for b in range(0, len(order) - 15, 16):
         batch = [data[i] for i in order[b:b + 16]]
         width = max(len(x[0]) for x in batch)
