@@ -67,7 +67,7 @@ describe('the language service on a recipe', () => {
   })
 
   it('offers the known families inside family', () => {
-    expect(completions("family: '")).toEqual(['auto', 'bert', 'gemma', 'gemma2', 'llama', 'mistral', 'mixtral', 'phi3', 'qwen2', 'qwen3', 'yi'])
+    expect(completions("family: '")).toEqual(['auto', 'bert', 'gemma', 'gemma2', 'llama', 'llava', 'mistral', 'mixtral', 'phi3', 'qwen2', 'qwen2_vl', 'qwen3', 'yi'])
   })
 
   it('shows the TSDoc of lora.rank on hover, with its default and source', () => {
