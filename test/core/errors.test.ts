@@ -66,7 +66,7 @@ describe('RecipeError', () => {
     const e = recipeError({ ...base, model: { id: 'x/y', family: 'gpt2' }, lora: { targetModules: ['c_attn'] } })
     expect(e.issues.map((i) => `${i.code} ${i.path}`)).toEqual(['TK202 model.family'])
     expect(formatIssue(e.issues[0]!)).toMatchInlineSnapshot(`
-      "✖ TK202 "gpt2" is not a known model family; known families: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, auto → at model.family
+      "✖ TK202 "gpt2" is not a known model family; known families: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl, auto → at model.family
         value: "gpt2"
         fix: Set model.family to the architecture of the checkpoint (config.json "model_type"); for a decoder tunekit has no family for, model.family: 'auto' with backend: 'torch' trains any architecture transformers loads without remote code."
     `)
