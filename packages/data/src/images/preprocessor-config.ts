@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { fail } from '@tunekit/core'
 import { resamplingFilters, type Resampling } from './resample.ts'
 
-type Rgb = [number, number, number]
+/** A colour as three numbers, red, green, blue (a processor's image_mean and image_std). */
+export type Rgb = [number, number, number]
 
 /** The settings both processors share (transformers' BaseImageProcessor fields). */
 interface Common {
