@@ -8,7 +8,8 @@
 // the worker; Trainer: its Python). Before each run the plan's ETA and memory estimate are read
 // (`plan --json`), to print their errors beside the measured figures.
 //
-// Run: npx tsx bench/vs-trainer.ts [--quick] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
+// Run: npx tsx bench/vs-trainer.ts [--quick] [--record] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
+//      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json)
 //      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
 //      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
 import { spawn } from 'node:child_process'
@@ -16,7 +17,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { artifactDir, type RunEvent } from '@tunekit/core'
+import { artifactDir, defaultThroughputFile, fitCalibration, recordCostModel, runCost, runShape, trainedParts, type CalibrationSample, type NodeParams, type Plan, type RunEvent } from '@tunekit/core'
 import { benchPython } from './torch-train.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -58,6 +59,8 @@ export interface VsRow {
   /** The plan's ETA and memory total before the run (tunekit rows). */
   planSeconds?: number | null
   planMemoryBytes?: number | null
+  /** The plan's cost model input and memory total (tunekit rows), for --record's fit. */
+  planned?: { model: Plan['model']; data: Plan['data']; memoryTotal: number | null; train: Pick<NodeParams<'train'>, 'method' | 'args'> }
 }
 
 interface Cmd { status: number; stdout: string; stderr: string; rssBytes: number }
@@ -180,7 +183,7 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
       rows.push({ ...base, runner, load, seconds: out.seconds, tokensPerSecond: tokens / out.seconds, ...loopFigures(out.stepEnds, perStep), peakRssBytes: r.rssBytes })
     } else {
       const backend = ['--backend', runner]
-      const planned = JSON.parse(must(await timed(tsx, [job.file, 'plan', '--json', ...backend, ...sets]), `${job.name}: plan`).stdout) as { eta: { seconds: number | null }; memory: { total: number } | null }
+      const planned = JSON.parse(must(await timed(tsx, [job.file, 'plan', '--json', ...backend, ...sets]), `${job.name}: plan`).stdout) as Plan
       const r = must(await timed(tsx, [job.file, 'run', '--from', 'train', '--until', 'train', '--json', ...backend, ...sets]), `${job.name}: train on ${runner}`)
       const evs = events(r.stdout)
       const end = evs.find((e): e is Extract<RunEvent, { type: 'node-end' }> => e.type === 'node-end' && e.node === 'train')
@@ -188,7 +191,8 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
       const stepEnds = evs.flatMap((e) => (e.type === 'step' && e.node === 'train' ? [{ step: e.step, time: e.time }] : []))
       rows.push({
         ...base, runner, load, seconds: end.seconds, tokensPerSecond: tokens / end.seconds, ...loopFigures(stepEnds, perStep), peakRssBytes: r.rssBytes,
-        planSeconds: planned.eta.seconds, planMemoryBytes: planned.memory?.total ?? null,
+        planSeconds: planned.eta.seconds, planMemoryBytes: planned.memory ? (planned.memory.process?.bytes ?? planned.memory.total) : null,
+        planned: { model: planned.model, data: planned.data, memoryTotal: planned.memory?.total ?? null, train: node('train').params as unknown as Pick<NodeParams<'train'>, 'method' | 'args'> },
       })
     }
     save()
@@ -215,6 +219,30 @@ export function table(rows: readonly VsRow[]): string {
   return lines.join('\n')
 }
 
+/**
+ * The cost model's calibration of each tunekit backend from its rows (cost-model.ts): the speeds
+ * fitted to the step times of the jobs, the start-up from what the steps leave of the node's time,
+ * the RSS line through the peaks.
+ */
+export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string): void {
+  for (const backend of ['tfjs', 'torch'] as const) {
+    const mine = rows.filter((r) => r.runner === backend && r.planned && 'config' in r.planned.model && r.loopSeconds !== null && r.planned.memoryTotal !== null)
+    if (mine.length === 0) continue
+    const samples: CalibrationSample[] = mine.map((r) => {
+      const p = r.planned!
+      const model = p.model as Extract<Plan['model'], { config: unknown }>
+      return {
+        cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend)),
+        stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal: p.memoryTotal!,
+      }
+    })
+    const engine = backend === 'tfjs' ? 'tfjs-wasm' : 'torch-cpu'
+    const device = backend === 'tfjs' ? 'wasm' : 'cpu'
+    const load = mine.reduce((n, r) => n + r.load, 0) / mine.length
+    recordCostModel(defaultThroughputFile(), { backend, engine, device, ...fitCalibration(samples), load, measuredAt, bench })
+  }
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const rows: VsRow[] = []
   const resultsDir = join(here, 'results')
@@ -225,5 +253,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const save = (): void => writeFileSync(file, `${JSON.stringify({ measuredAt, quick, cores: availableParallelism(), rows }, null, 2)}\n`)
   for (const job of jobs) await benchJob(job, rows, save)
   console.log(table(rows))
+  if (argv.includes('--record')) calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick ? ' --quick' : ''} --record`)
 }
 

@@ -210,7 +210,7 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
         const elapsed = (performance.now() - started) / 1000
         o.emit?.({
           type: 'step', node, step, totalSteps: source.totalSteps, epoch: step / source.stepsPerEpoch, loss, learningRate: lr, gradNorm,
-          tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes,
+          tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes, rssBytes: process.memoryUsage().rss,
           etaSeconds: (elapsed / (step - firstStep)) * (source.totalSteps - step),
           ...(Object.keys(metricSums).length > 0 ? { metrics: (objective.stepMetrics ?? meanPerUnit)(metricSums, trained) } : {}),
         })
