@@ -5,6 +5,10 @@ import '@tensorflow/tfjs-backend-wasm'
 // ESM with extensionless imports that Node cannot load); the union package's Node build registers
 // them in the global gradient registry that tfjs-core reads.
 import '@tensorflow/tfjs'
+import { registerWasmSliceKernels } from './wasm-kernels.ts'
+import { useWasmThreads } from './wasm-threads.ts'
+
+registerWasmSliceKernels()
 
 /** Which TensorFlow.js engine runs the math, and why it was picked. */
 export interface EngineInfo {
@@ -64,10 +68,13 @@ export async function selectEngine(request: DeviceRequest = 'auto'): Promise<Eng
   }
   if (request !== 'cpu') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT').catch(() => false)
+    // the threaded build needs SIMD too; it replaces the `wasm` backend before its first use
+    const threads = simd ? await useWasmThreads() : { reason: 'no SIMD' }
+    const pool = 'threads' in threads ? `${threads.threads} threads` : `1 thread: ${threads.reason}`
     const got = await use('wasm', {
       engine: 'tfjs-wasm',
       device: 'wasm',
-      reason: [...notes, request === 'wasm' ? 'device: wasm requested' : `wasm backend (SIMD ${simd ? 'on' : 'off'})`].join('; '),
+      reason: [...notes, request === 'wasm' ? `device: wasm requested (${pool})` : `wasm backend (SIMD ${simd ? 'on' : 'off'}, ${pool})`].join('; '),
     })
     if (got) return got
   }

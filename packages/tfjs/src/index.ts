@@ -2,6 +2,8 @@
 export { createTfjsBackend } from './backend.ts'
 export { selectEngine, tensorBytes } from './engine.ts'
 export type { EngineInfo, DeviceRequest, Var1D, Var2D } from './engine.ts'
+export { processMemory, type ProcessMemory } from './process-memory.ts'
+export { kernelOptions, setKernelOptions, type KernelOptions } from './model/kernel-options.ts'
 export { loadModel, buildModel, baseWeightReader, modelBytes, disposeModel } from './model/load.ts'
 export type { QuantizeOptions, WeightReader } from './model/load.ts'
 export type { DecoderModel, DecoderLayer, DenseMlp, MoeMlp, Linear, FrozenWeight, TokenBatch } from './model/types.ts'

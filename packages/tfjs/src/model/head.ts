@@ -12,11 +12,14 @@ export interface FrozenHead {
   vocab: number
 }
 
+/** The sizes of the vocabulary blocks of a `vocab`-row head: HEAD_BLOCK each, the last the rest. */
+export const headBlockSizes = (vocab: number): number[] =>
+  Array.from({ length: Math.ceil(vocab / HEAD_BLOCK) }, (_, i) => Math.min(HEAD_BLOCK, vocab - i * HEAD_BLOCK))
+
 /** Cuts a [vocab, hidden] lm_head into blocks (copies; the input is left to the caller). */
 export function frozenHead(lmHead: tf.Tensor2D): FrozenHead {
   const [vocab] = lmHead.shape
-  const sizes = Array.from({ length: Math.ceil(vocab / HEAD_BLOCK) }, (_, i) => Math.min(HEAD_BLOCK, vocab - i * HEAD_BLOCK))
-  const rows = tf.split(lmHead, sizes, 0) as tf.Tensor2D[]
+  const rows = tf.split(lmHead, headBlockSizes(vocab), 0) as tf.Tensor2D[]
   return { rows, columns: rows.map((r) => tf.transpose(r)), vocab }
 }
 

@@ -6,6 +6,8 @@ import { withVirtualTokens } from '../model/virtual-tokens.ts'
 import type { AdapterState } from '../methods/state.ts'
 import { forwardHidden, headLogits } from '../model/decoder.ts'
 import { gatherRows } from '../model/ops.ts'
+import { headCrossEntropySum } from '../model/head-loss.ts'
+import { kernelOptions } from '../model/kernel-options.ts'
 import type { DecoderModel } from '../model/types.ts'
 import type { TrainBatch } from './batch.ts'
 
@@ -69,7 +71,14 @@ function tokenLossSum(model: DecoderModel, adapter: AdapterState | undefined, ba
     })
     if (rows.length === 0) return tf.scalar(0)
     const hidden = forwardHidden(model, adapter, batch, opts) // [batch * seq, hidden]
-    const logits = headLogits(model, adapter, gatherRows(hidden, Int32Array.from(rows))) // [trained, vocab]
-    return crossEntropySum(logits, Int32Array.from(targets))
+    const picked = gatherRows(hidden, Int32Array.from(rows)) // [trained, hidden]
+    if (fusedHead(model, adapter)) return headCrossEntropySum(picked, adapter?.lmHead ?? model.head, Int32Array.from(targets))
+    return crossEntropySum(headLogits(model, adapter, picked), Int32Array.from(targets)) // [trained, vocab] logits
   })
+}
+
+/** Whether the fused head loss covers the model's head: not Gemma 2's soft-capped logits, nor tied embeddings' trained token rows (headLogits' own paths). */
+function fusedHead(model: DecoderModel, adapter: AdapterState | undefined): boolean {
+  if (!kernelOptions().fusedHeadLoss || model.config.gemma2?.finalLogitSoftcapping) return false
+  return !(adapter?.tokens && model.config.tieWordEmbeddings && !adapter.lmHead)
 }

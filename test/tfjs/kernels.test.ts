@@ -1,0 +1,85 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { tf } from '../../packages/tfjs/src/engine.ts'
+import { matMul } from '../../packages/tfjs/src/model/matmul.ts'
+import { frozenHead, frozenHeadLogits, HEAD_BLOCK } from '../../packages/tfjs/src/model/head.ts'
+import { headCrossEntropySum } from '../../packages/tfjs/src/model/head-loss.ts'
+import { setKernelOptions } from '../../packages/tfjs/src/model/kernel-options.ts'
+import { crossEntropySum } from '../../packages/tfjs/src/train/loss.ts'
+import { useEngine } from './helpers.ts'
+
+// The wasm-friendly kernels against the plain tfjs formulations they replace, forward and backward.
+
+beforeAll(async () => {
+  await useEngine()
+})
+
+afterEach(() => {
+  setKernelOptions({ splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true })
+})
+
+/** Deterministic values in [-1, 1). */
+const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => (((i * 7919 + seed * 104729) % 2003) / 1001.5) - 1)
+
+const maxDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!)
+
+describe('slices through a view of the wasm heap', () => {
+  it('slice, split and unstack give the package kernels\' values, contiguous or not', () => {
+    const x = tf.tensor3d(values(3 * 4 * 5, 6), [3, 4, 5])
+    const cuts = (): tf.Tensor[] => [
+      tf.slice(x, [1, 0, 0], [2, 4, 5]), // contiguous
+      tf.slice(x, [0, 1, 2], [3, 2, 3]), // strided in every axis but the first
+      ...tf.split(x, [2, 3], 2),
+      ...tf.unstack(x, 1),
+      tf.slice(tf.tensor1d([1, 2, 3], 'int32'), [1], [2]),
+    ]
+    const viaHeap = cuts()
+    setKernelOptions({ heapSlices: false })
+    const copied = cuts()
+    expect(viaHeap.map((t) => t.shape)).toEqual(copied.map((t) => t.shape))
+    viaHeap.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(copied[i]!.dataSync())))
+  })
+})
+
+describe('batched product', () => {
+  it('split into 2-D products equals the batched kernel, value and both gradients', () => {
+    const a = tf.tensor4d(values(2 * 3 * 5 * 4, 1), [2, 3, 5, 4])
+    const b = tf.tensor4d(values(2 * 3 * 4 * 6, 2), [2, 3, 4, 6])
+    const weight = tf.tensor4d(values(2 * 3 * 5 * 6, 3), [2, 3, 5, 6]) // a non-uniform upstream gradient
+    const run = (split: boolean): tf.Tensor[] => {
+      setKernelOptions({ splitBatchedMatMul: split })
+      const f = (x: tf.Tensor, y: tf.Tensor): tf.Scalar => tf.sum(tf.mul(matMul(x, y), weight))
+      const { value, grads } = tf.valueAndGrads(f)([a, b])
+      return [matMul(a, b), value, ...grads]
+    }
+    const split = run(true)
+    const batched = run(false)
+    expect(split[0]!.shape).toEqual([2, 3, 5, 6])
+    split.forEach((t, i) => expect(maxDiff(t, batched[i]!)).toBeLessThan(1e-5))
+  })
+})
+
+describe('fused head loss', () => {
+  // Over two vocabulary blocks, with targets in both; the last row's target is the last token.
+  const hidden = 8
+  const vocab = HEAD_BLOCK + 7
+  const targets = Int32Array.from([3, HEAD_BLOCK + 2, 0, HEAD_BLOCK + 6])
+  const x = (): tf.Tensor2D => tf.tensor2d(values(targets.length * hidden, 4), [targets.length, hidden])
+  const w = (): tf.Tensor2D => tf.tensor2d(values(vocab * hidden, 5), [vocab, hidden])
+
+  it('equals cross-entropy of the frozen head logits, value and gradient', () => {
+    const head = frozenHead(w())
+    const fused = tf.valueAndGrad((h: tf.Tensor) => headCrossEntropySum(h as tf.Tensor2D, head, targets))(x())
+    const plain = tf.valueAndGrad((h: tf.Tensor) => crossEntropySum(frozenHeadLogits(h as tf.Tensor2D, head), targets))(x())
+    expect(Math.abs(fused.value.dataSync()[0]! - plain.value.dataSync()[0]!)).toBeLessThan(1e-4)
+    expect(maxDiff(fused.grad, plain.grad)).toBeLessThan(1e-5)
+  })
+
+  it('equals cross-entropy of the trained head logits, value and both gradients', () => {
+    const h = tf.variable(x())
+    const m = tf.variable(w())
+    const fused = tf.variableGrads(() => headCrossEntropySum(h, m, targets), [h, m])
+    const plain = tf.variableGrads(() => crossEntropySum(tf.matMul(h, m, false, true), targets), [h, m])
+    expect(Math.abs(fused.value.dataSync()[0]! - plain.value.dataSync()[0]!)).toBeLessThan(1e-4)
+    for (const v of [h, m]) expect(maxDiff(fused.grads[v.name]!, plain.grads[v.name]!)).toBeLessThan(1e-5)
+  })
+})
