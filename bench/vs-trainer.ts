@@ -9,7 +9,8 @@
 // (`plan --json`), to print their errors beside the measured figures.
 //
 // Run: npx tsx bench/vs-trainer.ts [--quick] [--record] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
-//      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json)
+//      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json;
+//      --from-json FILE: the table and fit of a saved run)
 //      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
 //      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
 import { spawn } from 'node:child_process'
@@ -17,7 +18,10 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { artifactDir, defaultThroughputFile, fitCalibration, recordCostModel, runCost, runShape, trainedParts, type CalibrationSample, type NodeParams, type Plan, type RunEvent } from '@tunekit/core'
+import {
+  artifactDir, costSeconds, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
+  type CalibrationSample, type CostCalibration, type NodeParams, type Plan, type RunEvent,
+} from '@tunekit/core'
 import { benchPython } from './torch-train.ts'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -224,7 +228,8 @@ export function table(rows: readonly VsRow[]): string {
  * fitted to the step times of the jobs, the start-up from what the steps leave of the node's time,
  * the RSS line through the peaks.
  */
-export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string): void {
+export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string): string[] {
+  const lines = ['| job | backend | measured train time | ETA, calibrated (error) | measured peak RSS | memory, calibrated (error) |', '|---|---|---|---|---|---|']
   for (const backend of ['tfjs', 'torch'] as const) {
     const mine = rows.filter((r) => r.runner === backend && r.planned && 'config' in r.planned.model && r.loopSeconds !== null && r.planned.memoryTotal !== null)
     if (mine.length === 0) continue
@@ -239,20 +244,34 @@ export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: str
     const engine = backend === 'tfjs' ? 'tfjs-wasm' : 'torch-cpu'
     const device = backend === 'tfjs' ? 'wasm' : 'cpu'
     const load = mine.reduce((n, r) => n + r.load, 0) / mine.length
-    recordCostModel(defaultThroughputFile(), { backend, engine, device, ...fitCalibration(samples), load, measuredAt, bench })
+    const cal: CostCalibration = { backend, engine, device, ...fitCalibration(samples), load, measuredAt, bench }
+    recordCostModel(defaultThroughputFile(), cal)
+    mine.forEach((r, i) => {
+      const eta = costSeconds(samples[i]!.cost, cal)
+      const peak = processPeakBytes(samples[i]!.estimateTotal, cal)
+      lines.push(`| ${r.job} | ${backend} | ${r.seconds.toFixed(1)} s | ${eta.toFixed(1)} s (${pct(eta, r.seconds)}) | ${gb(r.peakRssBytes)} | ${gb(peak)} (${pct(peak, r.peakRssBytes)}) |`)
+    })
   }
+  return lines
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const rows: VsRow[] = []
   const resultsDir = join(here, 'results')
   mkdirSync(resultsDir, { recursive: true })
-  // the full run's JSON is committed beside this file; --quick's goes to the ignored results folder
-  const file = quick ? join(resultsDir, 'vs-trainer-quick.json') : join(here, 'vs-trainer.json')
-  const measuredAt = new Date().toISOString()
-  const save = (): void => writeFileSync(file, `${JSON.stringify({ measuredAt, quick, cores: availableParallelism(), rows }, null, 2)}\n`)
-  for (const job of jobs) await benchJob(job, rows, save)
+  // --from-json FILE: the table (and --record's fit) of a saved run, without running anything
+  const saved = flag('--from-json')
+  const old = saved ? (JSON.parse(readFileSync(saved, 'utf8')) as { measuredAt: string; quick: boolean; rows: VsRow[] }) : null
+  const rows: VsRow[] = old ? old.rows : []
+  const measuredAt = old?.measuredAt ?? new Date().toISOString()
+  if (!old) {
+    // the full run's JSON is committed beside this file; --quick's goes to the ignored results folder
+    const file = quick ? join(resultsDir, 'vs-trainer-quick.json') : join(here, 'vs-trainer.json')
+    const save = (): void => writeFileSync(file, `${JSON.stringify({ measuredAt, quick, cores: availableParallelism(), rows }, null, 2)}\n`)
+    for (const job of jobs) await benchJob(job, rows, save)
+  }
   console.log(table(rows))
-  if (argv.includes('--record')) calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick ? ' --quick' : ''} --record`)
+  if (argv.includes('--record')) {
+    console.log(`\nThe cost model fitted to these runs (packages/core/throughput.json), against them:\n`)
+    console.log(calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick || old?.quick ? ' --quick' : ''} --record`).join('\n'))
+  }
 }
-
