@@ -10,7 +10,8 @@
 //
 // Run: npx tsx bench/vs-trainer.ts [--quick] [--record] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
 //      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json;
-//      --from-json FILE: the table and fit of a saved run)
+//      --from-json FILE: the table and fit of a saved run; --steps N: every job cut to N steps;
+//      --out FILE: the JSON elsewhere)
 //      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
 //      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
 import { spawn } from 'node:child_process'
@@ -158,7 +159,8 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
   rmSync(work, { recursive: true, force: true })
   const cache = join(work, 'cache')
   const runDir = join(work, 'run')
-  const sets = ['--set', `output.cacheDir=${cache}`, '--set', `output.dir=${runDir}`, ...(quick ? ['--set', `args.maxSteps=${job.quickSteps}`] : [])]
+  const steps = flag('--steps') ?? (quick ? String(job.quickSteps) : undefined)
+  const sets = ['--set', `output.cacheDir=${cache}`, '--set', `output.dir=${runDir}`, ...(steps ? ['--set', `args.maxSteps=${steps}`] : [])]
   const tsx = join(root, 'node_modules', '.bin', 'tsx')
   must(await timed(tsx, [job.file, 'run', '--until', 'collate', ...sets]), `${job.name}: the data nodes`)
   const graph = JSON.parse(readFileSync(join(runDir, 'graph.json'), 'utf8')) as { nodes: GraphNode[] }
@@ -265,7 +267,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const measuredAt = old?.measuredAt ?? new Date().toISOString()
   if (!old) {
     // the full run's JSON is committed beside this file; --quick's goes to the ignored results folder
-    const file = quick ? join(resultsDir, 'vs-trainer-quick.json') : join(here, 'vs-trainer.json')
+    const file = flag('--out') ?? (quick ? join(resultsDir, 'vs-trainer-quick.json') : join(here, 'vs-trainer.json'))
     const save = (): void => writeFileSync(file, `${JSON.stringify({ measuredAt, quick, cores: availableParallelism(), rows }, null, 2)}\n`)
     for (const job of jobs) await benchJob(job, rows, save)
   }
