@@ -77,4 +77,11 @@ describe('progress renderer', () => {
       '✔ train done in 1m 15s\n',
     ])
   })
+
+  it("shows the backend's tensor bytes and the process's resident set", () => {
+    let out = ''
+    const render = createProgressRenderer({ tty: false, write: (t) => (out += t) })
+    render({ type: 'step', time: 0, node: 'train', step: 1, totalSteps: 4, epoch: 0.5, loss: 1, learningRate: 2e-4, gradNorm: 0.5, tokensPerSecond: 1500, memoryBytes: 0.38e9, rssBytes: 3.25e9 })
+    expect(out).toContain('1.5k tok/s mem 0.38GB rss 3.25GB')
+  })
 })

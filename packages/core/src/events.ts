@@ -19,6 +19,8 @@ export type RunEvent =
       tokensPerSecond: number
       /** Bytes in use by the backend (tensors), when known. */
       memoryBytes?: number
+      /** Resident set size of the process that trains (bytes, at this step): what the machine really gives it. */
+      rssBytes?: number
       /** Seconds left, from the average step time so far. */
       etaSeconds?: number
       /**

@@ -1575,6 +1575,14 @@ export const errors = {
     message: (reason: string) => `args.torchCompile: ${reason}`,
     hint: 'Install what inductor needs (a C++ compiler such as g++ on CPU; Triton, shipped with CUDA builds of torch, on a GPU), or remove args.torchCompile to train uncompiled.',
   },
+  // ── the plan's verdicts on speed and memory (TK667–TK669) ──────────────────────────────────
+  WasmMemoryLimit: {
+    code: 'TK667',
+    name: 'WasmMemoryLimit',
+    title: "The tfjs job will not fit in WebAssembly's 4 GiB",
+    message: (peak: string) => `the plan puts the training process's peak at ${peak}, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way`,
+    hint: "Lower args.batchSize or data.maxLength, train fewer modules (lora.modulesToSave), or run it on the torch backend (backend: 'torch').",
+  },
   // ── Generation metrics in the recipe: the eval group and its score nodes (TK70x) ─────────
   EvalNeedsHeldOut: {
     code: 'TK700',

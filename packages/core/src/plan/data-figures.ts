@@ -44,6 +44,9 @@ export type BatchPlanFigures = Pick<BatchPlan, 'seqLen' | 'microBatchSize' | 'gr
     meanMicroBatchTokens?: number
     /** Longest micro-batch length: what sets activation memory. */
     maxMicroBatchLength?: number
+    /** Mean rows × length² of a micro-batch (attention's products grow with it). */
+    meanMicroBatchSquares?: number
+    trainedTokensPerEpoch?: number
   }
 
 export function readBatchPlan(dir: string): BatchPlanFigures | null {
@@ -56,9 +59,11 @@ export function readBatchPlan(dir: string): BatchPlanFigures | null {
     stepsPerEpoch: out.stepsPerEpoch, totalSteps: out.totalSteps, epochs: out.epochs,
   }
   if (typeof out.paddingEfficiency === 'number') figures.paddingEfficiency = out.paddingEfficiency
+  if (typeof out.trainedTokensPerEpoch === 'number') figures.trainedTokensPerEpoch = out.trainedTokensPerEpoch
   if (micro.length > 0) {
     figures.meanMicroBatchTokens = micro.reduce((sum, m) => sum + m.length * m.rows.length, 0) / micro.length
     figures.maxMicroBatchLength = Math.max(...micro.map((m) => m.length))
+    figures.meanMicroBatchSquares = micro.reduce((sum, m) => sum + m.length * m.length * m.rows.length, 0) / micro.length
   }
   return figures
 }

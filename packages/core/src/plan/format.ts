@@ -55,6 +55,7 @@ export function formatPlan(p: Plan): string {
     out.push(`  optimizer    ${pad(gb(m.optimizer), 10)} ${m.optimizerDetail.bytesPerParam} bytes/param${m.optimizerDetail.paged ? ' (paged)' : ''}`)
     out.push(`  activations  ${pad(gb(m.activations), 10)} ${a.used} gradient checkpointing (with ${gb(a.withCheckpointing)}, without ${gb(a.withoutCheckpointing)}; ${a.attention} attention)`)
     out.push(`  total        ${gb(m.total)}${p.backend.memoryBytes ? ` of ${gb(p.backend.memoryBytes)}${m.fits ? '' : ' — does not fit'}` : ''}`)
+    if (m.process) out.push(`  process peak ${pad(gb(m.process.bytes), 10)} RSS, calibrated: ${m.process.how}`)
     for (const note of m.notes) out.push(`  note: ${note}`)
   }
   if (p.disk && p.disk.parts.length > 0) {

@@ -62,6 +62,8 @@ export interface MemoryEstimate {
   total: number
   /** `total <= target.memoryBytes`, when that is known. */
   fits: boolean | null
+  /** The process's peak RSS the benches' calibration predicts from `total` (runtime, allocator slack, copies), when there is one (plan.ts). */
+  process?: { bytes: number; how: string }
   notes: string[]
 }
 

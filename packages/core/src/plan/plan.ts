@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
-import { isTunekitError, type Issue } from '../errors/tunekit-error.ts'
+import { isTunekitError, issue, type Issue } from '../errors/tunekit-error.ts'
 import type { ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
@@ -10,10 +10,11 @@ import { nodeParams, type NodeParams } from '../nodes/index.ts'
 import { graphFigures, readBatchPlan, type Figures } from './data-figures.ts'
 import { estimateDisk, type DiskEstimate } from './disk.ts'
 import { estimateEncoderMemory } from './encoder-memory.ts'
-import { estimateMemory, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
+import { estimateMemory, gb, type Dtype, type MemoryEstimate, type MemoryTarget } from './memory.ts'
 import { autoTemplateIssues, probeAutoFamily, type WeightShapeReader } from './auto-modules.ts'
 import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
-import { defaultThroughputFile, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
+import { costSeconds, processPeakBytes, runCost, type CostCalibration, type RunShape, type TrainedParts } from './cost-model.ts'
+import { defaultThroughputFile, pickCostModel, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
 
 /**
  * Checks a local model folder beyond its config.json (weights' headers against the config,
@@ -56,11 +57,15 @@ export interface PlanData {
   totalSteps?: number
   /** Padded tokens the whole run pushes through the model. */
   tokens?: number
+  /** Rows × padded length² summed over the run's micro-batches (the cost model's attention term). */
+  squaredTokens?: number
+  /** Labelled tokens of the run (what a chunked loss sends through the head). */
+  trainedTokens?: number
   seqLen: number
 }
 
 export type PlanEta =
-  | { seconds: number; tokensPerSecond: number; tokens: number; how: string; figure: ThroughputFigure }
+  | { seconds: number; tokensPerSecond: number; tokens: number; how: string; figure: ThroughputFigure; costModel?: CostCalibration }
   | { seconds: null; reason: string }
   | { seconds: 0; cached: true }
 
@@ -97,6 +102,9 @@ function assumeBackend(train: Pick<NodeParams<'train'>, 'device' | 'backend' | '
 
 const ceil = Math.ceil
 
+/** WebAssembly's 32-bit memory: what tfjs-backend-wasm can ever hold. */
+export const WASM_MEMORY_BYTES = 2 ** 32
+
 function planData(graph: Graph, figures: Record<string, Figures>, train: NodeParams<'train'>, cacheDir: string, maxLength: number): PlanData {
   const collate = graph.nodes.find((n) => n.id === 'collate')
   const batch = collate && isCached(cacheDir, collate.key) ? readBatchPlan(artifactDir(cacheDir, collate.key)) : null
@@ -105,8 +113,12 @@ function planData(graph: Graph, figures: Record<string, Figures>, train: NodePar
   const batchSize = train.args.batchSize * (train.objective ? 2 : 1)
   if (batch) {
     const perMicro = batch.meanMicroBatchTokens ?? batchSize * batch.seqLen
+    const micro = batch.totalSteps * accum
+    const tokens = Math.round(micro * perMicro)
     return {
-      from: 'cache', stepsPerEpoch: batch.stepsPerEpoch, totalSteps: batch.totalSteps, tokens: Math.round(batch.totalSteps * accum * perMicro),
+      from: 'cache', stepsPerEpoch: batch.stepsPerEpoch, totalSteps: batch.totalSteps, tokens,
+      squaredTokens: Math.round(micro * (batch.meanMicroBatchSquares ?? perMicro * batch.seqLen)),
+      trainedTokens: batch.trainedTokensPerEpoch !== undefined ? Math.round((batch.trainedTokensPerEpoch * batch.totalSteps) / batch.stepsPerEpoch) : tokens,
       seqLen: batch.maxMicroBatchLength ?? batch.seqLen, ...(figures.split?.trainSamples !== undefined ? { trainSamples: figures.split.trainSamples } : {}),
     }
   }
@@ -116,11 +128,15 @@ function planData(graph: Graph, figures: Record<string, Figures>, train: NodePar
     const stepsPerEpoch = ceil(ceil(trainSamples / train.args.batchSize) / accum)
     const totalSteps = maxSteps ?? ceil(stepsPerEpoch * epochs)
     // Without a batch plan, every micro-batch is assumed padded to maxLength: an upper bound.
-    return { from: 'estimate', trainSamples, stepsPerEpoch, totalSteps, tokens: totalSteps * accum * batchSize * maxLength, seqLen: maxLength }
+    return { from: 'estimate', trainSamples, stepsPerEpoch, totalSteps, ...paddedToMax(totalSteps * accum * batchSize, maxLength) }
   }
-  if (maxSteps !== undefined) return { from: 'estimate', totalSteps: maxSteps, tokens: maxSteps * accum * batchSize * maxLength, seqLen: maxLength }
+  if (maxSteps !== undefined) return { from: 'estimate', totalSteps: maxSteps, ...paddedToMax(maxSteps * accum * batchSize, maxLength) }
   return { from: 'unknown', seqLen: maxLength }
 }
+
+/** Token figures of `rows` rows all padded to maxLength (before collate ran: an upper bound). */
+const paddedToMax = (rows: number, maxLength: number): Pick<PlanData, 'tokens' | 'squaredTokens' | 'trainedTokens' | 'seqLen'> =>
+  ({ tokens: rows * maxLength, squaredTokens: rows * maxLength * maxLength, trainedTokens: rows * maxLength, seqLen: maxLength })
 
 /**
  * Plans a run without loading weights: each node's cache status, what the cached data nodes
@@ -177,6 +193,14 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
       batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target,
     })
+    const cal = pickCostModel(readThroughput(opts.throughputFile ?? defaultThroughputFile()), backend.name, backend.device)
+    if (cal) {
+      memory.process = { bytes: processPeakBytes(memory.total, cal), how: `${gb(cal.rssBaseBytes)} + ${cal.rssScale.toFixed(2)} × the estimate (${cal.bench}, ${cal.measuredAt})` }
+    }
+    const peak = memory.process?.bytes ?? memory.total
+    if (backend.name === 'tfjs' && backend.device === 'wasm' && peak > WASM_MEMORY_BYTES) {
+      issues.push(issue('WasmMemoryLimit', { path: 'args.batchSize', value: train.args.batchSize, severity: 'warning' }, gb(peak)))
+    }
     disk = estimateDisk({
       graph, cacheDir: opts.cacheDir, params, figures, args: train.args, maxLength,
       weightBytes: ['float16', 'bfloat16'].includes(train.model.dtype ?? '') ? 2 : 4, random: modelNode.params.random != null,
@@ -269,7 +293,18 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   const file = opts.throughputFile ?? defaultThroughputFile()
   if (!('params' in model)) return { seconds: null, reason: 'model size unknown' }
   if (data.tokens === undefined) return { seconds: null, reason: 'token count unknown until the data nodes run' }
-  const pick = pickThroughput(readThroughput(file), backend.name, backend.device, model.id, model.params.base, train.model.quantize?.type ?? null)
+  const figures = readThroughput(file)
+  const cal = pickCostModel(figures, backend.name, backend.device)
+  if (cal && 'config' in model) {
+    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name)), cal)
+    const figure: ThroughputFigure = {
+      backend: backend.name, engine: cal.engine, device: cal.device, model: model.id, params: model.params.base,
+      batchSize: train.args.batchSize, seqLen: data.seqLen, tokensPerSecond: data.tokens / seconds, measuredAt: cal.measuredAt, bench: cal.bench,
+    }
+    const how = `cost model of ${backend.engine}: ${(cal.matmulFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, ${(cal.elementsPerSecond / 1e9).toFixed(2)} G element passes/s, ${cal.startSeconds.toFixed(0)} s start-up (${cal.bench}, ${cal.measuredAt})`
+    return { seconds, tokensPerSecond: data.tokens / seconds, tokens: data.tokens, how, figure, costModel: cal }
+  }
+  const pick = pickThroughput(figures, backend.name, backend.device, model.id, model.params.base, train.model.quantize?.type ?? null)
   const reported = opts.backend?.capabilities.throughput?.tokensPerSecondPerBillionParams
   if (!pick && reported) {
     // The backend's own figure, per billion parameters: tokens/s falls in proportion to size.
@@ -282,4 +317,19 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   }
   if (!pick) return { seconds: null, reason: `no throughput figure for ${backend.name} on ${backend.device} in ${file}; run the benchmarks (bench/README.md)` }
   return { seconds: data.tokens / pick.tokensPerSecond, tokensPerSecond: pick.tokensPerSecond, tokens: data.tokens, how: pick.how, figure: pick.figure }
+}
+
+/** What the method trains beside its adapters: lm_head's weight gradient, embed_tokens' dense one. */
+export function trainedParts(train: Pick<NodeParams<'train'>, 'method'>): TrainedParts {
+  const m = train.method
+  const saved: readonly string[] = 'modulesToSave' in m && Array.isArray(m.modulesToSave) ? m.modulesToSave : []
+  const full = m.kind === 'full'
+  return { head: full || saved.includes('lm_head'), embeddings: full || saved.includes('embed_tokens') }
+}
+
+/** The run's shape for the cost model; a chunked loss (torch's args.chunkedLoss) sends only labelled tokens through the head. */
+export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch'): RunShape {
+  const tokens = data.tokens ?? 0
+  const chunked = backend === 'torch' && train.args.chunkedLoss === true
+  return { steps: data.totalSteps ?? 0, paddedTokens: tokens, squaredTokens: data.squaredTokens ?? tokens * data.seqLen, headTokens: chunked ? (data.trainedTokens ?? tokens) : tokens }
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeFileAtomicSync } from '../fs/atomic.ts'
+import type { CostCalibration } from './cost-model.ts'
 
 // Throughput figures measured by the benchmarks (bench/README.md), shipped in @tunekit/core's
 // throughput.json, and read by `plan` for its ETA.
@@ -29,6 +30,8 @@ export interface ThroughputFigure {
 export interface ThroughputFile {
   version: 1
   figures: ThroughputFigure[]
+  /** Per backend and device, the cost model's speeds (cost-model.ts); the ETA prefers them to a figure. */
+  costModels?: CostCalibration[]
 }
 
 /**
@@ -44,8 +47,20 @@ export function defaultThroughputFile(env: Record<string, string | undefined> = 
 export function readThroughput(file: string): ThroughputFile {
   if (!existsSync(file)) return { version: 1, figures: [] }
   const json = JSON.parse(readFileSync(file, 'utf8')) as Partial<ThroughputFile>
-  return { version: 1, figures: Array.isArray(json.figures) ? json.figures : [] }
+  return { version: 1, figures: Array.isArray(json.figures) ? json.figures : [], ...(Array.isArray(json.costModels) ? { costModels: json.costModels } : {}) }
 }
+
+/** Adds or replaces the calibration of a backend, engine and device (bench/vs-trainer.ts --record). */
+export function recordCostModel(file: string, cal: CostCalibration): void {
+  const data = readThroughput(file)
+  data.costModels = [...(data.costModels ?? []).filter((c) => !(c.backend === cal.backend && c.engine === cal.engine && c.device === cal.device)), cal]
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileAtomicSync(file, `${JSON.stringify(data, null, 2)}\n`)
+}
+
+/** The calibration for a backend and device, if the benches measured one. */
+export const pickCostModel = (file: ThroughputFile, backend: string, device: string): CostCalibration | null =>
+  file.costModels?.find((c) => c.backend === backend && c.device === device) ?? null
 
 /**
  * Adds or replaces a figure (same backend, engine, device, model, quantize, batch and length) and

@@ -21,7 +21,7 @@ const rate = (n: number): string => (n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.t
 
 function stepText(e: Extract<RunEvent, { type: 'step' }>): string {
   const eta = e.etaSeconds !== undefined ? ` ETA ${duration(e.etaSeconds)}` : ''
-  const mem = e.memoryBytes !== undefined ? ` mem ${(e.memoryBytes / 1e9).toFixed(2)}GB` : ''
+  const mem = (e.memoryBytes !== undefined ? ` mem ${(e.memoryBytes / 1e9).toFixed(2)}GB` : '') + (e.rssBytes !== undefined ? ` rss ${(e.rssBytes / 1e9).toFixed(2)}GB` : '')
   // a preference stage's reward accuracy and margin (TRL's rewards/accuracies, rewards/margins)
   const m = e.metrics ?? {}
   const rewards = m['rewards/accuracies'] !== undefined && m['rewards/margins'] !== undefined ? ` acc ${num(m['rewards/accuracies'], 3)} margin ${num(m['rewards/margins'])}`

@@ -8,6 +8,7 @@ import type { TrainBatch } from './batch.ts'
 import { lossSum } from './loss.ts'
 import { clipGlobalNorm, createOptimizer, disposeOptimizer, optimizerStep, optimizerTensors, restoreOptimizer, type OptimizerSettings } from './optimizer.ts'
 import { lrMultiplier, type SchedulerKind } from './schedule.ts'
+import { processMemory } from '../process-memory.ts'
 
 export interface TrainSettings {
   learningRate: number
@@ -210,7 +211,7 @@ export async function trainLoop<B = TrainBatch>(o: TrainLoopOptions<B>): Promise
         const elapsed = (performance.now() - started) / 1000
         o.emit?.({
           type: 'step', node, step, totalSteps: source.totalSteps, epoch: step / source.stepsPerEpoch, loss, learningRate: lr, gradNorm,
-          tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes,
+          tokensPerSecond: tokens / ((performance.now() - stepStart) / 1000), memoryBytes: bytes, rssBytes: processMemory().rssBytes,
           etaSeconds: (elapsed / (step - firstStep)) * (source.totalSteps - step),
           ...(Object.keys(metricSums).length > 0 ? { metrics: (objective.stepMetrics ?? meanPerUnit)(metricSums, trained) } : {}),
         })

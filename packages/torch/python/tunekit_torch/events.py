@@ -37,6 +37,20 @@ def emit(event: dict) -> None:
         sys.stdout.flush()
 
 
+def process_rss() -> int:
+    """This process's resident set size in bytes (Linux: /proc/self/statm; elsewhere the peak, from getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            import os
+
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
+
+
 def log(message: str) -> None:
     """A line for the worker log (stderr); the driver keeps the last lines for error reports."""
     if _rank != 0:

@@ -21,7 +21,7 @@ from .chunked_loss import head_loss_sum
 from .checkpoint import list_checkpoints, load_checkpoint, load_moments, load_trained, save_checkpoint
 from .distributed import Dist, full_params, no_sync
 from . import distributed
-from .events import WorkerError, emit, info, log, warn
+from .events import WorkerError, emit, info, log, process_rss, warn
 from .modeling import (
     attention_kind,
     count_params,
@@ -172,6 +172,10 @@ def train_start(spec: NodeSpec, device: torch.device | None = None) -> tuple[tor
     dtype = resolve_dtype(spec.params.model.dtype, device, spec.node)
     interrupt = Interrupt()
     torch.use_deterministic_algorithms(device.type == "cpu", warn_only=True)
+    # Deterministic mode also fills every new tensor with NaN (a debugging aid, not part of the
+    # determinism: no kernel reads memory before writing it); on CPU that is a write pass over each
+    # activation and logits buffer of every step, so the fill is off and the algorithms stay.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     return device, dtype, interrupt
 
 
@@ -363,7 +367,7 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
             event = {"type": "step", "node": spec.node, "step": step, "totalSteps": total, "epoch": state["epoch"],
                      "loss": step_loss, "learningRate": lr, "gradNorm": norm_value,
                      "tokensPerSecond": window_tokens / max(now - window_start, 1e-9),
-                     "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step)}
+                     "etaSeconds": (now - run_start) / (step - done_at_start) * (total - step), "rssBytes": process_rss()}
             if device.type == "cuda":
                 event["memoryBytes"] = int(torch.cuda.max_memory_allocated())
             emit(event)

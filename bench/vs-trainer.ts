@@ -1,0 +1,279 @@
+// tunekit's two backends against a transformers `Trainer` + PEFT on the same jobs (issue 21):
+// tiny-chat (recipes/tiny-chat.ts) and bench/vs-trainer-job.ts (hidden 256, 4 layers, LoRA r16 +
+// saved embed_tokens/lm_head, 400 samples of 150–250 tokens, batch 8, 60 steps). The data nodes run
+// once per job; then the train node runs on tfjs and on torch (`run --from train --until train`),
+// and bench/trainer-peft.py trains from the same model folder, tokenizer, token shards and batch
+// plan. Each run is one command whose process tree is polled, so peak memory is measured the same way
+// for all three: the peak RSS of the largest process of the tree (tfjs: the node process; torch:
+// the worker; Trainer: its Python). Before each run the plan's ETA and memory estimate are read
+// (`plan --json`), to print their errors beside the measured figures.
+//
+// Run: npx tsx bench/vs-trainer.ts [--quick] [--record] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
+//      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json;
+//      --from-json FILE: the table and fit of a saved run; --steps N: every job cut to N steps;
+//      --out FILE: the JSON elsewhere)
+//      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
+//      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
+import { spawn } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  artifactDir, costSeconds, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
+  type CalibrationSample, type CostCalibration, type NodeParams, type Plan, type RunEvent,
+} from '@tunekit/core'
+import { benchPython } from './torch-train.ts'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const root = resolve(here, '..')
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const flag = (name: string): string | undefined => {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
+
+/** A job: a recipe file and, for --quick, the steps it is cut to. */
+interface Job { name: string; file: string; quickSteps: number }
+const jobs: Job[] = [
+  { name: 'tiny-chat', file: join(root, 'recipes', 'tiny-chat.ts'), quickSteps: 12 },
+  { name: 'vs-trainer-job', file: join(here, 'vs-trainer-job.ts'), quickSteps: 4 },
+].filter((j) => !flag('--only') || j.name === flag('--only'))
+type Runner = 'tfjs' | 'torch' | 'trainer'
+const runners = (flag('--backends')?.split(',') ?? ['tfjs', 'torch', 'trainer']) as Runner[]
+
+/** One measured run. */
+export interface VsRow {
+  job: string
+  runner: Runner
+  /** 1-minute load average when the run started (other jobs on the machine slow every figure). */
+  load: number
+  steps: number
+  /** Real (unpadded) tokens of the steps run; padded tokens are rows × length. */
+  tokens: number
+  paddedTokens: number
+  /** Seconds of the train node (tunekit: worker start, model load, steps, saving) or of the whole Trainer script. */
+  seconds: number
+  tokensPerSecond: number
+  /** Seconds from the end of step 1 to the end of the last step, and real tokens/s over those steps. */
+  loopSeconds: number | null
+  loopTokensPerSecond: number | null
+  /** Peak RSS of the largest process of the run's command (GNU time's %M). */
+  peakRssBytes: number
+  /** The plan's ETA and memory total before the run (tunekit rows). */
+  planSeconds?: number | null
+  planMemoryBytes?: number | null
+  /** The plan's cost model input and memory total (tunekit rows), for --record's fit. */
+  planned?: { model: Plan['model']; data: Plan['data']; memoryTotal: number | null; train: Pick<NodeParams<'train'>, 'method' | 'args'> }
+}
+
+interface Cmd { status: number; stdout: string; stderr: string; rssBytes: number }
+
+/** Pids of `pid`'s descendants, `pid` included, from /proc's parent links (Linux). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number[]>()
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      // stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its closing parenthesis
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      parent.set(ppid, [...(parent.get(ppid) ?? []), Number(name)])
+    } catch { /* the process ended while we read */ }
+  }
+  const out = [pid]
+  for (let i = 0; i < out.length; i++) out.push(...(parent.get(out[i]!) ?? []))
+  return out
+}
+
+/** The process's own peak resident set (VmHWM), in bytes; 0 once it is gone. */
+function peakRss(pid: number): number {
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kib ? Number(kib) * 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Runs a command at nice 10 (bench/README.md: long runs leave the cores to others' tests) and
+ * measures the peak RSS of the largest process of its tree: every 200 ms each descendant's VmHWM
+ * (its own high-water mark, so a poll after the peak sees it). The same measure for all three
+ * runners; GNU time's %M would miss the torch worker, which its parent does not wait for.
+ */
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Cmd> {
+  const child = spawn('nice', ['-n', '10', cmd, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  let peak = 0
+  const poll = (): void => {
+    for (const pid of descendants(child.pid!)) peak = Math.max(peak, peakRss(pid))
+  }
+  const timer = setInterval(poll, 200)
+  const status = await new Promise<number>((done) => child.on('close', (code) => done(code ?? 1)))
+  clearInterval(timer)
+  return { status, stdout, stderr, rssBytes: peak }
+}
+
+function must(r: Cmd, what: string): Cmd {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}:\n${(r.stderr || r.stdout).slice(-3000)}`)
+  return r
+}
+
+interface GraphNode { id: string; kind: string; key: string; params: Record<string, unknown> }
+interface MicroBatch { length: number; rows: Array<Array<{ sample: number; start: number; length: number }>> }
+interface BatchPlan { totalSteps: number; gradientAccumulationSteps: number; epochsPlan: Array<{ microBatches: MicroBatch[] }> }
+
+/** Real and padded tokens of each step of the batch plan. */
+function stepTokens(plan: BatchPlan): Array<{ real: number; padded: number }> {
+  const micro = plan.epochsPlan.flatMap((e) => e.microBatches)
+  const a = plan.gradientAccumulationSteps
+  return Array.from({ length: plan.totalSteps }, (_, s) => {
+    const mbs = micro.slice(s * a, (s + 1) * a)
+    return {
+      real: mbs.reduce((n, mb) => n + mb.rows.reduce((m, row) => m + row.reduce((k, seg) => k + seg.length, 0), 0), 0),
+      padded: mbs.reduce((n, mb) => n + mb.length * mb.rows.length, 0),
+    }
+  })
+}
+
+const events = (stdout: string): RunEvent[] =>
+  stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RunEvent)
+
+/** Loop time and tokens/s from step 1's end to the last step's end (step 1 warms up: kernels, allocations). */
+function loopFigures(stepEnds: Array<{ step: number; time: number }>, perStep: Array<{ real: number }>): { loopSeconds: number | null; loopTokensPerSecond: number | null } {
+  const first = stepEnds.find((e) => e.step === 1)
+  const last = stepEnds.at(-1)
+  if (!first || !last || last.step <= 1) return { loopSeconds: null, loopTokensPerSecond: null }
+  const seconds = (last.time - first.time) / 1000
+  const tokens = perStep.slice(1, last.step).reduce((n, s) => n + s.real, 0)
+  return { loopSeconds: seconds, loopTokensPerSecond: tokens / seconds }
+}
+
+async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void> {
+  const work = join(tmpdir(), `tk-vs-trainer-${job.name}${quick ? '-quick' : ''}`)
+  rmSync(work, { recursive: true, force: true })
+  const cache = join(work, 'cache')
+  const runDir = join(work, 'run')
+  const steps = flag('--steps') ?? (quick ? String(job.quickSteps) : undefined)
+  const sets = ['--set', `output.cacheDir=${cache}`, '--set', `output.dir=${runDir}`, ...(steps ? ['--set', `args.maxSteps=${steps}`] : [])]
+  const tsx = join(root, 'node_modules', '.bin', 'tsx')
+  must(await timed(tsx, [job.file, 'run', '--until', 'collate', ...sets]), `${job.name}: the data nodes`)
+  const graph = JSON.parse(readFileSync(join(runDir, 'graph.json'), 'utf8')) as { nodes: GraphNode[] }
+  const node = (id: string): GraphNode => graph.nodes.find((n) => n.id === id)!
+  const dir = (id: string): string => artifactDir(cache, node(id).key)
+  const plan = JSON.parse(readFileSync(join(dir('collate'), 'plan.json'), 'utf8')) as BatchPlan
+  const perStep = stepTokens(plan)
+  const tokens = perStep.reduce((n, s) => n + s.real, 0)
+  const paddedTokens = perStep.reduce((n, s) => n + s.padded, 0)
+  const base = { job: job.name, steps: plan.totalSteps, tokens, paddedTokens }
+
+  for (const runner of runners) {
+    const load = loadavg()[0]!
+    console.error(`${job.name} on ${runner} (load ${load.toFixed(2)}) …`)
+    if (runner === 'trainer') {
+      const train = node('train').params as { method: Record<string, unknown>; args: Record<string, unknown> }
+      const jobFile = join(work, 'trainer-job.json')
+      const m = train.method
+      writeFileSync(jobFile, JSON.stringify({
+        modelDir: dir('model'), tokenizerDir: join(dir('tokenize'), 'tokenizer'), shardsDir: join(dir('split'), 'train'),
+        planFile: join(dir('collate'), 'plan.json'), outDir: join(work, 'trainer-out'),
+        lora: { rank: m.rank, alpha: m.alpha, dropout: m.dropout, targetModules: m.targetModules, modulesToSave: m.modulesToSave }, args: train.args,
+      }))
+      const r = must(await timed(benchPython, [join(here, 'trainer-peft.py'), jobFile], { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' }), `${job.name}: trainer-peft.py`)
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; stepEnds: Array<{ step: number; time: number }> }
+      rows.push({ ...base, runner, load, seconds: out.seconds, tokensPerSecond: tokens / out.seconds, ...loopFigures(out.stepEnds, perStep), peakRssBytes: r.rssBytes })
+    } else {
+      const backend = ['--backend', runner]
+      const planned = JSON.parse(must(await timed(tsx, [job.file, 'plan', '--json', ...backend, ...sets]), `${job.name}: plan`).stdout) as Plan
+      const r = must(await timed(tsx, [job.file, 'run', '--from', 'train', '--until', 'train', '--json', ...backend, ...sets]), `${job.name}: train on ${runner}`)
+      const evs = events(r.stdout)
+      const end = evs.find((e): e is Extract<RunEvent, { type: 'node-end' }> => e.type === 'node-end' && e.node === 'train')
+      if (!end) throw new Error(`${job.name} on ${runner}: no node-end event for train`)
+      const stepEnds = evs.flatMap((e) => (e.type === 'step' && e.node === 'train' ? [{ step: e.step, time: e.time }] : []))
+      rows.push({
+        ...base, runner, load, seconds: end.seconds, tokensPerSecond: tokens / end.seconds, ...loopFigures(stepEnds, perStep), peakRssBytes: r.rssBytes,
+        planSeconds: planned.eta.seconds, planMemoryBytes: planned.memory ? (planned.memory.process?.bytes ?? planned.memory.total) : null,
+        planned: { model: planned.model, data: planned.data, memoryTotal: planned.memory?.total ?? null, train: node('train').params as unknown as Pick<NodeParams<'train'>, 'method' | 'args'> },
+      })
+    }
+    save()
+  }
+}
+
+const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`
+const pct = (planned: number | null | undefined, measured: number): string => (planned == null ? '–' : `${((planned / measured - 1) * 100).toFixed(0)}%`)
+
+/** The Markdown table: one line per run, ratios against the Trainer's row of the same job. */
+export function table(rows: readonly VsRow[]): string {
+  const lines = [
+    '| job | runner | load | train time | tokens/s | loop tokens/s | × Trainer | peak RSS | plan ETA (error) | plan memory (error) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ]
+  for (const r of rows) {
+    const ref = rows.find((o) => o.job === r.job && o.runner === 'trainer')
+    const ratio = ref ? `${(r.tokensPerSecond / ref.tokensPerSecond).toFixed(2)}×` : '–'
+    const loop = r.loopTokensPerSecond == null ? '–' : r.loopTokensPerSecond.toFixed(0)
+    const eta = r.planSeconds === undefined ? '–' : r.planSeconds === null ? 'unknown' : `${r.planSeconds.toFixed(1)} s (${pct(r.planSeconds, r.seconds)})`
+    const mem = r.planMemoryBytes == null ? '–' : `${gb(r.planMemoryBytes)} (${pct(r.planMemoryBytes, r.peakRssBytes)})`
+    lines.push(`| ${r.job} | ${r.runner} | ${r.load.toFixed(2)} | ${r.seconds.toFixed(1)} s | ${r.tokensPerSecond.toFixed(0)} | ${loop} | ${ratio} | ${gb(r.peakRssBytes)} | ${eta} | ${mem} |`)
+  }
+  return lines.join('\n')
+}
+
+/**
+ * The cost model's calibration of each tunekit backend from its rows (cost-model.ts): the speeds
+ * fitted to the step times of the jobs, the start-up from what the steps leave of the node's time,
+ * the RSS line through the peaks.
+ */
+export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string): string[] {
+  const lines = ['| job | backend | measured train time | ETA, calibrated (error) | measured peak RSS | memory, calibrated (error) |', '|---|---|---|---|---|---|']
+  for (const backend of ['tfjs', 'torch'] as const) {
+    const mine = rows.filter((r) => r.runner === backend && r.planned && 'config' in r.planned.model && r.loopSeconds !== null && r.planned.memoryTotal !== null)
+    if (mine.length === 0) continue
+    const samples: CalibrationSample[] = mine.map((r) => {
+      const p = r.planned!
+      const model = p.model as Extract<Plan['model'], { config: unknown }>
+      return {
+        cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend)),
+        stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal: p.memoryTotal!,
+      }
+    })
+    const engine = backend === 'tfjs' ? 'tfjs-wasm' : 'torch-cpu'
+    const device = backend === 'tfjs' ? 'wasm' : 'cpu'
+    const load = mine.reduce((n, r) => n + r.load, 0) / mine.length
+    const cal: CostCalibration = { backend, engine, device, ...fitCalibration(samples), load, measuredAt, bench }
+    recordCostModel(defaultThroughputFile(), cal)
+    mine.forEach((r, i) => {
+      const eta = costSeconds(samples[i]!.cost, cal)
+      const peak = processPeakBytes(samples[i]!.estimateTotal, cal)
+      lines.push(`| ${r.job} | ${backend} | ${r.seconds.toFixed(1)} s | ${eta.toFixed(1)} s (${pct(eta, r.seconds)}) | ${gb(r.peakRssBytes)} | ${gb(peak)} (${pct(peak, r.peakRssBytes)}) |`)
+    })
+  }
+  return lines
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const resultsDir = join(here, 'results')
+  mkdirSync(resultsDir, { recursive: true })
+  // --from-json FILE: the table (and --record's fit) of a saved run, without running anything
+  const saved = flag('--from-json')
+  const old = saved ? (JSON.parse(readFileSync(saved, 'utf8')) as { measuredAt: string; quick: boolean; rows: VsRow[] }) : null
+  const rows: VsRow[] = old ? old.rows : []
+  const measuredAt = old?.measuredAt ?? new Date().toISOString()
+  if (!old) {
+    // the full run's JSON is committed beside this file; --quick's goes to the ignored results folder
+    const file = flag('--out') ?? (quick ? join(resultsDir, 'vs-trainer-quick.json') : join(here, 'vs-trainer.json'))
+    const save = (): void => writeFileSync(file, `${JSON.stringify({ measuredAt, quick, cores: availableParallelism(), rows }, null, 2)}\n`)
+    for (const job of jobs) await benchJob(job, rows, save)
+  }
+  console.log(table(rows))
+  if (argv.includes('--record')) {
+    console.log(`\nThe cost model fitted to these runs (packages/core/throughput.json), against them:\n`)
+    console.log(calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick || old?.quick ? ' --quick' : ''} --record`).join('\n'))
+  }
+}

@@ -1,0 +1,94 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import {
+  compile, costSeconds, fitCalibration, formatIssue, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
+  trainedParts, type CostCalibration, type ModelConfig, type ParamCounts, type PlanData, type RunShape,
+} from '@tunekit/core'
+import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
+
+// The cost model's arithmetic on fixed inputs (plan/cost-model.ts), its fit, and the plan that uses
+// a calibration: ETA, process peak and the 4 GiB warning of a tfjs-wasm job. No wall clock here.
+
+const config = { vocabSize: 1000, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, headDim: 16 } as ModelConfig
+const params = { linear: 100_000, lora: 10_000, doraMagnitudes: 0, trainable: 138_000, trainedInBase: false, addedTokens: 0 } as ParamCounts
+const shape: RunShape = { steps: 10, paddedTokens: 5_000, squaredTokens: 250_000, headTokens: 5_000 }
+
+describe('the cost model', () => {
+  it('counts the products and element passes of a LoRA run with a trained head and embeddings', () => {
+    const cost = runCost(config, params, { head: true, embeddings: true }, shape)
+    expect(cost.parts).toEqual({
+      linear: 4 * 100_000 * 5_000, // frozen: forward + input gradient
+      adapters: 6 * 10_000 * 5_000, // trained: + weight gradient
+      attention: 12 * 2 * 4 * 16 * 250_000, // two score products, forward + backward, per layer
+      head: 6 * 64_000 * 5_000, // lm_head trained: forward, input and weight gradients
+      softmax: 10 * 1_000 * 5_000,
+      optimizer: 16 * 138_000 * 10,
+      embeddings: 2 * 64_000 * 10, // embed_tokens' dense gradient, zeroed and stepped each step
+    })
+    expect(cost.matmulFlops).toBe(4.604e9)
+    expect(cost.elementOps).toBe(73_360_000)
+    // a frozen head costs no weight gradient; frozen embeddings no dense pass
+    expect(runCost(config, params, { head: false, embeddings: false }, shape).parts).toMatchObject({ head: 4 * 64_000 * 5_000, embeddings: 0 })
+    const cal = { matmulFlopsPerSecond: 2e9, elementsPerSecond: 1e8, startSeconds: 5, rssBaseBytes: 3e8, rssScale: 1.5 } as CostCalibration
+    expect(costSeconds(cost, cal)).toBeCloseTo(5 + 2.302 + 0.7336, 9)
+    expect(processPeakBytes(1e9, cal)).toBe(1.8e9)
+  })
+
+  it('sends only the labelled tokens through the head under torch\'s chunked loss', () => {
+    const data: PlanData = { from: 'cache', totalSteps: 10, tokens: 5_000, squaredTokens: 250_000, trainedTokens: 1_200, seqLen: 64 }
+    const args = (chunkedLoss: boolean | undefined) => ({ args: { chunkedLoss } }) as Parameters<typeof runShape>[1]
+    expect(runShape(data, args(true), 'torch')).toEqual({ steps: 10, paddedTokens: 5_000, squaredTokens: 250_000, headTokens: 1_200 })
+    expect(runShape(data, args(true), 'tfjs').headTokens).toBe(5_000)
+    expect(runShape(data, args(undefined), 'torch').headTokens).toBe(5_000)
+  })
+
+  it('recovers the speeds, start-up and RSS line it was measured with', () => {
+    const truth = { matmulFlopsPerSecond: 2e10, elementsPerSecond: 1e9, startSeconds: 6, rssBaseBytes: 3e8, rssScale: 1.5 } as CostCalibration
+    const sample = (s: RunShape, estimateTotal: number) => {
+      const cost = runCost(config, params, { head: true, embeddings: true }, s)
+      const stepSeconds = costSeconds(cost, truth) - truth.startSeconds
+      return { cost, stepSeconds, seconds: stepSeconds + truth.startSeconds, peakRssBytes: processPeakBytes(estimateTotal, truth), estimateTotal }
+    }
+    // two shapes in which the two kinds of work weigh differently: long rows, and many short steps
+    const fit = fitCalibration([sample(shape, 1e9), sample({ steps: 400, paddedTokens: 2_000, squaredTokens: 20_000, headTokens: 2_000 }, 4e8)])
+    expect(fit.matmulFlopsPerSecond / truth.matmulFlopsPerSecond).toBeCloseTo(1, 9)
+    expect(fit.elementsPerSecond / truth.elementsPerSecond).toBeCloseTo(1, 9)
+    expect(fit.startSeconds).toBeCloseTo(6, 9)
+    expect(fit.rssBaseBytes / truth.rssBaseBytes).toBeCloseTo(1, 6)
+    expect(fit.rssScale).toBeCloseTo(1.5, 9)
+  })
+})
+
+describe('a plan with a calibrated backend', () => {
+  it('times the run by the cost model, predicts the process peak, and warns when a tfjs-wasm job passes 4 GiB', async () => {
+    const root = tempDir('cost-plan')
+    const dirs = { cacheDir: join(root, 'cache'), runDir: join(root, 'run'), baseDir: root }
+    const recipe = tinyRecipe()
+    const graph = await compile(recipe, dirs)
+    await runGraph(graph, { recipe, ...dirs, executors: testExecutors().executors, until: 'collate' })
+    const throughputFile = join(root, 'throughput.json')
+    const cal: CostCalibration = {
+      backend: 'tfjs', engine: 'tfjs-wasm', device: 'wasm', matmulFlopsPerSecond: 4e9, elementsPerSecond: 2e8, startSeconds: 3,
+      rssBaseBytes: 2e8, rssScale: 2, load: 1, measuredAt: '2026-12-02', bench: 'test',
+    }
+    recordCostModel(throughputFile, cal)
+    const p = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
+    if (p.eta.seconds === null || 'cached' in p.eta || !('config' in p.model) || !p.memory) throw new Error('expected an ETA and a memory estimate')
+    const train = graph.nodes.find((n) => n.id === 'train')!.params as unknown as Parameters<typeof trainedParts>[0] & Parameters<typeof runShape>[1]
+    const cost = runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'tfjs'))
+    expect(p.eta.seconds).toBeCloseTo(costSeconds(cost, cal), 9)
+    expect(p.eta.how).toBe('cost model of tfjs-wasm: 4.0 GFLOP/s, 0.20 G element passes/s, 3 s start-up (test, 2026-12-02)')
+    expect(p.memory.process?.bytes).toBeCloseTo(2e8 + 2 * p.memory.total, 0)
+    expect(p.issues.filter((i) => i.severity === 'warning')).toEqual([])
+
+    // a runtime that holds 5 GB: past WebAssembly's 32-bit heap
+    recordCostModel(throughputFile, { ...cal, rssBaseBytes: 5e9 })
+    const big = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
+    const warnings = big.issues.filter((i) => i.severity === 'warning')
+    expect(warnings.map((i) => formatIssue(i)).join('\n')).toMatchInlineSnapshot(`
+      "⚠ TK667 the plan puts the training process's peak at 5.09 GB, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way → at args.batchSize
+        value: 2
+        fix: Lower args.batchSize or data.maxLength, train fewer modules (lora.modulesToSave), or run it on the torch backend (backend: 'torch')."
+    `)
+  })
+})
