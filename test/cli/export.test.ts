@@ -93,7 +93,7 @@ describe('tunekit export <merged-folder>', () => {
         value: "$CWD/empty"
         fix: Pass the merged model of a run (runs/<name>/merged, written when output.merge is on), or a recipe file to run up to its export.
       Model architecture not supported
-      ✖ TK344 $CWD/gpt2/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert → at $CWD/gpt2/config.json: model_type
+      ✖ TK344 $CWD/gpt2/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl → at $CWD/gpt2/config.json: model_type
         value: "gpt2"
         fix: Use a checkpoint of a known family (config.json "model_type"), or train it as it is with model.family: 'auto' and backend: 'torch' (any decoder transformers loads without remote code), or restore its config.json if it was edited.
       "

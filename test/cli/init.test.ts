@@ -69,7 +69,7 @@ describe('tunekit init', () => {
       "Model family needed
       ✖ TK412 "someone/some-model" is not a checkpoint tunekit knows, so its family cannot be inferred → at --family
         value: "someone/some-model"
-        fix: Pass --family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert): \`tunekit init --model someone/some-model --family llama\`; for an architecture none of these is, write the recipe with model.family: 'auto', backend: 'torch' and lora.targetModules.
+        fix: Pass --family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl): \`tunekit init --model someone/some-model --family llama\`; for an architecture none of these is, write the recipe with model.family: 'auto', backend: 'torch' and lora.targetModules.
       "
     `)
   })

@@ -66,7 +66,7 @@ describe('the bert family', () => {
     const e = recipeError({ model: { id: 'google-bert/bert-base-uncased', family: 'bert' }, data: { source: { kind: 'inline', records: [{ text: 'x' }] }, format: 'text' }, stage: { kind: 'pretrain' } })
     expect(e.issues.filter((i) => i.code === 'TK361').map((i) => `${i.code} ${i.message} → at ${i.path}\n  fix: ${i.hint}`).join('\n')).toMatchInlineSnapshot(`
       "TK361 model.family "bert" is an encoder (bidirectional, no lm_head), and stage "pretrain" trains a decoder's next-token predictions → at model.family
-        fix: Pick a decoder family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi) for this stage, or train bert on extractive QA with stage: { kind: 'qa' } and data.format: 'squad'."
+        fix: Pick a decoder family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, llava, qwen2_vl) for this stage, or train bert on extractive QA with stage: { kind: 'qa' } and data.format: 'squad'."
     `)
     expect(() => parseRecipe({ model: { id: 'mistralai/Mistral-7B-v0.1', family: 'mistral' }, data: { source: { kind: 'inline', records: [{ text: 'x' }] }, format: 'text' }, stage: { kind: 'pretrain' } })).not.toThrow()
   })

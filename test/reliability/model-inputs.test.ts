@@ -196,12 +196,12 @@ describe('model folders: found by the plan, before any node runs', () => {
     const { dir, model } = caseFolder('unknown-model-type')
     setConfig(model, { model_type: 'gpt2' })
     expect(failed(await cli(dir, 'plan', 'recipe.json'), dir, 'TK344')).toMatchInlineSnapshot(`
-      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert → at $CASE/model/config.json: model_type
+      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl → at $CASE/model/config.json: model_type
         value: "gpt2""
     `)
     const check = await cli(dir, 'check', 'recipe.json')
     expect(failed(check, dir, 'TK344')).toMatchInlineSnapshot(`
-      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert → at $CASE/model/config.json: model_type
+      "✖ TK344 $CASE/model/config.json: model_type "gpt2" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl → at $CASE/model/config.json: model_type
         value: "gpt2""
     `)
   })

@@ -143,7 +143,7 @@ describe('qa stage checks', () => {
         fix: Set stage: { kind: 'qa' } with an encoder model (family 'bert'), or give conversations in another data.format.
       ✖ TK361 model.family "bert" is an encoder (bidirectional, no lm_head), and stage "sft" trains a decoder's next-token predictions → at model.family
         value: "bert"
-        fix: Pick a decoder family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi) for this stage, or train bert on extractive QA with stage: { kind: 'qa' } and data.format: 'squad'.
+        fix: Pick a decoder family (llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, llava, qwen2_vl) for this stage, or train bert on extractive QA with stage: { kind: 'qa' } and data.format: 'squad'.
       ✖ TK204 data.maxLength is 1024 but tiny-bert was trained with a context of 64 tokens → at data.maxLength
         value: 1024
         fix: Set data.maxLength to at most 64.]

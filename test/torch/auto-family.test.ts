@@ -197,7 +197,7 @@ describe("family 'auto' on torch: a tiny GPT-NeoX", { timeout: 600_000 }, () => 
     const file = join(dir, 'config.json')
     const read = modelConfigFromText(file, readFileSync(file, 'utf8'), 'llama')
     expect(read.ok ? [] : read.issues.map(formatIssue).join('\n').replaceAll(dir, '$DIR')).toMatchInlineSnapshot(`
-      "✖ TK344 $DIR/config.json: model_type "gpt_neox" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert → at $DIR/config.json: model_type
+      "✖ TK344 $DIR/config.json: model_type "gpt_neox" is not an architecture tunekit can load; known: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl → at $DIR/config.json: model_type
         value: "gpt_neox"
         fix: Use a checkpoint of a known family (config.json "model_type"), or train it as it is with model.family: 'auto' and backend: 'torch' (any decoder transformers loads without remote code), or restore its config.json if it was edited."
     `)
@@ -249,7 +249,7 @@ describe("family 'auto': what check refuses", () => {
 
   it("a checkpoint id tunekit does not know, with model.family left out: the fix points at 'auto'", () => {
     expect(issues({ model: { id: 'EleutherAI/pythia-70m' } })).toMatchInlineSnapshot(`
-      "✖ TK202 model.family is not given (tunekit does not guess it from model.id); known families: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, auto → at model.family
+      "✖ TK202 model.family is not given (tunekit does not guess it from model.id); known families: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, mixtral, yi, bert, llava, qwen2_vl, auto → at model.family
         value: undefined
         fix: Set model.family to the architecture of the checkpoint (config.json "model_type"); for a decoder tunekit has no family for, model.family: 'auto' with backend: 'torch' trains any architecture transformers loads without remote code."
     `)

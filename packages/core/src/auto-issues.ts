@@ -23,7 +23,8 @@ interface AutoParts {
 export function autoIssues({ model, backend, stage, method, lora, output }: AutoParts): Issue[] {
   if (model?.family !== 'auto') return []
   const issues: Issue[] = []
-  const native = familyNames.filter((f) => familyInfo(f)?.kind === 'decoder' && f !== 'auto')
+  // the families both backends run: decoders with a fixed layout and no vision tower (llava and qwen2_vl are torch-only too)
+  const native = familyNames.filter((f) => { const info = familyInfo(f); return info?.kind === 'decoder' && !info.probed && info.vision === undefined })
   if ((backend ?? 'auto') !== 'torch') issues.push(issue('AutoNeedsTorch', { path: 'backend', value: backend ?? 'auto', hintArgs: [native] }, backend ?? 'auto'))
   if (model.random !== undefined) issues.push(issue('AutoNeedsWeights', { path: 'model.random', value: model.random }))
   const kind = method?.kind ?? 'lora'
