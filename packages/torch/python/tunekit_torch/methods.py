@@ -173,6 +173,17 @@ class Ia3(Lora):
         return model
 
 
+def _wrap_from_driver_start(kind, model, ctx: dict, missing: str):
+    """A prompt-learning PEFT model started from the driver's initial adapter (the draw tfjs starts
+    from), loaded by the method's own `load`; `missing` is the error without one."""
+    model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
+    if ctx.get("initial_adapter") is None:
+        raise WorkerError("WorkerFailed", missing)
+    kind.load(model, Path(ctx["initial_adapter"]), ctx["node"])
+    _trainable_float32(model)
+    return model
+
+
 class PromptTuning(Lora):
     """Prompt tuning through PEFT's PromptTuningConfig, its embeddings loaded from the driver's
     initial adapter (@tunekit/hf's initialPromptEmbeddings: the draw tfjs starts from). PEFT's
@@ -183,13 +194,7 @@ class PromptTuning(Lora):
 
         # RANDOM here: PEFT's TEXT init would load tokenizer_name_or_path; the driver drew the TEXT rows already
         cfg = PromptTuningConfig(num_virtual_tokens=method.num_virtual_tokens, prompt_tuning_init="RANDOM", task_type="CAUSAL_LM")
-        model = get_peft_model(base, cfg)
-        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
-        if ctx.get("initial_adapter") is None:
-            raise WorkerError("WorkerFailed", "prompt tuning needs the driver's initial adapter (its virtual tokens' start values)")
-        self.load(model, Path(ctx["initial_adapter"]), ctx["node"])
-        _trainable_float32(model)
-        return model
+        return _wrap_from_driver_start(self, get_peft_model(base, cfg), ctx, "prompt tuning needs the driver's initial adapter (its virtual tokens' start values)")
 
     def load(self, model, folder: Path, node: str) -> None:
         # set_peft_model_state_dict copies prompt_embeddings but reports it as an unexpected key of
@@ -221,13 +226,8 @@ class PromptEncoderMethod(Lora):
     def wrap(self, base, method, ctx: dict):
         from peft import get_peft_model
 
-        model = get_peft_model(base, self.peft_config(method))
-        model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
-        if ctx.get("initial_adapter") is None:
-            raise WorkerError("WorkerFailed", "P-tuning and prefix tuning need the driver's initial adapter (the prompt encoder's start values)")
-        self.load(model, Path(ctx["initial_adapter"]), ctx["node"])
-        _trainable_float32(model)
-        return model
+        return _wrap_from_driver_start(self, get_peft_model(base, self.peft_config(method)), ctx,
+                                       "P-tuning and prefix tuning need the driver's initial adapter (the prompt encoder's start values)")
 
     def keyed_params(self, model) -> dict[str, torch.nn.Parameter]:
         return {PROMPT_ENCODER + n: p for n, p in model.prompt_encoder["default"].named_parameters()}
