@@ -38,12 +38,12 @@ export interface TemplateInputs {
 export function defaultTemplate(r: TemplateInputs): DefaultTemplate | undefined {
   if (r.chatml) return { template: 'chatml', rule: "tokens.chatml: true adds ChatML's tokens to train in ChatML" }
   const known = knownCheckpoints[r.id]
-  if (known?.chatTemplate) return { template: known.chatTemplate, rule: `${r.id}'s own chat template (its tokenizer_config.json chat_template)` }
+  if (known?.chatTemplate) return { template: known.chatTemplate, rule: `${r.id}'s own chat template (the chat_template it ships)` }
   const family = familyInfo(r.family)
   if (family?.defaultTemplate === undefined) return undefined
   const own = family.defaultTemplate === 'model' ? "the checkpoint's own tokenizer_config.json chat_template" : 'its chat models\' template'
   if (family.configTemplate === undefined) return { template: family.defaultTemplate, rule: `family ${family.name}'s default (${own})` }
-  if (r.config === undefined) return { template: family.defaultTemplate, rule: `family ${family.name}'s default (the config is not known yet)`, awaitsConfig: true }
+  if (r.config === undefined) return { template: family.defaultTemplate, rule: `family ${family.name}'s default (the config is not known yet; compile reads config.json for Llama 3)`, awaitsConfig: true }
   const byConfig = family.configTemplate(r.config)
   return byConfig
     ? { template: byConfig.template, rule: `family ${family.name}'s default for ${byConfig.because}` }
