@@ -335,7 +335,7 @@ export const errors = {
     name: 'TokenizerRoundTrip',
     title: 'Rendered text does not survive tokenisation',
     message: (where: string, detail: string) => `${where}: ${detail}`,
-    hint: 'Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).',
+    hint: 'Add the special tokens the template writes to the tokenizer (tokens.add, or tokens.chatml for ChatML), or pick a template whose markers this tokenizer has (data.template).',
   },
   MalformedSafetensors: {
     code: 'TK309',
