@@ -88,6 +88,13 @@ describe('PEFT adapter layout', () => {
     expect(parseAdapterKey('base_model.model.model.embed_tokens.weight')).toEqual({ kind: 'saved', module: 'embed_tokens' })
     expect(parseAdapterKey('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })
     expect(parseAdapterKey('something.else')).toBeUndefined()
+    // a vision-language model's keys (PEFT 0.21 on transformers 5's LlavaForConditionalGeneration / Qwen2VLForConditionalGeneration)
+    expect(parseAdapterKey('base_model.model.model.language_model.layers.1.self_attn.q_proj.lora_A.weight')).toEqual({ kind: 'lora', module: 'q_proj', layer: 1, matrix: 'lora_A' })
+    expect(parseAdapterKey('base_model.model.model.multi_modal_projector.linear_2.lora_B.weight')).toEqual({ kind: 'projector', module: 'linear_2', matrix: 'lora_B' })
+    expect(parseAdapterKey('base_model.model.model.visual.merger.mlp.0.lora_A.weight')).toEqual({ kind: 'projector', module: 'mlp.0', matrix: 'lora_A' })
+    expect(parseAdapterKey('base_model.model.model.visual.merger.ln_q.bias')).toEqual({ kind: 'saved', module: 'merger' })
+    expect(parseAdapterKey('base_model.model.model.language_model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })
+    expect(parseAdapterKey('base_model.model.model.vision_tower.encoder.layers.0.self_attn.q_proj.lora_A.weight')).toBeUndefined() // the tower is never adapted
   })
 })
 
