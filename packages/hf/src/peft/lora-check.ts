@@ -166,9 +166,10 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   if (targets && (json.layers_to_transform === null || json.layers_to_transform === undefined)) {
     for (const m of targets) {
       if (family && !family.linearModules.includes(m)) continue
+      // a projector module is one module, not one per layer; with the projector saved whole (modules_to_save), PEFT adapts it no further
+      if (projectors.has(m)) continue
       if (projectorModules.includes(m)) {
-        // a projector module is one module, not one per layer (unless modules_to_save saved the projector whole, which PEFT then adapts no further)
-        if (!projectors.has(m) && !seenSaved.has(family!.vision!.projector)) bad(`${configFile}: target_modules`, `target_modules lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no LoRA matrices for it`, m)
+        if (!seenSaved.has(family!.vision!.projector)) bad(`${configFile}: target_modules`, `target_modules lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no LoRA matrices for it`, m)
         continue
       }
       const layers = layersOf.get(m)?.size ?? 0

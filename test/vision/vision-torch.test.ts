@@ -1,0 +1,115 @@
+// The vision families through the real pipeline on the torch backend (tiny random LLaVA and
+// Qwen2-VL of test/vision/tiny-vision.ts, a few shapes images): a LLaVA LoRA run stopped after
+// step 1 resumes bit-exactly (its pixel shards line up with the batch plan after the restart);
+// `tunekit chat <base> --adapter <run>/adapter --image` answers as the merged folder does; the
+// merged Qwen2-VL loads in transformers with every weight in place and `Backend.generate` with an
+// image gives transformers' own greedy answer for the same pixels.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { defineRecipe, file, type Recipe, type RunEvent } from '@tunekit/core'
+import { chat, chatImage, trainingTemplate } from '@tunekit/cli'
+import { readAdapter } from '@tunekit/hf'
+import { writeShapesDataset } from '@tunekit/recipes'
+import { createTorchBackend } from '@tunekit/torch'
+import { describe, expect, it } from 'vitest'
+import { tinyTokenizer } from '../data/helpers.ts'
+import { python, pythonJson, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+import { tinyLlavaConfig, tinyQwen2VlConfig } from './tiny-vision.ts'
+
+const backend = createTorchBackend({ python })
+const data = await writeShapesDataset(tempDir('shapes'), { seed: 1, count: 4, colours: 2, heldOut: 0.25 })
+const readState = (dir: string): { step: number; lossHistory: number[] } => JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8'))
+
+function visionRecipe(family: 'llava' | 'qwen2_vl'): Recipe {
+  return defineRecipe({
+    name: `tiny-${family}`,
+    model: family === 'llava'
+      ? { id: 'llava-hf/llava-1.5-7b-hf', family, dtype: 'float32', random: { seed: 0, tokenizer: tinyTokenizer, config: tinyLlavaConfig } }
+      : { id: 'Qwen/Qwen2-VL-2B-Instruct', family, dtype: 'float32', random: { seed: 0, tokenizer: tinyTokenizer, config: tinyQwen2VlConfig } },
+    lora: { rank: 4, alpha: 8, dropout: 0, trainableTokens: true, targetModules: family === 'llava' ? ['q_proj', 'v_proj', 'linear_1', 'linear_2'] : ['q_proj', 'v_proj', 'mlp.0', 'mlp.2'] },
+    tokens: { chatml: true },
+    data: { source: file(data.trainFile), format: 'openai', template: 'chatml', mask: 'assistant', maxLength: 96, split: { eval: 0 } },
+    // 3 images, 6 questions, 2 a step: 3 steps
+    args: { batchSize: 2, epochs: 1, learningRate: 1e-2, evalEvery: 'never', saveEvery: 'never', logEvery: 1, seed: 3, shuffle: true },
+    backend: 'torch',
+    device: 'cpu',
+    output: { merge: true },
+  })
+}
+
+let llava: Run | undefined
+const llavaRun = async (): Promise<Run> => (llava ??= await runRecipe(visionRecipe('llava'), backend))
+
+/** `tunekit chat` answers (non-interactive: one line per question) with `--image`, greedy, 6 tokens. */
+async function chatAnswers(model: string, opts: { adapter?: string; image: string }, questions: string[]): Promise<string[]> {
+  let out = ''
+  const ctx = { cwd: tempDir('chat'), out: (t: string) => void (out += t), err: () => undefined, signal: new AbortController().signal, exitCode: 0 }
+  await chat(ctx, model, { ...opts, backend: 'torch', maxNewTokens: '6', temperature: '0' }, Readable.from(questions.map((q) => `${q}\n`)))
+  return out.split('\n').slice(0, -1)
+}
+
+describe('vision families on torch (cpu)', { timeout: 400_000 }, () => {
+  it('LLaVA: a run stopped after step 1 resumes where it stopped, images and all, to the same bits', async () => {
+    const reference = await llavaRun()
+    const cacheDir = tempDir('vision-resume')
+    const abort = new AbortController()
+    const seen: RunEvent[] = []
+    const recipe = visionRecipe('llava')
+    const error = await runRecipe(recipe, backend, {
+      cacheDir, until: 'train', signal: abort.signal,
+      onEvent: (e) => {
+        seen.push(e)
+        if (e.type === 'step' && e.step === 1) abort.abort()
+      },
+    }).then(() => undefined, (e: unknown) => e)
+    expect((error as { code?: string }).code).toBe('TK404')
+    const saved = seen.filter((e) => e.type === 'checkpoint').map((e) => e.step)
+    expect(saved.at(-1)).toBeLessThan(readState(reference.artifact('train')).step)
+    const resumed = await runRecipe(recipe, backend, { cacheDir, until: 'train' })
+    expect(resumed.events.find((e) => e.type === 'step')).toMatchObject({ step: saved.at(-1)! + 1 })
+    expect(readState(resumed.artifact('train')).lossHistory).toEqual(readState(reference.artifact('train')).lossHistory)
+    const [a, b] = [await readAdapter(reference.artifact('train')), await readAdapter(resumed.artifact('train'))]
+    expect([...a.tensors.keys()].some((k) => k.includes('multi_modal_projector.linear_1.lora_A'))).toBe(true)
+    for (const [key, t] of a.tensors) expect(b.tensors.get(key)!.data, key).toEqual(t.data)
+  })
+
+  it('LLaVA: chat --adapter --image on the base answers as the merged folder does', async () => {
+    const run = await llavaRun()
+    const image = data.heldOut[0]!.image
+    const questions = ['What colour is the square?', 'What shape is red?']
+    const adapted = await chatAnswers(run.artifact('model'), { adapter: run.artifact('train'), image }, questions)
+    const merged = await chatAnswers(run.artifact('merge'), { image }, questions)
+    expect(adapted).toHaveLength(2)
+    expect(adapted).toEqual(merged)
+  })
+
+  it('Qwen2-VL: the merged folder loads in transformers, and generate with an image is transformers\' greedy answer', async () => {
+    const run = await runRecipe(visionRecipe('qwen2_vl'), backend)
+    const merged = run.artifact('merge')
+    const q = data.heldOut[0]!
+    const image = await chatImage(q.image, merged, merged)
+    const { bos } = trainingTemplate([merged])
+    const prompt = image.expand(`${bos}<|im_start|>user\n<image>${q.question}<|im_end|>\n<|im_start|>assistant\n`)
+    const text = await backend.generate({ model: merged, prompt, images: [image.image], maxNewTokens: 6 })
+    const dir = tempDir('qwen-oracle')
+    writeFileSync(join(dir, 'pixels.bin'), new Uint8Array(image.image.pixels.buffer))
+    const oracle = pythonJson(String.raw`
+import json, sys, numpy as np, torch
+from transformers import AutoModelForImageTextToText, AutoTokenizer
+folder, pixels, shape, grid, prompt = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+model, info = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
+tok = AutoTokenizer.from_pretrained(folder)
+enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
+pad = model.config.image_token_id
+vision = {"pixel_values": torch.from_numpy(np.fromfile(pixels, dtype="<f4").reshape(shape)), "image_grid_thw": torch.tensor([grid]), "mm_token_type_ids": (enc["input_ids"] == pad).int()}
+with torch.no_grad():
+    out = model.generate(**enc, **vision, max_new_tokens=6, do_sample=False, eos_token_id=[tok.eos_token_id], pad_token_id=tok.eos_token_id)
+print(json.dumps({"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]), "pads": int((enc["input_ids"] == pad).sum()),
+                  "text": tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)}))`,
+    [merged, join(dir, 'pixels.bin'), JSON.stringify(image.image.shape), JSON.stringify(image.image.gridThw), prompt]) as { missing: string[]; unexpected: string[]; pads: number; text: string }
+    // a 28-pixel image at patch 7: a 4 × 4 grid, merged 2 × 2 into 4 <|image_pad|>
+    expect(oracle).toEqual({ missing: [], unexpected: [], pads: 4, text })
+    expect(JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')).architectures).toEqual(['Qwen2VLForConditionalGeneration'])
+  })
+})
