@@ -251,3 +251,26 @@ def test_complete_feeds_the_request_images(trained):
         out = model.generate(**enc, **vision, max_new_tokens=4, do_sample=False, eos_token_id=[2], pad_token_id=2)
     expected = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
     assert text == expected and out.shape[1] > enc["input_ids"].shape[1]
+
+
+def test_qwen2_vl_packed_rows_train_as_their_samples_unpacked(tmp_path):
+    """data.packing: two samples with an image each in one row, their M-RoPE positions computed per segment
+    (vision.py's mrope_positions, as get_rope_index computes them for a row of its own) and attention
+    block-diagonal: the steps' losses equal the unpacked plan's (each step the same 2 samples)."""
+    fx = VisionFixture(tmp_path, "qwen2_vl")
+    unpacked = [e["loss"] for e in run_worker("run", str(fx.spec("unpacked")))[1] if e["type"] == "step"]
+    lengths = [len(s[0]) for s in fx.samples]
+    for ep in fx.plan["epochsPlan"]:
+        ep["microBatches"] = [{"length": lengths[a] + lengths[b], "rows": [[{"sample": a, "start": 0, "length": lengths[a]}, {"sample": b, "start": 0, "length": lengths[b]}]]}
+                              for a, b in ([0, 1], [2, 3], [4, 5])]
+    (fx.collate / "plan.json").write_text(json.dumps(fx.plan))
+    packed = [e["loss"] for e in run_worker("run", str(fx.spec("packed")))[1] if e["type"] == "step"]
+    # padding-free (args.paddingFree): the segments end to end in one row, no mask: the 1-D positions lead the 3-D ones
+    from tunekit_torch.params import TrainParams
+
+    flat = fx.params().to_json()
+    flat["args"]["paddingFree"] = True
+    flat = [e["loss"] for e in run_worker("run", str(fx.spec("flat", params=TrainParams.from_json(flat))))[1] if e["type"] == "step"]
+    assert len(packed) == 3
+    assert np.allclose(packed, unpacked, rtol=0, atol=1e-5), (packed, unpacked)
+    assert np.allclose(flat, unpacked, rtol=0, atol=1e-5), (flat, unpacked)
