@@ -29,7 +29,8 @@ function visionRecipe(family: 'llava' | 'qwen2_vl'): Recipe {
       : { id: 'Qwen/Qwen2-VL-2B-Instruct', family, dtype: 'float32', random: { seed: 0, tokenizer: tinyTokenizer, config: tinyQwen2VlConfig } },
     lora: { rank: 4, alpha: 8, dropout: 0, trainableTokens: true, targetModules: family === 'llava' ? ['q_proj', 'v_proj', 'linear_1', 'linear_2'] : ['q_proj', 'v_proj', 'mlp.0', 'mlp.2'] },
     tokens: { chatml: true },
-    data: { source: file(data.trainFile), format: 'openai', template: 'chatml', mask: 'assistant', maxLength: 96, split: { eval: 0 } },
+    // Qwen2-VL packs its samples (M-RoPE positions per segment: the worker's pytest checks them against the unpacked loss)
+    data: { source: file(data.trainFile), format: 'openai', template: 'chatml', mask: 'assistant', maxLength: 96, split: { eval: 0 }, packing: family === 'qwen2_vl' },
     // 3 images, 6 questions, 2 a step: 3 steps
     args: { batchSize: 2, epochs: 1, learningRate: 1e-2, evalEvery: 'never', saveEvery: 'never', logEvery: 1, seed: 3, shuffle: true },
     backend: 'torch',
