@@ -274,3 +274,31 @@ def test_qwen2_vl_packed_rows_train_as_their_samples_unpacked(tmp_path):
     assert len(packed) == 3
     assert np.allclose(packed, unpacked, rtol=0, atol=1e-5), (packed, unpacked)
     assert np.allclose(flat, unpacked, rtol=0, atol=1e-5), (flat, unpacked)
+
+
+def test_qwen2_vl_full_run_merges_to_a_folder_transformers_loads(tmp_path):
+    """method full: the merge of the trained model folder (its tower frozen) loads in transformers with
+    every weight in place and gives the trained artifact's logits."""
+    from transformers import AutoModelForImageTextToText
+
+    from tunekit_torch.params import TrainParams
+
+    fx = VisionFixture(tmp_path, "qwen2_vl")
+    p = fx.params().to_json()
+    p["method"] = {"kind": "full"}
+    run_worker("run", str(fx.spec("train", params=TrainParams.from_json(p))))
+    run_worker("run", str(fx.spec("merge", kind="merge", params=merge_params())))
+    merged_dir = fx.root / "merge" / "out"
+    shutil.copy(fx.model / "config.json", merged_dir / "config.json")
+    merged, info = AutoModelForImageTextToText.from_pretrained(str(merged_dir), dtype=torch.float32, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    trained = AutoModelForImageTextToText.from_pretrained(str(fx.root / "train" / "out"), dtype=torch.float32)
+    base = AutoModelForImageTextToText.from_pretrained(str(fx.model), dtype=torch.float32)
+    batch = {k: v for k, v in fx.batch([0, 1]).items() if k != "labels"}
+    with torch.no_grad():
+        a, b, c = merged(**batch).logits, trained(**batch).logits, base(**batch).logits
+    assert (a - b).abs().max().item() < 1e-5 and (a - c).abs().max().item() > 1e-3  # trained, and kept as trained
+    # the ViT blocks stayed frozen; the merger trained
+    tower = [n for n, _ in base.named_parameters() if ".blocks." in n]
+    assert all(torch.equal(dict(merged.named_parameters())[n], dict(base.named_parameters())[n]) for n in tower)
+    assert not torch.equal(merged.model.visual.merger.mlp[0].weight, base.model.visual.merger.mlp[0].weight)
