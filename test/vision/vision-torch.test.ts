@@ -1,10 +1,10 @@
 // The vision families through the real pipeline on the torch backend (tiny random LLaVA and
 // Qwen2-VL of test/vision/tiny-vision.ts, a few shapes images): a LLaVA LoRA run stopped after
 // step 1 resumes bit-exactly (its pixel shards line up with the batch plan after the restart);
-// `tunekit chat <base> --adapter <run>/adapter --image` answers as the merged folder does; the
-// merged Qwen2-VL loads in transformers with every weight in place and `Backend.generate` with an
-// image gives transformers' own greedy answer for the same pixels.
-import { readFileSync, writeFileSync } from 'node:fs'
+// `tunekit chat <base> --adapter <run>/adapter --image` answers as the merged folder does, for
+// LLaVA and for a packed Qwen2-VL run. The worker's pytest (tests/test_vision.py) holds the
+// oracles: merged logits = PEFT's adapted ones, `complete` = transformers' generate, packed = unpacked.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { defineRecipe, file, type Recipe, type RunEvent } from '@tunekit/core'
@@ -14,7 +14,7 @@ import { writeShapesDataset } from '@tunekit/recipes'
 import { createTorchBackend } from '@tunekit/torch'
 import { describe, expect, it } from 'vitest'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, pythonJson, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
+import { python, runRecipe, tempDir, type Run } from '../torch/helpers.ts'
 import { tinyLlavaConfig, tinyQwen2VlConfig } from './tiny-vision.ts'
 
 const backend = createTorchBackend({ python })
@@ -39,6 +39,7 @@ function visionRecipe(family: 'llava' | 'qwen2_vl'): Recipe {
   })
 }
 
+const questions = ['What colour is the square?', 'What shape is red?']
 let llava: Run | undefined
 const llavaRun = async (): Promise<Run> => (llava ??= await runRecipe(visionRecipe('llava'), backend))
 
@@ -78,39 +79,24 @@ describe('vision families on torch (cpu)', { timeout: 400_000 }, () => {
   it('LLaVA: chat --adapter --image on the base answers as the merged folder does', async () => {
     const run = await llavaRun()
     const image = data.heldOut[0]!.image
-    const questions = ['What colour is the square?', 'What shape is red?']
     const adapted = await chatAnswers(run.artifact('model'), { adapter: run.artifact('train'), image }, questions)
-    const merged = await chatAnswers(run.artifact('merge'), { image }, questions)
     expect(adapted).toHaveLength(2)
-    expect(adapted).toEqual(merged)
+    expect(adapted).toEqual(await chatAnswers(run.artifact('merge'), { image }, questions))
+    // and the adapter was applied: the base alone (no chat template of its own: the prompt as chat renders it) answers otherwise
+    const pixels = await chatImage(image, run.artifact('model'), join(run.artifact('train'), 'tokenizer'))
+    const prompt = pixels.expand(`${trainingTemplate([run.artifact('train')]).bos}<|im_start|>user\n<image>${questions[0]}<|im_end|>\n<|im_start|>assistant\n`)
+    const ask = (adapter?: string) => backend.generate({ model: run.artifact('model'), ...(adapter ? { adapter } : {}), prompt, images: [pixels.image], maxNewTokens: 6 })
+    const [withAdapter, base] = [await ask(run.artifact('train')), await ask()]
+    expect(withAdapter.trim()).toBe(adapted[0])
+    expect(base).not.toBe(withAdapter)
   })
 
-  it('Qwen2-VL: the merged folder loads in transformers, and generate with an image is transformers\' greedy answer', async () => {
+  it('Qwen2-VL (packed): chat --adapter --image on the base answers as the merged folder does', async () => {
     const run = await runRecipe(visionRecipe('qwen2_vl'), backend)
-    const merged = run.artifact('merge')
-    const q = data.heldOut[0]!
-    const image = await chatImage(q.image, merged, merged)
-    const { bos } = trainingTemplate([merged])
-    const prompt = image.expand(`${bos}<|im_start|>user\n<image>${q.question}<|im_end|>\n<|im_start|>assistant\n`)
-    const text = await backend.generate({ model: merged, prompt, images: [image.image], maxNewTokens: 6 })
-    const dir = tempDir('qwen-oracle')
-    writeFileSync(join(dir, 'pixels.bin'), new Uint8Array(image.image.pixels.buffer))
-    const oracle = pythonJson(String.raw`
-import json, sys, numpy as np, torch
-from transformers import AutoModelForImageTextToText, AutoTokenizer
-folder, pixels, shape, grid, prompt = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
-model, info = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32, output_loading_info=True)
-tok = AutoTokenizer.from_pretrained(folder)
-enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
-pad = model.config.image_token_id
-vision = {"pixel_values": torch.from_numpy(np.fromfile(pixels, dtype="<f4").reshape(shape)), "image_grid_thw": torch.tensor([grid]), "mm_token_type_ids": (enc["input_ids"] == pad).int()}
-with torch.no_grad():
-    out = model.generate(**enc, **vision, max_new_tokens=6, do_sample=False, eos_token_id=[tok.eos_token_id], pad_token_id=tok.eos_token_id)
-print(json.dumps({"missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]), "pads": int((enc["input_ids"] == pad).sum()),
-                  "text": tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)}))`,
-    [merged, join(dir, 'pixels.bin'), JSON.stringify(image.image.shape), JSON.stringify(image.image.gridThw), prompt]) as { missing: string[]; unexpected: string[]; pads: number; text: string }
-    // a 28-pixel image at patch 7: a 4 × 4 grid, merged 2 × 2 into 4 <|image_pad|>
-    expect(oracle).toEqual({ missing: [], unexpected: [], pads: 4, text })
-    expect(JSON.parse(readFileSync(join(merged, 'config.json'), 'utf8')).architectures).toEqual(['Qwen2VLForConditionalGeneration'])
+    const image = data.heldOut[0]!.image
+    const adapted = await chatAnswers(run.artifact('model'), { adapter: run.artifact('train'), image }, questions)
+    expect(adapted).toHaveLength(2)
+    expect(adapted).toEqual(await chatAnswers(run.artifact('merge'), { image }, questions))
+    expect(JSON.parse(readFileSync(join(run.artifact('merge'), 'config.json'), 'utf8')).architectures).toEqual(['Qwen2VLForConditionalGeneration'])
   })
 })
