@@ -1,9 +1,10 @@
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { adapterConfigJson, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, readLatestCheckpoint, writeAdapter, writeCheckpoint, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/hf'
+import { adapterConfigJson, adapterIssues, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, randomModelConfig, readLatestCheckpoint, writeAdapter, writeCheckpoint, type AdapterTensorShape, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/hf'
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { tinyLlavaConfig } from '../vision/tiny-vision.ts'
 
 const config: ModelConfig = { ...knownCheckpoints['tunekit/tiny-mistral']!.config, vocabSize: 50, hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 2, headDim: 16 }
 const tmp = () => mkdtemp(join(tmpdir(), 'tk-ad-'))
@@ -118,5 +119,27 @@ describe('checkpoints', () => {
     expect(latest.adapter.tensors.get(key)).toEqual(tensors.get(key))
     expect((await readdir(latest.path)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.safetensors', 'trainer_state.json'])
     expect(await readLatestCheckpoint(await tmp())).toBeUndefined()
+  })
+})
+
+describe('a vision-language adapter (PEFT keys under model.language_model and the projector)', () => {
+  // the tiny LLaVA of test/vision: text hidden 32, 2 layers; CLIP hidden 32 → linear_1 [32 → 32]
+  const llava = { family: 'llava', config: randomModelConfig({ id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', random: { seed: 0, config: tinyLlavaConfig } }) }
+  const lora = (path: string, inF: number, outF: number): Array<[string, AdapterTensorShape]> => [
+    [`base_model.model.model.${path}.lora_A.weight`, { shape: [4, inF], dtype: 'F32' }], [`base_model.model.model.${path}.lora_B.weight`, { shape: [outF, 4], dtype: 'F32' }],
+  ]
+  const json = { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'linear_1'], base_model_name_or_path: 'base' }
+  const tensors = new Map([...lora('language_model.layers.0.self_attn.q_proj', 32, 32), ...lora('language_model.layers.1.self_attn.q_proj', 32, 32), ...lora('multi_modal_projector.linear_1', 32, 32)])
+
+  it('checks clean against its model, and names a projector matrix of the wrong width', () => {
+    expect(adapterIssues('/a', json, tensors, llava)).toEqual([])
+    // the projector saved whole (modulesToSave): PEFT adapts it no further
+    const saved = new Map([...lora('language_model.layers.0.self_attn.q_proj', 32, 32), ...lora('language_model.layers.1.self_attn.q_proj', 32, 32),
+      ['base_model.model.model.multi_modal_projector.linear_1.weight', { shape: [32, 32], dtype: 'F32' }], ['base_model.model.model.multi_modal_projector.linear_1.bias', { shape: [32], dtype: 'F32' }]] as Array<[string, AdapterTensorShape]>)
+    expect(adapterIssues('/a', { ...json, modules_to_save: ['multi_modal_projector'] }, saved, llava)).toEqual([])
+    const wide = new Map([...tensors, ...lora('multi_modal_projector.linear_1', 64, 32)])
+    expect(adapterIssues('/a', json, wide, llava).map((i) => `${i.code} ${i.message}`)).toEqual([
+      "TK348 /a/adapter_model.safetensors: base_model.model.model.multi_modal_projector.linear_1.lora_A.weight has shape [4,64] but the model's projector linear_1 takes 32 features",
+    ])
   })
 })
