@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { tinyTokenizer } from '../data/helpers.ts'
 import { tinyLlavaConfig } from '../vision/tiny-vision.ts'
 
 const config: ModelConfig = { ...knownCheckpoints['tunekit/tiny-mistral']!.config, vocabSize: 50, hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 2, headDim: 16 }
@@ -124,7 +125,7 @@ describe('checkpoints', () => {
 
 describe('a vision-language adapter (PEFT keys under model.language_model and the projector)', () => {
   // the tiny LLaVA of test/vision: text hidden 32, 2 layers; CLIP hidden 32 → linear_1 [32 → 32]
-  const llava = { family: 'llava', config: randomModelConfig({ id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', random: { seed: 0, config: tinyLlavaConfig } }) }
+  const llava = { family: 'llava', config: randomModelConfig({ id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', random: { seed: 0, tokenizer: tinyTokenizer, config: tinyLlavaConfig } }) }
   const lora = (path: string, inF: number, outF: number): Array<[string, AdapterTensorShape]> => [
     [`base_model.model.model.${path}.lora_A.weight`, { shape: [4, inF], dtype: 'F32' }], [`base_model.model.model.${path}.lora_B.weight`, { shape: [outF, 4], dtype: 'F32' }],
   ]
