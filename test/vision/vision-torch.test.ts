@@ -93,6 +93,8 @@ describe('vision families on torch (cpu)', { timeout: 400_000 }, () => {
 
   it('Qwen2-VL (packed): chat --adapter --image on the base answers as the merged folder does', async () => {
     const run = await runRecipe(visionRecipe('qwen2_vl'), backend)
+    const plan = JSON.parse(readFileSync(join(run.artifact('collate'), 'plan.json'), 'utf8')) as { epochsPlan: Array<{ microBatches: Array<{ rows: unknown[][] }> }> }
+    expect(plan.epochsPlan[0]!.microBatches.some((mb) => mb.rows.some((row) => row.length > 1))).toBe(true) // samples packed in a row
     const image = data.heldOut[0]!.image
     const adapted = await chatAnswers(run.artifact('model'), { adapter: run.artifact('train'), image }, questions)
     expect(adapted).toHaveLength(2)
