@@ -182,7 +182,8 @@ def test_loss_equals_transformers_and_peft(trained):
 
     keys = load_file(str(fx.root / "train" / "out" / "adapter_model.safetensors")).keys()
     assert not any("vision_tower" in k or ".blocks." in k for k in keys)
-    assert {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys} == {"q_proj", "v_proj", "linear_1", "linear_2"} if fx.family == "llava" else {"q_proj", "v_proj", "0", "2"}
+    adapted = {"q_proj", "v_proj", "linear_1", "linear_2"} if fx.family == "llava" else {"q_proj", "v_proj", "0", "2"}  # mlp.0, mlp.2
+    assert {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys} == adapted
     assert any(("multi_modal_projector.linear_1.lora_A" if fx.family == "llava" else "visual.merger.mlp.0.lora_A") in k for k in keys)
 
 
