@@ -254,11 +254,12 @@ def test_complete_feeds_the_request_images(trained):
     assert text == expected and out.shape[1] > enc["input_ids"].shape[1]
 
 
-def test_qwen2_vl_packed_rows_train_as_their_samples_unpacked(tmp_path):
-    """data.packing: two samples with an image each in one row, their M-RoPE positions computed per segment
-    (vision.py's mrope_positions, as get_rope_index computes them for a row of its own) and attention
-    block-diagonal: the steps' losses equal the unpacked plan's (each step the same 2 samples)."""
-    fx = VisionFixture(tmp_path, "qwen2_vl")
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl"])
+def test_packed_rows_train_as_their_samples_unpacked(tmp_path, family):
+    """data.packing: two samples with an image each in one row, attention block-diagonal and, for Qwen2-VL,
+    the M-RoPE positions computed per segment (vision.py's mrope_positions, as get_rope_index computes them
+    for a row of its own): the steps' losses equal the unpacked plan's (each step the same 2 samples)."""
+    fx = VisionFixture(tmp_path, family)
     unpacked = [e["loss"] for e in run_worker("run", str(fx.spec("unpacked")))[1] if e["type"] == "step"]
     lengths = [len(s[0]) for s in fx.samples]
     for ep in fx.plan["epochsPlan"]:
