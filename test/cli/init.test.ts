@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runCli } from '@tunekit/cli'
+import { loadRecipe, runCli } from '@tunekit/cli'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const exec = promisify(execFile)
@@ -48,6 +48,16 @@ describe('tunekit init', () => {
     expect(check.err).toBe('')
     expect(check.out).toBe('✔ recipes/support-bot.ts: no problems\n')
     expect(check.code).toBe(0)
+  })
+
+  it('a vision-language checkpoint gets the torch backend it trains on (VisionNeedsTorch otherwise): the recipe loads', async () => {
+    const init = await cli(work, 'init', 'recipes/looks.ts', '--model', 'llava-hf/llava-1.5-7b-hf')
+    expect(init.code).toBe(0)
+    const text = readFileSync(join(work, 'recipes', 'looks.ts'), 'utf8')
+    expect(text).toContain("  model: { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava' },\n  // LLaVA and Qwen2-VL train in the torch worker")
+    expect(text).toContain("\n  backend: 'torch',\n  data: {")
+    // loading validates it (the type check is the first test's)
+    expect((await loadRecipe(join(work, 'recipes', 'looks.ts'))).backend).toBe('torch')
   })
 
   it('refuses to overwrite without --force and names the fix', async () => {

@@ -1,9 +1,11 @@
 import { knownCheckpoints, type ModelConfig } from '@tunekit/core'
-import { adapterConfigJson, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, readLatestCheckpoint, writeAdapter, writeCheckpoint, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/hf'
+import { adapterConfigJson, adapterIssues, initialAdapter, listCheckpoints, loraSpecFromRecipe, parseAdapterKey, readAdapter, randomModelConfig, readLatestCheckpoint, writeAdapter, writeCheckpoint, type AdapterTensorShape, type FloatTensor, type LoraSpec, type TrainerState } from '@tunekit/hf'
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { tinyTokenizer } from '../data/helpers.ts'
+import { tinyLlavaConfig } from '../vision/tiny-vision.ts'
 
 const config: ModelConfig = { ...knownCheckpoints['tunekit/tiny-mistral']!.config, vocabSize: 50, hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 2, headDim: 16 }
 const tmp = () => mkdtemp(join(tmpdir(), 'tk-ad-'))
@@ -88,6 +90,13 @@ describe('PEFT adapter layout', () => {
     expect(parseAdapterKey('base_model.model.model.embed_tokens.weight')).toEqual({ kind: 'saved', module: 'embed_tokens' })
     expect(parseAdapterKey('base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })
     expect(parseAdapterKey('something.else')).toBeUndefined()
+    // a vision-language model's keys (PEFT 0.21 on transformers 5's LlavaForConditionalGeneration / Qwen2VLForConditionalGeneration)
+    expect(parseAdapterKey('base_model.model.model.language_model.layers.1.self_attn.q_proj.lora_A.weight')).toEqual({ kind: 'lora', module: 'q_proj', layer: 1, matrix: 'lora_A' })
+    expect(parseAdapterKey('base_model.model.model.multi_modal_projector.linear_2.lora_B.weight')).toEqual({ kind: 'projector', module: 'linear_2', matrix: 'lora_B' })
+    expect(parseAdapterKey('base_model.model.model.visual.merger.mlp.0.lora_A.weight')).toEqual({ kind: 'projector', module: 'mlp.0', matrix: 'lora_A' })
+    expect(parseAdapterKey('base_model.model.model.visual.merger.ln_q.bias')).toEqual({ kind: 'saved', module: 'merger' })
+    expect(parseAdapterKey('base_model.model.model.language_model.embed_tokens.token_adapter.trainable_tokens_delta')).toEqual({ kind: 'tokens', module: 'embed_tokens' })
+    expect(parseAdapterKey('base_model.model.model.vision_tower.encoder.layers.0.self_attn.q_proj.lora_A.weight')).toBeUndefined() // the tower is never adapted
   })
 })
 
@@ -111,5 +120,27 @@ describe('checkpoints', () => {
     expect(latest.adapter.tensors.get(key)).toEqual(tensors.get(key))
     expect((await readdir(latest.path)).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'optimizer.safetensors', 'trainer_state.json'])
     expect(await readLatestCheckpoint(await tmp())).toBeUndefined()
+  })
+})
+
+describe('a vision-language adapter (PEFT keys under model.language_model and the projector)', () => {
+  // the tiny LLaVA of test/vision: text hidden 32, 2 layers; CLIP hidden 32 → linear_1 [32 → 32]
+  const llava = { family: 'llava', config: randomModelConfig({ id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', random: { seed: 0, tokenizer: tinyTokenizer, config: tinyLlavaConfig } }) }
+  const lora = (path: string, inF: number, outF: number): Array<[string, AdapterTensorShape]> => [
+    [`base_model.model.model.${path}.lora_A.weight`, { shape: [4, inF], dtype: 'F32' }], [`base_model.model.model.${path}.lora_B.weight`, { shape: [outF, 4], dtype: 'F32' }],
+  ]
+  const json = { peft_type: 'LORA', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'linear_1'], base_model_name_or_path: 'base' }
+  const tensors = new Map([...lora('language_model.layers.0.self_attn.q_proj', 32, 32), ...lora('language_model.layers.1.self_attn.q_proj', 32, 32), ...lora('multi_modal_projector.linear_1', 32, 32)])
+
+  it('checks clean against its model, and names a projector matrix of the wrong width', () => {
+    expect(adapterIssues('/a', json, tensors, llava)).toEqual([])
+    // the projector saved whole (modulesToSave): PEFT adapts it no further
+    const saved = new Map([...lora('language_model.layers.0.self_attn.q_proj', 32, 32), ...lora('language_model.layers.1.self_attn.q_proj', 32, 32),
+      ['base_model.model.model.multi_modal_projector.linear_1.weight', { shape: [32, 32], dtype: 'F32' }], ['base_model.model.model.multi_modal_projector.linear_1.bias', { shape: [32], dtype: 'F32' }]] as Array<[string, AdapterTensorShape]>)
+    expect(adapterIssues('/a', { ...json, modules_to_save: ['multi_modal_projector'] }, saved, llava)).toEqual([])
+    const wide = new Map([...tensors, ...lora('multi_modal_projector.linear_1', 64, 32)])
+    expect(adapterIssues('/a', json, wide, llava).map((i) => `${i.code} ${i.message}`)).toEqual([
+      "TK348 /a/adapter_model.safetensors: base_model.model.model.multi_modal_projector.linear_1.lora_A.weight has shape [4,64] but the model's projector linear_1 takes 32 features",
+    ])
   })
 })

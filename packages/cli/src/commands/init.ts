@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
-import { fail, familyNames, knownCheckpoints } from '@tunekit/core'
+import { fail, familyInfo, familyNames, knownCheckpoints } from '@tunekit/core'
 import type { CliCommand, CliContext } from '../context.ts'
 import { dependencySpecs, installPath, tunekitOrigin } from '../tunekit-origin.ts'
 import { installHint, moduleType, shellWord } from './install-hint.ts'
@@ -90,9 +90,8 @@ type SourceFile = import('ts-morph').SourceFile
 /** Sets `name: '…'` and, when given, the model, in the first object literal passed to the recipe factory. */
 async function editRecipe(file: SourceFile, name: string, model: { id: string; family: string } | undefined): Promise<void> {
   const { SyntaxKind } = await import('ts-morph')
-  const decl = file.getVariableDeclarationOrThrow('recipe')
-  const call = decl.getInitializerIfKindOrThrow(SyntaxKind.CallExpression)
-  const options = call.getArguments()[0]!.asKindOrThrow(SyntaxKind.ObjectLiteralExpression)
+  const recipeOptions = () => file.getVariableDeclarationOrThrow('recipe').getInitializerIfKindOrThrow(SyntaxKind.CallExpression).getArguments()[0]!.asKindOrThrow(SyntaxKind.ObjectLiteralExpression)
+  const options = recipeOptions()
   options.getPropertyOrThrow('name').asKindOrThrow(SyntaxKind.PropertyAssignment).setInitializer(`'${name}'`)
   if (model) {
     const modelProp = options.getPropertyOrThrow('model').asKindOrThrow(SyntaxKind.PropertyAssignment)
@@ -105,6 +104,13 @@ async function editRecipe(file: SourceFile, name: string, model: { id: string; f
       const start = text.lastIndexOf('\n', pos - 1) + 1
       const stop = text[end] === '\n' ? end + 1 : end
       file.replaceText([start, stop], '')
+    }
+    // a vision-language family trains on the torch backend alone (VisionNeedsTorch otherwise); the
+    // edited text's nodes are new ones
+    if (familyInfo(model.family)?.vision) {
+      const edited = recipeOptions().getPropertyOrThrow('model')
+      const indent = file.getFullText().slice(edited.getStartLinePos(), edited.getStart())
+      file.insertText(edited.getEnd(), `,\n${indent}// LLaVA and Qwen2-VL train in the torch worker (transformers' own classes); records may hold images (docs/multimodal.md)\n${indent}backend: 'torch'`)
     }
   }
 }

@@ -79,6 +79,8 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   const dora = json.use_dora === true
   const magnitudes = new Set<string>() // `module.layer` of each DoRA magnitude vector
   const seenSaved = new Set<string>()
+  const projectors = new Set<string>() // a vision-language model's projector modules with both matrices
+  const projectorModules: readonly string[] = family?.vision?.projectorModules ?? []
   for (const [key, t] of tensors) {
     if (!isFloatDtype(t.dtype)) {
       malformed.push(issue('MalformedSafetensors', { path: key, value: t.dtype }, weightsFile, `adapter tensor ${JSON.stringify(key)} is ${t.dtype}, not a float type`))
@@ -112,6 +114,20 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
           if (got !== want) misfit(key, `${key} has shape ${show(t.shape)} but the model's ${k.module} ${k.matrix === 'lora_A' ? 'takes' : 'gives'} ${want} features (hidden_size ${c.hiddenSize}, intermediate_size ${c.intermediateSize})`, t.shape)
         }
       }
+    } else if (k.kind === 'projector') {
+      if (targets && !targets.includes(k.module)) bad(`${configFile}: target_modules`, `${ADAPTER_WEIGHTS} holds LoRA matrices for ${JSON.stringify(k.module)} but target_modules is ${JSON.stringify(targets)}`, json.target_modules)
+      const other = key.replace(`.${k.matrix}.`, k.matrix === 'lora_A' ? '.lora_B.' : '.lora_A.')
+      if (!tensors.has(other)) bad(key, `${key} has no ${k.matrix === 'lora_A' ? 'lora_B' : 'lora_A'} partner (${other})`, undefined, weightsFile)
+      else if (k.matrix === 'lora_A') projectors.add(k.module)
+      if (base && family && t.shape.length === 2) {
+        if (!projectorModules.includes(k.module)) misfit(key, `${key} adapts a projector module ${JSON.stringify(k.module)}, which the ${base.family} model it is applied to does not have (its projector's: ${projectorModules.join(', ') || 'none'})`, k.module)
+        else {
+          const [inF, outF] = family.linearShape(base.config, k.module)
+          const want = k.matrix === 'lora_A' ? inF : outF
+          const got = k.matrix === 'lora_A' ? t.shape[1] : t.shape[0]
+          if (got !== want) misfit(key, `${key} has shape ${show(t.shape)} but the model's projector ${k.module} ${k.matrix === 'lora_A' ? 'takes' : 'gives'} ${want} features`, t.shape)
+        }
+      }
     } else if (k.kind === 'magnitude') {
       magnitudes.add(`${k.module}.${k.layer}`)
       if (t.shape.length !== 1) bad(key, `${key} has shape ${show(t.shape)}; a DoRA magnitude vector has one dimension (the module's output features)`, t.shape, weightsFile)
@@ -122,10 +138,11 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
     } else if (k.kind === 'saved') {
       seenSaved.add(k.module)
       if (!saved.includes(k.module)) bad(`${configFile}: modules_to_save`, `${ADAPTER_WEIGHTS} holds a full copy of ${JSON.stringify(k.module)} but modules_to_save is ${JSON.stringify(json.modules_to_save ?? null)}`, json.modules_to_save)
+      // (a vision-language model's projector saved whole is no embedding: transformers checks its shapes on load)
       if (k.module === 'score') {
         // the reward head, Linear(hidden, num_labels = 1)
         if (base && (t.shape.length !== 2 || t.shape[0] !== 1 || t.shape[1] !== base.config.hiddenSize)) misfit(key, `${key} has shape ${show(t.shape)} but the model's reward head score is [1, ${base.config.hiddenSize}] (num_labels, hidden_size)`, t.shape)
-      } else if (base && (t.shape.length !== 2 || t.shape[1] !== base.config.hiddenSize || t.shape[0]! < base.config.vocabSize)) {
+      } else if (base && k.module !== family?.vision?.projector && (t.shape.length !== 2 || t.shape[1] !== base.config.hiddenSize || t.shape[0]! < base.config.vocabSize)) {
         misfit(key, `${key} has shape ${show(t.shape)} but the model's ${k.module} is [${base.config.vocabSize} or more rows, ${base.config.hiddenSize}] (vocab_size, hidden_size)`, t.shape)
       }
     } else {
@@ -149,6 +166,12 @@ export function adapterIssues(dir: string, json: Record<string, unknown>, tensor
   if (targets && (json.layers_to_transform === null || json.layers_to_transform === undefined)) {
     for (const m of targets) {
       if (family && !family.linearModules.includes(m)) continue
+      // a projector module is one module, not one per layer; with the projector saved whole (modules_to_save), PEFT adapts it no further
+      if (projectors.has(m)) continue
+      if (projectorModules.includes(m)) {
+        if (!seenSaved.has(family!.vision!.projector)) bad(`${configFile}: target_modules`, `target_modules lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no LoRA matrices for it`, m)
+        continue
+      }
       const layers = layersOf.get(m)?.size ?? 0
       if (layers === 0) bad(`${configFile}: target_modules`, `target_modules lists ${JSON.stringify(m)} but ${ADAPTER_WEIGHTS} holds no LoRA matrices for it`, m)
       else if (base && layers < base.config.numHiddenLayers) bad(`${configFile}: target_modules`, `${ADAPTER_WEIGHTS} holds LoRA matrices of ${JSON.stringify(m)} for ${layers} of the model's ${base.config.numHiddenLayers} layers`, m)

@@ -8,6 +8,11 @@
 //     the full trained copy, under the base weight's own name — PEFT drops `modules_to_save.default`)
 //   base_model.model.model.embed_tokens.token_adapter.trainable_tokens_delta  [tokens, hidden]
 //     (trainable tokens: the new values of those rows, not a difference)
+// A vision-language model (LLaVA, Qwen2-VL: transformers 5's *ForConditionalGeneration) keeps its
+// language model under `model.language_model.` (base_model.model.model.language_model.layers.{i}…)
+// and its projector beside it: base_model.model.model.multi_modal_projector.linear_1.lora_A.weight,
+// base_model.model.model.visual.merger.mlp.0.lora_A.weight (modules_to_save: the projector's own
+// weights, base_model.model.model.multi_modal_projector.linear_1.weight, …).
 // and adapter_config.json as PEFT's LoraConfig writes it, so `PeftModel.from_pretrained` loads what
 // either backend wrote. This file is the only place that spells LoRA's artifact layout.
 import type { LoraOptions } from '@tunekit/core'
@@ -105,17 +110,33 @@ export type AdapterKey =
   | { kind: 'magnitude'; module: string; layer: number }
   | { kind: 'saved'; module: string }
   | { kind: 'tokens'; module: string }
+  /** A LoRA matrix of a vision-language model's projector (one module, no layers): LLaVA's `linear_1`, Qwen2-VL's `mlp.0`. */
+  | { kind: 'projector'; module: string; matrix: 'lora_A' | 'lora_B' }
+
+// the decoder layers of a text model (model.layers) or of a vision-language model's language model (model.language_model.layers)
+const LAYERS = String.raw`^base_model\.model\.model\.(?:language_model\.)?layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.`
+const LORA_KEY = new RegExp(String.raw`${LAYERS}(lora_A|lora_B)\.weight$`)
+const MAGNITUDE_KEY = new RegExp(`${LAYERS}lora_magnitude_vector$`)
+// a vision-language model's projector module path, and the module name modules_to_save gives it
+const PROJECTORS: Record<string, string> = { multi_modal_projector: 'multi_modal_projector', 'visual.merger': 'merger' }
+const PROJECTOR = /^base_model\.model\.model\.(multi_modal_projector|visual\.merger)\.(.+)$/
 
 /** Parses a PEFT key of a decoder adapter, or undefined when it is not one tunekit writes. */
 export function parseAdapterKey(key: string): AdapterKey | undefined {
-  const lora = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.(lora_A|lora_B)\.weight$/.exec(key)
+  const lora = LORA_KEY.exec(key)
   if (lora) return { kind: 'lora', module: lora[2]!, layer: Number(lora[1]), matrix: lora[3] as 'lora_A' | 'lora_B' }
-  const magnitude = /^base_model\.model\.model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+)\.lora_magnitude_vector$/.exec(key)
+  const magnitude = MAGNITUDE_KEY.exec(key)
   if (magnitude) return { kind: 'magnitude', module: magnitude[2]!, layer: Number(magnitude[1]) }
   if (key === `${PREFIX}lm_head.weight`) return { kind: 'saved', module: 'lm_head' }
   if (key === `${PREFIX}score.weight`) return { kind: 'saved', module: 'score' }
-  if (key === `${PREFIX}model.embed_tokens.weight`) return { kind: 'saved', module: 'embed_tokens' }
-  const tokens = /^base_model\.model\.(?:model\.)?(embed_tokens|lm_head)\.token_adapter\.trainable_tokens_delta$/.exec(key)
+  if (key === `${PREFIX}model.embed_tokens.weight` || key === `${PREFIX}model.language_model.embed_tokens.weight`) return { kind: 'saved', module: 'embed_tokens' }
+  const tokens = /^base_model\.model\.(?:model\.(?:language_model\.)?)?(embed_tokens|lm_head)\.token_adapter\.trainable_tokens_delta$/.exec(key)
   if (tokens) return { kind: 'tokens', module: tokens[1]! }
+  const projector = PROJECTOR.exec(key)
+  if (projector) {
+    const matrix = /^([\w.]+)\.(lora_A|lora_B)\.weight$/.exec(projector[2]!)
+    if (matrix) return { kind: 'projector', module: matrix[1]!, matrix: matrix[2] as 'lora_A' | 'lora_B' }
+    if (/^[\w.]+\.(weight|bias)$/.test(projector[2]!) && !projector[2]!.includes('lora_')) return { kind: 'saved', module: PROJECTORS[projector[1]!]! }
+  }
   return undefined
 }

@@ -155,68 +155,76 @@ def reference_losses(fx: VisionFixture, targets: list[str]) -> tuple[list[float]
     return losses, model
 
 
-@pytest.fixture(scope="module")
-def llava(tmp_path_factory):
-    fx = VisionFixture(tmp_path_factory.mktemp("llava"), "llava")
+@pytest.fixture(scope="module", params=["llava", "qwen2_vl"])
+def trained(request, tmp_path_factory):
+    """The family's fixture after the worker's 3 LoRA steps: (fixture, the worker's events)."""
+    fx = VisionFixture(tmp_path_factory.mktemp(request.param), request.param)
     _, events, _ = run_worker("run", str(fx.spec("train")))
     return fx, events
 
 
-def test_llava_loss_equals_transformers_and_peft(llava):
-    fx, events = llava
+def targets(fx: VisionFixture) -> list[str]:
+    return LORA["targetModules"] if fx.family == "llava" else ["q_proj", "v_proj", "mlp.0", "mlp.2"]
+
+
+def tower(fx: VisionFixture) -> str:
+    return r".*vision_tower.*" if fx.family == "llava" else r".*visual\.(blocks|patch_embed).*"
+
+
+def test_loss_equals_transformers_and_peft(trained):
+    fx, events = trained
     worker = [e["loss"] for e in events if e["type"] == "step"]
-    expected, _ = reference_losses(fx, LORA["targetModules"])
+    expected, _ = reference_losses(fx, targets(fx))
     assert len(worker) == 3
     assert np.allclose(worker, expected, rtol=0, atol=1e-5), (worker, expected)
     # the vision tower has no adapter; the language model and the projector do
     from safetensors.torch import load_file
 
     keys = load_file(str(fx.root / "train" / "out" / "adapter_model.safetensors")).keys()
-    assert not any("vision_tower" in k for k in keys)
-    assert {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys} == {"q_proj", "v_proj", "linear_1", "linear_2"}
-    assert any("multi_modal_projector.linear_1.lora_A" in k for k in keys)
+    assert not any("vision_tower" in k or ".blocks." in k for k in keys)
+    adapted = {"q_proj", "v_proj", "linear_1", "linear_2"} if fx.family == "llava" else {"q_proj", "v_proj", "0", "2"}  # mlp.0, mlp.2
+    assert {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys} == adapted
+    assert any(("multi_modal_projector.linear_1.lora_A" if fx.family == "llava" else "visual.merger.mlp.0.lora_A") in k for k in keys)
 
 
-def test_llava_merge_loads_in_transformers_with_the_adapted_logits(llava):
+def merged_folder(fx: VisionFixture) -> Path:
+    """The worker's merge of the trained adapter, with the base's config.json and the tokenizer beside it
+    (what the TS driver writes through @tunekit/hf); merged once per fixture."""
+    merged_dir = fx.root / "merge" / "out"
+    if (merged_dir / "config.json").exists():
+        return merged_dir
+    from tunekit_torch.modeling import lora_config
+
+    # what the TS driver writes beside the tensors: adapter_config.json (here PEFT's own)
+    lora_config(fx.params().method, str(fx.model), [], tower(fx)).save_pretrained(str(fx.root / "train" / "out"))
+    run_worker("run", str(fx.spec("merge", kind="merge", params=merge_params())))
+    for f in (fx.tokenize / "tokenizer").iterdir():
+        shutil.copy(f, merged_dir / f.name)
+    shutil.copy(fx.model / "config.json", merged_dir / "config.json")
+    return merged_dir
+
+
+def test_merge_loads_in_transformers_with_the_adapted_logits(trained):
     from peft import PeftModel
     from transformers import AutoModelForImageTextToText
 
-    fx, _ = llava
-    train_out = fx.root / "train" / "out"
-    from tunekit_torch.modeling import lora_config
-
-    # what the TS driver writes beside the tensors: adapter_config.json (here PEFT's own), then the merged metadata
-    lora_config(fx.params().method, str(fx.model), [], r".*vision_tower.*").save_pretrained(str(train_out))
-    run_worker("run", str(fx.spec("merge", kind="merge", params=merge_params())))
-    merged_dir = fx.root / "merge" / "out"
-    shutil.copy(fx.model / "config.json", merged_dir / "config.json")
-    merged = AutoModelForImageTextToText.from_pretrained(str(merged_dir), dtype=torch.float32)
-    adapted = PeftModel.from_pretrained(AutoModelForImageTextToText.from_pretrained(str(fx.model), dtype=torch.float32), str(train_out))
+    fx, _ = trained
+    merged, info = AutoModelForImageTextToText.from_pretrained(str(merged_folder(fx)), dtype=torch.float32, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    adapted = PeftModel.from_pretrained(AutoModelForImageTextToText.from_pretrained(str(fx.model), dtype=torch.float32), str(fx.root / "train" / "out"))
     batch = {k: v for k, v in fx.batch([0, 1]).items() if k != "labels"}
     with torch.no_grad():
         a, b = merged(**batch).logits, adapted(**batch).logits
     assert (a - b).abs().max().item() < 1e-5
 
 
-def test_qwen2_vl_loss_equals_transformers_and_peft(tmp_path):
-    fx = VisionFixture(tmp_path, "qwen2_vl")
-    _, events, _ = run_worker("run", str(fx.spec("train")))
-    worker = [e["loss"] for e in events if e["type"] == "step"]
-    expected, _ = reference_losses(fx, ["q_proj", "v_proj", "mlp.0", "mlp.2"])
-    assert len(worker) == 3
-    assert np.allclose(worker, expected, rtol=0, atol=1e-5), (worker, expected)
-
-
-def test_llava_complete_feeds_the_request_images(llava):
-    """`complete` with `pixels` (the torch driver's pixels.bin beside request.json) answers what
-    transformers' generate answers with those pixel_values."""
+def test_complete_feeds_the_request_images(trained):
+    """`complete` with `pixels` (the torch driver's pixels.bin beside request.json; Qwen2-VL's image_grid_thw
+    with them) answers what transformers' generate answers with those inputs."""
     from transformers import AutoModelForImageTextToText
 
-    fx, _ = llava
-    merged_dir = fx.root / "merge" / "out"
-    assert (merged_dir / "config.json").exists(), "runs after the merge test"
-    for f in (fx.tokenize / "tokenizer").iterdir():
-        shutil.copy(f, merged_dir / f.name)
+    fx, _ = trained
+    merged_dir = merged_folder(fx)
     ids, _ = fx.samples[0]
     prompt_ids = ids[:-3]  # the image tokens and the question
     folder = fx.root / "complete"
@@ -224,16 +232,75 @@ def test_llava_complete_feeds_the_request_images(llava):
     fx.pixels[0].astype("<f4").tofile(folder / "pixels.bin")
     from tunekit_torch.modeling import load_tokenizer
 
+    grid = [[1, 4, 4]] if fx.family == "qwen2_vl" else None
     tok = load_tokenizer(merged_dir)
     prompt = tok.decode(prompt_ids[1:], skip_special_tokens=False)
     request = {"model": str(merged_dir), "prompt": prompt, "maxNewTokens": 4, "temperature": 0, "seed": 0, "device": "cpu",
-               "pixels": {"file": "pixels.bin", "offsets": [0], "shapes": [list(fx.pixels[0].shape)], "gridThw": None}}
+               "pixels": {"file": "pixels.bin", "offsets": [0], "shapes": [list(fx.pixels[0].shape)], "gridThw": grid}}
     (folder / "request.json").write_text(json.dumps(request))
     _, events, _ = run_worker("complete", str(folder / "request.json"))
     text = next(e["text"] for e in events if e["type"] == "completion")
     model = AutoModelForImageTextToText.from_pretrained(str(merged_dir), dtype=torch.float32).eval()
     enc = tok(prompt, return_tensors="pt", add_special_tokens=False)
-    assert enc["input_ids"][0].tolist().count(VOCAB) == 16  # the prompt's 16 <image> tokens
+    pad = VOCAB if fx.family == "llava" else VOCAB + 2
+    assert enc["input_ids"][0].tolist().count(pad) == (16 if fx.family == "llava" else 4)  # the prompt's image tokens
+    if fx.family == "llava":
+        vision = {"pixel_values": torch.from_numpy(fx.pixels[0][None])}
+    else:  # what Qwen2VLProcessor returns beside input_ids
+        vision = {"pixel_values": torch.from_numpy(fx.pixels[0]), "image_grid_thw": torch.tensor(grid), "mm_token_type_ids": (enc["input_ids"] == pad).int()}
     with torch.no_grad():
-        out = model.generate(**enc, pixel_values=torch.from_numpy(fx.pixels[0][None]), max_new_tokens=4, do_sample=False, eos_token_id=[2], pad_token_id=2)
-    assert text == tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        out = model.generate(**enc, **vision, max_new_tokens=4, do_sample=False, eos_token_id=[2], pad_token_id=2)
+    expected = tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert text == expected and out.shape[1] > enc["input_ids"].shape[1]
+
+
+@pytest.mark.parametrize("family", ["llava", "qwen2_vl"])
+def test_packed_rows_train_as_their_samples_unpacked(tmp_path, family):
+    """data.packing: two samples with an image each in one row, attention block-diagonal and, for Qwen2-VL,
+    the M-RoPE positions computed per segment (vision.py's mrope_positions, as get_rope_index computes them
+    for a row of its own): the steps' losses equal the unpacked plan's (each step the same 2 samples)."""
+    fx = VisionFixture(tmp_path, family)
+    unpacked = [e["loss"] for e in run_worker("run", str(fx.spec("unpacked")))[1] if e["type"] == "step"]
+    lengths = [len(s[0]) for s in fx.samples]
+    for ep in fx.plan["epochsPlan"]:
+        ep["microBatches"] = [{"length": lengths[a] + lengths[b], "rows": [[{"sample": a, "start": 0, "length": lengths[a]}, {"sample": b, "start": 0, "length": lengths[b]}]]}
+                              for a, b in ([0, 1], [2, 3], [4, 5])]
+    (fx.collate / "plan.json").write_text(json.dumps(fx.plan))
+    packed = [e["loss"] for e in run_worker("run", str(fx.spec("packed")))[1] if e["type"] == "step"]
+    # padding-free (args.paddingFree): the segments end to end in one row, no mask: the 1-D positions lead the 3-D ones
+    from tunekit_torch.params import TrainParams
+
+    flat = fx.params().to_json()
+    flat["args"]["paddingFree"] = True
+    flat = [e["loss"] for e in run_worker("run", str(fx.spec("flat", params=TrainParams.from_json(flat))))[1] if e["type"] == "step"]
+    assert len(packed) == 3
+    assert np.allclose(packed, unpacked, rtol=0, atol=1e-5), (packed, unpacked)
+    assert np.allclose(flat, unpacked, rtol=0, atol=1e-5), (flat, unpacked)
+
+
+def test_qwen2_vl_full_run_merges_to_a_folder_transformers_loads(tmp_path):
+    """method full: the merge of the trained model folder (its tower frozen) loads in transformers with
+    every weight in place and gives the trained artifact's logits."""
+    from transformers import AutoModelForImageTextToText
+
+    from tunekit_torch.params import TrainParams
+
+    fx = VisionFixture(tmp_path, "qwen2_vl")
+    p = fx.params().to_json()
+    p["method"] = {"kind": "full"}
+    run_worker("run", str(fx.spec("train", params=TrainParams.from_json(p))))
+    run_worker("run", str(fx.spec("merge", kind="merge", params=merge_params())))
+    merged_dir = fx.root / "merge" / "out"
+    shutil.copy(fx.model / "config.json", merged_dir / "config.json")
+    merged, info = AutoModelForImageTextToText.from_pretrained(str(merged_dir), dtype=torch.float32, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    trained = AutoModelForImageTextToText.from_pretrained(str(fx.root / "train" / "out"), dtype=torch.float32)
+    base = AutoModelForImageTextToText.from_pretrained(str(fx.model), dtype=torch.float32)
+    batch = {k: v for k, v in fx.batch([0, 1]).items() if k != "labels"}
+    with torch.no_grad():
+        a, b, c = merged(**batch).logits, trained(**batch).logits, base(**batch).logits
+    assert (a - b).abs().max().item() < 1e-5 and (a - c).abs().max().item() > 1e-3  # trained, and kept as trained
+    # the ViT blocks stayed frozen; the merger trained
+    tower = [n for n, _ in base.named_parameters() if ".blocks." in n]
+    assert all(torch.equal(dict(merged.named_parameters())[n], dict(base.named_parameters())[n]) for n in tower)
+    assert not torch.equal(merged.model.visual.merger.mlp[0].weight, base.model.visual.merger.mlp[0].weight)

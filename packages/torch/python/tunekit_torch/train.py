@@ -34,7 +34,7 @@ from .modeling import (
     unwrapped,
 )
 from .methods import METHODS, virtual_tokens
-from .vision import forward_inputs, model_type
+from .vision import forward_inputs, model_type, mrope_positions
 from .moe_loss import router_aux_coef, router_aux_term
 from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
@@ -80,15 +80,17 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
         # from the device position ids, a GPU wait each
         cu, longest = batch["cu_seq_lens"], batch["max_length"]
         extra.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=longest, max_length_k=longest)
-    # a vision-language model's images (pixel_values, Qwen2-VL's image_grid_thw); Qwen2-VL computes its
-    # 3-D M-RoPE positions itself from the image tokens (get_rope_index), so it takes no position ids
+    # a vision-language model's images (pixel_values, Qwen2-VL's image_grid_thw); Qwen2-VL's 3-D M-RoPE
+    # positions come from the image tokens, per packed segment (vision.py's mrope_positions)
     vision = forward_inputs(unwrapped(model), batch)
-    own_positions = model_type(unwrapped(model)) == "qwen2_vl"
+    positions = batch["position_ids"]
+    if model_type(unwrapped(model)) == "qwen2_vl":
+        positions = mrope_positions(unwrapped(model), batch)
     with autocast():
         out = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
-            position_ids=None if prefix or own_positions else batch["position_ids"],
+            position_ids=None if prefix else positions,
             use_cache=False,
             **vision,
             **extra,

@@ -105,3 +105,31 @@ def forward_inputs(model, batch: dict) -> dict:
         ids, cfg = batch["input_ids"], model.config
         vision["mm_token_type_ids"] = (ids == cfg.image_token_id).int() + 2 * (ids == cfg.video_token_id).int()
     return vision
+
+
+def mrope_positions(model, batch: dict) -> torch.Tensor:
+    """Qwen2-VL's M-RoPE position ids of a batch, [3, rows, length] (temporal, height, width), computed for
+    each packed segment as transformers' get_rope_index computes them for a sequence of its own: text
+    positions 1-D from the segment's start, each image's tokens on its (t, h, w) grid (the batch's
+    image_grid_thw, in the order the images come: rows in order, segments in order). A segment's positions
+    restart at 0 as its row positions do (shards.py), so a packed row is its samples' unpacked rows
+    side by side; padding keeps its row positions (never attended, never a label). Without an
+    attention mask (padding-free rows), the 1-D text positions lead ([4, rows, length]): transformers
+    builds the block-diagonal mask from them."""
+    ids, text, tokens, cfg = batch["input_ids"], batch["position_ids"], batch["token_mask"], model.config
+    kinds = (ids == cfg.image_token_id).int()  # 1 on <|image_pad|>, 0 on text (tunekit's data holds no video)
+    grids = (batch.get("vision") or {}).get("image_grid_thw")
+    rope_index = model.model.get_rope_index
+    out = text[None].repeat(3, 1, 1)
+    used = 0
+    for r in range(ids.shape[0]):
+        real = int(tokens[r].sum())  # segments lie from column 0; padding follows them
+        bounds = (text[r, :real] == 0).nonzero().flatten().tolist() + [real]
+        for a, b in zip(bounds, bounds[1:]):
+            kind = kinds[r, a:b]
+            images = int(kind[0]) + int((kind[1:] > kind[:-1]).sum())  # runs of image tokens: one image each
+            segment_grids = grids[used : used + images] if images else None
+            positions, _ = rope_index(ids[r : r + 1, a:b], kind[None], image_grid_thw=segment_grids)
+            out[:, r, a:b] = positions[:, 0]
+            used += images
+    return out if batch.get("attention_mask") is not None else torch.cat([text[None], out])
