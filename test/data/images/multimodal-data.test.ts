@@ -38,8 +38,8 @@ let qwen: string
 let text: string
 beforeAll(async () => {
   ;({ dir, done } = await tempDir())
-  llava = await modelFolder('llava', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14 } }, clipConfig)
-  qwen = await modelFolder('qwen', ['<|vision_start|>', '<|vision_end|>', '<|image_pad|>'], { model_type: 'qwen2_vl', vision_start_token_id: 322, vision_end_token_id: 323, image_token_id: 324 }, qwenConfig)
+  llava = await modelFolder('llava', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14, image_size: 28 } }, clipConfig)
+  qwen = await modelFolder('qwen', ['<|vision_start|>', '<|vision_end|>', '<|image_pad|>'], { model_type: 'qwen2_vl', vision_start_token_id: 322, vision_end_token_id: 323, image_token_id: 324, vision_config: { patch_size: 4, spatial_merge_size: 2 } }, qwenConfig)
   text = await modelFolder('text', [], { model_type: 'llama' }, undefined)
   await mkdir(join(dir, 'pics'), { recursive: true })
   await image('pics/a.png', 37, 23, 1)
@@ -219,6 +219,9 @@ describe('errors before compute', () => {
         value: "<dir>/text"
         fix: Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor)."
     `)
+    // the count is config.json's vision side (core's VisionConfig): a processor that crops to other sizes is refused
+    const wide = await modelFolder('llava-56', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14, image_size: 56 } }, clipConfig)
+    expect(await fails([{ instruction: '<image>', output: 'x', images: ['pics/a.png'] }], 'alpaca', wide)).toMatch(/TK509 .*preprocessor_config.json makes <dir>\/pics\/a.png 4 image tokens and config.json's vision_config 16/)
   })
 })
 
