@@ -241,6 +241,21 @@ describe('the graph key', () => {
     expect(after.key).not.toBe(before.key)
     await image('pics/a.png', 37, 23, 1)
   })
+
+  it("covers a CSV source's images column too (one path a cell, quoted fields parsed as the CSV source parses them)", async () => {
+    await writeFile(join(dir, 'keyed.csv'), 'instruction,output,images\n"<image> which, colour?",red,pics/b.png\nno image,x,\n')
+    const recipe = defineRecipe({
+      name: 'keyed-csv',
+      model: { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } },
+      data: { source: fileSource('keyed.csv'), format: 'alpaca', maxLength: 64 },
+    })
+    const formatNode = async () => (await compile(recipe, { baseDir: dir })).nodes.find((n) => n.id === 'format')!
+    const before = await formatNode()
+    expect(before.reads.map((r) => r.path)).toEqual([join(dir, 'pics/b.png')])
+    await image('pics/b.png', 20, 40, 99)
+    expect((await formatNode()).key).not.toBe(before.key)
+    await image('pics/b.png', 20, 40, 2)
+  })
 })
 
 describe('processor settings', () => {
