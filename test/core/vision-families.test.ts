@@ -141,7 +141,7 @@ describe('model.vision: what of a vision-language model trains', () => {
       [RecipeError: Recipe has 3 problems
       ✖ TK518 model.vision.projectorOnly trains only the projector (LLaMA-Factory's train_mm_proj_only: the language model and the vision tower frozen), but freezeTower: false trains the vision tower → at model.vision.freezeTower
         value: false
-        fix: Remove freezeTower: false, or projectorOnly: true to train the tower as well.
+        fix: Remove freezeTower: false (projectorOnly keeps the tower frozen), or remove projectorOnly to train the tower with the rest.
       ✖ TK518 model.vision.projectorOnly trains only the projector (LLaMA-Factory's train_mm_proj_only: the language model and the vision tower frozen), but lora.targetModules names "q_proj", which is not the projector's → at lora.targetModules[0]
         value: "q_proj"
         fix: Target only the projector's linears (linear_1, linear_2), or leave lora.targetModules out.

@@ -40,7 +40,7 @@ export function visionIssues({ model = {}, backend, method, lora }: VisionParts)
   }
   const freezeTower = vision?.freezeTower ?? true
   const projectorOnly = vision?.projectorOnly === true
-  if (projectorOnly && vision?.freezeTower === false) issues.push(issue('VisionProjectorOnly', { path: 'model.vision.freezeTower', value: false, hintArgs: ['Remove freezeTower: false, or projectorOnly: true to train the tower as well.'] }, 'freezeTower: false trains the vision tower'))
+  if (projectorOnly && vision?.freezeTower === false) issues.push(issue('VisionProjectorOnly', { path: 'model.vision.freezeTower', value: false, hintArgs: ['Remove freezeTower: false (projectorOnly keeps the tower frozen), or remove projectorOnly to train the tower with the rest.'] }, 'freezeTower: false trains the vision tower'))
   if (projectorOnly && vision?.freezeProjector === true) issues.push(issue('VisionProjectorOnly', { path: 'model.vision.freezeProjector', value: true, hintArgs: ['Remove one of the two: projectorOnly trains the projector that freezeProjector freezes.'] }, 'freezeProjector: true freezes the projector'))
   if (kind !== 'lora') return issues
   const at = method?.kind === undefined ? 'lora' : 'method'
