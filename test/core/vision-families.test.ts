@@ -1,4 +1,4 @@
-import { countParams, countTrainable, defineRecipe, families, inline, knownCheckpoints, methods, llavaImageTokens, modelConfigFromText, type ModuleName } from '@tunekit/core'
+import { countParams, countTrainable, defineRecipe, estimateMemory, families, inline, knownCheckpoints, methods, llavaImageTokens, modelConfigFromText, type ModuleName } from '@tunekit/core'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 
 // LlavaForConditionalGeneration and Qwen2VLForConditionalGeneration as transformers 5.23's
@@ -121,6 +121,12 @@ describe('model.vision: what of a vision-language model trains', () => {
     const c = knownCheckpoints['llava-hf/llava-1.5-7b-hf']!.config
     const counts = (v?: object) => countParams(families.llava, c, { kind: 'full' }, 0, v && vision(v))
     expect(counts({ freezeTower: false }).trainable - counts().trainable).toBe(303_507_456)
+    // plan's memory: the tower's float32 gradients (4 bytes) and AdamW moments (8 bytes) a parameter more
+    const memory = (v?: object) => estimateMemory({
+      family: families.llava, config: c, params: counts(v), method: { kind: 'full' }, optimizer: 'adamw_torch', batchSize: 1, seqLen: 64,
+      model: { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', dtype: 'bfloat16', gradientCheckpointing: true }, target: { backend: 'torch', device: 'cuda', dtypes: ['float32', 'bfloat16'] },
+    })
+    expect([memory({ freezeTower: false }).gradients - memory().gradients, memory({ freezeTower: false }).optimizer - memory().optimizer]).toEqual([4 * 303_507_456, 8 * 303_507_456])
   })
 
   it('refuses what cannot train: model.vision on a text family, freeze and llama-pro, projectorOnly beside LM modules (TK516-TK519)', () => {
