@@ -45,7 +45,7 @@ export { families, familyNames, familyInfo, familyModelType, matchesModule, prob
 export { decoderModuleGroup } from './families/decoder.ts'
 export { remoteCodeIssue, REMOTE_CODE_MODEL_TYPES } from './families/remote-code.ts'
 export type { EncoderConfig, Family, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, ModuleName, MoeConfig, Qwen2VlVision, SaveableModule, VisionConfig, VisionModules, WeightShapes } from './families/index.ts'
-export { imageTokenCount, llavaImageTokens, visionConfigOf, visionTokens, type VisionToken } from './families/index.ts'
+export { imageTokenCount, llavaImageTokens, readLlavaVision, visionConfigOf, visionTokens, type VisionToken } from './families/index.ts'
 export { allLinearModules, defaultTargetModules, defaultVisionTraining, loraExcludeModules, towerOnlyModules, visionTrainingOf } from './vision-training.ts'
 export { modelConfigFromText } from './families/model-config.ts'
 export { randomConfigJson } from './families/random-config.ts'
