@@ -25,6 +25,14 @@ describe('the model family registry', () => {
       'llava-hf/llava-1.5-7b-hf': 7_063_427_072,
       'Qwen/Qwen2-VL-2B-Instruct': 2_208_985_600,
       'Qwen/Qwen2-VL-7B-Instruct': 8_291_375_616,
+      // the chat / instruct checkpoints: their base's config, so their base's count
+      'meta-llama/Llama-2-7b-chat-hf': 6_738_415_616,
+      'meta-llama/Llama-3.2-1B-Instruct': 1_235_814_400,
+      'mistralai/Mistral-7B-Instruct-v0.1': 7_241_732_096,
+      'mistralai/Mixtral-8x7B-Instruct-v0.1': 46_702_792_704,
+      'google/gemma-2b-it': 2_506_172_416,
+      'google/gemma-2-2b-it': 2_614_341_888,
+      'Qwen/Qwen2-0.5B-Instruct': 494_032_768,
     })
     for (const c of Object.values(knownCheckpoints)) {
       if (c.publishedParams > 0) expect(families[c.family].totalParams(c.config)).toBe(c.publishedParams)

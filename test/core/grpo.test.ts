@@ -31,7 +31,7 @@ describe('the grpo stage', () => {
     const baseDir = tempDir('grpo')
     const g = await compile(parseRecipe(grpo([exact])), { baseDir })
     const train = g.nodes.find((n) => n.id === 'train')!
-    expect(g.nodes.find((n) => n.id === 'tokenize')!.params).toMatchObject({ render: { kind: 'prompt', template: 'chatml' } })
+    expect(g.nodes.find((n) => n.id === 'tokenize')!.params).toMatchObject({ render: { kind: 'prompt', template: 'mistral-instruct' } })
     expect(train.inputs).toEqual(['model', 'tokenize'])
     expect(train.params).toMatchObject({ objective: { kind: 'grpo', rewards: [exact.toString()], numGenerations: 4, beta: 0, lossType: 'dapo' } })
     // the same text is the same key; another reward re-trains

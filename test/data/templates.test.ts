@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { builtinTemplates, chatTemplate, loadTokenizer, renderChat, runTokenize, savedChatTemplate, tokenizeConversations, turnEnd, type BuiltinTemplate, type Conversation, type LoadedTokenizer, type Message } from '@tunekit/data'
+import { workerPython } from '../python.ts'
 import { tempDir, tinyTokenizer } from './helpers.ts'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
@@ -46,8 +48,8 @@ describe('built-in chat templates', () => {
     const tok = await loadTokenizer(tinyTokenizer, { add: tokens }, { eos: turnEnd[name] })
     const eos = tok.eos.token
     const runs = await trainedText(tok, name, chat)
-    // llama-2 puts a space before the answer and before eos
-    const expected = name === 'llama-2' ? [` hello world ${eos}`, ` four ${eos}`] : [`hello world${eos}`, `four${eos}`]
+    // llama-2 puts a space before the answer and before eos; llava one before the answer (after `ASSISTANT:`)
+    const expected = name === 'llama-2' ? [` hello world ${eos}`, ` four ${eos}`] : name === 'llava' ? [` hello world${eos}`, ` four${eos}`] : [`hello world${eos}`, `four${eos}`]
     expect(runs).toEqual(expected)
     expect(await trainedText(tok, name, chat, 'last-assistant')).toEqual(expected.slice(1))
   })
@@ -118,10 +120,10 @@ describe('template failures are errors with codes', () => {
       "3 problems
       ✖ TK308 template chatml: "<|im_start|>" is not one token of this tokenizer (it encodes to 11 ids) → at tokens
         value: "<|im_start|>"
-        fix: Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).
+        fix: Add the special tokens the template writes to the tokenizer (tokens.add, or tokens.chatml for ChatML), or pick a template whose markers this tokenizer has (data.template).
       ✖ TK308 template chatml: "<|im_end|>" is not one token of this tokenizer (it encodes to 9 ids) → at tokens
         value: "<|im_end|>"
-        fix: Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).
+        fix: Add the special tokens the template writes to the tokenizer (tokens.add, or tokens.chatml for ChatML), or pick a template whose markers this tokenizer has (data.template).
       ✖ TK307 1 of 1 assistant turns, first conversation 0 (turn ending at token 77): the end-of-turn token "</s>" is not a supervised label → at tokens.eos
         value: "</s>"
         fix: Make sure the template ends assistant turns with the eos token (tokens.eos) and that it is not the pad token."
@@ -156,5 +158,48 @@ describe('tools', () => {
     await tokenizeConversations([{ id: '0', messages: chat.slice(1, 3), tools: [{ name: 'plus' }, { name: 'minus' }] }], tok,
       { template, maxLength: 512, truncation: 'truncate', mask: 'assistant', onError: 'fail' }, ({ ids }) => void texts.push(tok.decode(ids)))
     expect(texts[0]).toContain('tools: plus, minus')
+  })
+})
+
+// llava-hf/llava-1.5-7b-hf's chat_template (its chat_template.json; the same text is transformers'
+// LLaVA processor test fixture, tests/models/llava/test_processor_llava.py's prepare_processor_dict).
+// Typed content parts, images first; an assistant turn ends with a space and no eos.
+const llavaHfTemplate =
+  "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}{% endif %}" +
+  "{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\\n' }}{% endfor %}" +
+  "{# Render all text next #}{% if message['role'] != 'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}{% endfor %}" +
+  "{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+
+describe('llava: LLaVA-1.5 as transformers renders llava-hf/llava-1.5-7b-hf', () => {
+  test("renders as apply_chat_template does with the checkpoint's template, with eos where it writes a space after an answer", () => {
+    const conversation: Message[] = [
+      { role: 'system', content: 'Read the picture.' },
+      { role: 'user', content: '<image>\nWhat colour is the square?' },
+      { role: 'assistant', content: 'red' },
+      { role: 'user', content: 'And the circle?' },
+      { role: 'assistant', content: 'blue' },
+    ]
+    // the same conversation in typed parts, the `<image>` placeholder as an image part
+    const parts = conversation.map((m) => ({
+      role: m.role,
+      content: m.content.startsWith('<image>\n') ? [{ type: 'image' }, { type: 'text', text: m.content.slice('<image>\n'.length) }] : [{ type: 'text', text: m.content }],
+    }))
+    const cases = [{ n: 2, gen: true }, { n: 4, gen: true }, { n: 5, gen: false }]
+    const script = `
+import json, sys
+from transformers import PreTrainedTokenizerFast
+t = PreTrainedTokenizerFast(tokenizer_file=sys.argv[1], bos_token="<s>", eos_token="</s>")
+parts, cases = json.loads(sys.stdin.read())
+print(json.dumps([t.apply_chat_template(parts[:c["n"]], chat_template=sys.argv[2], tokenize=False, add_generation_prompt=c["gen"]) for c in cases]))`
+    const hf = JSON.parse(execFileSync(workerPython(), ['-c', script, join(tinyTokenizer, 'tokenizer.json'), llavaHfTemplate], {
+      input: JSON.stringify([parts, cases]), env: { ...process.env, TRANSFORMERS_VERBOSITY: 'error' },
+    }).toString().trim().split('\n').at(-1)!) as string[]
+    expect(hf[0]).toBe('Read the picture. USER: <image>\nWhat colour is the square? ASSISTANT:')
+    const llava = chatTemplate('llava', { bosToken: '<s>', eosToken: '</s>' })
+    const ours = cases.map((c) => renderChat(llava, conversation.slice(0, c.n), c.gen))
+    // LLaVA-1.5 trained each answer ending in eos (conv_vicuna_v1's "</s>"); the hub template writes ' '
+    const withEos = (text: string): string => text.replace('ASSISTANT: red ', 'ASSISTANT: red</s>').replace('ASSISTANT: blue ', 'ASSISTANT: blue</s>')
+    expect(ours).toEqual(hf.map(withEos))
   })
 })

@@ -12,13 +12,13 @@ const paramsOf = (g: Graph, id: string) => g.nodes.find((n) => n.id === id)!.par
 describe('the rm stage', () => {
   it('is model, source, format, tokenize, train and merge; LoRA saves the head score (PEFT SEQ_CLS) without the recipe listing it', async () => {
     const recipe = rm()
-    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual(['chatml', 'assistant', false])
+    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual(['mistral-instruct', 'assistant', false])
     const baseDir = tempDir('rm-stage')
     const g = await compile(recipe, { baseDir })
     expect(g.nodes.map((n) => [n.id, n.inputs])).toEqual([
       ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['train', ['model', 'tokenize']], ['merge', ['model', 'train', 'tokenize']],
     ])
-    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'chatml', maxPromptLength: 512 })
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'preference', template: 'mistral-instruct', maxPromptLength: 512 })
     expect(paramsOf(g, 'train').objective).toEqual({ kind: 'rm' })
     expect(paramsOf(g, 'train').method).toMatchObject({ kind: 'lora', modulesToSave: ['score'] })
     expect(recipe.lora.modulesToSave).toEqual([])

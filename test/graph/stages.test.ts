@@ -1,6 +1,8 @@
 // The stage axis: each stage's graph, and the combinations of stage and data options that check refuses.
 import { describe, expect, it } from 'vitest'
-import { compile, defineRecipe, inline, plan, stages, type Graph, type RecipeInput } from '@tunekit/core'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { compile, defineRecipe, formatPlan, inline, plan, stages, type Graph, type RecipeInput } from '@tunekit/core'
 import { tempDir } from './helpers.ts'
 
 const docs = [{ text: 'the cat sat on the mat.' }, { text: 'the dog sat on the log.' }, { text: 'the fox sat on the hill.' }]
@@ -18,14 +20,27 @@ describe('stages', () => {
   it('sft (the default): conversations through the chat template, loss on the turns the mask picks, no packing', async () => {
     const recipe = defineRecipe({ model, data: { source: inline([{ instruction: 'hi', output: 'hello' }]), format: 'alpaca', split: { eval: 0 } } })
     expect(recipe.stage).toEqual({ kind: 'sft' })
-    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual(['chatml', 'assistant', false])
+    // the family's template (mistral's chat models': mistral-instruct), the rule in graph.json
+    expect([recipe.data.template, recipe.data.mask, recipe.data.packing]).toEqual(['mistral-instruct', 'assistant', false])
     const g = await compile(recipe, { baseDir: tempDir('stage') })
+    expect(g.template).toEqual({ template: 'mistral-instruct', rule: "family mistral's default (its chat models' template)" })
     expect(shape(g)).toEqual([
       ['model', []], ['source', []], ['format', ['source']], ['tokenize', ['format', 'model']], ['split', ['tokenize']], ['collate', ['split']],
       ['train', ['model', 'tokenize', 'split', 'collate']], ['merge', ['model', 'train', 'tokenize']],
     ])
-    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'chat', template: 'chatml', mask: 'assistant' })
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'chat', template: 'mistral-instruct', mask: 'assistant' })
     expect(paramsOf(g, 'collate').packing).toBe(false)
+  })
+
+  it("llama's template from a local folder's config.json: llama-3 for Llama 3's vocabulary, chosen at compile; plan prints the rule", async () => {
+    const dir = tempDir('llama3')
+    const config = { model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 128256, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 2048, rms_norm_eps: 1e-5 }
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+    const recipe = defineRecipe({ model: { id: dir, family: 'llama' }, data: { source: inline([{ instruction: 'hi', output: 'hello' }]), format: 'alpaca', maxLength: 64, split: { eval: 0 } } })
+    expect(recipe.data.template).toBe('llama-2')
+    const g = await compile(recipe, { baseDir: dir })
+    expect(paramsOf(g, 'tokenize').render).toEqual({ kind: 'chat', template: 'llama-3', mask: 'assistant' })
+    expect(formatPlan(plan(g, { cacheDir: join(dir, 'cache') })).split('\n').find((l) => l.startsWith('template:'))).toBe("template: llama-3 (family llama's default for Llama 3 (vocab_size 128256))")
   })
 
   it('pretrain: the same nodes over raw text, every token trained, packed by default; eval after train with an eval set', async () => {

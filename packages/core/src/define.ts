@@ -3,6 +3,8 @@ import { chainedInput } from './chain-input.ts'
 import { issue, RecipeError, type Issue } from './errors/tunekit-error.ts'
 import { familyInfo, familyNames, type Family, type ModuleName, type SaveableModule } from './families/index.ts'
 import { knownCheckpoints } from './families/checkpoints.ts'
+import { configAtParse, defaultTemplate, type DefaultTemplate } from './families/default-template.ts'
+import { DEFAULT_TEMPLATE, withoutFilledTemplate } from './template-choice.ts'
 import type { FamilyInfo } from './families/types.ts'
 import type { freezeSchema } from './methods/freeze.ts'
 import type { fullSchema } from './methods/full.ts'
@@ -355,24 +357,36 @@ function ktoIssues(stage: { lossType?: string | undefined }, args: NonNullable<R
   return issues
 }
 
-/** The recipe with the stage's data defaults (schema/stage.ts) and the family's template filled in where it leaves them out. */
-function withStageDefaults(recipe: ResolvedRecipe): ResolvedRecipe {
+/**
+ * The recipe with the stage's data defaults (schema/stage.ts) filled in where it leaves them out,
+ * and the chat template where its stage renders chat (families/default-template.ts), with the rule
+ * that chose it.
+ */
+function withStageDefaults(recipe: ResolvedRecipe): { recipe: ResolvedRecipe; filled: DefaultTemplate | undefined } {
   const stage: { template?: 'chatml'; mask: 'all' | 'assistant'; packing: boolean } = stageDataDefaults[recipe.stage.kind]
-  // a family with a template of its own ('auto': the checkpoint's) gets it where the stage renders chat
-  // ('chatml-text' data is ChatML already, whatever the family)
   const { data } = recipe
-  const chatmlText = data.format === 'chatml-text' || (typeof data.format === 'object' && 'kind' in data.format && data.format.kind === 'chatml-text')
-  const own = chatmlText ? undefined : familyInfo(recipe.model.family)?.defaultTemplate
-  const defaults = stage.template !== undefined && own !== undefined ? { ...stage, template: own } : stage
+  const filled = data.template === undefined && stage.template !== undefined ? chatTemplateDefault(recipe) : undefined
   return {
-    ...recipe,
-    data: {
-      ...data,
-      ...(data.template === undefined && defaults.template !== undefined ? { template: defaults.template } : {}),
-      mask: data.mask ?? defaults.mask,
-      packing: data.packing ?? defaults.packing,
+    recipe: {
+      ...recipe,
+      data: {
+        ...data,
+        ...(filled ? { template: filled.template } : {}),
+        mask: data.mask ?? stage.mask,
+        packing: data.packing ?? stage.packing,
+      },
     },
+    filled,
   }
+}
+
+/** The template of chat data a recipe leaves it out of: ChatML for 'chatml-text' data (it is ChatML), else the rules of defaultTemplate, else the stage's `chatml`. */
+function chatTemplateDefault(recipe: ResolvedRecipe): DefaultTemplate {
+  const { format } = recipe.data
+  const chatmlText = format === 'chatml-text' || (typeof format === 'object' && 'kind' in format && format.kind === 'chatml-text')
+  if (chatmlText) return { template: 'chatml', rule: "'chatml-text' data is ChatML already" }
+  const { model } = recipe
+  return defaultTemplate({ family: model.family, id: model.id, chatml: recipe.tokens.chatml, config: configAtParse(model) }) ?? { template: 'chatml', rule: "the stage's default" }
 }
 
 /**
@@ -393,7 +407,8 @@ export function parseRecipe(input: unknown): Recipe {
   const parts = parsed.success ? parsed.data : (validParts(recipeSchema as never, input) as RecipeParts)
   const errors = [...shapeIssues, ...choiceIssues, ...chained.issues, ...checkRecipe(parts).filter((i) => i.severity === 'error')]
   if (!parsed.success || errors.length > 0) throw new RecipeError(errors)
-  const { method: given, ...recipe } = withStageDefaults(parsed.data)
+  const { recipe: defaulted, filled } = withStageDefaults(parsed.data)
+  const { method: given, ...recipe } = defaulted
   const family = familyInfo(recipe.model.family)!
   const { kind: _lora, ...loraGiven } = given?.kind === 'lora' ? given : { kind: 'lora' as const, ...recipe.lora }
   // a vision-language model's: what model.vision trains (vision-training.ts)
@@ -405,7 +420,7 @@ export function parseRecipe(input: unknown): Recipe {
         : loraGiven.targetModules
   const lora = { ...loraGiven, targetModules }
   const method: MethodOptions = given === undefined || given.kind === 'lora' ? { kind: 'lora', ...lora } : given
-  return deepFreeze(Object.assign({ ...recipe, lora, method }, { [RESOLVED]: true })) as unknown as Recipe
+  return deepFreeze(Object.assign({ ...recipe, lora, method }, { [RESOLVED]: true }, filled ? { [DEFAULT_TEMPLATE]: filled } : {})) as unknown as Recipe
 }
 
 /** Marks a recipe parseRecipe returned: its `lora` and `method` say the same thing twice. */
@@ -430,7 +445,7 @@ function withStageArgs(input: unknown): unknown {
  */
 function unresolved(input: unknown): unknown {
   if (!isPlainObject(input) || !(RESOLVED in input)) return input
-  const { lora, method, ...rest } = input
+  const { lora, method, ...rest } = isPlainObject(input.data) ? withoutFilledTemplate(input as typeof input & { data: Record<string, unknown> }) : input
   return isPlainObject(method) && method.kind !== 'lora' ? { ...rest, method } : { ...rest, lora }
 }
 

@@ -335,7 +335,7 @@ export const errors = {
     name: 'TokenizerRoundTrip',
     title: 'Rendered text does not survive tokenisation',
     message: (where: string, detail: string) => `${where}: ${detail}`,
-    hint: 'Check that special tokens used by the template are added to the tokenizer (tokens.add or tokens.chatml).',
+    hint: 'Add the special tokens the template writes to the tokenizer (tokens.add, or tokens.chatml for ChatML), or pick a template whose markers this tokenizer has (data.template).',
   },
   MalformedSafetensors: {
     code: 'TK309',
@@ -807,7 +807,7 @@ export const errors = {
     message: (key: string) => `${key} needs a causal LM (it generates text or exports for llama.cpp), and stage 'qa' trains a span-extraction model`,
     hint: (key: string) => `Remove ${key}; the qa stage writes the trained model in transformers' layout (BertForQuestionAnswering) and scores held-out questions itself (qa-eval's report.json).`,
   },
-  // TK370–TK379: IA³ and prompt tuning (issue 13).
+  // TK370–TK375: IA³ and prompt tuning (issue 13).
   Ia3FeedforwardNotTarget: {
     code: 'TK370',
     name: 'Ia3FeedforwardNotTarget',
@@ -851,7 +851,7 @@ export const errors = {
     message: (key: string, method: string = 'prompt tuning') => `${key} asks for a merged model, but ${method}'s virtual tokens are inputs, not weights: there is nothing to fold into the base (PEFT cannot merge it either)`,
     hint: (method: string = 'prompt tuning') => `Leave out output.merge (or set it to false) and output.gguf; generate, score and \`tunekit chat --adapter\` run the base model with the adapter, ${method === 'prefix tuning' ? 'its prefix before every layer\'s keys and values' : 'its virtual tokens prepended'}.`,
   },
-  // TK376–TK383: P-tuning and prefix tuning (issue 13).
+  // TK376–TK379: P-tuning and prefix tuning (issue 13).
   PrefixTuningFamily: {
     code: 'TK376',
     name: 'PrefixTuningFamily',
@@ -880,7 +880,7 @@ export const errors = {
     message: () => "model.gradientCheckpointing recomputes each layer in the backward pass, but prefix tuning's keys and values enter every layer as its past (a cache), which the recompute does not carry; PEFT refuses the combination too",
     hint: 'Set model.gradientCheckpointing: false (prefix tuning keeps rows their own length, so activations grow less than with prompt tuning), or train P-tuning.',
   },
-  // TK392–TK399: LLaMA Pro block expansion and GaLore.
+  // TK392–TK397: LLaMA Pro block expansion and GaLore.
   ExpandedBlocksNotDivisor: {
     code: 'TK392',
     name: 'ExpandedBlocksNotDivisor',
@@ -977,7 +977,7 @@ export const errors = {
       `${show(folder)} has init_lora_weights ${show(start)}: its A and B were trained against the base PEFT rewrote at the start (W minus the adapter's start), not against the model's own weights, so continuing it on those weights would start from another model`,
     hint: "Convert it in PEFT first: save it with peft_model.save_pretrained(out, path_initial_model_for_weight_conversion=<the adapter saved before training>), which writes a plain LoRA of the original base; adapters tunekit writes for PiSSA are converted already.",
   },
-  // TK380–TK383: LoftQ's artifact (issue 13).
+  // TK380: LoftQ's artifact (issue 13).
   WarmStartLoftq: {
     code: 'TK380',
     name: 'WarmStartLoftq',

@@ -1,5 +1,6 @@
 import { readBertConfig } from './bert.ts'
 import type { Family } from './index.ts'
+import type { BuiltinTemplateName } from '../schema/template-names.ts'
 import type { ModelConfig } from './types.ts'
 import { readLlavaConfig, readQwen2VlConfig } from './vision-config.ts'
 
@@ -10,7 +11,20 @@ export interface KnownCheckpoint {
   config: ModelConfig
   /** Parameters as published, for checking the registry's counting. */
   publishedParams: number
+  /**
+   * The built-in template that renders as its tokenizer_config.json's `chat_template` does, for a
+   * chat / instruct checkpoint: what a recipe on it gets where it leaves `data.template` out
+   * (families/default-template.ts). Absent for base checkpoints, which get their family's.
+   */
+  chatTemplate?: BuiltinTemplateName
 }
+
+/**
+ * A chat / instruct checkpoint whose config.json numbers are its base's (same shapes, same count),
+ * with the template its tokenizer_config.json's chat_template is.
+ */
+const chatOf = (base: KnownCheckpoint, id: string, chatTemplate: BuiltinTemplateName, config: Partial<ModelConfig> = {}): KnownCheckpoint =>
+  ({ ...base, id, chatTemplate, config: { ...base.config, ...config } })
 
 const decoder = (c: Partial<ModelConfig> & Pick<ModelConfig, 'modelType' | 'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numHiddenLayers' | 'numAttentionHeads'>): ModelConfig => ({
   numKeyValueHeads: c.numAttentionHeads,
@@ -52,7 +66,7 @@ const qwen2Vl = (text: Record<string, unknown>): ModelConfig => readQwen2VlConfi
 })
 
 /** Config numbers copied from each checkpoint's config.json. */
-export const knownCheckpoints: Record<string, KnownCheckpoint> = {
+const baseCheckpoints: Record<string, KnownCheckpoint> = {
   'mistralai/Mistral-7B-v0.1': {
     id: 'mistralai/Mistral-7B-v0.1',
     family: 'mistral',
@@ -129,6 +143,7 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
   'microsoft/Phi-3-mini-4k-instruct': {
     id: 'microsoft/Phi-3-mini-4k-instruct',
     family: 'phi3',
+    chatTemplate: 'phi-3',
     publishedParams: 3_821_079_552,
     config: decoder({
       modelType: 'phi3', vocabSize: 32064, hiddenSize: 3072, intermediateSize: 8192, numHiddenLayers: 32,
@@ -159,6 +174,7 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
   '01-ai/Yi-6B-Chat': {
     id: '01-ai/Yi-6B-Chat',
     family: 'yi',
+    chatTemplate: 'chatml',
     publishedParams: 6_061_035_520,
     config: decoder({
       modelType: 'llama', vocabSize: 64000, hiddenSize: 4096, intermediateSize: 11008, numHiddenLayers: 32,
@@ -170,16 +186,18 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
   'google-bert/bert-base-uncased': bertBaseUncased('google-bert/bert-base-uncased'),
   'bert-base-uncased': bertBaseUncased('bert-base-uncased'),
   // CLIP tower 303,507,456 + projector 20,979,712 + language model 6,738,939,904 (transformers' count)
-  'llava-hf/llava-1.5-7b-hf': { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', publishedParams: 7_063_427_072, config: llava15 },
+  'llava-hf/llava-1.5-7b-hf': { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', chatTemplate: 'llava', publishedParams: 7_063_427_072, config: llava15 },
   'Qwen/Qwen2-VL-2B-Instruct': {
     id: 'Qwen/Qwen2-VL-2B-Instruct',
     family: 'qwen2_vl',
+    chatTemplate: 'chatml',
     publishedParams: 2_208_985_600,
     config: qwen2Vl({ vocab_size: 151936, hidden_size: 1536, intermediate_size: 8960, num_hidden_layers: 28, num_attention_heads: 12, num_key_value_heads: 2, tie_word_embeddings: true }),
   },
   'Qwen/Qwen2-VL-7B-Instruct': {
     id: 'Qwen/Qwen2-VL-7B-Instruct',
     family: 'qwen2_vl',
+    chatTemplate: 'chatml',
     publishedParams: 8_291_375_616,
     config: qwen2Vl({ vocab_size: 152064, hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 28, num_attention_heads: 28, num_key_value_heads: 4, tie_word_embeddings: false }),
   },
@@ -193,4 +211,18 @@ export const knownCheckpoints: Record<string, KnownCheckpoint> = {
       numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 2048, slidingWindow: 1024,
     }),
   },
+}
+
+// Chat / instruct checkpoints on their base's config numbers (eos lists and generation configs aside,
+// which planning does not read), each with the built-in its tokenizer_config.json's chat_template is.
+const b = baseCheckpoints
+export const knownCheckpoints: Record<string, KnownCheckpoint> = {
+  ...baseCheckpoints,
+  'meta-llama/Llama-2-7b-chat-hf': chatOf(b['meta-llama/Llama-2-7b-hf']!, 'meta-llama/Llama-2-7b-chat-hf', 'llama-2'),
+  'meta-llama/Llama-3.2-1B-Instruct': chatOf(b['meta-llama/Llama-3.2-1B']!, 'meta-llama/Llama-3.2-1B-Instruct', 'llama-3'),
+  'mistralai/Mistral-7B-Instruct-v0.1': chatOf(b['mistralai/Mistral-7B-v0.1']!, 'mistralai/Mistral-7B-Instruct-v0.1', 'mistral-instruct'),
+  'mistralai/Mixtral-8x7B-Instruct-v0.1': chatOf(b['mistralai/Mixtral-8x7B-v0.1']!, 'mistralai/Mixtral-8x7B-Instruct-v0.1', 'mistral-instruct'),
+  'google/gemma-2b-it': chatOf(b['google/gemma-2b']!, 'google/gemma-2b-it', 'gemma'),
+  'google/gemma-2-2b-it': chatOf(b['google/gemma-2-2b']!, 'google/gemma-2-2b-it', 'gemma'),
+  'Qwen/Qwen2-0.5B-Instruct': chatOf(b['Qwen/Qwen2-0.5B']!, 'Qwen/Qwen2-0.5B-Instruct', 'chatml', { eosTokenId: 151645 }),
 }

@@ -1,3 +1,4 @@
+import type { BuiltinTemplateName } from '../schema/template-names.ts'
 import { fail } from '../errors/tunekit-error.ts'
 import { readRopeScaling, ropeScalingJson } from './rope-scaling.ts'
 import type { FamilyInfo, Gemma2Config, ModelConfig, MoeConfig } from './types.ts'
@@ -200,6 +201,9 @@ export function makeDecoderFamily<M extends AnyDecoderLinear>(opts: {
   /** Mixtral's expert and router names (`mixtralExperts`). */
   expertModules?: readonly M[]
   defaultTargetModules: readonly NoInfer<M>[]
+  /** The family's chat template where the recipe leaves `data.template` out (FamilyInfo.defaultTemplate). */
+  defaultTemplate: BuiltinTemplateName
+  configTemplate?: FamilyInfo['configTemplate']
 }): FamilyInfo<M, DecoderSaveable> {
   const linear = opts.linearModules
   const modelType = opts.modelType ?? opts.name
@@ -220,6 +224,8 @@ export function makeDecoderFamily<M extends AnyDecoderLinear>(opts: {
     ...(opts.expertModules ? { expertModules: opts.expertModules } : {}),
     saveableModules: decoderSaveable,
     defaultTargetModules: opts.defaultTargetModules,
+    defaultTemplate: opts.defaultTemplate,
+    ...(opts.configTemplate ? { configTemplate: opts.configTemplate } : {}),
     readConfig: (json) => readDecoderConfig(json, modelType, opts.defaults),
     writeConfig: (c) => writeDecoderConfig(c, opts.architecture),
     linearShape: decoderLinearShape,

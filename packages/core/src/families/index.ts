@@ -1,6 +1,7 @@
 import { autoFamily } from './auto.ts'
 import { bertFamily } from './bert.ts'
 import { attentionLinear, decoderLinear, makeDecoderFamily, mixtralExperts, phi3Linear } from './decoder.ts'
+import { llama3Template } from './llama3-template.ts'
 import { llavaFamily } from './llava.ts'
 import { qwen2VlFamily } from './qwen2-vl.ts'
 import type { FamilyInfo } from './types.ts'
@@ -12,6 +13,8 @@ import type { FamilyInfo } from './types.ts'
 export const families = {
   llama: makeDecoderFamily({
     name: 'llama',
+    defaultTemplate: 'llama-2',
+    configTemplate: llama3Template,
     architecture: 'LlamaForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false },
     linearModules: decoderLinear,
@@ -19,6 +22,7 @@ export const families = {
   }),
   mistral: makeDecoderFamily({
     name: 'mistral',
+    defaultTemplate: 'mistral-instruct',
     architecture: 'MistralForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false },
     linearModules: decoderLinear,
@@ -26,6 +30,7 @@ export const families = {
   }),
   qwen2: makeDecoderFamily({
     name: 'qwen2',
+    defaultTemplate: 'chatml',
     architecture: 'Qwen2ForCausalLM',
     defaults: { ropeTheta: 1_000_000, attentionBias: true },
     linearModules: decoderLinear,
@@ -33,6 +38,7 @@ export const families = {
   }),
   qwen3: makeDecoderFamily({
     name: 'qwen3',
+    defaultTemplate: 'chatml',
     architecture: 'Qwen3ForCausalLM',
     defaults: { ropeTheta: 1_000_000, attentionBias: false, qkNorm: true },
     linearModules: decoderLinear,
@@ -40,6 +46,7 @@ export const families = {
   }),
   gemma: makeDecoderFamily({
     name: 'gemma',
+    defaultTemplate: 'gemma',
     architecture: 'GemmaForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false, gemma: true },
     linearModules: decoderLinear,
@@ -47,6 +54,7 @@ export const families = {
   }),
   gemma2: makeDecoderFamily({
     name: 'gemma2',
+    defaultTemplate: 'gemma',
     architecture: 'Gemma2ForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false, gemma: true, gemma2: true },
     linearModules: decoderLinear,
@@ -55,6 +63,7 @@ export const families = {
   // Phi-3 (mini / small-context medium): fused qkv_proj and gate_up_proj, which PEFT targets as they are
   phi3: makeDecoderFamily({
     name: 'phi3',
+    defaultTemplate: 'phi-3',
     architecture: 'Phi3ForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false, fusedProjections: true },
     linearModules: phi3Linear,
@@ -63,6 +72,7 @@ export const families = {
   // Mixtral: llama's attention, a top-k mixture of SwiGLU experts in place of the MLP
   mixtral: makeDecoderFamily({
     name: 'mixtral',
+    defaultTemplate: 'mistral-instruct',
     architecture: 'MixtralForCausalLM',
     defaults: { ropeTheta: 1_000_000, attentionBias: false, moe: true },
     linearModules: attentionLinear,
@@ -73,6 +83,7 @@ export const families = {
   // recipes readable and its chat models' ChatML template at hand
   yi: makeDecoderFamily({
     name: 'yi',
+    defaultTemplate: 'chatml',
     modelType: 'llama',
     architecture: 'LlamaForCausalLM',
     defaults: { ropeTheta: 10000, attentionBias: false },

@@ -25,6 +25,8 @@ function clipParams(c: ModelConfig): number {
 export const llavaFamily = makeVisionFamily({
   name: 'llava',
   architecture: 'LlavaForConditionalGeneration',
+  // LLaVA-1.5's "USER: <image>\n… ASSISTANT:" (llava-hf/llava-1.5-7b-hf's chat_template)
+  defaultTemplate: 'llava',
   defaults: { ropeTheta: 10000, attentionBias: false },
   readConfig: readLlavaConfig,
   writeConfig: writeLlavaConfig,

@@ -28,6 +28,7 @@ function towerParams(c: ModelConfig): number {
 export const qwen2VlFamily = makeVisionFamily({
   name: 'qwen2_vl',
   architecture: 'Qwen2VLForConditionalGeneration',
+  defaultTemplate: 'chatml',
   defaults: { ropeTheta: 1_000_000, attentionBias: true },
   readConfig: readQwen2VlConfig,
   writeConfig: writeQwen2VlConfig,

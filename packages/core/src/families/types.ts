@@ -1,3 +1,4 @@
+import type { BuiltinTemplateName } from '../schema/template-names.ts'
 import type { RopeScaling } from './rope-scaling.ts'
 
 /** The config.json numbers a planner needs, read from a Hugging Face config. */
@@ -163,10 +164,18 @@ export interface FamilyInfo<M extends string = string, S extends string = string
    */
   probed?: true
   /**
-   * The chat template chat data gets when `data.template` is left out, where it is not the stage's
-   * `'chatml'`: `'model'` (the checkpoint's own tokenizer_config.json chat_template) for `auto`.
+   * The chat template chat data gets when `data.template` is left out and neither `tokens.chatml`
+   * nor a known checkpoint picks one (families/default-template.ts): the family's chat models' own
+   * (`mistral-instruct` for mistral, `gemma` for gemma), `'model'` (the checkpoint's own
+   * tokenizer_config.json chat_template) for `auto`; absent (the stage's `'chatml'`) for bert.
    */
-  defaultTemplate?: 'model'
+  defaultTemplate?: BuiltinTemplateName | 'model'
+  /**
+   * A default that the config decides, where one family holds checkpoints of two chat formats
+   * (llama: Llama 3's `llama-3` by its 128256-token vocabulary or `rope_scaling` llama3): the
+   * template and what in the config shows it; undefined keeps `defaultTemplate`.
+   */
+  configTemplate?: (config: ModelConfig) => { template: BuiltinTemplateName; because: string } | undefined
   /** config.json `architectures[0]` written for this family. */
   architecture: string
   /**

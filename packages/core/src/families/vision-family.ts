@@ -1,3 +1,4 @@
+import type { BuiltinTemplateName } from '../schema/template-names.ts'
 // A vision-language family (LLaVA, Qwen2-VL): the llama-style decoder of its language model, whose
 // modules keep their decoder names, plus a vision tower (frozen unless model.vision says otherwise) and a
 // projector (one of each module, not one per layer), as transformers' *ForConditionalGeneration
@@ -9,6 +10,8 @@ export interface VisionFamilyOptions<T extends string, P extends string, S exten
   name: string
   architecture: string
   defaults: DecoderDefaults
+  /** The chat template of the family's chat checkpoints (FamilyInfo.defaultTemplate). */
+  defaultTemplate: BuiltinTemplateName
   readConfig(json: Record<string, unknown>): ModelConfig
   writeConfig(config: ModelConfig): Record<string, unknown>
   /** The vision tower's linear module names (those the decoder shares, LLaVA's CLIP q/k/v_proj, included). */
@@ -27,7 +30,7 @@ export interface VisionFamilyOptions<T extends string, P extends string, S exten
 }
 
 export function makeVisionFamily<T extends string, P extends string, S extends string>(o: VisionFamilyOptions<T, P, S>): FamilyInfo<DecoderLinear | T | P, DecoderSaveable | S> & { vision: VisionModules<DecoderLinear | T | P, DecoderSaveable | S> } {
-  const text = makeDecoderFamily({ name: o.name, architecture: o.architecture, defaults: o.defaults, linearModules: decoderLinear, defaultTargetModules: ['q_proj', 'v_proj'] })
+  const text = makeDecoderFamily({ name: o.name, architecture: o.architecture, defaults: o.defaults, linearModules: decoderLinear, defaultTargetModules: ['q_proj', 'v_proj'], defaultTemplate: o.defaultTemplate })
   const projectors: readonly string[] = o.projectorModules
   const isProjector = (m: string): m is P => projectors.includes(m)
   const projectorParams = (c: ModelConfig): number => o.projectorModules.reduce((n, m) => n + weightAndBias(o.projectorShape(c, m)), o.projectorExtraParams?.(c) ?? 0)

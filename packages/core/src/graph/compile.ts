@@ -7,6 +7,8 @@ import { createFileHasher, type FileHasher } from './hash.ts'
 import { addOutputNodes } from './outputs.ts'
 import type { CompileOptions } from './options.ts'
 import type { Graph } from './types.ts'
+import { withModelConfigTemplate } from './model-template.ts'
+import { templateChoice } from '../template-choice.ts'
 
 export { nodeKey } from './key.ts'
 
@@ -21,13 +23,17 @@ export type { CompileOptions } from './options.ts'
  */
 export async function compile(recipe: Recipe, opts: CompileOptions): Promise<Graph> {
   const hasher = createFileHasher(opts.cacheDir ? join(opts.cacheDir, 'file-hashes.json') : undefined)
-  const { nodes } = await compileNodes(recipe, opts, hasher)
+  const resolved = withModelConfigTemplate(recipe, opts)
+  const { nodes } = await compileNodes(resolved, opts, hasher)
   hasher.save()
-  return { version: 1, recipeName: recipe.name, nodes }
+  // the rule that chose the chat template, for plan and the checks table (no key reads it)
+  const template = templateChoice(resolved)
+  return { version: 1, recipeName: recipe.name, nodes, ...(template ? { template } : {}) }
 }
 
 /** The recipe's nodes (a chained recipe's first, graph/chain.ts) and the id of its trained node. */
-async function compileNodes(recipe: Recipe, opts: CompileOptions, hasher: FileHasher): Promise<CompiledNodes> {
+async function compileNodes(given: Recipe, opts: CompileOptions, hasher: FileHasher): Promise<CompiledNodes> {
+  const recipe = withModelConfigTemplate(given, opts)
   const { builder, nodes } = graphBuilder(recipe, opts, hasher)
   const up = chainedRecipe(recipe)
   if (up) await addChainedRecipe(builder, up, (r) => compileNodes(r, opts, hasher))

@@ -3,6 +3,7 @@ export type { Json } from '../json.ts'
 import type { Json } from '../json.ts'
 
 import type { NodeKind } from '../nodes/index.ts'
+import type { ChosenTemplate } from '../template-choice.ts'
 
 export type { NodeKind }
 
@@ -37,4 +38,10 @@ export interface Graph {
   version: 1
   recipeName: string
   nodes: GraphNode[]
+  /**
+   * The chat template the recipe's chat data is rendered with and the rule that chose it (a default
+   * or `data.template`), for `plan` and the checks table; absent where nothing renders chat. Not in
+   * any node's key (the tokenize node's params hold the template itself).
+   */
+  template?: ChosenTemplate
 }

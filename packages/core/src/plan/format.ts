@@ -33,6 +33,7 @@ export function formatPlan(p: Plan): string {
   out.push('', `data (${d.from}): ${d.trainSamples !== undefined ? `${count(d.trainSamples)} train samples, ` : ''}` +
     `${d.stepsPerEpoch !== undefined ? `${d.stepsPerEpoch} steps/epoch, ` : ''}${d.totalSteps !== undefined ? `${d.totalSteps} steps, ` : ''}` +
     `${d.tokens !== undefined ? `${count(d.tokens)} padded tokens, ` : ''}${d.from === 'cache' ? 'longest micro-batch' : 'sequence'} ${d.seqLen}`)
+  if (p.template) out.push(`template: ${typeof p.template.template === 'string' ? p.template.template : 'custom Jinja'} (${p.template.rule})`)
   if ('params' in p.model) {
     const m = p.model
     const pct = ((100 * m.params.trainable) / m.params.total).toFixed(2)

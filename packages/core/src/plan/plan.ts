@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import type { ChosenTemplate } from '../template-choice.ts'
 import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
 import { isTunekitError, issue, type Issue } from '../errors/tunekit-error.ts'
@@ -76,6 +77,8 @@ export interface Plan {
   backend: { name: 'tfjs' | 'torch'; engine: string; device: string; reason: string; assumed: boolean; memoryBytes?: number }
   nodes: PlanNode[]
   data: PlanData
+  /** The chat template and the rule that chose it (graph.json's `template`); absent where nothing renders chat. */
+  template?: ChosenTemplate
   model: (ModelSize & { params: ParamCounts }) | { id: string; reason: string }
   memory: MemoryEstimate | null
   /** Disk the artifacts still to write need in the cache, and what is free there; `null` when the model size is unknown. */
@@ -206,7 +209,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       weightBytes: ['float16', 'bfloat16'].includes(train.model.dtype ?? '') ? 2 : 4, random: modelNode.params.random != null,
     })
   }
-  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
+  return { version: 1, recipeName: graph.recipeName, backend, nodes, data, ...(graph.template ? { template: graph.template } : {}), model, memory, disk, eta: isCached(opts.cacheDir, trainNode.key) ? { seconds: 0, cached: true } : planEta(opts, backend, model, data, train), notes, issues }
 }
 
 const AUTO_NO_READER = "family 'auto' counts from the folder's weights, and plan was given no weightShapes reader (or no folder)"

@@ -106,6 +106,10 @@ export const argsSchema = z.strictObject({
   maxGradNorm: z.number().min(0).default(1),
   /**
    * Batch samples of similar length together: less padding, faster epochs; order stays seeded.
+   * Samples are sorted by length within megabatches of 50 × batchSize (transformers'
+   * LengthGroupedSampler), so a data set under 50 batches gives the same batches, in the same
+   * order, every epoch: a small model can learn those batches by heart (hotel-tools' held-out
+   * slot F1 rose from 91.9 to 98.5 with this off).
    * @defaultValue false
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.group_by_length
    */

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { builtinTemplateNames } from './template-names.ts'
 
 const record = z.record(z.string(), z.unknown())
 
@@ -218,7 +219,7 @@ export const dataSchema = z.strictObject({
    */
   template: z
     .union([
-      z.enum(['chatml', 'llama-2', 'mistral-instruct', 'llama-3', 'gemma', 'phi-3', 'alpaca', 'model']),
+      z.enum([...builtinTemplateNames, 'model']),
       jinjaTemplateSchema,
     ])
     .optional(),

@@ -1,8 +1,12 @@
 import { join } from 'node:path'
-import { autoTemplateIssues, inputOfKind, nodeParams, resolveModelDir, TunekitError, type NodeExecutor } from '@tunekit/core'
+import { autoTemplateIssues, inputOfKind, nodeParams, resolveModelDir, TunekitError, type NodeContext, type NodeExecutor } from '@tunekit/core'
 import { runTokenize, runTokenizeIds, runTokenizeText } from '../tokenize/run-tokenize.ts'
 import { runTokenizePreferences } from '../tokenize/run-tokenize-preferences.ts'
 import { runTokenizePrompts } from '../tokenize/run-tokenize-prompts.ts'
+
+/** The rule that chose this node's template (graph.json's `template`): the recipe's own tokenize node only (a chained recipe's has its own). */
+const templateRuleOf = (ctx: NodeContext): { templateRule?: string } =>
+  ctx.graph.template && !ctx.node.id.includes('/') ? { templateRule: ctx.graph.template.rule } : {}
 
 /** The `tokenize` node: conversations (chat template + mask), documents (raw text), pre-tokenized records or preference records → token shards. */
 export const tokenizeExecutor: NodeExecutor = async (ctx) => {
@@ -30,6 +34,6 @@ export const tokenizeExecutor: NodeExecutor = async (ctx) => {
     ? await runTokenizeText(join(formatDir, 'documents.jsonl'), modelDir, ctx.outDir, common)
     : p.render.kind === 'tokens'
       ? await runTokenizeIds(join(formatDir, 'tokens.jsonl'), modelDir, ctx.outDir, { ...common, onError: p.onError })
-      : await runTokenize(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { ...common, template: p.render.template, mask: p.render.mask, onError: p.onError })
+      : await runTokenize(join(formatDir, 'conversations.jsonl'), modelDir, ctx.outDir, { ...common, template: p.render.template, mask: p.render.mask, onError: p.onError, ...templateRuleOf(ctx) })
   ctx.emit({ type: 'log', node: ctx.node.id, level: 'info', message: `data checks\n${table}` })
 }

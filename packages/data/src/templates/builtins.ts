@@ -4,8 +4,8 @@
  * `messages` (Hugging Face's shape, hf-context.ts), `tools` when the conversation has some,
  * `add_generation_prompt`, `bos_token` and `eos_token`.
  */
-import { CHATML_TOKENS } from '@tunekit/core'
-export type BuiltinTemplate = 'chatml' | 'llama-2' | 'mistral-instruct' | 'llama-3' | 'gemma' | 'phi-3' | 'alpaca'
+import { CHATML_TOKENS, type BuiltinTemplateName } from '@tunekit/core'
+export type BuiltinTemplate = BuiltinTemplateName
 
 /**
  * What ChatML's system turn says around the tool list (the Hermes / Qwen2.5 layout, in our words):
@@ -128,6 +128,19 @@ export const builtinTemplates: Record<BuiltinTemplate, string> = {
     "{% else %}{{ raise_exception('phi-3 has no ' + message['role'] + ' role') }}{% endif %}{% endfor %}" +
     "{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% endif %}",
 
+  // LLaVA-1.5's conversation (llava-hf/llava-1.5-7b-hf's chat_template.json): `system USER: <image>\nquestion
+  // ASSISTANT: answer</s>USER: …`, the generation prompt `ASSISTANT:`. Contents are strings here (the
+  // `<image>` placeholder where the record puts it; llava-hf's template takes typed parts, images first).
+  // The answer ends with eos as LLaVA-1.5 trained (conv_vicuna_v1's `</s>`) where llava-hf's template
+  // writes a space, so the turn end is a label (test/data/templates.test.ts renders both).
+  llava:
+    '{% for message in messages %}' +
+    "{% if message['role'] == 'system' %}{{ message['content'] + ' ' }}" +
+    "{% elif message['role'] == 'user' %}{{ 'USER: ' + message['content'] + ' ' }}" +
+    "{% elif message['role'] == 'assistant' %}{{ 'ASSISTANT: ' + message['content'] + eos_token }}" +
+    "{% else %}{{ raise_exception('llava has no ' + message['role'] + ' role') }}{% endif %}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}",
+
   // system\n\n### Instruction:\n…\n\n### Response:\n…</s>\n\n
   alpaca:
     '{% for message in messages %}' +
@@ -149,6 +162,7 @@ export const turnEnd: Record<BuiltinTemplate, string | undefined> = {
   gemma: '<end_of_turn>',
   'phi-3': '<|end|>',
   alpaca: undefined,
+  llava: undefined,
 }
 
 /** Strings each built-in writes that must be single (added) tokens, or the text round-trip check fails. */
@@ -160,4 +174,5 @@ export const templateMarkers: Record<BuiltinTemplate, readonly string[]> = {
   gemma: ['<start_of_turn>', '<end_of_turn>'],
   'phi-3': ['<|system|>', '<|user|>', '<|assistant|>', '<|end|>'],
   alpaca: [],
+  llava: [],
 }

@@ -16,7 +16,7 @@ export function checkRows(r: TokenizeReport, plan?: { trainedTokensPerEpoch: num
     {
       check: 'template renders',
       status: r.rendered === r.conversations ? 'ok' : 'warn',
-      detail: `${r.rendered}/${r.conversations} conversations with ${r.template}${r.skipped.length ? `, ${r.skipped.length} skipped` : ''}`,
+      detail: `${r.rendered}/${r.conversations} conversations with ${r.template}${r.templateRule !== undefined ? ` (${r.templateRule})` : ''}${r.skipped.length ? `, ${r.skipped.length} skipped` : ''}`,
     },
     {
       check: 'text round-trips',

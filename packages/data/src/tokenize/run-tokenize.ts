@@ -31,6 +31,8 @@ export interface RunTokenizeOptions {
   /** Content key written into index.json. */
   key?: string
   checkRoundTrip?: boolean
+  /** Which rule chose the template (graph.json's `template.rule`): the checks table and TK308 say it. */
+  templateRule?: string
 }
 
 /** tokenizer_config.json's chat_template: a string, or a list of `{ name, template }` (the `default` one). */
@@ -78,6 +80,7 @@ export async function runTokenize(
       markers: isBuiltin(opts.template) ? templateMarkers[opts.template] : [],
       checkRoundTrip: opts.checkRoundTrip ?? true,
       images: imageExpander(modelDir, tok),
+      ...(opts.templateRule !== undefined ? { templateRule: opts.templateRule } : {}),
     }, (s) => {
       conversationIndices.push(s.conversation)
       return writer.add(s.ids, s.mask, s.images)

@@ -23,6 +23,8 @@ export interface TokenizeOptions {
   checkRoundTrip?: boolean
   /** Conversations with images: their `<image>` placeholders expanded, their pixels prepared. */
   images?: ImageExpander
+  /** Which rule chose the template (graph.json's `template.rule`), for the checks table and template errors. */
+  templateRule?: string
 }
 
 /** A sample ready for the shards. */
@@ -38,6 +40,8 @@ export interface TokenizedSample {
 /** What the tokenize step did and found: the numbers behind the checks table. */
 export interface TokenizeReport {
   template: string
+  /** Which rule chose the template (a default's, or `set in data.template`), when the run knew it. */
+  templateRule?: string
   maskMode: MaskMode
   maxLength: number
   truncation: Truncation
@@ -124,9 +128,11 @@ export async function tokenizeConversations(
   const encoder = spanEncoder(tok)
   const checkRoundTrip = opts.checkRoundTrip ?? true
   const r = emptyReport({ template: opts.template.name, maskMode: opts.mask, maxLength: opts.maxLength, truncation: opts.truncation, eos: tok.eos, pad: tok.pad })
+  if (opts.templateRule !== undefined) r.templateRule = opts.templateRule
+  const named = `template ${opts.template.name}${opts.templateRule !== undefined ? ` (${opts.templateRule})` : ''}`
   for (const marker of opts.markers ?? []) {
     if (!tok.atomic.includes(marker))
-      r.issues.push(issue('TokenizerRoundTrip', { path: 'tokens', value: marker }, `template ${opts.template.name}`, `${JSON.stringify(marker)} is not one token of this tokenizer (it encodes to ${tok.encode(marker).length} ids)`))
+      r.issues.push(issue('TokenizerRoundTrip', { path: 'tokens', value: marker }, named, `${JSON.stringify(marker)} is not one token of this tokenizer (it encodes to ${tok.encode(marker).length} ids)`))
   }
   let firstEosMissing = ''
   let firstFullyMasked = ''
