@@ -115,6 +115,8 @@ describe('model.vision: what of a vision-language model trains', () => {
     expect(adapted(families.llava, llava, [...all.lora.targetModules], { freezeTower: false })).toBe(8_448)
     expect(adapted(families.llava, llava, ['linear_1', 'linear_2'], { projectorOnly: true })).toBe(512)
     expect(adapted(families.qwen2_vl, qwen, ['q_proj', 'v_proj', 'qkv', 'proj', 'fc1', 'fc2'], { freezeTower: false })).toBe(3_968)
+    // IA³ adapts the language model only (the worker's exclude_modules keeps CLIP's k/v_proj out)
+    expect(countTrainable({ kind: 'ia3', targetModules: ['k_proj', 'v_proj', 'down_proj'], feedforwardModules: ['down_proj'] }, { family: families.llava, config: llava, addedTokens: 0 }).trainable).toBe(256)
     // projectorOnly: LoRA's default targets are the projector's
     expect(defineRecipe({ ...recipe(), backend: 'torch', model: { id: 'llava-hf/llava-1.5-7b-hf', family: 'llava', vision: { projectorOnly: true } } }).lora.targetModules).toEqual(['linear_1', 'linear_2'])
     // the 7B checkpoint in full with its CLIP tower trained: 303,507,456 more trainable parameters than the default

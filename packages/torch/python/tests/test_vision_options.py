@@ -12,7 +12,7 @@ import torch
 
 from test_vision import make_llava, make_qwen2_vl
 from conftest import VOCAB, train_params
-from tunekit_torch.methods import Full, Lora
+from tunekit_torch.methods import Full, Ia3, Lora
 from tunekit_torch.params import TrainParams
 
 TOWER, PROJECTOR = {"llava": "vision_tower", "qwen2_vl": "visual.blocks"}, {"llava": "multi_modal_projector", "qwen2_vl": "visual.merger"}
@@ -35,11 +35,11 @@ def trained(folders, family: str, method: dict, vision: dict | None) -> tuple[in
     p["model"]["family"] = family
     if vision is not None:
         p["model"]["vision"] = {"freezeTower": True, "freezeProjector": False, "projectorOnly": False, **vision}
-    p["method"] = method if method.get("kind") == "full" else {**p["method"], **method}
+    p["method"] = method if method.get("kind") in ("full", "ia3") else {**p["method"], **method}
     params = TrainParams.from_json(p)
     base = AutoModelForImageTextToText.from_pretrained(str(folders / family), dtype=torch.float32)
     ctx = {"model_id": family, "family": family, "vision": params.model.vision, "tokenize": folders / "tokenize", "initial_adapter": None, "node": "train"}
-    model = (Full() if method.get("kind") == "full" else Lora()).wrap(base, params.method, ctx)
+    model = {"full": Full(), "ia3": Ia3()}.get(method.get("kind"), Lora()).wrap(base, params.method, ctx)
     names = [n for n, q in model.named_parameters() if q.requires_grad]
     return sum(q.numel() for q in model.parameters() if q.requires_grad), names
 
@@ -72,3 +72,9 @@ def test_lora_adapts_the_tower_only_when_it_trains(folders):
     # Qwen2-VL: the blocks' qkv / proj / fc1 / fc2 (its Conv3d patch_embed.proj excluded, LLaMA-Factory's lora_conflict_keys)
     count, names = trained(folders, "qwen2_vl", {"targetModules": ["q_proj", "v_proj", "qkv", "proj", "fc1", "fc2"]}, {"freezeTower": False})
     assert count == 3_968 and not any("patch_embed" in n for n in names)
+
+
+def test_ia3_leaves_the_llava_tower_alone(folders):
+    """IA³ on k/v_proj and down_proj: the language model's only (CLIP's k/v_proj share the names; PEFT's exclude_modules keeps them out)."""
+    count, names = trained(folders, "llava", {"kind": "ia3", "targetModules": ["k_proj", "v_proj", "down_proj"], "feedforwardModules": ["down_proj"]}, None)
+    assert count == 256 and not any("vision_tower" in n for n in names)

@@ -165,8 +165,10 @@ class Ia3(Lora):
     def wrap(self, base, method: TrainParamsMethodIa3, ctx: dict):
         from peft import IA3Config, get_peft_model
 
+        # a vision-language model's tower stays frozen (LLaVA's CLIP k/v_proj share the decoder's names)
+        exclude = lora_exclude(base, None)
         cfg = IA3Config(target_modules=list(method.target_modules), feedforward_modules=list(method.feedforward_modules),
-                        init_ia3_weights=True, task_type="CAUSAL_LM")
+                        init_ia3_weights=True, task_type="CAUSAL_LM", **({"exclude_modules": exclude} if exclude else {}))
         model = get_peft_model(base, cfg)
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
         _trainable_float32(model)
