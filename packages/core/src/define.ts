@@ -24,6 +24,7 @@ import { distributedIssues } from './distributed-issues.ts'
 import { galoreIssues } from './galore-issues.ts'
 import { autoIssues } from './auto-issues.ts'
 import { visionIssues } from './vision-issues.ts'
+import { allLinearModules, defaultTargetModules } from './vision-training.ts'
 import { speedIssues } from './speed-issues.ts'
 import { fromZodIssues, objectKeysAt, validParts } from './schema/validate.ts'
 
@@ -410,11 +411,12 @@ export function parseRecipe(input: unknown): Recipe {
   const { method: given, ...recipe } = defaulted
   const family = familyInfo(recipe.model.family)!
   const { kind: _lora, ...loraGiven } = given?.kind === 'lora' ? given : { kind: 'lora' as const, ...recipe.lora }
+  // a vision-language model's: what model.vision trains (vision-training.ts)
   const targetModules =
     loraGiven.targetModules === undefined
-      ? [...family.defaultTargetModules]
+      ? [...defaultTargetModules(family, recipe.model.vision)]
       : loraGiven.targetModules === 'all-linear'
-        ? [...family.linearModules]
+        ? [...allLinearModules(family, recipe.model.vision)]
         : loraGiven.targetModules
   const lora = { ...loraGiven, targetModules }
   const method: MethodOptions = given === undefined || given.kind === 'lora' ? { kind: 'lora', ...lora } : given

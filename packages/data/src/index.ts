@@ -105,7 +105,7 @@ export { resizeImage, resamplingFilters, type Resampling } from './images/resamp
 export { preprocessImage, smartResize, type PreprocessedImage } from './images/preprocess.ts'
 export { loadPreprocessorConfig, preprocessorConfigOf } from './images/preprocessor-config.ts'
 export type { ClipProcessor, PreprocessorConfig, Qwen2VlProcessor, Rgb } from './images/preprocessor-config.ts'
-export { imageTokensOf, imageModelKind, imageTokenIds, expandedImage, expandPlaceholders, type ImageTokens } from './images/image-tokens.ts'
+export { imageTokensOf, imageTokenCountOf, imageTokenIds, expandedImage, expandPlaceholders, type ImageTokens } from './images/image-tokens.ts'
 export { imageExpander, type ImageExpander, type ExpandedConversation } from './images/image-expander.ts'
 export { imagePlaceholder } from './formats/images.ts'
 export { readPixels, imagesOf, type ImagesIndex, type ShardImage } from './shards/pixel-shards.ts'

@@ -34,7 +34,7 @@ export async function writeTrainMetadata(ctx: NodeContext): Promise<void> {
     const trained = prefixTrained(p.method, config)
     return writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), prefixTuningConfigJson(trained, trained.shape, baseModel, revision))
   }
-  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize))
+  const spec = loraSpecFromRecipe(p.method, family, await readTrainableTokenIds(tokenize), p.model.vision)
   // a PiSSA adapter is written converted by the worker (rank 2r on the original base), as tfjs writes it
   await writeJsonAtomic(join(ctx.outDir, ADAPTER_CONFIG), adapterConfigJson(isPissa(spec) ? pissaConvertedSpec(spec) : spec, family, baseModel, revision))
 }

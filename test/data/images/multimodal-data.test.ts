@@ -38,8 +38,8 @@ let qwen: string
 let text: string
 beforeAll(async () => {
   ;({ dir, done } = await tempDir())
-  llava = await modelFolder('llava', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14 } }, clipConfig)
-  qwen = await modelFolder('qwen', ['<|vision_start|>', '<|vision_end|>', '<|image_pad|>'], { model_type: 'qwen2_vl', vision_start_token_id: 322, vision_end_token_id: 323, image_token_id: 324 }, qwenConfig)
+  llava = await modelFolder('llava', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14, image_size: 28 } }, clipConfig)
+  qwen = await modelFolder('qwen', ['<|vision_start|>', '<|vision_end|>', '<|image_pad|>'], { model_type: 'qwen2_vl', vision_start_token_id: 322, vision_end_token_id: 323, image_token_id: 324, vision_config: { patch_size: 4, spatial_merge_size: 2 } }, qwenConfig)
   text = await modelFolder('text', [], { model_type: 'llama' }, undefined)
   await mkdir(join(dir, 'pics'), { recursive: true })
   await image('pics/a.png', 37, 23, 1)
@@ -219,6 +219,9 @@ describe('errors before compute', () => {
         value: "<dir>/text"
         fix: Train records with images on a vision-language model (family 'llava' or 'qwen2_vl') whose folder holds config.json and transformers' preprocessor_config.json (CLIPImageProcessor or Qwen2VLImageProcessor)."
     `)
+    // the count is config.json's vision side (core's VisionConfig): a processor that crops to other sizes is refused
+    const wide = await modelFolder('llava-56', ['<image>'], { model_type: 'llava', image_token_index: 322, vision_config: { patch_size: 14, image_size: 56 } }, clipConfig)
+    expect(await fails([{ instruction: '<image>', output: 'x', images: ['pics/a.png'] }], 'alpaca', wide)).toMatch(/TK509 .*preprocessor_config.json makes <dir>\/pics\/a.png 4 image tokens and config.json's vision_config 16/)
   })
 })
 
@@ -237,6 +240,21 @@ describe('the graph key', () => {
     const after = await formatNode()
     expect(after.key).not.toBe(before.key)
     await image('pics/a.png', 37, 23, 1)
+  })
+
+  it("covers a CSV source's images column too (one path a cell, quoted fields parsed as the CSV source parses them)", async () => {
+    await writeFile(join(dir, 'keyed.csv'), 'instruction,output,images\n"<image> which, colour?",red,pics/b.png\nno image,x,\n')
+    const recipe = defineRecipe({
+      name: 'keyed-csv',
+      model: { id: 'tunekit/tiny-mistral', family: 'mistral', random: { seed: 1 } },
+      data: { source: fileSource('keyed.csv'), format: 'alpaca', maxLength: 64 },
+    })
+    const formatNode = async () => (await compile(recipe, { baseDir: dir })).nodes.find((n) => n.id === 'format')!
+    const before = await formatNode()
+    expect(before.reads.map((r) => r.path)).toEqual([join(dir, 'pics/b.png')])
+    await image('pics/b.png', 20, 40, 99)
+    expect((await formatNode()).key).not.toBe(before.key)
+    await image('pics/b.png', 20, 40, 2)
   })
 })
 

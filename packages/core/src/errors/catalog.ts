@@ -1739,7 +1739,36 @@ export const errors = {
     name: 'VisionTowerFrozen',
     title: 'The vision tower is frozen',
     message: (module: string, family: string) => `${show(module)} is a module of ${family}'s vision tower only, which stays frozen (LLaMA-Factory's freeze_vision_tower): LoRA adapts the language model and the projector`,
-    hint: (family: string, modules: readonly string[]) => `Target the language model's or projector's modules of ${family}: ${modules.join(', ')}.`,
+    hint: (family: string, modules: readonly string[]) => `Target the language model's or projector's modules of ${family}: ${modules.join(', ')}; or set model.vision.freezeTower: false to adapt the tower too.`,
+  },
+  // ── model.vision: which parts of a vision-language model train (TK516–TK519) ─────────────
+  VisionOptionsWithoutTower: {
+    code: 'TK516',
+    name: 'VisionOptionsWithoutTower',
+    title: 'model.vision is for a vision-language model',
+    message: (family: string) => `model.vision says which parts of a vision-language model train, and model.family ${show(family)} has no vision tower or projector`,
+    hint: (families: readonly string[]) => `Remove model.vision, or train a vision-language family (${families.join(', ')}).`,
+  },
+  VisionMethodUnsupported: {
+    code: 'TK517',
+    name: 'VisionMethodUnsupported',
+    title: 'This method does not train a vision-language model',
+    message: (kind: string, family: string, reason: string) => `method ${show(kind)} on the vision-language family ${show(family)}: ${reason}`,
+    hint: "Use method: { kind: 'full' } or LoRA (leave method out), which train the language model, the projector and, with model.vision.freezeTower: false, the vision tower.",
+  },
+  VisionProjectorOnly: {
+    code: 'TK518',
+    name: 'VisionProjectorOnly',
+    title: 'model.vision.projectorOnly trains the projector alone',
+    message: (what: string) => `model.vision.projectorOnly trains only the projector (LLaMA-Factory's train_mm_proj_only: the language model and the vision tower frozen), but ${what}`,
+    hint: (fix: string) => fix,
+  },
+  VisionProjectorFrozen: {
+    code: 'TK519',
+    name: 'VisionProjectorFrozen',
+    title: 'The projector is frozen',
+    message: (module: string, family: string) => `${show(module)} is ${family}'s projector, which model.vision.freezeProjector keeps frozen (LLaMA-Factory's freeze_multi_modal_projector)`,
+    hint: (family: string, modules: readonly string[]) => `Leave the projector out (${family}'s language model modules: ${modules.join(', ')}), or set model.vision.freezeProjector: false.`,
   },
 } as const satisfies Record<string, ErrorData>
 

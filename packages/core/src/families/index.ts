@@ -114,4 +114,4 @@ export const familyModelType = (info: FamilyInfo): string => info.modelType ?? i
 
 export { matchesModule, probedFamily, type WeightShapes } from './auto.ts'
 export type { EncoderConfig, FamilyInfo, Gemma2Config, LlavaVision, ModelConfig, MoeConfig, Qwen2VlVision, VisionConfig, VisionModules } from './types.ts'
-export { llavaImageTokens, visionTokens, type VisionToken } from './vision-config.ts'
+export { imageTokenCount, llavaImageTokens, readLlavaVision, visionConfigOf, visionTokens, type VisionToken } from './vision-config.ts'

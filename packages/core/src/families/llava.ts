@@ -35,5 +35,8 @@ export const llavaFamily = makeVisionFamily({
   projectorShape: (c, m) => (m === 'linear_1' ? [clip(c).hiddenSize, c.hiddenSize] : [c.hiddenSize, c.hiddenSize]),
   projector: 'multi_modal_projector',
   towerPattern: '.*vision_tower.*',
+  // CLIPEncoderLayer: q/k/v/out_proj [hidden, hidden], mlp.fc1 [hidden, intermediate], mlp.fc2 back
+  towerLinearShape: (c, m) => (m === 'fc1' ? [clip(c).hiddenSize, clip(c).intermediateSize] : m === 'fc2' ? [clip(c).intermediateSize, clip(c).hiddenSize] : [clip(c).hiddenSize, clip(c).hiddenSize]),
+  towerLayers: (c) => clip(c).numHiddenLayers,
   towerParams: clipParams,
 })

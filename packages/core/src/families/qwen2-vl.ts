@@ -37,6 +37,15 @@ export const qwen2VlFamily = makeVisionFamily({
   projectorShape: (c, m) => (m === 'mlp.0' ? [mergedWidth(c), mergedWidth(c)] : [mergedWidth(c), c.hiddenSize]),
   projector: 'merger',
   towerPattern: '.*visual\\.(blocks|patch_embed).*',
+  // the patch embedding's `proj` is a Conv3d, which `proj` would match too (LLaMA-Factory's lora_conflict_keys)
+  towerConflictPattern: '.*visual\\.patch_embed.*',
+  // Qwen2VLVisionBlock: attn.qkv [e, 3e], attn.proj [e, e], mlp.fc1 [e, e·mlp_ratio], mlp.fc2 back
+  towerLinearShape: (c, m) => {
+    const e = vit(c).hiddenSize
+    const mlp = e * vit(c).mlpRatio
+    return m === 'qkv' ? [e, 3 * e] : m === 'proj' ? [e, e] : m === 'fc1' ? [e, mlp] : [mlp, e]
+  },
+  towerLayers: (c) => vit(c).numHiddenLayers,
   towerParams,
   projectorExtraParams: (c) => 2 * vit(c).hiddenSize, // ln_q
 })

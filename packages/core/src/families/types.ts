@@ -214,13 +214,22 @@ export interface FamilyInfo<M extends string = string, S extends string = string
 
 /** Where a vision-language family's vision tower and projector are, by module name. */
 export interface VisionModules<M extends string = string, S extends string = string> {
-  /** The vision tower's linear modules: typed for `targetModules` so that naming one is a clear error (the tower is frozen). */
+  /** The vision tower's linear modules: typed for `targetModules` (LoRA may name them when `model.vision.freezeTower` is false). */
   towerModules: readonly M[]
+  /** `[in, out]` of a tower linear in each of the tower's layers (LLaVA's CLIP fc1 `[hidden, intermediate]`). */
+  towerLinearShape(config: ModelConfig, module: M): readonly [number, number]
+  /** The tower's layers (encoder layers, ViT blocks): each holds one of every tower linear. */
+  towerLayers(config: ModelConfig): number
+  /**
+   * PEFT's `exclude_modules` regex when the tower trains: its modules LoRA cannot adapt as linears
+   * (Qwen2-VL's Conv3d `patch_embed.proj`, LLaMA-Factory's lora_conflict_keys); absent when none.
+   */
+  towerConflictPattern?: string
   /** The projector's linear modules (LLaVA's `linear_1` / `linear_2`, Qwen2-VL's merger `mlp.0` / `mlp.2`): one of each, not one per layer. */
   projectorModules: readonly M[]
   /** The projector as one module `modulesToSave` can hold. */
   projector: S
-  /** PEFT's `exclude_modules` regex for the vision tower (full match on the module path), kept frozen by every method. */
+  /** PEFT's `exclude_modules` regex for the vision tower (full match on the module path), frozen unless `model.vision.freezeTower` is false. */
   towerPattern: string
   /** Parameters of the vision tower and of the projector. */
   towerParams(config: ModelConfig): number

@@ -25,9 +25,15 @@ function visionJson(json: Record<string, unknown>, modelType: string): Record<st
 /** LlavaConfig: `text_config` (llama / mistral), `vision_config` (CLIP), the projector and the image token. */
 export function readLlavaConfig(json: Record<string, unknown>): ModelConfig {
   const text = isObject(json.text_config) ? json.text_config : fail('BadModelConfig', { path: 'text_config' }, 'text_config', 'llava')
-  const textModelType = typeof text.model_type === 'string' ? text.model_type : 'llama'
   const defaults: DecoderDefaults = { ropeTheta: 10000, attentionBias: false }
   const config = readDecoderConfig(text, 'llava', defaults)
+  return { ...config, vision: readLlavaVision(json) }
+}
+
+/** LlavaConfig's vision side: `vision_config` (CLIP), the projector and the image token (the one reader of these fields). */
+export function readLlavaVision(json: Record<string, unknown>): LlavaVision {
+  const text = isObject(json.text_config) ? json.text_config : {}
+  const textModelType = typeof text.model_type === 'string' ? text.model_type : 'llama'
   const v = numberOf(visionJson(json, 'llava'), 'vision_config.', 'llava')
   const top = numberOf(json, '', 'llava')
   const layer = json.vision_feature_layer ?? -2
@@ -53,7 +59,7 @@ export function readLlavaConfig(json: Record<string, unknown>): ModelConfig {
     featureLayer: layer,
     featureSelectStrategy: strategy,
   }
-  return { ...config, vision }
+  return vision
 }
 
 export function writeLlavaConfig(c: ModelConfig): Record<string, unknown> {
@@ -110,10 +116,17 @@ export function readQwen2VlConfig(json: Record<string, unknown>): ModelConfig {
   const merged = isObject(json.text_config) ? { ...json, ...json.text_config } : json
   const { section, rest } = mrope(merged)
   const config = readDecoderConfig(rest, 'qwen2_vl', { ropeTheta: 1_000_000, attentionBias: true })
-  const v = numberOf(visionJson(json, 'qwen2_vl'), 'vision_config.', 'qwen2_vl')
-  const top = numberOf(merged, '', 'qwen2_vl')
   const half = config.headDim / 2
   if (section.reduce((a, b) => a + b, 0) !== half) return fail('BadModelConfig', { path: 'rope_scaling.mrope_section', value: section }, 'rope_scaling.mrope_section', 'qwen2_vl')
+  return { ...config, vision: readQwen2VlVision(json) }
+}
+
+/** Qwen2VLConfig's vision side: `vision_config` (the ViT and merger), the vision tokens and the M-RoPE section (the one reader of these fields). */
+export function readQwen2VlVision(json: Record<string, unknown>): Qwen2VlVision {
+  const merged = isObject(json.text_config) ? { ...json, ...json.text_config } : json
+  const { section } = mrope(merged)
+  const v = numberOf(visionJson(json, 'qwen2_vl'), 'vision_config.', 'qwen2_vl')
+  const top = numberOf(merged, '', 'qwen2_vl')
   const vision: Qwen2VlVision = {
     kind: 'qwen2_vl',
     hiddenSize: v('embed_dim', 1280),
@@ -130,7 +143,30 @@ export function readQwen2VlConfig(json: Record<string, unknown>): ModelConfig {
     videoTokenId: top('video_token_id', 151656),
     mropeSection: section,
   }
-  return { ...config, vision }
+  return vision
+}
+
+const visionReaders: Record<string, (json: Record<string, unknown>) => VisionConfig> = { llava: readLlavaVision, qwen2_vl: readQwen2VlVision }
+
+/**
+ * The vision side of a config.json whose `model_type` is a vision-language family's (llava,
+ * qwen2_vl), read as the family reads it; undefined for any other model. Bad fields are
+ * BadModelConfig (TK310), as the family's reader reports them.
+ */
+export function visionConfigOf(json: Record<string, unknown>): VisionConfig | undefined {
+  return visionReaders[String(json.model_type)]?.(json)
+}
+
+/**
+ * Image tokens one image takes in the text: LLaVA's fixed (image / patch)² (+ CLS), as
+ * llavaImageTokens; Qwen2-VL's grid t·h·w over the merge window (spatial_merge_size²), not counting
+ * `<|vision_start|>` / `<|vision_end|>`.
+ */
+export function imageTokenCount(v: VisionConfig, gridThw?: readonly number[]): number {
+  if (v.kind === 'llava') return llavaImageTokens(v)
+  // every preprocessed Qwen2-VL image has its grid: a missing one is a caller's bug, not the user's
+  if (!gridThw) throw new Error('imageTokenCount: a Qwen2-VL image needs its image_grid_thw')
+  return gridThw.reduce((n, d) => n * d, 1) / v.spatialMergeSize ** 2
 }
 
 export function writeQwen2VlConfig(c: ModelConfig): Record<string, unknown> {

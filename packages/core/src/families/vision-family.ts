@@ -1,6 +1,6 @@
 import type { BuiltinTemplateName } from '../schema/template-names.ts'
 // A vision-language family (LLaVA, Qwen2-VL): the llama-style decoder of its language model, whose
-// modules keep their decoder names, plus a vision tower (frozen: named only to refuse it) and a
+// modules keep their decoder names, plus a vision tower (frozen unless model.vision says otherwise) and a
 // projector (one of each module, not one per layer), as transformers' *ForConditionalGeneration
 // builds them.
 import { decoderLinear, decoderSaveable, makeDecoderFamily, type DecoderDefaults, type DecoderLinear, type DecoderSaveable } from './decoder.ts'
@@ -21,6 +21,9 @@ export interface VisionFamilyOptions<T extends string, P extends string, S exten
   projectorShape(config: ModelConfig, module: P): readonly [number, number]
   projector: S
   towerPattern: string
+  towerConflictPattern?: string
+  towerLinearShape(config: ModelConfig, module: T): readonly [number, number]
+  towerLayers(config: ModelConfig): number
   towerParams(config: ModelConfig): number
   /** Projector parameters outside its linears (Qwen2-VL's merger LayerNorm `ln_q`). */
   projectorExtraParams?(config: ModelConfig): number
@@ -33,7 +36,9 @@ export function makeVisionFamily<T extends string, P extends string, S extends s
   const projectorParams = (c: ModelConfig): number => o.projectorModules.reduce((n, m) => n + weightAndBias(o.projectorShape(c, m)), o.projectorExtraParams?.(c) ?? 0)
   const vision: VisionModules<DecoderLinear | T | P, DecoderSaveable | S> = {
     towerModules: o.towerModules, projectorModules: o.projectorModules, projector: o.projector, towerPattern: o.towerPattern,
-    towerParams: o.towerParams, projectorParams,
+    towerParams: o.towerParams, projectorParams, towerLayers: o.towerLayers,
+    towerLinearShape: (c, m) => o.towerLinearShape(c, m as T),
+    ...(o.towerConflictPattern !== undefined ? { towerConflictPattern: o.towerConflictPattern } : {}),
   }
   const linearShape = (c: ModelConfig, m: DecoderLinear | T | P): readonly [number, number] => (isProjector(m) ? o.projectorShape(c, m) : text.linearShape(c, m as DecoderLinear))
   return {

@@ -2,11 +2,13 @@
 // `image_url` parts), resolved as the format node resolves them (@tunekit/data formats/images.ts and
 // run-format.ts): they go into the format node's reads, so that new bytes under the same path give
 // new keys to format, tokenize and everything after. A data file that mentions no image is never
-// parsed here.
+// parsed here. Parquet files are not read here (core has no parquet reader): their images are not
+// in the key (docs/multimodal.md).
 import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Recipe } from '../define.ts'
+import { CsvParser } from '../fs/csv-parser.ts'
 import { readDatasetInfoEntry } from '../fs/dataset-info-entry.ts'
 import type { CompileOptions } from './options.ts'
 
@@ -31,14 +33,25 @@ function recordImages(record: unknown, column: string | undefined): string[] {
   return out
 }
 
-/** The records of a JSON / JSON-lines data file that mentions images (others: none, without parsing). */
-function recordsMentioningImages(file: string): unknown[] {
+/** A CSV file's rows as records (the header names the columns, as the CSV source reads them); rows the source reports as bad are left out. */
+function csvRecords(text: string): Row[] {
+  const parser = new CsvParser()
+  const [header, ...rows] = [...parser.push(text.replace(/^\uFEFF/, '')), ...parser.end()]
+  if (!header) return []
+  const names = header.fields.map((f) => f.trim())
+  return rows.filter((r) => !r.unclosed && r.fields.length === names.length).map((r) => Object.fromEntries(names.map((n, i) => [n, r.fields[i]])))
+}
+
+/** The records of a JSON / JSON-lines / CSV data file that mentions images (others: none, without parsing). */
+function recordsMentioningImages(file: string, column: string | undefined): unknown[] {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch {
     return [] // the source node reports unreadable files
   }
+  // a CSV's images are a column (one path a cell), which its header names
+  if (/\.csv$/i.test(file)) return column !== undefined && text.includes(column) ? csvRecords(text) : []
   if (!text.includes('"images"') && !text.includes('image_url')) return []
   const parse = (line: string): unknown => {
     try {
@@ -75,6 +88,6 @@ export function imageReadPaths(recipe: Recipe, opts: CompileOptions, dataFiles: 
     for (const r of records) for (const p of recordImages(r, column)) paths.add(isAbsolute(p) ? p : resolve(datasetDir ?? dir, p))
   }
   if (source.kind === 'inline') add(source.records, opts.baseDir)
-  else for (const file of dataFiles) if (/\.(json|jsonl|ndjson)$/i.test(file)) add(recordsMentioningImages(file), dirname(file))
+  else for (const file of dataFiles) if (/\.(json|jsonl|ndjson|csv)$/i.test(file)) add(recordsMentioningImages(file, column), dirname(file))
   return [...paths].sort()
 }

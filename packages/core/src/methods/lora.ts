@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { issue, type Issue } from '../errors/tunekit-error.ts'
 import type { CheckModel, MethodDefinition } from './types.ts'
+import { allLinearModules, defaultTargetModules, visionTrainingOf } from '../vision-training.ts'
 
 // LoRA (Hu et al., 2021): W' = W + (alpha / r) · B·A with A [r, in], B [out, r] trained and W frozen;
 // rsLoRA scales by alpha / √r. The options are PEFT's LoraConfig fields in camelCase.
@@ -212,22 +213,26 @@ export const lora = {
    * DoRA `out` more (the magnitude vector); a saved module is trained in full; trainable tokens
    * train `rows × hidden`.
    */
-  count: (o, { family, config: c, addedTokens }) => {
-    const all = targetsOf(o, family.linearModules, family.defaultTargetModules)
+  count: (o, { family, config: c, addedTokens, vision }) => {
+    const all = targetsOf(o, allLinearModules(family, vision), defaultTargetModules(family, vision))
     // a vision-language model's projector modules are one each, not one a layer
     const once = all.filter((m) => family.vision?.projectorModules.includes(m))
-    const targets = all.filter((m) => !once.includes(m))
+    const targets = all.filter((m) => !once.includes(m) && family.linearModules.includes(m))
+    // a trained tower's linears, one of each a tower layer (LLaVA's CLIP q/k/v_proj beside the decoder's)
+    const tower = family.vision && !visionTrainingOf(vision).freezeTower ? all.filter((m) => family.vision!.towerModules.includes(m)) : []
+    const towerShapes = tower.map((m) => family.vision!.towerLinearShape(c, m))
+    const towerLayers = tower.length > 0 ? family.vision!.towerLayers(c) : 0
     // every module a name matches (bert's `dense` is three a layer)
     const shapes = targets.flatMap((m) => family.linearShapes(c, m))
     const onceShapes = once.flatMap((m) => family.linearShapes(c, m))
     const adapted = (list: ReadonlyArray<readonly [number, number]>): number => list.reduce((sum, [inF, outF]) => sum + o.rank * (inF + outF), 0)
     const outs = (list: ReadonlyArray<readonly [number, number]>): number => list.reduce((sum, [, outF]) => sum + outF, 0)
     const perLayer = adapted(shapes)
-    const magnitudes = o.useDora ? c.numHiddenLayers * outs(shapes) + outs(onceShapes) : 0
+    const magnitudes = o.useDora ? c.numHiddenLayers * outs(shapes) + outs(onceShapes) + towerLayers * outs(towerShapes) : 0
     const modulesToSave = o.modulesToSave.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
     const rows = o.trainableTokens === false ? 0 : o.trainableTokens === true ? addedTokens : o.trainableTokens.length
     const trainableTokens = o.modulesToSave.includes('embed_tokens') ? 0 : rows * c.hiddenSize
-    const adapters = c.numHiddenLayers * perLayer + adapted(onceShapes)
+    const adapters = c.numHiddenLayers * perLayer + adapted(onceShapes) + towerLayers * adapted(towerShapes)
     const trainable = adapters + magnitudes + modulesToSave + trainableTokens
     // LoftQ's artifact keeps the replaced base of every adapted weight [out, in] beside the adapter (hf's peft/loftq.ts)
     const loftqBase = o.initLoraWeights === 'loftq' ? c.numHiddenLayers * shapes.reduce((sum, [inF, outF]) => sum + inF * outF, 0) : 0
@@ -238,7 +243,8 @@ export const lora = {
   // module keeps its own fp32 copy (the dropout output) plus the dropout mask. DoRA's magnitude
   // gradient keeps the module's base product [out] (compute dtype) and its fp32 LoRA product [out].
   activationBytes: (o, { family, config: c, computeBytes: p, attention, maskBytes }) => {
-    const targets = targetsOf(o, family.linearModules, family.defaultTargetModules)
+    // the language model's and projector's modules (a trained tower's activations are not modelled: docs/multimodal.md)
+    const targets = targetsOf(o, family.linearModules, family.defaultTargetModules).filter((m) => family.linearModules.includes(m))
     const shared = p === 4 && o.dropout === 0
     const inputs = new Set(targets.map((m) => INPUT_OF[m] ?? m))
     const h = c.hiddenSize

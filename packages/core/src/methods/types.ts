@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { Issue } from '../errors/tunekit-error.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
+import type { VisionTraining } from '../schema/model.ts'
 
 /** What a method's counts and checks see of the model: the family and its config, vocabulary grown by the added tokens. */
 export interface MethodModel {
@@ -8,6 +9,8 @@ export interface MethodModel {
   /** config.json numbers with `vocabSize` already including the recipe's added tokens. */
   config: ModelConfig
   addedTokens: number
+  /** `model.vision` of a vision-language model (undefined: the tower frozen, the projector and language model trained). */
+  vision?: VisionTraining | undefined
 }
 
 /** What a method's checks know before any file is read. */

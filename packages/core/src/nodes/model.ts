@@ -3,9 +3,9 @@ import { modelSchema } from '../schema/model.ts'
 import { defineNode } from './node.ts'
 import { resolvedSchema } from './resolved.ts'
 
-/** `model` params: the recipe's `model` group minus what only training reads (quantize, gradientCheckpointing). */
+/** `model` params: the recipe's `model` group minus what only training reads (quantize, gradientCheckpointing, vision). */
 export const modelParamsSchema = resolvedSchema(
-  modelSchema.omit({ quantize: true, gradientCheckpointing: true }).extend({
+  modelSchema.omit({ quantize: true, gradientCheckpointing: true, vision: true }).extend({
     /** In a recipe chain (`init.recipe`), that recipe's name: the model is its merged output, this node's input (then no `random`, no `path`). */
     chained: z.string().min(1).optional(),
   }),
@@ -19,7 +19,7 @@ export const modelNode = defineNode({
   runsOn: 'data',
   artifact: '`model-ref.json` `{ "path": abs folder }` for existing weights (in a chain, the chained recipe\'s merged model), or the full HF folder for `model.random`',
   params: ({ model, init }) => {
-    const { quantize: _quantize, gradientCheckpointing: _checkpointing, ...rest } = model
+    const { quantize: _quantize, gradientCheckpointing: _checkpointing, vision: _vision, ...rest } = model
     if (init === undefined) return rest
     // the merged folder is the model: what would create or find the base does not enter the key
     const { random: _random, path: _path, ...named } = rest

@@ -8,6 +8,7 @@ import { familyInfo } from '../families/index.ts'
 import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import type { GraphNode } from '../graph/types.ts'
 import { countTrainable, type MethodKind, type MethodOptions } from '../methods/index.ts'
+import type { VisionTraining } from '../schema/model.ts'
 
 /** The model numbers the planner works from, and where they came from. */
 export interface ModelSize {
@@ -110,13 +111,13 @@ export function addedTokenCount(tokens: { chatml: boolean; add: readonly string[
 
 /**
  * Counts parameters from the family registry and the method's own count (`methods/<kind>.ts`).
- * Added tokens grow the vocabulary (resize_token_embeddings).
+ * Added tokens grow the vocabulary (resize_token_embeddings); `vision` is the recipe's `model.vision`.
  */
-export function countParams(family: FamilyInfo, config: ModelConfig, method: MethodOptions, addedTokens: number): ParamCounts {
+export function countParams(family: FamilyInfo, config: ModelConfig, method: MethodOptions, addedTokens: number, vision?: VisionTraining): ParamCounts {
   const c: ModelConfig = { ...config, vocabSize: config.vocabSize + addedTokens }
   const linear = c.numHiddenLayers * family.linearModules.reduce((sum, m) => sum + family.moduleParams(c, m), 0)
   const base = family.totalParams(c)
-  const counted = countTrainable(method, { family, config: c, addedTokens })
+  const counted = countTrainable(method, { family, config: c, addedTokens, vision })
   const part = (name: string): number => counted.parts[name] ?? 0
   return {
     method: method.kind, base, linear, lora: part('lora'), doraMagnitudes: part('doraMagnitudes'), modulesToSave: part('modulesToSave'), trainableTokens: part('trainableTokens'),

@@ -185,7 +185,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   } else {
     const family = size.family === 'auto' ? autoFamilyOf(size, train.method, opts, issues) : familyInfo(size.family)!
     if (!family) return { version: 1, recipeName: graph.recipeName, backend, nodes, data, model: { id: train.model.id, reason: AUTO_NO_READER }, memory, disk, eta: { seconds: null, reason: 'model size unknown' }, notes: [...notes, `no parameter counts or memory estimate: ${AUTO_NO_READER}`], issues }
-    const params = countParams(family, size.config, train.method, addedTokenCount(train.tokens))
+    const params = countParams(family, size.config, train.method, addedTokenCount(train.tokens), train.model.vision)
     model = { ...size, params }
     const target: MemoryTarget = {
       backend: backend.name, device: backend.device,

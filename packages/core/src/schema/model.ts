@@ -67,6 +67,43 @@ export const randomInitSchema = z.strictObject({
   tokenizer: z.string().default('mistral'),
 })
 
+/**
+ * Which parts of a vision-language model (LLaVA, Qwen2-VL) train, as LLaMA-Factory's multimodal
+ * options choose them. The tower and projector train the way `method` trains (LoRA on their linears
+ * that `targetModules` names, or in full).
+ */
+export const visionTrainingSchema = z.strictObject({
+  /**
+   * Keep the vision tower (LLaVA's CLIP encoder, Qwen2-VL's ViT blocks and patch embedding) frozen.
+   * `false` trains it too: with LoRA, `targetModules` may name its linears (LLaVA's CLIP
+   * q/k/v_proj share the decoder's names, so they adapt both); with `method: { kind: 'full' }` every
+   * tower weight trains, adding its gradients and two AdamW moments (≈ 12 bytes a parameter) and its
+   * activations. A pretrained tower usually loses little by staying frozen.
+   * @defaultValue true
+   * @see https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (freeze_vision_tower)
+   */
+  freezeTower: z.boolean().default(true),
+  /**
+   * Keep the projector (LLaVA's `multi_modal_projector`, Qwen2-VL's `merger`) frozen: full training
+   * trains the language model only, and LoRA may not name its linears. Saves its gradients and
+   * optimizer state (a few MB to tens of MB). tunekit's default trains it; LLaMA-Factory's freezes it.
+   * @defaultValue false
+   * @see https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (freeze_multi_modal_projector)
+   */
+  freezeProjector: z.boolean().default(false),
+  /**
+   * Train the projector only (the language model and the tower frozen), as in LLaVA's first,
+   * feature-alignment stage: the least trainable memory; the model learns to map image features,
+   * not new text behaviour. With LoRA, `targetModules` must name only the projector's linears.
+   * @defaultValue false
+   * @see https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (train_mm_proj_only)
+   */
+  projectorOnly: z.boolean().default(false),
+})
+
+export type VisionTrainingInput = z.input<typeof visionTrainingSchema>
+export type VisionTraining = z.output<typeof visionTrainingSchema>
+
 export const modelSchema = z.strictObject({
   /**
    * Hugging Face Hub id (`'mistralai/Mistral-7B-v0.1'`) or a local folder in Hugging Face layout.
@@ -129,6 +166,15 @@ export const modelSchema = z.strictObject({
    * @see https://huggingface.co/docs/transformers/main_classes/trainer#transformers.TrainingArguments.gradient_checkpointing
    */
   gradientCheckpointing: z.boolean().default(false),
+  /**
+   * What of a vision-language model trains beside the language model: the vision tower, the
+   * projector, or the projector alone. Only for the families with a vision tower (`llava`,
+   * `qwen2_vl`), with `method` LoRA or full. Left out: the tower frozen, the projector and the
+   * language model trained (the memory of the tower's weights only).
+   * @defaultValue undefined (freezeTower true, freezeProjector false, projectorOnly false)
+   * @see https://llamafactory.readthedocs.io/en/latest/advanced/arguments.html (freeze_vision_tower, freeze_multi_modal_projector, train_mm_proj_only)
+   */
+  vision: visionTrainingSchema.optional(),
 })
 
 export type ModelInput = z.input<typeof modelSchema>

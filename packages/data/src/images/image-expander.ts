@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fail } from '@tunekit/core'
 import type { Conversation, Message } from '../formats/conversation.ts'
 import type { LoadedTokenizer } from '../tokenizer/load.ts'
-import { expandedImage, expandPlaceholders, imageTokenIds, imageTokensOf } from './image-tokens.ts'
+import { expandedImage, expandPlaceholders, imageTokenCountOf, imageTokenIds, imageTokensOf } from './image-tokens.ts'
 import { readImage } from './png-decode.ts'
 import { preprocessImage, type PreprocessedImage } from './preprocess.ts'
 import { loadPreprocessorConfig, type PreprocessorConfig } from './preprocessor-config.ts'
@@ -45,10 +45,24 @@ export function imageExpander(modelDir: string, tok: LoadedTokenizer): ImageExpa
     async expand(conv) {
       const { processor, tokens } = await (setup ??= load())
       const images: PreprocessedImage[] = []
-      for (const file of conv.images ?? []) images.push(preprocessImage(await readImage(file), processor, file))
-      const expansions = images.map((im) => expandedImage(tokens, im.imageTokens))
-      const count = images.reduce((n, im) => n + im.imageTokens + (tokens.kind === 'qwen2_vl' ? 2 : 0), 0)
+      const counts: number[] = []
+      for (const file of conv.images ?? []) {
+        const im = preprocessImage(await readImage(file), processor, file)
+        // the count is config.json's (core's VisionConfig); the processor's must agree, or the model's forward would refuse the batch
+        const count = imageTokenCountOf(tokens, im.gridThw)
+        if (count !== im.imageTokens) mismatch(modelDir, file, im.imageTokens, count)
+        images.push(im)
+        counts.push(count)
+      }
+      const expansions = counts.map((n) => expandedImage(tokens, n))
+      const count = counts.reduce((n, c) => n + c + (tokens.kind === 'qwen2_vl' ? 2 : 0), 0)
       return { messages: expandPlaceholders(conv.messages, expansions), images, tokens: count }
     },
   }
+}
+
+/** preprocessor_config.json and config.json disagree on an image's tokens (LLaVA's crop size against vision_config's image_size, or the patch or merge sizes). */
+function mismatch(modelDir: string, file: string, processor: number, config: number): never {
+  return fail('ImageModelUnsupported', { path: join(modelDir, 'preprocessor_config.json'), value: modelDir }, modelDir,
+    `preprocessor_config.json makes ${file} ${processor} image tokens and config.json's vision_config ${config}; the vision tower would not fill them (crop size against image_size, patch or merge size)`)
 }

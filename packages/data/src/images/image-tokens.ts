@@ -1,34 +1,41 @@
-// The image tokens of a vision-language model: which token each `<image>` placeholder becomes, from
-// config.json's ids and the tokenizer's added tokens. (The families' own modules may take this
-// over; until then the data side reads config.json here, and only here.)
-import { fail } from '@tunekit/core'
+// The image tokens of a vision-language model: which token each `<image>` placeholder becomes and
+// how many. The ids and the count come from core's reading of config.json (the family's
+// VisionConfig: visionConfigOf, visionTokens, imageTokenCount); here they are found in the
+// tokenizer's added tokens.
+import { fail, imageTokenCount, isTunekitError, visionConfigOf, visionTokens, type VisionConfig } from '@tunekit/core'
 import type { Message } from '../formats/conversation.ts'
 import { imagePlaceholder } from '../formats/images.ts'
 import type { LoadedTokenizer, TokenId } from '../tokenizer/load.ts'
 
-/** LLaVA: `<image>` × N; Qwen2-VL: `<|vision_start|>` + `<|image_pad|>` × N + `<|vision_end|>`, as their processors expand it. */
+/** LLaVA: `<image>` × N; Qwen2-VL: `<|vision_start|>` + `<|image_pad|>` × N + `<|vision_end|>`, as their processors expand it. `vision` is config.json's, as core reads it. */
 export type ImageTokens =
-  | { kind: 'llava'; image: TokenId }
-  | { kind: 'qwen2_vl'; image: TokenId; start: TokenId; end: TokenId }
+  | { kind: 'llava'; image: TokenId; vision: VisionConfig }
+  | { kind: 'qwen2_vl'; image: TokenId; start: TokenId; end: TokenId; vision: VisionConfig }
 
-const modelTypes: Record<string, ImageTokens['kind']> = { llava: 'llava', qwen2_vl: 'qwen2_vl', qwen2_5_vl: 'qwen2_vl' }
-
-/** The model kind behind config.json's `model_type`, or undefined for a model without image tokens. */
-export const imageModelKind = (config: Record<string, unknown>): ImageTokens['kind'] | undefined => modelTypes[String(config.model_type)]
-
-/** The image tokens of config.json (`image_token_index` / `image_token_id`, Qwen2-VL's vision start and end) in `tok`'s added tokens. */
+/** The image tokens of config.json (core's visionConfigOf: `image_token_index` / `image_token_id`, Qwen2-VL's vision start and end) in `tok`'s added tokens. */
 export function imageTokensOf(config: Record<string, unknown>, tok: Pick<LoadedTokenizer, 'json'>, folder: string): ImageTokens {
   const bad = (reason: string): never => fail('ImageModelUnsupported', { path: `${folder}/config.json`, value: folder }, folder, reason)
-  const kind = imageModelKind(config) ?? bad(`config.json's model_type is ${JSON.stringify(config.model_type)}, which has no image tokens (tunekit takes images for llava and qwen2_vl)`)
-  const token = (key: string, alias?: string): TokenId => {
-    const id = config[key] ?? (alias ? config[alias] : undefined)
-    if (typeof id !== 'number') return bad(`config.json has no ${key}`)
-    const added = tok.json.added_tokens.find((t) => t.id === id)
-    return added ? { token: added.content, id } : bad(`config.json's ${key} ${id} is not an added token of tokenizer.json, so the text cannot hold it as one token`)
+  let vision: VisionConfig | undefined
+  try {
+    vision = visionConfigOf(config)
+  } catch (e) {
+    // a field of the vision side is not what the family reads: its BadModelConfig, said of this folder
+    if (!isTunekitError(e)) throw e
+    return bad(`config.json's ${e.issues[0]?.path ?? 'vision fields'} ${e.issues[0]?.value === undefined ? 'is missing' : `is ${JSON.stringify(e.issues[0].value)}`}`)
   }
-  if (kind === 'llava') return { kind, image: token('image_token_index', 'image_token_id') }
-  return { kind, image: token('image_token_id'), start: token('vision_start_token_id'), end: token('vision_end_token_id') }
+  if (!vision) return bad(`config.json's model_type is ${JSON.stringify(config.model_type)}, which has no image tokens (tunekit takes images for llava and qwen2_vl)`)
+  const byField = new Map(visionTokens(vision).map((t) => [t.field, t]))
+  const token = (field: string): TokenId => {
+    const id = byField.get(field)!.id
+    const added = tok.json.added_tokens.find((t) => t.id === id)
+    return added ? { token: added.content, id } : bad(`config.json's ${field} ${id} is not an added token of tokenizer.json, so the text cannot hold it as one token`)
+  }
+  if (vision.kind === 'llava') return { kind: 'llava', image: token('image_token_index'), vision }
+  return { kind: 'qwen2_vl', image: token('image_token_id'), start: token('vision_start_token_id'), end: token('vision_end_token_id'), vision }
 }
+
+/** Image tokens one preprocessed image expands to (without Qwen2-VL's start and end), from config.json's vision side. */
+export const imageTokenCountOf = (t: ImageTokens, gridThw?: readonly number[]): number => imageTokenCount(t.vision, gridThw)
 
 /** The ids an expanded image is made of: never labels. */
 export const imageTokenIds = (t: ImageTokens): number[] => (t.kind === 'llava' ? [t.image.id] : [t.image.id, t.start.id, t.end.id])

@@ -1,8 +1,8 @@
 // transformers' image processor settings (preprocessor_config.json, as save_pretrained writes it)
-// plus the two numbers of config.json the image-token count needs, read once into one typed value.
+// plus the two numbers of config.json the image-token count needs (through core's readLlavaVision), in one typed value.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fail } from '@tunekit/core'
+import { fail, isTunekitError, readLlavaVision, type LlavaVision } from '@tunekit/core'
 import { resamplingFilters, type Resampling } from './resample.ts'
 
 /** A colour as three numbers, red, green, blue (a processor's image_mean and image_std). */
@@ -96,9 +96,15 @@ export function preprocessorConfigOf(processor: unknown, model: unknown, folder:
   }
   if (!type.startsWith('CLIPImageProcessor')) return bad(`preprocessor_config.json's image_processor_type is ${JSON.stringify(type || undefined)}; tunekit preprocesses like CLIPImageProcessor (LLaVA) and Qwen2VLImageProcessor`)
   const crop = isObject(processor.crop_size) ? processor.crop_size : typeof processor.crop_size === 'number' ? { height: processor.crop_size, width: processor.crop_size } : { height: 224, width: 224 }
-  const vision = isObject(m.vision_config) ? m.vision_config : {}
-  const strategy = m.vision_feature_select_strategy ?? 'default'
-  if (strategy !== 'default' && strategy !== 'full') bad(`config.json's vision_feature_select_strategy is ${JSON.stringify(strategy)}, not "default" or "full"`)
+  // the tower's patch size and feature strategy as core's llava family reads config.json (readLlavaVision: one reader)
+  let vision: LlavaVision
+  try {
+    vision = readLlavaVision(m)
+  } catch (e) {
+    if (!isTunekitError(e)) throw e
+    const issue = e.issues[0]
+    return bad(`config.json's ${issue?.path ?? 'vision_config'} ${issue?.value === undefined ? 'is missing' : `is ${JSON.stringify(issue.value)}`}`)
+  }
   return {
     kind: 'clip',
     ...common,
@@ -107,8 +113,8 @@ export function preprocessorConfigOf(processor: unknown, model: unknown, folder:
       : { shortestEdge: num('shortest_edge', 224, size), ...(size.longest_edge !== undefined ? { longestEdge: num('longest_edge', 0, size) } : {}) },
     doCenterCrop: flag('do_center_crop'),
     cropSize: { height: num('height', 0, crop), width: num('width', 0, crop) },
-    patchSize: num('patch_size', 14, vision),
-    selectStrategy: strategy as 'default' | 'full',
+    patchSize: vision.patchSize,
+    selectStrategy: vision.featureSelectStrategy,
   }
 }
 

@@ -2,6 +2,7 @@
 //   adapter_config.json        peft_type "IA3", target_modules, feedforward_modules, task_type "CAUSAL_LM", …
 //   adapter_model.safetensors  base_model.model.model.layers.{i}.self_attn.k_proj.ia3_l [out, 1]
 //                              (a feed-forward module's: …mlp.down_proj.ia3_l [1, in])
+import { loraExcludeModules } from '@tunekit/core'
 import { familyOf } from '../family-of.ts'
 import { readPeftAdapter, writePeftAdapter } from './peft-adapter.ts'
 export { ia3Key } from './peft-keys.ts'
@@ -10,8 +11,11 @@ import type { MethodLayout, ReadArtifact } from './types.ts'
 /** adapter_config.json as PEFT's IA3Config writes it, with only the keys PEFT ≥ 0.6 knows (lists sorted: PEFT holds them as sets). */
 export function ia3ConfigJson(m: { targetModules: readonly string[]; feedforwardModules: readonly string[] }, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
   if (familyOf(family).kind !== 'decoder') throw new Error(`IA³ adapters are written for decoders, not ${family}`)
+  // a vision-language model's frozen tower (LLaVA's CLIP k/v_proj share the decoder's names): PEFT's regex
+  const exclude = loraExcludeModules(familyOf(family), false)
   return {
     base_model_name_or_path: baseModel,
+    ...(exclude !== undefined ? { exclude_modules: exclude } : {}),
     fan_in_fan_out: false,
     feedforward_modules: [...m.feedforwardModules].sort(),
     inference_mode: true,

@@ -15,7 +15,7 @@
 // weights, base_model.model.model.multi_modal_projector.linear_1.weight, …).
 // and adapter_config.json as PEFT's LoraConfig writes it, so `PeftModel.from_pretrained` loads what
 // either backend wrote. This file is the only place that spells LoRA's artifact layout.
-import type { LoraOptions } from '@tunekit/core'
+import { towerOnlyModules, type LoraOptions, type VisionTraining } from '@tunekit/core'
 import { moduleWeightName } from '../hf-folder.ts'
 import { familyOf } from '../family-of.ts'
 
@@ -48,12 +48,15 @@ export interface LoraSpec {
   modulesToSave?: readonly string[]
   /** Token ids whose rows are trained, per module (PEFT `trainable_token_indices`). */
   trainableTokens?: Readonly<Record<string, readonly number[]>>
+  /** A vision-language model's tower is adapted too (`model.vision.freezeTower: false`): its linears are targets, PEFT excludes only what is no linear. @defaultValue false */
+  towerAdapted?: boolean
 }
 
 /** Resolves a recipe's `lora` group into a {@link LoraSpec}; `trainableTokenIds` are the ids of `lora.trainableTokens`. */
-export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableTokenIds: readonly number[] = []): LoraSpec {
+export function loraSpecFromRecipe(lora: LoraOptions, family: string, trainableTokenIds: readonly number[] = [], vision?: VisionTraining): LoraSpec {
   const info = familyOf(family)
   return {
+    ...(info.vision && vision?.freezeTower === false ? { towerAdapted: true } : {}),
     rank: lora.rank,
     alpha: lora.alpha,
     dropout: lora.dropout,
@@ -77,7 +80,8 @@ export function loraScale(s: Pick<LoraSpec, 'alpha' | 'rank' | 'rsLora'>): numbe
 /** The concrete linear module names of a spec's targets, in the family's order (family 'auto': as the recipe lists them). */
 export function targetModuleList(spec: LoraSpec, family: string): string[] {
   const info = familyOf(family)
-  const linear = info.linearModules
+  // an adapted vision tower's own linears follow the language model's and the projector's
+  const linear = spec.towerAdapted ? [...info.linearModules, ...towerOnlyModules(info)] : info.linearModules
   // family 'auto': the recipe's names are the folder's own (plan checked them against its weights)
   if (info.probed && spec.targetModules !== 'all-linear') return [...spec.targetModules]
   if (spec.targetModules === 'all-linear') return [...linear]

@@ -1,7 +1,7 @@
 // LoRA's train artifact: adapter_config.json as PEFT's LoraConfig writes it and the tensors under
 // PEFT's keys (lora-keys.ts), checked on reading (lora-check.ts), so `PeftModel.from_pretrained`
 // loads what either backend wrote and tunekit refuses an adapter that does not fit.
-import { fail, TunekitError, writeJsonAtomic } from '@tunekit/core'
+import { fail, loraExcludeModules, TunekitError, writeJsonAtomic } from '@tunekit/core'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { openSafetensors, writeSafetensors, type FloatTensor } from '../safetensors.ts'
@@ -29,11 +29,12 @@ export * from './lora-keys.ts'
  */
 export function adapterConfigJson(spec: LoraSpec, family: string, baseModel: string | null, revision: string | null = null): Record<string, unknown> {
   const tokens = spec.trainableTokens && Object.keys(spec.trainableTokens).length > 0 ? spec.trainableTokens : undefined
+  const exclude = loraExcludeModules(familyOf(family), spec.towerAdapted === true)
   const json: Record<string, unknown> = {
     base_model_name_or_path: baseModel,
     bias: 'none',
-    // a vision-language model's frozen tower (LLaVA's CLIP q/k/v_proj share the decoder's names): PEFT ≥ 0.14's regex
-    ...(familyOf(family).vision ? { exclude_modules: familyOf(family).vision!.towerPattern } : {}),
+    // a vision-language model's frozen tower (LLaVA's CLIP q/k/v_proj share the decoder's names), or what of an adapted one is no linear: PEFT ≥ 0.14's regex
+    ...(exclude !== undefined ? { exclude_modules: exclude } : {}),
     fan_in_fan_out: false,
     inference_mode: true,
     // LoftQ's adapter is a plain LoRA of its replaced base (loftq.ts): PEFT must not run loftq_init again on load

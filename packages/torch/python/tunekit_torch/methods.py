@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from .vision import freeze_tower, tower_pattern
+from .vision import freeze_parts, lora_exclude, tower_pattern
 from .events import WorkerError, warn
 from .params import (
     TrainParamsMethodFreeze,
@@ -109,7 +109,7 @@ class Lora:
         from .modeling import adapter_state, load_adapter_weights, loftq_base, lora_config, starts_from_weights
         from .spec import trainable_token_ids
 
-        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]), tower_pattern(base))
+        cfg = lora_config(method, ctx["model_id"], trainable_token_ids(ctx["tokenize"]), lora_exclude(base, ctx.get("vision")))
         if ctx.get("family") == "auto":
             _check_saved_modules(base, method, ctx["model_id"])
         model = get_peft_model(base, cfg)  # PiSSA / LoftQ: PEFT replaces the adapted base weights here
@@ -165,8 +165,10 @@ class Ia3(Lora):
     def wrap(self, base, method: TrainParamsMethodIa3, ctx: dict):
         from peft import IA3Config, get_peft_model
 
+        # a vision-language model's tower stays frozen (LLaVA's CLIP k/v_proj share the decoder's names)
+        exclude = lora_exclude(base, None)
         cfg = IA3Config(target_modules=list(method.target_modules), feedforward_modules=list(method.feedforward_modules),
-                        init_ia3_weights=True, task_type="CAUSAL_LM")
+                        init_ia3_weights=True, task_type="CAUSAL_LM", **({"exclude_modules": exclude} if exclude else {}))
         model = get_peft_model(base, cfg)
         model.peft_config["default"].base_model_name_or_path = ctx["model_id"]
         _trainable_float32(model)
@@ -284,7 +286,7 @@ class Full:
 
     def wrap(self, base, method: TrainParamsMethodFull, ctx: dict):
         base.requires_grad_(True)
-        freeze_tower(base)  # a vision-language model's tower stays frozen; its projector and language model train
+        freeze_parts(base, ctx.get("vision"))  # a vision-language model's tower (by default) stays frozen: model.vision
         _trainable_float32(base)
         return base
 

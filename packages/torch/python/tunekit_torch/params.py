@@ -27,6 +27,13 @@ class TrainParamsModelRandom(Params):
 
 
 @dataclass(frozen=True)
+class TrainParamsModelVision(Params):
+    freeze_tower: bool = field(metadata={"json": "freezeTower"})
+    freeze_projector: bool = field(metadata={"json": "freezeProjector"})
+    projector_only: bool = field(metadata={"json": "projectorOnly"})
+
+
+@dataclass(frozen=True)
 class TrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
     family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "llava", "qwen2_vl", "auto"] = field(metadata={"json": "family"})
@@ -36,6 +43,7 @@ class TrainParamsModel(Params):
     path: str | None = field(default=None, metadata={"json": "path"})
     quantize: TrainParamsModelQuantize | None = field(default=None, metadata={"json": "quantize"})
     random: TrainParamsModelRandom | None = field(default=None, metadata={"json": "random"})
+    vision: TrainParamsModelVision | None = field(default=None, metadata={"json": "vision"})
 
 
 @dataclass(frozen=True)
@@ -346,6 +354,13 @@ class QaTrainParamsModelRandom(Params):
 
 
 @dataclass(frozen=True)
+class QaTrainParamsModelVision(Params):
+    freeze_tower: bool = field(metadata={"json": "freezeTower"})
+    freeze_projector: bool = field(metadata={"json": "freezeProjector"})
+    projector_only: bool = field(metadata={"json": "projectorOnly"})
+
+
+@dataclass(frozen=True)
 class QaTrainParamsModel(Params):
     id: str = field(metadata={"json": "id"})
     family: Literal["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "mixtral", "yi", "bert", "llava", "qwen2_vl", "auto"] = field(metadata={"json": "family"})
@@ -355,6 +370,7 @@ class QaTrainParamsModel(Params):
     path: str | None = field(default=None, metadata={"json": "path"})
     quantize: QaTrainParamsModelQuantize | None = field(default=None, metadata={"json": "quantize"})
     random: QaTrainParamsModelRandom | None = field(default=None, metadata={"json": "random"})
+    vision: QaTrainParamsModelVision | None = field(default=None, metadata={"json": "vision"})
 
 
 @dataclass(frozen=True)

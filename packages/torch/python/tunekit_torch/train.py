@@ -241,7 +241,7 @@ def build_model(spec: NodeSpec, device: torch.device, dtype: torch.dtype, packed
         base.enable_input_require_grads()
     torch.manual_seed(args.seed)
     base._tunekit_model_id = model_p.id
-    ctx = {"model_id": model_p.id, "family": model_p.family, "tokenize": tokenize, "initial_adapter": spec.initial_adapter, "node": spec.node}
+    ctx = {"model_id": model_p.id, "family": model_p.family, "vision": model_p.vision, "tokenize": tokenize, "initial_adapter": spec.initial_adapter, "node": spec.node}
     model = METHODS[method.kind].wrap(base, method, ctx)
     return model, tokenizer, quant
 

@@ -1,5 +1,6 @@
-"""Vision-language models (LLaVA, Qwen2-VL) in the worker: transformers' own classes, the vision tower
-frozen (LLaMA-Factory's `freeze_vision_tower`), and each micro-batch's images from the pixel shards.
+"""Vision-language models (LLaVA, Qwen2-VL) in the worker: transformers' own classes, the parts
+`model.vision` keeps frozen (LLaMA-Factory's `freeze_vision_tower`, `freeze_multi_modal_projector`,
+`train_mm_proj_only`; by default the tower), and each micro-batch's images from the pixel shards.
 
 Pixel shards (docs/architecture.md, "Token shards"): `pixels.bin` little-endian float32, every image's
 preprocessed pixels back to back in sample order; `index.json`'s `images`: `counts` (images per sample),
@@ -15,9 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-# model_type -> the module paths of the frozen vision tower (PEFT's exclude_modules: a full match on a
-# module's path; the Qwen2-VL merger, inside `visual`, is the projector and stays trainable)
+# model_type -> the module paths of the vision tower (PEFT's exclude_modules: a full match on a
+# module's path; the Qwen2-VL merger, inside `visual`, is the projector), as core's families say
+# (towerPattern); the projector's; and what of a trained tower LoRA cannot adapt (towerConflictPattern:
+# Qwen2-VL's Conv3d patch_embed.proj, LLaMA-Factory's lora_conflict_keys)
 TOWER = {"llava": r".*vision_tower.*", "qwen2_vl": r".*visual\.(blocks|patch_embed).*"}
+PROJECTOR = {"llava": r".*multi_modal_projector.*", "qwen2_vl": r".*visual\.merger.*"}
+TOWER_CONFLICT = {"qwen2_vl": r".*visual\.patch_embed.*"}
 
 
 def model_type(model) -> str | None:
@@ -34,17 +39,34 @@ def tower_pattern(model) -> str | None:
     return TOWER.get(model_type(model))
 
 
-def freeze_tower(model) -> int:
-    """requires_grad off on every vision tower parameter (full / freeze training); returns how many tensors."""
+def lora_exclude(model, vision) -> str | None:
+    """PEFT's exclude_modules of a LoRA: the frozen tower, or (model.vision.freezeTower false) what of
+    the tower is no linear; None for a text model (core's loraExcludeModules)."""
+    kind = model_type(model)
+    if kind not in TOWER:
+        return None
+    return TOWER_CONFLICT.get(kind) if vision is not None and not vision.freeze_tower else TOWER[kind]
+
+
+def freeze_parts(model, vision) -> int:
+    """Full training of a vision-language model: requires_grad off on the parts `model.vision` keeps
+    frozen (the tower by default; the projector with freezeProjector; all but the projector with
+    projectorOnly), as LLaMA-Factory's get_forbidden_modules; returns how many tensors."""
     import re
 
-    pattern = tower_pattern(model)
-    if pattern is None:
+    kind = model_type(model)
+    if kind not in TOWER:
         return 0
+    freeze_tower = vision is None or vision.freeze_tower
+    freeze_projector = vision is not None and vision.freeze_projector
+    projector_only = vision is not None and vision.projector_only
     frozen = 0
     for name, p in model.named_parameters():
         module = name.rsplit(".", 1)[0]
-        if re.fullmatch(pattern, module):
+        in_projector = re.fullmatch(PROJECTOR[kind], module) is not None
+        in_tower = not in_projector and re.fullmatch(TOWER[kind], module) is not None
+        keep = (freeze_tower and in_tower) or (freeze_projector and in_projector) or (projector_only and not in_projector)
+        if keep:
             p.requires_grad_(False)
             frozen += 1
     return frozen
