@@ -60,9 +60,10 @@ const settings = {
   seed: 0, gradientCheckpointing: false, logEvery: 1, evalEvery: 'never' as const, saveEvery: 'never' as const,
 }
 
-/** One optimizer step under a variant's switches: its ms and real tokens. */
-async function step(model: DecoderModel, adapter: AdapterState, batch: TrainBatch, options: KernelOptions): Promise<{ ms: number; tokens: number }> {
+/** One optimizer step under a variant's switches: its ms, the process's CPU ms over it (every thread's), and real tokens. */
+async function step(model: DecoderModel, adapter: AdapterState, batch: TrainBatch, options: KernelOptions): Promise<{ ms: number; cpuMs: number; tokens: number }> {
   setKernelOptions(options)
+  const cpu = process.cpuUsage()
   let ms = NaN
   let tokens = 0
   await trainLoop({
@@ -73,7 +74,8 @@ async function step(model: DecoderModel, adapter: AdapterState, batch: TrainBatc
       ms = (tokens / e.tokensPerSecond) * 1000
     },
   })
-  return { ms, tokens }
+  const used = process.cpuUsage(cpu)
+  return { ms, cpuMs: (used.user + used.system) / 1000, tokens }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -91,6 +93,7 @@ const batch = jobBatch()
 console.error(`${engine.engine} (${engine.reason}); batch ${batch.batch} × ${batch.seq}, ${batch.trained} trained tokens`)
 
 const times: Record<string, number[]> = Object.fromEntries(chosen.map((v) => [v, []]))
+const cpus: Record<string, number[]> = Object.fromEntries(chosen.map((v) => [v, []]))
 const loads: number[] = []
 let tokens = 0
 for (const v of chosen) await step(model, adapter, batch, variants[v]!) // warm-up: kernel set-up, XNNPACK weight packing, heap growth
@@ -99,19 +102,22 @@ for (let r = 0; r < repeats; r++) {
     loads.push(loadavg()[0]!)
     const s = await step(model, adapter, batch, variants[v]!)
     times[v]!.push(s.ms)
+    cpus[v]!.push(s.cpuMs)
     tokens = s.tokens
-    console.error(`repeat ${r + 1} ${v}: ${s.ms.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(2)})`)
+    console.error(`repeat ${r + 1} ${v}: ${s.ms.toFixed(0)} ms, cpu ${s.cpuMs.toFixed(0)} ms (load ${loadavg()[0]!.toFixed(2)})`)
   }
 }
 const mem = processMemory()
 const first = median(times[chosen[0]!]!)
+const firstCpu = median(cpus[chosen[0]!]!)
 console.log(`\nload average ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (1 min) over ${repeats} alternated repeats; ${tokens} real tokens a step\n`)
-console.log('| variant | switches | ms/step (median) | each repeat | tokens/s | vs first |')
-console.log('|---|---|---|---|---|---|')
+console.log('| variant | switches | ms/step (median) | each repeat | cpu ms/step (median) | tokens/s | vs first (wall) | vs first (cpu) |')
+console.log('|---|---|---|---|---|---|---|---|')
 for (const v of chosen) {
   const m = median(times[v]!)
   const on = Object.entries(variants[v]!).filter(([, x]) => x).map(([k]) => k).join(', ') || 'none'
-  console.log(`| ${v} | ${on} | ${m.toFixed(0)} | ${times[v]!.map((t) => t.toFixed(0)).join(' / ')} | ${((tokens / m) * 1000).toFixed(0)} | ${(first / m).toFixed(2)}× |`)
+  const c = median(cpus[v]!)
+  console.log(`| ${v} | ${on} | ${m.toFixed(0)} | ${times[v]!.map((t) => t.toFixed(0)).join(' / ')} | ${c.toFixed(0)} | ${((tokens / m) * 1000).toFixed(0)} | ${(first / m).toFixed(2)}× | ${(firstCpu / c).toFixed(2)}× |`)
 }
 console.log(`\nprocess memory at the end: rss ${gb(mem.rssBytes)} GB, peak rss ${gb(mem.peakRssBytes)} GB, wasm heap ${gb(mem.wasmHeapBytes)} GB, live tensors ${gb(mem.tensorBytes)} GB`)
 await rm(dir, { recursive: true, force: true })

@@ -61,6 +61,8 @@ export interface VsRow {
   loopTokensPerSecond: number | null
   /** Peak RSS of the largest process of the run's command (GNU time's %M). */
   peakRssBytes: number
+  /** CPU seconds (user + system, every thread) of the command's processes: against `seconds`, what the load took (1 core's worth per process when idle). */
+  cpuSeconds?: number
   /** The plan's ETA and memory total before the run (tunekit rows). */
   planSeconds?: number | null
   planMemoryBytes?: number | null
@@ -68,7 +70,7 @@ export interface VsRow {
   planned?: { model: Plan['model']; data: Plan['data']; memoryTotal: number | null; train: Pick<NodeParams<'train'>, 'method' | 'args'> }
 }
 
-interface Cmd { status: number; stdout: string; stderr: string; rssBytes: number }
+interface Cmd { status: number; stdout: string; stderr: string; rssBytes: number; cpuSeconds: number }
 
 /** Pids of `pid`'s descendants, `pid` included, from /proc's parent links (Linux). */
 function descendants(pid: number): number[] {
@@ -85,6 +87,17 @@ function descendants(pid: number): number[] {
   const out = [pid]
   for (let i = 0; i < out.length; i++) out.push(...(parent.get(out[i]!) ?? []))
   return out
+}
+
+/** The process's CPU seconds so far (utime + stime of all its threads, in Linux's 100 Hz ticks); 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // from field 3 (state): utime is field 14, stime 15
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
 }
 
 /** The process's own peak resident set (VmHWM), in bytes; 0 once it is gone. */
@@ -110,13 +123,17 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   let peak = 0
+  const cpu = new Map<number, number>() // per pid, its last poll (within 200 ms of its end)
   const poll = (): void => {
-    for (const pid of descendants(child.pid!)) peak = Math.max(peak, peakRss(pid))
+    for (const pid of descendants(child.pid!)) {
+      peak = Math.max(peak, peakRss(pid))
+      cpu.set(pid, Math.max(cpu.get(pid) ?? 0, cpuSeconds(pid)))
+    }
   }
   const timer = setInterval(poll, 200)
   const status = await new Promise<number>((done) => child.on('close', (code) => done(code ?? 1)))
   clearInterval(timer)
-  return { status, stdout, stderr, rssBytes: peak }
+  return { status, stdout, stderr, rssBytes: peak, cpuSeconds: [...cpu.values()].reduce((a, b) => a + b, 0) }
 }
 
 function must(r: Cmd, what: string): Cmd {
@@ -186,7 +203,7 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
       }))
       const r = must(await timed(benchPython, [join(here, 'trainer-peft.py'), jobFile], { ...process.env, HF_HUB_OFFLINE: '1', TOKENIZERS_PARALLELISM: 'false' }), `${job.name}: trainer-peft.py`)
       const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number; stepEnds: Array<{ step: number; time: number }> }
-      rows.push({ ...base, runner, load, seconds: out.seconds, tokensPerSecond: tokens / out.seconds, ...loopFigures(out.stepEnds, perStep), peakRssBytes: r.rssBytes })
+      rows.push({ ...base, runner, load, seconds: out.seconds, tokensPerSecond: tokens / out.seconds, ...loopFigures(out.stepEnds, perStep), peakRssBytes: r.rssBytes, cpuSeconds: r.cpuSeconds })
     } else {
       const backend = ['--backend', runner]
       const planned = JSON.parse(must(await timed(tsx, [job.file, 'plan', '--json', ...backend, ...sets]), `${job.name}: plan`).stdout) as Plan
@@ -196,7 +213,7 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
       if (!end) throw new Error(`${job.name} on ${runner}: no node-end event for train`)
       const stepEnds = evs.flatMap((e) => (e.type === 'step' && e.node === 'train' ? [{ step: e.step, time: e.time }] : []))
       rows.push({
-        ...base, runner, load, seconds: end.seconds, tokensPerSecond: tokens / end.seconds, ...loopFigures(stepEnds, perStep), peakRssBytes: r.rssBytes,
+        ...base, runner, load, seconds: end.seconds, tokensPerSecond: tokens / end.seconds, ...loopFigures(stepEnds, perStep), peakRssBytes: r.rssBytes, cpuSeconds: r.cpuSeconds,
         planSeconds: planned.eta.seconds, planMemoryBytes: planned.memory ? (planned.memory.process?.bytes ?? planned.memory.total) : null,
         planned: { model: planned.model, data: planned.data, memoryTotal: planned.memory?.total ?? null, train: node('train').params as unknown as Pick<NodeParams<'train'>, 'method' | 'args'> },
       })
@@ -211,8 +228,8 @@ const pct = (planned: number | null | undefined, measured: number): string => (p
 /** The Markdown table: one line per run, ratios against the Trainer's row of the same job. */
 export function table(rows: readonly VsRow[]): string {
   const lines = [
-    '| job | runner | load | train time | tokens/s | loop tokens/s | × Trainer | peak RSS | plan ETA (error) | plan memory (error) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| job | runner | load | train time | command CPU | tokens/s | loop tokens/s | × Trainer | peak RSS | plan ETA (error) | plan memory (error) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const r of rows) {
     const ref = rows.find((o) => o.job === r.job && o.runner === 'trainer')
@@ -220,7 +237,8 @@ export function table(rows: readonly VsRow[]): string {
     const loop = r.loopTokensPerSecond == null ? '–' : r.loopTokensPerSecond.toFixed(0)
     const eta = r.planSeconds === undefined ? '–' : r.planSeconds === null ? 'unknown' : `${r.planSeconds.toFixed(1)} s (${pct(r.planSeconds, r.seconds)})`
     const mem = r.planMemoryBytes == null ? '–' : `${gb(r.planMemoryBytes)} (${pct(r.planMemoryBytes, r.peakRssBytes)})`
-    lines.push(`| ${r.job} | ${r.runner} | ${r.load.toFixed(2)} | ${r.seconds.toFixed(1)} s | ${r.tokensPerSecond.toFixed(0)} | ${loop} | ${ratio} | ${gb(r.peakRssBytes)} | ${eta} | ${mem} |`)
+    const cpu = r.cpuSeconds === undefined ? '–' : `${r.cpuSeconds.toFixed(1)} s`
+    lines.push(`| ${r.job} | ${r.runner} | ${r.load.toFixed(2)} | ${r.seconds.toFixed(1)} s | ${cpu} | ${r.tokensPerSecond.toFixed(0)} | ${loop} | ${ratio} | ${gb(r.peakRssBytes)} | ${eta} | ${mem} |`)
   }
   return lines.join('\n')
 }

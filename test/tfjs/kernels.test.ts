@@ -1,4 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
 import { tf } from '../../packages/tfjs/src/engine.ts'
 import { matMul } from '../../packages/tfjs/src/model/matmul.ts'
 import { frozenHead, frozenHeadLogits, HEAD_BLOCK } from '../../packages/tfjs/src/model/head.ts'
@@ -90,4 +92,16 @@ describe('wasm threads', () => {
     expect([wasmThreadCount({}, 2), wasmThreadCount({}, 4), wasmThreadCount({}, 16)]).toEqual([1, 4, 8])
     expect([wasmThreadCount({ TUNEKIT_WASM_THREADS: '1' }, 16), wasmThreadCount({ TUNEKIT_WASM_THREADS: '3' }, 2), wasmThreadCount({ TUNEKIT_WASM_THREADS: 'x' }, 16)]).toEqual([1, 3, 1])
   })
+
+  it('a script on the 2-thread pool ends when its work does (the pool\'s workers do not hold the process open)', async () => {
+    const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx')
+    const out = await new Promise<{ code: number | string | null; stdout: string }>((done) => {
+      // killed after 60 s: a process held open by the pool never ends by itself
+      execFile(tsx, [join(import.meta.dirname, 'wasm-threads-exit.ts')], { env: { ...process.env, TUNEKIT_WASM_THREADS: '2' }, timeout: 60_000 }, (err, stdout) =>
+        done({ code: err ? (err.code ?? err.signal ?? 'killed') : 0, stdout }),
+      )
+    })
+    expect(out.code).toBe(0)
+    expect(JSON.parse(out.stdout.trim())).toEqual({ reason: 'device: wasm requested (2 threads)', product: 64 })
+  }, 90_000)
 })

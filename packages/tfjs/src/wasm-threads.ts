@@ -13,7 +13,26 @@ import { dirname, join } from 'node:path'
 // same kernels, XNNPACK's products spread over a thread pool.
 
 /** The Emscripten module of the threaded build, as tfjs-backend-wasm's init() completes it. */
-type WasmModule = ConstructorParameters<typeof BackendWasm>[0] & { cwrap: (name: string, returns: string | null, args: string[]) => (...args: number[]) => number }
+type WasmModule = ConstructorParameters<typeof BackendWasm>[0] & {
+  cwrap: (name: string, returns: string | null, args: string[]) => (...args: number[]) => number
+  /** Emscripten's pthread bookkeeping (the build exports it): the workers that run the pool's threads. */
+  PThread?: { runningWorkers: PoolWorker[] }
+}
+/** An Emscripten pthread worker: a Node worker_threads Worker. */
+interface PoolWorker { ref: () => void; unref: () => void }
+
+/**
+ * Lets the process exit while the pool's threads live: Emscripten `ref()`s the worker of every
+ * running pthread (a thread that will finish keeps Node alive), but XNNPACK's pool threads never
+ * finish, so a script that ends without process.exit() would hang at its end. A worker whose
+ * thread starts later (its worker still loading) would ref() itself then: that ref is dropped too.
+ */
+function unrefPool(module: WasmModule): void {
+  for (const worker of module.PThread?.runningWorkers ?? []) {
+    worker.unref()
+    worker.ref = () => {}
+  }
+}
 type Factory = (config: { locateFile: (path: string, prefix: string) => string; mainScriptUrlOrBlob: string }) => Promise<WasmModule>
 
 /**
@@ -95,6 +114,7 @@ async function startThreaded(threads: number): Promise<{ threads: number } | { r
     }
     setThreadsCount(threads)
     const backend = new BackendWasm(module) // starts XNNPACK's pool; a failure leaves the single-threaded backend registered
+    unrefPool(module)
     if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm')
     tf.registerBackend('wasm', () => backend, 2) // tfjs-backend-wasm's own priority
     return { threads }

@@ -97,13 +97,16 @@ function trainedHeadLoss(x: tf.Tensor2D, w: Var2D, targets: Int32Array): tf.Scal
     const count = widths.length
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] =>
       tf.tidy(() => {
-        const xT = tf.transpose(saved[2 * count]!) // [hidden, n]
+        const x = saved[2 * count] as tf.Tensor2D // [n, hidden]
         const dx: tf.Tensor[] = []
         const dw: tf.Tensor[] = []
         for (let i = 0; i < count; i++) {
           const g = blockGrad(dy, saved[i] as tf.Tensor2D, saved[count + i] as tf.Tensor2D, at[i]!)
           dx.push(tf.matMul(g, saved[2 * count + 1 + i] as tf.Tensor2D)) // g · w_block: [n, hidden]
-          dw.push(tf.transpose(tf.matMul(xT, g))) // gᵀ x: [width, hidden]
+          // gᵀ x: [width, hidden]. XNNPACK runs [width, n] · [n, hidden] at ≈ 2× the rate of (xᵀ g)ᵀ's [hidden, n] · [n, width]
+          // (1.3 s against 2.0 s of CPU for the 8 blocks of issue 21's job, transposing g included), and packs x, the same
+          // right operand for every block, once
+          dw.push(tf.tidy(() => tf.matMul(tf.transpose(g), x)))
           g.dispose()
         }
         return [tf.addN(dx), tf.concat(dw, 0)]
