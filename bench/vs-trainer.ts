@@ -18,12 +18,12 @@
 //      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
 //      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  artifactDir, costSeconds, writeFileAtomicSync, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
+  artifactDir, costSeconds, familyInfo, trainMemory, writeFileAtomicSync, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
   type CalibrationSample, type CostCalibration, type NodeParams, type Plan, type RunEvent,
 } from '@tunekit/core'
 import { benchPython } from './torch-train.ts'
@@ -172,8 +172,8 @@ function loopFigures(stepEnds: Array<{ step: number; time: number }>, perStep: A
 }
 
 async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void> {
-  const work = join(tmpdir(), `tk-vs-trainer-${job.name}${quick ? '-quick' : ''}`)
-  rmSync(work, { recursive: true, force: true })
+  // a folder of this run's own: two benches at once (two worktrees) must not delete each other's cache
+  const work = mkdtempSync(join(tmpdir(), `tk-vs-trainer-${job.name}${quick ? '-quick' : ''}-`))
   const cache = join(work, 'cache')
   const runDir = join(work, 'run')
   const steps = stepsOf(job)
@@ -220,6 +220,7 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
     }
     save()
   }
+  rmSync(work, { recursive: true, force: true })
 }
 
 const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`
@@ -242,14 +243,21 @@ export function table(rows: readonly VsRow[]): string {
   return lines.join('\n')
 }
 
-/** A tunekit row's sample for the cost model: its run's cost from the plan's inputs, its step and node times, its peak and the estimate's total. */
+/**
+ * A tunekit row's sample for the cost model: its run's cost and memory estimate from the plan's
+ * recorded inputs (re-estimated with today's formulas, so a saved run checks a changed model), its
+ * step and node times, its peak.
+ */
 function sampleOf(r: VsRow, backend: 'tfjs' | 'torch'): CalibrationSample {
   const p = r.planned!
   const model = p.model as Extract<Plan['model'], { config: unknown }>
+  const family = familyInfo(model.family)
+  const target = { backend, device: backend === 'tfjs' ? 'wasm' : 'cpu', dtypes: ['float32'] } as const
+  const estimateTotal = family && p.train.model ? trainMemory(family, model.config, model.params, p.train as Parameters<typeof trainMemory>[3], p.data, target).total : p.memoryTotal!
   return {
     cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend)),
     // the loop's mean step (steps 2..N) over all N steps: step 1's warm-up counts in the start-up
-    stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal: p.memoryTotal!,
+    stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal,
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
 import { isTunekitError, issue, type Issue } from '../errors/tunekit-error.ts'
-import type { ModelConfig } from '../families/types.ts'
+import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
@@ -205,10 +205,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       dtypes: (caps?.dtypes ?? (backend.device === 'cuda' ? ['float32', 'float16', 'bfloat16'] : ['float32'])) as readonly Dtype[],
       memoryBytes: backend.memoryBytes,
     }
-    memory = estimateMemory({
-      family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
-      batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target,
-    })
+    memory = trainMemory(family, size.config, params, train, data, target)
     const cal = pickCostModel(readThroughput(opts.throughputFile ?? defaultThroughputFile()), backend.name, backend.device)
     if (cal) {
       memory.process = { bytes: processPeakBytes(memory.total, cal), how: `${gb(cal.rssBaseBytes)} + ${cal.rssScale.toFixed(2)} × the estimate (${cal.bench}, ${cal.measuredAt})` }
@@ -333,6 +330,21 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   }
   if (!pick) return { seconds: null, reason: `no throughput figure for ${backend.name} on ${backend.device} in ${file}; run the benchmarks (bench/README.md)` }
   return { seconds: data.tokens / pick.tokensPerSecond, tokensPerSecond: pick.tokensPerSecond, tokens: data.tokens, how: pick.how, figure: pick.figure }
+}
+
+/**
+ * The memory estimate of one training step of `train` on `target`, for the batch plan's longest
+ * micro-batch and labelled share (`data`); bench/vs-trainer.ts re-estimates its recorded rows with it.
+ */
+export function trainMemory(
+  family: FamilyInfo, config: ModelConfig, params: ParamCounts, train: Pick<NodeParams<'train'>, 'model' | 'method' | 'args' | 'objective'>, data: PlanData, target: MemoryTarget,
+): MemoryEstimate {
+  const labelledShare = data.trainedTokens !== undefined && data.tokens ? data.trainedTokens / data.tokens : 1
+  return estimateMemory({
+    family, config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
+    // a preference objective forwards a chosen and a rejected row per pair
+    batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target, labelledShare,
+  })
 }
 
 /** What the method trains beside its adapters: lm_head's weight gradient, embed_tokens' dense one. */
