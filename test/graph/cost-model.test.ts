@@ -1,7 +1,7 @@
 import { delimiter, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  compile, costSeconds, fitCalibration, formatIssue, nvidiaDriverPresent, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
+  compile, costSeconds, inline, fitCalibration, formatIssue, nvidiaDriverPresent, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
   trainedParts, type CostCalibration, type ModelConfig, type ParamCounts, type PlanData, type RunShape,
 } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
@@ -82,13 +82,15 @@ describe('a plan with a calibrated backend', () => {
     expect(p.memory.process?.bytes).toBeCloseTo(2e8 + 2 * p.memory.total, 0)
     expect(p.issues.filter((i) => i.severity === 'warning')).toEqual([])
 
-    // a runtime that holds 5 GB: past WebAssembly's 32-bit heap
-    recordCostModel(throughputFile, { ...cal, rssBaseBytes: 5e9 })
-    const big = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
+    // a job whose own shape passes WebAssembly's 32-bit heap (32 rows of 2,048 tokens: eager
+    // attention keeps [rows, heads, s, s] scores), planned only: nothing is allocated
+    const longRows = await compile(tinyRecipe({ data: { source: inline([{ prompt: 'a', response: 'b' }]), format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 2048 }, args: { batchSize: 32, epochs: 1, learningRate: 0.1 } }), dirs)
+    const big = plan(longRows, { cacheDir: dirs.cacheDir, throughputFile })
     const warnings = big.issues.filter((i) => i.severity === 'warning')
+    expect(big.memory!.total).toBeGreaterThan(2 ** 32)
     expect(warnings.map((i) => formatIssue(i)).join('\n')).toMatchInlineSnapshot(`
-      "⚠ TK667 the plan puts the training process's peak at 5.09 GB, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way → at args.batchSize
-        value: 2
+      "⚠ TK667 the plan puts the training process's peak at 26.49 GB, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way → at args.batchSize
+        value: 32
         fix: Lower args.batchSize or data.maxLength, train fewer modules (lora.modulesToSave), or run it on the torch backend (backend: 'torch')."
     `)
 
