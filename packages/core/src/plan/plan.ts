@@ -112,8 +112,8 @@ function assumeBackend(train: Pick<NodeParams<'train'>, 'device' | 'backend' | '
   }
   // tfjs's engine order puts wasm before pure-JS cpu and wasm always loads, so 'auto' gets wasm.
   const device = train.device === 'cpu' ? 'cpu' : 'wasm'
-  const noDriver = train.backend === 'auto' && train.device === 'auto' && autoCuda ? ` (${NVIDIA_DRIVER_SIGNS})` : ''
-  return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: `not probed: assumed tfjs (what backend 'auto' picks without CUDA)${noDriver}`, assumed: true }
+  const why = train.backend === 'auto' && train.device === 'auto' && autoCuda ? `on a machine with no NVIDIA driver (${NVIDIA_DRIVER_SIGNS})` : 'without CUDA'
+  return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: `not probed: assumed tfjs (what backend 'auto' picks ${why})`, assumed: true }
 }
 
 const ceil = Math.ceil
