@@ -23,15 +23,15 @@ const words = (
   'since against go came right used take three states himself few house use during without again place around however home small found'
 ).split(' ')
 
-/** Words of a turn: a fixed count, or a seeded count in [min, max]. */
+/** Words of a turn: a seeded count in [min, max] (min = max: a fixed count, no number drawn). */
 export interface TurnWords { min: number; max: number }
 
 /**
- * `count` seeded conversations: by default a 5-word question and an answer of 128–220 words (this
- * job's); bench/vs-trainer-long.ts asks for long questions too. A fixed question length draws no
- * number, so the default conversations are the same as before the option.
+ * `count` seeded question / answer pairs: by default a 5-word question and an answer of 128–220
+ * words (this job's); bench/vs-trainer-long.ts asks for long questions too. A fixed question
+ * length draws no number, so the default pairs are those of before the option.
  */
-export function benchConversations(count: number, seed = 0, shape: { question?: TurnWords; answer?: TurnWords } = {}): Array<{ text: string }> {
+export function benchTurns(count: number, seed = 0, shape: { question?: TurnWords; answer?: TurnWords } = {}): Array<{ prompt: string; response: string }> {
   const rng = createRng(seed, 'vs-trainer-job')
   const pick = (): string => words[rng.nextU32() % words.length]!
   const sentence = (n: number): string => Array.from({ length: n }, pick).join(' ')
@@ -40,9 +40,13 @@ export function benchConversations(count: number, seed = 0, shape: { question?: 
   return Array.from({ length: count }, () => {
     const a = length(answer)
     const q = length(question)
-    return { text: `<|im_start|>user\n${sentence(q)}?<|im_end|>\n<|im_start|>assistant\n${sentence(a)}.<|im_end|>\n` }
+    return { prompt: `${sentence(q)}?`, response: `${sentence(a)}.` }
   })
 }
+
+/** {@link benchTurns} as ChatML conversations (`chatml-text`). */
+export const benchConversations = (count: number, seed = 0, shape: Parameters<typeof benchTurns>[2] = {}): Array<{ text: string }> =>
+  benchTurns(count, seed, shape).map(({ prompt, response }) => ({ text: `<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n${response}<|im_end|>\n` }))
 
 export const recipe = loraChatml({
   name: 'vs-trainer-job',

@@ -12,15 +12,12 @@
 import { defineRecipe, inline } from '@tunekit/core'
 import { main } from '@tunekit/cli'
 import { allProjections } from '@tunekit/recipes'
-import { benchConversations } from './vs-trainer-job.ts'
+import { benchTurns } from './vs-trainer-job.ts'
 
 // The conversations as prompt / response columns under Mistral's own chat template: its [INST]
 // markers are plain text and </s> is in the vocabulary, so no token is added and no embedding row
 // has to train (ChatML's added tokens would need embed_tokens or trainable token rows).
-const turns = benchConversations(200, 1, { question: { min: 135, max: 220 }, answer: { min: 135, max: 220 } }).map(({ text }) => {
-  const [, prompt, response] = /<\|im_start\|>user\n([^]*?)<\|im_end\|>\n<\|im_start\|>assistant\n([^]*?)<\|im_end\|>/.exec(text)!
-  return { prompt: prompt!, response: response! }
-})
+const turns = benchTurns(200, 1, { question: { min: 135, max: 220 }, answer: { min: 135, max: 220 } })
 
 // 135–220 words a turn, ≈ 150–250 tokens each (vs-trainer-job.ts's words): ≈ 400 tokens a row (451 at most), 44% of them labelled.
 export const recipe = defineRecipe<'mistral'>({
