@@ -297,9 +297,10 @@ export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: str
 
 /** The calibrations as the README lists them: the five numbers per backend. */
 const calibrationLines = (cals: readonly CostCalibration[]): string[] => [
-  '| backend | matmul GFLOP/s | G element passes/s | start-up | RSS base | RSS scale | load (fitted runs) |',
-  '|---|---|---|---|---|---|---|',
-  ...cals.map((c) => `| ${c.engine} | ${(c.matmulFlopsPerSecond / 1e9).toFixed(1)} | ${(c.elementsPerSecond / 1e9).toFixed(3)} | ${c.startSeconds.toFixed(1)} s | ${gb(c.rssBaseBytes)} | ${c.rssScale.toFixed(2)} | ${c.load.toFixed(2)} |`),
+  '| backend | matmul GFLOP/s | G element passes/s | start-up | RSS base | RSS scale | load (fitted runs) | speeds |',
+  '|---|---|---|---|---|---|---|---|',
+  // fitCalibration falls back to one speed for both kinds when the two jobs do not separate them
+  ...cals.map((c) => `| ${c.engine} | ${(c.matmulFlopsPerSecond / 1e9).toFixed(1)} | ${(c.elementsPerSecond / 1e9).toFixed(3)} | ${c.startSeconds.toFixed(1)} s | ${gb(c.rssBaseBytes)} | ${c.rssScale.toFixed(2)} | ${c.load.toFixed(2)} | ${c.matmulFlopsPerSecond === c.elementsPerSecond ? 'one for both (not separated)' : 'two'} |`),
 ]
 
 const BEGIN = '<!-- vs-trainer --record: begin (written by bench/vs-trainer.ts --record) -->'
