@@ -23,16 +23,30 @@ const words = (
   'since against go came right used take three states himself few house use during without again place around however home small found'
 ).split(' ')
 
-/** `count` seeded conversations: a short question and an answer of 128–220 words. */
-export function benchConversations(count: number, seed = 0): Array<{ text: string }> {
+/** Words of a turn: a seeded count in [min, max] (min = max: a fixed count, no number drawn). */
+export interface TurnWords { min: number; max: number }
+
+/**
+ * `count` seeded question / answer pairs: by default a 5-word question and an answer of 128–220
+ * words (this job's); bench/vs-trainer-long.ts asks for long questions too. A fixed question
+ * length draws no number, so the default pairs are those of before the option.
+ */
+export function benchTurns(count: number, seed = 0, shape: { question?: TurnWords; answer?: TurnWords } = {}): Array<{ prompt: string; response: string }> {
   const rng = createRng(seed, 'vs-trainer-job')
   const pick = (): string => words[rng.nextU32() % words.length]!
   const sentence = (n: number): string => Array.from({ length: n }, pick).join(' ')
+  const length = ({ min, max }: TurnWords): number => (max > min ? min + (rng.nextU32() % (max - min + 1)) : min)
+  const { question = { min: 5, max: 5 }, answer = { min: 128, max: 220 } } = shape
   return Array.from({ length: count }, () => {
-    const answer = 128 + (rng.nextU32() % 93)
-    return { text: `<|im_start|>user\n${sentence(5)}?<|im_end|>\n<|im_start|>assistant\n${sentence(answer)}.<|im_end|>\n` }
+    const a = length(answer)
+    const q = length(question)
+    return { prompt: `${sentence(q)}?`, response: `${sentence(a)}.` }
   })
 }
+
+/** {@link benchTurns} as ChatML conversations (`chatml-text`). */
+export const benchConversations = (count: number, seed = 0, shape: Parameters<typeof benchTurns>[2] = {}): Array<{ text: string }> =>
+  benchTurns(count, seed, shape).map(({ prompt, response }) => ({ text: `<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n${response}<|im_end|>\n` }))
 
 export const recipe = loraChatml({
   name: 'vs-trainer-job',

@@ -1,6 +1,7 @@
 // tunekit's two backends against a transformers `Trainer` + PEFT on the same jobs (issue 21):
 // tiny-chat (recipes/tiny-chat.ts) and bench/vs-trainer-job.ts (hidden 256, 4 layers, LoRA r16 +
-// saved embed_tokens/lm_head, 400 samples of 150–250 tokens, batch 8, 60 steps). The data nodes run
+// saved embed_tokens/lm_head, 400 samples of 150–250 tokens, batch 8, 60 steps), and the cost
+// model's validation job bench/vs-trainer-long.ts (LoRA alone, rows of 300–500 tokens). The data nodes run
 // once per job; then the train node runs on tfjs and on torch (`run --from train --until train`),
 // and bench/trainer-peft.py trains from the same model folder, tokenizer, token shards and batch
 // plan. Each run is one command whose process tree is polled, so peak memory is measured the same way
@@ -8,19 +9,21 @@
 // the worker; Trainer: its Python). Before each run the plan's ETA and memory estimate are read
 // (`plan --json`), to print their errors beside the measured figures.
 //
-// Run: npx tsx bench/vs-trainer.ts [--quick] [--record] [--only tiny-chat|vs-trainer-job] [--backends tfjs,torch,trainer]
-//      (--record: fit the cost model of each tunekit backend to its rows, into packages/core/throughput.json;
-//      --from-json FILE: the table and fit of a saved run; --steps N: every job cut to N steps;
+// Run: npx tsx bench/vs-trainer.ts [--quick] [--validate | --record] [--only tiny-chat,vs-trainer-job,vs-trainer-long] [--backends tfjs,torch,trainer]
+//      (--validate: fit the cost model of each tunekit backend on tiny-chat and vs-trainer-job, and
+//      print every job's errors, bench/vs-trainer-long.ts's out of sample; --record: the same, the
+//      fit written into packages/core/throughput.json and both tables into bench/README.md;
+//      --from-json FILE: the table and fit of a saved run; --steps N or --steps job=N,…: jobs cut to N steps;
 //      --out FILE: the JSON elsewhere)
 //      (--quick: a few steps per job, a smoke run). Prints a Markdown table; writes
 //      bench/vs-trainer.json (bench/results/vs-trainer-quick.json with --quick) after every run.
 import { spawn } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
-  artifactDir, costSeconds, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
+  artifactDir, costSeconds, familyInfo, trainMemory, writeFileAtomicSync, defaultThroughputFile, fitCalibration, processPeakBytes, recordCostModel, runCost, runShape, trainedParts,
   type CalibrationSample, type CostCalibration, type NodeParams, type Plan, type RunEvent,
 } from '@tunekit/core'
 import { benchPython } from './torch-train.ts'
@@ -34,12 +37,26 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined
 }
 
-/** A job: a recipe file and, for --quick, the steps it is cut to. */
-interface Job { name: string; file: string; quickSteps: number }
-const jobs: Job[] = [
-  { name: 'tiny-chat', file: join(root, 'recipes', 'tiny-chat.ts'), quickSteps: 12 },
-  { name: 'vs-trainer-job', file: join(here, 'vs-trainer-job.ts'), quickSteps: 4 },
-].filter((j) => !flag('--only') || j.name === flag('--only'))
+/**
+ * A job: a recipe file, the steps --quick cuts it to, and whether the cost model is fitted on it
+ * (`fit`) or only predicts it (`validate`: the out-of-sample check of --validate and --record).
+ */
+interface Job { name: string; file: string; quickSteps: number; role: 'fit' | 'validate' }
+export const JOBS: readonly Job[] = [
+  { name: 'tiny-chat', file: join(root, 'recipes', 'tiny-chat.ts'), quickSteps: 12, role: 'fit' },
+  { name: 'vs-trainer-job', file: join(here, 'vs-trainer-job.ts'), quickSteps: 4, role: 'fit' },
+  { name: 'vs-trainer-long', file: join(here, 'vs-trainer-long.ts'), quickSteps: 4, role: 'validate' },
+]
+const jobs = JOBS.filter((j) => !flag('--only') || flag('--only')!.split(',').includes(j.name))
+const fittedOn = new Set(JOBS.filter((j) => j.role === 'fit').map((j) => j.name))
+
+/** `--steps N` cuts every job to N steps; `--steps tiny-chat=40,vs-trainer-job=12` cuts the jobs named. */
+function stepsOf(job: Job): string | undefined {
+  const arg = flag('--steps')
+  if (arg === undefined) return quick ? String(job.quickSteps) : undefined
+  if (/^\d+$/.test(arg)) return arg
+  return arg.split(',').map((kv) => kv.split('=')).find(([name]) => name === job.name)?.[1]
+}
 type Runner = 'tfjs' | 'torch' | 'trainer'
 const runners = (flag('--backends')?.split(',') ?? ['tfjs', 'torch', 'trainer']) as Runner[]
 
@@ -67,7 +84,7 @@ export interface VsRow {
   planSeconds?: number | null
   planMemoryBytes?: number | null
   /** The plan's cost model input and memory total (tunekit rows), for --record's fit. */
-  planned?: { model: Plan['model']; data: Plan['data']; memoryTotal: number | null; train: Pick<NodeParams<'train'>, 'method' | 'args'> }
+  planned?: { model: Plan['model']; data: Plan['data']; memoryTotal: number | null; train: Pick<NodeParams<'train'>, 'method' | 'args'> & Partial<Pick<NodeParams<'train'>, 'model'>> }
 }
 
 interface Cmd { status: number; stdout: string; stderr: string; rssBytes: number; cpuSeconds: number }
@@ -172,11 +189,11 @@ function loopFigures(stepEnds: Array<{ step: number; time: number }>, perStep: A
 }
 
 async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void> {
-  const work = join(tmpdir(), `tk-vs-trainer-${job.name}${quick ? '-quick' : ''}`)
-  rmSync(work, { recursive: true, force: true })
+  // a folder of this run's own: two benches at once (two worktrees) must not delete each other's cache
+  const work = mkdtempSync(join(tmpdir(), `tk-vs-trainer-${job.name}${quick ? '-quick' : ''}-`))
   const cache = join(work, 'cache')
   const runDir = join(work, 'run')
-  const steps = flag('--steps') ?? (quick ? String(job.quickSteps) : undefined)
+  const steps = stepsOf(job)
   const sets = ['--set', `output.cacheDir=${cache}`, '--set', `output.dir=${runDir}`, ...(steps ? ['--set', `args.maxSteps=${steps}`] : [])]
   const tsx = join(root, 'node_modules', '.bin', 'tsx')
   must(await timed(tsx, [job.file, 'run', '--until', 'collate', ...sets]), `${job.name}: the data nodes`)
@@ -215,11 +232,12 @@ async function benchJob(job: Job, rows: VsRow[], save: () => void): Promise<void
       rows.push({
         ...base, runner, load, seconds: end.seconds, tokensPerSecond: tokens / end.seconds, ...loopFigures(stepEnds, perStep), peakRssBytes: r.rssBytes, cpuSeconds: r.cpuSeconds,
         planSeconds: planned.eta.seconds, planMemoryBytes: planned.memory ? (planned.memory.process?.bytes ?? planned.memory.total) : null,
-        planned: { model: planned.model, data: planned.data, memoryTotal: planned.memory?.total ?? null, train: node('train').params as unknown as Pick<NodeParams<'train'>, 'method' | 'args'> },
+        planned: { model: planned.model, data: planned.data, memoryTotal: planned.memory?.total ?? null, train: node('train').params as unknown as NonNullable<VsRow['planned']>['train'] },
       })
     }
     save()
   }
+  rmSync(work, { recursive: true, force: true })
 }
 
 const gb = (b: number): string => `${(b / 1e9).toFixed(2)} GB`
@@ -244,35 +262,76 @@ export function table(rows: readonly VsRow[]): string {
 }
 
 /**
- * The cost model's calibration of each tunekit backend from its rows (cost-model.ts): the speeds
- * fitted to the step times of the jobs, the start-up from what the steps leave of the node's time,
- * the RSS line through the peaks.
+ * A tunekit row's sample for the cost model: its run's cost and memory estimate from the plan's
+ * recorded inputs (re-estimated with today's formulas, so a saved run checks a changed model), its
+ * step and node times, its peak.
  */
-export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string): string[] {
-  const lines = ['| job | backend | measured train time | ETA, calibrated (error) | measured peak RSS | memory, calibrated (error) |', '|---|---|---|---|---|---|']
+function sampleOf(r: VsRow, backend: 'tfjs' | 'torch'): CalibrationSample {
+  const p = r.planned!
+  const model = p.model as Extract<Plan['model'], { config: unknown }>
+  const family = familyInfo(model.family)
+  const target = { backend, device: backend === 'tfjs' ? 'wasm' : 'cpu', dtypes: ['float32'] } as const
+  const estimateTotal = family && p.train.model ? trainMemory(family, model.config, model.params, p.train as Parameters<typeof trainMemory>[3], p.data, target).total : p.memoryTotal!
+  return {
+    cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend)),
+    // the loop's mean step (steps 2..N) over all N steps: step 1's warm-up counts in the start-up
+    stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal,
+  }
+}
+
+/**
+ * The cost model's calibration of each tunekit backend (cost-model.ts), fitted on the rows of the
+ * `fit` jobs only (the speeds to their step times, the start-up to what the steps leave of the
+ * node's time, the RSS line through their peaks), and the table of its errors on every row: the
+ * fitted jobs in sample, the `validate` job (bench/vs-trainer-long.ts) out of sample. `record`:
+ * the calibrations go into packages/core/throughput.json.
+ */
+export function calibrate(rows: readonly VsRow[], measuredAt: string, bench: string, record: boolean): { lines: string[]; calibrations: CostCalibration[] } {
+  const lines = [
+    '| job | backend | load | sample | measured train time | ETA, calibrated (error) | measured peak RSS | memory, calibrated (error) |',
+    '|---|---|---|---|---|---|---|---|',
+  ]
+  const calibrations: CostCalibration[] = []
   for (const backend of ['tfjs', 'torch'] as const) {
     const mine = rows.filter((r) => r.runner === backend && r.planned && 'config' in r.planned.model && r.loopSeconds !== null && r.planned.memoryTotal !== null)
-    if (mine.length === 0) continue
-    const samples: CalibrationSample[] = mine.map((r) => {
-      const p = r.planned!
-      const model = p.model as Extract<Plan['model'], { config: unknown }>
-      return {
-        cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend)),
-        stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal: p.memoryTotal!,
-      }
-    })
+    const fitRows = mine.filter((r) => fittedOn.has(r.job))
+    if (fitRows.length === 0) continue
     const engine = backend === 'tfjs' ? 'tfjs-wasm' : 'torch-cpu'
     const device = backend === 'tfjs' ? 'wasm' : 'cpu'
-    const load = mine.reduce((n, r) => n + r.load, 0) / mine.length
-    const cal: CostCalibration = { backend, engine, device, ...fitCalibration(samples), load, measuredAt, bench }
-    recordCostModel(defaultThroughputFile(), cal)
-    mine.forEach((r, i) => {
-      const eta = costSeconds(samples[i]!.cost, cal)
-      const peak = processPeakBytes(samples[i]!.estimateTotal, cal)
-      lines.push(`| ${r.job} | ${backend} | ${r.seconds.toFixed(1)} s | ${eta.toFixed(1)} s (${pct(eta, r.seconds)}) | ${gb(r.peakRssBytes)} | ${gb(peak)} (${pct(peak, r.peakRssBytes)}) |`)
-    })
+    const load = fitRows.reduce((n, r) => n + r.load, 0) / fitRows.length
+    const cal: CostCalibration = { backend, engine, device, ...fitCalibration(fitRows.map((r) => sampleOf(r, backend))), load, measuredAt, bench }
+    calibrations.push(cal)
+    if (record) recordCostModel(defaultThroughputFile(), cal)
+    for (const r of mine) {
+      const sample = sampleOf(r, backend)
+      const eta = costSeconds(sample.cost, cal)
+      const peak = processPeakBytes(sample.estimateTotal, cal)
+      const kind = fittedOn.has(r.job) ? 'fitted on' : '**out of sample**'
+      lines.push(`| ${r.job} | ${backend} | ${r.load.toFixed(2)} | ${kind} | ${r.seconds.toFixed(1)} s | ${eta.toFixed(1)} s (${pct(eta, r.seconds)}) | ${gb(r.peakRssBytes)} | ${gb(peak)} (${pct(peak, r.peakRssBytes)}) |`)
+    }
   }
-  return lines
+  return { lines, calibrations }
+}
+
+/** The calibrations as the README lists them: the five numbers per backend. */
+const calibrationLines = (cals: readonly CostCalibration[]): string[] => [
+  '| backend | matmul GFLOP/s | G element passes/s | start-up | RSS base | RSS scale | load (fitted runs) | speeds |',
+  '|---|---|---|---|---|---|---|---|',
+  // fitCalibration falls back to one speed for both kinds when the two jobs do not separate them
+  ...cals.map((c) => `| ${c.engine} | ${(c.matmulFlopsPerSecond / 1e9).toFixed(1)} | ${(c.elementsPerSecond / 1e9).toFixed(3)} | ${c.startSeconds.toFixed(1)} s | ${gb(c.rssBaseBytes)} | ${c.rssScale.toFixed(2)} | ${c.load.toFixed(2)} | ${c.matmulFlopsPerSecond === c.elementsPerSecond ? 'one for both (not separated)' : 'two'} |`),
+]
+
+const BEGIN = '<!-- vs-trainer --record: begin (written by bench/vs-trainer.ts --record) -->'
+const END = '<!-- vs-trainer --record: end -->'
+
+/** Replaces bench/README.md's recorded section (between BEGIN and END) with `body`, through a temp file and a rename. */
+function writeReadmeSection(body: string): void {
+  const file = join(here, 'README.md')
+  const text = readFileSync(file, 'utf8')
+  const a = text.indexOf(BEGIN)
+  const b = text.indexOf(END)
+  if (a < 0 || b < a) throw new Error(`bench/README.md has no ${BEGIN} … ${END} section to write`)
+  writeFileAtomicSync(file, `${text.slice(0, a + BEGIN.length)}\n${body}\n${text.slice(b)}`)
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -290,8 +349,20 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     for (const job of jobs) await benchJob(job, rows, save)
   }
   console.log(table(rows))
-  if (argv.includes('--record')) {
-    console.log(`\nThe cost model fitted to these runs (packages/core/throughput.json), against them:\n`)
-    console.log(calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick || old?.quick ? ' --quick' : ''} --record`).join('\n'))
+  // --validate: fit on the `fit` jobs and print every job's errors, the `validate` job's out of
+  // sample; --record does the same, writes the fit into throughput.json and both tables into bench/README.md
+  const record = argv.includes('--record')
+  if (record || argv.includes('--validate')) {
+    const { lines, calibrations } = calibrate(rows, measuredAt.slice(0, 10), `npx tsx bench/vs-trainer.ts${quick || old?.quick ? ' --quick' : ''} --record`, record)
+    const loads = rows.map((r) => r.load)
+    const body = [
+      `Measured ${measuredAt.slice(0, 10)} (\`${['npx tsx bench/vs-trainer.ts', ...argv].join(' ')}\`), ${availableParallelism()} cores, 1-minute load ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} at the runs' starts. ` +
+        'The plan columns are the plan before this fit.',
+      '', table(rows), '',
+      `The cost model fitted on ${[...fittedOn].join(' and ')} (packages/core/throughput.json):`, '', ...calibrationLines(calibrations), '',
+      'Its errors: in sample on the fitted jobs, out of sample on bench/vs-trainer-long.ts (a job the fit never saw):', '', ...lines,
+    ].join('\n')
+    console.log(`\n${body}`)
+    if (record) writeReadmeSection(body)
   }
 }

@@ -1,7 +1,7 @@
-import { join } from 'node:path'
+import { delimiter, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  compile, costSeconds, fitCalibration, formatIssue, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
+  compile, costSeconds, inline, fitCalibration, formatIssue, nvidiaDriverPresent, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
   trainedParts, type CostCalibration, type ModelConfig, type ParamCounts, type PlanData, type RunShape,
 } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
@@ -34,11 +34,12 @@ describe('the cost model', () => {
     expect(processPeakBytes(1e9, cal)).toBe(1.8e9)
   })
 
-  it('sends only the labelled tokens through the head under torch\'s chunked loss', () => {
+  it('sends only the labelled tokens through the head on tfjs and under torch\'s chunked loss', () => {
     const data: PlanData = { from: 'cache', totalSteps: 10, tokens: 5_000, squaredTokens: 250_000, trainedTokens: 1_200, seqLen: 64 }
     const args = (chunkedLoss: boolean | undefined) => ({ args: { chunkedLoss } }) as Parameters<typeof runShape>[1]
     expect(runShape(data, args(true), 'torch')).toEqual({ steps: 10, paddedTokens: 5_000, squaredTokens: 250_000, headTokens: 1_200 })
-    expect(runShape(data, args(true), 'tfjs').headTokens).toBe(5_000)
+    // tfjs's loss gathers the labelled rows before the head, chunked or not
+    expect(runShape(data, args(undefined), 'tfjs').headTokens).toBe(1_200)
     expect(runShape(data, args(undefined), 'torch').headTokens).toBe(5_000)
   })
 
@@ -81,14 +82,38 @@ describe('a plan with a calibrated backend', () => {
     expect(p.memory.process?.bytes).toBeCloseTo(2e8 + 2 * p.memory.total, 0)
     expect(p.issues.filter((i) => i.severity === 'warning')).toEqual([])
 
-    // a runtime that holds 5 GB: past WebAssembly's 32-bit heap
-    recordCostModel(throughputFile, { ...cal, rssBaseBytes: 5e9 })
-    const big = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
+    // a job whose own shape passes WebAssembly's 32-bit heap (32 rows of 2,048 tokens: eager
+    // attention keeps [rows, heads, s, s] scores), planned only: nothing is allocated
+    const longRows = await compile(tinyRecipe({ data: { source: inline([{ prompt: 'a', response: 'b' }]), format: { kind: 'columns', prompt: 'prompt', response: 'response' }, maxLength: 2048 }, args: { batchSize: 32, epochs: 1, learningRate: 0.1 } }), dirs)
+    const big = plan(longRows, { cacheDir: dirs.cacheDir, throughputFile })
     const warnings = big.issues.filter((i) => i.severity === 'warning')
+    expect(big.memory!.total).toBeGreaterThan(2 ** 32)
     expect(warnings.map((i) => formatIssue(i)).join('\n')).toMatchInlineSnapshot(`
-      "⚠ TK667 the plan puts the training process's peak at 5.09 GB, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way → at args.batchSize
-        value: 2
+      "⚠ TK667 the plan puts the training process's peak at 26.49 GB, and tfjs-backend-wasm's memory is a 32-bit WebAssembly heap that cannot grow past 4 GiB, so the run would stop with an out-of-memory error part-way → at args.batchSize
+        value: 32
         fix: Lower args.batchSize or data.maxLength, train fewer modules (lora.modulesToSave), or run it on the torch backend (backend: 'torch')."
     `)
+
+    // torch with device 'auto' where the machine shows no NVIDIA driver: the CPU, decided without
+    // Python, so torch-cpu's cost model gives the ETA; with a driver, CUDA is assumed as before
+    recordCostModel(throughputFile, { ...cal, backend: 'torch', engine: 'torch-cpu', device: 'cpu' })
+    const torchGraph = await compile(tinyRecipe({ backend: 'torch' }), dirs)
+    const cpu = plan(torchGraph, { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: false })
+    expect([cpu.backend.engine, cpu.backend.reason]).toEqual(['torch-cpu', "not probed: torch on the CPU, from device 'auto' on a machine with no NVIDIA driver (no /proc/driver/nvidia/version and no nvidia-smi on PATH)"])
+    expect(cpu.eta.seconds).toBeCloseTo(costSeconds(runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'torch')), cal), 9)
+    const cuda = plan(torchGraph, { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: true })
+    expect([cuda.backend.engine, cuda.eta.seconds]).toEqual(['torch-cuda', null])
+    const pinned = plan(await compile(tinyRecipe({ backend: 'torch', device: 'cpu' }), dirs), { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: true })
+    expect([pinned.backend.engine, pinned.backend.reason]).toEqual(['torch-cpu', "not probed: torch on the CPU, from device 'cpu'"])
+  })
+})
+
+describe('the NVIDIA driver check', () => {
+  it('looks for the driver\'s /proc entry and for nvidia-smi on PATH, nothing else', () => {
+    const files = (...present: string[]) => (path: string) => present.includes(path)
+    expect(nvidiaDriverPresent({ PATH: ['/usr/bin', '/bin'].join(delimiter) }, files())).toBe(false)
+    expect(nvidiaDriverPresent({}, files('/proc/driver/nvidia/version'))).toBe(true)
+    expect(nvidiaDriverPresent({ PATH: ['/usr/bin', '/opt/nv/bin'].join(delimiter) }, files('/opt/nv/bin/nvidia-smi'))).toBe(true)
+    expect(nvidiaDriverPresent({ PATH: '' }, files('nvidia-smi'))).toBe(false)
   })
 })

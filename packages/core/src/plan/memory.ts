@@ -33,6 +33,11 @@ export interface MemoryInput {
   target: MemoryTarget
   /** Attention kernel; default sdpa on torch, eager on tfjs. */
   attention?: 'sdpa' | 'eager'
+  /**
+   * Share of the tokens that are labelled (the batch plan's trained / padded tokens); tfjs runs
+   * the vocabulary head on those rows only. Default 1 (every token: the bound before collate ran).
+   */
+  labelledShare?: number
 }
 
 export interface ActivationEstimate {
@@ -40,7 +45,7 @@ export interface ActivationEstimate {
   attention: 'sdpa' | 'eager'
   /** Bytes kept by one decoder layer for the backward pass, LoRA inputs included. */
   perLayer: number
-  /** Logits and log-probabilities of the loss: `[b, s, vocab]`. */
+  /** What the loss keeps over the vocabulary: torch `[b, s, vocab]` logits and log-probabilities; tfjs one float32 exp per entry of the labelled rows. */
   logits: number
   withoutCheckpointing: number
   /** Layer inputs of every layer + one layer recomputed at a time + logits. */
@@ -113,8 +118,10 @@ export function estimateActivations(input: MemoryInput, dtype: Dtype): Activatio
   const trainedPerToken = methodActivationBytes(input.method, { family, config: c, addedTokens: input.params.addedTokens, computeBytes: p, attention, maskBytes }) / c.numHiddenLayers
   const perLayer = b * s * (norms + attn + mlp + trainedPerToken)
   const vocab = c.vocabSize + input.params.addedTokens
-  // lm_head output in the compute dtype, its float32 upcast and the saved log-softmax: [b, s, vocab].
-  const logits = b * s * vocab * (p + 8)
+  // torch: lm_head output in the compute dtype, its float32 upcast and the saved log-softmax, [b, s, vocab].
+  // tfjs: the loss gathers the labelled rows before the head, and its fused head loss keeps one
+  // float32 exp per vocabulary entry of them for the backward (packages/tfjs/src/model/head-loss.ts).
+  const logits = target.backend === 'tfjs' ? Math.ceil(b * s * Math.min(1, input.labelledShare ?? 1)) * vocab * 4 : b * s * vocab * (p + 8)
   const layerInputs = c.numHiddenLayers * b * s * h * p // what a checkpointed layer keeps: its input
   const tail = 2 * b * s * h * p // final norm and lm_head inputs
   const withoutCheckpointing = c.numHiddenLayers * perLayer + logits + tail

@@ -3,7 +3,7 @@ import type { ChosenTemplate } from '../template-choice.ts'
 import { join } from 'node:path'
 import type { BackendCapabilities } from '../backend.ts'
 import { isTunekitError, issue, type Issue } from '../errors/tunekit-error.ts'
-import type { ModelConfig } from '../families/types.ts'
+import type { FamilyInfo, ModelConfig } from '../families/types.ts'
 import { artifactDir, isCached } from '../cache/store.ts'
 import { familyInfo } from '../families/index.ts'
 import type { Graph } from '../graph/types.ts'
@@ -15,6 +15,7 @@ import { estimateMemory, gb, type Dtype, type MemoryEstimate, type MemoryTarget 
 import { autoTemplateIssues, probeAutoFamily, type WeightShapeReader } from './auto-modules.ts'
 import { addedTokenCount, countParams, modelSizeAndIssues, type ModelParams, type ModelSize, type ParamCounts } from './model-size.ts'
 import { costSeconds, processPeakBytes, runCost, type CostCalibration, type RunShape, type TrainedParts } from './cost-model.ts'
+import { NVIDIA_DRIVER_SIGNS, nvidiaDriverPresent } from './nvidia-driver.ts'
 import { defaultThroughputFile, pickCostModel, pickThroughput, readThroughput, type ThroughputFigure } from './throughput.ts'
 
 /**
@@ -38,6 +39,11 @@ export interface PlanOptions {
    * module names and parameter counts from them; without it an 'auto' plan has no counts.
    */
   weightShapes?: WeightShapeReader
+  /**
+   * Whether the machine shows an NVIDIA driver, for torch's device 'auto' when `backend` is not
+   * given; default {@link nvidiaDriverPresent} (the file system, no Python started).
+   */
+  nvidiaDriver?: boolean
 }
 
 export interface PlanNode {
@@ -92,15 +98,25 @@ export interface Plan {
   issues: Issue[]
 }
 
-function assumeBackend(train: Pick<NodeParams<'train'>, 'device' | 'backend' | 'model'>): Plan['backend'] {
-  const cuda = train.device === 'cuda' || (train.device === 'auto' && (train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)))
+/**
+ * The backend and device a run would get, without loading either backend. Torch's device 'auto'
+ * is CUDA only where the machine shows an NVIDIA driver (`nvidiaDriver`): without one the answer
+ * is certain (the CPU), with one it is assumed (a CPU-only torch wheel would still run on the CPU).
+ */
+function assumeBackend(train: Pick<NodeParams<'train'>, 'device' | 'backend' | 'model'>, nvidiaDriver: boolean): Plan['backend'] {
+  const autoCuda = train.backend === 'torch' || (train.backend === 'auto' && train.model.quantize !== undefined)
+  const cuda = train.device === 'cuda' || (train.device === 'auto' && autoCuda && nvidiaDriver)
   if (train.backend !== 'tfjs' && train.device !== 'wasm' && cuda) {
     return { name: 'torch', engine: 'torch-cuda', device: 'cuda', reason: 'not probed: assumed torch on CUDA (what backend \'auto\' picks where a CUDA torch is present)', assumed: true }
   }
-  if (train.backend === 'torch') return { name: 'torch', engine: 'torch-cpu', device: 'cpu', reason: 'not probed: assumed torch on the CPU', assumed: true }
+  if (train.backend === 'torch') {
+    const why = train.device === 'auto' ? `device 'auto' on a machine with no NVIDIA driver (${NVIDIA_DRIVER_SIGNS})` : `device '${train.device}'`
+    return { name: 'torch', engine: 'torch-cpu', device: 'cpu', reason: `not probed: torch on the CPU, from ${why}`, assumed: true }
+  }
   // tfjs's engine order puts wasm before pure-JS cpu and wasm always loads, so 'auto' gets wasm.
   const device = train.device === 'cpu' ? 'cpu' : 'wasm'
-  return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: 'not probed: assumed tfjs (what backend \'auto\' picks without CUDA)', assumed: true }
+  const why = train.backend === 'auto' && train.device === 'auto' && autoCuda ? `on a machine with no NVIDIA driver (${NVIDIA_DRIVER_SIGNS})` : 'without CUDA'
+  return { name: 'tfjs', engine: `tfjs-${device}`, device, reason: `not probed: assumed tfjs (what backend 'auto' picks ${why})`, assumed: true }
 }
 
 const ceil = Math.ceil
@@ -168,7 +184,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
   const caps = opts.backend?.capabilities
   const backend: Plan['backend'] = opts.backend && caps
     ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
-    : assumeBackend(train)
+    : assumeBackend(train, opts.nvidiaDriver ?? nvidiaDriverPresent())
   const data = planData(own, figures, train, opts.cacheDir, maxLength)
   if (data.from === 'unknown') notes.push(`steps and tokens are unknown until the data nodes run (tunekit run --until ${collateNode ? 'collate' : 'tokenize'})`)
   if (data.from === 'estimate') notes.push('steps estimated from sample counts; micro-batches assumed padded to maxLength')
@@ -192,10 +208,7 @@ export function plan(graph: Graph, opts: PlanOptions): Plan {
       dtypes: (caps?.dtypes ?? (backend.device === 'cuda' ? ['float32', 'float16', 'bfloat16'] : ['float32'])) as readonly Dtype[],
       memoryBytes: backend.memoryBytes,
     }
-    memory = estimateMemory({
-      family, config: size.config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
-      batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target,
-    })
+    memory = trainMemory(family, size.config, params, train, data, target)
     const cal = pickCostModel(readThroughput(opts.throughputFile ?? defaultThroughputFile()), backend.name, backend.device)
     if (cal) {
       memory.process = { bytes: processPeakBytes(memory.total, cal), how: `${gb(cal.rssBaseBytes)} + ${cal.rssScale.toFixed(2)} × the estimate (${cal.bench}, ${cal.measuredAt})` }
@@ -259,7 +272,7 @@ function qaPlan(graph: Graph, nodes: PlanNode[], qaTrain: Graph['nodes'][number]
   const caps = opts.backend?.capabilities
   const backend: Plan['backend'] = opts.backend && caps
     ? { name: opts.backend.name, engine: caps.engine, device: caps.device, reason: caps.reason, assumed: false, ...(caps.memoryBytes !== undefined ? { memoryBytes: caps.memoryBytes } : {}) }
-    : assumeBackend(train)
+    : assumeBackend(train, opts.nvidiaDriver ?? nvidiaDriverPresent())
   const notes: string[] = []
   const windows = trainWindows(opts.cacheDir, features)
   const a = train.args
@@ -322,6 +335,21 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   return { seconds: data.tokens / pick.tokensPerSecond, tokensPerSecond: pick.tokensPerSecond, tokens: data.tokens, how: pick.how, figure: pick.figure }
 }
 
+/**
+ * The memory estimate of one training step of `train` on `target`, for the batch plan's longest
+ * micro-batch and labelled share (`data`); bench/vs-trainer.ts re-estimates its recorded rows with it.
+ */
+export function trainMemory(
+  family: FamilyInfo, config: ModelConfig, params: ParamCounts, train: Pick<NodeParams<'train'>, 'model' | 'method' | 'args' | 'objective'>, data: PlanData, target: MemoryTarget,
+): MemoryEstimate {
+  const labelledShare = data.trainedTokens !== undefined && data.tokens ? data.trainedTokens / data.tokens : 1
+  return estimateMemory({
+    family, config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
+    // a preference objective forwards a chosen and a rejected row per pair
+    batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target, labelledShare,
+  })
+}
+
 /** What the method trains beside its adapters: lm_head's weight gradient, embed_tokens' dense one. */
 export function trainedParts(train: Pick<NodeParams<'train'>, 'method'>): TrainedParts {
   const m = train.method
@@ -330,9 +358,13 @@ export function trainedParts(train: Pick<NodeParams<'train'>, 'method'>): Traine
   return { head: full || saved.includes('lm_head'), embeddings: full || saved.includes('embed_tokens') }
 }
 
-/** The run's shape for the cost model; a chunked loss (torch's args.chunkedLoss) sends only labelled tokens through the head. */
+/**
+ * The run's shape for the cost model. Only the labelled tokens go through the vocabulary head on
+ * tfjs (its loss gathers their rows before the head: packages/tfjs/src/train/loss.ts) and under
+ * torch's chunked loss (args.chunkedLoss); torch's plain loss runs the head on every padded token.
+ */
 export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch'): RunShape {
   const tokens = data.tokens ?? 0
-  const chunked = backend === 'torch' && train.args.chunkedLoss === true
-  return { steps: data.totalSteps ?? 0, paddedTokens: tokens, squaredTokens: data.squaredTokens ?? tokens * data.seqLen, headTokens: chunked ? (data.trainedTokens ?? tokens) : tokens }
+  const labelledOnly = backend === 'tfjs' || train.args.chunkedLoss === true
+  return { steps: data.totalSteps ?? 0, paddedTokens: tokens, squaredTokens: data.squaredTokens ?? tokens * data.seqLen, headTokens: labelledOnly ? (data.trainedTokens ?? tokens) : tokens }
 }
