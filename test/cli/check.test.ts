@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { runCli } from '@tunekit/cli'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { readRecipeFile, runCli } from '@tunekit/cli'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const bin = join(root, 'packages/cli/bin/tunekit.js')
@@ -217,5 +217,42 @@ describe('tunekit check and schema (in-process)', () => {
     const lora = (schema.properties as Record<string, { properties: Record<string, { description: string; default: unknown }> }>).lora!
     expect(lora.properties.rank).toMatchObject({ type: 'integer', default: 8 })
     expect(lora.properties.rank!.description).toMatchInlineSnapshot(`"Rank r of the low-rank update B·A. Adapter memory and trainable parameters grow linearly with it; the QLoRA paper finds quality insensitive to r once all linear layers are adapted. Default: 8. See https://huggingface.co/docs/peft/package_reference/lora#peft.LoraConfig (r)"`)
+  })
+})
+
+describe('readRecipeFile in a long-lived process', () => {
+  afterEach(() => {
+    delete process.env.TUNEKIT_TEST_RELOAD
+  })
+
+  // One process loads a recipe, its files change, it loads it again (the in-process CLI, `tunekit ui`):
+  // the recipe's own files are evaluated afresh, the packages they import once.
+  it('a recipe file loaded again sees its edited files, data files and environment; packages are evaluated once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunekit-reload-'))
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }))
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { paths: { '@tunekit/*': [join(root, 'packages/*/src/index.ts')] } } }))
+    const write = (part: string, name: string, data: string) => {
+      writeFileSync(join(dir, 'part.ts'), `export const part: string = ${JSON.stringify(part)}\n`)
+      writeFileSync(join(dir, 'data.txt'), data)
+      writeFileSync(
+        join(dir, 'recipe.ts'),
+        [
+          "import { readFileSync } from 'node:fs'",
+          "import { defineRecipe } from '@tunekit/core'",
+          "import { part } from './part.ts'",
+          `export const recipe = { name: ${JSON.stringify(name)}, part, env: process.env.TUNEKIT_TEST_RELOAD, data: readFileSync(new URL('./data.txt', import.meta.url), 'utf8'), defineRecipe }`,
+        ].join('\n'),
+      )
+    }
+    type Loaded = { name: string; part: string; env?: string; data: string; defineRecipe: unknown }
+    write('one', 'first', 'a')
+    const first = (await readRecipeFile(join(dir, 'recipe.ts'))) as Loaded
+    expect(first).toMatchObject({ name: 'first', part: 'one', env: undefined, data: 'a' })
+
+    write('two', 'second', 'b')
+    process.env.TUNEKIT_TEST_RELOAD = 'set'
+    const second = (await readRecipeFile(join(dir, 'recipe.ts'))) as Loaded
+    expect(second).toMatchObject({ name: 'second', part: 'two', env: 'set', data: 'b' })
+    expect(second.defineRecipe).toBe(first.defineRecipe)
   })
 })

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, join, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { fail, isTunekitError, parseRecipe, type Recipe } from '@tunekit/core'
 import type { CliContext } from './context.ts'
+import { importRecipeModule } from './recipe-import.ts'
 
 /** Extensions of recipe files: TypeScript (or JavaScript) modules, JSON and YAML data. */
 export const recipeExtensions = ['.ts', '.mts', '.js', '.mjs', '.json', '.yaml', '.yml'] as const
@@ -27,16 +27,16 @@ const reason = (e: unknown): string => (e instanceof Error ? e.message : String(
  *
  * Importing a module runs its top level but not the recipe: `await main(import.meta, recipe)`
  * only runs when the file is the process entry point. A `RecipeError` thrown while importing
- * (`defineRecipe` found mistakes) is rethrown as is.
+ * (`defineRecipe` found mistakes) is rethrown as is. The recipe's own files are evaluated again on
+ * every call (an edit, or a file or variable its top level reads, is seen); the packages it imports
+ * are evaluated once per process (recipe-import.ts).
  */
 export async function readRecipeFile(file: string): Promise<unknown> {
   if (!existsSync(file)) fail('RecipeFileNotFound', { value: file }, file)
   if (isModule(file)) {
     let mod: Record<string, unknown>
     try {
-      const { tsImport } = await import('tsx/esm/api')
-      const tsconfig = findTsconfig(dirname(file))
-      mod = (await tsImport(pathToFileURL(file).href, { parentURL: import.meta.url, ...(tsconfig ? { tsconfig } : {}) })) as Record<string, unknown>
+      mod = await importRecipeModule(file, findTsconfig(dirname(file)))
     } catch (e) {
       if (isTunekitError(e)) throw e
       return fail('RecipeLoad', {}, file, reason(e))
