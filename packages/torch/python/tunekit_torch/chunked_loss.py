@@ -55,18 +55,23 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             if softcap is not None:
                 t = torch.tanh(z / softcap)
                 z = softcap * t
-            lse = torch.logsumexp(z, dim=-1)  # [chunk]
-            total += (lse - z.gather(1, y[:, None])[:, 0]).sum()
+            # logsumexp with one exp over the chunk, kept as the softmax's numerator: z is this chunk's
+            # own buffer (the product's output or a new tensor), overwritten in place
+            picked = z.gather(1, y[:, None])[:, 0]
+            top = z.amax(dim=-1, keepdim=True)
+            e = z.sub_(top).exp_()
+            norm = e.sum(dim=-1, keepdim=True)
+            total += (top[:, 0] + norm[:, 0].log() - picked).sum()
             if not (want_h or want_w or want_b):
                 continue
-            g = torch.exp(z - lse[:, None])  # softmax
+            g = e.div_(norm)  # softmax
             g[torch.arange(y.shape[0], device=y.device), y] -= 1
             if softcap is not None:
                 g *= 1 - t * t  # d(cap · tanh(x / cap))/dx
             if want_h:
                 grad_h[s : s + chunk] = (g.to(w.dtype) @ w).to(hidden.dtype)
             if want_w:
-                grad_w += g.T @ h.float()
+                grad_w.addmm_(g.T, h.float())
             if want_b:
                 grad_b += g.sum(0)
         ctx.save_for_backward(*(x for x in (grad_h, grad_w, grad_b) if x is not None))

@@ -1,0 +1,59 @@
+"""SDPA over the samples of a padding-free row, one sample at a time (`args.paddingFree` without
+FlashAttention-2).
+
+A padding-free micro-batch is one row of its samples end to end (shards.build_batch `flat`). Under
+plain SDPA transformers builds the block-diagonal causal mask [1, 1, N, N] from the position ids
+and SDPA computes every one of its N² scores, the masked ones too: with 8 samples of 200 tokens
+that is 8× the scores of the padded batch (8 × 200², each sample causal). Here each sample's
+queries attend to its own keys with `is_causal` (the CPU flash kernel skips the blocks above the
+diagonal), the same scores a padded row computes for its real tokens: the varlen kernel's work,
+from the sample boundaries the batch carries (`cu_seq_lens_q`, as for FlashAttention-2).
+
+Each sample goes through transformers' own `sdpa_attention_forward` (its GQA, scaling and dropout
+handling); a sliding window shorter than a sample becomes that sample's explicit banded mask.
+"""
+
+from __future__ import annotations
+
+import torch
+
+NAME = "tunekit_segment_sdpa"  # registered in transformers' AttentionInterface by use_segment_attention
+
+
+def segment_sdpa_forward(module, query, key, value, attention_mask, dropout: float = 0.0, scaling: float | None = None,
+                         sliding_window: int | None = None, cu_seq_lens_q: torch.Tensor | None = None, **kwargs):
+    """query [1, heads, N, d], key and value [1, kv heads, N, d] of one padding-free row; returns
+    ([1, N, heads, d], None) as sdpa_attention_forward does. `attention_mask` is None: transformers
+    builds none for an attention it has no mask function for."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if cu_seq_lens_q is None or query.shape[0] != 1:
+        raise RuntimeError(f"{NAME} runs padding-free rows only (one row and its cu_seq_lens), got {query.shape[0]} rows "
+                           f"and {'no ' if cu_seq_lens_q is None else ''}sample boundaries")
+    bounds = cu_seq_lens_q.tolist()  # a few ints; the device tensor is the varlen kernel's form
+    kwargs.pop("cu_seq_lens_k", None)
+    kwargs.pop("max_length_q", None)
+    kwargs.pop("max_length_k", None)
+    outs = []
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        n = end - start
+        if n == 0:
+            continue
+        q, k, v = query[:, :, start:end], key[:, :, start:end], value[:, :, start:end]
+        mask = None
+        if sliding_window is not None and n > sliding_window:
+            # transformers' sliding_window_overlay: key j is seen from query i when i - window < j <= i
+            i = torch.arange(n, device=query.device)
+            gap = i[:, None] - i[None, :]
+            mask = ((gap >= 0) & (gap < sliding_window))[None, None]
+        out, _ = sdpa_attention_forward(module, q, k, v, mask, dropout=dropout, scaling=scaling, is_causal=True, **kwargs)
+        outs.append(out)
+    return torch.cat(outs, dim=1), None
+
+
+def use_segment_attention(model) -> None:
+    """Registers the segment attention and switches `model` (the transformers model under PEFT) to it."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(NAME, segment_sdpa_forward)
+    model.set_attn_implementation(NAME)
