@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import EXIT_INTERRUPTED
-from .chunked_loss import head_loss_sum
+from .chunked_loss import head_loss_sum, release_scratch
 from .checkpoint import list_checkpoints, load_checkpoint, load_moments, load_trained, save_checkpoint
 from .distributed import Dist, full_params, no_sync
 from . import distributed
@@ -251,6 +251,7 @@ def run_train(spec: NodeSpec) -> None:
     try:
         train_loop(spec, dist, device)
     finally:
+        release_scratch()
         distributed.stop(dist)
 
 
