@@ -15,6 +15,8 @@ handling) under its own causal mask (banded where the model has a sliding window
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 NAME = "tunekit_segment_sdpa"  # registered in transformers' AttentionInterface by use_segment_attention
@@ -46,6 +48,17 @@ def segment_sdpa_forward(module, query, key, value, attention_mask, dropout: flo
 
 
 def causal_mask(n: int, sliding_window: int | None, device: torch.device) -> torch.Tensor:
+    """causal_mask_of, kept for short samples: every layer asks for the same lengths, and a short
+    sample's attention costs little more than building its mask (≤ 64 × 512² bytes held)."""
+    return cached_causal_mask(n, sliding_window, device) if n <= 512 else causal_mask_of(n, sliding_window, device)
+
+
+@functools.lru_cache(maxsize=64)
+def cached_causal_mask(n: int, sliding_window: int | None, device: torch.device) -> torch.Tensor:
+    return causal_mask_of(n, sliding_window, device)
+
+
+def causal_mask_of(n: int, sliding_window: int | None, device: torch.device) -> torch.Tensor:
     """[1, 1, n, n] boolean, True = attend: key j is seen from query i when j <= i (and, with a
     window, i - window < j: transformers' sliding_window_overlay). An explicit mask rather than
     `is_causal`: torch's CPU flash kernel under `is_causal` turns a NaN query into a zero output, so
