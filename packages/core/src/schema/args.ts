@@ -158,10 +158,12 @@ export const argsSchema = z.strictObject({
   /**
    * Padding-free micro-batches on the torch backend: each micro-batch's samples are laid end to end
    * in one row with position ids restarting at 0 per sample, so no padding token is computed
-   * (FlashAttention-2's varlen kernel when flash-attn is installed; SDPA builds the block-diagonal
-   * mask from the position ids). Losses are the padded run's; activation memory scales with real
-   * tokens instead of rows × the longest row.
-   * @defaultValue false
+   * (FlashAttention-2's varlen kernel when flash-attn is installed; on CPU, SDPA one sample at a
+   * time; on CUDA without it, SDPA under the block-diagonal mask built from the position ids).
+   * Losses are the padded run's; activation memory scales with real tokens instead of rows × the
+   * longest row. Unset, it is on for a text model under SDPA in one CPU process (the torch
+   * worker's speed.py) and off elsewhere; `false` keeps the padded rows.
+   * @defaultValue undefined (on for torch on the CPU, off elsewhere)
    * @see https://huggingface.co/docs/trl/sft_trainer#padding-free
    */
   paddingFree: z.boolean().optional(),
@@ -169,8 +171,11 @@ export const argsSchema = z.strictObject({
    * Compute the cross-entropy from the last hidden state in chunks of tokens (Liger's fused
    * linear-cross-entropy kernel when liger-kernel is installed on CUDA), so the [tokens × vocab]
    * logits are never held whole: for a 32k vocabulary that saves 4 × 32 000 bytes per labelled
-   * token and more per token of the batch. Same losses and gradients; torch backend only.
-   * @defaultValue false
+   * token and more per token of the batch. Same losses and gradients; torch backend only. Unset,
+   * it is on in one CPU process where the model's lm_head is a plain Linear (the head and its
+   * cross-entropy are most of a CPU step for a 32k vocabulary) and off elsewhere; `false` keeps the
+   * whole logits.
+   * @defaultValue undefined (on for torch on the CPU, off elsewhere)
    * @see https://github.com/linkedin/Liger-Kernel#high-level-apis (fused_linear_cross_entropy)
    */
   chunkedLoss: z.boolean().optional(),

@@ -1,5 +1,6 @@
-"""The speed options of the train node (speed.py): padding-free micro-batches and the chunked loss
-give the plain run's losses and gradients within 1e-5 (float32, CPU, SDPA)."""
+"""The speed options of the train node (speed.py): padding-free micro-batches (under SDPA and the
+segment attention) and the chunked loss give the plain run's losses and gradients within 1e-5
+(float32, CPU); unset, both are on on CPU."""
 
 import contextlib
 import pytest
@@ -9,6 +10,7 @@ from safetensors.torch import load_file
 
 from conftest import Fixture, train_params
 from tunekit_torch.chunked_loss import ChunkedLinearCrossEntropy
+from tunekit_torch.segment_attention import use_segment_attention
 from tunekit_torch.shards import IGNORE, build_batch, open_shards
 from tunekit_torch.train import token_loss_sum
 from worker import run_worker
@@ -29,9 +31,11 @@ def sdpa_model(fx):
 
 def token_losses(model, batch) -> torch.Tensor:
     """Cross-entropy of every position [rows, length] (0 where there is no label). No cache, as
-    training runs: transformers reads packed samples from the position ids only without one."""
+    training runs: transformers reads packed samples from the position ids only without one. A flat
+    batch passes its sample boundaries (the segment attention reads them, SDPA ignores them)."""
+    bounds = {"cu_seq_lens_q": batch["cu_seq_lens"]} if batch.get("cu_seq_lens") is not None else {}
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"],
-                   use_cache=False).logits
+                   use_cache=False, **bounds).logits
     return F.cross_entropy(logits.transpose(1, 2), batch["labels"], ignore_index=IGNORE, reduction="none")
 
 
@@ -62,20 +66,30 @@ def test_flat_batch_is_one_row_with_restarting_positions(fx):
     assert flat["labels"][0][flat["labels"][0] != IGNORE].tolist() == padded["labels"][padded["labels"] != IGNORE].tolist()
 
 
-def test_padding_free_sample_losses_equal_the_padded_run(fx):
+@pytest.mark.parametrize("attention", ["sdpa", "segments", "segments, window 3"])
+def test_padding_free_sample_losses_equal_the_padded_run(fx, attention):
     """transformers 5 under SDPA, given position ids restarting at 0 and no attention mask, builds
-    the block-diagonal causal mask itself (masking_utils.find_packed_sequence_indices): each sample's
-    loss in the flat row is its loss alone in a padded row, and a packed row's under the 4-D mask."""
+    the block-diagonal causal mask itself (masking_utils.find_packed_sequence_indices); the segment
+    attention (segment_attention.py) attends each sample alone, also with a sliding window shorter
+    than the samples: each sample's loss in the flat row is its loss alone in a padded row (under
+    the same window), and a packed row's under the 4-D mask."""
     model = sdpa_model(fx)
+    if attention.endswith("window 3"):
+        model.config.sliding_window = 3
+    flat_model = sdpa_model(fx)
+    flat_model.config.sliding_window = model.config.sliding_window
+    if attention != "sdpa":
+        use_segment_attention(flat_model)
     s = open_shards(fx.split / "train")
     lengths = [len(x[0]) for x in fx.train_samples]
     padded_mb = {"length": max(lengths[:4]), "rows": [[{"sample": i, "start": 0, "length": lengths[i]}] for i in range(4)]}
     packed_mb = {"length": lengths[4] + lengths[5], "rows": [[{"sample": 4, "start": 0, "length": lengths[4]},
                                                              {"sample": 5, "start": 0, "length": lengths[5]}]]}
+    # build_batch's 4-D mask of a packed row has no sliding window: the window case compares padded rows
     with torch.no_grad():
-        for mb in (padded_mb, packed_mb):
+        for mb in (padded_mb,) if model.config.sliding_window else (padded_mb, packed_mb):
             ref = sample_losses(token_losses(model, build_batch(s, mb, CPU)), mb, flat=False)
-            got = sample_losses(token_losses(model, build_batch(s, mb, CPU, flat=True)), mb, flat=True)
+            got = sample_losses(token_losses(flat_model, build_batch(s, mb, CPU, flat=True)), mb, flat=True)
             assert len(got) == len(ref) and all(r > 0 for r in ref)
             for a, b in zip(got, ref):
                 torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
@@ -121,15 +135,18 @@ def test_chunked_model_loss_equals_the_logits_loss(fx):
 
 
 def test_worker_run_with_padding_free_and_chunked_loss_equals_the_plain_run(fx):
-    """8 steps of 2-row micro-batches (padded in the plain run), eval each epoch: the same step
-    losses, eval losses and adapter as the plain run, within 1e-5."""
+    """8 steps of 2-row micro-batches (padded in the plain run: both options false), eval each
+    epoch: the run with both options unset (on, on CPU: speed.py) gives the same step losses, eval
+    losses and adapter as the plain run, within 1e-5."""
     runs = {}
-    for name, extra in (("plain", {}), ("fast", {"paddingFree": True, "chunkedLoss": True})):
+    for name, extra in (("plain", {"paddingFree": False, "chunkedLoss": False}), ("fast", {})):
         params = train_params(**extra)
         _, events, log = run_worker("run", str(fx.spec(name, params=params)))
         runs[name] = ([e["loss"] for e in events if e["type"] in ("step", "eval")], load_file(str(fx.root / name / "out" / "adapter_model.safetensors")), log)
-    (plain, a, _), (fast, b, log) = runs["plain"], runs["fast"]
-    assert "chunked cross-entropy (tunekit)" in log and len(plain) == len(fast) == 10  # 8 steps, 2 evals
+    (plain, a, plain_log), (fast, b, log) = runs["plain"], runs["fast"]
+    assert "chunked cross-entropy (tunekit)" in log and "padding-free rows, attended one sample at a time (SDPA)" in log
+    assert "chunked" not in plain_log and "padding-free" not in plain_log
+    assert len(plain) == len(fast) == 10  # 8 steps, 2 evals
     torch.testing.assert_close(torch.tensor(fast), torch.tensor(plain), rtol=1e-5, atol=1e-6)
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=1e-5, atol=1e-5, msg=lambda m: f"{k}: {m}")

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from . import EXIT_INTERRUPTED
-from .chunked_loss import head_loss_sum
+from .chunked_loss import head_loss_sum, release_scratch
 from .checkpoint import list_checkpoints, load_checkpoint, load_moments, load_trained, save_checkpoint
 from .distributed import Dist, full_params, no_sync
 from . import distributed
@@ -40,6 +40,7 @@ from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
+from .segment_attention import NAME as SEGMENT_ATTENTION, use_segment_attention
 from .speed import Speed, compile_errors, compiled, resolve_speed
 
 
@@ -74,10 +75,10 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
     extra = {"logits_to_keep": NO_POSITIONS.to(batch["input_ids"].device), "output_hidden_states": True} if chunked else {}
     if aux:
         extra["output_router_logits"] = True
-    if batch.get("cu_seq_lens") is not None and model_attention(model) == "flash_attention_2":
+    if batch.get("cu_seq_lens") is not None and model_attention(model) in ("flash_attention_2", SEGMENT_ATTENTION):
         # a padding-free row's sample boundaries for the varlen kernel, built on the host (TRL's
         # DataCollatorForLanguageModeling passes the same): without them every layer derives them
-        # from the device position ids, a GPU wait each
+        # from the device position ids, a GPU wait each; the segment attention needs them
         cu, longest = batch["cu_seq_lens"], batch["max_length"]
         extra.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=longest, max_length_k=longest)
     # a vision-language model's images (pixel_values, Qwen2-VL's image_grid_thw); Qwen2-VL's 3-D M-RoPE
@@ -252,6 +253,7 @@ def run_train(spec: NodeSpec) -> None:
     try:
         train_loop(spec, dist, device)
     finally:
+        release_scratch()
         distributed.stop(dist)
 
 
@@ -270,7 +272,9 @@ def train_loop(spec: NodeSpec, dist: Dist, device: torch.device) -> None:
     packed = any(len(row) > 1 for ep in plan["epochsPlan"] for mb in ep["microBatches"] for row in mb["rows"])
     # padding-free rows carry no 4-D mask, so FlashAttention-2 takes packed plans too
     model, tokenizer, quant = build_model(spec, device, dtype, packed and not args.padding_free)
-    speed = resolve_speed(args, model, device, spec.node)
+    speed = resolve_speed(args, model, device, spec.node, dist.on)
+    if speed.segments:
+        use_segment_attention(unwrapped(model))
     method = METHODS[params.method.kind]
     state = {"step": 0, "epoch": 0.0, "microBatch": 0, "lossHistory": [], "evalHistory": []}
     if dist.main:
