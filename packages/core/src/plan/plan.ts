@@ -312,7 +312,7 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   const figures = readThroughput(file)
   const cal = pickCostModel(figures, backend.name, backend.device)
   if (cal && 'config' in model) {
-    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name)), cal)
+    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name, backend.name === 'torch' && backend.device === 'cpu' && 'config' in model && familyInfo(model.family)?.vision === undefined)), cal)
     const figure: ThroughputFigure = {
       backend: backend.name, engine: cal.engine, device: cal.device, model: model.id, params: model.params.base,
       batchSize: train.args.batchSize, seqLen: data.seqLen, tokensPerSecond: data.tokens / seconds, measuredAt: cal.measuredAt, bench: cal.bench,
@@ -361,10 +361,13 @@ export function trainedParts(train: Pick<NodeParams<'train'>, 'method'>): Traine
 /**
  * The run's shape for the cost model. Only the labelled tokens go through the vocabulary head on
  * tfjs (its loss gathers their rows before the head: packages/tfjs/src/train/loss.ts) and under
- * torch's chunked loss (args.chunkedLoss); torch's plain loss runs the head on every padded token.
+ * torch's chunked loss: `args.chunkedLoss: true`, or left out on the CPU, where the worker turns it
+ * on for a text model (tunekit_torch/speed.py; vision models keep the whole logits). torch's plain
+ * loss runs the head on every padded token.
  */
-export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch'): RunShape {
+export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch', torchCpuText = false): RunShape {
   const tokens = data.tokens ?? 0
-  const labelledOnly = backend === 'tfjs' || train.args.chunkedLoss === true
+  const chunked = train.args.chunkedLoss ?? torchCpuText
+  const labelledOnly = backend === 'tfjs' || chunked
   return { steps: data.totalSteps ?? 0, paddedTokens: tokens, squaredTokens: data.squaredTokens ?? tokens * data.seqLen, headTokens: labelledOnly ? (data.trainedTokens ?? tokens) : tokens }
 }
