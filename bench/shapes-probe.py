@@ -48,6 +48,7 @@ p.add_argument('--warmup', type=int, default=0)
 p.add_argument('--schedule', choices=['constant', 'cosine'], default='constant')
 p.add_argument('--init-seed', type=int, default=42, help='batch order (the recipe\'s args.seed)')
 p.add_argument('--linear', action='store_true', help='logistic regression of the shape on the frozen features first')
+p.add_argument('--train-tower', action='store_true', help='train the vision tower too (model.vision.freezeTower: false)')
 p.add_argument('--eval-every', type=int, default=0)
 a = p.parse_args()
 torch.set_num_threads(1)
@@ -106,9 +107,9 @@ def question_of(record: dict) -> str:
 root = work / 'data'
 train = [(*encode(question_of(r), r['messages'][1]['content']), pixels(str(root / r['images'][0])), question_of(r)) for r in data['train']]
 held = [(*encode(q['question'], q['answer']), pixels(q['image']), q['question']) for q in data['heldOut']]
-trainable = [p for n, p in model.named_parameters() if 'vision_tower' not in n]
+trainable = [p for n, p in model.named_parameters() if a.train_tower or 'vision_tower' not in n]
 for n, p in model.named_parameters():
-    p.requires_grad_('vision_tower' not in n)
+    p.requires_grad_(a.train_tower or 'vision_tower' not in n)
 print(f'{len(train)} train questions, {len(held)} held out; {sum(p.numel() for p in trainable):,} trainable of '
       f'{sum(p.numel() for p in model.parameters()):,}; {n_image} image tokens', flush=True)
 
