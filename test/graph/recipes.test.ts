@@ -25,11 +25,12 @@ describe('plan and graph on every shipped recipe, with no weights present', () =
     expect(formatPlan(p)).toContain(`plan: ${recipe.name}`)
   })
 
-  it('the Mistral recipe plans ≈ 4 GB of NF4 weights', async () => {
+  it('the Mistral recipe plans ≈ 4 GB of NF4 weights on a machine with an NVIDIA driver (bfloat16 for the rest)', async () => {
     const { recipe } = (await import(join(recipesDir, 'mistral-oasst.ts'))) as { recipe: Recipe }
     const root = tempDir('recipes')
     const cacheDir = join(root, 'cache')
-    const p = plan(await compile(recipe, { baseDir: recipesDir, cacheDir, env: { HF_HOME: join(root, 'hf') } }), { cacheDir })
+    const p = plan(await compile(recipe, { baseDir: recipesDir, cacheDir, env: { HF_HOME: join(root, 'hf') } }), { cacheDir, nvidiaDriver: true })
+    expect(p.backend.device).toBe('cuda')
     expect(p.memory!.weightsDetail.quantized).toBe('nf4')
     expect(Math.abs(p.memory!.weights - 4e9) / 4e9).toBeLessThan(0.15)
   })

@@ -14,12 +14,12 @@ describe('tunekit_torch/params.py', () => {
   it('has a dataclass per object of the train schema, with no defaults but None for optional keys', () => {
     const source = pythonParamsSource()
     expect(source.match(/^class \w+/gm)).toEqual([
-      'class TrainParamsModelQuantize', 'class TrainParamsModelRandom', 'class TrainParamsModel', 'class TrainParamsTokens',
+      'class TrainParamsModelQuantize', 'class TrainParamsModelRandom', 'class TrainParamsModelVision', 'class TrainParamsModel', 'class TrainParamsTokens',
       'class TrainParamsMethodLoraLoftqConfig', 'class TrainParamsMethodLora', 'class TrainParamsMethodFull', 'class TrainParamsMethodFreeze', 'class TrainParamsMethodIa3', 'class TrainParamsMethodPromptTuning', 'class TrainParamsMethodPTuning', 'class TrainParamsMethodPrefixTuning', 'class TrainParamsMethodLlamaPro', 'class TrainParamsArgsGalore', 'class TrainParamsArgs', 'class TrainParamsObjectiveDpo',
       'class TrainParamsObjectiveOrpo', 'class TrainParamsObjectiveSimpo', 'class TrainParamsObjectiveKto', 'class TrainParamsObjectiveRm', 'class TrainParamsObjectiveGrpo', 'class TrainParamsObjectivePpoRewardModel0', 'class TrainParamsObjectivePpoRewardModel1', 'class TrainParamsObjectivePpo', 'class TrainParams',
       'class RefLogprobsParamsQuantize', 'class RefLogprobsParams', 'class MergeParams', 'class GenerateParams', 'class EvalParamsQuantize', 'class EvalParams',
       'class ScoreParamsQuantize', 'class ScoreParams',
-      'class QaTrainParamsModelQuantize', 'class QaTrainParamsModelRandom', 'class QaTrainParamsModel', 'class QaTrainParamsMethodLoraLoftqConfig', 'class QaTrainParamsMethodLora',
+      'class QaTrainParamsModelQuantize', 'class QaTrainParamsModelRandom', 'class QaTrainParamsModelVision', 'class QaTrainParamsModel', 'class QaTrainParamsMethodLoraLoftqConfig', 'class QaTrainParamsMethodLora',
       'class QaTrainParamsMethodFull', 'class QaTrainParamsMethodFreeze', 'class QaTrainParamsMethodIa3', 'class QaTrainParamsMethodPromptTuning', 'class QaTrainParamsMethodPTuning', 'class QaTrainParamsMethodPrefixTuning', 'class QaTrainParamsMethodLlamaPro', 'class QaTrainParamsArgsGalore', 'class QaTrainParamsArgs', 'class QaTrainParams',
     ])
     expect(source).toContain('    learning_rate: float = field(metadata={"json": "learningRate"})')

@@ -12,7 +12,8 @@ export interface ChosenTemplate {
   rule: string
 }
 
-type Marked = { data: { template?: unknown; format?: unknown }; [DEFAULT_TEMPLATE]?: DefaultTemplate }
+/** A recipe (or recipe input) as templateChoice reads it: its `data.template` and parseRecipe's mark, if any. */
+export type TemplateMarked = { data: { template?: unknown; format?: unknown }; [DEFAULT_TEMPLATE]?: DefaultTemplate }
 
 const sameTemplate = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
 
@@ -20,7 +21,7 @@ const sameTemplate = (a: unknown, b: unknown): boolean => JSON.stringify(a) === 
  * The rule behind a resolved recipe's `data.template`: the default's (parseRecipe's mark), else
  * what the recipe says; undefined where nothing renders chat (pretrain, tokens, qa).
  */
-export function templateChoice(recipe: Marked): ChosenTemplate | undefined {
+export function templateChoice(recipe: TemplateMarked): ChosenTemplate | undefined {
   const template = recipe.data.template
   if (template === undefined) return undefined
   const filled = recipe[DEFAULT_TEMPLATE]
@@ -29,7 +30,7 @@ export function templateChoice(recipe: Marked): ChosenTemplate | undefined {
 }
 
 /** A recipe input without the `data.template` parseRecipe filled, so parsing it again chooses again (its model may have changed). */
-export function withoutFilledTemplate<T extends Marked>(input: T): T {
+export function withoutFilledTemplate<T extends TemplateMarked>(input: T): T {
   const filled = input[DEFAULT_TEMPLATE]
   if (!filled || !sameTemplate(filled.template, input.data.template)) return input
   const { template: _filled, ...data } = input.data

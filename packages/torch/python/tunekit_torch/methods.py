@@ -395,7 +395,8 @@ def expand_blocks(model, n: int) -> list[int]:
     """LLaMA-Factory's scripts/llama_pro.py on a loaded model: after every (layers / n)-th decoder layer
     a deep copy of it, with every o_proj and down_proj tensor zero, so the copy adds nothing to the
     residual stream and the expanded model computes the base's function. Renumbers the attention
-    layers (the KV cache's index), grows num_hidden_layers (and layer_types). Returns the copies' indices."""
+    layers (the KV cache's index), grows num_hidden_layers (and layer_types). The copies share the
+    model's config object. Returns the copies' indices."""
     import copy
 
     layers = model.model.layers
@@ -408,7 +409,10 @@ def expand_blocks(model, n: int) -> list[int]:
         out.append(layer)
         sources.append(i)
         if (i + 1) % split == 0:
-            block = copy.deepcopy(layer)
+            # the copy shares the model's config, as the layers transformers builds do: a config of
+            # its own would keep the attention implementation of the moment of the copy (the
+            # padding-free segment attention, set later on the model's config, would pass it by)
+            block = copy.deepcopy(layer, memo={id(m.config): m.config for m in layer.modules() if hasattr(m, "config")})
             with torch.no_grad():
                 for name, p in block.named_parameters():
                     if "o_proj" in name or "down_proj" in name:

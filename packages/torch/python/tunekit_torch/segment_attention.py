@@ -72,9 +72,19 @@ def causal_mask_of(n: int, sliding_window: int | None, device: torch.device) -> 
     return allowed[None, None]
 
 
+def decoder_attention(model) -> str | None:
+    """The attention implementation of `model`'s decoder (the transformers model, unwrapped): its
+    `text_config`'s where it has one (a vision-language model), else its config's."""
+    config = getattr(model.config, "text_config", None) or model.config
+    return getattr(config, "_attn_implementation", None)
+
+
 def use_segment_attention(model) -> None:
-    """Registers the segment attention and switches `model` (the transformers model under PEFT) to it."""
+    """Registers the segment attention and switches `model` (the transformers model under PEFT) to it:
+    its decoder only where it has sub-models (a vision-language model's `text_config`): a vision
+    tower attends image by image already and keeps SDPA (its rows carry no sample boundaries)."""
     from transformers import AttentionInterface
 
     AttentionInterface.register(NAME, segment_sdpa_forward)
-    model.set_attn_implementation(NAME)
+    text = "text_config" in (getattr(model.config, "sub_configs", None) or {})
+    model.set_attn_implementation({"text_config": NAME} if text else NAME)

@@ -28,6 +28,7 @@ import torch
 from .chunked_loss import has_liger, unsupported_reason
 from .events import WorkerError, info, warn
 from .modeling import unwrapped
+from .segment_attention import decoder_attention
 from .vision import is_vision, model_type
 
 
@@ -77,7 +78,7 @@ def resolve_speed(args, model, device: torch.device, node: str, distributed: boo
 
 
 def uses_sdpa(model) -> bool:
-    return getattr(unwrapped(model).config, "_attn_implementation", None) == "sdpa"
+    return decoder_attention(unwrapped(model)) == "sdpa"
 
 
 def flat_rows_reason(model) -> str | None:
@@ -88,7 +89,7 @@ def flat_rows_reason(model) -> str | None:
     if is_vision(base):
         return f"model_type '{model_type(base)}' places its images per row"
     if not uses_sdpa(model):
-        return f"attention '{getattr(base.config, '_attn_implementation', None)}' is not SDPA"
+        return f"attention '{decoder_attention(base)}' is not SDPA"
     return None
 
 

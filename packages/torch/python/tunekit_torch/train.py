@@ -40,7 +40,7 @@ from .optim import loraplus_ratio, lr_factor, make_optimizer, set_lr
 from .shards import build_batch, open_shards, read_plan, schedule_steps, trained_tokens
 from .params import TrainParams
 from .spec import NodeSpec, model_folder, write_json_atomic
-from .segment_attention import NAME as SEGMENT_ATTENTION, use_segment_attention
+from .segment_attention import NAME as SEGMENT_ATTENTION, decoder_attention, use_segment_attention
 from .speed import Speed, compile_errors, compiled, resolve_speed
 
 
@@ -114,7 +114,7 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
 
 def model_attention(model) -> str | None:
     """The attention implementation transformers runs (through DDP's, torch.compile's and PEFT's wrappers)."""
-    return getattr(unwrapped(model).config, "_attn_implementation", None)
+    return decoder_attention(unwrapped(model))
 
 
 def grad_norm(params, max_norm: float) -> torch.Tensor:
