@@ -273,7 +273,7 @@ function sampleOf(r: VsRow, backend: 'tfjs' | 'torch'): CalibrationSample {
   const target = { backend, device: backend === 'tfjs' ? 'wasm' : 'cpu', dtypes: ['float32'] } as const
   const estimateTotal = family && p.train.model ? trainMemory(family, model.config, model.params, p.train as Parameters<typeof trainMemory>[3], p.data, target).total : p.memoryTotal!
   return {
-    cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend, backend === 'torch' && family?.vision === undefined)),
+    cost: runCost(model.config, model.params, trainedParts(p.train), runShape(p.data, p.train, backend, target.device, family)),
     // the loop's mean step (steps 2..N) over all N steps: step 1's warm-up counts in the start-up
     stepSeconds: (r.loopSeconds! * r.steps) / (r.steps - 1), seconds: r.seconds, peakRssBytes: r.peakRssBytes, estimateTotal,
   }

@@ -1,8 +1,8 @@
 import { delimiter, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import {
-  compile, costSeconds, inline, fitCalibration, formatIssue, nvidiaDriverPresent, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
-  trainedParts, type CostCalibration, type ModelConfig, type ParamCounts, type PlanData, type RunShape,
+  compile, costSeconds, countParams, estimateMemory, inline, knownCheckpoints, fitCalibration, formatIssue, nvidiaDriverPresent, plan, processPeakBytes, recordCostModel, runCost, runGraph, runShape,
+  familyInfo, trainedParts, type CostCalibration, type ModelConfig, type ParamCounts, type PlanData, type RunShape,
 } from '@tunekit/core'
 import { tempDir, testExecutors, tinyRecipe } from './helpers.ts'
 
@@ -37,10 +37,31 @@ describe('the cost model', () => {
   it('sends only the labelled tokens through the head on tfjs and under torch\'s chunked loss', () => {
     const data: PlanData = { from: 'cache', totalSteps: 10, tokens: 5_000, squaredTokens: 250_000, trainedTokens: 1_200, seqLen: 64 }
     const args = (chunkedLoss: boolean | undefined) => ({ args: { chunkedLoss } }) as Parameters<typeof runShape>[1]
-    expect(runShape(data, args(true), 'torch')).toEqual({ steps: 10, paddedTokens: 5_000, squaredTokens: 250_000, headTokens: 1_200 })
+    const text = familyInfo('mistral')
+    expect(runShape(data, args(true), 'torch', 'cuda', text)).toEqual({ steps: 10, paddedTokens: 5_000, squaredTokens: 250_000, headTokens: 1_200 })
     // tfjs's loss gathers the labelled rows before the head, chunked or not
-    expect(runShape(data, args(undefined), 'tfjs').headTokens).toBe(1_200)
-    expect(runShape(data, args(undefined), 'torch').headTokens).toBe(5_000)
+    expect(runShape(data, args(undefined), 'tfjs', 'wasm', text).headTokens).toBe(1_200)
+    // left out, the worker chunks on the CPU for a text model only
+    expect(runShape(data, args(undefined), 'torch', 'cuda', text).headTokens).toBe(5_000)
+    expect(runShape(data, args(undefined), 'torch', 'cpu', text).headTokens).toBe(1_200)
+    expect(runShape(data, args(undefined), 'torch', 'cpu', familyInfo('qwen2_vl')).headTokens).toBe(5_000)
+    expect(runShape(data, args(false), 'torch', 'cpu', text).headTokens).toBe(5_000)
+  })
+
+  it('counts one chunk of the labelled tokens\' logits under torch\'s chunked loss, every padded token\'s without it', () => {
+    const family = familyInfo('mistral')!
+    const tiny = knownCheckpoints['tunekit/tiny-mistral']!.config
+    const method = { kind: 'lora', rank: 8, alpha: 16, dropout: 0, targetModules: 'all-linear', modulesToSave: [], trainableTokens: false, rsLora: false, useDora: false, init: 'default' } as unknown as Parameters<typeof countParams>[2]
+    const logits = (chunkedLoss: boolean, batchSize: number, dtype: 'float32' | 'bfloat16' = 'float32') => estimateMemory({
+      family, config: tiny, params: countParams(family, tiny, method, 0), method, optimizer: 'adamw', batchSize, seqLen: 400, labelledShare: 0.25, chunkedLoss,
+      model: { id: 'tiny', family: 'mistral', dtype, gradientCheckpointing: false } as Parameters<typeof estimateMemory>[0]['model'],
+      target: { backend: 'torch', device: dtype === 'float32' ? 'cpu' : 'cuda', dtypes: ['float32', 'bfloat16'] },
+    }).activationsDetail.logits
+    const vocab = tiny.vocabSize
+    expect(logits(false, 4)).toBe(4 * 400 * vocab * 12) // logits, their float32 upcast, the log-softmax
+    expect(logits(true, 4)).toBe(400 * vocab * 4) // 400 labelled tokens in one chunk, the softmax written over it
+    expect(logits(true, 32)).toBe(1024 * vocab * 4) // 3,200 labelled tokens, 1,024 at a time
+    expect(logits(true, 4, 'bfloat16')).toBe(400 * vocab * 6) // bfloat16 logits and their float32 copy
   })
 
   it('recovers the speeds, start-up and RSS line it was measured with', () => {
@@ -76,7 +97,7 @@ describe('a plan with a calibrated backend', () => {
     const p = plan(graph, { cacheDir: dirs.cacheDir, throughputFile })
     if (p.eta.seconds === null || 'cached' in p.eta || !('config' in p.model) || !p.memory) throw new Error('expected an ETA and a memory estimate')
     const train = graph.nodes.find((n) => n.id === 'train')!.params as unknown as Parameters<typeof trainedParts>[0] & Parameters<typeof runShape>[1]
-    const cost = runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'tfjs'))
+    const cost = runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'tfjs', 'wasm', familyInfo(p.model.family)))
     expect(p.eta.seconds).toBeCloseTo(costSeconds(cost, cal), 9)
     expect(p.eta.how).toBe('cost model of tfjs-wasm: 4.0 GFLOP/s, 0.20 G element passes/s, 3 s start-up (test, 2026-12-02)')
     expect(p.memory.process?.bytes).toBeCloseTo(2e8 + 2 * p.memory.total, 0)
@@ -100,7 +121,7 @@ describe('a plan with a calibrated backend', () => {
     const torchGraph = await compile(tinyRecipe({ backend: 'torch' }), dirs)
     const cpu = plan(torchGraph, { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: false })
     expect([cpu.backend.engine, cpu.backend.reason]).toEqual(['torch-cpu', "not probed: torch on the CPU, from device 'auto' on a machine with no NVIDIA driver (no /proc/driver/nvidia/version and no nvidia-smi on PATH)"])
-    expect(cpu.eta.seconds).toBeCloseTo(costSeconds(runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'torch')), cal), 9)
+    expect(cpu.eta.seconds).toBeCloseTo(costSeconds(runCost(p.model.config, p.model.params, trainedParts(train), runShape(p.data, train, 'torch', 'cpu', familyInfo(p.model.family))), cal), 9)
     const cuda = plan(torchGraph, { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: true })
     expect([cuda.backend.engine, cuda.eta.seconds]).toEqual(['torch-cuda', null])
     const pinned = plan(await compile(tinyRecipe({ backend: 'torch', device: 'cpu' }), dirs), { cacheDir: dirs.cacheDir, throughputFile, nvidiaDriver: true })

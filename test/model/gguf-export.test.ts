@@ -30,7 +30,9 @@ const exported = {} as Record<GgufExportType, GgufExportResult>
 let tfjsAnswers: string[] = []
 let llama: Llama
 const facts = {} as Record<GgufExportType, { vocabulary: unknown[]; specials: string }>
-const answers = {} as Record<GgufExportType, Array<{ ids: number[]; text: string }>>
+/** A greedy answer; `probabilities`: llama.cpp's next-token distribution at each of its tokens (F32 only). */
+type Answer = { ids: number[]; text: string; probabilities?: Array<ReadonlyMap<Token, number>> }
+const answers = {} as Record<GgufExportType, Answer[]>
 
 beforeAll(async () => {
   model = await tinyChatModel()
@@ -50,7 +52,7 @@ beforeAll(async () => {
         vocabulary: [loaded.vocabularyType, loaded.tokens.bos, loaded.tokens.eos, loaded.tokens.shouldPrependBosToken, loaded.trainContextSize, loaded.embeddingVectorSize],
         specials: loaded.detokenize([32000, 32001] as Token[], true),
       }
-      answers[type] = await llamaAnswers(loaded)
+      answers[type] = await llamaAnswers(loaded, type === 'F32')
     } finally {
       await loaded.dispose()
     }
@@ -62,22 +64,25 @@ afterAll(async () => {
 })
 
 /** Greedy answers of llama.cpp to the questions, rendered with the GGUF's own chat template. */
-async function llamaAnswers(loaded: LlamaModel): Promise<Array<{ ids: number[]; text: string }>> {
+async function llamaAnswers(loaded: LlamaModel, withProbabilities: boolean): Promise<Answer[]> {
   const jinja = (loaded.fileInfo.metadata as { tokenizer: { chat_template: string } }).tokenizer.chat_template
   const template = chatTemplate({ jinja }, { bosToken: '<s>', eosToken: '<|im_end|>' })
   const context = await loaded.createContext({ contextSize: 128, threads: 1, sequences: 1, flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' })
-  const answers: Array<{ ids: number[]; text: string }> = []
+  const answers: Answer[] = []
   try {
     for (const q of questions) {
       const prompt = [loaded.tokens.bos!, ...loaded.tokenize(renderChat(template, [{ role: 'user', content: q }], true), true)]
       const sequence = context.getSequence()
       const ids: number[] = []
-      for await (const t of sequence.evaluate(prompt, { temperature: 0 })) {
+      const probabilities: Array<ReadonlyMap<Token, number>> = []
+      for await (const out of sequence.evaluateWithMetadata(prompt, { probabilities: withProbabilities }, { temperature: 0 })) {
+        const t = out.token
         if (loaded.isEogToken(t) || ids.length >= NEW_TOKENS) break
         ids.push(t)
+        if ('probabilities' in out) probabilities.push(out.probabilities as ReadonlyMap<Token, number>)
       }
       sequence.dispose()
-      answers.push({ ids, text: tok.decode(ids) })
+      answers.push({ ids, text: tok.decode(ids), ...(withProbabilities ? { probabilities } : {}) })
     }
   } finally {
     await context.dispose()
@@ -107,11 +112,24 @@ describe('exportGguf → llama.cpp (node-llama-cpp)', () => {
     }
   })
 
-  it('F32 and F16: greedy answers equal the tfjs backend on the merged folder', () => {
+  it('F32: greedy answers equal the tfjs backend on the merged folder; F16: they part from F32 at near-ties only', () => {
     const same = (type: GgufExportType): number => answers[type].filter((a, i) => a.text === tfjsAnswers[i]).length
     expect(same('F32')).toBe(questions.length)
-    // F16 also rounds activations to half inside llama.cpp's CPU matmul: measured 31 of 32
-    expect(same('F16')).toBeGreaterThanOrEqual(questions.length - 2)
+    // F16 also rounds activations to half inside llama.cpp's CPU matmul, by how much depends on the
+    // CPU's f16 path (31 of 32 answers equal on one machine, 29 on another): where an F16 answer
+    // leaves F32's, the two tokens are a near-tie of F32's own distribution at that point
+    const partings = answers.F16.flatMap((a, i) => {
+      const f32 = answers.F32[i]!
+      const at = a.ids.findIndex((id, k) => id !== f32.ids[k])
+      if (at < 0) return []
+      const p = f32.probabilities![at]!
+      // log-probability gap: a random model spreads its probability thinly over 32k tokens
+      return [{ question: i, at, gap: Math.log(p.get(f32.ids[at]! as Token)! / (p.get(a.ids[at]! as Token) ?? 0)) }]
+    })
+    // F32's top two tokens are 0.27 apart in log-probability at the median position, 0.013 at the
+    // 5th percentile; the partings measured were 0.0006–0.011
+    expect(partings.every((d) => d.gap < 0.03), JSON.stringify(partings)).toBe(true)
+    expect(same('F16')).toBeGreaterThanOrEqual(questions.length / 2)
     expect(answers.F16.map((a) => a.ids[0])).toEqual(answers.F32.map((a) => a.ids[0]))
     expect(tfjsAnswers.every((a) => a.length > 0)).toBe(true)
   })

@@ -7,6 +7,7 @@ import { frozenHead, frozenHeadLogits, HEAD_BLOCK } from '../../packages/tfjs/sr
 import { headCrossEntropySum } from '../../packages/tfjs/src/model/head-loss.ts'
 import { setKernelOptions } from '../../packages/tfjs/src/model/kernel-options.ts'
 import { crossEntropySum } from '../../packages/tfjs/src/train/loss.ts'
+import { createOptimizer, disposeOptimizer, optimizerStep } from '../../packages/tfjs/src/train/optimizer.ts'
 import { wasmThreadCount } from '../../packages/tfjs/src/wasm-threads.ts'
 import { useEngine } from './helpers.ts'
 
@@ -17,7 +18,7 @@ beforeAll(async () => {
 })
 
 afterEach(() => {
-  setKernelOptions({ splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true })
+  setKernelOptions({ splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true, inPlaceAdam: true })
 })
 
 /** Deterministic values in [-1, 1). */
@@ -84,6 +85,41 @@ describe('fused head loss', () => {
     const plain = tf.variableGrads(() => crossEntropySum(tf.matMul(h, m, false, true), targets), [h, m])
     expect(Math.abs(fused.value.dataSync()[0]! - plain.value.dataSync()[0]!)).toBeLessThan(1e-4)
     for (const v of [h, m]) expect(maxDiff(fused.grads[v.name]!, plain.grads[v.name]!)).toBeLessThan(1e-5)
+  })
+})
+
+describe('AdamW in place', () => {
+  const settings = { kind: 'adamw' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01 }
+  /** 5 steps on a decayed matrix (its variable sharing the buffer of the tensor it came from) and an undecayed bias. */
+  const train = (inPlace: boolean): { params: number[][]; moments: number[][]; live: number; sameBuffers: boolean } => {
+    setKernelOptions({ inPlaceAdam: inPlace })
+    const init = tf.tensor2d(values(64 * 48, 4), [64, 48])
+    const params = [tf.variable(init), tf.variable(tf.tensor1d(values(48, 5)))]
+    const state = createOptimizer(settings, params, ['w.weight', 'w.bias'])
+    const before = tf.memory().numTensors
+    let afterFirst: object[] = []
+    for (let step = 1; step <= 5; step++) {
+      const grads = params.map((p, i) => tf.tensor(values(p.size, 10 * step + i), p.shape))
+      optimizerStep(state, params, grads, 1e-2 / step)
+      tf.dispose(grads)
+      if (step === 1) afterFirst = params.map((p) => p.dataId)
+    }
+    const sameBuffers = params.every((p, i) => p.dataId === afterFirst[i])
+    const live = tf.memory().numTensors - before
+    const out = { params: params.map((p) => Array.from(p.dataSync())), moments: [...state.expAvg, ...state.expAvgSq].map((m) => Array.from(m.dataSync())), live, sameBuffers }
+    disposeOptimizer(state)
+    tf.dispose([init, ...params])
+    return out
+  }
+
+  it('gives the tensor-op form\'s parameters and moments bit for bit, and leaves no tensor behind', () => {
+    const inPlace = train(true)
+    const ops = train(false)
+    expect(inPlace.params).toEqual(ops.params)
+    expect(inPlace.moments).toEqual(ops.moments)
+    expect(inPlace.params[0]).not.toEqual(Array.from(values(64 * 48, 4))) // it trained
+    expect([inPlace.live, ops.live]).toEqual([0, 0])
+    expect([inPlace.sameBuffers, ops.sameBuffers]).toEqual([true, false]) // steps 2–5 rewrote the buffers of step 1
   })
 })
 

@@ -79,7 +79,7 @@ export { findModelDir, requireModelDir, findDatasetDir, hubCacheDir, hubSnapshot
 export type { FolderLookup } from './hub-cache.ts'
 export { DONE_MARKER, artifactDir, workDirOf, isCached, readMarker, cleanCache, createTempDir, commitArtifact, evict } from './cache/store.ts'
 export type { DoneMarker } from './cache/store.ts'
-export { plan, trainedParts, runShape, trainMemory, WASM_MEMORY_BYTES } from './plan/plan.ts'
+export { plan, trainedParts, runShape, torchChunkedLoss, trainMemory, WASM_MEMORY_BYTES } from './plan/plan.ts'
 export { nvidiaDriverPresent } from './plan/nvidia-driver.ts'
 export type { Plan, PlanOptions, PlanNode, PlanData, PlanEta, ModelInspector } from './plan/plan.ts'
 export { autoTemplateIssues } from './plan/auto-modules.ts'

@@ -38,14 +38,23 @@ export interface MemoryInput {
    * the vocabulary head on those rows only. Default 1 (every token: the bound before collate ran).
    */
   labelledShare?: number
+  /**
+   * torch's chunked cross-entropy (`args.chunkedLoss`, on by default on the CPU for a text model):
+   * the head runs on the labelled tokens only, {@link CHUNK_TOKENS} at a time, and keeps no logits
+   * for the backward pass (tunekit_torch/chunked_loss.py). Default false.
+   */
+  chunkedLoss?: boolean
 }
+
+/** Tokens per chunk of torch's chunked cross-entropy (tunekit_torch/chunked_loss.py's CHUNK_TOKENS). */
+export const CHUNK_TOKENS = 1024
 
 export interface ActivationEstimate {
   /** `sdpa`: fused attention keeps no score matrix (torch); `eager`: keeps `[b, heads, s, s]` (tfjs). */
   attention: 'sdpa' | 'eager'
   /** Bytes kept by one decoder layer for the backward pass, LoRA inputs included. */
   perLayer: number
-  /** What the loss keeps over the vocabulary: torch `[b, s, vocab]` logits and log-probabilities; tfjs one float32 exp per entry of the labelled rows. */
+  /** What the loss keeps over the vocabulary: torch `[b, s, vocab]` logits and log-probabilities (its chunked loss: one chunk of labelled tokens' logits); tfjs one float32 exp per entry of the labelled rows. */
   logits: number
   withoutCheckpointing: number
   /** Layer inputs of every layer + one layer recomputed at a time + logits. */
@@ -118,10 +127,15 @@ export function estimateActivations(input: MemoryInput, dtype: Dtype): Activatio
   const trainedPerToken = methodActivationBytes(input.method, { family, config: c, addedTokens: input.params.addedTokens, computeBytes: p, attention, maskBytes }) / c.numHiddenLayers
   const perLayer = b * s * (norms + attn + mlp + trainedPerToken)
   const vocab = c.vocabSize + input.params.addedTokens
-  // torch: lm_head output in the compute dtype, its float32 upcast and the saved log-softmax, [b, s, vocab].
+  // torch: lm_head output in the compute dtype, its float32 upcast and the saved log-softmax, [b, s, vocab];
+  // under its chunked loss one chunk of the labelled tokens' logits at a time, in the compute dtype
+  // and (below float32) its float32 copy, the softmax written over it.
   // tfjs: the loss gathers the labelled rows before the head, and its fused head loss keeps one
   // float32 exp per vocabulary entry of them for the backward (packages/tfjs/src/model/head-loss.ts).
-  const logits = target.backend === 'tfjs' ? Math.ceil(b * s * Math.min(1, input.labelledShare ?? 1)) * vocab * 4 : b * s * vocab * (p + 8)
+  const labelled = Math.ceil(b * s * Math.min(1, input.labelledShare ?? 1))
+  const logits = target.backend === 'tfjs' ? labelled * vocab * 4
+    : input.chunkedLoss ? Math.min(labelled, CHUNK_TOKENS) * vocab * (p === 4 ? 4 : p + 4)
+      : b * s * vocab * (p + 8)
   const layerInputs = c.numHiddenLayers * b * s * h * p // what a checkpointed layer keeps: its input
   const tail = 2 * b * s * h * p // final norm and lm_head inputs
   const withoutCheckpointing = c.numHiddenLayers * perLayer + logits + tail

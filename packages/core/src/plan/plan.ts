@@ -312,7 +312,7 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   const figures = readThroughput(file)
   const cal = pickCostModel(figures, backend.name, backend.device)
   if (cal && 'config' in model) {
-    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name, backend.name === 'torch' && backend.device === 'cpu' && 'config' in model && familyInfo(model.family)?.vision === undefined)), cal)
+    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name, backend.device, 'config' in model ? familyInfo(model.family) : undefined)), cal)
     const figure: ThroughputFigure = {
       backend: backend.name, engine: cal.engine, device: cal.device, model: model.id, params: model.params.base,
       batchSize: train.args.batchSize, seqLen: data.seqLen, tokensPerSecond: data.tokens / seconds, measuredAt: cal.measuredAt, bench: cal.bench,
@@ -347,7 +347,16 @@ export function trainMemory(
     family, config, params, model: train.model, method: train.method, optimizer: train.args.optimizer,
     // a preference objective forwards a chosen and a rejected row per pair
     batchSize: train.args.batchSize * (train.objective ? 2 : 1), seqLen: data.seqLen, target, labelledShare,
+    chunkedLoss: target.backend === 'torch' && torchChunkedLoss(train, target.device, family),
   })
+}
+
+/**
+ * Whether the torch worker computes its loss chunked (tunekit_torch/speed.py): `args.chunkedLoss`
+ * where set, else on the CPU for a text model (a vision-language model keeps the whole logits).
+ */
+export function torchChunkedLoss(train: Pick<NodeParams<'train'>, 'args'>, device: string, family: Pick<FamilyInfo, 'vision'> | undefined): boolean {
+  return train.args.chunkedLoss ?? (device === 'cpu' && family?.vision === undefined)
 }
 
 /** What the method trains beside its adapters: lm_head's weight gradient, embed_tokens' dense one. */
@@ -365,9 +374,8 @@ export function trainedParts(train: Pick<NodeParams<'train'>, 'method'>): Traine
  * on for a text model (tunekit_torch/speed.py; vision models keep the whole logits). torch's plain
  * loss runs the head on every padded token.
  */
-export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch', torchCpuText = false): RunShape {
+export function runShape(data: PlanData, train: Pick<NodeParams<'train'>, 'args'>, backend: 'tfjs' | 'torch', device: string, family: Pick<FamilyInfo, 'vision'> | undefined): RunShape {
   const tokens = data.tokens ?? 0
-  const chunked = train.args.chunkedLoss ?? torchCpuText
-  const labelledOnly = backend === 'tfjs' || chunked
+  const labelledOnly = backend === 'tfjs' || (backend === 'torch' && torchChunkedLoss(train, device, family))
   return { steps: data.totalSteps ?? 0, paddedTokens: tokens, squaredTokens: data.squaredTokens ?? tokens * data.seqLen, headTokens: labelledOnly ? (data.trainedTokens ?? tokens) : tokens }
 }

@@ -10,9 +10,11 @@ export interface KernelOptions {
   fusedHeadLoss: boolean
   /** wasm's Slice, SplitV and Unpack reading their input through a view of the heap, not a copy of the whole input per slice (wasm-kernels.ts). */
   heapSlices: boolean
+  /** AdamW updating the parameter and its two moments in place in the wasm heap, one pass (optimizer.ts), instead of ≈ 13 tensor-sized temporaries per trained tensor. */
+  inPlaceAdam: boolean
 }
 
-const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true }
+const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true, inPlaceAdam: true }
 
 /** The current switches (a copy). */
 export const kernelOptions = (): Readonly<KernelOptions> => ({ ...options })

@@ -1,5 +1,7 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm'
 import type { FloatTensor } from '@tunekit/hf'
 import { tf } from '../engine.ts'
+import { kernelOptions } from '../model/kernel-options.ts'
 
 export interface OptimizerSettings {
   kind: 'adamw' | 'sgd'
@@ -74,6 +76,7 @@ export function optimizerStep(state: OptimizerState, params: readonly tf.Variabl
       p.assign(tf.tidy(() => tf.sub(p, tf.mul(wd > 0 ? tf.add(g, tf.mul(p, wd)) : g, lr))))
       return
     }
+    if (adamInPlace(state, i, p, g, lr, wd, t)) return
     const [m, v, next] = tf.tidy(() => {
       const decayed = wd > 0 ? tf.mul(p, 1 - lr * wd) : p
       const m = tf.add(tf.mul(state.expAvg[i]!, s.beta1), tf.mul(g, 1 - s.beta1))
@@ -88,6 +91,50 @@ export function optimizerStep(state: OptimizerState, params: readonly tf.Variabl
     p.assign(next!)
     next!.dispose()
   })
+}
+
+const f32 = Math.fround
+
+/**
+ * The AdamW update of tensor `i` done in place in the wasm heap: the parameter and its moments
+ * rewritten element by element in one pass, no temporaries (the tensor-op form holds ≈ 13
+ * tensor-sized ones at once, 0.4 GB for a 32000 × 256 trained head, and the wasm heap never
+ * shrinks). Each operation rounded to float32 in the tensor-op form's order, with its float32
+ * constants, so the result is that form's bit for bit. Only on wasm, with float32 tensors whose
+ * buffers nothing else shares (a reshape shares its input's); false leaves the step to the tensor ops.
+ */
+function adamInPlace(state: OptimizerState, i: number, p: tf.Variable, g: tf.Tensor, lr: number, wd: number, t: number): boolean {
+  if (!kernelOptions().inPlaceAdam || tf.getBackend() !== 'wasm') return false
+  const m = state.expAvg[i]!
+  const v = state.expAvgSq[i]!
+  const backend = tf.backend() as BackendWasm
+  if ([p, g, m, v].some((x) => x.dtype !== 'float32') || [m, v].some((x) => backend.refCount(x.dataId) !== 1)) return false
+  // a variable shares the buffer of the tensor it was made from while that one lives: the new
+  // values then go to a buffer of their own (one allocation), assigned after the pass
+  const fresh = backend.refCount(p.dataId) !== 1 ? tf.zerosLike(p) : undefined
+  const s = state.settings
+  const [from, gv, mv, vv] = [p, g, m, v].map((x) => backend.typedArrayFromHeap(x) as Float32Array)
+  const pv = fresh ? (backend.typedArrayFromHeap(fresh) as Float32Array) : from!
+  const keep = f32(1 - lr * wd)
+  const [b1, c1, b2, c2] = [f32(s.beta1), f32(1 - s.beta1), f32(s.beta2), f32(1 - s.beta2)]
+  const bias2 = f32(Math.sqrt(1 - Math.pow(s.beta2, t)))
+  const eps = f32(s.epsilon)
+  const stepSize = f32(lr / (1 - Math.pow(s.beta1, t)))
+  for (let j = 0; j < pv!.length; j++) {
+    const gj = gv![j]!
+    const mj = f32(f32(mv![j]! * b1) + f32(gj * c1))
+    const vj = f32(f32(vv![j]! * b2) + f32(f32(gj * gj) * c2))
+    const denom = f32(f32(f32(Math.sqrt(vj)) / bias2) + eps)
+    const decayed = wd > 0 ? f32(from![j]! * keep) : from![j]!
+    mv![j] = mj
+    vv![j] = vj
+    pv[j] = f32(decayed - f32(f32(mj / denom) * stepSize))
+  }
+  if (fresh) {
+    p.assign(fresh)
+    fresh.dispose()
+  }
+  return true
 }
 
 /** Global L2 norm of all gradients; scales them in place to `maxNorm` when above it (torch's clip_grad_norm_). */
