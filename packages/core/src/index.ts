@@ -85,7 +85,7 @@ export type { Plan, PlanOptions, PlanNode, PlanData, PlanEta, ModelInspector } f
 export { autoTemplateIssues } from './plan/auto-modules.ts'
 export type { WeightShapeReader } from './plan/auto-modules.ts'
 export { formatPlan, duration } from './plan/format.ts'
-export { estimateMemory, estimateActivations, bitsPerQuantizedParam, resolveWeightDtype } from './plan/memory.ts'
+export { estimateMemory, estimateActivations, bitsPerQuantizedParam, resolveWeightDtype, CHUNK_TOKENS } from './plan/memory.ts'
 export { estimateEncoderMemory } from './plan/encoder-memory.ts'
 export type { MemoryEstimate, MemoryInput, MemoryTarget, ActivationEstimate, Dtype } from './plan/memory.ts'
 export { resolveModelSize, modelSizeAndIssues, countParams, addedTokenCount } from './plan/model-size.ts'
