@@ -12,8 +12,8 @@ import type { KernelOptions } from '@tunekit/tfjs'
 import { performance } from 'node:perf_hooks'
 
 const variants: Record<string, KernelOptions> = {
-  before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false },
-  all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: true },
+  before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
+  all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: true, freeingBackprop: true },
 }
 const alternate = (process.env.TUNEKIT_PROFILE_ALTERNATE ?? '').split(',').filter((v) => v !== '')
 // imported only to alternate, so that the preload also profiles a checkout older than the switches

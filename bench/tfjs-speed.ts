@@ -22,11 +22,11 @@ const lora: LoraSpec = { rank: 16, alpha: 32, targetModules: 'all-linear', modul
 
 /** The kernel switches of each variant: `before` is the plain tfjs formulation of every kernel. */
 const variants: Record<string, KernelOptions> = {
-  before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false },
-  slices: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false },
-  batched: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: false, inPlaceAdam: false },
-  head: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: true, inPlaceAdam: true },
-  all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: true },
+  before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
+  slices: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
+  batched: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
+  head: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: true, inPlaceAdam: true, freeingBackprop: true },
+  all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: true, freeingBackprop: true },
 }
 
 const repeats = Number(process.argv[2] ?? 3)

@@ -5,10 +5,12 @@ import '@tensorflow/tfjs-backend-wasm'
 // ESM with extensionless imports that Node cannot load); the union package's Node build registers
 // them in the global gradient registry that tfjs-core reads.
 import '@tensorflow/tfjs'
+import { useFreeingBackprop } from './backprop.ts'
 import { registerWasmSliceKernels } from './wasm-kernels.ts'
 import { useWasmThreads } from './wasm-threads.ts'
 
 registerWasmSliceKernels()
+useFreeingBackprop()
 
 /** Which TensorFlow.js engine runs the math, and why it was picked. */
 export interface EngineInfo {

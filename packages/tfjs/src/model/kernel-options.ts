@@ -12,9 +12,11 @@ export interface KernelOptions {
   heapSlices: boolean
   /** AdamW updating the parameter and its two moments in place in the wasm heap, one pass (optimizer.ts), instead of ≈ 13 tensor-sized temporaries per trained tensor. */
   inPlaceAdam: boolean
+  /** The backward pass freeing each saved tensor and intermediate gradient once it is used (backprop.ts), instead of tfjs-core's walk that holds them all until the end. */
+  freeingBackprop: boolean
 }
 
-const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true, inPlaceAdam: true }
+const options: KernelOptions = { splitBatchedMatMul: true, fusedHeadLoss: true, heapSlices: true, inPlaceAdam: true, freeingBackprop: true }
 
 /** The current switches (a copy). */
 export const kernelOptions = (): Readonly<KernelOptions> => ({ ...options })
