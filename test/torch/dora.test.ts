@@ -10,11 +10,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, formatIssue, plan } from '@tunekit/core'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, inspectAdapter, magnitudeKey, openModelWeights, readModelConfig, readSafetensors, resolveModelDir, rowNorms, writeSafetensors } from '@tunekit/hf'
-import { createTfjsBackend } from '@tunekit/tfjs'
-import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, tempDir, type Run } from './helpers.ts'
-import { losses, maxRel, logged, adapterAndMergeFigures, TINY_IDS } from './logits.ts'
+import { records, repoRoot, tempDir, type Run } from './helpers.ts'
+import { losses, logged, adapterAndMergeFigures, TINY_IDS, trainOnBoth } from './logits.ts'
 
 const STEPS = 10
 const model = {
@@ -44,12 +42,7 @@ describe('DoRA on tfjs and torch (cpu, float32)', () => {
   let torch: Run
 
   it('per-step losses agree to 1e-4 relative for 10 steps', { timeout: 600_000 }, async () => {
-    ;[tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
-    const [a, b] = [losses(tfjs), losses(torch)]
-    expect([a.length, b.length]).toEqual([STEPS, STEPS])
-    const rel = maxRel(a, b)
-    console.log(`DoRA losses, max relative difference tfjs vs torch over ${STEPS} steps: ${rel.toExponential(2)}`)
-    expect(rel, `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
+    ;({ tfjs, torch } = await trainOnBoth(recipe, STEPS, 'DoRA'))
   })
 
   it("writes PEFT's layout: use_dora in adapter_config.json, a trained lora_magnitude_vector [out] per module", async () => {

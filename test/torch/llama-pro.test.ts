@@ -9,11 +9,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, plan, resolveModelDir } from '@tunekit/core'
 import { expandTensors, openModelWeights, readModelConfig, writeTrainArtifact, type FloatTensor } from '@tunekit/hf'
-import { createTfjsBackend } from '@tunekit/tfjs'
-import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
-import { logged, losses, maxRel, relDiff, tfjsLogits, torchLogits, TINY_IDS } from './logits.ts'
+import { records, repoRoot, type Run } from './helpers.ts'
+import { logged, losses, relDiff, tfjsLogits, torchLogits, TINY_IDS, trainOnBoth } from './logits.ts'
 
 const STEPS = 10
 const recipe = (backend: 'tfjs' | 'torch') =>
@@ -36,10 +34,7 @@ describe('LLaMA Pro on tfjs and torch (cpu, float32)', () => {
   let torch: Run
 
   it('per-step losses agree to 1e-4 relative for 10 steps', { timeout: 900_000 }, async () => {
-    ;[tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
-    const [a, b] = [losses(tfjs), losses(torch)]
-    expect([a.length, b.length]).toEqual([STEPS, STEPS])
-    expect(maxRel(a, b), `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
+    ;({ tfjs, torch } = await trainOnBoth(recipe, STEPS))
   })
 
   it("plan counts the added blocks, as LLaMA-Factory's freeze of them trains in torch, and tfjs trains as many", async () => {

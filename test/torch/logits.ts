@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import type { RunEvent } from '@tunekit/core'
+import type { Recipe, RunEvent } from '@tunekit/core'
 import { readSafetensors, resolveModelDir } from '@tunekit/hf'
-import { forward, loadForGeneration, selectEngine } from '@tunekit/tfjs'
-import { PYTHON_PACKAGE_DIR } from '@tunekit/torch'
-import { python, tempDir, type Run } from './helpers.ts'
+import { createTfjsBackend, forward, loadForGeneration, selectEngine } from '@tunekit/tfjs'
+import { createTorchBackend, PYTHON_PACKAGE_DIR } from '@tunekit/torch'
+import { python, runRecipe, tempDir, type Run } from './helpers.ts'
 
 /** Token ids of one fixed sequence (inside the tiny model's vocabulary, with the added ChatML ids). */
 export const IDS = [1, 32000, 1792, 338, 29871, 29945, 2298, 29871, 29955, 29973, 32001, 32000, 4007, 29871]
@@ -58,6 +58,21 @@ export const losses = (run: Run): number[] => (JSON.parse(readFileSync(join(run.
 
 /** The largest relative difference of two loss curves, element by element. */
 export const maxRel = (a: number[], b: number[]): number => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!)))
+
+/**
+ * One recipe trained on tfjs (cpu) and on torch at once (the torch run works in its own process
+ * while tfjs computes in this one), asserting `steps` losses each that agree to 1e-4 relative;
+ * `label` prints the largest difference.
+ */
+export async function trainOnBoth(recipe: (backend: 'tfjs' | 'torch') => Recipe, steps: number, label?: string): Promise<{ tfjs: Run; torch: Run; losses: [number[], number[]] }> {
+  const [tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
+  const [a, b] = [losses(tfjs), losses(torch)]
+  expect([a.length, b.length]).toEqual([steps, steps])
+  const rel = maxRel(a, b)
+  if (label) console.log(`${label} losses, max relative difference tfjs vs torch over ${steps} steps: ${rel.toExponential(2)}`)
+  expect(rel, `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
+  return { tfjs, torch, losses: [a, b] }
+}
 
 /** The number a run's first log line matching `pattern` carries in its first group (thousands separators dropped). */
 export function logged(events: RunEvent[], pattern: RegExp): number {

@@ -5,10 +5,9 @@ import { cpSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { resolveModelDir } from '@tunekit/hf'
-import { createTfjsBackend } from '@tunekit/tfjs'
 import { createTorchBackend } from '@tunekit/torch'
 import { python, runRecipe, tinyRecipe, type Run } from './helpers.ts'
-import { losses, relDiff, tfjsLogits, torchLogits } from './logits.ts'
+import { losses, relDiff, tfjsLogits, torchLogits, trainOnBoth } from './logits.ts'
 
 const STEPS = 10
 const recipe = (backend: 'tfjs' | 'torch') =>
@@ -19,14 +18,7 @@ describe('tfjs ↔ torch parity (cpu, float32)', { timeout: 600_000 }, () => {
   let torch: Run
 
   it('per-step losses agree to 1e-4 relative for 10 steps', async () => {
-    // concurrently: the torch run works in its own process while tfjs computes in this one
-    ;[tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
-    const a = losses(tfjs)
-    const b = losses(torch)
-    expect(a.length).toBe(STEPS)
-    expect(b.length).toBe(STEPS)
-    const rel = a.map((x, i) => Math.abs(x - b[i]!) / Math.abs(b[i]!))
-    expect(Math.max(...rel), `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
+    ;({ tfjs, torch } = await trainOnBoth(recipe, STEPS))
   })
 
   it("the merged models give the same logits, and each backend's adapter gives the other backend's logits", async () => {

@@ -10,11 +10,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { compile, defineRecipe, formatIssue, plan, type RecipeInput } from '@tunekit/core'
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, inspectAdapter, PROMPT_EMBEDDINGS, readModelConfig, readSafetensors, resolveModelDir } from '@tunekit/hf'
-import { createTfjsBackend } from '@tunekit/tfjs'
-import { createTorchBackend } from '@tunekit/torch'
 import { tinyTokenizer } from '../data/helpers.ts'
-import { python, records, repoRoot, runRecipe, type Run } from './helpers.ts'
-import { losses, relDiff, tfjsLogits, torchLogits, maxRel, logged, TINY_IDS } from './logits.ts'
+import { records, repoRoot, type Run } from './helpers.ts'
+import { losses, relDiff, tfjsLogits, torchLogits, logged, TINY_IDS, trainOnBoth } from './logits.ts'
 
 const STEPS = 6
 const N = 4
@@ -45,12 +43,9 @@ describe('prompt tuning on tfjs and torch (cpu, float32)', () => {
   let torch: Run
 
   it(`per-step losses agree to 1e-4 relative for ${STEPS} steps`, { timeout: 600_000 }, async () => {
-    ;[tfjs, torch] = await Promise.all([runRecipe(recipe('tfjs'), createTfjsBackend({ device: 'cpu' })), runRecipe(recipe('torch'), createTorchBackend({ python }))])
-    const [a, b] = [losses(tfjs), losses(torch)]
-    expect([a.length, b.length]).toEqual([STEPS, STEPS])
-    const rel = maxRel(a, b)
-    console.log(`prompt tuning losses, max relative difference tfjs vs torch over ${STEPS} steps: ${rel.toExponential(2)}`)
-    expect(rel, `tfjs ${a.join(', ')}\ntorch ${b.join(', ')}`).toBeLessThan(1e-4)
+    const both = await trainOnBoth(recipe, STEPS, 'prompt tuning')
+    ;({ tfjs, torch } = both)
+    const [a] = both.losses
     expect(a.at(-1)!).toBeLessThan(a[0]!)
   })
 
