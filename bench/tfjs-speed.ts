@@ -25,7 +25,8 @@ const variants: Record<string, KernelOptions> = {
   before: { heapSlices: false, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
   slices: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
   batched: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: false, inPlaceAdam: false, freeingBackprop: false },
-  head: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: true, inPlaceAdam: true, freeingBackprop: true },
+  head: { heapSlices: true, splitBatchedMatMul: false, fusedHeadLoss: true, inPlaceAdam: false, freeingBackprop: false },
+  memory: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: false, freeingBackprop: true },
   all: { heapSlices: true, splitBatchedMatMul: true, fusedHeadLoss: true, inPlaceAdam: true, freeingBackprop: true },
 }
 

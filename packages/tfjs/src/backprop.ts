@@ -36,7 +36,7 @@ type Gradients = <T extends tf.Tensor>(f: () => T, xs: tf.Tensor[], dy?: T, allo
  * The tape's nodes on a path from an `xs` tensor to `y`, in tape order, each with only the inputs
  * that come from `xs` (tfjs's getFilteredNodesXToY).
  */
-export function pathNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
+function pathNodes(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor): TapeNode[] {
   const fromX = new Set(xs.map((x) => x.id))
   const nodesFromX = new Set<number>()
   for (const node of tape) {
@@ -71,6 +71,7 @@ function freeingGradients(engine: EngineInternals, original: Gradients): Gradien
     if (!allowNoGradients && nodes.length === 0) {
       throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.')
     }
+    // not inside another gradients() call's forward pass: no higher-order gradient reads the tape again
     const outermost = engine.state.gradientDepth === 0
     return engine.tidy('backward', () => {
       const seed = dy ?? tf.ones(y.shape)
@@ -104,7 +105,7 @@ function freeingGradients(engine: EngineInternals, original: Gradients): Gradien
         if (outermost) for (const t of node.saved ?? []) t.dispose()
       }
       const result = xs.map((x) => grads.get(x.id)!)
-      if (engine.state.gradientDepth === 0) {
+      if (outermost) {
         for (const node of tape) for (const t of node.saved ?? []) t.dispose()
         engine.state.activeTape = null
       }

@@ -312,7 +312,7 @@ function planEta(opts: PlanOptions, backend: Plan['backend'], model: Plan['model
   const figures = readThroughput(file)
   const cal = pickCostModel(figures, backend.name, backend.device)
   if (cal && 'config' in model) {
-    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name, backend.device, 'config' in model ? familyInfo(model.family) : undefined)), cal)
+    const seconds = costSeconds(runCost(model.config, model.params, trainedParts(train), runShape(data, train, backend.name, backend.device, familyInfo(model.family))), cal)
     const figure: ThroughputFigure = {
       backend: backend.name, engine: cal.engine, device: cal.device, model: model.id, params: model.params.base,
       batchSize: train.args.batchSize, seqLen: data.seqLen, tokensPerSecond: data.tokens / seconds, measuredAt: cal.measuredAt, bench: cal.bench,

@@ -19,6 +19,8 @@ import functools
 
 import torch
 
+from .modeling import unwrapped
+
 NAME = "tunekit_segment_sdpa"  # registered in transformers' AttentionInterface by use_segment_attention
 
 
@@ -72,11 +74,16 @@ def causal_mask_of(n: int, sliding_window: int | None, device: torch.device) -> 
     return allowed[None, None]
 
 
+def decoder_config(model):
+    """The config of `model`'s decoder (a transformers model): its `text_config` where it has one
+    (a vision-language model), else its config."""
+    return getattr(model.config, "text_config", None) or model.config
+
+
 def decoder_attention(model) -> str | None:
-    """The attention implementation of `model`'s decoder (the transformers model, unwrapped): its
-    `text_config`'s where it has one (a vision-language model), else its config's."""
-    config = getattr(model.config, "text_config", None) or model.config
-    return getattr(config, "_attn_implementation", None)
+    """The attention implementation `model`'s decoder runs (through DDP's, torch.compile's and
+    PEFT's wrappers)."""
+    return getattr(decoder_config(unwrapped(model)), "_attn_implementation", None)
 
 
 def use_segment_attention(model) -> None:
@@ -86,5 +93,4 @@ def use_segment_attention(model) -> None:
     from transformers import AttentionInterface
 
     AttentionInterface.register(NAME, segment_sdpa_forward)
-    text = "text_config" in (getattr(model.config, "sub_configs", None) or {})
-    model.set_attn_implementation({"text_config": NAME} if text else NAME)
+    model.set_attn_implementation(NAME if decoder_config(model) is model.config else {"text_config": NAME})

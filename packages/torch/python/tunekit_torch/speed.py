@@ -78,7 +78,7 @@ def resolve_speed(args, model, device: torch.device, node: str, distributed: boo
 
 
 def uses_sdpa(model) -> bool:
-    return decoder_attention(unwrapped(model)) == "sdpa"
+    return decoder_attention(model) == "sdpa"
 
 
 def flat_rows_reason(model) -> str | None:

@@ -75,7 +75,7 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
     extra = {"logits_to_keep": NO_POSITIONS.to(batch["input_ids"].device), "output_hidden_states": True} if chunked else {}
     if aux:
         extra["output_router_logits"] = True
-    if batch.get("cu_seq_lens") is not None and model_attention(model) in ("flash_attention_2", SEGMENT_ATTENTION):
+    if batch.get("cu_seq_lens") is not None and decoder_attention(model) in ("flash_attention_2", SEGMENT_ATTENTION):
         # a padding-free row's sample boundaries for the varlen kernel, built on the host (TRL's
         # DataCollatorForLanguageModeling passes the same): without them every layer derives them
         # from the device position ids, a GPU wait each; the segment attention needs them
@@ -110,11 +110,6 @@ def token_loss_sum(model, batch: dict, autocast, chunked: bool = False, training
             mask = torch.cat([torch.ones(mask.shape[0], prefix, dtype=mask.dtype, device=mask.device), mask], dim=1)
         loss = loss + router_aux_term(model, out, mask, count)
     return loss, count
-
-
-def model_attention(model) -> str | None:
-    """The attention implementation transformers runs (through DDP's, torch.compile's and PEFT's wrappers)."""
-    return decoder_attention(unwrapped(model))
 
 
 def grad_norm(params, max_norm: float) -> torch.Tensor:
